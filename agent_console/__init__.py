@@ -1,0 +1,1 @@
+"""Agent console: the call-center web console for agents and hospital admins (坐席工作台)."""

@@ -1,0 +1,14 @@
+"""Command handlers: each a unit of work ``handler(tx, command, deps)`` run by the store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..pii import Cipher
+
+
+@dataclass(frozen=True)
+class Deps:
+    """What handlers need besides the transaction."""
+
+    cipher: Cipher

@@ -1,0 +1,95 @@
+"""Identifiers people type and hear: resident ID numbers, phones, serial numbers.
+
+Masking rules for logs and screens: phone ``138****5678``, resident ID only its
+last 4, names ``张*``.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import date
+
+from stdnum import damm
+from stdnum.cn import ric
+from stdnum.exceptions import ValidationError
+
+from .errors import InvalidIdNumber, InvalidInput
+
+_MOBILE = re.compile(r"1[3-9]\d{9}")
+
+
+def normalize_id_number(raw: str) -> str:
+    """Validate an 18-digit resident ID number (居民身份证号): checksum and birth date."""
+    value = raw.strip().upper().replace(" ", "")
+    if len(value) != 18:
+        raise InvalidIdNumber("length")
+    try:
+        return ric.validate(value)
+    except ValidationError as err:
+        reason = {
+            "InvalidChecksum": "checksum",
+            "InvalidComponent": "birth_date",
+            "InvalidFormat": "format",
+            "InvalidLength": "length",
+        }.get(type(err).__name__, "format")
+        raise InvalidIdNumber(reason) from err
+
+
+def birth_date(id_number: str) -> date:
+    return ric.get_birth_date(id_number)
+
+
+def normalize_phone(raw: str) -> str:
+    """A mainland mobile number, 11 digits, with an optional +86 / 86 prefix removed."""
+    digits = re.sub(r"[\s\-()]", "", raw.strip())
+    if digits.startswith("+86"):
+        digits = digits[3:]
+    elif digits.startswith("0086"):
+        digits = digits[4:]
+    elif len(digits) == 13 and digits.startswith("86"):
+        digits = digits[2:]
+    if not _MOBILE.fullmatch(digits):
+        raise InvalidInput("phone", "not an 11-digit mobile number")
+    return digits
+
+
+def mask_phone(phone: str) -> str:
+    if len(phone) < 7:
+        return "*" * len(phone)
+    return f"{phone[:3]}****{phone[-4:]}"
+
+
+def mask_id_number(id_number: str) -> str:
+    return f"**************{id_number[-4:]}"
+
+
+def mask_name(name: str) -> str:
+    return name[:1] + "*" * max(len(name) - 1, 1) if name else name
+
+
+def _with_check_digit(body: str) -> str:
+    return body + damm.calc_check_digit(body)
+
+
+def is_valid_serial(value: str, length: int) -> bool:
+    return len(value) == length and value.isdigit() and damm.is_valid(value)
+
+
+def new_booking_no() -> str:
+    """8 random digits (first not 0) plus a Damm check digit: unguessable, typo-proof (预约号)."""
+    return _with_check_digit(str(secrets.randbelow(9 * 10**7) + 10**7))
+
+
+def is_booking_no(value: str) -> bool:
+    return is_valid_serial(value, 9)
+
+
+def new_card_no() -> str:
+    """9 random digits plus a check digit, for patients the hospital gave no card (就诊卡号)."""
+    return _with_check_digit(str(secrets.randbelow(9 * 10**8) + 10**8))
+
+
+def new_tracking_no() -> str:
+    """6 digits plus check digit, for complaints read to a caller."""
+    return _with_check_digit(str(secrets.randbelow(9 * 10**5) + 10**5))

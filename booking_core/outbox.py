@@ -1,0 +1,112 @@
+"""The outbox (发件箱): events written in the same transaction as the change they
+describe, delivered at least once by workers after the commit.
+
+Each configured consumer (an SMS notifier, a HIS webhook sender …) gets its own
+delivery row per event, so one slow consumer never holds back another. The API a
+delivery worker uses: :func:`claim` a batch (leased for a while, so a crashed
+worker's batch comes back), then :func:`mark_done` or :func:`retry_later`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Generator, Sequence
+from typing import Any
+
+from .domain import OutboxEvent
+from .store.base import Query, Tx, execute, from_epoch, rows
+
+Gen = Generator[Query, Any, Any]
+
+MAX_ERROR_LENGTH = 500
+
+
+def claim(tx: Tx, consumer: str, limit: int = 100, lease_seconds: int = 60) -> Gen:
+    """Up to ``limit`` due events for ``consumer``, oldest first, leased to the caller."""
+    found = yield rows(
+        "SELECT d.event_id, d.attempts, e.topic, e.hospital_id, e.aggregate, e.payload, "
+        "e.created_at FROM outbox_deliveries d JOIN outbox e ON e.id = d.event_id "
+        "WHERE d.consumer = ? AND d.done_at IS NULL AND d.available_at <= ? AND d.lease_until <= ? "
+        "ORDER BY d.event_id LIMIT ?",
+        consumer,
+        tx.epoch,
+        tx.epoch,
+        limit,
+        lock="skip",  # two workers of one consumer never claim the same event
+    )
+    if not found:
+        return []
+    ids = [r["event_id"] for r in found]
+    marks = ", ".join("?" * len(ids))
+    yield execute(
+        f"UPDATE outbox_deliveries SET lease_until = ?, attempts = attempts + 1 "
+        f"WHERE consumer = ? AND event_id IN ({marks})",
+        tx.epoch + lease_seconds,
+        consumer,
+        *ids,
+    )
+    return [
+        OutboxEvent(
+            id=r["event_id"],
+            topic=r["topic"],
+            hospital_id=r["hospital_id"],
+            key=r["aggregate"],
+            payload=json.loads(r["payload"]),
+            created_at=from_epoch(r["created_at"]),
+            attempts=r["attempts"] + 1,
+        )
+        for r in found
+    ]
+
+
+def mark_done(tx: Tx, consumer: str, event_ids: Sequence[int]) -> Gen:
+    if not event_ids:
+        return 0
+    marks = ", ".join("?" * len(event_ids))
+    return (
+        yield execute(
+            f"UPDATE outbox_deliveries SET done_at = ?, last_error = NULL "
+            f"WHERE consumer = ? AND event_id IN ({marks}) AND done_at IS NULL",
+            tx.epoch,
+            consumer,
+            *event_ids,
+        )
+    )
+
+
+def retry_later(tx: Tx, consumer: str, event_id: int, delay_seconds: int, error: str) -> Gen:
+    return (
+        yield execute(
+            "UPDATE outbox_deliveries SET available_at = ?, lease_until = 0, last_error = ? "
+            "WHERE consumer = ? AND event_id = ? AND done_at IS NULL",
+            tx.epoch + delay_seconds,
+            error[:MAX_ERROR_LENGTH],
+            consumer,
+            event_id,
+        )
+    )
+
+
+def events(tx: Tx, *, topic: str | None = None, key: str | None = None, after_id: int = 0) -> Gen:
+    """Recorded events in order (tests, reports and the HIS change feed)."""
+    where, args = ["id > ?"], [after_id]
+    if topic:
+        where.append("topic = ?")
+        args.append(topic)
+    if key:
+        where.append("aggregate = ?")
+        args.append(key)
+    found = yield rows(
+        f"SELECT * FROM outbox WHERE {' AND '.join(where)} ORDER BY id LIMIT 10000", *args
+    )
+    return [
+        OutboxEvent(
+            id=r["id"],
+            topic=r["topic"],
+            hospital_id=r["hospital_id"],
+            key=r["aggregate"],
+            payload=json.loads(r["payload"]),
+            created_at=from_epoch(r["created_at"]),
+        )
+        for r in found
+    ]

@@ -1,0 +1,65 @@
+"""Patients (实名制患者) and their blacklist entries (黑名单)."""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import Any
+
+from ..domain import BlacklistEntry, Patient
+from ..errors import NotFound
+from ..store.base import Query, from_epoch, one
+
+PATIENT_COLUMNS = "id, hospital_id, name, card_no, id_last4, phone_masked, balance, sms_opt_out"
+
+
+def patient_from(row) -> Patient:
+    return Patient(
+        id=row["id"],
+        hospital_id=row["hospital_id"],
+        name=row["name"],
+        card_no=row["card_no"],
+        id_last4=row["id_last4"],
+        phone_masked=row["phone_masked"],
+        balance=row["balance"],
+        sms_opt_out=bool(row["sms_opt_out"]),
+    )
+
+
+def patient_by_id(patient_id: int, *, lock: bool = False) -> Generator[Query, Any, Any]:
+    """The patient row (with ``phone_index``); ``lock`` serialises one patient's bookings
+    on PostgreSQL (their limits are counted inside the transaction)."""
+    row = yield one(
+        f"SELECT {PATIENT_COLUMNS}, phone_index FROM patients WHERE id = ?", patient_id, lock=lock
+    )
+    if row is None:
+        raise NotFound("patient", patient_id)
+    return row
+
+
+def blacklist_from(row) -> BlacklistEntry:
+    return BlacklistEntry(
+        id=row["id"],
+        hospital_id=row["hospital_id"],
+        patient_id=row["patient_id"],
+        reason=row["reason"],
+        source=row["source"],
+        starts_at=from_epoch(row["starts_at"]),
+        ends_at=from_epoch(row["ends_at"]),
+        lifted_at=from_epoch(row["lifted_at"]),
+    )
+
+
+def active_ban(
+    patient_id: int, hospital_id: int, now_epoch: int
+) -> Generator[Query, Any, BlacklistEntry | None]:
+    """The ban that ends last among those in force now at this hospital (or platform-wide)."""
+    row = yield one(
+        "SELECT * FROM blacklist WHERE patient_id = ? "
+        "AND (hospital_id = ? OR hospital_id IS NULL) AND lifted_at IS NULL "
+        "AND starts_at <= ? AND ends_at > ? ORDER BY ends_at DESC LIMIT 1",
+        patient_id,
+        hospital_id,
+        now_epoch,
+        now_epoch,
+    )
+    return None if row is None else blacklist_from(row)

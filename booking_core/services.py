@@ -1,0 +1,105 @@
+"""The message bus: one handler per command, run as a unit of work by the store.
+
+Front doors build a command, ``await services.handle(command)``, and word the
+typed errors it may raise; reads go through :meth:`BookingServices.read`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from . import commands as c
+from . import outbox
+from .clock import Clock
+from .handlers import Deps
+from .handlers.admin import add_to_blacklist, create_operator, create_token, lift_ban, set_rule
+from .handlers.booking import (
+    book_slot,
+    cancel_booking,
+    check_in,
+    pay_booking,
+    reschedule_booking,
+    unsafe_precheck,
+)
+from .handlers.patients import register_patient, top_up
+from .handlers.schedule import (
+    create_session,
+    stop_session,
+    upsert_department,
+    upsert_doctor,
+    upsert_hospital,
+)
+from .handlers.sweeps import expire_holds, purge_audit, sweep_no_shows
+from .pii import Cipher
+from .store.base import Store, UnitOfWork
+
+COMMAND_HANDLERS: dict[type[c.Command], Callable[..., Any]] = {
+    c.UpsertHospital: upsert_hospital,
+    c.UpsertDepartment: upsert_department,
+    c.UpsertDoctor: upsert_doctor,
+    c.CreateSession: create_session,
+    c.StopSession: stop_session,
+    c.RegisterPatient: register_patient,
+    c.TopUp: top_up,
+    c.BookSlot: book_slot,
+    c.PayBooking: pay_booking,
+    c.CancelBooking: cancel_booking,
+    c.RescheduleBooking: reschedule_booking,
+    c.CheckIn: check_in,
+    c.ExpireHolds: expire_holds,
+    c.SweepNoShows: sweep_no_shows,
+    c.PurgeAudit: purge_audit,
+    c.AddToBlacklist: add_to_blacklist,
+    c.LiftBan: lift_ban,
+    c.SetRule: set_rule,
+    c.CreateToken: create_token,
+    c.CreateOperator: create_operator,
+}
+
+
+class BookingServices:
+    """The core as the front doors see it."""
+
+    def __init__(self, store: Store, cipher: Cipher) -> None:
+        self.store = store
+        self.cipher = cipher
+        self.deps = Deps(cipher=cipher)
+
+    @property
+    def clock(self) -> Clock:
+        return self.store.clock
+
+    async def handle(self, command: c.Command) -> Any:
+        handler = COMMAND_HANDLERS[type(command)]
+        if self.store.unsafe_capacity_check and isinstance(command, c.BookSlot):
+            # test-only negative control: check-then-act across two transactions
+            await self.store.read(unsafe_precheck, command.slot_id)
+        return await self.store.write(handler, command, self.deps)
+
+    async def read(self, fn: UnitOfWork, *args: Any, **kwargs: Any) -> Any:
+        """Run a query function from :mod:`booking_core.queries` on a read connection."""
+        if kwargs:
+            return await self.store.read(_with_kwargs, fn, args, kwargs)
+        return await self.store.read(fn, *args)
+
+    # --- the outbox API for delivery workers ------------------------------------------
+
+    async def claim(self, consumer: str, limit: int = 100, lease_seconds: int = 60):
+        return await self.store.write(outbox.claim, consumer, limit, lease_seconds)
+
+    async def mark_done(self, consumer: str, event_ids: list[int]) -> int:
+        return await self.store.write(outbox.mark_done, consumer, event_ids)
+
+    async def retry_later(
+        self, consumer: str, event_id: int, delay_seconds: int, error: str
+    ) -> int:
+        return await self.store.write(outbox.retry_later, consumer, event_id, delay_seconds, error)
+
+
+def _with_kwargs(tx, fn, args, kwargs):
+    return (yield from fn(tx, *args, **kwargs))
+
+
+def bootstrap(store: Store, cipher: Cipher) -> BookingServices:
+    return BookingServices(store, cipher)

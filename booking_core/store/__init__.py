@@ -1,0 +1,61 @@
+"""The store: one interface (``Store``), an SQLite and a PostgreSQL implementation."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ..clock import Clock
+from .base import (
+    CheckViolation,
+    Query,
+    Store,
+    Tx,
+    UniqueViolation,
+    execute,
+    many,
+    one,
+    rows,
+    val,
+)
+
+__all__ = [
+    "CheckViolation",
+    "Query",
+    "Store",
+    "Tx",
+    "UniqueViolation",
+    "execute",
+    "make_store",
+    "many",
+    "one",
+    "rows",
+    "val",
+]
+
+
+def make_store(
+    db: str,
+    clock: Clock,
+    *,
+    sqlite_readers: int = 4,
+    sqlite_max_batch: int = 256,
+    pg_pool_min: int = 2,
+    pg_pool_max: int = 20,
+    outbox_consumers: Sequence[str] = (),
+) -> Store:
+    """A store for ``db``: a ``postgresql://`` URL or an SQLite file path."""
+    if db.startswith(("postgresql://", "postgres://")):
+        from .postgres import PostgresStore
+
+        return PostgresStore(
+            db, clock, min_size=pg_pool_min, max_size=pg_pool_max, outbox_consumers=outbox_consumers
+        )
+    from .sqlite import SqliteStore
+
+    return SqliteStore(
+        db.removeprefix("sqlite:///"),
+        clock,
+        readers=sqlite_readers,
+        max_batch=sqlite_max_batch,
+        outbox_consumers=outbox_consumers,
+    )

@@ -1,0 +1,266 @@
+"""The store interface: function-shaped reads and writes over portable SQL.
+
+Unit-of-work functions are *generators* that yield :class:`Query` objects and
+receive their results (a sans-I/O style). The same function is driven
+
+* synchronously inside the SQLite writer thread, many of them per transaction
+  (group commit: one fsync for a whole batch of bookings), or
+* asynchronously over an asyncpg connection, one transaction each.
+
+So the booking logic is written once and each store decides how to run it::
+
+    def confirm(tx: Tx, booking_no: str) -> Generator[Query, Any, int]:
+        n = yield execute("UPDATE bookings SET status = 'confirmed' WHERE booking_no = ?",
+                          booking_no)
+        tx.emit("booking.confirmed", hospital_id=1, key=booking_no, payload={})
+        return n
+
+    await store.write(confirm, "123456789")
+
+SQL uses ``?`` placeholders; the PostgreSQL driver rewrites them to ``$n``.
+Events and audit records a function records on ``tx`` are written in the same
+transaction, after the function returns and before the commit; nothing of a
+function that raised is kept.
+"""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+import json
+from collections.abc import Callable, Generator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal, TypeVar
+
+from ..clock import Clock
+from ..domain import Actor
+
+T = TypeVar("T")
+
+Op = Literal["one", "rows", "val", "exec", "many"]
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    op: Op
+    sql: str
+    args: tuple = ()
+    # PostgreSQL row locks: True → FOR UPDATE, "skip" → FOR UPDATE SKIP LOCKED.
+    # SQLite ignores it: its writes are serial anyway.
+    lock: bool | str = False
+
+
+def one(sql: str, *args: Any, lock: bool | str = False) -> Query:
+    """The first row (a mapping by column name) or None."""
+    return Query("one", sql, args, lock)
+
+
+def rows(sql: str, *args: Any, lock: bool | str = False) -> Query:
+    return Query("rows", sql, args, lock)
+
+
+def val(sql: str, *args: Any) -> Query:
+    """The first column of the first row, or None."""
+    return Query("val", sql, args)
+
+
+def execute(sql: str, *args: Any) -> Query:
+    """Returns the number of rows changed."""
+    return Query("exec", sql, args)
+
+
+def many(sql: str, arg_rows: Sequence[tuple]) -> Query:
+    return Query("many", sql, (tuple(arg_rows),))
+
+
+UnitOfWork = Callable[..., Generator[Query, Any, T]]
+
+
+class UniqueViolation(Exception):
+    """A unique index refused a row; ``constraint`` is the index name from the schema."""
+
+    def __init__(self, constraint: str) -> None:
+        super().__init__(constraint)
+        self.constraint = constraint
+
+
+class CheckViolation(Exception):
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+@dataclass(slots=True)
+class PendingEvent:
+    topic: str
+    hospital_id: int | None
+    key: str
+    payload: dict
+
+
+@dataclass(slots=True)
+class PendingAudit:
+    actor: str
+    action: str
+    entity: str
+    entity_id: str
+    hospital_id: int | None
+    before: dict | None
+    after: dict | None
+
+
+@dataclass(slots=True)
+class Tx:
+    """What a unit of work may use besides queries: the instant, the dialect, and
+    recorders for outbox events and audit records (written before the commit)."""
+
+    now: datetime
+    dialect: str
+    events: list[PendingEvent] = field(default_factory=list)
+    audits: list[PendingAudit] = field(default_factory=list)
+    unsafe_capacity_check: bool = False  # test-only negative control, see Settings
+
+    def emit(self, topic: str, *, hospital_id: int | None, key: str, payload: dict) -> None:
+        self.events.append(PendingEvent(topic, hospital_id, str(key), payload))
+
+    def audit(
+        self,
+        actor: Actor,
+        action: str,
+        entity: str,
+        entity_id: Any,
+        *,
+        hospital_id: int | None,
+        before: dict | None = None,
+        after: dict | None = None,
+    ) -> None:
+        self.audits.append(
+            PendingAudit(actor.label, action, entity, str(entity_id), hospital_id, before, after)
+        )
+
+    @property
+    def epoch(self) -> int:
+        return to_epoch(self.now)
+
+
+def to_epoch(instant: datetime) -> int:
+    return int(instant.timestamp())
+
+
+def from_epoch(value: int | None) -> datetime | None:
+    return None if value is None else datetime.fromtimestamp(value, UTC)
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def persist_recorded(tx: Tx, consumers: Sequence[str]) -> Generator[Query, Any, None]:
+    """Write what ``tx`` recorded: audit rows, outbox events and one delivery row per
+    outbox consumer. Runs inside the unit of work's transaction (both drivers)."""
+    if tx.audits:
+        yield many(
+            "INSERT INTO audit (at, actor, action, entity, entity_id, hospital_id, "
+            "before_state, after_state) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    tx.epoch,
+                    a.actor,
+                    a.action,
+                    a.entity,
+                    a.entity_id,
+                    a.hospital_id,
+                    None if a.before is None else dumps(a.before),
+                    None if a.after is None else dumps(a.after),
+                )
+                for a in tx.audits
+            ],
+        )
+    for ev in tx.events:
+        event_id = yield val(
+            "INSERT INTO outbox (topic, hospital_id, aggregate, payload, created_at) "
+            "VALUES (?, ?, ?, ?, ?) RETURNING id",
+            ev.topic,
+            ev.hospital_id,
+            ev.key,
+            dumps(ev.payload),
+            tx.epoch,
+        )
+        if consumers:
+            yield many(
+                "INSERT INTO outbox_deliveries (consumer, event_id, available_at) VALUES (?, ?, ?)",
+                [(c, event_id, tx.epoch) for c in consumers],
+            )
+
+
+def unit(
+    tx: Tx, fn: UnitOfWork[T], args: tuple, consumers: Sequence[str]
+) -> Generator[Query, Any, T]:
+    """``fn`` followed by the writes of what it recorded: what a driver runs."""
+    result = yield from fn(tx, *args)
+    yield from persist_recorded(tx, consumers)
+    return result
+
+
+class Store(abc.ABC):
+    """One interface, two implementations (SQLite, PostgreSQL), one contract test suite."""
+
+    dialect: str
+
+    def __init__(self, clock: Clock, *, outbox_consumers: Sequence[str] = ()) -> None:
+        self.clock = clock
+        self.outbox_consumers = tuple(outbox_consumers)
+        self.unsafe_capacity_check = False
+        self._commit_listeners: list[Callable[[], None]] = []
+
+    @abc.abstractmethod
+    async def open(self) -> None:
+        """Connect and apply pending schema migrations."""
+
+    @abc.abstractmethod
+    async def close(self) -> None: ...
+
+    @abc.abstractmethod
+    async def write(self, fn: UnitOfWork[T], *args: Any) -> T:
+        """Run ``fn(tx, *args)`` in a write transaction; its result once committed."""
+
+    @abc.abstractmethod
+    async def read(self, fn: UnitOfWork[T], *args: Any) -> T:
+        """Run ``fn(tx, *args)`` on a read connection (never blocks writers)."""
+
+    @abc.abstractmethod
+    async def schema_version(self) -> int: ...
+
+    def on_commit(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` after each commit that recorded events (wakes outbox workers)."""
+        self._commit_listeners.append(listener)
+
+    def _committed(self, had_events: bool) -> None:
+        if had_events:
+            for listener in self._commit_listeners:
+                listener()
+
+    def _new_tx(self) -> Tx:
+        return Tx(
+            now=self.clock.now(),
+            dialect=self.dialect,
+            unsafe_capacity_check=self.unsafe_capacity_check,
+        )
+
+    async def __aenter__(self) -> Store:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+
+async def wait_for_commit(event: asyncio.Event, timeout: float) -> None:
+    """Sleep until a commit listener sets ``event`` or ``timeout`` passes."""
+    try:
+        async with asyncio.timeout(timeout):
+            await event.wait()
+    except TimeoutError:
+        pass
+    event.clear()

@@ -1,0 +1,172 @@
+"""The shared store for scale-out: PostgreSQL through asyncpg.
+
+Units of work run in READ COMMITTED transactions on a pooled connection; the
+booking units take row locks where they need them (``one(..., lock=True)``
+becomes ``SELECT ... FOR UPDATE``) and the capacity guard is a conditional
+UPDATE, which PostgreSQL re-checks against the newest row version. Serialization
+failures and deadlocks are retried with jitter; unique and check violations are
+handed to the unit of work as the same exceptions the SQLite driver raises.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import re
+from collections.abc import Generator, Sequence
+from functools import lru_cache
+from typing import Any
+
+import asyncpg
+
+from ..clock import Clock
+from ..errors import StoreUnavailable
+from .base import CheckViolation, Query, Store, T, UniqueViolation, UnitOfWork, unit
+from .migrations import BOOKKEEPING, all_migrations
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8  # serialization failures/deadlocks under a booking storm resolve in a few tries
+RETRY_BASE_SECONDS = 0.005
+MIGRATION_LOCK_KEY = 7_340_001  # pg_advisory_lock key: one engine migrates, the others wait
+
+_PLACEHOLDER = re.compile(r"\?")
+
+
+@lru_cache(maxsize=1024)
+def to_dollar(sql: str) -> str:
+    """Rewrite ``?`` placeholders as ``$1, $2 ...`` (our SQL has no '?' in literals)."""
+    counter = iter(range(1, 10_000))
+    return _PLACEHOLDER.sub(lambda _m: f"${next(counter)}", sql)
+
+
+async def _run_query(conn: asyncpg.Connection, q: Query) -> Any:
+    sql = to_dollar(q.sql)
+    if q.lock:
+        sql += " FOR UPDATE SKIP LOCKED" if q.lock == "skip" else " FOR UPDATE"
+    if q.op == "one":
+        return await conn.fetchrow(sql, *q.args)
+    if q.op == "rows":
+        return await conn.fetch(sql, *q.args)
+    if q.op == "val":
+        return await conn.fetchval(sql, *q.args)
+    if q.op == "exec":
+        status = await conn.execute(sql, *q.args)
+        tail = status.rsplit(" ", 1)[-1]
+        return int(tail) if tail.isdigit() else 0
+    if not q.args[0]:
+        return 0
+    await conn.executemany(sql, q.args[0])
+    return len(q.args[0])
+
+
+async def drive(conn: asyncpg.Connection, gen: Generator[Query, Any, T]) -> T:
+    send: Any = None
+    throw: Exception | None = None
+    while True:
+        try:
+            q = gen.throw(throw) if throw is not None else gen.send(send)
+        except StopIteration as stop:
+            return stop.value
+        throw = None
+        try:
+            send = await _run_query(conn, q)
+        except asyncpg.UniqueViolationError as err:
+            # the transaction is aborted now: the unit may only raise from here
+            throw = UniqueViolation(err.constraint_name or str(err))
+        except asyncpg.CheckViolationError as err:
+            throw = CheckViolation(str(err))
+
+
+class PostgresStore(Store):
+    dialect = "postgres"
+
+    def __init__(
+        self,
+        dsn: str,
+        clock: Clock,
+        *,
+        min_size: int = 2,
+        max_size: int = 20,
+        outbox_consumers: Sequence[str] = (),
+    ) -> None:
+        super().__init__(clock, outbox_consumers=outbox_consumers)
+        self.dsn = dsn
+        self._min, self._max = min_size, max_size
+        self._pool: asyncpg.Pool | None = None
+        self.retries = 0
+
+    async def open(self) -> None:
+        try:
+            self._pool = await asyncpg.create_pool(
+                self.dsn, min_size=self._min, max_size=self._max, command_timeout=30
+            )
+        except (OSError, asyncpg.PostgresError) as err:
+            raise StoreUnavailable(reason=f"cannot reach PostgreSQL: {err}") from err
+        async with self._pool.acquire() as conn:
+            await conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK_KEY)
+            try:
+                await conn.execute(BOOKKEEPING)
+                for mig in all_migrations():
+                    async with conn.transaction():
+                        done = await conn.fetchval(
+                            "SELECT 1 FROM schema_migrations WHERE version = $1", mig.version
+                        )
+                        if done:
+                            continue
+                        log.info("applying migration %04d_%s", mig.version, mig.name)
+                        await conn.execute(mig.for_dialect("postgres"))
+                        await conn.execute(
+                            "INSERT INTO schema_migrations (version, name, applied_at) "
+                            "VALUES ($1, $2, extract(epoch from now())::bigint)",
+                            mig.version,
+                            mig.name,
+                        )
+            finally:
+                await conn.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK_KEY)
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+
+    async def schema_version(self) -> int:
+        assert self._pool is not None
+        return await self._pool.fetchval("SELECT max(version) FROM schema_migrations")
+
+    async def read(self, fn: UnitOfWork[T], *args: Any) -> T:
+        pool = self._require_pool()
+        try:
+            async with pool.acquire() as conn, conn.transaction(readonly=True):
+                return await drive(conn, fn(self._new_tx(), *args))
+        except (OSError, asyncpg.exceptions.ConnectionDoesNotExistError) as err:
+            raise StoreUnavailable(reason=str(err)) from err
+
+    async def write(self, fn: UnitOfWork[T], *args: Any) -> T:
+        pool = self._require_pool()
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            tx = self._new_tx()
+            try:
+                async with pool.acquire() as conn, conn.transaction():
+                    result = await drive(conn, unit(tx, fn, args, self.outbox_consumers))
+            except (
+                asyncpg.SerializationError,
+                asyncpg.DeadlockDetectedError,
+            ) as err:
+                if attempt == MAX_ATTEMPTS:
+                    raise StoreUnavailable(reason=f"gave up after {attempt} tries: {err}") from err
+                self.retries += 1
+                # full jitter: spread the retries of a storm over a growing window
+                await asyncio.sleep(random.uniform(0, RETRY_BASE_SECONDS * 2**attempt))
+                continue
+            except (OSError, asyncpg.exceptions.ConnectionDoesNotExistError) as err:
+                raise StoreUnavailable(reason=str(err)) from err
+            self._committed(bool(tx.events))
+            return result
+        raise AssertionError("unreachable")
+
+    def _require_pool(self) -> asyncpg.Pool:
+        if self._pool is None:
+            raise StoreUnavailable(reason="store is not open")
+        return self._pool

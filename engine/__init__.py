@@ -1,0 +1,1 @@
+"""Composition root: configuration, app factory, CLI, workers."""

@@ -1,0 +1,437 @@
+"""Settings: declared once in ``SETTINGS``, read by ``load_settings``.
+
+Precedence, later wins: the declared defaults, then the TOML file, then the environment
+(``GUAHAO_<NAME>``), then explicit overrides (CLI flags). Secret settings are read from the
+environment only, either ``GUAHAO_<NAME>`` or a file named by ``GUAHAO_<NAME>_FILE``: never from
+the TOML file (files get committed) nor from the command line (the process list is public).
+
+Every setting has a ``### <name>`` heading in docs/configuration.md; a test enforces it.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import difflib
+import os
+import tomllib
+import zoneinfo
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+ENV_PREFIX = "GUAHAO_"
+FILE_SUFFIX = "_FILE"
+MASK = "***"
+
+
+class ConfigError(Exception):
+    """A setting is unknown, malformed, missing or given where it is not allowed."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any  # None for secrets and required values
+    help: str
+    type: type  # int, str, bool, float or list (a list of strings)
+    secret: bool = False
+
+    @property
+    def env_var(self) -> str:
+        """The environment variable that sets this setting, e.g. ``GUAHAO_SQLITE_MAX_BATCH``."""
+        return ENV_PREFIX + self.name.upper()
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("db", "guahao.db", "SQLite file path, or a postgresql:// URL", str),
+    Setting("host", "127.0.0.1", "Address the HTTP server listens on", str),
+    Setting("port", 8080, "TCP port the HTTP server listens on (0 picks a free port)", int),
+    Setting(
+        "public_url",
+        "",
+        "Base URL the engine is reached at from outside (used by Twilio signature checks)",
+        str,
+    ),
+    Setting("timezone", "Asia/Shanghai", "Hospital-local time zone for showing and for rules", str),
+    Setting(
+        "pii_key",
+        None,
+        "Base64 of 32 random bytes; encrypts ID numbers and phones at rest and keys their "
+        "blind index",
+        str,
+        secret=True,
+    ),
+    Setting("sqlite_readers", 4, "Read connections (SQLite)", int),
+    Setting("sqlite_max_batch", 256, "Most write functions committed together (group commit)", int),
+    Setting("pg_pool_min", 2, "Connections a PostgreSQL pool keeps open when idle", int),
+    Setting("pg_pool_max", 20, "Most connections a PostgreSQL pool opens", int),
+    Setting("hold_sweep_seconds", 30, "Seconds between sweeps that release expired holds", int),
+    Setting("no_show_sweep_seconds", 300, "Seconds between sweeps that mark missed bookings", int),
+    Setting("audit_retention_days", 365, "Days audit log entries are kept", int),
+    Setting("max_body_bytes", 65536, "Largest HTTP request body accepted, in bytes", int),
+    Setting(
+        "token_cache_seconds",
+        30,
+        "How long a verified API token is trusted before it is looked up again",
+        int,
+    ),
+    Setting("log_level", "INFO", "DEBUG, INFO, WARNING, ERROR or CRITICAL", str),
+    Setting("sql_trace", False, "Debug aid: logs each SQL statement", bool),
+    Setting(
+        "outbox_consumers",
+        (),
+        "Names of outbox delivery workers that receive every event",
+        list,
+    ),
+)
+
+SETTINGS_BY_NAME: Mapping[str, Setting] = MappingProxyType({s.name: s for s in SETTINGS})
+
+
+@dataclass(frozen=True, repr=False)
+class Settings:
+    """The engine's configuration; build it with ``load_settings``. List settings are tuples."""
+
+    db: str
+    host: str
+    port: int
+    public_url: str
+    timezone: str
+    pii_key: str | None
+    sqlite_readers: int
+    sqlite_max_batch: int
+    pg_pool_min: int
+    pg_pool_max: int
+    hold_sweep_seconds: int
+    no_show_sweep_seconds: int
+    audit_retention_days: int
+    max_body_bytes: int
+    token_cache_seconds: int
+    log_level: str
+    sql_trace: bool
+    outbox_consumers: tuple[str, ...]
+
+    @property
+    def uses_postgres(self) -> bool:
+        """True when ``db`` is a PostgreSQL URL rather than an SQLite file path."""
+        return self.db.startswith(_PG_SCHEMES)
+
+    def __repr__(self) -> str:
+        parts = []
+        for setting in SETTINGS:
+            value = getattr(self, setting.name)
+            shown = repr(MASK) if setting.secret and value is not None else repr(value)
+            parts.append(f"{setting.name}={shown}")
+        return f"Settings({', '.join(parts)})"
+
+
+def load_settings(
+    path: str | os.PathLike[str] | None = None,
+    env: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Read the settings: defaults < TOML file at ``path`` < ``env`` < ``overrides``.
+
+    ``env=None`` means ``os.environ``. An override whose value is None is treated as not given
+    (argparse leaves unset flags as None). Raises ConfigError naming the setting and the source.
+    """
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    for setting in SETTINGS:
+        default = setting.default
+        values[setting.name] = tuple(default) if setting.type is list else default
+        sources[setting.name] = "the default"
+    if path is not None:
+        _read_file(Path(path), values, sources)
+    _read_env(os.environ if env is None else env, values, sources)
+    if overrides:
+        _read_overrides(overrides, values, sources)
+    _validate(values, sources)
+    return Settings(**values)
+
+
+def require_secret(settings: Settings, name: str) -> str:
+    """The value of the secret setting ``name``; ConfigError saying where to put it if unset."""
+    setting = SETTINGS_BY_NAME.get(name)
+    if setting is None or not setting.secret:
+        raise ValueError(f"{name!r} is not a secret setting")
+    value = getattr(settings, name)
+    if not value:
+        raise ConfigError(
+            f"{name} is not set: put it in {setting.env_var} "
+            f"or a file named by {setting.env_var}{FILE_SUFFIX}"
+        )
+    return value
+
+
+# --- reading each source -------------------------------------------------------------------
+
+
+def _read_file(path: Path, values: dict[str, Any], sources: dict[str, str]) -> None:
+    try:
+        with path.open("rb") as f:
+            data = tomllib.load(f)
+    except FileNotFoundError:
+        raise ConfigError(f"configuration file {path} does not exist") from None
+    except OSError as err:
+        raise ConfigError(f"cannot read configuration file {path}: {err.strerror}") from err
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"configuration file {path} is not valid TOML: {err}") from err
+
+    unknown = sorted(set(data) - set(SETTINGS_BY_NAME))
+    if unknown:
+        raise ConfigError(
+            f"configuration file {path} has unknown setting(s): "
+            + "; ".join(_unknown_with_hint(name) for name in unknown)
+        )
+    for name, value in data.items():
+        setting = SETTINGS_BY_NAME[name]
+        if setting.secret:
+            raise ConfigError(
+                f"{name} must not be in configuration file {path}: secrets are never kept in "
+                f"files that may be committed. Set {setting.env_var}, or put the value in a "
+                f"file named by {setting.env_var}{FILE_SUFFIX}"
+            )
+        source = f"configuration file {path}"
+        values[name] = _convert(setting, value, source)
+        sources[name] = source
+
+
+def _read_env(env: Mapping[str, str], values: dict[str, Any], sources: dict[str, str]) -> None:
+    for setting in SETTINGS:
+        var = setting.env_var
+        if setting.secret:
+            found = _read_secret_from_env(setting, env)
+            if found is not None:
+                values[setting.name], sources[setting.name] = found
+        elif var in env:
+            source = f"environment variable {var}"
+            values[setting.name] = _convert_text(setting, env[var], source)
+            sources[setting.name] = source
+
+
+def _read_secret_from_env(setting: Setting, env: Mapping[str, str]) -> tuple[str, str] | None:
+    var = setting.env_var
+    file_var = var + FILE_SUFFIX
+    direct = env.get(var)
+    file_name = env.get(file_var)
+    if direct is not None and file_name is not None:
+        raise ConfigError(f"{setting.name}: both {var} and {file_var} are set; set only one")
+    if file_name is not None:
+        if not file_name.strip():
+            raise ConfigError(f"{setting.name}: {file_var} is set but empty; name a file")
+        source = f"the file {file_name} named by {file_var}"
+        try:
+            value = Path(file_name).read_text(encoding="utf-8").strip()
+        except OSError as err:
+            raise ConfigError(f"{setting.name}: cannot read {source}: {err.strerror}") from err
+        except UnicodeDecodeError as err:
+            raise ConfigError(f"{setting.name}: {source} is not UTF-8 text") from err
+    elif direct is not None:
+        source = f"environment variable {var}"
+        value = direct.strip()
+    else:
+        return None
+    if not value:
+        raise ConfigError(f"{setting.name} is empty (from {source})")
+    return value, source
+
+
+def _read_overrides(
+    overrides: Mapping[str, Any], values: dict[str, Any], sources: dict[str, str]
+) -> None:
+    for name, value in overrides.items():
+        if value is None:
+            continue
+        setting = SETTINGS_BY_NAME.get(name)
+        if setting is None:
+            hint = _unknown_with_hint(name)
+            raise ConfigError(f"unknown setting in command-line overrides: {hint}")
+        if setting.secret:
+            raise ConfigError(
+                f"{name} cannot be given on the command line, where other users can read it "
+                f"in the process list. Set {setting.env_var}, or put the value in a file named "
+                f"by {setting.env_var}{FILE_SUFFIX}"
+            )
+        source = "the command-line overrides"
+        if isinstance(value, str) and setting.type is not str:
+            values[name] = _convert_text(setting, value, source)
+        else:
+            values[name] = _convert(setting, value, source)
+        sources[name] = source
+
+
+def _unknown_with_hint(name: str) -> str:
+    close = difflib.get_close_matches(name, SETTINGS_BY_NAME, n=1)
+    return f"{name} (did you mean {close[0]}?)" if close else name
+
+
+# --- coercion ------------------------------------------------------------------------------
+
+_TRUE = frozenset({"true", "1", "yes"})
+_FALSE = frozenset({"false", "0", "no"})
+_TYPE_WORDS = {
+    str: "a string",
+    int: "a whole number",
+    float: "a number",
+    bool: "true or false",
+    list: "a list of strings",
+}
+
+
+def _convert_text(setting: Setting, text: str, source: str) -> Any:
+    """Parse a string from the environment or the command line into the setting's type."""
+    kind = setting.type
+    if kind is str:
+        return text
+    stripped = text.strip()
+    if kind is list:
+        return tuple(item.strip() for item in stripped.split(",") if item.strip())
+    if kind is bool:
+        lowered = stripped.lower()
+        if lowered in _TRUE:
+            return True
+        if lowered in _FALSE:
+            return False
+        raise _bad(setting, f"expected true/false, yes/no or 1/0, got {text!r}", source)
+    try:
+        return kind(stripped)  # int or float
+    except ValueError:
+        raise _bad(setting, f"expected {_TYPE_WORDS[kind]}, got {text!r}", source) from None
+
+
+def _convert(setting: Setting, value: Any, source: str) -> Any:
+    """Check a typed value (from TOML or a typed override) against the setting's type."""
+    kind = setting.type
+    if kind is list:
+        if isinstance(value, list | tuple) and all(isinstance(item, str) for item in value):
+            return tuple(value)
+    elif kind is float:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+    elif kind is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif isinstance(value, kind):
+        return value
+    raise _bad(
+        setting, f"expected {_TYPE_WORDS[kind]}, got {type(value).__name__} {value!r}", source
+    )
+
+
+def _bad(setting: Setting, problem: str, source: str) -> ConfigError:
+    if setting.secret:  # never echo a secret, not even a malformed one
+        problem = problem.split(", got")[0]
+    return ConfigError(f"{setting.name}: {problem} (from {source})")
+
+
+# --- validation ----------------------------------------------------------------------------
+
+_PG_SCHEMES = ("postgresql://", "postgres://")
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+class _Invalid(ValueError):
+    pass
+
+
+def _check_db(value: str) -> str:
+    if not value.strip():
+        raise _Invalid("must be an SQLite file path or a postgresql:// URL, got an empty string")
+    if "://" in value and not value.startswith(_PG_SCHEMES):
+        raise _Invalid("a URL must start with postgresql://; anything else is an SQLite path")
+    return value
+
+
+def _check_public_url(value: str) -> str:
+    if value and not value.startswith(("http://", "https://")):
+        raise _Invalid(f"must start with https:// (or http://), got {value!r}")
+    return value.rstrip("/")
+
+
+def _check_timezone(value: str) -> str:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise _Invalid(
+            f"unknown time zone {value!r}; use an IANA name such as Asia/Shanghai"
+        ) from None
+    return value
+
+
+def _check_pii_key(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        raw = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise _Invalid("is not valid base64") from None
+    if len(raw) != 32:
+        raise _Invalid(f"must be base64 of 32 bytes, got {len(raw)} bytes")
+    return value
+
+
+def _check_log_level(value: str) -> str:
+    level = value.strip().upper()
+    if level not in _LOG_LEVELS:
+        raise _Invalid(f"must be one of {', '.join(_LOG_LEVELS)}, got {value!r}")
+    return level
+
+
+def _at_least(minimum: int) -> Callable[[int], int]:
+    def check(value: int) -> int:
+        if value < minimum:
+            raise _Invalid(f"must be at least {minimum}, got {value}")
+        return value
+
+    return check
+
+
+def _check_port(value: int) -> int:
+    if not 0 <= value <= 65535:
+        raise _Invalid(f"must be between 0 and 65535, got {value}")
+    return value
+
+
+def _check_names(value: tuple[str, ...]) -> tuple[str, ...]:
+    duplicates = sorted({name for name in value if value.count(name) > 1})
+    if duplicates:
+        raise _Invalid(f"names appear more than once: {', '.join(duplicates)}")
+    return value
+
+
+_CHECKS: dict[str, Callable[[Any], Any]] = {
+    "db": _check_db,
+    "port": _check_port,
+    "public_url": _check_public_url,
+    "timezone": _check_timezone,
+    "pii_key": _check_pii_key,
+    "sqlite_readers": _at_least(1),
+    "sqlite_max_batch": _at_least(1),
+    "pg_pool_min": _at_least(0),
+    "pg_pool_max": _at_least(1),
+    "hold_sweep_seconds": _at_least(1),
+    "no_show_sweep_seconds": _at_least(1),
+    "audit_retention_days": _at_least(1),
+    "max_body_bytes": _at_least(1),
+    "token_cache_seconds": _at_least(0),
+    "log_level": _check_log_level,
+    "outbox_consumers": _check_names,
+}
+
+
+def _validate(values: dict[str, Any], sources: dict[str, str]) -> None:
+    """Check ranges and formats; normalise in place (log level upper case, no trailing '/')."""
+    for name, check in _CHECKS.items():
+        try:
+            values[name] = check(values[name])
+        except _Invalid as err:
+            raise ConfigError(f"{name}: {err} (from {sources[name]})") from None
+    if values["pg_pool_min"] > values["pg_pool_max"]:
+        raise ConfigError(
+            f"pg_pool_min ({values['pg_pool_min']}, from {sources['pg_pool_min']}) is larger "
+            f"than pg_pool_max ({values['pg_pool_max']}, from {sources['pg_pool_max']})"
+        )

@@ -1,0 +1,308 @@
+"""engine.config: the declared settings table, its precedence, and its documentation."""
+
+import base64
+import dataclasses
+import re
+from pathlib import Path
+
+import pytest
+
+from engine.config import (
+    SETTINGS,
+    ConfigError,
+    Settings,
+    load_settings,
+    require_secret,
+)
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"
+KEY = base64.b64encode(bytes(range(32))).decode()
+OTHER_KEY = base64.b64encode(bytes(range(1, 33))).decode()
+
+
+def write_toml(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "guahao.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_defaults():
+    settings = load_settings(env={})
+    assert settings.db == "guahao.db"
+    assert settings.host == "127.0.0.1"
+    assert settings.port == 8080
+    assert settings.timezone == "Asia/Shanghai"
+    assert settings.pii_key is None
+    assert settings.sqlite_max_batch == 256
+    assert settings.sql_trace is False
+    assert settings.outbox_consumers == ()
+    for setting in SETTINGS:
+        expected = tuple(setting.default) if setting.type is list else setting.default
+        assert getattr(settings, setting.name) == expected, setting.name
+
+
+def test_settings_class_declares_every_setting():
+    assert [f.name for f in dataclasses.fields(Settings)] == [s.name for s in SETTINGS]
+
+
+def test_no_secret_has_a_default():
+    assert [s.name for s in SETTINGS if s.secret and s.default is not None] == []
+
+
+def test_env_none_means_os_environ(monkeypatch):
+    monkeypatch.setenv("GUAHAO_PORT", "9191")
+    assert load_settings().port == 9191
+
+
+def test_file_overrides_default(tmp_path):
+    path = write_toml(tmp_path, 'port = 9000\ndb = "other.db"\n')
+    settings = load_settings(path, env={})
+    assert settings.port == 9000
+    assert settings.db == "other.db"
+    assert settings.host == "127.0.0.1"
+
+
+def test_env_overrides_file(tmp_path):
+    path = write_toml(tmp_path, "port = 9000\nsqlite_readers = 2\n")
+    settings = load_settings(path, env={"GUAHAO_PORT": "9001"})
+    assert settings.port == 9001
+    assert settings.sqlite_readers == 2
+
+
+def test_overrides_beat_env(tmp_path):
+    path = write_toml(tmp_path, "port = 9000\n")
+    settings = load_settings(
+        path,
+        env={"GUAHAO_PORT": "9001", "GUAHAO_HOST": "0.0.0.0"},
+        overrides={"port": 9002, "host": None},  # None: flag not given
+    )
+    assert settings.port == 9002
+    assert settings.host == "0.0.0.0"
+
+
+def test_string_overrides_are_parsed_like_env():
+    settings = load_settings(env={}, overrides={"port": "9003", "sql_trace": "yes"})
+    assert settings.port == 9003
+    assert settings.sql_trace is True
+
+
+def test_unknown_key_in_file_rejected(tmp_path):
+    path = write_toml(tmp_path, "port = 9000\nsqlite_reader = 2\nbogus = 1\n")
+    with pytest.raises(ConfigError, match="unknown setting") as info:
+        load_settings(path, env={})
+    message = str(info.value)
+    assert "bogus" in message
+    assert "sqlite_reader (did you mean sqlite_readers?)" in message
+    assert str(path) in message
+
+
+def test_unknown_override_rejected():
+    with pytest.raises(ConfigError, match="prot"):
+        load_settings(env={}, overrides={"prot": 1})
+
+
+def test_missing_file_rejected(tmp_path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_settings(tmp_path / "nope.toml", env={})
+
+
+def test_invalid_toml_rejected(tmp_path):
+    path = write_toml(tmp_path, "port = = 1\n")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_settings(path, env={})
+
+
+def test_wrong_type_in_file_rejected(tmp_path):
+    path = write_toml(tmp_path, 'port = "9000"\n')
+    with pytest.raises(ConfigError, match=r"port: expected a whole number.*configuration file"):
+        load_settings(path, env={})
+
+
+def test_bad_int_in_env_rejected_with_the_name():
+    with pytest.raises(ConfigError) as info:
+        load_settings(env={"GUAHAO_SQLITE_READERS": "four"})
+    message = str(info.value)
+    assert "sqlite_readers" in message
+    assert "GUAHAO_SQLITE_READERS" in message
+    assert "'four'" in message
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("true", True),
+        ("True", True),
+        ("1", True),
+        ("yes", True),
+        (" YES ", True),
+        ("false", False),
+        ("0", False),
+        ("no", False),
+        ("No", False),
+    ],
+)
+def test_bool_parsing(text, expected):
+    assert load_settings(env={"GUAHAO_SQL_TRACE": text}).sql_trace is expected
+
+
+def test_bad_bool_rejected():
+    with pytest.raises(ConfigError, match=r"sql_trace.*GUAHAO_SQL_TRACE"):
+        load_settings(env={"GUAHAO_SQL_TRACE": "maybe"})
+
+
+def test_bool_in_file_must_be_a_toml_bool(tmp_path):
+    assert load_settings(write_toml(tmp_path, "sql_trace = true\n"), env={}).sql_trace is True
+    with pytest.raises(ConfigError, match="sql_trace"):
+        load_settings(write_toml(tmp_path, "sql_trace = 1\n"), env={})
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("his_webhooks,sms_notices", ("his_webhooks", "sms_notices")),
+        (" his_webhooks , sms_notices ,", ("his_webhooks", "sms_notices")),
+        ("one", ("one",)),
+        ("", ()),
+    ],
+)
+def test_list_parsing(text, expected):
+    assert load_settings(env={"GUAHAO_OUTBOX_CONSUMERS": text}).outbox_consumers == expected
+
+
+def test_list_in_file(tmp_path):
+    path = write_toml(tmp_path, 'outbox_consumers = ["a", "b"]\n')
+    assert load_settings(path, env={}).outbox_consumers == ("a", "b")
+    with pytest.raises(ConfigError, match="outbox_consumers: expected a list of strings"):
+        load_settings(write_toml(tmp_path, "outbox_consumers = [1]\n"), env={})
+
+
+@pytest.mark.parametrize(
+    ("env", "name"),
+    [
+        ({"GUAHAO_PORT": "70000"}, "port"),
+        ({"GUAHAO_SQLITE_READERS": "0"}, "sqlite_readers"),
+        ({"GUAHAO_TIMEZONE": "Mars/Olympus"}, "timezone"),
+        ({"GUAHAO_LOG_LEVEL": "LOUD"}, "log_level"),
+        ({"GUAHAO_DB": "mysql://x/y"}, "db"),
+        ({"GUAHAO_PUBLIC_URL": "guahao.example.cn"}, "public_url"),
+        ({"GUAHAO_PG_POOL_MIN": "30"}, "pg_pool_min"),
+        ({"GUAHAO_OUTBOX_CONSUMERS": "a,a"}, "outbox_consumers"),
+    ],
+)
+def test_out_of_range_values_rejected(env, name):
+    with pytest.raises(ConfigError, match=name):
+        load_settings(env=env)
+
+
+def test_values_are_normalised():
+    settings = load_settings(
+        env={"GUAHAO_LOG_LEVEL": "debug", "GUAHAO_PUBLIC_URL": "https://guahao.example.cn/"}
+    )
+    assert settings.log_level == "DEBUG"
+    assert settings.public_url == "https://guahao.example.cn"
+
+
+def test_uses_postgres():
+    assert not load_settings(env={}).uses_postgres
+    assert load_settings(env={"GUAHAO_DB": "postgresql://u@h/db"}).uses_postgres
+
+
+def test_secret_from_env():
+    settings = load_settings(env={"GUAHAO_PII_KEY": f" {KEY}\n"})
+    assert settings.pii_key == KEY
+    assert require_secret(settings, "pii_key") == KEY
+
+
+def test_secret_from_file(tmp_path):
+    key_file = tmp_path / "pii_key"
+    key_file.write_text(f"{KEY}\n", encoding="utf-8")
+    settings = load_settings(env={"GUAHAO_PII_KEY_FILE": str(key_file)})
+    assert settings.pii_key == KEY
+
+
+def test_secret_file_missing(tmp_path):
+    missing = tmp_path / "nope"
+    with pytest.raises(ConfigError, match="GUAHAO_PII_KEY_FILE"):
+        load_settings(env={"GUAHAO_PII_KEY_FILE": str(missing)})
+
+
+def test_secret_from_both_env_and_file_rejected(tmp_path):
+    key_file = tmp_path / "pii_key"
+    key_file.write_text(KEY, encoding="utf-8")
+    env = {"GUAHAO_PII_KEY": OTHER_KEY, "GUAHAO_PII_KEY_FILE": str(key_file)}
+    with pytest.raises(ConfigError, match="set only one"):
+        load_settings(env=env)
+
+
+def test_malformed_secret_rejected_without_echoing_it():
+    with pytest.raises(ConfigError, match="pii_key") as info:
+        load_settings(env={"GUAHAO_PII_KEY": "not-a-key!"})
+    assert "not-a-key" not in str(info.value)
+    short = base64.b64encode(b"x" * 16).decode()
+    with pytest.raises(ConfigError, match="32 bytes") as info:
+        load_settings(env={"GUAHAO_PII_KEY": short})
+    assert short not in str(info.value)
+
+
+def test_secret_in_toml_rejected(tmp_path):
+    path = write_toml(tmp_path, f'pii_key = "{KEY}"\n')
+    with pytest.raises(ConfigError) as info:
+        load_settings(path, env={})
+    message = str(info.value)
+    assert "GUAHAO_PII_KEY" in message
+    assert KEY not in message
+
+
+def test_secret_in_overrides_rejected():
+    with pytest.raises(ConfigError, match="GUAHAO_PII_KEY"):
+        load_settings(env={}, overrides={"pii_key": KEY})
+
+
+def test_missing_secret_require_secret_raises():
+    settings = load_settings(env={})
+    with pytest.raises(ConfigError) as info:
+        require_secret(settings, "pii_key")
+    assert str(info.value) == (
+        "pii_key is not set: put it in GUAHAO_PII_KEY or a file named by GUAHAO_PII_KEY_FILE"
+    )
+
+
+def test_require_secret_only_for_secrets():
+    with pytest.raises(ValueError, match="not a secret"):
+        require_secret(load_settings(env={}), "port")
+
+
+def test_repr_masks_the_secret():
+    settings = load_settings(env={"GUAHAO_PII_KEY": KEY})
+    for text in (repr(settings), str(settings), f"{settings}"):
+        assert KEY not in text
+        assert "pii_key='***'" in text
+    assert "port=8080" in repr(settings)
+    assert "pii_key=None" in repr(load_settings(env={}))
+
+
+def documented_settings() -> list[str]:
+    text = DOCS.read_text(encoding="utf-8")
+    return re.findall(r"^### (\S+)\s*$", text, flags=re.MULTILINE)
+
+
+def test_every_setting_is_documented():
+    headings = documented_settings()
+    names = [s.name for s in SETTINGS]
+    assert sorted(set(names) - set(headings)) == [], "settings without a heading in docs"
+    assert sorted(set(headings) - set(names)) == [], "headings for settings that do not exist"
+    assert len(headings) == len(set(headings)), "a setting is documented twice"
+
+
+def test_docs_name_every_env_var():
+    text = DOCS.read_text(encoding="utf-8")
+    for setting in SETTINGS:
+        assert setting.env_var in text, setting.env_var
+
+
+def test_docs_example_toml_loads(tmp_path):
+    text = DOCS.read_text(encoding="utf-8")
+    examples = re.findall(r"```toml\n(.*?)```", text, flags=re.DOTALL)
+    assert examples, "docs/configuration.md has no TOML example"
+    for example in examples:
+        load_settings(write_toml(tmp_path, example), env={})

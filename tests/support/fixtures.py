@@ -1,0 +1,55 @@
+"""Shared fixtures: a settable clock, a store on a real SQLite file or a private
+PostgreSQL, and the booking services over it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from booking_core.clock import FrozenClock
+from booking_core.pii import Cipher
+from booking_core.services import BookingServices, bootstrap
+from booking_core.store import Store, make_store
+
+from .world import World, local
+
+TEST_PII_KEY = Cipher.generate_key()
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    """2026-07-10 09:00 in Beijing unless a test moves it."""
+    return FrozenClock(local(2026, 7, 10, 9, 0))
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request, tmp_path) -> str:
+    if request.param == "sqlite":
+        return str(tmp_path / "guahao.db")
+    return request.getfixturevalue("fresh_pg_dsn")
+
+
+@pytest.fixture
+async def store(db_url: str, clock: FrozenClock) -> AsyncIterator[Store]:
+    s = make_store(db_url, clock, outbox_consumers=["test"])
+    await s.open()
+    try:
+        yield s
+    finally:
+        await s.close()
+
+
+@pytest.fixture
+def cipher() -> Cipher:
+    return Cipher.from_base64(TEST_PII_KEY)
+
+
+@pytest.fixture
+def services(store: Store, cipher: Cipher) -> BookingServices:
+    return bootstrap(store, cipher)
+
+
+@pytest.fixture
+def world(services: BookingServices) -> World:
+    return World(services)
