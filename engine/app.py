@@ -1,0 +1,101 @@
+"""The application factory: one place that builds the store, the services and the
+aiohttp application with every front door mounted. Used by ``guahao serve``,
+``guahao demo`` and the tests."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+import hospital_api.web
+from booking_core.clock import Clock, SystemClock
+from booking_core.errors import StoreUnavailable
+from booking_core.pii import Cipher
+from booking_core.services import bootstrap
+from booking_core.store import make_store, val
+
+from .config import Settings, require_secret
+from .keys import CLOCK, METRICS, SERVICES, SETTINGS, STORE
+from .metrics import CONTENT_TYPE, Metrics, latency_middleware
+from .workers import audit_purge_ctx, hold_expiry_ctx, no_show_ctx
+
+log = logging.getLogger(__name__)
+
+HEALTH_TIMEOUT_SECONDS = 2  # a load balancer's probe must not hang on a stuck store
+
+
+def build_app(settings: Settings, *, clock: Clock | None = None) -> web.Application:
+    cipher = Cipher.from_base64(require_secret(settings, "pii_key"))
+    clock = clock or SystemClock()
+    store = make_store(
+        settings.db,
+        clock,
+        sqlite_readers=settings.sqlite_readers,
+        sqlite_max_batch=settings.sqlite_max_batch,
+        pg_pool_min=settings.pg_pool_min,
+        pg_pool_max=settings.pg_pool_max,
+        outbox_consumers=settings.outbox_consumers,
+    )
+    services = bootstrap(store, cipher)
+    metrics = Metrics()
+
+    app = web.Application(
+        middlewares=[latency_middleware(metrics)], client_max_size=settings.max_body_bytes
+    )
+    app[SETTINGS] = settings
+    app[CLOCK] = clock
+    app[STORE] = store
+    app[SERVICES] = services
+    app[METRICS] = metrics
+
+    app.cleanup_ctx.append(store_ctx)
+    app.cleanup_ctx.append(hold_expiry_ctx)
+    app.cleanup_ctx.append(no_show_ctx)
+    app.cleanup_ctx.append(audit_purge_ctx)
+
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics_view)
+    app.add_subapp(
+        "/api/v1/",
+        hospital_api.web.make_app(
+            services,
+            token_cache_seconds=settings.token_cache_seconds,
+            max_body_bytes=settings.max_body_bytes,
+            on_booking=metrics.record_booking,
+        ),
+    )
+    return app
+
+
+async def store_ctx(app: web.Application) -> AsyncIterator[None]:
+    store = app[STORE]
+    await store.open()
+    log.info("store open: %s (schema %s)", store.dialect, await store.schema_version())
+    yield
+    await store.close()
+
+
+def _ping(tx):
+    return (yield val("SELECT max(version) FROM schema_migrations"))
+
+
+async def healthz(request: web.Request) -> web.Response:
+    store = request.app[STORE]
+    try:
+        async with asyncio.timeout(HEALTH_TIMEOUT_SECONDS):
+            version = await store.read(_ping)
+    except (StoreUnavailable, TimeoutError, OSError) as err:
+        return web.json_response({"status": "unavailable", "reason": str(err)}, status=503)
+    return web.json_response({"status": "ok", "store": store.dialect, "schema": version})
+
+
+async def metrics_view(request: web.Request) -> web.Response:
+    metrics = request.app[METRICS]
+    store = request.app[STORE]
+    with contextlib.suppress(AttributeError):
+        metrics.write_batches.set(store.batches)  # SQLite only
+    return web.Response(body=metrics.exposition(), headers={"Content-Type": CONTENT_TYPE})

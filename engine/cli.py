@@ -1,0 +1,175 @@
+"""The ``guahao`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+
+from booking_core import commands as c
+from booking_core.clock import SystemClock
+from booking_core.errors import GuahaoError
+from booking_core.pii import Cipher
+from booking_core.services import bootstrap
+from booking_core.store import make_store
+from hospital_api.auth import hash_token, new_token
+
+from .app import build_app
+from .config import ConfigError, Settings, load_settings, require_secret
+from .demo import create_demo
+from .logs import setup_logging
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", metavar="FILE", help="TOML configuration file")
+    p.add_argument("--db", help="SQLite file path or postgresql:// URL")
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="guahao", description="Hospital outpatient booking engine")
+    sub = top.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the engine")
+    _common(serve)
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+
+    demo = sub.add_parser("demo", help="create a demo database (and serve it with --serve)")
+    demo.add_argument("--dir", default=".demo", help="folder for the demo database and key")
+    demo.add_argument("--serve", action="store_true", help="start the engine on it afterwards")
+    demo.add_argument("--host")
+    demo.add_argument("--port", type=int)
+
+    token = sub.add_parser("token", help="API tokens")
+    token_sub = token.add_subparsers(dest="token_command", required=True)
+    create = token_sub.add_parser("create", help="create a bearer token (printed once)")
+    _common(create)
+    create.add_argument("--name", required=True)
+    create.add_argument("--role", required=True, choices=["his", "kiosk", "admin"])
+    create.add_argument("--hospital", metavar="CODE", help="limit the token to one hospital")
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        if args.command == "serve":
+            return serve(_settings(args))
+        if args.command == "demo":
+            return demo(args)
+        if args.command == "token":
+            return asyncio.run(token_create(_settings(args), args))
+    except ConfigError as err:
+        print(f"guahao: configuration: {err}", file=sys.stderr)
+        return 2
+    except GuahaoError as err:
+        print(f"guahao: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _settings(args: argparse.Namespace, **extra) -> Settings:
+    overrides = {
+        "db": getattr(args, "db", None),
+        "host": getattr(args, "host", None),
+        "port": getattr(args, "port", None),
+        **extra,
+    }
+    return load_settings(getattr(args, "config", None), overrides=overrides)
+
+
+def serve(settings: Settings) -> int:
+    setup_logging(settings.log_level)
+    app = build_app(settings)
+    url = f"http://{settings.host}:{settings.port}"
+    web.run_app(
+        app,
+        host=settings.host,
+        port=settings.port,
+        print=lambda _msg: print(f"guahao serving on {url} (API {url}/api/v1/)", flush=True),
+        access_log=None,
+    )
+    return 0
+
+
+async def _open_services(settings: Settings):
+    store = make_store(settings.db, SystemClock())
+    await store.open()
+    return store, bootstrap(store, Cipher.from_base64(require_secret(settings, "pii_key")))
+
+
+async def token_create(settings: Settings, args: argparse.Namespace) -> int:
+    store, services = await _open_services(settings)
+    try:
+        token = new_token()
+        await services.handle(
+            c.CreateToken(
+                name=args.name, role=args.role, hospital_code=args.hospital, token_hash=hash_token(token)
+            )
+        )
+    finally:
+        await store.close()
+    print(token)
+    print("Keep it safe: it is shown only this once.", file=sys.stderr)
+    return 0
+
+
+def demo(args: argparse.Namespace) -> int:
+    folder = Path(args.dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    key_file = folder / "pii.key"
+    if not key_file.exists():
+        key_file.write_text(Cipher.generate_key() + "\n")
+        key_file.chmod(0o600)
+    os.environ.setdefault("GUAHAO_PII_KEY_FILE", str(key_file.resolve()))
+    db = folder / "guahao.db"
+    for stale in folder.glob("guahao.db*"):
+        stale.unlink()
+    settings = _settings(args, db=str(db))
+    login, token = asyncio.run(_fill_demo(settings))
+    host, port = settings.host, settings.port
+    print(
+        f"""
+guahao demo database: {db}
+  API:        http://{host}:{port}/api/v1/  (OpenAPI: /api/v1/openapi.json)
+  Health:     http://{host}:{port}/healthz   Metrics: /metrics
+  API token (admin, shown once): {token}
+  Demo operator for the agent console: {login.operator} / {login.password}  (shown once)
+    (the console itself arrives with the agent-console issue: /console/)
+  Patients (name, card number, phone):"""
+    )
+    for name, card, phone in login.patients:
+        print(f"    {name}  {card}  {phone}")
+    print(
+        f"""  Try:  curl -H 'Authorization: Bearer {token}' \\
+          'http://{host}:{port}/api/v1/slots?hospital=H001&doctor=00868'
+""",
+        flush=True,
+    )
+    if args.serve:
+        return serve(settings)
+    return 0
+
+
+async def _fill_demo(settings: Settings):
+    store, services = await _open_services(settings)
+    try:
+        today = datetime.now(ZoneInfo(settings.timezone)).date()
+        login = await create_demo(services, today)
+        token = new_token()
+        await services.handle(
+            c.CreateToken(name="demo-admin", role="admin", hospital_code=None, token_hash=hash_token(token))
+        )
+    finally:
+        await store.close()
+    return login, token
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,129 @@
+"""Demo data (``guahao demo``): one hospital, 6 departments, 12 doctors (00868
+among them), sessions for the next 7 days, a few patients, a demo operator and
+an admin API token, both printed once."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import date, time, timedelta
+
+from argon2 import PasswordHasher
+from stdnum.cn import ric
+
+from booking_core import commands as c
+from booking_core.domain import Actor, Channel, Period
+from booking_core.services import BookingServices
+
+DEMO_ACTOR = Actor("system", "demo", None, Channel.SYSTEM)
+HOSPITAL = ("H001", "协和示范医院")
+DEPARTMENTS = (
+    ("101", "心血管内科", ("心内", "心内科")),
+    ("102", "呼吸内科", ("呼吸",)),
+    ("103", "消化内科", ("消化",)),
+    ("201", "普通外科", ("普外", "外科")),
+    ("301", "儿科", ("小儿科",)),
+    ("401", "眼科", ()),
+)
+DOCTORS = (  # work number, name, department, title, specialty, fee in fen
+    ("00868", "张建国", "101", "主任医师", "高血压 冠心病", 5000),
+    ("00871", "李晓梅", "101", "副主任医师", "心律失常", 3000),
+    ("01203", "王志强", "102", "主任医师", "慢阻肺 哮喘", 5000),
+    ("01207", "赵丽", "102", "主治医师", "肺部感染", 1500),
+    ("02115", "陈静", "103", "主任医师", "胃肠镜 胃炎", 5000),
+    ("02118", "刘洋", "103", "主治医师", "肝病", 1500),
+    ("03301", "杨帆", "201", "主任医师", "甲状腺 乳腺", 5000),
+    ("03305", "黄磊", "201", "副主任医师", "疝气 胆囊", 3000),
+    ("04410", "周敏", "301", "主任医师", "小儿呼吸", 5000),
+    ("04412", "吴婷", "301", "主治医师", "儿童保健", 1500),
+    ("05520", "徐明", "401", "主任医师", "白内障 青光眼", 5000),
+    ("05523", "孙悦", "401", "主治医师", "屈光 近视", 1500),
+)
+PATIENTS = (("张三", "19560312"), ("李四", "19480705"), ("王芳", "19901122"), ("赵敏", "20150601"))
+SESSIONS = (
+    (Period.MORNING, time(8, 0), time(12, 0)),
+    (Period.AFTERNOON, time(14, 0), time(17, 30)),
+)
+WINDOW_DAYS = 7
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    operator: str
+    password: str
+    patients: tuple[tuple[str, str, str], ...]  # name, card number, phone
+
+
+def demo_id_number(seq: int, birth: str) -> str:
+    body = f"110105{birth}{seq:03d}"
+    return body + ric.calc_check_digit(body + "0")
+
+
+async def create_demo(services: BookingServices, today: date) -> DemoLogin:
+    code, name = HOSPITAL
+    handle = services.handle
+    await handle(c.UpsertHospital(code=code, name=name, actor=DEMO_ACTOR))
+    for dept, dept_name, aliases in DEPARTMENTS:
+        await handle(
+            c.UpsertDepartment(
+                hospital_code=code, code=dept, name=dept_name, aliases=aliases, actor=DEMO_ACTOR
+            )
+        )
+    for work_no, doc_name, dept, title, specialty, fee in DOCTORS:
+        await handle(
+            c.UpsertDoctor(
+                hospital_code=code,
+                work_no=work_no,
+                department_code=dept,
+                name=doc_name,
+                title=title,
+                specialty=specialty,
+                fee=fee,
+                actor=DEMO_ACTOR,
+            )
+        )
+    for offset in range(WINDOW_DAYS + 1):
+        day = today + timedelta(days=offset)
+        for i, (work_no, *_rest) in enumerate(DOCTORS):
+            for period, start, end in SESSIONS:
+                if period is Period.AFTERNOON and (i + offset) % 2:
+                    continue  # every doctor works mornings, afternoons every other day
+                await handle(
+                    c.CreateSession(
+                        hospital_code=code,
+                        doctor_work_no=work_no,
+                        day=day,
+                        period=period,
+                        start=start,
+                        end=end,
+                        slot_minutes=15,
+                        places_per_slot=3,
+                        room=f"{work_no[1:3]}{i % 2 + 1:02d}诊室",
+                        actor=DEMO_ACTOR,
+                    )
+                )
+    patients = []
+    for seq, (p_name, birth) in enumerate(PATIENTS, start=1):
+        phone = f"1380013{seq:04d}"
+        patient = await handle(
+            c.RegisterPatient(
+                hospital_code=code,
+                name=p_name,
+                id_number=demo_id_number(seq, birth),
+                phone=phone,
+                actor=DEMO_ACTOR,
+            )
+        )
+        patients.append((p_name, patient.card_no, phone))
+    password = secrets.token_urlsafe(12)
+    await handle(
+        c.CreateOperator(
+            username="demo",
+            display_name="演示坐席",
+            password_hash=PasswordHasher().hash(password),
+            roles=("agent",),
+            hospital_code=code,
+            actor=DEMO_ACTOR,
+        )
+    )
+    return DemoLogin("demo", password, tuple(patients))

@@ -1,0 +1,96 @@
+"""Background workers: hold expiry, no-show sweep, audit purge. Each is one
+``cleanup_ctx`` that starts a task and, on shutdown, cancels and awaits it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+
+from aiohttp import web
+
+from booking_core import commands as c
+from booking_core.errors import GuahaoError
+from booking_core.services import BookingServices
+
+from .keys import METRICS, SERVICES, SETTINGS
+
+log = logging.getLogger(__name__)
+
+AUDIT_PURGE_INTERVAL_SECONDS = 3600  # the retention is in days: hourly is plenty
+
+
+async def run_periodically(
+    name: str,
+    interval: float,
+    step: Callable[[], object],
+    on_result: Callable[[object], None] = lambda _r: None,
+) -> None:
+    """Call ``step`` every ``interval`` seconds; log a failure once, and once on recovery."""
+    failing = False
+    while True:
+        try:
+            result = await step()
+        except (GuahaoError, OSError) as err:
+            if not failing:
+                log.warning("%s failed, will keep trying: %s", name, err)
+            failing = True
+        else:
+            if failing:
+                log.info("%s works again", name)
+            failing = False
+            on_result(result)
+        await asyncio.sleep(interval)
+
+
+def worker_ctx(name: str, make_step, interval_of, on_result_of=None):
+    """A cleanup context running ``make_step(app)`` every ``interval_of(settings)`` seconds."""
+
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        step = make_step(app)
+        on_result = on_result_of(app) if on_result_of else (lambda _r: None)
+        task = asyncio.create_task(
+            run_periodically(name, interval_of(app[SETTINGS]), step, on_result), name=name
+        )
+        yield
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    return ctx
+
+
+def _handle(command_factory):
+    def make_step(app: web.Application):
+        services: BookingServices = app[SERVICES]
+        return lambda: services.handle(command_factory(app))
+
+    return make_step
+
+
+def _count(sweep: str, pick=lambda r: r):
+    def on_result_of(app: web.Application):
+        counter = app[METRICS].sweeps.labels(sweep)
+        return lambda result: counter.inc(pick(result))
+
+    return on_result_of
+
+
+hold_expiry_ctx = worker_ctx(
+    "hold-expiry",
+    _handle(lambda app: c.ExpireHolds()),
+    lambda s: s.hold_sweep_seconds,
+    _count("hold_expiry"),
+)
+no_show_ctx = worker_ctx(
+    "no-show-sweep",
+    _handle(lambda app: c.SweepNoShows()),
+    lambda s: s.no_show_sweep_seconds,
+    _count("no_show", pick=lambda r: r[0] + r[1]),
+)
+audit_purge_ctx = worker_ctx(
+    "audit-purge",
+    _handle(lambda app: c.PurgeAudit(older_than_days=app[SETTINGS].audit_retention_days)),
+    lambda s: AUDIT_PURGE_INTERVAL_SECONDS,
+)
