@@ -229,6 +229,7 @@ class BookingView:
     starts_at: datetime
     patient_name: str
     patient_card_no: str
+    replayed: bool = False  # the first answer to a retried idempotent request
 
 
 @dataclass(frozen=True, slots=True)

@@ -61,7 +61,11 @@ class SystemFault(GuahaoError):
 
 
 class NotFound(BookingError):
-    """entity: 'hospital' | 'department' | 'doctor' | 'session' | 'slot' | 'patient' | 'booking' ...; key: what was looked for."""
+    """No such thing, or not one the actor may see (never "forbidden": that would leak it).
+
+    ``entity`` is 'hospital', 'department', 'doctor', 'session', 'slot', 'patient',
+    'booking' …; ``key`` is what was looked for.
+    """
 
     code = "not_found"
 
@@ -122,11 +126,12 @@ class AlreadyBooked(BookingError):
 
 
 class Blacklisted(BookingError):
-    """The patient is banned until ``until`` (a hospital-local date, inclusive) (黑名单)."""
+    """The patient is banned until ``until`` (黑名单): the hospital-local instant the ban
+    ends (exclusive; local midnight after its last day), so booking is open from then."""
 
     code = "blacklisted"
 
-    def __init__(self, until: date, reason: str) -> None:
+    def __init__(self, until: datetime, reason: str) -> None:
         super().__init__(until=until, reason=reason)
 
 

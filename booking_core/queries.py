@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, time
 from typing import Any
 
-from .domain import Actor, BlacklistEntry, BookingView, Patient, SlotView
+from .domain import Actor, BlacklistEntry, BookingView
 from .errors import NotFound
 from .identity import normalize_id_number, normalize_phone
 from .pii import Cipher

@@ -121,7 +121,9 @@ def validate_rule(rule: Rule) -> Rule:
         except (TypeError, ValueError) as err:
             raise InvalidInput("value", "release_time takes HH:MM") from err
     needs_period = rule.key in (RuleKey.PATIENTS_PER_PHONE, RuleKey.NO_SHOW_BLACKLIST)
-    if needs_period and (rule.period_type is None or not rule.period_value):
+    if needs_period and (
+        rule.period_type is None or not rule.period_value or rule.period_value < 0
+    ):
         raise InvalidInput("period", f"{rule.key} needs a check period")
     return rule
 

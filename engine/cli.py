@@ -110,7 +110,10 @@ async def token_create(settings: Settings, args: argparse.Namespace) -> int:
         token = new_token()
         await services.handle(
             c.CreateToken(
-                name=args.name, role=args.role, hospital_code=args.hospital, token_hash=hash_token(token)
+                name=args.name,
+                role=args.role,
+                hospital_code=args.hospital,
+                token_hash=hash_token(token),
             )
         )
     finally:
@@ -164,7 +167,9 @@ async def _fill_demo(settings: Settings):
         login = await create_demo(services, today)
         token = new_token()
         await services.handle(
-            c.CreateToken(name="demo-admin", role="admin", hospital_code=None, token_hash=hash_token(token))
+            c.CreateToken(
+                name="demo-admin", role="admin", hospital_code=None, token_hash=hash_token(token)
+            )
         )
     finally:
         await store.close()

@@ -1,1 +1,1 @@
-"""SMS front door: booking codes in, confirmations and notices out, over Twilio and GSM modems (短信挂号)."""
+"""SMS front door: booking codes in, notices out, over Twilio and GSM modems (短信挂号)."""

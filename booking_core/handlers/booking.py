@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Generator
+from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -33,6 +34,7 @@ from ..errors import (
     SessionUnavailable,
     SlotFull,
 )
+from ..identity import normalize_phone
 from ..repo.bookings import (
     booking_by_no,
     free_place,
@@ -53,7 +55,7 @@ from ..rules import (
     check_limit,
     check_reschedule_deadline,
 )
-from ..store.base import Query, Tx, execute, from_epoch, one, to_epoch, val
+from ..store.base import Query, Tx, UniqueViolation, execute, from_epoch, one, to_epoch, val
 from . import Deps
 
 Gen = Generator[Query, Any, Any]
@@ -131,31 +133,21 @@ def _admit(
         if ban is not None:
             raise Blacklisted(until=ban.ends_at.astimezone(tz), reason=ban.reason)
     other = moving if moving is not None else 0
-    held = yield val(
-        f"SELECT booking_no FROM bookings WHERE slot_id = ? AND patient_id = ? "
-        f"AND status IN {ACTIVE_SQL} AND id <> ?",
+    mine = yield one(
+        "SELECT max(CASE WHEN slot_id = ? THEN booking_no END) AS in_slot, "
+        "coalesce(sum(CASE WHEN department_id = ? AND day = ? THEN 1 ELSE 0 END), 0) AS same_day, "
+        f"count(*) AS active FROM bookings WHERE patient_id = ? AND status IN {ACTIVE_SQL} "
+        "AND id <> ?",
         ctx["slot_id"],
-        patient["id"],
-        other,
-    )
-    if held is not None:
-        raise AlreadyBooked(booking_no=held)
-    same_day = yield val(
-        f"SELECT count(*) FROM bookings WHERE patient_id = ? AND department_id = ? AND day = ? "
-        f"AND status IN {ACTIVE_SQL} AND id <> ?",
-        patient["id"],
         ctx["department_id"],
         ctx["day"],
-        other,
-    )
-    check_limit(RuleKey.PER_DEPARTMENT_PER_DAY, same_day, rules)
-    active = yield val(
-        f"SELECT count(*) FROM bookings WHERE patient_id = ? AND status IN {ACTIVE_SQL} "
-        f"AND id <> ?",
         patient["id"],
         other,
     )
-    check_limit(RuleKey.MAX_ACTIVE_PER_PATIENT, active, rules)
+    if mine["in_slot"] is not None:
+        raise AlreadyBooked(booking_no=mine["in_slot"])
+    check_limit(RuleKey.PER_DEPARTMENT_PER_DAY, mine["same_day"], rules)
+    check_limit(RuleKey.MAX_ACTIVE_PER_PATIENT, mine["active"], rules)
     if phone_index and moving is None and rules.limit(RuleKey.PATIENTS_PER_PHONE) is not None:
         yield from _phone_limit(tx, phone_index, patient["id"], rules)
 
@@ -176,13 +168,26 @@ def _phone_limit(tx: Tx, phone_index: str, patient_id: int, rules: RuleSet) -> G
     check_limit(RuleKey.PATIENTS_PER_PHONE, others, rules)
 
 
+def _booker_phone_index(deps: Deps, raw: str | None) -> str | None:
+    """The phone a booking came from, indexed like a patient's phone: "+86 138-…" and
+    "138…" are one phone for the per-phone limit. A caller ID that is no mainland mobile
+    is compared by its digits; none at all (withheld): the patient's own phone counts."""
+    if not raw:
+        return None
+    try:
+        phone = normalize_phone(raw)
+    except InvalidInput:
+        phone = "".join(ch for ch in raw if ch.isdigit())
+    return deps.cipher.blind_index(phone, context="phone") if phone else None
+
+
 def claim_place(tx: Tx, slot_id: int, capacity: int) -> Gen:
     """The capacity guard, then the lowest free place: (place_no, booked)."""
     guarded = not tx.unsafe_capacity_check
     booked = yield from take_place(slot_id, guarded=guarded)
     if booked is None:
         raise SlotFull(slot_id=slot_id)
-    place = yield from free_place(slot_id, capacity if guarded else None)
+    place = yield from free_place(slot_id, capacity if guarded else None, booked)
     if place is None:  # the counter and the places disagree: trust neither, refuse
         raise SlotFull(slot_id=slot_id)
     return place, booked
@@ -198,7 +203,8 @@ def _idempotent_replay(cmd: BookSlot) -> Gen:
         return None
     if prior["request_hash"] != cmd.request_hash:
         raise IdempotencyKeyReused(key=cmd.idempotency_key)
-    return (yield from view_by_id(prior["booking_id"]))
+    view = yield from view_by_id(prior["booking_id"])
+    return replace(view, replayed=True)
 
 
 def book_slot(tx: Tx, cmd: BookSlot, deps: Deps) -> Gen:
@@ -208,16 +214,17 @@ def book_slot(tx: Tx, cmd: BookSlot, deps: Deps) -> Gen:
             return replay
     ctx = yield from slot_context(cmd.slot_id, cmd.actor)
     patient = yield from patient_by_id(cmd.patient_id, lock=True)
+    if cmd.idempotency_key and tx.dialect == "postgres":
+        # a concurrent retry may have committed while we waited for the patient's lock
+        replay = yield from _idempotent_replay(cmd)
+        if replay is not None:
+            return replay
     if patient["hospital_id"] != ctx["hospital_id"]:
         raise NotFound("patient", cmd.patient_id)
     if cmd.patient_name is not None and cmd.patient_name.strip() != patient["name"]:
         raise RealNameMismatch()
     rules = yield from rules_for(ctx["hospital_id"])
-    phone_index = (
-        deps.cipher.blind_index(cmd.booker_phone, context="phone")
-        if cmd.booker_phone
-        else patient["phone_index"]
-    )
+    phone_index = _booker_phone_index(deps, cmd.booker_phone) or patient["phone_index"]
     yield from _admit(tx, ctx, patient, rules, phone_index=phone_index, moving=None)
     place, booked = yield from claim_place(tx, ctx["slot_id"], ctx["capacity"])
     held = rules.on(RuleKey.PREPAY_REQUIRED) and ctx["fee"] > 0
@@ -247,15 +254,18 @@ def book_slot(tx: Tx, cmd: BookSlot, deps: Deps) -> Gen:
         raise SlotFull(slot_id=ctx["slot_id"])
     booking_id, booking_no = inserted
     if cmd.idempotency_key:
-        yield execute(
-            "INSERT INTO idempotency_keys (scope, key, request_hash, booking_id, created_at) "
-            "VALUES (?, ?, ?, ?, ?)",
-            cmd.idempotency_scope,
-            cmd.idempotency_key,
-            cmd.request_hash,
-            booking_id,
-            tx.epoch,
-        )
+        try:
+            yield execute(
+                "INSERT INTO idempotency_keys (scope, key, request_hash, booking_id, created_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                cmd.idempotency_scope,
+                cmd.idempotency_key,
+                cmd.request_hash,
+                booking_id,
+                tx.epoch,
+            )
+        except UniqueViolation as err:  # PostgreSQL: another request (another patient) won the key
+            raise IdempotencyKeyReused(key=cmd.idempotency_key) from err
     view = _view_from_context(
         ctx, patient, booking_id, booking_no, place, status, cmd, tx, hold_until if held else None
     )

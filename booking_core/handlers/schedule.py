@@ -282,7 +282,7 @@ def stop_session(tx: Tx, cmd: StopSession, deps: Deps) -> Gen:
         if free < len(bookings):
             raise SubstituteFull(needed=len(bookings), available=free)
         for booking in bookings:
-            slot_id = yield from _nearest_free_slot(target.id, booking.slot_id)
+            slot_id = yield from _nearest_free_slot(target.id, booking.slot_id, booking.patient_id)
             ctx = yield from slot_context(slot_id, cmd.actor)
             place, booked = yield from claim_place(tx, slot_id, ctx["capacity"])
             yield from move_booking(tx, booking, ctx, place, booked, cmd.actor, "session_stopped")
@@ -319,12 +319,16 @@ def stop_session(tx: Tx, cmd: StopSession, deps: Deps) -> Gen:
     return summary
 
 
-def _nearest_free_slot(session_id: int, from_slot_id: int) -> Gen:
-    """The target session's slot with a free place whose start is closest to the old one."""
+def _nearest_free_slot(session_id: int, from_slot_id: int, patient_id: int) -> Gen:
+    """The target session's slot with a free place whose start is closest to the old one,
+    among those the patient holds no place in already."""
     old = yield val("SELECT start_time FROM slots WHERE id = ?", from_slot_id)
     free = yield rows(
         "SELECT id, start_time FROM slots WHERE session_id = ? AND booked < capacity "
-        "ORDER BY start_time",
+        "AND id NOT IN (SELECT slot_id FROM bookings WHERE patient_id = ? "
+        f"AND session_id = ? AND status IN {ACTIVE_SQL}) ORDER BY start_time",
+        session_id,
+        patient_id,
         session_id,
     )
     if not free:

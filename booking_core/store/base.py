@@ -26,7 +26,6 @@ function that raised is kept.
 from __future__ import annotations
 
 import abc
-import asyncio
 import json
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
@@ -254,13 +253,3 @@ class Store(abc.ABC):
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
-
-
-async def wait_for_commit(event: asyncio.Event, timeout: float) -> None:
-    """Sleep until a commit listener sets ``event`` or ``timeout`` passes."""
-    try:
-        async with asyncio.timeout(timeout):
-            await event.wait()
-    except TimeoutError:
-        pass
-    event.clear()

@@ -124,6 +124,8 @@ class SqliteStore(Store):
         self._reader_list: list[aiosqlite.Connection] = []
         self._queue: collections.deque[_Job] = collections.deque()
         self._wake = asyncio.Event()
+        self._idle = asyncio.Event()  # set while the writer has nothing queued or running
+        self._idle.set()
         self._writer_task: asyncio.Task | None = None
         self.batches = 0  # commits made, for the benchmark's batch-size figure
         self.batched_units = 0
@@ -155,8 +157,7 @@ class SqliteStore(Store):
     async def close(self) -> None:
         if self._writer_task is not None:
             # let queued writes finish: they were promised an answer
-            while self._queue:
-                await asyncio.sleep(0.01)
+            await self._idle.wait()
             self._writer_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._writer_task
@@ -214,6 +215,7 @@ class SqliteStore(Store):
             raise StoreUnavailable(reason="store is not open")
         future = asyncio.get_running_loop().create_future()
         self._queue.append(_Job(fn, args, future))
+        self._idle.clear()
         self._wake.set()
         return await future
 
@@ -251,6 +253,7 @@ class SqliteStore(Store):
                 self._committed(
                     any(tx.events for tx, (ok, _) in zip(txs, outcomes, strict=True) if ok)
                 )
+            self._idle.set()
 
     def _run_batch(
         self, conn: sqlite3.Connection, batch: list[_Job], txs: list[Tx]

@@ -1,0 +1,367 @@
+"""Request and response schemas (pydantic v2), also the source of the OpenAPI document.
+
+Request bodies are strict: unknown fields are refused, and JSON types are not
+coerced ("5" is not an int). Query strings are parsed leniently (they are text).
+Money is integer fen (分); dates are ISO dates; clock times ``HH:MM`` in the
+hospital's zone; instants ISO 8601 with the hospital's offset.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from booking_core.domain import BookingStatus, Channel, Period
+from booking_core.rules import PeriodType
+
+HOSPITAL_CODE = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$"
+DEPARTMENT_CODE = r"^\d{3}$"
+WORK_NO = r"^\d{5}$"
+
+Name = Field(min_length=1, max_length=100)
+Fen = Field(ge=0, le=100_000_000, description="integer fen (分)")
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class Query(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Out(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- problems -----------------------------------------------------------------------
+
+
+class FieldError(Out):
+    field: str = Field(description="dotted path of the offending field")
+    message: str
+    type: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details; the error's parameters are further members."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field(description="/api/v1/problems/<code>")
+    title: str
+    status: int
+    detail: str
+    code: str
+    errors: list[FieldError] | None = None
+
+
+# --- schedules (排班) -----------------------------------------------------------------
+
+
+class HospitalIn(Body):
+    name: str = Name
+    timezone: str = Field("Asia/Shanghai", max_length=64, description="IANA time zone")
+
+
+class HospitalOut(Out):
+    code: str
+    name: str
+    timezone: str
+
+
+class DepartmentIn(Body):
+    name: str = Name
+    aliases: list[str] = Field(default_factory=list, max_length=20)
+    active: bool = True
+
+
+class DepartmentOut(Out):
+    hospital: str
+    code: str
+    name: str
+    aliases: list[str]
+    active: bool
+
+
+class DoctorIn(Body):
+    department: str = Field(pattern=DEPARTMENT_CODE, description="3-digit department code")
+    name: str = Name
+    title: str = Field("", max_length=50)
+    specialty: str = Field("", max_length=200)
+    fee: int = Fen
+    active: bool = True
+
+
+class DoctorOut(Out):
+    hospital: str
+    work_no: str
+    department: str
+    name: str
+    title: str
+    specialty: str
+    fee: int
+    active: bool
+
+
+class SessionIn(Body):
+    doctor: str = Field(pattern=WORK_NO, description="5-digit doctor work number (工号)")
+    date: dt.date
+    period: Period
+    start: dt.time
+    end: dt.time
+    slot_minutes: int = Field(ge=5, le=240)
+    places_per_slot: int = Field(ge=1, le=500)
+    room: str = Field("", max_length=50)
+    fee: int | None = Field(None, ge=0, le=100_000_000, description="fen; default the doctor's")
+
+
+class SessionSlotOut(Out):
+    id: int
+    start: str
+    end: str
+    starts_at: str
+    capacity: int
+    booked: int
+    free: int
+
+
+class SessionOut(Out):
+    id: int
+    hospital: str
+    department: str
+    doctor: str
+    date: dt.date
+    period: Period
+    start: str
+    end: str
+    starts_at: str
+    ends_at: str
+    room: str
+    fee: int
+    status: str
+    slots: list[SessionSlotOut]
+
+
+class StopIn(Body):
+    """停诊: move every booking to ``target_session_id`` or cancel them all."""
+
+    mode: Literal["move", "cancel"]
+    target_session_id: int | None = Field(None, ge=1)
+    reason: str = Field("", max_length=200)
+
+
+class StopOut(Out):
+    session_id: int
+    mode: str
+    target_session_id: int | None
+    moved: int
+    cancelled: int
+    reason: str
+
+
+class SlotQuery(Query):
+    hospital: str | None = Field(None, pattern=HOSPITAL_CODE)
+    department: str | None = Field(None, pattern=DEPARTMENT_CODE)
+    doctor: str | None = Field(None, pattern=WORK_NO)
+    date: dt.date | None = None
+    date_to: dt.date | None = None
+    time: dt.time | None = Field(None, description="the slot containing this clock time")
+    all: bool = Field(False, description="also full slots")
+
+
+class SlotOut(Out):
+    slot_id: int
+    session_id: int
+    hospital: str
+    department: str
+    department_name: str
+    doctor: str
+    doctor_name: str
+    doctor_title: str
+    date: dt.date
+    period: Period
+    start: str
+    end: str
+    starts_at: str
+    room: str
+    fee: int
+    capacity: int
+    booked: int
+    free: int
+
+
+class SlotList(Out):
+    items: list[SlotOut]
+
+
+# --- patients -------------------------------------------------------------------------
+
+
+class PatientIn(Body):
+    hospital: str | None = Field(None, pattern=HOSPITAL_CODE, description="default: the token's")
+    name: str = Name
+    id_number: str | None = Field(None, max_length=32, description="18-digit resident ID")
+    phone: str | None = Field(None, max_length=20)
+    card_no: str | None = Field(None, max_length=20)
+
+
+class PatientOut(Out):
+    id: int
+    hospital: str
+    name: str
+    card_no: str
+    id_last4: str = Field(description="only the last 4 characters of the ID number")
+    phone: str = Field(description="masked: 138****5678")
+    balance: int
+    sms_opt_out: bool
+
+
+class PatientQuery(Query):
+    hospital: str | None = Field(None, pattern=HOSPITAL_CODE)
+    phone: str | None = Field(None, max_length=20)
+    card_no: str | None = Field(None, max_length=20)
+    id_number: str | None = Field(None, max_length=32)
+
+
+class PatientList(Out):
+    items: list[PatientOut]
+
+
+class TopUpIn(Body):
+    amount: int = Field(gt=0, le=100_000_000, description="fen")
+    method: Literal["cash", "card", "transfer"] = "cash"
+    reference: str | None = Field(None, max_length=100)
+
+
+# --- bookings (预约) -------------------------------------------------------------------
+
+
+class BookingIn(Body):
+    slot_id: int = Field(ge=1)
+    patient_id: int = Field(ge=1)
+    patient_name: str | None = Field(None, max_length=100, description="checked (实名)")
+
+
+class BookingOut(Out):
+    booking_no: str
+    status: BookingStatus
+    hospital: str
+    department: str
+    department_name: str
+    doctor: str
+    doctor_name: str
+    doctor_title: str
+    session_id: int
+    slot_id: int
+    patient_id: int
+    patient_name: str
+    patient_card_no: str
+    date: dt.date
+    period: Period
+    start: str
+    end: str
+    starts_at: str
+    room: str
+    place_no: int
+    queue_no: int | None
+    channel: Channel
+    fee: int
+    paid: int
+    created_at: str
+    hold_expires_at: str | None
+    cancel_reason: str | None
+
+
+class BookingQuery(Query):
+    patient: int | None = Field(None, ge=1)
+    date: dt.date | None = None
+    session: int | None = Field(None, ge=1)
+    hospital: str | None = Field(None, pattern=HOSPITAL_CODE)
+
+
+class BookingList(Out):
+    items: list[BookingOut]
+
+
+class PayIn(Body):
+    method: Literal["balance", "card", "cash"]
+    reference: str | None = Field(None, max_length=100)
+
+
+class CancelIn(Body):
+    by_hospital: bool = Field(False, description="the hospital cancels: no deadline applies")
+
+
+class CheckInIn(Body):
+    pass
+
+
+class RescheduleIn(Body):
+    slot_id: int = Field(ge=1)
+
+
+# --- blacklist (黑名单) and rules (规则) -----------------------------------------------
+
+
+class BlacklistIn(Body):
+    patient_id: int = Field(ge=1)
+    until: dt.date = Field(description="last banned day, hospital-local, inclusive")
+    reason: str = Field(min_length=1, max_length=200)
+    platform_wide: bool = False
+
+
+class BlacklistOut(Out):
+    id: int
+    patient_id: int
+    hospital: str | None = Field(description="None: banned on the whole platform")
+    reason: str
+    source: str
+    starts_at: str
+    ends_at: str
+    lifted_at: str | None
+
+
+class BlacklistQuery(Query):
+    patient: int | None = Field(None, ge=1)
+    all: bool = Field(False, description="also lifted and ended bans")
+
+
+class BlacklistList(Out):
+    items: list[BlacklistOut]
+
+
+class RuleIn(Body):
+    value: bool | int | str
+    enabled: bool = True
+    priority: int = Field(0, ge=0, le=1000)
+    hospital: str | None = Field(
+        None,
+        pattern=HOSPITAL_CODE,
+        description="absent: the token's hospital (the platform for a platform token); "
+        "null: the platform",
+    )
+    period_type: PeriodType | None = None
+    period_value: int | None = Field(None, ge=1, le=3650)
+
+
+class RuleOut(Out):
+    key: str
+    value: Any
+    enabled: bool
+    priority: int
+    hospital: str | None
+    period_type: PeriodType | None
+    period_value: int | None
+
+
+class RuleQuery(Query):
+    hospital: str | None = Field(None, pattern=HOSPITAL_CODE)
+
+
+class RulesOut(Out):
+    hospital: str | None
+    effective: list[RuleOut] = Field(description="the winning record for every rule key")
+    stored: list[RuleOut] = Field(description="the records stored for the platform and hospital")

@@ -1,0 +1,80 @@
+"""Patients (实名制患者): registration, look-up and prepaid top-ups."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from booking_core import commands as c
+from booking_core import queries
+
+from ..present import patient_out
+from ..problems import Problem
+from ..schemas import PatientIn, PatientQuery, TopUpIn
+from ..wire import json_response, parse_body, parse_query, path_int
+from . import caller, directory, hospital_code, services
+
+
+async def post_patient(request: web.Request) -> web.Response:
+    data = await parse_body(request, PatientIn)
+    code = hospital_code(request, data.hospital)
+    assert code is not None
+    patient = await services(request).handle(
+        c.RegisterPatient(
+            actor=caller(request).actor,
+            hospital_code=code,
+            name=data.name,
+            id_number=data.id_number,
+            phone=data.phone,
+            card_no=data.card_no,
+        )
+    )
+    return json_response(patient_out(code, patient), 201)
+
+
+async def get_patients(request: web.Request) -> web.Response:
+    q = parse_query(request, PatientQuery)
+    if not (q.phone or q.card_no or q.id_number):
+        raise Problem(
+            "invalid_request",
+            "Look patients up by phone, card_no or id_number.",
+            errors=[
+                {"field": "phone", "message": "one of phone, card_no, id_number", "type": "missing"}
+            ],
+        )
+    svc = services(request)
+    found = await svc.read(
+        queries.find_patients,
+        caller(request).actor,
+        svc.cipher,
+        hospital_code=q.hospital,
+        phone=q.phone,
+        card_no=q.card_no,
+        id_number=q.id_number,
+    )
+    dirs = directory(request)
+    return json_response(
+        {"items": [patient_out(await dirs.code_of(p.hospital_id) or "", p) for p in found]}
+    )
+
+
+async def get_patient(request: web.Request) -> web.Response:
+    patient_id = path_int(request, "id")
+    patient = await services(request).read(queries.get_patient, patient_id, caller(request).actor)
+    code = await directory(request).code_of(patient.hospital_id)
+    return json_response(patient_out(code or "", patient))
+
+
+async def top_up(request: web.Request) -> web.Response:
+    patient_id = path_int(request, "id")
+    data = await parse_body(request, TopUpIn)
+    patient = await services(request).handle(
+        c.TopUp(
+            actor=caller(request).actor,
+            patient_id=patient_id,
+            amount=data.amount,
+            method=data.method,
+            reference=data.reference,
+        )
+    )
+    code = await directory(request).code_of(patient.hospital_id)
+    return json_response(patient_out(code or "", patient))

@@ -1,0 +1,153 @@
+"""Hospitals, departments, doctors, clinic sessions (排班), stops (停诊) and slot search."""
+
+from __future__ import annotations
+
+import re
+
+from aiohttp import web
+
+from booking_core import commands as c
+from booking_core import queries
+from booking_core.errors import NotFound
+from booking_core.queries import SlotSearch
+
+from .. import reads
+from ..present import department_out, doctor_out, hospital_out, session_out, slot_out
+from ..schemas import (
+    DepartmentIn,
+    DoctorIn,
+    HospitalIn,
+    SessionIn,
+    SlotQuery,
+    StopIn,
+)
+from ..wire import json_response, parse_body, parse_query, path_int, path_str
+from . import caller, directory, hospital_code, services
+
+HOSPITAL = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}")
+DEPARTMENT = re.compile(r"\d{3}")
+WORK_NO = re.compile(r"\d{5}")
+
+
+def _code(request: web.Request) -> str:
+    return path_str(request, "code", HOSPITAL, "1-32 letters, digits, - or _")
+
+
+def _created(created: bool) -> int:
+    return 201 if created else 200
+
+
+async def put_hospital(request: web.Request) -> web.Response:
+    code = _code(request)
+    data = await parse_body(request, HospitalIn)
+    cmd = c.UpsertHospital(
+        actor=caller(request).actor, code=code, name=data.name, timezone=data.timezone
+    )
+    hospital, created = await services(request).handle(cmd)
+    directory(request).remember(hospital)
+    return json_response(hospital_out(hospital), _created(created))
+
+
+async def put_department(request: web.Request) -> web.Response:
+    code = _code(request)
+    dept = path_str(request, "dept", DEPARTMENT, "a 3-digit department code")
+    data = await parse_body(request, DepartmentIn)
+    cmd = c.UpsertDepartment(
+        actor=caller(request).actor,
+        hospital_code=code,
+        code=dept,
+        name=data.name,
+        aliases=tuple(data.aliases),
+        active=data.active,
+    )
+    department, created = await services(request).handle(cmd)
+    return json_response(department_out(code, department), _created(created))
+
+
+async def put_doctor(request: web.Request) -> web.Response:
+    code = _code(request)
+    work_no = path_str(request, "work_no", WORK_NO, "a 5-digit work number")
+    data = await parse_body(request, DoctorIn)
+    cmd = c.UpsertDoctor(
+        actor=caller(request).actor,
+        hospital_code=code,
+        work_no=work_no,
+        department_code=data.department,
+        name=data.name,
+        title=data.title,
+        specialty=data.specialty,
+        fee=data.fee,
+        active=data.active,
+    )
+    doctor, created = await services(request).handle(cmd)
+    return json_response(doctor_out(code, data.department, doctor), _created(created))
+
+
+async def post_session(request: web.Request) -> web.Response:
+    code = _code(request)
+    data = await parse_body(request, SessionIn)
+    actor = caller(request).actor
+    session = await services(request).handle(
+        c.CreateSession(
+            actor=actor,
+            hospital_code=code,
+            doctor_work_no=data.doctor,
+            day=data.date,
+            period=data.period,
+            start=data.start,
+            end=data.end,
+            slot_minutes=data.slot_minutes,
+            places_per_slot=data.places_per_slot,
+            room=data.room,
+            fee=data.fee,
+        )
+    )
+    detail = await services(request).read(reads.session_detail, session.id, actor)
+    return json_response(session_out(detail), 201)
+
+
+async def _session_of(request: web.Request) -> reads.SessionDetail:
+    """The session in the path, which must belong to the hospital in the path."""
+    code = _code(request)
+    session_id = path_int(request, "id")
+    detail = await services(request).read(reads.session_detail, session_id, caller(request).actor)
+    if detail.hospital.code != code:
+        raise NotFound("session", session_id)
+    return detail
+
+
+async def get_session(request: web.Request) -> web.Response:
+    return json_response(session_out(await _session_of(request)))
+
+
+async def stop_session(request: web.Request) -> web.Response:
+    data = await parse_body(request, StopIn)
+    detail = await _session_of(request)
+    summary = await services(request).handle(
+        c.StopSession(
+            actor=caller(request).actor,
+            session_id=detail.session.id,
+            mode=data.mode,
+            target_session_id=data.target_session_id,
+            reason=data.reason,
+        )
+    )
+    return json_response(summary)
+
+
+async def get_slots(request: web.Request) -> web.Response:
+    q = parse_query(request, SlotQuery)
+    code = hospital_code(request, q.hospital)
+    assert code is not None
+    search = SlotSearch(
+        hospital_code=code,
+        department_code=q.department,
+        doctor_work_no=q.doctor,
+        day=q.date,
+        day_to=q.date_to,
+        at=q.time,
+        only_free=not q.all,
+    )
+    found = await services(request).read(queries.search_slots, search, caller(request).actor)
+    tz = await directory(request).zone(code)
+    return json_response({"items": [slot_out(v, tz) for v in found]})

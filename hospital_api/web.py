@@ -1,0 +1,248 @@
+"""The ``/api/v1`` sub-application: its route table, its guards and its factory.
+
+The engine mounts it with ``root.add_subapp("/api/v1/", make_app(services, ...))``.
+Every answer that is not a success is ``application/problem+json`` (see
+:mod:`hospital_api.problems`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+
+from aiohttp import hdrs, web
+
+from booking_core.errors import GuahaoError
+from booking_core.services import BookingServices
+
+from . import openapi
+from .auth import TokenCache, bearer_token, verify
+from .directory import Directory
+from .keys import (
+    CALLER,
+    DIRECTORY,
+    ON_BOOKING,
+    OPENAPI,
+    OUTCOME,
+    ROUTE_OF,
+    ROUTES,
+    SERVICES,
+    SETTINGS,
+    TOKENS,
+    ApiSettings,
+    BookingCounter,
+)
+from .problems import Problem, from_domain, from_http, from_problem, internal
+from .routing import ADMIN, ANY_ROLE, HIS, Route
+from .schemas import (
+    BlacklistIn,
+    BlacklistList,
+    BlacklistOut,
+    BlacklistQuery,
+    BookingIn,
+    BookingList,
+    BookingOut,
+    BookingQuery,
+    CancelIn,
+    CheckInIn,
+    DepartmentIn,
+    DepartmentOut,
+    DoctorIn,
+    DoctorOut,
+    HospitalIn,
+    HospitalOut,
+    PatientIn,
+    PatientList,
+    PatientOut,
+    PatientQuery,
+    PayIn,
+    RescheduleIn,
+    RuleIn,
+    RuleOut,
+    RuleQuery,
+    RulesOut,
+    SessionIn,
+    SessionOut,
+    SlotList,
+    SlotQuery,
+    StopIn,
+    StopOut,
+    TopUpIn,
+)
+from .views import admin, bookings, docs, patients, schedule
+from .wire import check_length
+
+log = logging.getLogger(__name__)
+
+IDEMPOTENCY_HELP = (
+    "Retrying with the same key and body returns the first booking (201, same body); "
+    "the same key with another body is 422 idempotency_key_reused."
+)
+
+ROUTES_TABLE: list[Route] = [
+    # --- schedules (排班)
+    Route("PUT", "/hospitals/{code}", schedule.put_hospital, "Create or update a hospital",
+          "schedules", ADMIN, HospitalIn, response=HospitalOut, statuses=(201, 200)),
+    Route("PUT", "/hospitals/{code}/departments/{dept}", schedule.put_department,
+          "Create or update a department (3-digit code)", "schedules", HIS, DepartmentIn,
+          response=DepartmentOut, statuses=(201, 200)),
+    Route("PUT", "/hospitals/{code}/doctors/{work_no}", schedule.put_doctor,
+          "Create or update a doctor (5-digit work number)", "schedules", HIS, DoctorIn,
+          response=DoctorOut, statuses=(201, 200)),
+    Route("POST", "/hospitals/{code}/sessions", schedule.post_session,
+          "Create a clinic session and its slots (出诊)", "schedules", HIS, SessionIn,
+          response=SessionOut, statuses=(201,)),
+    Route("GET", "/hospitals/{code}/sessions/{id}", schedule.get_session,
+          "A clinic session with its slots", "schedules", HIS, response=SessionOut),
+    Route("POST", "/hospitals/{code}/sessions/{id}/stop", schedule.stop_session,
+          "Stop a session (停诊): move or cancel its bookings", "schedules", HIS, StopIn,
+          response=StopOut),
+    Route("GET", "/slots", schedule.get_slots, "Search slots (号源), free ones by default",
+          "slots", ANY_ROLE, query=SlotQuery, response=SlotList),
+    # --- patients
+    Route("POST", "/patients", patients.post_patient, "Register a patient (实名)", "patients",
+          HIS, PatientIn, response=PatientOut, statuses=(201,)),
+    Route("GET", "/patients", patients.get_patients, "Find patients by phone, card or ID",
+          "patients", ANY_ROLE, query=PatientQuery, response=PatientList),
+    Route("GET", "/patients/{id}", patients.get_patient, "A patient", "patients", ANY_ROLE,
+          response=PatientOut),
+    Route("POST", "/patients/{id}/top-up", patients.top_up, "Top up a prepaid card balance",
+          "patients", HIS, TopUpIn, response=PatientOut),
+    # --- bookings (预约)
+    Route("POST", "/bookings", bookings.post_booking, "Book a place in a slot", "bookings",
+          ANY_ROLE, BookingIn, response=BookingOut, statuses=(201,),
+          headers=(("Idempotency-Key", IDEMPOTENCY_HELP),), counted=True),
+    Route("GET", "/bookings", bookings.list_bookings, "List bookings", "bookings", ANY_ROLE,
+          query=BookingQuery, response=BookingList),
+    Route("GET", "/bookings/{no}", bookings.get_booking, "A booking by its number", "bookings",
+          ANY_ROLE, response=BookingOut),
+    Route("POST", "/bookings/{no}/pay", bookings.pay, "Pay a booking", "bookings", ANY_ROLE,
+          PayIn, response=BookingOut),
+    Route("POST", "/bookings/{no}/cancel", bookings.cancel, "Cancel a booking (退号)",
+          "bookings", HIS, CancelIn, response=BookingOut),
+    Route("POST", "/bookings/{no}/check-in", bookings.check_in,
+          "Check in (取号): gives a queue number", "bookings", ANY_ROLE, CheckInIn,
+          response=BookingOut),
+    Route("POST", "/bookings/{no}/reschedule", bookings.reschedule,
+          "Move a booking to another slot (改约)", "bookings", HIS, RescheduleIn,
+          response=BookingOut),
+    # --- blacklist (黑名单) and rules (规则)
+    Route("GET", "/blacklist", admin.get_blacklist, "Bans in force (or all)", "blacklist", HIS,
+          query=BlacklistQuery, response=BlacklistList),
+    Route("POST", "/blacklist", admin.post_blacklist, "Ban a patient until a date",
+          "blacklist", HIS, BlacklistIn, response=BlacklistOut, statuses=(201,)),
+    Route("DELETE", "/blacklist/{id}", admin.lift_ban, "Lift a ban", "blacklist", HIS,
+          response=BlacklistOut),
+    Route("GET", "/rules", admin.get_rules, "Effective and stored rules", "rules", HIS,
+          query=RuleQuery, response=RulesOut),
+    Route("PUT", "/rules/{key}", admin.put_rule, "Set a rule record", "rules", HIS, RuleIn,
+          response=RuleOut),
+    # --- this document
+    Route("GET", "/openapi.json", docs.get_openapi, "This API's OpenAPI 3.1 document", "meta",
+          None),
+]  # fmt: skip
+
+
+def _route(request: web.Request) -> Route | None:
+    return request.app[ROUTE_OF].get(request.match_info.handler)
+
+
+def _count(request: web.Request, route: Route | None, outcome: str) -> None:
+    counter = request.app[ON_BOOKING]
+    if counter is None or route is None or not route.counted:
+        return
+    caller = request.get(CALLER)
+    channel = "unknown" if caller is None else str(caller.actor.channel)
+    try:
+        counter(channel, outcome)
+    except Exception:
+        log.exception("on_booking(%s, %s) failed", channel, outcome)
+
+
+@web.middleware
+async def problem_middleware(request: web.Request, handler) -> web.StreamResponse:
+    """Every failure as problem+json; unexpected ones logged, never explained."""
+    route = _route(request)
+    try:
+        response = await handler(request)
+    except Problem as problem:
+        outcome, response = problem.code, from_problem(problem)
+    except GuahaoError as err:
+        outcome, response = err.code, from_domain(err)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        response = from_http(exc)
+        outcome = str(response.status)
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.exception("unexpected error in %s %s", request.method, request.path)
+        outcome, response = "internal_error", internal()
+    else:
+        outcome = request.get(OUTCOME, str(response.status))
+    _count(request, route, outcome)
+    return response
+
+
+@web.middleware
+async def guard_middleware(request: web.Request, handler) -> web.StreamResponse:
+    """Body size before anything is read, then the bearer token and its role."""
+    route = _route(request)
+    if route is None:  # no such route or method: the router's own 404/405
+        return await handler(request)
+    app = request.app
+    check_length(request, app[SETTINGS].max_body_bytes)
+    if route.roles is None:
+        return await handler(request)
+    token = bearer_token(request.headers.get(hdrs.AUTHORIZATION))
+    if token is None:
+        raise Problem(
+            "unauthorized",
+            "Send Authorization: Bearer <token>.",
+            headers={hdrs.WWW_AUTHENTICATE: 'Bearer realm="guahao"'},
+        )
+    caller = await verify(app[SERVICES], app[TOKENS], token)
+    if caller is None:
+        raise Problem(
+            "unauthorized",
+            "The token is unknown or revoked.",
+            headers={hdrs.WWW_AUTHENTICATE: 'Bearer realm="guahao", error="invalid_token"'},
+        )
+    request[CALLER] = caller
+    if caller.role not in route.roles:
+        raise Problem(
+            "forbidden",
+            f"A {caller.role} token may not {request.method} this endpoint.",
+            role=caller.role,
+        )
+    return await handler(request)
+
+
+def make_app(
+    services: BookingServices,
+    *,
+    token_cache_seconds: int = 30,
+    max_body_bytes: int = 65536,
+    on_booking: BookingCounter | None = None,
+) -> web.Application:
+    """The API sub-app; ``on_booking(channel, result)`` hears every POST /bookings outcome
+    ("created", "replayed" or the problem code)."""
+    app = web.Application(
+        middlewares=[problem_middleware, guard_middleware], client_max_size=max_body_bytes
+    )
+    app[SERVICES] = services
+    app[SETTINGS] = ApiSettings(
+        token_cache_seconds=token_cache_seconds, max_body_bytes=max_body_bytes
+    )
+    app[TOKENS] = TokenCache(token_cache_seconds)
+    app[DIRECTORY] = Directory(services)
+    app[ON_BOOKING] = on_booking
+    app[ROUTES] = tuple(ROUTES_TABLE)
+    app[ROUTE_OF] = {r.handler: r for r in ROUTES_TABLE}
+    document = openapi.build(ROUTES_TABLE)
+    app[OPENAPI] = json.dumps(document, ensure_ascii=False, indent=1).encode("utf-8")
+    for r in ROUTES_TABLE:
+        app.router.add_route(r.method, r.path, r.handler)
+    return app

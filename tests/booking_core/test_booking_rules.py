@@ -1,0 +1,851 @@
+"""Every booking rule of PRODUCT.md through the services, at its edges, on both stores.
+
+The clock starts at 2026-07-10 09:00 Beijing time and is moved, never slept on. Sessions
+are the world's morning sessions: 08:00-12:00, 30-minute slots.
+"""
+
+from __future__ import annotations
+
+from datetime import date, time, timedelta
+
+import pytest
+
+from booking_core import commands as c
+from booking_core import outbox, queries
+from booking_core.domain import SYSTEM, Actor, BookingStatus, Channel
+from booking_core.errors import (
+    Blacklisted,
+    BookingClosed,
+    CancelDeadlinePassed,
+    Forbidden,
+    InvalidIdNumber,
+    InvalidInput,
+    InvalidState,
+    LimitReached,
+    NotFound,
+    OutsideBookingWindow,
+    PatientExists,
+    RealNameMismatch,
+    RescheduleDeadlinePassed,
+)
+from booking_core.rules import PeriodType, Rule, RuleKey
+from booking_core.store import rows, val
+from tests.support.world import local, phone, resident_id
+
+TOMORROW = date(2026, 7, 11)
+SECOND = timedelta(seconds=1)
+
+
+# --- helpers ---------------------------------------------------------------------------
+
+
+async def slot_ids(services, session_id: int) -> list[int]:
+    def q(tx):
+        found = yield rows(
+            "SELECT id FROM slots WHERE session_id = ? ORDER BY start_time", session_id
+        )
+        return [r["id"] for r in found]
+
+    return await services.store.read(q)
+
+
+async def first_slot(services, session) -> int:
+    return (await slot_ids(services, session.id))[0]
+
+
+async def hospital_id(services, code: str = "H001") -> int:
+    return (await services.read(queries.hospital, code)).id
+
+
+async def set_rule(services, key: RuleKey, value, *, hospital: str | None = "H001", **kw):
+    hid = None if hospital is None else await hospital_id(services, hospital)
+    if key in (RuleKey.PATIENTS_PER_PHONE, RuleKey.NO_SHOW_BLACKLIST):
+        kw.setdefault("period_type", PeriodType.DAYS)
+        kw.setdefault("period_value", 30 if key is RuleKey.PATIENTS_PER_PHONE else 90)
+    await services.handle(c.SetRule(rule=Rule(key, value, hospital_id=hid, **kw)))
+
+
+async def book(services, slot_id: int, patient, **kw):
+    kw.setdefault("channel", Channel.API)
+    return await services.handle(c.BookSlot(slot_id=slot_id, patient_id=patient.id, **kw))
+
+
+async def topics(services, key: str | None = None) -> list[str]:
+    return [e.topic for e in await services.read(outbox.events, key=key)]
+
+
+async def slot_booked(services, slot_id: int) -> int:
+    def q(tx):
+        return (yield val("SELECT booked FROM slots WHERE id = ?", slot_id))
+
+    return await services.store.read(q)
+
+
+async def patient_count(services) -> int:
+    def q(tx):
+        return (yield val("SELECT count(*) FROM patients"))
+
+    return await services.store.read(q)
+
+
+async def second_department(world, day: date, work_no: str = "00901"):
+    await world.department("102", "外科")
+    await world.doctor(work_no, department="102")
+    return await world.session(day, work_no=work_no)
+
+
+# --- booking window and release time (放号) --------------------------------------------
+
+
+async def test_day_d_plus_7_opens_at_0730_on_day_d(world, services, clock):
+    session = await world.basic(date(2026, 7, 17))
+    patient = await world.patient()
+    slot = await first_slot(services, session)
+    clock.set(local(2026, 7, 10, 7, 29, 59))
+    with pytest.raises(OutsideBookingWindow) as err:
+        await book(services, slot, patient)
+    assert err.value.opens_at == local(2026, 7, 10, 7, 30)
+    assert await slot_booked(services, slot) == 0
+    clock.set(local(2026, 7, 10, 7, 30))
+    view = await book(services, slot, patient)
+    assert view.booking.status is BookingStatus.CONFIRMED
+
+
+async def test_day_d_plus_8_tells_when_it_opens(world, services, clock):
+    session = await world.basic(date(2026, 7, 18))
+    patient = await world.patient()
+    clock.set(local(2026, 7, 10, 23, 59, 59))
+    with pytest.raises(OutsideBookingWindow) as err:
+        await book(services, await first_slot(services, session), patient)
+    assert err.value.opens_at == local(2026, 7, 11, 7, 30)
+
+
+async def test_hospital_window_and_release_time_move_the_edge(world, services, clock):
+    session = await world.basic(date(2026, 7, 24))
+    patient = await world.patient()
+    await set_rule(services, RuleKey.BOOKING_WINDOW_DAYS, 14)
+    await set_rule(services, RuleKey.RELEASE_TIME, "08:00")
+    slot = await first_slot(services, session)
+    clock.set(local(2026, 7, 10, 7, 59, 59))
+    with pytest.raises(OutsideBookingWindow) as err:
+        await book(services, slot, patient)
+    assert err.value.opens_at == local(2026, 7, 10, 8, 0)
+    clock.set(local(2026, 7, 10, 8, 0))
+    await book(services, slot, patient)
+
+
+# --- cut-off (截止) ----------------------------------------------------------------------
+
+
+async def test_booking_closes_at_the_session_start_by_default(world, services, clock):
+    session = await world.basic(TOMORROW)
+    first, second = await world.patient("张三"), await world.patient("李四")
+    slots = await slot_ids(services, session.id)
+    clock.set(local(2026, 7, 11, 7, 59, 59))
+    await book(services, slots[0], first)
+    clock.set(local(2026, 7, 11, 8, 0))
+    with pytest.raises(BookingClosed) as err:
+        # the cut-off is the session's, so a later slot of a started session is closed too
+        await book(services, slots[-1], second)
+    assert err.value.closed_at == local(2026, 7, 11, 8, 0)
+
+
+async def test_past_session_is_closed(world, services, clock):
+    session = await world.basic(date(2026, 7, 9))
+    with pytest.raises(BookingClosed) as err:
+        await book(services, await first_slot(services, session), await world.patient())
+    assert err.value.closed_at == local(2026, 7, 9, 8, 0)
+
+
+async def test_hospital_cutoff_override_moves_the_edge(world, services, clock):
+    session = await world.basic(TOMORROW)
+    first, second = await world.patient("张三"), await world.patient("李四")
+    await set_rule(services, RuleKey.BOOKING_CUTOFF_MINUTES, 60)
+    slot = await first_slot(services, session)
+    clock.set(local(2026, 7, 11, 6, 59, 59))
+    await book(services, slot, first)
+    clock.set(local(2026, 7, 11, 7, 0))
+    with pytest.raises(BookingClosed) as err:
+        await book(services, slot, second)
+    assert err.value.closed_at == local(2026, 7, 11, 7, 0)
+    # switched off by a disabled record of higher priority: back to the session start
+    await set_rule(services, RuleKey.BOOKING_CUTOFF_MINUTES, 60, enabled=False, priority=1)
+    await book(services, slot, second)
+
+
+async def test_priority_platform_beats_hospital_then_equal_priority_hospital_wins(
+    world, services, clock
+):
+    session = await world.basic(TOMORROW)
+    patient = await world.patient()
+    slot = await first_slot(services, session)
+    await set_rule(services, RuleKey.BOOKING_CUTOFF_MINUTES, 60, priority=0)
+    await set_rule(services, RuleKey.BOOKING_CUTOFF_MINUTES, 120, hospital=None, priority=1)
+    clock.set(local(2026, 7, 11, 6, 0))
+    with pytest.raises(BookingClosed) as err:
+        await book(services, slot, patient)
+    assert err.value.closed_at == local(2026, 7, 11, 6, 0)
+    effective, _ = await services.read(queries.effective_rules, "H001", SYSTEM)
+    assert effective.limit(RuleKey.BOOKING_CUTOFF_MINUTES) == 120
+    # the hospital raises its record to the platform's priority: the hospital wins
+    await set_rule(services, RuleKey.BOOKING_CUTOFF_MINUTES, 60, priority=1)
+    await book(services, slot, patient)
+
+
+async def test_another_hospitals_override_does_not_apply(world, services, clock):
+    session = await world.basic(TOMORROW)
+    patient = await world.patient()
+    await services.handle(c.UpsertHospital(code="H002", name="另一家医院"))
+    await set_rule(services, RuleKey.BOOKING_CUTOFF_MINUTES, 600, hospital="H002")
+    clock.set(local(2026, 7, 11, 7, 59, 59))
+    await book(services, await first_slot(services, session), patient)
+
+
+# --- real name (实名制) ------------------------------------------------------------------
+
+
+async def test_bad_id_checksum_is_refused(world, services):
+    await world.basic(TOMORROW)
+    good = resident_id()
+    bad = good[:-1] + ("1" if good[-1] != "1" else "2")
+    with pytest.raises(InvalidIdNumber) as err:
+        await services.handle(
+            c.RegisterPatient(hospital_code="H001", name="张三", id_number=bad, phone=phone())
+        )
+    assert err.value.reason == "checksum"
+    assert await patient_count(services) == 0
+
+
+@pytest.mark.parametrize(("missing", "field"), [("id_number", "id_number"), ("phone", "phone")])
+@pytest.mark.parametrize("empty", [None, ""])
+async def test_real_name_rule_needs_id_and_phone(world, services, missing, field, empty):
+    await world.basic(TOMORROW)
+    fields = {"id_number": resident_id(), "phone": phone()} | {missing: empty}
+    with pytest.raises(InvalidInput) as err:
+        await services.handle(c.RegisterPatient(hospital_code="H001", name="张三", **fields))
+    assert err.value.field == field
+
+
+async def test_real_name_rule_off_registers_and_books_without_id(world, services):
+    session = await world.basic(TOMORROW)
+    await set_rule(services, RuleKey.REAL_NAME, False)
+    patient = await services.handle(
+        c.RegisterPatient(hospital_code="H001", name="王五", id_number=None, phone=None)
+    )
+    assert (patient.id_last4, patient.phone_masked) == ("", "")
+    view = await book(services, await first_slot(services, session), patient)
+    assert view.booking.status is BookingStatus.CONFIRMED
+    # a number that is given is still checked
+    with pytest.raises(InvalidIdNumber):
+        await services.handle(
+            c.RegisterPatient(hospital_code="H001", name="赵六", id_number="1" * 18, phone=None)
+        )
+
+
+async def test_booking_for_a_wrong_name_is_refused(world, services):
+    session = await world.basic(TOMORROW)
+    patient = await world.patient("张三")
+    slot = await first_slot(services, session)
+    with pytest.raises(RealNameMismatch):
+        await book(services, slot, patient, patient_name="张四")
+    assert await slot_booked(services, slot) == 0
+    await book(services, slot, patient, patient_name=" 张三 ")
+
+
+async def test_same_id_twice_gives_the_existing_card(world, services):
+    await world.basic(TOMORROW)
+    number = resident_id()
+    first = await services.handle(
+        c.RegisterPatient(hospital_code="H001", name="张三", id_number=number, phone=phone())
+    )
+    again = number.lower() if number.endswith("X") else f" {number} "
+    with pytest.raises(PatientExists) as err:
+        await services.handle(
+            c.RegisterPatient(hospital_code="H001", name="张三", id_number=again, phone=phone())
+        )
+    assert err.value.params == {"patient_id": first.id, "card_no": first.card_no}
+    # registration is per hospital: the same person may register at another one
+    await services.handle(c.UpsertHospital(code="H002", name="另一家医院"))
+    other = await services.handle(
+        c.RegisterPatient(hospital_code="H002", name="张三", id_number=number, phone=phone())
+    )
+    assert other.id != first.id
+
+
+# --- unpaid hold (锁号) ------------------------------------------------------------------
+
+
+async def test_unpaid_hold_expires_after_15_minutes(world, services, clock):
+    session = await world.basic(TOMORROW)
+    patient = await world.patient()
+    await set_rule(services, RuleKey.PREPAY_REQUIRED, True)
+    slot = await first_slot(services, session)
+    view = await book(services, slot, patient)
+    no = view.booking.booking_no
+    assert view.booking.status is BookingStatus.HELD
+    assert view.booking.hold_expires_at == local(2026, 7, 10, 9, 15)
+    stored = await services.read(queries.get_booking, no, SYSTEM)
+    assert stored.booking.hold_expires_at == local(2026, 7, 10, 9, 15)
+
+    clock.set(local(2026, 7, 10, 9, 14, 59))
+    assert await services.handle(c.ExpireHolds()) == 0
+    assert (await services.read(queries.get_booking, no, SYSTEM)).booking.status == "held"
+    assert await slot_booked(services, slot) == 1
+
+    clock.set(local(2026, 7, 10, 9, 15))
+    before = len(await topics(services))
+    assert await services.handle(c.ExpireHolds()) == 1
+    after = await services.read(queries.get_booking, no, SYSTEM)
+    assert after.booking.status is BookingStatus.CANCELLED
+    assert after.booking.cancel_reason == "hold_expired"
+    assert await slot_booked(services, slot) == 0
+    new = (await services.read(outbox.events))[before:]
+    assert [e.topic for e in new] == ["booking.cancelled", "slot.changed"]
+    assert new[0].payload["reason"] == "hold_expired"
+    assert new[1].payload == {"slot_id": slot, "capacity": 2, "booked": 0, "free": 2}
+    with pytest.raises(InvalidState) as err:
+        await services.handle(c.PayBooking(booking_no=no, method="card"))
+    assert err.value.params == {"status": "cancelled", "action": "pay"}
+    assert await services.handle(c.ExpireHolds()) == 0
+
+
+async def test_hold_cannot_be_paid_at_its_expiry_even_before_the_sweep(world, services, clock):
+    session = await world.basic(TOMORROW)
+    await set_rule(services, RuleKey.PREPAY_REQUIRED, True)
+    slots = await slot_ids(services, session.id)
+    late = await book(services, slots[0], await world.patient("张三"))
+    in_time = await book(services, slots[1], await world.patient("李四"))
+    clock.set(local(2026, 7, 10, 9, 14, 59))
+    paid = await services.handle(c.PayBooking(booking_no=in_time.booking.booking_no, method="card"))
+    assert paid.booking.status is BookingStatus.CONFIRMED
+    assert paid.booking.hold_expires_at is None
+    clock.set(local(2026, 7, 10, 9, 15))
+    with pytest.raises(InvalidState) as err:
+        await services.handle(c.PayBooking(booking_no=late.booking.booking_no, method="card"))
+    assert err.value.status == "hold_expired"
+    assert await services.handle(c.ExpireHolds()) == 1  # the paid one is not touched
+    kept = await services.read(queries.get_booking, in_time.booking.booking_no, SYSTEM)
+    assert kept.booking.status is BookingStatus.CONFIRMED
+
+
+async def test_hold_minutes_override_and_free_sessions_are_not_held(world, services, clock):
+    session = await world.basic(TOMORROW)
+    await set_rule(services, RuleKey.PREPAY_REQUIRED, True)
+    await set_rule(services, RuleKey.HOLD_MINUTES, 5)
+    view = await book(services, await first_slot(services, session), await world.patient())
+    assert view.booking.hold_expires_at == local(2026, 7, 10, 9, 5)
+    await world.doctor("00777", fee=0)
+    free = await world.session(TOMORROW, work_no="00777", period="afternoon")
+    other = await book(services, await first_slot(services, free), await world.patient("李四"))
+    assert other.booking.status is BookingStatus.CONFIRMED
+    assert other.booking.hold_expires_at is None
+
+
+async def test_without_prepayment_nothing_is_held(world, services):
+    session = await world.basic(TOMORROW)
+    view = await book(services, await first_slot(services, session), await world.patient())
+    assert view.booking.status is BookingStatus.CONFIRMED
+    assert view.booking.hold_expires_at is None
+
+
+# --- one booking per patient per department per day (同科室同日限号) --------------------
+
+
+async def test_second_booking_same_department_same_day_is_refused(world, services):
+    session = await world.basic(TOMORROW)
+    patient = await world.patient()
+    slots = await slot_ids(services, session.id)
+    first = await book(services, slots[0], patient)
+    with pytest.raises(LimitReached) as err:
+        await book(services, slots[1], patient)
+    assert err.value.params == {"rule": "per_department_per_day", "limit": 1}
+    # another doctor of the same department that day: refused as well
+    await world.doctor("00869", department="101")
+    afternoon = await world.session(TOMORROW, work_no="00869", period="afternoon")
+    with pytest.raises(LimitReached):
+        await book(services, await first_slot(services, afternoon), patient)
+    # another day, another department: fine
+    next_day = await world.session(date(2026, 7, 12))
+    await book(services, await first_slot(services, next_day), patient)
+    surgery = await second_department(world, TOMORROW)
+    await book(services, await first_slot(services, surgery), patient)
+    # after cancelling the first, the same department that day is open again
+    await services.handle(c.CancelBooking(booking_no=first.booking.booking_no))
+    await book(services, slots[1], patient)
+
+
+async def test_per_department_override_and_switch_off(world, services):
+    session = await world.basic(TOMORROW)
+    patient = await world.patient()
+    slots = await slot_ids(services, session.id)
+    await set_rule(services, RuleKey.PER_DEPARTMENT_PER_DAY, 2)
+    await book(services, slots[0], patient)
+    await book(services, slots[1], patient)
+    with pytest.raises(LimitReached) as err:
+        await book(services, slots[2], patient)
+    assert err.value.limit == 2
+    await set_rule(services, RuleKey.PER_DEPARTMENT_PER_DAY, 2, enabled=False)
+    await book(services, slots[2], patient)
+
+
+# --- at most K active bookings per patient (每人有效预约上限) -------------------------------
+
+
+async def test_sixth_active_booking_is_refused(world, services):
+    session = await world.basic(TOMORROW)
+    patient = await world.patient()
+    sessions = [await world.session(TOMORROW + timedelta(days=i)) for i in range(1, 6)]
+    first = await book(services, await first_slot(services, session), patient)
+    for s in sessions[:4]:
+        await book(services, await first_slot(services, s), patient)
+    with pytest.raises(LimitReached) as err:
+        await book(services, await first_slot(services, sessions[4]), patient)
+    assert err.value.params == {"rule": "max_active_per_patient", "limit": 5}
+    await services.handle(c.CancelBooking(booking_no=first.booking.booking_no))
+    await book(services, await first_slot(services, sessions[4]), patient)
+
+
+async def test_held_bookings_count_as_active(world, services):
+    session = await world.basic(TOMORROW)
+    await set_rule(services, RuleKey.PREPAY_REQUIRED, True)
+    await set_rule(services, RuleKey.MAX_ACTIVE_PER_PATIENT, 1)
+    patient = await world.patient()
+    other_day = await world.session(date(2026, 7, 12))
+    held = await book(services, await first_slot(services, session), patient)
+    assert held.booking.status is BookingStatus.HELD
+    with pytest.raises(LimitReached):
+        await book(services, await first_slot(services, other_day), patient)
+
+
+# --- at most M patients per phone per period (一个手机号限约人数) --------------------------
+
+BOOKER = "13800000000"
+
+
+async def test_sixth_patient_from_one_phone_is_refused_until_the_period_passes(
+    world, services, clock
+):
+    session = await world.basic(TOMORROW, places=2)
+    slots = await slot_ids(services, session.id)
+    patients = [await world.patient(f"患者{i}") for i in range(6)]
+    for i, p in enumerate(patients[:5]):
+        await book(services, slots[i], p, booker_phone=BOOKER, channel=Channel.SMS)
+    with pytest.raises(LimitReached) as err:
+        await book(services, slots[5], patients[5], booker_phone=BOOKER)
+    assert err.value.params == {"rule": "patients_per_phone", "limit": 5}
+    # the same phone books again for a patient it already booked for: fine
+    next_day = await world.session(date(2026, 7, 12))
+    await book(services, await first_slot(services, next_day), patients[0], booker_phone=BOOKER)
+    # the sixth patient from their own phone: fine
+    await book(services, slots[5], patients[5])
+    # 30 days after the first five bookings, the phone may book for a new patient again
+    later = await world.session(date(2026, 8, 10))
+    newcomer = await world.patient("新人")
+    clock.set(local(2026, 8, 9, 8, 59, 59))
+    with pytest.raises(LimitReached):
+        await book(services, await first_slot(services, later), newcomer, booker_phone=BOOKER)
+    clock.set(local(2026, 8, 9, 9, 0, 1))
+    await book(services, await first_slot(services, later), newcomer, booker_phone=BOOKER)
+
+
+async def test_cancelled_bookings_still_count_for_the_phone(world, services):
+    """Book-and-cancel is how places are passed on (倒号): it still uses up the phone."""
+    session = await world.basic(TOMORROW)
+    await set_rule(services, RuleKey.PATIENTS_PER_PHONE, 1)
+    slots = await slot_ids(services, session.id)
+    first, second = await world.patient("张三"), await world.patient("李四")
+    view = await book(services, slots[0], first, booker_phone=BOOKER)
+    await services.handle(c.CancelBooking(booking_no=view.booking.booking_no))
+    with pytest.raises(LimitReached):
+        await book(services, slots[1], second, booker_phone=BOOKER)
+
+
+async def test_one_phone_in_any_format_is_one_phone(world, services):
+    session = await world.basic(TOMORROW)
+    await set_rule(services, RuleKey.PATIENTS_PER_PHONE, 1)
+    slots = await slot_ids(services, session.id)
+    first, second = await world.patient("张三"), await world.patient("李四")
+    await book(services, slots[0], first, booker_phone=BOOKER)
+    for form in ("+8613800000000", "+86 138 0000 0000", "138-0000-0000"):
+        with pytest.raises(LimitReached):
+            await book(services, slots[1], second, booker_phone=form)
+
+
+async def test_patients_registered_on_one_phone_share_its_limit(world, services):
+    """Without a booker phone the patient's own registered phone counts."""
+    session = await world.basic(TOMORROW)
+    slots = await slot_ids(services, session.id)
+    family = [await world.patient(f"家人{i}", phone_no=BOOKER) for i in range(6)]
+    for i, p in enumerate(family[:5]):
+        await book(services, slots[i], p)
+    with pytest.raises(LimitReached) as err:
+        await book(services, slots[5], family[5])
+    assert err.value.rule == "patients_per_phone"
+    # an SMS from the patient's own registered phone, as the gateway passes it, is the same
+    with pytest.raises(LimitReached):
+        await book(services, slots[5], family[5], booker_phone="+86" + BOOKER)
+
+
+async def test_phone_limit_period_in_hours(world, services, clock):
+    session = await world.basic(TOMORROW)
+    await set_rule(
+        services, RuleKey.PATIENTS_PER_PHONE, 1, period_type=PeriodType.HOURS, period_value=2
+    )
+    slots = await slot_ids(services, session.id)
+    first, second = await world.patient("张三"), await world.patient("李四")
+    await book(services, slots[0], first, booker_phone=BOOKER)
+    clock.set(local(2026, 7, 10, 10, 59, 59))
+    with pytest.raises(LimitReached):
+        await book(services, slots[1], second, booker_phone=BOOKER)
+    clock.set(local(2026, 7, 10, 11, 0, 1))
+    await book(services, slots[1], second, booker_phone=BOOKER)
+
+
+# --- cancel deadline (退号截止) -----------------------------------------------------------
+
+
+async def test_cancel_until_the_session_start(world, services, clock):
+    session = await world.basic(TOMORROW)
+    slots = await slot_ids(services, session.id)
+    early = await book(services, slots[0], await world.patient("张三"))
+    late = await book(services, slots[-1], await world.patient("李四"))
+    clock.set(local(2026, 7, 11, 7, 59, 59))
+    cancelled = await services.handle(c.CancelBooking(booking_no=early.booking.booking_no))
+    assert cancelled.booking.status is BookingStatus.CANCELLED
+    clock.set(local(2026, 7, 11, 8, 0))
+    with pytest.raises(CancelDeadlinePassed) as err:
+        await services.handle(c.CancelBooking(booking_no=late.booking.booking_no))
+    assert err.value.deadline == local(2026, 7, 11, 8, 0)
+    # the hospital itself may still cancel
+    done = await services.handle(
+        c.CancelBooking(booking_no=late.booking.booking_no, by_hospital=True)
+    )
+    assert done.booking.cancel_reason == "hospital"
+
+
+async def test_hospital_cancel_deadline_override(world, services, clock):
+    session = await world.basic(TOMORROW)
+    await set_rule(services, RuleKey.CANCEL_DEADLINE_MINUTES, 60)
+    slots = await slot_ids(services, session.id)
+    a = await book(services, slots[0], await world.patient("张三"))
+    b = await book(services, slots[1], await world.patient("李四"))
+    clock.set(local(2026, 7, 11, 6, 59, 59))
+    await services.handle(c.CancelBooking(booking_no=a.booking.booking_no))
+    clock.set(local(2026, 7, 11, 7, 0))
+    with pytest.raises(CancelDeadlinePassed) as err:
+        await services.handle(c.CancelBooking(booking_no=b.booking.booking_no))
+    assert err.value.deadline == local(2026, 7, 11, 7, 0)
+
+
+# --- reschedule deadline (改约截止) --------------------------------------------------------
+
+
+async def test_reschedule_until_the_end_of_the_day_before(world, services, clock):
+    day = date(2026, 7, 12)
+    session = await world.basic(day)
+    slots = await slot_ids(services, session.id)
+    view = await book(services, slots[0], await world.patient())
+    no = view.booking.booking_no
+    clock.set(local(2026, 7, 11, 23, 59, 59))
+    moved = await services.handle(c.RescheduleBooking(booking_no=no, slot_id=slots[1]))
+    assert moved.booking.slot_id == slots[1]
+    clock.set(local(2026, 7, 12, 0, 0))
+    with pytest.raises(RescheduleDeadlinePassed) as err:
+        await services.handle(c.RescheduleBooking(booking_no=no, slot_id=slots[2]))
+    assert err.value.deadline == local(2026, 7, 12, 0, 0)
+    later = await world.session(date(2026, 7, 14))
+    with pytest.raises(RescheduleDeadlinePassed):  # to another day: the old day decides
+        await services.handle(
+            c.RescheduleBooking(booking_no=no, slot_id=await first_slot(services, later))
+        )
+    assert (await services.read(queries.get_booking, no, SYSTEM)).booking.slot_id == slots[1]
+
+
+async def test_reschedule_deadline_override_two_days(world, services, clock):
+    day = date(2026, 7, 13)
+    session = await world.basic(day)
+    await set_rule(services, RuleKey.RESCHEDULE_DEADLINE_DAYS, 2)
+    slots = await slot_ids(services, session.id)
+    view = await book(services, slots[0], await world.patient())
+    clock.set(local(2026, 7, 11, 23, 59, 59))
+    await services.handle(c.RescheduleBooking(booking_no=view.booking.booking_no, slot_id=slots[1]))
+    clock.set(local(2026, 7, 12, 0, 0))
+    with pytest.raises(RescheduleDeadlinePassed) as err:
+        await services.handle(
+            c.RescheduleBooking(booking_no=view.booking.booking_no, slot_id=slots[2])
+        )
+    assert err.value.deadline == local(2026, 7, 12)
+
+
+async def test_reschedule_target_must_itself_be_open(world, services, clock):
+    session = await world.basic(TOMORROW)
+    far = await world.session(date(2026, 7, 20))
+    view = await book(services, await first_slot(services, session), await world.patient())
+    with pytest.raises(OutsideBookingWindow) as err:
+        await services.handle(
+            c.RescheduleBooking(
+                booking_no=view.booking.booking_no, slot_id=await first_slot(services, far)
+            )
+        )
+    assert err.value.opens_at == local(2026, 7, 13, 7, 30)
+
+
+# --- no-show → blacklist (爽约) -----------------------------------------------------------
+
+
+async def _no_show(world, services, clock, patient, day: date, *, sweep_at=(12, 0, 0)):
+    """Book ``day``'s session the day before, never come, sweep when it has ended."""
+    session = await world.session(day)
+    prev = day - timedelta(days=1)
+    clock.set(local(prev.year, prev.month, prev.day, 9, 0))
+    await book(services, await first_slot(services, session), patient)
+    clock.set(local(day.year, day.month, day.day, *sweep_at))
+    return await services.handle(c.SweepNoShows())
+
+
+async def test_three_no_shows_put_the_patient_on_the_blacklist(world, services, clock):
+    await world.basic(date(2026, 7, 1))  # an old session: the world needs one
+    patient = await world.patient()
+    assert await _no_show(world, services, clock, patient, date(2026, 7, 11)) == (1, 0, 0)
+    assert await _no_show(world, services, clock, patient, date(2026, 7, 12)) == (1, 0, 0)
+    # the third session ends at 12:00: one second before, the sweep finds nothing
+    last = await world.session(date(2026, 7, 13))
+    clock.set(local(2026, 7, 12, 9, 0))
+    await book(services, await first_slot(services, last), patient)
+    clock.set(local(2026, 7, 13, 11, 59, 59))
+    assert await services.handle(c.SweepNoShows()) == (0, 0, 0)
+    clock.set(local(2026, 7, 13, 12, 0))
+    assert await services.handle(c.SweepNoShows()) == (1, 0, 1)
+
+    ban_ends = local(2026, 10, 11)  # 90 days counting 07-13 as the first
+    events = await services.read(outbox.events, topic="patient.blacklisted")
+    assert len(events) == 1
+    assert events[0].key == str(patient.id)
+    assert events[0].payload["until"] == ban_ends.isoformat()
+    assert events[0].payload["source"] == "no_show"
+
+    target = await world.session(date(2026, 10, 11))
+    slot = await first_slot(services, target)
+    clock.set(ban_ends - SECOND)  # the ban's last second
+    with pytest.raises(Blacklisted) as err:
+        await book(services, slot, patient)
+    assert err.value.until == ban_ends
+    assert "no-show" in err.value.reason
+    clock.set(ban_ends)
+    await book(services, slot, patient)
+
+
+async def test_no_shows_spread_over_more_than_90_days_give_no_ban(world, services, clock):
+    await world.basic(date(2026, 7, 1))
+    patient = await world.patient()
+    for day in (date(2026, 7, 11), date(2026, 8, 30), date(2026, 10, 10)):  # 91 days apart
+        assert await _no_show(world, services, clock, patient, day) == (1, 0, 0)
+    assert await services.read(queries.list_blacklist, SYSTEM) == []
+
+
+async def test_no_shows_exactly_90_days_apart_are_within_the_period(world, services, clock):
+    await world.basic(date(2026, 7, 1))
+    patient = await world.patient()
+    results = [
+        await _no_show(world, services, clock, patient, day)
+        for day in (date(2026, 7, 11), date(2026, 8, 25), date(2026, 10, 9))  # 90 days apart
+    ]
+    assert results[-1] == (1, 0, 1)
+
+
+async def test_checked_in_bookings_complete_and_do_not_count(world, services, clock):
+    await world.basic(date(2026, 7, 1))
+    patient = await world.patient()
+    for day in (date(2026, 7, 11), date(2026, 7, 12)):
+        await _no_show(world, services, clock, patient, day)
+    session = await world.session(date(2026, 7, 13))
+    clock.set(local(2026, 7, 12, 9, 0))
+    view = await book(services, await first_slot(services, session), patient)
+    clock.set(local(2026, 7, 13, 8, 10))
+    await services.handle(c.CheckIn(booking_no=view.booking.booking_no))
+    clock.set(local(2026, 7, 13, 12, 0))
+    assert await services.handle(c.SweepNoShows()) == (0, 1, 0)
+    done = await services.read(queries.get_booking, view.booking.booking_no, SYSTEM)
+    assert done.booking.status is BookingStatus.COMPLETED
+    assert await services.read(queries.list_blacklist, SYSTEM) == []
+
+
+async def test_no_show_rule_override_and_switch_off(world, services, clock):
+    await world.basic(date(2026, 7, 1))
+    await set_rule(services, RuleKey.NO_SHOW_BLACKLIST, 1, period_value=30)
+    await set_rule(services, RuleKey.BLACKLIST_BAN_DAYS, 7)
+    patient = await world.patient()
+    assert await _no_show(world, services, clock, patient, date(2026, 7, 11)) == (1, 0, 1)
+    [entry] = await services.read(queries.list_blacklist, SYSTEM)
+    assert entry.ends_at == local(2026, 7, 18)
+    other = await world.patient("李四")
+    await set_rule(services, RuleKey.NO_SHOW_BLACKLIST, 1, period_value=30, enabled=False)
+    assert await _no_show(world, services, clock, other, date(2026, 7, 12)) == (1, 0, 0)
+
+
+# --- blacklist (黑名单) -------------------------------------------------------------------
+
+
+async def test_admin_ban_refuses_until_the_end_of_its_last_day_and_lift_allows(
+    world, services, clock
+):
+    session = await world.basic(TOMORROW)
+    patient = await world.patient()
+    entry = await services.handle(
+        c.AddToBlacklist(patient_id=patient.id, until=date(2026, 7, 20), reason="倒号")
+    )
+    assert entry.ends_at == local(2026, 7, 21)
+    tomorrow = await first_slot(services, session)
+    with pytest.raises(Blacklisted) as err:
+        await book(services, tomorrow, patient)
+    assert err.value.params == {"until": local(2026, 7, 21), "reason": "倒号"}
+    # the ban's last second, then its end
+    ban_day = await first_slot(services, await world.session(date(2026, 7, 21)))
+    clock.set(local(2026, 7, 20, 23, 59, 59))
+    with pytest.raises(Blacklisted):
+        await book(services, ban_day, patient)
+    clock.set(local(2026, 7, 21))
+    await book(services, ban_day, patient)
+
+
+async def test_lifted_ban_allows_booking_at_once(world, services):
+    session = await world.basic(TOMORROW)
+    patient = await world.patient()
+    entry = await services.handle(
+        c.AddToBlacklist(patient_id=patient.id, until=date(2026, 12, 31), reason="爽约")
+    )
+    slot = await first_slot(services, session)
+    with pytest.raises(Blacklisted):
+        await book(services, slot, patient)
+    await services.handle(c.LiftBan(entry_id=entry.id))
+    await book(services, slot, patient)
+
+
+async def test_blacklist_check_switched_off_lets_a_banned_patient_book(world, services):
+    session = await world.basic(TOMORROW)
+    patient = await world.patient()
+    await services.handle(
+        c.AddToBlacklist(patient_id=patient.id, until=date(2026, 12, 31), reason="爽约")
+    )
+    await set_rule(services, RuleKey.BLACKLIST_CHECK, False)
+    await book(services, await first_slot(services, session), patient)
+
+
+async def _same_person_at_two_hospitals(world, services):
+    """张三 registered with one ID number at H001 and at H002, and a session at each."""
+    session = await world.basic(TOMORROW)
+    number = resident_id()
+    here = await services.handle(
+        c.RegisterPatient(hospital_code="H001", name="张三", id_number=number, phone=phone())
+    )
+    await services.handle(c.UpsertHospital(code="H002", name="另一家医院"))
+    await services.handle(c.UpsertDepartment(hospital_code="H002", code="201", name="内科"))
+    await services.handle(
+        c.UpsertDoctor(hospital_code="H002", work_no="00001", department_code="201", name="李医生")
+    )
+    elsewhere = await services.handle(
+        c.CreateSession(
+            hospital_code="H002",
+            doctor_work_no="00001",
+            day=TOMORROW,
+            period="morning",
+            start=time(8, 0),
+            end=time(12, 0),
+            slot_minutes=30,
+            places_per_slot=2,
+        )
+    )
+    there = await services.handle(
+        c.RegisterPatient(hospital_code="H002", name="张三", id_number=number, phone=phone())
+    )
+    return (here, await first_slot(services, session)), (
+        there,
+        await first_slot(services, elsewhere),
+    )
+
+
+async def test_platform_wide_ban_blocks_the_person_at_every_hospital(world, services):
+    (here, slot_here), (there, slot_there) = await _same_person_at_two_hospitals(world, services)
+    stranger = await services.handle(
+        c.RegisterPatient(hospital_code="H002", name="李四", id_number=resident_id(), phone=phone())
+    )
+    await services.handle(
+        c.AddToBlacklist(
+            patient_id=here.id, until=date(2026, 12, 31), reason="炒号", platform_wide=True
+        )
+    )
+    with pytest.raises(Blacklisted):
+        await book(services, slot_here, here)
+    with pytest.raises(Blacklisted) as err:
+        await book(services, slot_there, there)
+    assert err.value.params == {"until": local(2027, 1, 1), "reason": "炒号"}
+    await book(services, slot_there, stranger)
+
+
+async def test_hospital_ban_stays_at_its_hospital(world, services):
+    (here, slot_here), (there, slot_there) = await _same_person_at_two_hospitals(world, services)
+    await services.handle(
+        c.AddToBlacklist(patient_id=here.id, until=date(2026, 12, 31), reason="x")
+    )
+    with pytest.raises(Blacklisted):
+        await book(services, slot_here, here)
+    await book(services, slot_there, there)
+
+
+async def test_scoped_actor_cannot_ban_see_or_lift_another_hospitals_patient(world, services):
+    session = await world.basic(TOMORROW)
+    patient = await world.patient()
+    await services.handle(c.UpsertHospital(code="H002", name="另一家医院"))
+    mine = Actor("operator", "h1admin", hospital_id=await hospital_id(services, "H001"))
+    theirs = Actor("operator", "h2admin", hospital_id=await hospital_id(services, "H002"))
+    with pytest.raises(NotFound):
+        await services.handle(
+            c.AddToBlacklist(
+                patient_id=patient.id, until=date(2026, 12, 31), reason="x", actor=theirs
+            )
+        )
+    with pytest.raises(Forbidden):
+        await services.handle(
+            c.AddToBlacklist(
+                patient_id=patient.id,
+                until=date(2026, 12, 31),
+                reason="x",
+                actor=mine,
+                platform_wide=True,
+            )
+        )
+    entry = await services.handle(
+        c.AddToBlacklist(patient_id=patient.id, until=date(2026, 12, 31), reason="x", actor=mine)
+    )
+    assert [e.id for e in await services.read(queries.list_blacklist, mine)] == [entry.id]
+    assert await services.read(queries.list_blacklist, theirs) == []
+    with pytest.raises(NotFound):
+        await services.handle(c.LiftBan(entry_id=entry.id, actor=theirs))
+    platform = await services.handle(
+        c.AddToBlacklist(
+            patient_id=patient.id, until=date(2026, 12, 31), reason="y", platform_wide=True
+        )
+    )
+    assert {e.id for e in await services.read(queries.list_blacklist, mine)} == {
+        entry.id,
+        platform.id,
+    }
+    with pytest.raises(Forbidden):
+        await services.handle(c.LiftBan(entry_id=platform.id, actor=mine))
+    await services.handle(c.LiftBan(entry_id=entry.id, actor=mine))
+    with pytest.raises(Blacklisted):  # the platform's ban is still in force
+        await book(services, await first_slot(services, session), patient)
+
+
+async def test_admin_ban_that_is_already_over_is_refused(world, services):
+    await world.basic(TOMORROW)
+    patient = await world.patient()
+    with pytest.raises(InvalidInput) as err:
+        await services.handle(
+            c.AddToBlacklist(patient_id=patient.id, until=date(2026, 7, 9), reason="x")
+        )
+    assert err.value.field == "until"
+    # a ban to the end of today is still a ban
+    await services.handle(
+        c.AddToBlacklist(patient_id=patient.id, until=date(2026, 7, 10), reason="x")
+    )

@@ -1,0 +1,808 @@
+"""A hypothesis state machine over the booking services (issue 2, "What must be shown" 2).
+
+The machine drives the real bus on a real store (a fresh SQLite file, or a fresh PostgreSQL
+database, per example) with random book / pay / cancel / reschedule / check-in / stop-session /
+top-up commands, moves a frozen clock across holds, cut-offs and session ends, and runs the
+sweeps (ExpireHolds, SweepNoShows). Beside it runs a model: what each command must do, or which
+typed refusal it must give, and every booking's status history.
+
+After every step the stored world must agree with the model and with itself:
+
+* every slot has 0 <= booked <= capacity and booked == its active (held, confirmed,
+  checked_in) bookings; no patient is twice active in a slot; no two active bookings share a
+  place;
+* every booking's status, slot, place, payment and queue number are the model's, and its
+  outbox events (``events(key=booking_no)``) are exactly the changes the model made to it;
+* a refused command (a ``BookingError``) changed nothing and recorded no event;
+* patient balances are the model's, and never negative; the last ``slot.changed`` of a slot
+  tells its current count; each stop and each ban has its one event.
+
+Each rule runs its coroutine with ``loop.run_until_complete`` on an event loop the machine owns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import tempfile
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, event, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
+
+from booking_core import commands as c
+from booking_core import errors as e
+from booking_core import outbox
+from booking_core.clock import FrozenClock
+from booking_core.domain import ACTIVE_STATUSES, BookingStatus, Channel, Period
+from booking_core.pii import Cipher
+from booking_core.rules import PeriodType, Rule, RuleKey
+from booking_core.services import BookingServices, bootstrap
+from booking_core.store import make_store, rows, val
+from tests.support.fixtures import TEST_PII_KEY
+from tests.support.services import create_database, drop_database
+from tests.support.world import TZ, local, resident_id
+
+S = BookingStatus
+FINISHED = frozenset({S.COMPLETED, S.NO_SHOW})
+STARTS = (  # where an example's clock starts: before, around and between the sessions
+    local(2026, 7, 10, 20, 0),
+    local(2026, 7, 10, 23, 50),
+    local(2026, 7, 11, 7, 50),
+    local(2026, 7, 11, 8, 40),
+    local(2026, 7, 11, 11, 30),
+    local(2026, 7, 11, 23, 55),
+)
+HOLD = timedelta(minutes=15)  # the platform default hold_minutes
+HOSPITAL = "H001"
+DOCTORS = {"00868": ("101", 5000), "00869": ("101", 3000), "00870": ("102", 0)}  # dept, fee
+
+
+@dataclass(frozen=True)
+class Plan:
+    work_no: str
+    day: date
+    period: Period
+    start: time
+    end: time
+    places: int
+
+
+# Two 30-minute slots each. Four sessions on 11 July, three of them in department 101 (the
+# per-department-per-day limit), one on 12 July. Department 102's doctor charges no fee.
+PLANS = (
+    Plan("00868", date(2026, 7, 11), Period.MORNING, time(8, 0), time(9, 0), 2),
+    Plan("00869", date(2026, 7, 11), Period.MORNING, time(8, 0), time(9, 0), 1),
+    Plan("00870", date(2026, 7, 11), Period.MORNING, time(10, 0), time(11, 0), 1),
+    Plan("00868", date(2026, 7, 11), Period.AFTERNOON, time(13, 0), time(14, 0), 2),
+    Plan("00869", date(2026, 7, 12), Period.MORNING, time(8, 0), time(9, 0), 2),
+)
+N_PATIENTS = 5
+N_SLOTS = 2 * len(PLANS)
+ANY = st.integers(min_value=0, max_value=10_000)  # picks a booking: index modulo how many
+SWEEPS = st.sampled_from(["none", "holds", "no_shows", "both"])
+BOOKINGS = st.lists(  # (patient, slot) requests
+    st.tuples(st.integers(0, N_PATIENTS - 1), st.integers(0, N_SLOTS - 1)), min_size=1, max_size=4
+)
+
+
+# --- the model ---------------------------------------------------------------------------------
+
+
+@dataclass
+class MSession:
+    id: int
+    department: str
+    day: date
+    starts_at: datetime
+    ends_at: datetime
+    fee: int
+    slots: list[int]
+    open: bool = True
+    last_queue_no: int = 0
+
+
+@dataclass
+class MSlot:
+    id: int
+    session: int  # index into Model.sessions
+    start: str  # "HH:MM"
+    capacity: int
+
+
+@dataclass
+class MBooking:
+    no: str
+    patient: int  # index into Model.patients
+    slot: int  # index into Model.slots
+    place: int | None  # as the store numbered it (synced after every step)
+    status: BookingStatus
+    fee: int
+    paid: int = 0
+    method: str | None = None
+    hold_until: datetime | None = None
+    queue_no: int | None = None
+    topics: list[str] = field(default_factory=list)
+
+    @property
+    def active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+    @property
+    def holds_place(self) -> bool:
+        """Active, or finished (completed, no-show): such a place stays counted for the record."""
+        return self.status is not S.CANCELLED
+
+
+@dataclass
+class MPatient:
+    id: int
+    balance: int
+    banned: bool = False
+
+
+@dataclass
+class Model:
+    prepay: bool
+    max_active: int
+    no_show_limit: int  # this many no-shows (within 90 days) put a patient on the blacklist
+    sessions: list[MSession] = field(default_factory=list)
+    slots: list[MSlot] = field(default_factory=list)
+    patients: list[MPatient] = field(default_factory=list)
+    bookings: list[MBooking] = field(default_factory=list)
+
+    def session_of(self, b: MBooking) -> MSession:
+        return self.sessions[self.slots[b.slot].session]
+
+    def active_in(self, slot: int) -> list[MBooking]:
+        return [b for b in self.bookings if b.active and b.slot == slot]
+
+    def booked(self, slot: int) -> int:
+        return sum(1 for b in self.bookings if b.holds_place and b.slot == slot)
+
+    def admit(
+        self, now: datetime, patient: int, slot: int, moving: MBooking | None
+    ) -> type[e.BookingError] | None:
+        """The refusal a new place in ``slot`` must get, in the order the core checks."""
+        session = self.sessions[self.slots[slot].session]
+        if not session.open:
+            return e.SessionUnavailable
+        if now >= session.starts_at:  # cut-off 0: booking closes when the session starts
+            return e.BookingClosed
+        if self.patients[patient].banned:
+            return e.Blacklisted
+        mine = [b for b in self.bookings if b.active and b.patient == patient and b is not moving]
+        if any(b.slot == slot for b in mine):
+            return e.AlreadyBooked
+        same_day = [
+            b
+            for b in mine
+            if (self.session_of(b).department, self.session_of(b).day)
+            == (session.department, session.day)
+        ]
+        if same_day or len(mine) >= self.max_active:
+            return e.LimitReached
+        if self.booked(slot) >= self.slots[slot].capacity:
+            return e.SlotFull
+        return None
+
+    def cancel(self, b: MBooking) -> None:
+        b.status = S.CANCELLED
+        if b.paid > 0 and (b.method or "balance") == "balance":
+            self.patients[b.patient].balance += b.paid
+        b.topics.append("booking.cancelled")
+
+    def move(self, b: MBooking, slot: int) -> None:
+        b.place = None
+        b.slot = slot
+        if b.status is S.CHECKED_IN:
+            b.status = S.CONFIRMED
+        b.queue_no = None
+        b.topics.append("booking.moved")
+
+
+def nearest_free_slot(model: Model, target: MSession, b: MBooking) -> int | None:
+    """The stop-session rule: the free slot whose clock time is closest to the old one,
+    among those the patient holds no place in already."""
+
+    def minutes(hhmm: str) -> int:
+        h, m = hhmm.split(":")
+        return int(h) * 60 + int(m)
+
+    old = minutes(model.slots[b.slot].start)
+    mine = {x.slot for x in model.bookings if x.active and x.patient == b.patient}
+    free = [s for s in target.slots if model.booked(s) < model.slots[s].capacity and s not in mine]
+    if not free:
+        return None
+    return min(free, key=lambda s: (abs(minutes(model.slots[s].start) - old), model.slots[s].start))
+
+
+# --- the machine -------------------------------------------------------------------------------
+
+
+@dataclass
+class Database:
+    """Where one example's store lives; ``drop`` removes it."""
+
+    url: str
+    drop: Callable[[], None]
+
+
+class BookingMachine(RuleBasedStateMachine):
+    def __init__(self, new_database: Callable[[], Database]) -> None:
+        super().__init__()
+        self.loop = asyncio.new_event_loop()
+        self.database = new_database()
+        self.clock = FrozenClock(STARTS[0])
+        self.store = make_store(self.database.url, self.clock, outbox_consumers=["test"])
+        self.opened = False
+        self.services: BookingServices = bootstrap(self.store, Cipher.from_base64(TEST_PII_KEY))
+        self.model: Model | None = None
+
+    def teardown(self) -> None:
+        try:
+            if self.opened:
+                self.loop.run_until_complete(self.store.close())
+        finally:
+            self.loop.close()
+            self.database.drop()
+
+    # --- plumbing ------------------------------------------------------------------------
+
+    def _await(self, coro) -> Any:
+        return self.loop.run_until_complete(coro)
+
+    def read(self, fn, *args) -> Any:
+        return self._await(self.store.read(fn, *args))
+
+    def run(self, cmd: c.Command) -> Any:
+        """The command's answer, or the domain error it was refused with (which must have
+        changed nothing and recorded no event: the invariants check the rest)."""
+        before = self.read(_last_event_id)
+        try:
+            return self._await(self.services.handle(cmd))
+        except e.BookingError as err:
+            refusal = err
+        assert self.read(_last_event_id) == before, f"{cmd} refused ({refusal!r}) but emitted"
+        return refusal
+
+    @staticmethod
+    def expect(outcome: Any, expected: type[e.BookingError] | None, what: str) -> bool:
+        """Check the outcome is the expected refusal (or a success); True for a success."""
+        event(f"{what.split()[0]}: {'ok' if expected is None else expected.__name__}")
+        if expected is None:
+            assert not isinstance(outcome, e.BookingError), f"{what}: refused with {outcome!r}"
+            return True
+        assert isinstance(outcome, expected), f"{what}: wanted {expected.__name__}, got {outcome!r}"
+        return False
+
+    @property
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def pick(self, n: int, *statuses: BookingStatus) -> MBooking:
+        """A booking in one of ``statuses`` when there is one, but one time in four (or when
+        there is none) any booking at all: the wrong state must be refused too."""
+        everyone = self.model.bookings
+        fitting = [b for b in everyone if b.status in statuses]
+        pool = fitting if fitting and n % 4 else everyone
+        return pool[(n // 4) % len(pool)]
+
+    # --- the world ------------------------------------------------------------------------
+
+    @initialize(
+        start=st.sampled_from(STARTS),
+        prepay=st.booleans(),
+        max_active=st.sampled_from([2, 5]),
+        no_show_limit=st.sampled_from([1, 3]),
+        balances=st.lists(
+            st.sampled_from([0, 3000, 5000, 8000, 20000]), min_size=N_PATIENTS, max_size=N_PATIENTS
+        ),
+        opening=BOOKINGS.filter(lambda requests: len(requests) >= 2),
+    )
+    def build_world(
+        self,
+        start: datetime,
+        prepay: bool,
+        max_active: int,
+        no_show_limit: int,
+        balances: list[int],
+        opening: list[tuple[int, int]],
+    ) -> None:
+        """The hospital, its sessions and patients, then a few bookings to work on."""
+        self.clock.set(start)
+        self._await(self.store.open())
+        self.opened = True
+        self.model = model = Model(
+            prepay=prepay, max_active=max_active, no_show_limit=no_show_limit
+        )
+        handle = self.services.handle
+        hospital, _ = self._await(handle(c.UpsertHospital(code=HOSPITAL, name="协和医院")))
+        for dept in ("101", "102"):
+            self._await(handle(c.UpsertDepartment(hospital_code=HOSPITAL, code=dept, name=dept)))
+        for work_no, (dept, fee) in DOCTORS.items():
+            self._await(
+                handle(
+                    c.UpsertDoctor(
+                        hospital_code=HOSPITAL,
+                        work_no=work_no,
+                        department_code=dept,
+                        name=f"医生{work_no}",
+                        fee=fee,
+                    )
+                )
+            )
+        rules = [
+            Rule(RuleKey.MAX_ACTIVE_PER_PATIENT, max_active, hospital_id=hospital.id),
+            Rule(
+                RuleKey.NO_SHOW_BLACKLIST,
+                no_show_limit,
+                hospital_id=hospital.id,
+                period_type=PeriodType.DAYS,
+                period_value=90,
+            ),
+        ]
+        if prepay:
+            rules.append(Rule(RuleKey.PREPAY_REQUIRED, True, hospital_id=hospital.id))
+        for r in rules:
+            self._await(handle(c.SetRule(rule=r)))
+        for plan in PLANS:
+            session = self._await(
+                handle(
+                    c.CreateSession(
+                        hospital_code=HOSPITAL,
+                        doctor_work_no=plan.work_no,
+                        day=plan.day,
+                        period=plan.period,
+                        start=plan.start,
+                        end=plan.end,
+                        slot_minutes=30,
+                        places_per_slot=plan.places,
+                    )
+                )
+            )
+            slot_ids = self.read(_slot_ids, session.id)
+            first = len(model.slots)
+            model.sessions.append(
+                MSession(
+                    id=session.id,
+                    department=DOCTORS[plan.work_no][0],
+                    day=plan.day,
+                    starts_at=datetime.combine(plan.day, plan.start, tzinfo=TZ),
+                    ends_at=datetime.combine(plan.day, plan.end, tzinfo=TZ),
+                    fee=DOCTORS[plan.work_no][1],
+                    slots=list(range(first, first + len(slot_ids))),
+                )
+            )
+            start = datetime.combine(plan.day, plan.start)
+            for i, slot_id in enumerate(slot_ids):
+                hhmm = (start + timedelta(minutes=30 * i)).strftime("%H:%M")
+                model.slots.append(MSlot(slot_id, len(model.sessions) - 1, hhmm, plan.places))
+        assert len(model.slots) == N_SLOTS
+        for i, balance in enumerate(balances):
+            patient = self._await(
+                handle(
+                    c.RegisterPatient(
+                        hospital_code=HOSPITAL,
+                        name=f"患者{i}",
+                        id_number=resident_id(i, birth="19900101"),
+                        phone=f"136{i:08d}",
+                    )
+                )
+            )
+            if balance:
+                self._await(handle(c.TopUp(patient_id=patient.id, amount=balance)))
+            model.patients.append(MPatient(patient.id, balance))
+        for patient, slot in opening:
+            self._book(patient, slot)
+
+    # --- rules ----------------------------------------------------------------------------
+
+    @precondition(lambda self: self.model is not None)
+    @rule(requests=BOOKINGS)
+    def book(self, requests: list[tuple[int, int]]) -> None:
+        """One to three bookings, one after the other (booking is what most steps should do)."""
+        for patient, slot in requests:
+            self._book(patient, slot)
+
+    def _book(self, patient: int, slot: int) -> None:
+        model = self.model
+        expected = model.admit(self.now, patient, slot, moving=None)
+        out = self.run(
+            c.BookSlot(
+                slot_id=model.slots[slot].id,
+                patient_id=model.patients[patient].id,
+                channel=Channel.API,
+            )
+        )
+        if not self.expect(out, expected, f"book patient {patient} into slot {slot}"):
+            return
+        session = model.sessions[model.slots[slot].session]
+        held = model.prepay and session.fee > 0
+        b = MBooking(
+            no=out.booking.booking_no,
+            patient=patient,
+            slot=slot,
+            place=out.booking.place_no,
+            status=S.HELD if held else S.CONFIRMED,
+            fee=session.fee,
+            hold_until=self.now + HOLD if held else None,
+            topics=["booking.created"],
+        )
+        assert out.booking.status is b.status
+        model.bookings.append(b)
+
+    @precondition(lambda self: self.model is not None and self.model.bookings)
+    @rule(pick=ANY, by_hospital=st.booleans())
+    def cancel(self, pick: int, by_hospital: bool) -> None:
+        b = self.pick(pick, S.HELD, S.CONFIRMED)
+        if b.status not in (S.HELD, S.CONFIRMED):
+            expected = e.InvalidState
+        elif not by_hospital and self.now >= self.model.session_of(b).starts_at:
+            expected = e.CancelDeadlinePassed
+        else:
+            expected = None
+        out = self.run(c.CancelBooking(booking_no=b.no, by_hospital=by_hospital))
+        if self.expect(out, expected, f"cancel {b}"):
+            self.model.cancel(b)
+
+    @precondition(lambda self: self.model is not None and self.model.bookings)
+    @rule(pick=ANY, method=st.sampled_from(["balance", "card", "cash"]))
+    def pay(self, pick: int, method: str) -> None:
+        b = self.pick(pick, S.HELD, S.CONFIRMED)
+        patient = self.model.patients[b.patient]
+        due = b.fee - b.paid
+        expired = b.hold_until is not None and b.hold_until <= self.now
+        if b.status not in (S.HELD, S.CONFIRMED) or due <= 0 or expired:
+            expected = e.InvalidState
+        elif method == "balance" and patient.balance < due:
+            expected = e.InsufficientBalance
+        else:
+            expected = None
+        out = self.run(c.PayBooking(booking_no=b.no, method=method))
+        if not self.expect(out, expected, f"pay {b} by {method}"):
+            return
+        b.topics.append("booking.confirmed" if b.status is S.HELD else "booking.paid")
+        b.status, b.paid, b.method, b.hold_until = S.CONFIRMED, b.fee, method, None
+        if method == "balance":
+            patient.balance -= due
+
+    @precondition(lambda self: self.model is not None and self.model.bookings)
+    @rule(pick=ANY, slot=st.integers(0, N_SLOTS - 1))
+    def reschedule(self, pick: int, slot: int) -> None:
+        b = self.pick(pick, S.HELD, S.CONFIRMED)
+        day = self.model.session_of(b).day
+        if b.status not in (S.HELD, S.CONFIRMED):
+            expected = e.InvalidState
+        elif slot == b.slot:
+            expected = e.InvalidInput
+        elif self.now >= datetime.combine(day, time(0, 0), tzinfo=TZ):  # 1 day: until midnight
+            expected = e.RescheduleDeadlinePassed
+        else:
+            expected = self.model.admit(self.now, b.patient, slot, moving=b)
+        out = self.run(c.RescheduleBooking(booking_no=b.no, slot_id=self.model.slots[slot].id))
+        if self.expect(out, expected, f"reschedule {b} to slot {slot}"):
+            self.model.move(b, slot)
+
+    @precondition(lambda self: self.model is not None and self.model.bookings)
+    @rule(pick=ANY)
+    def check_in(self, pick: int) -> None:
+        b = self.pick(pick, S.CONFIRMED)
+        session = self.model.session_of(b)
+        if b.status is not S.CONFIRMED:
+            expected = e.InvalidState
+        elif self.now < datetime.combine(session.day, time(0, 0), tzinfo=TZ):
+            expected = e.CheckInNotOpen
+        elif self.now >= session.ends_at:
+            expected = e.CheckInClosed
+        else:
+            expected = None
+        out = self.run(c.CheckIn(booking_no=b.no))
+        if self.expect(out, expected, f"check in {b}"):
+            session.last_queue_no += 1
+            b.status, b.queue_no = S.CHECKED_IN, session.last_queue_no
+            b.topics.append("booking.checked_in")
+            assert out.booking.queue_no == b.queue_no
+
+    @precondition(
+        lambda self: self.model is not None and any(b.active for b in self.model.bookings)
+    )
+    @rule(
+        pick=ANY,
+        mode=st.sampled_from(["move", "cancel"]),
+        into=st.integers(0, len(PLANS) - 1),
+    )
+    def stop_session(self, pick: int, mode: str, into: int) -> None:
+        """停诊 of an open session with bookings (of any session when none has)."""
+        model = self.model
+        busy = [
+            i
+            for i, s in enumerate(model.sessions)
+            if s.open and any(model.active_in(slot) for slot in s.slots)
+        ]
+        which = busy[pick % len(busy)] if busy else pick % len(PLANS)
+        session = model.sessions[which]
+        order = sorted(
+            (b for s in session.slots for b in model.active_in(s)),
+            key=lambda b: (model.slots[b.slot].start, b.place),
+        )
+        to = model.sessions[into]
+        plan: list[tuple[MBooking, int | None]] = []
+        if not session.open:
+            expected = e.SessionUnavailable
+        elif mode == "cancel":
+            expected = None
+        elif into == which:
+            expected = e.NotFound
+        elif not to.open:
+            expected = e.SessionUnavailable
+        elif sum(max(model.slots[s].capacity - model.booked(s), 0) for s in to.slots) < len(order):
+            expected = e.SubstituteFull
+        else:
+            plan = self._plan_moves(order, to)
+            expected = e.SubstituteFull if any(slot is None for _, slot in plan) else None
+        cmd = c.StopSession(
+            session_id=session.id,
+            mode=mode,
+            target_session_id=to.id if mode == "move" else None,
+            reason="doctor ill",
+        )
+        out = self.run(cmd)
+        if not self.expect(out, expected, f"stop session {which} ({mode} to {into})"):
+            return
+        if mode == "cancel":
+            for b in order:
+                model.cancel(b)
+        else:
+            for b, slot in plan:
+                model.move(b, slot)
+        session.open = False
+        assert out["moved" if mode == "move" else "cancelled"] == len(order)
+
+    def _plan_moves(self, order: list[MBooking], to: MSession) -> list[tuple[MBooking, int | None]]:
+        """Where each booking of a stopped session goes, one after the other (a dry run)."""
+        model = self.model
+        saved = [(b, b.slot, b.status, b.place, b.queue_no, list(b.topics)) for b in order]
+        plan = []
+        for b in order:
+            slot = nearest_free_slot(model, to, b)
+            plan.append((b, slot))
+            if slot is None:
+                break
+            model.move(b, slot)
+        for b, slot, status, place, queue_no, topics in saved:
+            b.slot, b.status, b.place, b.queue_no, b.topics = slot, status, place, queue_no, topics
+        return plan
+
+    @precondition(lambda self: self.model is not None)
+    @rule(patient=st.integers(0, N_PATIENTS - 1), amount=st.sampled_from([1000, 5000]))
+    def top_up(self, patient: int, amount: int) -> None:
+        p = self.model.patients[patient]
+        out = self.run(c.TopUp(patient_id=p.id, amount=amount))
+        assert not isinstance(out, e.BookingError), out
+        p.balance += amount
+
+    @precondition(lambda self: self.model is not None)
+    @rule(minutes=st.sampled_from([1, 14, 16, 30, 60, 180, 600]), then=SWEEPS)
+    def advance_clock(self, minutes: int, then: str) -> None:
+        self.clock.advance(minutes=minutes)
+        self._sweep(then)
+
+    @precondition(lambda self: self.model is not None)
+    @rule(offset=st.sampled_from([-1, 0, 1]), then=SWEEPS)
+    def jump_to_next_edge(self, offset: int, then: str) -> None:
+        """Move the clock to a minute before, at or after the next instant a rule turns on:
+        a session's start (cut-offs) or end, a clinic day's midnight, a hold's expiry."""
+        model = self.model
+        edges = {s.starts_at for s in model.sessions} | {s.ends_at for s in model.sessions}
+        edges |= {datetime.combine(s.day, time(0, 0), tzinfo=TZ) for s in model.sessions}
+        edges |= {b.hold_until for b in model.bookings if b.status is S.HELD and b.hold_until}
+        step = timedelta(minutes=offset)
+        later = sorted(t + step for t in edges if t + step > self.now)
+        if later:
+            self.clock.set(later[0])
+        self._sweep(then)
+
+    @precondition(lambda self: self.model is not None)
+    @rule(which=SWEEPS)
+    def sweep(self, which: str) -> None:
+        """The background workers' sweeps: expired holds, ended sessions (no-shows), or both."""
+        self._sweep(which)
+
+    def _sweep(self, which: str) -> None:
+        if which in ("holds", "both"):
+            self._expire_holds()
+        if which in ("no_shows", "both"):
+            self._sweep_no_shows()
+
+    def _expire_holds(self) -> None:
+        due = [b for b in self.model.bookings if b.status is S.HELD and b.hold_until <= self.now]
+        out = self.run(c.ExpireHolds())
+        assert out == len(due), (out, due)
+        event(f"sweep holds: {'some' if due else 'none'}")
+        for b in due:
+            self.model.cancel(b)
+
+    def _sweep_no_shows(self) -> None:
+        model = self.model
+        ended = [
+            b
+            for b in model.bookings
+            if b.status in (S.CONFIRMED, S.CHECKED_IN) and model.session_of(b).ends_at <= self.now
+        ]
+        out = self.run(c.SweepNoShows())
+        assert not isinstance(out, e.BookingError), out
+        newly: set[int] = set()
+        for b in ended:
+            if b.status is S.CONFIRMED:
+                b.status = S.NO_SHOW
+                newly.add(b.patient)
+            else:
+                b.status = S.COMPLETED
+            b.topics.append(f"booking.{b.status}")
+        banned = 0
+        for patient in newly:
+            no_shows = sum(
+                1 for b in model.bookings if b.patient == patient and b.status is S.NO_SHOW
+            )
+            if no_shows >= model.no_show_limit and not model.patients[patient].banned:
+                model.patients[patient].banned = True
+                banned += 1
+        no_show_count = sum(1 for b in ended if b.status is S.NO_SHOW)
+        assert out == (no_show_count, len(ended) - no_show_count, banned)
+        event(f"sweep no-shows: {no_show_count > 0}, completed: {len(ended) > no_show_count}")
+        if banned:
+            event("sweep no-shows: blacklisted")
+
+    # --- invariants -----------------------------------------------------------------------
+
+    @invariant()
+    def the_store_agrees_with_itself_and_the_model(self) -> None:
+        model = self.model
+        if model is None:
+            return
+        snap = self.read(_snapshot)
+        by_slot_id = {s.id: i for i, s in enumerate(model.slots)}
+
+        # every slot: within capacity; its counter is its active rows, plus the finished
+        # (completed, no-show) ones, whose places stay counted for the record
+        active_rows = [r for r in snap["bookings"] if r["status"] in ACTIVE_STATUSES]
+        finished_rows = [r for r in snap["bookings"] if r["status"] in FINISHED]
+        active = Counter(r["slot_id"] for r in active_rows)
+        finished = Counter(r["slot_id"] for r in finished_rows)
+        for s in snap["slots"]:
+            assert 0 <= s["booked"] <= s["capacity"], s
+            assert s["booked"] == active[s["id"]] + finished[s["id"]], (s, active, finished)
+            if not finished[s["id"]]:
+                assert s["booked"] == active[s["id"]], s
+        # nobody twice in a slot, no place taken twice
+        patients_in_slot = Counter((r["slot_id"], r["patient_id"]) for r in active_rows)
+        assert max(patients_in_slot.values(), default=0) <= 1, patients_in_slot
+        places = Counter((r["slot_id"], r["place_no"]) for r in active_rows)
+        assert max(places.values(), default=0) <= 1, places
+        capacity = {s["id"]: s["capacity"] for s in snap["slots"]}
+        assert all(1 <= r["place_no"] <= capacity[r["slot_id"]] for r in active_rows)
+
+        # every booking is the model's
+        stored = {r["booking_no"]: r for r in snap["bookings"]}
+        assert set(stored) == {b.no for b in model.bookings}
+        for b in model.bookings:
+            r = stored[b.no]
+            got = (
+                r["patient_id"],
+                by_slot_id[r["slot_id"]],
+                r["session_id"],
+                r["status"],
+                r["paid"],
+                r["queue_no"],
+            )
+            want = (
+                model.patients[b.patient].id,
+                b.slot,
+                model.session_of(b).id,
+                str(b.status),
+                b.paid,
+                b.queue_no,
+            )
+            assert got == want, (b, dict(r))
+            if b.active and b.place is not None:  # a place, once given, stays until a move
+                assert r["place_no"] == b.place, (b, dict(r))
+            b.place = r["place_no"]
+
+        # every change the machine made has its event, and no other booking event exists
+        topics: dict[str, list[str]] = {}
+        last_slot_change: dict[str, dict] = {}
+        stops: Counter[str] = Counter()
+        bans: Counter[str] = Counter()
+        for ev in snap["events"]:
+            if ev.topic.startswith("booking."):
+                topics.setdefault(ev.key, []).append(ev.topic)
+            elif ev.topic == "slot.changed":
+                last_slot_change[ev.key] = ev.payload
+            elif ev.topic == "session.stopped":
+                stops[ev.key] += 1
+            elif ev.topic == "patient.blacklisted":
+                bans[ev.key] += 1
+        for b in model.bookings:
+            assert topics.pop(b.no, []) == b.topics, (b, "events")
+        assert not topics, f"events of bookings the model never made: {topics}"
+        booked = {str(s["id"]): s["booked"] for s in snap["slots"]}
+        for key, payload in last_slot_change.items():
+            assert payload["booked"] == booked[key], (key, payload)
+        assert stops == Counter(str(s.id) for s in model.sessions if not s.open)
+        assert bans == Counter(str(p.id) for p in model.patients if p.banned)
+
+        # money: balances are the model's and never negative
+        balances = {r["id"]: r["balance"] for r in snap["patients"]}
+        for p in model.patients:
+            assert balances[p.id] == p.balance >= 0, (p, balances[p.id])
+
+
+def _last_event_id(tx):
+    return (yield val("SELECT coalesce(max(id), 0) FROM outbox"))
+
+
+def _slot_ids(tx, session_id: int):
+    found = yield rows("SELECT id FROM slots WHERE session_id = ? ORDER BY start_time", session_id)
+    return [r["id"] for r in found]
+
+
+def _snapshot(tx):
+    slots = yield rows("SELECT id, capacity, booked FROM slots ORDER BY id")
+    bookings = yield rows(
+        "SELECT booking_no, patient_id, slot_id, session_id, status, paid, place_no, queue_no "
+        "FROM bookings ORDER BY id"
+    )
+    patients = yield rows("SELECT id, balance FROM patients ORDER BY id")
+    events = yield from outbox.events(tx)
+    return {
+        "slots": [dict(r) for r in slots],
+        "bookings": [dict(r) for r in bookings],
+        "patients": [dict(r) for r in patients],
+        "events": events,
+    }
+
+
+# --- the tests ---------------------------------------------------------------------------------
+
+MACHINE_SETTINGS = {
+    "deadline": None,
+    "stateful_step_count": 30,
+    "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large],
+}
+
+
+def test_booking_services_state_machine_on_sqlite(tmp_path) -> None:
+    def new_database() -> Database:
+        folder = tempfile.mkdtemp(dir=tmp_path)
+        return Database(f"{folder}/guahao.db", lambda: shutil.rmtree(folder))
+
+    run_state_machine_as_test(
+        lambda: BookingMachine(new_database),
+        settings=settings(max_examples=60, **MACHINE_SETTINGS),
+    )
+
+
+@pytest.mark.postgres
+def test_booking_services_state_machine_on_postgres(postgres_dsn) -> None:
+    def new_database() -> Database:
+        dsn = create_database(postgres_dsn)
+        return Database(dsn, lambda: drop_database(dsn))
+
+    run_state_machine_as_test(
+        lambda: BookingMachine(new_database),
+        settings=settings(max_examples=20, **MACHINE_SETTINGS),
+    )

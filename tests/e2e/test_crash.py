@@ -1,0 +1,170 @@
+"""Kill -9 under load: every booking answered 201 survives, no slot is over capacity.
+
+A real ``guahao serve`` process on a real SQLite file (WAL, synchronous=FULL)
+takes concurrent bookings over HTTP; the test SIGKILLs it mid-load, starts it
+again on the same file and checks what the clients were promised.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from datetime import datetime, time, timedelta
+
+import aiohttp
+import pytest
+
+from booking_core import commands as c
+from booking_core.clock import SystemClock
+from booking_core.domain import Period
+from booking_core.pii import Cipher
+from booking_core.services import bootstrap
+from booking_core.store import make_store, rows
+from hospital_api.auth import hash_token, new_token
+from tests.support.engine_process import EngineProcess
+from tests.support.world import TZ, phone, resident_id
+
+pytestmark = pytest.mark.slow
+
+PATIENTS = 600
+CLIENTS = 48
+KILL_AFTER_CREATED = 120
+
+
+async def _prepare(db: str, key: str) -> tuple[str, list[int], list[int]]:
+    store = make_store(db, SystemClock())
+    await store.open()
+    services = bootstrap(store, Cipher.from_base64(key))
+    try:
+        await services.handle(c.UpsertHospital(code="H001", name="协和"))
+        await services.handle(c.UpsertDepartment(hospital_code="H001", code="101", name="心内科"))
+        await services.handle(
+            c.UpsertDoctor(
+                hospital_code="H001", work_no="00868", department_code="101", name="张", fee=0
+            )
+        )
+        today = datetime.now(TZ).date()
+        for offset in range(1, 6):
+            await services.handle(
+                c.CreateSession(
+                    hospital_code="H001",
+                    doctor_work_no="00868",
+                    day=today + timedelta(days=offset),
+                    period=Period.MORNING,
+                    start=time(8, 0),
+                    end=time(12, 0),
+                    slot_minutes=15,
+                    places_per_slot=4,
+                )
+            )
+        patients = await asyncio.gather(
+            *(
+                services.handle(
+                    c.RegisterPatient(
+                        hospital_code="H001",
+                        name=f"患者{i}",
+                        id_number=resident_id(i, birth=f"19{60 + i // 1000:02d}0101"),
+                        phone=phone(50_000 + i),
+                    )
+                )
+                for i in range(PATIENTS)
+            )
+        )
+        token = new_token()
+        await services.handle(
+            c.CreateToken(
+                name="crash", role="admin", hospital_code=None, token_hash=hash_token(token)
+            )
+        )
+
+        def slot_ids(tx):
+            found = yield rows("SELECT id FROM slots ORDER BY id")
+            return [r["id"] for r in found]
+
+        return token, [p.id for p in patients], await store.read(slot_ids)
+    finally:
+        await store.close()
+
+
+async def _load(
+    url: str,
+    token: str,
+    patients: list[int],
+    slots: list[int],
+    created: list[str],
+    stop: asyncio.Event,
+):
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for p in patients:
+        queue.put_nowait(p)
+    headers = {"Authorization": f"Bearer {token}"}
+
+    async def client(session: aiohttp.ClientSession) -> None:
+        while not queue.empty() and not stop.is_set():
+            patient = queue.get_nowait()
+            body = {"slot_id": slots[patient % len(slots)], "patient_id": patient}
+            try:
+                async with session.post(
+                    f"{url}/api/v1/bookings", json=body, headers=headers
+                ) as resp:
+                    data = await resp.json(content_type=None)
+                    if resp.status == 201:
+                        created.append(data["booking_no"])
+            except (aiohttp.ClientError, TimeoutError):
+                return  # the engine died under us: that is the point
+
+    timeout = aiohttp.ClientTimeout(total=10)
+    async with aiohttp.ClientSession(
+        timeout=timeout, connector=aiohttp.TCPConnector(limit=CLIENTS)
+    ) as session:
+        await asyncio.gather(*(client(session) for _ in range(CLIENTS)))
+
+
+async def test_kill_dash_nine_mid_load_loses_no_confirmed_booking(tmp_path):
+    db = str(tmp_path / "guahao.db")
+    key = Cipher.generate_key()
+    token, patients, slots = await _prepare(db, key)
+    engine = EngineProcess(db=db, pii_key=key, log_path=tmp_path / "engine.log")
+    engine.start()
+    created: list[str] = []
+    stop = asyncio.Event()
+    load = asyncio.create_task(_load(engine.url, token, patients, slots, created, stop))
+    try:
+        while len(created) < KILL_AFTER_CREATED and not load.done():
+            await asyncio.sleep(0.005)
+        assert not load.done(), "the load finished before the kill: raise PATIENTS"
+        await asyncio.to_thread(engine.kill9)
+        killed_at = len(created)
+        await asyncio.wait_for(load, 30)
+    finally:
+        stop.set()
+        engine.stop()
+    assert killed_at >= KILL_AFTER_CREATED
+    assert len(created) < PATIENTS, "every request finished: the kill was not mid-load"
+
+    engine = EngineProcess(db=db, pii_key=key, log_path=tmp_path / "engine2.log")
+    engine.start()
+    try:
+        headers = {"Authorization": f"Bearer {token}"}
+        async with aiohttp.ClientSession(headers=headers) as session:
+            missing = []
+            for booking_no in created:
+                async with session.get(f"{engine.url}/api/v1/bookings/{booking_no}") as resp:
+                    if resp.status != 200:
+                        missing.append(booking_no)
+                    else:
+                        assert (await resp.json())["status"] == "confirmed"
+        assert missing == [], f"{len(missing)} bookings answered 201 were lost: {missing[:5]}"
+    finally:
+        engine.stop()
+
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+        over = conn.execute("SELECT count(*) FROM slots WHERE booked > capacity").fetchone()[0]
+        mismatched = conn.execute(
+            "SELECT count(*) FROM slots s WHERE s.booked <> (SELECT count(*) FROM bookings b "
+            "WHERE b.slot_id = s.id AND b.status IN ('held', 'confirmed', 'checked_in'))"
+        ).fetchone()[0]
+        stored = conn.execute("SELECT count(*) FROM bookings").fetchone()[0]
+    assert over == 0
+    assert mismatched == 0
+    assert stored >= len(created)

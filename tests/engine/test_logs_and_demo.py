@@ -1,0 +1,72 @@
+"""Log masking, and the demo data `guahao demo` creates."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+
+from argon2 import PasswordHasher
+
+from booking_core import queries as q
+from booking_core.domain import SYSTEM
+from booking_core.store import rows, val
+from engine.demo import DEPARTMENTS, DOCTORS, WINDOW_DAYS, create_demo
+from engine.logs import PiiMaskingFilter, mask_text
+from engine.metrics import door_of
+
+
+def test_mask_text_hides_phones_and_id_numbers():
+    line = "patient 11010519800101001X called from 13812345678 about 975258362"
+    assert mask_text(line) == "patient **************001X called from 138****5678 about 975258362"
+
+
+def test_mask_text_leaves_booking_and_card_numbers():
+    assert mask_text("booking 975258362 card 9774882060") == "booking 975258362 card 9774882060"
+
+
+def test_filter_masks_formatted_arguments(caplog):
+    logger = logging.getLogger("guahao.test.masking")
+    logger.addFilter(PiiMaskingFilter())
+    with caplog.at_level(logging.INFO, logger="guahao.test.masking"):
+        logger.info("sms from %s", "13912345678")
+    assert "139****5678" in caplog.text
+    assert "13912345678" not in caplog.text
+
+
+def test_door_of():
+    assert door_of("/api/v1/bookings") == "api"
+    assert door_of("/twilio/voice/") == "twilio"
+    assert door_of("/healthz") == "healthz"
+    assert door_of("/") == "root"
+
+
+async def test_demo_creates_what_the_issue_lists(services):
+    today = date(2026, 7, 10)
+    login = await create_demo(services, today)
+
+    def counts(tx):
+        departments = yield rows("SELECT code FROM departments ORDER BY code")
+        doctors = yield rows("SELECT work_no FROM doctors ORDER BY work_no")
+        days = yield rows("SELECT DISTINCT day FROM sessions ORDER BY day")
+        patients = yield val("SELECT count(*) FROM patients")
+        operator = yield rows("SELECT username, password_hash FROM operators")
+        return departments, doctors, days, patients, operator
+
+    departments, doctors, days, patients, operator = await services.store.read(counts)
+    assert [r["code"] for r in departments] == sorted(d[0] for d in DEPARTMENTS)
+    assert len(departments) == 6
+    assert all(len(r["code"]) == 3 for r in departments)
+    work_nos = [r["work_no"] for r in doctors]
+    assert len(work_nos) == 12
+    assert "00868" in work_nos
+    assert all(len(w) == 5 for w in work_nos)
+    assert sorted(work_nos) == sorted(d[0] for d in DOCTORS)
+    assert len(days) == WINDOW_DAYS + 1
+    assert patients == len(login.patients) >= 3
+    assert operator[0]["username"] == login.operator
+    assert PasswordHasher().verify(operator[0]["password_hash"], login.password)
+    found = await services.read(
+        q.search_slots, q.SlotSearch(hospital_code="H001", doctor_work_no="00868"), SYSTEM
+    )
+    assert found
+    assert all(s.free == 3 for s in found)

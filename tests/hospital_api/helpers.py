@@ -1,0 +1,135 @@
+"""Helpers for the API tests: a client over the real services (a root app with the API
+mounted at /api/v1/), tokens, row counts and a small hospital."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, time
+from typing import Any
+
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+
+from booking_core import commands as c
+from booking_core.domain import Period
+from booking_core.services import BookingServices
+from booking_core.store.base import execute, val
+from hospital_api.auth import hash_token, new_token
+from hospital_api.web import make_app
+from tests.support.world import phone, resident_id
+
+TODAY = date(2026, 7, 10)  # the FrozenClock's day (09:00 Beijing)
+TOMORROW = date(2026, 7, 11)
+
+COUNTED_TABLES = ("bookings", "patients", "outbox", "audit", "idempotency_keys", "blacklist")
+
+
+@dataclass
+class Api:
+    """The test client, the services behind it, and what ``on_booking`` heard."""
+
+    client: TestClient
+    services: BookingServices
+    outcomes: list[tuple[str, str]] = field(default_factory=list)
+
+    async def token(self, role: str, hospital: str | None = None, name: str = "") -> dict:
+        """Authorization headers for a new token (stored hashed through the services)."""
+        token = new_token()
+        await self.services.handle(
+            c.CreateToken(
+                name=name or f"{role}-{hospital or 'platform'}",
+                role=role,
+                hospital_code=hospital,
+                token_hash=hash_token(token),
+            )
+        )
+        return {"Authorization": f"Bearer {token}"}
+
+    async def call(
+        self, method: str, path: str, auth: dict | None = None, **kwargs: Any
+    ) -> tuple[int, Any]:
+        headers = {**(auth or {}), **kwargs.pop("headers", {})}
+        async with self.client.request(method, "/api/v1" + path, headers=headers, **kwargs) as resp:
+            if resp.status >= 400:
+                assert resp.content_type == "application/problem+json", await resp.text()
+            return resp.status, await resp.json(content_type=None)
+
+    async def rows(self, *tables: str) -> dict[str, int]:
+        return await count_rows(self.services, *(tables or COUNTED_TABLES))
+
+
+async def count_rows(services: BookingServices, *tables: str) -> dict[str, int]:
+    def count(tx):
+        found = {}
+        for table in tables:
+            found[table] = yield val(f"SELECT count(*) FROM {table}")
+        return found
+
+    return await services.read(count)
+
+
+async def revoke_all_tokens(services: BookingServices) -> None:
+    def revoke(tx):
+        yield execute("UPDATE api_tokens SET revoked_at = ?", tx.epoch)
+
+    await services.store.write(revoke)
+
+
+def make_root(services: BookingServices, outcomes: list, **options: Any) -> web.Application:
+    root = web.Application()
+    root.add_subapp(
+        "/api/v1/",
+        make_app(services, on_booking=lambda ch, result: outcomes.append((ch, result)), **options),
+    )
+    return root
+
+
+async def hospital_with_session(
+    services: BookingServices,
+    code: str,
+    *,
+    day: date = TOMORROW,
+    places: int = 2,
+    work_no: str = "00868",
+    period: Period = Period.MORNING,
+    start: time = time(8, 0),
+    end: time = time(12, 0),
+    slot_minutes: int = 30,
+    fee: int = 5000,
+):
+    """A hospital with department 101, one doctor and one session, through the services."""
+    await services.handle(c.UpsertHospital(code=code, name=f"医院{code}"))
+    await services.handle(c.UpsertDepartment(hospital_code=code, code="101", name="心内科"))
+    await services.handle(
+        c.UpsertDoctor(
+            hospital_code=code, work_no=work_no, department_code="101", name="王医生", fee=fee
+        )
+    )
+    return await services.handle(
+        c.CreateSession(
+            hospital_code=code,
+            doctor_work_no=work_no,
+            day=day,
+            period=period,
+            start=start,
+            end=end,
+            slot_minutes=slot_minutes,
+            places_per_slot=places,
+            room="301",
+        )
+    )
+
+
+async def first_slot_id(services: BookingServices, session_id: int) -> int:
+    def first(tx):
+        return (yield val("SELECT min(id) FROM slots WHERE session_id = ?", session_id))
+
+    return await services.read(first)
+
+
+async def register(services: BookingServices, code: str, seq: int, name: str = "张三"):
+    return await services.handle(
+        c.RegisterPatient(
+            hospital_code=code, name=name, id_number=resident_id(seq), phone=phone(seq)
+        )
+    )

@@ -1,0 +1,284 @@
+"""Bad requests get a clear problem+json and change nothing."""
+
+from __future__ import annotations
+
+import inspect
+import json
+import logging
+
+import pytest
+
+from booking_core.errors import ALL_ERRORS, StoreUnavailable
+from hospital_api import problems
+from hospital_api.problems import DOMAIN_PROBLEMS
+from tests.hospital_api.helpers import first_slot_id, hospital_with_session, register
+from tests.support.world import phone, resident_id
+
+
+@pytest.fixture
+async def ready(api):
+    """A hospital with a session, a patient and a HIS token."""
+    session = await hospital_with_session(api.services, "H001")
+    slot_id = await first_slot_id(api.services, session.id)
+    patient = await register(api.services, "H001", seq=1)
+    return {
+        "his": await api.token("his", "H001"),
+        "admin": await api.token("admin"),
+        "slot": slot_id,
+        "patient": patient.id,
+        "session": session.id,
+    }
+
+
+async def refused(api, auth, method, path, status, code, **kwargs):
+    """Send, expect ``status``/``code`` as problem+json, and that no row was written."""
+    before = await api.rows()
+    got, problem = await api.call(method, path, auth, **kwargs)
+    assert (got, problem["code"]) == (status, code), problem
+    assert problem["type"] == f"/api/v1/problems/{code}"
+    assert problem["status"] == status
+    assert problem["title"]
+    assert problem["detail"]
+    assert await api.rows() == before
+    return problem
+
+
+async def test_malformed_json(api, ready):
+    for raw in (b'{"slot_id": 1,', b"not json", b'{"a": 1}}', b"\xff\xfe"):
+        problem = await refused(
+            api,
+            ready["his"],
+            "POST",
+            "/bookings",
+            400,
+            "malformed_json",
+            data=raw,
+            headers={"Content-Type": "application/json"},
+        )
+        assert "reason" in problem
+
+
+async def test_wrong_types_are_not_coerced(api, ready):
+    problem = await refused(
+        api,
+        ready["his"],
+        "POST",
+        "/bookings",
+        422,
+        "invalid_request",
+        json={"slot_id": str(ready["slot"]), "patient_id": ready["patient"]},
+    )
+    assert [e["field"] for e in problem["errors"]] == ["slot_id"]
+    assert problem["errors"][0]["message"] == "Input should be a valid integer"
+    problem = await refused(
+        api,
+        ready["his"],
+        "POST",
+        "/hospitals/H001/sessions",
+        422,
+        "invalid_request",
+        json={"doctor": 868, "date": "tomorrow", "period": "night", "start": "08:00"},
+    )
+    fields = {e["field"] for e in problem["errors"]}
+    assert {"doctor", "date", "period", "end", "slot_minutes", "places_per_slot"} <= fields
+    await refused(api, ready["his"], "POST", "/bookings", 422, "invalid_request", json=[1])
+    await refused(api, ready["his"], "GET", "/bookings?patient=abc", 422, "invalid_request")
+    await refused(api, ready["his"], "GET", "/bookings/12345678X", 404, "not_found")
+    await refused(api, ready["his"], "GET", "/patients/abc", 422, "invalid_request")
+    await refused(
+        api, ready["admin"], "PUT", "/hospitals/H001/departments/1a1", 422, "invalid_request",
+        json={"name": "x"},
+    )  # fmt: skip
+    await refused(
+        api, ready["admin"], "PUT", "/hospitals/H001/doctors/868", 422, "invalid_request",
+        json={"department": "101", "name": "x", "fee": 1},
+    )  # fmt: skip
+
+
+async def test_unknown_fields_are_refused(api, ready):
+    problem = await refused(
+        api,
+        ready["his"],
+        "POST",
+        "/bookings",
+        422,
+        "invalid_request",
+        json={"slot_id": ready["slot"], "patient_id": ready["patient"], "vip": True},
+    )
+    assert problem["errors"] == [
+        {"field": "vip", "message": "Extra inputs are not permitted", "type": "extra_forbidden"}
+    ]
+    await refused(api, ready["his"], "GET", "/slots?colour=red", 422, "invalid_request")
+
+
+async def test_bad_id_checksum(api, ready):
+    good = resident_id(2)
+    bad = good[:-1] + ("0" if good[-1] != "0" else "1")
+    problem = await refused(
+        api,
+        ready["his"],
+        "POST",
+        "/patients",
+        422,
+        "invalid_id_number",
+        json={"name": "孙八", "id_number": bad, "phone": phone(2)},
+    )
+    assert problem["reason"] == "checksum"
+    await refused(
+        api,
+        ready["his"],
+        "POST",
+        "/patients",
+        422,
+        "invalid_input",
+        json={"name": "孙八", "id_number": good, "phone": "12345"},
+    )
+
+
+async def test_huge_body(api, ready):
+    huge = {"name": "x" * 70_000, "id_number": resident_id(3), "phone": phone(3)}
+    problem = await refused(
+        api, ready["his"], "POST", "/patients", 413, "body_too_large", json=huge
+    )
+    assert problem["limit"] == 65536
+
+    async def chunked():  # no Content-Length: the limit holds while reading
+        yield b'{"name": "'
+        for _ in range(10):
+            yield b"x" * 10_000
+        yield b'"}'
+
+    await refused(
+        api,
+        ready["his"],
+        "POST",
+        "/patients",
+        413,
+        "body_too_large",
+        data=chunked(),
+        headers={"Content-Type": "application/json"},
+    )
+    # refused before the token is even looked at
+    await refused(api, None, "POST", "/patients", 413, "body_too_large", json=huge)
+
+
+async def test_unknown_hospital(api, ready):
+    problem = await refused(
+        api,
+        ready["admin"],
+        "POST",
+        "/patients",
+        404,
+        "not_found",
+        json={"hospital": "NOPE", "name": "孙八", "id_number": resident_id(4), "phone": phone(4)},
+    )
+    assert (problem["entity"], problem["key"]) == ("hospital", "NOPE")
+    await refused(
+        api, ready["admin"], "PUT", "/hospitals/NOPE/departments/101", 404, "not_found",
+        json={"name": "x"},
+    )  # fmt: skip
+    await refused(api, ready["admin"], "GET", "/slots?hospital=NOPE", 404, "not_found")
+    await refused(api, ready["admin"], "GET", "/rules?hospital=NOPE", 404, "not_found")
+
+
+async def test_missing_or_forged_token(api, ready):
+    body = {"slot_id": ready["slot"], "patient_id": ready["patient"]}
+    for headers in (
+        {},
+        {"Authorization": "Bearer gh_forged"},
+        {"Authorization": "Basic dXNlcjpwYXNz"},
+        {"Authorization": "Bearer"},
+    ):
+        before = await api.rows()
+        async with api.client.post("/api/v1/bookings", json=body, headers=headers) as resp:
+            assert resp.status == 401
+            assert resp.content_type == "application/problem+json"
+            assert resp.headers["WWW-Authenticate"].startswith("Bearer")
+            assert (await resp.json(content_type=None))["code"] == "unauthorized"
+        assert await api.rows() == before
+    assert ("unknown", "unauthorized") in api.outcomes
+
+
+async def test_wrong_content_type(api, ready):
+    body = json.dumps({"slot_id": ready["slot"], "patient_id": ready["patient"]})
+    await refused(
+        api, ready["his"], "POST", "/bookings", 415, "unsupported_media_type",
+        data=body, headers={"Content-Type": "text/plain"},
+    )  # fmt: skip
+    await refused(
+        api, ready["his"], "POST", "/bookings", 415, "unsupported_media_type",
+        data=body.encode(), headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )  # fmt: skip
+
+
+async def test_unknown_route_and_wrong_method(api, ready):
+    await refused(api, ready["his"], "GET", "/no-such-thing", 404, "not_found")
+    await refused(api, None, "GET", "/", 404, "not_found")
+    before = await api.rows()
+    async with api.client.delete("/api/v1/bookings", headers=ready["his"]) as resp:
+        assert resp.status == 405
+        assert resp.content_type == "application/problem+json"
+        assert set(resp.headers["Allow"].split(", ")) == {"GET", "POST"}
+        problem = await resp.json(content_type=None)
+        assert problem["code"] == "method_not_allowed"
+    assert await api.rows() == before
+
+
+async def test_unexpected_error_is_500_without_details(api, ready, monkeypatch, caplog):
+    async def broken(command):
+        raise RuntimeError("secret internals: password=hunter2")
+
+    monkeypatch.setattr(api.services, "handle", broken)
+    with caplog.at_level(logging.ERROR, logger="hospital_api.web"):
+        problem = await refused(
+            api,
+            ready["his"],
+            "POST",
+            "/bookings",
+            500,
+            "internal_error",
+            json={"slot_id": ready["slot"], "patient_id": ready["patient"]},
+        )
+    assert "hunter2" not in json.dumps(problem)
+    assert "hunter2" in caplog.text  # logged, with its traceback
+    assert any(r.exc_info for r in caplog.records)
+    assert api.outcomes[-1] == ("his", "internal_error")
+
+
+async def test_store_unavailable_is_503_with_retry_after(api, ready, monkeypatch):
+    async def down(command):
+        raise StoreUnavailable(reason="disk full")
+
+    monkeypatch.setattr(api.services, "handle", down)
+    async with api.client.post(
+        "/api/v1/bookings",
+        json={"slot_id": ready["slot"], "patient_id": ready["patient"]},
+        headers=ready["his"],
+    ) as resp:
+        assert resp.status == 503
+        assert resp.headers["Retry-After"] == "1"
+        assert (await resp.json(content_type=None))["code"] == "store_unavailable"
+
+
+def test_every_domain_error_has_a_status_and_wording():
+    for cls in ALL_ERRORS:
+        assert cls.code in DOMAIN_PROBLEMS, cls
+        status, title, _ = DOMAIN_PROBLEMS[cls.code]
+        assert 400 <= status < 600
+        params = {name: f"<{name}>" for name in inspect.signature(cls.__init__).parameters}
+        params.pop("self")
+        response = problems.from_domain(cls(**params))
+        doc = json.loads(response.body)
+        assert doc["status"] == status == response.status
+        assert doc["code"] == cls.code
+        assert doc["detail"] != title  # the template used every parameter it names
+        assert "{" not in doc["detail"]
+
+
+def test_refusals_of_a_booking_are_409():
+    for code in ("slot_full", "already_booked", "blacklisted", "outside_window", "limit_reached"):
+        assert DOMAIN_PROBLEMS[code][0] == 409
+    assert DOMAIN_PROBLEMS["not_found"][0] == 404
+    assert DOMAIN_PROBLEMS["store_unavailable"][0] == 503
+    for code in ("invalid_input", "invalid_id_number", "real_name_mismatch", "forbidden"):
+        assert DOMAIN_PROBLEMS[code][0] in (403, 422)
