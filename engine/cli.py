@@ -88,12 +88,21 @@ def serve(settings: Settings) -> int:
     setup_logging(settings.log_level)
     app = build_app(settings)
     url = f"http://{settings.host}:{settings.port}"
+    loop_factory = None
+    if settings.uvloop:
+        try:
+            import uvloop
+        except ImportError:  # not on this platform: asyncio's loop serves too
+            pass
+        else:
+            loop_factory = uvloop.new_event_loop
     web.run_app(
         app,
         host=settings.host,
         port=settings.port,
         print=lambda _msg: print(f"guahao serving on {url} (API {url}/api/v1/)", flush=True),
         access_log=None,
+        loop=loop_factory() if loop_factory else None,
     )
     return 0
 

@@ -86,6 +86,12 @@ SETTINGS: tuple[Setting, ...] = (
         "Names of outbox delivery workers that receive every event",
         list,
     ),
+    Setting(
+        "uvloop",
+        True,
+        "Run on uvloop's faster event loop (when it is installed)",
+        bool,
+    ),
 )
 
 SETTINGS_BY_NAME: Mapping[str, Setting] = MappingProxyType({s.name: s for s in SETTINGS})
@@ -113,6 +119,7 @@ class Settings:
     log_level: str
     sql_trace: bool
     outbox_consumers: tuple[str, ...]
+    uvloop: bool
 
     @property
     def uses_postgres(self) -> bool:

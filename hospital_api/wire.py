@@ -3,7 +3,7 @@ parsing into pydantic models, JSON encoding."""
 
 from __future__ import annotations
 
-import json
+import orjson
 import re
 from typing import Any, TypeVar
 
@@ -19,7 +19,7 @@ READ_CHUNK_BYTES = 16384
 
 
 def dumps(data: Any) -> bytes:
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return orjson.dumps(data)
 
 
 def json_response(

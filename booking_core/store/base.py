@@ -26,7 +26,7 @@ function that raised is kept.
 from __future__ import annotations
 
 import abc
-import json
+import orjson
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -152,7 +152,8 @@ def from_epoch(value: int | None) -> datetime | None:
 
 
 def dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+    """Compact JSON for event payloads and audit states (orjson: several times the stdlib)."""
+    return orjson.dumps(value, default=str).decode()
 
 
 def persist_recorded(tx: Tx, consumers: Sequence[str]) -> Generator[Query, Any, None]:

@@ -189,7 +189,7 @@ async def prepare_engine_db(
             )
         )
         today = datetime.now(TZ).date()
-        places = patients // 16 + 1
+        places = patients // 48 + 1  # 48 five-minute slots a morning
         for offset in range(1, DAYS + 1):
             await services.handle(
                 c.CreateSession(
@@ -199,7 +199,7 @@ async def prepare_engine_db(
                     period=Period.MORNING,
                     start=clock_time(8, 0),
                     end=clock_time(12, 0),
-                    slot_minutes=15,
+                    slot_minutes=5,
                     places_per_slot=places,
                 )
             )
