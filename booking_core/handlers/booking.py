@@ -181,12 +181,18 @@ def _booker_phone_index(deps: Deps, raw: str | None) -> str | None:
     return deps.cipher.blind_index(phone, context="phone") if phone else None
 
 
-def claim_place(tx: Tx, slot_id: int, capacity: int) -> Gen:
-    """The capacity guard, then the lowest free place: (place_no, booked)."""
+def claim_place(tx: Tx, slot_id: int, capacity: int, *, probe: bool = True) -> Gen:
+    """The capacity guard, then a free place: (place_no, booked).
+
+    Without ``probe`` the place is the new booked count, unchecked: the caller's
+    insert meets the active-place index and comes back for :func:`other_place`.
+    """
     guarded = not tx.unsafe_capacity_check
     booked = yield from take_place(slot_id, guarded=guarded)
     if booked is None:
         raise SlotFull(slot_id=slot_id)
+    if not probe:
+        return booked, booked
     place = yield from free_place(slot_id, capacity if guarded else None, booked)
     if place is None:  # the counter and the places disagree: trust neither, refuse
         raise SlotFull(slot_id=slot_id)
@@ -226,31 +232,36 @@ def book_slot(tx: Tx, cmd: BookSlot, deps: Deps) -> Gen:
     rules = yield from rules_for(ctx["hospital_id"])
     phone_index = _booker_phone_index(deps, cmd.booker_phone) or patient["phone_index"]
     yield from _admit(tx, ctx, patient, rules, phone_index=phone_index, moving=None)
-    place, booked = yield from claim_place(tx, ctx["slot_id"], ctx["capacity"])
+    place, booked = yield from claim_place(tx, ctx["slot_id"], ctx["capacity"], probe=False)
     held = rules.on(RuleKey.PREPAY_REQUIRED) and ctx["fee"] > 0
     hold_until = tx.now + timedelta(minutes=int(rules.value(RuleKey.HOLD_MINUTES)))
     status = BookingStatus.HELD if held else BookingStatus.CONFIRMED
-    inserted = yield from insert_booking(
-        {
-            "hospital_id": ctx["hospital_id"],
-            "department_id": ctx["department_id"],
-            "doctor_id": ctx["doctor_id"],
-            "session_id": ctx["session_id"],
-            "slot_id": ctx["slot_id"],
-            "patient_id": patient["id"],
-            "place_no": place,
-            "day": ctx["day"],
-            "channel": str(cmd.channel),
-            "actor": cmd.actor.label,
-            "booker_phone_index": phone_index,
-            "status": str(status),
-            "fee": ctx["fee"],
-            "created_at": tx.epoch,
-            "updated_at": tx.epoch,
-            "hold_expires_at": to_epoch(hold_until) if held else None,
-        }
-    )
-    if inserted is None:  # an active-booking index refused the row
+    fields = {
+        "hospital_id": ctx["hospital_id"],
+        "department_id": ctx["department_id"],
+        "doctor_id": ctx["doctor_id"],
+        "session_id": ctx["session_id"],
+        "slot_id": ctx["slot_id"],
+        "patient_id": patient["id"],
+        "place_no": place,
+        "day": ctx["day"],
+        "channel": str(cmd.channel),
+        "actor": cmd.actor.label,
+        "booker_phone_index": phone_index,
+        "status": str(status),
+        "fee": ctx["fee"],
+        "created_at": tx.epoch,
+        "updated_at": tx.epoch,
+        "hold_expires_at": to_epoch(hold_until) if held else None,
+    }
+    inserted = yield from insert_booking(fields)
+    if inserted is None:  # that place was freed and retaken since: the lowest free one
+        place = yield from free_place(ctx["slot_id"], ctx["capacity"], None)
+        if place is None:
+            raise SlotFull(slot_id=ctx["slot_id"])
+        fields["place_no"] = place
+        inserted = yield from insert_booking(fields)
+    if inserted is None:  # an active-booking index refused the row again
         raise SlotFull(slot_id=ctx["slot_id"])
     booking_id, booking_no = inserted
     if cmd.idempotency_key:

@@ -92,14 +92,17 @@ def booking_by_no(booking_no: str, *, lock: bool = False) -> Generator[Query, An
     return booking_from(row)
 
 
-def free_place(slot_id: int, capacity: int | None, hint: int) -> Generator[Query, Any, int | None]:
+def free_place(
+    slot_id: int, capacity: int | None, hint: int | None
+) -> Generator[Query, Any, int | None]:
     """A place number no active booking of the slot holds (None: all ``capacity`` taken).
 
     ``hint`` is the slot's new booked count: without cancellations that place is the
-    free one, found with one index probe; otherwise the lowest free number is taken.
+    free one, found with one index probe; otherwise (or with no hint) the lowest free
+    number is taken.
     ``capacity=None`` is the test-only unguarded mode: numbers run past the capacity.
     """
-    if capacity is None or hint <= capacity:
+    if hint is not None and (capacity is None or hint <= capacity):
         taken = yield val(
             f"SELECT 1 FROM bookings WHERE slot_id = ? AND place_no = ? AND status IN {ACTIVE_SQL}",
             slot_id,

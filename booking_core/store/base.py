@@ -156,42 +156,64 @@ def dumps(value: Any) -> str:
     return orjson.dumps(value, default=str).decode()
 
 
+AUDIT_INSERT = (
+    "INSERT INTO audit (at, actor, action, entity, entity_id, hospital_id, "
+    "before_state, after_state) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+OUTBOX_INSERT = (
+    "INSERT INTO outbox (id, topic, hospital_id, aggregate, payload, created_at) "
+    "VALUES (?, ?, ?, ?, ?, ?)"
+)
+DELIVERY_INSERT = (
+    "INSERT INTO outbox_deliveries (consumer, event_id, available_at) VALUES (?, ?, ?)"
+)
+
+
+def audit_rows(tx: Tx) -> list[tuple]:
+    return [
+        (
+            tx.epoch,
+            a.actor,
+            a.action,
+            a.entity,
+            a.entity_id,
+            a.hospital_id,
+            None if a.before is None else dumps(a.before),
+            None if a.after is None else dumps(a.after),
+        )
+        for a in tx.audits
+    ]
+
+
+def event_rows(tx: Tx, ids: Sequence[int]) -> list[tuple]:
+    """Outbox rows for ``tx``'s events, with the ids the store drew for them."""
+    return [
+        (event_id, ev.topic, ev.hospital_id, ev.key, dumps(ev.payload), tx.epoch)
+        for event_id, ev in zip(ids, tx.events, strict=True)
+    ]
+
+
+def delivery_rows(events: Sequence[tuple], consumers: Sequence[str]) -> list[tuple]:
+    """One delivery row per event and outbox consumer (from :func:`event_rows`)."""
+    return [(c, row[0], row[5]) for row in events for c in consumers]
+
+
 def persist_recorded(tx: Tx, consumers: Sequence[str]) -> Generator[Query, Any, None]:
     """Write what ``tx`` recorded: audit rows, outbox events and one delivery row per
-    outbox consumer. Runs inside the unit of work's transaction (both drivers)."""
+    outbox consumer, inside the unit of work's transaction (the PostgreSQL driver;
+    the SQLite writer writes a whole batch's rows at once with the same helpers)."""
     if tx.audits:
-        yield many(
-            "INSERT INTO audit (at, actor, action, entity, entity_id, hospital_id, "
-            "before_state, after_state) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                (
-                    tx.epoch,
-                    a.actor,
-                    a.action,
-                    a.entity,
-                    a.entity_id,
-                    a.hospital_id,
-                    None if a.before is None else dumps(a.before),
-                    None if a.after is None else dumps(a.after),
-                )
-                for a in tx.audits
-            ],
+        yield many(AUDIT_INSERT, audit_rows(tx))
+    if tx.events:
+        drawn = yield rows(
+            "SELECT nextval(pg_get_serial_sequence('outbox', 'id')) AS id "
+            "FROM generate_series(1, ?)",
+            len(tx.events),
         )
-    for ev in tx.events:
-        event_id = yield val(
-            "INSERT INTO outbox (topic, hospital_id, aggregate, payload, created_at) "
-            "VALUES (?, ?, ?, ?, ?) RETURNING id",
-            ev.topic,
-            ev.hospital_id,
-            ev.key,
-            dumps(ev.payload),
-            tx.epoch,
-        )
+        events = event_rows(tx, sorted(r["id"] for r in drawn))
+        yield many(OUTBOX_INSERT, events)
         if consumers:
-            yield many(
-                "INSERT INTO outbox_deliveries (consumer, event_id, available_at) VALUES (?, ?, ?)",
-                [(c, event_id, tx.epoch) for c in consumers],
-            )
+            yield many(DELIVERY_INSERT, delivery_rows(events, consumers))
 
 
 def unit(

@@ -29,6 +29,9 @@ import aiosqlite
 from ..clock import Clock
 from ..errors import StoreUnavailable
 from .base import (
+    AUDIT_INSERT,
+    DELIVERY_INSERT,
+    OUTBOX_INSERT,
     CheckViolation,
     Query,
     Store,
@@ -36,7 +39,9 @@ from .base import (
     Tx,
     UniqueViolation,
     UnitOfWork,
-    unit,
+    audit_rows,
+    delivery_rows,
+    event_rows,
 )
 from .migrations import BOOKKEEPING, all_migrations, unique_index_by_columns
 
@@ -264,21 +269,44 @@ class SqliteStore(Store):
             for job, tx in zip(batch, txs, strict=True):
                 conn.execute("SAVEPOINT unit")
                 try:
-                    value = drive(conn, unit(tx, job.fn, job.args, self.outbox_consumers))
+                    value = drive(conn, job.fn(tx, *job.args))
                 except Exception as err:
                     conn.execute("ROLLBACK TO unit")
                     conn.execute("RELEASE unit")
                     tx.events.clear()
+                    tx.audits.clear()
                     outcomes.append((False, err))
                 else:
                     conn.execute("RELEASE unit")
                     outcomes.append((True, value))
+            self._persist_recorded(conn, txs)
             conn.execute("COMMIT")
         except BaseException:
             with contextlib.suppress(sqlite3.Error):
                 conn.execute("ROLLBACK")
             raise
         return outcomes
+
+    def _persist_recorded(self, conn: sqlite3.Connection, txs: list[Tx]) -> None:
+        """The batch's audit rows and outbox events in three statements (the writer is
+        the only one, so it can number the events itself)."""
+        audits = [row for tx in txs for row in audit_rows(tx)]
+        if audits:
+            conn.executemany(AUDIT_INSERT, audits)
+        if not any(tx.events for tx in txs):
+            return
+        last = conn.execute(
+            "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'outbox'), 0), "
+            "coalesce((SELECT max(id) FROM outbox), 0))"
+        ).fetchone()[0]
+        events = []
+        for tx in txs:
+            ids = range(last + 1, last + 1 + len(tx.events))
+            events += event_rows(tx, ids)
+            last += len(tx.events)
+        conn.executemany(OUTBOX_INSERT, events)
+        if self.outbox_consumers:
+            conn.executemany(DELIVERY_INSERT, delivery_rows(events, self.outbox_consumers))
 
 
 def _read_unit(conn: sqlite3.Connection, gen: Generator[Query, Any, T]) -> T:

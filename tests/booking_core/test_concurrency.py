@@ -8,7 +8,9 @@ wide, so the races are truly parallel in the server).
 The negative controls switch the capacity guard off with the test-only
 ``store.unsafe_capacity_check`` (capacity read in a separate transaction, then an unconditional
 ``booked = booked + 1``) and run the very same race: it must overbook, else the race could not
-have caught a broken guard and would prove nothing.
+have caught a broken guard and would prove nothing. The per-patient race has its own control
+(PostgreSQL only: SQLite's single writer is serial anyway): the patient row lock taken out of
+the booking handler, the one patient must then get more than one booking of the day.
 """
 
 from __future__ import annotations
@@ -166,11 +168,11 @@ async def _last_place_race(services: BookingServices):
     for early in patients[:2]:  # two of the three places go before the race
         await services.handle(book(slot_id, early))
     wins, full = await race(services, slot_id, patients[2:])
-    return slot_id, wins, full
+    return slot_id, patients[:2], wins, full
 
 
 async def test_fifty_patients_race_for_the_last_place(race_services):
-    slot_id, wins, full = await _last_place_race(race_services)
+    slot_id, early, wins, full = await _last_place_race(race_services)
 
     assert len(wins) == 1
     assert len(full) == 49
@@ -178,11 +180,13 @@ async def test_fifty_patients_race_for_the_last_place(race_services):
     state = await slot_state(race_services, slot_id)
     assert state.booked == state.capacity == 3  # no place left
     assert_consistent(state)
+    # exactly one racer's booking exists: the winner's
+    assert set(state.patients) == {*early, wins[0].booking.patient_id}
 
 
 async def test_control_last_place_race_overbooks_without_the_guard(race_services):
     race_services.store.unsafe_capacity_check = True
-    slot_id, wins, _full = await _last_place_race(race_services)
+    slot_id, _early, wins, _full = await _last_place_race(race_services)
 
     state = await slot_state(race_services, slot_id)
     assert len(wins) > 1 or state.booked > state.capacity, "the race cannot fail: it proves nothing"

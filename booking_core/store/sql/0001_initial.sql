@@ -191,7 +191,6 @@ CREATE TABLE outbox (
     payload TEXT NOT NULL,
     created_at {BIGINT} NOT NULL
 );
-CREATE INDEX outbox_created ON outbox (created_at);
 
 CREATE TABLE outbox_deliveries (
     consumer TEXT NOT NULL,
