@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..pii import Cipher
+from ..repo.rules import RuleCache
 
 
 @dataclass(frozen=True)
@@ -12,3 +13,4 @@ class Deps:
     """What handlers need besides the transaction."""
 
     cipher: Cipher
+    rules: RuleCache = field(default_factory=RuleCache)

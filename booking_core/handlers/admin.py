@@ -165,6 +165,7 @@ def set_rule(tx: Tx, cmd: SetRule, deps: Deps) -> Gen:
         before=before,
         after=after,
     )
+    deps.rules.clear()  # this process sees the new rule from the next unit on
     return rule
 
 

@@ -45,7 +45,6 @@ from ..repo.bookings import (
     view_by_no,
 )
 from ..repo.patients import active_ban, patient_by_id
-from ..repo.rules import rules_for
 from ..rules import (
     RuleKey,
     RuleSet,
@@ -229,7 +228,7 @@ def book_slot(tx: Tx, cmd: BookSlot, deps: Deps) -> Gen:
         raise NotFound("patient", cmd.patient_id)
     if cmd.patient_name is not None and cmd.patient_name.strip() != patient["name"]:
         raise RealNameMismatch()
-    rules = yield from rules_for(ctx["hospital_id"])
+    rules = yield from deps.rules.get(ctx["hospital_id"])
     phone_index = _booker_phone_index(deps, cmd.booker_phone) or patient["phone_index"]
     yield from _admit(tx, ctx, patient, rules, phone_index=phone_index, moving=None)
     place, booked = yield from claim_place(tx, ctx["slot_id"], ctx["capacity"], probe=False)
@@ -413,7 +412,7 @@ def cancel_booking(tx: Tx, cmd: CancelBooking, deps: Deps) -> Gen:
         raise InvalidState(status=str(booking.status), action="cancel")
     if not cmd.by_hospital:
         ctx = yield from slot_context(booking.slot_id, cmd.actor)
-        rules = yield from rules_for(booking.hospital_id)
+        rules = yield from deps.rules.get(booking.hospital_id)
         check_cancel_deadline(
             tx.now, from_epoch(ctx["session_starts_at"]), rules, ZoneInfo(ctx["timezone"])
         )
@@ -434,7 +433,7 @@ def pay_booking(tx: Tx, cmd: PayBooking, deps: Deps) -> Gen:
     due = booking.fee - booking.paid
     if cmd.method == "balance":
         if cmd.actor.channel is Channel.AGENT:
-            rules = yield from rules_for(booking.hospital_id)
+            rules = yield from deps.rules.get(booking.hospital_id)
             if not rules.on(RuleKey.AGENT_DIRECT_DEBIT):
                 raise Forbidden(action="agent_direct_debit")
         debited = yield execute(
@@ -538,7 +537,7 @@ def reschedule_booking(tx: Tx, cmd: RescheduleBooking, deps: Deps) -> Gen:
     if cmd.slot_id == booking.slot_id:
         raise InvalidInput("slot_id", "the booking is already in this slot")
     old = yield from slot_context(booking.slot_id, cmd.actor)
-    rules = yield from rules_for(booking.hospital_id)
+    rules = yield from deps.rules.get(booking.hospital_id)
     check_reschedule_deadline(tx.now, booking.day, rules, ZoneInfo(old["timezone"]))
     target = yield from slot_context(cmd.slot_id, cmd.actor)
     if target["hospital_id"] != booking.hospital_id:

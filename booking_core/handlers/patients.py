@@ -9,7 +9,6 @@ from ..commands import RegisterPatient, TopUp
 from ..errors import InvalidInput, NotFound, PatientExists
 from ..identity import mask_id_number, mask_phone, new_card_no, normalize_id_number, normalize_phone
 from ..repo.patients import PATIENT_COLUMNS, patient_from
-from ..repo.rules import rules_for
 from ..repo.schedule import hospital_by_code
 from ..rules import RuleKey
 from ..store.base import Query, Tx, execute, one, val
@@ -24,7 +23,7 @@ def register_patient(tx: Tx, cmd: RegisterPatient, deps: Deps) -> Gen:
     hospital = yield from hospital_by_code(cmd.hospital_code)
     if not cmd.actor.may_access(hospital.id):
         raise NotFound("hospital", cmd.hospital_code)
-    rules = yield from rules_for(hospital.id)
+    rules = yield from deps.rules.get(hospital.id)
     name = (cmd.name or "").strip()
     if not name or len(name) > MAX_NAME_LENGTH:
         raise InvalidInput("name", f"1 to {MAX_NAME_LENGTH} characters")

@@ -12,7 +12,6 @@ from ..commands import ExpireHolds, PurgeAudit, SweepNoShows
 from ..domain import CancelReason
 from ..repo.bookings import booking_from, view_by_id
 from ..repo.patients import active_ban
-from ..repo.rules import rules_for
 from ..rules import RuleKey, ban_end
 from ..store.base import Query, Tx, execute, rows, to_epoch, val
 from . import Deps
@@ -75,14 +74,16 @@ def sweep_no_shows(tx: Tx, cmd: SweepNoShows, deps: Deps) -> Gen:
             completed += 1
     banned = 0
     for patient_id, hospital_id in no_shows:
-        if (yield from apply_no_show_rule(tx, patient_id, hospital_id, cmd)):
+        if (yield from apply_no_show_rule(tx, patient_id, hospital_id, cmd, deps)):
             banned += 1
     return sum(no_shows.values()), completed, banned
 
 
-def apply_no_show_rule(tx: Tx, patient_id: int, hospital_id: int, cmd: SweepNoShows) -> Gen:
+def apply_no_show_rule(
+    tx: Tx, patient_id: int, hospital_id: int, cmd: SweepNoShows, deps: Deps
+) -> Gen:
     """N no-shows within the period put the patient on this hospital's blacklist."""
-    rules = yield from rules_for(hospital_id)
+    rules = yield from deps.rules.get(hospital_id)
     threshold = rules.limit(RuleKey.NO_SHOW_BLACKLIST)
     if not threshold:
         return False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Generator
 from typing import Any
 
@@ -36,3 +37,24 @@ def stored_rules(hospital_id: int | None) -> Generator[Query, Any, list[Rule]]:
 def rules_for(hospital_id: int) -> Generator[Query, Any, RuleSet]:
     records = yield from stored_rules(hospital_id)
     return RuleSet(records, hospital_id)
+
+
+class RuleCache:
+    """The rule set of each hospital, kept for ``ttl_seconds`` (rules change rarely and every
+    booking reads them). A rule changed in this process clears it at once; one changed by
+    another engine on a shared PostgreSQL is seen within ``ttl_seconds``."""
+
+    def __init__(self, ttl_seconds: float = 5.0) -> None:
+        self.ttl_seconds = ttl_seconds
+        self._sets: dict[int, tuple[RuleSet, float]] = {}
+
+    def get(self, hospital_id: int) -> Generator[Query, Any, RuleSet]:
+        hit = self._sets.get(hospital_id)
+        if hit is not None and hit[1] > time.monotonic():
+            return hit[0]
+        rules = yield from rules_for(hospital_id)
+        self._sets[hospital_id] = (rules, time.monotonic() + self.ttl_seconds)
+        return rules
+
+    def clear(self) -> None:
+        self._sets.clear()

@@ -30,7 +30,7 @@ import orjson
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, NamedTuple, TypeVar
 
 from ..clock import Clock
 from ..domain import Actor
@@ -40,8 +40,9 @@ T = TypeVar("T")
 Op = Literal["one", "rows", "val", "exec", "many"]
 
 
-@dataclass(frozen=True, slots=True)
-class Query:
+class Query(NamedTuple):
+    """One statement a unit of work asks its driver to run (a tuple: made per statement)."""
+
     op: Op
     sql: str
     args: tuple = ()
@@ -116,9 +117,13 @@ class Tx:
 
     now: datetime
     dialect: str
+    epoch: int = 0  # ``now`` in epoch seconds, as the store keeps instants
     events: list[PendingEvent] = field(default_factory=list)
     audits: list[PendingAudit] = field(default_factory=list)
     unsafe_capacity_check: bool = False  # test-only negative control, see Settings
+
+    def __post_init__(self) -> None:
+        self.epoch = to_epoch(self.now)
 
     def emit(self, topic: str, *, hospital_id: int | None, key: str, payload: dict) -> None:
         self.events.append(PendingEvent(topic, hospital_id, str(key), payload))
@@ -137,10 +142,6 @@ class Tx:
         self.audits.append(
             PendingAudit(actor.label, action, entity, str(entity_id), hospital_id, before, after)
         )
-
-    @property
-    def epoch(self) -> int:
-        return to_epoch(self.now)
 
 
 def to_epoch(instant: datetime) -> int:
