@@ -3,10 +3,10 @@ parsing into pydantic models, JSON encoding."""
 
 from __future__ import annotations
 
-import orjson
 import re
 from typing import Any, TypeVar
 
+import orjson
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 

@@ -131,7 +131,8 @@ def set_rule(tx: Tx, cmd: SetRule, deps: Deps) -> Gen:
     )
     if existing is None:
         yield execute(
-            "INSERT INTO rules (value, enabled, priority, period_type, period_value, updated_at, key, "
+            "INSERT INTO rules (value, enabled, priority, period_type, period_value, updated_at, "
+            "key, "
             "hospital_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             *values,
             str(rule.key),

@@ -437,7 +437,8 @@ def pay_booking(tx: Tx, cmd: PayBooking, deps: Deps) -> Gen:
             if not rules.on(RuleKey.AGENT_DIRECT_DEBIT):
                 raise Forbidden(action="agent_direct_debit")
         debited = yield execute(
-            "UPDATE patients SET balance = balance - ?, updated_at = ? WHERE id = ? AND balance >= ?",
+            "UPDATE patients SET balance = balance - ?, updated_at = ? "
+            "WHERE id = ? AND balance >= ?",
             due,
             tx.epoch,
             booking.patient_id,
@@ -492,7 +493,8 @@ def move_booking(
         BookingStatus.CONFIRMED if booking.status is BookingStatus.CHECKED_IN else booking.status
     )
     yield execute(
-        "UPDATE bookings SET slot_id = ?, session_id = ?, doctor_id = ?, department_id = ?, day = ?, "
+        "UPDATE bookings SET slot_id = ?, session_id = ?, doctor_id = ?, department_id = ?, "
+        "day = ?, "
         "place_no = ?, status = ?, queue_no = NULL, updated_at = ? WHERE id = ?",
         target_ctx["slot_id"],
         target_ctx["session_id"],
@@ -561,7 +563,8 @@ def check_in(tx: Tx, cmd: CheckIn, deps: Deps) -> Gen:
     if tx.now >= ends_at:
         raise CheckInClosed(closed_at=ends_at.astimezone(tz))
     queue_no = yield val(
-        "UPDATE sessions SET last_queue_no = last_queue_no + 1 WHERE id = ? RETURNING last_queue_no",
+        "UPDATE sessions SET last_queue_no = last_queue_no + 1 WHERE id = ? "
+        "RETURNING last_queue_no",
         booking.session_id,
     )
     yield from _set_status(

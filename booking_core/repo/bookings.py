@@ -130,7 +130,8 @@ def insert_booking(fields: dict[str, Any]) -> Generator[Query, Any, tuple[int, s
     for _ in range(BOOKING_NO_ATTEMPTS):
         booking_no = new_booking_no()
         new_id = yield val(
-            f"INSERT INTO bookings ({columns}) VALUES ({marks}) ON CONFLICT DO NOTHING RETURNING id",
+            f"INSERT INTO bookings ({columns}) VALUES ({marks}) "
+            "ON CONFLICT DO NOTHING RETURNING id",
             booking_no,
             *fields.values(),
         )

@@ -26,11 +26,12 @@ function that raised is kept.
 from __future__ import annotations
 
 import abc
-import orjson
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal, NamedTuple, TypeVar
+
+import orjson
 
 from ..clock import Clock
 from ..domain import Actor

@@ -303,20 +303,23 @@ def main() -> int:
     args = p.parse_args()
     with tempfile.TemporaryDirectory(prefix="guahao-bench-") as folder:
         print(
-            f"guahao booking benchmark: {args.seconds:g} s per run, {args.concurrency} concurrent clients, {os.cpu_count()} cores"
+            f"guahao booking benchmark: {args.seconds:g} s per run, "
+            f"{args.concurrency} concurrent clients, {os.cpu_count()} cores"
         )
         bare = run_bare(args.seconds, args.concurrency)
         print(
-            f"  bare aiohttp endpoint : {bare['per_second']:8.0f} req/s   p50 {bare['p50_ms']:6.2f} ms  p99 {bare['p99_ms']:6.2f} ms"
+            f"  bare aiohttp endpoint : {bare['per_second']:8.0f} req/s   "
+            f"p50 {bare['p50_ms']:6.2f} ms  p99 {bare['p99_ms']:6.2f} ms"
         )
         raw = run_raw_sqlite(folder, min(args.seconds, 4))
         print(
-            f"  raw sqlite3 txn loop  : {raw['per_second']:8.0f} bookings/s (one durable commit each)"
+            f"  raw sqlite3 txn loop  : {raw['per_second']:8.0f} bookings/s "
+            "(one durable commit each)"
         )
         eng = run_engine(folder, args.seconds, args.concurrency, args.patients)
         print(
-            f"  guahao POST /bookings : {eng['per_second']:8.0f} bookings/s  p50 {eng['p50_ms']:6.2f} ms  p99 {eng['p99_ms']:6.2f} ms"
-            f"  statuses {eng['statuses']}"
+            f"  guahao POST /bookings : {eng['per_second']:8.0f} bookings/s  "
+            f"p50 {eng['p50_ms']:6.2f} ms  p99 {eng['p99_ms']:6.2f} ms  statuses {eng['statuses']}"
         )
     ratio = eng["per_second"] / bare["per_second"]
     verdict = "PASS" if ratio >= TARGET_RATIO else "FAIL"

@@ -130,7 +130,7 @@ async def test_kill_dash_nine_mid_load_loses_no_confirmed_booking(tmp_path):
     stop = asyncio.Event()
     load = asyncio.create_task(_load(engine.url, token, patients, slots, created, stop))
     try:
-        while len(created) < KILL_AFTER_CREATED and not load.done():
+        while len(created) < KILL_AFTER_CREATED and not load.done():  # noqa: ASYNC110 - polls a list
             await asyncio.sleep(0.005)
         assert not load.done(), "the load finished before the kill: raise PATIENTS"
         await asyncio.to_thread(engine.kill9)
