@@ -170,6 +170,7 @@ class SqliteStore(Store):
         for conn in self._reader_list:
             await conn.close()
         self._reader_list.clear()
+        self._readers = asyncio.Queue()
         if self._writer is not None:
             await self._writer.close()
             self._writer = None
@@ -206,10 +207,14 @@ class SqliteStore(Store):
     # --- reads ------------------------------------------------------------------------
 
     async def read(self, fn: UnitOfWork[T], *args: Any) -> T:
+        if not self._reader_list:
+            raise StoreUnavailable(reason="store is not open")
         conn = await self._readers.get()
         try:
             tx = self._new_tx()
             return await _in_thread(conn, _read_unit, fn(tx, *args))
+        except sqlite3.OperationalError as err:  # disk I/O, a lock held past busy_timeout
+            raise StoreUnavailable(reason=str(err)) from err
         finally:
             self._readers.put_nowait(conn)
 

@@ -1,0 +1,171 @@
+"""The engine app: health, metrics, workers that stop cleanly, the CLI."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from datetime import date, time
+
+import pytest
+
+from booking_core import commands as c
+from booking_core import queries
+from booking_core.domain import SYSTEM, Channel, Period
+from booking_core.pii import Cipher
+from booking_core.store import rows
+from engine import cli
+from engine.app import build_app
+from engine.config import ConfigError, load_settings
+from engine.keys import SERVICES, STORE
+from hospital_api.auth import hash_token, new_token
+from tests.support.world import World
+
+KEY = Cipher.generate_key()
+
+
+def settings_for(db: str, **extra):
+    base = load_settings(env={"GUAHAO_PII_KEY": KEY}, overrides={"db": db})
+    return dataclasses.replace(base, **extra)
+
+
+@pytest.fixture
+async def engine_client(aiohttp_client, tmp_path, clock):
+    app = build_app(settings_for(str(tmp_path / "g.db")), clock=clock)
+    client = await aiohttp_client(app)
+    return client
+
+
+async def test_healthz_reports_the_store(engine_client):
+    resp = await engine_client.get("/healthz")
+    assert resp.status == 200
+    body = await resp.json()
+    assert body["status"] == "ok"
+    assert body["store"] == "sqlite"
+    assert body["schema"] >= 1
+
+
+async def test_healthz_is_503_when_the_store_is_gone(engine_client):
+    await engine_client.app[STORE].close()
+    resp = await engine_client.get("/healthz")
+    assert resp.status == 503
+    assert (await resp.json())["status"] == "unavailable"
+    await engine_client.app[STORE].open()  # so the app's own cleanup can close it
+
+
+async def test_metrics_count_bookings_by_channel_and_result(engine_client):
+    services = engine_client.app[SERVICES]
+    world = World(services)
+    session = await world.basic(date(2026, 7, 15), places=1)
+    first, second = await world.patient("张三"), await world.patient("李四")
+
+    def first_slot(tx):
+        found = yield rows("SELECT id FROM slots WHERE session_id = ? ORDER BY id", session.id)
+        return found[0]["id"]
+
+    slot_id = await services.store.read(first_slot)
+    token = new_token()
+    await services.handle(
+        c.CreateToken(name="t", role="his", hospital_code="H001", token_hash=hash_token(token))
+    )
+    headers = {"Authorization": f"Bearer {token}"}
+    for patient in (first, second):
+        await engine_client.post(
+            "/api/v1/bookings", json={"slot_id": slot_id, "patient_id": patient.id}, headers=headers
+        )
+    text = await (await engine_client.get("/metrics")).text()
+    assert 'guahao_bookings_total{channel="his",result="created"} 1.0' in text
+    assert 'guahao_bookings_total{channel="his",result="slot_full"} 1.0' in text
+    assert 'guahao_request_seconds_count{door="api",method="POST",status="2xx"} 1.0' in text
+    assert 'guahao_request_seconds_count{door="api",method="POST",status="4xx"} 1.0' in text
+
+
+async def test_workers_sweep_and_stop_cleanly(aiohttp_client, tmp_path, clock):
+    settings = settings_for(str(tmp_path / "g.db"), hold_sweep_seconds=0, no_show_sweep_seconds=0)
+    app = build_app(settings, clock=clock)
+    client = await aiohttp_client(app)
+    services = app[SERVICES]
+    world = World(services)
+    await world.hospital()
+    await world.department()
+    await world.doctor()
+    session = await world.session(
+        date(2026, 7, 10), period=Period.AFTERNOON, start=time(14, 0), end=time(17, 0)
+    )
+    patient = await world.patient()
+
+    def first_slot(tx):
+        found = yield rows("SELECT id FROM slots WHERE session_id = ? ORDER BY id", session.id)
+        return found[-1]["id"]
+
+    booking = await services.handle(
+        c.BookSlot(
+            slot_id=await services.store.read(first_slot),
+            patient_id=patient.id,
+            channel=Channel.API,
+        )
+    )
+    clock.advance(hours=8)  # the afternoon session has ended: the no-show sweep must find it
+    for _ in range(200):
+        text = await (await client.get("/metrics")).text()
+        if 'guahao_sweep_changes_total{sweep="no_show"} 1.0' in text:
+            break
+        await asyncio.sleep(0.01)
+    else:
+        pytest.fail("the no-show worker never swept")
+    view = await services.read(queries.get_booking, booking.booking.booking_no, SYSTEM)
+    assert view.booking.status == "no_show"
+    tasks_before = {t.get_name() for t in asyncio.all_tasks()}
+    assert {"hold-expiry", "no-show-sweep", "audit-purge"} <= tasks_before
+    await client.close()  # runs every cleanup context
+    names = {t.get_name() for t in asyncio.all_tasks() if not t.done()}
+    assert not names & {"hold-expiry", "no-show-sweep", "audit-purge", "sqlite-writer"}
+
+
+def test_build_app_refuses_to_start_without_the_pii_key(tmp_path):
+    settings = load_settings(env={}, overrides={"db": str(tmp_path / "g.db")})
+    with pytest.raises(ConfigError, match="pii_key"):
+        build_app(settings)
+
+
+def test_cli_token_create_prints_a_working_token_once(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("GUAHAO_PII_KEY", KEY)
+    db = str(tmp_path / "g.db")
+
+    async def hospital():
+        from booking_core.clock import SystemClock
+        from booking_core.services import bootstrap
+        from booking_core.store import make_store
+
+        store = make_store(db, SystemClock())
+        await store.open()
+        await bootstrap(store, Cipher.from_base64(KEY)).handle(
+            c.UpsertHospital(code="H001", name="协和")
+        )
+        await store.close()
+
+    asyncio.run(hospital())
+    code = cli.main(
+        ["token", "create", "--db", db, "--name", "his-main", "--role", "his", "--hospital", "H001"]
+    )
+    out = capsys.readouterr()
+    assert code == 0
+    token = out.out.strip()
+    assert token.startswith("gh_")
+    assert "shown only this once" in out.err
+
+    import sqlite3
+
+    with sqlite3.connect(db) as conn:
+        stored = conn.execute("SELECT name, role, token_hash FROM api_tokens").fetchall()
+    assert stored == [("his-main", "his", hash_token(token))]
+    assert token.encode() not in (tmp_path / "g.db").read_bytes()  # only its hash is kept
+
+
+def test_cli_reports_a_missing_secret_clearly(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("GUAHAO_PII_KEY", raising=False)
+    monkeypatch.delenv("GUAHAO_PII_KEY_FILE", raising=False)
+    code = cli.main(
+        ["token", "create", "--db", str(tmp_path / "g.db"), "--name", "x", "--role", "admin"]
+    )
+    assert code == 2
+    assert "pii_key is not set" in capsys.readouterr().err
