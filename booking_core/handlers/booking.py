@@ -17,7 +17,6 @@ from ..domain import (
     BookingView,
     CancelReason,
     Channel,
-    Period,
 )
 from ..errors import (
     AlreadyBooked,
@@ -43,6 +42,7 @@ from ..repo.bookings import (
     take_place,
     view_by_id,
     view_by_no,
+    view_from,
 )
 from ..repo.patients import active_ban, patient_by_id
 from ..rules import (
@@ -276,9 +276,7 @@ def book_slot(tx: Tx, cmd: BookSlot, deps: Deps) -> Gen:
             )
         except UniqueViolation as err:  # PostgreSQL: another request (another patient) won the key
             raise IdempotencyKeyReused(key=cmd.idempotency_key) from err
-    view = _view_from_context(
-        ctx, patient, booking_id, booking_no, place, status, cmd, tx, hold_until if held else None
-    )
+    view = _view_of_new(ctx, patient, booking_id, booking_no, fields)
     payload = booking_payload(view)
     tx.emit("booking.created", hospital_id=ctx["hospital_id"], key=booking_no, payload=payload)
     emit_slot_changed(tx, ctx["hospital_id"], ctx["slot_id"], ctx["capacity"], booked)
@@ -293,43 +291,30 @@ def book_slot(tx: Tx, cmd: BookSlot, deps: Deps) -> Gen:
     return view
 
 
-def _view_from_context(
-    ctx, patient, booking_id, booking_no, place, status, cmd, tx, hold_until
-) -> BookingView:
-    booking = Booking(
-        id=booking_id,
-        booking_no=booking_no,
-        hospital_id=ctx["hospital_id"],
-        department_id=ctx["department_id"],
-        doctor_id=ctx["doctor_id"],
-        session_id=ctx["session_id"],
-        slot_id=ctx["slot_id"],
-        patient_id=patient["id"],
-        place_no=place,
-        channel=Channel(cmd.channel),
-        status=status,
-        fee=ctx["fee"],
-        paid=0,
-        queue_no=None,
-        day=date.fromisoformat(ctx["day"]),
-        created_at=from_epoch(tx.epoch),
-        hold_expires_at=hold_until,
-    )
-    return BookingView(
-        booking=booking,
-        hospital_code=ctx["hospital_code"],
-        department_code=ctx["department_code"],
-        department_name=ctx["department_name"],
-        doctor_work_no=ctx["doctor_work_no"],
-        doctor_name=ctx["doctor_name"],
-        doctor_title=ctx["doctor_title"],
-        room=ctx["room"],
-        period=Period(ctx["period"]),
-        start=time.fromisoformat(ctx["start_time"]),
-        end=time.fromisoformat(ctx["end_time"]),
-        starts_at=from_epoch(ctx["slot_starts_at"]),
-        patient_name=patient["name"],
-        patient_card_no=patient["card_no"],
+def _view_of_new(ctx, patient, booking_id: int, booking_no: str, fields: dict) -> BookingView:
+    """The new booking as :func:`view_from` would read it back, without reading it back."""
+    return view_from(
+        {
+            **fields,
+            "id": booking_id,
+            "booking_no": booking_no,
+            "paid": 0,
+            "queue_no": None,
+            "cancel_reason": None,
+            "hospital_code": ctx["hospital_code"],
+            "department_code": ctx["department_code"],
+            "department_name": ctx["department_name"],
+            "doctor_work_no": ctx["doctor_work_no"],
+            "doctor_name": ctx["doctor_name"],
+            "doctor_title": ctx["doctor_title"],
+            "room": ctx["room"],
+            "period": ctx["period"],
+            "start_time": ctx["start_time"],
+            "end_time": ctx["end_time"],
+            "slot_starts_at": ctx["slot_starts_at"],
+            "patient_name": patient["name"],
+            "patient_card_no": patient["card_no"],
+        }
     )
 
 
