@@ -213,14 +213,21 @@ def check_cancel_deadline(
         raise CancelDeadlinePassed(deadline=deadline.astimezone(tz))
 
 
-def reschedule_deadline(day: date, rules: RuleSet, tz: ZoneInfo) -> datetime:
-    """Default 1: until the end of the day before the clinic day (local midnight)."""
-    days = rules.limit(RuleKey.RESCHEDULE_DEADLINE_DAYS) or 0
-    return at_local(day - timedelta(days=max(days - 1, 0)), time(0, 0), tz)
+def reschedule_deadline(
+    day: date, session_starts_at: datetime, rules: RuleSet, tz: ZoneInfo
+) -> datetime:
+    """N days (default 1): until the end of the Nth day before the clinic day (local
+    midnight). Switched off or 0: until the session starts, like a cancellation."""
+    days = rules.limit(RuleKey.RESCHEDULE_DEADLINE_DAYS)
+    if not days:
+        return session_starts_at.astimezone(tz)
+    return at_local(day - timedelta(days=days - 1), time(0, 0), tz)
 
 
-def check_reschedule_deadline(now: datetime, day: date, rules: RuleSet, tz: ZoneInfo) -> None:
-    deadline = reschedule_deadline(day, rules, tz)
+def check_reschedule_deadline(
+    now: datetime, day: date, session_starts_at: datetime, rules: RuleSet, tz: ZoneInfo
+) -> None:
+    deadline = reschedule_deadline(day, session_starts_at, rules, tz)
     if now >= deadline:
         raise RescheduleDeadlinePassed(deadline=deadline)
 

@@ -525,7 +525,9 @@ def reschedule_booking(tx: Tx, cmd: RescheduleBooking, deps: Deps) -> Gen:
         raise InvalidInput("slot_id", "the booking is already in this slot")
     old = yield from slot_context(booking.slot_id, cmd.actor)
     rules = yield from deps.rules.get(booking.hospital_id)
-    check_reschedule_deadline(tx.now, booking.day, rules, ZoneInfo(old["timezone"]))
+    check_reschedule_deadline(
+        tx.now, booking.day, from_epoch(old["session_starts_at"]), rules, ZoneInfo(old["timezone"])
+    )
     target = yield from slot_context(cmd.slot_id, cmd.actor)
     if target["hospital_id"] != booking.hospital_id:
         raise NotFound("slot", cmd.slot_id)

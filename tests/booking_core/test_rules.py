@@ -338,20 +338,36 @@ def test_hospital_cancel_deadline_moves_the_edge():
 
 def test_default_reschedule_until_the_end_of_the_day_before():
     midnight = at(2026, 7, 17)
-    assert reschedule_deadline(SESSION_DAY, DEFAULTS, TZ) == midnight
-    check_reschedule_deadline(at(2026, 7, 16, 23, 59, 59), SESSION_DAY, DEFAULTS, TZ)
+    assert reschedule_deadline(SESSION_DAY, SESSION_START, DEFAULTS, TZ) == midnight
+    check_reschedule_deadline(at(2026, 7, 16, 23, 59, 59), SESSION_DAY, SESSION_START, DEFAULTS, TZ)
     with pytest.raises(RescheduleDeadlinePassed) as err:
-        check_reschedule_deadline(midnight, SESSION_DAY, DEFAULTS, TZ)
+        check_reschedule_deadline(midnight, SESSION_DAY, SESSION_START, DEFAULTS, TZ)
     assert err.value.deadline == midnight
 
 
 def test_reschedule_two_days_means_until_the_end_of_two_days_before():
     rs = rules(Rule(RuleKey.RESCHEDULE_DEADLINE_DAYS, 2, hospital_id=H))
     edge = at(2026, 7, 16)
-    assert reschedule_deadline(SESSION_DAY, rs, TZ) == edge
-    check_reschedule_deadline(edge - SECOND, SESSION_DAY, rs, TZ)
+    assert reschedule_deadline(SESSION_DAY, SESSION_START, rs, TZ) == edge
+    check_reschedule_deadline(edge - SECOND, SESSION_DAY, SESSION_START, rs, TZ)
     with pytest.raises(RescheduleDeadlinePassed):
-        check_reschedule_deadline(edge, SESSION_DAY, rs, TZ)
+        check_reschedule_deadline(edge, SESSION_DAY, SESSION_START, rs, TZ)
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        Rule(RuleKey.RESCHEDULE_DEADLINE_DAYS, 0, hospital_id=H),
+        Rule(RuleKey.RESCHEDULE_DEADLINE_DAYS, 1, enabled=False, hospital_id=H),
+    ],
+    ids=["zero", "disabled"],
+)
+def test_reschedule_without_a_day_rule_is_allowed_until_the_session_starts(record):
+    rs = rules(record)
+    assert reschedule_deadline(SESSION_DAY, SESSION_START, rs, TZ) == SESSION_START
+    check_reschedule_deadline(SESSION_START - SECOND, SESSION_DAY, SESSION_START, rs, TZ)
+    with pytest.raises(RescheduleDeadlinePassed):
+        check_reschedule_deadline(SESSION_START, SESSION_DAY, SESSION_START, rs, TZ)
 
 
 # --- limits (限号) ----------------------------------------------------------------------
