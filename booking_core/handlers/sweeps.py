@@ -82,18 +82,26 @@ def sweep_no_shows(tx: Tx, cmd: SweepNoShows, deps: Deps) -> Gen:
 def apply_no_show_rule(
     tx: Tx, patient_id: int, hospital_id: int, cmd: SweepNoShows, deps: Deps
 ) -> Gen:
-    """N no-shows within the period put the patient on this hospital's blacklist."""
+    """N no-shows within the period put the patient on this hospital's blacklist.
+
+    The period is counted back from the end of the latest missed session, not from
+    the sweep, so a sweep that runs late (or after an outage) bans exactly as an
+    on-time one would have."""
     rules = yield from deps.rules.get(hospital_id)
     threshold = rules.limit(RuleKey.NO_SHOW_BLACKLIST)
     if not threshold:
         return False
     period = rules.rule(RuleKey.NO_SHOW_BLACKLIST).period or timedelta(days=90)
+    missed = (
+        "FROM bookings b JOIN sessions se ON se.id = b.session_id "
+        "WHERE b.patient_id = ? AND b.hospital_id = ? AND b.status = 'no_show'"
+    )
+    latest = yield val(f"SELECT max(se.ends_at) {missed}", patient_id, hospital_id)
     count = yield val(
-        "SELECT count(*) FROM bookings b JOIN sessions se ON se.id = b.session_id "
-        "WHERE b.patient_id = ? AND b.hospital_id = ? AND b.status = 'no_show' AND se.ends_at >= ?",
+        f"SELECT count(*) {missed} AND se.ends_at >= ?",
         patient_id,
         hospital_id,
-        to_epoch(tx.now - period),
+        latest - int(period.total_seconds()),
     )
     if count < threshold:
         return False

@@ -653,6 +653,20 @@ async def test_no_shows_exactly_90_days_apart_are_within_the_period(world, servi
     assert results[-1] == (1, 0, 1)
 
 
+async def test_a_late_sweep_bans_as_an_on_time_one_would(world, services, clock):
+    """The 90 days run back from the latest missed session, not from the sweep: a sweep
+    that runs ten days late (an outage) still sees three no-shows within 90 days."""
+    await world.basic(date(2026, 7, 1))
+    patient = await world.patient()
+    for day in (date(2026, 7, 11), date(2026, 8, 25)):
+        assert await _no_show(world, services, clock, patient, day) == (1, 0, 0)
+    last = await world.session(date(2026, 10, 8))  # 89 days after the first
+    clock.set(local(2026, 10, 7, 9, 0))
+    await book(services, await first_slot(services, last), patient)
+    clock.set(local(2026, 10, 18, 12, 0))  # the sweeper was down for ten days
+    assert await services.handle(c.SweepNoShows()) == (1, 0, 1)
+
+
 async def test_checked_in_bookings_complete_and_do_not_count(world, services, clock):
     await world.basic(date(2026, 7, 1))
     patient = await world.patient()
