@@ -61,6 +61,15 @@ def door_of(path: str) -> str:
 
 
 def latency_middleware(metrics: Metrics):
+    children: dict[tuple[str, str, str], object] = {}  # labels() takes a lock: once per key
+
+    def observe(door: str, method: str, status: str, seconds: float) -> None:
+        key = (door, method, status)
+        child = children.get(key)
+        if child is None:
+            child = children[key] = metrics.request_seconds.labels(*key)
+        child.observe(seconds)
+
     @web.middleware
     async def middleware(request: web.Request, handler):
         started = time.perf_counter()
@@ -73,8 +82,11 @@ def latency_middleware(metrics: Metrics):
             status = exc.status
             raise
         finally:
-            metrics.request_seconds.labels(
-                door_of(request.path), request.method, f"{status // 100}xx"
-            ).observe(time.perf_counter() - started)
+            observe(
+                door_of(request.path),
+                request.method,
+                f"{status // 100}xx",
+                time.perf_counter() - started,
+            )
 
     return middleware
