@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Generator
 from dataclasses import replace
-from datetime import date, datetime, time, timedelta
+from datetime import date, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -41,7 +41,6 @@ from ..repo.bookings import (
     release_place,
     take_place,
     view_by_id,
-    view_by_no,
     view_from,
 )
 from ..repo.patients import active_ban, patient_by_id
@@ -577,13 +576,6 @@ def check_in(tx: Tx, cmd: CheckIn, deps: Deps) -> Gen:
     return view
 
 
-def get_booking(tx: Tx, booking_no: str, actor: Actor) -> Gen:
-    view = yield from view_by_no(booking_no)
-    if not actor.may_access(view.booking.hospital_id):
-        raise NotFound("booking", booking_no)
-    return view
-
-
 def unsafe_precheck(tx: Tx, slot_id: int) -> Gen:
     """Test-only negative control: the capacity check done *outside* the write transaction."""
     row = yield one("SELECT capacity, booked FROM slots WHERE id = ?", slot_id)
@@ -597,8 +589,6 @@ __all__ = [
     "cancel_one",
     "check_in",
     "claim_place",
-    "datetime",
-    "get_booking",
     "move_booking",
     "pay_booking",
     "reschedule_booking",
