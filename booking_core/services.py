@@ -9,10 +9,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from . import call_commands as calls
 from . import commands as c
 from . import outbox
 from .clock import Clock
 from .handlers import Deps
+from .handlers import calls as call_handlers
 from .handlers.admin import add_to_blacklist, create_operator, create_token, lift_ban, set_rule
 from .handlers.booking import (
     book_slot,
@@ -55,6 +57,18 @@ COMMAND_HANDLERS: dict[type[c.Command], Callable[..., Any]] = {
     c.SetRule: set_rule,
     c.CreateToken: create_token,
     c.CreateOperator: create_operator,
+    # phone calls and complaints (来电、投诉)
+    calls.StartCall: call_handlers.start_call,
+    calls.RecordCallStep: call_handlers.record_call_step,
+    calls.ClaimCallStep: call_handlers.claim_call_step,
+    calls.FinishCallStep: call_handlers.finish_call_step,
+    calls.BookForCall: call_handlers.book_for_call,
+    calls.CancelForCall: call_handlers.cancel_for_call,
+    calls.TransferCall: call_handlers.transfer_call,
+    calls.EndCall: call_handlers.end_call,
+    calls.OpenComplaint: call_handlers.open_complaint,
+    calls.AttachRecording: call_handlers.attach_recording,
+    calls.SetComplaintStatus: call_handlers.set_complaint_status,
 }
 
 

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 import hospital_api.web
+import ivr.web
 from booking_core.clock import Clock, SystemClock
 from booking_core.errors import StoreUnavailable
 from booking_core.pii import Cipher
@@ -66,6 +67,16 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> web.Applicat
             token_cache_seconds=settings.token_cache_seconds,
             max_body_bytes=settings.max_body_bytes,
             on_booking=metrics.record_booking,
+        ),
+    )
+    app.add_subapp(
+        "/twilio/voice/",
+        ivr.web.make_app(
+            services,
+            auth_token=settings.twilio_auth_token or "",
+            public_url=settings.public_url,
+            hospital_code=settings.ivr_hospital,
+            queue=settings.ivr_agent_queue,
         ),
     )
     return app

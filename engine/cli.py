@@ -108,9 +108,10 @@ def serve(settings: Settings) -> int:
 
 
 async def _open_services(settings: Settings):
+    cipher = Cipher.from_base64(require_secret(settings, "pii_key"))  # before opening anything
     store = make_store(settings.db, SystemClock())
     await store.open()
-    return store, bootstrap(store, Cipher.from_base64(require_secret(settings, "pii_key")))
+    return store, bootstrap(store, cipher)
 
 
 async def token_create(settings: Settings, args: argparse.Namespace) -> int:

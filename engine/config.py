@@ -92,6 +92,15 @@ SETTINGS: tuple[Setting, ...] = (
         "Run on uvloop's faster event loop (when it is installed)",
         bool,
     ),
+    Setting(
+        "twilio_auth_token",
+        None,
+        "Twilio account auth token: checks the X-Twilio-Signature of voice webhooks",
+        str,
+        secret=True,
+    ),
+    Setting("ivr_hospital", "H001", "Code of the hospital the phone line (IVR) books for", str),
+    Setting("ivr_agent_queue", "guahao-agents", "Twilio queue callers wait in for an agent", str),
 )
 
 SETTINGS_BY_NAME: Mapping[str, Setting] = MappingProxyType({s.name: s for s in SETTINGS})
@@ -120,6 +129,9 @@ class Settings:
     sql_trace: bool
     outbox_consumers: tuple[str, ...]
     uvloop: bool
+    twilio_auth_token: str | None
+    ivr_hospital: str
+    ivr_agent_queue: str
 
     @property
     def uses_postgres(self) -> bool:

@@ -1,0 +1,129 @@
+"""Commands for phone calls and complaints (来电、投诉): one handler each, in
+:mod:`booking_core.handlers.calls`.
+
+The core keeps a call's record and the answers given to each of its steps; what a
+step *says* is the front door's business, stored here as opaque text (``state``,
+``response``) so any engine process can serve the next webhook of a call.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .commands import Command
+from .domain import Channel
+
+
+@dataclass(frozen=True, kw_only=True)
+class StartCall(Command):
+    """A call came in: its record, its first state, and the answer to its first step.
+
+    A second delivery of the same call finds the record and gets the stored answer."""
+
+    call_sid: str
+    hospital_code: str
+    caller: str  # caller ID as the carrier gave it (may be empty: withheld)
+    called: str = ""
+    channel: Channel = Channel.IVR
+    state: str  # the door's opaque state (JSON)
+    digits: str  # the dedupe key of the first step
+    response: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordCallStep(Command):
+    """A step that changed nothing but the call's own state: move ``step`` → ``step + 1``
+    and store the answer under (call, step, digits). A step already taken returns the
+    stored answer instead (a replay, or a parallel delivery that lost)."""
+
+    call_sid: str
+    step: int
+    digits: str
+    state: str
+    response: str
+    patient_id: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClaimCallStep(Command):
+    """Before a step acts on the core (books, cancels …): take (call, step, digits) so
+    that only one delivery of it acts. Finish it with :class:`FinishCallStep`."""
+
+    call_sid: str
+    step: int
+    digits: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class FinishCallStep(Command):
+    call_sid: str
+    step: int
+    digits: str
+    state: str
+    response: str
+    patient_id: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class BookForCall(Command):
+    """Book a place for the patient a caller identified, counted on the call; the
+    caller's number goes on the booking (per-phone limits) and into a ``call.booked``
+    event (encrypted) for the confirmation SMS."""
+
+    call_sid: str
+    slot_id: int
+    patient_id: int
+    lang: str = "zh"
+
+
+@dataclass(frozen=True, kw_only=True)
+class CancelForCall(Command):
+    call_sid: str
+    booking_no: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class TransferCall(Command):
+    """The caller goes to an agent queue; ``context`` is what the agent's screen shows
+    when the call is answered (step reached, digits typed, patient found …)."""
+
+    call_sid: str
+    queue: str
+    context: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class EndCall(Command):
+    """The carrier's status callback: the call is over (duration in seconds)."""
+
+    call_sid: str
+    status: str
+    duration_seconds: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class OpenComplaint(Command):
+    """A complaint (投诉) about to be recorded on a call; returns its tracking number."""
+
+    call_sid: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class AttachRecording(Command):
+    """A complaint's recording: from the recording's own callback or the end of the
+    recording step, whichever comes first (both may come; the second changes nothing new)."""
+
+    call_sid: str
+    recording_sid: str | None = None
+    recording_url: str | None = None
+    duration_seconds: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class SetComplaintStatus(Command):
+    """An operator moved a complaint on: in_progress or resolved."""
+
+    tracking_no: str
+    status: str
+    resolution: str = ""

@@ -1,0 +1,385 @@
+"""Phone calls and complaints (来电、投诉): the call record, step dedupe, bookings and
+cancellations counted on the call, transfers to an agent, recorded complaints.
+
+Every step of a call is keyed by (call, step number, digits): the first delivery
+acts and stores its answer, a replay or a parallel duplicate gets that answer and
+acts on nothing. Steps move the call's number forward with a compare-and-set, so
+two different answers to one step never both win.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import Any
+
+from ..call_commands import (
+    AttachRecording,
+    BookForCall,
+    CancelForCall,
+    ClaimCallStep,
+    EndCall,
+    FinishCallStep,
+    OpenComplaint,
+    RecordCallStep,
+    SetComplaintStatus,
+    StartCall,
+    TransferCall,
+)
+from ..call_queries import StepAnswer
+from ..commands import BookSlot, CancelBooking
+from ..domain import Channel
+from ..errors import InvalidInput, NotFound
+from ..identity import mask_phone, new_tracking_no, normalize_phone
+from ..repo.schedule import hospital_by_code
+from ..store.base import Query, Tx, dumps, execute, one, val
+from . import Deps
+from .booking import book_slot, cancel_booking
+
+Gen = Generator[Query, Any, Any]
+
+TRACKING_NO_ATTEMPTS = 5  # 9e5 numbers: a clash is rare, five in a row is a bug
+OPERATOR_STATUSES = ("received", "in_progress", "resolved")
+
+
+def _caller_fields(deps: Deps, raw: str) -> tuple[str | None, str | None, str]:
+    """(encrypted, blind index, masked) of a caller ID; a mainland mobile is normalised
+    so it meets the patient's phone index, anything else is kept as its digits."""
+    raw = raw.strip()
+    if not raw:
+        return None, None, ""
+    try:
+        phone = normalize_phone(raw)
+    except InvalidInput:
+        phone = "".join(ch for ch in raw if ch.isdigit() or ch == "+") or raw
+    return (
+        deps.cipher.encrypt(phone, context="phone"),
+        deps.cipher.blind_index(phone, context="phone"),
+        mask_phone(phone),
+    )
+
+
+def _call(call_sid: str) -> Gen:
+    row = yield one("SELECT * FROM calls WHERE call_sid = ?", call_sid)
+    if row is None:
+        raise NotFound("call", call_sid)
+    return row
+
+
+def _stored(call_sid: str, step: int, digits: str) -> Gen:
+    row = yield one(
+        "SELECT response FROM call_steps WHERE call_sid = ? AND step = ? AND digits = ?",
+        call_sid,
+        step,
+        digits,
+    )
+    response = None if row is None else row["response"]
+    return StepAnswer(won=False, response=response, known=row is not None)
+
+
+def start_call(tx: Tx, cmd: StartCall, deps: Deps) -> Gen:
+    hospital = yield from hospital_by_code(cmd.hospital_code)
+    enc, index, masked = _caller_fields(deps, cmd.caller)
+    new_id = yield val(
+        "INSERT INTO calls (call_sid, hospital_id, channel, caller_enc, caller_index, "
+        "caller_masked, called, seq, state, started_at, updated_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id",
+        cmd.call_sid,
+        hospital.id,
+        str(cmd.channel),
+        enc,
+        index,
+        masked,
+        cmd.called[:32],
+        cmd.state,
+        tx.epoch,
+        tx.epoch,
+    )
+    if new_id is None:
+        return (yield from _stored(cmd.call_sid, 0, cmd.digits))
+    yield execute(
+        "INSERT INTO call_steps (call_sid, step, digits, response, created_at) "
+        "VALUES (?, 0, ?, ?, ?)",
+        cmd.call_sid,
+        cmd.digits,
+        cmd.response,
+        tx.epoch,
+    )
+    return StepAnswer(won=True, response=cmd.response, known=True)
+
+
+def record_call_step(tx: Tx, cmd: RecordCallStep, deps: Deps) -> Gen:
+    moved = yield execute(
+        "UPDATE calls SET seq = ?, state = ?, patient_id = coalesce(?, patient_id), "
+        "updated_at = ? WHERE call_sid = ? AND seq = ?",
+        cmd.step + 1,
+        cmd.state,
+        cmd.patient_id,
+        tx.epoch,
+        cmd.call_sid,
+        cmd.step,
+    )
+    if not moved:
+        return (yield from _stored(cmd.call_sid, cmd.step, cmd.digits))
+    yield execute(
+        "INSERT INTO call_steps (call_sid, step, digits, response, created_at) "
+        "VALUES (?, ?, ?, ?, ?)",
+        cmd.call_sid,
+        cmd.step,
+        cmd.digits,
+        cmd.response,
+        tx.epoch,
+    )
+    return StepAnswer(won=True, response=cmd.response, known=True)
+
+
+def claim_call_step(tx: Tx, cmd: ClaimCallStep, deps: Deps) -> Gen:
+    moved = yield execute(
+        "UPDATE calls SET seq = ?, updated_at = ? WHERE call_sid = ? AND seq = ?",
+        cmd.step + 1,
+        tx.epoch,
+        cmd.call_sid,
+        cmd.step,
+    )
+    if not moved:
+        return (yield from _stored(cmd.call_sid, cmd.step, cmd.digits))
+    yield execute(
+        "INSERT INTO call_steps (call_sid, step, digits, response, created_at) "
+        "VALUES (?, ?, ?, NULL, ?)",
+        cmd.call_sid,
+        cmd.step,
+        cmd.digits,
+        tx.epoch,
+    )
+    return StepAnswer(won=True, known=True)
+
+
+def finish_call_step(tx: Tx, cmd: FinishCallStep, deps: Deps) -> Gen:
+    yield execute(
+        "UPDATE calls SET state = ?, patient_id = coalesce(?, patient_id), updated_at = ? "
+        "WHERE call_sid = ?",
+        cmd.state,
+        cmd.patient_id,
+        tx.epoch,
+        cmd.call_sid,
+    )
+    yield execute(
+        "UPDATE call_steps SET response = ? WHERE call_sid = ? AND step = ? AND digits = ?",
+        cmd.response,
+        cmd.call_sid,
+        cmd.step,
+        cmd.digits,
+    )
+    return StepAnswer(won=True, response=cmd.response, known=True)
+
+
+def book_for_call(tx: Tx, cmd: BookForCall, deps: Deps) -> Gen:
+    call = yield from _call(cmd.call_sid)
+    caller = call["caller_enc"] and deps.cipher.decrypt(call["caller_enc"], context="phone")
+    view = yield from book_slot(
+        tx,
+        BookSlot(
+            actor=cmd.actor,
+            slot_id=cmd.slot_id,
+            patient_id=cmd.patient_id,
+            channel=Channel(call["channel"]),
+            booker_phone=caller or None,
+        ),
+        deps,
+    )
+    yield execute(
+        "UPDATE calls SET booked = booked + 1, patient_id = ?, updated_at = ? WHERE id = ?",
+        cmd.patient_id,
+        tx.epoch,
+        call["id"],
+    )
+    # the confirmation SMS may go to the number that called, not only the patient's own
+    tx.emit(
+        "call.booked",
+        hospital_id=view.booking.hospital_id,
+        key=view.booking.booking_no,
+        payload={
+            "call_sid": cmd.call_sid,
+            "booking_no": view.booking.booking_no,
+            "channel": call["channel"],
+            "caller_enc": call["caller_enc"],
+            "caller_masked": call["caller_masked"],
+            "lang": cmd.lang,
+        },
+    )
+    return view
+
+
+def cancel_for_call(tx: Tx, cmd: CancelForCall, deps: Deps) -> Gen:
+    call = yield from _call(cmd.call_sid)
+    view = yield from cancel_booking(
+        tx, CancelBooking(actor=cmd.actor, booking_no=cmd.booking_no), deps
+    )
+    yield execute(
+        "UPDATE calls SET cancelled = cancelled + 1, updated_at = ? WHERE id = ?",
+        tx.epoch,
+        call["id"],
+    )
+    return view
+
+
+def transfer_call(tx: Tx, cmd: TransferCall, deps: Deps) -> Gen:
+    call = yield from _call(cmd.call_sid)
+    context = {"queue": cmd.queue, **cmd.context}
+    yield execute(
+        "UPDATE calls SET transfer_context = ?, transferred_at = ?, updated_at = ? WHERE id = ?",
+        dumps(context),
+        tx.epoch,
+        tx.epoch,
+        call["id"],
+    )
+    tx.emit(
+        "call.transferred",
+        hospital_id=call["hospital_id"],
+        key=cmd.call_sid,
+        payload={
+            "call_sid": cmd.call_sid,
+            "caller_masked": call["caller_masked"],
+            "patient_id": call["patient_id"],
+            "context": context,
+        },
+    )
+    return context
+
+
+def _result(call) -> str:
+    if call["transferred_at"] is not None:
+        return "transferred"
+    if call["booked"]:
+        return "booked"
+    if call["cancelled"]:
+        return "cancelled"
+    if call["complaints"]:
+        return "complaint"
+    return "abandoned"
+
+
+def end_call(tx: Tx, cmd: EndCall, deps: Deps) -> Gen:
+    """Close the call record for reports; an unknown call (answered only by the
+    database-free fallback) has nothing to close."""
+    call = yield one("SELECT * FROM calls WHERE call_sid = ?", cmd.call_sid)
+    if call is None:
+        return None
+    result = _result(call)
+    duration = cmd.duration_seconds
+    if duration is None:
+        duration = max(tx.epoch - call["started_at"], 0)
+    yield execute(
+        "UPDATE calls SET ended_at = coalesce(ended_at, ?), duration_seconds = ?, "
+        "end_status = ?, result = ?, updated_at = ? WHERE id = ?",
+        tx.epoch,
+        duration,
+        cmd.status[:32],
+        result,
+        tx.epoch,
+        call["id"],
+    )
+    if call["ended_at"] is None:
+        tx.emit(
+            "call.ended",
+            hospital_id=call["hospital_id"],
+            key=cmd.call_sid,
+            payload={"call_sid": cmd.call_sid, "result": result, "duration_seconds": duration},
+        )
+    return result
+
+
+def open_complaint(tx: Tx, cmd: OpenComplaint, deps: Deps) -> Gen:
+    call = yield from _call(cmd.call_sid)
+    for _ in range(TRACKING_NO_ATTEMPTS):
+        tracking_no = new_tracking_no()
+        new_id = yield val(
+            "INSERT INTO complaints (tracking_no, hospital_id, channel, call_sid, caller_enc, "
+            "caller_masked, patient_id, status, created_at, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, 'recording', ?, ?) ON CONFLICT DO NOTHING RETURNING id",
+            tracking_no,
+            call["hospital_id"],
+            call["channel"],
+            cmd.call_sid,
+            call["caller_enc"],
+            call["caller_masked"],
+            call["patient_id"],
+            tx.epoch,
+            tx.epoch,
+        )
+        if new_id is not None:
+            break
+    else:
+        raise RuntimeError("could not draw an unused tracking number")
+    yield execute(
+        "UPDATE calls SET complaints = complaints + 1, updated_at = ? WHERE id = ?",
+        tx.epoch,
+        call["id"],
+    )
+    tx.audit(
+        cmd.actor,
+        "complaint.open",
+        "complaint",
+        tracking_no,
+        hospital_id=call["hospital_id"],
+        after={"call_sid": cmd.call_sid, "status": "recording"},
+    )
+    return tracking_no
+
+
+def attach_recording(tx: Tx, cmd: AttachRecording, deps: Deps) -> Gen:
+    """The newest complaint of the call that has no recording yet or has this one."""
+    row = yield one(
+        "SELECT id, tracking_no, status, hospital_id FROM complaints WHERE call_sid = ? "
+        "AND (recording_sid IS NULL OR recording_sid = ?) ORDER BY id DESC LIMIT 1",
+        cmd.call_sid,
+        cmd.recording_sid or "",
+    )
+    if row is None:
+        return None
+    yield execute(
+        "UPDATE complaints SET recording_sid = coalesce(?, recording_sid), "
+        "recording_url = coalesce(?, recording_url), "
+        "recording_seconds = coalesce(?, recording_seconds), "
+        "status = CASE WHEN status = 'recording' THEN 'received' ELSE status END, "
+        "updated_at = ? WHERE id = ?",
+        cmd.recording_sid,
+        cmd.recording_url,
+        cmd.duration_seconds,
+        tx.epoch,
+        row["id"],
+    )
+    if row["status"] == "recording":
+        tx.emit(
+            "complaint.received",
+            hospital_id=row["hospital_id"],
+            key=row["tracking_no"],
+            payload={"tracking_no": row["tracking_no"], "call_sid": cmd.call_sid},
+        )
+    return row["tracking_no"]
+
+
+def set_complaint_status(tx: Tx, cmd: SetComplaintStatus, deps: Deps) -> Gen:
+    if cmd.status not in OPERATOR_STATUSES:
+        raise InvalidInput("status", "received, in_progress or resolved")
+    row = yield one(
+        "SELECT id, status, hospital_id FROM complaints WHERE tracking_no = ?", cmd.tracking_no
+    )
+    if row is None or not cmd.actor.may_access(row["hospital_id"]):
+        raise NotFound("complaint", cmd.tracking_no)
+    yield execute(
+        "UPDATE complaints SET status = ?, resolution = ?, updated_at = ? WHERE id = ?",
+        cmd.status,
+        cmd.resolution,
+        tx.epoch,
+        row["id"],
+    )
+    tx.audit(
+        cmd.actor,
+        "complaint.status",
+        "complaint",
+        cmd.tracking_no,
+        hospital_id=row["hospital_id"],
+        before={"status": row["status"]},
+        after={"status": cmd.status},
+    )
+    return cmd.status

@@ -1,0 +1,243 @@
+"""The flow's actions run against the booking core: reads through the query functions,
+writes through commands. The answers are plain dicts, so the pure flow can keep them
+in the call's state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from booking_core import call_commands as cc
+from booking_core import call_queries, queries
+from booking_core.domain import Actor, BookingStatus, BookingView, Channel
+from booking_core.errors import BookingError, InvalidInput
+from booking_core.identity import mask_name
+from booking_core.queries import SlotSearch
+from booking_core.services import BookingServices
+
+from .state import (
+    Action,
+    Book,
+    Cancel,
+    FindCallerPatients,
+    FindPatient,
+    ListBookings,
+    ListDays,
+    ListDepartments,
+    ListDoctors,
+    ListTimes,
+    LookupComplaint,
+    OpenComplaint,
+    Outcome,
+    SaveRecording,
+    Transfer,
+)
+
+SCHEDULE_DAYS = 7  # "the next 7 days" a caller hears and can book (the default window)
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """Who the actions act for: the call, its hospital, the caller's number."""
+
+    call_sid: str
+    hospital_code: str
+    hospital_id: int
+    timezone: str
+    caller: str
+    lang: str = "zh"
+
+    @property
+    def actor(self) -> Actor:
+        return Actor("patient", f"ivr:{self.call_sid}", self.hospital_id, Channel.IVR)
+
+
+class CoreActions:
+    def __init__(self, services: BookingServices, queue: str) -> None:
+        self.services = services
+        self.queue = queue
+
+    async def perform(self, action: Action, call: Call) -> Outcome:
+        """The action's outcome; the core's refusals come back as ``Outcome.error``
+        (with instants in hospital-local time), our own faults propagate."""
+        try:
+            value = await getattr(self, "_" + type(action).__name__)(action, call)
+        except BookingError as err:
+            tz = ZoneInfo(call.timezone)
+            err.params = {
+                k: v.astimezone(tz) if isinstance(v, datetime) and v.tzinfo else v
+                for k, v in err.params.items()
+            }
+            return Outcome(error=err)
+        return Outcome(value=value)
+
+    def _today(self, call: Call):
+        return self.services.clock.now().astimezone(ZoneInfo(call.timezone))
+
+    # --- reads ---------------------------------------------------------------------------
+
+    async def _patients(self, call: Call, **by: str) -> list[dict[str, Any]]:
+        found = await self.services.read(
+            queries.find_patients,
+            call.actor,
+            self.services.cipher,
+            hospital_code=call.hospital_code,
+            **by,
+        )
+        out = []
+        for p in found:
+            bans = await self.services.read(queries.list_blacklist, call.actor, patient_id=p.id)
+            until = max((b.ends_at for b in bans), default=None)
+            out.append(
+                {
+                    "id": p.id,
+                    "name": mask_name(p.name),
+                    "banned_until": None
+                    if until is None
+                    else until.astimezone(ZoneInfo(call.timezone)).date().isoformat(),
+                }
+            )
+        return out
+
+    async def _FindPatient(self, action: FindPatient, call: Call):
+        if action.id_number:
+            return await self._patients(call, id_number=action.id_number)
+        return await self._patients(call, card_no=action.card_no or "")
+
+    async def _FindCallerPatients(self, action: FindCallerPatients, call: Call):
+        if not call.caller:
+            return []
+        try:
+            return await self._patients(call, phone=call.caller)
+        except InvalidInput:  # a caller ID that is no mainland mobile registers nobody
+            return []
+
+    async def _ListDepartments(self, action: ListDepartments, call: Call):
+        found = await self.services.read(call_queries.departments, call.hospital_code, call.actor)
+        return [{"code": d.code, "name": d.name} for d in found]
+
+    async def _ListDoctors(self, action: ListDoctors, call: Call):
+        found = await self.services.read(
+            call_queries.doctors, call.hospital_code, action.department, call.actor
+        )
+        return [
+            {"work_no": d.work_no, "name": d.name, "title": d.title, "fee": d.fee} for d in found
+        ]
+
+    async def _slots(self, call: Call, doctor: str, day=None, *, only_free: bool):
+        now = self._today(call)
+        search = SlotSearch(
+            hospital_code=call.hospital_code,
+            doctor_work_no=doctor,
+            day=day or now.date(),
+            day_to=None if day else now.date() + timedelta(days=SCHEDULE_DAYS),
+            only_free=only_free,
+        )
+        found = await self.services.read(queries.search_slots, search, call.actor)
+        today, clock = now.date(), now.time().replace(tzinfo=None)
+        return [s for s in found if s.day > today or s.start > clock]
+
+    async def _ListDays(self, action: ListDays, call: Call):
+        days: dict[str, dict[str, Any]] = {}
+        for s in await self._slots(call, action.doctor, only_free=True):
+            day = days.setdefault(
+                s.day.isoformat(), {"day": s.day.isoformat(), "periods": [], "free": 0}
+            )
+            if str(s.period) not in day["periods"]:
+                day["periods"].append(str(s.period))
+            day["free"] += s.free
+        return list(days.values())
+
+    async def _ListTimes(self, action: ListTimes, call: Call):
+        day = datetime.fromisoformat(action.day).date()
+        return [
+            {
+                "id": s.slot_id,
+                "day": s.day.isoformat(),
+                "period": str(s.period),
+                "start": s.start.strftime("%H:%M"),
+                "end": s.end.strftime("%H:%M"),
+                "free": s.free,
+                "fee": s.fee,
+            }
+            for s in await self._slots(call, action.doctor, day, only_free=False)
+        ]
+
+    async def _ListBookings(self, action: ListBookings, call: Call):
+        today = self._today(call).date()
+        out = []
+        for patient_id in action.patient_ids:
+            views = await self.services.read(
+                queries.list_bookings, call.actor, patient_id=patient_id
+            )
+            out += [
+                _booking(v)
+                for v in views
+                if v.booking.status in (BookingStatus.HELD, BookingStatus.CONFIRMED)
+                and v.booking.day >= today
+            ]
+        return sorted(out, key=lambda b: (b["day"], b["start"]))
+
+    async def _LookupComplaint(self, action: LookupComplaint, call: Call):
+        found = await self.services.read(call_queries.complaint, action.tracking_no, call.actor)
+        return found.status
+
+    # --- writes --------------------------------------------------------------------------
+
+    async def _Book(self, action: Book, call: Call):
+        view = await self.services.handle(
+            cc.BookForCall(
+                actor=call.actor,
+                call_sid=call.call_sid,
+                slot_id=action.slot_id,
+                patient_id=action.patient_id,
+                lang=call.lang,
+            )
+        )
+        return _booking(view)
+
+    async def _Cancel(self, action: Cancel, call: Call):
+        view = await self.services.handle(
+            cc.CancelForCall(actor=call.actor, call_sid=call.call_sid, booking_no=action.booking_no)
+        )
+        return _booking(view)
+
+    async def _OpenComplaint(self, action: OpenComplaint, call: Call):
+        return await self.services.handle(
+            cc.OpenComplaint(actor=call.actor, call_sid=call.call_sid)
+        )
+
+    async def _SaveRecording(self, action: SaveRecording, call: Call):
+        return await self.services.handle(
+            cc.AttachRecording(
+                actor=call.actor,
+                call_sid=call.call_sid,
+                recording_sid=action.recording_sid,
+                recording_url=action.recording_url,
+                duration_seconds=action.duration_seconds,
+            )
+        )
+
+    async def _Transfer(self, action: Transfer, call: Call):
+        return await self.services.handle(
+            cc.TransferCall(
+                actor=call.actor, call_sid=call.call_sid, queue=self.queue, context=action.context
+            )
+        )
+
+
+def _booking(view: BookingView) -> dict[str, Any]:
+    b = view.booking
+    return {
+        "booking_no": b.booking_no,
+        "day": b.day.isoformat(),
+        "start": view.start.strftime("%H:%M"),
+        "period": str(view.period),
+        "dept": view.department_name,
+        "doctor": view.doctor_name,
+        "title": view.doctor_title,
+        "status": str(b.status),
+    }

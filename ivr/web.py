@@ -1,0 +1,327 @@
+"""The ``/twilio/voice/`` sub-application: Twilio's voice webhooks in, TwiML out.
+
+The engine mounts it with ``app.add_subapp("/twilio/voice/", ivr.web.make_app(...))``.
+
+* ``POST /twilio/voice`` — a call comes in (Twilio's "A call comes in" URL).
+* ``POST step?s=N`` — a ``<Gather>``'s digits for step N (``&e=timeout``: nothing pressed).
+* ``POST recorded?s=N`` — a complaint's ``<Record>`` ended.
+* ``POST recording`` — the recording's status callback (its URL is stored).
+* ``POST status`` — the call's status callback: closes the call record.
+* ``POST queue-wait`` — what a caller waiting for an agent hears.
+* ``POST fallback`` — Twilio's fallback URL: no database, Mandarin "busy" and the agent queue.
+
+Each step: the call's state and any stored answer for (call, step, digits) are read;
+a stored answer is returned as it is (a replay acts on nothing); otherwise the pure
+flow decides, its actions run against the core (a step that writes first claims the
+step, so of parallel deliveries only one acts), and the answer is stored with the new
+state. The whole step is bounded by ``answer_within_seconds``: a stalled database gets
+the caller the fallback's spoken answer long before Twilio's 15-second timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from booking_core import call_commands as cc
+from booking_core import call_queries, queries
+from booking_core.domain import SYSTEM, Hospital
+from booking_core.errors import GuahaoError, StoreUnavailable
+from booking_core.services import BookingServices
+
+from . import flow
+from .actions import Call, CoreActions
+from .prompts import Catalogue
+from .signature import FORM, signature_middleware
+from .state import CallState, Digits, Event, NoInput, Recorded, Step
+from .twiml import Voice
+
+log = logging.getLogger(__name__)
+
+ANSWER_WITHIN_SECONDS = 2.5  # Twilio waits 15 s, a caller in silence much less: say *something*
+DEDUPE_POLL_SECONDS = 0.02  # a parallel delivery waits this long between looks for the answer
+TWIML = "text/xml"
+
+
+@dataclass
+class Ivr:
+    services: BookingServices
+    voice: Voice
+    actions: CoreActions
+    hospital_code: str
+    answer_within: float
+    busy_twiml: str
+    hospital: Hospital | None = None
+
+    async def hospital_record(self) -> Hospital:
+        if self.hospital is None:
+            self.hospital = await self.services.read(queries.hospital, self.hospital_code)
+            self.voice.catalogue.set_global("hospital", self.hospital.name)
+        return self.hospital
+
+    async def call(self, form, lang: str = "zh") -> Call:
+        hospital = await self.hospital_record()
+        return Call(
+            call_sid=form.get("CallSid", ""),
+            hospital_code=hospital.code,
+            hospital_id=hospital.id,
+            timezone=hospital.timezone,
+            caller=form.get("From", "") or form.get("Caller", ""),
+            lang=lang,
+        )
+
+
+IVR = web.AppKey("ivr", Ivr)
+
+
+def make_app(
+    services: BookingServices,
+    *,
+    auth_token: str,
+    public_url: str,
+    hospital_code: str,
+    queue: str = "guahao-agents",
+    prefix: str = "/twilio/voice",
+    answer_within_seconds: float = ANSWER_WITHIN_SECONDS,
+) -> web.Application:
+    """The voice sub-app. ``public_url`` is the base Twilio reaches the engine at (the
+    signatures are checked against it); ``prefix`` is where the engine mounts this app."""
+    base = public_url.rstrip("/")
+    catalogue = Catalogue({"hospital": ""})
+    voice = Voice(catalogue, base + prefix, queue)
+    app = web.Application(middlewares=[signature_middleware(auth_token, base)])
+    app[IVR] = Ivr(
+        services=services,
+        voice=voice,
+        actions=CoreActions(services, queue),
+        hospital_code=hospital_code,
+        answer_within=answer_within_seconds,
+        busy_twiml=voice.busy(),
+    )
+    app.router.add_post("", incoming)
+    app.router.add_post("/", incoming)
+    app.router.add_post("/step", step)
+    app.router.add_post("/recorded", recorded)
+    app.router.add_post("/recording", recording_status)
+    app.router.add_post("/status", call_status)
+    app.router.add_post("/queue-wait", queue_wait)
+    app.router.add_post("/fallback", fallback)
+    return app
+
+
+def _twiml(text: str) -> web.Response:
+    return web.Response(text=text, content_type=TWIML)
+
+
+async def _bounded(request: web.Request, work) -> web.Response:
+    """Run a step within the answer budget; a stalled or failing store gets the busy answer."""
+    ivr = request.app[IVR]
+    try:
+        async with asyncio.timeout(ivr.answer_within):
+            return _twiml(await work)
+    except TimeoutError:
+        log.error("voice step over %.1f s: answered busy (%s)", ivr.answer_within, request.path)
+    except StoreUnavailable as err:
+        log.error("store unavailable in a voice step: %s", err)
+    return _twiml(ivr.busy_twiml)
+
+
+# --- webhooks -----------------------------------------------------------------------------------
+
+
+async def incoming(request: web.Request) -> web.Response:
+    return await _bounded(request, _incoming(request))
+
+
+async def _incoming(request: web.Request) -> str:
+    ivr = request.app[IVR]
+    form = request[FORM]
+    call = await ivr.call(form)
+    first = flow.start()
+    first.state.seq = 1
+    twiml = ivr.voice.answer(first.state, first.say)
+    answer = await ivr.services.handle(
+        cc.StartCall(
+            actor=call.actor,
+            call_sid=call.call_sid,
+            hospital_code=call.hospital_code,
+            caller=call.caller,
+            called=form.get("To", ""),
+            state=first.state.to_json(),
+            digits="!incoming",
+            response=twiml,
+        )
+    )
+    return answer.response or twiml
+
+
+async def step(request: web.Request) -> web.Response:
+    form = request[FORM]
+    if request.query.get("e") == "timeout":
+        key, event = "!timeout", NoInput()
+    else:
+        digits = form.get("Digits", "")
+        key, event = (digits, Digits(digits)) if digits else ("!empty", NoInput())
+    return await _bounded(request, _step(request, key, event))
+
+
+async def recorded(request: web.Request) -> web.Response:
+    form = request[FORM]
+    event = Recorded(
+        recording_sid=form.get("RecordingSid") or None,
+        recording_url=form.get("RecordingUrl") or None,
+        duration_seconds=_int(form.get("RecordingDuration")),
+    )
+    return await _bounded(request, _step(request, "!recorded", event))
+
+
+async def _step(request: web.Request, key: str, event: Event) -> str:
+    ivr = request.app[IVR]
+    form = request[FORM]
+    call_sid = form.get("CallSid", "")
+    try:
+        step_no = int(request.query.get("s", ""))
+    except ValueError:
+        raise web.HTTPBadRequest(text="s must be the step number") from None
+    services = ivr.services
+    snap = await services.read(call_queries.call_step, call_sid, step_no, key)
+    if snap is None:  # never started here (the fallback answered it): start over
+        return await _incoming(request)
+    if snap.response is not None:
+        return snap.response  # a replay: the same answer, nothing done again
+    if snap.known:
+        return await _wait_for_answer(ivr, call_sid, step_no, key)
+    state = CallState.from_json(snap.state, snap.seq)
+    if snap.seq != step_no:  # an old step answered differently: say where the call is now
+        return ivr.voice.answer(state, flow.node_prompts(state))
+    call = await ivr.call(form, state.lang)
+    result: Step = flow.advance(state, event)
+    said = list(result.say)
+    claimed = False
+    while result.action is not None:
+        if result.action.writes and not claimed:
+            claim = await services.handle(
+                cc.ClaimCallStep(actor=call.actor, call_sid=call_sid, step=step_no, digits=key)
+            )
+            if not claim.won:
+                if claim.known:
+                    return await _wait_for_answer(ivr, call_sid, step_no, key)
+                return await _current(ivr, call_sid)
+            claimed = True
+        outcome = await ivr.actions.perform(result.action, call)
+        result = flow.settle(result.state, result.action, outcome)
+        said += result.say
+    new_state = result.state
+    new_state.seq = step_no + 1
+    twiml = ivr.voice.answer(new_state, said)
+    patient_id = (new_state.patient or {}).get("id")
+    if claimed:
+        await services.handle(
+            cc.FinishCallStep(
+                actor=call.actor,
+                call_sid=call_sid,
+                step=step_no,
+                digits=key,
+                state=new_state.to_json(),
+                response=twiml,
+                patient_id=patient_id,
+            )
+        )
+        return twiml
+    answer = await services.handle(
+        cc.RecordCallStep(
+            actor=call.actor,
+            call_sid=call_sid,
+            step=step_no,
+            digits=key,
+            state=new_state.to_json(),
+            response=twiml,
+            patient_id=patient_id,
+        )
+    )
+    if answer.won:
+        return twiml
+    if answer.known:
+        return answer.response or await _wait_for_answer(ivr, call_sid, step_no, key)
+    return await _current(ivr, call_sid)
+
+
+async def _wait_for_answer(ivr: Ivr, call_sid: str, step_no: int, key: str) -> str:
+    """Another delivery of this step is acting: return its answer once stored (the
+    step's time budget bounds the wait)."""
+    while True:
+        response = await ivr.services.read(call_queries.step_response, call_sid, step_no, key)
+        if response is not None:
+            return response
+        await asyncio.sleep(DEDUPE_POLL_SECONDS)
+
+
+async def _current(ivr: Ivr, call_sid: str) -> str:
+    snap = await ivr.services.read(call_queries.call_step, call_sid, -1, "")
+    state = CallState.from_json(snap.state, snap.seq)
+    return ivr.voice.answer(state, flow.node_prompts(state))
+
+
+async def recording_status(request: web.Request) -> web.Response:
+    """Twilio's recordingStatusCallback: the complaint gets its recording's URL."""
+    ivr = request.app[IVR]
+    form = request[FORM]
+    if form.get("RecordingStatus", "completed") != "completed":
+        return _twiml(ivr.voice.empty())
+    try:
+        async with asyncio.timeout(ivr.answer_within):
+            await ivr.services.handle(
+                cc.AttachRecording(
+                    actor=SYSTEM,
+                    call_sid=form.get("CallSid", ""),
+                    recording_sid=form.get("RecordingSid") or None,
+                    recording_url=form.get("RecordingUrl") or None,
+                    duration_seconds=_int(form.get("RecordingDuration")),
+                )
+            )
+    except (TimeoutError, GuahaoError) as err:
+        log.error("recording callback not stored: %s", err)
+        raise web.HTTPServiceUnavailable() from err  # Twilio retries callbacks on 5xx
+    return _twiml(ivr.voice.empty())
+
+
+async def call_status(request: web.Request) -> web.Response:
+    """Twilio's statusCallback: the call is over; its record gets duration and result."""
+    ivr = request.app[IVR]
+    form = request[FORM]
+    status = form.get("CallStatus", "")
+    if status not in ("completed", "busy", "failed", "no-answer", "canceled"):
+        return _twiml(ivr.voice.empty())
+    try:
+        async with asyncio.timeout(ivr.answer_within):
+            await ivr.services.handle(
+                cc.EndCall(
+                    actor=SYSTEM,
+                    call_sid=form.get("CallSid", ""),
+                    status=status,
+                    duration_seconds=_int(form.get("CallDuration")),
+                )
+            )
+    except (TimeoutError, GuahaoError) as err:
+        log.error("call status not stored: %s", err)
+        raise web.HTTPServiceUnavailable() from err
+    return _twiml(ivr.voice.empty())
+
+
+async def queue_wait(request: web.Request) -> web.Response:
+    return _twiml(request.app[IVR].voice.queue_wait(request.query.get("lang", "zh")))
+
+
+async def fallback(request: web.Request) -> web.Response:
+    """Needs no database: Twilio calls it when the primary URL fails."""
+    return _twiml(request.app[IVR].busy_twiml)
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value else None
+    except ValueError:
+        return None

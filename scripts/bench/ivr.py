@@ -1,0 +1,353 @@
+"""The phone line under load: many concurrent simulated calls walking the booking path.
+
+    .venv/bin/python scripts/bench/ivr.py [--calls 500] [--seconds 20] [--think 1.0]
+
+Each simulated call does what a caller does, signed like Twilio signs: the incoming
+webhook, then 1 (book) → card number → department → doctor → date → time → 1 (confirm),
+with ``--think`` seconds (±50%) between key presses (a real caller takes several seconds
+per step), then the status callback; a finished call is replaced by a new one, so
+``--calls`` calls are always in progress. Printed: webhook p50/p99 latency and calls/s,
+for `guahao serve` on a fresh SQLite file (synchronous=FULL) and, in the same run and
+with the same client, for a bare aiohttp endpoint that parses the form and answers a
+TwiML-sized body with no database (the ceiling). Then the same two flat out (no think
+time, ``--flat-concurrency`` calls): the webhooks/s each can take on this machine.
+
+Target (issue #3): webhook p99 < 20 ms at 500 concurrent calls.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+from datetime import datetime, timedelta
+from datetime import time as clock_time
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import aiohttp
+from twilio.request_validator import RequestValidator
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from booking_core import commands as c  # noqa: E402
+from booking_core.clock import SystemClock  # noqa: E402
+from booking_core.domain import Period  # noqa: E402
+from booking_core.pii import Cipher  # noqa: E402
+from booking_core.services import bootstrap  # noqa: E402
+from booking_core.store import make_store  # noqa: E402
+from scripts.bench.booking import free_port, wait_healthy  # noqa: E402
+
+TOKEN = "bench-twilio-auth-token"
+PUBLIC_URL = "https://ivr.bench.test"
+TARGET_P99_MS = 20
+MAX_PLACES = 500  # the most a slot may have; 96 slots hold every simulated caller
+TZ = ZoneInfo("Asia/Shanghai")
+DOCTORS = ["00868", "00869", "00870", "00871"]
+BARE_TWIML = (
+    '<?xml version="1.0" encoding="UTF-8"?><Response><Gather action="{url}" finishOnKey="#" '
+    'input="dtmf" method="POST" timeout="8"><Say language="cmn-CN" voice="Polly.Zhiyu">'
+    "请输入三位科室代码，以井号键结束。听科室列表请按9。</Say></Gather>"
+    '<Redirect method="POST">{url}&amp;e=timeout</Redirect></Response>'
+)
+
+
+# --- the bare ceiling: same requests, no database -------------------------------------------
+
+
+def bare_server(port: int) -> None:
+    from aiohttp import web
+
+    async def answer(request: web.Request) -> web.Response:
+        form = await request.post()
+        step = int(request.query.get("s", "0")) + 1
+        url = f"{PUBLIC_URL}/twilio/voice/step?s={step}"
+        text = BARE_TWIML.format(url=url)
+        if form.get("Digits") == "1" and step > 6:
+            text = text.replace("请输入三位科室代码", "预约成功")
+        return web.Response(text=text, content_type="text/xml")
+
+    app = web.Application()
+    app.router.add_post("/twilio/voice", answer)
+    app.router.add_post("/twilio/voice/{tail:.*}", answer)
+    app.router.add_get("/healthz", lambda r: web.json_response({"status": "ok"}))
+    web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
+
+
+# --- a hospital with room for every call -----------------------------------------------------
+
+
+async def prepare(db: str, key: str, patients: int) -> tuple[list[dict], list[tuple]]:
+    store = make_store(db, SystemClock())
+    await store.open()
+    services = bootstrap(store, Cipher.from_base64(key))
+    try:
+        await services.handle(c.UpsertHospital(code="H001", name="基准医院"))
+        await services.handle(c.UpsertDepartment(hospital_code="H001", code="101", name="心内科"))
+        for work_no in DOCTORS:
+            await services.handle(
+                c.UpsertDoctor(
+                    hospital_code="H001",
+                    work_no=work_no,
+                    department_code="101",
+                    name=f"医生{work_no}",
+                    title="主任医师",
+                    fee=5000,
+                )
+            )
+        today = datetime.now(TZ).date()
+        choices = []
+        for offset in range(1, 4):
+            day = today + timedelta(days=offset)
+            for work_no in DOCTORS:
+                await services.handle(
+                    c.CreateSession(
+                        hospital_code="H001",
+                        doctor_work_no=work_no,
+                        day=day,
+                        period=Period.MORNING,
+                        start=clock_time(8, 0),
+                        end=clock_time(12, 0),
+                        slot_minutes=30,
+                        places_per_slot=MAX_PLACES,
+                    )
+                )
+                for minute in range(0, 240, 30):
+                    at = clock_time(8 + minute // 60, minute % 60)
+                    choices.append((work_no, day.strftime("%m%d"), at.strftime("%H%M")))
+        from stdnum.cn import ric
+
+        def id_number(i: int) -> str:
+            body = f"110105{1940 + i // 1000 % 80}0101{i % 1000:03d}"
+            return body + ric.calc_check_digit(body + "0")
+
+        made = []
+        for start in range(0, patients, 2000):
+            made += await asyncio.gather(
+                *(
+                    services.handle(
+                        c.RegisterPatient(
+                            hospital_code="H001",
+                            name=f"患者{i}",
+                            id_number=id_number(i),
+                            phone=f"13{i % 10}{i:08d}"[:11],
+                        )
+                    )
+                    for i in range(start, min(start + 2000, patients))
+                )
+            )
+        callers = [
+            {"card": p.card_no, "phone": f"+86{13}{i % 10}{i:08d}"[:14]} for i, p in enumerate(made)
+        ]
+        return callers, choices
+    finally:
+        await store.close()
+
+
+# --- simulated callers --------------------------------------------------------------------------
+
+
+class Calls:
+    def __init__(self, base: str, callers, choices, think: float, seconds: float, calls: int):
+        self.base, self.callers, self.choices = base, iter(callers), choices
+        self.think, self.seconds, self.calls = think, seconds, calls
+        self.validator = RequestValidator(TOKEN)
+        self.latencies: list[float] = []
+        self.errors = 0
+        self.broken = 0
+        self.completed = 0
+        self.booked = 0
+        self.sids = itertools.count(random.randrange(10**12))  # CallSids never repeat
+        self.rng = random.Random(3)
+
+    async def post(self, session, path: str, params: dict) -> ET.Element:
+        sig = self.validator.compute_signature(PUBLIC_URL + path, params)
+        t0 = time.perf_counter()
+        async with session.post(
+            self.base + path, data=params, headers={"X-Twilio-Signature": sig}
+        ) as resp:
+            body = await resp.read()
+        if time.perf_counter() < self.deadline:
+            self.latencies.append(time.perf_counter() - t0)
+        if resp.status != 200:
+            self.errors += 1
+            raise RuntimeError(f"{resp.status} {body[:200]!r}")
+        return ET.fromstring(body)
+
+    async def pause(self) -> None:
+        if self.think:
+            await asyncio.sleep(self.think * self.rng.uniform(0.5, 1.5))
+
+    async def one_call(self, session) -> bool:
+        caller = next(self.callers, None)
+        if caller is None:
+            return False
+        work_no, mmdd, hhmm = self.rng.choice(self.choices)
+        sid = f"CA{next(self.sids):032d}"
+        params = {"CallSid": sid, "AccountSid": "AC0", "From": caller["phone"], "To": "+8610"}
+        doc = await self.post(session, "/twilio/voice", params)
+        for digits in ("1", caller["card"], "101", work_no, mmdd, hhmm, "1"):
+            await self.pause()
+            gather = doc.find("./Gather")
+            if gather is None:
+                said = " ".join(el.text or "" for el in doc.iter("Say"))
+                raise RuntimeError(f"no menu after {digits!r}: {said[:80]}")
+            action = gather.get("action")
+            doc = await self.post(session, action[len(PUBLIC_URL) :], params | {"Digits": digits})
+        if any("预约成功" in (s.text or "") for s in doc.iter("Say")):
+            self.booked += 1
+        await self.post(
+            session,
+            "/twilio/voice/status",
+            params | {"CallStatus": "completed", "CallDuration": "60"},
+        )
+        self.completed += 1
+        return True
+
+    async def caller_loop(self, session) -> None:
+        await asyncio.sleep(self.rng.uniform(0, self.think * 2))  # calls do not all start at once
+        while time.perf_counter() < self.deadline:
+            try:
+                if not await self.one_call(session):
+                    return
+            except (RuntimeError, AttributeError) as err:  # an answer without the next menu
+                self.broken += 1
+                if self.broken <= 3:
+                    print(f"    call broken: {err!r}", flush=True)
+                if self.errors > 100:
+                    return
+
+    async def run(self) -> float:
+        connector = aiohttp.TCPConnector(limit=self.calls)
+        async with aiohttp.ClientSession(connector=connector) as session:
+            self.deadline = time.perf_counter() + self.seconds
+            started = time.perf_counter()
+            await asyncio.gather(*(self.caller_loop(session) for _ in range(self.calls)))
+            return time.perf_counter() - started
+
+    def summary(self, elapsed: float) -> dict:
+        lat = sorted(self.latencies)
+        return {
+            "webhooks_per_second": len(lat) / elapsed,
+            "calls_per_second": self.completed / elapsed,
+            "p50_ms": 1000 * lat[len(lat) // 2] if lat else float("nan"),
+            "p99_ms": 1000 * lat[int(len(lat) * 0.99)] if lat else float("nan"),
+            "errors": self.errors,
+            "broken": self.broken,
+            "completed": self.completed,
+            "booked": self.booked,
+        }
+
+
+def load(base, callers, choices, think, seconds, calls) -> dict:
+    sim = Calls(base, callers, choices, think, seconds, calls)
+    elapsed = asyncio.run(sim.run())
+    return sim.summary(elapsed)
+
+
+def serve_bare():
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, __file__, "--bare-server", str(port)], cwd=ROOT)
+    url = f"http://127.0.0.1:{port}"
+    wait_healthy(url, proc)
+    return proc, url
+
+
+def serve_engine(db: str, key: str):
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GUAHAO_")}
+    env |= {
+        "GUAHAO_PII_KEY": key,
+        "GUAHAO_TWILIO_AUTH_TOKEN": TOKEN,
+        "GUAHAO_PUBLIC_URL": PUBLIC_URL,
+        "GUAHAO_IVR_HOSPITAL": "H001",
+        "GUAHAO_LOG_LEVEL": "WARNING",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "engine.cli", "serve", "--db", db, "--port", str(port)],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    wait_healthy(url, proc)
+    return proc, url
+
+
+def show(name: str, r: dict) -> None:
+    print(
+        f"  {name:<22}: p50 {r['p50_ms']:6.2f} ms  p99 {r['p99_ms']:6.2f} ms  "
+        f"{r['webhooks_per_second']:7.0f} webhooks/s  {r['calls_per_second']:6.1f} calls/s  "
+        f"(calls {r['completed']}, booked {r['booked']}, broken {r['broken']}, "
+        f"errors {r['errors']})"
+    )
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument("--calls", type=int, default=500, help="calls in progress at once")
+    p.add_argument("--seconds", type=float, default=20)
+    p.add_argument("--think", type=float, default=1.0, help="seconds between key presses")
+    p.add_argument("--flat-concurrency", type=int, default=32)
+    p.add_argument("--flat-seconds", type=float, default=8)
+    p.add_argument("--bare-server", type=int, help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.bare_server:
+        bare_server(args.bare_server)
+        return 0
+
+    calls_per_caller = args.seconds / (8 * max(args.think, 0.1)) + 2
+    flat_calls = args.flat_concurrency * args.flat_seconds * 15  # ~ 2 calls/s each, flat out
+    patients = int(args.calls * calls_per_caller + flat_calls)
+    with tempfile.TemporaryDirectory() as folder:
+        db = os.path.join(folder, "guahao.db")
+        key = Cipher.generate_key()
+        print(f"preparing {patients} patients ...", flush=True)
+        callers, choices = asyncio.run(prepare(db, key, patients))
+        paced_callers, flat_callers = callers[: patients // 2], callers[patients // 2 :]
+        print(
+            f"{args.calls} calls in progress, {args.think:.1f} s (±50%) between key presses, "
+            f"{args.seconds:.0f} s:"
+        )
+        proc, url = serve_bare()
+        try:
+            bare = load(url, iter(paced_callers), choices, args.think, args.seconds, args.calls)
+            show("bare aiohttp (ceiling)", bare)
+            bare_flat = load(
+                url, iter(flat_callers), choices, 0, args.flat_seconds, args.flat_concurrency
+            )
+        finally:
+            proc.terminate()
+            proc.wait()
+        proc, url = serve_engine(db, key)
+        try:
+            eng = load(url, iter(paced_callers), choices, args.think, args.seconds, args.calls)
+            show("guahao /twilio/voice", eng)
+            print(
+                f"flat out, {args.flat_concurrency} calls with no pause, {args.flat_seconds:.0f} s:"
+            )
+            show("bare aiohttp (ceiling)", bare_flat)
+            eng_flat = load(
+                url, iter(flat_callers), choices, 0, args.flat_seconds, args.flat_concurrency
+            )
+            show("guahao /twilio/voice", eng_flat)
+        finally:
+            proc.terminate()
+            proc.wait()
+    verdict = "met" if eng["p99_ms"] < TARGET_P99_MS else "NOT met"
+    print(f"  target p99 < {TARGET_P99_MS} ms at {args.calls} calls: {verdict}")
+    return 0 if eng["errors"] == 0 and eng["broken"] == 0 else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

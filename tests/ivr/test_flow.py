@@ -1,0 +1,201 @@
+"""The call flow as a pure state machine: no HTTP, no database."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from booking_core.errors import CancelDeadlinePassed, LimitReached, SlotFull
+from ivr import flow
+from ivr.state import (
+    Book,
+    CallState,
+    Digits,
+    FindPatient,
+    ListDepartments,
+    NoInput,
+    Outcome,
+    Transfer,
+)
+
+
+def keys(step) -> list[str]:
+    return [p.key for p in step.say]
+
+
+def press(state: CallState, digits: str):
+    return flow.advance(state, Digits(digits))
+
+
+def at(node: str, **fields) -> CallState:
+    return CallState(node=node, **fields)
+
+
+def test_a_call_starts_at_the_main_menu():
+    step = flow.start()
+    assert step.state.node == "main"
+    assert keys(step) == ["welcome", "main"]
+
+
+@pytest.mark.parametrize(
+    ("digits", "node"),
+    [("1", "book_patient"), ("3", "sched_dept"), ("4", "complaint_menu")],
+)
+def test_main_menu_choices(digits, node):
+    step = press(at("main"), digits)
+    assert step.state.node == node
+    assert step.action is None
+    assert keys(step) == [node]
+
+
+def test_nine_switches_language_both_ways():
+    english = press(at("main"), "9").state
+    assert english.lang == "en"
+    assert press(english, "9").state.lang == "zh"
+
+
+def test_no_input_repeats_then_goodbye_from_the_main_menu():
+    state = at("main")
+    for _ in range(2):
+        step = flow.advance(state, NoInput())
+        assert keys(step) == ["no_input", "main"]
+        state = step.state
+    step = flow.advance(state, NoInput())
+    assert step.state.node == "goodbye"
+
+
+def test_no_input_three_times_elsewhere_goes_to_an_agent():
+    state = at("book_dept", patient={"id": 7, "name": "张*"})
+    for _ in range(2):
+        state = flow.advance(state, NoInput()).state
+    step = flow.advance(state, NoInput())
+    assert isinstance(step.action, Transfer)
+    assert step.action.context["reason"] == "no_input"
+    assert step.action.context["patient_id"] == 7
+    done = flow.settle(step.state, step.action, Outcome(value={}))
+    assert done.state.node == "transferred"
+
+
+def test_wrong_input_says_what_was_wrong_and_repeats():
+    step = press(at("book_dept"), "12")
+    assert keys(step) == ["dept_invalid", "book_dept"]
+    assert step.state.fails == 1
+
+
+def test_zero_from_anywhere_is_an_agent_with_the_context():
+    state = at(
+        "book_time",
+        dept={"code": "101"},
+        doctor={"work_no": "00868"},
+        day={"day": "2026-07-11"},
+        last_digits="",
+    )
+    step = press(state, "0")
+    assert isinstance(step.action, Transfer)
+    assert step.action.context == {
+        "reason": "asked",
+        "step": "book_time",
+        "digits": "0",
+        "lang": "zh",
+        "department": "101",
+        "doctor": "00868",
+        "day": "2026-07-11",
+    }
+
+
+def test_star_goes_back_one_step_and_out_of_a_list_first():
+    state = press(at("main"), "3").state
+    assert state.node == "sched_dept"
+    listing = flow.settle(
+        state, ListDepartments(), Outcome(value=[{"code": "101", "name": "心内科"}])
+    ).state
+    assert listing.listing
+    out = press(listing, "*").state
+    assert (out.node, out.listing) == ("sched_dept", False)
+    assert press(out, "*").state.node == "main"
+
+
+def test_star_in_an_id_number_is_the_letter_x():
+    step = press(at("book_patient"), "11010519800101001*")
+    assert step.action == FindPatient(id_number="11010519800101001X")
+    assert press(at("book_patient"), "*").state.node == "book_patient"  # no history: stay
+
+
+def test_lists_are_paged_eight_at_a_time_nine_for_more():
+    items = [{"code": f"{100 + i}", "name": f"科{i}"} for i in range(11)]
+    step = flow.settle(at("book_dept"), ListDepartments(), Outcome(value=items))
+    assert [p.params.get("n") for p in step.say[:-1]] == list(range(1, 9))
+    assert step.say[-1].key == "list.more"
+    page2 = press(step.state, "9")
+    assert [p.params["code"] for p in page2.say[:-1]] == ["108", "109", "110"]
+    assert page2.say[-1].key == "list.last"
+    chosen = press(page2.state, "2")
+    assert chosen.state.dept == {"code": "109", "name": "科9"}
+    assert chosen.state.node == "book_doctor"
+
+
+def test_a_typed_code_is_looked_up_in_the_list():
+    step = press(at("book_dept"), "101")
+    assert step.action == ListDepartments(pick="101")
+    missing = flow.settle(step.state, step.action, Outcome(value=[]))
+    assert keys(missing) == ["dept_not_found", "book_dept"]
+
+
+READY = {
+    "node": "book_confirm",
+    "patient": {"id": 1, "name": "张*"},
+    "dept": {"code": "101", "name": "心内科"},
+    "doctor": {"work_no": "00868", "name": "王医生", "title": "主任医师", "fee": 5000},
+    "day": {"day": "2026-07-11", "periods": ["morning"], "free": 3},
+    "slot": {
+        "id": 42,
+        "day": "2026-07-11",
+        "start": "08:30",
+        "end": "09:00",
+        "free": 1,
+        "fee": 5000,
+        "period": "morning",
+    },
+}
+
+
+def test_confirm_books_and_reads_the_serial_twice():
+    step = press(CallState(**READY), "1")
+    assert step.action == Book(slot_id=42, patient_id=1)
+    booked = {"booking_no": "123456789", "day": "2026-07-11", "start": "08:30"}
+    done = flow.settle(step.state, step.action, Outcome(value=booked))
+    assert keys(done) == ["booked", "booked_again", "sms_sent", "main"]
+    assert done.state.node == "main"
+
+
+@pytest.mark.parametrize(
+    ("error", "node"),
+    [
+        (SlotFull(slot_id=42), "book_time"),
+        (LimitReached(rule="per_department_per_day", limit=1), "main"),
+    ],
+)
+def test_the_cores_refusals_are_said_with_what_next(error, node):
+    step = press(CallState(**READY), "1")
+    done = flow.settle(step.state, step.action, Outcome(error=error))
+    assert done.say[0].key == f"error.{error.code}"
+    assert done.state.node == node
+
+
+def test_cancel_refused_says_until_when():
+    booking = {"booking_no": "123456789", "day": "2026-07-10", "start": "08:00"}
+    state = at("mine_cancel", bookings=[booking], back=["mine_item"])
+    step = press(state, "1")
+    deadline = datetime(2026, 7, 10, 8, 0)
+    done = flow.settle(step.state, step.action, Outcome(error=CancelDeadlinePassed(deadline)))
+    assert done.say[0].key == "error.cancel_deadline_passed"
+    assert done.say[0].params == {"deadline": deadline}
+    assert done.state.node == "mine_item"
+
+
+def test_the_state_survives_json():
+    state = CallState(**READY)
+    state.seq = 9
+    again = CallState.from_json(state.to_json(), 9)
+    assert again == state

@@ -1,0 +1,188 @@
+"""Signatures, replays, parallel deliveries, a proxy in front, a stalled database."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+
+import pytest
+from multidict import MultiDict
+from twilio.request_validator import RequestValidator
+
+from booking_core import queries
+from booking_core.domain import SYSTEM
+from tests.ivr.helpers import PUBLIC_URL, TOKEN, Twilio, make_root, sign
+
+
+def test_twilios_published_vector_is_what_valid_means():
+    """Twilio's documented example (token 12345): a refactor cannot change "valid"."""
+    url = "https://mycompany.com/myapp.php?foo=1&bar=2"
+    params = {
+        "CallSid": "CA1234567890ABCDE",
+        "Caller": "+14158675309",
+        "Digits": "1234",
+        "From": "+14158675309",
+        "To": "+18005551212",
+    }
+    validator = RequestValidator("12345")
+    assert validator.compute_signature(url, params) == "RSOYDt4T1cUTdK1PDd93/VVr8B8="
+    assert validator.validate(url, params, "RSOYDt4T1cUTdK1PDd93/VVr8B8=")
+    assert not validator.validate(url, {**params, "Digits": "1235"}, "RSOYDt4T1cUTdK1PDd93/VVr8B8=")
+
+
+async def test_forged_and_missing_signatures_are_refused_and_write_nothing(twilio, patient):
+    before = await twilio.rows()
+    call = twilio.call()
+    for signature in ("", "forged-signature=", sign(PUBLIC_URL + "/other", call.params())):
+        status, _ = await twilio.post("/twilio/voice", call.params(), signature=signature)
+        assert status == 403
+    wrong_token = RequestValidator("not-the-token").compute_signature(
+        PUBLIC_URL + "/twilio/voice", call.params()
+    )
+    status, _ = await twilio.post("/twilio/voice", call.params(), signature=wrong_token)
+    assert status == 403
+    for path in ("/twilio/voice/status", "/twilio/voice/recording", "/twilio/voice/fallback"):
+        status, _ = await twilio.post(path, call.params(), signature="x")
+        assert status == 403
+    assert await twilio.rows() == before
+
+
+async def test_a_signature_replayed_onto_other_digits_is_refused(twilio, patient):
+    call = twilio.call()
+    await call.dial()
+    action = call.doc.find("./Gather").get("action")
+    path = action[len(PUBLIC_URL) :]
+    signed_for_1 = sign(action, call.params(Digits="1"))
+    before = await twilio.rows()
+    status, _ = await twilio.post(path, call.params(Digits="4"), signature=signed_for_1)
+    assert status == 403
+    status, _ = await twilio.post(path + "0", call.params(Digits="1"), signature=signed_for_1)
+    assert status == 403
+    assert await twilio.rows() == before
+
+
+async def test_a_replayed_step_acts_once_and_answers_the_same(twilio, patient, services):
+    call = twilio.call()
+    await call.dial()
+    for digits in ("1", patient.card_no, "101", "00868", "0711", "0830"):
+        await call.press(digits)
+    action = call.doc.find("./Gather").get("action")
+    path = action[len(PUBLIC_URL) :]
+    params = call.params(Digits="1")
+    status, first = await twilio.post(path, params)
+    assert status == 200
+    after_first = await twilio.rows()
+    for _ in range(3):  # an eavesdropper replays the captured request, signature and all
+        status, again = await twilio.post(path, params)
+        assert (status, again) == (200, first)
+    assert await twilio.rows() == after_first
+    assert len(await services.read(queries.list_bookings, SYSTEM, patient_id=patient.id)) == 1
+
+
+async def test_five_parallel_deliveries_of_one_step_act_once(twilio, patient, services):
+    call = twilio.call()
+    await call.dial()
+    for digits in ("1", patient.card_no, "101", "00868", "0711", "0830"):
+        await call.press(digits)
+    path = call.doc.find("./Gather").get("action")[len(PUBLIC_URL) :]
+    params = call.params(Digits="1")
+    answers = await asyncio.gather(*(twilio.post(path, params) for _ in range(5)))
+    assert {status for status, _ in answers} == {200}
+    assert len({text for _, text in answers}) == 1
+    assert "预约成功" in answers[0][1]
+    assert len(await services.read(queries.list_bookings, SYSTEM, patient_id=patient.id)) == 1
+    rows = await twilio.rows("bookings", "call_steps")
+    assert rows["bookings"] == 1
+
+
+async def test_five_parallel_deliveries_of_a_reading_step_answer_alike(twilio, patient):
+    call = twilio.call()
+    await call.dial()
+    path = call.doc.find("./Gather").get("action")[len(PUBLIC_URL) :]
+    answers = await asyncio.gather(*(twilio.post(path, call.params(Digits="1")) for _ in range(5)))
+    assert len({text for _, text in answers}) == 1
+    assert (await twilio.rows("call_steps"))["call_steps"] == 2  # incoming + this step
+
+
+async def test_valid_signature_behind_a_tls_terminating_proxy(twilio):
+    """The proxy talks plain http to the engine on an internal host; Twilio signed the
+    public https URL. Validation uses the configured public URL, so it passes."""
+    call = twilio.call()
+    params = call.params()
+    status, text = await twilio.post(
+        "/twilio/voice",
+        params,
+        signature=sign(PUBLIC_URL + "/twilio/voice", params),
+        **{
+            "X-Forwarded-Proto": "https",
+            "X-Forwarded-Host": "ivr.example-hospital.test",
+            "Host": "10.0.0.7:8080",
+        },
+    )
+    assert status == 200
+    assert "<Gather" in text
+    internal = "http://10.0.0.7:8080/twilio/voice"
+    status, _ = await twilio.post(
+        "/twilio/voice", call.params(), signature=sign(internal, call.params())
+    )
+    assert status == 403
+
+
+async def test_repeated_form_keys_are_all_signed(twilio):
+    call = twilio.call()
+    form = MultiDict(call.params())
+    form.add("Extra", "b")
+    form.add("Extra", "a")
+    url = PUBLIC_URL + "/twilio/voice"
+    good = RequestValidator(TOKEN).compute_signature(url, form)
+    async with twilio.client.post(
+        "/twilio/voice", data=list(form.items()), headers={"X-Twilio-Signature": good}
+    ) as resp:
+        assert resp.status == 200
+    only_one = dict(form)  # the second "Extra" dropped: not what Twilio signed
+    bad = RequestValidator(TOKEN).compute_signature(url, only_one)
+    async with twilio.client.post(
+        "/twilio/voice", data=list(form.items()), headers={"X-Twilio-Signature": bad}
+    ) as resp:
+        assert resp.status == 403
+
+
+async def test_fallback_needs_no_database_and_speaks_mandarin(aiohttp_client, services):
+    await services.store.close()  # no database at all
+    try:
+        client = await aiohttp_client(make_root(services))
+        twilio = Twilio(client, services)
+        status, text = await twilio.post("/twilio/voice/fallback", twilio.call().params())
+        assert status == 200
+        assert 'language="cmn-CN"' in text
+        assert "系统繁忙" in text
+        assert "<Enqueue" in text
+    finally:
+        await services.store.open()
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+async def test_a_stalled_database_still_gets_a_spoken_answer_within_3_seconds(
+    twilio, patient, db_url
+):
+    call = twilio.call()
+    await call.dial()  # the hospital is known, the call is on record
+    await call.press("1")
+    locker = sqlite3.connect(db_url, isolation_level=None)
+    locker.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+    try:
+        started = time.monotonic()
+        await call.press(patient.card_no)
+        first = time.monotonic() - started
+        assert first < 3.0
+        assert "系统繁忙" in call.text()
+        assert call.kind() == "enqueue"
+        other = twilio.call(caller="+8613900000002")
+        started = time.monotonic()
+        await other.dial()
+        assert time.monotonic() - started < 3.0
+        assert "系统繁忙" in other.text()
+    finally:
+        locker.execute("ROLLBACK")
+        locker.close()
