@@ -16,14 +16,8 @@ from .clock import Clock
 from .handlers import Deps
 from .handlers import calls as call_handlers
 from .handlers.admin import add_to_blacklist, create_operator, create_token, lift_ban, set_rule
-from .handlers.booking import (
-    book_slot,
-    cancel_booking,
-    check_in,
-    pay_booking,
-    reschedule_booking,
-    unsafe_precheck,
-)
+from .handlers.booking import book_slot, unsafe_precheck
+from .handlers.changes import cancel_booking, check_in, pay_booking, reschedule_booking
 from .handlers.patients import register_patient, top_up
 from .handlers.schedule import (
     create_session,

@@ -33,7 +33,8 @@ from ..identity import mask_phone, new_tracking_no, normalize_phone
 from ..repo.schedule import hospital_by_code
 from ..store.base import Query, Tx, dumps, execute, one, val
 from . import Deps
-from .booking import book_slot, cancel_booking
+from .booking import book_slot
+from .changes import cancel_booking
 
 Gen = Generator[Query, Any, Any]
 

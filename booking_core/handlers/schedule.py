@@ -26,7 +26,8 @@ from ..repo.schedule import (
 )
 from ..store.base import Query, Tx, execute, one, rows, to_epoch, val
 from . import Deps
-from .booking import cancel_one, claim_place, move_booking, slot_context
+from .booking import claim_place, slot_context
+from .changes import cancel_one, move_booking
 
 Gen = Generator[Query, Any, Any]
 

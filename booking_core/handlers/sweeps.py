@@ -15,7 +15,8 @@ from ..repo.patients import active_ban
 from ..rules import RuleKey, ban_end
 from ..store.base import Query, Tx, execute, rows, to_epoch, val
 from . import Deps
-from .booking import booking_payload, cancel_one
+from .booking import booking_payload
+from .changes import cancel_one
 
 Gen = Generator[Query, Any, Any]
 

@@ -1,0 +1,302 @@
+"""Changes to a booking: pay, cancel (退号), reschedule (改约), move, check in (取号)."""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from datetime import time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from ..commands import CancelBooking, CheckIn, PayBooking, RescheduleBooking
+from ..domain import (
+    Actor,
+    Booking,
+    BookingStatus,
+    CancelReason,
+    Channel,
+)
+from ..errors import (
+    CheckInClosed,
+    CheckInNotOpen,
+    Forbidden,
+    InsufficientBalance,
+    InvalidInput,
+    InvalidState,
+    NotFound,
+)
+from ..repo.bookings import (
+    booking_by_no,
+    release_place,
+    view_by_id,
+)
+from ..repo.patients import patient_by_id
+from ..rules import (
+    RuleKey,
+    at_local,
+    check_cancel_deadline,
+    check_reschedule_deadline,
+)
+from ..store.base import Query, Tx, execute, from_epoch, val
+from . import Deps
+from .booking import admit, booking_payload, claim_place, emit_slot_changed, slot_context
+
+Gen = Generator[Query, Any, Any]
+
+
+def _owned(tx: Tx, booking_no: str, actor: Actor) -> Gen:
+    booking = yield from booking_by_no(booking_no, lock=True)
+    if not actor.may_access(booking.hospital_id):
+        raise NotFound("booking", booking_no)
+    return booking
+
+
+def _set_status(tx: Tx, booking: Booking, status: BookingStatus, **extra: Any) -> Gen:
+    sets = ", ".join(["status = ?", "updated_at = ?", *(f"{k} = ?" for k in extra)])
+    yield execute(
+        f"UPDATE bookings SET {sets} WHERE id = ?",
+        str(status),
+        tx.epoch,
+        *extra.values(),
+        booking.id,
+    )
+
+
+def refund(tx: Tx, booking: Booking, actor: Actor, method: str | None) -> Gen:
+    """Money back the way it came: the card balance, or a refund row for the terminal."""
+    if booking.paid <= 0:
+        return
+    how = method or "balance"
+    if how == "balance":
+        yield execute(
+            "UPDATE patients SET balance = balance + ?, updated_at = ? WHERE id = ?",
+            booking.paid,
+            tx.epoch,
+            booking.patient_id,
+        )
+    yield execute(
+        "INSERT INTO ledger (hospital_id, patient_id, booking_id, kind, method, amount, reference, "
+        "actor, created_at) VALUES (?, ?, ?, 'refund', ?, ?, NULL, ?, ?)",
+        booking.hospital_id,
+        booking.patient_id,
+        booking.id,
+        how,
+        booking.paid,
+        actor.label,
+        tx.epoch,
+    )
+
+
+def cancel_one(tx: Tx, booking: Booking, actor: Actor, reason: CancelReason) -> Gen:
+    """Cancel, free the place, refund, and record it (used by cancel, expiry and 停诊)."""
+    method = yield val("SELECT pay_method FROM bookings WHERE id = ?", booking.id)
+    booked = yield from release_place(booking.slot_id)
+    yield from _set_status(
+        tx, booking, BookingStatus.CANCELLED, cancelled_at=tx.epoch, cancel_reason=str(reason)
+    )
+    yield from refund(tx, booking, actor, method)
+    view = yield from view_by_id(booking.id)
+    payload = booking_payload(view) | {"reason": str(reason), "refunded": booking.paid}
+    tx.emit(
+        "booking.cancelled",
+        hospital_id=booking.hospital_id,
+        key=booking.booking_no,
+        payload=payload,
+    )
+    capacity = yield val("SELECT capacity FROM slots WHERE id = ?", booking.slot_id)
+    emit_slot_changed(tx, booking.hospital_id, booking.slot_id, capacity, booked)
+    tx.audit(
+        actor,
+        "booking.cancel",
+        "booking",
+        booking.booking_no,
+        hospital_id=booking.hospital_id,
+        before={"status": str(booking.status)},
+        after={"status": "cancelled", "reason": str(reason)},
+    )
+    return view
+
+
+def cancel_booking(tx: Tx, cmd: CancelBooking, deps: Deps) -> Gen:
+    booking = yield from _owned(tx, cmd.booking_no, cmd.actor)
+    if booking.status not in (BookingStatus.HELD, BookingStatus.CONFIRMED):
+        raise InvalidState(status=str(booking.status), action="cancel")
+    if not cmd.by_hospital:
+        ctx = yield from slot_context(booking.slot_id, cmd.actor)
+        rules = yield from deps.rules.get(booking.hospital_id)
+        check_cancel_deadline(
+            tx.now, from_epoch(ctx["session_starts_at"]), rules, ZoneInfo(ctx["timezone"])
+        )
+    reason = CancelReason.HOSPITAL if cmd.by_hospital else CancelReason.PATIENT
+    return (yield from cancel_one(tx, booking, cmd.actor, reason))
+
+
+def pay_booking(tx: Tx, cmd: PayBooking, deps: Deps) -> Gen:
+    booking = yield from _owned(tx, cmd.booking_no, cmd.actor)
+    if booking.status not in (BookingStatus.HELD, BookingStatus.CONFIRMED):
+        raise InvalidState(status=str(booking.status), action="pay")
+    if booking.paid >= booking.fee:
+        raise InvalidState(status="paid", action="pay")
+    if booking.hold_expires_at is not None and booking.hold_expires_at <= tx.now:
+        raise InvalidState(status="hold_expired", action="pay")
+    if cmd.method not in ("balance", "card", "cash"):
+        raise InvalidInput("method", "balance, card or cash")
+    due = booking.fee - booking.paid
+    if cmd.method == "balance":
+        if cmd.actor.channel is Channel.AGENT:
+            rules = yield from deps.rules.get(booking.hospital_id)
+            if not rules.on(RuleKey.AGENT_DIRECT_DEBIT):
+                raise Forbidden(action="agent_direct_debit")
+        debited = yield execute(
+            "UPDATE patients SET balance = balance - ?, updated_at = ? "
+            "WHERE id = ? AND balance >= ?",
+            due,
+            tx.epoch,
+            booking.patient_id,
+            due,
+        )
+        if not debited:
+            balance = yield val("SELECT balance FROM patients WHERE id = ?", booking.patient_id)
+            raise InsufficientBalance(balance=balance, needed=due)
+    yield execute(
+        "INSERT INTO ledger (hospital_id, patient_id, booking_id, kind, method, amount, reference, "
+        "actor, created_at) VALUES (?, ?, ?, 'payment', ?, ?, ?, ?, ?)",
+        booking.hospital_id,
+        booking.patient_id,
+        booking.id,
+        cmd.method,
+        -due,
+        cmd.reference,
+        cmd.actor.label,
+        tx.epoch,
+    )
+    yield from _set_status(
+        tx,
+        booking,
+        BookingStatus.CONFIRMED,
+        paid=booking.fee,
+        pay_method=cmd.method,
+        hold_expires_at=None,
+    )
+    view = yield from view_by_id(booking.id)
+    payload = booking_payload(view) | {"method": cmd.method}
+    topic = "booking.confirmed" if booking.status is BookingStatus.HELD else "booking.paid"
+    tx.emit(topic, hospital_id=booking.hospital_id, key=booking.booking_no, payload=payload)
+    tx.audit(
+        cmd.actor,
+        "booking.pay",
+        "booking",
+        booking.booking_no,
+        hospital_id=booking.hospital_id,
+        before={"status": str(booking.status), "paid": booking.paid},
+        after={"status": "confirmed", "paid": booking.fee, "method": cmd.method},
+    )
+    return view
+
+
+def move_booking(
+    tx: Tx, booking: Booking, target_ctx, place: int, booked: int, actor: Actor, reason: str
+) -> Gen:
+    """Put ``booking`` into the place already claimed in ``target_ctx``'s slot; free the old one."""
+    old_booked = yield from release_place(booking.slot_id)
+    old_capacity = yield val("SELECT capacity FROM slots WHERE id = ?", booking.slot_id)
+    status = (
+        BookingStatus.CONFIRMED if booking.status is BookingStatus.CHECKED_IN else booking.status
+    )
+    yield execute(
+        "UPDATE bookings SET slot_id = ?, session_id = ?, doctor_id = ?, department_id = ?, "
+        "day = ?, "
+        "place_no = ?, status = ?, queue_no = NULL, updated_at = ? WHERE id = ?",
+        target_ctx["slot_id"],
+        target_ctx["session_id"],
+        target_ctx["doctor_id"],
+        target_ctx["department_id"],
+        target_ctx["day"],
+        place,
+        str(status),
+        tx.epoch,
+        booking.id,
+    )
+    view = yield from view_by_id(booking.id)
+    payload = booking_payload(view) | {
+        "from_slot_id": booking.slot_id,
+        "from_session_id": booking.session_id,
+        "from_day": booking.day.isoformat(),
+        "reason": reason,
+    }
+    tx.emit(
+        "booking.moved", hospital_id=booking.hospital_id, key=booking.booking_no, payload=payload
+    )
+    emit_slot_changed(tx, booking.hospital_id, booking.slot_id, old_capacity, old_booked)
+    emit_slot_changed(
+        tx, booking.hospital_id, target_ctx["slot_id"], target_ctx["capacity"], booked
+    )
+    tx.audit(
+        actor,
+        "booking.move",
+        "booking",
+        booking.booking_no,
+        hospital_id=booking.hospital_id,
+        before={"slot_id": booking.slot_id, "day": booking.day.isoformat()},
+        after={"slot_id": target_ctx["slot_id"], "day": target_ctx["day"], "reason": reason},
+    )
+    return view
+
+
+def reschedule_booking(tx: Tx, cmd: RescheduleBooking, deps: Deps) -> Gen:
+    booking = yield from _owned(tx, cmd.booking_no, cmd.actor)
+    if booking.status not in (BookingStatus.HELD, BookingStatus.CONFIRMED):
+        raise InvalidState(status=str(booking.status), action="reschedule")
+    if cmd.slot_id == booking.slot_id:
+        raise InvalidInput("slot_id", "the booking is already in this slot")
+    old = yield from slot_context(booking.slot_id, cmd.actor)
+    rules = yield from deps.rules.get(booking.hospital_id)
+    check_reschedule_deadline(
+        tx.now, booking.day, from_epoch(old["session_starts_at"]), rules, ZoneInfo(old["timezone"])
+    )
+    target = yield from slot_context(cmd.slot_id, cmd.actor)
+    if target["hospital_id"] != booking.hospital_id:
+        raise NotFound("slot", cmd.slot_id)
+    patient = yield from patient_by_id(booking.patient_id, lock=True)
+    yield from admit(tx, target, patient, rules, phone_index=None, moving=booking.id)
+    place, booked = yield from claim_place(tx, target["slot_id"], target["capacity"])
+    return (yield from move_booking(tx, booking, target, place, booked, cmd.actor, "rescheduled"))
+
+
+def check_in(tx: Tx, cmd: CheckIn, deps: Deps) -> Gen:
+    booking = yield from _owned(tx, cmd.booking_no, cmd.actor)
+    if booking.status is not BookingStatus.CONFIRMED:
+        raise InvalidState(status=str(booking.status), action="check_in")
+    ctx = yield from slot_context(booking.slot_id, cmd.actor)
+    tz = ZoneInfo(ctx["timezone"])
+    opens_at = at_local(booking.day, time(0, 0), tz)
+    if tx.now < opens_at:
+        raise CheckInNotOpen(opens_at=opens_at)
+    ends_at = from_epoch(ctx["session_ends_at"])
+    if tx.now >= ends_at:
+        raise CheckInClosed(closed_at=ends_at.astimezone(tz))
+    queue_no = yield val(
+        "UPDATE sessions SET last_queue_no = last_queue_no + 1 WHERE id = ? "
+        "RETURNING last_queue_no",
+        booking.session_id,
+    )
+    yield from _set_status(
+        tx, booking, BookingStatus.CHECKED_IN, queue_no=queue_no, checked_in_at=tx.epoch
+    )
+    view = yield from view_by_id(booking.id)
+    payload = booking_payload(view)
+    tx.emit(
+        "booking.checked_in",
+        hospital_id=booking.hospital_id,
+        key=booking.booking_no,
+        payload=payload,
+    )
+    tx.audit(
+        cmd.actor,
+        "booking.check_in",
+        "booking",
+        booking.booking_no,
+        hospital_id=booking.hospital_id,
+        before={"status": "confirmed"},
+        after={"status": "checked_in", "queue_no": queue_no},
+    )
+    return view
