@@ -6,6 +6,7 @@ typed errors it may raise; reads go through :meth:`BookingServices.read`.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -29,6 +30,11 @@ from .handlers.schedule import (
 from .handlers.sweeps import expire_holds, purge_audit, sweep_no_shows
 from .pii import Cipher
 from .store.base import Store, UnitOfWork
+
+UNSAFE_RACE_WINDOW_SECONDS = 0.02  # longer than a group commit under load
+
+CATALOGUE_COMMANDS = (c.UpsertHospital, c.UpsertDepartment, c.UpsertDoctor)
+"""Commands that change what a hospital's department and doctor lists say."""
 
 COMMAND_HANDLERS: dict[type[c.Command], Callable[..., Any]] = {
     c.UpsertHospital: upsert_hospital,
@@ -73,6 +79,9 @@ class BookingServices:
         self.store = store
         self.cipher = cipher
         self.deps = Deps(cipher=cipher)
+        self.catalogue_version = 0
+        """Moves on after each catalogue command handled here: caches of department and
+        doctor lists compare it (another process's change reaches them by their TTL)."""
 
     @property
     def clock(self) -> Clock:
@@ -81,9 +90,16 @@ class BookingServices:
     async def handle(self, command: c.Command) -> Any:
         handler = COMMAND_HANDLERS[type(command)]
         if self.store.unsafe_capacity_check and isinstance(command, c.BookSlot):
-            # test-only negative control: check-then-act across two transactions
+            # test-only negative control: check-then-act across two transactions, with
+            # the gap between them held open so the race shows on a busy machine too
             await self.store.read(unsafe_precheck, command.slot_id)
-        return await self.store.write(handler, command, self.deps)
+            await asyncio.sleep(UNSAFE_RACE_WINDOW_SECONDS)
+        if not isinstance(command, CATALOGUE_COMMANDS):
+            return await self.store.write(handler, command, self.deps)
+        try:
+            return await self.store.write(handler, command, self.deps)
+        finally:  # also when the outcome is unknown (cancelled after the commit)
+            self.catalogue_version += 1
 
     async def read(self, fn: UnitOfWork, *args: Any, **kwargs: Any) -> Any:
         """Run a query function from :mod:`booking_core.queries` on a read connection."""

@@ -279,7 +279,9 @@ async def test_cancel_rebook_and_reschedule_storms_keep_the_counters_true(race_s
         assert Counter(active.values()) == Counter(
             {slot_id: s.booked for slot_id, s in states.items() if s.booked}
         )
-    assert min(done["book"], done["cancel"], done["move"]) >= 5, done  # the storm was a storm
+    # the storm was a storm: every kind of change happened, several times
+    assert min(done["book"], done["cancel"]) >= 5, done
+    assert done["move"] >= 2, done
 
 
 # --- (d) one patient, twenty slots of one department and day ----------------------------------
