@@ -45,18 +45,7 @@ def claim(tx: Tx, consumer: str, limit: int = 100, lease_seconds: int = 60) -> G
         consumer,
         *ids,
     )
-    return [
-        OutboxEvent(
-            id=r["event_id"],
-            topic=r["topic"],
-            hospital_id=r["hospital_id"],
-            key=r["aggregate"],
-            payload=json.loads(r["payload"]),
-            created_at=from_epoch(r["created_at"]),
-            attempts=r["attempts"] + 1,
-        )
-        for r in found
-    ]
+    return [_event_from(r, r["event_id"], attempts=r["attempts"] + 1) for r in found]
 
 
 def mark_done(tx: Tx, consumer: str, event_ids: Sequence[int]) -> Gen:
@@ -99,14 +88,16 @@ def events(tx: Tx, *, topic: str | None = None, key: str | None = None, after_id
     found = yield rows(
         f"SELECT * FROM outbox WHERE {' AND '.join(where)} ORDER BY id LIMIT 10000", *args
     )
-    return [
-        OutboxEvent(
-            id=r["id"],
-            topic=r["topic"],
-            hospital_id=r["hospital_id"],
-            key=r["aggregate"],
-            payload=json.loads(r["payload"]),
-            created_at=from_epoch(r["created_at"]),
-        )
-        for r in found
-    ]
+    return [_event_from(r, r["id"]) for r in found]
+
+
+def _event_from(row, event_id: int, attempts: int = 0) -> OutboxEvent:
+    return OutboxEvent(
+        id=event_id,
+        topic=row["topic"],
+        hospital_id=row["hospital_id"],
+        key=row["aggregate"],
+        payload=json.loads(row["payload"]),
+        created_at=from_epoch(row["created_at"]),
+        attempts=attempts,
+    )
