@@ -138,7 +138,10 @@ class PostgresStore(Store):
     async def read(self, fn: UnitOfWork[T], *args: Any) -> T:
         pool = self._require_pool()
         try:
-            async with pool.acquire() as conn, conn.transaction(readonly=True):
+            async with (
+                pool.acquire() as conn,
+                conn.transaction(isolation="repeatable_read", readonly=True),
+            ):
                 return await drive(conn, fn(self._new_tx(), *args))
         except (OSError, asyncpg.exceptions.ConnectionDoesNotExistError) as err:
             raise StoreUnavailable(reason=str(err)) from err
