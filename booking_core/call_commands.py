@@ -66,6 +66,20 @@ class FinishCallStep(Command):
 
 
 @dataclass(frozen=True, kw_only=True)
+class ClaimStepAndBook(Command):
+    """:class:`ClaimCallStep` and :class:`BookForCall` in one transaction: a confirm step
+    waits for one durable commit fewer. A lost claim books nothing (``booked`` is None);
+    a refused booking keeps nothing, not even the claim (the door claims on its own)."""
+
+    call_sid: str
+    step: int
+    digits: str
+    slot_id: int
+    patient_id: int
+    lang: str = "zh"
+
+
+@dataclass(frozen=True, kw_only=True)
 class BookForCall(Command):
     """Book a place for the patient a caller identified, counted on the call; the
     caller's number goes on the booking (per-phone limits) and into a ``call.booked``

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from .domain import Actor, Department, Doctor
+from . import queries
+from .domain import Actor, BookingView, Department, Doctor, Patient
 from .errors import NotFound
 from .pii import Cipher
 from .repo.schedule import department_from, doctor_from, hospital_by_code
@@ -31,6 +32,15 @@ class StepAnswer:
     won: bool
     response: str | None = None
     known: bool = False  # a delivery of this very step was seen before
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedBooking:
+    """What :class:`~booking_core.call_commands.ClaimStepAndBook` did: the claim, and the
+    booking when the claim was won."""
+
+    claim: StepAnswer
+    booked: BookingView | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,3 +245,16 @@ def doctors(tx: Tx, hospital_code: str, department_code: str, actor: Actor) -> G
     )
     result: list[Doctor] = [doctor_from(r) for r in found]
     return result
+
+
+def patients_with_bans(
+    tx: Tx, actor: Actor, cipher: Cipher, *, hospital_code: str, **by: str
+) -> Gen:
+    """Patients found by phone, card or ID number (as :func:`queries.find_patients`), each
+    with the end of its longest active ban or None: one read for the phone line's look-up."""
+    found = yield from queries.find_patients(tx, actor, cipher, hospital_code=hospital_code, **by)
+    out: list[tuple[Patient, datetime | None]] = []
+    for patient in found:
+        bans = yield from queries.list_blacklist(tx, actor, patient_id=patient.id)
+        out.append((patient, max((b.ends_at for b in bans), default=None)))
+    return out

@@ -63,6 +63,7 @@ COMMAND_HANDLERS: dict[type[c.Command], Callable[..., Any]] = {
     calls.ClaimCallStep: call_handlers.claim_call_step,
     calls.FinishCallStep: call_handlers.finish_call_step,
     calls.BookForCall: call_handlers.book_for_call,
+    calls.ClaimStepAndBook: call_handlers.claim_step_and_book,
     calls.CancelForCall: call_handlers.cancel_for_call,
     calls.TransferCall: call_handlers.transfer_call,
     calls.EndCall: call_handlers.end_call,

@@ -5,6 +5,8 @@ in the call's state.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -12,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from booking_core import call_commands as cc
 from booking_core import call_queries, queries
+from booking_core.call_queries import StepAnswer
 from booking_core.domain import Actor, BookingStatus, BookingView, Channel
 from booking_core.errors import BookingError, InvalidInput
 from booking_core.identity import mask_name
@@ -37,6 +40,8 @@ from .state import (
 )
 
 SCHEDULE_DAYS = 7  # "the next 7 days" a caller hears and can book (the default window)
+CATALOGUE_TTL_SECONDS = 30.0  # another process's department or doctor change is heard this late
+CATALOGUE_MAX_ENTRIES = 1024  # department lists and doctor lists, all hospitals together
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,10 +60,42 @@ class Call:
         return Actor("patient", f"ivr:{self.call_sid}", self.hospital_id, Channel.IVR)
 
 
+class CatalogueCache:
+    """Department and doctor lists per hospital, kept briefly: they change rarely, and a
+    caller walking the menu reads them on every pick. A catalogue command handled in this
+    process empties the cache at once (``services.catalogue_version``); a change made by
+    another process is heard within ``ttl`` seconds. Only answers are kept, never errors."""
+
+    def __init__(
+        self,
+        services: BookingServices,
+        ttl: float = CATALOGUE_TTL_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.services = services
+        self.ttl = ttl
+        self.clock = clock
+        self._entries: dict[tuple[str, ...], tuple[int, float, Any]] = {}
+
+    async def get(self, key: tuple[str, ...], load: Callable[[], Awaitable[Any]]) -> Any:
+        version, now = self.services.catalogue_version, self.clock()
+        hit = self._entries.get(key)
+        if hit is not None and hit[0] == version and now - hit[1] < self.ttl:
+            return hit[2]
+        value = await load()  # read after taking the version: a change meanwhile reloads
+        if len(self._entries) >= CATALOGUE_MAX_ENTRIES:
+            self._entries.clear()
+        self._entries[key] = (version, now, value)
+        return value
+
+
 class CoreActions:
-    def __init__(self, services: BookingServices, queue: str) -> None:
+    def __init__(
+        self, services: BookingServices, queue: str, catalogue: CatalogueCache | None = None
+    ) -> None:
         self.services = services
         self.queue = queue
+        self.catalogue = catalogue or CatalogueCache(services)
 
     async def perform(self, action: Action, call: Call) -> Outcome:
         """The action's outcome; the core's refusals come back as ``Outcome.error``
@@ -66,13 +103,32 @@ class CoreActions:
         try:
             value = await getattr(self, "_" + type(action).__name__)(action, call)
         except BookingError as err:
-            tz = ZoneInfo(call.timezone)
-            err.params = {
-                k: v.astimezone(tz) if isinstance(v, datetime) and v.tzinfo else v
-                for k, v in err.params.items()
-            }
-            return Outcome(error=err)
+            return _refused(err, call)
         return Outcome(value=value)
+
+    async def claim_and_book(
+        self, action: Book, call: Call, step: int, digits: str
+    ) -> tuple[StepAnswer | None, Outcome | None]:
+        """Claim the step and book in one transaction (one durable commit fewer). The
+        claim (None: a refusal kept nothing, claim the step on its own) and the booking's
+        outcome (None when the claim was lost: nothing was tried)."""
+        try:
+            done = await self.services.handle(
+                cc.ClaimStepAndBook(
+                    actor=call.actor,
+                    call_sid=call.call_sid,
+                    step=step,
+                    digits=digits,
+                    slot_id=action.slot_id,
+                    patient_id=action.patient_id,
+                    lang=call.lang,
+                )
+            )
+        except BookingError as err:
+            return None, _refused(err, call)
+        if done.booked is None:
+            return done.claim, None
+        return done.claim, Outcome(value=_booking(done.booked))
 
     def _today(self, call: Call):
         return self.services.clock.now().astimezone(ZoneInfo(call.timezone))
@@ -81,16 +137,14 @@ class CoreActions:
 
     async def _patients(self, call: Call, **by: str) -> list[dict[str, Any]]:
         found = await self.services.read(
-            queries.find_patients,
+            call_queries.patients_with_bans,
             call.actor,
             self.services.cipher,
             hospital_code=call.hospital_code,
             **by,
         )
         out = []
-        for p in found:
-            bans = await self.services.read(queries.list_blacklist, call.actor, patient_id=p.id)
-            until = max((b.ends_at for b in bans), default=None)
+        for p, until in found:
             out.append(
                 {
                     "id": p.id,
@@ -116,12 +170,18 @@ class CoreActions:
             return []
 
     async def _ListDepartments(self, action: ListDepartments, call: Call):
-        found = await self.services.read(call_queries.departments, call.hospital_code, call.actor)
+        found = await self.catalogue.get(
+            ("departments", call.hospital_code),
+            lambda: self.services.read(call_queries.departments, call.hospital_code, call.actor),
+        )
         return [{"code": d.code, "name": d.name} for d in found]
 
     async def _ListDoctors(self, action: ListDoctors, call: Call):
-        found = await self.services.read(
-            call_queries.doctors, call.hospital_code, action.department, call.actor
+        found = await self.catalogue.get(
+            ("doctors", call.hospital_code, action.department),
+            lambda: self.services.read(
+                call_queries.doctors, call.hospital_code, action.department, call.actor
+            ),
         )
         return [
             {"work_no": d.work_no, "name": d.name, "title": d.title, "fee": d.fee} for d in found
@@ -227,6 +287,16 @@ class CoreActions:
                 actor=call.actor, call_sid=call.call_sid, queue=self.queue, context=action.context
             )
         )
+
+
+def _refused(err: BookingError, call: Call) -> Outcome:
+    """The core's refusal, its instants in hospital-local time."""
+    tz = ZoneInfo(call.timezone)
+    err.params = {
+        k: v.astimezone(tz) if isinstance(v, datetime) and v.tzinfo else v
+        for k, v in err.params.items()
+    }
+    return Outcome(error=err)
 
 
 def _booking(view: BookingView) -> dict[str, Any]:

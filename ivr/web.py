@@ -13,15 +13,17 @@ The engine mounts it with ``app.add_subapp("/twilio/voice/", ivr.web.make_app(..
 Each step: the call's state and any stored answer for (call, step, digits) are read;
 a stored answer is returned as it is (a replay acts on nothing); otherwise the pure
 flow decides, its actions run against the core (a step that writes first claims the
-step, so of parallel deliveries only one acts), and the answer is stored with the new
-state. The whole step is bounded by ``answer_within_seconds``: a stalled database gets
-the caller the fallback's spoken answer long before Twilio's 15-second timeout.
+step, so of parallel deliveries only one acts; a booking claims it in its own
+transaction), and the answer is stored with the new state. The whole step is bounded
+by ``answer_within_seconds``: a stalled database gets the caller the fallback's spoken
+answer long before Twilio's 15-second timeout.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -36,7 +38,7 @@ from . import flow
 from .actions import Call, CoreActions
 from .prompts import Catalogue
 from .signature import FORM, signature_middleware
-from .state import CallState, Digits, Event, NoInput, Recorded, Step
+from .state import Book, CallState, Digits, Event, NoInput, Outcome, Recorded, Step
 from .twiml import Voice
 
 log = logging.getLogger(__name__)
@@ -44,6 +46,11 @@ log = logging.getLogger(__name__)
 ANSWER_WITHIN_SECONDS = 2.5  # Twilio waits 15 s, a caller in silence much less: say *something*
 DEDUPE_POLL_SECONDS = 0.02  # a parallel delivery waits this long between looks for the answer
 TWIML = "text/xml"
+CHANNEL = "ivr"
+
+BookingCounter = Callable[[str, str], None]
+"""``on_booking(channel, result)``: one per confirm attempt; result is "created" or the
+core's refusal code (the same counter the API door reports to)."""
 
 
 @dataclass
@@ -55,6 +62,16 @@ class Ivr:
     answer_within: float
     busy_twiml: str
     hospital: Hospital | None = None
+    on_booking: BookingCounter | None = None
+
+    def count_booking(self, outcome: Outcome) -> None:
+        if self.on_booking is None:
+            return
+        result = "created" if outcome.error is None else outcome.error.code
+        try:
+            self.on_booking(CHANNEL, result)
+        except Exception:
+            log.exception("on_booking(%s, %s) failed", CHANNEL, result)
 
     async def hospital_record(self) -> Hospital:
         if self.hospital is None:
@@ -86,9 +103,12 @@ def make_app(
     queue: str = "guahao-agents",
     prefix: str = "/twilio/voice",
     answer_within_seconds: float = ANSWER_WITHIN_SECONDS,
+    on_booking: BookingCounter | None = None,
 ) -> web.Application:
     """The voice sub-app. ``public_url`` is the base Twilio reaches the engine at (the
-    signatures are checked against it); ``prefix`` is where the engine mounts this app."""
+    signatures are checked against it); ``prefix`` is where the engine mounts this app;
+    ``on_booking(channel, result)`` hears every confirm attempt ("ivr", "created" or the
+    refusal code)."""
     base = public_url.rstrip("/")
     catalogue = Catalogue({"hospital": ""})
     voice = Voice(catalogue, base + prefix, queue)
@@ -100,6 +120,7 @@ def make_app(
         hospital_code=hospital_code,
         answer_within=answer_within_seconds,
         busy_twiml=voice.busy(),
+        on_booking=on_booking,
     )
     app.router.add_post("", incoming)
     app.router.add_post("/", incoming)
@@ -202,16 +223,24 @@ async def _step(request: web.Request, key: str, event: Event) -> str:
     said = list(result.say)
     claimed = False
     while result.action is not None:
+        outcome: Outcome | None = None
         if result.action.writes and not claimed:
-            claim = await services.handle(
-                cc.ClaimCallStep(actor=call.actor, call_sid=call_sid, step=step_no, digits=key)
-            )
+            claim = None
+            if isinstance(result.action, Book):  # claimed in the booking's own transaction
+                claim, outcome = await ivr.actions.claim_and_book(result.action, call, step_no, key)
+            if claim is None:
+                claim = await services.handle(
+                    cc.ClaimCallStep(actor=call.actor, call_sid=call_sid, step=step_no, digits=key)
+                )
             if not claim.won:
                 if claim.known:
                     return await _wait_for_answer(ivr, call_sid, step_no, key)
                 return await _current(ivr, call_sid)
             claimed = True
-        outcome = await ivr.actions.perform(result.action, call)
+        if outcome is None:
+            outcome = await ivr.actions.perform(result.action, call)
+        if isinstance(result.action, Book):
+            ivr.count_booking(outcome)
         result = flow.settle(result.state, result.action, outcome)
         said += result.say
     new_state = result.state

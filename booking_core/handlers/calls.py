@@ -17,6 +17,7 @@ from ..call_commands import (
     BookForCall,
     CancelForCall,
     ClaimCallStep,
+    ClaimStepAndBook,
     EndCall,
     FinishCallStep,
     OpenComplaint,
@@ -25,7 +26,7 @@ from ..call_commands import (
     StartCall,
     TransferCall,
 )
-from ..call_queries import StepAnswer
+from ..call_queries import ClaimedBooking, StepAnswer
 from ..commands import BookSlot, CancelBooking
 from ..domain import Channel
 from ..errors import InvalidInput, NotFound
@@ -208,6 +209,28 @@ def book_for_call(tx: Tx, cmd: BookForCall, deps: Deps) -> Gen:
         },
     )
     return view
+
+
+def claim_step_and_book(tx: Tx, cmd: ClaimStepAndBook, deps: Deps) -> Gen:
+    claim = yield from claim_call_step(
+        tx,
+        ClaimCallStep(actor=cmd.actor, call_sid=cmd.call_sid, step=cmd.step, digits=cmd.digits),
+        deps,
+    )
+    if not claim.won:
+        return ClaimedBooking(claim=claim)
+    view = yield from book_for_call(  # a refusal raises: the claim goes with the booking
+        tx,
+        BookForCall(
+            actor=cmd.actor,
+            call_sid=cmd.call_sid,
+            slot_id=cmd.slot_id,
+            patient_id=cmd.patient_id,
+            lang=cmd.lang,
+        ),
+        deps,
+    )
+    return ClaimedBooking(claim=claim, booked=view)
 
 
 def cancel_for_call(tx: Tx, cmd: CancelForCall, deps: Deps) -> Gen:
