@@ -43,31 +43,11 @@ from booking_core.pii import Cipher  # noqa: E402
 from booking_core.services import bootstrap  # noqa: E402
 from booking_core.store import make_store, rows  # noqa: E402
 from hospital_api.auth import hash_token, new_token  # noqa: E402
+from scripts.bench.common import free_port, register_patients, wait_healthy  # noqa: E402
 
 TARGET_RATIO = 0.5
 DAYS = 5  # one booking per patient per department per day, at most 5 active: 5 days each
 TZ = ZoneInfo("Asia/Shanghai")
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"server exited with {proc.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/healthz", timeout=1):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise SystemExit(f"{url} did not come up")
 
 
 class Load:
@@ -203,27 +183,7 @@ async def prepare_engine_db(
                     places_per_slot=places,
                 )
             )
-        from stdnum.cn import ric
-
-        def id_number(i: int) -> str:
-            body = f"110105{1940 + i // 1000 % 80}0101{i % 1000:03d}"
-            return body + ric.calc_check_digit(body + "0")
-
-        made = []
-        for start in range(0, patients, 2000):
-            made += await asyncio.gather(
-                *(
-                    services.handle(
-                        c.RegisterPatient(
-                            hospital_code="H001",
-                            name=f"患者{i}",
-                            id_number=id_number(i),
-                            phone=f"13{i % 10}{i:08d}"[:11],
-                        )
-                    )
-                    for i in range(start, min(start + 2000, patients))
-                )
-            )
+        made = await register_patients(services, "H001", patients)
         token = new_token()
         await services.handle(
             c.CreateToken(

@@ -44,7 +44,7 @@ from booking_core.domain import Period  # noqa: E402
 from booking_core.pii import Cipher  # noqa: E402
 from booking_core.services import bootstrap  # noqa: E402
 from booking_core.store import make_store  # noqa: E402
-from scripts.bench.booking import free_port, wait_healthy  # noqa: E402
+from scripts.bench.common import free_port, register_patients, wait_healthy  # noqa: E402
 
 TOKEN = "bench-twilio-auth-token"
 PUBLIC_URL = "https://ivr.bench.test"
@@ -123,27 +123,7 @@ async def prepare(db: str, key: str, patients: int) -> tuple[list[dict], list[tu
                 for minute in range(0, 240, 30):
                     at = clock_time(8 + minute // 60, minute % 60)
                     choices.append((work_no, day.strftime("%m%d"), at.strftime("%H%M")))
-        from stdnum.cn import ric
-
-        def id_number(i: int) -> str:
-            body = f"110105{1940 + i // 1000 % 80}0101{i % 1000:03d}"
-            return body + ric.calc_check_digit(body + "0")
-
-        made = []
-        for start in range(0, patients, 2000):
-            made += await asyncio.gather(
-                *(
-                    services.handle(
-                        c.RegisterPatient(
-                            hospital_code="H001",
-                            name=f"患者{i}",
-                            id_number=id_number(i),
-                            phone=f"13{i % 10}{i:08d}"[:11],
-                        )
-                    )
-                    for i in range(start, min(start + 2000, patients))
-                )
-            )
+        made = await register_patients(services, "H001", patients)
         callers = [
             {"card": p.card_no, "phone": f"+86{13}{i % 10}{i:08d}"[:14]} for i, p in enumerate(made)
         ]
