@@ -40,6 +40,7 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> web.Applicat
         pg_pool_min=settings.pg_pool_min,
         pg_pool_max=settings.pg_pool_max,
         outbox_consumers=settings.outbox_consumers,
+        sql_trace=settings.sql_trace,
     )
     services = bootstrap(store, cipher)
     metrics = Metrics()

@@ -42,8 +42,17 @@ def make_store(
     pg_pool_min: int = 2,
     pg_pool_max: int = 20,
     outbox_consumers: Sequence[str] = (),
+    sql_trace: bool = False,
 ) -> Store:
     """A store for ``db``: a ``postgresql://`` URL or an SQLite file path."""
+    store = _make(
+        db, clock, sqlite_readers, sqlite_max_batch, pg_pool_min, pg_pool_max, outbox_consumers
+    )
+    store.sql_trace = sql_trace
+    return store
+
+
+def _make(db, clock, sqlite_readers, sqlite_max_batch, pg_pool_min, pg_pool_max, outbox_consumers):
     if db.startswith(("postgresql://", "postgres://")):
         from .postgres import PostgresStore
 

@@ -26,6 +26,7 @@ function that raised is kept.
 from __future__ import annotations
 
 import abc
+import logging
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -227,6 +228,9 @@ def unit(
     return result
 
 
+SQL_LOG = logging.getLogger("booking_core.sql")
+
+
 class Store(abc.ABC):
     """One interface, two implementations (SQLite, PostgreSQL), one contract test suite."""
 
@@ -236,6 +240,7 @@ class Store(abc.ABC):
         self.clock = clock
         self.outbox_consumers = tuple(outbox_consumers)
         self.unsafe_capacity_check = False
+        self.sql_trace = False  # debug aid: log every statement (set before open())
         self._commit_listeners: list[Callable[[], None]] = []
 
     @abc.abstractmethod

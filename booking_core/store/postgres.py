@@ -22,7 +22,7 @@ import asyncpg
 
 from ..clock import Clock
 from ..errors import StoreUnavailable
-from .base import CheckViolation, Query, Store, T, UniqueViolation, UnitOfWork, unit
+from .base import SQL_LOG, CheckViolation, Query, Store, T, UniqueViolation, UnitOfWork, unit
 from .migrations import BOOKKEEPING, all_migrations
 
 log = logging.getLogger(__name__)
@@ -100,7 +100,11 @@ class PostgresStore(Store):
     async def open(self) -> None:
         try:
             self._pool = await asyncpg.create_pool(
-                self.dsn, min_size=self._min, max_size=self._max, command_timeout=30
+                self.dsn,
+                min_size=self._min,
+                max_size=self._max,
+                command_timeout=30,
+                init=self._init_connection,
             )
         except (OSError, asyncpg.PostgresError) as err:
             raise StoreUnavailable(reason=f"cannot reach PostgreSQL: {err}") from err
@@ -125,6 +129,12 @@ class PostgresStore(Store):
                         )
             finally:
                 await conn.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK_KEY)
+
+    async def _init_connection(self, conn: asyncpg.Connection) -> None:
+        if self.sql_trace:
+            conn.add_query_logger(
+                lambda q: SQL_LOG.info("postgres: %s (%.1f ms)", q.query, q.elapsed * 1000)
+            )
 
     async def close(self) -> None:
         if self._pool is not None:

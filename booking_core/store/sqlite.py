@@ -32,6 +32,7 @@ from .base import (
     AUDIT_INSERT,
     DELIVERY_INSERT,
     OUTBOX_INSERT,
+    SQL_LOG,
     CheckViolation,
     Query,
     Store,
@@ -143,6 +144,8 @@ class SqliteStore(Store):
         await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         await conn.execute("PRAGMA foreign_keys = ON")
         await conn.execute("PRAGMA synchronous = FULL")
+        if self.sql_trace:
+            await conn.set_trace_callback(lambda sql: SQL_LOG.info("sqlite: %s", sql))
         return conn
 
     async def open(self) -> None:

@@ -151,3 +151,25 @@ async def test_readers_see_a_consistent_snapshot(store):
         return row["n"]
 
     assert await store.read(q) == 0
+
+
+async def test_sql_trace_logs_every_statement_when_switched_on(db_url, clock, caplog):
+    """The debug aid of docs/configuration.md (sql_trace), on both stores; off by default."""
+    import logging
+
+    from booking_core.store import make_store
+
+    def q(tx):
+        return (yield val("SELECT count(*) FROM hospitals WHERE code = ?", "TRACE1"))
+
+    for trace in (False, True):
+        caplog.clear()
+        store = make_store(db_url, clock, sql_trace=trace)
+        await store.open()
+        try:
+            with caplog.at_level(logging.INFO, logger="booking_core.sql"):
+                assert await store.read(q) == 0
+        finally:
+            await store.close()
+        logged = [r.getMessage() for r in caplog.records if r.name == "booking_core.sql"]
+        assert any("FROM hospitals WHERE code" in m for m in logged) is trace
