@@ -68,6 +68,7 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> web.Applicat
             token_cache_seconds=settings.token_cache_seconds,
             max_body_bytes=settings.max_body_bytes,
             on_booking=metrics.record_booking,
+            default_timezone=settings.timezone,
         ),
     )
     app.add_subapp(

@@ -18,6 +18,7 @@ from .routing import Handler, Route
 class ApiSettings:
     token_cache_seconds: int = 30
     max_body_bytes: int = 65536
+    default_timezone: str = "Asia/Shanghai"  # for a hospital created without one
 
 
 BookingCounter = Callable[[str, str], None]

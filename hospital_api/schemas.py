@@ -63,7 +63,12 @@ class Problem(BaseModel):
 
 class HospitalIn(Body):
     name: str = Name
-    timezone: str = Field("Asia/Shanghai", max_length=64, description="IANA time zone")
+    timezone: str | None = Field(
+        None,
+        max_length=64,
+        description="IANA time zone; omitted: the engine's `timezone` setting for a new "
+        "hospital, unchanged for an existing one",
+    )
 
 
 class HospitalOut(Out):

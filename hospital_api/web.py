@@ -226,6 +226,7 @@ def make_app(
     token_cache_seconds: int = 30,
     max_body_bytes: int = 65536,
     on_booking: BookingCounter | None = None,
+    default_timezone: str = "Asia/Shanghai",
 ) -> web.Application:
     """The API sub-app; ``on_booking(channel, result)`` hears every POST /bookings outcome
     ("created", "replayed" or the problem code)."""
@@ -234,7 +235,9 @@ def make_app(
     )
     app[SERVICES] = services
     app[SETTINGS] = ApiSettings(
-        token_cache_seconds=token_cache_seconds, max_body_bytes=max_body_bytes
+        token_cache_seconds=token_cache_seconds,
+        max_body_bytes=max_body_bytes,
+        default_timezone=default_timezone,
     )
     app[TOKENS] = TokenCache(token_cache_seconds)
     app[DIRECTORY] = Directory(services)

@@ -12,6 +12,7 @@ from booking_core.errors import NotFound
 from booking_core.queries import SlotSearch
 
 from .. import reads
+from ..keys import SETTINGS
 from ..present import department_out, doctor_out, hospital_out, session_out, slot_out
 from ..schemas import (
     DepartmentIn,
@@ -40,8 +41,14 @@ def _created(created: bool) -> int:
 async def put_hospital(request: web.Request) -> web.Response:
     code = _code(request)
     data = await parse_body(request, HospitalIn)
+    timezone = data.timezone
+    if timezone is None:
+        try:
+            timezone = (await directory(request).by_code(code)).timezone
+        except NotFound:
+            timezone = request.app[SETTINGS].default_timezone
     cmd = c.UpsertHospital(
-        actor=caller(request).actor, code=code, name=data.name, timezone=data.timezone
+        actor=caller(request).actor, code=code, name=data.name, timezone=timezone
     )
     hospital, created = await services(request).handle(cmd)
     directory(request).remember(hospital)

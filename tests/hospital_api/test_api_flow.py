@@ -311,3 +311,22 @@ async def test_personal_data_is_masked_everywhere(api):
         assert id_number not in text
         assert "139****0004" in text
     assert len(json.loads(texts[-1])["items"]) == 1
+
+
+async def test_a_new_hospital_takes_the_configured_time_zone_and_keeps_its_own(
+    aiohttp_client, services
+):
+    from tests.hospital_api.helpers import Api, make_root
+
+    api = Api(
+        await aiohttp_client(make_root(services, [], default_timezone="Asia/Urumqi")), services, []
+    )
+    admin = await api.token("admin")
+    status, body = await api.call("PUT", "/hospitals/H777", admin, json={"name": "乌鲁木齐医院"})
+    assert (status, body["timezone"]) == (201, "Asia/Urumqi")
+    status, body = await api.call(
+        "PUT", "/hospitals/H777", admin, json={"name": "乌鲁木齐医院", "timezone": "Asia/Shanghai"}
+    )
+    assert (status, body["timezone"]) == (200, "Asia/Shanghai")
+    status, body = await api.call("PUT", "/hospitals/H777", admin, json={"name": "新名字"})
+    assert (status, body["timezone"]) == (200, "Asia/Shanghai")  # unchanged when omitted
