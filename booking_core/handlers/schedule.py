@@ -16,7 +16,7 @@ from ..commands import (
 )
 from ..domain import ACTIVE_SQL, Actor, CancelReason
 from ..errors import Forbidden, InvalidInput, NotFound, SessionUnavailable, SubstituteFull
-from ..repo.bookings import booking_from
+from ..repo.bookings import still
 from ..repo.schedule import (
     department_by_code,
     doctor_by_work_no,
@@ -265,7 +265,11 @@ def stop_session(tx: Tx, cmd: StopSession, deps: Deps) -> Gen:
         f"WHERE b.session_id = ? AND b.status IN {ACTIVE_SQL} ORDER BY sl.start_time, b.place_no",
         session.id,
     )
-    bookings = [booking_from(r) for r in found]
+    bookings = []
+    for r in found:  # each locked and re-checked: a patient may be cancelling right now
+        booking = yield from still(r["id"], ACTIVE_SQL)
+        if booking is not None:
+            bookings.append(booking)
     moved = cancelled = 0
     if cmd.mode == "move":
         if cmd.target_session_id is None:

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from ..commands import ExpireHolds, PurgeAudit, SweepNoShows
 from ..domain import CancelReason
-from ..repo.bookings import booking_from, view_by_id
+from ..repo.bookings import still, view_by_id
 from ..repo.patients import active_ban
 from ..rules import RuleKey, ban_end
 from ..store.base import Query, Tx, execute, rows, to_epoch, val
@@ -28,9 +28,13 @@ def expire_holds(tx: Tx, cmd: ExpireHolds, deps: Deps) -> Gen:
         tx.epoch,
         cmd.limit,
     )
-    for row in found:
-        yield from cancel_one(tx, booking_from(row), cmd.actor, CancelReason.HOLD_EXPIRED)
-    return len(found)
+    expired = 0
+    for row in found:  # another engine's sweep or the patient may have got there first
+        booking = yield from still(row["id"], "('held')")
+        if booking is not None:
+            yield from cancel_one(tx, booking, cmd.actor, CancelReason.HOLD_EXPIRED)
+            expired += 1
+    return expired
 
 
 def sweep_no_shows(tx: Tx, cmd: SweepNoShows, deps: Deps) -> Gen:
@@ -45,7 +49,9 @@ def sweep_no_shows(tx: Tx, cmd: SweepNoShows, deps: Deps) -> Gen:
     no_shows: Counter[tuple[int, int]] = Counter()
     completed = 0
     for row in found:
-        booking = booking_from(row)
+        booking = yield from still(row["id"], "('confirmed', 'checked_in')")
+        if booking is None:  # another engine's sweep, or a late check-in, got there first
+            continue
         new_status = "no_show" if booking.status == "confirmed" else "completed"
         yield execute(
             "UPDATE bookings SET status = ?, updated_at = ? WHERE id = ?",

@@ -92,6 +92,16 @@ def booking_by_no(booking_no: str, *, lock: bool = False) -> Generator[Query, An
     return booking_from(row)
 
 
+def still(booking_id: int, statuses: str) -> Generator[Query, Any, Booking | None]:
+    """The booking, row-locked, if it is still in one of ``statuses`` (an SQL list);
+    None when another transaction changed it first (PostgreSQL re-checks after the lock
+    wait; on SQLite the one writer makes it a plain re-read)."""
+    row = yield one(
+        f"SELECT * FROM bookings WHERE id = ? AND status IN {statuses}", booking_id, lock=True
+    )
+    return None if row is None else booking_from(row)
+
+
 def free_place(
     slot_id: int, capacity: int | None, hint: int | None
 ) -> Generator[Query, Any, int | None]:
