@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from ..commands import ExpireHolds, PurgeAudit, SweepNoShows
 from ..domain import CancelReason
 from ..repo.bookings import still, view_by_id
-from ..repo.patients import active_ban
+from ..repo.patients import active_ban, patient_by_id
 from ..rules import RuleKey, ban_end
 from ..store.base import Query, Tx, execute, rows, to_epoch, val
 from . import Deps
@@ -112,6 +112,7 @@ def apply_no_show_rule(
     )
     if count < threshold:
         return False
+    yield from patient_by_id(patient_id, lock=True)  # two engines' sweeps: one ban, not two
     if (yield from active_ban(patient_id, hospital_id, tx.epoch)) is not None:
         return False
     tz_name = yield val("SELECT timezone FROM hospitals WHERE id = ?", hospital_id)
