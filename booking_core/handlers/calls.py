@@ -109,50 +109,50 @@ def start_call(tx: Tx, cmd: StartCall, deps: Deps) -> Gen:
     return StepAnswer(won=True, response=cmd.response, known=True)
 
 
-def record_call_step(tx: Tx, cmd: RecordCallStep, deps: Deps) -> Gen:
+def _take_step(
+    tx: Tx, call_sid: str, step: int, digits: str, response: str | None, sets: str, *values
+) -> Gen:
+    """Move the call past ``step`` once (``sets``: more columns to set) and keep the step's
+    answer; a replayed or parallel delivery gets the stored answer instead."""
     moved = yield execute(
-        "UPDATE calls SET seq = ?, state = ?, patient_id = coalesce(?, patient_id), "
-        "updated_at = ? WHERE call_sid = ? AND seq = ?",
-        cmd.step + 1,
-        cmd.state,
-        cmd.patient_id,
+        f"UPDATE calls SET seq = ?, {sets}updated_at = ? WHERE call_sid = ? AND seq = ?",
+        step + 1,
+        *values,
         tx.epoch,
-        cmd.call_sid,
-        cmd.step,
+        call_sid,
+        step,
     )
     if not moved:
-        return (yield from _stored(cmd.call_sid, cmd.step, cmd.digits))
+        return (yield from _stored(call_sid, step, digits))
     yield execute(
         "INSERT INTO call_steps (call_sid, step, digits, response, created_at) "
         "VALUES (?, ?, ?, ?, ?)",
-        cmd.call_sid,
-        cmd.step,
-        cmd.digits,
-        cmd.response,
+        call_sid,
+        step,
+        digits,
+        response,
         tx.epoch,
     )
-    return StepAnswer(won=True, response=cmd.response, known=True)
+    return StepAnswer(won=True, response=response, known=True)
+
+
+def record_call_step(tx: Tx, cmd: RecordCallStep, deps: Deps) -> Gen:
+    return (
+        yield from _take_step(
+            tx,
+            cmd.call_sid,
+            cmd.step,
+            cmd.digits,
+            cmd.response,
+            "state = ?, patient_id = coalesce(?, patient_id), ",
+            cmd.state,
+            cmd.patient_id,
+        )
+    )
 
 
 def claim_call_step(tx: Tx, cmd: ClaimCallStep, deps: Deps) -> Gen:
-    moved = yield execute(
-        "UPDATE calls SET seq = ?, updated_at = ? WHERE call_sid = ? AND seq = ?",
-        cmd.step + 1,
-        tx.epoch,
-        cmd.call_sid,
-        cmd.step,
-    )
-    if not moved:
-        return (yield from _stored(cmd.call_sid, cmd.step, cmd.digits))
-    yield execute(
-        "INSERT INTO call_steps (call_sid, step, digits, response, created_at) "
-        "VALUES (?, ?, ?, NULL, ?)",
-        cmd.call_sid,
-        cmd.step,
-        cmd.digits,
-        tx.epoch,
-    )
-    return StepAnswer(won=True, known=True)
+    return (yield from _take_step(tx, cmd.call_sid, cmd.step, cmd.digits, None, ""))
 
 
 def finish_call_step(tx: Tx, cmd: FinishCallStep, deps: Deps) -> Gen:

@@ -30,14 +30,18 @@ def dept_entry(s: CallState, d: str) -> Step:
     return wrong(s, "dept_invalid")
 
 
-def settle_depts(s: CallState, action: ListDepartments, outcome: Outcome) -> Step:
-    items = outcome.value or []
-    if action.pick is None:
+def _pick_or_list(s: CallState, pick: str | None, items: list, key: str, missing: str) -> Step:
+    """The list read out when nothing was typed, else the typed item chosen, else why not."""
+    if pick is None:
         return open_list(s, items, "list.empty")
     for item in items:
-        if item["code"] == action.pick:
+        if item[key] == pick:
             return CHOOSERS[s.node](s, item)
-    return wrong(s, "dept_not_found", code=action.pick)
+    return wrong(s, missing, **{key: pick})
+
+
+def settle_depts(s: CallState, action: ListDepartments, outcome: Outcome) -> Step:
+    return _pick_or_list(s, action.pick, outcome.value or [], "code", "dept_not_found")
 
 
 def choose_dept(s: CallState, item: dict) -> Step:
@@ -57,13 +61,7 @@ def doctor_entry(s: CallState, d: str) -> Step:
 
 
 def settle_doctors(s: CallState, action: ListDoctors, outcome: Outcome) -> Step:
-    items = outcome.value or []
-    if action.pick is None:
-        return open_list(s, items, "list.empty")
-    for item in items:
-        if item["work_no"] == action.pick:
-            return CHOOSERS[s.node](s, item)
-    return wrong(s, "doctor_not_found", work_no=action.pick)
+    return _pick_or_list(s, action.pick, outcome.value or [], "work_no", "doctor_not_found")
 
 
 def choose_doctor(s: CallState, item: dict) -> Step:
