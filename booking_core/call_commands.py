@@ -8,11 +8,12 @@ step *says* is the front door's business, stored here as opaque text (``state``,
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from .commands import Command
-from .domain import Channel
+from .domain import BookingView, Channel
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -65,11 +66,25 @@ class FinishCallStep(Command):
     patient_id: int | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class StepRecord:
+    """What :class:`FinishCallStep` stores: the call's next state and the step's answer."""
+
+    state: str
+    response: str
+    patient_id: int | None = None
+
+
 @dataclass(frozen=True, kw_only=True)
 class ClaimStepAndBook(Command):
-    """:class:`ClaimCallStep` and :class:`BookForCall` in one transaction: a confirm step
-    waits for one durable commit fewer. A lost claim books nothing (``booked`` is None);
-    a refused booking keeps nothing, not even the claim (the door claims on its own)."""
+    """:class:`ClaimCallStep`, :class:`BookForCall` and, when ``finish`` gives one, the
+    step's answer (:class:`FinishCallStep`) in one transaction: a confirm step waits for
+    one durable commit instead of three. A lost claim books nothing (``booked`` is None);
+    a refused booking keeps nothing, not even the claim (the door claims on its own).
+
+    ``finish(booking)`` is the door's pure function from the new booking to the step's
+    record (None: the door finishes the step itself); it runs inside the transaction,
+    so it must not block or touch the store."""
 
     call_sid: str
     step: int
@@ -77,6 +92,7 @@ class ClaimStepAndBook(Command):
     slot_id: int
     patient_id: int
     lang: str = "zh"
+    finish: Callable[[BookingView], StepRecord | None] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -36,11 +36,12 @@ class StepAnswer:
 
 @dataclass(frozen=True, slots=True)
 class ClaimedBooking:
-    """What :class:`~booking_core.call_commands.ClaimStepAndBook` did: the claim, and the
-    booking when the claim was won."""
+    """What :class:`~booking_core.call_commands.ClaimStepAndBook` did: the claim, the
+    booking when the claim was won, and whether the step's answer was stored with it."""
 
     claim: StepAnswer
     booked: BookingView | None = None
+    finished: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -107,11 +107,21 @@ class CoreActions:
         return Outcome(value=value)
 
     async def claim_and_book(
-        self, action: Book, call: Call, step: int, digits: str
-    ) -> tuple[StepAnswer | None, Outcome | None]:
-        """Claim the step and book in one transaction (one durable commit fewer). The
-        claim (None: a refusal kept nothing, claim the step on its own) and the booking's
-        outcome (None when the claim was lost: nothing was tried)."""
+        self,
+        action: Book,
+        call: Call,
+        step: int,
+        digits: str,
+        finish: Callable[[Outcome], cc.StepRecord | None] | None = None,
+    ) -> tuple[StepAnswer | None, Outcome | None, bool]:
+        """Claim the step, book and (when ``finish`` gives a record for the booking's
+        outcome) store the step's answer, all in one transaction. Returns the claim (None:
+        a refusal kept nothing, claim the step on its own), the booking's outcome (None
+        when the claim was lost: nothing was tried) and whether the answer was stored."""
+
+        def hook(view: BookingView) -> cc.StepRecord | None:
+            return finish(Outcome(value=_booking(view))) if finish is not None else None
+
         try:
             done = await self.services.handle(
                 cc.ClaimStepAndBook(
@@ -122,13 +132,14 @@ class CoreActions:
                     slot_id=action.slot_id,
                     patient_id=action.patient_id,
                     lang=call.lang,
+                    finish=hook,
                 )
             )
         except BookingError as err:
-            return None, _refused(err, call)
+            return None, _refused(err, call), False
         if done.booked is None:
-            return done.claim, None
-        return done.claim, Outcome(value=_booking(done.booked))
+            return done.claim, None, False
+        return done.claim, Outcome(value=_booking(done.booked)), done.finished
 
     def _today(self, call: Call):
         return self.services.clock.now().astimezone(ZoneInfo(call.timezone))

@@ -226,8 +226,14 @@ async def _step(request: web.Request, key: str, event: Event) -> str:
         outcome: Outcome | None = None
         if result.action.writes and not claimed:
             claim = None
-            if isinstance(result.action, Book):  # claimed in the booking's own transaction
-                claim, outcome = await ivr.actions.claim_and_book(result.action, call, step_no, key)
+            if isinstance(result.action, Book):  # claimed and answered in the booking's own tx
+                finish = _finisher(ivr, result, said, step_no)
+                claim, outcome, finished = await ivr.actions.claim_and_book(
+                    result.action, call, step_no, key, finish
+                )
+                if finished:
+                    ivr.count_booking(outcome)
+                    return claim.response
             if claim is None:
                 claim = await services.handle(
                     cc.ClaimCallStep(actor=call.actor, call_sid=call_sid, step=step_no, digits=key)
@@ -276,6 +282,25 @@ async def _step(request: web.Request, key: str, event: Event) -> str:
     if answer.known:
         return answer.response or await _wait_for_answer(ivr, call_sid, step_no, key)
     return await _current(ivr, call_sid)
+
+
+def _finisher(ivr: Ivr, result: Step, said: list, step_no: int):
+    """The step's record for a booking's outcome, worked out inside the booking's
+    transaction (pure: the flow and the TwiML), or None when the flow has more to do."""
+
+    def finish(outcome: Outcome) -> cc.StepRecord | None:
+        settled = flow.settle(result.state, result.action, outcome)
+        if settled.action is not None:
+            return None
+        new_state = settled.state
+        new_state.seq = step_no + 1
+        return cc.StepRecord(
+            state=new_state.to_json(),
+            response=ivr.voice.answer(new_state, [*said, *settled.say]),
+            patient_id=(new_state.patient or {}).get("id"),
+        )
+
+    return finish
 
 
 async def _wait_for_answer(ivr: Ivr, call_sid: str, step_no: int, key: str) -> str:

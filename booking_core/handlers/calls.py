@@ -230,7 +230,23 @@ def claim_step_and_book(tx: Tx, cmd: ClaimStepAndBook, deps: Deps) -> Gen:
         ),
         deps,
     )
-    return ClaimedBooking(claim=claim, booked=view)
+    record = cmd.finish(view) if cmd.finish is not None else None
+    if record is None:
+        return ClaimedBooking(claim=claim, booked=view)
+    answer = yield from finish_call_step(
+        tx,
+        FinishCallStep(
+            actor=cmd.actor,
+            call_sid=cmd.call_sid,
+            step=cmd.step,
+            digits=cmd.digits,
+            state=record.state,
+            response=record.response,
+            patient_id=record.patient_id,
+        ),
+        deps,
+    )
+    return ClaimedBooking(claim=answer, booked=view, finished=True)
 
 
 def cancel_for_call(tx: Tx, cmd: CancelForCall, deps: Deps) -> Gen:

@@ -3,6 +3,8 @@ confirm step claims the step in the booking's own transaction."""
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
+
 import pytest
 
 from booking_core import commands as c
@@ -94,9 +96,16 @@ async def test_a_confirm_step_claims_in_the_booking_transaction(counted, patient
         return await handle(command)
 
     counted.services.handle = spy
+    confirm = path_of(call.doc.find("./Gather").get("action"))
     await call.press("1")
-    assert "短信" in call.text()
-    assert handled == ["ClaimStepAndBook", "FinishCallStep"]  # two durable commits, not three
+    answer = call.text()
+    assert "短信" in answer
+    assert handled == ["ClaimStepAndBook"]  # one durable commit: claim, booking and answer
+    status, again = await counted.post(confirm, call.params(Digits="1"))  # a replay
+    assert status == 200
+    assert ET.fromstring(again.encode()).findtext(".//Say") == call.says()[0]
+    assert handled == ["ClaimStepAndBook"]  # the stored answer, nothing done again
+    assert len(await counted.rows("bookings")) == 1
 
 
 async def test_a_refused_booking_claims_the_step_on_its_own(
