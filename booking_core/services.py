@@ -12,10 +12,12 @@ from typing import Any
 
 from . import call_commands as calls
 from . import commands as c
-from . import outbox
+from . import message_commands as msgs
+from . import message_queries, outbox
 from .clock import Clock
 from .handlers import Deps
 from .handlers import calls as call_handlers
+from .handlers import messages as message_handlers
 from .handlers.admin import add_to_blacklist, create_operator, create_token, lift_ban, set_rule
 from .handlers.booking import book_slot, unsafe_precheck
 from .handlers.changes import cancel_booking, check_in, pay_booking, reschedule_booking
@@ -70,6 +72,17 @@ COMMAND_HANDLERS: dict[type[c.Command], Callable[..., Any]] = {
     calls.OpenComplaint: call_handlers.open_complaint,
     calls.AttachRecording: call_handlers.attach_recording,
     calls.SetComplaintStatus: call_handlers.set_complaint_status,
+    # text messages (短信)
+    msgs.ReceiveMessage: message_handlers.receive_message,
+    msgs.AnswerMessage: message_handlers.answer_message,
+    msgs.QueueMessages: message_handlers.queue_messages,
+    msgs.ClaimOutgoing: message_handlers.claim_outgoing,
+    msgs.MarkSent: message_handlers.mark_sent,
+    msgs.MarkFailed: message_handlers.mark_failed,
+    msgs.UpdateDelivery: message_handlers.update_delivery,
+    msgs.SetOptOut: message_handlers.set_opt_out,
+    msgs.AnswerSurvey: message_handlers.answer_survey,
+    msgs.QueueReminders: message_handlers.queue_reminders,
 }
 
 
@@ -120,6 +133,12 @@ class BookingServices:
         self, consumer: str, event_id: int, delay_seconds: int, error: str
     ) -> int:
         return await self.store.write(outbox.retry_later, consumer, event_id, delay_seconds, error)
+
+    async def claim_notices(self, consumer: str, limit: int = 50, lease_seconds: int = 60):
+        """Outbox events with who must be told of them (:mod:`booking_core.message_queries`)."""
+        return await self.store.write(
+            message_queries.claim_notices, consumer, self.cipher, limit, lease_seconds
+        )
 
 
 def _with_kwargs(tx, fn, args, kwargs):

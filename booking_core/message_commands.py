@@ -1,0 +1,154 @@
+"""Commands for text messages (短信): one handler each, in
+:mod:`booking_core.handlers.messages`.
+
+The core keeps the message log (every message in and out, any gateway), who opted out
+of notices (退订), which reminders went out and what patients answered to a survey. What
+a message *says* is the SMS door's business: bodies arrive here as finished text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .commands import Command
+
+
+class MessageKind:
+    """What a message is for (stored with it; reports and the console group by it)."""
+
+    COMMAND = "command"  # a patient's text in
+    REPLY = "reply"  # the answer to it
+    CONFIRMATION = "confirmation"  # 预约成功
+    CHANGE = "change"  # 改约 (the patient's own)
+    CANCELLATION = "cancellation"  # 取消
+    STOP = "stop"  # 停诊: moved or cancelled by the hospital
+    REMINDER = "reminder"  # the day before
+    SURVEY = "survey"  # 满意度调查, after the visit
+
+
+HOSPITAL_INITIATED = frozenset({MessageKind.STOP, MessageKind.REMINDER, MessageKind.SURVEY})
+"""Notices an opted-out phone does not get (the answers to a patient's own actions still go)."""
+
+
+class MessageStatus:
+    RECEIVED = "received"  # in: stored, being answered
+    ANSWERED = "answered"  # in: the reply is stored
+    QUEUED = "queued"  # out: waiting for its gateway
+    SENDING = "sending"  # out: handed to the gateway; not yet known to have left
+    SENT = "sent"  # out: the gateway took it
+    DELIVERED = "delivered"
+    UNDELIVERED = "undelivered"
+    FAILED = "failed"
+    SKIPPED = "skipped"  # out: never sent (opted out); kept so nobody wonders
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReceiveMessage(Command):
+    """A text came in (上行短信). Stored once per (gateway, provider id): a gateway's retry
+    finds the first delivery and its stored reply."""
+
+    gateway: str
+    provider_id: str
+    hospital_code: str
+    phone: str
+    body: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class AnswerMessage(Command):
+    """The reply to a received text: stored on it and logged as an outgoing message,
+    ``queued`` for the gateway's sender (``send``) or already answered inline (Twilio's
+    TwiML ``<Message>``)."""
+
+    message_id: int
+    reply: str
+    send: bool
+    booking_no: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingMessage:
+    """A notice to send. ``key`` makes it once-only (the same key is never queued twice);
+    ``skip`` is why it will not be sent at all (kept in the log as ``skipped``)."""
+
+    key: str
+    gateway: str
+    phone: str
+    body: str
+    kind: str
+    hospital_id: int | None = None
+    booking_no: str | None = None
+    event_id: int | None = None
+    skip: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class QueueMessages(Command):
+    """Notices worked out from outbox events, queued, and those events marked done for
+    ``consumer``, in one transaction: an event becomes its messages exactly once."""
+
+    consumer: str
+    event_ids: tuple[int, ...]
+    messages: tuple[OutgoingMessage, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClaimOutgoing(Command):
+    """Up to ``limit`` due messages of ``gateway``, leased to the caller and marked
+    ``sending`` (an earlier ``sending`` one comes back marked as such: it may have left)."""
+
+    gateway: str
+    limit: int = 10
+    lease_seconds: int = 120
+
+
+@dataclass(frozen=True, kw_only=True)
+class MarkSent(Command):
+    message_id: int
+    provider_id: str | None
+    parts: int = 1
+    status: str = MessageStatus.SENT
+
+
+@dataclass(frozen=True, kw_only=True)
+class MarkFailed(Command):
+    """A send failed: try again in ``retry_in_seconds``, or (None) give up."""
+
+    message_id: int
+    error: str
+    retry_in_seconds: int | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class UpdateDelivery(Command):
+    """A gateway's delivery report (Twilio's status callback). Moves a message's status
+    forward only: a late ``sent`` never overwrites ``delivered``."""
+
+    gateway: str
+    provider_id: str
+    status: str
+    error: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class SetOptOut(Command):
+    """退订 / 订阅: this phone gets no reminders, surveys or hospital notices (or again)."""
+
+    phone: str
+    opted_out: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class AnswerSurvey(Command):
+    """A 1–5 reply to the latest unanswered survey sent to this phone (满意度)."""
+
+    phone: str
+    score: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class QueueReminders(Command):
+    """The day-before reminders (就诊提醒): at or after ``hour`` hospital-local time, one
+    ``booking.reminder`` event per active booking of tomorrow, never two for a booking."""
+
+    hour: int
