@@ -95,7 +95,7 @@ class QueueMessages(Command):
 @dataclass(frozen=True, kw_only=True)
 class ClaimOutgoing(Command):
     """Up to ``limit`` due messages of ``gateway``, leased to the caller and marked
-    ``sending`` (an earlier ``sending`` one comes back marked as such: it may have left)."""
+    ``sending`` (one tried before comes back ``resumed``: it may have left)."""
 
     gateway: str
     limit: int = 10
@@ -104,6 +104,9 @@ class ClaimOutgoing(Command):
 
 @dataclass(frozen=True, kw_only=True)
 class MarkSent(Command):
+    """The gateway took the message; its status (Twilio's "queued", "accepted" …) is
+    recorded as ``sent`` unless it says more (``delivered``)."""
+
     message_id: int
     provider_id: str | None
     parts: int = 1

@@ -63,8 +63,9 @@ class InboundClaim:
 
 @dataclass(frozen=True, slots=True)
 class Claimed:
-    """An outgoing message leased to a gateway's sender. ``resumed``: it was ``sending``
-    when claimed, so an earlier attempt may have left (ask the gateway before sending)."""
+    """An outgoing message leased to a gateway's sender. ``resumed``: an earlier attempt
+    began at ``sending_since`` (its sender died, or its answer was lost), so the message
+    may have left already: ask the gateway before sending it again."""
 
     id: int
     key: str

@@ -216,7 +216,7 @@ def claim_outgoing(tx: Tx, cmd: ClaimOutgoing, deps: Deps) -> Gen:
                 phone=deps.cipher.decrypt(r["phone_enc"], context="phone"),
                 body=r["body"],
                 attempts=r["attempts"] + 1,
-                resumed=r["status"] == MessageStatus.SENDING,
+                resumed=r["sending_since"] is not None,
                 sending_since=from_epoch(since) if r["sending_since"] else None,
             )
         )
@@ -228,7 +228,8 @@ def mark_sent(tx: Tx, cmd: MarkSent, deps: Deps) -> Gen:
         yield execute(
             "UPDATE messages SET status = ?, provider_id = ?, parts = ?, lease_until = 0, "
             "error = NULL, updated_at = ? WHERE id = ? AND status = 'sending'",
-            cmd.status if cmd.status in _RANK else MessageStatus.SENT,
+            # the gateway took it: "sent" at least (Twilio says "queued" for that)
+            cmd.status if _RANK.get(cmd.status, 0) > _RANK[MessageStatus.SENT] else "sent",
             cmd.provider_id,
             cmd.parts,
             tx.epoch,
@@ -251,7 +252,7 @@ def mark_failed(tx: Tx, cmd: MarkFailed, deps: Deps) -> Gen:
         )
     return (
         yield execute(
-            "UPDATE messages SET status = ?, error = ?, lease_until = 0, sending_since = NULL, "
+            "UPDATE messages SET status = ?, error = ?, lease_until = 0, "
             "available_at = ?, updated_at = ? WHERE id = ? AND status = 'sending'",
             MessageStatus.QUEUED,
             cmd.error[:500],
@@ -267,6 +268,8 @@ def update_delivery(tx: Tx, cmd: UpdateDelivery, deps: Deps) -> Gen:
     if rank is None:
         return 0
     behind = [s for s, r in _RANK.items() if r < rank]
+    if not behind:
+        return 0
     marks = ", ".join("?" * len(behind))
     return (
         yield execute(

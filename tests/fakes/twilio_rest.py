@@ -181,6 +181,8 @@ class FakeTwilio:
         self._failures: list[_Failure] = []
         self._crashes: list[Literal["drop", "error"]] = []
         self._stalls: list[float] = []
+        self._holds: list[float] = []
+        self.accepted = asyncio.Event()  # set whenever a create stored a message
         self._serial = itertools.count(1)
         self._server: TestServer | None = None
         self._closing: asyncio.Event | None = None
@@ -232,6 +234,11 @@ class FakeTwilio:
         """The next ``count`` creates store the message (it will go out), then lose the
         answer: ``drop`` closes the connection, ``error`` answers a bare 500."""
         self._crashes += [how] * count
+
+    def hold_after_accept(self, seconds: float) -> None:
+        """The next create stores the message (it will go out), then waits ``seconds``
+        before answering: the sender is caught between sending and recording it."""
+        self._holds.append(seconds)
 
     def stall_next(self, seconds: float) -> None:
         """The next create waits ``seconds`` before it is handled (a hanging API)."""
@@ -392,6 +399,11 @@ class FakeTwilio:
             account_sid=self.account_sid,
         )
         self.messages[message.sid] = message
+        self.accepted.set()
+        if self._holds:
+            assert self._closing is not None
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._closing.wait(), self._holds.pop(0))
         if self._crashes:
             if self._crashes.pop(0) == "error":
                 return web.Response(status=500, text="Internal Server Error")
