@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DIR := .demo
 
-.PHONY: demo test lint format bench bench-ivr clean
+.PHONY: demo test lint format bench bench-ivr bench-sms clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,9 @@ bench: $(STAMP)
 
 bench-ivr: $(STAMP)
 	$(BIN)/python scripts/bench/ivr.py
+
+bench-sms: $(STAMP)
+	$(BIN)/python scripts/bench/sms.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache .ruff_cache

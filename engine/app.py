@@ -19,6 +19,7 @@ from booking_core.pii import Cipher
 from booking_core.services import bootstrap
 from booking_core.store import make_store, val
 
+from . import texting
 from .config import Settings, require_secret
 from .keys import CLOCK, METRICS, SERVICES, SETTINGS, STORE
 from .metrics import CONTENT_TYPE, Metrics, latency_middleware
@@ -39,7 +40,7 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> web.Applicat
         sqlite_max_batch=settings.sqlite_max_batch,
         pg_pool_min=settings.pg_pool_min,
         pg_pool_max=settings.pg_pool_max,
-        outbox_consumers=settings.outbox_consumers,
+        outbox_consumers=texting.outbox_consumers(settings),
         sql_trace=settings.sql_trace,
     )
     services = bootstrap(store, cipher)
@@ -82,6 +83,7 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> web.Applicat
             on_booking=metrics.record_booking,
         ),
     )
+    texting.mount(app, settings)
     return app
 
 

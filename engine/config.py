@@ -95,12 +95,53 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "twilio_auth_token",
         None,
-        "Twilio account auth token: checks the X-Twilio-Signature of voice webhooks",
+        "Twilio account auth token: checks the X-Twilio-Signature of webhooks and signs in "
+        "to Twilio's REST API to send texts",
         str,
         secret=True,
     ),
     Setting("ivr_hospital", "H001", "Code of the hospital the phone line (IVR) books for", str),
     Setting("ivr_agent_queue", "guahao-agents", "Twilio queue callers wait in for an agent", str),
+    Setting(
+        "sms_hospital", "H001", "Code of the hospital the SMS number (and modem) books for", str
+    ),
+    Setting(
+        "sms_notices",
+        "",
+        "Gateway that sends notices (confirmations, changes, 停诊, reminders, surveys): "
+        "twilio, modem, or empty for none",
+        str,
+    ),
+    Setting("reminder_hour", 18, "Hospital-local hour the day-before reminders go out from", int),
+    Setting("twilio_account_sid", "", "Twilio account SID (AC…): sends texts over Twilio", str),
+    Setting("twilio_sms_from", "", "The Twilio number texts are sent from (+86… or +1…)", str),
+    Setting(
+        "twilio_messaging_service_sid",
+        "",
+        "A Twilio Messaging Service (MG…) to send from instead of twilio_sms_from",
+        str,
+    ),
+    Setting(
+        "twilio_api_base",
+        "",
+        "Where Twilio's REST API is reached (empty: https://api.twilio.com; tests point it "
+        "at a local server)",
+        str,
+    ),
+    Setting("modem_port", "", "Serial port of the GSM modem (e.g. /dev/ttyUSB0); empty: none", str),
+    Setting("modem_baud", 115200, "Serial speed of the GSM modem", int),
+    Setting(
+        "modem_send_interval_seconds",
+        3.0,
+        "Pause between two texts through the modem (modems manage about one every few seconds)",
+        float,
+    ),
+    Setting(
+        "sms_send_lease_seconds",
+        120,
+        "How long a text being sent is reserved for its sender before another may retry it",
+        int,
+    ),
 )
 
 SETTINGS_BY_NAME: Mapping[str, Setting] = MappingProxyType({s.name: s for s in SETTINGS})
@@ -132,6 +173,17 @@ class Settings:
     twilio_auth_token: str | None
     ivr_hospital: str
     ivr_agent_queue: str
+    sms_hospital: str
+    sms_notices: str
+    reminder_hour: int
+    twilio_account_sid: str
+    twilio_sms_from: str
+    twilio_messaging_service_sid: str
+    twilio_api_base: str
+    modem_port: str
+    modem_baud: int
+    modem_send_interval_seconds: float
+    sms_send_lease_seconds: int
 
     @property
     def uses_postgres(self) -> bool:
@@ -409,6 +461,25 @@ def _at_least(minimum: int) -> Callable[[int], int]:
     return check
 
 
+def _one_of(*allowed: str) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        value = value.strip().lower()
+        if value not in allowed:
+            raise _Invalid(f"must be one of {', '.join(repr(a) for a in allowed)}, got {value!r}")
+        return value
+
+    return check
+
+
+def _between(low: int, high: int) -> Callable[[int], int]:
+    def check(value: int) -> int:
+        if not low <= value <= high:
+            raise _Invalid(f"must be between {low} and {high}, got {value}")
+        return value
+
+    return check
+
+
 def _check_port(value: int) -> int:
     if not 0 <= value <= 65535:
         raise _Invalid(f"must be between 0 and 65535, got {value}")
@@ -439,6 +510,12 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
     "token_cache_seconds": _at_least(0),
     "log_level": _check_log_level,
     "outbox_consumers": _check_names,
+    "sms_notices": _one_of("", "twilio", "modem"),
+    "reminder_hour": _between(0, 23),
+    "twilio_api_base": _check_public_url,
+    "modem_baud": _at_least(1200),
+    "sms_send_lease_seconds": _at_least(1),
+    "modem_send_interval_seconds": _at_least(0),
 }
 
 

@@ -1,4 +1,5 @@
-"""``X-Twilio-Signature`` checked at the edge of the Twilio voice sub-app.
+"""``X-Twilio-Signature`` checked at the edge of the Twilio sub-apps (voice; the engine hands
+the same check to the SMS door).
 
 Twilio signs the URL it called plus every form parameter (repeated keys included) with
 the account's auth token (HMAC-SHA1). We rebuild that URL from the *configured* public
@@ -39,9 +40,7 @@ async def closed_door(request: web.Request, handler: Handler) -> web.StreamRespo
 
 def signature_middleware(auth_token: str, public_url: str):
     if not auth_token or not public_url.startswith(("https://", "http://")):
-        log.warning(
-            "Twilio voice webhooks are refused until twilio_auth_token and public_url are set"
-        )
+        log.warning("Twilio webhooks are refused until twilio_auth_token and public_url are set")
         return closed_door
     validator = RequestValidator(auth_token)
 

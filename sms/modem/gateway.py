@@ -85,11 +85,13 @@ def masked(phone: str) -> str:
     return mask_phone(phone.removeprefix("+86"))
 
 
-def provider_id(first_part: Deliver) -> str:
-    """The id of an incoming message: the same each time it is read from the SIM."""
+def provider_id(first_part: Deliver, body: str) -> str:
+    """The id of an incoming message: the same each time it is read from the SIM. The
+    SMSC time stamp has whole seconds, so two texts a phone sends within one second are
+    told apart by their text (the same text twice in a second counts once)."""
     concat = first_part.concat
     ref = f"{concat.reference}/{concat.total}" if concat else "-"
-    raw = f"{first_part.sender}|{first_part.timestamp.isoformat()}|{ref}"
+    raw = f"{first_part.sender}|{first_part.timestamp.isoformat()}|{ref}|{body}"
     return "modem-" + hashlib.sha256(raw.encode()).hexdigest()[:24]
 
 
@@ -355,11 +357,12 @@ class ModemGateway:
     async def _hand_over(self, channel: AtChannel, parts: list[tuple[int, Deliver]]) -> None:
         assert self._on_incoming is not None
         first = parts[0][1]
+        body = join_parts(part.text for _, part in parts)
         message = Incoming(
             gateway=self.name,
-            provider_id=provider_id(first),
+            provider_id=provider_id(first, body),
             phone=first.sender,
-            body=join_parts(part.text for _, part in parts),
+            body=body,
             received_at=first.timestamp.astimezone(UTC),
         )
         try:

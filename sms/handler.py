@@ -1,0 +1,423 @@
+"""The SMS door's brain (短信指令处理): one text in → the command run against the core → one
+worded reply.
+
+:func:`respond` never raises for the texter's mistakes or the core's refusals: a
+:class:`~sms.commands.ParseError` is answered with what was wrong and the right format, every
+:class:`~booking_core.errors.BookingError` with its wording from :mod:`sms.replies`. Our own
+faults (:class:`~booking_core.errors.SystemFault`) propagate: the gateway's door answers
+"system busy".
+
+Who is who: the texter's patients are the patients registered at this hospital with the
+sender's phone. A booking is only shown, cancelled or moved when it belongs to one of them;
+anyone else's booking is "not found", exactly like a booking that does not exist.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from booking_core import call_queries, doctor_queries, queries
+from booking_core import commands as c
+from booking_core import message_commands as m
+from booking_core.domain import Actor, BookingView, Channel, Department, Doctor, Patient
+from booking_core.errors import BookingError, InvalidInput, NotFound, PatientExists, SlotFull
+from booking_core.identity import mask_name, mask_phone, normalize_phone
+from booking_core.queries import SlotSearch
+from booking_core.services import BookingServices
+
+from . import commands as cmds
+from .commands import FORMATS, Command, MonthDayTime, ParseError
+from .grammar import parse
+from .replies import Replies
+
+MAX_FREE_TIMES = 4  # free times suggested when the one asked for has no place
+_YEARS_AHEAD = 8  # 29 February comes back within this many years
+
+
+@dataclass(frozen=True, slots=True)
+class Texter:
+    """Who texts, where."""
+
+    hospital_code: str
+    hospital_id: int
+    timezone: str  # the hospital's zone; MMDD resolves to the next such date on or after today
+    phone: str  # the sender's number as the gateway gave it (+8613912345678 or 13912345678)
+    lang: str = "zh"
+
+    @property
+    def actor(self) -> Actor:
+        return Actor("patient", f"sms:{_masked(self.phone)}", self.hospital_id, Channel.SMS)
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    reply: str
+    booking_no: str | None = None  # the booking the exchange was about (stored on the log)
+
+
+def _masked(phone: str) -> str:
+    try:
+        return mask_phone(normalize_phone(phone))
+    except InvalidInput:
+        return mask_phone("".join(ch for ch in phone if ch.isdigit()))
+
+
+def resolve_day(when: MonthDayTime, today: date) -> date:
+    """The next date with this month and day on or after ``today``."""
+    for year in range(today.year, today.year + _YEARS_AHEAD + 1):
+        try:
+            day = date(year, when.month, when.day)
+        except ValueError:  # 29 February of a common year
+            continue
+        if day >= today:
+            return day
+    raise ValueError(f"no {when.month}/{when.day} ahead of {today}")  # unreachable
+
+
+class _Refused(Exception):
+    """A refusal worded by the door itself (``key`` in the catalogue, with ``params``)."""
+
+    def __init__(self, key: str, **params: Any) -> None:
+        super().__init__(key)
+        self.key = key
+        self.params = params
+
+
+async def respond(services: BookingServices, replies: Replies, texter: Texter, text: str) -> Answer:
+    """Answer one inbound text (see the module docstring for what is never raised)."""
+    command = parse(text)
+    lang = replies.lang(texter.lang)
+    if isinstance(command, ParseError):
+        return Answer(replies.parse_error(command, lang=lang))
+    door = _Door(services, replies, texter, lang)
+    try:
+        reply = await door.run(command)
+    except _Refused as refused:
+        reply = door.say(refused.key, **refused.params)
+    except BookingError as err:
+        reply = replies.error(err, lang=lang, timezone=texter.timezone, this_year=door.now.year)
+    return Answer(reply, door.about)
+
+
+class _Door:
+    """One exchange: the texter, the core, and the booking it turned out to be about."""
+
+    def __init__(
+        self, services: BookingServices, replies: Replies, texter: Texter, lang: str
+    ) -> None:
+        self.services = services
+        self.replies = replies
+        self.texter = texter
+        self.lang = lang
+        self.actor = texter.actor
+        self.tz = ZoneInfo(texter.timezone)
+        self.now: datetime = services.clock.now().astimezone(self.tz)
+        self.about: str | None = None
+
+    def say(self, key: str, **params: Any) -> str:
+        return self.replies.render(key, lang=self.lang, this_year=self.now.year, **params)
+
+    def booking(self, view: BookingView) -> dict[str, Any]:
+        return self.replies.booking_params(view, lang=self.lang, timezone=self.texter.timezone)
+
+    def listing(self, head: str, item: str, entries: list[dict], **kw: Any) -> str:
+        return self.replies.listing(
+            head, item, entries, lang=self.lang, this_year=self.now.year, **kw
+        )
+
+    async def run(self, command: Command) -> str:
+        match command:
+            case cmds.Book():
+                return await self.book(command)
+            case cmds.Register():
+                return await self.register(command)
+            case cmds.MyBookings():
+                return await self.my_bookings()
+            case cmds.BookingStatus(booking_no):
+                return self.say("reply.status", **self.booking(await self.own(booking_no)))
+            case cmds.Cancel(booking_no):
+                return await self.cancel(booking_no)
+            case cmds.Reschedule():
+                return await self.reschedule(command)
+            case cmds.Departments():
+                return await self.departments()
+            case cmds.DepartmentDoctors(query):
+                return await self.department_doctors(query, command.is_code)
+            case cmds.FindDoctors(keyword):
+                return await self.find_doctors(keyword)
+            case cmds.Help():
+                return self.say("reply.help")
+            case cmds.OptOut() | cmds.OptIn():
+                out = isinstance(command, cmds.OptOut)
+                await self.services.handle(
+                    m.SetOptOut(actor=self.actor, phone=self.texter.phone, opted_out=out)
+                )
+                return self.say("reply.opted_out" if out else "reply.opted_in")
+            case cmds.SurveyScore(score):
+                return await self.survey(score)
+        raise TypeError(f"not an SMS command: {command!r}")  # pragma: no cover
+
+    # --- who is texting ----------------------------------------------------------------
+
+    async def patients(self) -> list[Patient]:
+        try:
+            return await self.services.read(
+                queries.find_patients,
+                self.actor,
+                self.services.cipher,
+                hospital_code=self.texter.hospital_code,
+                phone=self.texter.phone,
+            )
+        except InvalidInput:  # a sender that is no mainland mobile registers nobody
+            return []
+
+    async def own(self, booking_no: str) -> BookingView:
+        """The booking, if one of this phone's patients holds it; else "not found"."""
+        mine = {p.id for p in await self.patients()}
+        try:
+            view = await self.services.read(queries.get_booking, booking_no, self.actor)
+        except NotFound:
+            view = None
+        if view is None or view.booking.patient_id not in mine:
+            raise NotFound("booking", booking_no)
+        self.about = booking_no
+        return view
+
+    # --- slots ----------------------------------------------------------------------------
+
+    def day_of(self, when: MonthDayTime) -> date:
+        return resolve_day(when, self.now.date())
+
+    async def slot_at(self, work_no: str, day: date, when: MonthDayTime):
+        """The doctor's slot containing that clock time that day, or a refusal that says
+        which times are free instead."""
+        at = time(when.hour, when.minute)
+        search = SlotSearch(
+            hospital_code=self.texter.hospital_code,
+            doctor_work_no=work_no,
+            day=day,
+            at=at,
+            only_free=False,
+        )
+        found = await self.services.read(queries.search_slots, search, self.actor)
+        if not found:
+            free = await self.free_times(work_no, day)
+            raise _Refused("reply.no_session", day=day, at=at, free=free, work_no=work_no)
+        return found[0]
+
+    async def free_times(self, work_no: str, day: date) -> list[time]:
+        search = SlotSearch(
+            hospital_code=self.texter.hospital_code, doctor_work_no=work_no, day=day
+        )
+        found = await self.services.read(queries.search_slots, search, self.actor)
+        clock = self.now.time().replace(tzinfo=None)
+        starts = sorted({s.start for s in found if day > self.now.date() or s.start > clock})
+        return starts[:MAX_FREE_TIMES]
+
+    async def full(self, work_no: str, day: date, when: MonthDayTime) -> _Refused:
+        at = time(when.hour, when.minute)
+        return _Refused("reply.slot_full", day=day, at=at, free=await self.free_times(work_no, day))
+
+    # --- commands -----------------------------------------------------------------------
+
+    async def book(self, cmd: cmds.Book) -> str:
+        patients = await self.patients()
+        if not patients:
+            raise _Refused("reply.unregistered", example=FORMATS["ZC"])
+        patient = next((p for p in patients if p.name == cmd.name), None)
+        if patient is None:
+            names = "、".join(mask_name(p.name) for p in patients)
+            raise _Refused(
+                "reply.name_mismatch", name=cmd.name, registered=names, example=FORMATS["GHDH"]
+            )
+        try:
+            await self.services.read(
+                doctor_queries.doctor, self.texter.hospital_code, cmd.doctor_code, self.actor
+            )
+        except NotFound:
+            raise _Refused(
+                "reply.unknown_doctor", work_no=cmd.doctor_code, example=FORMATS["GHDH"]
+            ) from None
+        day = self.day_of(cmd.when)
+        slot = await self.slot_at(cmd.doctor_code, day, cmd.when)
+        try:
+            view = await self.services.handle(
+                c.BookSlot(
+                    actor=self.actor,
+                    slot_id=slot.slot_id,
+                    patient_id=patient.id,
+                    channel=Channel.SMS,
+                    booker_phone=self.texter.phone,
+                    patient_name=cmd.name,
+                )
+            )
+        except SlotFull:
+            raise await self.full(cmd.doctor_code, day, cmd.when) from None
+        self.about = view.booking.booking_no
+        return self.say("reply.booked", **self.booking(view))
+
+    async def register(self, cmd: cmds.Register) -> str:
+        try:
+            patient = await self.services.handle(
+                c.RegisterPatient(
+                    actor=self.actor,
+                    hospital_code=self.texter.hospital_code,
+                    name=cmd.name,
+                    id_number=cmd.id_number,
+                    phone=self.texter.phone,
+                )
+            )
+        except PatientExists as err:
+            mine = {p.id: p for p in await self.patients()}
+            existing = mine.get(err.params["patient_id"])
+            if existing is None:  # someone else's: say nothing about them
+                raise _Refused("reply.id_taken") from None
+            return self.say(
+                "reply.registered_already", name=existing.name, card_no=existing.card_no
+            )
+        return self.say("reply.registered", name=patient.name, card_no=patient.card_no)
+
+    async def my_bookings(self) -> str:
+        patients = await self.patients()
+        if not patients:
+            raise _Refused("reply.unregistered", example=FORMATS["ZC"])
+        today = self.now.date()
+        views: list[BookingView] = []
+        for patient in patients:
+            views += await self.services.read(
+                queries.list_bookings, self.actor, patient_id=patient.id
+            )
+        active = sorted(
+            (v for v in views if v.booking.status.active and v.booking.day >= today),
+            key=lambda v: (v.booking.day, v.start, v.booking.booking_no),
+        )
+        if not active:
+            return self.say("reply.bookings_none")
+        entries = [self.booking(v) | {"several": len(patients) > 1} for v in active]
+        return self.listing(
+            "reply.bookings_head", "reply.bookings_item", entries, tail="reply.bookings_tail"
+        )
+
+    async def cancel(self, booking_no: str) -> str:
+        await self.own(booking_no)
+        view = await self.services.handle(c.CancelBooking(actor=self.actor, booking_no=booking_no))
+        return self.say("reply.cancelled", **self.booking(view))
+
+    async def reschedule(self, cmd: cmds.Reschedule) -> str:
+        old = await self.own(cmd.booking_no)
+        day = self.day_of(cmd.when)
+        slot = await self.slot_at(old.doctor_work_no, day, cmd.when)
+        try:
+            view = await self.services.handle(
+                c.RescheduleBooking(
+                    actor=self.actor, booking_no=cmd.booking_no, slot_id=slot.slot_id
+                )
+            )
+        except SlotFull:
+            raise await self.full(old.doctor_work_no, day, cmd.when) from None
+        return self.say("reply.rescheduled", from_day=old.booking.day, **self.booking(view))
+
+    async def survey(self, score: int) -> str:
+        try:
+            booking_no = await self.services.handle(
+                m.AnswerSurvey(actor=self.actor, phone=self.texter.phone, score=score)
+            )
+        except NotFound:
+            raise _Refused("reply.survey_none") from None
+        self.about = booking_no
+        return self.say("reply.survey_thanks", score=score)
+
+    # --- departments and doctors --------------------------------------------------------
+
+    async def all_departments(self) -> list[Department]:
+        return await self.services.read(
+            call_queries.departments, self.texter.hospital_code, self.actor
+        )
+
+    async def departments(self) -> str:
+        found = await self.all_departments()
+        if not found:
+            return self.say("reply.departments_none")
+        entries = [{"code": d.code, "name": d.name} for d in found]
+        return self.listing(
+            "reply.departments_head",
+            "reply.department_item",
+            entries,
+            tail="reply.departments_tail",
+        )
+
+    async def department_doctors(self, query: str, is_code: bool) -> str:
+        matches = match_departments(await self.all_departments(), query, is_code)
+        if not matches:
+            raise _Refused("reply.department_not_found", query=query)
+        if len(matches) > 1:
+            entries = [{"code": d.code, "name": d.name} for d in matches]
+            return self.listing(
+                "reply.departments_ambiguous",
+                "reply.department_item",
+                entries,
+                tail="reply.departments_pick",
+                query=query,
+            )
+        (dept,) = matches
+        found = await self.services.read(
+            call_queries.doctors, self.texter.hospital_code, dept.code, self.actor
+        )
+        if not found:
+            return self.say("reply.doctors_none", dept=dept.name)
+        entries = [_doctor_entry(d) for d in found]
+        return self.listing(
+            "reply.doctors_head",
+            "reply.doctor_item",
+            entries,
+            tail="reply.doctors_tail",
+            dept=dept.name,
+        )
+
+    async def find_doctors(self, keyword: str) -> str:
+        found = await self.services.read(
+            doctor_queries.find_doctors, self.texter.hospital_code, keyword, self.actor
+        )
+        if not found:
+            raise _Refused("reply.doctors_not_found", query=keyword)
+        entries = [_doctor_entry(card.doctor) for card in found]
+        return self.listing(
+            "reply.doctors_found",
+            "reply.doctor_item",
+            entries,
+            tail="reply.doctors_tail",
+            query=keyword,
+        )
+
+
+def _doctor_entry(doctor: Doctor) -> dict[str, Any]:
+    return {
+        "work_no": doctor.work_no,
+        "name": doctor.name,
+        "title": doctor.title,
+        "fee": doctor.fee,
+    }
+
+
+def match_departments(departments: list[Department], query: str, is_code: bool) -> list[Department]:
+    """Departments by code (exact), else by name or alias: an exact name or alias wins,
+    otherwise every one whose name or an alias contains the query."""
+    if is_code:
+        by_code = [d for d in departments if d.code == query]
+        if by_code:
+            return by_code
+    needle = query.casefold().replace(" ", "")
+
+    def names(d: Department) -> list[str]:
+        return [n.casefold().replace(" ", "") for n in (d.name, *d.aliases) if n]
+
+    exact = [d for d in departments if needle in names(d)]
+    if exact:
+        return exact
+    return [d for d in departments if any(needle in n for n in names(d))]
+
+
+__all__ = ["Answer", "Texter", "match_departments", "resolve_day", "respond"]

@@ -1,0 +1,81 @@
+"""A text that came in, through any gateway: stored once, answered once.
+
+Both gateways come through :class:`Inbox`: Twilio's webhook (the reply goes back inline
+as TwiML, and a retried webhook gets the stored reply) and the modem's reader (the reply
+is queued for the modem's sender, and a message read again after a crash is answered
+then, as only one process reads a modem).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+from booking_core import message_commands as m
+from booking_core import message_queries as mq
+from booking_core import queries
+from booking_core.domain import Hospital
+from booking_core.services import BookingServices
+
+from .gateway import Incoming
+from .handler import Texter, respond
+from .replies import Replies
+
+log = logging.getLogger(__name__)
+
+REPLY_POLL_SECONDS = 0.05  # a retried webhook looks this often for the first delivery's reply
+
+
+@dataclass
+class Inbox:
+    services: BookingServices
+    replies: Replies
+    hospital_code: str
+    _hospital: Hospital | None = None
+
+    async def hospital(self) -> Hospital:
+        if self._hospital is None:
+            self._hospital = await self.services.read(queries.hospital, self.hospital_code)
+        return self._hospital
+
+    async def take(self, incoming: Incoming, *, send_reply: bool) -> str | None:
+        """Store ``incoming`` once and answer it; the reply (None: another delivery of the
+        same message is answering it right now, and ``send_reply`` is False)."""
+        hospital = await self.hospital()
+        claim = await self.services.handle(
+            m.ReceiveMessage(
+                gateway=incoming.gateway,
+                provider_id=incoming.provider_id,
+                hospital_code=hospital.code,
+                phone=incoming.phone,
+                body=incoming.body,
+            )
+        )
+        if claim.reply is not None:
+            return claim.reply  # a retry: the same answer, nothing done again
+        if not claim.won and not send_reply:
+            return await self._wait_for_reply(claim.message_id)
+        # won, or a modem message read again after the first attempt failed
+        texter = Texter(
+            hospital_code=hospital.code,
+            hospital_id=hospital.id,
+            timezone=hospital.timezone,
+            phone=incoming.phone,
+        )
+        answer = await respond(self.services, self.replies, texter, incoming.body)
+        return await self.services.handle(
+            m.AnswerMessage(
+                message_id=claim.message_id,
+                reply=answer.reply,
+                send=send_reply,
+                booking_no=answer.booking_no,
+            )
+        )
+
+    async def _wait_for_reply(self, message_id: int) -> str | None:
+        while True:  # the caller's time budget bounds the wait
+            reply = await self.services.read(mq.inbound_reply, message_id)
+            if reply is not None:
+                return reply
+            await asyncio.sleep(REPLY_POLL_SECONDS)

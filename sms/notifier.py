@@ -1,0 +1,125 @@
+"""The notifier (短信通知): outbox events become queued text messages.
+
+Each round leases a batch of events for the ``sms`` consumer, works out who is told what
+(:func:`messages_for`), and queues those messages *and* marks the events done in one
+transaction (:class:`~booking_core.message_commands.QueueMessages`). A crash before that
+leaves the events leased, to be worked out again; a message's key makes a second
+queueing of it a no-op. Sending is the gateways' senders' job (:mod:`sms.sender`).
+
+Keys: a confirmation is keyed by booking and phone (the booking's own event and an IVR
+call's ``call.booked`` reach the same phone once); every other notice by event and phone.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date
+
+from booking_core import message_commands as m
+from booking_core.message_commands import HOSPITAL_INITIATED, MessageKind, OutgoingMessage
+from booking_core.message_queries import Notice
+from booking_core.services import BookingServices
+
+from .replies import Replies
+
+log = logging.getLogger(__name__)
+
+CONSUMER = "sms"
+BATCH = 50
+
+
+def kind_of(notice: Notice) -> tuple[str, str | None] | None:
+    """(message kind, reason) for an event, or None: nobody is texted about it."""
+    topic, payload = notice.event.topic, notice.event.payload
+    reason = payload.get("reason")
+    if topic in ("booking.created", "call.booked"):
+        return MessageKind.CONFIRMATION, None
+    if topic == "booking.confirmed":
+        return MessageKind.CONFIRMATION, "paid"
+    if topic == "booking.moved":
+        if reason == "session_stopped":
+            return MessageKind.STOP, "moved"
+        return MessageKind.CHANGE, None
+    if topic == "booking.cancelled":
+        if reason == "session_stopped":
+            return MessageKind.STOP, "cancelled"
+        return MessageKind.CANCELLATION, reason or "patient"
+    if topic == "booking.reminder":
+        return MessageKind.REMINDER, None
+    if topic == "booking.completed":
+        return MessageKind.SURVEY, None
+    return None
+
+
+def _own_action(kind: str, reason: str | None) -> bool:
+    """Whether the notice answers something the patient did (it goes even when opted out)."""
+    if kind in HOSPITAL_INITIATED:
+        return False
+    return not (kind == MessageKind.CANCELLATION and reason != "patient")
+
+
+def _key(notice: Notice, kind: str, reason: str | None, phone_index: str) -> str:
+    booking_no = notice.booking.booking.booking_no if notice.booking else notice.event.key
+    if kind == MessageKind.CONFIRMATION:
+        return f"{kind}{'-' + reason if reason else ''}:{booking_no}:{phone_index}"
+    return f"ev{notice.event.id}:{phone_index}"
+
+
+@dataclass
+class Notifier:
+    services: BookingServices
+    replies: Replies
+    gateway: str  # which gateway notices go out through
+    hospital_names: dict[str, str] | None = None
+
+    def messages_for(self, notice: Notice) -> list[OutgoingMessage]:
+        found = kind_of(notice)
+        if found is None or notice.booking is None or not notice.recipients:
+            return []
+        kind, reason = found
+        view = notice.booking
+        if kind == MessageKind.CONFIRMATION and str(view.booking.status) == "cancelled":
+            return []  # cancelled before we got to it: the cancellation says all
+        from_day = notice.event.payload.get("from_day")
+        body = self.replies.notice(
+            kind,
+            view,
+            reason=reason,
+            from_day=date.fromisoformat(from_day) if from_day else None,
+            hospital=(self.hospital_names or {}).get(view.hospital_code, ""),
+        )
+        out = []
+        for r in notice.recipients:
+            skip = "opted_out" if r.opted_out and not _own_action(kind, reason) else None
+            out.append(
+                OutgoingMessage(
+                    key=_key(notice, kind, reason, r.phone_index),
+                    gateway=self.gateway,
+                    phone=r.phone,
+                    body=body,
+                    kind=kind,
+                    hospital_id=notice.event.hospital_id,
+                    booking_no=view.booking.booking_no,
+                    event_id=notice.event.id,
+                    skip=skip,
+                )
+            )
+        return out
+
+    async def run_once(self) -> int:
+        """One round: returns how many events were handled (0: nothing was due)."""
+        notices = await self.services.claim_notices(CONSUMER, BATCH)
+        if not notices:
+            return 0
+        messages: list[OutgoingMessage] = []
+        for notice in notices:
+            messages += self.messages_for(notice)
+        await self.services.handle(
+            m.QueueMessages(
+                consumer=CONSUMER,
+                event_ids=tuple(n.event.id for n in notices),
+                messages=tuple(messages),
+            )
+        )
+        return len(notices)

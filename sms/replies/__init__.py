@@ -1,0 +1,253 @@
+"""Reply and notice catalogues (短信话术): one TOML file per language whose values are
+jinja2 templates, keyed by what happened.
+
+- ``error.<code>``: every :class:`~booking_core.errors.GuahaoError` code;
+- ``parse.<code>``: every :class:`~sms.commands.ParseError` code (followed by ``parse.format``
+  quoting the command's right format);
+- ``reply.*``: the answers to commands; ``notice.<kind>``: the notices we send first;
+- ``status.*``, ``pay``, ``list.*``: pieces the others are built from.
+
+jinja2 rather than ``str.format``: the wording's conditions (held or paid, which limit, why
+a booking was cancelled) stay in the catalogue next to the words, a missing parameter fails
+loudly (``StrictUndefined``) in the completeness test, and the IVR's prompts use the same
+syntax. Filters: ``md`` 7月15日 (with the year when it is not this year), ``hm`` 08:30,
+``yuan`` money from fen, ``mask`` 张*, ``period`` 上午.
+
+Lengths: one SMS segment holds 70 Chinese characters; a concatenated message 67 per part.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Callable, Mapping
+from datetime import date, datetime, time
+from functools import cache
+from importlib import resources
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import jinja2
+
+from booking_core.domain import BookingView
+from booking_core.errors import GuahaoError
+from booking_core.identity import mask_name
+
+from ..commands import ParseError
+
+LANGS = ("zh", "en")
+SEGMENT_CHARS = 70  # one UCS-2 segment
+TWO_SEGMENTS_CHARS = 134  # two concatenated UCS-2 parts of 67
+NOTICE_KINDS = ("confirmation", "change", "cancellation", "stop", "reminder", "survey")
+EN_MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
+
+def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, str]:
+    out: dict[str, str] = {}
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(_flatten(value, name + "."))
+        else:
+            out[name] = str(value)
+    return out
+
+
+@cache
+def load_sources(lang: str) -> dict[str, str]:
+    """Key → template text of one language (dotted keys for TOML tables)."""
+    text = resources.files(__package__).joinpath(f"{lang}.toml").read_text("utf-8")
+    return _flatten(tomllib.loads(text))
+
+
+# --- filters -------------------------------------------------------------------------------
+
+
+def _as_date(value: Any) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+
+
+def _as_time(value: Any) -> time:
+    if isinstance(value, datetime):
+        return value.time()
+    return value if isinstance(value, time) else time.fromisoformat(str(value))
+
+
+def _yuan(fen: Any) -> str:
+    yuan, rest = divmod(int(fen), 100)
+    return str(yuan) if not rest else f"{yuan}.{rest:02d}".rstrip("0")
+
+
+def _filters(lang: str) -> dict[str, Callable[..., str]]:
+    @jinja2.pass_context
+    def md(ctx: Mapping[str, Any], value: Any) -> str:
+        d = _as_date(value)
+        with_year = ctx.get("this_year") not in (None, d.year)
+        if lang == "zh":
+            return (f"{d.year}年" if with_year else "") + f"{d.month}月{d.day}日"
+        return f"{EN_MONTHS[d.month - 1]} {d.day}" + (f" {d.year}" if with_year else "")
+
+    def hm(value: Any) -> str:
+        return _as_time(value).strftime("%H:%M")
+
+    def yuan(fen: Any) -> str:
+        return f"{_yuan(fen)}元" if lang == "zh" else f"{_yuan(fen)} yuan"
+
+    def period(value: Any) -> str:
+        names = {"morning": "上午", "afternoon": "下午", "evening": "晚上"}
+        return names.get(str(value), str(value)) if lang == "zh" else str(value)
+
+    return {"md": md, "hm": hm, "yuan": yuan, "mask": mask_name, "period": period}
+
+
+def _local(value: Any, tz: ZoneInfo | None) -> Any:
+    if tz is not None and isinstance(value, datetime) and value.tzinfo is not None:
+        return value.astimezone(tz)
+    return value
+
+
+# --- the catalogue -------------------------------------------------------------------------
+
+
+class Replies:
+    """Every language's templates, compiled once; renders replies, errors and notices."""
+
+    def __init__(self) -> None:
+        self._templates: dict[str, dict[str, jinja2.Template]] = {}
+        for lang in LANGS:
+            env = jinja2.Environment(
+                autoescape=False,  # plain text
+                undefined=jinja2.StrictUndefined,
+                keep_trailing_newline=False,
+            )
+            env.filters.update(_filters(lang))
+            self._templates[lang] = {
+                key: env.from_string(source) for key, source in load_sources(lang).items()
+            }
+
+    @staticmethod
+    def lang(lang: str | None) -> str:
+        """A language the catalogue has (Mandarin when unknown)."""
+        return lang if lang in LANGS else "zh"
+
+    def keys(self, lang: str) -> set[str]:
+        return set(self._templates[lang])
+
+    def render(self, key: str, /, *, lang: str = "zh", **params: Any) -> str:
+        """One template; pass ``this_year`` to have dates of other years show their year."""
+        return self._templates[self.lang(lang)][key].render(params)
+
+    def has(self, key: str, lang: str = "zh") -> bool:
+        return key in self._templates[self.lang(lang)]
+
+    # --- what went wrong ---------------------------------------------------------------
+
+    def error(
+        self,
+        err: GuahaoError,
+        *,
+        lang: str = "zh",
+        timezone: str | None = None,
+        this_year: int | None = None,
+    ) -> str:
+        """A core error in words, its instants in the hospital's time (``timezone``)."""
+        tz = ZoneInfo(timezone) if timezone else None
+        params = {k: _local(v, tz) for k, v in err.params.items()}
+        status = params.get("status")
+        if status is not None:
+            key = f"status.{status}"
+            params["status_name"] = self.render(key, lang=lang) if self.has(key, lang) else status
+        key = f"error.{err.code}"
+        if not self.has(key, lang):  # a code newer than this catalogue
+            return self.render("error.fallback", lang=lang)
+        return self.render(key, lang=lang, this_year=this_year, **params)
+
+    def parse_error(self, err: ParseError, *, lang: str = "zh") -> str:
+        """What was wrong with a text, then the right format of its command."""
+        text = self.render(f"parse.{err.code}", lang=lang, command=err.command, **err.params)
+        if err.example:
+            text += self.render("parse.format", lang=lang, example=err.example)
+        return text
+
+    # --- bookings ----------------------------------------------------------------------
+
+    def booking_params(
+        self, view: BookingView, *, lang: str = "zh", timezone: str | None = None
+    ) -> dict[str, Any]:
+        """What a template needs to say about a booking (``pay`` already worded)."""
+        b = view.booking
+        tz = ZoneInfo(timezone) if timezone else None
+        hold_until = _local(b.hold_expires_at, tz) if tz is not None else None
+        status_key = f"status.{b.status}"
+        params = {
+            "booking_no": b.booking_no,
+            "day": b.day,
+            "start": view.start,
+            "period": str(view.period),
+            "dept": view.department_name,
+            "doctor": view.doctor_name,
+            "title": view.doctor_title,
+            "room": view.room,
+            "patient": mask_name(view.patient_name),
+            "status": str(b.status),
+            "status_name": self.render(status_key, lang=lang),
+            "fee": b.fee,
+            "paid": b.paid,
+            "hold_until": hold_until,
+        }
+        params["pay"] = self.render("pay", lang=lang, **params)
+        return params
+
+    def notice(
+        self,
+        kind: str,
+        view: BookingView,
+        *,
+        lang: str = "zh",
+        reason: str | None = None,
+        from_day: date | None = None,
+        hospital: str = "",
+        timezone: str | None = None,
+    ) -> str:
+        """A notice we send first (``kind`` as in ``MessageKind``): confirmation, change,
+        cancellation, stop (停诊), reminder, survey. ``hospital`` is its name for the
+        signature; ``timezone`` lets a held booking's notice say until when to pay."""
+        params = self.booking_params(view, lang=lang, timezone=timezone)
+        return self.render(
+            f"notice.{kind}",
+            lang=lang,
+            hospital=hospital,
+            reason=reason,
+            from_day=from_day,
+            **params,
+        )
+
+    # --- lists ---------------------------------------------------------------------------
+
+    def listing(
+        self,
+        head: str,
+        item: str,
+        entries: list[dict[str, Any]],
+        /,
+        *,
+        lang: str = "zh",
+        tail: str | None = None,
+        budget: int = TWO_SEGMENTS_CHARS,
+        **params: Any,
+    ) -> str:
+        """``head`` + as many ``item``s as fit in ``budget`` characters (at least one) +
+        "and N more" + ``tail``."""
+        sep = self.render("list.sep", lang=lang)
+        first = self.render(head, lang=lang, total=len(entries), **params)
+        last = self.render(tail, lang=lang, **params) if tail else ""
+        items = [self.render(item, lang=lang, **params, **entry) for entry in entries]
+        for shown in range(len(items), 0, -1):
+            rest = len(items) - shown
+            more = self.render("list.more", lang=lang, rest=rest) if rest else ""
+            text = first + sep.join(items[:shown]) + more + last
+            if len(text) <= budget:
+                return text
+        more = self.render("list.more", lang=lang, rest=len(items) - 1) if len(items) > 1 else ""
+        return first + "".join(items[:1]) + more + last
