@@ -13,10 +13,13 @@ call's ``call.booked`` reach the same phone once); every other notice by event a
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from booking_core import message_commands as m
+from booking_core import queries
+from booking_core.domain import Hospital
+from booking_core.errors import NotFound
 from booking_core.message_commands import HOSPITAL_INITIATED, MessageKind, OutgoingMessage
 from booking_core.message_queries import Notice
 from booking_core.services import BookingServices
@@ -71,7 +74,23 @@ class Notifier:
     services: BookingServices
     replies: Replies
     gateway: str  # which gateway notices go out through
-    hospital_names: dict[str, str] | None = None
+    consumer: str = CONSUMER
+    hospitals: dict[str, Hospital | None] = field(default_factory=dict)
+    """Hospitals by code: their name signs a notice, their zone dates it (forgotten when a
+    hospital is changed through this process's core)."""
+    _version: int = -1
+
+    async def _know_hospitals(self, notices: list[Notice]) -> None:
+        if self._version != self.services.catalogue_version:
+            self.hospitals.clear()
+            self._version = self.services.catalogue_version
+        for notice in notices:
+            code = notice.booking.hospital_code if notice.booking else None
+            if code and code not in self.hospitals:
+                try:
+                    self.hospitals[code] = await self.services.read(queries.hospital, code)
+                except NotFound:
+                    self.hospitals[code] = None
 
     def messages_for(self, notice: Notice) -> list[OutgoingMessage]:
         found = kind_of(notice)
@@ -82,12 +101,14 @@ class Notifier:
         if kind == MessageKind.CONFIRMATION and str(view.booking.status) == "cancelled":
             return []  # cancelled before we got to it: the cancellation says all
         from_day = notice.event.payload.get("from_day")
+        hospital = self.hospitals.get(view.hospital_code)
         body = self.replies.notice(
             kind,
             view,
             reason=reason,
             from_day=date.fromisoformat(from_day) if from_day else None,
-            hospital=(self.hospital_names or {}).get(view.hospital_code, ""),
+            hospital=hospital.name if hospital else "",
+            timezone=hospital.timezone if hospital else None,
         )
         out = []
         for r in notice.recipients:
@@ -109,15 +130,16 @@ class Notifier:
 
     async def run_once(self) -> int:
         """One round: returns how many events were handled (0: nothing was due)."""
-        notices = await self.services.claim_notices(CONSUMER, BATCH)
+        notices = await self.services.claim_notices(self.consumer, BATCH)
         if not notices:
             return 0
+        await self._know_hospitals(notices)
         messages: list[OutgoingMessage] = []
         for notice in notices:
             messages += self.messages_for(notice)
         await self.services.handle(
             m.QueueMessages(
-                consumer=CONSUMER,
+                consumer=self.consumer,
                 event_ids=tuple(n.event.id for n in notices),
                 messages=tuple(messages),
             )

@@ -41,6 +41,11 @@ def id_number(i: int) -> str:
     return body + ric.calc_check_digit(body + "0")
 
 
+def patient_name(i: int) -> str:
+    """A distinct name for bench patient ``i`` without digits (names cannot have them)."""
+    return "患者" + "".join("零一二三四五六七八九"[int(d)] for d in str(i))
+
+
 async def register_patients(services: BookingServices, hospital_code: str, count: int) -> list:
     made = []
     for start in range(0, count, REGISTER_BATCH):
@@ -49,7 +54,7 @@ async def register_patients(services: BookingServices, hospital_code: str, count
                 services.handle(
                     c.RegisterPatient(
                         hospital_code=hospital_code,
-                        name=f"患者{i}",
+                        name=patient_name(i),
                         id_number=id_number(i),
                         phone=f"13{i % 10}{i:08d}"[:11],
                     )

@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from booking_core.pii import Cipher  # noqa: E402
-from scripts.bench.common import free_port, wait_healthy  # noqa: E402
+from scripts.bench.common import free_port, patient_name, wait_healthy  # noqa: E402
 from scripts.bench.ivr import prepare  # noqa: E402
 
 TOKEN = "bench-twilio-auth-token"
@@ -96,7 +96,7 @@ class Texts:
             answer = await self.text(
                 session, patient["phone"], f"GHDH{work_no},{mmdd}{hhmm},{patient['name']}"
             )
-            if "预约号" in answer or "预约成功" in answer:
+            if "预约成功" in answer:
                 self.booked += 1
             await self.text(session, patient["phone"], "CX")
             if self.rng.random() < 0.1:
@@ -170,7 +170,7 @@ def main() -> int:
         key = Cipher.generate_key()
         print(f"preparing {count} patients ...", flush=True)
         callers, choices = asyncio.run(prepare(db, key, count))
-        patients = [{"phone": c["phone"], "name": f"患者{i}"} for i, c in enumerate(callers)]
+        patients = [{"phone": c["phone"], "name": patient_name(i)} for i, c in enumerate(callers)]
         print(f"{args.concurrency} patients texting at once, no pause, {args.seconds:.0f} s:")
         proc, url = serve([sys.executable, __file__])
         try:

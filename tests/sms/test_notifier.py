@@ -1,0 +1,159 @@
+"""The notifier: outbox events become queued texts, once, to the right phones, worded for
+what happened; opted-out phones get only the answers to their own actions."""
+
+from __future__ import annotations
+
+from datetime import date, time
+
+import pytest
+
+from booking_core import call_commands as cc
+from booking_core import commands as c
+from booking_core import message_commands as m
+from booking_core.domain import Channel, Period
+from booking_core.store import execute, rows
+from sms.notifier import Notifier
+from sms.replies import Replies
+
+TOMORROW = date(2026, 7, 11)  # the clock is 2026-07-10 09:00 Beijing
+PHONE = "13912345678"
+CALLER = "13800000009"
+
+
+@pytest.fixture
+def notifier(services) -> Notifier:
+    return Notifier(services, Replies(), "twilio", consumer="test")  # the store fixture's
+
+
+@pytest.fixture
+async def booked(world, services):
+    await world.basic(TOMORROW, places=2)
+    patient = await world.patient(phone_no=PHONE)
+    slot = (await _slots(services))[0]
+    view = await services.handle(
+        c.BookSlot(slot_id=slot, patient_id=patient.id, channel=Channel.SMS)
+    )
+    return view.booking
+
+
+async def _slots(services) -> list[int]:
+    found = await services.read(lambda tx: (yield rows("SELECT id FROM slots ORDER BY id")))
+    return [r["id"] for r in found]
+
+
+async def _queued(services) -> list[dict]:
+    def read(tx):
+        found = yield rows(
+            "SELECT kind, status, body, booking_no, error, idem_key FROM messages "
+            "WHERE direction = 'out' ORDER BY id"
+        )
+        return [dict(r) for r in found]
+
+    return await services.read(read)
+
+
+async def _drain(notifier: Notifier) -> None:
+    while await notifier.run_once():
+        pass
+
+
+async def test_a_booking_is_confirmed_once_signed_with_the_hospital(notifier, booked, services):
+    await _drain(notifier)
+    await _drain(notifier)
+    (message,) = await _queued(services)
+    assert message["kind"] == "confirmation"
+    assert message["status"] == "queued"
+    assert booked.booking_no in message["body"]
+    assert "协和医院" in message["body"]
+    assert len(message["body"]) <= 70
+
+
+async def _call_booking(world, services, caller: str):
+    await world.basic(TOMORROW, places=2)
+    patient = await world.patient(phone_no=PHONE)
+    slot = (await _slots(services))[0]
+    await services.handle(
+        cc.StartCall(
+            call_sid="CA1",
+            hospital_code="H001",
+            caller=caller,
+            state="{}",
+            digits="!incoming",
+            response="<Response/>",
+        )
+    )
+    return await services.handle(
+        cc.BookForCall(call_sid="CA1", slot_id=slot, patient_id=patient.id)
+    )
+
+
+async def test_a_phone_booking_from_the_patients_own_phone_is_confirmed_once(
+    notifier, world, services
+):
+    view = await _call_booking(world, services, "+86" + PHONE)
+    await _drain(notifier)
+    messages = await _queued(services)
+    assert [msg["kind"] for msg in messages] == ["confirmation"]
+    assert messages[0]["booking_no"] == view.booking.booking_no
+
+
+async def test_a_phone_booking_from_another_phone_is_confirmed_to_both(notifier, world, services):
+    await _call_booking(world, services, "+86" + CALLER)
+    await _drain(notifier)
+    messages = await _queued(services)
+    assert [msg["kind"] for msg in messages] == ["confirmation", "confirmation"]
+    assert len({msg["idem_key"] for msg in messages}) == 2
+
+
+async def test_an_opted_out_phone_gets_its_own_confirmations_but_no_stop_notice(
+    notifier, booked, world, services
+):
+    await services.handle(m.SetOptOut(phone=PHONE, opted_out=True))
+    await _drain(notifier)
+    session = await world.session(TOMORROW, period=Period.AFTERNOON, start=time(14), end=time(17))
+    await services.handle(
+        c.StopSession(session_id=booked.session_id, mode="move", target_session_id=session.id)
+    )
+    await _drain(notifier)
+    messages = await _queued(services)
+    assert [(msg["kind"], msg["status"], msg["error"]) for msg in messages] == [
+        ("confirmation", "queued", None),
+        ("stop", "skipped", "opted_out"),
+    ]
+
+
+async def test_a_doctor_stop_says_what_happens_next(notifier, booked, world, services):
+    await _drain(notifier)
+    session = await world.session(TOMORROW, period=Period.AFTERNOON, start=time(14), end=time(17))
+    await services.handle(
+        c.StopSession(session_id=booked.session_id, mode="move", target_session_id=session.id)
+    )
+    await _drain(notifier)
+    stop = (await _queued(services))[-1]
+    assert stop["kind"] == "stop"
+    assert "14:00" in stop["body"]
+
+
+async def test_a_booking_cancelled_before_its_confirmation_went_gets_one_text(
+    notifier, booked, services
+):
+    await services.handle(c.CancelBooking(booking_no=booked.booking_no))
+    await _drain(notifier)
+    kinds = [msg["kind"] for msg in await _queued(services)]
+    assert kinds == ["cancellation"]
+
+
+async def test_a_completed_visit_gets_a_survey(notifier, booked, services, clock):
+    await _drain(notifier)
+
+    def seen(tx):  # the patient took a ticket (取号) and saw the doctor
+        yield execute("UPDATE bookings SET status = 'checked_in' WHERE id = ?", booked.id)
+
+    await services.store.write(seen)
+    clock.advance(days=2)
+    await services.handle(c.SweepNoShows())
+    await _drain(notifier)
+    survey = (await _queued(services))[-1]
+    assert survey["kind"] == "survey"
+    assert "1" in survey["body"]
+    assert "5" in survey["body"]
