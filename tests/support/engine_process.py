@@ -23,6 +23,7 @@ class EngineProcess:
     log_path: Path
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen | None = None
+    env: dict[str, str] = field(default_factory=dict)  # more GUAHAO_* settings
 
     @property
     def url(self) -> str:
@@ -33,6 +34,7 @@ class EngineProcess:
         env["GUAHAO_PII_KEY"] = self.pii_key
         env["GUAHAO_HOLD_SWEEP_SECONDS"] = "3600"
         env["GUAHAO_NO_SHOW_SWEEP_SECONDS"] = "3600"
+        env |= self.env
         self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
             [
