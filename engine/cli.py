@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import os
 import sys
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -20,6 +20,7 @@ from booking_core.services import bootstrap
 from booking_core.store import make_store
 from hospital_api.auth import hash_token, new_token
 
+from . import demo_modem
 from .app import build_app
 from .config import ConfigError, Settings, load_settings, require_secret
 from .demo import create_demo
@@ -84,9 +85,13 @@ def _settings(args: argparse.Namespace, **extra) -> Settings:
     return load_settings(getattr(args, "config", None), overrides=overrides)
 
 
-def serve(settings: Settings) -> int:
+def serve(settings: Settings, *, before=()) -> int:
+    """Serve until stopped. ``before``: cleanup contexts to run ahead of the engine's own
+    (the demo's simulated modem)."""
     setup_logging(settings.log_level)
     app = build_app(settings)
+    for ctx in reversed(before):
+        app.cleanup_ctx.insert(0, ctx)
     url = f"http://{settings.host}:{settings.port}"
     loop_factory = None
     if settings.uvloop:
@@ -144,7 +149,13 @@ def demo(args: argparse.Namespace) -> int:
     db = folder / "guahao.db"
     for stale in folder.glob("guahao.db*"):
         stale.unlink()
-    settings = _settings(args, db=str(db))
+    settings = _settings(
+        args,
+        db=str(db),
+        modem_port=str(demo_modem.port_path(folder).resolve()),
+        modem_send_interval_seconds=1.0,
+        sms_notices="modem",
+    )
     login, token = asyncio.run(_fill_demo(settings))
     host, port = settings.host, settings.port
     print(
@@ -155,6 +166,11 @@ guahao demo database: {db}
   API token (admin, shown once): {token}
   Demo operator for the agent console: {login.operator} / {login.password}  (shown once)
     (the console itself arrives with the agent-console issue: /console/)
+  SMS: a simulated GSM modem on {demo_modem.port_path(folder)}; what it sends is printed
+    here. Text the engine as a patient (from another terminal):
+      echo '{login.patients[0][2]} CX' > {demo_modem.inbox_path(folder)}
+      echo '{login.patients[0][2]} GHDH00868,{_tomorrow(settings)}0830,{login.patients[0][0]}' \
+        > {demo_modem.inbox_path(folder)}
   Patients (name, card number, phone):"""
     )
     for name, card, phone in login.patients:
@@ -166,8 +182,12 @@ guahao demo database: {db}
         flush=True,
     )
     if args.serve:
-        return serve(settings)
+        return serve(settings, before=[demo_modem.simulated_modem_ctx(folder)])
     return 0
+
+
+def _tomorrow(settings: Settings) -> str:
+    return (datetime.now(ZoneInfo(settings.timezone)).date() + timedelta(days=1)).strftime("%m%d")
 
 
 async def _fill_demo(settings: Settings):

@@ -98,6 +98,10 @@ class Notifier:
             return []
         kind, reason = found
         view = notice.booking
+        payload = notice.event.payload
+        by = payload.get("by_channel") or payload.get("channel")
+        if by == "sms" and notice.event.topic != "booking.confirmed" and _own_action(kind, reason):
+            return []  # asked for by text: the reply to that text said it already
         if kind == MessageKind.CONFIRMATION and str(view.booking.status) == "cancelled":
             return []  # cancelled before we got to it: the cancellation says all
         from_day = notice.event.payload.get("from_day")

@@ -95,7 +95,11 @@ def cancel_one(tx: Tx, booking: Booking, actor: Actor, reason: CancelReason) -> 
     )
     yield from refund(tx, booking, actor, method)
     view = yield from view_by_id(booking.id)
-    payload = booking_payload(view) | {"reason": str(reason), "refunded": booking.paid}
+    payload = booking_payload(view) | {
+        "reason": str(reason),
+        "refunded": booking.paid,
+        "by_channel": str(actor.channel),  # where the change was asked for (vs. "channel")
+    }
     tx.emit(
         "booking.cancelled",
         hospital_id=booking.hospital_id,
@@ -222,6 +226,7 @@ def move_booking(
         "from_session_id": booking.session_id,
         "from_day": booking.day.isoformat(),
         "reason": reason,
+        "by_channel": str(actor.channel),
     }
     tx.emit(
         "booking.moved", hospital_id=booking.hospital_id, key=booking.booking_no, payload=payload

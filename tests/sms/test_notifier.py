@@ -10,7 +10,7 @@ import pytest
 from booking_core import call_commands as cc
 from booking_core import commands as c
 from booking_core import message_commands as m
-from booking_core.domain import Channel, Period
+from booking_core.domain import Actor, Channel, Period
 from booking_core.store import execute, rows
 from sms.notifier import Notifier
 from sms.replies import Replies
@@ -31,7 +31,7 @@ async def booked(world, services):
     patient = await world.patient(phone_no=PHONE)
     slot = (await _slots(services))[0]
     view = await services.handle(
-        c.BookSlot(slot_id=slot, patient_id=patient.id, channel=Channel.SMS)
+        c.BookSlot(slot_id=slot, patient_id=patient.id, channel=Channel.AGENT)
     )
     return view.booking
 
@@ -157,3 +157,16 @@ async def test_a_completed_visit_gets_a_survey(notifier, booked, services, clock
     assert survey["kind"] == "survey"
     assert "1" in survey["body"]
     assert "5" in survey["body"]
+
+
+async def test_what_a_patient_asked_for_by_text_is_not_texted_twice(notifier, world, services):
+    await world.basic(TOMORROW, places=2)
+    patient = await world.patient(phone_no=PHONE)
+    slot = (await _slots(services))[0]
+    sms = Actor("patient", "sms:139****5678", None, Channel.SMS)
+    view = await services.handle(
+        c.BookSlot(actor=sms, slot_id=slot, patient_id=patient.id, channel=Channel.SMS)
+    )
+    await services.handle(c.CancelBooking(actor=sms, booking_no=view.booking.booking_no))
+    await _drain(notifier)
+    assert await _queued(services) == []  # the replies to the texts said it all

@@ -15,6 +15,7 @@ from twilio.request_validator import RequestValidator
 
 from booking_core import commands as c
 from booking_core import message_commands as m
+from booking_core.domain import Channel
 from booking_core.pii import Cipher
 from booking_core.store import rows
 from engine.app import build_app
@@ -114,23 +115,43 @@ async def table(client, sql: str, *args):
 # --- Twilio ------------------------------------------------------------------------------------
 
 
-async def test_a_booking_code_texted_over_twilio_books_and_confirms(engine, fake):
+async def test_a_booking_code_texted_over_twilio_books_and_the_reply_confirms(engine, fake):
     status, twiml = await text_twilio(engine, "GHDH00868,07110830,张三")
     assert status == 200
     reply = message_of(twiml)
     (booking,) = await table(engine, "SELECT booking_no, channel, status FROM bookings")
     assert booking["channel"] == "sms"
     assert booking["booking_no"] in reply
-    # the confirmation notice goes out through Twilio, once
+    await asyncio.sleep(1.2)  # two rounds of the notifier and the sender
+    assert fake.creates == []  # the reply was the confirmation: no second text
+    log = await table(engine, "SELECT direction, kind, status FROM messages ORDER BY id")
+    assert [tuple(r.values()) for r in log] == [
+        ("in", "command", "answered"),
+        ("out", "reply", "sent"),
+    ]
+
+
+async def _book_by_agent(engine) -> str:
+    """A booking made for the patient elsewhere (an agent, the API): it is texted."""
+    services = engine.app[SERVICES]
+    patient = (await table(engine, "SELECT id FROM patients WHERE name = '张三'"))[0]
+    slot = (await table(engine, "SELECT id FROM slots ORDER BY id LIMIT 1"))[0]
+    view = await services.handle(
+        c.BookSlot(slot_id=slot["id"], patient_id=patient["id"], channel=Channel.AGENT)
+    )
+    return view.booking.booking_no
+
+
+async def test_a_booking_made_by_an_agent_is_confirmed_by_text_once(engine, fake):
+    number = await _book_by_agent(engine)
     await until(lambda: _creates(fake), "a confirmation sent")
     await asyncio.sleep(1.2)  # two more rounds of the notifier and the sender
     (create,) = fake.creates
     assert create.form["To"] == "+86" + PHONE
-    assert booking["booking_no"] in create.form["Body"]
-    log = await table(engine, "SELECT direction, kind, status FROM messages ORDER BY id")
-    assert ("in", "command", "answered") in [tuple(r.values()) for r in log]
-    assert ("out", "reply", "sent") in [tuple(r.values()) for r in log]
-    assert ("out", "confirmation", "sent") in [tuple(r.values()) for r in log]
+    assert number in create.form["Body"]
+    assert create.form["StatusCallback"] == PUBLIC_URL + "/twilio/sms/status"
+    (row,) = await table(engine, "SELECT kind, status FROM messages")
+    assert row == {"kind": "confirmation", "status": "sent"}
 
 
 async def _creates(fake):
@@ -183,7 +204,7 @@ async def test_the_fallback_answers_in_chinese_without_a_database(engine):
 
 
 async def test_delivery_reports_move_the_log_forward_only(engine, fake):
-    await text_twilio(engine, "GHDH00868,07110830,张三")
+    await _book_by_agent(engine)
     await until(lambda: _creates(fake), "a confirmation sent")
     (sid,) = fake.messages
 
@@ -209,7 +230,7 @@ async def test_delivery_reports_move_the_log_forward_only(engine, fake):
 async def test_an_opted_out_phone_gets_no_reminder(engine, fake, clock):
     _, twiml = await text_twilio(engine, "TD")
     assert message_of(twiml)
-    await text_twilio(engine, "GHDH00868,07110830,张三")
+    await _book_by_agent(engine)
     services = engine.app[SERVICES]
     clock.advance(hours=10)  # 19:00 Beijing: tomorrow's reminders are due
     await services.handle(m.QueueReminders(hour=18))
