@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aiohttp import web
 
@@ -48,9 +49,35 @@ DEDUPE_POLL_SECONDS = 0.02  # a parallel delivery waits this long between looks 
 TWIML = "text/xml"
 CHANNEL = "ivr"
 
+RECENT_CALLS = 20_000  # calls whose latest state this process keeps (a few MB at most)
+
 BookingCounter = Callable[[str, str], None]
 """``on_booking(channel, result)``: one per confirm attempt; result is "created" or the
 core's refusal code (the same counter the API door reports to)."""
+
+
+class RecentCalls:
+    """The state this process last stored for each call it is serving, so the next
+    webhook of the call skips reading it back. Only a hit on the very step the state was
+    stored for is used; every write still checks the step in the store (``seq``), so a
+    stale entry (another process moved the call on) is caught there and dropped."""
+
+    def __init__(self, size: int = RECENT_CALLS) -> None:
+        self.size = size
+        self._calls: OrderedDict[str, tuple[int, str]] = OrderedDict()
+
+    def get(self, call_sid: str, step: int) -> str | None:
+        hit = self._calls.get(call_sid)
+        return hit[1] if hit is not None and hit[0] == step else None
+
+    def put(self, call_sid: str, step: int, state: str) -> None:
+        self._calls[call_sid] = (step, state)
+        self._calls.move_to_end(call_sid)
+        if len(self._calls) > self.size:
+            self._calls.popitem(last=False)
+
+    def forget(self, call_sid: str) -> None:
+        self._calls.pop(call_sid, None)
 
 
 @dataclass
@@ -63,6 +90,7 @@ class Ivr:
     busy_twiml: str
     hospital: Hospital | None = None
     on_booking: BookingCounter | None = None
+    recent: RecentCalls = field(default_factory=RecentCalls)
 
     def count_booking(self, outcome: Outcome) -> None:
         if self.on_booking is None:
@@ -164,6 +192,7 @@ async def _incoming(request: web.Request) -> str:
     first = flow.start()
     first.state.seq = 1
     twiml = ivr.voice.answer(first.state, first.say)
+    state = first.state.to_json()
     answer = await ivr.services.handle(
         cc.StartCall(
             actor=call.actor,
@@ -171,11 +200,13 @@ async def _incoming(request: web.Request) -> str:
             hospital_code=call.hospital_code,
             caller=call.caller,
             called=form.get("To", ""),
-            state=first.state.to_json(),
+            state=state,
             digits="!incoming",
             response=twiml,
         )
     )
+    if answer.won:
+        ivr.recent.put(call.call_sid, 1, state)
     return answer.response or twiml
 
 
@@ -208,16 +239,21 @@ async def _step(request: web.Request, key: str, event: Event) -> str:
     except ValueError:
         raise web.HTTPBadRequest(text="s must be the step number") from None
     services = ivr.services
-    snap = await services.read(call_queries.call_step, call_sid, step_no, key)
-    if snap is None:  # never started here (the fallback answered it): start over
-        return await _incoming(request)
-    if snap.response is not None:
-        return snap.response  # a replay: the same answer, nothing done again
-    if snap.known:
-        return await _wait_for_answer(ivr, call_sid, step_no, key)
-    state = CallState.from_json(snap.state, snap.seq)
-    if snap.seq != step_no:  # an old step answered differently: say where the call is now
-        return ivr.voice.answer(state, flow.node_prompts(state))
+    remembered = ivr.recent.get(call_sid, step_no)
+    if remembered is not None:  # this process answered the step before: no read needed
+        state = CallState.from_json(remembered, step_no)
+    else:
+        snap = await services.read(call_queries.call_step, call_sid, step_no, key)
+        if snap is None:  # never started here (the fallback answered it): start over
+            return await _incoming(request)
+        if snap.response is not None:
+            return snap.response  # a replay: the same answer, nothing done again
+        if snap.known:
+            return await _wait_for_answer(ivr, call_sid, step_no, key)
+        state = CallState.from_json(snap.state, snap.seq)
+        if snap.seq != step_no:  # an old step answered differently: say where the call is
+            return ivr.voice.answer(state, flow.node_prompts(state))
+    ivr.recent.forget(call_sid)  # put back below once this step's state is stored
     call = await ivr.call(form, state.lang)
     result: Step = flow.advance(state, event)
     said = list(result.say)
@@ -227,12 +263,13 @@ async def _step(request: web.Request, key: str, event: Event) -> str:
         if result.action.writes and not claimed:
             claim = None
             if isinstance(result.action, Book):  # claimed and answered in the booking's own tx
-                finish = _finisher(ivr, result, said, step_no)
+                finish = _Finisher(ivr, result, said, step_no)
                 claim, outcome, finished = await ivr.actions.claim_and_book(
                     result.action, call, step_no, key, finish
                 )
                 if finished:
                     ivr.count_booking(outcome)
+                    ivr.recent.put(call_sid, step_no + 1, finish.stored)
                     return claim.response
             if claim is None:
                 claim = await services.handle(
@@ -253,6 +290,7 @@ async def _step(request: web.Request, key: str, event: Event) -> str:
     new_state.seq = step_no + 1
     twiml = ivr.voice.answer(new_state, said)
     patient_id = (new_state.patient or {}).get("id")
+    stored = new_state.to_json()
     if claimed:
         await services.handle(
             cc.FinishCallStep(
@@ -260,11 +298,12 @@ async def _step(request: web.Request, key: str, event: Event) -> str:
                 call_sid=call_sid,
                 step=step_no,
                 digits=key,
-                state=new_state.to_json(),
+                state=stored,
                 response=twiml,
                 patient_id=patient_id,
             )
         )
+        ivr.recent.put(call_sid, step_no + 1, stored)
         return twiml
     answer = await services.handle(
         cc.RecordCallStep(
@@ -272,35 +311,40 @@ async def _step(request: web.Request, key: str, event: Event) -> str:
             call_sid=call_sid,
             step=step_no,
             digits=key,
-            state=new_state.to_json(),
+            state=stored,
             response=twiml,
             patient_id=patient_id,
         )
     )
     if answer.won:
+        ivr.recent.put(call_sid, step_no + 1, stored)
         return twiml
     if answer.known:
         return answer.response or await _wait_for_answer(ivr, call_sid, step_no, key)
     return await _current(ivr, call_sid)
 
 
-def _finisher(ivr: Ivr, result: Step, said: list, step_no: int):
+class _Finisher:
     """The step's record for a booking's outcome, worked out inside the booking's
-    transaction (pure: the flow and the TwiML), or None when the flow has more to do."""
+    transaction (pure: the flow and the TwiML), or None when the flow has more to do.
+    ``stored`` is the state it gave (kept by the process once the transaction is in)."""
 
-    def finish(outcome: Outcome) -> cc.StepRecord | None:
-        settled = flow.settle(result.state, result.action, outcome)
+    def __init__(self, ivr: Ivr, result: Step, said: list, step_no: int) -> None:
+        self.ivr, self.result, self.said, self.step_no = ivr, result, said, step_no
+        self.stored = ""
+
+    def __call__(self, outcome: Outcome) -> cc.StepRecord | None:
+        settled = flow.settle(self.result.state, self.result.action, outcome)
         if settled.action is not None:
             return None
         new_state = settled.state
-        new_state.seq = step_no + 1
+        new_state.seq = self.step_no + 1
+        self.stored = new_state.to_json()
         return cc.StepRecord(
-            state=new_state.to_json(),
-            response=ivr.voice.answer(new_state, [*said, *settled.say]),
+            state=self.stored,
+            response=self.ivr.voice.answer(new_state, [*self.said, *settled.say]),
             patient_id=(new_state.patient or {}).get("id"),
         )
-
-    return finish
 
 
 async def _wait_for_answer(ivr: Ivr, call_sid: str, step_no: int, key: str) -> str:
@@ -349,6 +393,7 @@ async def call_status(request: web.Request) -> web.Response:
     status = form.get("CallStatus", "")
     if status not in ("completed", "busy", "failed", "no-answer", "canceled"):
         return _twiml(ivr.voice.empty())
+    ivr.recent.forget(form.get("CallSid", ""))
     try:
         async with asyncio.timeout(ivr.answer_within):
             await ivr.services.handle(
