@@ -141,6 +141,7 @@ class Calls:
         self.think, self.seconds, self.calls = think, seconds, calls
         self.validator = RequestValidator(TOKEN)
         self.latencies: list[float] = []
+        self.by_step: dict[str, list[float]] = {}
         self.errors = 0
         self.broken = 0
         self.completed = 0
@@ -148,7 +149,7 @@ class Calls:
         self.sids = itertools.count(random.randrange(10**12))  # CallSids never repeat
         self.rng = random.Random(3)
 
-    async def post(self, session, path: str, params: dict) -> ET.Element:
+    async def post(self, session, path: str, params: dict, step: str = "") -> ET.Element:
         sig = self.validator.compute_signature(PUBLIC_URL + path, params)
         t0 = time.perf_counter()
         async with session.post(
@@ -157,6 +158,7 @@ class Calls:
             body = await resp.read()
         if time.perf_counter() < self.deadline:
             self.latencies.append(time.perf_counter() - t0)
+            self.by_step.setdefault(step, []).append(time.perf_counter() - t0)
         if resp.status != 200:
             self.errors += 1
             raise RuntimeError(f"{resp.status} {body[:200]!r}")
@@ -173,21 +175,27 @@ class Calls:
         work_no, mmdd, hhmm = self.rng.choice(self.choices)
         sid = f"CA{next(self.sids):032d}"
         params = {"CallSid": sid, "AccountSid": "AC0", "From": caller["phone"], "To": "+8610"}
-        doc = await self.post(session, "/twilio/voice", params)
-        for digits in ("1", caller["card"], "101", work_no, mmdd, hhmm, "1"):
+        doc = await self.post(session, "/twilio/voice", params, "incoming")
+        steps = ("menu", "card", "dept", "doctor", "date", "time", "confirm")
+        for step, digits in zip(
+            steps, ("1", caller["card"], "101", work_no, mmdd, hhmm, "1"), strict=True
+        ):
             await self.pause()
             gather = doc.find("./Gather")
             if gather is None:
                 said = " ".join(el.text or "" for el in doc.iter("Say"))
                 raise RuntimeError(f"no menu after {digits!r}: {said[:80]}")
             action = gather.get("action")
-            doc = await self.post(session, action[len(PUBLIC_URL) :], params | {"Digits": digits})
+            doc = await self.post(
+                session, action[len(PUBLIC_URL) :], params | {"Digits": digits}, step
+            )
         if any("预约成功" in (s.text or "") for s in doc.iter("Say")):
             self.booked += 1
         await self.post(
             session,
             "/twilio/voice/status",
             params | {"CallStatus": "completed", "CallDuration": "60"},
+            "status",
         )
         self.completed += 1
         return True
@@ -215,7 +223,12 @@ class Calls:
 
     def summary(self, elapsed: float) -> dict:
         lat = sorted(self.latencies)
+        steps = {}
+        for step, values in self.by_step.items():
+            values.sort()
+            steps[step] = (1000 * values[len(values) // 2], 1000 * values[int(len(values) * 0.99)])
         return {
+            "steps": steps,
             "webhooks_per_second": len(lat) / elapsed,
             "calls_per_second": self.completed / elapsed,
             "p50_ms": 1000 * lat[len(lat) // 2] if lat else float("nan"),
@@ -262,13 +275,18 @@ def serve_engine(db: str, key: str):
     return proc, url
 
 
-def show(name: str, r: dict) -> None:
+def show(name: str, r: dict, by_step: bool = False) -> None:
     print(
         f"  {name:<22}: p50 {r['p50_ms']:6.2f} ms  p99 {r['p99_ms']:6.2f} ms  "
         f"{r['webhooks_per_second']:7.0f} webhooks/s  {r['calls_per_second']:6.1f} calls/s  "
         f"(calls {r['completed']}, booked {r['booked']}, broken {r['broken']}, "
         f"errors {r['errors']})"
     )
+    if by_step:
+        print(
+            "    by step (p50/p99 ms): "
+            + ", ".join(f"{k} {a:.1f}/{b:.1f}" for k, (a, b) in r["steps"].items())
+        )
 
 
 def main() -> int:
@@ -312,7 +330,7 @@ def main() -> int:
         proc, url = serve_engine(db, key)
         try:
             eng = load(url, iter(paced_callers), choices, args.think, args.seconds, args.calls)
-            show("guahao /twilio/voice", eng)
+            show("guahao /twilio/voice", eng, by_step=True)
             print(
                 f"flat out, {args.flat_concurrency} calls with no pause, {args.flat_seconds:.0f} s:"
             )
