@@ -18,6 +18,7 @@ from .clock import Clock
 from .handlers import Deps
 from .handlers import calls as call_handlers
 from .handlers import messages as message_handlers
+from .handlers import operators as operator_handlers
 from .handlers.admin import add_to_blacklist, create_operator, create_token, lift_ban, set_rule
 from .handlers.booking import book_slot, unsafe_precheck
 from .handlers.changes import cancel_booking, check_in, pay_booking, reschedule_booking
@@ -84,6 +85,7 @@ COMMAND_HANDLERS: dict[type[c.Command], Callable[..., Any]] = {
     msgs.AnswerSurvey: message_handlers.answer_survey,
     msgs.QueueReminders: message_handlers.queue_reminders,
 }
+COMMAND_HANDLERS.update(operator_handlers.HANDLERS)  # operators and console log-in
 
 
 class BookingServices:
@@ -114,6 +116,10 @@ class BookingServices:
             return await self.store.write(handler, command, self.deps)
         finally:  # also when the outcome is unknown (cancelled after the commit)
             self.catalogue_version += 1
+
+    async def read_small(self, fn: UnitOfWork, *args: Any) -> Any:
+        """:meth:`read` for a few indexed rows (see :meth:`Store.read_small`)."""
+        return await self.store.read_small(fn, *args)
 
     async def read(self, fn: UnitOfWork, *args: Any, **kwargs: Any) -> Any:
         """Run a query function from :mod:`booking_core.queries` on a read connection."""

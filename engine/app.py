@@ -11,8 +11,10 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+import agent_console.web
 import hospital_api.web
 import ivr.web
+from agent_console.keys import ConsoleSettings
 from booking_core.clock import Clock, SystemClock
 from booking_core.errors import StoreUnavailable
 from booking_core.pii import Cipher
@@ -83,6 +85,13 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> web.Applicat
             on_booking=metrics.record_booking,
         ),
     )
+    console = ConsoleSettings(
+        settings.console_session_hours,
+        settings.console_idle_minutes,
+        settings.console_trust_proxy,
+        secure_cookies=settings.public_url.startswith("https://"),
+    )
+    app.add_subapp("/console/", agent_console.web.make_app(services, console))
     texting.mount(app, settings)
     return app
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import os
 import sys
 from datetime import datetime, timedelta
@@ -12,9 +13,12 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
+from agent_console.auth import Passwords, weak_password_reason
+from agent_console.i18n import translate
 from booking_core import commands as c
 from booking_core.clock import SystemClock
 from booking_core.errors import GuahaoError
+from booking_core.operator_commands import OPERATOR_ROLES, AddOperator
 from booking_core.pii import Cipher
 from booking_core.services import bootstrap
 from booking_core.store import make_store
@@ -54,6 +58,25 @@ def parser() -> argparse.ArgumentParser:
     create.add_argument("--name", required=True)
     create.add_argument("--role", required=True, choices=["his", "kiosk", "admin"])
     create.add_argument("--hospital", metavar="CODE", help="limit the token to one hospital")
+
+    operator = sub.add_parser("operator", help="agent-console operators")
+    operator_sub = operator.add_subparsers(dest="operator_command", required=True)
+    op_create = operator_sub.add_parser(
+        "create",
+        help="create an operator (the first platform admin): the password is asked twice, "
+        "or read from stdin when it is not a terminal",
+    )
+    _common(op_create)
+    op_create.add_argument("--username", required=True)
+    op_create.add_argument("--name", required=True, help="display name (姓名)")
+    op_create.add_argument(
+        "--role",
+        action="append",
+        required=True,
+        choices=list(OPERATOR_ROLES),
+        help="repeat for several roles",
+    )
+    op_create.add_argument("--hospital", metavar="CODE", help="the operator's hospital")
     return top
 
 
@@ -66,6 +89,8 @@ def main(argv: list[str] | None = None) -> int:
             return demo(args)
         if args.command == "token":
             return asyncio.run(token_create(_settings(args), args))
+        if args.command == "operator":
+            return operator_create(_settings(args), args)
     except ConfigError as err:
         print(f"guahao: configuration: {err}", file=sys.stderr)
         return 2
@@ -138,6 +163,50 @@ async def token_create(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def read_new_password(username: str) -> str | None:
+    """The new operator's password: asked twice on a terminal, else one line of stdin.
+    None (after saying why on stderr) when it is refused."""
+    if sys.stdin.isatty():
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Password again: ") != password:
+            print("guahao: the two passwords differ", file=sys.stderr)
+            return None
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    problem = weak_password_reason(password, username)
+    if problem is not None:
+        print(f"guahao: password refused: {translate('en', problem)}", file=sys.stderr)
+        return None
+    return password
+
+
+def operator_create(settings: Settings, args: argparse.Namespace) -> int:
+    require_secret(settings, "pii_key")  # say so before asking for a password
+    password = read_new_password(args.username)
+    if password is None:
+        return 1
+    return asyncio.run(_add_operator(settings, args, Passwords().hash(password)))
+
+
+async def _add_operator(settings: Settings, args: argparse.Namespace, password_hash: str) -> int:
+    store, services = await _open_services(settings)
+    try:
+        await services.handle(
+            AddOperator(
+                username=args.username,
+                display_name=args.name,
+                password_hash=password_hash,
+                roles=tuple(args.role),
+                hospital_code=args.hospital,
+                must_change_password=False,
+            )
+        )
+    finally:
+        await store.close()
+    print(f"operator {args.username.strip().lower()} created", file=sys.stderr)
+    return 0
+
+
 def demo(args: argparse.Namespace) -> int:
     folder = Path(args.dir)
     folder.mkdir(parents=True, exist_ok=True)
@@ -165,7 +234,8 @@ guahao demo database: {db}
   Health:     http://{host}:{port}/healthz   Metrics: /metrics
   API token (admin, shown once): {token}
   Demo operator for the agent console: {login.operator} / {login.password}  (shown once)
-    (the console itself arrives with the agent-console issue: /console/)
+    Console: http://{host}:{port}/console/login  (log-in and operators so far; the
+    booking screens are the rest of issue #5)
   SMS: a simulated GSM modem on {demo_modem.port_path(folder)}; what it sends is printed
     here. Text the engine as a patient (from another terminal):
       echo '{login.patients[0][2]} CX' > {demo_modem.inbox_path(folder)}

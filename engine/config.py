@@ -142,6 +142,24 @@ SETTINGS: tuple[Setting, ...] = (
         "How long a text being sent is reserved for its sender before another may retry it",
         int,
     ),
+    Setting(
+        "console_session_hours",
+        12,
+        "Hours an agent-console log-in lasts at most, however busy (then log in again)",
+        int,
+    ),
+    Setting(
+        "console_idle_minutes",
+        30,
+        "Minutes without a request after which an agent-console session ends",
+        int,
+    ),
+    Setting(
+        "console_trust_proxy",
+        False,
+        "Believe X-Forwarded-Proto and X-Forwarded-For (only behind your own reverse proxy)",
+        bool,
+    ),
 )
 
 SETTINGS_BY_NAME: Mapping[str, Setting] = MappingProxyType({s.name: s for s in SETTINGS})
@@ -184,6 +202,9 @@ class Settings:
     modem_baud: int
     modem_send_interval_seconds: float
     sms_send_lease_seconds: int
+    console_session_hours: int
+    console_idle_minutes: int
+    console_trust_proxy: bool
 
     @property
     def uses_postgres(self) -> bool:
@@ -516,6 +537,8 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
     "modem_baud": _at_least(1200),
     "sms_send_lease_seconds": _at_least(1),
     "modem_send_interval_seconds": _at_least(0),
+    "console_session_hours": _between(1, 24 * 7),
+    "console_idle_minutes": _at_least(1),
 }
 
 

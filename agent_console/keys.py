@@ -1,0 +1,32 @@
+"""Typed keys for the console sub-app's state and for what a request carries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+from booking_core.operator_queries import ConsoleSession
+from booking_core.services import BookingServices
+
+from .auth import LoginPolicy, Passwords
+
+
+@dataclass(frozen=True)
+class ConsoleSettings:
+    session_hours: int = 12  # a session ends this long after log-in, however busy
+    idle_minutes: int = 30  # … or after this long without a request
+    trust_proxy: bool = False  # believe X-Forwarded-Proto / X-Forwarded-For (behind a proxy)
+    secure_cookies: bool = False  # always mark cookies Secure (the public URL is https)
+    policy: LoginPolicy = field(default_factory=LoginPolicy)
+    passwords: Passwords | None = None  # None: argon2id with the library's defaults
+
+
+SERVICES = web.AppKey("services", BookingServices)
+SETTINGS = web.AppKey("settings", ConsoleSettings)
+PASSWORDS = web.AppKey("passwords", Passwords)
+
+SESSION = web.RequestKey("session", ConsoleSession | None)
+"""The signed-in session behind a request, or None (set by the session middleware)."""
+NEW_PRE_CSRF = web.RequestKey("new_pre_csrf", str)
+"""A CSRF token for an anonymous form, to be set as a cookie on the response."""

@@ -1,0 +1,138 @@
+"""Console sessions (登录会话): a random cookie whose hash names a row in the store.
+
+The cookie is HttpOnly, SameSite=Lax, limited to the console's path, and Secure when the
+request came over HTTPS (directly, through a trusted proxy, or because the configured
+public URL is https). A session ends at logout, after ``session_hours``, after
+``idle_minutes`` without a request, and when its operator is disabled or resets a password.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from typing import Any
+
+from aiohttp import web
+
+from booking_core import operator_commands as oc
+from booking_core import operator_queries as oq
+from booking_core.domain import Actor, Channel
+from booking_core.operator_queries import ConsoleSession, Operator
+from booking_core.store.base import to_epoch
+
+from .keys import SERVICES, SETTINGS, ConsoleSettings
+
+SESSION_COOKIE = "guahao_session"
+PRE_CSRF_COOKIE = "guahao_csrf"
+TOUCH_EVERY_SECONDS = 60  # write "last seen" at most once a minute, not on every request
+MAX_TOKEN_LENGTH = 128
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def actor_of(operator: Operator) -> Actor:
+    return Actor("operator", operator.username, operator.hospital_id, Channel.AGENT)
+
+
+def now_epoch(request: web.Request) -> int:
+    return to_epoch(request.config_dict[SERVICES].clock.now())
+
+
+def console_path(request: web.Request) -> str:
+    """Where the console is mounted, e.g. ``/console/``."""
+    return str(request.app.router["home"].url_for())
+
+
+def is_https(request: web.Request, settings: ConsoleSettings) -> bool:
+    if settings.secure_cookies or request.secure:
+        return True
+    if settings.trust_proxy:
+        proto = request.headers.get("X-Forwarded-Proto", "")
+        return proto.split(",")[0].strip().lower() == "https"
+    return False
+
+
+def source_of(request: web.Request) -> str:
+    """The address a request came from: the proxy's word for it only when trusted."""
+    settings = request.config_dict[SETTINGS]
+    if settings.trust_proxy:
+        forwarded = request.headers.get("X-Forwarded-For", "")
+        hops = [h.strip() for h in forwarded.split(",") if h.strip()]
+        if hops:
+            return hops[-1][:64]  # the address our proxy saw; earlier hops can be forged
+    return (request.remote or "unknown")[:64]
+
+
+def set_cookie(
+    request: web.Request,
+    response: web.StreamResponse,
+    name: str,
+    value: str,
+    *,
+    samesite: str = "Lax",
+    max_age: int | None = None,
+) -> None:
+    settings = request.config_dict[SETTINGS]
+    options: dict[str, Any] = {
+        "path": console_path(request),
+        "httponly": True,
+        "samesite": samesite,
+        "secure": is_https(request, settings),
+    }
+    if max_age is not None:
+        options["max_age"] = max_age
+    response.set_cookie(name, value, **options)
+
+
+def clear_cookie(request: web.Request, response: web.StreamResponse, name: str) -> None:
+    response.del_cookie(name, path=console_path(request))
+
+
+async def load(request: web.Request) -> ConsoleSession | None:
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token or len(token) > MAX_TOKEN_LENGTH:
+        return None
+    services = request.config_dict[SERVICES]
+    settings = request.config_dict[SETTINGS]
+    found: ConsoleSession | None = await services.read(oq.console_session, token_hash(token))
+    if found is None:
+        return None
+    now = now_epoch(request)
+    idle = now - found.seen_at > settings.idle_minutes * 60
+    if found.expires_at <= now or idle or found.operator.disabled:
+        await services.handle(
+            oc.CloseConsoleSession(token_hash=found.token_hash, actor=actor_of(found.operator))
+        )
+        return None
+    if now - found.seen_at >= TOUCH_EVERY_SECONDS:
+        await services.handle(oc.TouchConsoleSession(token_hash=found.token_hash))
+    return found
+
+
+async def start(
+    request: web.Request, operator: Operator, stage: str, pending_totp_enc: str | None = None
+) -> tuple[str, str]:
+    """A new session (a new token: never one the browser had before). Returns the cookie
+    value and the session's CSRF token."""
+    services = request.config_dict[SERVICES]
+    settings = request.config_dict[SETTINGS]
+    token, csrf = new_token(), new_token()
+    await services.handle(
+        oc.OpenConsoleSession(
+            token_hash=token_hash(token),
+            operator_id=operator.id,
+            csrf_token=csrf,
+            stage=stage,
+            source=source_of(request),
+            expires_at=now_epoch(request) + settings.session_hours * 3600,
+            pending_totp_enc=pending_totp_enc,
+            actor=actor_of(operator),
+        )
+    )
+    return token, csrf

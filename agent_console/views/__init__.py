@@ -1,0 +1,1 @@
+"""Console views: each takes the request and returns a :class:`~agent_console.pages.Page`."""

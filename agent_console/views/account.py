@@ -1,0 +1,82 @@
+"""The signed-in operator's own pages: home, and changing one's own password (修改密码)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiohttp import web
+
+from booking_core import operator_commands as oc
+from booking_core import operator_queries as oq
+from booking_core.operator_queries import Credentials
+
+from ..auth import weak_password_reason
+from ..pages import Page
+from ..permissions import permissions_of
+from .common import actor, form, passwords, services, session, stage_url
+from .login import record_attempt, refusal
+
+
+def operator_context(request: web.Request) -> dict:
+    operator = session(request).operator
+    return {
+        "me": {
+            "id": operator.id,
+            "username": operator.username,
+            "display_name": operator.display_name,
+            "roles": list(operator.roles),
+            "hospital": operator.hospital_code,
+            "permissions": sorted(permissions_of(operator.roles)),
+        }
+    }
+
+
+async def home(request: web.Request) -> Page:
+    return Page(operator_context(request))
+
+
+async def password_form(request: web.Request) -> Page:
+    current = session(request)
+    if current.stage not in ("change_password", "ready"):
+        return Page({"stage": current.stage}, redirect=stage_url(request, current.stage))
+    return Page({"stage": current.stage})
+
+
+async def change_password(request: web.Request) -> Page:
+    current = session(request)
+    if current.stage not in ("change_password", "ready"):
+        return Page({"stage": current.stage}, redirect=stage_url(request, current.stage))
+    operator = current.operator
+    fields = await form(request)
+    old, new = fields.get("current_password", ""), fields.get("new_password", "")
+    context = {"stage": current.stage}
+    refused = await refusal(request, operator.username, operator.id)
+    if refused is not None:
+        return refused
+    creds: Credentials = await services(request).read(oq.credentials_by_id, operator.id)
+    if not await asyncio.to_thread(passwords(request).verify, creds.password_hash, old):
+        await record_attempt(request, operator.username, oc.BAD_PASSWORD, True, operator.id)
+        return Page({**context, "error": "password_wrong"}, status=400)
+    problem = weak_password_reason(new, operator.username)
+    if problem is None and new != fields.get("repeat_password", ""):
+        problem = "password_mismatch"
+    if problem is None and new == old:
+        problem = "password_same"
+    if problem is not None:
+        return Page({**context, "error": problem}, status=400)
+    hashed = await asyncio.to_thread(passwords(request).hash, new)
+    await services(request).handle(
+        oc.ChangePassword(
+            operator_id=operator.id,
+            password_hash=hashed,
+            keep_session=current.token_hash,
+            actor=actor(request),
+        )
+    )
+    if current.stage != "ready":
+        await services(request).handle(
+            oc.SetSessionStage(token_hash=current.token_hash, stage="ready")
+        )
+    return Page(
+        {"stage": "ready", "message": "password_changed"}, redirect=stage_url(request, "ready")
+    )

@@ -1,0 +1,70 @@
+"""Small helpers the views share: form fields, the acting operator, stage URLs."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from aiohttp import web
+
+from booking_core.domain import Actor
+from booking_core.operator_queries import ConsoleSession
+from booking_core.services import BookingServices
+
+from ..auth import Passwords
+from ..keys import PASSWORDS, SERVICES, SESSION, SETTINGS, ConsoleSettings
+from ..sessions import actor_of, console_path
+
+STAGE_PATHS = {
+    "totp": "login/totp",
+    "totp_enrol": "login/totp",
+    "change_password": "password",
+    "ready": "",
+}
+
+
+def services(request: web.Request) -> BookingServices:
+    return request.config_dict[SERVICES]
+
+
+def settings(request: web.Request) -> ConsoleSettings:
+    return request.config_dict[SETTINGS]
+
+
+def passwords(request: web.Request) -> Passwords:
+    return request.config_dict[PASSWORDS]
+
+
+def session(request: web.Request) -> ConsoleSession:
+    """The signed-in session (the route's guard made sure there is one)."""
+    found = request[SESSION]
+    assert found is not None
+    return found
+
+
+def actor(request: web.Request) -> Actor:
+    return actor_of(session(request).operator)
+
+
+def stage_url(request: web.Request, stage: str) -> str:
+    return console_path(request) + STAGE_PATHS[stage]
+
+
+async def form(request: web.Request) -> dict[str, str]:
+    """The posted fields (form or JSON body) as text; repeated fields joined by commas."""
+    if request.content_type == "application/json":
+        body = await request.json()
+        if not isinstance(body, dict):
+            return {}
+        return {
+            k: ",".join(map(str, v)) if isinstance(v, list) else str(v) for k, v in body.items()
+        }
+    posted = await request.post()
+    out: dict[str, str] = {}
+    for key in dict.fromkeys(posted.keys()):
+        values = [v for v in posted.getall(key) if isinstance(v, str)]
+        out[key] = ",".join(values)
+    return out
+
+
+def local_time(epoch: int) -> str:
+    return datetime.fromtimestamp(epoch, UTC).isoformat()

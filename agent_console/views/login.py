@@ -1,0 +1,199 @@
+"""Log-in (登录): password, then a one-time code for admins, then a new password when the
+current one is temporary; and logout. Every attempt is recorded and audited."""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiohttp import web
+
+from booking_core import operator_commands as oc
+from booking_core import operator_queries as oq
+from booking_core.domain import Actor, Channel
+from booking_core.operator_queries import Credentials, Operator
+
+from .. import sessions
+from ..auth import judge, new_totp_secret, totp_step, totp_uri
+from ..csrf import token_for_form
+from ..keys import SESSION
+from ..pages import Page
+from ..permissions import needs_totp
+from .common import form, local_time, passwords, services, session, settings, stage_url
+
+TOTP_CONTEXT = "totp_secret"  # associated data binding the encrypted secret to its column
+
+
+def _audit_actor(request: web.Request) -> Actor:
+    """Who tries to log in: known only by the address until the password is right."""
+    return Actor("login", sessions.source_of(request), None, Channel.AGENT)
+
+
+async def record_attempt(
+    request: web.Request, username: str, outcome: str, evaluated: bool, operator_id: int | None
+) -> None:
+    await services(request).handle(
+        oc.RecordLoginAttempt(
+            username=username,
+            source=sessions.source_of(request),
+            outcome=outcome,
+            evaluated=evaluated,
+            operator_id=operator_id,
+            actor=_audit_actor(request),
+        )
+    )
+
+
+async def refusal(request: web.Request, username: str, operator_id: int | None) -> Page | None:
+    """A page saying "try later" when the lockout forbids evaluating this attempt."""
+    policy = settings(request).policy
+    now = sessions.now_epoch(request)
+    history = await services(request).read(
+        oq.login_history,
+        username,
+        sessions.source_of(request),
+        streak_since=policy.streak_since(now),
+        source_since=policy.source_since(now),
+    )
+    verdict = judge(history, now, policy)
+    if verdict.allowed:
+        return None
+    assert verdict.outcome is not None
+    assert verdict.retry_at is not None
+    await record_attempt(request, username, verdict.outcome, False, operator_id)
+    retry_at = local_time(verdict.retry_at)
+    return Page(
+        {"error": "login_locked", "retry_at": retry_at, "username": username},
+        status=429,
+        after=[lambda r: r.headers.__setitem__("Retry-After", str(verdict.retry_at - now))],
+    )
+
+
+def _next_stage(operator: Operator, totp_done: bool) -> str:
+    if not totp_done and needs_totp(operator.roles):
+        return "totp" if operator.totp_enrolled else "totp_enrol"
+    if operator.must_change_password:
+        return "change_password"
+    return "ready"
+
+
+async def login_form(request: web.Request) -> Page:
+    found = request.get(SESSION)
+    if found is not None:
+        return Page({"stage": found.stage}, redirect=stage_url(request, found.stage))
+    return Page({"csrf_token": token_for_form(request)})
+
+
+async def login(request: web.Request) -> Page:
+    fields = await form(request)
+    username = fields.get("username", "").strip().lower()[:64]
+    password = fields.get("password", "")
+    creds: Credentials | None = None
+    if username:
+        creds = await services(request).read(oq.credentials, username)
+    operator_id = creds.operator.id if creds else None
+    refused = await refusal(request, username, operator_id)
+    if refused is not None:
+        return refused
+    hashed = creds.password_hash if creds else None
+    right = await asyncio.to_thread(passwords(request).verify, hashed, password)
+    if not right or creds is None:
+        await record_attempt(request, username, oc.BAD_PASSWORD, True, operator_id)
+        return Page({"error": "login_failed", "username": username}, status=401)
+    if creds.operator.disabled:
+        await record_attempt(request, username, oc.DISABLED, True, operator_id)
+        return Page({"error": "login_disabled", "username": username}, status=403)
+    await record_attempt(request, username, oc.LOGIN_OK, True, operator_id)
+    previous = request.get(SESSION)
+    if previous is not None:  # one browser, one session: the old one ends here
+        await services(request).handle(
+            oc.CloseConsoleSession(
+                token_hash=previous.token_hash, actor=sessions.actor_of(previous.operator)
+            )
+        )
+    stage = _next_stage(creds.operator, totp_done=False)
+    pending = None
+    if stage == "totp_enrol":
+        pending = services(request).cipher.encrypt(new_totp_secret(), context=TOTP_CONTEXT)
+    token, csrf = await sessions.start(request, creds.operator, stage, pending)
+
+    def set_session_cookie(response: web.StreamResponse) -> None:
+        sessions.set_cookie(request, response, sessions.SESSION_COOKIE, token)
+
+    return Page(
+        {"stage": stage, "csrf_token": csrf},
+        redirect=stage_url(request, stage),
+        after=[set_session_cookie],
+    )
+
+
+def _pending_secret(request: web.Request) -> str | None:
+    enc = session(request).pending_totp_enc
+    return services(request).cipher.decrypt(enc, context=TOTP_CONTEXT) if enc else None
+
+
+async def totp_form(request: web.Request) -> Page:
+    current = session(request)
+    if current.stage not in ("totp", "totp_enrol"):
+        return Page({"stage": current.stage}, redirect=stage_url(request, current.stage))
+    context: dict = {"stage": current.stage}
+    if current.stage == "totp_enrol":
+        secret = _pending_secret(request)
+        assert secret is not None
+        context["secret"] = secret
+        context["uri"] = totp_uri(secret, current.operator.username)
+    return Page(context)
+
+
+async def totp(request: web.Request) -> Page:
+    current = session(request)
+    if current.stage not in ("totp", "totp_enrol"):
+        return Page({"stage": current.stage}, redirect=stage_url(request, current.stage))
+    operator = current.operator
+    refused = await refusal(request, operator.username, operator.id)
+    if refused is not None:
+        return refused
+    code = (await form(request)).get("code", "")
+    creds: Credentials = await services(request).read(oq.credentials_by_id, operator.id)
+    enrolling = current.stage == "totp_enrol"
+    if enrolling:
+        secret = _pending_secret(request)
+    else:
+        enc = creds.totp_secret_enc
+        secret = services(request).cipher.decrypt(enc, context=TOTP_CONTEXT) if enc else None
+    step = totp_step(secret, code, sessions.now_epoch(request)) if secret else None
+    accepted = step is not None
+    if step is not None and enrolling:
+        await services(request).handle(
+            oc.EnrolTotp(
+                operator_id=operator.id,
+                secret_enc=current.pending_totp_enc or "",
+                step=step,
+                actor=sessions.actor_of(operator),
+            )
+        )
+    elif step is not None:
+        accepted = await services(request).handle(
+            oc.UseTotpStep(operator_id=operator.id, step=step)
+        )
+    if not accepted:
+        await record_attempt(request, operator.username, oc.BAD_TOTP, True, operator.id)
+        again = (await totp_form(request)).context
+        return Page({**again, "error": "totp_failed"}, status=401)
+    await record_attempt(request, operator.username, oc.TOTP_OK, True, operator.id)
+    stage = _next_stage(operator, totp_done=True)
+    await services(request).handle(oc.SetSessionStage(token_hash=current.token_hash, stage=stage))
+    return Page({"stage": stage}, redirect=stage_url(request, stage))
+
+
+async def logout(request: web.Request) -> Page:
+    current = session(request)
+    await services(request).handle(
+        oc.CloseConsoleSession(
+            token_hash=current.token_hash, actor=sessions.actor_of(current.operator)
+        )
+    )
+
+    def forget(response: web.StreamResponse) -> None:
+        sessions.clear_cookie(request, response, sessions.SESSION_COOKIE)
+
+    return Page({"stage": None}, redirect=stage_url(request, "ready") + "login", after=[forget])

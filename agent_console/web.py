@@ -1,0 +1,186 @@
+"""The ``/console/`` sub-application: its one route table, its guards and its factory.
+
+The engine mounts it with ``root.add_subapp("/console/", make_app(services, ...))``.
+Middlewares, outermost first: errors worded in the console's language, security headers,
+the session (cookie → signed-in operator), then CSRF on every unsafe method. Each route
+names what it needs: ``PUBLIC``, ``STEP`` (signed in, log-in possibly unfinished),
+``SIGNED_IN`` (log-in finished) or a :class:`~agent_console.permissions.Permission`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp_jinja2
+import jinja2
+from aiohttp import web
+
+from booking_core.errors import BookingError, Forbidden, GuahaoError, NotFound
+from booking_core.services import BookingServices
+
+from . import sessions
+from .auth import Passwords
+from .csrf import request_is_forged
+from .i18n import language, translate
+from .keys import NEW_PRE_CSRF, PASSWORDS, SERVICES, SESSION, SETTINGS, ConsoleSettings
+from .pages import Page, present, wants_json
+from .permissions import Permission, permissions_of
+from .views import account, login, operators, records
+
+log = logging.getLogger(__name__)
+
+HERE = Path(__file__).parent
+PUBLIC = "public"
+STEP = "step"  # signed in, any stage of the log-in (one-time code, new password, logout)
+SIGNED_IN = "signed_in"
+Access = str | Permission
+View = Callable[[web.Request], Awaitable[Page]]
+P = Permission
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str
+    view: View
+    access: Access
+    template: str = "error.html"
+    name: str | None = None
+
+
+ROUTES: list[Route] = [
+    Route("GET", "/", account.home, SIGNED_IN, "home.html", "home"),
+    Route("GET", "/login", login.login_form, PUBLIC, "login.html", "login"),
+    Route("POST", "/login", login.login, PUBLIC, "login.html"),
+    Route("GET", "/login/totp", login.totp_form, STEP, "totp.html"),
+    Route("POST", "/login/totp", login.totp, STEP, "totp.html"),
+    Route("GET", "/password", account.password_form, STEP, "password.html"),
+    Route("POST", "/password", account.change_password, STEP, "password.html"),
+    Route("POST", "/logout", login.logout, STEP),
+    Route("GET", "/operators", operators.list_operators, P.OPERATORS_VIEW, "operators.html"),
+    Route("POST", "/operators", operators.add_operator, P.OPERATORS_MANAGE),
+    Route("GET", r"/operators/{id:\d+}", operators.operator_detail, P.OPERATORS_VIEW,
+          "operator.html"),
+    Route("POST", r"/operators/{id:\d+}", operators.edit_operator, P.OPERATORS_MANAGE),
+    Route("POST", r"/operators/{id:\d+}/roles", operators.assign_roles, P.OPERATORS_MANAGE),
+    Route("POST", r"/operators/{id:\d+}/disable", operators.disable_operator,
+          P.OPERATORS_MANAGE),
+    Route("POST", r"/operators/{id:\d+}/enable", operators.enable_operator, P.OPERATORS_MANAGE),
+    Route("POST", r"/operators/{id:\d+}/password", operators.reset_password,
+          P.OPERATORS_MANAGE),
+    Route("GET", r"/patients/{id:\d+}", records.patient, P.PATIENTS_VIEW, "patient.html"),
+    Route("GET", r"/bookings/{no:\d+}", records.booking, P.BOOKINGS_VIEW, "booking.html"),
+]  # fmt: skip
+"""Every console route. Each GET page also answers at ``<path>.json`` (its JSON twin)."""
+
+ERROR_STATUS: dict[type[GuahaoError], int] = {NotFound: 404, Forbidden: 403}
+
+
+def _unauthenticated(request: web.Request, key: str, status: int) -> web.StreamResponse:
+    if wants_json(request):
+        message = translate(language(request), key)
+        return web.json_response({"error": key, "message": message}, status=status)
+    return web.Response(status=303, headers={"Location": sessions.console_path(request) + "login"})
+
+
+def guard(route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """The route's view behind its access check."""
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        current = request[SESSION]
+        if route.access != PUBLIC:
+            if current is None:
+                return _unauthenticated(request, "sign_in_required", 401)
+            if route.access != STEP and current.stage != "ready":
+                return _unauthenticated(request, "login_incomplete", 401)
+            granted = permissions_of(current.operator.roles)
+            if isinstance(route.access, Permission) and route.access not in granted:
+                raise Forbidden(action=str(route.access))
+        page = await route.view(request)
+        return present(request, page, route.template)
+
+    handler.__name__ = route.view.__name__
+    return handler
+
+
+def _error_page(
+    request: web.Request, key: str, status: int, params: dict[str, str] | None = None
+) -> web.StreamResponse:
+    params = params or {}
+    lang = language(request)
+    message = translate(lang, key, **params)
+    if wants_json(request):
+        body = {"error": key, "message": message, "params": params}
+        return present(request, Page(body, status=status), "error.html")
+    return present(request, Page({"error": key, "message": message}, status=status), "error.html")
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler) -> web.StreamResponse:
+    """Domain errors in the console's words: 404 for what the operator may not see."""
+    try:
+        return await handler(request)
+    except GuahaoError as err:
+        status = ERROR_STATUS.get(type(err), 400 if isinstance(err, BookingError) else 503)
+        params = {k: str(v) for k, v in err.params.items()}
+        return _error_page(request, err.code, status, params)
+
+
+@web.middleware
+async def session_middleware(request: web.Request, handler) -> web.StreamResponse:
+    request[SESSION] = await sessions.load(request)
+    response = await handler(request)
+    new_pre_csrf = request.get(NEW_PRE_CSRF)
+    if new_pre_csrf is not None:
+        sessions.set_cookie(
+            request, response, sessions.PRE_CSRF_COOKIE, new_pre_csrf, samesite="Strict"
+        )
+    return response
+
+
+@web.middleware
+async def csrf_middleware(request: web.Request, handler) -> web.StreamResponse:
+    if await request_is_forged(request):
+        log.warning("refused %s %s: CSRF token missing or wrong", request.method, request.path)
+        return _error_page(request, "csrf_failed", 403)
+    return await handler(request)
+
+
+@web.middleware
+async def headers_middleware(request: web.Request, handler) -> web.StreamResponse:
+    response = await handler(request)
+    response.headers.setdefault("Cache-Control", "no-store")  # pages carry personal data
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault(
+        "Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'; form-action 'self'"
+    )
+    return response
+
+
+def make_app(services: BookingServices, settings: ConsoleSettings | None = None) -> web.Application:
+    settings = settings or ConsoleSettings()
+    app = web.Application(
+        middlewares=[headers_middleware, error_middleware, session_middleware, csrf_middleware]
+    )
+    app[SERVICES] = services
+    app[SETTINGS] = settings
+    app[PASSWORDS] = settings.passwords or Passwords()
+    aiohttp_jinja2.setup(
+        app,
+        loader=jinja2.FileSystemLoader(HERE / "templates"),
+        autoescape=jinja2.select_autoescape(["html"]),
+        undefined=jinja2.StrictUndefined,
+    )
+    for route in ROUTES:
+        handler = guard(route)
+        app.router.add_route(route.method, route.path, handler, name=route.name)
+        if route.method == "GET" and route.path != "/":
+            app.router.add_route("GET", route.path + ".json", handler)
+    app.router.add_route("GET", "/index.json", guard(ROUTES[0]))
+    app.router.add_static("/static/", HERE / "static", name="static")
+    return app

@@ -1,0 +1,131 @@
+"""Commands about console operators (坐席/管理员), their log-in attempts and console sessions.
+
+Roles are names here; what each role may do (its permissions) is the console's business.
+The core keeps the hospital scoping: an operator bound to a hospital only ever sees and
+changes operators of that hospital, and never grants the platform-admin role.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .commands import Command
+
+PLATFORM_ADMIN = "platform_admin"  # 平台管理员
+HOSPITAL_ADMIN = "hospital_admin"  # 医院管理员
+AGENT = "agent"  # 挂号值班人员
+REPORT_VIEWER = "report_viewer"  # 报表查看
+OPERATOR_ROLES = (PLATFORM_ADMIN, HOSPITAL_ADMIN, AGENT, REPORT_VIEWER)
+
+# Outcomes of a log-in attempt, as kept in ``login_attempts.outcome``.
+LOGIN_OK = "ok"  # password right (the TOTP step may still follow)
+TOTP_OK = "totp_ok"
+BAD_PASSWORD = "bad_password"  # also an unknown user name: the two look the same
+BAD_TOTP = "bad_totp"  # wrong or replayed one-time code
+DISABLED = "disabled"  # password right, operator disabled (停用)
+LOCKED = "locked"  # not evaluated: the account is soft-locked
+THROTTLED = "throttled"  # not evaluated: too many attempts from the source or for the account
+RESET = "reset"  # an administrator reset the password: ends a lockout streak
+FAILURES = (BAD_PASSWORD, BAD_TOTP)
+SUCCESSES = (LOGIN_OK, TOTP_OK, RESET)
+
+
+@dataclass(frozen=True, kw_only=True)
+class AddOperator(Command):
+    """A new operator. ``hospital_code`` None: platform-wide (platform admins only)."""
+
+    username: str
+    display_name: str
+    password_hash: str
+    roles: tuple[str, ...]
+    hospital_code: str | None = None
+    must_change_password: bool = True
+
+
+@dataclass(frozen=True, kw_only=True)
+class EditOperator(Command):
+    operator_id: int
+    display_name: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class AssignRoles(Command):
+    operator_id: int
+    roles: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class SetOperatorDisabled(Command):
+    """停用 / 启用: a disabled operator cannot log in and loses every open session."""
+
+    operator_id: int
+    disabled: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class ResetPassword(Command):
+    """A one-time temporary password, changed at the next log-in; ends a lockout."""
+
+    operator_id: int
+    password_hash: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChangePassword(Command):
+    """An operator's own new password; every other session of theirs is closed."""
+
+    operator_id: int
+    password_hash: str
+    keep_session: str | None = None  # token hash of the session that asked
+
+
+@dataclass(frozen=True, kw_only=True)
+class EnrolTotp(Command):
+    operator_id: int
+    secret_enc: str
+    step: int  # the time step of the code that proved it
+
+
+@dataclass(frozen=True, kw_only=True)
+class UseTotpStep(Command):
+    """Accept a TOTP time step once: returns False when it (or a later one) was used."""
+
+    operator_id: int
+    step: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordLoginAttempt(Command):
+    username: str
+    source: str
+    outcome: str
+    evaluated: bool
+    operator_id: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class OpenConsoleSession(Command):
+    token_hash: str
+    operator_id: int
+    csrf_token: str
+    stage: str
+    source: str
+    expires_at: int  # epoch seconds
+    pending_totp_enc: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class SetSessionStage(Command):
+    token_hash: str
+    stage: str
+    pending_totp_enc: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class TouchConsoleSession(Command):
+    token_hash: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class CloseConsoleSession(Command):
+    token_hash: str
