@@ -207,7 +207,7 @@ class CoreActions:
             day_to=None if day else now.date() + timedelta(days=SCHEDULE_DAYS),
             only_free=only_free,
         )
-        found = await self.services.read(queries.search_slots, search, call.actor)
+        found = await self.services.read_small(queries.search_slots, search, call.actor)
         today, clock = now.date(), now.time().replace(tzinfo=None)
         return [s for s in found if s.day > today or s.start > clock]
 

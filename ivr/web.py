@@ -243,7 +243,7 @@ async def _step(request: web.Request, key: str, event: Event) -> str:
     if remembered is not None:  # this process answered the step before: no read needed
         state = CallState.from_json(remembered, step_no)
     else:
-        snap = await services.read(call_queries.call_step, call_sid, step_no, key)
+        snap = await services.read_small(call_queries.call_step, call_sid, step_no, key)
         if snap is None:  # never started here (the fallback answered it): start over
             return await _incoming(request)
         if snap.response is not None:
@@ -351,14 +351,14 @@ async def _wait_for_answer(ivr: Ivr, call_sid: str, step_no: int, key: str) -> s
     """Another delivery of this step is acting: return its answer once stored (the
     step's time budget bounds the wait)."""
     while True:
-        response = await ivr.services.read(call_queries.step_response, call_sid, step_no, key)
+        response = await ivr.services.read_small(call_queries.step_response, call_sid, step_no, key)
         if response is not None:
             return response
         await asyncio.sleep(DEDUPE_POLL_SECONDS)
 
 
 async def _current(ivr: Ivr, call_sid: str) -> str:
-    snap = await ivr.services.read(call_queries.call_step, call_sid, -1, "")
+    snap = await ivr.services.read_small(call_queries.call_step, call_sid, -1, "")
     state = CallState.from_json(snap.state, snap.seq)
     return ivr.voice.answer(state, flow.node_prompts(state))
 

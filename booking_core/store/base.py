@@ -258,6 +258,11 @@ class Store(abc.ABC):
     async def read(self, fn: UnitOfWork[T], *args: Any) -> T:
         """Run ``fn(tx, *args)`` on a read connection (never blocks writers)."""
 
+    async def read_small(self, fn: UnitOfWork[T], *args: Any) -> T:
+        """:meth:`read` for a unit known to touch a handful of indexed rows (a call's
+        state, one doctor's slots): a store may run it without leaving the event loop."""
+        return await self.read(fn, *args)
+
     @abc.abstractmethod
     async def schema_version(self) -> int: ...
 

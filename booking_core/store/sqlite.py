@@ -128,6 +128,7 @@ class SqliteStore(Store):
         self._writer: aiosqlite.Connection | None = None
         self._readers: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
         self._reader_list: list[aiosqlite.Connection] = []
+        self._inline: sqlite3.Connection | None = None  # small reads on the loop's thread
         self._queue: collections.deque[_Job] = collections.deque()
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()  # set while the writer has nothing queued or running
@@ -160,6 +161,7 @@ class SqliteStore(Store):
             await conn.execute("PRAGMA query_only = ON")
             self._reader_list.append(conn)
             self._readers.put_nowait(conn)
+        self._inline = self._connect_inline()
         self._writer_task = asyncio.create_task(self._writer_loop(), name="sqlite-writer")
 
     async def close(self) -> None:
@@ -173,6 +175,9 @@ class SqliteStore(Store):
         for conn in self._reader_list:
             await conn.close()
         self._reader_list.clear()
+        if self._inline is not None:
+            self._inline.close()
+            self._inline = None
         self._readers = asyncio.Queue()
         if self._writer is not None:
             await self._writer.close()
@@ -220,6 +225,30 @@ class SqliteStore(Store):
             raise StoreUnavailable(reason=str(err)) from err
         finally:
             self._readers.put_nowait(conn)
+
+    def _connect_inline(self) -> sqlite3.Connection:
+        # busy_timeout 0: a WAL read waits for no lock; if one ever had to (WAL recovery),
+        # it must not hold up the event loop: it goes to a reader thread instead
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA busy_timeout = 0")
+        conn.execute("PRAGMA query_only = ON")
+        if self.sql_trace:
+            conn.set_trace_callback(lambda sql: SQL_LOG.info("sqlite: %s", sql))
+        return conn
+
+    async def read_small(self, fn: UnitOfWork[T], *args: Any) -> T:
+        """A small read on the event loop's own thread: no hop to a reader thread and
+        back (under load each hop waits for the GIL). Anything in the way of running it
+        at once (a busy database) sends it to a reader thread."""
+        if self._inline is None:
+            raise StoreUnavailable(reason="store is not open")
+        try:
+            return _read_unit(self._inline, fn(self._new_tx(), *args))
+        except sqlite3.OperationalError:
+            if self._inline.in_transaction:
+                self._inline.execute("ROLLBACK")
+            return await self.read(fn, *args)
 
     # --- writes -----------------------------------------------------------------------
 
