@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp_jinja2
@@ -21,35 +20,20 @@ from aiohttp import web
 from booking_core.errors import BookingError, Forbidden, GuahaoError, NotFound
 from booking_core.services import BookingServices
 
-from . import sessions
+from . import desk_routes, office_routes, sessions
 from .auth import Passwords
 from .csrf import request_is_forged
 from .i18n import language, translate
 from .keys import NEW_PRE_CSRF, PASSWORDS, SERVICES, SESSION, SETTINGS, ConsoleSettings
 from .pages import Page, present, wants_json
 from .permissions import Permission, permissions_of
+from .routing import PUBLIC, SIGNED_IN, STEP, Route
 from .views import account, login, operators, records
 
 log = logging.getLogger(__name__)
 
 HERE = Path(__file__).parent
-PUBLIC = "public"
-STEP = "step"  # signed in, any stage of the log-in (one-time code, new password, logout)
-SIGNED_IN = "signed_in"
-Access = str | Permission
-View = Callable[[web.Request], Awaitable[Page]]
 P = Permission
-
-
-@dataclass(frozen=True)
-class Route:
-    method: str
-    path: str
-    view: View
-    access: Access
-    template: str = "error.html"
-    name: str | None = None
-
 
 ROUTES: list[Route] = [
     Route("GET", "/", account.home, SIGNED_IN, "home.html", "home"),
@@ -73,6 +57,8 @@ ROUTES: list[Route] = [
           P.OPERATORS_MANAGE),
     Route("GET", r"/patients/{id:\d+}", records.patient, P.PATIENTS_VIEW, "patient.html"),
     Route("GET", r"/bookings/{no:\d+}", records.booking, P.BOOKINGS_VIEW, "booking.html"),
+    *desk_routes.ROUTES,  # the agent's desk: calls, patients, booking for the caller
+    *office_routes.ROUTES,  # the back office: queries, 停诊, schedules, rules, reports
 ]  # fmt: skip
 """Every console route. Each GET page also answers at ``<path>.json`` (its JSON twin)."""
 
