@@ -27,7 +27,7 @@ from sms.sender import Sender
 from sms.twilio_gateway import TwilioGateway
 
 from .config import ConfigError, Settings
-from .keys import SERVICES, SETTINGS
+from .keys import METRICS, SERVICES, SETTINGS
 from .workers import run_periodically
 
 log = logging.getLogger(__name__)
@@ -48,7 +48,9 @@ def outbox_consumers(settings: Settings) -> tuple[str, ...]:
 
 def mount(app: web.Application, settings: Settings) -> None:
     """The ``/twilio/sms/`` webhooks and the background work of texting."""
-    inbox = Inbox(app[SERVICES], Replies(), settings.sms_hospital)
+    inbox = Inbox(
+        app[SERVICES], Replies(), settings.sms_hospital, on_booking=app[METRICS].record_booking
+    )
     app[INBOX] = inbox
     check = ivr.signature.signature_middleware(
         settings.twilio_auth_token or "", settings.public_url

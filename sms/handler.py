@@ -56,6 +56,9 @@ class Texter:
 class Answer:
     reply: str
     booking_no: str | None = None  # the booking the exchange was about (stored on the log)
+    booking_result: str | None = None
+    """When the text asked for a booking that reached the core: "created" or the core's
+    refusal code (the engine's bookings metric counts them by channel and result)."""
 
 
 def _masked(phone: str) -> str:
@@ -99,7 +102,7 @@ async def respond(services: BookingServices, replies: Replies, texter: Texter, t
         reply = door.say(refused.key, **refused.params)
     except BookingError as err:
         reply = replies.error(err, lang=lang, timezone=texter.timezone, this_year=door.now.year)
-    return Answer(reply, door.about)
+    return Answer(reply, door.about, door.booking_result)
 
 
 class _Door:
@@ -116,6 +119,7 @@ class _Door:
         self.tz = ZoneInfo(texter.timezone)
         self.now: datetime = services.clock.now().astimezone(self.tz)
         self.about: str | None = None
+        self.booking_result: str | None = None
 
     def say(self, key: str, **params: Any) -> str:
         return self.replies.render(key, lang=self.lang, this_year=self.now.year, **params)
@@ -255,7 +259,12 @@ class _Door:
                 )
             )
         except SlotFull:
+            self.booking_result = SlotFull.code
             raise await self.full(cmd.doctor_code, day, cmd.when) from None
+        except BookingError as err:
+            self.booking_result = err.code
+            raise
+        self.booking_result = "created"
         self.about = view.booking.booking_no
         return self.say("reply.booked", **self.booking(view))
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from booking_core import message_commands as m
@@ -24,7 +25,13 @@ from .replies import Replies
 
 log = logging.getLogger(__name__)
 
+CHANNEL = "sms"
 REPLY_POLL_SECONDS = 0.05  # a retried webhook looks this often for the first delivery's reply
+
+
+BookingCounter = Callable[[str, str], None]
+"""``on_booking(channel, result)``: one per booking a text asked for ("created" or the
+core's refusal code) — the engine's bookings metric."""
 
 
 @dataclass
@@ -32,6 +39,7 @@ class Inbox:
     services: BookingServices
     replies: Replies
     hospital_code: str
+    on_booking: BookingCounter | None = None
     _hospital: Hospital | None = None
 
     async def hospital(self) -> Hospital:
@@ -64,6 +72,11 @@ class Inbox:
             phone=incoming.phone,
         )
         answer = await respond(self.services, self.replies, texter, incoming.body)
+        if answer.booking_result is not None and self.on_booking is not None:
+            try:
+                self.on_booking(CHANNEL, answer.booking_result)
+            except Exception:
+                log.exception("on_booking failed")
         return await self.services.handle(
             m.AnswerMessage(
                 message_id=claim.message_id,

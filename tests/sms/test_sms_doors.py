@@ -129,6 +129,16 @@ async def test_a_booking_code_texted_over_twilio_books_and_the_reply_confirms(en
         ("in", "command", "answered"),
         ("out", "reply", "sent"),
     ]
+    metrics = await (await engine.get("/metrics")).text()
+    assert 'guahao_bookings_total{channel="sms",result="created"} 1.0' in metrics
+
+
+async def test_refused_bookings_by_text_are_counted_by_refusal(engine):
+    await text_twilio(engine, "GHDH00868,07110830,张三")
+    await text_twilio(engine, "GHDH00868,07110830,张三")  # the same slot again
+    metrics = await (await engine.get("/metrics")).text()
+    assert 'guahao_bookings_total{channel="sms",result="created"} 1.0' in metrics
+    assert 'guahao_bookings_total{channel="sms",result="already_booked"} 1.0' in metrics
 
 
 async def _book_by_agent(engine) -> str:
