@@ -227,6 +227,8 @@ def demo(args: argparse.Namespace) -> int:
     )
     login, token = asyncio.run(_fill_demo(settings))
     host, port = settings.host, settings.port
+    inbox = demo_modem.inbox_path(folder)
+    name, _card, phone = login.patients[0]
     print(
         f"""
 guahao demo database: {db}
@@ -238,9 +240,8 @@ guahao demo database: {db}
     booking screens are the rest of issue #5)
   SMS: a simulated GSM modem on {demo_modem.port_path(folder)}; what it sends is printed
     here. Text the engine as a patient (from another terminal):
-      echo '{login.patients[0][2]} CX' > {demo_modem.inbox_path(folder)}
-      echo '{login.patients[0][2]} GHDH00868,{_tomorrow(settings)}0830,{login.patients[0][0]}' \
-        > {demo_modem.inbox_path(folder)}
+      echo '{phone} CX' > {inbox}
+      echo '{phone} GHDH00868,{_tomorrow(settings)}0830,{name}' > {inbox}
   Patients (name, card number, phone):"""
     )
     for name, card, phone in login.patients:
