@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-from datetime import UTC, datetime
+from datetime import datetime
 
 import pytest
 
@@ -15,15 +15,9 @@ from booking_core.store import rows
 from sms.gateway import GatewayError, Outgoing, Sent
 from sms.sender import MAX_ATTEMPTS, Sender, e164
 from sms.twilio_gateway import TwilioGateway
-from tests.fakes.twilio_rest import ACCOUNT, SENDER, TOKEN, FakeTwilio
+from tests.fakes.twilio_rest import ACCOUNT, SENDER, TOKEN
 
 PHONE = "13912345678"
-
-
-@pytest.fixture
-async def fake(clock):
-    async with FakeTwilio(now=lambda: clock.now().astimezone(UTC)) as server:
-        yield server
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import asyncio
 import dataclasses
 import itertools
 import xml.etree.ElementTree as ET
-from datetime import UTC, date
+from datetime import date
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
@@ -22,7 +22,7 @@ from engine.app import build_app
 from engine.config import load_settings
 from engine.keys import SERVICES, STORE
 from sms.modem.simulator import ModemSimulator
-from tests.fakes.twilio_rest import ACCOUNT, SENDER, TOKEN, FakeTwilio
+from tests.fakes.twilio_rest import ACCOUNT, SENDER, TOKEN
 from tests.support.world import World, resident_id
 
 PUBLIC_URL = "https://booking.example-hospital.test"
@@ -30,12 +30,6 @@ PHONE = "13912345678"
 TOMORROW = date(2026, 7, 11)  # the clock is 2026-07-10 09:00 Beijing
 WAIT_SECONDS = 10  # the engine's workers poll every 0.5 s; a modem text takes a few round trips
 _sids = itertools.count(1)
-
-
-@pytest.fixture
-async def fake(clock):
-    async with FakeTwilio(now=lambda: clock.now().astimezone(UTC)) as server:
-        yield server
 
 
 @pytest.fixture
