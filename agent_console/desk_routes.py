@@ -3,6 +3,33 @@ booking for the caller (book, change, cancel)."""
 
 from __future__ import annotations
 
+from .permissions import Permission
 from .routing import Route
+from .views.desk import bookings, calls, patients
 
-ROUTES: list[Route] = []
+P = Permission
+SID = r"{sid:[A-Za-z0-9_\-]{1,64}}"
+NO = r"{no:\d{1,20}}"
+ID = r"{id:\d{1,18}}"
+
+ROUTES: list[Route] = [
+    Route("GET", "/desk", calls.desk, P.CALLS_TAKE, "desk/desk.html", "desk"),
+    Route("GET", "/desk/calls/stream", calls.call_stream, P.CALLS_TAKE, "desk/call_rows.html"),
+    Route("GET", f"/desk/calls/{SID}", calls.call_page, P.CALLS_TAKE, "desk/call.html"),
+    Route("POST", f"/desk/calls/{SID}/take", calls.take, P.CALLS_TAKE, "desk/call.html"),
+    Route("GET", "/desk/patients", patients.search, P.PATIENTS_VIEW, "desk/search.html"),
+    Route("GET", f"/desk/patients/{ID}", patients.record, P.PATIENTS_VIEW, "desk/patient.html"),
+    Route("POST", f"/desk/patients/{ID}/reveal", patients.reveal, P.PATIENTS_REVEAL,
+          "desk/patient.html"),
+    Route("GET", f"/desk/patients/{ID}/slots", bookings.slots, P.BOOKINGS_MANAGE,
+          "desk/slots.html"),
+    Route("POST", f"/desk/patients/{ID}/book", bookings.book, P.BOOKINGS_MANAGE,
+          "desk/slots.html"),
+    Route("GET", f"/desk/bookings/{NO}", bookings.booking, P.BOOKINGS_VIEW, "desk/booking.html"),
+    Route("GET", f"/desk/bookings/{NO}/slots", bookings.reschedule_slots, P.BOOKINGS_MANAGE,
+          "desk/reschedule.html"),
+    Route("POST", f"/desk/bookings/{NO}/reschedule", bookings.reschedule, P.BOOKINGS_MANAGE,
+          "desk/reschedule.html"),
+    Route("POST", f"/desk/bookings/{NO}/cancel", bookings.cancel, P.BOOKINGS_MANAGE,
+          "desk/booking.html"),
+]  # fmt: skip

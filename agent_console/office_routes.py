@@ -1,8 +1,61 @@
 """Routes of the back office: booking queries and exports, doctor stops (停诊),
-schedules, rules, blacklist, complaints, reports, the audit log."""
+schedules, rules, blacklist, complaints, reports, the audit log.
+
+Every path is under ``/office/`` and names the permission it needs; what a hospital's
+operator may not see is "not found" (the core's reads and commands are scoped)."""
 
 from __future__ import annotations
 
-from .routing import Route
+from .permissions import Permission
+from .routing import SIGNED_IN, Route
+from .views.office import (
+    blacklist,
+    bookings,
+    complaints,
+    index,
+    reports,
+    rules,
+    schedules,
+    stops,
+)
 
-ROUTES: list[Route] = []
+P = Permission
+T = "office/"
+
+ROUTES: list[Route] = [
+    Route("GET", "/office", index.office, SIGNED_IN, T + "index.html", "office"),
+    # 预约查询
+    Route("GET", "/office/bookings", bookings.booking_query, P.BOOKINGS_VIEW, T + "bookings.html"),
+    Route("GET", "/office/bookings/print", bookings.booking_print, P.BOOKINGS_VIEW,
+          T + "bookings_print.html"),
+    Route("GET", "/office/bookings/export.xlsx", bookings.booking_export, P.BOOKINGS_VIEW,
+          T + "export.html"),
+    # 排班、停诊
+    Route("GET", "/office/sessions", schedules.week, P.SESSIONS_STOP, T + "sessions.html"),
+    Route("POST", "/office/sessions", schedules.add_session, P.SCHEDULES_MANAGE),
+    Route("POST", "/office/sessions/week", schedules.copy_week, P.SCHEDULES_MANAGE),
+    Route("GET", r"/office/sessions/{id:\d+}/stop", stops.stop_form, P.SESSIONS_STOP,
+          T + "stop.html"),
+    Route("POST", r"/office/sessions/{id:\d+}/stop", stops.stop, P.SESSIONS_STOP),
+    Route("GET", "/office/schedules", schedules.schedules, P.SCHEDULES_MANAGE,
+          T + "schedules.html"),
+    Route("POST", "/office/departments", schedules.save_department, P.SCHEDULES_MANAGE),
+    Route("POST", "/office/doctors", schedules.save_doctor, P.SCHEDULES_MANAGE),
+    Route("GET", "/office/rules", rules.rules, P.RULES_MANAGE, T + "rules.html"),
+    Route("POST", "/office/rules", rules.set_rule, P.RULES_MANAGE),
+    # 黑名单
+    Route("GET", "/office/blacklist", blacklist.blacklist, P.BLACKLIST_VIEW, T + "blacklist.html"),
+    Route("POST", "/office/blacklist", blacklist.add, P.BLACKLIST_MANAGE),
+    Route("POST", r"/office/blacklist/{id:\d+}/lift", blacklist.lift, P.BLACKLIST_MANAGE),
+    Route("POST", "/office/blacklist/import", blacklist.import_csv, P.BLACKLIST_MANAGE),
+    # 投诉
+    Route("GET", "/office/complaints", complaints.complaints, P.COMPLAINTS_MANAGE,
+          T + "complaints.html"),
+    Route("GET", r"/office/complaints/{no:\d+}", complaints.complaint, P.COMPLAINTS_MANAGE,
+          T + "complaint.html"),
+    Route("POST", r"/office/complaints/{no:\d+}/assign", complaints.assign, P.COMPLAINTS_MANAGE),
+    Route("POST", r"/office/complaints/{no:\d+}/reply", complaints.reply, P.COMPLAINTS_MANAGE),
+    # 报表、审计
+    Route("GET", "/office/reports", reports.reports, P.REPORTS_VIEW, T + "reports.html"),
+    Route("GET", "/office/audit", reports.audit, P.AUDIT_VIEW, T + "audit.html"),
+]  # fmt: skip

@@ -86,6 +86,8 @@ def guard(route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]
             if isinstance(route.access, Permission) and route.access not in granted:
                 raise Forbidden(action=str(route.access))
         page = await route.view(request)
+        if isinstance(page, web.StreamResponse):  # a view that streams (SSE) answers itself
+            return page
         return present(request, page, route.template)
 
     handler.__name__ = route.view.__name__

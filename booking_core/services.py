@@ -11,13 +11,14 @@ from collections.abc import Callable
 from typing import Any
 
 from . import call_commands as calls
+from . import call_taking, message_queries, outbox, reveal_commands
 from . import commands as c
 from . import message_commands as msgs
-from . import message_queries, outbox
 from .clock import Clock
 from .handlers import Deps
 from .handlers import calls as call_handlers
 from .handlers import messages as message_handlers
+from .handlers import office as office_handlers
 from .handlers import operators as operator_handlers
 from .handlers.admin import add_to_blacklist, create_operator, create_token, lift_ban, set_rule
 from .handlers.booking import book_slot, unsafe_precheck
@@ -86,6 +87,8 @@ COMMAND_HANDLERS: dict[type[c.Command], Callable[..., Any]] = {
     msgs.QueueReminders: message_handlers.queue_reminders,
 }
 COMMAND_HANDLERS.update(operator_handlers.HANDLERS)  # operators and console log-in
+COMMAND_HANDLERS.update(call_taking.HANDLERS | reveal_commands.HANDLERS)  # the agent's desk
+COMMAND_HANDLERS.update(office_handlers.HANDLERS)  # the back office: complaints, 排班
 
 
 class BookingServices:

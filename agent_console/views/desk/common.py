@@ -1,0 +1,95 @@
+"""What the desk's views share: masked patient rows, local times, errors as flashes."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from typing import Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+
+from booking_core.domain import Patient, SlotView
+from booking_core.errors import BookingError, InvalidInput
+from booking_core.identity import mask_name
+
+from ...i18n import language, translate
+
+FILTERS = ("department", "doctor", "day", "time")
+
+
+def local(instant: datetime | None, tz: str) -> str:
+    if instant is None:
+        return ""
+    return instant.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M")
+
+
+def masked_id(p: Patient) -> str:
+    return f"**************{p.id_last4}" if p.id_last4 else ""
+
+
+def patient_row(p: Patient) -> dict[str, Any]:
+    """A patient in a list: name ``张*``, phone ``138****5678``, ID number's last 4 only."""
+    return {
+        "id": p.id,
+        "name": mask_name(p.name),
+        "card_no": p.card_no,
+        "phone": p.phone_masked,
+        "id_number": masked_id(p),
+    }
+
+
+def slot_row(s: SlotView) -> dict[str, Any]:
+    return {
+        "slot_id": s.slot_id,
+        "day": s.day,
+        "start": s.start.strftime("%H:%M"),
+        "end": s.end.strftime("%H:%M"),
+        "period": s.period,
+        "department_code": s.department_code,
+        "department": s.department_name,
+        "doctor_work_no": s.doctor_work_no,
+        "doctor": s.doctor_name,
+        "doctor_title": s.doctor_title,
+        "room": s.room,
+        "fee": s.fee,
+        "free": s.free,
+    }
+
+
+def flash(request: web.Request, err: BookingError, tz: str) -> dict[str, Any]:
+    """The core's refusal in the console's words (instants in the hospital's time)."""
+    params = {k: local(v, tz) if isinstance(v, datetime) else str(v) for k, v in err.params.items()}
+    return {
+        "error": err.code,
+        "message": translate(language(request), err.code, **params),
+        "params": params,
+    }
+
+
+def filters(request: web.Request) -> dict[str, str]:
+    """The slot filter as typed (department code, doctor work number, day, time)."""
+    return {k: request.query.get(k, "").strip() for k in FILTERS}
+
+
+def parse_day(text: str) -> date | None:
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput("day", "YYYY-MM-DD") from None
+
+
+def parse_time(text: str) -> time | None:
+    if not text:
+        return None
+    try:
+        return time.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput("time", "HH:MM") from None
+
+
+def query_string(values: dict[str, str]) -> str:
+    kept = {k: v for k, v in values.items() if v}
+    return "?" + urlencode(kept) if kept else ""

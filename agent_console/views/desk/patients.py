@@ -1,0 +1,115 @@
+"""Finding the caller and their record (患者查询、患者档案), and revealing an ID number or
+phone (audited). Lists show ``张*``, ``138****5678`` and an ID number's last 4 only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from booking_core import call_taking as ct
+from booking_core import patient_search as ps
+from booking_core import queries
+from booking_core.call_queries import departments
+from booking_core.domain import BookingStatus, Hospital, Patient
+from booking_core.errors import NotFound
+from booking_core.reveal_commands import RevealPatient
+
+from ...pages import Page
+from ...permissions import Permission, permissions_of
+from ...sessions import console_path
+from ..common import actor, services, session
+from ..records import booking_row
+from .calls import call_row
+from .common import filters, local, masked_id, patient_row
+
+
+async def search(request: web.Request) -> Page:
+    """``?q=`` card number, name (or a part), phone, its last 4, or ID number."""
+    q = request.query.get("q", "").strip()
+    by = request.query.get("by", "auto")
+    who = actor(request)
+    found: list[Patient] = []
+    if q:
+        found = await services(request).read(
+            ps.search_patients, who, services(request).cipher, q, by
+        )
+    context = {"q": q, "by": by, "patients": [patient_row(p) for p in found]}
+    if len(found) == 1 and request.query.get("one") != "list":
+        # one match: straight to the record (an agent on a headset saves a page)
+        return Page(context, redirect=f"{console_path(request)}desk/patients/{found[0].id}")
+    return Page(context)
+
+
+def _patient_id(request: web.Request) -> int:
+    text = request.match_info["id"]
+    if not text.isdigit():
+        raise NotFound("patient", text)
+    return int(text)
+
+
+async def record_context(
+    request: web.Request, patient_id: int, revealed: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """The patient's record: bookings, no-shows, blacklist status and until when, balance,
+    the booking filter, and the call being served (``?call=``) with its IVR context."""
+    who = actor(request)
+    read = services(request).read
+    hospital: Hospital = await read(ps.patient_hospital, patient_id, who)
+    patient: Patient = await read(queries.get_patient, patient_id, who)
+    bookings = await read(queries.list_bookings, who, patient_id=patient_id)
+    bans = await read(queries.list_blacklist, who, patient_id=patient_id)
+    until = max((b.ends_at for b in bans), default=None)
+    call = None
+    if request.query.get("call"):
+        found = await read(ct.queued_call, request.query["call"], who)
+        call = call_row(found, hospital.timezone)
+    revealed = revealed or {}
+    granted = permissions_of(session(request).operator.roles)
+    return {
+        "patient": {
+            "id": patient.id,
+            "name": patient.name,
+            "card_no": patient.card_no,
+            "id_number": revealed.get("id_number") or masked_id(patient),
+            "phone": revealed.get("phone") or patient.phone_masked,
+            "revealed": bool(revealed),
+            "balance": patient.balance,
+            "hospital": hospital.code,
+        },
+        "bookings": [booking_row(b) for b in bookings],
+        "no_shows": sum(1 for b in bookings if b.booking.status == BookingStatus.NO_SHOW),
+        "blacklist": {
+            "banned": until is not None,
+            "until": local(until, hospital.timezone),
+            "reasons": [b.reason for b in bans],
+        },
+        "may_reveal": Permission.PATIENTS_REVEAL in granted,
+        "call": call,
+        "departments": await _departments(request, hospital),
+        "doctors": await _doctors(request, hospital),
+        "filters": filters(request),
+    }
+
+
+async def _departments(request: web.Request, hospital: Hospital) -> list[dict[str, str]]:
+    found = await services(request).read(departments, hospital.code, actor(request))
+    return [{"code": d.code, "name": d.name} for d in found]
+
+
+async def _doctors(request: web.Request, hospital: Hospital) -> list[dict[str, str]]:
+    found = await services(request).read(ps.hospital_doctors, hospital.id)
+    return [{"work_no": d.work_no, "name": d.name, "title": d.title} for d in found]
+
+
+async def record(request: web.Request) -> Page:
+    return Page(await record_context(request, _patient_id(request)))
+
+
+async def reveal(request: web.Request) -> Page:
+    """The clear ID number and phone, once, on this answer only (one audit row)."""
+    patient_id = _patient_id(request)
+    clear = await services(request).handle(
+        RevealPatient(patient_id=patient_id, actor=actor(request))
+    )
+    return Page(await record_context(request, patient_id, clear), template="desk/patient.html")

@@ -1,0 +1,84 @@
+"""Complaints (投诉): list, detail with the IVR recording, assign, reply. A reply tells the
+caller the outcome by text (a ``complaint.replied`` event through the outbox)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from booking_core import call_queries as cq
+from booking_core import office_commands as ocmd
+from booking_core import office_queries as oq
+from booking_core import operator_queries as opq
+
+from ...pages import Page
+from ..common import actor, form, services
+from .util import office_url, page
+
+
+async def complaints(request: web.Request) -> Page:
+    status = request.query.get("status") or None
+    found = await services(request).read(oq.complaints, actor(request), status=status)
+    return page(request, {"complaints": found, "status": status or ""})
+
+
+async def complaint(request: web.Request) -> Page:
+    tracking_no = request.match_info["no"]
+    who = actor(request)
+    found = await services(request).read(cq.complaint, tracking_no, who)
+    assignee = await services(request).read(oq.complaint_assignee, tracking_no)
+    history = await services(request).read(oq.complaint_history, tracking_no)
+    operators = await services(request).read(opq.list_operators, who)
+    return page(
+        request,
+        {
+            "complaint": {
+                "tracking_no": found.tracking_no,
+                "status": found.status,
+                "channel": found.channel,
+                "call_sid": found.call_sid,
+                "caller": found.caller_masked,
+                "patient_id": found.patient_id,
+                "recording_url": found.recording_url,
+                "recording_seconds": found.recording_seconds,
+                "resolution": found.resolution,
+                "created_at": found.created_at,
+                "updated_at": found.updated_at,
+                "assignee": assignee,
+            },
+            "history": history,
+            "operators": [op.username for op in operators if not op.disabled],
+        },
+    )
+
+
+async def assign(request: web.Request) -> Page:
+    tracking_no = request.match_info["no"]
+    fields = await form(request)
+    assignee = await services(request).handle(
+        ocmd.AssignComplaint(
+            tracking_no=tracking_no, assignee=fields.get("assignee", ""), actor=actor(request)
+        )
+    )
+    return page(
+        request,
+        {"assignee": assignee, "message": "saved"},
+        redirect=office_url(request, f"complaints/{tracking_no}"),
+    )
+
+
+async def reply(request: web.Request) -> Page:
+    tracking_no = request.match_info["no"]
+    fields = await form(request)
+    status = await services(request).handle(
+        ocmd.ReplyToComplaint(
+            tracking_no=tracking_no,
+            reply=fields.get("reply", ""),
+            status=fields.get("status") or "resolved",
+            actor=actor(request),
+        )
+    )
+    return page(
+        request,
+        {"status": status, "message": "saved"},
+        redirect=office_url(request, f"complaints/{tracking_no}"),
+    )

@@ -1,0 +1,101 @@
+"""Reports with charts (报表) and the audit log viewer (审计日志)."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+from aiohttp import web
+
+from booking_core import office_reports as reports_q
+from booking_core.identity import mask_name
+
+from ...i18n import language
+from ...i18n_office import office_text
+from ...pages import Page
+from ..common import actor, services
+from .charts import bar_chart
+from .util import day_param, hospital_of, int_param, page
+
+CHARTS = (
+    "by_channel",
+    "by_department",
+    "by_doctor",
+    "by_day",
+    "agent_workload",
+    "call_outcomes",
+)
+DEFAULT_DAYS = 30
+
+
+async def reports(request: web.Request) -> Page:
+    today = services(request).clock.now().date()
+    day_to = day_param(request.query.get("day_to"), "day_to") or today + timedelta(days=7)
+    day_from = day_param(request.query.get("day_from"), "day_from") or day_to - timedelta(
+        days=DEFAULT_DAYS
+    )
+    data = await services(request).read(
+        reports_q.report,
+        actor(request),
+        hospital_code=hospital_of(request),
+        day_from=day_from,
+        day_to=day_to,
+    )
+    lang = language(request)
+    slot_use = [
+        (day, round(100 * booked / capacity, 1) if capacity else 0.0)
+        for day, booked, capacity in data["slot_use"]
+    ]
+    charts = {
+        name: str(bar_chart(office_text(lang, "report_" + name), data[name])) for name in CHARTS
+    }
+    charts["slot_use"] = str(bar_chart(office_text(lang, "report_slot_use"), slot_use, unit="%"))
+    return page(
+        request,
+        {
+            "hospital": hospital_of(request) or "",
+            "day_from": day_from,
+            "day_to": day_to,
+            "data": {k: [list(v) for v in rows] if isinstance(rows, list) else rows
+                     for k, rows in data.items()},
+            "no_show_rate": data["no_show_rate"],
+            "charts": charts,
+        },
+    )  # fmt: skip
+
+
+async def audit(request: web.Request) -> Page:
+    page_no = int_param(request.query.get("page"), "page", 1)
+    action = request.query.get("action") or None
+    found = await services(request).read(
+        reports_q.audit_log, actor(request), action=action, page=page_no
+    )
+    entries = [
+        {
+            **e,
+            "before": _masked(e["entity"], e["before"]),
+            "after": _masked(e["entity"], e["after"]),
+        }
+        for e in found
+    ]
+    return page(request, {"entries": entries, "page": page_no, "action": action or ""})
+
+
+PERSON_KEYS = ("patient_name",)
+
+
+def _masked(entity: str, state: str | None) -> str | None:
+    """An audit state with a patient's name masked (phones and IDs are stored masked)."""
+    if not state:
+        return state
+    try:
+        value = json.loads(state)
+    except ValueError:
+        return state
+    if not isinstance(value, dict):
+        return state
+    keys = PERSON_KEYS + (("name",) if entity == "patient" else ())
+    for key in keys:
+        if isinstance(value.get(key), str):
+            value[key] = mask_name(value[key])
+    return json.dumps(value, ensure_ascii=False)

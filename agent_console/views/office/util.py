@@ -1,0 +1,69 @@
+"""What the back-office views share: the office's words in templates, the hospital a
+request is about, dates and numbers from the query string."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import aiohttp_jinja2
+import jinja2
+from aiohttp import web
+
+from booking_core.errors import InvalidInput, NotFound
+
+from ...i18n_office import office_text
+from ...pages import Page
+from ...sessions import console_path
+from ..common import session
+
+OFFICE_WORDS = "o"
+
+
+@jinja2.pass_context
+def _words(ctx: Any, key: str, /, **params: object) -> str:
+    return office_text(ctx.get("lang", "zh"), key, **params)
+
+
+def page(request: web.Request, context: dict[str, Any], **kwargs: Any) -> Page:
+    """A back-office page: its templates word things with ``o('key')`` (i18n_office)."""
+    env = aiohttp_jinja2.get_env(request.app)
+    env.globals.setdefault(OFFICE_WORDS, _words)
+    return Page(context, **kwargs)
+
+
+def office_url(request: web.Request, rest: str) -> str:
+    return f"{console_path(request)}office/{rest}"
+
+
+def own_hospital(request: web.Request) -> str | None:
+    return session(request).operator.hospital_code
+
+
+def hospital_of(request: web.Request, fields: dict[str, str] | None = None) -> str | None:
+    """The hospital a request is about: the operator's own, or (platform) the one named."""
+    named = ((fields or {}).get("hospital") or request.query.get("hospital") or "").strip()
+    own = own_hospital(request)
+    if own is not None:
+        if named and named != own:
+            raise NotFound("hospital", named)  # another hospital's: as if there were none
+        return own
+    return named or None
+
+
+def day_param(value: str | None, name: str) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError as err:
+        raise InvalidInput(name, "a date like 2026-07-10") from err
+
+
+def int_param(value: str | None, name: str, default: int) -> int:
+    if value is None or value == "":
+        return default
+    try:
+        return int(value)
+    except ValueError as err:
+        raise InvalidInput(name, "a whole number") from err

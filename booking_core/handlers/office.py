@@ -1,0 +1,116 @@
+"""Back-office handlers (后台): complaints assigned and answered, sessions in bulk."""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from dataclasses import replace
+from typing import Any
+
+from ..errors import InvalidInput, NotFound
+from ..office_commands import AssignComplaint, CreateSessions, ReplyToComplaint
+from ..store.base import Query, Tx, execute, one, val
+from . import Deps
+from .schedule import create_session
+
+Gen = Generator[Query, Any, Any]
+
+MAX_REPLY_LENGTH = 300  # two or three text messages
+MAX_SESSIONS_AT_ONCE = 500
+
+
+def _complaint(tracking_no: str, actor) -> Gen:
+    row = yield one("SELECT * FROM complaints WHERE tracking_no = ?", tracking_no)
+    if row is None or not actor.may_access(row["hospital_id"]):
+        raise NotFound("complaint", tracking_no)
+    return row
+
+
+def assign_complaint(tx: Tx, cmd: AssignComplaint, deps: Deps) -> Gen:
+    row = yield from _complaint(cmd.tracking_no, cmd.actor)
+    operator = yield one(
+        "SELECT hospital_id, disabled FROM operators WHERE username = ?", cmd.assignee
+    )
+    if (
+        operator is None
+        or operator["disabled"]
+        or not cmd.actor.may_access(operator["hospital_id"])
+    ):
+        raise NotFound("operator", cmd.assignee)
+    if operator["hospital_id"] not in (None, row["hospital_id"]):
+        raise NotFound("operator", cmd.assignee)
+    if row["status"] == "received":
+        yield execute(
+            "UPDATE complaints SET status = 'in_progress', updated_at = ? WHERE id = ?",
+            tx.epoch,
+            row["id"],
+        )
+    tx.audit(
+        cmd.actor,
+        "complaint.assign",
+        "complaint",
+        cmd.tracking_no,
+        hospital_id=row["hospital_id"],
+        before={"status": row["status"]},
+        after={"assignee": cmd.assignee},
+    )
+    return cmd.assignee
+
+
+def reply_to_complaint(tx: Tx, cmd: ReplyToComplaint, deps: Deps) -> Gen:
+    reply = cmd.reply.strip()
+    if not reply:
+        raise InvalidInput("reply", "say what came of it")
+    if len(reply) > MAX_REPLY_LENGTH:
+        raise InvalidInput("reply", f"at most {MAX_REPLY_LENGTH} characters")
+    if cmd.status not in ("in_progress", "resolved"):
+        raise InvalidInput("status", "in_progress or resolved")
+    row = yield from _complaint(cmd.tracking_no, cmd.actor)
+    yield execute(
+        "UPDATE complaints SET status = ?, resolution = ?, updated_at = ? WHERE id = ?",
+        cmd.status,
+        reply,
+        tx.epoch,
+        row["id"],
+    )
+    phone_enc = row["caller_enc"]
+    if phone_enc is None and row["patient_id"] is not None:
+        phone_enc = yield val("SELECT phone_enc FROM patients WHERE id = ?", row["patient_id"])
+    tx.emit(
+        "complaint.replied",
+        hospital_id=row["hospital_id"],
+        key=cmd.tracking_no,
+        payload={
+            "tracking_no": cmd.tracking_no,
+            "status": cmd.status,
+            "reply": reply,
+            "caller_enc": phone_enc,
+            "caller_masked": row["caller_masked"],
+            "patient_id": row["patient_id"],
+        },
+    )
+    tx.audit(
+        cmd.actor,
+        "complaint.reply",
+        "complaint",
+        cmd.tracking_no,
+        hospital_id=row["hospital_id"],
+        before={"status": row["status"]},
+        after={"status": cmd.status, "reply": reply},
+    )
+    return cmd.status
+
+
+def create_sessions(tx: Tx, cmd: CreateSessions, deps: Deps) -> Gen:
+    if len(cmd.sessions) > MAX_SESSIONS_AT_ONCE:
+        raise InvalidInput("sessions", f"at most {MAX_SESSIONS_AT_ONCE} at once")
+    made = []
+    for one_session in cmd.sessions:
+        made.append((yield from create_session(tx, replace(one_session, actor=cmd.actor), deps)))
+    return made
+
+
+HANDLERS = {
+    AssignComplaint: assign_complaint,
+    ReplyToComplaint: reply_to_complaint,
+    CreateSessions: create_sessions,
+}

@@ -1,0 +1,112 @@
+"""Screenshots of the agent's desk, for the README: the real engine, a small world, and
+headless Chromium from the Debian package (never a downloaded browser).
+
+    .venv/bin/python scripts/screenshots.py [--out docs/screenshots]
+
+Writes login.png, desk.png (callers waiting, live), search.png, patient.png (with the
+call that was taken: screen pop), slots.png, booked.png, reschedule.png, refused.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from playwright.sync_api import sync_playwright  # noqa: E402
+
+from tests.agent_console.browser.live_desk import (  # noqa: E402
+    LiveEngine,
+    chromium_missing,
+    launch,
+    log_in,
+)
+from tests.agent_console.desk.desk_world import transfer  # noqa: E402
+
+
+def take(page, out: Path, name: str) -> None:
+    page.screenshot(path=str(out / f"{name}.png"), full_page=True)
+    print(f"wrote {out / name}.png")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", default=str(ROOT / "docs" / "screenshots"))
+    args = parser.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    missing = chromium_missing()
+    if missing:
+        print(missing, file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory() as tmp, sync_playwright() as playwright:
+        engine = LiveEngine(str(Path(tmp) / "guahao.db")).start()
+        browser = launch(playwright)
+        try:
+            context = browser.new_context(locale="zh-CN", viewport={"width": 1200, "height": 760})
+            page = context.new_page()
+            page.goto(f"{engine.url}/console/login")
+            take(page, out, "login")
+            log_in(page, engine.url, "agent_a")
+            li = engine.world["li"]
+            engine.call(
+                transfer(
+                    engine.services,
+                    "HA",
+                    "CA-demo-1",
+                    caller="13812345678",
+                    reason="asked",
+                    step="book.doctor",
+                    digits="00901",
+                    patient_id=li,
+                    patient_name="李小明",
+                )
+            )
+            engine.call(
+                transfer(
+                    engine.services,
+                    "HA",
+                    "CA-demo-2",
+                    caller="13611112222",
+                    reason="wrong_input",
+                    step="identify",
+                    digits="4711",
+                )
+            )
+            page.goto(f"{engine.url}/console/desk")
+            page.locator('tr[data-call="CA-demo-2"]').wait_for()
+            take(page, out, "desk")
+            page.goto(f"{engine.url}/console/desk/patients?q=李&one=list")
+            take(page, out, "search")
+            page.goto(f"{engine.url}/console/desk")
+            page.keyboard.press("t")
+            page.keyboard.press("Enter")
+            page.wait_for_url(re.compile(r"\?call=CA-demo-1"))
+            take(page, out, "patient")
+            page.goto(f"{engine.url}/console/desk/patients/{li}/slots?department=102")
+            take(page, out, "slots")
+            page.keyboard.press("Enter")
+            page.wait_for_url(re.compile(r"done=booked"))
+            take(page, out, "booked")
+            page.keyboard.press("b")
+            page.keyboard.press("Enter")
+            page.wait_for_url(re.compile(r"/slots"))
+            take(page, out, "reschedule")
+            page.goto(f"{engine.url}/console/desk/patients/{li}/slots?department=102")
+            page.keyboard.press("Enter")  # the same patient twice on one day: a kind refusal
+            page.wait_for_load_state("load")
+            take(page, out, "refused")
+            context.close()
+        finally:
+            browser.close()
+            engine.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

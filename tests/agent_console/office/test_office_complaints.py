@@ -1,0 +1,114 @@
+"""Complaints (投诉): list, detail with the IVR recording link, assign, reply; the reply
+leaves a ``complaint.replied`` event for the caller's text."""
+
+from __future__ import annotations
+
+import pytest
+
+from booking_core import call_commands as calls
+from tests.agent_console.helpers import add_operator
+from tests.agent_console.office.office_world import events, hospital, sign_in
+from tests.support.world import phone
+
+RECORDING = "https://api.twilio.com/2010-04-01/Accounts/AC1/Recordings/RE1"
+
+
+async def complaint(services, code: str, call_sid: str, caller: str) -> str:
+    await services.handle(
+        calls.StartCall(
+            call_sid=call_sid,
+            hospital_code=code,
+            caller=caller,
+            state="{}",
+            digits="",
+            response="<Response/>",
+        )
+    )
+    tracking_no = await services.handle(calls.OpenComplaint(call_sid=call_sid))
+    await services.handle(
+        calls.AttachRecording(
+            call_sid=call_sid, recording_sid="RE1", recording_url=RECORDING, duration_seconds=42
+        )
+    )
+    return tracking_no
+
+
+@pytest.fixture
+async def world(services):
+    out = {}
+    for i, code in enumerate(("HA", "HB")):
+        await hospital(services, code)
+        out[code] = await complaint(services, code, f"CA{code}", phone(900 + i))
+    return out
+
+
+async def test_list_detail_assign_and_reply(browser, services, world):
+    tracking_no = world["HA"]
+    await add_operator(services, "agent_b", ("agent",), "HA")
+    agent = await sign_in(browser, services, "agent_a", ("agent",), "HA")
+    status, listing = await agent.get("/office/complaints")
+    assert status == 200
+    assert [c["tracking_no"] for c in listing["complaints"]] == [tracking_no]
+    assert listing["complaints"][0]["caller"] == phone(900)[:3] + "****" + phone(900)[-4:]
+
+    status, detail = await agent.get(f"/office/complaints/{tracking_no}")
+    assert status == 200
+    assert detail["complaint"]["recording_url"] == RECORDING
+    assert detail["complaint"]["status"] == "received"
+    async with agent.client.get(f"/console/office/complaints/{tracking_no}") as resp:
+        page = await resp.text()
+    assert f'href="{RECORDING}"' in page
+    assert phone(900) not in page
+
+    status, body = await agent.post(
+        f"/office/complaints/{tracking_no}/assign", {"assignee": "agent_b"}
+    )
+    assert status == 200, body
+    status, detail = await agent.get(f"/office/complaints/{tracking_no}")
+    assert (detail["complaint"]["assignee"], detail["complaint"]["status"]) == (
+        "agent_b",
+        "in_progress",
+    )
+
+    status, body = await agent.post(
+        f"/office/complaints/{tracking_no}/reply", {"reply": "已联系科室，向您致歉。"}
+    )
+    assert status == 200, body
+    replied = await events(services, "complaint.replied")
+    assert [e.key for e in replied] == [tracking_no]
+    payload = replied[0].payload
+    assert payload["status"] == "resolved"
+    assert payload["reply"] == "已联系科室，向您致歉。"
+    assert services.cipher.decrypt(payload["caller_enc"], context="phone") == phone(900)
+    status, detail = await agent.get(f"/office/complaints/{tracking_no}")
+    assert detail["complaint"]["resolution"] == "已联系科室，向您致歉。"
+    assert [h["action"] for h in detail["history"]][-2:] == ["complaint.assign", "complaint.reply"]
+
+
+async def test_bad_replies_and_assignees_are_refused(browser, services, world):
+    tracking_no = world["HA"]
+    await add_operator(services, "agent_hb", ("agent",), "HB")
+    agent = await sign_in(browser, services, "agent_a", ("agent",), "HA")
+    path = f"/office/complaints/{tracking_no}"
+    assert (await agent.post(path + "/reply", {"reply": "  "}))[1]["error"] == "invalid_input"
+    assert (await agent.post(path + "/reply", {"reply": "x" * 301}))[0] == 400
+    assert (await agent.post(path + "/assign", {"assignee": "agent_hb"}))[0] == 404
+    assert (await agent.post(path + "/reply", {"reply": "ok"}, csrf=None))[0] == 403
+    assert await events(services, "complaint.replied") == []
+
+
+async def test_another_hospitals_complaint_is_not_found(browser, services, world):
+    agent = await sign_in(browser, services, "agent_a", ("agent",), "HA")
+    other = world["HB"]
+    status, body = await agent.get(f"/office/complaints/{other}")
+    assert (status, body["error"]) == (404, "not_found")
+    async with agent.client.get(f"/console/office/complaints/{other}") as resp:
+        assert resp.status == 404
+    assert (await agent.post(f"/office/complaints/{other}/reply", {"reply": "x"}))[0] == 404
+    assert (await agent.post(f"/office/complaints/{other}/assign", {"assignee": "agent_a"}))[
+        0
+    ] == 404
+    listing = (await agent.get("/office/complaints"))[1]["complaints"]
+    assert [c["tracking_no"] for c in listing] == [world["HA"]]
+    viewer = await sign_in(browser, services, "viewer", ("report_viewer",), "HA")
+    assert (await viewer.get("/office/complaints"))[0] == 403
