@@ -24,6 +24,7 @@ class MessageKind:
     STOP = "stop"  # 停诊: moved or cancelled by the hospital
     REMINDER = "reminder"  # the day before
     SURVEY = "survey"  # 满意度调查, after the visit
+    COMPLAINT = "complaint"  # 投诉处理结果: the outcome of the patient's complaint
 
 
 HOSPITAL_INITIATED = frozenset({MessageKind.STOP, MessageKind.REMINDER, MessageKind.SURVEY})

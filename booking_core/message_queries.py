@@ -28,6 +28,7 @@ NOTICE_TOPICS = (
     "booking.reminder",
     "booking.completed",
     "call.booked",
+    "complaint.replied",
 )
 """Events somebody is told of by text; the others are marked done untouched."""
 
@@ -108,6 +109,9 @@ def claim_notices(
 def _notice(event: OutboxEvent, cipher: Cipher) -> Gen:
     if event.topic not in NOTICE_TOPICS:
         return Notice(event, None, "", ())
+    if event.topic == "complaint.replied":  # the outcome, to the number that complained
+        recipients = yield from _recipients(cipher, event.payload.get("caller_enc"))
+        return Notice(event, None, "", recipients)
     booking_no = event.payload.get("booking_no") or event.key
     try:
         view = yield from view_by_no(booking_no)
@@ -116,20 +120,22 @@ def _notice(event: OutboxEvent, cipher: Cipher) -> Gen:
     patient = yield one(
         "SELECT name, phone_enc, phone_index FROM patients WHERE id = ?", view.booking.patient_id
     )
-    phones: list[tuple[str, str]] = []
     if event.topic == "call.booked":  # the number that called, when it can take texts
-        if event.payload.get("caller_enc"):
-            caller = cipher.decrypt(event.payload["caller_enc"], context="phone")
-            phones.append((caller, cipher.blind_index(caller, context="phone")))
-    elif patient is not None and patient["phone_enc"]:
-        phones.append(
-            (cipher.decrypt(patient["phone_enc"], context="phone"), patient["phone_index"])
-        )
-    recipients = []
-    for phone, index in phones:
-        out = yield one("SELECT 1 AS x FROM sms_opt_outs WHERE phone_index = ?", index)
-        recipients.append(Recipient(phone, index, out is not None))
-    return Notice(event, view, patient["name"] if patient else "", tuple(recipients))
+        phone_enc = event.payload.get("caller_enc")
+    else:
+        phone_enc = patient["phone_enc"] if patient is not None else None
+    recipients = yield from _recipients(cipher, phone_enc)
+    return Notice(event, view, patient["name"] if patient else "", recipients)
+
+
+def _recipients(cipher: Cipher, phone_enc: str | None) -> Gen:
+    """The phone behind ``phone_enc`` (none when there is none), with its opt-out."""
+    if not phone_enc:
+        return ()
+    phone = cipher.decrypt(phone_enc, context="phone")
+    index = cipher.blind_index(phone, context="phone")
+    out = yield one("SELECT 1 AS x FROM sms_opt_outs WHERE phone_index = ?", index)
+    return (Recipient(phone, index, out is not None),)
 
 
 def messages(

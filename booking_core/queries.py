@@ -14,7 +14,7 @@ from .pii import Cipher
 from .repo.bookings import VIEW_SQL, view_by_no, view_from
 from .repo.patients import PATIENT_COLUMNS, blacklist_from, patient_from
 from .repo.rules import stored_rules
-from .repo.schedule import SLOT_VIEW_SQL, hospital_by_code, slot_view_from
+from .repo.schedule import SLOT_VIEW_SQL, hospital_by_code, hospital_by_id, slot_view_from
 from .rules import Rule, RuleSet
 from .store.base import Query, Tx, one, rows
 
@@ -231,3 +231,7 @@ def token_by_hash(tx: Tx, token_hash: str) -> Gen:
 
 def hospital(tx: Tx, code: str) -> Gen:
     return (yield from hospital_by_code(code))
+
+
+def hospital_with_id(tx: Tx, hospital_id: int) -> Gen:
+    return (yield from hospital_by_id(hospital_id))

@@ -36,6 +36,10 @@ def kind_of(notice: Notice) -> tuple[str, str | None] | None:
     """(message kind, reason) for an event, or None: nobody is texted about it."""
     topic, payload = notice.event.topic, notice.event.payload
     reason = payload.get("reason")
+    if topic == "complaint.replied":
+        return MessageKind.COMPLAINT, payload.get("status")
+    if notice.booking is None:
+        return None
     if topic in ("booking.created", "call.booked"):
         return MessageKind.CONFIRMATION, None
     if topic == "booking.confirmed":
@@ -75,8 +79,8 @@ class Notifier:
     replies: Replies
     gateway: str  # which gateway notices go out through
     consumer: str = CONSUMER
-    hospitals: dict[str, Hospital | None] = field(default_factory=dict)
-    """Hospitals by code: their name signs a notice, their zone dates it (forgotten when a
+    hospitals: dict[int, Hospital | None] = field(default_factory=dict)
+    """Hospitals by id: their name signs a notice, their zone dates it (forgotten when a
     hospital is changed through this process's core)."""
     _version: int = -1
 
@@ -85,35 +89,23 @@ class Notifier:
             self.hospitals.clear()
             self._version = self.services.catalogue_version
         for notice in notices:
-            code = notice.booking.hospital_code if notice.booking else None
-            if code and code not in self.hospitals:
+            hospital_id = notice.event.hospital_id
+            if hospital_id is not None and hospital_id not in self.hospitals:
                 try:
-                    self.hospitals[code] = await self.services.read(queries.hospital, code)
+                    found = await self.services.read(queries.hospital_with_id, hospital_id)
                 except NotFound:
-                    self.hospitals[code] = None
+                    found = None
+                self.hospitals[hospital_id] = found
 
     def messages_for(self, notice: Notice) -> list[OutgoingMessage]:
         found = kind_of(notice)
-        if found is None or notice.booking is None or not notice.recipients:
+        if found is None or not notice.recipients:
             return []
         kind, reason = found
+        body = self._body(notice, kind, reason)
+        if body is None:
+            return []
         view = notice.booking
-        payload = notice.event.payload
-        by = payload.get("by_channel") or payload.get("channel")
-        if by == "sms" and notice.event.topic != "booking.confirmed" and _own_action(kind, reason):
-            return []  # asked for by text: the reply to that text said it already
-        if kind == MessageKind.CONFIRMATION and str(view.booking.status) == "cancelled":
-            return []  # cancelled before we got to it: the cancellation says all
-        from_day = notice.event.payload.get("from_day")
-        hospital = self.hospitals.get(view.hospital_code)
-        body = self.replies.notice(
-            kind,
-            view,
-            reason=reason,
-            from_day=date.fromisoformat(from_day) if from_day else None,
-            hospital=hospital.name if hospital else "",
-            timezone=hospital.timezone if hospital else None,
-        )
         out = []
         for r in notice.recipients:
             skip = "opted_out" if r.opted_out and not _own_action(kind, reason) else None
@@ -125,12 +117,42 @@ class Notifier:
                     body=body,
                     kind=kind,
                     hospital_id=notice.event.hospital_id,
-                    booking_no=view.booking.booking_no,
+                    booking_no=view.booking.booking_no if view else None,
                     event_id=notice.event.id,
                     skip=skip,
                 )
             )
         return out
+
+    def _body(self, notice: Notice, kind: str, reason: str | None) -> str | None:
+        """What the notice says, or None: nothing to say after all."""
+        hospital = self.hospitals.get(notice.event.hospital_id or 0)
+        name = hospital.name if hospital else ""
+        payload = notice.event.payload
+        if kind == MessageKind.COMPLAINT:
+            return self.replies.render(
+                "notice.complaint",
+                hospital=name,
+                tracking_no=payload.get("tracking_no", notice.event.key),
+                status=payload.get("status", ""),
+                reply=payload.get("reply", ""),
+            )
+        view = notice.booking
+        assert view is not None  # kind_of gives booking kinds only for booking events
+        by = payload.get("by_channel") or payload.get("channel")
+        if by == "sms" and notice.event.topic != "booking.confirmed" and _own_action(kind, reason):
+            return None  # asked for by text: the reply to that text said it already
+        if kind == MessageKind.CONFIRMATION and str(view.booking.status) == "cancelled":
+            return None  # cancelled before we got to it: the cancellation says all
+        from_day = payload.get("from_day")
+        return self.replies.notice(
+            kind,
+            view,
+            reason=reason,
+            from_day=date.fromisoformat(from_day) if from_day else None,
+            hospital=name,
+            timezone=hospital.timezone if hospital else None,
+        )
 
     async def run_once(self) -> int:
         """One round: returns how many events were handled (0: nothing was due)."""

@@ -10,6 +10,7 @@ import pytest
 from booking_core import call_commands as cc
 from booking_core import commands as c
 from booking_core import message_commands as m
+from booking_core import office_commands as office
 from booking_core.domain import Actor, Channel, Period
 from booking_core.store import execute, rows
 from sms.notifier import Notifier
@@ -170,3 +171,29 @@ async def test_what_a_patient_asked_for_by_text_is_not_texted_twice(notifier, wo
     await services.handle(c.CancelBooking(actor=sms, booking_no=view.booking.booking_no))
     await _drain(notifier)
     assert await _queued(services) == []  # the replies to the texts said it all
+
+
+async def test_the_outcome_of_a_complaint_is_texted_to_the_number_that_complained(
+    notifier, world, services
+):
+    await world.hospital(name="协和医院")
+    await services.handle(
+        cc.StartCall(
+            call_sid="CA9",
+            hospital_code="H001",
+            caller="+86" + CALLER,
+            state="{}",
+            digits="!incoming",
+            response="<Response/>",
+        )
+    )
+    tracking_no = await services.handle(cc.OpenComplaint(call_sid="CA9"))
+    await services.handle(
+        office.ReplyToComplaint(tracking_no=tracking_no, reply="已与科室沟通，向您致歉。")
+    )
+    await _drain(notifier)
+    (message,) = await _queued(services)
+    assert message["kind"] == "complaint"
+    assert tracking_no in message["body"]
+    assert "已与科室沟通" in message["body"]
+    assert message["body"].startswith("【协和医院】")

@@ -56,6 +56,8 @@ SAMPLE = {
     "received": "x",
     "length": 7,
     "extra": "x",
+    "tracking_no": "20260715001",
+    "reply": "已与科室沟通，向您致歉。",
 }
 
 
@@ -138,7 +140,12 @@ def test_every_core_error_parse_error_and_notice_has_wording(lang):
 
 def test_the_notice_kinds_are_the_cores_outbound_kinds():
     kinds = {v for k, v in vars(MessageKind).items() if k.isupper()}
-    assert set(NOTICE_KINDS) == kinds - {MessageKind.COMMAND, MessageKind.REPLY}
+    # a complaint's outcome is worded from its own event, not from a booking
+    assert set(NOTICE_KINDS) == kinds - {
+        MessageKind.COMMAND,
+        MessageKind.REPLY,
+        MessageKind.COMPLAINT,
+    }
 
 
 @pytest.mark.parametrize("lang", LANGS)
