@@ -236,8 +236,10 @@ guahao demo database: {db}
   Health:     http://{host}:{port}/healthz   Metrics: /metrics
   API token (admin, shown once): {token}
   Demo operator for the agent console: {login.operator} / {login.password}  (shown once)
-    Console: http://{host}:{port}/console/login  (log-in and operators so far; the
-    booking screens are the rest of issue #5)
+    Console: http://{host}:{port}/console/login → the agent's desk (keys: / search,
+    b book, t take a call). The back office (/console/office) needs an admin; make one:
+      GUAHAO_PII_KEY_FILE={key_file} .venv/bin/guahao operator create --db {db} \\
+        --username admin --name 管理员 --role hospital_admin --hospital H001
   SMS: a simulated GSM modem on {demo_modem.port_path(folder)}; what it sends is printed
     here. Text the engine as a patient (from another terminal):
       echo '{phone} CX' > {inbox}
