@@ -4,7 +4,10 @@ headless Chromium from the Debian package (never a downloaded browser).
     .venv/bin/python scripts/screenshots.py [--out docs/screenshots]
 
 Writes login.png, desk.png (callers waiting, live), search.png, patient.png (with the
-call that was taken: screen pop), slots.png, booked.png, reschedule.png, refused.png.
+call that was taken: screen pop), slots.png, booked.png, reschedule.png, refused.png;
+then the back office as a hospital admin: office_home.png, office_bookings.png (the booking
+query), office_sessions.png (the week grid), office_stop.png (停诊 preview: three bookings
+affected), office_reports.png.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ from tests.agent_console.browser.live_desk import (  # noqa: E402
     chromium_missing,
     launch,
     log_in,
+    office_admin,
+    office_hospital,
 )
 from tests.agent_console.desk.desk_world import transfer  # noqa: E402
 
@@ -32,6 +37,25 @@ from tests.agent_console.desk.desk_world import transfer  # noqa: E402
 def take(page, out: Path, name: str) -> None:
     page.screenshot(path=str(out / f"{name}.png"), full_page=True)
     print(f"wrote {out / name}.png")
+
+
+def office(browser, engine: LiveEngine, out: Path) -> None:
+    """The back office's main screens, as the admin of a hospital of their own."""
+    hc = office_hospital(engine, "HC")
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1200, "height": 760})
+    page = context.new_page()
+    log_in(page, engine.url, "hadmin_demo", code=office_admin(engine, "hadmin_demo", "HC"))
+    screens = (
+        ("office_home", "office"),
+        ("office_bookings", "office/bookings"),
+        ("office_sessions", "office/sessions"),
+        ("office_stop", f"office/sessions/{hc.stopped_session}/stop"),
+        ("office_reports", "office/reports"),
+    )
+    for name, path in screens:
+        page.goto(f"{engine.url}/console/{path}")
+        take(page, out, name)
+    context.close()
 
 
 def main() -> int:
@@ -102,6 +126,7 @@ def main() -> int:
             page.wait_for_load_state("load")
             take(page, out, "refused")
             context.close()
+            office(browser, engine, out)
         finally:
             browser.close()
             engine.stop()

@@ -22,6 +22,8 @@ from engine.app import build_app
 from engine.config import load_settings
 from engine.keys import SERVICES
 from tests.agent_console.desk.desk_world import build
+from tests.agent_console.helpers import add_operator, code_at
+from tests.agent_console.office import office_world
 from tests.support.services import free_port
 from tests.support.world import local
 
@@ -104,8 +106,9 @@ def launch(playwright):
     return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
 
 
-def log_in(page, url: str, username: str, password: str = PASSWORD) -> None:
-    """Log in with the keyboard only: the user name field has the focus."""
+def log_in(page, url: str, username: str, password: str = PASSWORD, code: str = "") -> None:
+    """Log in with the keyboard only: the user name field has the focus; then the one-time
+    code (TOTP) when ``code`` is given (the admin roles)."""
     page.goto(f"{url}/console/login")
     page.locator("input[name=username]:focus").wait_for()  # autofocus has landed
     page.keyboard.type(username)
@@ -113,3 +116,29 @@ def log_in(page, url: str, username: str, password: str = PASSWORD) -> None:
     page.keyboard.type(password)
     with page.expect_navigation():
         page.keyboard.press("Enter")
+    if code:
+        page.locator("input[name=code]:focus").wait_for()
+        page.keyboard.type(code)
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+
+
+def office_hospital(engine: LiveEngine, code: str) -> office_world.Hospital:
+    """The back office's world (tests/agent_console/office) as one more hospital: a
+    session with three bookings to stop, a substitute, one booking another day."""
+    return engine.call(office_world.hospital(engine.services, code))
+
+
+def office_admin(engine: LiveEngine, username: str, hospital: str) -> str:
+    """A hospital admin of ``hospital``; the one-time code to log in with. The engine's
+    clock is frozen and a code is accepted once per operator: one log-in per admin."""
+    engine.call(
+        add_operator(
+            engine.services,
+            username,
+            ("hospital_admin",),
+            hospital,
+            totp_secret=office_world.SECRET,
+        )
+    )
+    return code_at(office_world.SECRET, engine.clock)
