@@ -11,44 +11,12 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
 from tests.agent_console.browser.live_desk import (
-    LiveEngine,
-    launch,
     log_in,
-    require_chromium,
 )
 from tests.agent_console.desk.desk_world import transfer
 
 MAX_PAGE_LOADS = 4  # issue #5: from the search to the confirmation
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = launch(playwright)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture(scope="module")
-def engine(tmp_path_factory, chromium):
-    live = LiveEngine(str(tmp_path_factory.mktemp("desk") / "guahao.db")).start()
-    yield live
-    live.stop()
-
-
-@pytest.fixture
-def page(chromium, engine):
-    context = chromium.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
-    tab = context.new_page()
-    tab.set_default_timeout(10_000)
-    yield tab
-    context.close()  # closes its event streams before the engine stops
 
 
 def _count_loads(page) -> list[str]:

@@ -12,51 +12,19 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from openpyxl import load_workbook
 
 from booking_core import outbox
 from tests.agent_console.browser.live_desk import (
     LiveEngine,
-    launch,
     log_in,
     office_admin,
     office_hospital,
-    require_chromium,
 )
 from tests.agent_console.helpers import table
 
 NOTICES = ("booking.cancelled", "booking.moved")
 MASKED = ["张**", "李*", "王*"]  # office_world's first three patients, masked
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = launch(playwright)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture(scope="module")
-def engine(tmp_path_factory, chromium):
-    live = LiveEngine(str(tmp_path_factory.mktemp("office") / "guahao.db")).start()
-    yield live
-    live.stop()
-
-
-@pytest.fixture
-def page(chromium, engine):
-    context = chromium.new_context(
-        locale="zh-CN", viewport={"width": 1280, "height": 900}, accept_downloads=True
-    )
-    tab = context.new_page()
-    tab.set_default_timeout(10_000)
-    yield tab
-    context.close()
 
 
 def _notices(engine: LiveEngine, keys: list[str]) -> list:
