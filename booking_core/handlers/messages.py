@@ -36,6 +36,7 @@ Gen = Generator[Query, Any, Any]
 
 MAX_BODY_CHARS = 1600  # ten concatenated parts: anything longer is not a text a person wrote
 SURVEY_ANSWER_DAYS = 7  # a "3" a week after the survey is not an answer to it
+STALE_CLAIM_SECONDS = 60  # far longer than any answer takes (the door gives up after 5 s)
 _ID_NUMBER = re.compile(r"(?<![0-9])[1-9][0-9]{16}[0-9Xx](?![0-9Xx])")
 
 # a delivery report moves a message forward only (Twilio's callbacks may arrive out of order)
@@ -76,9 +77,9 @@ def _phone_columns(deps: Deps, phone: str) -> tuple[str, str, str]:
 def receive_message(tx: Tx, cmd: ReceiveMessage, deps: Deps) -> Gen:
     hospital = yield from hospital_by_code(cmd.hospital_code)
     key = f"{cmd.gateway}:{cmd.provider_id}"
-    known = yield one("SELECT id, reply FROM messages WHERE direction = 'in' AND idem_key = ?", key)
+    known = yield from _known_inbound(tx, key)
     if known is not None:
-        return InboundClaim(won=False, message_id=known["id"], reply=known["reply"])
+        return known
     phone = canonical_phone(cmd.phone)
     enc, index, masked = _phone_columns(deps, phone)
     message_id = yield val(
@@ -100,11 +101,28 @@ def receive_message(tx: Tx, cmd: ReceiveMessage, deps: Deps) -> Gen:
         tx.epoch,
     )
     if message_id is None:  # a parallel delivery stored it first (PostgreSQL)
-        known = yield one(
-            "SELECT id, reply FROM messages WHERE direction = 'in' AND idem_key = ?", key
-        )
-        return InboundClaim(won=False, message_id=known["id"], reply=known["reply"])
+        return (yield from _known_inbound(tx, key))
     return InboundClaim(won=True, message_id=message_id)
+
+
+def _known_inbound(tx: Tx, key: str) -> Gen:
+    """A text stored before: its reply; or, when the delivery that stored it has been
+    silent for ``STALE_CLAIM_SECONDS`` (its engine died before answering), the claim."""
+    known = yield one(
+        "SELECT id, reply, updated_at FROM messages WHERE direction = 'in' AND idem_key = ?",
+        key,
+        lock=True,
+    )
+    if known is None:
+        return None
+    if known["reply"] is None and known["updated_at"] <= tx.epoch - STALE_CLAIM_SECONDS:
+        yield execute(
+            "UPDATE messages SET updated_at = ?, attempts = attempts + 1 WHERE id = ?",
+            tx.epoch,
+            known["id"],
+        )
+        return InboundClaim(won=True, message_id=known["id"])
+    return InboundClaim(won=False, message_id=known["id"], reply=known["reply"])
 
 
 def answer_message(tx: Tx, cmd: AnswerMessage, deps: Deps) -> Gen:

@@ -236,3 +236,22 @@ async def test_the_message_log_is_read_per_hospital(world, services):
     )
     assert [r.direction for r in await services.read(mq.messages, mine)] == ["in"]
     assert await services.read(mq.messages, other) == []
+
+
+async def test_a_text_whose_first_delivery_went_silent_is_taken_over(world, services, clock):
+    await world.hospital()
+    receive = m.ReceiveMessage(
+        gateway="twilio", provider_id="SM7", hospital_code="H001", phone=PHONE, body="CX"
+    )
+    first = await services.handle(receive)
+    assert first.won
+    clock.advance(seconds=30)  # the first delivery may still be answering
+    assert not (await services.handle(receive)).won
+    clock.advance(seconds=31)  # its engine died before answering: the retry takes it over
+    again = await services.handle(receive)
+    assert (again.won, again.message_id) == (True, first.message_id)
+    assert not (await services.handle(receive)).won  # once
+    await services.handle(m.AnswerMessage(message_id=again.message_id, reply="好", send=False))
+    clock.advance(seconds=3600)
+    late = await services.handle(receive)
+    assert (late.won, late.reply) == (False, "好")
