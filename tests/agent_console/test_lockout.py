@@ -7,6 +7,7 @@ import json
 from datetime import timedelta
 
 from agent_console.auth import LoginPolicy, judge
+from booking_core import commands as c
 from booking_core import operator_commands as oc
 from booking_core.operator_queries import LoginHistory
 from tests.agent_console.helpers import GOOD_PASSWORD, PASSWORDS, add_operator, table
@@ -160,3 +161,17 @@ def test_a_success_ends_the_streak():
     assert (verdict.allowed, verdict.outcome) == (False, oc.LOCKED)
     assert verdict.retry_at == now - 1 + 15 * 60
     assert timedelta(seconds=verdict.retry_at - now) < timedelta(minutes=15)
+
+
+async def test_log_in_attempts_are_purged_after_a_month(browser, services, hospitals, clock):
+    await add_operator(services, "agent9", ("agent",), "H001")
+    alice = await browser()
+    await alice.login("agent9", WRONG)
+    assert len(await table(services, "SELECT * FROM login_attempts")) == 1
+    clock.advance(timedelta(days=29))
+    await services.handle(c.PurgeAudit())
+    assert len(await table(services, "SELECT * FROM login_attempts")) == 1
+    clock.advance(timedelta(days=2))
+    await services.handle(c.PurgeAudit())
+    assert await table(services, "SELECT * FROM login_attempts") == []
+    assert await table(services, "SELECT * FROM audit WHERE action = 'login.bad_password'")
