@@ -18,6 +18,7 @@ from .common import actor, services
 
 
 def booking_row(view: BookingView) -> dict:
+    """A booking as every console page and export shows it (the patient's name masked)."""
     b = view.booking
     return {
         "booking_no": b.booking_no,
@@ -27,12 +28,15 @@ def booking_row(view: BookingView) -> dict:
         "start": view.start.strftime("%H:%M"),
         "hospital": view.hospital_code,
         "department": view.department_name,
+        "department_code": view.department_code,
         "doctor": view.doctor_name,
+        "doctor_work_no": view.doctor_work_no,
         "doctor_title": view.doctor_title,
         "room": view.room,
         "fee": b.fee,
         "patient_id": b.patient_id,
         "patient_name": mask_name(view.patient_name),
+        "card_no": view.patient_card_no,
     }
 
 

@@ -17,7 +17,7 @@ from ...i18n import language
 from ...i18n_office import office_text
 from ...pages import Page
 from ..common import actor, services
-from .rows import booking_row
+from ..records import booking_row
 from .util import day_param, hospital_of, int_param, page
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -1,30 +1,8 @@
-"""Rows as the back office shows them: personal data masked (names 张*, phones 138****5678)."""
+"""Rows as the back office shows them (bookings: :func:`..records.booking_row`)."""
 
 from __future__ import annotations
 
-from booking_core.domain import BookingView
-from booking_core.identity import mask_name
 from booking_core.office_queries import SessionRow
-
-
-def booking_row(view: BookingView) -> dict:
-    b = view.booking
-    return {
-        "booking_no": b.booking_no,
-        "status": b.status,
-        "channel": b.channel,
-        "day": b.day,
-        "start": view.start.strftime("%H:%M"),
-        "hospital": view.hospital_code,
-        "department": view.department_name,
-        "department_code": view.department_code,
-        "doctor": view.doctor_name,
-        "doctor_work_no": view.doctor_work_no,
-        "fee": b.fee,
-        "patient_id": b.patient_id,
-        "patient_name": mask_name(view.patient_name),
-        "card_no": view.patient_card_no,
-    }
 
 
 def session_row(s: SessionRow) -> dict:

@@ -12,7 +12,8 @@ from booking_core.errors import InvalidInput
 
 from ...pages import Page
 from ..common import actor, form, services
-from .rows import booking_row, session_row
+from ..records import booking_row
+from .rows import session_row
 from .util import int_param, office_url, page
 
 
