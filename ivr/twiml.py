@@ -1,8 +1,8 @@
 """TwiML, built with the ``twilio`` package's builders only (no hand-made XML).
 
 Every ``<Gather>`` is followed by a ``<Redirect>`` to the same step's "no input" URL,
-so a caller who presses nothing is asked again (and, after three times, said goodbye
-to or put through to an agent) instead of falling off the end of the document.
+so a caller who presses nothing is asked again (and, after three times, put through to
+an agent) instead of falling off the end of the document.
 """
 
 from __future__ import annotations

@@ -6,9 +6,9 @@ on the booking core; when there is one, the adapter runs it and hands the outcom
 ``settle(state, action, outcome)``, which may ask for another action, until a step
 has none. Nothing here does I/O, so every path is tested without HTTP or a database.
 
-Every node: no input → say so and repeat (three times, then goodbye from the main menu
-or an agent elsewhere); wrong input → say what was wrong and repeat; ``*`` → back one
-step; ``0`` → an agent, with the context of the call.
+Every node: no input → say so and repeat (three times, then an agent: from the main menu
+too, a silent caller is never hung up on); wrong input → say what was wrong and repeat;
+``*`` → back one step; ``0`` → an agent, with the context of the call.
 
 The package: this module holds the entry points and the tables that route each node's
 input (``HANDLERS``), each list's choice (``CHOOSERS``) and each action's outcome

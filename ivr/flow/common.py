@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from ..state import NODES, CallState, Outcome, Prompt, Step, Transfer
 
-MAX_FAILS = 3  # then goodbye (main menu) or an agent (anywhere else): never stuck
+MAX_FAILS = 3  # then an agent, from every node (the main menu too): a caller is never dropped
 
 
 PAGE_SIZE = 8  # items 1-8 on a page, 9 = more
@@ -119,9 +119,7 @@ def repeat(s: CallState, say: list[Prompt] | None = None) -> Step:
 def no_input(s: CallState) -> Step:
     s.fails += 1
     if s.fails >= MAX_FAILS:
-        if s.node == "main":
-            return enter(s, "goodbye", [Prompt("no_input_final")])
-        return to_agent(s, "no_input")
+        return to_agent(s, "no_input", [Prompt("no_input_final")])
     return repeat(s, [Prompt("no_input")])
 
 

@@ -296,18 +296,26 @@ async def test_full_slot_is_said_and_the_times_offered(twilio, patient, world, s
     assert await bookings_of(services, patient.id) == []
 
 
-async def test_silence_is_asked_again_then_goodbye(twilio, services):
+async def test_silence_at_the_main_menu_is_asked_again_then_an_agent(twilio, services, cipher):
+    """#9 item 9: the main menu, like every other menu, puts a silent caller through."""
     call = twilio.call()
     await call.dial()
     await call.silence()
     assert "没有听到您的按键" in call.text()
     assert "预约挂号请按1" in call.text()
+    assert call.kind() == "gather"
     await call.silence()
     await call.silence()
-    assert call.kind() == "hangup"
-    assert "再见" in call.text()
-    await call.hang_up(duration=30)
-    assert (await record_of(services, call)).result == "abandoned"
+    assert call.kind() == "enqueue"
+    assert call.doc.find("./Enqueue").text == "guahao-agents"
+    assert "一直没有收到您的按键" in call.text()
+    assert "正在为您转接人工服务" in call.text()
+    [transfer] = await services.read(call_queries.transfers, SYSTEM, cipher)
+    assert transfer.call_sid == call.sid
+    assert transfer.context["reason"] == "no_input"
+    assert transfer.context["step"] == "main"
+    await call.hang_up()
+    assert (await record_of(services, call)).result == "transferred"
 
 
 async def test_silence_deep_in_a_booking_goes_to_an_agent(twilio, patient):

@@ -55,14 +55,22 @@ def test_nine_switches_language_both_ways():
     assert press(english, "9").state.lang == "zh"
 
 
-def test_no_input_repeats_then_goodbye_from_the_main_menu():
+def test_no_input_repeats_then_an_agent_from_the_main_menu_too():
+    """#9 item 9: a silent caller at the main menu is put through, never hung up on."""
     state = at("main")
     for _ in range(2):
         step = flow.advance(state, NoInput())
         assert keys(step) == ["no_input", "main"]
         state = step.state
     step = flow.advance(state, NoInput())
-    assert step.state.node == "goodbye"
+    assert step.state.node != "goodbye"
+    assert keys(step) == ["no_input_final"]
+    assert isinstance(step.action, Transfer)
+    assert step.action.context["reason"] == "no_input"
+    assert step.action.context["step"] == "main"
+    done = flow.settle(step.state, step.action, Outcome(value={}))
+    assert done.state.node == "transferred"
+    assert keys(done) == ["transferred"]
 
 
 def test_no_input_three_times_elsewhere_goes_to_an_agent():
