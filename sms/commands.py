@@ -10,10 +10,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeAlias
 
+#: The ID number replies and docs show in ``ZC`` examples. It passes every check the grammar
+#: makes (so a patient who copies the format learns nothing wrong) yet can be nobody's:
+#: region 110000 is Beijing as a whole, never a county a number is issued in, and sequence
+#: 000 is never issued. All those zeros also look like what they are. Texting it is refused
+#: as "that is the example" (``reply.example_id``), and the log keeps it like any other
+#: number (last 4 only), while the text sent shows it whole.
+EXAMPLE_ID_NUMBER = "110000200001010000"
+
 #: Each command keyword (as ``ParseError.command`` names it) → its canonical example.
 FORMATS: dict[str, str] = {
     "GHDH": "GHDH00868,07150830,张三",
-    "ZC": "ZC 11010519491231002X 张三",
+    "ZC": f"ZC {EXAMPLE_ID_NUMBER} 张三",
     "CX": "CX 123456786",
     "QX": "QX 123456786",
     "GQ": "GQ 123456786 07160900",

@@ -269,6 +269,8 @@ class _Door:
         return self.say("reply.booked", **self.booking(view))
 
     async def register(self, cmd: cmds.Register) -> str:
+        if cmd.id_number == cmds.EXAMPLE_ID_NUMBER:  # copied from a reply or the poster
+            raise _Refused("reply.example_id", example=FORMATS["ZC"])
         try:
             patient = await self.services.handle(
                 c.RegisterPatient(

@@ -65,6 +65,16 @@ def redact(body: str) -> str:
     return _ID_NUMBER.sub(lambda m: "*" * 14 + m.group(0)[-4:], body[:MAX_BODY_CHARS])
 
 
+def _body_columns(deps: Deps, body: str) -> tuple[str, str | None]:
+    """(the log's copy, the text to send encrypted or None): an outgoing text is sent as
+    written — a reply may quote what the texter sent — while the log keeps it redacted.
+    The encrypted copy is only kept when redaction changed something."""
+    logged = redact(body)
+    if logged == body:
+        return logged, None
+    return logged, deps.cipher.encrypt(body[:MAX_BODY_CHARS], context="sms_body")
+
+
 def _phone_columns(deps: Deps, phone: str) -> tuple[str, str, str]:
     c = deps.cipher
     return (
@@ -142,17 +152,19 @@ def answer_message(tx: Tx, cmd: AnswerMessage, deps: Deps) -> Gen:
         tx.epoch,
         cmd.message_id,
     )
+    logged, to_send = _body_columns(deps, cmd.reply)
     yield execute(
         "INSERT INTO messages (direction, gateway, hospital_id, idem_key, phone_enc, "
-        "phone_index, phone_masked, body, kind, status, booking_no, reply_to, created_at, "
-        "updated_at) VALUES ('out', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "phone_index, phone_masked, body, body_enc, kind, status, booking_no, reply_to, "
+        "created_at, updated_at) VALUES ('out', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         inbound["gateway"],
         inbound["hospital_id"],
         f"reply:{cmd.message_id}",
         inbound["phone_enc"],
         inbound["phone_index"],
         inbound["phone_masked"],
-        redact(cmd.reply),
+        logged,
+        to_send if cmd.send else None,
         MessageKind.REPLY,
         MessageStatus.QUEUED if cmd.send else MessageStatus.SENT,
         cmd.booking_no,
@@ -169,10 +181,12 @@ def queue_messages(tx: Tx, cmd: QueueMessages, deps: Deps) -> Gen:
         phone = canonical_phone(m.phone)
         enc, index, masked = _phone_columns(deps, phone)
         status = MessageStatus.SKIPPED if m.skip else MessageStatus.QUEUED
+        logged, to_send = _body_columns(deps, m.body)
         inserted = yield execute(
             "INSERT INTO messages (direction, gateway, hospital_id, idem_key, phone_enc, "
-            "phone_index, phone_masked, body, kind, status, booking_no, event_id, error, "
-            "created_at, updated_at) VALUES ('out', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "phone_index, phone_masked, body, body_enc, kind, status, booking_no, event_id, "
+            "error, created_at, updated_at) "
+            "VALUES ('out', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (direction, idem_key) DO NOTHING",
             m.gateway,
             m.hospital_id,
@@ -180,7 +194,8 @@ def queue_messages(tx: Tx, cmd: QueueMessages, deps: Deps) -> Gen:
             enc,
             index,
             masked,
-            redact(m.body),
+            logged,
+            None if m.skip else to_send,
             m.kind,
             status,
             m.booking_no,
@@ -206,7 +221,8 @@ def queue_messages(tx: Tx, cmd: QueueMessages, deps: Deps) -> Gen:
 
 def claim_outgoing(tx: Tx, cmd: ClaimOutgoing, deps: Deps) -> Gen:
     found = yield rows(
-        "SELECT id, idem_key, phone_enc, body, attempts, status, sending_since FROM messages "
+        "SELECT id, idem_key, phone_enc, body, body_enc, attempts, status, sending_since "
+        "FROM messages "
         "WHERE gateway = ? AND status IN ('queued', 'sending') AND available_at <= ? "
         "AND lease_until <= ? ORDER BY id LIMIT ?",
         cmd.gateway,
@@ -232,7 +248,11 @@ def claim_outgoing(tx: Tx, cmd: ClaimOutgoing, deps: Deps) -> Gen:
                 id=r["id"],
                 key=r["idem_key"],
                 phone=deps.cipher.decrypt(r["phone_enc"], context="phone"),
-                body=r["body"],
+                body=(
+                    deps.cipher.decrypt(r["body_enc"], context="sms_body")
+                    if r["body_enc"]
+                    else r["body"]
+                ),
                 attempts=r["attempts"] + 1,
                 resumed=r["sending_since"] is not None,
                 sending_since=from_epoch(since) if r["sending_since"] else None,
@@ -245,7 +265,7 @@ def mark_sent(tx: Tx, cmd: MarkSent, deps: Deps) -> Gen:
     return (
         yield execute(
             "UPDATE messages SET status = ?, provider_id = ?, parts = ?, lease_until = 0, "
-            "error = NULL, updated_at = ? WHERE id = ? AND status = 'sending'",
+            "error = NULL, body_enc = NULL, updated_at = ? WHERE id = ? AND status = 'sending'",
             # the gateway took it: "sent" at least (Twilio says "queued" for that)
             cmd.status if _RANK.get(cmd.status, 0) > _RANK[MessageStatus.SENT] else "sent",
             cmd.provider_id,
@@ -260,8 +280,8 @@ def mark_failed(tx: Tx, cmd: MarkFailed, deps: Deps) -> Gen:
     if cmd.retry_in_seconds is None:
         return (
             yield execute(
-                "UPDATE messages SET status = ?, error = ?, lease_until = 0, updated_at = ? "
-                "WHERE id = ? AND status = 'sending'",
+                "UPDATE messages SET status = ?, error = ?, lease_until = 0, body_enc = NULL, "
+                "updated_at = ? WHERE id = ? AND status = 'sending'",
                 MessageStatus.FAILED,
                 cmd.error[:500],
                 tx.epoch,

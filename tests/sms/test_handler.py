@@ -462,3 +462,22 @@ async def test_an_afternoon_session_is_found_by_its_clock_time(send, world, pati
     await world.session(TOMORROW, "00869", Period.AFTERNOON, time(14, 0), time(16, 0))
     answer = await send("GHDH00869,07111430,张三")
     assert answer.reply.startswith("预约成功！张* 7月11日14:30 心内科 李娜")
+
+
+# --- #9 item 7: the ZC example ---------------------------------------------------------------
+
+
+async def test_the_register_hint_shows_an_example_that_is_nobodys_number(send, patient):
+    answer = await send("CX", phone=OTHER_PHONE)
+    assert "ZC 110000200001010000 张三" in answer.reply
+    assert "*" not in answer.reply
+
+
+async def test_texting_the_example_number_is_refused_as_the_example(send, services, hospital):
+    answer = await send(FORMATS["ZC"], phone=OTHER_PHONE)
+    assert answer.reply.startswith(FORMATS["ZC"] + "里的号码只是示例")
+    assert len(answer.reply) <= SEGMENT_CHARS
+    found = await services.read(
+        queries.find_patients, SYSTEM, services.cipher, hospital_code="H001", phone=OTHER_PHONE
+    )
+    assert found == []
