@@ -107,6 +107,20 @@ _VALUE_TYPES: dict[RuleKey, type] = {
 }
 
 
+MAX_DAYS = 3650  # ten years: date arithmetic with more would leave the calendar
+MAX_MINUTES = 525_600  # a year
+MAX_COUNT = 1_000_000  # limits and counts: far above any real one
+
+
+def max_value(key: RuleKey) -> int:
+    """The largest value a whole-number rule takes (its unit is in its name)."""
+    if key.value.endswith("_days"):
+        return MAX_DAYS
+    if key.value.endswith("_minutes"):
+        return MAX_MINUTES
+    return MAX_COUNT
+
+
 def validate_rule(rule: Rule) -> Rule:
     """Check a rule record's value has the type and range its key needs."""
     want = _VALUE_TYPES.get(rule.key, int)
@@ -115,6 +129,8 @@ def validate_rule(rule: Rule) -> Rule:
         raise InvalidInput("value", f"{rule.key} takes true or false")
     if want is int and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
         raise InvalidInput("value", f"{rule.key} takes a whole number >= 0")
+    if want is int and value > max_value(rule.key):
+        raise InvalidInput("value", f"{rule.key} takes at most {max_value(rule.key)}")
     if rule.key is RuleKey.RELEASE_TIME:
         try:
             time.fromisoformat(value)

@@ -10,6 +10,7 @@ bookings, books, pays and checks in.
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 import time
 from collections import OrderedDict
@@ -23,6 +24,10 @@ from . import reads
 
 TOKEN_PREFIX = "gh_"
 MAX_CACHED_TOKENS = 1024  # a deployment has tens of tokens; the bound only stops abuse
+
+# RFC 6750's b64token, at most 512 long: a header that is not ASCII (or not even UTF-8,
+# which aiohttp hands on as surrogates) is no token of ours
+_B64TOKEN = re.compile(r"[A-Za-z0-9._~+/-]{1,512}=*")
 
 ROLE_CHANNELS = {"his": Channel.HIS, "kiosk": Channel.KIOSK, "admin": Channel.API}
 
@@ -100,7 +105,7 @@ def bearer_token(header: str | None) -> str | None:
         return None
     scheme, _, token = header.strip().partition(" ")
     token = token.strip()
-    if scheme.lower() != "bearer" or not token or len(token) > 512:
+    if scheme.lower() != "bearer" or not _B64TOKEN.fullmatch(token):
         return None
     return token
 

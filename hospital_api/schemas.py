@@ -9,7 +9,7 @@ hospital's zone; instants ISO 8601 with the hospital's offset.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -17,11 +17,31 @@ from booking_core.domain import BookingStatus, Channel, Period
 from booking_core.rules import PeriodType
 
 HOSPITAL_CODE = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$"
-DEPARTMENT_CODE = r"^\d{3}$"
-WORK_NO = r"^\d{5}$"
+DEPARTMENT_CODE = r"^[0-9]{3}$"  # ASCII digits: ``\d`` would also take ١٢٣
+WORK_NO = r"^[0-9]{5}$"
+BOOKING_NO = r"^[0-9]{9}$"
+
+MAX_ID = 2**63 - 1  # what SQLite's INTEGER and PostgreSQL's bigint hold
+MAX_FEN = 100_000_000  # a million yuan: far above any fee or top-up
+MAX_RULE_NUMBER = 1_000_000  # whole-number rule values; each key's own range is checked too
 
 Name = Field(min_length=1, max_length=100)
-Fen = Field(ge=0, le=100_000_000, description="integer fen (分)")
+Fen = Field(ge=0, le=MAX_FEN, description="integer fen (分)")
+
+
+def Id(description: str | None = None, default: Any = ...) -> Any:
+    """A row id: 1 .. 2^63-1."""
+    return Field(default, ge=1, le=MAX_ID, description=description)
+
+
+# the schema of each path parameter, by name (the views check the same patterns)
+PATH_PARAMETERS: dict[str, dict[str, Any]] = {
+    "code": {"type": "string", "pattern": HOSPITAL_CODE, "description": "hospital code"},
+    "dept": {"type": "string", "pattern": DEPARTMENT_CODE, "description": "3-digit department"},
+    "work_no": {"type": "string", "pattern": WORK_NO, "description": "5-digit work number (工号)"},
+    "id": {"type": "integer", "minimum": 1, "maximum": MAX_ID, "description": "a positive id"},
+    "no": {"type": "string", "pattern": BOOKING_NO, "description": "9-digit booking number"},
+}
 
 
 class Body(BaseModel):
@@ -120,7 +140,7 @@ class SessionIn(Body):
     slot_minutes: int = Field(ge=5, le=240)
     places_per_slot: int = Field(ge=1, le=500)
     room: str = Field("", max_length=50)
-    fee: int | None = Field(None, ge=0, le=100_000_000, description="fen; default the doctor's")
+    fee: int | None = Field(None, ge=0, le=MAX_FEN, description="fen; default the doctor's")
 
 
 class SessionSlotOut(Out):
@@ -154,7 +174,7 @@ class StopIn(Body):
     """停诊: move every booking to ``target_session_id`` or cancel them all."""
 
     mode: Literal["move", "cancel"]
-    target_session_id: int | None = Field(None, ge=1)
+    target_session_id: int | None = Id(default=None)
     reason: str = Field("", max_length=200)
 
 
@@ -236,7 +256,7 @@ class PatientList(Out):
 
 
 class TopUpIn(Body):
-    amount: int = Field(gt=0, le=100_000_000, description="fen")
+    amount: int = Field(gt=0, le=MAX_FEN, description="fen")
     method: Literal["cash", "card", "transfer"] = "cash"
     reference: str | None = Field(None, max_length=100)
 
@@ -245,8 +265,8 @@ class TopUpIn(Body):
 
 
 class BookingIn(Body):
-    slot_id: int = Field(ge=1)
-    patient_id: int = Field(ge=1)
+    slot_id: int = Id()
+    patient_id: int = Id()
     patient_name: str | None = Field(None, max_length=100, description="checked (实名)")
 
 
@@ -281,9 +301,9 @@ class BookingOut(Out):
 
 
 class BookingQuery(Query):
-    patient: int | None = Field(None, ge=1)
+    patient: int | None = Id(default=None)
     date: dt.date | None = None
-    session: int | None = Field(None, ge=1)
+    session: int | None = Id(default=None)
     hospital: str | None = Field(None, pattern=HOSPITAL_CODE)
 
 
@@ -305,14 +325,14 @@ class CheckInIn(Body):
 
 
 class RescheduleIn(Body):
-    slot_id: int = Field(ge=1)
+    slot_id: int = Id()
 
 
 # --- blacklist (黑名单) and rules (规则) -----------------------------------------------
 
 
 class BlacklistIn(Body):
-    patient_id: int = Field(ge=1)
+    patient_id: int = Id()
     until: dt.date = Field(description="last banned day, hospital-local, inclusive")
     reason: str = Field(min_length=1, max_length=200)
     platform_wide: bool = False
@@ -330,7 +350,7 @@ class BlacklistOut(Out):
 
 
 class BlacklistQuery(Query):
-    patient: int | None = Field(None, ge=1)
+    patient: int | None = Id(default=None)
     all: bool = Field(False, description="also lifted and ended bans")
 
 
@@ -338,8 +358,15 @@ class BlacklistList(Out):
     items: list[BlacklistOut]
 
 
+RuleNumber = Annotated[int, Field(ge=0, le=MAX_RULE_NUMBER)]
+RuleText = Annotated[str, Field(max_length=16)]
+
+
 class RuleIn(Body):
-    value: bool | int | str
+    value: bool | RuleNumber | RuleText = Field(
+        description="true/false for switches, HH:MM for release_time, else a whole number "
+        f"0..{MAX_RULE_NUMBER:,} (days at most 3,650, minutes at most 525,600)"
+    )
     enabled: bool = True
     priority: int = Field(0, ge=0, le=1000)
     hospital: str | None = Field(

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ValidationError
 
 from .keys import SETTINGS
 from .problems import Problem
+from .schemas import MAX_ID
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -122,8 +123,17 @@ def path_str(request: web.Request, name: str, pattern: re.Pattern[str], what: st
     return value
 
 
-_INT = re.compile(r"[1-9]\d{0,17}")
+_INT = re.compile(r"[1-9][0-9]{0,18}")
 
 
 def path_int(request: web.Request, name: str) -> int:
-    return int(path_str(request, name, _INT, "a positive whole number"))
+    """A positive id of at most 63 bits (what the store's integers hold)."""
+    what = f"a whole number from 1 to {MAX_ID}"
+    value = int(path_str(request, name, _INT, what))
+    if value > MAX_ID:
+        raise Problem(
+            "invalid_request",
+            f"{name} must be {what}.",
+            errors=[{"field": name, "message": f"must be {what}", "type": "path"}],
+        )
+    return value

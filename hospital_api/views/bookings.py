@@ -20,11 +20,12 @@ from booking_core.errors import NotFound
 from ..keys import OUTCOME
 from ..present import booking_out
 from ..problems import Problem
+from ..schemas import BOOKING_NO as BOOKING_NO_PATTERN
 from ..schemas import BookingIn, BookingQuery, CancelIn, CheckInIn, PayIn, RescheduleIn
 from ..wire import json_response, parse_body, parse_query
 from . import caller, directory, services
 
-BOOKING_NO = re.compile(r"\d{9}")
+BOOKING_NO = re.compile(BOOKING_NO_PATTERN)
 IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,200}")  # visible ASCII, like a UUID or a ULID
 
 

@@ -15,6 +15,8 @@ from .. import reads
 from ..keys import SETTINGS
 from ..present import department_out, doctor_out, hospital_out, session_out, slot_out
 from ..schemas import (
+    DEPARTMENT_CODE,
+    HOSPITAL_CODE,
     DepartmentIn,
     DoctorIn,
     HospitalIn,
@@ -22,12 +24,13 @@ from ..schemas import (
     SlotQuery,
     StopIn,
 )
+from ..schemas import WORK_NO as WORK_NO_PATTERN
 from ..wire import json_response, parse_body, parse_query, path_int, path_str
 from . import caller, directory, hospital_code, services
 
-HOSPITAL = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}")
-DEPARTMENT = re.compile(r"\d{3}")
-WORK_NO = re.compile(r"\d{5}")
+HOSPITAL = re.compile(HOSPITAL_CODE)
+DEPARTMENT = re.compile(DEPARTMENT_CODE)
+WORK_NO = re.compile(WORK_NO_PATTERN)
 
 
 def _code(request: web.Request) -> str:

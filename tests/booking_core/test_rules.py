@@ -32,6 +32,7 @@ from booking_core.rules import (
     check_cancel_deadline,
     check_limit,
     check_reschedule_deadline,
+    max_value,
     release_instant,
     reschedule_deadline,
     validate_rule,
@@ -204,6 +205,27 @@ def test_invalid_records_are_refused_with_the_field(rule, field):
     with pytest.raises(InvalidInput) as err:
         validate_rule(rule)
     assert err.value.field == field
+
+
+@pytest.mark.parametrize("key", list(RuleKey))
+def test_whole_number_rules_are_bounded_so_date_arithmetic_stays_in_the_calendar(key):
+    if key in (RuleKey.REAL_NAME, RuleKey.RELEASE_TIME, RuleKey.PREPAY_REQUIRED,
+               RuleKey.BLACKLIST_CHECK, RuleKey.AGENT_DIRECT_DEBIT):  # fmt: skip
+        return
+    period = {"period_type": PeriodType.DAYS, "period_value": 30}
+    largest = Rule(key, max_value(key), **period)
+    assert validate_rule(largest) is largest
+    with pytest.raises(InvalidInput) as err:
+        validate_rule(Rule(key, max_value(key) + 1, **period))
+    assert err.value.field == "value"
+    ruleset = RuleSet([largest], None)  # the largest value still works in the checks
+    release_instant(SESSION_DAY, ruleset, TZ)
+    booking_cutoff(SESSION_START, ruleset)
+    cancel_deadline(SESSION_START, ruleset)
+    reschedule_deadline(SESSION_DAY, SESSION_START, ruleset, TZ)
+    ban_end(SESSION_START, ruleset, TZ)
+    assert max_value(RuleKey.BOOKING_WINDOW_DAYS) == 3650
+    assert max_value(RuleKey.HOLD_MINUTES) == 525_600
 
 
 def test_valid_overrides_pass():

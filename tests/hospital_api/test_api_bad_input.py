@@ -282,3 +282,57 @@ def test_refusals_of_a_booking_are_409():
     assert DOMAIN_PROBLEMS["store_unavailable"][0] == 503
     for code in ("invalid_input", "invalid_id_number", "real_name_mismatch", "forbidden"):
         assert DOMAIN_PROBLEMS[code][0] in (403, 422)
+
+
+TOO_BIG = 2**63  # one past what SQLite's INTEGER and PostgreSQL's bigint hold
+
+
+async def test_integers_past_64_bits_are_refused(api, ready):
+    his, admin = ready["his"], ready["admin"]
+    for path in (
+        f"/bookings?patient={TOO_BIG}",
+        f"/bookings?session={TOO_BIG}",
+        f"/blacklist?patient={TOO_BIG}",
+        f"/bookings?patient=-{TOO_BIG}",
+    ):
+        await refused(api, his, "GET", path, 422, "invalid_request")
+    slot, patient = ready["slot"], ready["patient"]
+    for body in (
+        {"slot_id": TOO_BIG, "patient_id": patient},
+        {"slot_id": slot, "patient_id": TOO_BIG},
+        {"slot_id": slot, "patient_id": 10**30},
+    ):
+        await refused(api, his, "POST", "/bookings", 422, "invalid_request", json=body)
+    await refused(
+        api, his, "POST", "/blacklist", 422, "invalid_request",
+        json={"patient_id": TOO_BIG, "until": "2026-08-01", "reason": "x"},
+    )  # fmt: skip
+    await refused(
+        api, his, "POST", f"/hospitals/H001/sessions/{ready['session']}/stop", 422,
+        "invalid_request", json={"mode": "move", "target_session_id": TOO_BIG},
+    )  # fmt: skip
+    for value in (TOO_BIG, -TOO_BIG - 1, 2**64, 1_000_001):
+        await refused(
+            api, admin, "PUT", "/rules/max_active_per_patient", 422, "invalid_request",
+            json={"value": value},
+        )  # fmt: skip
+    await refused(
+        api, admin, "PUT", "/rules/booking_window_days", 422, "invalid_input",
+        json={"value": 3651},
+    )  # fmt: skip
+    # path ids: the largest id is looked up (not found), one more is refused
+    await refused(api, his, "GET", f"/patients/{TOO_BIG - 1}", 404, "not_found")
+    await refused(api, his, "GET", f"/patients/{TOO_BIG}", 422, "invalid_request")
+    await refused(api, his, "DELETE", f"/blacklist/{TOO_BIG}", 422, "invalid_request")
+
+
+async def test_an_authorization_header_that_is_not_utf8_is_401(api, ready):
+    body = {"slot_id": ready["slot"], "patient_id": ready["patient"]}
+    for raw in (b"Bearer gh_\xff\xfe", b"Bearer \xe4\xb8", "Bearer 令牌".encode()):
+        before = await api.rows()
+        async with api.client.post(
+            "/api/v1/bookings", json=body, headers={"Authorization": raw.decode("latin-1")}
+        ) as resp:
+            assert resp.status == 401
+            assert (await resp.json(content_type=None))["code"] == "unauthorized"
+        assert await api.rows() == before
