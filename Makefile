@@ -1,11 +1,14 @@
 # The two commands: `make demo` and `make test`. Both do all the set-up themselves.
+# `make test` also installs the Debian packages the tests need (scripts/system_deps.py:
+# chromium, a CJK font, mosquitto, the PostgreSQL server), as root or through sudo -n;
+# `make demo` needs none of them and never asks for root.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DIR := .demo
 
-.PHONY: demo test lint format bench bench-ivr bench-sms clean
+.PHONY: demo test lint system-deps format bench bench-ivr bench-sms clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +24,10 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 
-test: lint
+system-deps:
+	$(PYTHON) scripts/system_deps.py
+
+test: system-deps lint
 	$(BIN)/pytest
 
 format: $(STAMP)

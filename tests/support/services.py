@@ -44,10 +44,15 @@ class ServiceNotInstalled(ServiceError):
     """The binaries a private service needs are not installed."""
 
 
+def running_in_ci() -> bool:
+    """CI=true (or 1, yes): whatever the tests need must be there, so missing means failing."""
+    return os.environ.get("CI", "").strip().lower() in {"true", "1", "yes"}
+
+
 def service_missing(what: str, why: str) -> NoReturn:
     """Skip the test because ``what`` is unavailable; in CI (CI=true), fail it instead."""
     message = f"{what} is not available: {why}"
-    if os.environ.get("CI", "").strip().lower() in {"true", "1", "yes"}:
+    if running_in_ci():
         pytest.fail(f"{message} (CI=true, so a missing service fails the run)", pytrace=False)
     pytest.skip(message)
 

@@ -8,7 +8,6 @@ hospitals, free places the next days, callers) looks the same on every run.
 from __future__ import annotations
 
 import asyncio
-import os
 import threading
 from collections.abc import Coroutine
 from pathlib import Path
@@ -24,7 +23,7 @@ from engine.keys import SERVICES
 from tests.agent_console.desk.desk_world import build
 from tests.agent_console.helpers import add_operator, code_at
 from tests.agent_console.office import office_world
-from tests.support.services import free_port
+from tests.support.services import free_port, running_in_ci
 from tests.support.world import local
 
 CHROMIUM = "/usr/bin/chromium"
@@ -36,12 +35,8 @@ CALL_SECONDS = 30
 def chromium_missing() -> str | None:
     """Why the browser tests cannot run here, or None."""
     if not Path(CHROMIUM).exists():
-        return f"{CHROMIUM} is missing: apt-get install chromium"
+        return f"{CHROMIUM} is missing: make system-deps installs it (Debian's chromium)"
     return None
-
-
-def running_in_ci() -> bool:
-    return os.environ.get("CI", "").lower() == "true"
 
 
 def require_chromium() -> None:
