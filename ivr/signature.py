@@ -12,8 +12,13 @@ dedupe in :mod:`ivr.web`.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import logging
+import re
 from collections.abc import Awaitable, Callable
+from urllib.parse import parse_qsl
 
 from aiohttp import web
 from multidict import MultiDict, MultiDictProxy
@@ -24,12 +29,52 @@ log = logging.getLogger(__name__)
 SIGNATURE_HEADER = "X-Twilio-Signature"
 FORM = web.RequestKey("twilio_form", MultiDictProxy)
 
+_EMPTY: MultiDictProxy = MultiDictProxy(MultiDict())
+_SURROGATE = re.compile("[\udc80-\udcff]")  # a byte that was not UTF-8
+_HASHES = {"HMAC_SHA1": hashlib.sha1, "HMAC_SHA256": hashlib.sha256}
+
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def signed_url(public_url: str, request: web.Request) -> str:
     """The URL Twilio signed: the public base URL plus the raw path and query."""
     return public_url.rstrip("/") + request.raw_path
+
+
+class BytesValidator(RequestValidator):
+    """Twilio's check over the bytes that were sent: a form value that is not UTF-8 (kept
+    as surrogates by :func:`read_form`) is signed as those same bytes, so a forged one is
+    still refused with 403 and never breaks the check."""
+
+    def compute_signature(self, uri, params, algorithm=None):
+        if not any(_SURROGATE.search(k + v) for k, v in params.items()):
+            return super().compute_signature(uri, params, algorithm)
+        digest = _HASHES.get((algorithm or "HMAC_SHA1").upper())
+        if digest is None:
+            raise ValueError(f"Unsupported webhook signature algorithm: {algorithm}")
+        text = uri + "".join(
+            name + value
+            for name in sorted(set(params))
+            for value in sorted(set(params.getall(name)))
+        )
+        mac = hmac.new(self.token, text.encode("utf-8", "surrogateescape"), digest)
+        return base64.b64encode(mac.digest()).decode("ascii")
+
+
+async def read_form(request: web.Request) -> tuple[MultiDictProxy, bool]:
+    """The posted form, and whether it is all UTF-8 text in a url-encoded body (what Twilio
+    posts). An undecodable byte (or an unknown charset) does not raise: the values keep
+    such bytes as surrogates, so the signature can still be checked."""
+    if request.method != "POST":
+        return _EMPTY, True
+    if request.content_type == "multipart/form-data":
+        return _EMPTY, False  # Twilio never sends it; its parts may be bytes or files
+    try:
+        return await request.post(), True
+    except (UnicodeDecodeError, LookupError):
+        raw = (await request.read()).decode("utf-8", "surrogateescape")
+        pairs = parse_qsl(raw, keep_blank_values=True, errors="surrogateescape")
+        return MultiDictProxy(MultiDict(pairs)), False
 
 
 @web.middleware
@@ -42,16 +87,19 @@ def signature_middleware(auth_token: str, public_url: str):
     if not auth_token or not public_url.startswith(("https://", "http://")):
         log.warning("Twilio webhooks are refused until twilio_auth_token and public_url are set")
         return closed_door
-    validator = RequestValidator(auth_token)
+    validator = BytesValidator(auth_token)
 
     @web.middleware
     async def check_signature(request: web.Request, handler: Handler) -> web.StreamResponse:
         signature = request.headers.get(SIGNATURE_HEADER, "")
-        form = await request.post() if request.method == "POST" else MultiDictProxy(MultiDict())
+        form, readable = await read_form(request)
         url = signed_url(public_url, request)
         if not signature or not validator.validate(url, form, signature):
             log.warning("refused a Twilio request with a bad signature: %s", request.path)
             raise web.HTTPForbidden(text="invalid Twilio signature")
+        if not readable:  # signed, but not what Twilio sends: nothing reaches the handler
+            log.warning("refused a signed Twilio request whose form is not UTF-8: %s", request.path)
+            raise web.HTTPBadRequest(text="the form must be UTF-8 and url-encoded")
         request[FORM] = form
         return await handler(request)
 

@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
+import hmac
 import sqlite3
 import time
 
 import pytest
+from aiohttp import web
 from multidict import MultiDict
 from twilio.request_validator import RequestValidator
 
+import sms.web
 from booking_core import queries
 from booking_core.domain import SYSTEM
+from booking_core.store.base import val
+from ivr.signature import signature_middleware
+from sms.inbox import Inbox
+from sms.replies import Replies
 from tests.ivr.helpers import PUBLIC_URL, TOKEN, Twilio, make_root, sign
 
 
@@ -186,3 +195,59 @@ async def test_a_stalled_database_still_gets_a_spoken_answer_within_3_seconds(
     finally:
         locker.execute("ROLLBACK")
         locker.close()
+
+
+def _signed_over_bytes(url: str, pairs: list[tuple[bytes, bytes]]) -> str:
+    """What a sender signing the raw bytes (not UTF-8 text) would send."""
+    text = url.encode() + b"".join(k + v for k, v in sorted(pairs))
+    return base64.b64encode(hmac.new(TOKEN.encode(), text, hashlib.sha1).digest()).decode()
+
+
+@pytest.fixture
+async def sms_door(aiohttp_client, services, hospital):
+    """The SMS door behind the same signature check, as the engine mounts it."""
+    root = web.Application()
+    inbox = Inbox(services, Replies(), "H001")
+    check = signature_middleware(TOKEN, PUBLIC_URL)
+    root.add_subapp("/twilio/sms/", sms.web.make_app(inbox, signature_check=check))
+    return await aiohttp_client(root)
+
+
+@pytest.mark.parametrize("door", ["/twilio/voice", "/twilio/sms"])
+async def test_a_form_that_is_not_utf8_is_403_unsigned_and_400_signed(
+    twilio, sms_door, services, door
+):
+    client = twilio.client if door == "/twilio/voice" else sms_door
+    pairs = [
+        (b"CallSid", b"CA" + b"7" * 32),
+        (b"MessageSid", b"SM" + b"7" * 32),
+        (b"From", b"+8613900000001"),
+        (b"Body", b"\xff\xfe\xe4\xb8"),  # not UTF-8
+    ]
+    body = b"&".join(k + b"=" + v.replace(b"+", b"%2B") for k, v in pairs)
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    odd_charset = {"Content-Type": "application/x-www-form-urlencoded; charset=no-such-charset"}
+    good = _signed_over_bytes(PUBLIC_URL + door, pairs)
+    before = await count_rows(services)
+    for headers, signature, status in (
+        (form, "", 403),
+        (form, "forged-signature=", 403),
+        (form, _signed_over_bytes(PUBLIC_URL + "/other", pairs), 403),
+        (form, good, 400),
+        (odd_charset, "forged-signature=", 403),
+    ):
+        async with client.post(
+            door, data=body, headers={**headers, "X-Twilio-Signature": signature}
+        ) as resp:
+            assert resp.status == status, await resp.text()
+    assert await count_rows(services) == before  # nothing stored, not even the message
+
+
+async def count_rows(services):
+    def count(tx):
+        found = {}
+        for table in ("calls", "call_steps", "messages", "bookings", "outbox", "audit"):
+            found[table] = yield val(f"SELECT count(*) FROM {table}")
+        return found
+
+    return await services.read(count)
