@@ -254,6 +254,14 @@ class StoreUnavailable(SystemFault):
         super().__init__(reason=reason)
 
 
+class NotStarted(StoreUnavailable):
+    """The door's time budget ran out before the store started the unit of work: nothing
+    was done (see :mod:`booking_core.store.budget`). Worded as ``store_unavailable``."""
+
+    def __init__(self, reason: str = "the time budget ran out before the unit started") -> None:
+        super().__init__(reason=reason)
+
+
 ALL_ERRORS: tuple[type[GuahaoError], ...] = tuple(
     cls for cls in list(BookingError.__subclasses__()) + list(SystemFault.__subclasses__())
 )

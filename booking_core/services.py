@@ -40,6 +40,10 @@ UNSAFE_RACE_WINDOW_SECONDS = 0.02  # longer than a group commit under load
 CATALOGUE_COMMANDS = (c.UpsertHospital, c.UpsertDepartment, c.UpsertDoctor)
 """Commands that change what a hospital's department and doctor lists say."""
 
+BOOKKEEPING_COMMANDS = (calls.ClaimCallStep,)
+"""Units whose commit does not make a door's "busy" untrue for the person (a voice step's
+claim): they do not hold the door's time budget (:mod:`booking_core.store.budget`)."""
+
 COMMAND_HANDLERS: dict[type[c.Command], Callable[..., Any]] = {
     c.UpsertHospital: upsert_hospital,
     c.UpsertDepartment: upsert_department,
@@ -113,6 +117,8 @@ class BookingServices:
             # the gap between them held open so the race shows on a busy machine too
             await self.store.read(unsafe_precheck, command.slot_id)
             await asyncio.sleep(UNSAFE_RACE_WINDOW_SECONDS)
+        if isinstance(command, BOOKKEEPING_COMMANDS):
+            return await self.store.write(handler, command, self.deps, holds=False)
         if not isinstance(command, CATALOGUE_COMMANDS):
             return await self.store.write(handler, command, self.deps)
         try:

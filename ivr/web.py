@@ -15,8 +15,11 @@ a stored answer is returned as it is (a replay acts on nothing); otherwise the p
 flow decides, its actions run against the core (a step that writes first claims the
 step, so of parallel deliveries only one acts; a booking claims it in its own
 transaction), and the answer is stored with the new state. The whole step is bounded
-by ``answer_within_seconds``: a stalled database gets the caller the fallback's spoken
-answer long before Twilio's 15-second timeout.
+by ``answer_within_seconds``, a time budget the store keeps
+(:mod:`booking_core.store.budget`): a stalled database gets the caller the fallback's
+spoken answer long before Twilio's 15-second timeout, and that "busy" is true: a unit of
+work not started by the deadline never starts, and a booking already being committed is
+waited for and its number said (the booking, its claim and its answer are one unit).
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from booking_core import call_queries, queries
 from booking_core.domain import SYSTEM, Hospital
 from booking_core.errors import GuahaoError, StoreUnavailable
 from booking_core.services import BookingServices
+from booking_core.store.budget import within
 
 from . import flow
 from .actions import Call, CoreActions
@@ -166,10 +170,11 @@ def _twiml(text: str) -> web.Response:
 
 
 async def _bounded(request: web.Request, work) -> web.Response:
-    """Run a step within the answer budget; a stalled or failing store gets the busy answer."""
+    """Run a step within the answer budget; a stalled or failing store gets the busy answer
+    (true: nothing of the step was done, see :mod:`booking_core.store.budget`)."""
     ivr = request.app[IVR]
     try:
-        async with asyncio.timeout(ivr.answer_within):
+        async with within(ivr.answer_within):
             return _twiml(await work)
     except TimeoutError:
         log.error("voice step over %.1f s: answered busy (%s)", ivr.answer_within, request.path)

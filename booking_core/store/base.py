@@ -240,6 +240,9 @@ class Store(abc.ABC):
         self.clock = clock
         self.outbox_consumers = tuple(outbox_consumers)
         self.unsafe_capacity_check = False
+        # test-only negative control: a caller that stops waiting drops the outcome of a
+        # unit already past its point of no return (what the doors did before issue #9)
+        self.unsafe_abandon_started = False
         self.sql_trace = False  # debug aid: log every statement (set before open())
         self._commit_listeners: list[Callable[[], None]] = []
 
@@ -251,8 +254,13 @@ class Store(abc.ABC):
     async def close(self) -> None: ...
 
     @abc.abstractmethod
-    async def write(self, fn: UnitOfWork[T], *args: Any) -> T:
-        """Run ``fn(tx, *args)`` in a write transaction; its result once committed."""
+    async def write(self, fn: UnitOfWork[T], *args: Any, holds: bool = True) -> T:
+        """Run ``fn(tx, *args)`` in a write transaction; its result once committed.
+
+        Under a door's time budget (:mod:`.budget`): :class:`~booking_core.errors.NotStarted`
+        if the deadline passed before the unit's point of no return (nothing committed);
+        past that point the caller gets the outcome even if it was cancelled meanwhile,
+        and the budget is held (``holds=False``: a bookkeeping unit, it is not)."""
 
     @abc.abstractmethod
     async def read(self, fn: UnitOfWork[T], *args: Any) -> T:

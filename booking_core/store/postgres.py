@@ -6,11 +6,20 @@ becomes ``SELECT ... FOR UPDATE``) and the capacity guard is a conditional
 UPDATE, which PostgreSQL re-checks against the newest row version. Serialization
 failures and deadlocks are retried with jitter; unique and check violations are
 handed to the unit of work as the same exceptions the SQLite driver raises.
+
+Under a door's time budget (:mod:`.budget`) the transaction starts with
+``SET LOCAL statement_timeout`` and ``lock_timeout`` set to what is left of it (in the
+same round trip as ``BEGIN``), the deadline is looked at before every statement and
+before ``COMMIT``, and a unit cancelled before ``COMMIT`` is rolled back: in all these
+cases nothing is committed and the caller gets :class:`~booking_core.errors.NotStarted`
+(or its cancellation). ``COMMIT`` itself is never cancelled: once it is sent the caller
+waits for its outcome.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import re
@@ -21,7 +30,8 @@ from typing import Any
 import asyncpg
 
 from ..clock import Clock
-from ..errors import StoreUnavailable
+from ..errors import NotStarted, StoreUnavailable
+from . import budget as budgets
 from .base import SQL_LOG, CheckViolation, Query, Store, T, UniqueViolation, UnitOfWork, unit
 from .migrations import BOOKKEEPING, all_migrations
 
@@ -61,7 +71,9 @@ async def _run_query(conn: asyncpg.Connection, q: Query) -> Any:
     return len(q.args[0])
 
 
-async def drive(conn: asyncpg.Connection, gen: Generator[Query, Any, T]) -> T:
+async def drive(
+    conn: asyncpg.Connection, gen: Generator[Query, Any, T], budget: budgets.Budget | None = None
+) -> T:
     send: Any = None
     throw: Exception | None = None
     while True:
@@ -70,6 +82,8 @@ async def drive(conn: asyncpg.Connection, gen: Generator[Query, Any, T]) -> T:
         except StopIteration as stop:
             return stop.value
         throw = None
+        if budget is not None and budget.expired():
+            raise NotStarted()
         try:
             send = await _run_query(conn, q)
         except asyncpg.UniqueViolationError as err:
@@ -156,13 +170,20 @@ class PostgresStore(Store):
         except (OSError, asyncpg.exceptions.ConnectionDoesNotExistError) as err:
             raise StoreUnavailable(reason=str(err)) from err
 
-    async def write(self, fn: UnitOfWork[T], *args: Any) -> T:
+    async def write(self, fn: UnitOfWork[T], *args: Any, holds: bool = True) -> T:
         pool = self._require_pool()
+        budget = budgets.current()
         for attempt in range(1, MAX_ATTEMPTS + 1):
+            if budget is not None and budget.expired():
+                raise NotStarted()
             tx = self._new_tx()
             try:
-                async with pool.acquire() as conn, conn.transaction():
-                    result = await drive(conn, unit(tx, fn, args, self.outbox_consumers))
+                async with pool.acquire() as conn:
+                    result = await self._attempt(conn, tx, fn, args, budget, holds)
+            except (asyncpg.QueryCanceledError, asyncpg.LockNotAvailableError) as err:
+                if budget is None:
+                    raise StoreUnavailable(reason=str(err)) from err
+                raise NotStarted(reason=f"over the time budget: {err}") from err
             except (
                 asyncpg.SerializationError,
                 asyncpg.DeadlockDetectedError,
@@ -178,6 +199,50 @@ class PostgresStore(Store):
             self._committed(bool(tx.events))
             return result
         raise AssertionError("unreachable")
+
+    async def _attempt(
+        self,
+        conn: asyncpg.Connection,
+        tx: Any,
+        fn: UnitOfWork[T],
+        args: tuple,
+        budget: budgets.Budget | None,
+        holds: bool,
+    ) -> T:
+        """One try of a unit in its own transaction; committed when it returns."""
+        left = None if budget is None else budget.remaining()
+        if left is None:
+            await conn.execute("BEGIN")
+        else:
+            ms = max(1, int(left * 1000))
+            await conn.execute(
+                f"BEGIN; SET LOCAL statement_timeout = {ms}; SET LOCAL lock_timeout = {ms}"
+            )
+        try:
+            result = await drive(conn, unit(tx, fn, args, self.outbox_consumers), budget)
+            if budget is not None and budget.expired():
+                raise NotStarted()
+        except BaseException:
+            if not conn.is_closed():
+                with contextlib.suppress(Exception):  # the pool resets a broken connection
+                    await asyncio.shield(conn.execute("ROLLBACK"))
+            raise
+        # the point of no return: COMMIT is sent and its outcome goes to the caller
+        commit = asyncio.ensure_future(conn.execute("COMMIT"))
+        cancelled = False
+        while True:
+            try:
+                await asyncio.shield(commit)
+                break
+            except asyncio.CancelledError:
+                if commit.done() and commit.cancelled():
+                    raise
+                cancelled = True
+        if budget is not None and holds:
+            budget.hold()
+        if cancelled and self.unsafe_abandon_started:
+            raise asyncio.CancelledError  # the test-only control: the outcome is dropped
+        return result
 
     def _require_pool(self) -> asyncpg.Pool:
         if self._pool is None:

@@ -10,6 +10,10 @@
   aiosqlite hop costs ~80 µs, a statement in-thread ~1 µs), so the batch is
   not paced by the event loop.
 * Reads use a small pool of connections, each read unit in one snapshot.
+* A door's time budget (:mod:`.budget`): a unit still queued at its deadline, or whose
+  caller stopped waiting before the writer took it up, is never run; once the writer has
+  started it, its caller waits for the batch's commit and gets the outcome, whatever
+  cancelled it in between.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import collections
 import contextlib
 import logging
 import sqlite3
+import threading
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +32,8 @@ from typing import Any
 import aiosqlite
 
 from ..clock import Clock
-from ..errors import StoreUnavailable
+from ..errors import NotStarted, StoreUnavailable
+from . import budget as budgets
 from .base import (
     AUDIT_INSERT,
     DELIVERY_INSERT,
@@ -102,11 +108,36 @@ def drive(conn: sqlite3.Connection, gen: Generator[Query, Any, T]) -> T:
             throw = _translate(err)
 
 
+QUEUED, STARTED, ABANDONED, EXPIRED = range(4)
+_START_LOCK = threading.Lock()  # a job's state moves under it: the writer thread and the loop
+
+
 @dataclass(slots=True)
 class _Job:
     fn: UnitOfWork
     args: tuple
     future: asyncio.Future
+    budget: budgets.Budget | None = None
+    holds: bool = True
+    state: int = QUEUED
+
+    def abandon(self) -> bool:
+        """The caller stops waiting: True if the job will never run (it had not started)."""
+        with _START_LOCK:
+            if self.state == QUEUED:
+                self.state = ABANDONED
+            return self.state != STARTED
+
+    def start(self) -> bool:
+        """In the writer thread, before the unit runs: False if it must not run."""
+        with _START_LOCK:
+            if self.state != QUEUED:
+                return False
+            if self.budget is not None and self.budget.expired():
+                self.state = EXPIRED
+                return False
+            self.state = STARTED
+            return True
 
 
 class SqliteStore(Store):
@@ -252,14 +283,27 @@ class SqliteStore(Store):
 
     # --- writes -----------------------------------------------------------------------
 
-    async def write(self, fn: UnitOfWork[T], *args: Any) -> T:
+    async def write(self, fn: UnitOfWork[T], *args: Any, holds: bool = True) -> T:
         if self._writer_task is None:
             raise StoreUnavailable(reason="store is not open")
-        future = asyncio.get_running_loop().create_future()
-        self._queue.append(_Job(fn, args, future))
+        budget = budgets.current()
+        if budget is not None and budget.expired():
+            raise NotStarted()
+        job = _Job(fn, args, asyncio.get_running_loop().create_future(), budget, holds)
+        self._queue.append(job)
         self._idle.clear()
         self._wake.set()
-        return await future
+        while True:
+            try:
+                value = await asyncio.shield(job.future)
+            except asyncio.CancelledError:
+                if self.unsafe_abandon_started or job.abandon():
+                    raise  # never run (or the test-only control: its outcome is dropped)
+                continue  # started: the outcome is promised to this caller (see .budget)
+            finally:
+                if job.state == STARTED and holds and budget is not None:
+                    budget.hold()
+            return value
 
     async def _writer_loop(self) -> None:
         assert self._writer is not None
@@ -270,7 +314,7 @@ class SqliteStore(Store):
                 batch = []
                 while self._queue and len(batch) < self.max_batch:
                     job = self._queue.popleft()
-                    if not job.future.cancelled():
+                    if job.state == QUEUED:
                         batch.append(job)
                 if not batch:
                     continue
@@ -280,7 +324,13 @@ class SqliteStore(Store):
                 except Exception as err:  # the commit itself failed: nothing of the batch is kept
                     log.error("write batch of %d failed: %s", len(batch), err)
                     for job in batch:
-                        if not job.future.done():
+                        if job.future.done():
+                            continue
+                        if job.state == ABANDONED:
+                            job.future.cancel()
+                        elif job.state == EXPIRED:
+                            job.future.set_exception(NotStarted())
+                        else:
                             job.future.set_exception(StoreUnavailable(reason=str(err)))
                     continue
                 self.batches += 1
@@ -288,7 +338,11 @@ class SqliteStore(Store):
                 for job, (ok, value) in zip(batch, outcomes, strict=True):
                     if job.future.done():
                         continue
-                    if ok:
+                    if job.state == ABANDONED:
+                        job.future.cancel()
+                    elif job.state == EXPIRED:
+                        job.future.set_exception(NotStarted())
+                    elif ok:
                         job.future.set_result(value)
                     else:
                         job.future.set_exception(value)
@@ -304,6 +358,9 @@ class SqliteStore(Store):
         conn.execute("BEGIN IMMEDIATE")
         try:
             for job, tx in zip(batch, txs, strict=True):
+                if not job.start():  # abandoned by its caller, or past its deadline
+                    outcomes.append((False, None))
+                    continue
                 conn.execute("SAVEPOINT unit")
                 try:
                     value = drive(conn, job.fn(tx, *job.args))
