@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 import time
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
+log = logging.getLogger(__name__)
+
+CLIENT_CLOSED_REQUEST = 499  # nginx's status for a client that closed the connection first
 LATENCY_BUCKETS_SECONDS = (0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
 
 
@@ -24,7 +28,8 @@ class Metrics:
         )
         self.request_seconds = Histogram(
             "guahao_request_seconds",
-            "HTTP request latency by door (api, twilio, console …), method and status class",
+            "HTTP request latency by door (api, twilio, console …), method and status class "
+            "(2xx, 4xx, 5xx; 499: the client hung up before the answer)",
             ["door", "method", "status"],
             buckets=LATENCY_BUCKETS_SECONDS,
             registry=self.registry,
@@ -60,6 +65,17 @@ def door_of(path: str) -> str:
     return parts[0] if parts[0] in ("twilio", "console", "healthz", "metrics", "fhir") else "other"
 
 
+def client_gone(request: web.Request) -> bool:
+    """The connection is closed: what the handler read or wrote failed because of it."""
+    transport = request.transport
+    return transport is None or transport.is_closing()
+
+
+def status_label(status: int) -> str:
+    """The status class, except a client that hung up (499), which is no error of ours."""
+    return "499" if status == CLIENT_CLOSED_REQUEST else f"{status // 100}xx"
+
+
 def latency_middleware(metrics: Metrics):
     children: dict[tuple[str, str, str], object] = {}  # labels() takes a lock: once per key
 
@@ -81,12 +97,15 @@ def latency_middleware(metrics: Metrics):
         except web.HTTPException as exc:
             status = exc.status
             raise
+        except ConnectionResetError:
+            if not client_gone(request):
+                raise
+            # the caller hung up (mid-body, say): no one to answer, and not our fault
+            log.info("client went away: %s %s", request.method, request.path)
+            status = CLIENT_CLOSED_REQUEST
+            return web.Response(status=status)
         finally:
-            observe(
-                door_of(request.path),
-                request.method,
-                f"{status // 100}xx",
-                time.perf_counter() - started,
-            )
+            observe(door_of(request.path), request.method, status_label(status),
+                    time.perf_counter() - started)  # fmt: skip
 
     return middleware

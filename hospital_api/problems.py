@@ -97,6 +97,7 @@ DOOR_PROBLEMS: dict[str, tuple[int, str]] = {
     "body_too_large": (413, "Request body too large"),
     "unsupported_media_type": (415, "Unsupported media type"),
     "invalid_request": (422, "Invalid request"),
+    "client_disconnected": (499, "Client closed request"),  # logged and counted, never sent
     "internal_error": (500, "Internal error"),
 }
 

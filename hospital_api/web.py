@@ -148,6 +148,11 @@ def _route(request: web.Request) -> Route | None:
     return request.app[ROUTE_OF].get(request.match_info.handler)
 
 
+def _client_gone(request: web.Request) -> bool:
+    transport = request.transport
+    return transport is None or transport.is_closing()
+
+
 def _count(request: web.Request, route: Route | None, outcome: str) -> None:
     counter = request.app[ON_BOOKING]
     if counter is None or route is None or not route.counted:
@@ -177,6 +182,14 @@ async def problem_middleware(request: web.Request, handler) -> web.StreamRespons
         outcome = str(response.status)
     except asyncio.CancelledError:
         raise
+    except ConnectionResetError:
+        if not _client_gone(request):
+            log.exception("unexpected error in %s %s", request.method, request.path)
+            outcome, response = "internal_error", internal()
+        else:  # the caller hung up, mid-body say: not our fault, and no one to answer
+            log.info("client went away: %s %s", request.method, request.path)
+            outcome = "client_disconnected"
+            response = from_problem(Problem(outcome, "The client closed the connection."))
     except Exception:
         log.exception("unexpected error in %s %s", request.method, request.path)
         outcome, response = "internal_error", internal()

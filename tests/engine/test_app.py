@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 from datetime import date, time
 
+import aiohttp
 import pytest
+from aiohttp import web
 
 from booking_core import commands as c
 from booking_core import queries
@@ -169,3 +172,53 @@ def test_cli_reports_a_missing_secret_clearly(tmp_path, monkeypatch, capsys):
     )
     assert code == 2
     assert "pii_key is not set" in capsys.readouterr().err
+
+
+@pytest.fixture
+async def served(tmp_path, clock):
+    """The engine served as ``guahao serve`` serves it (a handler is not cancelled when its
+    caller hangs up, unlike aiohttp's test server), and a client for it."""
+    settings = settings_for(
+        str(tmp_path / "g.db"), twilio_auth_token="t0ken", public_url="https://h.test"
+    )
+    app = build_app(settings, clock=clock)
+    runner = web.AppRunner(app)  # handler_cancellation off, as in web.run_app
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    async with aiohttp.ClientSession(f"http://127.0.0.1:{port}") as session:
+        yield app, port, session
+    await runner.cleanup()
+
+
+async def test_a_client_hanging_up_mid_body_is_counted_as_499_not_as_our_error(served, caplog):
+    app, port, session = served
+    token = new_token()
+    await app[SERVICES].handle(
+        c.CreateToken(name="t", role="admin", hospital_code=None, token_hash=hash_token(token))
+    )
+    requests = {
+        "api": f"POST /api/v1/patients HTTP/1.1\r\nAuthorization: Bearer {token}\r\n"
+        "Content-Type: application/json\r\n",
+        "twilio": "POST /twilio/voice HTTP/1.1\r\nX-Twilio-Signature: x\r\n"
+        "Content-Type: application/x-www-form-urlencoded\r\n",
+    }
+    for door, head in requests.items():
+        _, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(f"{head}Host: h\r\nContent-Length: 1000\r\n\r\n".encode() + b'{"name": "')
+        await writer.drain()
+        await asyncio.sleep(0.05)  # the handler is reading the body now
+        writer.close()
+        await writer.wait_closed()
+        label = f'guahao_request_seconds_count{{door="{door}",method="POST",status="499"}} 1.0'
+        for _ in range(200):
+            async with session.get("/metrics") as resp:
+                text = await resp.text()
+            if label in text:
+                break
+            await asyncio.sleep(0.01)
+        else:
+            pytest.fail(f"no 499 counted for {door}:\n{text}")
+        assert 'status="5xx"' not in text
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
