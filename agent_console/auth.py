@@ -20,8 +20,10 @@ import secrets
 from dataclasses import dataclass
 
 import pyotp
+import segno
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from markupsafe import Markup
 
 from booking_core import operator_commands as oc
 from booking_core.operator_queries import LoginHistory
@@ -106,6 +108,13 @@ def new_totp_secret() -> str:
 
 def totp_uri(secret: str, username: str) -> str:
     return pyotp.TOTP(secret).provisioning_uri(name=username, issuer_name=TOTP_ISSUER)
+
+
+def qr_svg(text: str) -> Markup:
+    """``text`` (an otpauth URI) as a QR code, inline SVG for the TOTP set-up page: an
+    authenticator app scans it instead of having the secret typed in."""
+    code = segno.make(text, error="m")
+    return Markup(code.svg_inline(scale=4, light="#fff", svgclass="qr", title="QR code"))
 
 
 def totp_step(secret: str, code: str, at_epoch: int) -> int | None:

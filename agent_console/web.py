@@ -21,7 +21,7 @@ from booking_core.errors import BookingError, Forbidden, GuahaoError, NotFound
 from booking_core.services import BookingServices
 
 from . import desk_routes, office_routes, sessions
-from .auth import Passwords
+from .auth import Passwords, qr_svg
 from .csrf import request_is_forged
 from .i18n import language, translate
 from .keys import NEW_PRE_CSRF, PASSWORDS, SERVICES, SESSION, SETTINGS, ConsoleSettings
@@ -158,12 +158,13 @@ def make_app(services: BookingServices, settings: ConsoleSettings | None = None)
     app[SERVICES] = services
     app[SETTINGS] = settings
     app[PASSWORDS] = settings.passwords or Passwords()
-    aiohttp_jinja2.setup(
+    env = aiohttp_jinja2.setup(
         app,
         loader=jinja2.FileSystemLoader(HERE / "templates"),
         autoescape=jinja2.select_autoescape(["html"]),
         undefined=jinja2.StrictUndefined,
     )
+    env.filters["qr_svg"] = qr_svg
     for route in ROUTES:
         handler = guard(route)
         app.router.add_route(route.method, route.path, handler, name=route.name)

@@ -3,8 +3,12 @@ wrong and replayed codes refused, and counted towards the lockout."""
 
 from __future__ import annotations
 
+import re
+import xml.etree.ElementTree as ET
+
 import pyotp
 
+from agent_console.auth import qr_svg
 from tests.agent_console.helpers import add_operator, code_at, table
 
 SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
@@ -81,3 +85,28 @@ async def test_agents_need_no_code(browser, services, hospitals):
     await add_operator(services, "agent1", ("agent",), "H001")
     alice = await browser()
     assert (await alice.login("agent1"))[1]["stage"] == "ready"
+
+
+async def test_the_set_up_page_shows_the_secret_as_a_qr_code(browser, services, hospitals):
+    """The page draws the otpauth URI as an inline SVG QR code (segno) beside the secret;
+    the JSON twin keeps to the URI and the secret."""
+    await add_operator(services, "hadmin", ("hospital_admin",), "H001")
+    alice = await browser()
+    await alice.login("hadmin")
+    _status, enrol = await alice.get("/login/totp")
+    assert "qr" not in " ".join(enrol)
+    async with alice.client.get("/console/login/totp", headers={"Accept": "text/html"}) as resp:
+        assert resp.status == 200
+        page = await resp.text()
+    found = re.search(r'<figure class="totp-qr">(<svg.*?</svg>)', page, re.S)
+    assert found, page
+    drawn = _modules(found.group(1))
+    assert drawn == _modules(qr_svg(enrol["uri"]))
+    assert drawn != _modules(qr_svg(enrol["uri"] + "x"))
+    assert enrol["secret"] in page[found.end() :]  # the secret, to type in, beside it
+
+
+def _modules(svg: str) -> str:
+    """The dark modules of an SVG QR code (segno draws them as one path of class qrline)."""
+    [path] = [p for p in ET.fromstring(svg).iter("path") if p.get("class") == "qrline"]
+    return path.get("d")
