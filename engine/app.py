@@ -23,6 +23,7 @@ from booking_core.store import make_store, val
 
 from . import texting
 from .config import Settings, require_secret
+from .home import home
 from .keys import CLOCK, METRICS, SERVICES, SETTINGS, STORE
 from .metrics import CONTENT_TYPE, Metrics, latency_middleware
 from .workers import audit_purge_ctx, hold_expiry_ctx, no_show_ctx
@@ -62,6 +63,7 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> web.Applicat
     app.cleanup_ctx.append(no_show_ctx)
     app.cleanup_ctx.append(audit_purge_ctx)
 
+    app.router.add_get("/", home)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics_view)
     app.add_subapp(

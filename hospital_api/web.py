@@ -138,7 +138,9 @@ ROUTES_TABLE: list[Route] = [
           query=RuleQuery, response=RulesOut),
     Route("PUT", "/rules/{key}", admin.put_rule, "Set a rule record", "rules", HIS, RuleIn,
           response=RuleOut),
-    # --- this document
+    # --- this document, and an index of it
+    Route("GET", "/", docs.get_index, "An index: the OpenAPI document's address and every "
+          "endpoint", "meta", None),
     Route("GET", "/openapi.json", docs.get_openapi, "This API's OpenAPI 3.1 document", "meta",
           None),
 ]  # fmt: skip
