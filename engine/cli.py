@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import json
 import os
+import secrets
+import socket
 import sys
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -24,11 +27,16 @@ from booking_core.services import bootstrap
 from booking_core.store import make_store
 from hospital_api.auth import hash_token, new_token
 
-from . import demo_modem
+from . import demo_modem, phone
 from .app import build_app
 from .config import ConfigError, Settings, load_settings, require_secret
-from .demo import create_demo
+from .demo import WAITING_PATIENT, create_demo
 from .logs import setup_logging
+
+DEMO_DIR = ".demo"  # where `make demo` puts its database, key, token and settings
+DEMO_CONFIG = "guahao.toml"
+DEMO_TOKEN = "twilio_auth_token"
+TWILIO_TOKEN_ENV = "GUAHAO_TWILIO_AUTH_TOKEN"
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -46,7 +54,7 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int)
 
     demo = sub.add_parser("demo", help="create a demo database (and serve it with --serve)")
-    demo.add_argument("--dir", default=".demo", help="folder for the demo database and key")
+    demo.add_argument("--dir", default=DEMO_DIR, help="folder for the demo database and key")
     demo.add_argument("--serve", action="store_true", help="start the engine on it afterwards")
     demo.add_argument("--host")
     demo.add_argument("--port", type=int)
@@ -77,6 +85,28 @@ def parser() -> argparse.ArgumentParser:
         help="repeat for several roles",
     )
     op_create.add_argument("--hospital", metavar="CODE", help="the operator's hospital")
+
+    phone = sub.add_parser(
+        "phone",
+        help="call the phone line (IVR) from this terminal, as Twilio would: keys from stdin",
+        description="Calls the engine's /twilio/voice as Twilio would (signed with "
+        "twilio_auth_token over public_url), prints what the caller hears and reads key "
+        "presses from stdin: one line of keys for each menu, an empty line for no input, "
+        "end of input (Ctrl-D) to hang up. With no --config and no GUAHAO_PUBLIC_URL, the "
+        f"demo's settings ({DEMO_DIR}/guahao.toml and its token) are used when present.",
+    )
+    phone.add_argument("--config", metavar="FILE", help="TOML configuration file")
+    phone.add_argument(
+        "--from", dest="caller", required=True, help="the calling number (138… or +86138…)"
+    )
+    phone.add_argument("--to", default="+10000000000", help="the number called")
+    phone.add_argument(
+        "--url",
+        help="where to send the webhooks (default: public_url; signatures always use public_url)",
+    )
+    phone.add_argument(
+        "--speak", action="store_true", help="also speak what is said (needs espeak-ng)"
+    )
     return top
 
 
@@ -91,6 +121,8 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(token_create(_settings(args), args))
         if args.command == "operator":
             return operator_create(_settings(args), args)
+        if args.command == "phone":
+            return phone_call(args)
     except ConfigError as err:
         print(f"guahao: configuration: {err}", file=sys.stderr)
         return 2
@@ -110,14 +142,17 @@ def _settings(args: argparse.Namespace, **extra) -> Settings:
     return load_settings(getattr(args, "config", None), overrides=overrides)
 
 
-def serve(settings: Settings, *, before=()) -> int:
+def serve(settings: Settings, *, before=(), sock: socket.socket | None = None) -> int:
     """Serve until stopped. ``before``: cleanup contexts to run ahead of the engine's own
-    (the demo's simulated modem)."""
+    (the demo's simulated modem); ``sock``: a socket already bound (the demo's port 0)."""
     setup_logging(settings.log_level)
     app = build_app(settings)
     for ctx in reversed(before):
         app.cleanup_ctx.insert(0, ctx)
-    url = f"http://{settings.host}:{settings.port}"
+    if sock is None and settings.port == 0:  # bind first, so the real port can be printed
+        sock = bind_socket(settings.host, 0)
+    port = settings.port if sock is None else sock.getsockname()[1]
+    url = http_url(settings.host, port)
     loop_factory = None
     if settings.uvloop:
         try:
@@ -126,15 +161,31 @@ def serve(settings: Settings, *, before=()) -> int:
             pass
         else:
             loop_factory = uvloop.new_event_loop
+    where = {"sock": sock} if sock is not None else {"host": settings.host, "port": port}
     web.run_app(
         app,
-        host=settings.host,
-        port=settings.port,
+        **where,
         print=lambda _msg: print(f"guahao serving on {url} (API {url}/api/v1/)", flush=True),
         access_log=None,
         loop=loop_factory() if loop_factory else None,
     )
     return 0
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on ``host`` (the first address it resolves to)."""
+    family, kind, proto, _name, address = socket.getaddrinfo(
+        host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )[0]
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(address)
+    sock.listen(128)
+    return sock
+
+
+def http_url(host: str, port: int) -> str:
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 async def _open_services(settings: Settings):
@@ -207,56 +258,128 @@ async def _add_operator(settings: Settings, args: argparse.Namespace, password_h
     return 0
 
 
+def phone_call(args: argparse.Namespace) -> int:
+    demo_config = Path(DEMO_DIR) / DEMO_CONFIG
+    demo_token = Path(DEMO_DIR) / DEMO_TOKEN
+    env_token = TWILIO_TOKEN_ENV in os.environ or TWILIO_TOKEN_ENV + "_FILE" in os.environ
+    if args.config is None and "GUAHAO_PUBLIC_URL" not in os.environ and demo_config.exists():
+        args.config = str(demo_config)
+        print(f"guahao phone: using the demo's settings in {demo_config}", file=sys.stderr)
+        if not env_token and demo_token.exists():
+            os.environ[TWILIO_TOKEN_ENV + "_FILE"] = str(demo_token)
+    settings = load_settings(args.config)
+    token = require_secret(settings, "twilio_auth_token")
+    if not settings.public_url:
+        raise ConfigError("public_url is not set: the phone signs its requests over it")
+    speak = None
+    if args.speak:
+        speak = phone.espeak()
+        if speak is None:
+            print("guahao phone: espeak-ng is not installed; printing only", file=sys.stderr)
+    call = phone.Phone(
+        auth_token=token,
+        public_url=settings.public_url,
+        caller=phone.e164(args.caller),
+        called=args.to,
+        url=args.url or "",
+        out=lambda text: print(text, flush=True),
+        speak=speak,
+    )
+    try:
+        call.run()
+    except phone.PhoneError as err:
+        print(f"guahao phone: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
 def demo(args: argparse.Namespace) -> int:
     folder = Path(args.dir)
     folder.mkdir(parents=True, exist_ok=True)
-    key_file = folder / "pii.key"
-    if not key_file.exists():
-        key_file.write_text(Cipher.generate_key() + "\n")
-        key_file.chmod(0o600)
+    key_file = _secret_file(folder / "pii.key", Cipher.generate_key())
+    token_file = _secret_file(folder / DEMO_TOKEN, secrets.token_hex(16))  # a local-only token
     os.environ.setdefault("GUAHAO_PII_KEY_FILE", str(key_file.resolve()))
+    if TWILIO_TOKEN_ENV not in os.environ:
+        os.environ.setdefault(TWILIO_TOKEN_ENV + "_FILE", str(token_file.resolve()))
     db = folder / "guahao.db"
     for stale in folder.glob("guahao.db*"):
         stale.unlink()
+    host = _settings(args).host
+    sock = None
+    port = args.port if args.port is not None else _settings(args).port
+    if port == 0:  # the public URL needs the real port before the engine starts
+        sock = bind_socket(host, 0)
+        port = sock.getsockname()[1]
+    url = http_url(host, port)
+    config = folder / DEMO_CONFIG
+    config.write_text(
+        "# Written by guahao demo: where the demo engine is reached (the phone signs over it)\n"
+        f"host = {json.dumps(host)}\nport = {port}\npublic_url = {json.dumps(url)}\n"
+    )
     settings = _settings(
         args,
         db=str(db),
+        port=port,
+        public_url=url,
         modem_port=str(demo_modem.port_path(folder).resolve()),
         modem_send_interval_seconds=1.0,
         sms_notices="modem",
     )
     login, token = asyncio.run(_fill_demo(settings))
-    host, port = settings.host, settings.port
     inbox = demo_modem.inbox_path(folder)
     name, _card, phone = login.patients[0]
+    phone_cmd = ".venv/bin/guahao phone"
+    if folder.resolve() != Path(DEMO_DIR).resolve():  # not where guahao phone looks itself
+        phone_cmd = f"{TWILIO_TOKEN_ENV}_FILE={token_file} {phone_cmd} --config {config}"
+    waiting = login.patients[WAITING_PATIENT]
     print(
         f"""
 guahao demo database: {db}
-  API:        http://{host}:{port}/api/v1/  (OpenAPI: /api/v1/openapi.json)
-  Health:     http://{host}:{port}/healthz   Metrics: /metrics
+  Start here: {url}/  (a page with a link to every door)
+  API:        {url}/api/v1/  (OpenAPI: /api/v1/openapi.json)
+  Health:     {url}/healthz   Metrics: {url}/metrics
   API token (admin, shown once): {token}
-  Demo operator for the agent console: {login.operator} / {login.password}  (shown once)
-    Console: http://{host}:{port}/console/login → the agent's desk (keys: / search,
-    b book, t take a call). The back office (/console/office) needs an admin; make one:
-      GUAHAO_PII_KEY_FILE={key_file} .venv/bin/guahao operator create --db {db} \\
-        --username admin --name 管理员 --role hospital_admin --hospital H001
+  Agent console: {url}/console/login
+    Agent: {login.operator} / {login.password}  (shown once) → the desk (keys: / search,
+      b book, t take a call: {waiting[0]} is waiting for an agent, from {waiting[2]})
+    Hospital admin: {login.admin} / {login.admin_password}  (one-time: you choose your own
+      at the first log-in, then set up one-time codes by scanning a QR code) → /console/office
+  Phone line: call it from another terminal (keys and # on one line, Enter; an empty line
+    is silence; Ctrl-D hangs up; --speak reads it aloud with espeak-ng):
+      {phone_cmd} --from {phone}
+    e.g. 1 · {_card}# · 101# · 00868# · {_tomorrow(settings)}# · 0830# · 1  books {name} a place
   SMS: a simulated GSM modem on {demo_modem.port_path(folder)}; what it sends is printed
     here. Text the engine as a patient (from another terminal):
       echo '{phone} CX' > {inbox}
       echo '{phone} GHDH00868,{_tomorrow(settings)}0830,{name}' > {inbox}
   Patients (name, card number, phone):"""
     )
-    for name, card, phone in login.patients:
-        print(f"    {name}  {card}  {phone}")
+    for p_name, card, p_phone in login.patients:
+        print(f"    {p_name}  {card}  {p_phone}")
     print(
         f"""  Try:  curl -H 'Authorization: Bearer {token}' \\
-          'http://{host}:{port}/api/v1/slots?hospital=H001&doctor=00868'
+          '{url}/api/v1/slots?hospital=H001&doctor=00868'
+  Serve this database again later (without the simulated modem):
+    GUAHAO_PII_KEY_FILE={key_file} {TWILIO_TOKEN_ENV}_FILE={token_file} \\
+      .venv/bin/guahao serve --config {config} --db {db}
 """,
         flush=True,
     )
     if args.serve:
-        return serve(settings, before=[demo_modem.simulated_modem_ctx(folder)])
+        return serve(settings, before=[demo_modem.simulated_modem_ctx(folder)], sock=sock)
+    if sock is not None:
+        sock.close()
     return 0
+
+
+def _secret_file(path: Path, value: str) -> Path:
+    """A demo secret kept in ``path`` (made once, readable by its owner only)."""
+    if not path.exists():
+        path.write_text(value + "\n")
+        path.chmod(0o600)
+    return path
 
 
 def _tomorrow(settings: Settings) -> str:

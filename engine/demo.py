@@ -1,6 +1,8 @@
 """Demo data (``guahao demo``): one hospital, 6 departments, 12 doctors (00868
-among them), sessions for the next 7 days, a few patients, a demo operator and
-an admin API token, both printed once."""
+among them), sessions for the next 7 days, a few patients, a demo agent, a hospital
+admin (a one-time password, changed at the first log-in), a caller the phone line
+passed to the agents (so the desk's ``t`` has someone to take), and an admin API
+token; the passwords and the token are printed once."""
 
 from __future__ import annotations
 
@@ -11,8 +13,11 @@ from datetime import date, time, timedelta
 from argon2 import PasswordHasher
 from stdnum.cn import ric
 
+from booking_core import call_commands as cc
 from booking_core import commands as c
 from booking_core.domain import Actor, Channel, Period
+from booking_core.identity import mask_name
+from booking_core.operator_commands import AGENT, HOSPITAL_ADMIN, AddOperator
 from booking_core.services import BookingServices
 
 DEMO_ACTOR = Actor("system", "demo", None, Channel.SYSTEM)
@@ -47,11 +52,17 @@ SESSIONS = (
 WINDOW_DAYS = 7
 
 
+WAITING_PATIENT = 1  # 李四 (the second demo patient) waits for an agent
+
+
 @dataclass(frozen=True)
 class DemoLogin:
     operator: str
     password: str
     patients: tuple[tuple[str, str, str], ...]  # name, card number, phone
+    admin: str = "admin"
+    admin_password: str = ""  # one-time: changed at the first log-in
+    waiting_call: str = ""  # the CallSid of the caller waiting for an agent
 
 
 def demo_id_number(seq: int, birth: str) -> str:
@@ -115,15 +126,76 @@ async def create_demo(services: BookingServices, today: date) -> DemoLogin:
             )
         )
         patients.append((p_name, patient.card_no, phone))
+        if seq - 1 == WAITING_PATIENT:
+            waiting = (patient.id, p_name, patient.card_no, phone)
     password = secrets.token_urlsafe(12)
     await handle(
-        c.CreateOperator(
+        AddOperator(
             username="demo",
             display_name="演示坐席",
             password_hash=PasswordHasher().hash(password),
-            roles=("agent",),
+            roles=(AGENT,),
             hospital_code=code,
+            must_change_password=False,
             actor=DEMO_ACTOR,
         )
     )
-    return DemoLogin("demo", password, tuple(patients))
+    admin_password = secrets.token_urlsafe(12)
+    await handle(
+        AddOperator(
+            username="admin",
+            display_name="管理员",
+            password_hash=PasswordHasher().hash(admin_password),
+            roles=(HOSPITAL_ADMIN,),
+            hospital_code=code,
+            must_change_password=True,
+            actor=DEMO_ACTOR,
+        )
+    )
+    call_sid = await waiting_caller(services, *waiting)
+    return DemoLogin("demo", password, tuple(patients), "admin", admin_password, call_sid)
+
+
+async def waiting_caller(
+    services: BookingServices, patient_id: int, name: str, card_no: str, phone: str
+) -> str:
+    """A caller the phone line identified and passed to the agents while booking, made
+    with the call commands the IVR uses: the call, its identifying step, the transfer
+    with the context the desk's screen pop shows."""
+    call_sid = "CA" + secrets.token_hex(16)
+    code, _name = HOSPITAL
+    await services.handle(
+        cc.StartCall(
+            call_sid=call_sid,
+            hospital_code=code,
+            caller="+86" + phone,
+            called="+861080000000",
+            state="{}",
+            digits="!incoming",
+            response="",
+            actor=DEMO_ACTOR,
+        )
+    )
+    await services.handle(
+        cc.RecordCallStep(
+            call_sid=call_sid,
+            step=1,
+            digits=card_no,
+            state="{}",
+            response="",
+            patient_id=patient_id,
+            actor=DEMO_ACTOR,
+        )
+    )
+    context = {
+        "reason": "asked",
+        "step": "book_dept",
+        "digits": card_no,
+        "lang": "zh",
+        "patient_id": patient_id,
+        "patient_name": mask_name(name),
+    }
+    await services.handle(
+        cc.TransferCall(call_sid=call_sid, queue="guahao-agents", context=context, actor=DEMO_ACTOR)
+    )
+    return call_sid

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import logging
+import re
 from datetime import date
 
 from argon2 import PasswordHasher
 
+from booking_core import call_queries
+from booking_core import operator_queries as oq
 from booking_core import queries as q
 from booking_core.domain import SYSTEM
+from booking_core.operator_commands import HOSPITAL_ADMIN
 from booking_core.store import rows, val
-from engine.demo import DEPARTMENTS, DOCTORS, WINDOW_DAYS, create_demo
+from engine.demo import DEPARTMENTS, DOCTORS, WAITING_PATIENT, WINDOW_DAYS, create_demo
 from engine.logs import PiiMaskingFilter, mask_text
 from engine.metrics import door_of
 
@@ -49,7 +53,9 @@ async def test_demo_creates_what_the_issue_lists(services):
         doctors = yield rows("SELECT work_no FROM doctors ORDER BY work_no")
         days = yield rows("SELECT DISTINCT day FROM sessions ORDER BY day")
         patients = yield val("SELECT count(*) FROM patients")
-        operator = yield rows("SELECT username, password_hash FROM operators")
+        operator = yield rows(
+            "SELECT username, password_hash FROM operators WHERE username = 'demo'"
+        )
         return departments, doctors, days, patients, operator
 
     departments, doctors, days, patients, operator = await services.store.read(counts)
@@ -70,3 +76,33 @@ async def test_demo_creates_what_the_issue_lists(services):
     )
     assert found
     assert all(s.free == 3 for s in found)
+
+
+async def test_demo_creates_a_hospital_admin_with_a_one_time_password(services):
+    login = await create_demo(services, date(2026, 7, 10))
+    creds = await services.read(oq.credentials, login.admin)
+    assert creds.operator.roles == (HOSPITAL_ADMIN,)
+    assert creds.operator.must_change_password  # changed at the first log-in
+    assert not creds.operator.totp_enrolled  # so the first log-in sets up one-time codes
+    assert PasswordHasher().verify(creds.password_hash, login.admin_password)
+    assert login.admin_password != login.password
+    assert creds.operator.hospital_code == "H001"
+
+
+async def test_demo_puts_a_caller_with_ivr_context_on_the_desk(services):
+    login = await create_demo(services, date(2026, 7, 10))
+    [waiting] = await services.read(
+        call_queries.transfers, SYSTEM, services.cipher, hospital_code="H001"
+    )
+    name, card, phone = login.patients[WAITING_PATIENT]
+    assert waiting.call_sid == login.waiting_call
+    assert re.fullmatch("CA[0-9a-f]{32}", waiting.call_sid)
+    assert waiting.caller.removeprefix("+86") == phone
+    [patient] = await services.read(
+        q.find_patients, SYSTEM, services.cipher, hospital_code="H001", card_no=card
+    )
+    assert waiting.patient_id == patient.id
+    assert waiting.context["patient_id"] == patient.id
+    assert waiting.context["step"] == "book_dept"
+    assert waiting.context["digits"] == card
+    assert waiting.context["patient_name"] == name[0] + "*"
