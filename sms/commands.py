@@ -118,9 +118,11 @@ class Register:
 
 @dataclass(frozen=True, slots=True)
 class MyBookings:
-    """List this phone's bookings (查询我的预约, CX)."""
+    """List this phone's bookings (查询我的预约, CX); ``page`` 2 and on (``CX2``) list those
+    that did not fit before (a reply that leaves some out says which page to ask for)."""
 
     KEYWORD: ClassVar[str] = "CX"
+    page: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,8 +246,8 @@ def format(command: Command) -> str:
             return f"GHDH{doctor_code},{when.digits},{name}"
         case Register(id_number, name):
             return f"ZC {id_number} {name}"
-        case MyBookings():
-            return "CX"
+        case MyBookings(page):
+            return "CX" if page == 1 else f"CX{page}"
         case BookingStatus(booking_no):
             return f"CX {booking_no}"
         case Cancel(booking_no):

@@ -10,7 +10,7 @@ Commands (keywords are case-insensitive; aliases in brackets)::
 
     GHDH00868,07150830,张三      Book           挂号: doctor work number, MMDDhhmm, name
     ZC 身份证号 姓名              Register       注册本手机 (the name may also come first)
-    CX  /  CX 预约号             MyBookings / BookingStatus   查询
+    CX  /  CX2  /  CX 预约号      MyBookings (page) / BookingStatus   查询
     QX 预约号                    Cancel         取消
     GQ 预约号 MMDDhhmm           Reschedule     改期
     KS  /  KS 科室名或代码        Departments / DepartmentDoctors   科室
@@ -43,6 +43,7 @@ What is tolerated
 
 What is strict
 --------------
+- ``CX`` with 1 or 2 digits (1–99) asks for that page of the bookings list.
 - Doctor work number: exactly 5 digits. Booking number: 9 digits whose last is a Damm
   check digit. ID number: 18 characters, valid checksum, birth date and region.
 - MMDDhhmm: exactly 8 digits. 6 or 7 digits is ``ambiguous_date`` (``7150830`` could be
@@ -180,6 +181,7 @@ _ALIASES = {
 _GLUABLE = sorted((a for a in _ALIASES if a != "?"), key=len, reverse=True)
 _DIGITS = re.compile(r"[0-9]+")
 _SCORE = re.compile(r"[0-9]{1,2}")
+_PAGE = re.compile(r"0?[1-9]|[1-9][0-9]")  # CX 1 … CX 99 (a booking number has 9 digits)
 _DIGITS_THEN_REST = re.compile(r"([0-9]{4,})([^0-9].*)")
 _ID_PART = re.compile(r"[0-9]+[Xx]?")
 _ID_THEN_NAME = re.compile(r"([0-9]{17}[0-9Xx])([^0-9].*)")
@@ -360,6 +362,8 @@ def _booking_no_only(args: list[str], command: str) -> str | ParseError:
 def _query(args: list[str]) -> Command | ParseError:
     if not args:
         return MyBookings()
+    if len(args) == 1 and _PAGE.fullmatch(args[0]):  # CX2, CX 2: the next page of the list
+        return MyBookings(int(args[0]))
     booking_no = _booking_no_only(args, "CX")
     return booking_no if isinstance(booking_no, ParseError) else BookingStatus(booking_no)
 

@@ -14,6 +14,7 @@ anyone else's booking is "not found", exactly like a booking that does not exist
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any
@@ -138,8 +139,8 @@ class _Door:
                 return await self.book(command)
             case cmds.Register():
                 return await self.register(command)
-            case cmds.MyBookings():
-                return await self.my_bookings()
+            case cmds.MyBookings(page):
+                return await self.my_bookings(page)
             case cmds.BookingStatus(booking_no):
                 return self.say("reply.status", **self.booking(await self.own(booking_no)))
             case cmds.Cancel(booking_no):
@@ -291,7 +292,7 @@ class _Door:
             )
         return self.say("reply.registered", name=patient.name, card_no=patient.card_no)
 
-    async def my_bookings(self) -> str:
+    async def my_bookings(self, page: int = 1) -> str:
         patients = await self.patients()
         if not patients:
             raise _Refused("reply.unregistered", example=FORMATS["ZC"])
@@ -307,10 +308,25 @@ class _Door:
         )
         if not active:
             return self.say("reply.bookings_none")
-        entries = [self.booking(v) | {"several": len(patients) > 1} for v in active]
-        return self.listing(
-            "reply.bookings_head", "reply.bookings_item", entries, tail="reply.bookings_tail"
+        labels = family_labels(patients)
+        several = len(patients) > 1
+        entries = [
+            self.booking(v) | {"several": several, "patient": labels[v.booking.patient_id]}
+            for v in active
+        ]
+        text = self.replies.page(
+            "reply.bookings_head",
+            "reply.bookings_item",
+            entries,
+            page,
+            lang=self.lang,
+            more="reply.bookings_more",
+            tail="reply.bookings_tail",
+            this_year=self.now.year,
         )
+        if text is None:
+            return self.say("reply.bookings_past_end", total=len(entries), page=page)
+        return text
 
     async def cancel(self, booking_no: str) -> str:
         await self.own(booking_no)
@@ -329,7 +345,12 @@ class _Door:
             )
         except SlotFull:
             raise await self.full(old.doctor_work_no, day, cmd.when) from None
-        return self.say("reply.rescheduled", from_day=old.booking.day, **self.booking(view))
+        return self.say(
+            "reply.rescheduled",
+            from_day=old.booking.day,
+            from_start=old.start,
+            **self.booking(view),
+        )
 
     async def survey(self, score: int) -> str:
         try:
@@ -404,6 +425,35 @@ class _Door:
         )
 
 
+def family_labels(patients: list[Patient]) -> dict[int, str]:
+    """How a list names each of one phone's patients: the masked name (``冯*``), unless two
+    of them would read the same.
+
+    Then, for names of three or more characters, the given name's last character is shown
+    too (``冯*国``, ``冯*明``): in a family people call each other by their given names, so
+    that is the character they recognise at a glance, and it says no more than the phone's
+    holder already knows (they registered each of them by full name). Birth years would
+    tell generations apart as well, but they sit only inside the encrypted ID number (an
+    audited reveal, not something a text door decrypts) and twins share one. For two-character
+    names that character would complete the name on a lock screen, so those (and anyone
+    still alike) get the last 4 of the ID number instead (``冯*(002X)``), as the console and
+    the log show it and as it is printed on the patient's ID card.
+    """
+    masked = {p.id: mask_name(p.name) for p in patients}
+    counts = Counter(masked.values())
+    labels: dict[int, str] = {}
+    for p in patients:
+        label = masked[p.id]
+        if counts[label] > 1 and len(p.name) >= 3:
+            label = p.name[0] + "*" * (len(p.name) - 2) + p.name[-1]
+        labels[p.id] = label
+    counts = Counter(labels.values())
+    for p in patients:
+        if counts[labels[p.id]] > 1:
+            labels[p.id] = f"{masked[p.id]}({p.id_last4})"
+    return labels
+
+
 def _doctor_entry(doctor: Doctor) -> dict[str, Any]:
     return {
         "work_no": doctor.work_no,
@@ -431,4 +481,4 @@ def match_departments(departments: list[Department], query: str, is_code: bool) 
     return [d for d in departments if any(needle in n for n in names(d))]
 
 
-__all__ = ["Answer", "Texter", "match_departments", "resolve_day", "respond"]
+__all__ = ["Answer", "Texter", "family_labels", "match_departments", "resolve_day", "respond"]

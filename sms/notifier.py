@@ -66,6 +66,17 @@ def _own_action(kind: str, reason: str | None) -> bool:
     return not (kind == MessageKind.CANCELLATION and reason != "patient")
 
 
+def _overtaken(notice: Notice, kind: str) -> str | None:
+    """Why a notice is no longer worth sending, or None. A confirmation of a booking
+    cancelled before we got to it would only confuse (the cancellation says all): it is
+    kept in the log as ``skipped`` with this reason, like a notice to an opted-out phone,
+    so the console shows what was not sent and why."""
+    view = notice.booking
+    if kind == MessageKind.CONFIRMATION and view and str(view.booking.status) == "cancelled":
+        return "booking_cancelled"
+    return None
+
+
 def _key(notice: Notice, kind: str, reason: str | None, phone_index: str) -> str:
     booking_no = notice.booking.booking.booking_no if notice.booking else notice.event.key
     if kind == MessageKind.CONFIRMATION:
@@ -106,9 +117,10 @@ class Notifier:
         if body is None:
             return []
         view = notice.booking
+        gone = _overtaken(notice, kind)
         out = []
         for r in notice.recipients:
-            skip = "opted_out" if r.opted_out and not _own_action(kind, reason) else None
+            skip = gone or ("opted_out" if r.opted_out and not _own_action(kind, reason) else None)
             out.append(
                 OutgoingMessage(
                     key=_key(notice, kind, reason, r.phone_index),
@@ -142,8 +154,6 @@ class Notifier:
         by = payload.get("by_channel") or payload.get("channel")
         if by == "sms" and notice.event.topic != "booking.confirmed" and _own_action(kind, reason):
             return None  # asked for by text: the reply to that text said it already
-        if kind == MessageKind.CONFIRMATION and str(view.booking.status) == "cancelled":
-            return None  # cancelled before we got to it: the cancellation says all
         from_day = payload.get("from_day")
         return self.replies.notice(
             kind,

@@ -251,3 +251,49 @@ class Replies:
                 return text
         more = self.render("list.more", lang=lang, rest=len(items) - 1) if len(items) > 1 else ""
         return first + "".join(items[:1]) + more + last
+
+    def page(
+        self,
+        head: str,
+        item: str,
+        entries: list[dict[str, Any]],
+        page: int,
+        /,
+        *,
+        lang: str = "zh",
+        more: str,
+        tail: str | None = None,
+        budget: int = TWO_SEGMENTS_CHARS,
+        **params: Any,
+    ) -> str | None:
+        """Page ``page`` (from 1) of a list too long for one reply, or None past its end.
+
+        Each page holds as many ``item``s as fit in ``budget`` with ``head``, ``tail`` and,
+        when some remain, ``more`` (rendered with ``rest`` and ``next``, the next page's
+        number: "还有2个，回复CX2查看"). Pages are cut the same way every time, so the page a
+        reply points to starts where that reply stopped (while the list stays the same).
+        """
+        sep = self.render("list.sep", lang=lang)
+        items = [self.render(item, lang=lang, **params, **entry) for entry in entries]
+        last = self.render(tail, lang=lang, **params) if tail else ""
+        start = 0
+        for number in range(1, page + 1):
+            if start >= len(items):
+                return None
+            first = self.render(head, lang=lang, total=len(items), page=number, **params)
+            text, shown = first + items[start] + last, 1
+            for count in range(len(items) - start, 0, -1):
+                rest = len(items) - start - count
+                tail_more = (
+                    self.render(more, lang=lang, rest=rest, next=number + 1, **params)
+                    if rest
+                    else ""
+                )
+                candidate = first + sep.join(items[start : start + count]) + tail_more + last
+                if len(candidate) <= budget or count == 1:
+                    text, shown = candidate, count
+                    break
+            if number == page:
+                return text
+            start += shown
+        return None  # unreachable: the loop returns on its last round

@@ -9,12 +9,12 @@ import pytest
 from booking_core import commands as c
 from booking_core import message_commands as m
 from booking_core import queries
-from booking_core.domain import SYSTEM, Period
+from booking_core.domain import SYSTEM, Patient, Period
 from booking_core.errors import StoreUnavailable
 from booking_core.rules import Rule, RuleKey
 from booking_core.store import rows
 from sms.commands import FORMATS, MonthDayTime
-from sms.handler import Answer, Texter, resolve_day, respond
+from sms.handler import Answer, Texter, family_labels, resolve_day, respond
 from sms.replies import SEGMENT_CHARS, TWO_SEGMENTS_CHARS, Replies
 from tests.support.world import local, resident_id
 
@@ -296,7 +296,7 @@ async def test_reschedule_my_booking(send, services, patient, world):
     booking_no = (await send("GHDH00868,07110830,张三")).booking_no
     answer = await send(f"GQ {booking_no} 07120900")
     assert answer == Answer(
-        f"改约成功！预约号{booking_no}由7月11日改为7月12日09:00 心内科 张伟。", booking_no
+        f"改约成功！预约号{booking_no}由7月11日08:30改为7月12日09:00 心内科 张伟。", booking_no
     )
     assert len(answer.reply) <= SEGMENT_CHARS
     (row,) = await bookings(services)
@@ -481,3 +481,69 @@ async def test_texting_the_example_number_is_refused_as_the_example(send, servic
         queries.find_patients, SYSTEM, services.cipher, hospital_code="H001", phone=OTHER_PHONE
     )
     assert found == []
+
+
+# --- #9 item 13: the whole list, families, the old time ---------------------------------------
+
+
+async def test_a_long_list_says_how_to_see_the_rest_and_cx2_shows_it(send, patient, world):
+    for day in (date(2026, 7, 12), date(2026, 7, 13)):
+        await world.session(day, "00868")
+        await world.session(day, "00901")
+    booked = set()
+    for text in (
+        "GHDH00868,07110830,张三",
+        "GHDH00901,07110900,张三",
+        "GHDH00868,07120830,张三",
+        "GHDH00901,07120900,张三",
+        "GHDH00868,07130830,张三",
+    ):
+        booked.add((await send(text)).booking_no)
+    assert None not in booked
+    first = (await send("CX")).reply
+    assert first.startswith("您有5个预约：")
+    assert "；还有2个，回复CX2查看。取消发QX 预约号" in first
+    second = (await send("CX 2")).reply
+    assert second.startswith("您有5个预约（第2页）：")
+    assert "还有" not in second
+    for reply in (first, second):
+        assert len(reply) <= TWO_SEGMENTS_CHARS
+    shown = [[no for no in booked if no in reply] for reply in (first, second)]
+    assert (len(shown[0]), len(shown[1])) == (3, 2)
+    assert set(shown[0]) | set(shown[1]) == booked
+    assert (await send("CX3")).reply == "您共有5个有效预约，没有第3页。发CX从头查看。"
+    assert (await send("CX2", lang="en")).reply.startswith("Your 5 booking(s), page 2: ")
+
+
+async def test_family_members_alike_when_masked_are_told_apart(send, services, hospital):
+    await register(services, "冯建国", PHONE)
+    await register(services, "冯小明", PHONE)
+    await send("GHDH00868,07110830,冯建国")
+    await send("GHDH00868,07110900,冯小明")
+    reply = (await send("CX")).reply
+    assert "冯*国 预约号" in reply
+    assert "冯*明 预约号" in reply
+    assert len(reply) <= TWO_SEGMENTS_CHARS
+
+
+def test_family_labels_mask_unless_alike_then_add_what_tells_them_apart():
+    def patient(id_: int, name: str, last4: str) -> Patient:
+        return Patient(id_, 1, name, f"card{id_}", last4, "139****5678", 0)
+
+    family = [
+        patient(1, "冯建国", "0011"),
+        patient(2, "冯小明", "0022"),
+        patient(3, "冯明", "0033"),
+        patient(4, "冯亮", "004X"),
+        patient(5, "李娜", "0055"),
+        patient(6, "冯大明", "0066"),
+    ]
+    assert family_labels(family) == {
+        1: "冯*国",
+        2: "冯**(0022)",  # 冯小明 and 冯大明 both end in 明
+        3: "冯*(0033)",  # two-character names: the ID's last 4, never the whole name
+        4: "冯*(004X)",
+        5: "李*",
+        6: "冯**(0066)",
+    }
+    assert family_labels(family[:1]) == {1: "冯**"}

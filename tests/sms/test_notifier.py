@@ -140,8 +140,11 @@ async def test_a_booking_cancelled_before_its_confirmation_went_gets_one_text(
 ):
     await services.handle(c.CancelBooking(booking_no=booked.booking_no))
     await _drain(notifier)
-    kinds = [msg["kind"] for msg in await _queued(services)]
-    assert kinds == ["cancellation"]
+    found = [(msg["kind"], msg["status"], msg["error"]) for msg in await _queued(services)]
+    assert found == [  # the confirmation is not dropped silently (#9 item 13)
+        ("confirmation", "skipped", "booking_cancelled"),
+        ("cancellation", "queued", None),
+    ]
 
 
 async def test_a_completed_visit_gets_a_survey(notifier, booked, services, clock):
