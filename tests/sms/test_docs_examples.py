@@ -13,7 +13,16 @@ from sms.commands import EXAMPLE_ID_NUMBER, FORMATS, ParseError, Register
 from sms.grammar import parse
 
 DOC = Path(__file__).parents[2] / "docs" / "sms.md"
-PLACEHOLDERS = ("身份证号", "姓名", "预约号", "月日时分", "医生工号", "科室名或代码", "关键词")
+PLACEHOLDERS = (
+    "身份证号",
+    "姓名",
+    "预约号",
+    "月日时分",
+    "医生工号",
+    "科室名或代码",
+    "关键词",
+    "页码",
+)
 
 
 def _table_rows() -> list[list[str]]:
