@@ -9,8 +9,9 @@ import pytest
 from twilio.request_validator import RequestValidator
 from twilio.twiml.voice_response import Enqueue, Gather, VoiceResponse
 
-from engine.phone import End, Fetch, Phone, e164, gathered, new_call_sid, parse, walk
-from engine.phone import Gather as GatherVerb
+from engine.phone import Phone, e164, new_call_sid
+from engine.phone_twiml import End, Fetch, gathered, parse, walk
+from engine.phone_twiml import Gather as GatherVerb
 
 BASE = "https://ivr.example.test/twilio/voice"
 
