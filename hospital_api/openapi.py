@@ -10,7 +10,7 @@ from pydantic.json_schema import models_json_schema
 
 from .problems import PROBLEM_CONTENT_TYPE
 from .routing import Route
-from .schemas import Problem
+from .schemas import PATH_PARAMETERS, Problem
 
 REF = "#/components/schemas/{model}"
 API_VERSION = "1.0.0"
@@ -46,16 +46,20 @@ def _query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
     return params
 
 
+def _path_parameter(name: str) -> dict[str, Any]:
+    schema = dict(PATH_PARAMETERS[name])
+    description = schema.pop("description")
+    return {"name": name, "in": "path", "required": True, "description": description,
+            "schema": schema}  # fmt: skip
+
+
 def _operation(route: Route) -> dict[str, Any]:
     op: dict[str, Any] = {
         "operationId": route.handler.__name__,
         "summary": route.summary,
         "tags": [route.tag],
     }
-    params: list[dict[str, Any]] = [
-        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-        for name in route.path_params
-    ]
+    params: list[dict[str, Any]] = [_path_parameter(name) for name in route.path_params]
     params += [
         {
             "name": name,

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from booking_core.domain import BookingStatus, Channel, Period
-from booking_core.rules import PeriodType
+from booking_core.rules import PeriodType, RuleKey
 
 HOSPITAL_CODE = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$"
 DEPARTMENT_CODE = r"^[0-9]{3}$"  # ASCII digits: ``\d`` would also take ١٢٣
@@ -41,6 +41,7 @@ PATH_PARAMETERS: dict[str, dict[str, Any]] = {
     "work_no": {"type": "string", "pattern": WORK_NO, "description": "5-digit work number (工号)"},
     "id": {"type": "integer", "minimum": 1, "maximum": MAX_ID, "description": "a positive id"},
     "no": {"type": "string", "pattern": BOOKING_NO, "description": "9-digit booking number"},
+    "key": {"type": "string", "enum": [k.value for k in RuleKey], "description": "rule key"},
 }
 
 
@@ -228,8 +229,14 @@ class SlotList(Out):
 class PatientIn(Body):
     hospital: str | None = Field(None, pattern=HOSPITAL_CODE, description="default: the token's")
     name: str = Name
-    id_number: str | None = Field(None, max_length=32, description="18-digit resident ID")
-    phone: str | None = Field(None, max_length=20)
+    id_number: str | None = Field(
+        None,
+        max_length=32,
+        description="18-digit resident ID (居民身份证号), checksum checked. Required, with "
+        "`phone`, while the hospital's `real_name` rule is on (the default): without them "
+        "the answer is 422 invalid_input",
+    )
+    phone: str | None = Field(None, max_length=20, description="required under `real_name`")
     card_no: str | None = Field(None, max_length=20)
 
 

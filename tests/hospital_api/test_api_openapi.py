@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from booking_core.rules import RuleKey
+from hospital_api import openapi
 from hospital_api.web import ROUTES_TABLE, make_app
 
 
@@ -102,3 +104,47 @@ def test_every_registered_route_is_in_the_table(services):
         ("GET", "/openapi.json"),
     }
     assert must_have <= registered
+
+
+def test_the_document_states_the_real_constraints():
+    doc = openapi.build(ROUTES_TABLE)
+    path_schemas = {}
+    for path in doc["paths"].values():
+        for op in path.values():
+            for p in op.get("parameters", ()):
+                if p["in"] == "path":
+                    path_schemas[p["name"]] = p["schema"]
+    assert path_schemas["dept"] == {"type": "string", "pattern": "^[0-9]{3}$"}
+    assert path_schemas["work_no"] == {"type": "string", "pattern": "^[0-9]{5}$"}
+    assert path_schemas["no"] == {"type": "string", "pattern": "^[0-9]{9}$"}
+    assert path_schemas["id"] == {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}
+    assert "pattern" in path_schemas["code"]
+    assert set(path_schemas["key"]["enum"]) == {k.value for k in RuleKey}
+
+    def integers(node, where=""):
+        """Every integer schema in the document, with where it is."""
+        if isinstance(node, dict):
+            if node.get("type") == "integer":
+                yield where, node
+            for key, value in node.items():
+                yield from integers(value, f"{where}/{key}")
+        elif isinstance(node, list):
+            for i, item in enumerate(node):
+                yield from integers(item, f"{where}/{i}")
+
+    schemas = doc["components"]["schemas"]
+    inputs = [route.body.__name__ for route in ROUTES_TABLE if route.body is not None]
+    found = list(integers({name: schemas[name] for name in inputs}))
+    found += [
+        (p["name"], schema)
+        for path in doc["paths"].values()
+        for op in path.values()
+        for p in op.get("parameters", ())
+        for _, schema in integers(p["schema"])
+    ]
+    assert len(found) > 10
+    for where, schema in found:  # nothing a client sends is unbounded
+        assert "minimum" in schema or "exclusiveMinimum" in schema, where
+        assert schema.get("maximum", 2**64) <= 2**63 - 1, where
+    patient = schemas["PatientIn"]["properties"]["id_number"]
+    assert "real_name" in patient["description"]
