@@ -20,6 +20,7 @@ class ConsoleSettings:
     secure_cookies: bool = False  # always mark cookies Secure (the public URL is https)
     policy: LoginPolicy = field(default_factory=LoginPolicy)
     passwords: Passwords | None = None  # None: argon2id with the library's defaults
+    timezone: str = "Asia/Shanghai"  # the engine's default zone: platform screens, log-in
 
 
 SERVICES = web.AppKey("services", BookingServices)

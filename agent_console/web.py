@@ -29,6 +29,7 @@ from .pages import Page, present, wants_json
 from .permissions import Permission, permissions_of
 from .routing import PUBLIC, SIGNED_IN, STEP, Route
 from .views import account, login, operators, records
+from .views.times import when
 
 log = logging.getLogger(__name__)
 
@@ -165,6 +166,7 @@ def make_app(services: BookingServices, settings: ConsoleSettings | None = None)
         undefined=jinja2.StrictUndefined,
     )
     env.filters["qr_svg"] = qr_svg
+    env.filters["when"] = when
     for route in ROUTES:
         handler = guard(route)
         app.router.add_route(route.method, route.path, handler, name=route.name)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from aiohttp import web
 
 from booking_core.domain import Actor
@@ -64,7 +62,3 @@ async def form(request: web.Request) -> dict[str, str]:
         values = [v for v in posted.getall(key) if isinstance(v, str)]
         out[key] = ",".join(values)
     return out
-
-
-def local_time(epoch: int) -> str:
-    return datetime.fromtimestamp(epoch, UTC).isoformat()

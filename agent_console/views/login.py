@@ -4,6 +4,7 @@ current one is temporary; and logout. Every attempt is recorded and audited."""
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 
 from aiohttp import web
 
@@ -18,7 +19,8 @@ from ..csrf import token_for_form
 from ..keys import SESSION
 from ..pages import Page
 from ..permissions import needs_totp
-from .common import form, local_time, passwords, services, session, settings, stage_url
+from .common import form, passwords, services, session, settings, stage_url
+from .times import default_zone
 
 TOTP_CONTEXT = "totp_secret"  # associated data binding the encrypted secret to its column
 
@@ -60,7 +62,9 @@ async def refusal(request: web.Request, username: str, operator_id: int | None) 
     assert verdict.outcome is not None
     assert verdict.retry_at is not None
     await record_attempt(request, username, verdict.outcome, False, operator_id)
-    retry_at = local_time(verdict.retry_at)
+    # the engine's zone, never the operator's hospital's: a zone that depended on the
+    # username would tell whether that username exists
+    retry_at = datetime.fromtimestamp(verdict.retry_at, default_zone(request))
     return Page(
         {"error": "login_locked", "retry_at": retry_at, "username": username},
         status=429,

@@ -18,6 +18,7 @@ from booking_core.identity import mask_name
 
 from ...pages import Page
 from ..common import actor, form, services
+from ..times import localized, zone_of
 from .util import day_param, hospital_of, office_url, page
 
 MAX_IMPORT_BYTES = 1_000_000
@@ -33,7 +34,9 @@ async def blacklist(request: web.Request) -> Page:
     found = await services(request).read(
         oq.blacklist_rows, actor(request), active_only=not show_all
     )
-    return page(request, {"entries": [_entry(e) for e in found], "all": show_all})
+    tz = await zone_of(request)
+    entries = localized([_entry(e) for e in found], tz)
+    return page(request, {"entries": entries, "all": show_all})
 
 
 async def _add(request: web.Request, fields: dict[str, str]) -> int:
@@ -70,9 +73,10 @@ async def add(request: web.Request) -> Page:
 async def lift(request: web.Request) -> Page:
     entry_id = int(request.match_info["id"])
     entry = await services(request).handle(c.LiftBan(entry_id=entry_id, actor=actor(request)))
+    lifted_at = localized(entry.lifted_at, await zone_of(request))
     return page(
         request,
-        {"entry_id": entry.id, "lifted_at": entry.lifted_at, "message": "saved"},
+        {"entry_id": entry.id, "lifted_at": lifted_at, "message": "saved"},
         redirect=office_url(request, "blacklist"),
     )
 

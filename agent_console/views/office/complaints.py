@@ -12,13 +12,15 @@ from booking_core import operator_queries as opq
 
 from ...pages import Page
 from ..common import actor, form, services
+from ..times import localized, zone_of
 from .util import office_url, page
 
 
 async def complaints(request: web.Request) -> Page:
     status = request.query.get("status") or None
     found = await services(request).read(oq.complaints, actor(request), status=status)
-    return page(request, {"complaints": found, "status": status or ""})
+    tz = await zone_of(request)
+    return page(request, {"complaints": localized(found, tz), "status": status or ""})
 
 
 async def complaint(request: web.Request) -> Page:
@@ -28,27 +30,26 @@ async def complaint(request: web.Request) -> Page:
     assignee = await services(request).read(oq.complaint_assignee, tracking_no)
     history = await services(request).read(oq.complaint_history, tracking_no)
     operators = await services(request).read(opq.list_operators, who)
-    return page(
-        request,
-        {
-            "complaint": {
-                "tracking_no": found.tracking_no,
-                "status": found.status,
-                "channel": found.channel,
-                "call_sid": found.call_sid,
-                "caller": found.caller_masked,
-                "patient_id": found.patient_id,
-                "recording_url": found.recording_url,
-                "recording_seconds": found.recording_seconds,
-                "resolution": found.resolution,
-                "created_at": found.created_at,
-                "updated_at": found.updated_at,
-                "assignee": assignee,
-            },
-            "history": history,
-            "operators": [op.username for op in operators if not op.disabled],
+    tz = await zone_of(request)
+    context = {
+        "complaint": {
+            "tracking_no": found.tracking_no,
+            "status": found.status,
+            "channel": found.channel,
+            "call_sid": found.call_sid,
+            "caller": found.caller_masked,
+            "patient_id": found.patient_id,
+            "recording_url": found.recording_url,
+            "recording_seconds": found.recording_seconds,
+            "resolution": found.resolution,
+            "created_at": found.created_at,
+            "updated_at": found.updated_at,
+            "assignee": assignee,
         },
-    )
+        "history": history,
+        "operators": [op.username for op in operators if not op.disabled],
+    }
+    return page(request, localized(context, tz))
 
 
 async def assign(request: web.Request) -> Page:

@@ -14,6 +14,7 @@ from ...i18n import language
 from ...i18n_office import office_text
 from ...pages import Page
 from ..common import actor, services
+from ..times import localized, today, zone_of
 from .charts import bar_chart
 from .util import day_param, hospital_of, int_param, page
 
@@ -29,8 +30,8 @@ DEFAULT_DAYS = 30
 
 
 async def reports(request: web.Request) -> Page:
-    today = services(request).clock.now().date()
-    day_to = day_param(request.query.get("day_to"), "day_to") or today + timedelta(days=7)
+    this_day = await today(request, hospital_of(request))
+    day_to = day_param(request.query.get("day_to"), "day_to") or this_day + timedelta(days=7)
     day_from = day_param(request.query.get("day_from"), "day_from") or day_to - timedelta(
         days=DEFAULT_DAYS
     )
@@ -78,7 +79,10 @@ async def audit(request: web.Request) -> Page:
         }
         for e in found
     ]
-    return page(request, {"entries": entries, "page": page_no, "action": action or ""})
+    tz = await zone_of(request)
+    return page(
+        request, {"entries": localized(entries, tz), "page": page_no, "action": action or ""}
+    )
 
 
 PERSON_KEYS = ("patient_name",)

@@ -16,6 +16,7 @@ from booking_core.errors import InvalidInput
 from ...pages import Page
 from ...permissions import Permission, permissions_of
 from ..common import actor, form, services, session
+from ..times import today
 from .rows import session_row
 from .util import day_param, hospital_of, int_param, office_url, page
 
@@ -103,14 +104,22 @@ async def save_doctor(request: web.Request) -> Page:
     return page(request, {"message": "saved"}, redirect=office_url(request, "schedules"))
 
 
+PERIOD_ORDER = {p: i for i, p in enumerate(Period)}  # morning, afternoon, evening
+
+
+def _in_day_order(row: dict) -> tuple:
+    """A day's sessions as the day runs (上午, 下午, 晚上), not as their names sort."""
+    return (row["day"], PERIOD_ORDER.get(row["period"], len(PERIOD_ORDER)), row["start"])
+
+
 def _monday(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
 async def week(request: web.Request) -> Page:
     """The week's sessions as a grid: a row per doctor, a column per day."""
-    today = services(request).clock.now().date()
-    start = _monday(day_param(request.query.get("week"), "week") or today)
+    this_day = await today(request, hospital_of(request))
+    start = _monday(day_param(request.query.get("week"), "week") or this_day)
     days = [start + timedelta(days=i) for i in range(7)]
     found = await services(request).read(
         oq.list_sessions,
@@ -119,7 +128,7 @@ async def week(request: web.Request) -> Page:
         day_from=days[0],
         day_to=days[-1],
     )
-    sessions = [session_row(s) for s in found]
+    sessions = sorted((session_row(s) for s in found), key=_in_day_order)
     grid: dict[str, dict[str, list[dict]]] = {}
     for s in sessions:
         label = f"{s['doctor']} ({s['doctor_work_no']})"
