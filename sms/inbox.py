@@ -4,6 +4,12 @@ Both gateways come through :class:`Inbox`: Twilio's webhook (the reply goes back
 as TwiML, and a retried webhook gets the stored reply) and the modem's reader (the reply
 is queued for the modem's sender, and a message read again after a crash is answered
 then, as only one process reads a modem).
+
+A webhook that cannot wait any longer (Twilio's budget) tells the texter that the result
+will come by text (:class:`ReplyLater`): the exchange goes on without it, and its reply,
+the booking's number or the refusal, is queued for the sender instead of answered inline,
+once. Nothing is left unsaid: if the core fails after that, the "system busy" reply is
+the one texted (and it is true: a booking that failed committed nothing).
 """
 
 from __future__ import annotations
@@ -17,16 +23,41 @@ from booking_core import message_commands as m
 from booking_core import message_queries as mq
 from booking_core import queries
 from booking_core.domain import Hospital
+from booking_core.errors import SystemFault
 from booking_core.services import BookingServices
 
 from .gateway import Incoming
-from .handler import Texter, respond
+from .handler import Answer, Texter, respond
 from .replies import Replies
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "sms"
 REPLY_POLL_SECONDS = 0.05  # a retried webhook looks this often for the first delivery's reply
+
+
+class ReplyLater:
+    """Whether a webhook's reply goes back inline or as a text: the webhook
+    :meth:`defer`s when its budget runs out, the exchange calls :meth:`settle` just before
+    it stores the reply. Whichever comes first decides (one event loop: no lock needed)."""
+
+    __slots__ = ("deferred", "settled")
+
+    def __init__(self) -> None:
+        self.deferred = False
+        self.settled = False
+
+    def defer(self) -> bool:
+        """The webhook stops waiting: True unless the reply is being stored already (then
+        the webhook waits for it: one write more)."""
+        if not self.settled:
+            self.deferred = True
+        return self.deferred
+
+    def settle(self) -> bool:
+        """The reply is about to be stored: True if it must be texted."""
+        self.settled = True
+        return self.deferred
 
 
 BookingCounter = Callable[[str, str], None]
@@ -47,9 +78,12 @@ class Inbox:
             self._hospital = await self.services.read(queries.hospital, self.hospital_code)
         return self._hospital
 
-    async def take(self, incoming: Incoming, *, send_reply: bool) -> str | None:
+    async def take(
+        self, incoming: Incoming, *, send_reply: bool, later: ReplyLater | None = None
+    ) -> str | None:
         """Store ``incoming`` once and answer it; the reply (None: another delivery of the
-        same message is answering it right now, and ``send_reply`` is False)."""
+        same message is answering it right now, and ``send_reply`` is False). With
+        ``later``, the reply is texted if the webhook deferred it before it was stored."""
         hospital = await self.hospital()
         claim = await self.services.handle(
             m.ReceiveMessage(
@@ -71,7 +105,13 @@ class Inbox:
             timezone=hospital.timezone,
             phone=incoming.phone,
         )
-        answer = await respond(self.services, self.replies, texter, incoming.body)
+        try:
+            answer = await respond(self.services, self.replies, texter, incoming.body)
+        except SystemFault as err:
+            if later is None or not later.deferred:
+                raise  # the door answers "busy" itself
+            log.error("SMS %s not handled after its webhook answered: %s", claim.message_id, err)
+            answer = Answer(self.replies.error(err, lang=texter.lang))
         if answer.booking_result is not None and self.on_booking is not None:
             try:
                 self.on_booking(CHANNEL, answer.booking_result)
@@ -81,7 +121,7 @@ class Inbox:
             m.AnswerMessage(
                 message_id=claim.message_id,
                 reply=answer.reply,
-                send=send_reply,
+                send=send_reply or (later is not None and later.settle()),
                 booking_no=answer.booking_no,
             )
         )

@@ -8,6 +8,13 @@
 * ``POST status`` — delivery reports for texts the engine sent (``StatusCallback``): a
   message's status only ever moves forward.
 
+A text whose exchange takes longer than ``answer_within_seconds`` (a store under load)
+is answered ``PROCESSING_TEXT`` ("being processed, the result will be texted") and the
+exchange goes on: its reply (the booking's number, or the refusal) is queued for the
+sender and texted once (:class:`~sms.inbox.ReplyLater`). "System busy, send it again"
+is only said when the core failed, which commits nothing; the texter is never told
+"busy" about a booking that was made.
+
 Signatures are checked by the middleware the engine hands in (the same check as the
 voice door's), before any handler runs: a forged request gets 403 and changes nothing.
 """
@@ -24,7 +31,7 @@ from booking_core import message_commands as m
 from booking_core.errors import GuahaoError
 
 from .gateway import Incoming
-from .inbox import Inbox
+from .inbox import Inbox, ReplyLater
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +39,9 @@ ANSWER_WITHIN_SECONDS = 5.0  # Twilio waits 15 s; a stalled store gets "busy" we
 TWIML = "text/xml"
 GATEWAY = "twilio"
 BUSY_TEXT = "系统繁忙，您的短信未能处理，请稍后重新发送。"
+PROCESSING_TEXT = "您的短信正在处理，结果将稍后以短信告知，请勿重复发送。"
+
+LATER = web.AppKey("sms_later", set)  # exchanges whose reply will be texted, still running
 
 INBOX = web.AppKey("inbox", Inbox)
 SETTINGS = web.AppKey("sms_web", dict)
@@ -48,6 +58,8 @@ def make_app(
     app = web.Application(middlewares=[signature_check])
     app[INBOX] = inbox
     app[SETTINGS] = {"answer_within": answer_within_seconds}
+    app[LATER] = set()
+    app.on_shutdown.append(_finish_later)
     app.router.add_post("", incoming)
     app.router.add_post("/", incoming)
     app.router.add_post("/fallback", fallback)
@@ -74,16 +86,42 @@ async def incoming(request: web.Request) -> web.Response:
         phone=form.get("From", ""),
         body=form.get("Body", ""),
     )
+    later = ReplyLater()
+    work = asyncio.ensure_future(request.app[INBOX].take(message, send_reply=False, later=later))
     try:
-        async with asyncio.timeout(settings["answer_within"]):
-            reply = await request.app[INBOX].take(message, send_reply=False)
-    except TimeoutError:
-        log.error("SMS webhook over %.1f s: answered busy", settings["answer_within"])
-        return _twiml(BUSY_TEXT)
-    except GuahaoError as err:  # our fault (the store): the patient is asked to resend
+        try:
+            reply = await asyncio.wait_for(asyncio.shield(work), settings["answer_within"])
+        except TimeoutError:
+            if later.defer():
+                log.warning(
+                    "SMS webhook over %.1f s: the reply to %s will be texted",
+                    settings["answer_within"],
+                    sid,
+                )
+                _keep(request.app[LATER], work)
+                return _twiml(PROCESSING_TEXT)
+            reply = await work  # its reply is being stored right now: a moment more
+    except GuahaoError as err:  # our fault (the store): nothing was done, please resend
         log.error("SMS not handled: %s", err)
         return _twiml(BUSY_TEXT)
     return _twiml(reply)
+
+
+def _keep(running: set, work: asyncio.Future) -> None:
+    running.add(work)
+
+    def done(task: asyncio.Future) -> None:
+        running.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("SMS reply to be texted was not stored: %s", task.exception())
+
+    work.add_done_callback(done)
+
+
+async def _finish_later(app: web.Application) -> None:
+    """On shutdown, before the store closes: the texts promised are queued first."""
+    if app[LATER]:
+        await asyncio.gather(*app[LATER], return_exceptions=True)
 
 
 async def fallback(request: web.Request) -> web.Response:
