@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from booking_core.domain import BookingStatus, Channel, Period
 from booking_core.rules import PeriodType, RuleKey
@@ -24,6 +24,12 @@ BOOKING_NO = r"^[0-9]{9}$"
 MAX_ID = 2**63 - 1  # what SQLite's INTEGER and PostgreSQL's bigint hold
 MAX_FEN = 100_000_000  # a million yuan: far above any fee or top-up
 MAX_RULE_NUMBER = 1_000_000  # whole-number rule values; each key's own range is checked too
+
+FIRST_DAY = dt.date(2000, 1, 1)  # clinic days, bans and searches stay this far inside the
+LAST_DAY = dt.date(2999, 12, 31)  # calendar, so no date arithmetic on them can leave it
+Day = Annotated[
+    dt.date, Field(ge=FIRST_DAY, le=LAST_DAY, description=f"a day from {FIRST_DAY} to {LAST_DAY}")
+]
 
 Name = Field(min_length=1, max_length=100)
 Fen = Field(ge=0, le=MAX_FEN, description="integer fen (分)")
@@ -45,12 +51,24 @@ PATH_PARAMETERS: dict[str, dict[str, Any]] = {
 }
 
 
+def _no_nul(value: Any) -> Any:
+    """PostgreSQL's text cannot hold U+0000, and no name, reason or number needs it."""
+    texts = value if isinstance(value, list) else [value]
+    if any(isinstance(t, str) and "\x00" in t for t in texts):
+        raise ValueError("must not contain the NUL character (U+0000)")
+    return value
+
+
 class Body(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
+
+    _text = field_validator("*", mode="after")(_no_nul)
 
 
 class Query(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    _text = field_validator("*", mode="after")(_no_nul)
 
 
 class Out(BaseModel):
@@ -134,7 +152,7 @@ class DoctorOut(Out):
 
 class SessionIn(Body):
     doctor: str = Field(pattern=WORK_NO, description="5-digit doctor work number (工号)")
-    date: dt.date
+    date: Day
     period: Period
     start: dt.time
     end: dt.time
@@ -192,8 +210,8 @@ class SlotQuery(Query):
     hospital: str | None = Field(None, pattern=HOSPITAL_CODE)
     department: str | None = Field(None, pattern=DEPARTMENT_CODE)
     doctor: str | None = Field(None, pattern=WORK_NO)
-    date: dt.date | None = None
-    date_to: dt.date | None = None
+    date: Day | None = None
+    date_to: Day | None = None
     time: dt.time | None = Field(None, description="the slot containing this clock time")
     all: bool = Field(False, description="also full slots")
 
@@ -309,7 +327,7 @@ class BookingOut(Out):
 
 class BookingQuery(Query):
     patient: int | None = Id(default=None)
-    date: dt.date | None = None
+    date: Day | None = None
     session: int | None = Id(default=None)
     hospital: str | None = Field(None, pattern=HOSPITAL_CODE)
 
@@ -340,7 +358,9 @@ class RescheduleIn(Body):
 
 class BlacklistIn(Body):
     patient_id: int = Id()
-    until: dt.date = Field(description="last banned day, hospital-local, inclusive")
+    until: Day = Field(
+        description=f"last banned day, hospital-local, inclusive, at most {LAST_DAY}"
+    )
     reason: str = Field(min_length=1, max_length=200)
     platform_wide: bool = False
 

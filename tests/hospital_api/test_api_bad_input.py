@@ -336,3 +336,44 @@ async def test_an_authorization_header_that_is_not_utf8_is_401(api, ready):
             assert resp.status == 401
             assert (await resp.json(content_type=None))["code"] == "unauthorized"
         assert await api.rows() == before
+
+
+async def test_days_at_the_ends_of_the_calendar_are_refused(api, ready):
+    his = ready["his"]
+    session = {
+        "doctor": "00868", "period": "morning", "start": "00:00", "end": "01:00",
+        "slot_minutes": 30, "places_per_slot": 1,
+    }  # fmt: skip
+    for day in ("0001-01-01", "1999-12-31", "3000-01-01", "9999-12-31"):
+        await refused(
+            api, his, "POST", "/hospitals/H001/sessions", 422, "invalid_request",
+            json={**session, "date": day},
+        )  # fmt: skip
+        await refused(
+            api, his, "POST", "/blacklist", 422, "invalid_request",
+            json={"patient_id": ready["patient"], "until": day, "reason": "x"},
+        )  # fmt: skip
+        for query in (f"date={day}", f"date=2026-07-11&date_to={day}"):
+            await refused(api, his, "GET", f"/slots?{query}", 422, "invalid_request")
+        await refused(api, his, "GET", f"/bookings?date={day}", 422, "invalid_request")
+    got, _ = await api.call(
+        "POST", "/blacklist", his,
+        json={"patient_id": ready["patient"], "until": "2999-12-31", "reason": "x"},
+    )  # fmt: skip
+    assert got == 201
+
+
+async def test_a_nul_character_is_refused_in_every_text(api, ready):
+    """PostgreSQL's text cannot hold U+0000: it was a 500 there."""
+    his, admin, nul = ready["his"], ready["admin"], "a\u0000b"
+    for auth, method, path, body in (
+        (admin, "PUT", "/hospitals/H003", {"name": nul}),
+        (admin, "PUT", "/hospitals/H001/departments/102", {"name": "x", "aliases": [nul]}),
+        (his, "POST", "/patients", {"name": nul, "id_number": resident_id(5), "phone": phone(5)}),
+        (his, "POST", "/blacklist", {"patient_id": ready["patient"], "until": "2026-08-01",
+                                     "reason": nul}),
+        (his, "POST", f"/patients/{ready['patient']}/top-up", {"amount": 1, "reference": nul}),
+    ):  # fmt: skip
+        problem = await refused(api, auth, method, path, 422, "invalid_request", json=body)
+        assert "NUL" in problem["errors"][0]["message"]
+    await refused(api, his, "GET", "/patients?card_no=%00", 422, "invalid_request")
