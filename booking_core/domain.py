@@ -169,10 +169,19 @@ class SlotView:
     fee: int
     capacity: int
     booked: int
+    # filled by ``queries.search_slots`` from the hospital's rules, at the read's instant:
+    window: str = "open"  # rules.SlotWindow: "not_yet_open" (before 放号), "open", "closed"
+    opens_at: datetime | None = None  # 放号: the first instant it can be booked (UTC)
+    closes_at: datetime | None = None  # the booking cut-off (UTC)
 
     @property
     def free(self) -> int:
         return max(self.capacity - self.booked, 0)
+
+    @property
+    def bookable(self) -> bool:
+        """A place can be booked now: released, before the cut-off, not full."""
+        return self.window == "open" and self.free > 0
 
 
 @dataclass(frozen=True, slots=True)

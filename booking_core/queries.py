@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Generator
-from dataclasses import dataclass
-from datetime import date, time
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from .domain import Actor, BlacklistEntry, BookingView
+from .domain import Actor, BlacklistEntry, BookingView, SlotView
 from .errors import NotFound
 from .identity import normalize_id_number, normalize_phone
 from .pii import Cipher
@@ -15,8 +16,17 @@ from .repo.bookings import VIEW_SQL, view_by_no, view_from
 from .repo.patients import PATIENT_COLUMNS, blacklist_from, patient_from
 from .repo.rules import stored_rules
 from .repo.schedule import SLOT_VIEW_SQL, hospital_by_code, hospital_by_id, slot_view_from
-from .rules import Rule, RuleSet
-from .store.base import Query, Tx, one, rows
+from .rules import (
+    Rule,
+    RuleKey,
+    RuleSet,
+    SlotWindow,
+    booking_cutoff,
+    booking_window,
+    release_instant,
+    slot_window,
+)
+from .store.base import Query, Tx, from_epoch, one, rows, to_epoch
 
 Gen = Generator[Query, Any, Any]
 
@@ -34,15 +44,27 @@ class SlotSearch:
     day_to: date | None = None
     at: time | None = None  # the slot that contains this clock time
     only_free: bool = True
+    # only what can be booked now: released (放号) and not past the cut-off
+    bookable_only: bool = False
     limit: int = MAX_ROWS
 
 
 def search_slots(tx: Tx, q: SlotSearch, actor: Actor) -> Gen:
+    """The slots asked for, each marked with its ``window`` at this instant (not yet
+    released, open, closed) by the rules the booking itself is checked by; with
+    ``bookable_only`` the others are left out. Every door lists slots through this."""
     hospital = yield from hospital_by_code(q.hospital_code)
     if not actor.may_access(hospital.id):
         raise NotFound("hospital", q.hospital_code)
+    tz = ZoneInfo(hospital.timezone)
+    ruleset = RuleSet((yield from stored_rules(hospital.id)), hospital.id)
     where = ["se.hospital_id = ?", "se.status = 'open'"]
     args: list[Any] = [hospital.id]
+    if q.bookable_only:
+        window = booking_window(tx.now, ruleset, tz)
+        cutoff = timedelta(minutes=ruleset.limit(RuleKey.BOOKING_CUTOFF_MINUTES) or 0)
+        where.append("se.day <= ? AND se.starts_at > ?")
+        args += [window.last_open_day.isoformat(), to_epoch(tx.now + cutoff)]
     if q.department_code:
         where.append("dep.code = ?")
         args.append(q.department_code)
@@ -71,7 +93,31 @@ def search_slots(tx: Tx, q: SlotSearch, actor: Actor) -> Gen:
         + " ORDER BY se.day, sl.start_time, doc.work_no LIMIT ?"
     )
     found = yield rows(sql, *args, min(q.limit, MAX_ROWS))
-    return [slot_view_from(r) for r in found]
+    views = [_marked(slot_view_from(r), r, tx.now, ruleset, tz) for r in found]
+    if q.bookable_only:  # the SQL above is the same rule; this drops a sub-second edge
+        views = [v for v in views if v.window == SlotWindow.OPEN]
+    return views
+
+
+def _marked(view: SlotView, row, now: datetime, ruleset: RuleSet, tz: ZoneInfo) -> SlotView:
+    starts_at = from_epoch(row["session_starts_at"])
+    assert starts_at is not None
+    return replace(
+        view,
+        window=str(slot_window(now, view.day, starts_at, ruleset, tz)),
+        opens_at=release_instant(view.day, ruleset, tz).astimezone(UTC),
+        closes_at=booking_cutoff(starts_at, ruleset),
+    )
+
+
+def booking_window_of(tx: Tx, hospital_code: str, actor: Actor) -> Gen:
+    """预约周期 and 放号 at a hospital now: the days open for booking and when the next
+    opens (``rules.BookingWindow``), for a door to say how far ahead it lists."""
+    hospital = yield from hospital_by_code(hospital_code)
+    if not actor.may_access(hospital.id):
+        raise NotFound("hospital", hospital_code)
+    ruleset = RuleSet((yield from stored_rules(hospital.id)), hospital.id)
+    return booking_window(tx.now, ruleset, ZoneInfo(hospital.timezone))
 
 
 def slot_view(tx: Tx, slot_id: int, actor: Actor) -> Gen:

@@ -204,6 +204,53 @@ def booking_cutoff(session_starts_at: datetime, rules: RuleSet) -> datetime:
     return session_starts_at - timedelta(minutes=minutes)
 
 
+@dataclass(frozen=True, slots=True)
+class BookingWindow:
+    """What a hospital's booking window (预约周期) and release time (放号) open at ``now``:
+    the days ``today`` .. ``last_open_day``; the next day opens at ``next_opens_at``.
+    ``days`` is the rule's N ("today and the next N days"); before the release time the
+    last open day is today + N - 1, from it on today + N."""
+
+    today: date  # hospital-local
+    days: int
+    last_open_day: date
+    next_opens_at: datetime  # hospital-local
+
+    @property
+    def next_day(self) -> date:
+        return self.last_open_day + timedelta(days=1)
+
+
+def booking_window(now: datetime, rules: RuleSet, tz: ZoneInfo) -> BookingWindow:
+    """The days open for booking at ``now``: the same rule ``check_booking_window`` applies
+    to one booking (a day is open once its ``release_instant`` has passed)."""
+    today = local(now, tz).date()
+    days = int(rules.value(RuleKey.BOOKING_WINDOW_DAYS))
+    last = today + timedelta(days=days)
+    if now < release_instant(last, rules, tz):
+        last -= timedelta(days=1)
+    return BookingWindow(today, days, last, release_instant(last + timedelta(days=1), rules, tz))
+
+
+class SlotWindow(StrEnum):
+    """Whether a slot can be booked at an instant: 放号 not yet, open, or past the cut-off."""
+
+    NOT_YET_OPEN = "not_yet_open"
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+def slot_window(
+    now: datetime, day: date, session_starts_at: datetime, rules: RuleSet, tz: ZoneInfo
+) -> SlotWindow:
+    """What ``check_booking_window`` would say of a booking at ``now``, without raising."""
+    if now < release_instant(day, rules, tz):
+        return SlotWindow.NOT_YET_OPEN
+    if now >= booking_cutoff(session_starts_at, rules):
+        return SlotWindow.CLOSED
+    return SlotWindow.OPEN
+
+
 def check_booking_window(
     now: datetime, day: date, session_starts_at: datetime, rules: RuleSet, tz: ZoneInfo
 ) -> None:

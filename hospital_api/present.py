@@ -16,7 +16,7 @@ from booking_core.domain import (
     Patient,
     SlotView,
 )
-from booking_core.rules import Rule
+from booking_core.rules import BookingWindow, Rule
 
 from .reads import SessionDetail
 
@@ -112,6 +112,20 @@ def slot_out(v: SlotView, tz: ZoneInfo) -> dict[str, Any]:
         "capacity": v.capacity,
         "booked": v.booked,
         "free": v.free,
+        "window": v.window,
+        "bookable": v.bookable,
+        "opens_at": local_iso(v.opens_at, tz),
+        "closes_at": local_iso(v.closes_at, tz),
+    }
+
+
+def booking_window_out(w: BookingWindow, tz: ZoneInfo) -> dict[str, Any]:
+    return {
+        "today": w.today.isoformat(),
+        "days": w.days,
+        "last_open_day": w.last_open_day.isoformat(),
+        "next_day": w.next_day.isoformat(),
+        "next_opens_at": local_iso(w.next_opens_at, tz),
     }
 
 

@@ -213,7 +213,11 @@ class SlotQuery(Query):
     date: Day | None = None
     date_to: Day | None = None
     time: dt.time | None = Field(None, description="the slot containing this clock time")
-    all: bool = Field(False, description="also full slots")
+    all: bool = Field(
+        False,
+        description="also full slots, and those not released yet (放号) or past the booking "
+        "cut-off; without it, only what can be booked now",
+    )
 
 
 class SlotOut(Out):
@@ -235,10 +239,27 @@ class SlotOut(Out):
     capacity: int
     booked: int
     free: int
+    window: Literal["not_yet_open", "open", "closed"] = Field(
+        description="not released yet (放号), open for booking, or past the cut-off"
+    )
+    bookable: bool = Field(description="open and not full: a booking now would be taken")
+    opens_at: str = Field(description="when its places are released (放号), hospital time")
+    closes_at: str = Field(description="the booking cut-off, hospital time")
+
+
+class BookingWindowOut(Out):
+    """预约周期 and 放号 now: days ``today`` .. ``last_open_day`` can be booked."""
+
+    today: dt.date
+    days: int = Field(description="the booking window: today and the next N days")
+    last_open_day: dt.date
+    next_day: dt.date = Field(description="the next day to be released")
+    next_opens_at: str = Field(description="when next_day is released, hospital time")
 
 
 class SlotList(Out):
     items: list[SlotOut]
+    window: BookingWindowOut
 
 
 # --- patients -------------------------------------------------------------------------

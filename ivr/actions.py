@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,6 +19,7 @@ from booking_core.domain import Actor, BookingStatus, BookingView, Channel
 from booking_core.errors import BookingError, InvalidInput
 from booking_core.identity import mask_name
 from booking_core.queries import SlotSearch
+from booking_core.rules import SlotWindow
 from booking_core.services import BookingServices
 
 from .state import (
@@ -39,7 +40,6 @@ from .state import (
     Transfer,
 )
 
-SCHEDULE_DAYS = 7  # "the next 7 days" a caller hears and can book (the default window)
 CATALOGUE_TTL_SECONDS = 30.0  # another process's department or doctor change is heard this late
 CATALOGUE_MAX_ENTRIES = 1024  # department lists and doctor lists, all hospitals together
 
@@ -198,32 +198,53 @@ class CoreActions:
             {"work_no": d.work_no, "name": d.name, "title": d.title, "fee": d.fee} for d in found
         ]
 
-    async def _slots(self, call: Call, doctor: str, day=None, *, only_free: bool):
-        now = self._today(call)
+    async def _ListDays(self, action: ListDays, call: Call):
+        """The doctor's days open for booking now, with free places (the core's rule:
+        released, before the cut-off), the next day to be released if the doctor has free
+        places on it (said with its opening time), and the window's N days."""
+        window = await self.services.read_small(
+            queries.booking_window_of, call.hospital_code, call.actor
+        )
         search = SlotSearch(
             hospital_code=call.hospital_code,
-            doctor_work_no=doctor,
-            day=day or now.date(),
-            day_to=None if day else now.date() + timedelta(days=SCHEDULE_DAYS),
-            only_free=only_free,
+            doctor_work_no=action.doctor,
+            day=window.today,
+            day_to=window.next_day,
+            only_free=True,
         )
         found = await self.services.read_small(queries.search_slots, search, call.actor)
-        today, clock = now.date(), now.time().replace(tzinfo=None)
-        return [s for s in found if s.day > today or s.start > clock]
-
-    async def _ListDays(self, action: ListDays, call: Call):
+        tz = ZoneInfo(call.timezone)
         days: dict[str, dict[str, Any]] = {}
-        for s in await self._slots(call, action.doctor, only_free=True):
-            day = days.setdefault(
+        later: dict[str, dict[str, Any]] = {}
+        for s in found:
+            if s.bookable:
+                into = days
+            elif s.window == SlotWindow.NOT_YET_OPEN and s.opens_at is not None:
+                into = later
+            else:
+                continue  # past the cut-off (today's started sessions)
+            day = into.setdefault(
                 s.day.isoformat(), {"day": s.day.isoformat(), "periods": [], "free": 0}
             )
             if str(s.period) not in day["periods"]:
                 day["periods"].append(str(s.period))
             day["free"] += s.free
-        return list(days.values())
+            if into is later:
+                day["opens_at"] = s.opens_at.astimezone(tz).isoformat()
+        return {"days": list(days.values()), "later": list(later.values()), "window": window.days}
 
     async def _ListTimes(self, action: ListTimes, call: Call):
+        """The doctor's slots on a day that can be booked now, full ones too (so "full"
+        can be told from "none")."""
         day = datetime.fromisoformat(action.day).date()
+        search = SlotSearch(
+            hospital_code=call.hospital_code,
+            doctor_work_no=action.doctor,
+            day=day,
+            only_free=False,
+            bookable_only=True,
+        )
+        found = await self.services.read_small(queries.search_slots, search, call.actor)
         return [
             {
                 "id": s.slot_id,
@@ -234,7 +255,7 @@ class CoreActions:
                 "free": s.free,
                 "fee": s.fee,
             }
-            for s in await self._slots(call, action.doctor, day, only_free=False)
+            for s in found
         ]
 
     async def _ListBookings(self, action: ListBookings, call: Call):

@@ -41,7 +41,10 @@ def _as_date(value: Any) -> date:
 def _as_time(value: Any) -> time:
     if isinstance(value, datetime):
         return value.time()
-    return value if isinstance(value, time) else time.fromisoformat(str(value))
+    if isinstance(value, time):
+        return value
+    text = str(value)  # "08:30", or an instant kept in the call's state as ISO text
+    return datetime.fromisoformat(text).time() if "T" in text else time.fromisoformat(text)
 
 
 # --- Mandarin ------------------------------------------------------------------------------

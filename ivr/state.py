@@ -75,6 +75,8 @@ class CallState:
     dept: dict[str, Any] | None = None
     doctor: dict[str, Any] | None = None
     day: dict[str, Any] | None = None
+    later: list[dict[str, Any]] = field(default_factory=list)  # days not released yet (放号)
+    window_days: int | None = None  # the booking window's N: "today and the next N days"
     slot: dict[str, Any] | None = None
     bookings: list[dict[str, Any]] = field(default_factory=list)
     index: int = 0
@@ -153,7 +155,9 @@ class ListDoctors(Action):
 
 @dataclass(frozen=True, slots=True)
 class ListDays(Action):
-    """Days of the next week on which the doctor has free places."""
+    """Days of the booking window on which the doctor has free places that can be booked
+    now; the outcome is ``{"days": [...], "later": [...], "window": N}``, ``later`` the
+    next day to be released (放号) with its ``opens_at``, when the doctor has places on it."""
 
     doctor: str
     pick: str | None = None  # MMDD

@@ -134,7 +134,8 @@ def slots_of_session(session_id: int) -> Generator[Query, Any, list[Slot]]:
 SLOT_VIEW_SQL = """
 SELECT sl.id AS slot_id, sl.session_id, h.code AS hospital_code, dep.code AS department_code,
        dep.name AS department_name, doc.work_no, doc.name AS doctor_name, doc.title,
-       se.day, se.period, sl.start_time, sl.end_time, se.room, se.fee, sl.capacity, sl.booked
+       se.day, se.period, sl.start_time, sl.end_time, se.room, se.fee, sl.capacity, sl.booked,
+       se.starts_at AS session_starts_at
 FROM slots sl
 JOIN sessions se ON se.id = sl.session_id
 JOIN doctors doc ON doc.id = se.doctor_id

@@ -13,7 +13,14 @@ from booking_core.queries import SlotSearch
 
 from .. import reads
 from ..keys import SETTINGS
-from ..present import department_out, doctor_out, hospital_out, session_out, slot_out
+from ..present import (
+    booking_window_out,
+    department_out,
+    doctor_out,
+    hospital_out,
+    session_out,
+    slot_out,
+)
 from ..schemas import (
     DEPARTMENT_CODE,
     HOSPITAL_CODE,
@@ -157,7 +164,12 @@ async def get_slots(request: web.Request) -> web.Response:
         day_to=q.date_to,
         at=q.time,
         only_free=not q.all,
+        bookable_only=not q.all,
     )
-    found = await services(request).read(queries.search_slots, search, caller(request).actor)
+    svc, actor = services(request), caller(request).actor
+    found = await svc.read(queries.search_slots, search, actor)
+    window = await svc.read(queries.booking_window_of, code, actor)
     tz = await directory(request).zone(code)
-    return json_response({"items": [slot_out(v, tz) for v in found]})
+    return json_response(
+        {"items": [slot_out(v, tz) for v in found], "window": booking_window_out(window, tz)}
+    )

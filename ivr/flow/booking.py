@@ -67,6 +67,7 @@ def settle_doctors(s: CallState, action: ListDoctors, outcome: Outcome) -> Step:
 def choose_doctor(s: CallState, item: dict) -> Step:
     s.doctor = item
     s.day = s.slot = None
+    s.later = []
     if s.node == "sched_doctor":
         return Step(s, [Prompt("chosen.doctor", item)], ListDays(item["work_no"]))
     return enter(s, "book_date", [Prompt("chosen.doctor", item)])
@@ -91,16 +92,28 @@ def day_entry(s: CallState, d: str) -> Step:
     return wrong(s, "day_invalid")
 
 
+def _mmdd(item: dict) -> str:
+    return item["day"][5:7] + item["day"][8:10]
+
+
 def settle_days(s: CallState, action: ListDays, outcome: Outcome) -> Step:
-    items = outcome.value or []
+    value = outcome.value or {}
+    items, s.later, s.window_days = value.get("days", []), value.get("later", []), value["window"]
     if s.node in ("sched_doctor", "sched_read"):
         s.items = items
         return enter(s, "sched_read")
     if action.pick is None:
+        if not items:  # none now: say so, then when the next day opens (放号)
+            step = wrong(s, "no_days", days=s.window_days)
+            later = [Prompt("item.later_day", item) for item in s.later]
+            return Step(step.state, [*step.say[:1], *later, *step.say[1:]], step.action)
         return open_list(s, items, "no_days")
     for item in items:
-        if item["day"][5:7] + item["day"][8:10] == action.pick:
+        if _mmdd(item) == action.pick:
             return choose_day(s, item)
+    for item in s.later:
+        if _mmdd(item) == action.pick:
+            return wrong(s, "error.outside_window", opens_at=item["opens_at"])
     return wrong(s, "day_full", mmdd=action.pick)
 
 

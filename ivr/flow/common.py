@@ -41,15 +41,17 @@ def node_prompts(s: CallState) -> list[Prompt]:
         return [Prompt(s.node, {**booking, "n": s.index + 1, "total": len(s.bookings)})]
     if s.node == "sched_read":
         doctor = s.doctor or {}
+        days = s.window_days
         out = [
             Prompt(
                 "sched_read_head",
-                {"doctor": doctor.get("name", ""), "title": doctor.get("title", "")},
+                {"doctor": doctor.get("name", ""), "title": doctor.get("title", ""), "days": days},
             )
         ]
         out += [Prompt("item.sched_day", item) for item in s.items]
         if not s.items:
-            out.append(Prompt("sched_none"))
+            out.append(Prompt("sched_none", {"days": days}))
+        out += [Prompt("item.later_day", item) for item in s.later]
         return [*out, Prompt("sched_read")]
     if s.node == "complaint_record":
         return [Prompt("complaint_record", {"tracking_no": s.tracking_no or ""})]
@@ -84,6 +86,8 @@ def page_prompts(s: CallState) -> list[Prompt]:
     page = s.items[first : first + PAGE_SIZE]
     out = [Prompt(ITEM_PROMPT[s.node], {**item, "n": i + 1}) for i, item in enumerate(page)]
     more = first + PAGE_SIZE < len(s.items)
+    if s.node == "book_date" and not more:  # then when the next day opens (放号)
+        out += [Prompt("item.later_day", item) for item in s.later]
     out.append(Prompt("list.more" if more else "list.last"))
     return out
 

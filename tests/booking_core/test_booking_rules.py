@@ -12,7 +12,7 @@ import pytest
 
 from booking_core import commands as c
 from booking_core import outbox, queries
-from booking_core.domain import SYSTEM, Actor, BookingStatus, Channel
+from booking_core.domain import SYSTEM, Actor, BookingStatus, Channel, Period
 from booking_core.errors import (
     Blacklisted,
     BookingClosed,
@@ -132,6 +132,97 @@ async def test_hospital_window_and_release_time_move_the_edge(world, services, c
     assert err.value.opens_at == local(2026, 7, 10, 8, 0)
     clock.set(local(2026, 7, 10, 8, 0))
     await book(services, slot, patient)
+
+
+async def _release_world(world):
+    """Morning sessions today (7/10), on D+6, D+7 and D+8, and one this afternoon."""
+    await world.basic(date(2026, 7, 10))
+    await world.session(date(2026, 7, 10), period=Period.AFTERNOON, start=time(14), end=time(17))
+    for day in (16, 17, 18):
+        await world.session(date(2026, 7, day))
+
+
+def _search(**kw) -> queries.SlotSearch:
+    return queries.SlotSearch(
+        hospital_code="H001", day=date(2026, 7, 10), day_to=date(2026, 7, 18), **kw
+    )
+
+
+async def test_slot_search_marks_and_keeps_out_what_cannot_be_booked_now(world, services, clock):
+    """#9 item 10: one rule for every door. Before 07:30 day D+7 is not released yet, after
+    it is; the search's marks say exactly what a booking would be told."""
+    await _release_world(world)
+    clock.set(local(2026, 7, 10, 7, 29, 59))
+    window = await services.read(queries.booking_window_of, "H001", SYSTEM)
+    assert (window.today, window.days) == (date(2026, 7, 10), 7)
+    assert (window.last_open_day, window.next_day) == (date(2026, 7, 16), date(2026, 7, 17))
+    assert window.next_opens_at == local(2026, 7, 10, 7, 30)
+    bookable = await services.read(queries.search_slots, _search(bookable_only=True), SYSTEM)
+    assert {v.day.day for v in bookable} == {10, 16}
+    assert all(v.bookable and v.window == "open" for v in bookable)
+    every = await services.read(queries.search_slots, _search(), SYSTEM)
+    marks = {(v.day.day, v.period): (v.window, v.opens_at) for v in every}
+    assert marks[(17, Period.MORNING)] == ("not_yet_open", local(2026, 7, 10, 7, 30))
+    assert marks[(18, Period.MORNING)] == ("not_yet_open", local(2026, 7, 11, 7, 30))
+    assert marks[(16, Period.MORNING)][0] == "open"
+
+    # the marks are what the booking itself is told: one patient per session's first place
+    firsts = {}
+    for v in every:
+        firsts.setdefault(v.session_id, v)
+    for i, v in enumerate(firsts.values()):
+        patient = await world.patient(f"患者{i}")
+        if v.window == "open":
+            await book(services, v.slot_id, patient)
+        else:
+            with pytest.raises(OutsideBookingWindow) as err:
+                await book(services, v.slot_id, patient)
+            assert err.value.opens_at == v.opens_at
+
+    clock.set(local(2026, 7, 10, 7, 30))
+    window = await services.read(queries.booking_window_of, "H001", SYSTEM)
+    assert (window.last_open_day, window.next_day) == (date(2026, 7, 17), date(2026, 7, 18))
+    assert window.next_opens_at == local(2026, 7, 11, 7, 30)
+    bookable = await services.read(queries.search_slots, _search(bookable_only=True), SYSTEM)
+    assert {v.day.day for v in bookable} == {10, 16, 17}
+
+
+async def test_slot_search_leaves_out_sessions_past_the_cut_off(world, services, clock):
+    await _release_world(world)
+    clock.set(local(2026, 7, 10, 9, 0))  # this morning's session started at 08:00
+    every = await services.read(queries.search_slots, _search(), SYSTEM)
+    today = [v for v in every if v.day == date(2026, 7, 10)]
+    assert {v.period: v.window for v in today} == {
+        Period.MORNING: "closed",
+        Period.AFTERNOON: "open",
+    }
+    assert all(not v.bookable for v in today if v.period is Period.MORNING)
+    bookable = await services.read(queries.search_slots, _search(bookable_only=True), SYSTEM)
+    assert {(v.day.day, v.period) for v in bookable} == {
+        (10, Period.AFTERNOON),
+        (16, Period.MORNING),
+        (17, Period.MORNING),
+    }
+    morning = next(v for v in today if v.period is Period.MORNING)
+    with pytest.raises(BookingClosed):
+        await book(services, morning.slot_id, await world.patient())
+
+
+async def test_slot_search_follows_the_hospitals_window_and_release_time(world, services, clock):
+    await _release_world(world)
+    await world.session(date(2026, 7, 24))
+    await set_rule(services, RuleKey.BOOKING_WINDOW_DAYS, 14)
+    await set_rule(services, RuleKey.RELEASE_TIME, "08:00")
+    clock.set(local(2026, 7, 10, 7, 59, 59))
+    window = await services.read(queries.booking_window_of, "H001", SYSTEM)
+    assert (window.days, window.last_open_day) == (14, date(2026, 7, 23))
+    search = _search(bookable_only=True)
+    wide = queries.SlotSearch(
+        hospital_code="H001", day=search.day, day_to=date(2026, 7, 24), bookable_only=True
+    )
+    assert 24 not in {v.day.day for v in await services.read(queries.search_slots, wide, SYSTEM)}
+    clock.set(local(2026, 7, 10, 8, 0))
+    assert 24 in {v.day.day for v in await services.read(queries.search_slots, wide, SYSTEM)}
 
 
 # --- cut-off (截止) ----------------------------------------------------------------------

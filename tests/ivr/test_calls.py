@@ -142,7 +142,7 @@ async def test_hear_a_doctors_schedule(twilio):
     await call.press("3")
     await call.press("101")
     await call.press("00868")
-    assert "医生00868主任医师，未来七天的出诊安排" in call.text()
+    assert "医生00868主任医师，今天和未来7天的出诊安排" in call.text()
     assert "7月11日 星期六上午下午出诊，还有20个号" in call.text()
     await call.press("1")  # again
     assert "还有20个号" in call.text()

@@ -13,6 +13,7 @@ from ivr.state import (
     CallState,
     Digits,
     FindPatient,
+    ListDays,
     ListDepartments,
     NoInput,
     Outcome,
@@ -207,3 +208,44 @@ def test_the_state_survives_json():
     state.seq = 9
     again = CallState.from_json(state.to_json(), 9)
     assert again == state
+
+
+LATER = {
+    "day": "2026-07-17",
+    "periods": ["morning"],
+    "free": 16,
+    "opens_at": "2026-07-10T07:30:00+08:00",
+}
+
+
+def test_a_day_not_released_yet_is_not_listed_but_its_opening_is_said():
+    """#9 item 10: the list is what can be booked now; the next day's opening follows it."""
+    state = at("book_date", doctor={"work_no": "00868"})
+    open_day = {"day": "2026-07-16", "periods": ["morning"], "free": 16}
+    outcome = Outcome(value={"days": [open_day], "later": [LATER], "window": 7})
+    step = flow.settle(state, ListDays("00868"), outcome)
+    assert keys(step) == ["item.day", "item.later_day", "list.last"]
+    assert step.state.items == [open_day]
+    assert step.say[1].params["opens_at"] == LATER["opens_at"]
+
+    typed = flow.settle(state, ListDays("00868", pick="0717"), outcome)
+    assert keys(typed) == ["error.outside_window", "book_date"]
+    assert typed.state.node == "book_date"
+    assert typed.state.day is None
+
+
+def test_no_day_open_says_the_window_and_when_the_next_opens():
+    state = at("book_date", doctor={"work_no": "00868"})
+    outcome = Outcome(value={"days": [], "later": [LATER], "window": 7})
+    step = flow.settle(state, ListDays("00868"), outcome)
+    assert keys(step) == ["no_days", "item.later_day", "book_date"]
+    assert step.say[0].params == {"days": 7}
+
+
+def test_the_schedule_says_the_windows_days():
+    state = at("sched_doctor", doctor={"work_no": "00868", "name": "王", "title": "主任医师"})
+    outcome = Outcome(value={"days": [], "later": [LATER], "window": 14})
+    step = flow.settle(state, ListDays("00868"), outcome)
+    assert keys(step) == ["sched_read_head", "sched_none", "item.later_day", "sched_read"]
+    assert step.say[0].params["days"] == 14
+    assert step.say[1].params == {"days": 14}

@@ -34,6 +34,8 @@ SAMPLE = {
     "tracking_no": "1234567",
     "n": 1,
     "total": 2,
+    "days": 7,
+    "opens_at": "2026-07-15T07:30:00+08:00",
 }
 WHEN = datetime(2026, 7, 15, 0, 30, tzinfo=UTC)
 
