@@ -2,9 +2,10 @@
 answer matches the schema the document gives it.
 
 The API runs on a real port (as ``guahao serve`` runs it: a handler is not cancelled when
-its caller hangs up) over a real SQLite store with a hospital, a session, a patient and an
-admin token, in a thread of its own: schemathesis calls it synchronously. A few examples
-per operation keep this well under a minute; the CI of issue #9 ran 6,054.
+its caller hangs up) over a real store, SQLite and a private PostgreSQL, with a hospital, a
+session, a patient and an admin token, in a thread of its own: schemathesis calls it
+synchronously. A few examples per operation keep this well under a minute (issue #9's hunt
+sent 6,054 requests).
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import os
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 import schemathesis
@@ -36,6 +36,7 @@ from hospital_api.auth import hash_token, new_token
 from hospital_api.web import ROUTES_TABLE
 from tests.hospital_api.helpers import first_slot_id, hospital_with_session, make_root, register
 from tests.support.fixtures import TEST_PII_KEY
+from tests.support.services import create_database, drop_database
 from tests.support.world import local
 
 # 25 operations x 8 (and schemathesis's own boundary and negative cases): ~20 s, enough to
@@ -55,7 +56,7 @@ class Served:
 class ApiThread(threading.Thread):
     """The API app on 127.0.0.1 and a free port, in an event loop of its own."""
 
-    def __init__(self, db: Path) -> None:
+    def __init__(self, db: str) -> None:
         super().__init__(name="api-under-fuzz", daemon=True)
         self.db = db
         self.ready = threading.Event()
@@ -74,7 +75,7 @@ class ApiThread(threading.Thread):
     async def _serve(self) -> None:
         self._loop, self._stopping = asyncio.get_running_loop(), asyncio.Event()
         store = make_store(
-            str(self.db), FrozenClock(local(2026, 7, 10, 9, 0)), outbox_consumers=["test"]
+            self.db, FrozenClock(local(2026, 7, 10, 9, 0)), outbox_consumers=["test"]
         )
         await store.open()
         try:
@@ -110,9 +111,16 @@ class ApiThread(threading.Thread):
         self.join(timeout=START_SECONDS)
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory) -> Iterator[Served]:
-    thread = ApiThread(tmp_path_factory.mktemp("fuzz") / "guahao.db")
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def served(request, tmp_path_factory) -> Iterator[Served]:
+    """The API over SQLite and over PostgreSQL (whose text cannot hold U+0000, say)."""
+    if request.param == "sqlite":
+        db = str(tmp_path_factory.mktemp("fuzz") / "guahao.db")
+    else:
+        db = create_database(request.getfixturevalue("postgres_dsn"))
+    thread = ApiThread(db)
     thread.start()
     assert thread.ready.wait(START_SECONDS), "the API did not start"
     if thread.error is not None:
@@ -122,6 +130,8 @@ def served(tmp_path_factory) -> Iterator[Served]:
         yield thread.served
     finally:
         thread.stop()
+        if request.param == "postgres":
+            drop_database(db)
 
 
 @schema.parametrize()
