@@ -92,6 +92,7 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> web.Applicat
         settings.console_idle_minutes,
         settings.console_trust_proxy,
         secure_cookies=settings.public_url.startswith("https://"),
+        timezone=settings.timezone,
     )
     app.add_subapp("/console/", agent_console.web.make_app(services, console))
     texting.mount(app, settings)

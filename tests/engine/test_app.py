@@ -222,3 +222,12 @@ async def test_a_client_hanging_up_mid_body_is_counted_as_499_not_as_our_error(s
             pytest.fail(f"no 499 counted for {door}:\n{text}")
         assert 'status="5xx"' not in text
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+def test_the_console_reads_times_in_the_engines_zone(tmp_path):
+    """Platform screens and the log-in page use the configured zone, not a built-in one."""
+    from agent_console.keys import SETTINGS as CONSOLE_SETTINGS
+
+    app = build_app(settings_for(str(tmp_path / "g.db"), timezone="Asia/Urumqi"))
+    (console,) = [r._app for r in app.router.resources() if r.canonical == "/console"]
+    assert console[CONSOLE_SETTINGS].timezone == "Asia/Urumqi"
