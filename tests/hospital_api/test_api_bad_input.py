@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import json
 import logging
@@ -327,14 +328,22 @@ async def test_integers_past_64_bits_are_refused(api, ready):
 
 
 async def test_an_authorization_header_that_is_not_utf8_is_401(api, ready):
-    body = {"slot_id": ready["slot"], "patient_id": ready["patient"]}
+    body = json.dumps({"slot_id": ready["slot"], "patient_id": ready["patient"]}).encode()
     for raw in (b"Bearer gh_\xff\xfe", b"Bearer \xe4\xb8", "Bearer 令牌".encode()):
         before = await api.rows()
-        async with api.client.post(
-            "/api/v1/bookings", json=body, headers={"Authorization": raw.decode("latin-1")}
-        ) as resp:
-            assert resp.status == 401
-            assert (await resp.json(content_type=None))["code"] == "unauthorized"
+        # raw bytes on the wire: an HTTP client would encode the header for us
+        reader, writer = await asyncio.open_connection(api.client.host, api.client.port)
+        writer.write(
+            b"POST /api/v1/bookings HTTP/1.1\r\nHost: t\r\nConnection: close\r\n"
+            b"Authorization: " + raw + b"\r\nContent-Type: application/json\r\n"
+            b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+        )
+        answer = await reader.read()
+        writer.close()
+        await writer.wait_closed()
+        head, _, payload = answer.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 401 "), answer
+        assert json.loads(payload)["code"] == "unauthorized"
         assert await api.rows() == before
 
 
