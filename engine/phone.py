@@ -112,7 +112,10 @@ class Phone:
     def post(self, url: str, method: str = "POST", **extra: str) -> str:
         """Call the webhook at ``url`` (absolute under the public URL, or a path) as
         Twilio would; the TwiML it answered."""
-        public = urllib.parse.urljoin(self.public_url + "/", url)
+        if url.startswith("/"):  # a path under the public URL (which may have a prefix)
+            public = self.public_url + url
+        else:
+            public = urllib.parse.urljoin(self.public_url + "/", url)
         if not public.startswith(self.public_url):
             raise PhoneError(f"the TwiML sends the call outside the engine: {public}")
         target = self.url + public[len(self.public_url) :]

@@ -9,7 +9,7 @@ import pytest
 from twilio.request_validator import RequestValidator
 from twilio.twiml.voice_response import Enqueue, Gather, VoiceResponse
 
-from engine.phone import Phone, e164, new_call_sid
+from engine.phone import Phone, PhoneError, e164, new_call_sid
 from engine.phone_twiml import End, Fetch, gathered, parse, walk
 from engine.phone_twiml import Gather as GatherVerb
 
@@ -148,34 +148,61 @@ def test_call_sids_and_numbers_look_like_twilio_s():
     assert e164("+14155550100") == "+14155550100"
 
 
-def test_requests_are_signed_over_the_public_url_and_sent_to_the_url(monkeypatch):
+class Wire:
+    """urllib's urlopen, recording each request and answering ``<Hangup/>``."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str, dict[str, str]]] = []
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def read(self):
+        return b"<Response><Hangup/></Response>"
+
+    def __call__(self, request, timeout):
+        params = dict(parse_qsl((request.data or b"").decode()))
+        self.sent.append((request.full_url, request.headers["X-twilio-signature"], params))
+        return self
+
+
+@pytest.fixture
+def wire(monkeypatch) -> Wire:
+    recorder = Wire()
+    monkeypatch.setattr("urllib.request.urlopen", recorder)
+    return recorder
+
+
+def test_requests_are_signed_over_the_public_url_and_sent_to_the_url(wire):
     """What reaches the wire: the target is --url, the signature is over public_url."""
-    sent = {}
-
-    class Answer:
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *exc):
-            return False
-
-        def read(self):
-            return b"<Response><Hangup/></Response>"
-
-    def urlopen(request, timeout):
-        sent["url"] = request.full_url
-        sent["signature"] = request.headers["X-twilio-signature"]
-        sent["body"] = request.data
-        return Answer()
-
-    monkeypatch.setattr("urllib.request.urlopen", urlopen)
     phone = Phone("tok", "https://pub.example.test", "+8613800130001", url="http://10.0.0.5:8080")
     phone.post("https://pub.example.test/twilio/voice/step?s=3", Digits="1")
-    assert sent["url"] == "http://10.0.0.5:8080/twilio/voice/step?s=3"
-    params = dict(parse_qsl(sent["body"].decode()))
+    [(url, signature, params)] = wire.sent
+    assert url == "http://10.0.0.5:8080/twilio/voice/step?s=3"
     assert params["Digits"] == "1"
     assert params["CallSid"] == phone.call_sid
     expected = RequestValidator("tok").compute_signature(
         "https://pub.example.test/twilio/voice/step?s=3", params
     )
-    assert sent["signature"] == expected
+    assert signature == expected
+
+
+def test_a_public_url_with_a_path_prefix_keeps_it(wire):
+    phone = Phone("tok", "https://example.test/guahao/", "+8613800130001")
+    assert phone.run() == "hangup"
+    (first, sig, params), (status, _sig, ended) = wire.sent
+    assert first == "https://example.test/guahao/twilio/voice"
+    assert sig == RequestValidator("tok").compute_signature(first, params)
+    assert status == "https://example.test/guahao/twilio/voice/status"
+    assert ended["CallStatus"] == "completed"
+    assert int(ended["CallDuration"]) >= 1
+
+
+def test_the_call_refuses_to_follow_the_twiml_out_of_the_engine(wire):
+    phone = Phone("tok", "https://example.test", "+8613800130001")
+    with pytest.raises(PhoneError, match="outside the engine"):
+        phone.post("https://evil.example.test/twilio/voice")
+    assert wire.sent == []
