@@ -155,6 +155,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "status_completed": "已就诊",
         "status_cancelled": "已取消",
         "status_no_show": "爽约",
+        # hardening (#10): faults, busy exports, searches kept out of URLs
+        "internal_error": "系统出错，请稍后重试；如仍不行请联系管理员。",
+        "exports_busy": "正在导出的表格太多，请 {retry_after} 秒后重试。",
+        "search_expired": "这次查询已过期，请重新查询。",
     },
     "en": {
         "app_title": "Booking agent console",
@@ -300,6 +304,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "status_completed": "completed",
         "status_cancelled": "cancelled",
         "status_no_show": "no-show",
+        # hardening (#10): faults, busy exports, searches kept out of URLs
+        "internal_error": "Something went wrong on our side: try again, then tell an admin.",
+        "exports_busy": "Too many exports are running: try again in {retry_after} seconds.",
+        "search_expired": "This search has expired: search again.",
     },
 }
 

@@ -6,6 +6,7 @@ operator may not see is "not found" (the core's reads and commands are scoped)."
 
 from __future__ import annotations
 
+from .desk_routes import ID, NO
 from .permissions import Permission
 from .routing import SIGNED_IN, Route
 from .views.office import (
@@ -34,9 +35,9 @@ ROUTES: list[Route] = [
     Route("GET", "/office/sessions", schedules.week, P.SESSIONS_STOP, T + "sessions.html"),
     Route("POST", "/office/sessions", schedules.add_session, P.SCHEDULES_MANAGE),
     Route("POST", "/office/sessions/week", schedules.copy_week, P.SCHEDULES_MANAGE),
-    Route("GET", r"/office/sessions/{id:\d+}/stop", stops.stop_form, P.SESSIONS_STOP,
+    Route("GET", f"/office/sessions/{ID}/stop", stops.stop_form, P.SESSIONS_STOP,
           T + "stop.html"),
-    Route("POST", r"/office/sessions/{id:\d+}/stop", stops.stop, P.SESSIONS_STOP),
+    Route("POST", f"/office/sessions/{ID}/stop", stops.stop, P.SESSIONS_STOP),
     Route("GET", "/office/schedules", schedules.schedules, P.SCHEDULES_MANAGE,
           T + "schedules.html"),
     Route("POST", "/office/departments", schedules.save_department, P.SCHEDULES_MANAGE),
@@ -46,15 +47,15 @@ ROUTES: list[Route] = [
     # 黑名单
     Route("GET", "/office/blacklist", blacklist.blacklist, P.BLACKLIST_VIEW, T + "blacklist.html"),
     Route("POST", "/office/blacklist", blacklist.add, P.BLACKLIST_MANAGE),
-    Route("POST", r"/office/blacklist/{id:\d+}/lift", blacklist.lift, P.BLACKLIST_MANAGE),
+    Route("POST", f"/office/blacklist/{ID}/lift", blacklist.lift, P.BLACKLIST_MANAGE),
     Route("POST", "/office/blacklist/import", blacklist.import_csv, P.BLACKLIST_MANAGE),
     # 投诉
     Route("GET", "/office/complaints", complaints.complaints, P.COMPLAINTS_MANAGE,
           T + "complaints.html"),
-    Route("GET", r"/office/complaints/{no:\d+}", complaints.complaint, P.COMPLAINTS_MANAGE,
+    Route("GET", f"/office/complaints/{NO}", complaints.complaint, P.COMPLAINTS_MANAGE,
           T + "complaint.html"),
-    Route("POST", r"/office/complaints/{no:\d+}/assign", complaints.assign, P.COMPLAINTS_MANAGE),
-    Route("POST", r"/office/complaints/{no:\d+}/reply", complaints.reply, P.COMPLAINTS_MANAGE),
+    Route("POST", f"/office/complaints/{NO}/assign", complaints.assign, P.COMPLAINTS_MANAGE),
+    Route("POST", f"/office/complaints/{NO}/reply", complaints.reply, P.COMPLAINTS_MANAGE),
     # 报表、审计
     Route("GET", "/office/reports", reports.reports, P.REPORTS_VIEW, T + "reports.html"),
     Route("GET", "/office/audit", reports.audit, P.AUDIT_VIEW, T + "audit.html"),

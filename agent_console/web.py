@@ -24,7 +24,16 @@ from . import desk_routes, office_routes, sessions
 from .auth import Passwords, qr_svg
 from .csrf import request_is_forged
 from .i18n import language, translate
-from .keys import NEW_PRE_CSRF, PASSWORDS, SERVICES, SESSION, SETTINGS, ConsoleSettings
+from .keys import (
+    NEW_PRE_CSRF,
+    PASSWORDS,
+    PROXY_NOTICE,
+    SERVICES,
+    SESSION,
+    SETTINGS,
+    ConsoleSettings,
+    ProxyNotice,
+)
 from .pages import Page, present, wants_json
 from .permissions import Permission, permissions_of
 from .routing import PUBLIC, SIGNED_IN, STEP, Route
@@ -35,6 +44,8 @@ log = logging.getLogger(__name__)
 
 HERE = Path(__file__).parent
 P = Permission
+ID = desk_routes.ID  # a row id: at most 18 digits, so it fits a 64-bit integer
+NO = desk_routes.NO
 
 ROUTES: list[Route] = [
     Route("GET", "/", account.home, SIGNED_IN, "home.html", "home"),
@@ -47,17 +58,17 @@ ROUTES: list[Route] = [
     Route("POST", "/logout", login.logout, STEP),
     Route("GET", "/operators", operators.list_operators, P.OPERATORS_VIEW, "operators.html"),
     Route("POST", "/operators", operators.add_operator, P.OPERATORS_MANAGE),
-    Route("GET", r"/operators/{id:\d+}", operators.operator_detail, P.OPERATORS_VIEW,
+    Route("GET", f"/operators/{ID}", operators.operator_detail, P.OPERATORS_VIEW,
           "operator.html"),
-    Route("POST", r"/operators/{id:\d+}", operators.edit_operator, P.OPERATORS_MANAGE),
-    Route("POST", r"/operators/{id:\d+}/roles", operators.assign_roles, P.OPERATORS_MANAGE),
-    Route("POST", r"/operators/{id:\d+}/disable", operators.disable_operator,
+    Route("POST", f"/operators/{ID}", operators.edit_operator, P.OPERATORS_MANAGE),
+    Route("POST", f"/operators/{ID}/roles", operators.assign_roles, P.OPERATORS_MANAGE),
+    Route("POST", f"/operators/{ID}/disable", operators.disable_operator,
           P.OPERATORS_MANAGE),
-    Route("POST", r"/operators/{id:\d+}/enable", operators.enable_operator, P.OPERATORS_MANAGE),
-    Route("POST", r"/operators/{id:\d+}/password", operators.reset_password,
+    Route("POST", f"/operators/{ID}/enable", operators.enable_operator, P.OPERATORS_MANAGE),
+    Route("POST", f"/operators/{ID}/password", operators.reset_password,
           P.OPERATORS_MANAGE),
-    Route("GET", r"/patients/{id:\d+}", records.patient, P.PATIENTS_VIEW, "patient.html"),
-    Route("GET", r"/bookings/{no:\d+}", records.booking, P.BOOKINGS_VIEW, "booking.html"),
+    Route("GET", f"/patients/{ID}", records.patient, P.PATIENTS_VIEW, "patient.html"),
+    Route("GET", f"/bookings/{NO}", records.booking, P.BOOKINGS_VIEW, "booking.html"),
     *desk_routes.ROUTES,  # the agent's desk: calls, patients, booking for the caller
     *office_routes.ROUTES,  # the back office: queries, 停诊, schedules, rules, reports
 ]  # fmt: skip
@@ -138,16 +149,37 @@ async def csrf_middleware(request: web.Request, handler) -> web.StreamResponse:
     return await handler(request)
 
 
+SECURITY_HEADERS = {
+    "Cache-Control": "no-store",  # pages carry personal data
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; form-action 'self'",
+}
+
+
+def _secure(response: web.StreamResponse) -> None:
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+
+
 @web.middleware
 async def headers_middleware(request: web.Request, handler) -> web.StreamResponse:
-    response = await handler(request)
-    response.headers.setdefault("Cache-Control", "no-store")  # pages carry personal data
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
-    response.headers.setdefault(
-        "Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'; form-action 'self'"
-    )
+    """The security headers on every answer: pages, errors, and the router's own 404 and
+    405 (raised as :class:`~aiohttp.web.HTTPException`). A fault nobody foresaw is logged
+    and answered with a worded 500 page that carries them too."""
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        _secure(exc)
+        raise
+    except Exception:
+        log.exception("console: unexpected error on %s %s", request.method, request.path)
+        try:
+            response = _error_page(request, "internal_error", 500)
+        except Exception:  # the error page itself failed: plain words, still the headers
+            response = web.Response(status=500, text=translate("en", "internal_error"))
+    _secure(response)
     return response
 
 
@@ -159,6 +191,8 @@ def make_app(services: BookingServices, settings: ConsoleSettings | None = None)
     app[SERVICES] = services
     app[SETTINGS] = settings
     app[PASSWORDS] = settings.passwords or Passwords()
+    app[PROXY_NOTICE] = ProxyNotice()
+    sessions.proxy_networks(settings.trusted_proxies)  # a malformed address fails here
     env = aiohttp_jinja2.setup(
         app,
         loader=jinja2.FileSystemLoader(HERE / "templates"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from booking_core.domain import Actor
+from booking_core.errors import InvalidInput
 from booking_core.operator_queries import ConsoleSession
 from booking_core.services import BookingServices
 
@@ -50,7 +51,10 @@ def stage_url(request: web.Request, stage: str) -> str:
 async def form(request: web.Request) -> dict[str, str]:
     """The posted fields (form or JSON body) as text; repeated fields joined by commas."""
     if request.content_type == "application/json":
-        body = await request.json()
+        try:
+            body = await request.json()
+        except ValueError as err:  # malformed JSON (or not UTF-8): the caller's fault
+            raise InvalidInput("body", "a JSON object") from err
         if not isinstance(body, dict):
             return {}
         return {

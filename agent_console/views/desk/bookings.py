@@ -56,7 +56,7 @@ async def slots(request: web.Request) -> Page:
 
 def _slot_id(fields: dict[str, str]) -> int:
     text = fields.get("slot_id", "")
-    if not text.isdigit():
+    if not text.isdigit() or len(text) > 18:  # 18 digits always fit a 64-bit id
         raise InvalidInput("slot_id", "a number")
     return int(text)
 

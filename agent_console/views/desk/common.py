@@ -76,9 +76,12 @@ def parse_day(text: str) -> date | None:
     if not text:
         return None
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise InvalidInput("day", "YYYY-MM-DD") from None
+    if not date(2000, 1, 1) <= day <= date(2999, 12, 31):  # as the API: no day near date.max
+        raise InvalidInput("day", "YYYY-MM-DD from 2000-01-01 to 2999-12-31")
+    return day
 
 
 def parse_time(text: str) -> time | None:

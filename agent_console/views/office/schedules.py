@@ -28,15 +28,21 @@ def _required_hospital(request: web.Request, fields: dict[str, str]) -> str:
     return code
 
 
+MAX_FEN = 100_000_00  # ¥100,000: more than any registration fee, far within 64 bits
+
+
 def _fen(text: str | None, name: str) -> int:
     """Yuan as typed (``5`` or ``5.50``) → integer fen."""
     if not text:
         return 0
     try:
         yuan, _, jiao = text.strip().partition(".")
-        return int(yuan) * 100 + int((jiao + "00")[:2] or 0)
+        fen = int(yuan) * 100 + int((jiao + "00")[:2] or 0)
     except ValueError as err:
         raise InvalidInput(name, "an amount in yuan, like 5 or 5.50") from err
+    if not 0 <= fen <= MAX_FEN:
+        raise InvalidInput(name, f"an amount from 0 to {MAX_FEN // 100} yuan")
+    return fen
 
 
 def _time(text: str | None, name: str) -> time:

@@ -51,19 +51,30 @@ def hospital_of(request: web.Request, fields: dict[str, str] | None = None) -> s
     return named or None
 
 
+FIRST_DAY = date(2000, 1, 1)  # the API's range too: a day outside it is a typing error
+LAST_DAY = date(2999, 12, 31)  # … and far enough from date.max that a week on it exists
+MAX_INT = 2**31 - 1  # any count, priority, page or amount the office types fits in this
+
+
 def day_param(value: str | None, name: str) -> date | None:
     if not value:
         return None
     try:
-        return date.fromisoformat(value.strip())
+        day = date.fromisoformat(value.strip())
     except ValueError as err:
         raise InvalidInput(name, "a date like 2026-07-10") from err
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise InvalidInput(name, f"a date from {FIRST_DAY} to {LAST_DAY}")
+    return day
 
 
 def int_param(value: str | None, name: str, default: int) -> int:
     if value is None or value == "":
         return default
     try:
-        return int(value)
+        number = int(value)
     except ValueError as err:
         raise InvalidInput(name, "a whole number") from err
+    if not -MAX_INT <= number <= MAX_INT:
+        raise InvalidInput(name, f"a whole number up to {MAX_INT}")
+    return number
