@@ -304,7 +304,12 @@ class PatientList(Out):
 class TopUpIn(Body):
     amount: int = Field(gt=0, le=MAX_FEN, description="fen")
     method: Literal["cash", "card", "transfer"] = "cash"
-    reference: str | None = Field(None, max_length=100)
+    reference: str | None = Field(
+        None,
+        max_length=100,
+        description="the receipt or transaction number: sent again with it, the request moves "
+        "money once and answers as the first did (another request under it: 422)",
+    )
 
 
 # --- bookings (预约) -------------------------------------------------------------------
@@ -359,7 +364,12 @@ class BookingList(Out):
 
 class PayIn(Body):
     method: Literal["balance", "card", "cash"]
-    reference: str | None = Field(None, max_length=100)
+    reference: str | None = Field(
+        None,
+        max_length=100,
+        description="the receipt or transaction number: sent again with it, the request moves "
+        "money once and answers as the first did (another request under it: 422)",
+    )
 
 
 class CancelIn(Body):

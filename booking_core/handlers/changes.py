@@ -19,6 +19,7 @@ from ..errors import (
     CheckInClosed,
     CheckInNotOpen,
     Forbidden,
+    IdempotencyKeyReused,
     InsufficientBalance,
     InvalidInput,
     InvalidState,
@@ -29,6 +30,7 @@ from ..repo.bookings import (
     release_place,
     view_by_id,
 )
+from ..repo.ledger import movement_by_reference, record_movement
 from ..repo.patients import patient_by_id
 from ..rules import (
     RuleKey,
@@ -66,6 +68,19 @@ def refund(tx: Tx, booking: Booking, actor: Actor, method: str | None) -> Gen:
     if booking.paid <= 0:
         return
     how = method or "balance"
+    recorded = yield from record_movement(
+        tx,
+        hospital_id=booking.hospital_id,
+        patient_id=booking.patient_id,
+        booking_id=booking.id,
+        kind="refund",
+        method=how,
+        amount=booking.paid,
+        reference=booking.booking_no,  # one refund per booking, whatever asked for it
+        actor=actor,
+    )
+    if recorded is None:  # refunded before: the state guard failed, never pay out twice
+        raise InvalidState(status="refunded", action="refund")
     if how == "balance":
         yield execute(
             "UPDATE patients SET balance = balance + ?, updated_at = ? WHERE id = ?",
@@ -73,17 +88,6 @@ def refund(tx: Tx, booking: Booking, actor: Actor, method: str | None) -> Gen:
             tx.epoch,
             booking.patient_id,
         )
-    yield execute(
-        "INSERT INTO ledger (hospital_id, patient_id, booking_id, kind, method, amount, reference, "
-        "actor, created_at) VALUES (?, ?, ?, 'refund', ?, ?, NULL, ?, ?)",
-        booking.hospital_id,
-        booking.patient_id,
-        booking.id,
-        how,
-        booking.paid,
-        actor.label,
-        tx.epoch,
-    )
 
 
 def cancel_one(tx: Tx, booking: Booking, actor: Actor, reason: CancelReason) -> Gen:
@@ -135,7 +139,14 @@ def cancel_booking(tx: Tx, cmd: CancelBooking, deps: Deps) -> Gen:
 
 
 def pay_booking(tx: Tx, cmd: PayBooking, deps: Deps) -> Gen:
+    """Pay what is due. The same payment sent again under its ``reference`` (a terminal or
+    bank transaction) moves no money and answers with the booking as it stands; the
+    reference reused for another booking or method is refused."""
     booking = yield from _owned(tx, cmd.booking_no, cmd.actor)
+    if cmd.reference is not None:  # after the booking's lock: a waiting retry sees the first
+        prior = yield from movement_by_reference(booking.hospital_id, "payment", cmd.reference)
+        if prior is not None:
+            return (yield from _payment_replayed(cmd, booking, prior))
     if booking.status not in (BookingStatus.HELD, BookingStatus.CONFIRMED):
         raise InvalidState(status=str(booking.status), action="pay")
     if booking.paid >= booking.fee:
@@ -145,6 +156,19 @@ def pay_booking(tx: Tx, cmd: PayBooking, deps: Deps) -> Gen:
     if cmd.method not in ("balance", "card", "cash"):
         raise InvalidInput("method", "balance, card or cash")
     due = booking.fee - booking.paid
+    recorded = yield from record_movement(
+        tx,
+        hospital_id=booking.hospital_id,
+        patient_id=booking.patient_id,
+        booking_id=booking.id,
+        kind="payment",
+        method=cmd.method,
+        amount=-due,
+        reference=cmd.reference,
+        actor=cmd.actor,
+    )
+    if recorded is None:  # this reference was taken meanwhile (by another booking's payment)
+        raise IdempotencyKeyReused(key=cmd.reference or "")
     if cmd.method == "balance":
         if cmd.actor.channel is Channel.AGENT:
             rules = yield from deps.rules.get(booking.hospital_id)
@@ -161,18 +185,6 @@ def pay_booking(tx: Tx, cmd: PayBooking, deps: Deps) -> Gen:
         if not debited:
             balance = yield val("SELECT balance FROM patients WHERE id = ?", booking.patient_id)
             raise InsufficientBalance(balance=balance, needed=due)
-    yield execute(
-        "INSERT INTO ledger (hospital_id, patient_id, booking_id, kind, method, amount, reference, "
-        "actor, created_at) VALUES (?, ?, ?, 'payment', ?, ?, ?, ?, ?)",
-        booking.hospital_id,
-        booking.patient_id,
-        booking.id,
-        cmd.method,
-        -due,
-        cmd.reference,
-        cmd.actor.label,
-        tx.epoch,
-    )
     yield from _set_status(
         tx,
         booking,
@@ -195,6 +207,13 @@ def pay_booking(tx: Tx, cmd: PayBooking, deps: Deps) -> Gen:
         after={"status": "confirmed", "paid": booking.fee, "method": cmd.method},
     )
     return view
+
+
+def _payment_replayed(cmd: PayBooking, booking: Booking, prior) -> Gen:
+    """Already applied: the booking as it stands, if ``prior`` paid this very booking."""
+    if (prior["booking_id"], prior["method"]) != (booking.id, cmd.method):
+        raise IdempotencyKeyReused(key=cmd.reference or "")
+    return (yield from view_by_id(booking.id))
 
 
 def move_booking(

@@ -6,8 +6,9 @@ from collections.abc import Generator
 from typing import Any
 
 from ..commands import RegisterPatient, TopUp
-from ..errors import InvalidInput, NotFound, PatientExists
+from ..errors import IdempotencyKeyReused, InvalidInput, NotFound, PatientExists
 from ..identity import mask_id_number, mask_phone, new_card_no, normalize_id_number, normalize_phone
+from ..repo.ledger import movement_by_reference, record_movement
 from ..repo.patients import PATIENT_COLUMNS, patient_from
 from ..repo.schedule import hospital_by_code
 from ..rules import RuleKey
@@ -97,6 +98,9 @@ def register_patient(tx: Tx, cmd: RegisterPatient, deps: Deps) -> Gen:
 
 
 def top_up(tx: Tx, cmd: TopUp, deps: Deps) -> Gen:
+    """Credit the balance. The same top-up sent again under its ``reference`` (same
+    patient, amount and method) credits nothing and answers as the first did: the patient
+    as they stand; the reference reused for a different top-up is refused."""
     if cmd.amount <= 0:
         raise InvalidInput("amount", "a positive number of fen")
     row = yield one(
@@ -104,22 +108,31 @@ def top_up(tx: Tx, cmd: TopUp, deps: Deps) -> Gen:
     )
     if row is None or not cmd.actor.may_access(row["hospital_id"]):
         raise NotFound("patient", cmd.patient_id)
+    if cmd.reference is not None:
+        # after the patient's lock: a retry that waited for the first sees its row
+        prior = yield from movement_by_reference(row["hospital_id"], "top_up", cmd.reference)
+        if prior is not None:
+            return (yield from _top_up_replayed(cmd, prior))
+    recorded = yield from record_movement(
+        tx,
+        hospital_id=row["hospital_id"],
+        patient_id=cmd.patient_id,
+        booking_id=None,
+        kind="top_up",
+        method=cmd.method,
+        amount=cmd.amount,
+        reference=cmd.reference,
+        actor=cmd.actor,
+    )
+    if recorded is None:  # another top-up under this reference committed meanwhile
+        assert cmd.reference is not None
+        prior = yield from movement_by_reference(row["hospital_id"], "top_up", cmd.reference)
+        return (yield from _top_up_replayed(cmd, prior))
     yield execute(
         "UPDATE patients SET balance = balance + ?, updated_at = ? WHERE id = ?",
         cmd.amount,
         tx.epoch,
         cmd.patient_id,
-    )
-    yield execute(
-        "INSERT INTO ledger (hospital_id, patient_id, booking_id, kind, method, amount, reference, "
-        "actor, created_at) VALUES (?, ?, NULL, 'top_up', ?, ?, ?, ?, ?)",
-        row["hospital_id"],
-        cmd.patient_id,
-        cmd.method,
-        cmd.amount,
-        cmd.reference,
-        cmd.actor.label,
-        tx.epoch,
     )
     tx.audit(
         cmd.actor,
@@ -130,5 +143,18 @@ def top_up(tx: Tx, cmd: TopUp, deps: Deps) -> Gen:
         before={"balance": row["balance"]},
         after={"balance": row["balance"] + cmd.amount},
     )
+    row = yield one(f"SELECT {PATIENT_COLUMNS} FROM patients WHERE id = ?", cmd.patient_id)
+    return patient_from(row)
+
+
+def _top_up_replayed(cmd: TopUp, prior) -> Gen:
+    """Already applied: the patient as they stand, if ``prior`` is this very top-up."""
+    same = (prior["patient_id"], prior["amount"], prior["method"]) == (
+        cmd.patient_id,
+        cmd.amount,
+        cmd.method,
+    )
+    if not same:
+        raise IdempotencyKeyReused(key=cmd.reference or "")
     row = yield one(f"SELECT {PATIENT_COLUMNS} FROM patients WHERE id = ?", cmd.patient_id)
     return patient_from(row)
