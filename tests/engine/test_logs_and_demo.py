@@ -8,10 +8,11 @@ from datetime import date
 
 from argon2 import PasswordHasher
 
-from booking_core import call_queries
+from booking_core import call_taking as ct
 from booking_core import operator_queries as oq
 from booking_core import queries as q
-from booking_core.domain import SYSTEM
+from booking_core.domain import SYSTEM, Actor, Channel
+from booking_core.identity import mask_name, mask_phone
 from booking_core.operator_commands import HOSPITAL_ADMIN
 from booking_core.store import rows, val
 from engine.demo import DEPARTMENTS, DOCTORS, WAITING_PATIENT, WINDOW_DAYS, create_demo
@@ -91,13 +92,13 @@ async def test_demo_creates_a_hospital_admin_with_a_one_time_password(services):
 
 async def test_demo_puts_a_caller_with_ivr_context_on_the_desk(services):
     login = await create_demo(services, date(2026, 7, 10))
-    [waiting] = await services.read(
-        call_queries.transfers, SYSTEM, services.cipher, hospital_code="H001"
-    )
+    hospital = await services.read(q.hospital, "H001")
+    agent = Actor("operator", login.operator, hospital.id, Channel.AGENT)
+    [waiting] = await services.read(ct.call_queue, agent)  # what the desk lists
     name, card, phone = login.patients[WAITING_PATIENT]
     assert waiting.call_sid == login.waiting_call
     assert re.fullmatch("CA[0-9a-f]{32}", waiting.call_sid)
-    assert waiting.caller.removeprefix("+86") == phone
+    assert waiting.caller_masked == mask_phone(phone)
     [patient] = await services.read(
         q.find_patients, SYSTEM, services.cipher, hospital_code="H001", card_no=card
     )
@@ -105,4 +106,6 @@ async def test_demo_puts_a_caller_with_ivr_context_on_the_desk(services):
     assert waiting.context["patient_id"] == patient.id
     assert waiting.context["step"] == "book_dept"
     assert waiting.context["digits"] == card
-    assert waiting.context["patient_name"] == name[0] + "*"
+    assert waiting.context["patient_name"] == mask_name(name)
+    taken = await services.handle(ct.TakeCall(call_sid=waiting.call_sid, actor=agent))  # `t`
+    assert taken.won
