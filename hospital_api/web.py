@@ -98,7 +98,7 @@ ROUTES_TABLE: list[Route] = [
     Route("POST", "/hospitals/{code}/sessions/{id}/stop", schedule.stop_session,
           "Stop a session (停诊): move or cancel its bookings", "schedules", HIS, StopIn,
           response=StopOut),
-    Route("GET", "/slots", schedule.get_slots, "Search slots (号源), free ones by default",
+    Route("GET", "/slots", schedule.get_slots, "Search slots (号源), bookable now by default",
           "slots", ANY_ROLE, query=SlotQuery, response=SlotList),
     # --- patients
     Route("POST", "/patients", patients.post_patient, "Register a patient (实名)", "patients",
