@@ -13,10 +13,15 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import make_mocked_request
 
 from booking_core.pii import Cipher
+from engine import demo_modem
 from engine.app import build_app
 from engine.config import load_settings
+from engine.home import home
+from engine.keys import SETTINGS
 
 ROOT = Path(__file__).resolve().parents[2]
 KEY = Cipher.generate_key()
@@ -136,3 +141,16 @@ def test_serve_on_port_0_prints_the_port_it_got(tmp_path):
         proc.terminate()
         proc.wait(timeout=15)
         proc.stdout.close()
+
+
+async def test_the_front_page_says_how_to_text_the_demo_modem(tmp_path):
+    app = web.Application()
+    port = tmp_path / demo_modem.PORT_NAME
+    app[SETTINGS] = settings_for(str(tmp_path / "g.db"), modem_port=str(port))
+    text = (await home(make_mocked_request("GET", "/", app=app))).text
+    assert f"echo '13800130001 CX' &gt; {demo_modem.inbox_path(tmp_path)}" in text
+
+    app = web.Application()
+    app[SETTINGS] = settings_for(str(tmp_path / "g.db"), modem_port="/dev/ttyUSB0")
+    text = (await home(make_mocked_request("GET", "/", app=app))).text
+    assert "modem.in" not in text  # a real modem: nobody writes into a demo inbox
