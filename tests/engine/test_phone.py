@@ -9,7 +9,7 @@ import pytest
 from twilio.request_validator import RequestValidator
 from twilio.twiml.voice_response import Enqueue, Gather, VoiceResponse
 
-from engine.phone import Phone, PhoneError, e164, new_call_sid
+from engine.phone import Phone, PhoneError, e164, espeak, new_call_sid
 from engine.phone_twiml import End, Fetch, gathered, parse, walk
 from engine.phone_twiml import Gather as GatherVerb
 
@@ -206,3 +206,27 @@ def test_the_call_refuses_to_follow_the_twiml_out_of_the_engine(wire):
     with pytest.raises(PhoneError, match="outside the engine"):
         phone.post("https://evil.example.test/twilio/voice")
     assert wire.sent == []
+
+
+def test_speak_uses_espeak_ng_when_installed(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert espeak() is None  # not installed: the phone only prints
+    log = tmp_path / "spoken.txt"
+    fake = tmp_path / "espeak-ng"
+    fake.write_text(f'#!/bin/sh\nprintf "%s|" "$@" >> {log}\necho >> {log}\n')
+    fake.chmod(0o755)
+    speak = espeak()
+    speak("您好", "cmn-CN")
+    speak("For English, press 9.", "en-US")
+    assert log.read_text().splitlines() == ["-v|cmn|您好|", "-v|en-us|For English, press 9.|"]
+
+
+def test_the_phone_speaks_what_is_said_and_not_its_own_notes(wire):
+    spoken = []
+    phone = Phone(
+        "tok", "https://example.test", "+8613800130001", speak=lambda *a: spoken.append(a)
+    )
+    phone._say("您好", "cmn-CN")
+    phone._say("[no input]", "")
+    assert spoken == [("您好", "cmn-CN")]
+    assert phone.heard == ["您好"]
