@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Generator
 from datetime import datetime, timedelta
 from typing import Any
@@ -26,6 +25,7 @@ from ..message_commands import (
 )
 from ..message_queries import Claimed, InboundClaim
 from ..outbox import mark_done
+from ..redaction import redact_id_numbers
 from ..repo.bookings import view_by_id
 from ..repo.schedule import hospital_by_code
 from ..store.base import Query, Tx, execute, from_epoch, one, rows, val
@@ -37,7 +37,6 @@ Gen = Generator[Query, Any, Any]
 MAX_BODY_CHARS = 1600  # ten concatenated parts: anything longer is not a text a person wrote
 SURVEY_ANSWER_DAYS = 7  # a "3" a week after the survey is not an answer to it
 STALE_CLAIM_SECONDS = 60  # far longer than any answer takes (the door gives up after 5 s)
-_ID_NUMBER = re.compile(r"(?<![0-9])[1-9][0-9]{16}[0-9Xx](?![0-9Xx])")
 
 # a delivery report moves a message forward only (Twilio's callbacks may arrive out of order)
 _RANK = {
@@ -61,8 +60,9 @@ def canonical_phone(raw: str) -> str:
 
 def redact(body: str) -> str:
     """Message bodies are kept for the log: resident ID numbers in them lose all but
-    their last 4 characters (``ZC 身份证号 姓名`` carries one)."""
-    return _ID_NUMBER.sub(lambda m: "*" * 14 + m.group(0)[-4:], body[:MAX_BODY_CHARS])
+    their last 4 characters (``ZC 身份证号 姓名`` carries one), also when typed in
+    full-width digits or in groups (see :mod:`booking_core.redaction`)."""
+    return redact_id_numbers(body[:MAX_BODY_CHARS])
 
 
 def _body_columns(deps: Deps, body: str) -> tuple[str, str | None]:
