@@ -143,6 +143,16 @@ class SetOptOut(Command):
 
 
 @dataclass(frozen=True, kw_only=True)
+class CountRegistration(Command):
+    """A ``ZC`` from this phone is about to be tried: counted (in a unit of its own, so a
+    refused registration counts too), or refused with ``LimitReached`` once the phone has
+    tried ``sms_registrations_per_day`` times today (the hospital's local day)."""
+
+    hospital_code: str
+    phone: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class AnswerSurvey(Command):
     """A 1–5 reply to the latest unanswered survey sent to this phone (满意度)."""
 

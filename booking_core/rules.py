@@ -47,6 +47,7 @@ class RuleKey(StrEnum):
     BLACKLIST_CHECK = "blacklist_check"  # refuse blacklisted patients
     AGENT_DIRECT_DEBIT = "agent_direct_debit"  # agent desks may debit the prepaid balance
     SMS_CODES_PER_MINUTE = "sms_codes_per_minute"  # phone verification codes
+    SMS_REGISTRATIONS_PER_DAY = "sms_registrations_per_day"  # ZC texts per phone per local day
 
 
 class PeriodType(StrEnum):
@@ -95,6 +96,8 @@ PLATFORM_DEFAULTS: tuple[Rule, ...] = (
     Rule(RuleKey.BLACKLIST_CHECK, True),
     Rule(RuleKey.AGENT_DIRECT_DEBIT, False),
     Rule(RuleKey.SMS_CODES_PER_MINUTE, 1),
+    # a family registers a few people at once; a stranger trying ID numbers gets 3 a day
+    Rule(RuleKey.SMS_REGISTRATIONS_PER_DAY, 3),
 )
 """Priority 0 platform records; any stored record of priority >= 0 can override them."""
 

@@ -87,6 +87,7 @@ COMMAND_HANDLERS: dict[type[c.Command], Callable[..., Any]] = {
     msgs.MarkFailed: message_handlers.mark_failed,
     msgs.UpdateDelivery: message_handlers.update_delivery,
     msgs.SetOptOut: message_handlers.set_opt_out,
+    msgs.CountRegistration: message_handlers.count_registration,
     msgs.AnswerSurvey: message_handlers.answer_survey,
     msgs.QueueReminders: message_handlers.queue_reminders,
 }

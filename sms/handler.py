@@ -270,8 +270,18 @@ class _Door:
         return self.say("reply.booked", **self.booking(view))
 
     async def register(self, cmd: cmds.Register) -> str:
+        """实名注册. A number that cannot be registered with this phone (registered with
+        another phone, or the hospital knows it under another name) gets one neutral
+        reply that says neither; only this phone's own patient is named back. Each try
+        counts against ``sms_registrations_per_day`` first, so numbers cannot be tried
+        (or squatted under made-up names) at will."""
         if cmd.id_number == cmds.EXAMPLE_ID_NUMBER:  # copied from a reply or the poster
             raise _Refused("reply.example_id", example=FORMATS["ZC"])
+        await self.services.handle(
+            m.CountRegistration(
+                actor=self.actor, hospital_code=self.texter.hospital_code, phone=self.texter.phone
+            )
+        )
         try:
             patient = await self.services.handle(
                 c.RegisterPatient(
@@ -285,8 +295,8 @@ class _Door:
         except PatientExists as err:
             mine = {p.id: p for p in await self.patients()}
             existing = mine.get(err.params["patient_id"])
-            if existing is None:  # someone else's: say nothing about them
-                raise _Refused("reply.id_taken") from None
+            if existing is None or existing.name != cmd.name:
+                raise _Refused("reply.register_refused") from None
             return self.say(
                 "reply.registered_already", name=existing.name, card_no=existing.card_no
             )

@@ -7,12 +7,13 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ..errors import InvalidInput, NotFound
+from ..errors import InvalidInput, LimitReached, NotFound
 from ..identity import mask_phone, normalize_phone
 from ..message_commands import (
     AnswerMessage,
     AnswerSurvey,
     ClaimOutgoing,
+    CountRegistration,
     MarkFailed,
     MarkSent,
     MessageKind,
@@ -28,6 +29,7 @@ from ..outbox import mark_done
 from ..redaction import redact_id_numbers
 from ..repo.bookings import view_by_id
 from ..repo.schedule import hospital_by_code
+from ..rules import RuleKey
 from ..store.base import Query, Tx, execute, from_epoch, one, rows, val
 from . import Deps
 from .booking import booking_payload
@@ -349,6 +351,27 @@ def set_opt_out(tx: Tx, cmd: SetOptOut, deps: Deps) -> Gen:
         hospital_id=cmd.actor.hospital_id,
     )
     return cmd.opted_out
+
+
+def count_registration(tx: Tx, cmd: CountRegistration, deps: Deps) -> Gen:
+    hospital = yield from hospital_by_code(cmd.hospital_code)
+    rules = yield from deps.rules.get(hospital.id)
+    limit = rules.limit(RuleKey.SMS_REGISTRATIONS_PER_DAY)
+    if limit is None:
+        return 0
+    index = deps.cipher.blind_index(canonical_phone(cmd.phone), context="phone")
+    day = datetime.fromtimestamp(tx.epoch, ZoneInfo(hospital.timezone)).date().isoformat()
+    attempts = yield val(  # one statement: two texts at once cannot both be the 3rd
+        "INSERT INTO sms_registrations (hospital_id, phone_index, day, attempts) "
+        "VALUES (?, ?, ?, 1) ON CONFLICT (hospital_id, phone_index, day) "
+        "DO UPDATE SET attempts = sms_registrations.attempts + 1 RETURNING attempts",
+        hospital.id,
+        index,
+        day,
+    )
+    if attempts > limit:  # raising rolls the count back: it stays at the limit
+        raise LimitReached(RuleKey.SMS_REGISTRATIONS_PER_DAY.value, limit)
+    return attempts
 
 
 def answer_survey(tx: Tx, cmd: AnswerSurvey, deps: Deps) -> Gen:

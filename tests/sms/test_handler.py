@@ -233,7 +233,7 @@ async def test_someone_elses_id_number_reveals_nothing_about_them(send, services
     number = resident_id()
     theirs = await register(services, "赵六", OTHER_PHONE, number)
     answer = await send(f"ZC {number} 张三")
-    assert answer == Answer("该身份证号已注册，无法用本机再次注册。如需更换手机号请致电医院。")
+    assert answer == Answer("无法用本机为这个身份证号注册。请就诊人本人带身份证到医院服务台办理。")
     for secret in (theirs.card_no, "赵", theirs.phone_masked, OTHER_PHONE[-4:]):
         assert secret not in answer.reply
 
@@ -547,3 +547,70 @@ def test_family_labels_mask_unless_alike_then_add_what_tells_them_apart():
         6: "冯**(0066)",
     }
     assert family_labels(family[:1]) == {1: "冯**"}
+
+
+# --- #10 item 11: ZC tells a stranger nothing, and cannot be tried at will ----------------
+
+NEUTRAL = "无法用本机为这个身份证号注册。请就诊人本人带身份证到医院服务台办理。"
+
+
+async def _patients_with(services, id_number: str) -> list[Patient]:
+    return await services.read(
+        queries.find_patients, SYSTEM, services.cipher, hospital_code="H001", id_number=id_number
+    )
+
+
+async def test_a_number_registered_elsewhere_or_under_another_name_gets_one_neutral_reply(
+    send, services, hospital
+):
+    elsewhere, other_name = resident_id(), resident_id()
+    await register(services, "赵六", OTHER_PHONE, elsewhere)
+    await register(services, "李四", PHONE, other_name)  # this phone's, but not 张三
+    replies = {
+        (await send(f"ZC {elsewhere} 赵六")).reply,  # the right name, another phone
+        (await send(f"ZC {elsewhere} 张三")).reply,  # a made-up name
+        (await send(f"ZC {other_name} 张三", phone=OTHER_PHONE)).reply,
+    }
+    assert replies == {NEUTRAL}
+    assert "已注册" not in NEUTRAL
+    assert [p.name for p in await _patients_with(services, elsewhere)] == ["赵六"]
+    assert [p.name for p in await _patients_with(services, other_name)] == ["李四"]
+
+
+async def test_a_fourth_zc_from_one_phone_in_a_day_is_refused_whatever_the_number(
+    send, services, hospital, clock
+):
+    taken = resident_id()
+    await register(services, "赵六", OTHER_PHONE, taken)
+    assert (await send(f"ZC {taken} 张三")).reply == NEUTRAL  # a refused try counts too
+    assert (await send(f"ZC {resident_id()} 张三")).reply.startswith("注册成功")
+    assert (await send(f"ZC {resident_id()} 张小明")).reply.startswith("注册成功")
+    fourth = resident_id()
+    answer = await send(f"ZC {fourth} 张小红")
+    assert answer.reply == "本机今天已发过3次注册，请明天再发，或带身份证到医院服务台办理。"
+    assert await _patients_with(services, fourth) == []
+    other = await send(f"ZC {fourth} 张小红", phone=OTHER_PHONE)  # the limit is per phone
+    assert other.reply.startswith("注册成功")
+    clock.advance(hours=15)  # 00:00 the next day in Beijing
+    assert (await send(f"ZC {resident_id()} 张小刚")).reply.startswith("注册成功")
+
+
+async def test_the_registration_limit_is_a_rule_the_hospital_sets(send, services, hospital):
+    await services.handle(
+        c.SetRule(rule=Rule(RuleKey.SMS_REGISTRATIONS_PER_DAY, 1, hospital_id=hospital.id))
+    )
+    assert (await send(f"ZC {resident_id()} 张三")).reply.startswith("注册成功")
+    refused = await send(f"ZC {resident_id()} 李四", lang="en")
+    assert refused.reply.startswith("This phone has sent 1 registrations today")
+    await services.handle(
+        c.SetRule(
+            rule=Rule(
+                RuleKey.SMS_REGISTRATIONS_PER_DAY,
+                1,
+                enabled=False,
+                priority=1,
+                hospital_id=hospital.id,
+            )
+        )
+    )
+    assert (await send(f"ZC {resident_id()} 李四")).reply.startswith("注册成功")
