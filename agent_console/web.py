@@ -38,6 +38,7 @@ from .pages import Page, present, wants_json
 from .permissions import Permission, permissions_of
 from .routing import PUBLIC, SIGNED_IN, STEP, Route
 from .views import account, login, operators, records
+from .views.office.workbook import EXPORTS, ExportGate
 from .views.times import when
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,9 @@ ROUTES: list[Route] = [
     *office_routes.ROUTES,  # the back office: queries, 停诊, schedules, rules, reports
 ]  # fmt: skip
 """Every console route. Each GET page also answers at ``<path>.json`` (its JSON twin)."""
+
+MAX_CONCURRENT_EXPORTS = 3  # each holds its rows and then its sheet in memory until sent
+"""Excel exports built at once; one more is answered 429 "try again" (#10 item 8)."""
 
 ERROR_STATUS: dict[type[GuahaoError], int] = {NotFound: 404, Forbidden: 403}
 
@@ -191,6 +195,7 @@ def make_app(services: BookingServices, settings: ConsoleSettings | None = None)
     app[SERVICES] = services
     app[SETTINGS] = settings
     app[PASSWORDS] = settings.passwords or Passwords()
+    app[EXPORTS] = ExportGate(MAX_CONCURRENT_EXPORTS)
     app[PROXY_NOTICE] = ProxyNotice()
     sessions.proxy_networks(settings.trusted_proxies)  # a malformed address fails here
     env = aiohttp_jinja2.setup(

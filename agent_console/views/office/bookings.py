@@ -3,38 +3,26 @@ range and status; paged; a print view and an Excel export of exactly the filtere
 
 from __future__ import annotations
 
-import io
+from dataclasses import replace
 from urllib.parse import urlencode
 
 from aiohttp import web
-from openpyxl import Workbook
 
 from booking_core import office_queries as oq
 from booking_core.domain import Channel
 from booking_core.errors import InvalidInput
 
-from ...i18n import language
-from ...i18n_office import office_text
-from ...pages import Page
+from ...i18n import language, translate
+from ...pages import Page, wants_json
 from ..common import actor, services
 from ..records import booking_row
+from . import workbook as xlsx
 from .util import day_param, hospital_of, int_param, page
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+RETRY_AFTER = 10  # seconds: about how long an export of 10,000 rows takes
+PRINT_PAGE = oq.MAX_PAGE  # rows per printed page: rendered at once, not 10,000 on the loop
 FILTERS = ("hospital", "channel", "department", "doctor", "booking_no", "patient", "day_from",
            "day_to", "status")  # fmt: skip
-EXPORT_COLUMNS = (
-    ("booking_no", "booking_no"),
-    ("day", "day"),
-    ("start", "time"),
-    ("department", "department"),
-    ("doctor", "doctor"),
-    ("patient_name", "patient"),
-    ("card_no", "card_no"),
-    ("channel", "channel"),
-    ("status", "status"),
-    ("fee", "fee_yuan"),
-)
 
 
 def _query(request: web.Request) -> oq.BookingQuery:
@@ -86,45 +74,56 @@ async def booking_query(request: web.Request) -> Page:
 
 
 async def booking_print(request: web.Request) -> Page:
-    found = await services(request).read(oq.export_bookings, _query(request), actor(request))
+    """One page of the filtered rows (``PRINT_PAGE`` at most) to print, with links to the
+    others: a page of 10,000 rows would hold up every other request while it rendered."""
+    query = _query(request)
+    per_page = min(int_param(request.query.get("per_page"), "per_page", PRINT_PAGE), PRINT_PAGE)
+    query = replace(query, per_page=per_page)
+    found = await services(request).read(oq.query_bookings, query, actor(request))
+    filters = _filters(request)
     return page(
-        request, {"filters": _filters(request), "bookings": [booking_row(v) for v in found]}
+        request,
+        {
+            "filters": filters,
+            "query_string": urlencode({k: v for k, v in filters.items() if v}),
+            "bookings": [booking_row(v) for v in found.rows],
+            "total": found.total,
+            "page": found.page,
+            "pages": found.pages,
+            "per_page": found.per_page,
+        },
     )
 
 
-def workbook(bookings: list[dict], lang: str) -> bytes:
-    """The rows as an .xlsx sheet: a header row, then one row per booking."""
-    book = Workbook()
-    sheet = book.active
-    sheet.title = office_text(lang, "booking_query")[:31]
-    sheet.append([office_text(lang, label) for _, label in EXPORT_COLUMNS])
-    for row in bookings:
-        values = []
-        for key, _ in EXPORT_COLUMNS:
-            value = row[key]
-            if key == "fee":
-                value = value / 100
-            elif key in ("day",):
-                value = value.isoformat()
-            else:
-                value = str(value)
-            values.append(value)
-        sheet.append(values)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+async def booking_export(request: web.Request) -> Page | web.Response:
+    """The filtered rows (at most ``MAX_EXPORT``) as an .xlsx file, built in a worker thread;
+    past ``MAX_CONCURRENT_EXPORTS`` at once, 429 with ``Retry-After``. The JSON twin lists
+    the rows instead."""
+    gate = request.config_dict[xlsx.EXPORTS]
+    if gate.full():
+        return page(
+            request,
+            {
+                "error": "exports_busy",
+                "message": translate(language(request), "exports_busy", retry_after=RETRY_AFTER),
+                "params": {"retry_after": str(RETRY_AFTER)},
+            },
+            status=429,
+            template="error.html",
+            after=[_retry_after],
+        )
+    async with gate.admitted:
+        found = await services(request).read(oq.export_bookings, _query(request), actor(request))
+        if wants_json(request):
+            rows = [booking_row(v) for v in found]
+            return page(request, {"bookings": rows, "count": len(rows)})
+        data = await xlsx.build(gate, found, language(request))
+    return web.Response(
+        body=data,
+        content_type=xlsx.XLSX,
+        headers={"Content-Disposition": 'attachment; filename="bookings.xlsx"'},
+    )
 
 
-async def booking_export(request: web.Request) -> Page:
-    found = await services(request).read(oq.export_bookings, _query(request), actor(request))
-    rows = [booking_row(v) for v in found]
-    data = workbook(rows, language(request))
-
-    def as_excel(response: web.StreamResponse) -> None:
-        if isinstance(response, web.Response) and response.content_type == "text/html":
-            response.body = data
-            response.content_type = XLSX
-            response.charset = None
-            response.headers["Content-Disposition"] = 'attachment; filename="bookings.xlsx"'
-
-    return page(request, {"bookings": rows, "count": len(rows)}, after=[as_excel])
+def _retry_after(response: web.StreamResponse) -> None:
+    response.headers["Retry-After"] = str(RETRY_AFTER)
