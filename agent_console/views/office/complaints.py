@@ -3,6 +3,9 @@ caller the outcome by text (a ``complaint.replied`` event through the outbox).""
 
 from __future__ import annotations
 
+import re
+from urllib.parse import urlsplit
+
 from aiohttp import web
 
 from booking_core import call_queries as cq
@@ -14,6 +17,31 @@ from ...pages import Page
 from ..common import actor, form, services
 from ..times import localized, zone_of
 from .util import office_url, page
+
+TWILIO_RECORDING_PATH = re.compile(
+    r"/2010-04-01/Accounts/AC[0-9a-fA-F]{1,64}/Recordings/RE[0-9a-fA-F]{1,64}(\.(mp3|wav))?"
+)
+"""The path of a recording on Twilio's API (the IVR's recording callback gives it)."""
+
+
+def twilio_recording(url: str | None) -> str | None:
+    """The URL if it is a Twilio recording (``https://api.twilio.com/…/Recordings/RE…``),
+    else None: the page links only to that, never to a ``javascript:`` or another host."""
+    if not url:
+        return None
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    if (
+        parts.scheme != "https"
+        or parts.netloc != "api.twilio.com"  # no user, password or port smuggled in
+        or port is not None
+        or not TWILIO_RECORDING_PATH.fullmatch(parts.path)
+    ):
+        return None
+    return parts.geturl()
 
 
 async def complaints(request: web.Request) -> Page:
@@ -39,7 +67,7 @@ async def complaint(request: web.Request) -> Page:
             "call_sid": found.call_sid,
             "caller": found.caller_masked,
             "patient_id": found.patient_id,
-            "recording_url": found.recording_url,
+            "recording_url": twilio_recording(found.recording_url),
             "recording_seconds": found.recording_seconds,
             "resolution": found.resolution,
             "created_at": found.created_at,

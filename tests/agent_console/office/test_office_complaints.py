@@ -112,3 +112,50 @@ async def test_another_hospitals_complaint_is_not_found(browser, services, world
     assert [c["tracking_no"] for c in listing] == [world["HA"]]
     viewer = await sign_in(browser, services, "viewer", ("report_viewer",), "HA")
     assert (await viewer.get("/office/complaints"))[0] == 403
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "javascript:alert(document.cookie)",
+        " JavaScript:alert(1)",
+        "data:text/html,<script>alert(1)</script>",
+        "http://api.twilio.com/2010-04-01/Accounts/AC1/Recordings/RE1",
+        "https://api.twilio.com.evil.example/2010-04-01/Accounts/AC1/Recordings/RE1",
+        "https://user@api.twilio.com/2010-04-01/Accounts/AC1/Recordings/RE1",
+        "https://api.twilio.com:8443/2010-04-01/Accounts/AC1/Recordings/RE1",
+        "https://api.twilio.com/redirect?to=https://evil.example",
+        "//evil.example/RE1",
+    ],
+)
+async def test_only_a_twilio_recording_is_linked(browser, services, url):
+    """#10 item 18: a recording URL that is not Twilio's is neither linked nor sent."""
+    await hospital(services, "HA")
+    await services.handle(
+        calls.StartCall(
+            call_sid="CAX", hospital_code="HA", caller=phone(950), state="{}", digits="",
+            response="<Response/>",
+        )
+    )  # fmt: skip
+    tracking_no = await services.handle(calls.OpenComplaint(call_sid="CAX"))
+    await services.handle(
+        calls.AttachRecording(
+            call_sid="CAX", recording_sid="RE9", recording_url=url, duration_seconds=5
+        )
+    )
+    agent = await sign_in(browser, services, "agent_a", ("agent",), "HA")
+    status, body = await agent.get(f"/office/complaints/{tracking_no}")
+    assert status == 200, body
+    assert body["complaint"]["recording_url"] is None
+    async with agent.client.get(f"/console/office/complaints/{tracking_no}") as resp:
+        page = await resp.text()
+    assert "evil" not in page
+    assert "javascript:" not in page.lower()
+    assert "data:text" not in page
+
+
+async def test_a_twilio_recording_is_linked(browser, services, world):
+    agent = await sign_in(browser, services, "agent_a", ("agent",), "HA")
+    async with agent.client.get(f"/console/office/complaints/{world['HA']}") as resp:
+        page = await resp.text()
+    assert f'href="{RECORDING}"' in page
