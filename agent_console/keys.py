@@ -17,13 +17,27 @@ class ConsoleSettings:
     session_hours: int = 12  # a session ends this long after log-in, however busy
     idle_minutes: int = 30  # … or after this long without a request
     trust_proxy: bool = False  # believe X-Forwarded-Proto / X-Forwarded-For (behind a proxy)
+    # ... but only from these addresses or networks (the proxies themselves): a client that
+    # reaches the engine directly cannot name its own address
+    trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")
     secure_cookies: bool = False  # always mark cookies Secure (the public URL is https)
     policy: LoginPolicy = field(default_factory=LoginPolicy)
     passwords: Passwords | None = None  # None: argon2id with the library's defaults
     timezone: str = "Asia/Shanghai"  # the engine's default zone: platform screens, log-in
 
 
+@dataclass
+class ProxyNotice:
+    """Set when forwarded headers arrive that the console does not believe (logged once):
+    behind a proxy that is not trusted every client shares the proxy's address, so one
+    throttled guesser slows the whole office down. The engine's ``/healthz`` shows it."""
+
+    warning: str | None = None
+    seen_from: str | None = None
+
+
 SERVICES = web.AppKey("services", BookingServices)
+PROXY_NOTICE = web.AppKey("proxy_notice", ProxyNotice)
 SETTINGS = web.AppKey("settings", ConsoleSettings)
 PASSWORDS = web.AppKey("passwords", Passwords)
 

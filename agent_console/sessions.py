@@ -9,7 +9,10 @@ public URL is https). A session ends at logout, after ``session_hours``, after
 from __future__ import annotations
 
 import hashlib
+import ipaddress
+import logging
 import secrets
+from functools import lru_cache
 from typing import Any
 
 from aiohttp import web
@@ -20,7 +23,9 @@ from booking_core.domain import Actor, Channel
 from booking_core.operator_queries import ConsoleSession, Operator
 from booking_core.store.base import to_epoch
 
-from .keys import SERVICES, SETTINGS, ConsoleSettings
+from .keys import PROXY_NOTICE, SERVICES, SETTINGS, ConsoleSettings
+
+log = logging.getLogger(__name__)
 
 SESSION_COOKIE = "guahao_session"
 PRE_CSRF_COOKIE = "guahao_csrf"
@@ -49,24 +54,93 @@ def console_path(request: web.Request) -> str:
     return str(request.app.router["home"].url_for())
 
 
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@lru_cache(maxsize=64)
+def proxy_networks(trusted: tuple[str, ...]) -> tuple[Network, ...]:
+    """``console_trusted_proxies`` as networks (an address alone is a /32 or /128)."""
+    try:
+        return tuple(ipaddress.ip_network(t.strip(), strict=False) for t in trusted if t.strip())
+    except ValueError as err:
+        raise ValueError(f"console_trusted_proxies: {err}") from err
+
+
+def _is_proxy(address: str, networks: tuple[Network, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address.strip())
+    except ValueError:
+        return False
+    return any(ip in net for net in networks)
+
+
+def _looks_like_a_proxy(address: str, settings: ConsoleSettings) -> bool:
+    if _is_proxy(address, proxy_networks(settings.trusted_proxies)):
+        return True
+    try:
+        ip = ipaddress.ip_address(address.strip())
+    except ValueError:
+        return False
+    return ip.is_private or ip.is_loopback
+
+
+def _via_trusted_proxy(request: web.Request, settings: ConsoleSettings) -> bool:
+    """May this request's forwarded headers be believed: the switch is on and the peer is
+    one of the configured proxies."""
+    networks = proxy_networks(settings.trusted_proxies)
+    return settings.trust_proxy and _is_proxy(request.remote or "", networks)
+
+
 def is_https(request: web.Request, settings: ConsoleSettings) -> bool:
     if settings.secure_cookies or request.secure:
         return True
-    if settings.trust_proxy:
+    if _via_trusted_proxy(request, settings):
         proto = request.headers.get("X-Forwarded-Proto", "")
         return proto.split(",")[0].strip().lower() == "https"
     return False
 
 
 def source_of(request: web.Request) -> str:
-    """The address a request came from: the proxy's word for it only when trusted."""
+    """The address a request came from: the proxy's word for it only when trusted. Hops are
+    read from the right, skipping our own proxies: the first other address is the client
+    (anything left of it the client may have written itself)."""
     settings = request.config_dict[SETTINGS]
+    remote = request.remote or "unknown"
+    forwarded = request.headers.get("X-Forwarded-For", "")
+    hops = [h.strip() for h in forwarded.split(",") if h.strip()]
+    if not hops:
+        return remote[:64]
+    if _via_trusted_proxy(request, settings):
+        networks = proxy_networks(settings.trusted_proxies)
+        for hop in reversed(hops):
+            if not _is_proxy(hop, networks):
+                return hop[:64]
+        return hops[0][:64]
+    _notice_untrusted_forwarding(request, settings, remote)
+    return remote[:64]
+
+
+def _notice_untrusted_forwarding(
+    request: web.Request, settings: ConsoleSettings, remote: str
+) -> None:
+    notice = request.config_dict.get(PROXY_NOTICE)
+    if notice is None or notice.warning is not None:
+        return  # once per process: a proxy sends the header on every request
+    if not _looks_like_a_proxy(remote, settings):
+        return  # a client on the internet writing the header itself: nothing to configure
     if settings.trust_proxy:
-        forwarded = request.headers.get("X-Forwarded-For", "")
-        hops = [h.strip() for h in forwarded.split(",") if h.strip()]
-        if hops:
-            return hops[-1][:64]  # the address our proxy saw; earlier hops can be forged
-    return (request.remote or "unknown")[:64]
+        notice.warning = (
+            f"X-Forwarded-For from {remote}, which is not in console_trusted_proxies, is "
+            "ignored: if it is your reverse proxy, add it there"
+        )
+    else:
+        notice.warning = (
+            f"X-Forwarded-For from {remote} is ignored because console_trust_proxy is off: "
+            "every client behind that proxy shares its address for the log-in throttle; "
+            "set console_trust_proxy and console_trusted_proxies"
+        )
+    notice.seen_from = remote[:64]
+    log.warning("%s", notice.warning)
 
 
 def set_cookie(

@@ -14,7 +14,7 @@ from aiohttp import web
 import agent_console.web
 import hospital_api.web
 import ivr.web
-from agent_console.keys import ConsoleSettings
+from agent_console.keys import PROXY_NOTICE, ConsoleSettings
 from booking_core.clock import Clock, SystemClock
 from booking_core.errors import StoreUnavailable
 from booking_core.pii import Cipher
@@ -91,10 +91,13 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> web.Applicat
         settings.console_session_hours,
         settings.console_idle_minutes,
         settings.console_trust_proxy,
+        trusted_proxies=settings.console_trusted_proxies,
         secure_cookies=settings.public_url.startswith("https://"),
         timezone=settings.timezone,
     )
-    app.add_subapp("/console/", agent_console.web.make_app(services, console))
+    console_app = agent_console.web.make_app(services, console)
+    app[PROXY_NOTICE] = console_app[PROXY_NOTICE]  # for /healthz
+    app.add_subapp("/console/", console_app)
     texting.mount(app, settings)
     return app
 
@@ -118,7 +121,11 @@ async def healthz(request: web.Request) -> web.Response:
             version = await store.read(_ping)
     except (StoreUnavailable, TimeoutError, OSError) as err:
         return web.json_response({"status": "unavailable", "reason": str(err)}, status=503)
-    return web.json_response({"status": "ok", "store": store.dialect, "schema": version})
+    body = {"status": "ok", "store": store.dialect, "schema": version}
+    notice = request.app[PROXY_NOTICE]
+    if notice.warning:  # still "ok": the engine works, the console's throttle is too coarse
+        body["warnings"] = [notice.warning]
+    return web.json_response(body)
 
 
 async def metrics_view(request: web.Request) -> web.Response:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import difflib
+import ipaddress
 import os
 import tomllib
 import zoneinfo
@@ -160,6 +161,12 @@ SETTINGS: tuple[Setting, ...] = (
         "Believe X-Forwarded-Proto and X-Forwarded-For (only behind your own reverse proxy)",
         bool,
     ),
+    Setting(
+        "console_trusted_proxies",
+        ("127.0.0.1", "::1"),
+        "Addresses or networks of your reverse proxies: forwarded headers only from these",
+        list,
+    ),
 )
 
 SETTINGS_BY_NAME: Mapping[str, Setting] = MappingProxyType({s.name: s for s in SETTINGS})
@@ -205,6 +212,7 @@ class Settings:
     console_session_hours: int
     console_idle_minutes: int
     console_trust_proxy: bool
+    console_trusted_proxies: tuple[str, ...]
 
     @property
     def uses_postgres(self) -> bool:
@@ -514,6 +522,17 @@ def _check_names(value: tuple[str, ...]) -> tuple[str, ...]:
     return value
 
 
+def _check_networks(value: tuple[str, ...]) -> tuple[str, ...]:
+    for item in value:
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise _Invalid(
+                f"{item!r} is not an IP address or network (such as 10.0.0.5 or 10.0.0.0/24)"
+            ) from None
+    return value
+
+
 _CHECKS: dict[str, Callable[[Any], Any]] = {
     "db": _check_db,
     "port": _check_port,
@@ -539,6 +558,7 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
     "modem_send_interval_seconds": _at_least(0),
     "console_session_hours": _between(1, 24 * 7),
     "console_idle_minutes": _at_least(1),
+    "console_trusted_proxies": _check_networks,
 }
 
 
