@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from booking_core import message_commands as m
 from booking_core import message_queries as mq
@@ -72,6 +72,7 @@ class Inbox:
     hospital_code: str
     on_booking: BookingCounter | None = None
     _hospital: Hospital | None = None
+    _storing: set = field(default_factory=set)  # replies answered inline, being stored
 
     async def hospital(self) -> Hospital:
         if self._hospital is None:
@@ -117,14 +118,32 @@ class Inbox:
                 self.on_booking(CHANNEL, answer.booking_result)
             except Exception:
                 log.exception("on_booking failed")
-        return await self.services.handle(
-            m.AnswerMessage(
-                message_id=claim.message_id,
-                reply=answer.reply,
-                send=send_reply or (later is not None and later.settle()),
-                booking_no=answer.booking_no,
-            )
+        send = send_reply or (later is not None and later.settle())
+        command = m.AnswerMessage(
+            message_id=claim.message_id, reply=answer.reply, send=send, booking_no=answer.booking_no
         )
+        if send:  # the sender texts it: queued before this returns
+            return await self.services.handle(command)
+        # Answered inline: the texter's reply does not wait for the log's commit (one
+        # durable commit less on the webhook's path). Its retry meanwhile waits for the
+        # stored reply (_wait_for_reply); what the core did is committed already.
+        self._keep(asyncio.ensure_future(self.services.handle(command)), claim.message_id)
+        return answer.reply
+
+    def _keep(self, task: asyncio.Future, message_id: int) -> None:
+        self._storing.add(task)
+
+        def done(task: asyncio.Future) -> None:
+            self._storing.discard(task)
+            if not task.cancelled() and task.exception() is not None:
+                log.error("reply to SMS %s not stored: %s", message_id, task.exception())
+
+        task.add_done_callback(done)
+
+    async def stored(self) -> None:
+        """Until every reply answered inline is stored (before the store closes)."""
+        while self._storing:
+            await asyncio.gather(*self._storing, return_exceptions=True)
 
     async def _wait_for_reply(self, message_id: int) -> str | None:
         while True:  # the caller's time budget bounds the wait

@@ -122,6 +122,7 @@ async def _finish_later(app: web.Application) -> None:
     """On shutdown, before the store closes: the texts promised are queued first."""
     if app[LATER]:
         await asyncio.gather(*app[LATER], return_exceptions=True)
+    await app[INBOX].stored()
 
 
 async def fallback(request: web.Request) -> web.Response:
