@@ -306,9 +306,8 @@ def demo(args: argparse.Namespace) -> int:
     db = folder / "guahao.db"
     for stale in folder.glob("guahao.db*"):
         stale.unlink()
-    host = _settings(args).host
-    sock = None
-    port = args.port if args.port is not None else _settings(args).port
+    given = _settings(args)
+    host, port, sock = given.host, given.port, None
     if port == 0:  # the public URL needs the real port before the engine starts
         sock = bind_socket(host, 0)
         port = sock.getsockname()[1]
@@ -329,7 +328,7 @@ def demo(args: argparse.Namespace) -> int:
     )
     login, token = asyncio.run(_fill_demo(settings))
     inbox = demo_modem.inbox_path(folder)
-    name, _card, phone = login.patients[0]
+    name, card, number = login.patients[0]
     phone_cmd = ".venv/bin/guahao phone"
     if folder.resolve() != Path(DEMO_DIR).resolve():  # not where guahao phone looks itself
         phone_cmd = f"{TWILIO_TOKEN_ENV}_FILE={token_file} {phone_cmd} --config {config}"
@@ -348,16 +347,16 @@ guahao demo database: {db}
       at the first log-in, then set up one-time codes by scanning a QR code) → /console/office
   Phone line: call it from another terminal (keys and # on one line, Enter; an empty line
     is silence; Ctrl-D hangs up; --speak reads it aloud with espeak-ng):
-      {phone_cmd} --from {phone}
-    e.g. 1 · {_card}# · 101# · 00868# · {_tomorrow(settings)}# · 0830# · 1  books {name} a place
+      {phone_cmd} --from {number}
+    e.g. 1 · {card}# · 101# · 00868# · {_tomorrow(settings)}# · 0830# · 1  books {name} a place
   SMS: a simulated GSM modem on {demo_modem.port_path(folder)}; what it sends is printed
     here. Text the engine as a patient (from another terminal):
-      echo '{phone} CX' > {inbox}
-      echo '{phone} GHDH00868,{_tomorrow(settings)}0830,{name}' > {inbox}
+      echo '{number} CX' > {inbox}
+      echo '{number} GHDH00868,{_tomorrow(settings)}0830,{name}' > {inbox}
   Patients (name, card number, phone):"""
     )
-    for p_name, card, p_phone in login.patients:
-        print(f"    {p_name}  {card}  {p_phone}")
+    for row in login.patients:
+        print("    " + "  ".join(row))
     print(
         f"""  Try:  curl -H 'Authorization: Bearer {token}' \\
           '{url}/api/v1/slots?hospital=H001&doctor=00868'
