@@ -214,13 +214,16 @@ class _Door:
         return found[0]
 
     async def free_times(self, work_no: str, day: date) -> list[time]:
+        """The times that day a text could book now: released (放号), before the cut-off,
+        free — the core's rule, as every door lists them."""
         search = SlotSearch(
-            hospital_code=self.texter.hospital_code, doctor_work_no=work_no, day=day
+            hospital_code=self.texter.hospital_code,
+            doctor_work_no=work_no,
+            day=day,
+            bookable_only=True,
         )
         found = await self.services.read(queries.search_slots, search, self.actor)
-        clock = self.now.time().replace(tzinfo=None)
-        starts = sorted({s.start for s in found if day > self.now.date() or s.start > clock})
-        return starts[:MAX_FREE_TIMES]
+        return sorted({s.start for s in found})[:MAX_FREE_TIMES]
 
     async def full(self, work_no: str, day: date, when: MonthDayTime) -> _Refused:
         at = time(when.hour, when.minute)

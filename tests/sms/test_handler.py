@@ -614,3 +614,10 @@ async def test_the_registration_limit_is_a_rule_the_hospital_sets(send, services
         )
     )
     assert (await send(f"ZC {resident_id()} 李四")).reply.startswith("注册成功")
+
+
+async def test_free_times_offered_are_only_those_bookable_now(send, world, patient, clock):
+    """A day not yet released (放号) offers no times a text could not book: the core's rule."""
+    await world.session(date(2026, 7, 20), "00868")  # opens 7月13日07:30
+    answer = await send("GHDH00868,07201430,张三")  # no session at that hour that day
+    assert answer.reply == "7月20日14:30没有00868医生的出诊。发YS+姓名或KS+科室查其他医生。"

@@ -33,6 +33,7 @@ async def _free_slots(request: web.Request, hospital: Hospital, chosen: dict[str
         doctor_work_no=chosen["doctor"] or None,
         day=parse_day(chosen["day"]),
         at=parse_time(chosen["time"]),
+        bookable_only=True,  # what the caller can be booked into now (released, not past cut-off)
         limit=SLOT_ROWS,
     )
     found = await services(request).read(queries.search_slots, search, actor(request))

@@ -4,11 +4,12 @@ in the console's words; another hospital's booking is not found."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, time
 
 import pytest
 
 from booking_core import commands as c
+from booking_core.domain import Period
 from tests.agent_console.helpers import table
 
 
@@ -32,6 +33,26 @@ async def test_free_places_filtered_by_department_doctor_day_and_time(agent, des
     assert first["free"] == 1  # 张三丰 holds one of the two places at 08:00
     status, body = await agent.get(f"/desk/patients/{li}/slots", params={"day": "7/12"})
     assert (status, body["error"]) == (400, "invalid_input")
+
+
+async def test_only_places_bookable_now_are_offered(agent, services, desk_world):
+    """A day beyond the booking window (not yet released, 放号) is not offered to the agent:
+    the desk lists what the core would book."""
+    await services.handle(
+        c.CreateSession(
+            hospital_code="HA",
+            doctor_work_no="00901",
+            day=date(2026, 7, 25),
+            period=Period.MORNING,
+            start=time(8, 0),
+            end=time(9, 0),
+            slot_minutes=30,
+            places_per_slot=3,
+            room="B201",
+        )
+    )
+    assert await _slots(agent, desk_world["li"], day="2026-07-25") == []
+    assert await _slots(agent, desk_world["li"], day="2026-07-12")  # released days still listed
 
 
 async def test_book_change_and_cancel_are_the_agents(agent, services, desk_world):
