@@ -1,23 +1,11 @@
-"""Passwords (argon2id), one-time codes (TOTP) and the log-in lockout (登录锁定).
-
-The lockout is worked out from the stored attempts, never from a counter on the operator
-row, so an unknown user name is locked exactly like a known one (no user-name probing):
-
-* per account: after ``lock_after`` (5) failures in a row the account is soft-locked for
-  ``lock_minutes`` (15). The streak goes on after the lock ends (until a success, or an
-  administrator's password reset): each further failure locks again, 15 minutes longer each
-  time (30, 45 …, at most a day), the "increasing delay";
-* per account: never more than ``account_per_hour`` (100) attempts evaluated in an hour;
-* per source (address): ``source_failures`` (20) failures within ``source_minutes`` (15)
-  and nothing more from it is evaluated until they age out.
-
-An attempt refused by these rules is recorded and audited, but its password is not checked.
+"""Passwords (argon2id), one-time codes (TOTP), and the log-in lockout (登录锁定) whose
+rules live in :mod:`booking_core.login_lockout` (re-exported here for the console): they are
+judged in the same write that reserves the attempt, so a parallel burst counts in turn.
 """
 
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
 
 import pyotp
 import segno
@@ -25,8 +13,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from markupsafe import Markup
 
-from booking_core import operator_commands as oc
-from booking_core.operator_queries import LoginHistory
+from booking_core.login_lockout import LoginPolicy, Verdict, code_streak, failure_streak, judge
 
 MIN_PASSWORD_LENGTH = 12
 COMMON_PASSWORDS = frozenset(
@@ -131,62 +118,6 @@ def totp_step(secret: str, code: str, at_epoch: int) -> int | None:
     return None
 
 
-# --- lockout ----------------------------------------------------------------------------
+# --- lockout: judged by the core, in the write that reserves the attempt ---------------
 
-
-@dataclass(frozen=True)
-class LoginPolicy:
-    lock_after: int = 5  # failures in a row before the first soft lock
-    lock_minutes: int = 15  # the first lock; each later failure locks 15 minutes more
-    max_lock_minutes: int = 24 * 60
-    streak_hours: int = 24  # failures older than this no longer count towards a streak
-    account_per_hour: int = 100  # attempts evaluated per account per hour, at most
-    source_failures: int = 20  # failures from one address before it is throttled
-    source_minutes: int = 15
-
-    def streak_since(self, now: int) -> int:
-        return now - self.streak_hours * 3600
-
-    def source_since(self, now: int) -> int:
-        return now - self.source_minutes * 60
-
-    def lock_seconds(self, streak: int) -> int:
-        if streak < self.lock_after:
-            return 0
-        minutes = self.lock_minutes * (streak - self.lock_after + 1)
-        return min(minutes, self.max_lock_minutes) * 60
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """Whether an attempt may be evaluated; if not, why (an outcome) and until when."""
-
-    allowed: bool
-    outcome: str | None = None  # LOCKED or THROTTLED when refused
-    retry_at: int | None = None  # epoch seconds
-
-
-def failure_streak(history: LoginHistory) -> tuple[int, int | None]:
-    """Failures in a row since the last success, and the instant of the latest one."""
-    streak, latest = 0, None
-    for at, outcome in history.attempts:
-        if outcome in oc.SUCCESSES:
-            break
-        if outcome in oc.FAILURES:
-            streak += 1
-            latest = at if latest is None else latest
-    return streak, latest
-
-
-def judge(history: LoginHistory, now: int, policy: LoginPolicy) -> Verdict:
-    """May the next attempt for this account from this source be evaluated?"""
-    streak, latest = failure_streak(history)
-    if latest is not None:
-        until = latest + policy.lock_seconds(streak)
-        if until > now:
-            return Verdict(False, oc.LOCKED, until)
-    if history.evaluated_last_hour >= policy.account_per_hour:
-        return Verdict(False, oc.THROTTLED, now + 3600)
-    if history.source_failures >= policy.source_failures:
-        return Verdict(False, oc.THROTTLED, now + policy.source_minutes * 60)
-    return Verdict(True)
+__all__ = ["LoginPolicy", "Verdict", "code_streak", "failure_streak", "judge"]

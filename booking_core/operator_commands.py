@@ -8,8 +8,12 @@ changes operators of that hospital, and never grants the platform-admin role.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .commands import Command
+
+if TYPE_CHECKING:
+    from .login_lockout import LoginPolicy
 
 PLATFORM_ADMIN = "platform_admin"  # 平台管理员
 HOSPITAL_ADMIN = "hospital_admin"  # 医院管理员
@@ -26,8 +30,15 @@ DISABLED = "disabled"  # password right, operator disabled (停用)
 LOCKED = "locked"  # not evaluated: the account is soft-locked
 THROTTLED = "throttled"  # not evaluated: too many attempts from the source or for the account
 RESET = "reset"  # an administrator reset the password: ends a lockout streak
+CURRENT_PASSWORD_OK = "current_password_ok"  # right, to change it: neither ends nor adds
+PENDING_PASSWORD = "pending"  # reserved, its password being checked: a failure until settled
+PENDING_TOTP = "pending_totp"  # reserved, its one-time code being checked
 FAILURES = (BAD_PASSWORD, BAD_TOTP)
+PENDING = (PENDING_PASSWORD, PENDING_TOTP)
 SUCCESSES = (LOGIN_OK, TOTP_OK, RESET)
+REFUSALS = (LOCKED, THROTTLED)  # kept as one row per source, outcome and minute (a tally)
+PASSWORD_STAGE = "password"
+TOTP_STAGE = "totp"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -96,10 +107,37 @@ class UseTotpStep(Command):
 
 @dataclass(frozen=True, kw_only=True)
 class RecordLoginAttempt(Command):
+    """An attempt's outcome, audited. A refusal (locked, throttled) is added to its source's
+    tally for the minute: one row and one audit record per source, outcome and minute."""
+
     username: str
     source: str
     outcome: str
     evaluated: bool
+    operator_id: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReserveLoginAttempt(Command):
+    """Judge an attempt and, when it may be evaluated, keep a pending attempt for it, in one
+    write: returns a :class:`~booking_core.login_lockout.Verdict` (its ``attempt_id`` to
+    settle). A refusal is recorded as :class:`RecordLoginAttempt` would."""
+
+    username: str
+    source: str
+    stage: str  # PASSWORD_STAGE or TOTP_STAGE
+    policy: LoginPolicy
+    operator_id: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class SettleLoginAttempt(Command):
+    """A reserved attempt's real outcome (right, wrong, disabled), audited."""
+
+    attempt_id: int
+    username: str
+    source: str
+    outcome: str
     operator_id: int | None = None
 
 

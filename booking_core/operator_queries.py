@@ -10,6 +10,7 @@ from typing import Any
 from . import operator_commands as oc
 from .domain import Actor
 from .errors import NotFound
+from .login_lockout import LoginHistory
 from .store.base import Query, Tx, from_epoch, one, rows, val
 
 Gen = Generator[Query, Any, Any]
@@ -42,15 +43,6 @@ class Credentials:
     password_hash: str
     totp_secret_enc: str | None
     totp_last_step: int
-
-
-@dataclass(frozen=True, slots=True)
-class LoginHistory:
-    """Recent attempts for one user name and one source, newest first (for the lockout)."""
-
-    attempts: tuple[tuple[int, str], ...]  # (epoch, outcome) since ``since``, newest first
-    evaluated_last_hour: int  # attempts for the account whose password was checked
-    source_failures: int  # failed attempts from the source within the source window
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,15 +118,22 @@ def list_operators(tx: Tx, actor: Actor, *, limit: int = 500) -> Gen:
 
 
 def login_history(
-    tx: Tx, username: str, source: str, *, streak_since: int, source_since: int
+    tx: Tx,
+    username: str,
+    source: str,
+    *,
+    streak_since: int,
+    source_since: int,
+    in_flight_since: int | None = None,
 ) -> Gen:
     """Attempts for ``username`` since ``streak_since``, the account's evaluated attempts in
-    the last hour, and the source's failures since ``source_since`` (epoch seconds)."""
+    the last hour, the source's failures since ``source_since`` and its attempts reserved
+    since ``in_flight_since`` and not yet settled (epoch seconds)."""
     username = username.strip().lower()[:64]
-    counted = oc.FAILURES + oc.SUCCESSES  # refusals (locked, throttled) never push them out
+    counted = oc.FAILURES + oc.PENDING + oc.SUCCESSES  # refusals never push them out
     recent = yield rows(
         "SELECT at, outcome FROM login_attempts WHERE username = ? AND at > ? "
-        f"AND outcome IN ({', '.join('?' for _ in counted)}) ORDER BY at DESC, id DESC LIMIT ?",
+        f"AND outcome IN ({_marks(counted)}) ORDER BY at DESC, id DESC LIMIT ?",
         username,
         streak_since,
         *counted,
@@ -145,18 +144,33 @@ def login_history(
         username,
         tx.epoch - 3600,
     )
-    marks = ", ".join("?" for _ in oc.FAILURES)
+    failed = oc.FAILURES + oc.PENDING
     failures = yield val(
-        f"SELECT count(*) FROM login_attempts WHERE source = ? AND at > ? AND outcome IN ({marks})",
+        "SELECT count(*) FROM login_attempts WHERE source = ? AND at > ? "
+        f"AND outcome IN ({_marks(failed)})",
         source,
         source_since,
-        *oc.FAILURES,
+        *failed,
     )
+    in_flight = 0
+    if in_flight_since is not None:
+        in_flight = yield val(
+            "SELECT count(*) FROM login_attempts WHERE source = ? AND at > ? "
+            f"AND outcome IN ({_marks(oc.PENDING)})",
+            source,
+            in_flight_since,
+            *oc.PENDING,
+        )
     return LoginHistory(
         attempts=tuple((r["at"], r["outcome"]) for r in recent),
         evaluated_last_hour=int(evaluated or 0),
         source_failures=int(failures or 0),
+        source_in_flight=int(in_flight or 0),
     )
+
+
+def _marks(values: tuple[str, ...]) -> str:
+    return ", ".join("?" for _ in values)
 
 
 def console_session(tx: Tx, token_hash: str) -> Gen:

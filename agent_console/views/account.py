@@ -14,7 +14,7 @@ from ..auth import weak_password_reason
 from ..pages import Page
 from ..permissions import permissions_of
 from .common import actor, form, passwords, services, session, stage_url
-from .login import record_attempt, refusal
+from .login import reserve, settle
 
 
 def operator_context(request: web.Request) -> dict:
@@ -50,13 +50,14 @@ async def change_password(request: web.Request) -> Page:
     fields = await form(request)
     old, new = fields.get("current_password", ""), fields.get("new_password", "")
     context = {"stage": current.stage}
-    refused = await refusal(request, operator.username, operator.id)
-    if refused is not None:
-        return refused
+    reserved = await reserve(request, operator.username, operator.id, oc.PASSWORD_STAGE)
+    if isinstance(reserved, Page):
+        return reserved
     creds: Credentials = await services(request).read(oq.credentials_by_id, operator.id)
     if not await asyncio.to_thread(passwords(request).verify, creds.password_hash, old):
-        await record_attempt(request, operator.username, oc.BAD_PASSWORD, True, operator.id)
+        await settle(request, reserved, operator.username, oc.BAD_PASSWORD, operator.id)
         return Page({**context, "error": "password_wrong"}, status=400)
+    await settle(request, reserved, operator.username, oc.CURRENT_PASSWORD_OK, operator.id)
     problem = weak_password_reason(new, operator.username)
     if problem is None and new != fields.get("repeat_password", ""):
         problem = "password_mismatch"

@@ -1,5 +1,10 @@
 """Log-in (登录): password, then a one-time code for admins, then a new password when the
-current one is temporary; and logout. Every attempt is recorded and audited."""
+current one is temporary; and logout. Every attempt is recorded and audited.
+
+An attempt is reserved before its password or code is checked (``ReserveLoginAttempt``:
+the lockout judged and a pending attempt written in one write), then settled with what the
+check found. A parallel burst is therefore judged one attempt after the other.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ from aiohttp import web
 from booking_core import operator_commands as oc
 from booking_core import operator_queries as oq
 from booking_core.domain import Actor, Channel
+from booking_core.login_lockout import Verdict
 from booking_core.operator_queries import Credentials, Operator
 
 from .. import sessions
@@ -30,46 +36,100 @@ def _audit_actor(request: web.Request) -> Actor:
     return Actor("login", sessions.source_of(request), None, Channel.AGENT)
 
 
-async def record_attempt(
-    request: web.Request, username: str, outcome: str, evaluated: bool, operator_id: int | None
+CHECK_IN_ONE_WRITE = True
+"""Test-only negative control: False brings back the check-then-act this replaced (the
+history read and judged, the password checked, then the outcome written)."""
+
+
+async def settle(
+    request: web.Request, reserved: Verdict, username: str, outcome: str, operator_id: int | None
 ) -> None:
+    if reserved.attempt_id is None:  # the negative control: nothing was reserved
+        await services(request).handle(
+            oc.RecordLoginAttempt(
+                username=username,
+                source=sessions.source_of(request),
+                outcome=outcome,
+                evaluated=True,
+                operator_id=operator_id,
+                actor=_audit_actor(request),
+            )
+        )
+        return
     await services(request).handle(
-        oc.RecordLoginAttempt(
+        oc.SettleLoginAttempt(
+            attempt_id=reserved.attempt_id,
             username=username,
             source=sessions.source_of(request),
             outcome=outcome,
-            evaluated=evaluated,
             operator_id=operator_id,
             actor=_audit_actor(request),
         )
     )
 
 
-async def refusal(request: web.Request, username: str, operator_id: int | None) -> Page | None:
-    """A page saying "try later" when the lockout forbids evaluating this attempt."""
+async def reserve(
+    request: web.Request, username: str, operator_id: int | None, stage: str
+) -> Verdict | Page:
+    """The reserved attempt (waited for, when its source is slowed), or a page saying "try
+    later" when the lockout forbids evaluating it."""
     policy = settings(request).policy
-    now = sessions.now_epoch(request)
-    history = await services(request).read(
-        oq.login_history,
-        username,
-        sessions.source_of(request),
-        streak_since=policy.streak_since(now),
-        source_since=policy.source_since(now),
+    source = sessions.source_of(request)
+    command = oc.ReserveLoginAttempt(
+        username=username,
+        source=source,
+        stage=stage,
+        policy=policy,
+        operator_id=operator_id,
+        actor=_audit_actor(request),
     )
-    verdict = judge(history, now, policy)
+    if CHECK_IN_ONE_WRITE:
+        verdict: Verdict = await services(request).handle(command)
+    else:
+        verdict = await _check_then_act(request, command)
     if verdict.allowed:
-        return None
-    assert verdict.outcome is not None
+        if verdict.delay_seconds:
+            await asyncio.sleep(verdict.delay_seconds)
+        return verdict
     assert verdict.retry_at is not None
-    await record_attempt(request, username, verdict.outcome, False, operator_id)
+    now = sessions.now_epoch(request)
+    retry_after = str(max(1, verdict.retry_at - now))
     # the engine's zone, never the operator's hospital's: a zone that depended on the
     # username would tell whether that username exists
     retry_at = datetime.fromtimestamp(verdict.retry_at, default_zone(request))
     return Page(
         {"error": "login_locked", "retry_at": retry_at, "username": username},
         status=429,
-        after=[lambda r: r.headers.__setitem__("Retry-After", str(verdict.retry_at - now))],
+        after=[lambda r: r.headers.__setitem__("Retry-After", retry_after)],
     )
+
+
+async def _check_then_act(request: web.Request, command: oc.ReserveLoginAttempt) -> Verdict:
+    assert command.policy is not None
+    policy, now = command.policy, sessions.now_epoch(request)
+    history = await services(request).read(
+        oq.login_history,
+        command.username,
+        command.source,
+        streak_since=policy.streak_since(now),
+        source_since=policy.source_since(now),
+        in_flight_since=now - policy.in_flight_seconds,
+    )
+    verdict = judge(history, now, policy)
+    if not verdict.allowed:
+        assert verdict.outcome is not None
+        await services(request).handle(
+            oc.RecordLoginAttempt(
+                username=command.username,
+                source=command.source,
+                outcome=verdict.outcome,
+                evaluated=False,
+                operator_id=command.operator_id,
+                actor=command.actor,
+            )
+        )
+        return verdict
+    return verdict
 
 
 def _next_stage(operator: Operator, totp_done: bool) -> str:
@@ -95,18 +155,18 @@ async def login(request: web.Request) -> Page:
     if username:
         creds = await services(request).read(oq.credentials, username)
     operator_id = creds.operator.id if creds else None
-    refused = await refusal(request, username, operator_id)
-    if refused is not None:
-        return refused
+    reserved = await reserve(request, username, operator_id, oc.PASSWORD_STAGE)
+    if isinstance(reserved, Page):
+        return reserved
     hashed = creds.password_hash if creds else None
     right = await asyncio.to_thread(passwords(request).verify, hashed, password)
     if not right or creds is None:
-        await record_attempt(request, username, oc.BAD_PASSWORD, True, operator_id)
+        await settle(request, reserved, username, oc.BAD_PASSWORD, operator_id)
         return Page({"error": "login_failed", "username": username}, status=401)
     if creds.operator.disabled:
-        await record_attempt(request, username, oc.DISABLED, True, operator_id)
+        await settle(request, reserved, username, oc.DISABLED, operator_id)
         return Page({"error": "login_disabled", "username": username}, status=403)
-    await record_attempt(request, username, oc.LOGIN_OK, True, operator_id)
+    await settle(request, reserved, username, oc.LOGIN_OK, operator_id)
     previous = request.get(SESSION)
     if previous is not None:  # one browser, one session: the old one ends here
         await services(request).handle(
@@ -153,9 +213,9 @@ async def totp(request: web.Request) -> Page:
     if current.stage not in ("totp", "totp_enrol"):
         return Page({"stage": current.stage}, redirect=stage_url(request, current.stage))
     operator = current.operator
-    refused = await refusal(request, operator.username, operator.id)
-    if refused is not None:
-        return refused
+    reserved = await reserve(request, operator.username, operator.id, oc.TOTP_STAGE)
+    if isinstance(reserved, Page):
+        return reserved
     code = (await form(request)).get("code", "")
     creds: Credentials = await services(request).read(oq.credentials_by_id, operator.id)
     enrolling = current.stage == "totp_enrol"
@@ -180,10 +240,10 @@ async def totp(request: web.Request) -> Page:
             oc.UseTotpStep(operator_id=operator.id, step=step)
         )
     if not accepted:
-        await record_attempt(request, operator.username, oc.BAD_TOTP, True, operator.id)
+        await settle(request, reserved, operator.username, oc.BAD_TOTP, operator.id)
         again = (await totp_form(request)).context
         return Page({**again, "error": "totp_failed"}, status=401)
-    await record_attempt(request, operator.username, oc.TOTP_OK, True, operator.id)
+    await settle(request, reserved, operator.username, oc.TOTP_OK, operator.id)
     stage = _next_stage(operator, totp_done=True)
     await services(request).handle(oc.SetSessionStage(token_hash=current.token_hash, stage=stage))
     return Page({"stage": stage}, redirect=stage_url(request, stage))
