@@ -54,8 +54,23 @@ ERROR_CODES: frozenset[str] = frozenset(
         "missing_query",
         "bad_query",
         "bad_score",
+        "incomplete",
     }
 )
+
+INCOMPLETE_PREFIX = "[未收全 "
+"""How a gateway marks a long text (长短信) some of whose parts never came: the body is
+``[未收全 1/2] `` and the parts that did, ``…`` for each missing one. The grammar answers
+it with ``incomplete`` ("send it again") instead of acting on half a command."""
+
+
+def incomplete_body(texts: list[str | None]) -> str:
+    """The body of a long text whose parts ``texts`` (None: missing) are all there is."""
+    got = sum(text is not None for text in texts)
+    return f"{INCOMPLETE_PREFIX}{got}/{len(texts)}] " + "".join(
+        "…" if text is None else text for text in texts
+    )
+
 
 _DAYS_IN_MONTH = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 

@@ -37,6 +37,8 @@ What is tolerated
   unclosed trailing ``【…``);
   everything from ``--``, a dash (``—`` ``–`` ``―`` ``─``) or a `` -`` (space, hyphen) on;
   trailing ``.`` ``。`` ``!`` ``?`` ``~``.
+- A text a gateway marked incomplete (``[未收全 1/2] …``: parts of a long text never came)
+  is ``incomplete``, whatever the parts that came say.
 - Lines: the first non-empty line is the command when it parses on its own (what follows
   is taken for a signature, e.g. "发自我的iPhone"); otherwise, if all lines joined by
   spaces parse, that command; otherwise the first line's error.
@@ -67,6 +69,7 @@ from booking_core.identity import is_booking_no, normalize_id_number
 from .commands import (
     ERROR_CODES,
     FORMATS,
+    INCOMPLETE_PREFIX,
     Book,
     BookingStatus,
     Cancel,
@@ -441,6 +444,8 @@ def _parse_line(line: str) -> Command | ParseError:
 
 def parse(text: str) -> Command | ParseError:
     """Read one inbound SMS. Never raises: anything not understood is a :class:`ParseError`."""
+    if text.startswith(INCOMPLETE_PREFIX):  # a gateway gave up waiting for the rest
+        return ParseError("incomplete")
     lines = _lines(text)
     if not lines:
         return ParseError("empty")

@@ -13,6 +13,15 @@ and deletes its parts with ``AT+CMGD`` only after the handler returned. Everythi
 SIM is listed again (``AT+CMGL=4``) after every (re)connect and every
 ``poll_interval``: a lost ``+CMTI``, or a message whose handler failed, is read again.
 
+The SIM holds some 30 messages, so nothing may stay on it for ever. A part of a long text
+whose other parts have not come ``part_timeout`` after the service centre's time stamp
+(a phone that gave up, or a stranger's) is handed over as it is, marked incomplete
+(:func:`sms.commands.incomplete_body`: the texter is asked to send it again), and
+deleted. A PDU that cannot be decoded goes to ``on_undecodable`` (the engine keeps it,
+encrypted, in the database) and is deleted once that returned. After every listing the
+gateway asks how full the SIM is (``AT+CPMS?``): :meth:`ModemGateway.status` says it, for
+``/healthz``, and a warning is logged once when it passes ``sim_warn_fraction``.
+
 A modem cannot be asked whether a message left (``can_check = False``): the message
 references it gives are per-modem counters, not ids the network will answer about.
 
@@ -29,14 +38,17 @@ import contextlib
 import hashlib
 import itertools
 import logging
+import re
 import secrets
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from types import TracebackType
 
 import serial_asyncio_fast
 
 from booking_core.identity import mask_phone
+from sms.commands import incomplete_body
 from sms.gateway import GatewayError, Incoming, IncomingHandler, Outgoing, Sent
 
 from .at import LIST_TIMEOUT_SECONDS, SEND_TIMEOUT_SECONDS, AtChannel, ModemError, ModemUnavailable
@@ -59,6 +71,15 @@ RETRY_DELAYS_SECONDS = (2.0, 4.0, 8.0)
 """Backoff between attempts at one part after a modem error: ~14 s in all, then the
 notifier's own, slower retry takes over."""
 
+PART_TIMEOUT_SECONDS = 3600.0
+"""How long the parts of a long text (长短信) wait for the others. A network delivers the
+parts of one text within seconds, a few minutes when it retries; a part alone after an
+hour is from a phone that gave up, and on the SIM it holds a slot the next patient needs."""
+
+SIM_WARN_FRACTION = 0.8
+"""Warn when the SIM is this full: with ~30 slots, 24 taken leaves room for a burst of
+texts while someone looks, and a full SIM loses what comes next."""
+
 OPEN_TIMEOUT_SECONDS = 5.0
 """Opening a tty takes milliseconds; a stuck driver must not stall the reconnect loop."""
 
@@ -78,6 +99,23 @@ information (96), invalid PDU parameter (304). Network out of order (38), conges
 (42), network timeout (332) and the rest are worth another try."""
 
 Sleep = Callable[[float], Awaitable[None]]
+Now = Callable[[], datetime]
+
+
+@dataclass(frozen=True, slots=True)
+class Undecodable:
+    """A message on the SIM that is no SMS-DELIVER we can read (its raw ``pdu`` may hold
+    personal data: keep it as carefully as a text)."""
+
+    gateway: str
+    index: int
+    pdu: str
+    error: str
+
+
+UndecodableHandler = Callable[[Undecodable], Awaitable[None]]
+
+_CPMS = re.compile(r'\+CPMS:\s*"?[A-Z]*"?\s*,\s*(\d+)\s*,\s*(\d+)')
 
 
 def masked(phone: str) -> str:
@@ -114,7 +152,8 @@ class ModemGateway:
     """:class:`sms.gateway.Gateway` over a GSM modem (短信猫) on ``port`` (a tty path such as
     ``/dev/ttyUSB0`` or a stable ``/dev/serial/by-id/…`` link). Run :meth:`run` as a
     background task, or use ``async with``; ``on_incoming`` receives incoming messages
-    (without it they are left on the SIM)."""
+    (without it they are left on the SIM), ``on_undecodable`` what cannot be read
+    (without it that is left on the SIM). ``now`` is the wall clock parts are aged by."""
 
     name = "modem"
     can_check = False
@@ -129,7 +168,11 @@ class ModemGateway:
         retry_delays: Sequence[float] = RETRY_DELAYS_SECONDS,
         reconnect_interval: float = RECONNECT_INTERVAL_SECONDS,
         poll_interval: float = POLL_INTERVAL_SECONDS,
+        part_timeout: float = PART_TIMEOUT_SECONDS,
+        sim_warn_fraction: float = SIM_WARN_FRACTION,
+        on_undecodable: UndecodableHandler | None = None,
         sleep: Sleep = asyncio.sleep,
+        now: Now = lambda: datetime.now(UTC),
     ) -> None:
         self.port = port
         self.baudrate = baudrate
@@ -139,6 +182,12 @@ class ModemGateway:
         self._reconnect_interval = reconnect_interval
         self._poll_interval = poll_interval
         self._sleep = sleep
+        self._now = now
+        self._part_timeout = timedelta(seconds=part_timeout)
+        self._sim_warn_fraction = sim_warn_fraction
+        self._on_undecodable = on_undecodable
+        self._sim: tuple[int, int] | None = None  # (used, total) at the last AT+CPMS?
+        self._sim_warned = False
         self._channel: AtChannel | None = None  # open, maybe still initialising
         self._ready: AtChannel | None = None  # initialised: sends may use it
         self._ready_event = asyncio.Event()
@@ -155,6 +204,28 @@ class ModemGateway:
     def available(self) -> bool:
         """Whether the modem is open and initialised right now."""
         return self._ready is not None
+
+    def status(self) -> dict[str, object]:
+        """For ``/healthz``: whether the modem is up, how full its SIM was at the last
+        look (``sim_used`` of ``sim_total``), the parts of long texts still waiting for
+        the rest, and ``warning`` when the SIM is fuller than ``sim_warn_fraction``."""
+        used, total = self._sim if self._sim is not None else (None, None)
+        status: dict[str, object] = {
+            "status": "ok" if self.available else "unavailable",
+            "sim_used": used,
+            "sim_total": total,
+            "waiting_parts": sum(len(parts) for parts in self._parts.values()),
+        }
+        if self._sim_full():
+            status["status"] = "warn" if self.available else status["status"]
+            status["warning"] = f"SIM {used}/{total} full: texts that come next may be lost"
+        return status
+
+    def _sim_full(self) -> bool:
+        if self._sim is None or not self._sim[1]:
+            return False
+        used, total = self._sim
+        return used >= total * self._sim_warn_fraction
 
     async def wait_ready(self) -> None:
         """Wait until the modem is ready (put it under :func:`asyncio.timeout`)."""
@@ -334,6 +405,48 @@ class ModemGateway:
         for index, status, pdu in _message_list(lines):
             if index is not None:
                 await self._take(channel, index, status, pdu)
+        await self._expire(channel)
+        await self._check_fill(channel)
+
+    async def _expire(self, channel: AtChannel) -> None:
+        """Hand over, marked incomplete, the long texts still missing parts whose first
+        part came ``part_timeout`` ago (their parts leave the SIM)."""
+        now = self._now()
+        for key, parts in list(self._parts.items()):
+            oldest = min(part.timestamp for _, part in parts.values())
+            if now - oldest < self._part_timeout:
+                continue
+            del self._parts[key]
+            total = key[2]
+            logger.info(
+                "long SMS from %s: %d of %d parts after %s; handed over incomplete",
+                masked(key[0]),
+                len(parts),
+                total,
+                self._part_timeout,
+            )
+            await self._hand_over(channel, [parts[seq] for seq in sorted(parts)], total=total)
+
+    async def _check_fill(self, channel: AtChannel) -> None:
+        try:
+            lines = await channel.command("AT+CPMS?")
+        except ModemError as err:
+            logger.debug("modem does not say how full the SIM is: %s", err.result)
+            return
+        found = next((m for line in lines if (m := _CPMS.match(line))), None)
+        if found is None:
+            return
+        self._sim = (int(found.group(1)), int(found.group(2)))
+        full = self._sim_full()
+        if full and not self._sim_warned:
+            logger.warning(
+                "SIM of the modem on %s is %d/%d full: texts that come next may be lost",
+                self.port,
+                *self._sim,
+            )
+        elif not full and self._sim_warned:
+            logger.info("SIM of the modem on %s has room again (%d/%d)", self.port, *self._sim)
+        self._sim_warned = full
 
     async def _take(self, channel: AtChannel, index: int, status: int, pdu: str) -> None:
         """One message (part) from SIM slot ``index``: hand it over once complete."""
@@ -342,7 +455,7 @@ class ModemGateway:
         try:
             part = decode_deliver(pdu)
         except PduError as err:
-            logger.warning("SIM message %d cannot be decoded (%s); left on the SIM", index, err)
+            await self._set_aside(channel, Undecodable(self.name, index, pdu, str(err)))
             return
         if part.concat is None:
             await self._hand_over(channel, [(index, part)])
@@ -354,10 +467,38 @@ class ModemGateway:
             del self._parts[key]
             await self._hand_over(channel, [parts[seq] for seq in sorted(parts)])
 
-    async def _hand_over(self, channel: AtChannel, parts: list[tuple[int, Deliver]]) -> None:
+    async def _set_aside(self, channel: AtChannel, message: Undecodable) -> None:
+        """An undecodable PDU: kept by ``on_undecodable``, then deleted from the SIM."""
+        if self._on_undecodable is None:
+            logger.warning(
+                "SIM message %d cannot be decoded (%s); left on the SIM",
+                message.index,
+                message.error,
+            )
+            return
+        try:
+            await self._on_undecodable(message)
+        except Exception:
+            logger.exception("undecodable SIM message %d not kept; left on the SIM", message.index)
+            return
+        logger.warning(
+            "SIM message %d cannot be decoded (%s); kept in the database and deleted",
+            message.index,
+            message.error,
+        )
+        await self._delete(channel, [message.index])
+
+    async def _hand_over(
+        self, channel: AtChannel, parts: list[tuple[int, Deliver]], *, total: int | None = None
+    ) -> None:
+        """Hand ``parts`` over as one text; ``total``: of that many parts, some missing."""
         assert self._on_incoming is not None
         first = parts[0][1]
-        body = join_parts(part.text for _, part in parts)
+        if total is None:
+            body = join_parts(part.text for _, part in parts)
+        else:
+            by_seq = {p.concat.seq: p.text for _, p in parts if p.concat is not None}
+            body = incomplete_body([by_seq.get(seq) for seq in range(1, total + 1)])
         message = Incoming(
             gateway=self.name,
             provider_id=provider_id(first, body),
@@ -374,7 +515,10 @@ class ModemGateway:
                 masked(message.phone),
             )
             return
-        for index, _ in parts:
+        await self._delete(channel, [index for index, _ in parts])
+
+    async def _delete(self, channel: AtChannel, indexes: list[int]) -> None:
+        for index in indexes:
             try:
                 await channel.command(f"AT+CMGD={index}")
             except ModemError as err:  # read (and stored, once) again at the next listing

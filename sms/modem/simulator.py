@@ -3,7 +3,8 @@
 :class:`ModemSimulator` opens a pty (``os.openpty()``) and answers on its master side the
 AT dialogue :class:`~sms.modem.gateway.ModemGateway` speaks on the tty path
 :attr:`~ModemSimulator.port`, so the gateway's real serial I/O runs unchanged. It has a
-SIM store of incoming messages (indexes 1..capacity), decodes what is sent (``sent``,
+SIM store of incoming messages (indexes 1..capacity, ``AT+CPMS?`` says how many are
+taken; a part that finds it full is lost, as on a real SIM), decodes what is sent (``sent``,
 ``sent_messages()``), can be told to fail the next sends with ``+CMS ERROR``, and can
 vanish (close the pty, like an unplugged USB modem) and come back. With ``link`` the
 port is a symlink re-pointed at each new pty, like ``/dev/serial/by-id/…``: the same path
@@ -169,6 +170,19 @@ class ModemSimulator:
             if self.running and self.cnmi_mt == 1:
                 self._write(f'\r\n+CMTI: "SM",{free}\r\n')
         return indexes
+
+    def deliver_pdu(self, pdu: str) -> int | None:
+        """Store a raw PDU (hex, SMSC field first) as an unread message, as a modem stores
+        whatever the network hands it (also what nobody can decode); its index, or None
+        when the SIM is full."""
+        free = next((i for i in range(1, self.capacity + 1) if i not in self.sim), None)
+        if free is None:
+            logger.warning("simulated SIM full: a PDU is lost")
+            return None
+        self.sim[free] = (0, pdu)
+        if self.running and self.cnmi_mt == 1:
+            self._write(f'\r\n+CMTI: "SM",{free}\r\n')
+        return free
 
     def fail_next_sends(self, count: int, code: int = 500) -> None:
         """Answer the next ``count`` ``AT+CMGS`` with ``+CMS ERROR: <code>``."""

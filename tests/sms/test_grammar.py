@@ -207,6 +207,7 @@ WRONG = [
     ("0", "bad_score", "SURVEY", {"received": "0"}),
     ("６", "bad_score", "SURVEY", {"received": "6"}),
     ("10", "bad_score", "SURVEY", {"received": "10"}),
+    ("[未收全 1/2] GHDH00868,0715…", "incomplete", None, {}),  # a modem gave up on part 2
 ]
 
 

@@ -426,3 +426,139 @@ async def test_end_of_file_closes_the_channel_and_fails_the_command():
         assert channel.closed
     finally:
         await channel.close()
+
+
+# --- #10 item 9: nothing stays on the SIM for ever ----------------------------------------
+
+
+class Wall:
+    """The gateway's wall clock, moved by the test."""
+
+    def __init__(self, at: datetime) -> None:
+        self.at = at
+
+    def __call__(self) -> datetime:
+        return self.at
+
+
+SENT_AT = datetime(2026, 7, 10, 9, 0, tzinfo=CHINA)
+
+
+async def test_first_halves_that_fill_the_sim_expire_and_the_next_text_gets_through(
+    sim, make_gateway, inbox
+):
+    wall = Wall(SENT_AT)
+    gateway = make_gateway(poll_interval=0.05, part_timeout=3600, now=wall)
+    async with running(gateway):
+        await eventually(lambda: "AT+CMGL=4" in sim.commands)
+        for i in range(sim.capacity):  # strangers' long texts whose second half never comes
+            sim.deliver(f"+86139000000{i:02d}", LONG_CHINESE, order=[1], timestamp=SENT_AT)
+        assert len(sim.sim) == sim.capacity
+        assert sim.deliver(PHONE, "CX", timestamp=SENT_AT) == []  # a full SIM loses it
+        await eventually(lambda: gateway.status()["sim_used"] == sim.capacity)
+        assert gateway.status() == {
+            "status": "warn",
+            "sim_used": 30,
+            "sim_total": 30,
+            "waiting_parts": 30,
+            "warning": "SIM 30/30 full: texts that come next may be lost",
+        }
+        assert inbox.messages == []
+
+        wall.at = SENT_AT + timedelta(minutes=59)  # not yet: the second halves may come
+        await eventually(lambda: sim.commands.count("AT+CPMS?") >= 3)
+        assert inbox.messages == []
+        assert len(sim.sim) == sim.capacity
+
+        wall.at = SENT_AT + timedelta(hours=1)
+        await eventually(lambda: not sim.sim)
+        await eventually(lambda: gateway.status()["sim_used"] == 0)
+        assert gateway.status() == {
+            "status": "ok",
+            "sim_used": 0,
+            "sim_total": 30,
+            "waiting_parts": 0,
+        }
+        assert len(sim.deliver(PHONE, "CX", timestamp=wall.at)) == 1
+        await eventually(lambda: inbox.messages[-1].body == "CX")
+
+    halves = inbox.messages[:-1]
+    assert len(halves) == 30
+    assert len({m.provider_id for m in halves}) == 30
+    assert {m.body for m in halves} == {"[未收全 1/2] " + LONG_CHINESE[:67] + "…"}
+
+
+async def test_a_text_missing_its_first_part_is_handed_over_marked_incomplete(
+    sim, make_gateway, inbox
+):
+    wall = Wall(SENT_AT + timedelta(hours=2))
+    async with running(make_gateway(part_timeout=3600, now=wall)):
+        sim.deliver(PHONE, LONG_CHINESE * 2, order=[2, 3], timestamp=SENT_AT)
+        await eventually(lambda: not sim.sim)  # read at start, too old at once
+
+    [message] = inbox.messages
+    assert message.body == "[未收全 2/3] …" + (LONG_CHINESE * 2)[67:]
+    assert message.phone == PHONE
+
+
+def test_an_incomplete_text_is_answered_send_it_again():
+    from sms.commands import ParseError, incomplete_body
+    from sms.grammar import parse
+    from sms.replies import Replies
+
+    body = incomplete_body(["ZC 11010519491231002X 张", None])
+    assert body == "[未收全 1/2] ZC 11010519491231002X 张…"
+    assert parse(body) == ParseError("incomplete")
+    assert Replies().parse_error(parse(body)) == "您的长短信没有收全，请重新发送一次。"
+
+
+UNDECODABLE = "0891683108100005F0" + "04FF"  # an SMSC, then a TPDU that stops short
+
+
+async def test_an_undecodable_pdu_is_kept_in_the_database_and_deleted(sim, make_gateway, inbox):
+    kept = []
+
+    async def keep(message) -> None:
+        await asyncio.sleep(0.01)
+        kept.append((message, set(sim.sim)))
+
+    async with running(make_gateway(on_undecodable=keep)):
+        await eventually(lambda: "AT+CMGL=4" in sim.commands)
+        index = sim.deliver_pdu(UNDECODABLE)
+        await eventually(lambda: not sim.sim)
+
+    [(message, on_sim)] = kept
+    assert (message.gateway, message.index, message.pdu) == ("modem", index, UNDECODABLE)
+    assert message.error
+    assert on_sim == {index}  # deleted only after it was kept
+    assert inbox.messages == []
+
+
+async def test_an_undecodable_pdu_that_cannot_be_kept_stays_on_the_sim(sim, make_gateway, caplog):
+    async def broken(message) -> None:
+        raise RuntimeError("database is locked")
+
+    async with running(make_gateway(on_undecodable=broken, poll_interval=0.05)):
+        index = sim.deliver_pdu(UNDECODABLE)
+        await eventually(lambda: sim.commands.count("AT+CMGL=4") >= 2)
+
+    assert set(sim.sim) == {index}
+    assert "not kept; left on the SIM" in caplog.text
+
+
+async def test_the_sim_filling_up_is_logged_once_and_its_relief_once(
+    sim, make_gateway, inbox, caplog
+):
+    caplog.set_level(logging.INFO, "sms.modem")
+    inbox.fail = 10**6  # nothing is stored: everything stays on the SIM
+    async with running(make_gateway(poll_interval=0.05, sim_warn_fraction=0.8)) as gateway:
+        for i in range(24):
+            sim.deliver(f"+86139000001{i:02d}", "CX")
+        await eventually(lambda: gateway.status().get("warning"))
+        await eventually(lambda: sim.commands.count("AT+CPMS?") >= 4)
+        for index in list(sim.sim)[:10]:
+            del sim.sim[index]
+        await eventually(lambda: gateway.status()["status"] == "ok")
+
+    assert caplog.text.count("is 24/30 full") == 1
+    assert caplog.text.count("has room again (14/30)") == 1
