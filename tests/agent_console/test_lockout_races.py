@@ -196,29 +196,69 @@ async def test_control_wrong_codes_without_the_guard(browser, services, hospital
 # --- item 17: wrong codes between right passwords, in bursts ---------------------------------
 
 
+@pytest.fixture
+def code_streak_ended_by_a_password(monkeypatch):
+    """The negative control for item 17: a right password ends the code streak (as before)."""
+    from booking_core import login_lockout
+
+    monkeypatch.setattr(login_lockout, "CODE_SUCCESSES", oc.SUCCESSES)
+
+
 async def _codes_between_passwords(browser, services) -> list[Counter[int]]:
-    """Four cycles of a right password then 30 wrong codes at once."""
+    """Four cycles of a right password then 4 wrong codes at once (4: one short of the lock
+    that each cycle's right password used to end)."""
     await add_operator(services, "root", ("platform_admin",), totp_secret=SECRET)
     rounds = []
     for _ in range(4):
         thief = await browser()  # knows the password, guesses the code
         status, _body = await thief.login("root")
         if status != 200:
-            rounds.append(Counter({status: 1}))
+            rounds.append(Counter({f"password {status}": 1}))
             continue
-        rounds.append(await burst(thief, "/login/totp", [{"code": wrong_code()}] * 30))
+        rounds.append(await burst(thief, "/login/totp", [{"code": wrong_code()}] * 4))
     return rounds
 
 
 async def test_code_bursts_between_right_passwords_lock_after_five(browser, services, hospitals):
     rounds = await _codes_between_passwords(browser, services)
 
-    assert rounds[0] == {401: 5, 429: 25}  # five wrong codes, then locked
-    assert rounds[1:] == [{429: 1}] * 3  # the right password no longer gets in
+    assert rounds == [
+        {401: 4},
+        {401: 1, 429: 3},  # the 5th wrong code since the last right one locks
+        {"password 429": 1},  # the right password no longer gets in
+        {"password 429": 1},
+    ]
     assert (await evaluated(services, "root"))[oc.BAD_TOTP] == 5
 
 
-async def test_control_code_bursts_without_the_guard(browser, services, hospitals, check_then_act):
+async def test_control_code_bursts_with_the_streak_ended_by_passwords(
+    browser, services, hospitals, code_streak_ended_by_a_password
+):
     rounds = await _codes_between_passwords(browser, services)
 
-    assert rounds[0][401] > 5, f"the race cannot fail: it proves nothing ({rounds})"
+    assert (await evaluated(services, "root"))[oc.BAD_TOTP] == 16, rounds  # never locked
+
+
+async def _burst_in_the_second_cycle(browser, services) -> Counter[int]:
+    """4 wrong codes, a right password again, then 60 wrong codes at once."""
+    await add_operator(services, "root", ("platform_admin",), totp_secret=SECRET)
+    thief = await browser()
+    await thief.login("root")
+    await burst(thief, "/login/totp", [{"code": wrong_code()}] * 4)
+    thief = await browser()
+    assert (await thief.login("root"))[0] == 200
+    return await burst(thief, "/login/totp", [{"code": wrong_code()}] * 60)
+
+
+async def test_a_burst_in_the_second_cycle_gets_one_code_checked(browser, services, hospitals):
+    statuses = await _burst_in_the_second_cycle(browser, services)
+
+    assert statuses == {401: 1, 429: 59}
+
+
+async def test_control_a_burst_in_the_second_cycle_without_the_guard(
+    browser, services, hospitals, check_then_act
+):
+    statuses = await _burst_in_the_second_cycle(browser, services)
+
+    assert statuses[401] > 1, f"the race cannot fail: it proves nothing ({statuses})"
