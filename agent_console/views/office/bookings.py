@@ -112,12 +112,16 @@ async def booking_export(request: web.Request) -> Page | web.Response:
             template="error.html",
             after=[_retry_after],
         )
+    query = _query(request)
+
+    def read():
+        return services(request).read(oq.export_bookings, query, actor(request))
+
     async with gate.admitted:
-        found = await services(request).read(oq.export_bookings, _query(request), actor(request))
         if wants_json(request):
-            rows = [booking_row(v) for v in found]
+            rows = [booking_row(v) for v in await read()]
             return page(request, {"bookings": rows, "count": len(rows)})
-        data = await xlsx.build(gate, found, language(request))
+        data = await xlsx.build(gate, read, language(request))
     return web.Response(
         body=data,
         content_type=xlsx.XLSX,
