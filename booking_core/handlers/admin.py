@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Generator
-from datetime import time, timedelta
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from ..commands import AddToBlacklist, CreateOperator, CreateToken, LiftBan, SetRule
+from ..domain import Actor
 from ..errors import Forbidden, InvalidInput, NotFound
 from ..repo.patients import blacklist_from
 from ..repo.schedule import hospital_by_code, hospital_by_id, zone
@@ -19,7 +21,20 @@ Gen = Generator[Query, Any, Any]
 TOKEN_ROLES = ("his", "kiosk", "admin")
 
 
-def add_to_blacklist(tx: Tx, cmd: AddToBlacklist, deps: Deps) -> Gen:
+@dataclass(frozen=True)
+class PlannedBan:
+    """A ban checked and ready to insert (:func:`check_ban`, then :func:`insert_ban`)."""
+
+    patient_id: int
+    patient_hospital_id: int
+    hospital_id: int | None  # None: platform-wide
+    reason: str
+    source: str
+    ends_at: datetime
+
+
+def check_ban(tx: Tx, cmd: AddToBlacklist) -> Gen:
+    """Every check of :class:`AddToBlacklist`, writing nothing: a :class:`PlannedBan`."""
     patient = yield one("SELECT id, hospital_id FROM patients WHERE id = ?", cmd.patient_id)
     if patient is None or not cmd.actor.may_access(patient["hospital_id"]):
         raise NotFound("patient", cmd.patient_id)
@@ -34,39 +49,69 @@ def add_to_blacklist(tx: Tx, cmd: AddToBlacklist, deps: Deps) -> Gen:
     ends_at = at_local(cmd.until + timedelta(days=1), time(0, 0), zone(hospital))
     if ends_at <= tx.now:
         raise InvalidInput("until", "the ban would already be over")
-    hospital_id = None if cmd.platform_wide else patient["hospital_id"]
+    return PlannedBan(
+        patient_id=cmd.patient_id,
+        patient_hospital_id=patient["hospital_id"],
+        hospital_id=None if cmd.platform_wide else patient["hospital_id"],
+        reason=reason,
+        source=cmd.source,
+        ends_at=ends_at,
+    )
+
+
+def same_ban_exists(tx: Tx, ban: PlannedBan) -> Gen:
+    """Whether this very ban (patient, scope, last day) is on the list and not lifted."""
+    found = yield val(
+        "SELECT count(*) FROM blacklist WHERE patient_id = ? AND ends_at = ? "
+        "AND lifted_at IS NULL AND " + ("hospital_id IS NULL" if ban.hospital_id is None
+        else "hospital_id = ?"),
+        ban.patient_id,
+        int(ban.ends_at.timestamp()),
+        *(() if ban.hospital_id is None else (ban.hospital_id,)),
+    )  # fmt: skip
+    return bool(found)
+
+
+def insert_ban(tx: Tx, ban: PlannedBan, actor: Actor) -> Gen:
+    """The checked ban on the list, with its event and audit row. Returns its id."""
     entry_id = yield val(
         "INSERT INTO blacklist (hospital_id, patient_id, reason, source, starts_at, ends_at, "
         "created_by) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
-        hospital_id,
-        cmd.patient_id,
-        reason,
-        cmd.source,
+        ban.hospital_id,
+        ban.patient_id,
+        ban.reason,
+        ban.source,
         tx.epoch,
-        int(ends_at.timestamp()),
-        cmd.actor.label,
+        int(ban.ends_at.timestamp()),
+        actor.label,
     )
     payload = {
         "entry_id": entry_id,
-        "patient_id": cmd.patient_id,
-        "until": ends_at.isoformat(),
-        "reason": reason,
-        "source": cmd.source,
+        "patient_id": ban.patient_id,
+        "until": ban.ends_at.isoformat(),
+        "reason": ban.reason,
+        "source": ban.source,
     }
     tx.emit(
         "patient.blacklisted",
-        hospital_id=patient["hospital_id"],
-        key=str(cmd.patient_id),
+        hospital_id=ban.patient_hospital_id,
+        key=str(ban.patient_id),
         payload=payload,
     )
     tx.audit(
-        cmd.actor,
+        actor,
         "blacklist.add",
         "patient",
-        cmd.patient_id,
-        hospital_id=patient["hospital_id"],
+        ban.patient_id,
+        hospital_id=ban.patient_hospital_id,
         after=payload,
     )
+    return entry_id
+
+
+def add_to_blacklist(tx: Tx, cmd: AddToBlacklist, deps: Deps) -> Gen:
+    ban = yield from check_ban(tx, cmd)
+    entry_id = yield from insert_ban(tx, ban, cmd.actor)
     row = yield one("SELECT * FROM blacklist WHERE id = ?", entry_id)
     return blacklist_from(row)
 

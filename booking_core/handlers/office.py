@@ -1,21 +1,34 @@
-"""Back-office handlers (后台): complaints assigned and answered, sessions in bulk."""
+"""Back-office handlers (后台): complaints assigned and answered, sessions in bulk, a
+blacklist file imported in one unit."""
 
 from __future__ import annotations
 
 from collections.abc import Generator
 from dataclasses import replace
+from datetime import date
 from typing import Any
 
-from ..errors import InvalidInput, NotFound
-from ..office_commands import AssignComplaint, CreateSessions, ReplyToComplaint
+from ..commands import AddToBlacklist
+from ..errors import BookingError, InvalidInput, NotFound
+from ..office_commands import (
+    AssignComplaint,
+    BlacklistImport,
+    CreateSessions,
+    ImportBlacklist,
+    LineRefused,
+    ReplyToComplaint,
+)
+from ..office_queries import patient_by_card
 from ..store.base import Query, Tx, execute, one, val
 from . import Deps
+from .admin import check_ban, insert_ban, same_ban_exists
 from .schedule import create_session
 
 Gen = Generator[Query, Any, Any]
 
 MAX_REPLY_LENGTH = 300  # two or three text messages
 MAX_SESSIONS_AT_ONCE = 500
+MAX_BAN_LINES = 5_000  # a file a person checks by eye; one unit of work still quick
 
 
 def _complaint(tracking_no: str, actor) -> Gen:
@@ -109,8 +122,51 @@ def create_sessions(tx: Tx, cmd: CreateSessions, deps: Deps) -> Gen:
     return made
 
 
+def _ban_day(text: str) -> date:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise InvalidInput("until", "a date like 2026-07-10") from None
+
+
+def import_blacklist(tx: Tx, cmd: ImportBlacklist, deps: Deps) -> Gen:
+    if len(cmd.lines) > MAX_BAN_LINES:
+        raise InvalidInput("file", f"at most {MAX_BAN_LINES} lines")
+    planned = []
+    skipped: list[int] = []
+    refused: list[LineRefused] = []
+    seen: set[tuple] = set()
+    for line in cmd.lines:
+        try:
+            until = _ban_day(line.until)
+            patient_id = yield from patient_by_card(tx, cmd.actor, cmd.hospital_code, line.card_no)
+            ban = yield from check_ban(
+                tx,
+                AddToBlacklist(
+                    patient_id=patient_id, until=until, reason=line.reason, actor=cmd.actor
+                ),
+            )
+        except BookingError as err:  # checks only: nothing of this line was written
+            params = {k: str(v) for k, v in err.params.items()}
+            refused.append(LineRefused(line.line, err.code, params))
+            continue
+        key = (ban.patient_id, ban.hospital_id, ban.ends_at)
+        if key in seen or (yield from same_ban_exists(tx, ban)):
+            skipped.append(line.line)
+            continue
+        seen.add(key)
+        planned.append(ban)
+    if refused or cmd.check_only:
+        return BlacklistImport(added=(), skipped=tuple(skipped), refused=tuple(refused))
+    added = []
+    for ban in planned:
+        added.append((yield from insert_ban(tx, ban, cmd.actor)))
+    return BlacklistImport(added=tuple(added), skipped=tuple(skipped), refused=())
+
+
 HANDLERS = {
     AssignComplaint: assign_complaint,
     ReplyToComplaint: reply_to_complaint,
     CreateSessions: create_sessions,
+    ImportBlacklist: import_blacklist,
 }

@@ -1,8 +1,9 @@
 """Blacklist (黑名单): view, add (by card number), lift, and a CSV import.
 
-The CSV has one patient a line: ``card_no,until,reason`` (a header line is skipped). Each
-line is added on its own: a bad line is reported with its number and does not stop the
-others."""
+The CSV has one patient a line: ``card_no,until,reason`` (a header line is skipped). A file
+is imported all or none, in one unit of work: one bad line and nothing is added, every bad
+line is reported with its number. A line whose ban is already on the list is skipped and
+reported, so a file can be imported again safely (after a cut-off import, say)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ import io
 from aiohttp import web
 
 from booking_core import commands as c
+from booking_core import office_commands as ocmd
 from booking_core import office_queries as oq
-from booking_core.errors import BookingError, InvalidInput
+from booking_core.errors import InvalidInput
 from booking_core.identity import mask_name
 
 from ...pages import Page
@@ -100,26 +102,40 @@ async def _csv_text(request: web.Request) -> str:
 
 async def import_csv(request: web.Request) -> Page:
     text = await _csv_text(request)
-    added: list[int] = []
-    errors: list[dict] = []
-    lines = list(csv.reader(io.StringIO(text)))[: MAX_IMPORT_LINES + 1]
-    for number, line in enumerate(lines, start=1):
+    lines: list[ocmd.BanLine] = []
+    short: list[dict] = []
+    rows = list(csv.reader(io.StringIO(text)))
+    if len(rows) > MAX_IMPORT_LINES + 1:
+        raise InvalidInput("file", f"at most {MAX_IMPORT_LINES} lines")
+    for number, line in enumerate(rows, start=1):
         cells = [cell.strip() for cell in line]
         if not any(cells):
             continue
         if number == 1 and cells[0].lower() in ("card_no", "卡号", "就诊卡号"):
             continue
         if len(cells) < 3:
-            errors.append({"line": number, "error": "invalid_input", "params": {"field": "line"}})
+            short.append({"line": number, "error": "invalid_input", "params": {"field": "line"}})
             continue
-        fields = {"card_no": cells[0], "until": cells[1], "reason": cells[2]}
-        try:
-            added.append(await _add(request, fields))
-        except BookingError as err:
-            params = {k: str(v) for k, v in err.params.items()}
-            errors.append({"line": number, "error": err.code, "params": params})
+        lines.append(ocmd.BanLine(number, cells[0], cells[1], cells[2]))
+    result = await services(request).handle(
+        ocmd.ImportBlacklist(
+            hospital_code=hospital_of(request),
+            lines=tuple(lines),
+            check_only=bool(short),
+            actor=actor(request),
+        )
+    )
+    errors = short + [{"line": r.line, "error": r.code, "params": r.params} for r in result.refused]
+    errors.sort(key=lambda e: e["line"])
     return page(
         request,
-        {"added": len(added), "entry_ids": added, "errors": errors},
+        {
+            "added": len(result.added),
+            "entry_ids": list(result.added),
+            "skipped": list(result.skipped),
+            "errors": errors,
+            "applied": not errors,
+        },
+        status=400 if errors else 200,
         template="office/blacklist_import.html",
     )

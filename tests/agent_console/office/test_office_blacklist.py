@@ -70,31 +70,40 @@ async def test_another_hospitals_patient_and_entry_are_not_found(browser, servic
     assert (await admin.get("/office/blacklist"))[1]["entries"] == []
 
 
-async def test_csv_import_adds_good_lines_and_reports_bad_ones(browser, services, world):
-    ha = world["HA"]
-    admin = await sign_in(browser, services, "hadmin", ("hospital_admin",), "HA")
-    csv_text = (
-        "card_no,until,reason\n"
-        f"{ha.patients[0].card_no},2026-08-31,倒号\n"
-        f"{ha.patients[1].card_no},2026-09-30,多次爽约\n"
-        "000000000,2026-08-31,不存在\n"
-        f"{ha.patients[2].card_no},someday,日期错\n"
-        "too,short\n"
-    )
+async def _import(admin, csv_text: str) -> tuple[int, dict]:
     form = aiohttp.FormData()
     form.add_field("csrf_token", admin.csrf_token)
     form.add_field("file", csv_text.encode("utf-8"), filename="bans.csv", content_type="text/csv")
     async with admin.client.post(
         "/console/office/blacklist/import", data=form, headers={"Accept": "application/json"}
     ) as resp:
-        assert resp.status == 200, await resp.text()
-        body = await resp.json()
-    assert body["added"] == 2
+        return resp.status, await resp.json()
+
+
+async def test_csv_import_with_a_bad_line_adds_nothing_and_reports_every_bad_one(
+    browser, services, world
+):
+    ha = world["HA"]
+    admin = await sign_in(browser, services, "hadmin", ("hospital_admin",), "HA")
+    good = (
+        "card_no,until,reason\n"
+        f"{ha.patients[0].card_no},2026-08-31,倒号\n"
+        f"{ha.patients[1].card_no},2026-09-30,多次爽约\n"
+    )
+    csv_text = good + (
+        f"000000000,2026-08-31,不存在\n{ha.patients[2].card_no},someday,日期错\ntoo,short\n"
+    )
+    status, body = await _import(admin, csv_text)
+    assert status == 400, body
+    assert (body["added"], body["applied"]) == (0, False)  # all or nothing (#10 item 15)
     assert [(e["line"], e["error"]) for e in body["errors"]] == [
         (4, "not_found"),
         (5, "invalid_input"),
         (6, "invalid_input"),
     ]
+    assert (await admin.get("/office/blacklist"))[1]["entries"] == []
+    status, body = await _import(admin, good)
+    assert (status, body["added"], body["skipped"]) == (200, 2, [])
     _status, listing = await admin.get("/office/blacklist")
     cards = sorted(e["card_no"] for e in listing["entries"])
     assert cards == sorted([ha.patients[0].card_no, ha.patients[1].card_no])
