@@ -13,7 +13,23 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from markupsafe import Markup
 
+# the lockout: judged by the core, in the write that reserves the attempt
 from booking_core.login_lockout import LoginPolicy, Verdict, code_streak, failure_streak, judge
+
+__all__ = [
+    "LoginPolicy",
+    "Passwords",
+    "Verdict",
+    "code_streak",
+    "failure_streak",
+    "judge",
+    "new_totp_secret",
+    "qr_svg",
+    "temporary_password",
+    "totp_step",
+    "totp_uri",
+    "weak_password_reason",
+]
 
 MIN_PASSWORD_LENGTH = 12
 COMMON_PASSWORDS = frozenset(
@@ -116,8 +132,3 @@ def totp_step(secret: str, code: str, at_epoch: int) -> int | None:
         if secrets.compare_digest(totp.generate_otp(candidate), code):
             return candidate
     return None
-
-
-# --- lockout: judged by the core, in the write that reserves the attempt ---------------
-
-__all__ = ["LoginPolicy", "Verdict", "code_streak", "failure_streak", "judge"]
