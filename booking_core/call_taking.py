@@ -18,6 +18,7 @@ from .commands import Command
 from .domain import Actor
 from .errors import NotFound
 from .handlers import Deps
+from .identity import mask_long_digits_in
 from .store.base import Query, Tx, dumps, execute, from_epoch, one, rows
 
 Gen = Generator[Query, Any, Any]
@@ -62,7 +63,7 @@ def _queued(row) -> QueuedCall:
         hospital_id=row["hospital_id"],
         caller_masked=row["caller_masked"],
         patient_id=row["patient_id"],
-        context=json.loads(row["transfer_context"] or "{}"),
+        context=mask_long_digits_in(json.loads(row["transfer_context"] or "{}")),  # old rows
         transferred_at=from_epoch(row["transferred_at"]),
     )
 

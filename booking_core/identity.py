@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import secrets
 from datetime import date
+from typing import Any
 
 from stdnum import damm
 from stdnum.cn import ric
@@ -93,3 +94,25 @@ def new_card_no() -> str:
 def new_tracking_no() -> str:
     """6 digits plus check digit, for complaints read to a caller."""
     return _with_check_digit(str(secrets.randbelow(9 * 10**5) + 10**5))
+
+
+LONG_RUN_DIGITS = 15  # an old 15-digit or an 18-digit resident ID; no menu code is as long
+_LONG_RUN = re.compile(rf"\d[\dXx*]{{{LONG_RUN_DIGITS - 1},}}")
+
+
+def mask_long_digits(text: str) -> str:
+    """Every run of 15 or more digits (a resident ID typed on a keypad, ``*`` or ``X`` for
+    its last character) kept to its last 4, as the console shows ID numbers."""
+    return _LONG_RUN.sub(lambda m: "*" * (len(m.group()) - 4) + m.group()[-4:], text)
+
+
+def mask_long_digits_in(value: Any) -> Any:
+    """:func:`mask_long_digits` over every string of a JSON-like value (transfer contexts,
+    event payloads); keys are kept."""
+    if isinstance(value, str):
+        return mask_long_digits(value)
+    if isinstance(value, dict):
+        return {k: mask_long_digits_in(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [mask_long_digits_in(v) for v in value]
+    return value

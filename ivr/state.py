@@ -81,7 +81,7 @@ class CallState:
     bookings: list[dict[str, Any]] = field(default_factory=list)
     index: int = 0
     tracking_no: str | None = None
-    last_digits: str = ""
+    last_digits: str = ""  # what was typed last, a run of 15+ digits (an ID) masked
 
     def to_json(self) -> str:
         """Plain JSON (the values are JSON already: no deep copy needed to write them)."""

@@ -52,6 +52,7 @@ ANSWER_WITHIN_SECONDS = 2.5  # Twilio waits 15 s, a caller in silence much less:
 DEDUPE_POLL_SECONDS = 0.02  # a parallel delivery waits this long between looks for the answer
 TWIML = "text/xml"
 CHANNEL = "ivr"
+CLEAR_KEY_DIGITS = 6  # codes up to 5 digits (menu, department, doctor, MMDD) kept as typed
 
 RECENT_CALLS = 20_000  # calls whose latest state this process keeps (a few MB at most)
 
@@ -221,8 +222,17 @@ async def step(request: web.Request) -> web.Response:
         key, event = "!timeout", NoInput()
     else:
         digits = form.get("Digits", "")
-        key, event = (digits, Digits(digits)) if digits else ("!empty", NoInput())
+        key = _step_key(request.app[IVR], form.get("CallSid", ""), digits)
+        key, event = (key, Digits(digits)) if digits else ("!empty", NoInput())
     return await _bounded(request, _step(request, key, event))
+
+
+def _step_key(ivr: Ivr, call_sid: str, digits: str) -> str:
+    """The step's dedupe key: short menu codes as typed, anything longer (a card or ID
+    number, a texted code) as a blind index bound to the call, never in the clear."""
+    if len(digits) < CLEAR_KEY_DIGITS:
+        return digits
+    return "~" + ivr.services.cipher.blind_index(f"{call_sid}\x00{digits}", context="call_step")
 
 
 async def recorded(request: web.Request) -> web.Response:

@@ -30,7 +30,7 @@ from ..call_queries import ClaimedBooking, StepAnswer
 from ..commands import BookSlot, CancelBooking
 from ..domain import Channel
 from ..errors import InvalidInput, NotFound
-from ..identity import mask_phone, new_tracking_no, normalize_phone
+from ..identity import mask_long_digits_in, mask_phone, new_tracking_no, normalize_phone
 from ..repo.schedule import hospital_by_code
 from ..store.base import Query, Tx, dumps, execute, one, val
 from . import Deps
@@ -264,7 +264,8 @@ def cancel_for_call(tx: Tx, cmd: CancelForCall, deps: Deps) -> Gen:
 
 def transfer_call(tx: Tx, cmd: TransferCall, deps: Deps) -> Gen:
     call = yield from _call(cmd.call_sid)
-    context = {"queue": cmd.queue, **cmd.context}
+    # shown on every desk and sent to every outbox consumer: a typed ID number masked
+    context = mask_long_digits_in({"queue": cmd.queue, **cmd.context})
     yield execute(
         "UPDATE calls SET transfer_context = ?, transferred_at = ?, updated_at = ? WHERE id = ?",
         dumps(context),

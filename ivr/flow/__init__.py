@@ -21,6 +21,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from booking_core.identity import mask_long_digits
+
 from ..state import (
     NODES,
     Action,
@@ -113,7 +115,7 @@ def advance(state: CallState, event: Event) -> Step:
     if isinstance(event, NoInput) or not isinstance(event, Digits) or not event.value:
         return no_input(s)
     digits = event.value.strip()
-    s.last_digits = digits
+    s.last_digits = mask_long_digits(digits)  # an ID number is kept to its last 4
     if digits == AGENT:
         return to_agent(s, "asked")
     if digits == BACK:

@@ -1,0 +1,142 @@
+"""A resident ID number typed on the phone is never kept or shown in the clear (#10 item 4):
+not in the call's steps or state, the transfer's context, the outbox or the audit, nor on
+the desk (page, JSON twin, live stream); the agent still sees the patient the IVR found."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from agent_console.views.desk import calls as call_views
+from booking_core import commands as c
+from booking_core.identity import mask_long_digits, mask_long_digits_in
+from booking_core.store.base import rows
+from tests.ivr.helpers import Twilio, make_root
+from tests.support.world import resident_id
+
+ID_NUMBER = resident_id(608)  # ends in X: typed with * on a keypad
+TYPED = ID_NUMBER[:-1] + "*"
+STRANGER = "+8613700009999"  # a number registered to nobody
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request, tmp_path) -> str:
+    if request.param == "sqlite":
+        return str(tmp_path / "guahao.db")
+    return request.getfixturevalue("fresh_pg_dsn")
+
+
+@pytest.fixture
+async def wang(services, desk_world):
+    assert ID_NUMBER.endswith("X")
+    return await services.handle(
+        c.RegisterPatient(
+            hospital_code="HA", name="王小红", id_number=ID_NUMBER, phone="13811112222"
+        )
+    )
+
+
+@pytest.fixture
+async def voice(aiohttp_client, services, desk_world) -> Twilio:
+    client = await aiohttp_client(make_root(services, hospital_code="HA"))
+    return Twilio(client, services)
+
+
+async def _every_text(services) -> str:
+    """Every stored value of the tables a call writes to, as one text."""
+
+    def read(tx):
+        out = []
+        for table in ("calls", "call_steps", "outbox", "audit"):
+            for row in (yield rows(f"SELECT * FROM {table}")):
+                out += [str(v) for v in dict(row).values()]
+        return out
+
+    return "\n".join(await services.read(read))
+
+
+def test_long_digit_runs_are_kept_to_their_last_four():
+    assert mask_long_digits(TYPED) == "*" * 14 + TYPED[-4:]
+    assert mask_long_digits("id 110105198001016081 card 1234567890") == (
+        "id **************6081 card 1234567890"
+    )
+    assert mask_long_digits_in({"a": [ID_NUMBER], "n": 3}) == {
+        "a": ["*" * 14 + ID_NUMBER[-4:]],
+        "n": 3,
+    }
+
+
+async def test_an_id_number_typed_then_transferred_is_stored_and_shown_masked(
+    agent, services, voice, wang, monkeypatch
+):
+    phone = voice.call(STRANGER, sid="CA-typed-id")
+    await phone.dial()
+    await phone.press("1")  # book: who is the patient?
+    await phone.press(TYPED)
+    assert "王**" in phone.text()  # found
+    await phone.press("0")  # an agent
+    assert phone.kind() == "enqueue"
+
+    stored = await _every_text(services)
+    assert ID_NUMBER[:15] not in stored, "a typed ID number is stored in the clear"
+
+    status, body = await agent.get("/desk")
+    assert status == 200, body
+    [row] = [r for r in body["calls"] if r["call_sid"] == "CA-typed-id"]
+    assert (row["patient_id"], row["patient_name"]) == (wang.id, "王**")
+    assert ID_NUMBER[:15] not in str(body)
+    stream = (await agent.get("/desk/calls/stream.json"))[1]
+    assert ID_NUMBER[:15] not in str(stream)
+    async with agent.client.get("/console/desk") as resp:
+        assert ID_NUMBER[:15] not in await resp.text()
+    monkeypatch.setattr(call_views, "POLL_SECONDS", 0.05)
+    async with agent.client.get("/console/desk/calls/stream") as resp:
+        chunk = b""
+        while b"event: calls" not in chunk or not chunk.endswith(b"\n\n"):
+            chunk += await asyncio.wait_for(resp.content.readany(), 5)
+    assert "CA-typed-id" in chunk.decode()
+    assert ID_NUMBER[:15] not in chunk.decode()
+
+    status, taken = await agent.post("/desk/calls/CA-typed-id/take")
+    assert status == 200, taken
+    status, record = await agent.get(f"/desk/patients/{wang.id}", params={"call": "CA-typed-id"})
+    assert status == 200, record
+    assert record["patient"]["id"] == wang.id
+    assert ID_NUMBER[:15] not in str(record["call"])
+    assert ID_NUMBER[:15] not in await _every_text(services)
+
+
+async def test_a_replayed_id_step_gets_the_same_answer_and_acts_once(services, voice, wang):
+    phone = voice.call(STRANGER, sid="CA-replay-id")
+    await phone.dial()
+    await phone.press("1")
+    action = phone.doc.find("./Gather").get("action")
+    first = await voice.post(
+        action[len("https://ivr.example-hospital.test") :], phone.params(Digits=TYPED)
+    )
+    again = await voice.post(
+        action[len("https://ivr.example-hospital.test") :], phone.params(Digits=TYPED)
+    )
+    assert first == again
+    assert first[0] == 200
+    steps = await services.read(
+        lambda tx: (yield rows("SELECT digits FROM call_steps WHERE call_sid = 'CA-replay-id'"))
+    )
+    keys = [r["digits"] for r in steps]
+    assert len(keys) == len(set(keys)) == 3  # incoming, "1", the ID step (once)
+    assert all(ID_NUMBER[:6] not in k for k in keys)
+
+
+async def test_a_wrong_id_number_typed_to_the_end_reaches_the_agent_masked(agent, services, voice):
+    bad = ID_NUMBER[:-1] + "5"  # a wrong check digit, three times: an agent
+    phone = voice.call(STRANGER, sid="CA-bad-id")
+    await phone.dial()
+    await phone.press("1")
+    for _ in range(3):
+        await phone.press(bad)
+    assert phone.kind() == "enqueue"
+    [row] = [r for r in (await agent.get("/desk"))[1]["calls"] if r["call_sid"] == "CA-bad-id"]
+    assert row["digits"] == "*" * 14 + bad[-4:]
+    assert row["reason"] == "wrong_input"
+    assert bad[:15] not in await _every_text(services)
