@@ -290,7 +290,20 @@ class PatientOut(Out):
     sms_opt_out: bool
 
 
+KEPT_OUT_OF_URLS = "refused here (422): send it in the body of POST /patients/search"
+
+
 class PatientQuery(Query):
+    hospital: str | None = Field(None, pattern=HOSPITAL_CODE)
+    phone: str | None = Field(None, max_length=20, description=KEPT_OUT_OF_URLS)
+    card_no: str | None = Field(None, max_length=20)
+    id_number: str | None = Field(None, max_length=32, description=KEPT_OUT_OF_URLS)
+
+
+class PatientSearchIn(Body):
+    """A patient look-up in the body, so a phone or ID number stays out of URLs (and so out
+    of proxy and access logs)."""
+
     hospital: str | None = Field(None, pattern=HOSPITAL_CODE)
     phone: str | None = Field(None, max_length=20)
     card_no: str | None = Field(None, max_length=20)

@@ -9,7 +9,7 @@ from booking_core import queries
 
 from ..present import patient_out
 from ..problems import Problem
-from ..schemas import PatientIn, PatientQuery, TopUpIn
+from ..schemas import PatientIn, PatientQuery, PatientSearchIn, TopUpIn
 from ..wire import json_response, parse_body, parse_query, path_int
 from . import caller, directory, hospital_code, services
 
@@ -32,7 +32,29 @@ async def post_patient(request: web.Request) -> web.Response:
 
 
 async def get_patients(request: web.Request) -> web.Response:
+    """By card number in the query string; a phone or ID number there is refused (it would
+    sit in every proxy's and server's access log): POST /patients/search takes them."""
     q = parse_query(request, PatientQuery)
+    in_url = [name for name in ("phone", "id_number") if getattr(q, name)]
+    if in_url:
+        raise Problem(
+            "invalid_request",
+            "Phone and ID numbers are not taken in a URL: send them in the JSON body of "
+            "POST /api/v1/patients/search.",
+            errors=[
+                {"field": name, "message": "use POST /api/v1/patients/search", "type": "in_url"}
+                for name in in_url
+            ],
+        )
+    return await _find(request, PatientSearchIn(hospital=q.hospital, card_no=q.card_no))
+
+
+async def search_patients(request: web.Request) -> web.Response:
+    """POST /patients/search: by phone, card number or ID number, given in the body."""
+    return await _find(request, await parse_body(request, PatientSearchIn))
+
+
+async def _find(request: web.Request, q: PatientSearchIn) -> web.Response:
     if not (q.phone or q.card_no or q.id_number):
         raise Problem(
             "invalid_request",

@@ -298,12 +298,11 @@ async def test_personal_data_is_masked_everywhere(api):
         assert resp.status == 201
         texts.append(await resp.text())
         patient_id = json.loads(texts[-1])["id"]
-    for path in (
-        f"/api/v1/patients/{patient_id}",
-        f"/api/v1/patients?phone={mobile}",
-        f"/api/v1/patients?id_number={id_number}",
-    ):
-        async with api.client.get(path, headers=his) as resp:
+    async with api.client.get(f"/api/v1/patients/{patient_id}", headers=his) as resp:
+        assert resp.status == 200
+        texts.append(await resp.text())
+    for body in ({"phone": mobile}, {"id_number": id_number}):
+        async with api.client.post("/api/v1/patients/search", headers=his, json=body) as resp:
             assert resp.status == 200
             texts.append(await resp.text())
     for text in texts:
@@ -330,3 +329,30 @@ async def test_a_new_hospital_takes_the_configured_time_zone_and_keeps_its_own(
     assert (status, body["timezone"]) == (200, "Asia/Shanghai")
     status, body = await api.call("PUT", "/hospitals/H777", admin, json={"name": "新名字"})
     assert (status, body["timezone"]) == (200, "Asia/Shanghai")  # unchanged when omitted
+
+
+async def test_phone_and_id_numbers_are_searched_in_the_body_never_in_the_url(api):
+    """#10 item 19: a phone or ID number in the query string is refused, pointing at POST
+    /patients/search; a card number still works in the query string."""
+    admin = await api.token("admin")
+    await schedule(api, admin)
+    his = await api.token("his", "H001")
+    id_number, mobile = resident_id(5), phone(5)
+    status, created = await api.call(
+        "POST", "/patients", his, json={"name": "孙八", "id_number": id_number, "phone": mobile}
+    )
+    assert status == 201, created
+    for query in (f"phone={mobile}", f"id_number={id_number}", f"card_no=1&phone={mobile}"):
+        async with api.client.get(f"/api/v1/patients?{query}", headers=his) as resp:
+            assert resp.status == 422
+            problem = await resp.json()
+        assert "POST /api/v1/patients/search" in problem["detail"]
+        assert mobile not in json.dumps(problem)
+        assert id_number not in json.dumps(problem)
+    status, found = await api.call("GET", f"/patients?card_no={created['card_no']}", his)
+    assert (status, [p["id"] for p in found["items"]]) == (200, [created["id"]])
+    for body in ({"phone": mobile}, {"id_number": id_number}, {"card_no": created["card_no"]}):
+        status, found = await api.call("POST", "/patients/search", his, json=body)
+        assert (status, [p["id"] for p in found["items"]]) == (200, [created["id"]]), body
+    status, problem = await api.call("POST", "/patients/search", his, json={})
+    assert status == 422
