@@ -45,6 +45,7 @@ from .base import (
     dumps,
     execute,
 )
+from .gate import DeadlineGate
 from .migrations import BOOKKEEPING, all_migrations
 
 log = logging.getLogger(__name__)
@@ -182,6 +183,7 @@ class PostgresStore(Store):
         super().__init__(clock, outbox_consumers=outbox_consumers)
         self.dsn = dsn
         self._min, self._max = min_size, max_size
+        self._gate = DeadlineGate(max_size)  # the pool's connections, earliest deadline first
         self._pool: asyncpg.Pool | None = None
         self.retries = 0
 
@@ -235,11 +237,22 @@ class PostgresStore(Store):
         assert self._pool is not None
         return await self._pool.fetchval("SELECT max(version) FROM schema_migrations")
 
-    async def read(self, fn: UnitOfWork[T], *args: Any) -> T:
+    @contextlib.asynccontextmanager
+    async def _connection(self, budget: budgets.Budget | None):
+        """A pooled connection, handed out by deadline (:mod:`.gate`)."""
         pool = self._require_pool()
+        await self._gate.acquire(None if budget is None else budget.deadline)
+        try:
+            async with pool.acquire() as conn:
+                yield conn
+        finally:
+            self._gate.release()
+
+    async def read(self, fn: UnitOfWork[T], *args: Any) -> T:
+        self._require_pool()
         try:
             async with (
-                pool.acquire() as conn,
+                self._connection(budgets.current()) as conn,
                 conn.transaction(isolation="repeatable_read", readonly=True),
             ):
                 return await drive(conn, fn(self._new_tx(), *args))
@@ -247,14 +260,14 @@ class PostgresStore(Store):
             raise StoreUnavailable(reason=str(err)) from err
 
     async def write(self, fn: UnitOfWork[T], *args: Any, holds: bool = True) -> T:
-        pool = self._require_pool()
+        self._require_pool()
         budget = budgets.current()
         for attempt in range(1, MAX_ATTEMPTS + 1):
             if budget is not None and budget.expired():
                 raise NotStarted()
             tx = self._new_tx()
             try:
-                async with pool.acquire() as conn:
+                async with self._connection(budget) as conn:
                     result = await self._attempt(conn, tx, fn, args, budget, holds)
             except (asyncpg.QueryCanceledError, asyncpg.LockNotAvailableError) as err:
                 if budget is None:
@@ -286,6 +299,8 @@ class PostgresStore(Store):
         holds: bool,
     ) -> T:
         """One try of a unit in its own transaction; committed when it returns."""
+        if budget is not None and budget.expired():  # it waited for the connection too long
+            raise NotStarted()
         left = None if budget is None else budget.remaining()
         if left is None:
             await conn.execute("BEGIN")
