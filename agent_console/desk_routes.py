@@ -18,6 +18,7 @@ ROUTES: list[Route] = [
     Route("GET", f"/desk/calls/{SID}", calls.call_page, P.CALLS_TAKE, "desk/call.html"),
     Route("POST", f"/desk/calls/{SID}/take", calls.take, P.CALLS_TAKE, "desk/call.html"),
     Route("GET", "/desk/patients", patients.search, P.PATIENTS_VIEW, "desk/search.html"),
+    Route("POST", "/desk/patients", patients.search_post, P.PATIENTS_VIEW, "desk/search.html"),
     Route("GET", f"/desk/patients/{ID}", patients.record, P.PATIENTS_VIEW, "desk/patient.html"),
     Route("POST", f"/desk/patients/{ID}/reveal", patients.reveal, P.PATIENTS_REVEAL,
           "desk/patient.html"),

@@ -3,6 +3,8 @@ phone (audited). Lists show ``张*``, ``138****5678`` and an ID number's last 4 
 
 from __future__ import annotations
 
+import json
+import secrets
 from typing import Any
 
 from aiohttp import web
@@ -12,22 +14,32 @@ from booking_core import patient_search as ps
 from booking_core import queries
 from booking_core.call_queries import departments
 from booking_core.domain import BookingStatus, Hospital, Patient
-from booking_core.errors import NotFound
+from booking_core.errors import InvalidInput, NotFound
 from booking_core.reveal_commands import RevealPatient
 
+from ...i18n import language, translate
 from ...pages import Page
 from ...permissions import Permission, permissions_of
-from ...sessions import console_path
-from ..common import actor, services, session
+from ...sessions import console_path, set_cookie
+from ..common import actor, form, services, session
 from ..records import booking_row
 from .calls import call_row
 from .common import filters, local, masked_id, patient_row
 
+SEARCH_COOKIE = "guahao_search"
+SEARCH_SECONDS = 600  # a search result can be reloaded (or come back to) for ten minutes
+IN_THE_CLEAR = ("phone", "id")  # search kinds whose text must not travel in a URL
 
-async def search(request: web.Request) -> Page:
-    """``?q=`` card number, name (or a part), phone, its last 4, or ID number."""
-    q = request.query.get("q", "").strip()
-    by = request.query.get("by", "auto")
+
+def _kind(q: str, by: str) -> str:
+    return ps.search_kind("".join(q.split())) if by == "auto" else by
+
+
+def _search_context(session_hash: str) -> str:
+    return f"desk_search:{session_hash}"  # a cookie from another session does not decrypt
+
+
+async def _search_page(request: web.Request, q: str, by: str, one: str) -> Page:
     who = actor(request)
     found: list[Patient] = []
     if q:
@@ -35,10 +47,64 @@ async def search(request: web.Request) -> Page:
             ps.search_patients, who, services(request).cipher, q, by
         )
     context = {"q": q, "by": by, "patients": [patient_row(p) for p in found]}
-    if len(found) == 1 and request.query.get("one") != "list":
+    if len(found) == 1 and one != "list":
         # one match: straight to the record (an agent on a headset saves a page)
         return Page(context, redirect=f"{console_path(request)}desk/patients/{found[0].id}")
     return Page(context)
+
+
+async def search(request: web.Request) -> Page:
+    """``GET ?s=`` a search posted a moment ago (the number kept in an encrypted cookie,
+    never in the URL); ``?q=`` a card number, a name (or a part) or a phone's last 4. A
+    phone or ID number in the URL is refused: the search form posts it."""
+    if "s" in request.query:
+        return await _posted_search(request, request.query["s"])
+    q = request.query.get("q", "").strip()
+    by = request.query.get("by", "auto")
+    if q and _kind(q, by) in IN_THE_CLEAR:
+        raise InvalidInput("q", "a phone or ID number is searched with the form (POST)")
+    return await _search_page(request, q, by, request.query.get("one", ""))
+
+
+async def search_post(request: web.Request) -> Page:
+    """The search form (``/`` then Enter): one match opens the record; otherwise the
+    browser is sent to ``?s=<search id>``, which shows the list, the number in the URL
+    nowhere (proxies and browsers log URLs). The JSON twin answers the list itself."""
+    fields = await form(request)
+    q, by, one = fields.get("q", "").strip(), fields.get("by", "auto"), fields.get("one", "")
+    found = await _search_page(request, q, by, one)
+    if found.redirect or not q:
+        return found
+    search_id = secrets.token_urlsafe(12)
+    expires = int(services(request).clock.now().timestamp()) + SEARCH_SECONDS
+    sealed = services(request).cipher.encrypt(
+        json.dumps({"id": search_id, "q": q, "by": by, "one": one, "until": expires}),
+        context=_search_context(session(request).token_hash),
+    )
+
+    def remember(response: web.StreamResponse) -> None:
+        set_cookie(request, response, SEARCH_COOKIE, sealed, max_age=SEARCH_SECONDS)
+
+    found.redirect = f"{console_path(request)}desk/patients?s={search_id}"
+    found.after.append(remember)
+    return found
+
+
+async def _posted_search(request: web.Request, search_id: str) -> Page:
+    sealed = request.cookies.get(SEARCH_COOKIE, "")
+    try:
+        kept = json.loads(
+            services(request).cipher.decrypt(
+                sealed, context=_search_context(session(request).token_hash)
+            )
+        )
+    except Exception:  # no cookie, another session's, tampered with: as if expired
+        kept = None
+    now = int(services(request).clock.now().timestamp())
+    if not kept or kept.get("id") != search_id or kept.get("until", 0) < now:
+        context = {"q": "", "by": "auto", "patients": [], "error": "search_expired"}
+        return Page({**context, "message": translate(language(request), "search_expired")})
+    return await _search_page(request, kept["q"], kept["by"], "list")
 
 
 def _patient_id(request: web.Request) -> int:

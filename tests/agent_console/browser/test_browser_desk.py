@@ -113,3 +113,28 @@ def test_browser_sees_only_own_hospital(page, engine):
     page.goto(f"{engine.url}/console/desk/patients?q=李小明&one=list")
     assert page.locator("table.patients tbody tr").count() == 1  # HB's 李小明 is not listed
     assert page.locator("table.patients").inner_text().count("李**") == 1
+
+
+def test_browser_searches_a_phone_by_keyboard_and_no_url_carries_it(page, engine):
+    """#10 item 19: "/" and Enter post the search; neither the record's URL nor a list's
+    (``?s=<search id>``, which survives a reload) carries the number."""
+    from tests.agent_console.desk.desk_world import LI_PHONE
+
+    log_in(page, engine.url, "agent_a")
+    page.goto(f"{engine.url}/console/desk")
+    urls: list[str] = []
+    page.on("request", lambda r: urls.append(r.url))
+    page.keyboard.press("/")
+    page.keyboard.type(LI_PHONE)
+    page.keyboard.press("Enter")  # one match: the record
+    page.wait_for_url(re.compile(r"/desk/patients/\d+$"))
+    assert "李小明" in page.locator("h1").inner_text()
+    page.keyboard.press("/")
+    page.keyboard.type("李")  # two matches: a list
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/desk/patients\?s=[\w-]+$"))
+    assert page.locator("table.patients tbody tr").count() == 2
+    page.reload()
+    assert page.locator("table.patients tbody tr").count() == 2
+    assert urls
+    assert not [u for u in urls if LI_PHONE in u]

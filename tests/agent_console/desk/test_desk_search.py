@@ -12,7 +12,7 @@ from tests.agent_console.helpers import table
 
 
 async def _names(agent, q: str, by: str = "auto") -> list[str]:
-    status, body = await agent.get("/desk/patients", params={"q": q, "by": by, "one": "list"})
+    status, body = await agent.post("/desk/patients", {"q": q, "by": by, "one": "list"})
     assert status == 200, body
     return [p["name"] for p in body["patients"]]
 
@@ -124,3 +124,61 @@ def test_what_is_typed_decides_how_it_is_looked_up():
     assert search_kind("3543662016") == "card"
     assert search_kind("张三") == "name"
     assert search_kind("zhang") == "name"
+
+
+async def test_a_phone_or_id_number_never_travels_in_a_url(agent, desk_world):
+    """#10 item 19: the form posts the number; the list it leads to is ``?s=<search id>``
+    (the number sealed in a short-lived cookie of this session); in a URL it is refused."""
+    for number in (LI_PHONE, desk_world["li_id"]):
+        async with agent.client.get(
+            "/console/desk/patients", params={"q": number}, headers={"Accept": "text/html"}
+        ) as resp:
+            assert resp.status == 400
+            assert number not in await resp.text()
+        status, body = await agent.get("/desk/patients", params={"q": number, "by": "id"})
+        assert (status, body["error"]) == (400, "invalid_input")
+    form = {"q": LI_PHONE, "csrf_token": agent.csrf_token}
+    async with agent.client.post(
+        "/console/desk/patients", data=form, allow_redirects=False
+    ) as resp:  # one match: straight to the record
+        assert resp.status == 303
+        assert resp.headers["Location"] == f"/console/desk/patients/{desk_world['li']}"
+    form = {"q": LI_PHONE, "one": "list", "csrf_token": agent.csrf_token}
+    async with agent.client.post(
+        "/console/desk/patients", data=form, allow_redirects=False
+    ) as resp:
+        assert resp.status == 303
+        location = resp.headers["Location"]
+    assert LI_PHONE not in location
+    assert location.startswith("/console/desk/patients?s=")
+    status, body = await agent.get(location.removeprefix("/console"))
+    assert status == 200, body
+    assert [p["name"] for p in body["patients"]] == ["李**"]
+    assert [p["phone"] for p in body["patients"]] == ["138****5678"]
+
+
+async def test_a_search_id_works_only_in_its_session_and_for_ten_minutes(
+    agent, browser, desk_world, clock
+):
+    form = {"q": desk_world["li_id"], "one": "list", "csrf_token": agent.csrf_token}
+    async with agent.client.post(
+        "/console/desk/patients", data=form, allow_redirects=False
+    ) as resp:
+        location = resp.headers["Location"].removeprefix("/console")
+    other = await browser()
+    await other.sign_in("agent_a")  # the same operator, another browser
+    status, body = await other.get(location)
+    assert (status, body["error"], body["patients"]) == (200, "search_expired", [])
+    status, body = await agent.get(location.replace("?s=", "?s=x"))
+    assert body["error"] == "search_expired"
+    clock.advance(seconds=601)
+    status, body = await agent.get(location)
+    assert body["error"] == "search_expired"
+
+
+async def test_the_search_form_posts_with_its_token(agent, desk_world):
+    async with agent.client.get("/console/desk") as resp:
+        page = await resp.text()
+    nav = page[page.index('role="search"') - 200 :]
+    assert 'method="post"' in nav[:400]
+    assert 'name="csrf_token"' in nav[:600]
