@@ -13,6 +13,13 @@ HUGE = str(2**64 + 1)
 HEADERS = ("Content-Security-Policy", "X-Frame-Options", "Cache-Control")
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request, tmp_path) -> str:
+    if request.param == "sqlite":
+        return str(tmp_path / "guahao.db")
+    return request.getfixturevalue("fresh_pg_dsn")
+
+
 @pytest.fixture
 async def admin(browser, services):
     await hospital(services, "HA")
