@@ -204,7 +204,8 @@ def delivery_rows(events: Sequence[tuple], consumers: Sequence[str]) -> list[tup
 def persist_recorded(tx: Tx, consumers: Sequence[str]) -> Generator[Query, Any, None]:
     """Write what ``tx`` recorded: audit rows, outbox events and one delivery row per
     outbox consumer, inside the unit of work's transaction (the PostgreSQL driver;
-    the SQLite writer writes a whole batch's rows at once with the same helpers)."""
+    the SQLite writer writes each unit's rows in the unit's savepoint with the same
+    helpers)."""
     if tx.audits:
         yield many(AUDIT_INSERT, audit_rows(tx))
     if tx.events:

@@ -5,7 +5,8 @@
 * Group commit: the writer takes every unit of work waiting in its queue (up to
   ``max_batch``), runs each inside its own SAVEPOINT in one transaction, and
   commits them together: one fsync for the batch. A unit that raises is rolled
-  back to its savepoint and only its caller sees the error.
+  back to its savepoint and only its caller sees the error; so is a unit whose own event
+  or audit rows cannot be written (they are written in its savepoint too).
 * A whole unit of work runs inside the connection's own thread in one hop (an
   aiosqlite hop costs ~80 µs, a statement in-thread ~1 µs), so the batch is
   not paced by the event loop.
@@ -165,6 +166,9 @@ class SqliteStore(Store):
         self._idle = asyncio.Event()  # set while the writer has nothing queued or running
         self._idle.set()
         self._writer_task: asyncio.Task | None = None
+        # test-only negative control: the units' event and audit rows written after every
+        # savepoint was released, as before issue #10 item 1 (one bad row fails the batch)
+        self.unsafe_persist_after_batch = False
         self.batches = 0  # commits made, for the benchmark's batch-size figure
         self.batched_units = 0
 
@@ -355,6 +359,7 @@ class SqliteStore(Store):
         self, conn: sqlite3.Connection, batch: list[_Job], txs: list[Tx]
     ) -> list[tuple[bool, Any]]:
         outcomes: list[tuple[bool, Any]] = []
+        ids = _EventIds()
         conn.execute("BEGIN IMMEDIATE")
         try:
             for job, tx in zip(batch, txs, strict=True):
@@ -364,16 +369,24 @@ class SqliteStore(Store):
                 conn.execute("SAVEPOINT unit")
                 try:
                     value = drive(conn, job.fn(tx, *job.args))
+                    if not self.unsafe_persist_after_batch:
+                        # the unit's own rows, in its savepoint: a payload that cannot be
+                        # serialised, an integer SQLite cannot hold, a refused row fails
+                        # this unit alone, never the units committed with it
+                        self._persist_recorded(conn, [tx], ids)
                 except Exception as err:
                     conn.execute("ROLLBACK TO unit")
                     conn.execute("RELEASE unit")
                     tx.events.clear()
                     tx.audits.clear()
+                    ids.give_back()
                     outcomes.append((False, err))
                 else:
                     conn.execute("RELEASE unit")
+                    ids.keep()
                     outcomes.append((True, value))
-            self._persist_recorded(conn, txs)
+            if self.unsafe_persist_after_batch:  # the test-only control: the old order
+                self._persist_recorded(conn, txs, ids)
             conn.execute("COMMIT")
         except BaseException:
             with contextlib.suppress(sqlite3.Error):
@@ -381,26 +394,50 @@ class SqliteStore(Store):
             raise
         return outcomes
 
-    def _persist_recorded(self, conn: sqlite3.Connection, txs: list[Tx]) -> None:
-        """The batch's audit rows and outbox events in three statements (the writer is
-        the only one, so it can number the events itself)."""
+    def _persist_recorded(self, conn: sqlite3.Connection, txs: list[Tx], ids: _EventIds) -> None:
+        """The audit rows and outbox events of ``txs`` in three statements (the writer is
+        the only one, so it numbers the events itself, from ``ids``)."""
         audits = [row for tx in txs for row in audit_rows(tx)]
         if audits:
             conn.executemany(AUDIT_INSERT, audits)
         if not any(tx.events for tx in txs):
             return
-        last = conn.execute(
-            "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'outbox'), 0), "
-            "coalesce((SELECT max(id) FROM outbox), 0))"
-        ).fetchone()[0]
         events = []
         for tx in txs:
-            ids = range(last + 1, last + 1 + len(tx.events))
-            events += event_rows(tx, ids)
-            last += len(tx.events)
+            events += event_rows(tx, ids.draw(conn, len(tx.events)))
         conn.executemany(OUTBOX_INSERT, events)
         if self.outbox_consumers:
             conn.executemany(DELIVERY_INSERT, delivery_rows(events, self.outbox_consumers))
+
+
+class _EventIds:
+    """Outbox ids for one batch: the last id is read once, then counted on. The ids a unit
+    drew are its own only once its savepoint is released (:meth:`keep`); a unit rolled
+    back gives them back to the next one."""
+
+    __slots__ = ("drawn", "kept")
+
+    def __init__(self) -> None:
+        self.kept: int | None = None
+        self.drawn = 0
+
+    def draw(self, conn: sqlite3.Connection, n: int) -> range:
+        if self.kept is None:
+            self.kept = conn.execute(
+                "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'outbox'), "
+                "0), coalesce((SELECT max(id) FROM outbox), 0))"
+            ).fetchone()[0]
+        first = self.kept + self.drawn + 1
+        self.drawn += n
+        return range(first, first + n)
+
+    def keep(self) -> None:
+        if self.kept is not None:
+            self.kept += self.drawn
+        self.drawn = 0
+
+    def give_back(self) -> None:
+        self.drawn = 0
 
 
 def _read_unit(conn: sqlite3.Connection, gen: Generator[Query, Any, T]) -> T:
