@@ -157,3 +157,56 @@ class SetComplaintStatus(Command):
     tracking_no: str
     status: str
     resolution: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class CountCallLookup(Command):
+    """A card or ID number typed on the call is about to be looked up: counted against
+    ``ivr_lookups_per_hour`` for the caller ID (a withheld number shares one count), so
+    nobody tries numbers at will. Past the limit: :class:`~booking_core.errors.LimitReached`
+    (and the count stays at the limit)."""
+
+    call_sid: str
+
+
+class CodeStatus:
+    """What :class:`SendCallCode` did."""
+
+    CALLER = "caller"  # the call comes from the patient's own phone: no code needed
+    SENT = "sent"  # a new code is on its way to the patient's phone
+    RECENT = "recent"  # one was sent to that phone less than a minute ago: type that one
+    NO_PHONE = "no_phone"  # the patient has no phone to text
+
+
+@dataclass(frozen=True, slots=True)
+class CodeSent:
+    status: str
+    phone_masked: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class SendCallCode(Command):
+    """Before a caller hears or cancels a patient's bookings from a number that is not the
+    patient's: a 6-digit code texted to the patient's phone (through the outbox, event
+    ``call.code``), at most ``sms_codes_per_minute`` a minute per phone."""
+
+    call_sid: str
+    patient_id: int
+    lang: str = "zh"
+
+
+class CodeCheck:
+    """What :class:`CheckCallCode` found."""
+
+    OK = "ok"  # the call may now hear and cancel the patient's bookings
+    WRONG = "wrong"  # not the code; tries are left
+    SPENT = "spent"  # no live code for this call (expired, or three wrong tries)
+
+
+@dataclass(frozen=True, kw_only=True)
+class CheckCallCode(Command):
+    """The code the caller typed, for the patient the call asked a code for."""
+
+    call_sid: str
+    patient_id: int
+    code: str

@@ -259,3 +259,25 @@ def patients_with_bans(
         bans = yield from queries.list_blacklist(tx, actor, patient_id=patient.id)
         out.append((patient, max((b.ends_at for b in bans), default=None)))
     return out
+
+
+def verified_patients(call_sid: str, patient_ids: tuple[int, ...]) -> Gen:
+    """Of ``patient_ids``, those this call may hear and cancel bookings of: the caller ID
+    is the patient's phone, or a code texted to the patient was typed on this call."""
+    if not patient_ids:
+        return set()
+    marks = ", ".join("?" for _ in patient_ids)
+    found = yield rows(
+        "SELECT p.id FROM patients p JOIN calls c ON c.call_sid = ? "
+        f"WHERE p.id IN ({marks}) AND ((c.caller_index IS NOT NULL "
+        "AND p.phone_index = c.caller_index) OR EXISTS (SELECT 1 FROM call_codes k "
+        "WHERE k.call_sid = c.call_sid AND k.patient_id = p.id AND k.verified_at IS NOT NULL))",
+        call_sid,
+        *patient_ids,
+    )
+    return {r["id"] for r in found}
+
+
+def call_may_act_for(tx: Tx, call_sid: str, patient_ids: tuple[int, ...]) -> Gen:
+    """The read for the door: :func:`verified_patients` in a read transaction."""
+    return (yield from verified_patients(call_sid, patient_ids))

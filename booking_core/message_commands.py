@@ -25,6 +25,7 @@ class MessageKind:
     REMINDER = "reminder"  # the day before
     SURVEY = "survey"  # 满意度调查, after the visit
     COMPLAINT = "complaint"  # 投诉处理结果: the outcome of the patient's complaint
+    CODE = "code"  # 验证码: a phone caller asked to hear or cancel the patient's bookings
 
 
 HOSPITAL_INITIATED = frozenset({MessageKind.STOP, MessageKind.REMINDER, MessageKind.SURVEY})

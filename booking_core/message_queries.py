@@ -28,6 +28,7 @@ NOTICE_TOPICS = (
     "booking.reminder",
     "booking.completed",
     "call.booked",
+    "call.code",
     "complaint.replied",
 )
 """Events somebody is told of by text; the others are marked done untouched."""
@@ -111,6 +112,9 @@ def _notice(event: OutboxEvent, cipher: Cipher) -> Gen:
         return Notice(event, None, "", ())
     if event.topic == "complaint.replied":  # the outcome, to the number that complained
         recipients = yield from _recipients(cipher, event.payload.get("caller_enc"))
+        return Notice(event, None, "", recipients)
+    if event.topic == "call.code":  # to the patient's own phone, never the caller's
+        recipients = yield from _recipients(cipher, event.payload.get("phone_enc"))
         return Notice(event, None, "", recipients)
     booking_no = event.payload.get("booking_no") or event.key
     try:

@@ -48,6 +48,7 @@ class RuleKey(StrEnum):
     AGENT_DIRECT_DEBIT = "agent_direct_debit"  # agent desks may debit the prepaid balance
     SMS_CODES_PER_MINUTE = "sms_codes_per_minute"  # phone verification codes
     SMS_REGISTRATIONS_PER_DAY = "sms_registrations_per_day"  # ZC texts per phone per local day
+    IVR_LOOKUPS_PER_HOUR = "ivr_lookups_per_hour"  # card/ID numbers typed per caller ID per hour
 
 
 class PeriodType(StrEnum):
@@ -98,6 +99,8 @@ PLATFORM_DEFAULTS: tuple[Rule, ...] = (
     Rule(RuleKey.SMS_CODES_PER_MINUTE, 1),
     # a family registers a few people at once; a stranger trying ID numbers gets 3 a day
     Rule(RuleKey.SMS_REGISTRATIONS_PER_DAY, 3),
+    # a family calls for a few relatives; a stranger trying card numbers is stopped early
+    Rule(RuleKey.IVR_LOOKUPS_PER_HOUR, 10),
 )
 """Priority 0 platform records; any stored record of priority >= 0 can override them."""
 

@@ -15,7 +15,7 @@ from . import call_taking, message_queries, outbox, reveal_commands
 from . import commands as c
 from . import message_commands as msgs
 from .clock import Clock
-from .handlers import Deps
+from .handlers import Deps, call_proof
 from .handlers import calls as call_handlers
 from .handlers import messages as message_handlers
 from .handlers import office as office_handlers
@@ -94,6 +94,7 @@ COMMAND_HANDLERS: dict[type[c.Command], Callable[..., Any]] = {
 COMMAND_HANDLERS.update(operator_handlers.HANDLERS)  # operators and console log-in
 COMMAND_HANDLERS.update(call_taking.HANDLERS | reveal_commands.HANDLERS)  # the agent's desk
 COMMAND_HANDLERS.update(office_handlers.HANDLERS)  # the back office: complaints, 排班
+COMMAND_HANDLERS.update(call_proof.HANDLERS)  # who a caller may act for (来电身份核验)
 
 
 class BookingServices:

@@ -26,6 +26,7 @@ from .state import (
     Action,
     Book,
     Cancel,
+    CheckCode,
     FindCallerPatients,
     FindPatient,
     ListBookings,
@@ -37,6 +38,7 @@ from .state import (
     OpenComplaint,
     Outcome,
     SaveRecording,
+    SendCode,
     Transfer,
 )
 
@@ -168,6 +170,8 @@ class CoreActions:
         return out
 
     async def _FindPatient(self, action: FindPatient, call: Call):
+        # counted per caller ID and hour first: numbers cannot be tried at will
+        await self.services.handle(cc.CountCallLookup(actor=call.actor, call_sid=call.call_sid))
         if action.id_number:
             return await self._patients(call, id_number=action.id_number)
         return await self._patients(call, card_no=action.card_no or "")
@@ -259,9 +263,13 @@ class CoreActions:
         ]
 
     async def _ListBookings(self, action: ListBookings, call: Call):
+        """Only of patients the call proved it may act for (the core says which)."""
         today = self._today(call).date()
+        allowed = await self.services.read(
+            call_queries.call_may_act_for, call.call_sid, tuple(action.patient_ids)
+        )
         out = []
-        for patient_id in action.patient_ids:
+        for patient_id in (p for p in action.patient_ids if p in allowed):
             views = await self.services.read(
                 queries.list_bookings, call.actor, patient_id=patient_id
             )
@@ -296,6 +304,27 @@ class CoreActions:
             cc.CancelForCall(actor=call.actor, call_sid=call.call_sid, booking_no=action.booking_no)
         )
         return _booking(view)
+
+    async def _SendCode(self, action: SendCode, call: Call):
+        sent = await self.services.handle(
+            cc.SendCallCode(
+                actor=call.actor,
+                call_sid=call.call_sid,
+                patient_id=action.patient_id,
+                lang=call.lang,
+            )
+        )
+        return {"status": sent.status, "last4": sent.phone_masked[-4:]}
+
+    async def _CheckCode(self, action: CheckCode, call: Call):
+        return await self.services.handle(
+            cc.CheckCallCode(
+                actor=call.actor,
+                call_sid=call.call_sid,
+                patient_id=action.patient_id,
+                code=action.code,
+            )
+        )
 
     async def _OpenComplaint(self, action: OpenComplaint, call: Call):
         return await self.services.handle(

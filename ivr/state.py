@@ -39,6 +39,7 @@ NODES: dict[str, Node] = {
     "book_time": Node("code", listable=True),
     "book_confirm": Node("menu"),
     "mine_patient": Node("code"),
+    "mine_code": Node("code"),
     "mine_item": Node("menu"),
     "mine_cancel": Node("menu"),
     "sched_dept": Node("code", listable=True),
@@ -175,6 +176,25 @@ class ListTimes(Action):
 @dataclass(frozen=True, slots=True)
 class ListBookings(Action):
     patient_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SendCode(Action):
+    """Before "my bookings" of a patient whose phone is not the caller ID: a code texted to
+    the patient's phone. Outcome: ``{"status": "caller" | "sent" | "recent" | "no_phone",
+    "last4": …}`` (``last4``: the patient's phone's last four digits)."""
+
+    writes: ClassVar[bool] = True
+    patient_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class CheckCode(Action):
+    """The code typed; outcome ``"ok"``, ``"wrong"`` or ``"spent"``."""
+
+    writes: ClassVar[bool] = True
+    patient_id: int
+    code: str
 
 
 @dataclass(frozen=True, slots=True)

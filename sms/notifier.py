@@ -38,6 +38,8 @@ def kind_of(notice: Notice) -> tuple[str, str | None] | None:
     reason = payload.get("reason")
     if topic == "complaint.replied":
         return MessageKind.COMPLAINT, payload.get("status")
+    if topic == "call.code":
+        return MessageKind.CODE, None
     if notice.booking is None:
         return None
     if topic in ("booking.created", "call.booked"):
@@ -148,6 +150,13 @@ class Notifier:
                 tracking_no=payload.get("tracking_no", notice.event.key),
                 status=payload.get("status", ""),
                 reply=payload.get("reply", ""),
+            )
+        if kind == MessageKind.CODE:
+            return self.replies.render(
+                "notice.code",
+                hospital=name,
+                code=self.services.cipher.decrypt(payload["code_enc"], context="call_code"),
+                minutes=payload.get("minutes", 5),
             )
         view = notice.booking
         assert view is not None  # kind_of gives booking kinds only for booking events

@@ -26,7 +26,7 @@ from ..call_commands import (
     StartCall,
     TransferCall,
 )
-from ..call_queries import ClaimedBooking, StepAnswer
+from ..call_queries import ClaimedBooking, StepAnswer, verified_patients
 from ..commands import BookSlot, CancelBooking
 from ..domain import Channel
 from ..errors import InvalidInput, NotFound
@@ -250,7 +250,14 @@ def claim_step_and_book(tx: Tx, cmd: ClaimStepAndBook, deps: Deps) -> Gen:
 
 
 def cancel_for_call(tx: Tx, cmd: CancelForCall, deps: Deps) -> Gen:
+    """Only a booking of a patient the call proved it may act for (the caller ID is the
+    patient's phone, or the code texted to it was typed); any other is "not found"."""
     call = yield from _call(cmd.call_sid)
+    booking = yield one("SELECT patient_id FROM bookings WHERE booking_no = ?", cmd.booking_no)
+    if booking is None or not (
+        yield from verified_patients(cmd.call_sid, (booking["patient_id"],))
+    ):
+        raise NotFound("booking", cmd.booking_no)
     view = yield from cancel_booking(
         tx, CancelBooking(actor=cmd.actor, booking_no=cmd.booking_no), deps
     )

@@ -13,8 +13,9 @@ too, a silent caller is never hung up on); wrong input → say what was wrong an
 The package: this module holds the entry points and the tables that route each node's
 input (``HANDLERS``), each list's choice (``CHOOSERS``) and each action's outcome
 (``SETTLERS``); ``common`` the shared prompts and moves; ``menu`` the main menu and who is
-calling; ``booking`` department, doctor, day, time and the booking; ``mine`` my bookings;
-``schedule`` a doctor's schedule; ``complaints`` complaints.
+calling; ``booking`` department, doctor, day, time and the booking; ``mine`` my bookings
+(read and cancelled only for the caller ID's own patients, or after a code texted to the
+patient's phone is typed); ``schedule`` a doctor's schedule; ``complaints`` complaints.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from ..state import (
     Book,
     CallState,
     Cancel,
+    CheckCode,
     Digits,
     Event,
     FindCallerPatients,
@@ -45,6 +47,7 @@ from ..state import (
     Prompt,
     Recorded,
     SaveRecording,
+    SendCode,
     Step,
     Transfer,
 )
@@ -85,7 +88,16 @@ from .complaints import (
     settle_recording,
 )
 from .menu import main_menu, patient_entry, settle_patient, unknown_patient
-from .mine import mine_cancel, mine_item, settle_bookings, settle_caller, settle_cancel
+from .mine import (
+    mine_cancel,
+    mine_code,
+    mine_item,
+    settle_bookings,
+    settle_caller,
+    settle_cancel,
+    settle_check_code,
+    settle_send_code,
+)
 from .schedule import sched_read
 
 __all__ = ["MAX_FAILS", "PAGE_SIZE", "advance", "node_prompts", "settle", "start", "to_agent"]
@@ -149,6 +161,7 @@ HANDLERS: dict[str, Handler] = {
     "main": main_menu,
     "book_patient": patient_entry,
     "mine_patient": patient_entry,
+    "mine_code": mine_code,
     "unknown_patient": unknown_patient,
     "book_dept": dept_entry,
     "sched_dept": dept_entry,
@@ -178,6 +191,8 @@ SETTLERS: dict[type, Callable[[CallState, Action, Outcome], Step]] = {
     Book: settle_book,
     ListBookings: settle_bookings,
     Cancel: settle_cancel,
+    SendCode: settle_send_code,
+    CheckCode: settle_check_code,
     OpenComplaint: settle_open_complaint,
     SaveRecording: settle_recording,
     LookupComplaint: settle_lookup,

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 
-from ..state import CallState, FindCallerPatients, FindPatient, ListBookings, Outcome, Prompt, Step
-from .common import BACK, enter, error_prompt, home, repeat, wrong
+from booking_core.rules import RuleKey
+
+from ..state import CallState, FindCallerPatients, FindPatient, Outcome, Prompt, SendCode, Step
+from .common import BACK, enter, error_prompt, home, repeat, to_agent, wrong
 
 CARD = re.compile(r"\d{4,20}")
 
@@ -50,6 +52,8 @@ def patient_entry(s: CallState, d: str) -> Step:
 
 def settle_patient(s: CallState, action: FindPatient, outcome: Outcome) -> Step:
     if outcome.error is not None:
+        if outcome.error.params.get("rule") == RuleKey.IVR_LOOKUPS_PER_HOUR:
+            return to_agent(s, "lookup_limit", [Prompt("lookup_limit")])  # kindly, a person
         return wrong(s, error_prompt(outcome.error).key, **outcome.error.params)
     found = outcome.value or []
     if not found:
@@ -58,9 +62,9 @@ def settle_patient(s: CallState, action: FindPatient, outcome: Outcome) -> Step:
     if patient.get("banned_until"):
         return home(s, [Prompt("patient_banned", patient)])
     s.patient = {"id": patient["id"], "name": patient["name"]}
-    if s.purpose == "mine":
-        s.patient_ids = [patient["id"]]
-        return Step(s, [], ListBookings((patient["id"],)))
+    if s.purpose == "mine":  # a card or ID number proves nothing: the patient's phone does
+        s.patient_ids = []
+        return Step(s, [], SendCode(patient["id"]))
     return enter(s, "book_dept", [Prompt("patient_found", s.patient)])
 
 

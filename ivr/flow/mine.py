@@ -1,9 +1,24 @@
-"""My bookings: found by the caller's number (or a card), read one by one, cancelled."""
+"""My bookings: found by the caller's number, or by a card or ID number and then a code
+texted to the patient's phone; read one by one, cancelled."""
 
 from __future__ import annotations
 
-from ..state import CallState, Cancel, FindCallerPatients, ListBookings, Outcome, Prompt, Step
-from .common import back, enter, error_prompt, home, repeat, wrong
+import re
+
+from ..state import (
+    CallState,
+    Cancel,
+    CheckCode,
+    FindCallerPatients,
+    ListBookings,
+    Outcome,
+    Prompt,
+    SendCode,
+    Step,
+)
+from .common import back, enter, error_prompt, home, repeat, to_agent, wrong
+
+CODE = re.compile(r"\d{6}")
 
 
 def settle_caller(s: CallState, action: FindCallerPatients, outcome: Outcome) -> Step:
@@ -61,3 +76,41 @@ def settle_cancel(s: CallState, action: Cancel, outcome: Outcome) -> Step:
         return home(s, say)
     s.index = min(s.index, len(s.bookings) - 1)
     return repeat(s, say)
+
+
+# --- a code texted to the patient's phone ---------------------------------------------------
+
+
+def _bookings_of(s: CallState, patient_id: int) -> Step:
+    s.patient_ids = [patient_id]
+    return Step(s, [], ListBookings((patient_id,)))
+
+
+def settle_send_code(s: CallState, action: SendCode, outcome: Outcome) -> Step:
+    if outcome.error is not None:
+        return home(s, [error_prompt(outcome.error)])
+    sent = outcome.value or {}
+    status = sent.get("status")
+    if status == "caller":  # the patient's own phone after all
+        return _bookings_of(s, action.patient_id)
+    if status == "no_phone":
+        return to_agent(s, "no_phone", [Prompt("code_no_phone")])
+    key = "code_sent" if status == "sent" else "code_recent"
+    return enter(s, "mine_code", [Prompt(key, {"last4": sent.get("last4", "")})])
+
+
+def mine_code(s: CallState, d: str) -> Step:
+    patient_id = (s.patient or {}).get("id")
+    if patient_id is not None and CODE.fullmatch(d):
+        return Step(s, [], CheckCode(patient_id, d))
+    return wrong(s, "code_invalid")
+
+
+def settle_check_code(s: CallState, action: CheckCode, outcome: Outcome) -> Step:
+    if outcome.error is not None:
+        return home(s, [error_prompt(outcome.error)])
+    if outcome.value == "ok":
+        return _bookings_of(s, action.patient_id)
+    if outcome.value == "wrong":
+        return wrong(s, "code_wrong")
+    return to_agent(s, "code_spent", [Prompt("code_spent")])

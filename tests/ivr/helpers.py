@@ -4,6 +4,7 @@ the ``action`` and ``<Redirect>`` URLs of the TwiML the engine answers."""
 from __future__ import annotations
 
 import itertools
+import json
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from datetime import date
@@ -68,6 +69,18 @@ class Twilio:
             return found
 
         return await self.services.read(count)
+
+
+async def texted_code(services: BookingServices) -> str:
+    """The newest code the phone line texted to a patient (from its ``call.code`` event)."""
+
+    def read(tx):
+        return (yield val("SELECT payload FROM outbox WHERE topic = 'call.code' ORDER BY id DESC"))
+
+    payload = await services.read(read)
+    assert payload is not None, "no code was texted"
+    code_enc = (json.loads(payload) if isinstance(payload, str) else payload)["code_enc"]
+    return services.cipher.decrypt(code_enc, context="call_code")
 
 
 def path_of(url: str) -> str:

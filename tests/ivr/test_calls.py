@@ -9,7 +9,7 @@ from booking_core import commands as c
 from booking_core.domain import SYSTEM, BookingStatus, Channel
 from booking_core.queries import SlotSearch
 from booking_core.store.base import rows
-from tests.ivr.helpers import TOMORROW
+from tests.ivr.helpers import TOMORROW, texted_code
 from tests.support.world import local
 
 
@@ -256,6 +256,8 @@ async def test_my_bookings_for_an_unregistered_number_asks_for_the_card(twilio, 
     await call.press("2")
     assert "没有找到用本机号码登记的就诊人" in call.text()
     await call.press(patient.card_no)
+    assert "验证码已发送到尾号" in call.text()  # the card alone proves nothing (#10 item 6)
+    await call.press(await texted_code(twilio.services))
     assert "您目前没有有效的预约" in call.text()
 
 

@@ -36,6 +36,7 @@ SAMPLE = {
     "total": 2,
     "days": 7,
     "opens_at": "2026-07-15T07:30:00+08:00",
+    "last4": "5678",
 }
 WHEN = datetime(2026, 7, 15, 0, 30, tzinfo=UTC)
 

@@ -49,6 +49,7 @@ SAMPLE = {
     "registered": "张*",
     "example": "GHDH00868,07150830,张三",
     "work_no": "00868",
+    "minutes": 5,
     "free": [time(9, 0), time(9, 30)],
     "code": "101",
     "query": "心内",
@@ -143,11 +144,12 @@ def test_every_core_error_parse_error_and_notice_has_wording(lang):
 
 def test_the_notice_kinds_are_the_cores_outbound_kinds():
     kinds = {v for k, v in vars(MessageKind).items() if k.isupper()}
-    # a complaint's outcome is worded from its own event, not from a booking
+    # a complaint's outcome and a phone code are worded from their own events, not a booking
     assert set(NOTICE_KINDS) == kinds - {
         MessageKind.COMMAND,
         MessageKind.REPLY,
         MessageKind.COMPLAINT,
+        MessageKind.CODE,
     }
 
 
