@@ -29,6 +29,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from booking_core import message_commands as m
 from booking_core.errors import GuahaoError
+from booking_core.store.budget import priority
 
 from .gateway import Incoming
 from .inbox import Inbox, ReplyLater
@@ -87,7 +88,10 @@ async def incoming(request: web.Request) -> web.Response:
         body=form.get("Body", ""),
     )
     later = ReplyLater()
-    work = asyncio.ensure_future(request.app[INBOX].take(message, send_reply=False, later=later))
+    with priority(settings["answer_within"]):  # its units queue by the webhook's deadline
+        work = asyncio.ensure_future(
+            request.app[INBOX].take(message, send_reply=False, later=later)
+        )
     try:
         try:
             reply = await asyncio.wait_for(asyncio.shield(work), settings["answer_within"])

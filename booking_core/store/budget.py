@@ -23,6 +23,10 @@ door and the store share, and it keeps the door's answer true of what the core d
   answers "busy" for a change the core made. Bookkeeping units (a step's claim) are
   written with ``holds=False``: a "busy" after them is still true for the person.
 
+A door that tells the person later when it runs out of time (the SMS webhook) marks
+its work with :func:`priority` instead: the same deadline orders the queue for a
+database connection (:mod:`.gate`), but nothing is refused or cut short by it.
+
 Why one deadline in the store rather than a timeout in each door: only the store knows
 whether a unit has started, so only it can tell "nothing was done" from "it is being
 done"; the doors word the two outcomes and need no knowledge of batches or commits.
@@ -36,27 +40,28 @@ import asyncio
 import contextlib
 import contextvars
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 
 class Budget:
     """The deadline (``time.monotonic()`` seconds) a door gave its work."""
 
-    __slots__ = ("_timeout", "deadline", "held")
+    __slots__ = ("_timeout", "deadline", "enforced", "held")
 
-    def __init__(self, seconds: float) -> None:
+    def __init__(self, seconds: float, *, enforced: bool = True) -> None:
         self.deadline = time.monotonic() + seconds
+        self.enforced = enforced  # False: the deadline only orders the queue (priority())
         self.held = False
         self._timeout: asyncio.Timeout | None = None
 
     def remaining(self) -> float | None:
         """Seconds left, or None once held (no limit any more)."""
-        if self.held:
+        if self.held or not self.enforced:
             return None
         return self.deadline - time.monotonic()
 
     def expired(self) -> bool:
-        return not self.held and time.monotonic() >= self.deadline
+        return self.enforced and not self.held and time.monotonic() >= self.deadline
 
     def hold(self) -> None:
         """A change is past its point of no return: the door waits for the rest."""
@@ -89,5 +94,17 @@ async def within(seconds: float) -> AsyncIterator[Budget]:
         async with asyncio.timeout(seconds) as timeout:
             budget._timeout = timeout
             yield budget
+    finally:
+        _CURRENT.reset(token)
+
+
+@contextlib.contextmanager
+def priority(seconds: float) -> Iterator[Budget]:
+    """Work (and the tasks started inside) that should get a connection as if it had
+    ``seconds`` left, and is never refused or cut short for it."""
+    budget = Budget(seconds, enforced=False)
+    token = _CURRENT.set(budget)
+    try:
+        yield budget
     finally:
         _CURRENT.reset(token)

@@ -22,7 +22,7 @@ from booking_core import commands as c
 from booking_core.domain import Channel
 from booking_core.errors import NotStarted, StoreUnavailable
 from booking_core.store import one, val
-from booking_core.store.budget import within
+from booking_core.store.budget import priority, within
 from tests.support.slow_store import hold_slot, slow_commits
 
 DAY = date(2026, 7, 15)
@@ -174,3 +174,14 @@ async def test_a_bookkeeping_unit_does_not_hold_the_budget(services, world):
 
 def _note_nothing(tx):
     yield val("SELECT 1")
+
+
+async def test_a_priority_deadline_orders_the_queue_and_refuses_nothing(services, world):
+    slot_id, patient = await _world(world)
+    with priority(0.0) as budget:  # long past by the time the unit runs
+        await asyncio.sleep(0.01)
+        view = await services.handle(
+            c.BookSlot(slot_id=slot_id, patient_id=patient.id, channel=Channel.SMS)
+        )
+    assert not budget.expired()
+    assert view.booking.place_no == 1

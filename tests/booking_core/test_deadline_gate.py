@@ -9,7 +9,7 @@ import asyncio
 import pytest
 
 from booking_core.store import make_store, val
-from booking_core.store.budget import within
+from booking_core.store.budget import priority, within
 from booking_core.store.gate import DeadlineGate
 from tests.support.slow_store import pause
 
@@ -79,5 +79,24 @@ async def test_the_postgres_store_starts_the_unit_with_a_budget_first(fresh_pg_d
         ivr = asyncio.create_task(with_budget())
         await asyncio.gather(slow, api, ivr)
         assert order == ["ivr", "api"]
+    finally:
+        await store.close()
+
+
+@pytest.mark.postgres
+async def test_a_texts_priority_goes_before_work_without_a_deadline(fresh_pg_dsn, clock):
+    store = make_store(fresh_pg_dsn, clock, pg_pool_min=1, pg_pool_max=1)
+    await store.open()
+    try:
+        started = asyncio.Event()
+        slow = asyncio.create_task(store.write(_hold, 0.3, started.set))
+        await started.wait()
+        order: list[str] = []
+        api = asyncio.create_task(store.write(_order, "api", order))
+        await asyncio.sleep(0.01)
+        with priority(5.0):
+            sms = asyncio.create_task(store.write(_order, "sms", order))
+        await asyncio.gather(slow, api, sms)
+        assert order == ["sms", "api"]
     finally:
         await store.close()
