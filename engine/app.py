@@ -121,6 +121,9 @@ async def healthz(request: web.Request) -> web.Response:
             version = await store.read(_ping)
     except (StoreUnavailable, TimeoutError, OSError) as err:
         return web.json_response({"status": "unavailable", "reason": str(err)}, status=503)
+    if (fault := store.write_fault()) is not None:  # reads work, writes fail (a full disk)
+        reason = f"writes are failing: {fault}"
+        return web.json_response({"status": "unavailable", "reason": reason}, status=503)
     body = {"status": "ok", "store": store.dialect, "schema": version}
     notice = request.app[PROXY_NOTICE]
     if notice.warning:  # still "ok": the engine works, the console's throttle is too coarse

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import abc
 import logging
+import time
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -230,6 +231,13 @@ def unit(
 
 
 SQL_LOG = logging.getLogger("booking_core.sql")
+log = logging.getLogger(__name__)
+
+# How long a write that failed for the store's own reason (a full disk, an I/O error, a
+# lost server) keeps /healthz unavailable when no write comes after it to say otherwise:
+# a load balancer's probes (every few seconds) see it, and a store that recovered on its
+# own is not kept out of service for long.
+WRITE_FAULT_SECONDS = 60.0
 
 
 class Store(abc.ABC):
@@ -246,6 +254,7 @@ class Store(abc.ABC):
         self.unsafe_abandon_started = False
         self.sql_trace = False  # debug aid: log every statement (set before open())
         self._commit_listeners: list[Callable[[], None]] = []
+        self._write_fault: tuple[float, str] | None = None  # (monotonic time, reason)
 
     @abc.abstractmethod
     async def open(self) -> None:
@@ -278,6 +287,25 @@ class Store(abc.ABC):
     def on_commit(self, listener: Callable[[], None]) -> None:
         """Call ``listener`` after each commit that recorded events (wakes outbox workers)."""
         self._commit_listeners.append(listener)
+
+    def write_fault(self, within_seconds: float = WRITE_FAULT_SECONDS) -> str | None:
+        """Why writes are failing, or None: the last write the store made failed for the
+        store's own reason (disk full, I/O error, the server gone; never a unit's own
+        refusal) less than ``within_seconds`` ago. A write that commits clears it."""
+        fault = self._write_fault
+        if fault is None or time.monotonic() - fault[0] > within_seconds:
+            return None
+        return fault[1]
+
+    def _writes_failing(self, reason: str) -> None:
+        if self._write_fault is None:
+            log.error("writes are failing: %s", reason)  # once down (and once up below)
+        self._write_fault = (time.monotonic(), reason)
+
+    def _writes_working(self) -> None:
+        if self._write_fault is not None:
+            log.warning("writes are working again")
+            self._write_fault = None
 
     def _committed(self, had_events: bool) -> None:
         if had_events:

@@ -76,6 +76,19 @@ INSERT INTO outbox_deliveries (consumer, event_id, available_at)
 SELECT c.consumer, events.id, $1::bigint FROM events CROSS JOIN unnest($13::text[]) AS c (consumer)
 """
 
+# A write that fails with these failed for the server's reason, not the unit's: no
+# connection (or it was lost), the disk full or out of memory (class 53), an I/O error
+# (58), shutting down or starting up, a standby that cannot write (after a fail-over)
+WRITE_FAULTS = (
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InsufficientResourcesError,
+    asyncpg.PostgresSystemError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.AdminShutdownError,
+    asyncpg.ReadOnlySQLTransactionError,
+)
+
 _PLACEHOLDER = re.compile(r"\?")
 
 
@@ -283,8 +296,11 @@ class PostgresStore(Store):
                 # full jitter: spread the retries of a storm over a growing window
                 await asyncio.sleep(random.uniform(0, RETRY_BASE_SECONDS * 2**attempt))
                 continue
-            except (OSError, asyncpg.exceptions.ConnectionDoesNotExistError) as err:
+            except WRITE_FAULTS as err:  # the server's fault, not the unit's (see /healthz)
+                self._writes_failing(str(err))
                 raise StoreUnavailable(reason=str(err)) from err
+            if tx.events or tx.audits:  # it wrote something (a unit that only looked, may not)
+                self._writes_working()
             self._committed(bool(tx.events))
             return result
         raise AssertionError("unreachable")

@@ -109,6 +109,20 @@ def drive(conn: sqlite3.Connection, gen: Generator[Query, Any, T]) -> T:
             throw = _translate(err)
 
 
+# What a unit's statement can meet that is the store's fault, not the unit's: the disk
+# full (or PRAGMA max_page_count), an I/O error, a file system gone read-only
+STORE_FAULTS = frozenset(
+    {sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN}
+)
+
+
+def _store_fault(err: object) -> bool:
+    code = getattr(err, "sqlite_errorcode", None)  # extended codes keep the primary low byte
+    return (
+        isinstance(err, sqlite3.DatabaseError) and code is not None and code & 0xFF in STORE_FAULTS
+    )
+
+
 QUEUED, STARTED, ABANDONED, EXPIRED = range(4)
 _START_LOCK = threading.Lock()  # a job's state moves under it: the writer thread and the loop
 
@@ -169,6 +183,7 @@ class SqliteStore(Store):
         # test-only negative control: the units' event and audit rows written after every
         # savepoint was released, as before issue #10 item 1 (one bad row fails the batch)
         self.unsafe_persist_after_batch = False
+        self._batch_wrote = False  # the last batch committed changed rows (/healthz)
         self.batches = 0  # commits made, for the benchmark's batch-size figure
         self.batched_units = 0
 
@@ -327,6 +342,7 @@ class SqliteStore(Store):
                     outcomes = await _in_thread(self._writer, self._run_batch, batch, txs)
                 except Exception as err:  # the commit itself failed: nothing of the batch is kept
                     log.error("write batch of %d failed: %s", len(batch), err)
+                    self._writes_failing(str(err))
                     for job in batch:
                         if job.future.done():
                             continue
@@ -339,6 +355,11 @@ class SqliteStore(Store):
                     continue
                 self.batches += 1
                 self.batched_units += len(batch)
+                fault = next((v for ok, v in outcomes if not ok and _store_fault(v)), None)
+                if fault is not None:  # a unit's statement met a full disk, an I/O error
+                    self._writes_failing(str(fault))
+                elif self._batch_wrote:  # a commit that wrote to the disk
+                    self._writes_working()
                 for job, (ok, value) in zip(batch, outcomes, strict=True):
                     if job.future.done():
                         continue
@@ -348,6 +369,8 @@ class SqliteStore(Store):
                         job.future.set_exception(NotStarted())
                     elif ok:
                         job.future.set_result(value)
+                    elif _store_fault(value):  # our fault, not the unit's: retry later
+                        job.future.set_exception(StoreUnavailable(reason=str(value)))
                     else:
                         job.future.set_exception(value)
                 self._committed(
@@ -360,6 +383,7 @@ class SqliteStore(Store):
     ) -> list[tuple[bool, Any]]:
         outcomes: list[tuple[bool, Any]] = []
         ids = _EventIds()
+        changes = conn.total_changes
         conn.execute("BEGIN IMMEDIATE")
         try:
             for job, tx in zip(batch, txs, strict=True):
@@ -375,6 +399,8 @@ class SqliteStore(Store):
                         # this unit alone, never the units committed with it
                         self._persist_recorded(conn, [tx], ids)
                 except Exception as err:
+                    if not conn.in_transaction:  # SQLite rolled it all back (a full disk, I/O)
+                        raise
                     conn.execute("ROLLBACK TO unit")
                     conn.execute("RELEASE unit")
                     tx.events.clear()
@@ -388,6 +414,7 @@ class SqliteStore(Store):
             if self.unsafe_persist_after_batch:  # the test-only control: the old order
                 self._persist_recorded(conn, txs, ids)
             conn.execute("COMMIT")
+            self._batch_wrote = conn.total_changes != changes
         except BaseException:
             with contextlib.suppress(sqlite3.Error):
                 conn.execute("ROLLBACK")
