@@ -19,7 +19,7 @@ from ..office_commands import (
     ReplyToComplaint,
 )
 from ..office_queries import patient_by_card
-from ..store.base import Query, Tx, execute, one, val
+from ..store.base import Query, Tx, execute, one, rows, val
 from . import Deps
 from .admin import check_ban, insert_ban, same_ban_exists
 from .schedule import create_session
@@ -132,10 +132,8 @@ def _ban_day(text: str) -> date:
 def import_blacklist(tx: Tx, cmd: ImportBlacklist, deps: Deps) -> Gen:
     if len(cmd.lines) > MAX_BAN_LINES:
         raise InvalidInput("file", f"at most {MAX_BAN_LINES} lines")
-    planned = []
-    skipped: list[int] = []
+    checked = []
     refused: list[LineRefused] = []
-    seen: set[tuple] = set()
     for line in cmd.lines:
         try:
             until = _ban_day(line.until)
@@ -150,9 +148,20 @@ def import_blacklist(tx: Tx, cmd: ImportBlacklist, deps: Deps) -> Gen:
             params = {k: str(v) for k, v in err.params.items()}
             refused.append(LineRefused(line.line, err.code, params))
             continue
+        checked.append((line.line, ban))
+    if checked and not refused and not cmd.check_only:
+        # the patients' rows locked in id order (PostgreSQL; SQLite's writes are serial):
+        # the same file imported twice at once adds each ban once, and cannot deadlock
+        ids = sorted({ban.patient_id for _, ban in checked})
+        marks = ", ".join("?" * len(ids))
+        yield rows(f"SELECT id FROM patients WHERE id IN ({marks}) ORDER BY id", *ids, lock=True)
+    planned = []
+    skipped: list[int] = []
+    seen: set[tuple] = set()
+    for number, ban in checked:
         key = (ban.patient_id, ban.hospital_id, ban.ends_at)
         if key in seen or (yield from same_ban_exists(tx, ban)):
-            skipped.append(line.line)
+            skipped.append(number)
             continue
         seen.add(key)
         planned.append(ban)

@@ -4,6 +4,8 @@ on the list once and the second run says which lines it skipped."""
 
 from __future__ import annotations
 
+import asyncio
+
 import aiohttp
 import pytest
 
@@ -78,6 +80,15 @@ async def test_an_import_cut_off_part_way_keeps_no_ban(services, cards, monkeypa
         services, "SELECT count(*) AS n FROM outbox WHERE topic = 'patient.blacklisted'"
     )
     assert events["n"] == PATIENTS
+
+
+async def test_the_same_file_imported_twice_at_once_adds_each_ban_once(services, cards):
+    actor = await _actor(services)
+    command = ocmd.ImportBlacklist(hospital_code=None, lines=_lines(cards), actor=actor)
+    first, second = await asyncio.gather(services.handle(command), services.handle(command))
+    assert sorted([len(first.added), len(second.added)]) == [0, PATIENTS]
+    assert sorted([len(first.skipped), len(second.skipped)]) == [0, PATIENTS]
+    assert await _bans(services) == PATIENTS
 
 
 async def test_a_line_repeated_in_the_file_is_skipped(services, cards):
