@@ -4,7 +4,8 @@ describe, delivered at least once by workers after the commit.
 Each configured consumer (an SMS notifier, a HIS webhook sender …) gets its own
 delivery row per event, so one slow consumer never holds back another. The API a
 delivery worker uses: :func:`claim` a batch (leased for a while, so a crashed
-worker's batch comes back), then :func:`mark_done` or :func:`retry_later`.
+worker's batch comes back), then :func:`mark_done` or :func:`retry_later`. Delivered
+events are deleted after a while by :func:`purge_delivered` (the engine's hourly purge).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from .store.base import Query, Tx, execute, from_epoch, rows
 Gen = Generator[Query, Any, Any]
 
 MAX_ERROR_LENGTH = 500
+SECONDS_PER_DAY = 86_400
 
 
 def claim(tx: Tx, consumer: str, limit: int = 100, lease_seconds: int = 60) -> Gen:
@@ -74,6 +76,31 @@ def retry_later(tx: Tx, consumer: str, event_id: int, delay_seconds: int, error:
             event_id,
         )
     )
+
+
+def purge_delivered(tx: Tx, older_than_days: int) -> Gen:
+    """Delete what has been delivered for more than ``older_than_days``: the delivery rows
+    marked done before then, and the events created before then that no delivery row is
+    left for (every consumer's row done and purged, or no consumer was configured when it
+    was written). An undelivered row is never deleted, nor is the event it is for.
+    Returns (delivery rows deleted, events deleted)."""
+    cutoff = tx.epoch - older_than_days * SECONDS_PER_DAY
+    deliveries = yield execute(
+        "DELETE FROM outbox_deliveries WHERE done_at IS NOT NULL AND done_at < ?", cutoff
+    )
+    purged = yield execute(PURGE_EVENTS[tx.dialect], cutoff)
+    return deliveries, purged
+
+
+# No index leads from an event to its deliveries, so each dialect gets the form it runs in
+# one pass: SQLite builds the list of ids once (NOT IN), PostgreSQL an anti-join (NOT EXISTS;
+# its NOT IN goes row by row once the ids outgrow work_mem).
+PURGE_EVENTS = {
+    "sqlite": "DELETE FROM outbox WHERE created_at < ? "
+    "AND id NOT IN (SELECT event_id FROM outbox_deliveries)",
+    "postgres": "DELETE FROM outbox WHERE created_at < ? "
+    "AND NOT EXISTS (SELECT 1 FROM outbox_deliveries d WHERE d.event_id = outbox.id)",
+}
 
 
 def events(tx: Tx, *, topic: str | None = None, key: str | None = None, after_id: int = 0) -> Gen:

@@ -46,6 +46,19 @@ class Setting:
         return ENV_PREFIX + self.name.upper()
 
 
+OUTBOX_CONSUMERS: Mapping[str, str] = MappingProxyType(
+    {
+        "sms": "the SMS notifier, which sms_notices turns on and adds for you",
+    }
+)
+"""The outbox consumers this engine runs a delivery worker for, and what each is. Every
+event gets a delivery row per configured consumer, so a name nothing delivers to would
+pile up undelivered rows forever: ``outbox_consumers`` accepts only these names."""
+
+OUTBOX_CONSUMER_SWITCHES: Mapping[str, str] = MappingProxyType({"sms": "sms_notices"})
+"""The setting without which a consumer's worker does not run (so naming it alone is refused)."""
+
+
 SETTINGS: tuple[Setting, ...] = (
     Setting("db", "guahao.db", "SQLite file path, or a postgresql:// URL", str),
     Setting("host", "127.0.0.1", "Address the HTTP server listens on", str),
@@ -72,6 +85,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("hold_sweep_seconds", 30, "Seconds between sweeps that release expired holds", int),
     Setting("no_show_sweep_seconds", 300, "Seconds between sweeps that mark missed bookings", int),
     Setting("audit_retention_days", 365, "Days audit log entries are kept", int),
+    Setting(
+        "outbox_retention_days",
+        7,
+        "Days a delivered outbox event is kept before the hourly purge deletes it",
+        int,
+    ),
     Setting("max_body_bytes", 65536, "Largest HTTP request body accepted, in bytes", int),
     Setting(
         "token_cache_seconds",
@@ -84,7 +103,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "outbox_consumers",
         (),
-        "Names of outbox delivery workers that receive every event",
+        "Names of outbox delivery workers that receive every event, from: "
+        + ", ".join(OUTBOX_CONSUMERS),
         list,
     ),
     Setting(
@@ -189,6 +209,7 @@ class Settings:
     hold_sweep_seconds: int
     no_show_sweep_seconds: int
     audit_retention_days: int
+    outbox_retention_days: int
     max_body_bytes: int
     token_cache_seconds: int
     log_level: str
@@ -515,13 +536,6 @@ def _check_port(value: int) -> int:
     return value
 
 
-def _check_names(value: tuple[str, ...]) -> tuple[str, ...]:
-    duplicates = sorted({name for name in value if value.count(name) > 1})
-    if duplicates:
-        raise _Invalid(f"names appear more than once: {', '.join(duplicates)}")
-    return value
-
-
 def _check_networks(value: tuple[str, ...]) -> tuple[str, ...]:
     for item in value:
         try:
@@ -530,6 +544,21 @@ def _check_networks(value: tuple[str, ...]) -> tuple[str, ...]:
             raise _Invalid(
                 f"{item!r} is not an IP address or network (such as 10.0.0.5 or 10.0.0.0/24)"
             ) from None
+    return value
+
+
+def _check_consumers(value: tuple[str, ...]) -> tuple[str, ...]:
+    duplicates = sorted({name for name in value if value.count(name) > 1})
+    if duplicates:
+        raise _Invalid(f"names appear more than once: {', '.join(duplicates)}")
+    unknown = [name for name in value if name not in OUTBOX_CONSUMERS]
+    if unknown:
+        known = "; ".join(f"{name} ({what})" for name, what in OUTBOX_CONSUMERS.items())
+        raise _Invalid(
+            f"unknown consumer(s) {', '.join(repr(name) for name in unknown)}: nothing in this "
+            f"engine delivers to them, so their outbox deliveries would wait forever. "
+            f"The consumers are: {known}"
+        )
     return value
 
 
@@ -546,10 +575,11 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
     "hold_sweep_seconds": _at_least(1),
     "no_show_sweep_seconds": _at_least(1),
     "audit_retention_days": _at_least(1),
+    "outbox_retention_days": _at_least(1),
     "max_body_bytes": _at_least(1),
     "token_cache_seconds": _at_least(0),
     "log_level": _check_log_level,
-    "outbox_consumers": _check_names,
+    "outbox_consumers": _check_consumers,
     "sms_notices": _one_of("", "twilio", "modem"),
     "reminder_hour": _between(0, 23),
     "twilio_api_base": _check_public_url,
@@ -569,6 +599,13 @@ def _validate(values: dict[str, Any], sources: dict[str, str]) -> None:
             values[name] = check(values[name])
         except _Invalid as err:
             raise ConfigError(f"{name}: {err} (from {sources[name]})") from None
+    for consumer, switch in OUTBOX_CONSUMER_SWITCHES.items():
+        if consumer in values["outbox_consumers"] and not values[switch]:
+            raise ConfigError(
+                f"outbox_consumers names {consumer} (from {sources['outbox_consumers']}) but "
+                f"{switch} is not set, so nothing would deliver its events: set {switch} "
+                f"(which adds {consumer} for you) or leave {consumer} out"
+            )
     if values["pg_pool_min"] > values["pg_pool_max"]:
         raise ConfigError(
             f"pg_pool_min ({values['pg_pool_min']}, from {sources['pg_pool_min']}) is larger "

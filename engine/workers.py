@@ -1,5 +1,6 @@
-"""Background workers: hold expiry, no-show sweep, audit purge. Each is one
-``cleanup_ctx`` that starts a task and, on shutdown, cancels and awaits it."""
+"""Background workers: hold expiry, no-show sweep, the hourly purge (audit log, delivered
+outbox events). Each is one ``cleanup_ctx`` that starts a task and, on shutdown, cancels and
+awaits it."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from collections.abc import AsyncIterator, Callable
 from aiohttp import web
 
 from booking_core import commands as c
+from booking_core import outbox
 from booking_core.errors import GuahaoError
 from booking_core.services import BookingServices
 
@@ -18,7 +20,7 @@ from .keys import METRICS, SERVICES, SETTINGS
 
 log = logging.getLogger(__name__)
 
-AUDIT_PURGE_INTERVAL_SECONDS = 3600  # the retention is in days: hourly is plenty
+AUDIT_PURGE_INTERVAL_SECONDS = 3600  # the retentions are in days: hourly is plenty
 
 
 async def run_periodically(
@@ -89,8 +91,19 @@ no_show_ctx = worker_ctx(
     lambda s: s.no_show_sweep_seconds,
     _count("no_show", pick=lambda r: r[0] + r[1]),
 )
-audit_purge_ctx = worker_ctx(
-    "audit-purge",
-    _handle(lambda app: c.PurgeAudit(older_than_days=app[SETTINGS].audit_retention_days)),
-    lambda s: AUDIT_PURGE_INTERVAL_SECONDS,
-)
+
+
+def _purge(app: web.Application):
+    """Delivered outbox events after ``outbox_retention_days``, then audit records after
+    ``audit_retention_days`` (and the console's log-in attempts after a month)."""
+    services: BookingServices = app[SERVICES]
+    settings = app[SETTINGS]
+
+    async def step() -> int:
+        await services.store.write(outbox.purge_delivered, settings.outbox_retention_days)
+        return await services.handle(c.PurgeAudit(older_than_days=settings.audit_retention_days))
+
+    return step
+
+
+audit_purge_ctx = worker_ctx("audit-purge", _purge, lambda s: AUDIT_PURGE_INTERVAL_SECONDS)

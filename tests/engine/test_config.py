@@ -7,13 +7,19 @@ from pathlib import Path
 
 import pytest
 
+from engine import texting
 from engine.config import (
+    OUTBOX_CONSUMER_SWITCHES,
+    OUTBOX_CONSUMERS,
     SETTINGS,
+    SETTINGS_BY_NAME,
     ConfigError,
     Settings,
+    _convert_text,
     load_settings,
     require_secret,
 )
+from sms.notifier import CONSUMER
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"
 KEY = base64.b64encode(bytes(range(32))).decode()
@@ -156,6 +162,9 @@ def test_bool_in_file_must_be_a_toml_bool(tmp_path):
         load_settings(write_toml(tmp_path, "sql_trace = 1\n"), env={})
 
 
+NOTICES = {"GUAHAO_SMS_NOTICES": "twilio"}  # what the sms consumer needs to be allowed
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
@@ -166,14 +175,63 @@ def test_bool_in_file_must_be_a_toml_bool(tmp_path):
     ],
 )
 def test_list_parsing(text, expected):
-    assert load_settings(env={"GUAHAO_OUTBOX_CONSUMERS": text}).outbox_consumers == expected
+    setting = SETTINGS_BY_NAME["outbox_consumers"]
+    assert _convert_text(setting, text, "environment variable GUAHAO_OUTBOX_CONSUMERS") == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [(" sms ,", ("sms",)), ("", ())])
+def test_list_from_the_environment(text, expected):
+    env = {"GUAHAO_OUTBOX_CONSUMERS": text, **NOTICES}
+    assert load_settings(env=env).outbox_consumers == expected
 
 
 def test_list_in_file(tmp_path):
-    path = write_toml(tmp_path, 'outbox_consumers = ["a", "b"]\n')
-    assert load_settings(path, env={}).outbox_consumers == ("a", "b")
+    path = write_toml(tmp_path, 'outbox_consumers = ["sms"]\nsms_notices = "modem"\n')
+    assert load_settings(path, env={}).outbox_consumers == ("sms",)
     with pytest.raises(ConfigError, match="outbox_consumers: expected a list of strings"):
         load_settings(write_toml(tmp_path, "outbox_consumers = [1]\n"), env={})
+
+
+@pytest.mark.parametrize("text", ["his_webhooks", "sms,his_webhooks", "sms_notices"])
+def test_unknown_outbox_consumers_are_refused_with_the_real_ones(text):
+    """An unknown name would get a delivery row per event that nothing ever delivers."""
+    unknown = [name for name in text.split(",") if name != "sms"]
+    with pytest.raises(ConfigError) as refused:
+        load_settings(env={"GUAHAO_OUTBOX_CONSUMERS": text, **NOTICES})
+    message = str(refused.value)
+    assert message.startswith("outbox_consumers: unknown consumer(s) ")
+    for name in unknown:
+        assert repr(name) in message
+    for name, what in OUTBOX_CONSUMERS.items():
+        assert f"{name} ({what})" in message
+    assert "(from environment variable GUAHAO_OUTBOX_CONSUMERS)" in message
+
+
+def test_unknown_outbox_consumer_in_the_file_is_refused(tmp_path):
+    path = write_toml(tmp_path, 'outbox_consumers = ["his_webhooks"]\n')
+    with pytest.raises(ConfigError, match=r"'his_webhooks'.*The consumers are: sms \(") as err:
+        load_settings(path, env={})
+    assert f"(from configuration file {path})" in str(err.value)
+
+
+def test_a_consumer_whose_worker_is_off_is_refused():
+    with pytest.raises(ConfigError, match=r"outbox_consumers names sms .* but sms_notices is not"):
+        load_settings(env={"GUAHAO_OUTBOX_CONSUMERS": "sms"})
+
+
+def test_every_consumer_the_engine_adds_is_a_known_one():
+    assert CONSUMER in OUTBOX_CONSUMERS
+    assert set(OUTBOX_CONSUMER_SWITCHES) <= set(OUTBOX_CONSUMERS)
+    for notices in ("", "twilio", "modem"):
+        settings = load_settings(env={"GUAHAO_SMS_NOTICES": notices})
+        assert set(texting.outbox_consumers(settings)) <= set(OUTBOX_CONSUMERS)
+
+
+def test_outbox_retention_days():
+    assert load_settings(env={}).outbox_retention_days == 7
+    assert load_settings(env={"GUAHAO_OUTBOX_RETENTION_DAYS": "30"}).outbox_retention_days == 30
+    with pytest.raises(ConfigError, match="outbox_retention_days: must be at least 1, got 0"):
+        load_settings(env={"GUAHAO_OUTBOX_RETENTION_DAYS": "0"})
 
 
 @pytest.mark.parametrize(
@@ -186,7 +244,7 @@ def test_list_in_file(tmp_path):
         ({"GUAHAO_DB": "mysql://x/y"}, "db"),
         ({"GUAHAO_PUBLIC_URL": "guahao.example.cn"}, "public_url"),
         ({"GUAHAO_PG_POOL_MIN": "30"}, "pg_pool_min"),
-        ({"GUAHAO_OUTBOX_CONSUMERS": "a,a"}, "outbox_consumers"),
+        ({"GUAHAO_OUTBOX_CONSUMERS": "sms,sms", **NOTICES}, "outbox_consumers: names appear"),
     ],
 )
 def test_out_of_range_values_rejected(env, name):
