@@ -203,3 +203,17 @@ async def test_booking_by_card_from_any_number_works_as_before(twilio, services,
     assert "预约成功" in call.text()
     [view] = await bookings_of(services, patient.id)
     assert view.booking.status in (BookingStatus.CONFIRMED, BookingStatus.HELD)
+
+
+async def test_the_code_prompt_has_its_ways_out(twilio, services, patient, booked):
+    call = await _at_the_code(twilio, patient)
+    await call.press("12")
+    assert "验证码是6位数字" in call.text()
+    await call.press("*")  # back: another card or ID number
+    assert "请输入就诊卡号或身份证号" in call.text()
+    call = await _at_the_code(twilio, patient)
+    await call.silence()
+    assert "6位验证码" in call.text()
+    await call.press("0")
+    assert call.kind() == "enqueue"
+    assert spoken(booked.booking_no) not in "".join(call.heard)
