@@ -282,6 +282,7 @@ def phone_call(args: argparse.Namespace) -> int:
         caller=phone.e164(args.caller),
         called=args.to,
         url=args.url or "",
+        account_sid=settings.twilio_account_sid,
         out=lambda text: print(text, flush=True),
         speak=speak,
     )

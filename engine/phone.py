@@ -44,7 +44,7 @@ from .phone_twiml import End, Fetch, parse, walk
 VOICE_PATH = "/twilio/voice"
 REQUEST_TIMEOUT_SECONDS = 15  # what Twilio waits for a webhook before its fallback
 ESPEAK_VOICES = {"cmn": "cmn", "zh": "cmn", "en": "en-us"}  # TwiML language → espeak-ng voice
-FAKE_ACCOUNT = "AC" + "0" * 32  # the engine checks signatures, not the account
+FAKE_ACCOUNT = "AC" + "0" * 32  # Twilio's shape, for an engine with no twilio_account_sid
 ENDINGS = {
     "hangup": "the engine hung up",
     "end": "the TwiML ran out, so Twilio hangs up",
@@ -83,6 +83,7 @@ class Phone:
     caller: str
     called: str = "+10000000000"
     url: str = ""
+    account_sid: str = FAKE_ACCOUNT  # the engine refuses another account than its own
     out: Callable[[str], None] = print
     read_line: Callable[[str], str | None] | None = None
     speak: Callable[[str, str], None] | None = None
@@ -97,7 +98,7 @@ class Phone:
 
     def params(self, **extra: str) -> dict[str, str]:
         return {
-            "AccountSid": FAKE_ACCOUNT,
+            "AccountSid": self.account_sid or FAKE_ACCOUNT,
             "ApiVersion": "2010-04-01",
             "CallSid": self.call_sid,
             "From": self.caller,

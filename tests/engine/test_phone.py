@@ -3,6 +3,7 @@ builders (``twilio``'s ``VoiceResponse``) in, the next webhook or the end of the
 
 from __future__ import annotations
 
+import re
 from urllib.parse import parse_qsl
 
 import pytest
@@ -188,6 +189,15 @@ def test_requests_are_signed_over_the_public_url_and_sent_to_the_url(wire):
         "https://pub.example.test/twilio/voice/step?s=3", params
     )
     assert signature == expected
+
+
+def test_the_account_sid_is_the_configured_one(wire):
+    account = "AC" + "ab" * 16
+    Phone("tok", "https://example.test", "+8613800130001", account_sid=account).post("/x")
+    Phone("tok", "https://example.test", "+8613800130001", account_sid="").post("/x")
+    (_u, _s, mine), (_u2, _s2, default) = wire.sent
+    assert mine["AccountSid"] == account
+    assert re.fullmatch("AC[0-9a-f]{32}", default["AccountSid"])  # Twilio's shape
 
 
 def test_a_public_url_with_a_path_prefix_keeps_it(wire):
