@@ -5,6 +5,8 @@ texted to the patient. Booking (menu 1) by card still works from any number."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from booking_core import call_commands as cc
@@ -13,7 +15,8 @@ from booking_core import commands as c
 from booking_core.domain import SYSTEM, Actor, BookingStatus, Channel
 from booking_core.errors import NotFound
 from booking_core.rules import Rule, RuleKey
-from booking_core.store.base import rows
+from booking_core.store import make_store
+from booking_core.store.base import execute, rows
 from sms.notifier import Notifier
 from sms.replies import Replies
 from tests.ivr.conftest import book_directly
@@ -217,3 +220,57 @@ async def test_the_code_prompt_has_its_ways_out(twilio, services, patient, booke
     await call.press("0")
     assert call.kind() == "enqueue"
     assert spoken(booked.booking_no) not in "".join(call.heard)
+
+
+async def test_the_migration_scrubs_numbers_typed_before_it(db_url, clock):
+    """Rows kept before version 10 (#10 item 4): a step keyed by a typed ID number, an
+    ended call's state with it; both are scrubbed, short keys and live calls are kept."""
+    typed = "11010519491231002*"
+    store = make_store(db_url, clock, outbox_consumers=["test"])
+    await store.open()
+    try:
+
+        def before_the_fix(tx):
+            yield execute("DROP TABLE call_codes")
+            yield execute("DROP TABLE call_lookups")
+            for sid, ended in (("CA-old", 1), ("CA-live", None)):
+                state = json.dumps({"node": "book_dept", "last_digits": typed})
+                yield execute(
+                    "INSERT INTO calls (call_sid, channel, state, started_at, updated_at, "
+                    "ended_at) VALUES (?, 'ivr', ?, 0, 0, ?)",
+                    sid,
+                    state.replace(" ", ""),
+                    ended,
+                )
+                for step, digits in ((0, "!incoming"), (1, "1"), (2, typed), (3, "101")):
+                    yield execute(
+                        "INSERT INTO call_steps (call_sid, step, digits, response, created_at) "
+                        "VALUES (?, ?, ?, '', 0)",
+                        sid,
+                        step,
+                        digits,
+                    )
+            yield execute("DELETE FROM schema_migrations WHERE version = 10")
+
+        await store.write(before_the_fix)
+    finally:
+        await store.close()
+
+    store = make_store(db_url, clock, outbox_consumers=["test"])
+    await store.open()
+    try:
+
+        def read(tx):
+            steps = yield rows("SELECT call_sid, digits FROM call_steps ORDER BY call_sid, step")
+            calls = yield rows("SELECT call_sid, state FROM calls ORDER BY call_sid")
+            return [(r["call_sid"], r["digits"]) for r in steps], {
+                r["call_sid"]: r["state"] for r in calls
+            }
+
+        steps, states = await store.read(read)
+    finally:
+        await store.close()
+    assert [d for sid, d in steps if sid == "CA-old"] == ["!incoming", "1", "~old", "101"]
+    assert all(typed not in d for _sid, d in steps)
+    assert states["CA-old"] == "{}"
+    assert typed in states["CA-live"]  # a call still going keeps its state (masked from now on)

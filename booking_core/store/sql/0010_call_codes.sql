@@ -27,3 +27,14 @@ CREATE TABLE call_lookups (
     lookups INTEGER NOT NULL,
     PRIMARY KEY (hospital_id, caller_index, hour)
 );
+
+-- Steps keyed before this version by what the caller typed (a card or ID number in the
+-- clear): the key of any such finished step is replaced (one row per call and step, so it
+-- stays unique; a replay of a step that old is answered with where the call is now). Ended
+-- calls' door state, which kept the last input typed, is emptied when that input was 15
+-- characters or more (no webhook of an ended call needs it).
+UPDATE call_steps SET digits = '~old'
+WHERE length(digits) >= 6 AND substr(digits, 1, 1) NOT IN ('~', '!');
+
+UPDATE calls SET state = '{}'
+WHERE ended_at IS NOT NULL AND state LIKE '%"last_digits":"_______________%';
