@@ -11,6 +11,7 @@ from __future__ import annotations
 import secrets
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from .keys import NEW_PRE_CSRF, SESSION
 from .sessions import MAX_TOKEN_LENGTH, PRE_CSRF_COOKIE, new_token
@@ -42,7 +43,10 @@ async def supplied_token(request: web.Request) -> str | None:
     if header:
         return header
     if request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
-        value = (await request.post()).get(CSRF_FIELD)
+        try:
+            value = (await request.post()).get(CSRF_FIELD)
+        except (ValueError, HttpProcessingError):  # a body that does not parse: no token
+            return None
         return value if isinstance(value, str) else None
     return None
 

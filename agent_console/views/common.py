@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from booking_core.domain import Actor
 from booking_core.errors import InvalidInput
@@ -60,9 +61,18 @@ async def form(request: web.Request) -> dict[str, str]:
         return {
             k: ",".join(map(str, v)) if isinstance(v, list) else str(v) for k, v in body.items()
         }
-    posted = await request.post()
+    posted = await posted_form(request)
     out: dict[str, str] = {}
     for key in dict.fromkeys(posted.keys()):
         values = [v for v in posted.getall(key) if isinstance(v, str)]
         out[key] = ",".join(values)
     return out
+
+
+async def posted_form(request: web.Request):
+    """``request.post()``, with a body that does not parse (a multipart without its
+    boundary, a cut-off part) refused as the caller's fault instead of a 500."""
+    try:
+        return await request.post()
+    except (ValueError, HttpProcessingError) as err:  # UnicodeDecodeError, a bad part header
+        raise InvalidInput("body", "a form") from err

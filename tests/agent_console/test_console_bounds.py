@@ -131,3 +131,27 @@ async def test_an_unforeseen_fault_is_a_worded_500_with_the_headers(
         assert resp.status == 500
         assert (await resp.json())["error"] == "internal_error"
         _secured(resp)
+
+
+@pytest.mark.parametrize(
+    ("path", "content_type", "body"),
+    [
+        ("/office/blacklist/import", "multipart/form-data", b"no boundary"),
+        ("/office/blacklist/import", "multipart/form-data; boundary=xx", b"--xx\r\nbroken"),
+        ("/office/blacklist", "application/json", b"\xff\xfe"),
+        ("/desk/patients", "application/json", b'{"q": "' + b"1" * 10_000 + b'"}'),
+    ],
+)
+async def test_a_body_that_does_not_parse_is_a_400(admin, path, content_type, body):
+    headers = {
+        "Content-Type": content_type,
+        "X-CSRF-Token": admin.csrf_token,
+        "Accept": "application/json",
+    }
+    async with admin.client.post("/console" + path, data=body, headers=headers) as resp:
+        assert resp.status == 400, await resp.text()
+        _secured(resp)
+    del headers["X-CSRF-Token"]  # the token then looked for in the body: none, refused
+    async with admin.client.post("/console" + path, data=body, headers=headers) as resp:
+        assert resp.status == 403, await resp.text()
+        _secured(resp)

@@ -28,6 +28,7 @@ from .common import filters, local, masked_id, patient_row
 
 SEARCH_COOKIE = "guahao_search"
 SEARCH_SECONDS = 600  # a search result can be reloaded (or come back to) for ten minutes
+MAX_SEARCH_LENGTH = 64  # longer than any name, card, phone or ID number; keeps the cookie small
 IN_THE_CLEAR = ("phone", "id")  # search kinds whose text must not travel in a URL
 
 
@@ -40,6 +41,8 @@ def _search_context(session_hash: str) -> str:
 
 
 async def _search_page(request: web.Request, q: str, by: str, one: str) -> Page:
+    if len(q) > MAX_SEARCH_LENGTH:
+        raise InvalidInput("q", f"at most {MAX_SEARCH_LENGTH} characters")
     who = actor(request)
     found: list[Patient] = []
     if q:

@@ -19,7 +19,7 @@ from booking_core.errors import InvalidInput
 from booking_core.identity import mask_name
 
 from ...pages import Page
-from ..common import actor, form, services
+from ..common import actor, form, posted_form, services
 from ..times import localized, zone_of
 from .util import day_param, hospital_of, office_url, page
 
@@ -84,7 +84,7 @@ async def lift(request: web.Request) -> Page:
 
 
 async def _csv_text(request: web.Request) -> str:
-    posted = await request.post()
+    posted = await posted_form(request)
     upload = posted.get("file")
     if isinstance(upload, web.FileField):
         raw = upload.file.read(MAX_IMPORT_BYTES + 1)
