@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
@@ -112,3 +113,18 @@ async def build(
     async with gate.building:
         bookings = await read()
         return await asyncio.to_thread(workbook, bookings, lang)
+
+
+def listing(bookings: Sequence[BookingView]) -> str:
+    """The export's JSON twin: the same rows as JSON text (dates as ISO 8601)."""
+    rows = [booking_row(view) for view in bookings]
+    return json.dumps({"bookings": rows, "count": len(rows)}, default=str, ensure_ascii=False)
+
+
+async def build_listing(
+    gate: ExportGate, read: Callable[[], Awaitable[Sequence[BookingView]]]
+) -> str:
+    """:func:`listing` off the loop, one export at a time, as :func:`build`."""
+    async with gate.building:
+        bookings = await read()
+        return await asyncio.to_thread(listing, bookings)
