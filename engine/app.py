@@ -20,6 +20,7 @@ from booking_core.errors import StoreUnavailable
 from booking_core.pii import Cipher
 from booking_core.services import bootstrap
 from booking_core.store import make_store, val
+from ivr.signature import TWILIO_ACCOUNT
 
 from . import texting
 from .config import Settings, require_secret
@@ -57,6 +58,7 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> web.Applicat
     app[STORE] = store
     app[SERVICES] = services
     app[METRICS] = metrics
+    app[TWILIO_ACCOUNT] = settings.twilio_account_sid  # the Twilio doors' AccountSid check
 
     app.cleanup_ctx.append(store_ctx)
     app.cleanup_ctx.append(hold_expiry_ctx)

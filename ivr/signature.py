@@ -7,7 +7,15 @@ base URL and the raw path and query of the request, never from the Host header o
 scheme a TLS-terminating proxy handed on, then let the ``twilio`` package's
 ``RequestValidator`` decide. A request that fails gets 403 before any handler runs, so
 it changes nothing. Signatures carry no timestamp: replays are stopped by the step
-dedupe in :mod:`ivr.web`.
+dedupe in :mod:`ivr.web` (and the MessageSid dedupe of the SMS door).
+
+The signature covers the sorted names and values run together, not where one ends and
+the next begins: a captured form can be cut anew and stay signed (``MessageSid`` = the
+real SID + ``NumSegments1``, ``NumSegments`` dropped), a "new" message past the dedupe.
+So a signed form's Twilio identifiers must also have Twilio's shape (two letters and 32
+hex digits, one of each at most), and its ``AccountSid`` must be the configured account
+(``twilio_account_sid``, when set; the engine puts it at :data:`TWILIO_ACCOUNT`):
+anything else is refused with 400 before a handler runs.
 """
 
 from __future__ import annotations
@@ -28,6 +36,16 @@ log = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "X-Twilio-Signature"
 FORM = web.RequestKey("twilio_form", MultiDictProxy)
+TWILIO_ACCOUNT = web.AppKey("twilio_account", str)  # the configured AccountSid ("": any)
+
+_MESSAGE_SID = re.compile(r"(?:SM|MM)[0-9a-f]{32}")
+SID_SHAPES = {
+    "AccountSid": re.compile(r"AC[0-9a-f]{32}"),
+    "CallSid": re.compile(r"CA[0-9a-f]{32}"),
+    "MessageSid": _MESSAGE_SID,
+    "SmsSid": _MESSAGE_SID,
+    "SmsMessageSid": _MESSAGE_SID,
+}
 
 _EMPTY: MultiDictProxy = MultiDictProxy(MultiDict())
 _SURROGATE = re.compile("[\udc80-\udcff]")  # a byte that was not UTF-8
@@ -77,6 +95,19 @@ async def read_form(request: web.Request) -> tuple[MultiDictProxy, bool]:
         return MultiDictProxy(MultiDict(pairs)), False
 
 
+def identifiers_problem(form: MultiDictProxy, account_sid: str) -> str | None:
+    """Why a signed form's identifiers are not Twilio's (None when they are)."""
+    for name, shape in SID_SHAPES.items():
+        values = form.getall(name, [])
+        if len(values) > 1:
+            return f"{name} is repeated"
+        if values and not shape.fullmatch(values[0]):
+            return f"{name} is not a Twilio identifier"
+    if account_sid and form.get("AccountSid", account_sid) != account_sid:
+        return "AccountSid is not this engine's Twilio account"
+    return None
+
+
 @web.middleware
 async def closed_door(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Without a token nothing can be verified, so nothing is accepted."""
@@ -100,6 +131,10 @@ def signature_middleware(auth_token: str, public_url: str):
         if not readable:  # signed, but not what Twilio sends: nothing reaches the handler
             log.warning("refused a signed Twilio request whose form is not UTF-8: %s", request.path)
             raise web.HTTPBadRequest(text="the form must be UTF-8 and url-encoded")
+        problem = identifiers_problem(form, request.config_dict.get(TWILIO_ACCOUNT, ""))
+        if problem is not None:  # signed, but cut anew (see the module docstring)
+            log.warning("refused a signed Twilio request: %s: %s", problem, request.path)
+            raise web.HTTPBadRequest(text=problem)
         request[FORM] = form
         return await handler(request)
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 
 from aiohttp import web
 from twilio.twiml.messaging_response import MessagingResponse
@@ -39,6 +40,7 @@ log = logging.getLogger(__name__)
 ANSWER_WITHIN_SECONDS = 5.0  # Twilio waits 15 s; a stalled store gets "busy" well before
 TWIML = "text/xml"
 GATEWAY = "twilio"
+PHONE_NUMBER = re.compile(r"\+?[0-9]{3,15}")  # E.164 as Twilio gives it, or a short code
 BUSY_TEXT = "系统繁忙，您的短信未能处理，请稍后重新发送。"
 PROCESSING_TEXT = "您的短信正在处理，结果将稍后以短信告知，请勿重复发送。"
 
@@ -81,6 +83,8 @@ async def incoming(request: web.Request) -> web.Response:
     sid = form.get("MessageSid") or form.get("SmsSid") or ""
     if not sid:
         raise web.HTTPBadRequest(text="MessageSid is missing")
+    if not PHONE_NUMBER.fullmatch(form.get("From", "")):  # a signed form cut anew, say
+        raise web.HTTPBadRequest(text="From is not a phone number")
     message = Incoming(
         gateway=GATEWAY,
         provider_id=sid,

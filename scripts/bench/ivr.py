@@ -174,7 +174,12 @@ class Calls:
             return False
         work_no, mmdd, hhmm = self.rng.choice(self.choices)
         sid = f"CA{next(self.sids):032d}"
-        params = {"CallSid": sid, "AccountSid": "AC0", "From": caller["phone"], "To": "+8610"}
+        params = {
+            "CallSid": sid,
+            "AccountSid": "AC" + "0" * 32,
+            "From": caller["phone"],
+            "To": "+8610",
+        }
         doc = await self.post(session, "/twilio/voice", params, "incoming")
         steps = ("menu", "card", "dept", "doctor", "date", "time", "confirm")
         for step, digits in zip(

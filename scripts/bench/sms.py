@@ -69,7 +69,7 @@ class Texts:
     async def text(self, session, phone: str, body: str) -> str:
         params = {
             "MessageSid": f"SM{next(self.sids):032d}",
-            "AccountSid": "AC0",
+            "AccountSid": "AC" + "0" * 32,
             "From": phone,
             "To": "+8610",
             "Body": body,

@@ -251,3 +251,22 @@ async def count_rows(services):
         return found
 
     return await services.read(count)
+
+
+async def test_a_signed_voice_webhook_cut_anew_is_refused(twilio, patient):
+    """``CallSid`` = the real SID + ``CallStatusin-progress``, ``CallStatus`` dropped: still
+    signed (the names and values run together), a "new" call past the step dedupe; refused
+    by its shape (issue #10 item 10), and so is another account's well-shaped SID."""
+    call = twilio.call()
+    form = call.params()
+    signature = sign(PUBLIC_URL + "/twilio/voice", form)
+    recut = {k: v for k, v in form.items() if k != "CallStatus"}
+    recut["CallSid"] = call.sid + "CallStatusin-progress"
+    assert RequestValidator(TOKEN).validate(PUBLIC_URL + "/twilio/voice", recut, signature)
+    before = await twilio.rows()
+    status, text = await twilio.post("/twilio/voice", recut, signature=signature)
+    assert status == 400
+    assert "CallSid" in text
+    assert await twilio.rows() == before
+    status, _ = await twilio.post("/twilio/voice", form, signature=signature)
+    assert status == 200  # the form as Twilio sent it
