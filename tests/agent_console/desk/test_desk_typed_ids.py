@@ -18,6 +18,7 @@ from tests.support.world import resident_id
 ID_NUMBER = resident_id(608)  # ends in X: typed with * on a keypad
 TYPED = ID_NUMBER[:-1] + "*"
 STRANGER = "+8613700009999"  # a number registered to nobody
+TYPED_SID, REPLAY_SID, BAD_SID = (f"CA{n:032x}" for n in (0xA1, 0xA2, 0xA3))
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -70,7 +71,7 @@ def test_long_digit_runs_are_kept_to_their_last_four():
 async def test_an_id_number_typed_then_transferred_is_stored_and_shown_masked(
     agent, services, voice, wang, monkeypatch
 ):
-    phone = voice.call(STRANGER, sid="CA-typed-id")
+    phone = voice.call(STRANGER, sid=TYPED_SID)
     await phone.dial()
     await phone.press("1")  # book: who is the patient?
     await phone.press(TYPED)
@@ -83,7 +84,7 @@ async def test_an_id_number_typed_then_transferred_is_stored_and_shown_masked(
 
     status, body = await agent.get("/desk")
     assert status == 200, body
-    [row] = [r for r in body["calls"] if r["call_sid"] == "CA-typed-id"]
+    [row] = [r for r in body["calls"] if r["call_sid"] == TYPED_SID]
     assert (row["patient_id"], row["patient_name"]) == (wang.id, "王**")
     assert ID_NUMBER[:15] not in str(body)
     stream = (await agent.get("/desk/calls/stream.json"))[1]
@@ -95,12 +96,12 @@ async def test_an_id_number_typed_then_transferred_is_stored_and_shown_masked(
         chunk = b""
         while b"event: calls" not in chunk or not chunk.endswith(b"\n\n"):
             chunk += await asyncio.wait_for(resp.content.readany(), 5)
-    assert "CA-typed-id" in chunk.decode()
+    assert TYPED_SID in chunk.decode()
     assert ID_NUMBER[:15] not in chunk.decode()
 
-    status, taken = await agent.post("/desk/calls/CA-typed-id/take")
+    status, taken = await agent.post(f"/desk/calls/{TYPED_SID}/take")
     assert status == 200, taken
-    status, record = await agent.get(f"/desk/patients/{wang.id}", params={"call": "CA-typed-id"})
+    status, record = await agent.get(f"/desk/patients/{wang.id}", params={"call": TYPED_SID})
     assert status == 200, record
     assert record["patient"]["id"] == wang.id
     assert ID_NUMBER[:15] not in str(record["call"])
@@ -108,7 +109,7 @@ async def test_an_id_number_typed_then_transferred_is_stored_and_shown_masked(
 
 
 async def test_a_replayed_id_step_gets_the_same_answer_and_acts_once(services, voice, wang):
-    phone = voice.call(STRANGER, sid="CA-replay-id")
+    phone = voice.call(STRANGER, sid=REPLAY_SID)
     await phone.dial()
     await phone.press("1")
     action = phone.doc.find("./Gather").get("action")
@@ -121,7 +122,7 @@ async def test_a_replayed_id_step_gets_the_same_answer_and_acts_once(services, v
     assert first == again
     assert first[0] == 200
     steps = await services.read(
-        lambda tx: (yield rows("SELECT digits FROM call_steps WHERE call_sid = 'CA-replay-id'"))
+        lambda tx: (yield rows("SELECT digits FROM call_steps WHERE call_sid = ?", REPLAY_SID))
     )
     keys = [r["digits"] for r in steps]
     assert len(keys) == len(set(keys)) == 3  # incoming, "1", the ID step (once)
@@ -130,13 +131,13 @@ async def test_a_replayed_id_step_gets_the_same_answer_and_acts_once(services, v
 
 async def test_a_wrong_id_number_typed_to_the_end_reaches_the_agent_masked(agent, services, voice):
     bad = ID_NUMBER[:-1] + "5"  # a wrong check digit, three times: an agent
-    phone = voice.call(STRANGER, sid="CA-bad-id")
+    phone = voice.call(STRANGER, sid=BAD_SID)
     await phone.dial()
     await phone.press("1")
     for _ in range(3):
         await phone.press(bad)
     assert phone.kind() == "enqueue"
-    [row] = [r for r in (await agent.get("/desk"))[1]["calls"] if r["call_sid"] == "CA-bad-id"]
+    [row] = [r for r in (await agent.get("/desk"))[1]["calls"] if r["call_sid"] == BAD_SID]
     assert row["digits"] == "*" * 14 + bad[-4:]
     assert row["reason"] == "wrong_input"
     assert bad[:15] not in await _every_text(services)
