@@ -74,6 +74,14 @@ class Budget:
                 self._timeout.reschedule(None)
 
 
+def absorbs(budget: Budget | None) -> bool:
+    """Whether a cancellation that reached ``store.write`` is this budget's own timeout
+    (the door stopped waiting: absorb it and hand the door the outcome). Any other
+    cancellation — a worker stopped at shutdown, a task cancelled by its owner — is
+    passed on, or the cancelled task would run on as if nothing had been asked of it."""
+    return budget is not None and budget._timeout is not None and budget._timeout.expired()
+
+
 _CURRENT: contextvars.ContextVar[Budget | None] = contextvars.ContextVar(
     "guahao_budget", default=None
 )

@@ -365,7 +365,7 @@ class PostgresStore(Store):
             budget.hold()
         if cancelled and self.unsafe_abandon_started:
             raise asyncio.CancelledError  # the test-only control: the outcome is dropped
-        if False:  # not the door's budget: the caller itself was stopped (at shutdown)
+        if stopped:  # not the door's budget: the caller itself was stopped (at shutdown)
             raise asyncio.CancelledError
         return result
 

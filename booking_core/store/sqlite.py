@@ -318,6 +318,8 @@ class SqliteStore(Store):
             except asyncio.CancelledError:
                 if self.unsafe_abandon_started or job.abandon():
                     raise  # never run (or the test-only control: its outcome is dropped)
+                if not budgets.absorbs(budget):
+                    raise  # not the door's budget: the caller itself was stopped
                 continue  # started: the outcome is promised to this caller (see .budget)
             finally:
                 if job.state == STARTED and holds and budget is not None:

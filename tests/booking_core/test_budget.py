@@ -185,3 +185,25 @@ async def test_a_priority_deadline_orders_the_queue_and_refuses_nothing(services
         )
     assert not budget.expired()
     assert view.booking.place_no == 1
+
+
+# --- a cancellation that is not the door's budget is passed on -------------------------------
+
+
+async def test_a_task_cancelled_by_its_owner_stops_though_its_unit_was_started(
+    services, world, slow_commit
+):
+    """Only the budget's own timeout is absorbed: a worker cancelled at shutdown while its
+    unit commits must end cancelled (else ``task.cancel(); await task`` waits forever),
+    and the unit it started still commits."""
+    slot_id, patient = await _world(world)
+    await slow_commit()
+    command = c.BookSlot(slot_id=slot_id, patient_id=patient.id, channel=Channel.API)
+    worker = asyncio.create_task(services.handle(command))
+    # past its point of no return: inside the writer's batch (SQLite), inside COMMIT (PG)
+    await asyncio.sleep(BUDGET_SECONDS * (0.8 if services.store.dialect == "postgres" else 0.5))
+    worker.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(worker, HOLD_SECONDS * 4)
+    await asyncio.sleep(HOLD_SECONDS)
+    assert await services.store.read(_bookings_of, patient.id) == 1
