@@ -144,6 +144,16 @@ class SetOptOut(Command):
 
 
 @dataclass(frozen=True, kw_only=True)
+class KeepUndecodable(Command):
+    """A message a gateway received and cannot decode (a GSM modem's PDU): kept,
+    encrypted, once per PDU, so the gateway can delete it from the SIM."""
+
+    gateway: str
+    pdu: str
+    error: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class CountRegistration(Command):
     """A ``ZC`` from this phone is about to be tried: counted (in a unit of its own, so a
     refused registration counts too), or refused with ``LimitReached`` once the phone has

@@ -88,6 +88,7 @@ COMMAND_HANDLERS: dict[type[c.Command], Callable[..., Any]] = {
     msgs.UpdateDelivery: message_handlers.update_delivery,
     msgs.SetOptOut: message_handlers.set_opt_out,
     msgs.CountRegistration: message_handlers.count_registration,
+    msgs.KeepUndecodable: message_handlers.keep_undecodable,
     msgs.AnswerSurvey: message_handlers.answer_survey,
     msgs.QueueReminders: message_handlers.queue_reminders,
 }

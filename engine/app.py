@@ -128,8 +128,14 @@ async def healthz(request: web.Request) -> web.Response:
         return web.json_response({"status": "unavailable", "reason": reason}, status=503)
     body = {"status": "ok", "store": store.dialect, "schema": version}
     notice = request.app[PROXY_NOTICE]
-    if notice.warning:  # still "ok": the engine works, the console's throttle is too coarse
-        body["warnings"] = [notice.warning]
+    # still "ok" with a warning: the engine works, the console's throttle is too coarse
+    warnings = [notice.warning] if notice.warning else []
+    texting_health = texting.health(request.app)
+    body |= texting_health
+    if warning := texting_health.get("modem", {}).get("warning"):
+        warnings.append(warning)  # still "ok": texts are answered until the SIM is full
+    if warnings:
+        body["warnings"] = warnings
     return web.json_response(body)
 
 

@@ -158,6 +158,19 @@ SETTINGS: tuple[Setting, ...] = (
         float,
     ),
     Setting(
+        "modem_part_timeout_seconds",
+        3600.0,
+        "How long parts of a long text wait on the modem's SIM for the rest before what came "
+        "is answered as incomplete and deleted",
+        float,
+    ),
+    Setting(
+        "modem_sim_warn_percent",
+        80,
+        "/healthz warns (and the log once) when the modem's SIM is at least this full",
+        int,
+    ),
+    Setting(
         "sms_send_lease_seconds",
         120,
         "How long a text being sent is reserved for its sender before another may retry it",
@@ -229,6 +242,8 @@ class Settings:
     modem_port: str
     modem_baud: int
     modem_send_interval_seconds: float
+    modem_part_timeout_seconds: float
+    modem_sim_warn_percent: int
     sms_send_lease_seconds: int
     console_session_hours: int
     console_idle_minutes: int
@@ -586,6 +601,8 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
     "modem_baud": _at_least(1200),
     "sms_send_lease_seconds": _at_least(1),
     "modem_send_interval_seconds": _at_least(0),
+    "modem_part_timeout_seconds": _at_least(1),
+    "modem_sim_warn_percent": _between(1, 100),
     "console_session_hours": _between(1, 24 * 7),
     "console_idle_minutes": _at_least(1),
     "console_trusted_proxies": _check_networks,

@@ -20,14 +20,14 @@ import sms.web
 from booking_core import message_commands as m
 from sms.gateway import Gateway
 from sms.inbox import Inbox
-from sms.modem.gateway import ModemGateway
+from sms.modem.gateway import ModemGateway, Undecodable
 from sms.notifier import CONSUMER, Notifier
 from sms.replies import Replies
 from sms.sender import Sender
 from sms.twilio_gateway import TwilioGateway
 
 from .config import ConfigError, Settings
-from .keys import METRICS, SERVICES, SETTINGS
+from .keys import CLOCK, METRICS, SERVICES, SETTINGS
 from .workers import run_periodically
 
 log = logging.getLogger(__name__)
@@ -37,6 +37,9 @@ NOTIFY_POLL_SECONDS = 0.5  # an event waits at most this long to become a text
 REMINDER_SWEEP_SECONDS = 60  # reminders go from the configured hour, to the minute
 
 INBOX = web.AppKey("inbox", Inbox)
+MODEMS = web.AppKey("modems", list)
+"""The running modem gateway (one at most), filled in by :func:`texting_ctx`; read by
+``/healthz`` through :func:`health`."""
 
 
 def outbox_consumers(settings: Settings) -> tuple[str, ...]:
@@ -52,6 +55,7 @@ def mount(app: web.Application, settings: Settings) -> None:
         app[SERVICES], Replies(), settings.sms_hospital, on_booking=app[METRICS].record_booking
     )
     app[INBOX] = inbox
+    app[MODEMS] = []
     check = ivr.signature.signature_middleware(
         settings.twilio_auth_token or "", settings.public_url
     )
@@ -93,13 +97,23 @@ async def texting_ctx(app: web.Application) -> AsyncIterator[None]:
         async def from_modem(incoming) -> None:
             await inbox.take(incoming, send_reply=True)
 
+        async def keep_undecodable(message: Undecodable) -> None:
+            await services.handle(
+                m.KeepUndecodable(gateway=message.gateway, pdu=message.pdu, error=message.error)
+            )
+
         modem = ModemGateway(
             settings.modem_port,
             on_incoming=from_modem,
+            on_undecodable=keep_undecodable,
             baudrate=settings.modem_baud,
             min_interval=settings.modem_send_interval_seconds,
+            part_timeout=settings.modem_part_timeout_seconds,
+            sim_warn_fraction=settings.modem_sim_warn_percent / 100,
+            now=app[CLOCK].now,
         )
         gateways[modem.name] = modem
+        app[MODEMS].append(modem)
         tasks.append(asyncio.create_task(modem.run(), name="modem"))
     if settings.sms_notices and settings.sms_notices not in gateways:
         raise ConfigError(
@@ -129,8 +143,15 @@ async def texting_ctx(app: web.Application) -> AsyncIterator[None]:
     for task in tasks:
         with contextlib.suppress(asyncio.CancelledError):
             await task
+    app[MODEMS].clear()
     if twilio is not None:
         await twilio.aclose()
+
+
+def health(app: web.Application) -> dict[str, object]:
+    """What ``/healthz`` adds about texting: the modem's state and its SIM's fill level."""
+    modems = app.get(MODEMS) or []
+    return {"modem": modems[0].status()} if modems else {}
 
 
 def _every(name: str, interval: float, step) -> asyncio.Task:

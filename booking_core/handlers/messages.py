@@ -14,6 +14,7 @@ from ..message_commands import (
     AnswerSurvey,
     ClaimOutgoing,
     CountRegistration,
+    KeepUndecodable,
     MarkFailed,
     MarkSent,
     MessageKind,
@@ -351,6 +352,24 @@ def set_opt_out(tx: Tx, cmd: SetOptOut, deps: Deps) -> Gen:
         hospital_id=cmd.actor.hospital_id,
     )
     return cmd.opted_out
+
+
+MAX_PDU_CHARS = 700  # a PDU is at most 176 octets (352 hex digits) after the SMSC field
+
+
+def keep_undecodable(tx: Tx, cmd: KeepUndecodable, deps: Deps) -> Gen:
+    pdu = cmd.pdu.strip()[:MAX_PDU_CHARS]
+    return (
+        yield execute(
+            "INSERT INTO sms_undecodable (gateway, pdu_index, pdu_enc, error, created_at) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (gateway, pdu_index) DO NOTHING",
+            cmd.gateway,
+            deps.cipher.blind_index(pdu, context="sms_pdu"),
+            deps.cipher.encrypt(pdu, context="sms_pdu"),
+            cmd.error[:500],
+            tx.epoch,
+        )
+    )
 
 
 def count_registration(tx: Tx, cmd: CountRegistration, deps: Deps) -> Gen:

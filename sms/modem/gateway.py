@@ -388,6 +388,8 @@ class ModemGateway:
                     continue
                 for _, status, pdu in _message_list(lines):
                     await self._take(channel, index, status, pdu)
+                await self._expire(channel)
+                await self._check_fill(channel)
         except (ModemUnavailable, TimeoutError) as err:
             logger.debug("modem inbox stops: %s", err)  # run() reconnects
         except Exception as err:

@@ -183,7 +183,7 @@ async def test_an_incoming_message_is_handed_over_then_deleted(sim, make_gateway
     ]
     assert inbox.messages[0].provider_id.startswith("modem-")
     assert inbox.sim_when_done == [{index}]  # still on the SIM until the handler returned
-    assert sim.commands[-2:] == [f"AT+CMGR={index}", f"AT+CMGD={index}"]
+    assert sim.commands[-3:] == [f"AT+CMGR={index}", f"AT+CMGD={index}", "AT+CPMS?"]
 
 
 async def test_a_long_message_arriving_out_of_order_is_handed_over_once(sim, make_gateway, inbox):
@@ -455,6 +455,7 @@ async def test_first_halves_that_fill_the_sim_expire_and_the_next_text_gets_thro
             sim.deliver(f"+86139000000{i:02d}", LONG_CHINESE, order=[1], timestamp=SENT_AT)
         assert len(sim.sim) == sim.capacity
         assert sim.deliver(PHONE, "CX", timestamp=SENT_AT) == []  # a full SIM loses it
+        await eventually(lambda: gateway.status()["waiting_parts"] == sim.capacity)
         await eventually(lambda: gateway.status()["sim_used"] == sim.capacity)
         assert gateway.status() == {
             "status": "warn",

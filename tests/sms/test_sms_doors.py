@@ -359,3 +359,75 @@ async def test_the_engine_stops_cleanly_while_the_modem_is_unplugged(engine, mod
     await asyncio.sleep(0.3)
     async with asyncio.timeout(5):
         await engine.close()
+
+
+# --- #10 item 9: the modem's SIM does not fill up for ever -------------------------------------
+
+
+async def test_half_a_long_text_is_answered_send_it_again_and_deleted(engine, modem, clock):
+    first_half = "ZC 11010519491231002X " + "张" * 60 + "。" * 20  # a stranger's, never finished
+    modem.deliver("+8613800000009", first_half, order=[1], timestamp=clock.now())
+    await until(lambda: _sim_holds(modem, 1), "the half on the SIM")
+    await asyncio.sleep(0.2)  # the gateway read it and waits for the rest
+    assert not await table(engine, "SELECT id FROM messages WHERE direction = 'in'")
+
+    clock.advance(hours=1)
+    modem.deliver("+86" + PHONE, "CX", timestamp=clock.now())  # the next look ages the half
+    await until(lambda: _sim_empty(modem), "both deleted")
+    sent = await until(lambda: _sent_to(modem, "+8613800000009"), "the stranger told")
+    assert sent.text == "您的长短信没有收全，请重新发送一次。"
+    (logged,) = await table(
+        engine,
+        "SELECT body FROM messages WHERE direction = 'in' AND phone_masked = ?",
+        "138****0009",
+    )
+    assert logged["body"].startswith("[未收全 1/2] ZC **************002X 张")
+    assert "11010519491231" not in logged["body"]
+
+
+async def test_an_undecodable_text_is_kept_encrypted_and_deleted_from_the_sim(engine, modem):
+    pdu = "0891683108100005F004FF"
+    modem.deliver_pdu(pdu)
+    await until(lambda: _sim_empty(modem), "deleted from the SIM")
+    (kept,) = await table(engine, "SELECT gateway, pdu_enc, error FROM sms_undecodable")
+    assert kept["gateway"] == "modem"
+    assert kept["error"]
+    assert pdu not in kept["pdu_enc"]
+    cipher = engine.app[SERVICES].cipher
+    assert cipher.decrypt(kept["pdu_enc"], context="sms_pdu") == pdu
+
+
+async def test_healthz_says_how_full_the_modems_sim_is_and_warns(engine, modem):
+    health = await until(lambda: _modem_health(engine), "the SIM looked at")
+    assert health["status"] == "ok"
+    assert health["modem"] == {"status": "ok", "sim_used": 0, "sim_total": 30, "waiting_parts": 0}
+    modem.capacity = 10
+    for i in range(1, 9):  # texts someone saved on the SIM (stored, unsent): not ours to delete
+        modem.sim[i] = (2, "0891683108100005F0" + "04FF")
+    modem.deliver("+86" + PHONE, "CX")
+    await until(lambda: _sent(modem), "the reply")
+    health = await until(lambda: _modem_warns(engine), "a warning")
+    assert health["status"] == "ok"  # the engine still works
+    assert health["modem"]["status"] == "warn"
+    assert health["modem"]["sim_used"] == 8
+    assert health["warnings"] == ["SIM 8/10 full: texts that come next may be lost"]
+
+
+async def _sim_holds(modem, count: int):
+    return len(modem.sim) == count
+
+
+async def _sent_to(modem, number: str):
+    return next((s for s in modem.sent_messages() if s.number == number), None)
+
+
+async def _modem_health(engine):
+    async with engine.get("/healthz") as resp:
+        body = await resp.json()
+    return body if body.get("modem", {}).get("sim_total") else None
+
+
+async def _modem_warns(engine):
+    async with engine.get("/healthz") as resp:
+        body = await resp.json()
+    return body if "warning" in body.get("modem", {}) else None
