@@ -83,3 +83,19 @@ async def test_a_text_without_an_id_number_keeps_no_second_copy(world, services)
     (logged,) = await _log(services)
     assert logged["body"] == "明天08:30 心内科"
     assert logged["body_enc"] is None
+
+
+async def test_an_undecodable_pdu_is_kept_once_and_encrypted(services, cipher):
+    """#10 item 9: what a modem cannot decode leaves the SIM for the database."""
+    pdu = "0891683108100005F004FF"
+    keep = m.KeepUndecodable(gateway="modem", pdu=pdu, error="user data runs short")
+    assert await services.handle(keep) == 1
+    assert await services.handle(keep) == 0  # read again before its deletion: kept once
+
+    def read(tx):
+        return [dict(r) for r in (yield rows("SELECT * FROM sms_undecodable"))]
+
+    (kept,) = await services.read(read)
+    assert pdu not in str(kept)
+    assert cipher.decrypt(kept["pdu_enc"], context="sms_pdu") == pdu
+    assert (kept["gateway"], kept["error"]) == ("modem", "user data runs short")
