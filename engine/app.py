@@ -27,6 +27,7 @@ from .config import Settings, require_secret
 from .home import home
 from .keys import CLOCK, METRICS, SERVICES, SETTINGS, STORE
 from .metrics import CONTENT_TYPE, Metrics, latency_middleware
+from .serving import body_deadline
 from .workers import audit_purge_ctx, hold_expiry_ctx, no_show_ctx
 
 log = logging.getLogger(__name__)
@@ -50,9 +51,9 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> web.Applicat
     services = bootstrap(store, cipher)
     metrics = Metrics()
 
-    app = web.Application(
-        middlewares=[latency_middleware(metrics)], client_max_size=settings.max_body_bytes
-    )
+    # the body's deadline first: it covers every door's reading of the body
+    guards = [body_deadline(settings.http_body_timeout_seconds), latency_middleware(metrics)]
+    app = web.Application(middlewares=guards, client_max_size=settings.max_body_bytes)
     app[SETTINGS] = settings
     app[CLOCK] = clock
     app[STORE] = store

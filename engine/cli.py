@@ -14,8 +14,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from aiohttp import web
-
 from agent_console.auth import Passwords, weak_password_reason
 from agent_console.i18n import translate
 from booking_core import commands as c
@@ -27,7 +25,7 @@ from booking_core.services import bootstrap
 from booking_core.store import make_store
 from hospital_api.auth import hash_token, new_token
 
-from . import demo_modem, phone
+from . import demo_modem, phone, serving
 from .app import build_app
 from .config import ConfigError, Settings, load_settings, require_secret
 from .demo import WAITING_PATIENT, create_demo
@@ -161,12 +159,12 @@ def serve(settings: Settings, *, before=(), sock: socket.socket | None = None) -
             pass
         else:
             loop_factory = uvloop.new_event_loop
-    where = {"sock": sock} if sock is not None else {"host": settings.host, "port": port}
-    web.run_app(
+    serving.raise_open_files_limit()  # each connection is an open file (docs/scaling.md)
+    serving.run(
         app,
-        **where,
-        print=lambda _msg: print(f"guahao serving on {url} (API {url}/api/v1/)", flush=True),
-        access_log=None,
+        settings,
+        sock=sock,
+        ready=lambda: print(f"guahao serving on {url} (API {url}/api/v1/)", flush=True),
         loop=loop_factory() if loop_factory else None,
     )
     return 0

@@ -93,6 +93,26 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("max_body_bytes", 65536, "Largest HTTP request body accepted, in bytes", int),
     Setting(
+        "http_header_timeout_seconds",
+        30.0,
+        "Seconds a client has to send a request's headers, from connecting or from the "
+        "previous response; an idle connection is closed then too",
+        float,
+    ),
+    Setting(
+        "http_body_timeout_seconds",
+        30.0,
+        "Seconds a request's body has to arrive after its headers (0: no limit)",
+        float,
+    ),
+    Setting(
+        "http_connections_per_client",
+        128,
+        "Most open connections from one client address (0: no cap; console_trusted_proxies "
+        "are never capped)",
+        int,
+    ),
+    Setting(
         "token_cache_seconds",
         30,
         "How long a verified API token is trusted before it is looked up again",
@@ -224,6 +244,9 @@ class Settings:
     audit_retention_days: int
     outbox_retention_days: int
     max_body_bytes: int
+    http_header_timeout_seconds: float
+    http_body_timeout_seconds: float
+    http_connections_per_client: int
     token_cache_seconds: int
     log_level: str
     sql_trace: bool
@@ -592,6 +615,9 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
     "audit_retention_days": _at_least(1),
     "outbox_retention_days": _at_least(1),
     "max_body_bytes": _at_least(1),
+    "http_header_timeout_seconds": _at_least(1),
+    "http_body_timeout_seconds": _at_least(0),
+    "http_connections_per_client": _at_least(0),
     "token_cache_seconds": _at_least(0),
     "log_level": _check_log_level,
     "outbox_consumers": _check_consumers,
