@@ -14,8 +14,9 @@ SIM is listed again (``AT+CMGL=4``) after every (re)connect and every
 ``poll_interval``: a lost ``+CMTI``, or a message whose handler failed, is read again.
 
 The SIM holds some 30 messages, so nothing may stay on it for ever. A part of a long text
-whose other parts have not come ``part_timeout`` after the service centre's time stamp
-(a phone that gave up, or a stranger's) is handed over as it is, marked incomplete
+whose other parts have not come ``part_timeout`` after the gateway first read it (a
+phone that gave up, or a stranger's; the service centre's time stamp is not trusted for
+this, as some centres' clocks are hours off) is handed over as it is, marked incomplete
 (:func:`sms.commands.incomplete_body`: the texter is asked to send it again), and
 deleted. A PDU that cannot be decoded goes to ``on_undecodable`` (the engine keeps it,
 encrypted, in the database) and is deleted once that returned. After every listing the
@@ -196,6 +197,7 @@ class ModemGateway:
         self._references = itertools.count(secrets.randbelow(256))  # concatenation references
         self._new_indexes: asyncio.Queue[int] = asyncio.Queue()
         self._parts: dict[tuple[str, int, int], dict[int, tuple[int, Deliver]]] = {}
+        self._first_seen: dict[tuple[str, int, int], datetime] = {}  # kept over reconnects
         self._task: asyncio.Task[None] | None = None
 
     # --- lifecycle --------------------------------------------------------------------
@@ -415,10 +417,10 @@ class ModemGateway:
         part came ``part_timeout`` ago (their parts leave the SIM)."""
         now = self._now()
         for key, parts in list(self._parts.items()):
-            oldest = min(part.timestamp for _, part in parts.values())
-            if now - oldest < self._part_timeout:
+            if now - self._first_seen.setdefault(key, now) < self._part_timeout:
                 continue
             del self._parts[key]
+            del self._first_seen[key]
             total = key[2]
             logger.info(
                 "long SMS from %s: %d of %d parts after %s; handed over incomplete",
@@ -465,8 +467,10 @@ class ModemGateway:
         key = (part.sender, part.concat.reference, part.concat.total)
         parts = self._parts.setdefault(key, {})
         parts[part.concat.seq] = (index, part)
+        self._first_seen.setdefault(key, self._now())
         if len(parts) == part.concat.total:
             del self._parts[key]
+            self._first_seen.pop(key, None)
             await self._hand_over(channel, [parts[seq] for seq in sorted(parts)])
 
     async def _set_aside(self, channel: AtChannel, message: Undecodable) -> None:

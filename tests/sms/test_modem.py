@@ -492,14 +492,21 @@ async def test_first_halves_that_fill_the_sim_expire_and_the_next_text_gets_thro
 async def test_a_text_missing_its_first_part_is_handed_over_marked_incomplete(
     sim, make_gateway, inbox
 ):
-    wall = Wall(SENT_AT + timedelta(hours=2))
-    async with running(make_gateway(part_timeout=3600, now=wall)):
-        sim.deliver(PHONE, LONG_CHINESE * 2, order=[2, 3], timestamp=SENT_AT)
-        await eventually(lambda: not sim.sim)  # read at start, too old at once
+    wall = Wall(SENT_AT)
+    long_ago = SENT_AT - timedelta(days=1)  # a service centre whose clock is a day behind
+    async with running(make_gateway(part_timeout=3600, now=wall)) as gateway:
+        sim.deliver(PHONE, LONG_CHINESE * 2, order=[2, 3], timestamp=long_ago)
+        await eventually(lambda: gateway.status()["waiting_parts"] == 2)
+        assert inbox.messages == []  # aged from when the gateway read them, not the stamp
+        wall.at = SENT_AT + timedelta(hours=1)
+        sim.deliver(PHONE, "CX", timestamp=wall.at)  # the next read looks at the waiting
+        await eventually(lambda: not sim.sim)
 
-    [message] = inbox.messages
-    assert message.body == "[未收全 2/3] …" + (LONG_CHINESE * 2)[67:]
-    assert message.phone == PHONE
+    assert sorted(m.body for m in inbox.messages) == [
+        "CX",
+        "[未收全 2/3] …" + (LONG_CHINESE * 2)[67:],
+    ]
+    assert {m.phone for m in inbox.messages} == {PHONE}
 
 
 def test_an_incomplete_text_is_answered_send_it_again():
