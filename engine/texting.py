@@ -59,7 +59,17 @@ def mount(app: web.Application, settings: Settings) -> None:
     check = ivr.signature.signature_middleware(
         settings.twilio_auth_token or "", settings.public_url
     )
-    app.add_subapp("/twilio/sms/", sms.web.make_app(inbox, signature_check=check))
+    # a reply can be texted after the webhook answered only through Twilio's REST API
+    can_text_later = bool(settings.twilio_account_sid)  # twilio_gateway() checks the rest
+    if not can_text_later:
+        log.info(
+            "texting: no Twilio REST credentials (twilio_account_sid): the SMS webhook "
+            "waits for each decision instead of texting slow results later"
+        )
+    app.add_subapp(
+        "/twilio/sms/",
+        sms.web.make_app(inbox, signature_check=check, can_text_later=can_text_later),
+    )
     app.cleanup_ctx.append(texting_ctx)
 
 

@@ -38,6 +38,10 @@ from .inbox import Inbox, ReplyLater
 log = logging.getLogger(__name__)
 
 ANSWER_WITHIN_SECONDS = 5.0  # Twilio waits 15 s; a stalled store gets "busy" well before
+# With no way to text a result later (no Twilio REST credentials), the webhook waits for
+# the decision up to this long instead, short of Twilio's own 15 s (after which Twilio
+# would call the fallback URL and say "busy" about work that may commit).
+WAIT_WITHOUT_SENDER_SECONDS = 13.0
 TWIML = "text/xml"
 GATEWAY = "twilio"
 PHONE_NUMBER = re.compile(r"\+?[0-9]{3,15}")  # E.164 as Twilio gives it, or a short code
@@ -55,12 +59,22 @@ def make_app(
     *,
     signature_check,
     answer_within_seconds: float = ANSWER_WITHIN_SECONDS,
+    can_text_later: bool = True,
+    wait_without_sender_seconds: float = WAIT_WITHOUT_SENDER_SECONDS,
 ) -> web.Application:
     """``signature_check`` is an aiohttp middleware that refuses unsigned requests (the
-    engine passes the voice door's, built for the same auth token and public URL)."""
+    engine passes the voice door's, built for the same auth token and public URL).
+    ``can_text_later``: a sender can text a reply after the webhook answered (Twilio's
+    REST credentials are configured). Without one the webhook never says "the result
+    will be texted": it waits for the decision (``wait_without_sender_seconds`` at most)
+    and, past that, answers nothing rather than something untrue."""
     app = web.Application(middlewares=[signature_check])
     app[INBOX] = inbox
-    app[SETTINGS] = {"answer_within": answer_within_seconds}
+    app[SETTINGS] = {
+        "answer_within": answer_within_seconds,
+        "text_later": can_text_later,
+        "wait_without_sender": wait_without_sender_seconds,
+    }
     app[LATER] = set()
     app.on_shutdown.append(_finish_later)
     app.router.add_post("", incoming)
@@ -100,6 +114,8 @@ async def incoming(request: web.Request) -> web.Response:
         try:
             reply = await asyncio.wait_for(asyncio.shield(work), settings["answer_within"])
         except TimeoutError:
+            if not settings["text_later"]:
+                return await _wait_without_sender(request, work, sid)
             if later.defer():
                 log.warning(
                     "SMS webhook over %.1f s: the reply to %s will be texted",
@@ -113,6 +129,23 @@ async def incoming(request: web.Request) -> web.Response:
         log.error("SMS not handled: %s", err)
         return _twiml(BUSY_TEXT)
     return _twiml(reply)
+
+
+async def _wait_without_sender(request: web.Request, work: asyncio.Future, sid: str):
+    """No sender can text the result later: wait for it, and when even that runs out,
+    answer nothing (the exchange goes on and its reply is stored; nothing untrue said)."""
+    settings = request.app[SETTINGS]
+    left = settings["wait_without_sender"] - settings["answer_within"]
+    try:
+        return _twiml(await asyncio.wait_for(asyncio.shield(work), max(left, 0.0)))
+    except TimeoutError:
+        log.error(
+            "SMS %s undecided after %.1f s and no sender to text it later: no reply",
+            sid,
+            settings["wait_without_sender"],
+        )
+        _keep(request.app[LATER], work)
+        return _twiml(None)
 
 
 def _keep(running: set, work: asyncio.Future) -> None:

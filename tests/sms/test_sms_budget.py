@@ -130,3 +130,39 @@ async def test_control_busy_on_timeout_leaves_a_booking_nobody_was_told_of(
     made, queued = await outcome(services, app)
 
     assert not kept(said, made, queued), "the case cannot fail: it proves nothing"
+
+
+@pytest.fixture
+async def door_without_sender(aiohttp_client, services, world):
+    """The SMS door of an engine with no Twilio REST credentials: nothing can text later."""
+    await world.basic(TOMORROW, places=2)
+    await world.patient("张三", phone_no=PHONE)
+    root = web.Application()
+    inbox = Inbox(services, Replies(), "H001")
+    check = signature_middleware(TOKEN, PUBLIC_URL)
+    app = sms.web.make_app(
+        inbox,
+        signature_check=check,
+        answer_within_seconds=BUDGET_SECONDS,
+        can_text_later=False,
+        wait_without_sender_seconds=BUDGET_SECONDS * 6,
+    )
+    root.add_subapp("/twilio/sms/", app)
+    return await aiohttp_client(root), app
+
+
+async def test_without_a_sender_a_slow_text_is_waited_for_never_promised(
+    door_without_sender, services, monkeypatch
+):
+    """ "The result will be texted" only where something can text it: without a sender the
+    webhook waits past its budget and answers with the booking's number."""
+    client, app = door_without_sender
+    await slow_commits(monkeypatch, services.store, c.BookSlot, BUDGET_SECONDS)
+
+    said = await text(client, BOOK)
+    made, queued = await outcome(services, app)
+
+    assert said != sms.web.PROCESSING_TEXT
+    assert len(made) == 1
+    assert made[0] in said
+    assert queued == []
