@@ -202,34 +202,6 @@ def delivery_rows(events: Sequence[tuple], consumers: Sequence[str]) -> list[tup
     return [(c, row[0], row[5]) for row in events for c in consumers]
 
 
-def persist_recorded(tx: Tx, consumers: Sequence[str]) -> Generator[Query, Any, None]:
-    """Write what ``tx`` recorded: audit rows, outbox events and one delivery row per
-    outbox consumer, inside the unit of work's transaction (the PostgreSQL driver;
-    the SQLite writer writes each unit's rows in the unit's savepoint with the same
-    helpers)."""
-    if tx.audits:
-        yield many(AUDIT_INSERT, audit_rows(tx))
-    if tx.events:
-        drawn = yield rows(
-            "SELECT nextval(pg_get_serial_sequence('outbox', 'id')) AS id "
-            "FROM generate_series(1, ?)",
-            len(tx.events),
-        )
-        events = event_rows(tx, sorted(r["id"] for r in drawn))
-        yield many(OUTBOX_INSERT, events)
-        if consumers:
-            yield many(DELIVERY_INSERT, delivery_rows(events, consumers))
-
-
-def unit(
-    tx: Tx, fn: UnitOfWork[T], args: tuple, consumers: Sequence[str]
-) -> Generator[Query, Any, T]:
-    """``fn`` followed by the writes of what it recorded: what a driver runs."""
-    result = yield from fn(tx, *args)
-    yield from persist_recorded(tx, consumers)
-    return result
-
-
 SQL_LOG = logging.getLogger("booking_core.sql")
 log = logging.getLogger(__name__)
 

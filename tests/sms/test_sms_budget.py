@@ -34,17 +34,23 @@ BOOK = "GHDH00868,07110830,张三"
 _sids = itertools.count(1)
 
 
-@pytest.fixture
-async def door(aiohttp_client, services, world):
+async def _mount(aiohttp_client, services, world, **options):
     """The SMS door with a half-second webhook budget, and the sub-app (for its tasks)."""
     await world.basic(TOMORROW, places=2)
     await world.patient("张三", phone_no=PHONE)
     root = web.Application()
     inbox = Inbox(services, Replies(), "H001")
     check = signature_middleware(TOKEN, PUBLIC_URL)
-    app = sms.web.make_app(inbox, signature_check=check, answer_within_seconds=BUDGET_SECONDS)
+    app = sms.web.make_app(
+        inbox, signature_check=check, answer_within_seconds=BUDGET_SECONDS, **options
+    )
     root.add_subapp("/twilio/sms/", app)
     return await aiohttp_client(root), app
+
+
+@pytest.fixture
+async def door(aiohttp_client, services, world):
+    return await _mount(aiohttp_client, services, world)
 
 
 async def text(client, body: str) -> str:
@@ -135,20 +141,13 @@ async def test_control_busy_on_timeout_leaves_a_booking_nobody_was_told_of(
 @pytest.fixture
 async def door_without_sender(aiohttp_client, services, world):
     """The SMS door of an engine with no Twilio REST credentials: nothing can text later."""
-    await world.basic(TOMORROW, places=2)
-    await world.patient("张三", phone_no=PHONE)
-    root = web.Application()
-    inbox = Inbox(services, Replies(), "H001")
-    check = signature_middleware(TOKEN, PUBLIC_URL)
-    app = sms.web.make_app(
-        inbox,
-        signature_check=check,
-        answer_within_seconds=BUDGET_SECONDS,
+    return await _mount(
+        aiohttp_client,
+        services,
+        world,
         can_text_later=False,
         wait_without_sender_seconds=BUDGET_SECONDS * 6,
     )
-    root.add_subapp("/twilio/sms/", app)
-    return await aiohttp_client(root), app
 
 
 async def test_without_a_sender_a_slow_text_is_waited_for_never_promised(
