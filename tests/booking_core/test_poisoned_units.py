@@ -81,10 +81,11 @@ async def test_a_unit_whose_rows_cannot_be_written_fails_alone(store, poison):
     assert after[0].id > events[-1].id
 
 
+# SQLite only: PostgreSQL runs each unit in its own transaction, so there is no batch
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 @pytest.mark.parametrize("poison", ["payload", "integer", "constraint"])
 async def test_negative_control_rows_written_after_the_batch_fail_it_whole(store, poison, caplog):
-    if store.dialect != "sqlite":
-        pytest.skip("PostgreSQL runs each unit in its own transaction: there is no batch")
+    assert store.dialect == "sqlite"
     store.unsafe_persist_after_batch = True
     results = await _race(store, poison, one_batch=False)  # it failed: not counted
     good = [r for code, r in results.items() if code != "BAD"]
