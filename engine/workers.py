@@ -5,7 +5,6 @@ awaits it."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 
@@ -56,11 +55,23 @@ def worker_ctx(name: str, make_step, interval_of, on_result_of=None):
             run_periodically(name, interval_of(app[SETTINGS]), step, on_result), name=name
         )
         yield
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await stop(task)
 
     return ctx
+
+
+async def stop(task: asyncio.Task) -> None:
+    """Cancel a worker and wait for it. A worker stopped mid-statement may end with the
+    driver's error rather than the cancellation (asyncpg: "another operation is in
+    progress" on a connection whose statement was being cancelled); that is logged, and
+    the shutdown goes on to close the store."""
+    task.cancel()
+    try:
+        await task
+    except asyncio.CancelledError:
+        pass
+    except Exception:
+        log.warning("%s ended with an error while stopping", task.get_name(), exc_info=True)
 
 
 def _handle(command_factory):

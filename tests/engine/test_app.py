@@ -231,3 +231,20 @@ def test_the_console_reads_times_in_the_engines_zone(tmp_path):
     app = build_app(settings_for(str(tmp_path / "g.db"), timezone="Asia/Urumqi"))
     (console,) = [r._app for r in app.router.resources() if r.canonical == "/console"]
     assert console[CONSOLE_SETTINGS].timezone == "Asia/Urumqi"
+
+
+async def test_a_worker_that_fails_while_stopping_does_not_fail_the_shutdown(caplog):
+    """The store closes after the workers stop, even when one ends with an error."""
+    from engine.workers import stop
+
+    async def broken_by_cancel():
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            raise RuntimeError("another operation is in progress") from None
+
+    task = asyncio.create_task(broken_by_cancel(), name="audit-purge")
+    await asyncio.sleep(0)
+    await stop(task)
+    assert task.done()
+    assert "audit-purge ended with an error while stopping" in caplog.text
