@@ -15,10 +15,12 @@ event loop free for every other request.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
 import io
 import json
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Any
 
 from aiohttp import web
@@ -104,6 +106,32 @@ def workbook(bookings: Sequence[BookingView], lang: str) -> bytes:
     return out.getvalue()
 
 
+_COLLECTOR_HELD = 0  # exports under way that asked the cyclic collector to wait
+
+
+@contextlib.contextmanager
+def collector_held() -> Iterator[None]:
+    """No cyclic garbage collection while an export's rows are alive. A full (generation
+    2) collection stops every thread, the event loop's too, and with 10,000 bookings and
+    their sheet in memory it took 100–160 ms on a 2-core machine (measured with
+    ``gc.callbacks`` during three exports: ``/healthz`` then took 230–265 ms). The rows
+    and cells hold no reference cycles, so reference counting frees them as they go; the
+    collector runs again as soon as the last export is done."""
+    global _COLLECTOR_HELD
+    if _COLLECTOR_HELD == 0:
+        was_enabled = gc.isenabled()
+        gc.disable()
+    else:
+        was_enabled = False  # the first export decides, and re-enables it
+    _COLLECTOR_HELD += 1
+    try:
+        yield
+    finally:
+        _COLLECTOR_HELD -= 1
+        if was_enabled:
+            gc.enable()
+
+
 async def build(
     gate: ExportGate, read: Callable[[], Awaitable[Sequence[BookingView]]], lang: str
 ) -> bytes:
@@ -111,8 +139,9 @@ async def build(
     mapped in a reader thread) and :func:`workbook` (in a worker thread), so neither is on
     the event loop and only one thread at a time competes with it."""
     async with gate.building:
-        bookings = await read()
-        return await asyncio.to_thread(workbook, bookings, lang)
+        with collector_held():
+            bookings = await read()
+            return await asyncio.to_thread(workbook, bookings, lang)
 
 
 def listing(bookings: Sequence[BookingView]) -> str:
@@ -126,5 +155,6 @@ async def build_listing(
 ) -> str:
     """:func:`listing` off the loop, one export at a time, as :func:`build`."""
     async with gate.building:
-        bookings = await read()
-        return await asyncio.to_thread(listing, bookings)
+        with collector_held():
+            bookings = await read()
+            return await asyncio.to_thread(listing, bookings)

@@ -185,3 +185,15 @@ async def test_the_print_view_is_paged(browser, services, world):
         page = await resp.text()
     assert 'rel="next"' in page
     assert 'rel="prev"' in page
+
+
+def test_the_collector_waits_while_an_export_runs_and_comes_back_after():
+    from agent_console.views.office.workbook import collector_held
+
+    assert gc.isenabled()
+    with collector_held():
+        assert not gc.isenabled()
+        with collector_held():  # a second export meanwhile
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # the first is still under way
+    assert gc.isenabled()
