@@ -44,7 +44,7 @@ BOOKKEEPING_COMMANDS = (calls.ClaimCallStep,)
 """Units whose commit does not make a door's "busy" untrue for the person (a voice step's
 claim): they do not hold the door's time budget (:mod:`booking_core.store.budget`)."""
 
-COMMAND_HANDLERS: dict[type[c.Command], Callable[..., Any]] = {
+_CORE_HANDLERS: dict[type[c.Command], Callable[..., Any]] = {
     c.UpsertHospital: upsert_hospital,
     c.UpsertDepartment: upsert_department,
     c.UpsertDoctor: upsert_doctor,
@@ -92,10 +92,31 @@ COMMAND_HANDLERS: dict[type[c.Command], Callable[..., Any]] = {
     msgs.AnswerSurvey: message_handlers.answer_survey,
     msgs.QueueReminders: message_handlers.queue_reminders,
 }
-COMMAND_HANDLERS.update(operator_handlers.HANDLERS)  # operators and console log-in
-COMMAND_HANDLERS.update(call_taking.HANDLERS | reveal_commands.HANDLERS)  # the agent's desk
-COMMAND_HANDLERS.update(office_handlers.HANDLERS)  # the back office: complaints, 排班
-COMMAND_HANDLERS.update(call_proof.HANDLERS)  # who a caller may act for (来电身份核验)
+
+
+def merge_handlers(*tables: dict) -> dict:
+    """One table from each domain's ``HANDLERS``; a command registered twice is refused at
+    import (two handlers for one act would depend on the order of these lines)."""
+    merged: dict = {}
+    for table in tables:
+        for command, handler in table.items():
+            if command in merged:
+                raise TypeError(
+                    f"{command.__name__} is registered twice: {merged[command].__qualname__} "
+                    f"and {handler.__qualname__}"
+                )
+            merged[command] = handler
+    return merged
+
+
+COMMAND_HANDLERS: dict[type[c.Command], Callable[..., Any]] = merge_handlers(
+    _CORE_HANDLERS,
+    operator_handlers.HANDLERS,  # operators and console log-in
+    call_taking.HANDLERS,  # the agent's desk
+    reveal_commands.HANDLERS,
+    office_handlers.HANDLERS,  # the back office: complaints, 排班
+    call_proof.HANDLERS,  # who a caller may act for (来电身份核验)
+)
 
 
 class BookingServices:
