@@ -51,7 +51,7 @@ class ExportGate:
 EXPORTS = web.AppKey("exports", ExportGate)
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-YIELD_EVERY_ROWS = 200  # about a millisecond of work between chances for the event loop
+YIELD_EVERY_ROWS = 50  # a fraction of a millisecond of work between chances for the event loop
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 """What a spreadsheet (or a CSV saved from it) may take as the start of a formula."""
 

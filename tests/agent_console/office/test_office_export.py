@@ -8,7 +8,11 @@ from __future__ import annotations
 import asyncio
 import gc
 import io
+import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 from aiohttp import web
@@ -105,8 +109,31 @@ async def _timed_healthz(client, stop: asyncio.Event) -> list[float]:
     return took
 
 
+# The measurement runs in a fresh interpreter, as the engine does: inside the whole suite's
+# process (its heap, the threads and the event loops more than 1,700 tests leave behind)
+# /healthz took 230–265 ms in one run of two, in this one process alone 40–60 ms.
+PROBE_ENV = "GUAHAO_EXPORT_HEALTHZ_PROBE"
+REPO = Path(__file__).resolve().parents[3]
+
+
 @pytest.mark.timeout(300)  # three sheets of 10,000 rows: seconds each on a busy machine
-async def test_healthz_stays_quick_during_three_big_exports(aiohttp_client, services, clock, world):
+def test_healthz_stays_quick_during_three_big_exports():
+    if os.environ.get(PROBE_ENV) == "1":  # the probe itself: never run it twice
+        return
+    probe = f"{Path(__file__).relative_to(REPO)}::test_healthz_probe_during_three_big_exports"
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", probe],
+        cwd=REPO,
+        env={**os.environ, PROBE_ENV: "1"},
+        capture_output=True,
+        text=True,
+        timeout=280,
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    assert "1 passed" in run.stdout, run.stdout[-3000:]
+
+
+async def _healthz_probe_during_three_big_exports(aiohttp_client, services, clock, world):
     await services.store.write(_copies, BOOKINGS - len(world["HA"].bookings))
 
     async def healthz(request: web.Request) -> web.Response:
@@ -144,6 +171,10 @@ async def test_healthz_stays_quick_during_three_big_exports(aiohttp_client, serv
     assert _row_count(sheets[0]) == BOOKINGS + 1  # a header row, then every booking
     assert len(took) > 5, (elapsed, took)
     assert max(took) < HEALTHZ_BUDGET_SECONDS, (max(took), elapsed)
+
+
+if os.environ.get(PROBE_ENV) == "1":  # collected only in the probe's own interpreter
+    test_healthz_probe_during_three_big_exports = _healthz_probe_during_three_big_exports
 
 
 async def _same(console: Console) -> Console:
