@@ -128,32 +128,32 @@ async def create_demo(services: BookingServices, today: date) -> DemoLogin:
         patients.append((p_name, patient.card_no, phone))
         if seq - 1 == WAITING_PATIENT:
             waiting = (patient.id, p_name, patient.card_no, phone)
-    password = secrets.token_urlsafe(12)
-    await handle(
-        AddOperator(
-            username="demo",
-            display_name="演示坐席",
-            password_hash=PasswordHasher().hash(password),
-            roles=(AGENT,),
-            hospital_code=code,
-            must_change_password=False,
-            actor=DEMO_ACTOR,
-        )
-    )
-    admin_password = secrets.token_urlsafe(12)
-    await handle(
-        AddOperator(
-            username="admin",
-            display_name="管理员",
-            password_hash=PasswordHasher().hash(admin_password),
-            roles=(HOSPITAL_ADMIN,),
-            hospital_code=code,
-            must_change_password=True,
-            actor=DEMO_ACTOR,
-        )
+    password = await _operator(handle, "demo", "演示坐席", AGENT, code, first_login=False)
+    admin_password = await _operator(
+        handle, "admin", "管理员", HOSPITAL_ADMIN, code, first_login=True
     )
     call_sid = await waiting_caller(services, *waiting)
     return DemoLogin("demo", password, tuple(patients), "admin", admin_password, call_sid)
+
+
+async def _operator(
+    handle, username: str, name: str, role: str, hospital: str, *, first_login: bool
+) -> str:
+    """A demo operator with a random password (printed once); ``first_login``: a one-time
+    password the operator replaces at the first log-in."""
+    password = secrets.token_urlsafe(12)
+    await handle(
+        AddOperator(
+            username=username,
+            display_name=name,
+            password_hash=PasswordHasher().hash(password),
+            roles=(role,),
+            hospital_code=hospital,
+            must_change_password=first_login,
+            actor=DEMO_ACTOR,
+        )
+    )
+    return password
 
 
 async def waiting_caller(
