@@ -20,7 +20,7 @@ from booking_core.errors import StoreUnavailable
 from booking_core.pii import Cipher
 from booking_core.services import bootstrap
 from booking_core.store import make_store, val
-from ivr.signature import TWILIO_ACCOUNT
+from edge.signature import TWILIO_ACCOUNT
 
 from . import texting
 from .config import Settings, require_secret

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-import ivr.signature
+import edge.signature
 import sms.web
 from booking_core import message_commands as m
 from sms.gateway import Gateway
@@ -56,7 +56,7 @@ def mount(app: web.Application, settings: Settings) -> None:
     )
     app[INBOX] = inbox
     app[MODEMS] = []
-    check = ivr.signature.signature_middleware(
+    check = edge.signature.signature_middleware(
         settings.twilio_auth_token or "", settings.public_url
     )
     # a reply can be texted after the webhook answered only through Twilio's REST API

@@ -38,11 +38,11 @@ from booking_core.domain import SYSTEM, Hospital
 from booking_core.errors import GuahaoError, StoreUnavailable
 from booking_core.services import BookingServices
 from booking_core.store.budget import within
+from edge.signature import FORM, signature_middleware
 
 from . import flow
 from .actions import Call, CoreActions
 from .prompts import Catalogue
-from .signature import FORM, signature_middleware
 from .state import Book, CallState, Digits, Event, NoInput, Outcome, Recorded, Step
 from .twiml import Voice
 

@@ -19,7 +19,7 @@ from twilio.request_validator import RequestValidator
 import sms.web
 from booking_core import commands as c
 from booking_core.store import rows, val
-from ivr.signature import signature_middleware
+from edge.signature import signature_middleware
 from sms.inbox import Inbox, ReplyLater
 from sms.replies import Replies
 from tests.support.slow_store import hold_slot, slow_commits

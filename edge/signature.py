@@ -1,5 +1,6 @@
-"""``X-Twilio-Signature`` checked at the edge of the Twilio sub-apps (voice; the engine hands
-the same check to the SMS door).
+"""``X-Twilio-Signature`` checked at the edge of the Twilio sub-apps: the voice door
+(:mod:`ivr.web`) and the SMS door (:mod:`sms.web`) each put this middleware on their own
+sub-app, so what "signed" means is written once.
 
 Twilio signs the URL it called plus every form parameter (repeated keys included) with
 the account's auth token (HMAC-SHA1). We rebuild that URL from the *configured* public
