@@ -2,4 +2,7 @@
 Twilio but no door, and no door's package is imported here (an import-linter contract).
 
 - :mod:`edge.signature`: the ``X-Twilio-Signature`` middleware of the Twilio sub-apps.
+- :mod:`edge.wording`: the wording catalogues (TOML of jinja2 templates, one file per
+  language) and the value helpers of their filters; each door keeps its own files and
+  its own spoken or written forms.
 """

@@ -3,60 +3,33 @@
 Mandarin: ``7月15日 星期三``, ``上午8点30分``, ``50元``; serial numbers digit by digit in
 characters (一、二 …) so the voice never reads "123456789" as one big number.
 English: ``Wednesday, July 15``, ``8:30 AM``, ``50 yuan``.
+
+What the filters are given (ISO text or dates, fen) is read by :mod:`edge.wording`'s
+helpers, shared with the SMS door's written forms.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime, time
 from typing import Any
+
+from edge.wording import EN_MONTHS, as_date, as_time, period_name, yuan_and_fen
 
 ZH_DIGITS = "零一二三四五六七八九"
 ZH_WEEKDAYS = "一二三四五六日"
-ZH_PERIODS = {"morning": "上午", "afternoon": "下午", "evening": "晚上"}
-EN_PERIODS = {"morning": "morning", "afternoon": "afternoon", "evening": "evening"}
-EN_MONTHS = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-]
 EN_WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
-
-
-def _as_date(value: Any) -> date:
-    if isinstance(value, datetime):
-        return value.date()
-    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
-
-
-def _as_time(value: Any) -> time:
-    if isinstance(value, datetime):
-        return value.time()
-    if isinstance(value, time):
-        return value
-    text = str(value)  # "08:30", or an instant kept in the call's state as ISO text
-    return datetime.fromisoformat(text).time() if "T" in text else time.fromisoformat(text)
 
 
 # --- Mandarin ------------------------------------------------------------------------------
 
 
 def zh_date(value: Any) -> str:
-    d = _as_date(value)
+    d = as_date(value)
     return f"{d.month}月{d.day}日 星期{ZH_WEEKDAYS[d.weekday()]}"
 
 
 def zh_clock(value: Any) -> str:
-    t = _as_time(value)
+    t = as_time(value)
     if t.hour < 12:
         part, hour = "上午", t.hour
     elif t.hour < 13:
@@ -69,8 +42,7 @@ def zh_clock(value: Any) -> str:
 
 
 def zh_money(fen: Any) -> str:
-    fen = int(fen)
-    yuan, rest = divmod(fen, 100)
+    yuan, rest = yuan_and_fen(fen)
     jiao, fen_left = divmod(rest, 10)
     spoken = f"{yuan}元"
     if jiao:
@@ -86,27 +58,26 @@ def zh_digits(value: Any) -> str:
 
 
 def zh_period(value: Any) -> str:
-    return ZH_PERIODS.get(str(value), str(value))
+    return period_name(value, "zh")
 
 
 # --- English --------------------------------------------------------------------------------
 
 
 def en_date(value: Any) -> str:
-    d = _as_date(value)
+    d = as_date(value)
     return f"{EN_WEEKDAYS[d.weekday()]}, {EN_MONTHS[d.month - 1]} {d.day}"
 
 
 def en_clock(value: Any) -> str:
-    t = _as_time(value)
+    t = as_time(value)
     suffix = "AM" if t.hour < 12 else "PM"
     hour = t.hour % 12 or 12
     return f"{hour}:{t.minute:02d} {suffix}" if t.minute else f"{hour} {suffix}"
 
 
 def en_money(fen: Any) -> str:
-    fen = int(fen)
-    yuan, rest = divmod(fen, 100)
+    yuan, rest = yuan_and_fen(fen)
     return f"{yuan} yuan" if not rest else f"{yuan}.{rest:02d} yuan"
 
 
@@ -115,7 +86,7 @@ def en_digits(value: Any) -> str:
 
 
 def en_period(value: Any) -> str:
-    return EN_PERIODS.get(str(value), str(value))
+    return period_name(value, "en")
 
 
 FILTERS: dict[str, dict[str, Callable[[Any], str]]] = {

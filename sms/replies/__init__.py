@@ -10,19 +10,17 @@ jinja2 templates, keyed by what happened.
 jinja2 rather than ``str.format``: the wording's conditions (held or paid, which limit, why
 a booking was cancelled) stay in the catalogue next to the words, a missing parameter fails
 loudly (``StrictUndefined``) in the completeness test, and the IVR's prompts use the same
-syntax. Filters: ``md`` 7月15日 (with the year when it is not this year), ``hm`` 08:30,
-``yuan`` money from fen, ``mask`` 张*, ``period`` 上午.
+syntax (loading and compiling are :mod:`edge.wording`'s, written once for both doors).
+Filters: ``md`` 7月15日 (with the year when it is not this year), ``hm`` 08:30, ``yuan``
+money from fen, ``mask`` 张*, ``period`` 上午.
 
 Lengths: one SMS segment holds 70 Chinese characters; a concatenated message 67 per part.
 """
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Callable, Mapping
-from datetime import date, datetime, time
-from functools import cache
-from importlib import resources
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -31,6 +29,8 @@ import jinja2
 from booking_core.domain import BookingView
 from booking_core.errors import GuahaoError
 from booking_core.identity import mask_name
+from edge import wording
+from edge.wording import as_date, as_time, period_name, yuan
 
 from ..commands import ParseError
 
@@ -38,67 +38,36 @@ LANGS = ("zh", "en")
 SEGMENT_CHARS = 70  # one UCS-2 segment
 TWO_SEGMENTS_CHARS = 134  # two concatenated UCS-2 parts of 67
 NOTICE_KINDS = ("confirmation", "change", "cancellation", "stop", "reminder", "survey")
-EN_MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+EN_MONTHS = [name[:3] for name in wording.EN_MONTHS]  # Jan … Dec
 
 
-def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, str]:
-    out: dict[str, str] = {}
-    for key, value in data.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            out.update(_flatten(value, name + "."))
-        else:
-            out[name] = str(value)
-    return out
-
-
-@cache
 def load_sources(lang: str) -> dict[str, str]:
     """Key → template text of one language (dotted keys for TOML tables)."""
-    text = resources.files(__package__).joinpath(f"{lang}.toml").read_text("utf-8")
-    return _flatten(tomllib.loads(text))
+    return wording.load_sources(__package__, lang)
 
 
-# --- filters -------------------------------------------------------------------------------
-
-
-def _as_date(value: Any) -> date:
-    if isinstance(value, datetime):
-        return value.date()
-    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
-
-
-def _as_time(value: Any) -> time:
-    if isinstance(value, datetime):
-        return value.time()
-    return value if isinstance(value, time) else time.fromisoformat(str(value))
-
-
-def _yuan(fen: Any) -> str:
-    yuan, rest = divmod(int(fen), 100)
-    return str(yuan) if not rest else f"{yuan}.{rest:02d}".rstrip("0")
+# --- filters: the written forms ------------------------------------------------------------
 
 
 def _filters(lang: str) -> dict[str, Callable[..., str]]:
     @jinja2.pass_context
     def md(ctx: Mapping[str, Any], value: Any) -> str:
-        d = _as_date(value)
+        d = as_date(value)
         with_year = ctx.get("this_year") not in (None, d.year)
         if lang == "zh":
             return (f"{d.year}年" if with_year else "") + f"{d.month}月{d.day}日"
         return f"{EN_MONTHS[d.month - 1]} {d.day}" + (f" {d.year}" if with_year else "")
 
     def hm(value: Any) -> str:
-        return _as_time(value).strftime("%H:%M")
+        return as_time(value).strftime("%H:%M")
 
-    def yuan(fen: Any) -> str:
-        return f"{_yuan(fen)}元" if lang == "zh" else f"{_yuan(fen)} yuan"
+    def money(fen: Any) -> str:
+        return f"{yuan(fen)}元" if lang == "zh" else f"{yuan(fen)} yuan"
 
     def period(value: Any) -> str:
-        names = {"morning": "上午", "afternoon": "下午", "evening": "晚上"}
-        return names.get(str(value), str(value)) if lang == "zh" else str(value)
+        return period_name(value, lang)
 
-    return {"md": md, "hm": hm, "yuan": yuan, "mask": mask_name, "period": period}
+    return {"md": md, "hm": hm, "yuan": money, "mask": mask_name, "period": period}
 
 
 def _local(value: Any, tz: ZoneInfo | None) -> Any:
@@ -110,36 +79,23 @@ def _local(value: Any, tz: ZoneInfo | None) -> Any:
 # --- the catalogue -------------------------------------------------------------------------
 
 
-class Replies:
+class Replies(wording.Catalogue):
     """Every language's templates, compiled once; renders replies, errors and notices."""
 
     def __init__(self) -> None:
-        self._templates: dict[str, dict[str, jinja2.Template]] = {}
-        for lang in LANGS:
-            env = jinja2.Environment(
-                autoescape=False,  # plain text
-                undefined=jinja2.StrictUndefined,
-                keep_trailing_newline=False,
-            )
-            env.filters.update(_filters(lang))
-            self._templates[lang] = {
-                key: env.from_string(source) for key, source in load_sources(lang).items()
-            }
+        super().__init__(__package__, {lang: _filters(lang) for lang in LANGS})
 
     @staticmethod
     def lang(lang: str | None) -> str:
         """A language the catalogue has (Mandarin when unknown)."""
         return lang if lang in LANGS else "zh"
 
-    def keys(self, lang: str) -> set[str]:
-        return set(self._templates[lang])
-
     def render(self, key: str, /, *, lang: str = "zh", **params: Any) -> str:
         """One template; pass ``this_year`` to have dates of other years show their year."""
-        return self._templates[self.lang(lang)][key].render(params)
+        return self.template(self.lang(lang), key).render(params)
 
     def has(self, key: str, lang: str = "zh") -> bool:
-        return key in self._templates[self.lang(lang)]
+        return super().has(key, self.lang(lang))
 
     # --- what went wrong ---------------------------------------------------------------
 

@@ -1,0 +1,1 @@
+"""A door-less catalogue for the tests of :mod:`edge.wording`."""
