@@ -5,4 +5,6 @@ Twilio but no door, and no door's package is imported here (an import-linter con
 - :mod:`edge.wording`: the wording catalogues (TOML of jinja2 templates, one file per
   language) and the value helpers of their filters; each door keeps its own files and
   its own spoken or written forms.
+- :mod:`edge.metrics`: the bookings metric as the doors report to it (``on_booking``);
+  the engine owns the Prometheus registry.
 """

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from aiohttp import web
 
 from booking_core.services import BookingServices
+from edge.metrics import BookingCounter
 
 from .auth import Caller, TokenCache
 from .directory import Directory
@@ -20,9 +20,6 @@ class ApiSettings:
     max_body_bytes: int = 65536
     default_timezone: str = "Asia/Shanghai"  # for a hospital created without one
 
-
-BookingCounter = Callable[[str, str], None]
-"""``on_booking(channel, result)``: result is "created", "replayed" or a problem code."""
 
 SERVICES = web.AppKey("services", BookingServices)
 SETTINGS = web.AppKey("settings", ApiSettings)

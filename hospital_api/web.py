@@ -15,6 +15,7 @@ from aiohttp import hdrs, web
 
 from booking_core.errors import GuahaoError
 from booking_core.services import BookingServices
+from edge.metrics import count_booking
 
 from . import openapi
 from .auth import TokenCache, bearer_token, verify
@@ -166,10 +167,7 @@ def _count(request: web.Request, route: Route | None, outcome: str) -> None:
         return
     caller = request.get(CALLER)
     channel = "unknown" if caller is None else str(caller.actor.channel)
-    try:
-        counter(channel, outcome)
-    except Exception:
-        log.exception("on_booking(%s, %s) failed", channel, outcome)
+    count_booking(counter, channel, outcome)
 
 
 @web.middleware

@@ -27,7 +27,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from aiohttp import web
@@ -38,6 +37,7 @@ from booking_core.domain import SYSTEM, Hospital
 from booking_core.errors import GuahaoError, StoreUnavailable
 from booking_core.services import BookingServices
 from booking_core.store.budget import within
+from edge.metrics import BookingCounter, count_booking
 from edge.signature import FORM, signature_middleware
 
 from . import flow
@@ -55,10 +55,6 @@ CHANNEL = "ivr"
 CLEAR_KEY_DIGITS = 6  # codes up to 5 digits (menu, department, doctor, MMDD) kept as typed
 
 RECENT_CALLS = 20_000  # calls whose latest state this process keeps (a few MB at most)
-
-BookingCounter = Callable[[str, str], None]
-"""``on_booking(channel, result)``: one per confirm attempt; result is "created" or the
-core's refusal code (the same counter the API door reports to)."""
 
 
 class RecentCalls:
@@ -98,13 +94,9 @@ class Ivr:
     recent: RecentCalls = field(default_factory=RecentCalls)
 
     def count_booking(self, outcome: Outcome) -> None:
-        if self.on_booking is None:
-            return
+        """One per confirm attempt: "created" or the core's refusal code."""
         result = "created" if outcome.error is None else outcome.error.code
-        try:
-            self.on_booking(CHANNEL, result)
-        except Exception:
-            log.exception("on_booking(%s, %s) failed", CHANNEL, result)
+        count_booking(self.on_booking, CHANNEL, result)
 
     async def hospital_record(self) -> Hospital:
         if self.hospital is None:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from booking_core import message_commands as m
@@ -25,6 +24,7 @@ from booking_core import queries
 from booking_core.domain import Hospital
 from booking_core.errors import SystemFault
 from booking_core.services import BookingServices
+from edge.metrics import BookingCounter, count_booking
 
 from .gateway import Incoming
 from .handler import Answer, Texter, respond
@@ -58,11 +58,6 @@ class ReplyLater:
         """The reply is about to be stored: True if it must be texted."""
         self.settled = True
         return self.deferred
-
-
-BookingCounter = Callable[[str, str], None]
-"""``on_booking(channel, result)``: one per booking a text asked for ("created" or the
-core's refusal code) — the engine's bookings metric."""
 
 
 @dataclass
@@ -113,11 +108,8 @@ class Inbox:
                 raise  # the door answers "busy" itself
             log.error("SMS %s not handled after its webhook answered: %s", claim.message_id, err)
             answer = Answer(self.replies.error(err, lang=texter.lang))
-        if answer.booking_result is not None and self.on_booking is not None:
-            try:
-                self.on_booking(CHANNEL, answer.booking_result)
-            except Exception:
-                log.exception("on_booking failed")
+        if answer.booking_result is not None:  # one per booking a text asked for
+            count_booking(self.on_booking, CHANNEL, answer.booking_result)
         send = send_reply or (later is not None and later.settle())
         command = m.AnswerMessage(
             message_id=claim.message_id, reply=answer.reply, send=send, booking_no=answer.booking_no
