@@ -7,4 +7,6 @@ Twilio but no door, and no door's package is imported here (an import-linter con
   its own spoken or written forms.
 - :mod:`edge.metrics`: the bookings metric as the doors report to it (``on_booking``);
   the engine owns the Prometheus registry.
+- :mod:`edge.periodic`: the background loop that logs a failure once and once on recovery
+  (the SMS door's senders, notifier and reminders, and the engine's sweeps).
 """

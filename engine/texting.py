@@ -1,45 +1,32 @@
-"""Text messages (短信) wired into the engine: the gateways the settings name, the SMS
-webhooks, the modem's reader, one sender per gateway, the notifier and the reminders.
+"""Text messages (短信) wired into the engine: the settings read into the SMS door
+(:func:`sms.web.make_app`, mounted at ``/twilio/sms/``) and its background work
+(:mod:`sms.background`: the gateways, the modem's reader, one sender per gateway, the
+notifier and the reminders).
 
-Everything that runs in the background is one cleanup context (:func:`texting_ctx`): it
-starts the tasks after the store is open and, on shutdown, cancels them and closes the
-gateways' connections.
+The background work is one cleanup context (:func:`texting_ctx`) of the engine's app, after
+the store's: its settings are checked as the engine starts, it starts once the store is open
+and stops before the store closes.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-import edge.signature
 import sms.web
-from booking_core import message_commands as m
-from sms.gateway import Gateway
-from sms.inbox import Inbox
-from sms.modem.gateway import ModemGateway, Undecodable
-from sms.notifier import CONSUMER, Notifier
-from sms.replies import Replies
-from sms.sender import Sender
+from sms.background import Background, ModemPort, running
+from sms.notifier import CONSUMER
 from sms.twilio_gateway import TwilioGateway
 
 from .config import ConfigError, Settings
-from .keys import CLOCK, METRICS, SERVICES, SETTINGS
-from .workers import run_periodically
+from .keys import METRICS, SERVICES, SETTINGS
 
 log = logging.getLogger(__name__)
 
-SEND_POLL_SECONDS = 0.5  # a queued text waits at most this long for its sender
-NOTIFY_POLL_SECONDS = 0.5  # an event waits at most this long to become a text
-REMINDER_SWEEP_SECONDS = 60  # reminders go from the configured hour, to the minute
-
-INBOX = web.AppKey("inbox", Inbox)
-MODEMS = web.AppKey("modems", list)
-"""The running modem gateway (one at most), filled in by :func:`texting_ctx`; read by
-``/healthz`` through :func:`health`."""
+SMS_DOOR = web.AppKey("sms_door", web.Application)
+"""The ``/twilio/sms/`` sub-app, for its background work and ``/healthz``."""
 
 
 def outbox_consumers(settings: Settings) -> tuple[str, ...]:
@@ -51,14 +38,6 @@ def outbox_consumers(settings: Settings) -> tuple[str, ...]:
 
 def mount(app: web.Application, settings: Settings) -> None:
     """The ``/twilio/sms/`` webhooks and the background work of texting."""
-    inbox = Inbox(
-        app[SERVICES], Replies(), settings.sms_hospital, on_booking=app[METRICS].record_booking
-    )
-    app[INBOX] = inbox
-    app[MODEMS] = []
-    check = edge.signature.signature_middleware(
-        settings.twilio_auth_token or "", settings.public_url
-    )
     # a reply can be texted after the webhook answered only through Twilio's REST API
     can_text_later = bool(settings.twilio_account_sid)  # twilio_gateway() checks the rest
     if not can_text_later:
@@ -66,10 +45,16 @@ def mount(app: web.Application, settings: Settings) -> None:
             "texting: no Twilio REST credentials (twilio_account_sid): the SMS webhook "
             "waits for each decision instead of texting slow results later"
         )
-    app.add_subapp(
-        "/twilio/sms/",
-        sms.web.make_app(inbox, signature_check=check, can_text_later=can_text_later),
+    door = sms.web.make_app(
+        app[SERVICES],
+        auth_token=settings.twilio_auth_token or "",
+        public_url=settings.public_url,
+        hospital_code=settings.sms_hospital,
+        on_booking=app[METRICS].record_booking,
+        can_text_later=can_text_later,
     )
+    app[SMS_DOOR] = door
+    app.add_subapp("/twilio/sms/", door)
     app.cleanup_ctx.append(texting_ctx)
 
 
@@ -93,76 +78,36 @@ def twilio_gateway(settings: Settings) -> TwilioGateway | None:
     )
 
 
-async def texting_ctx(app: web.Application) -> AsyncIterator[None]:
-    settings: Settings = app[SETTINGS]
-    services = app[SERVICES]
-    inbox = app[INBOX]
-    gateways: dict[str, Gateway] = {}
-    tasks: list[asyncio.Task] = []
-    twilio = twilio_gateway(settings)
-    if twilio is not None:
-        gateways[twilio.name] = twilio
+def background(settings: Settings) -> Background:
+    """The SMS door's background work as the settings describe it."""
+    modem = None
     if settings.modem_port:
-
-        async def from_modem(incoming) -> None:
-            await inbox.take(incoming, send_reply=True)
-
-        async def keep_undecodable(message: Undecodable) -> None:
-            await services.handle(
-                m.KeepUndecodable(gateway=message.gateway, pdu=message.pdu, error=message.error)
-            )
-
-        modem = ModemGateway(
+        modem = ModemPort(
             settings.modem_port,
-            on_incoming=from_modem,
-            on_undecodable=keep_undecodable,
             baudrate=settings.modem_baud,
-            min_interval=settings.modem_send_interval_seconds,
-            part_timeout=settings.modem_part_timeout_seconds,
+            send_interval_seconds=settings.modem_send_interval_seconds,
+            part_timeout_seconds=settings.modem_part_timeout_seconds,
             sim_warn_fraction=settings.modem_sim_warn_percent / 100,
-            now=app[CLOCK].now,
         )
-        gateways[modem.name] = modem
-        app[MODEMS].append(modem)
-        tasks.append(asyncio.create_task(modem.run(), name="modem"))
-    if settings.sms_notices and settings.sms_notices not in gateways:
+    work = Background(
+        twilio=twilio_gateway(settings),
+        modem=modem,
+        notices=settings.sms_notices,
+        reminder_hour=settings.reminder_hour,
+        send_lease_seconds=settings.sms_send_lease_seconds,
+    )
+    if work.notices and work.notices not in work.gateways:
         raise ConfigError(
             f"sms_notices is {settings.sms_notices!r} but that gateway is not configured"
         )
-    for gateway in gateways.values():
-        sender = Sender(services, gateway, lease_seconds=settings.sms_send_lease_seconds)
-        tasks.append(_every(f"sms-sender-{gateway.name}", SEND_POLL_SECONDS, sender.run_once))
-    if settings.sms_notices:
-        notifier = Notifier(services, inbox.replies, settings.sms_notices)
-        tasks.append(_every("sms-notifier", NOTIFY_POLL_SECONDS, notifier.run_once))
-        hour = settings.reminder_hour
-        tasks.append(
-            _every(
-                "reminders",
-                REMINDER_SWEEP_SECONDS,
-                lambda: services.handle(m.QueueReminders(hour=hour)),
-            )
-        )
-    if gateways:
-        log.info(
-            "texting: gateways %s, notices %s", sorted(gateways), settings.sms_notices or "off"
-        )
-    yield
-    for task in tasks:
-        task.cancel()
-    for task in tasks:
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-    app[MODEMS].clear()
-    if twilio is not None:
-        await twilio.aclose()
+    return work
+
+
+async def texting_ctx(app: web.Application) -> AsyncIterator[None]:
+    async with running(app[SMS_DOOR], background(app[SETTINGS])):
+        yield
 
 
 def health(app: web.Application) -> dict[str, object]:
     """What ``/healthz`` adds about texting: the modem's state and its SIM's fill level."""
-    modems = app.get(MODEMS) or []
-    return {"modem": modems[0].status()} if modems else {}
-
-
-def _every(name: str, interval: float, step) -> asyncio.Task:
-    return asyncio.create_task(run_periodically(name, interval, step), name=name)
+    return sms.web.health(app[SMS_DOOR])

@@ -1,48 +1,26 @@
 """Background workers: hold expiry, no-show sweep, the hourly purge (audit log, delivered
 outbox events). Each is one ``cleanup_ctx`` that starts a task and, on shutdown, cancels and
-awaits it."""
+awaits it; the task is :func:`edge.periodic.run_periodically` (the SMS door's work runs on
+it too)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 
 from aiohttp import web
 
 from booking_core import commands as c
 from booking_core import outbox
-from booking_core.errors import GuahaoError
 from booking_core.services import BookingServices
+from edge.periodic import run_periodically
 
 from .keys import METRICS, SERVICES, SETTINGS
 
 log = logging.getLogger(__name__)
 
 AUDIT_PURGE_INTERVAL_SECONDS = 3600  # the retentions are in days: hourly is plenty
-
-
-async def run_periodically(
-    name: str,
-    interval: float,
-    step: Callable[[], object],
-    on_result: Callable[[object], None] = lambda _r: None,
-) -> None:
-    """Call ``step`` every ``interval`` seconds; log a failure once, and once on recovery."""
-    failing = False
-    while True:
-        try:
-            result = await step()
-        except (GuahaoError, OSError) as err:
-            if not failing:
-                log.warning("%s failed, will keep trying: %s", name, err)
-            failing = True
-        else:
-            if failing:
-                log.info("%s works again", name)
-            failing = False
-            on_result(result)
-        await asyncio.sleep(interval)
 
 
 def worker_ctx(name: str, make_step, interval_of, on_result_of=None):

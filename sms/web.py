@@ -15,8 +15,10 @@ sender and texted once (:class:`~sms.inbox.ReplyLater`). "System busy, send it a
 is only said when the core failed, which commits nothing; the texter is never told
 "busy" about a booking that was made.
 
-Signatures are checked by the middleware the engine hands in (the same check as the
-voice door's), before any handler runs: a forged request gets 403 and changes nothing.
+Signatures are checked by :mod:`edge.signature`'s middleware (the voice door's check too),
+before any handler runs: a forged request gets 403 and changes nothing. The door's
+background work (gateways, the modem's reader, senders, notices, reminders) is
+:mod:`sms.background`.
 """
 
 from __future__ import annotations
@@ -30,10 +32,14 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from booking_core import message_commands as m
 from booking_core.errors import GuahaoError
+from booking_core.services import BookingServices
 from booking_core.store.budget import priority
+from edge.metrics import BookingCounter
+from edge.signature import signature_middleware
 
 from .gateway import Incoming
 from .inbox import Inbox, ReplyLater
+from .replies import Replies
 
 log = logging.getLogger(__name__)
 
@@ -52,24 +58,34 @@ LATER = web.AppKey("sms_later", set)  # exchanges whose reply will be texted, st
 
 INBOX = web.AppKey("inbox", Inbox)
 SETTINGS = web.AppKey("sms_web", dict)
+MODEMS = web.AppKey("sms_modems", list)
+"""The running modem gateway (one at most), filled in by :func:`sms.background.running`;
+read by ``/healthz`` through :func:`health`."""
 
 
 def make_app(
-    inbox: Inbox,
+    services: BookingServices,
     *,
-    signature_check,
+    auth_token: str,
+    public_url: str,
+    hospital_code: str,
+    on_booking: BookingCounter | None = None,
     answer_within_seconds: float = ANSWER_WITHIN_SECONDS,
     can_text_later: bool = True,
     wait_without_sender_seconds: float = WAIT_WITHOUT_SENDER_SECONDS,
 ) -> web.Application:
-    """``signature_check`` is an aiohttp middleware that refuses unsigned requests (the
-    engine passes the voice door's, built for the same auth token and public URL).
-    ``can_text_later``: a sender can text a reply after the webhook answered (Twilio's
-    REST credentials are configured). Without one the webhook never says "the result
-    will be texted": it waits for the decision (``wait_without_sender_seconds`` at most)
-    and, past that, answers nothing rather than something untrue."""
-    app = web.Application(middlewares=[signature_check])
+    """The SMS sub-app. ``public_url`` is the base Twilio reaches the engine at (the
+    signatures are checked against it); texts are answered for the hospital
+    ``hospital_code``; ``on_booking(channel, result)`` hears every booking a text asks for
+    ("sms", "created" or the refusal code). ``can_text_later``: a sender can text a reply
+    after the webhook answered (Twilio's REST credentials are configured). Without one the
+    webhook never says "the result will be texted": it waits for the decision
+    (``wait_without_sender_seconds`` at most) and, past that, answers nothing rather than
+    something untrue."""
+    inbox = Inbox(services, Replies(), hospital_code, on_booking=on_booking)
+    app = web.Application(middlewares=[signature_middleware(auth_token, public_url)])
     app[INBOX] = inbox
+    app[MODEMS] = []
     app[SETTINGS] = {
         "answer_within": answer_within_seconds,
         "text_later": can_text_later,
@@ -82,6 +98,12 @@ def make_app(
     app.router.add_post("/fallback", fallback)
     app.router.add_post("/status", status)
     return app
+
+
+def health(app: web.Application) -> dict[str, object]:
+    """What ``/healthz`` adds about the door: the modem's state and its SIM's fill level."""
+    modems = app[MODEMS]
+    return {"modem": modems[0].status()} if modems else {}
 
 
 def _twiml(reply: str | None) -> web.Response:

@@ -18,9 +18,6 @@ import sms.web
 from booking_core import queries
 from booking_core.domain import SYSTEM
 from booking_core.store.base import val
-from edge.signature import signature_middleware
-from sms.inbox import Inbox
-from sms.replies import Replies
 from tests.ivr.helpers import PUBLIC_URL, TOKEN, Twilio, make_root, sign
 
 
@@ -191,9 +188,8 @@ def _signed_over_bytes(url: str, pairs: list[tuple[bytes, bytes]]) -> str:
 async def sms_door(aiohttp_client, services, hospital):
     """The SMS door behind the same signature check, as the engine mounts it."""
     root = web.Application()
-    inbox = Inbox(services, Replies(), "H001")
-    check = signature_middleware(TOKEN, PUBLIC_URL)
-    root.add_subapp("/twilio/sms/", sms.web.make_app(inbox, signature_check=check))
+    door = sms.web.make_app(services, auth_token=TOKEN, public_url=PUBLIC_URL, hospital_code="H001")
+    root.add_subapp("/twilio/sms/", door)
     return await aiohttp_client(root)
 
 

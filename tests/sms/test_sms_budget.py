@@ -19,9 +19,7 @@ from twilio.request_validator import RequestValidator
 import sms.web
 from booking_core import commands as c
 from booking_core.store import rows, val
-from edge.signature import signature_middleware
-from sms.inbox import Inbox, ReplyLater
-from sms.replies import Replies
+from sms.inbox import ReplyLater
 from tests.support.slow_store import hold_slot, slow_commits
 
 TOKEN = "test-auth-token-0123456789abcdef"
@@ -39,10 +37,13 @@ async def _mount(aiohttp_client, services, world, **options):
     await world.basic(TOMORROW, places=2)
     await world.patient("张三", phone_no=PHONE)
     root = web.Application()
-    inbox = Inbox(services, Replies(), "H001")
-    check = signature_middleware(TOKEN, PUBLIC_URL)
     app = sms.web.make_app(
-        inbox, signature_check=check, answer_within_seconds=BUDGET_SECONDS, **options
+        services,
+        auth_token=TOKEN,
+        public_url=PUBLIC_URL,
+        hospital_code="H001",
+        answer_within_seconds=BUDGET_SECONDS,
+        **options,
     )
     root.add_subapp("/twilio/sms/", app)
     return await aiohttp_client(root), app
