@@ -17,7 +17,7 @@ from aiohttp import web
 
 import ivr.signature
 import sms.web
-from booking_core import message_commands as m
+from booking_core import messages
 from sms.gateway import Gateway
 from sms.inbox import Inbox
 from sms.modem.gateway import ModemGateway, Undecodable
@@ -109,7 +109,9 @@ async def texting_ctx(app: web.Application) -> AsyncIterator[None]:
 
         async def keep_undecodable(message: Undecodable) -> None:
             await services.handle(
-                m.KeepUndecodable(gateway=message.gateway, pdu=message.pdu, error=message.error)
+                messages.KeepUndecodable(
+                    gateway=message.gateway, pdu=message.pdu, error=message.error
+                )
             )
 
         modem = ModemGateway(
@@ -140,7 +142,7 @@ async def texting_ctx(app: web.Application) -> AsyncIterator[None]:
             _every(
                 "reminders",
                 REMINDER_SWEEP_SECONDS,
-                lambda: services.handle(m.QueueReminders(hour=hour)),
+                lambda: services.handle(messages.QueueReminders(hour=hour)),
             )
         )
     if gateways:

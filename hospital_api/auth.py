@@ -17,8 +17,8 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from booking_core.domain import Actor, Channel
-from booking_core.services import BookingServices
+from booking_core.bus import BookingServices
+from booking_core.kernel.actor import Actor, Channel
 
 from . import reads
 

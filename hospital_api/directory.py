@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections import OrderedDict
 from zoneinfo import ZoneInfo
 
-from booking_core import queries
-from booking_core.domain import Hospital
-from booking_core.services import BookingServices
+from booking_core import catalogue
+from booking_core.bus import BookingServices
+from booking_core.catalogue import Hospital
 
 from . import reads
 
@@ -41,7 +41,7 @@ class Directory:
         """The hospital (NotFound when there is none); callers check the actor's scope."""
         hospital = self._by_code.get(code)
         if hospital is None:
-            hospital = self.remember(await self._services.read(queries.hospital, code))
+            hospital = self.remember(await self._services.read(catalogue.hospital, code))
         return hospital
 
     async def by_id(self, hospital_id: int) -> Hospital:

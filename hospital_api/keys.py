@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from booking_core.services import BookingServices
+from booking_core.bus import BookingServices
 
 from .auth import Caller, TokenCache
 from .directory import Directory

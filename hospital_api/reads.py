@@ -1,4 +1,4 @@
-"""Read functions the API needs beyond :mod:`booking_core.queries` (same sans-I/O shape:
+"""Read functions the API needs beyond the core's queries (same sans-I/O shape:
 generators run by ``services.read``)."""
 
 from __future__ import annotations
@@ -7,18 +7,21 @@ from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Any
 
-from booking_core import queries
-from booking_core.domain import Actor, ClinicSession, Hospital, Slot
-from booking_core.errors import NotFound
-from booking_core.repo.schedule import hospital_by_id, session_by_id, slots_of_session
-from booking_core.store.base import Query, Tx, one
+from booking_core import operators
+from booking_core.catalogue import Hospital
+from booking_core.catalogue.repo import hospital_by_id
+from booking_core.kernel.actor import Actor
+from booking_core.kernel.errors import NotFound
+from booking_core.kernel.unit import Query, Tx, one
+from booking_core.schedule import ClinicSession, Slot
+from booking_core.schedule.repo import session_by_id, slots_of_session
 
 Gen = Generator[Query, Any, Any]
 
 
 def token_with_hospital(tx: Tx, token_hash: str) -> Gen:
     """The token row and the code of its hospital (None for a platform token)."""
-    row = yield from queries.token_by_hash(tx, token_hash)
+    row = yield from operators.token_by_hash(tx, token_hash)
     if row is None or row["hospital_id"] is None:
         return row, None
     hospital = yield from hospital_by_id(row["hospital_id"])

@@ -28,8 +28,8 @@ import re
 from aiohttp import web
 from twilio.twiml.messaging_response import MessagingResponse
 
-from booking_core import message_commands as m
-from booking_core.errors import GuahaoError
+from booking_core import messages
+from booking_core.kernel.errors import GuahaoError
 from booking_core.store.budget import priority
 
 from .gateway import Incoming
@@ -182,7 +182,7 @@ async def status(request: web.Request) -> web.Response:
     try:
         async with asyncio.timeout(settings["answer_within"]):
             await request.app[INBOX].services.handle(
-                m.UpdateDelivery(
+                messages.UpdateDelivery(
                     gateway=GATEWAY,
                     provider_id=sid,
                     status=state,

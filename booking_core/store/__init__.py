@@ -4,19 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..clock import Clock
-from .base import (
-    CheckViolation,
-    Query,
-    Store,
-    Tx,
-    UniqueViolation,
-    execute,
-    many,
-    one,
-    rows,
-    val,
-)
+from ..kernel.clock import Clock
+from .base import Store
 
 __all__ = [
     "CheckViolation",

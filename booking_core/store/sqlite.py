@@ -28,31 +28,27 @@ import threading
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 
-from ..clock import Clock
-from ..errors import NotStarted, StoreUnavailable
-from . import budget as budgets
+from ..kernel.clock import Clock
+from ..kernel.errors import NotStarted, StoreUnavailable
+from ..kernel.unit import CheckViolation, Query, Tx, UniqueViolation, UnitOfWork
 from .base import (
     AUDIT_INSERT,
     DELIVERY_INSERT,
     OUTBOX_INSERT,
     SQL_LOG,
-    CheckViolation,
-    Query,
     Store,
-    T,
-    Tx,
-    UniqueViolation,
-    UnitOfWork,
     audit_rows,
     delivery_rows,
     event_rows,
 )
+from .budget import Budget, absorbs, current
 from .migrations import BOOKKEEPING, all_migrations, unique_index_by_columns
 
+T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 5000  # another process (a CLI command) holding the lock briefly
@@ -124,6 +120,7 @@ def _store_fault(err: object) -> bool:
 
 
 QUEUED, STARTED, ABANDONED, EXPIRED = range(4)
+
 _START_LOCK = threading.Lock()  # a job's state moves under it: the writer thread and the loop
 
 
@@ -132,7 +129,7 @@ class _Job:
     fn: UnitOfWork
     args: tuple
     future: asyncio.Future
-    budget: budgets.Budget | None = None
+    budget: Budget | None = None
     holds: bool = True
     state: int = QUEUED
 
@@ -305,7 +302,7 @@ class SqliteStore(Store):
     async def write(self, fn: UnitOfWork[T], *args: Any, holds: bool = True) -> T:
         if self._writer_task is None:
             raise StoreUnavailable(reason="store is not open")
-        budget = budgets.current()
+        budget = current()
         if budget is not None and budget.expired():
             raise NotStarted()
         job = _Job(fn, args, asyncio.get_running_loop().create_future(), budget, holds)
@@ -318,7 +315,7 @@ class SqliteStore(Store):
             except asyncio.CancelledError:
                 if self.unsafe_abandon_started or job.abandon():
                     raise  # never run (or the test-only control: its outcome is dropped)
-                if not budgets.absorbs(budget):
+                if not absorbs(budget):
                     raise  # not the door's budget: the caller itself was stopped
                 continue  # started: the outcome is promised to this caller (see .budget)
             finally:

@@ -1,7 +1,7 @@
 """Reply and notice catalogues (短信话术): one TOML file per language whose values are
 jinja2 templates, keyed by what happened.
 
-- ``error.<code>``: every :class:`~booking_core.errors.GuahaoError` code;
+- ``error.<code>``: every :class:`~booking_core.kernel.errors.GuahaoError` code;
 - ``parse.<code>``: every :class:`~sms.commands.ParseError` code (followed by ``parse.format``
   quoting the command's right format);
 - ``reply.*``: the answers to commands; ``notice.<kind>``: the notices we send first;
@@ -28,9 +28,9 @@ from zoneinfo import ZoneInfo
 
 import jinja2
 
-from booking_core.domain import BookingView
-from booking_core.errors import GuahaoError
-from booking_core.identity import mask_name
+from booking_core.bookings import BookingView
+from booking_core.kernel.errors import GuahaoError
+from booking_core.kernel.identity import mask_name
 
 from ..commands import ParseError
 

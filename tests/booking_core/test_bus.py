@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from booking_core import commands as c
-from booking_core import services
+from booking_core import bookings
+from booking_core import bus as services
 
 
 def _one(tx, cmd, deps):
@@ -19,10 +19,10 @@ def _other(tx, cmd, deps):
 
 def test_a_command_registered_twice_is_refused():
     with pytest.raises(TypeError, match="BookSlot is registered twice"):
-        services.merge_handlers({c.BookSlot: _one}, {c.BookSlot: _other})
+        services.merge_handlers({bookings.BookSlot: _one}, {bookings.BookSlot: _other})
 
 
 def test_the_bus_keeps_every_domains_handler():
-    merged = services.merge_handlers({c.BookSlot: _one}, {c.CancelBooking: _other})
-    assert merged == {c.BookSlot: _one, c.CancelBooking: _other}
-    assert services.COMMAND_HANDLERS[c.BookSlot] is not None
+    merged = services.merge_handlers({bookings.BookSlot: _one}, {bookings.CancelBooking: _other})
+    assert merged == {bookings.BookSlot: _one, bookings.CancelBooking: _other}
+    assert services.COMMAND_HANDLERS[bookings.BookSlot] is not None

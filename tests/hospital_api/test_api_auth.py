@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
-from booking_core.domain import Actor, Channel
+from booking_core.kernel.actor import Actor, Channel
 from hospital_api import auth, reads
 from hospital_api.auth import Caller, TokenCache, bearer_token, hash_token, new_token
 from tests.hospital_api.helpers import Api, hospital_with_session, make_root, revoke_all_tokens

@@ -1,0 +1,76 @@
+"""Commands about bookings (预约): book, pay, cancel, reschedule, check in, stop a
+session (停诊), and the background sweeps."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..kernel.actor import Channel
+from ..kernel.unit import Command
+
+
+@dataclass(frozen=True, kw_only=True)
+class StopSession(Command):
+    """停诊: move every booking to ``target_session_id`` or cancel them all."""
+
+    session_id: int
+    mode: str  # "move" | "cancel"
+    target_session_id: int | None = None
+    reason: str = ""
+
+
+# --- bookings ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class BookSlot(Command):
+    slot_id: int
+    patient_id: int
+    channel: Channel
+    booker_phone: str | None = None  # caller ID or SMS sender; default the patient's phone
+    patient_name: str | None = None  # when given, must match the registered name (实名)
+    idempotency_key: str | None = None
+    idempotency_scope: str = ""
+    request_hash: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class PayBooking(Command):
+    booking_no: str
+    method: str  # "balance" | "card" | "cash"
+    reference: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class CancelBooking(Command):
+    booking_no: str
+    by_hospital: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class RescheduleBooking(Command):
+    booking_no: str
+    slot_id: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class CheckIn(Command):
+    """取号: gives the next queue number of the session."""
+
+    booking_no: str
+
+
+# --- sweeps ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExpireHolds(Command):
+    limit: int = 500
+
+
+@dataclass(frozen=True, kw_only=True)
+class SweepNoShows(Command):
+    """Confirmed and never checked in when the session ended → no_show (爽约), then the
+    no-show rule; checked in → completed."""
+
+    limit: int = 500

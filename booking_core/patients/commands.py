@@ -1,0 +1,27 @@
+"""Commands about patients (实名制患者): register, reveal what is masked."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..kernel.unit import Command
+
+# --- patients ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class RegisterPatient(Command):
+    hospital_code: str
+    name: str
+    id_number: str | None
+    phone: str | None
+    card_no: str | None = None
+
+
+REVEALABLE = ("id_number", "phone")
+
+
+@dataclass(frozen=True, kw_only=True)
+class RevealPatient(Command):
+    patient_id: int
+    fields: tuple[str, ...] = REVEALABLE
