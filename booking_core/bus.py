@@ -7,7 +7,6 @@ typed errors it may raise; reads go through :meth:`BookingServices.read`.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from typing import Any
 
 from .blacklist import handlers as blacklist
@@ -20,12 +19,15 @@ from .catalogue import handlers as catalogue
 from .catalogue.commands import UpsertDepartment, UpsertDoctor, UpsertHospital
 from .complaints import handlers as complaints
 from .events import handlers as events
+from .events.model import OutboxEvent
 from .events.outbox import claim, mark_done, retry_later
 from .kernel.clock import Clock
 from .kernel.deps import Deps
 from .kernel.pii import Cipher
-from .kernel.unit import Command, UnitOfWork
+from .kernel.registry import HandlerTable, merge_handlers
+from .kernel.unit import Command, R, T, Tx, Unit, UnitOfWork
 from .messages import handlers as messages
+from .messages.model import Notice
 from .messages.notices import claim_notices
 from .operators import handlers as operators
 from .patients import handlers as patients
@@ -44,22 +46,7 @@ BOOKKEEPING_COMMANDS = (ClaimCallStep,)
 claim): they do not hold the door's time budget (:mod:`booking_core.store.budget`)."""
 
 
-def merge_handlers(*tables: dict) -> dict:
-    """One table from each domain's ``HANDLERS``; a command registered twice is refused at
-    import (two handlers for one act would depend on the order of these lines)."""
-    merged: dict = {}
-    for table in tables:
-        for command, handler in table.items():
-            if command in merged:
-                raise TypeError(
-                    f"{command.__name__} is registered twice: {merged[command].__qualname__} "
-                    f"and {handler.__qualname__}"
-                )
-            merged[command] = handler
-    return merged
-
-
-COMMAND_HANDLERS: dict[type[Command], Callable[..., Any]] = merge_handlers(
+COMMAND_HANDLERS: HandlerTable = merge_handlers(
     catalogue.HANDLERS,
     rules.HANDLERS,
     patients.HANDLERS,
@@ -90,27 +77,32 @@ class BookingServices:
     def clock(self) -> Clock:
         return self.store.clock
 
-    async def handle(self, command: Command) -> Any:
+    async def handle(self, command: Command[R]) -> R:
+        """Run ``command``'s unit of work in a write transaction; its answer once committed
+        (the command's ``R``: ``BookSlot`` → ``BookingView``). Refusals are typed errors."""
         handler = COMMAND_HANDLERS[type(command)]
         if self.store.unsafe_capacity_check and isinstance(command, BookSlot):
             # test-only negative control: check-then-act across two transactions, with
             # the gap between them held open so the race shows on a busy machine too
             await self.store.read(unsafe_precheck, command.slot_id)
             await asyncio.sleep(UNSAFE_RACE_WINDOW_SECONDS)
+        result: R
         if isinstance(command, BOOKKEEPING_COMMANDS):
-            return await self.store.write(handler, command, self.deps, holds=False)
-        if not isinstance(command, CATALOGUE_COMMANDS):
-            return await self.store.write(handler, command, self.deps)
-        try:
-            return await self.store.write(handler, command, self.deps)
-        finally:  # also when the outcome is unknown (cancelled after the commit)
-            self.catalogue_version += 1
+            result = await self.store.write(handler, command, self.deps, holds=False)
+        elif not isinstance(command, CATALOGUE_COMMANDS):
+            result = await self.store.write(handler, command, self.deps)
+        else:
+            try:
+                result = await self.store.write(handler, command, self.deps)
+            finally:  # also when the outcome is unknown (cancelled after the commit)
+                self.catalogue_version += 1
+        return result
 
-    async def read_small(self, fn: UnitOfWork, *args: Any) -> Any:
+    async def read_small(self, fn: UnitOfWork[T], *args: Any) -> T:
         """:meth:`read` for a few indexed rows (see :meth:`Store.read_small`)."""
         return await self.store.read_small(fn, *args)
 
-    async def read(self, fn: UnitOfWork, *args: Any, **kwargs: Any) -> Any:
+    async def read(self, fn: UnitOfWork[T], *args: Any, **kwargs: Any) -> T:
         """Run a domain's query function (``bookings.get_booking`` …) on a read connection."""
         if kwargs:
             return await self.store.read(_with_kwargs, fn, args, kwargs)
@@ -118,7 +110,9 @@ class BookingServices:
 
     # --- the outbox API for delivery workers ------------------------------------------
 
-    async def claim(self, consumer: str, limit: int = 100, lease_seconds: int = 60):
+    async def claim(
+        self, consumer: str, limit: int = 100, lease_seconds: int = 60
+    ) -> list[OutboxEvent]:
         return await self.store.write(claim, consumer, limit, lease_seconds)
 
     async def mark_done(self, consumer: str, event_ids: list[int]) -> int:
@@ -129,12 +123,16 @@ class BookingServices:
     ) -> int:
         return await self.store.write(retry_later, consumer, event_id, delay_seconds, error)
 
-    async def claim_notices(self, consumer: str, limit: int = 50, lease_seconds: int = 60):
+    async def claim_notices(
+        self, consumer: str, limit: int = 50, lease_seconds: int = 60
+    ) -> list[Notice]:
         """Outbox events with who must be told of them (:mod:`booking_core.messages.notices`)."""
         return await self.store.write(claim_notices, consumer, self.cipher, limit, lease_seconds)
 
 
-def _with_kwargs(tx, fn, args, kwargs):
+def _with_kwargs(
+    tx: Tx, fn: UnitOfWork[T], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Unit[T]:
     return (yield from fn(tx, *args, **kwargs))
 
 

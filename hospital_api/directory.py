@@ -14,8 +14,6 @@ from booking_core import catalogue
 from booking_core.bus import BookingServices
 from booking_core.catalogue import Hospital
 
-from . import reads
-
 MAX_HOSPITALS = 4096  # far more than a platform has; the bound only stops abuse
 
 
@@ -47,7 +45,9 @@ class Directory:
     async def by_id(self, hospital_id: int) -> Hospital:
         hospital = self._by_id.get(hospital_id)
         if hospital is None:
-            hospital = self.remember(await self._services.read(reads.hospital_of, hospital_id))
+            hospital = self.remember(
+                await self._services.read(catalogue.hospital_with_id, hospital_id)
+            )
         return hospital
 
     async def code_of(self, hospital_id: int | None) -> str | None:

@@ -12,9 +12,7 @@ from booking_core.bookings import BookingView
 from booking_core.catalogue import Department, Doctor, Hospital
 from booking_core.patients import Patient
 from booking_core.rules import BookingWindow, Rule
-from booking_core.schedule import SlotView
-
-from .reads import SessionDetail
+from booking_core.schedule import SessionDetail, SlotView
 
 
 def hhmm(value: time) -> str:

@@ -2,15 +2,8 @@
 
 Doors import this package, never its modules: ``from booking_core import blacklist``."""
 
-from .commands import (
-    AddToBlacklist,
-    BanLine,
-    BlacklistImport,
-    ImportBlacklist,
-    LiftBan,
-    LineRefused,
-)
-from .model import BlacklistEntry
+from .commands import AddToBlacklist, BanLine, ImportBlacklist, LiftBan
+from .model import BlacklistEntry, BlacklistImport, LineRefused
 from .queries import blacklist_rows, list_blacklist, patients_with_bans
 
 __all__ = [

@@ -6,12 +6,11 @@ from dataclasses import dataclass
 from datetime import date
 
 from ..kernel.unit import Command
-
-# --- blacklist and rules -----------------------------------------------------------
+from .model import BlacklistEntry, BlacklistImport
 
 
 @dataclass(frozen=True, kw_only=True)
-class AddToBlacklist(Command):
+class AddToBlacklist(Command[BlacklistEntry]):
     patient_id: int
     until: date  # last banned day, hospital-local, inclusive
     reason: str
@@ -20,7 +19,7 @@ class AddToBlacklist(Command):
 
 
 @dataclass(frozen=True, kw_only=True)
-class LiftBan(Command):
+class LiftBan(Command[BlacklistEntry]):
     entry_id: int
 
 
@@ -36,7 +35,7 @@ class BanLine:
 
 
 @dataclass(frozen=True, kw_only=True)
-class ImportBlacklist(Command):
+class ImportBlacklist(Command[BlacklistImport]):
     """A blacklist file, all or none, safe to import again. Every line is checked first; one
     bad line and nothing is added (the answer lists every bad line). A line whose ban is
     already on the list (same patient, same last day, not lifted), or repeats an earlier
@@ -46,17 +45,3 @@ class ImportBlacklist(Command):
     hospital_code: str | None  # the operator's own, or the one a platform admin named
     lines: tuple[BanLine, ...]
     check_only: bool = False  # report what would happen, add nothing (the door found a bad line)
-
-
-@dataclass(frozen=True)
-class LineRefused:
-    line: int
-    code: str  # a BookingError code, worded by the door
-    params: dict[str, str]
-
-
-@dataclass(frozen=True)
-class BlacklistImport:
-    added: tuple[int, ...]  # the new entries' ids; empty when any line was refused
-    skipped: tuple[int, ...]  # line numbers whose ban was already there
-    refused: tuple[LineRefused, ...]

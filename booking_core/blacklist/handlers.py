@@ -3,26 +3,23 @@ by the no-show rule (爽约), lifted."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
-from ..bookings.commands import SweepNoShows
 from ..catalogue.repo import hospital_by_id, zone
 from ..kernel.actor import Actor
 from ..kernel.deps import Deps
 from ..kernel.errors import BookingError, Forbidden, InvalidInput, NotFound
-from ..kernel.unit import Command, Query, Tx, execute, one, rows, to_epoch, val
+from ..kernel.registry import handler_table, on
+from ..kernel.unit import Tx, Unit, execute, one, rows, to_epoch, val
 from ..patients.queries import patient_by_card
 from ..patients.repo import patient_by_id
 from ..rules.checks import at_local, ban_end
 from ..rules.model import RuleKey
-from .commands import AddToBlacklist, BlacklistImport, ImportBlacklist, LiftBan, LineRefused
+from .commands import AddToBlacklist, ImportBlacklist, LiftBan
+from .model import BlacklistEntry, BlacklistImport, LineRefused
 from .repo import active_ban, blacklist_from
-
-Gen = Generator[Query, Any, Any]
 
 
 @dataclass(frozen=True)
@@ -37,7 +34,7 @@ class PlannedBan:
     ends_at: datetime
 
 
-def check_ban(tx: Tx, cmd: AddToBlacklist) -> Gen:
+def check_ban(tx: Tx, cmd: AddToBlacklist) -> Unit[PlannedBan]:
     """Every check of :class:`AddToBlacklist`, writing nothing: a :class:`PlannedBan`."""
     patient = yield one("SELECT id, hospital_id FROM patients WHERE id = ?", cmd.patient_id)
     if patient is None or not cmd.actor.may_access(patient["hospital_id"]):
@@ -63,7 +60,7 @@ def check_ban(tx: Tx, cmd: AddToBlacklist) -> Gen:
     )
 
 
-def same_ban_exists(tx: Tx, ban: PlannedBan) -> Gen:
+def same_ban_exists(tx: Tx, ban: PlannedBan) -> Unit[bool]:
     """Whether this very ban (patient, scope, last day) is on the list and not lifted."""
     found = yield val(
         "SELECT count(*) FROM blacklist WHERE patient_id = ? AND ends_at = ? "
@@ -76,7 +73,7 @@ def same_ban_exists(tx: Tx, ban: PlannedBan) -> Gen:
     return bool(found)
 
 
-def insert_ban(tx: Tx, ban: PlannedBan, actor: Actor) -> Gen:
+def insert_ban(tx: Tx, ban: PlannedBan, actor: Actor) -> Unit[int]:
     """The checked ban on the list, with its event and audit row. Returns its id."""
     entry_id = yield val(
         "INSERT INTO blacklist (hospital_id, patient_id, reason, source, starts_at, ends_at, "
@@ -113,14 +110,14 @@ def insert_ban(tx: Tx, ban: PlannedBan, actor: Actor) -> Gen:
     return entry_id
 
 
-def add_to_blacklist(tx: Tx, cmd: AddToBlacklist, deps: Deps) -> Gen:
+def add_to_blacklist(tx: Tx, cmd: AddToBlacklist, deps: Deps) -> Unit[BlacklistEntry]:
     ban = yield from check_ban(tx, cmd)
     entry_id = yield from insert_ban(tx, ban, cmd.actor)
     row = yield one("SELECT * FROM blacklist WHERE id = ?", entry_id)
     return blacklist_from(row)
 
 
-def lift_ban(tx: Tx, cmd: LiftBan, deps: Deps) -> Gen:
+def lift_ban(tx: Tx, cmd: LiftBan, deps: Deps) -> Unit[BlacklistEntry]:
     row = yield one(
         "SELECT bl.*, p.hospital_id AS patient_hospital FROM blacklist bl "
         "JOIN patients p ON p.id = bl.patient_id WHERE bl.id = ?",
@@ -166,7 +163,7 @@ def _ban_day(text: str) -> date:
         raise InvalidInput("until", "a date like 2026-07-10") from None
 
 
-def import_blacklist(tx: Tx, cmd: ImportBlacklist, deps: Deps) -> Gen:
+def import_blacklist(tx: Tx, cmd: ImportBlacklist, deps: Deps) -> Unit[BlacklistImport]:
     if len(cmd.lines) > MAX_BAN_LINES:
         raise InvalidInput("file", f"at most {MAX_BAN_LINES} lines")
     checked = []
@@ -194,7 +191,7 @@ def import_blacklist(tx: Tx, cmd: ImportBlacklist, deps: Deps) -> Gen:
         yield rows(f"SELECT id FROM patients WHERE id IN ({marks}) ORDER BY id", *ids, lock=True)
     planned = []
     skipped: list[int] = []
-    seen: set[tuple] = set()
+    seen: set[tuple[int, int | None, datetime]] = set()
     for number, ban in checked:
         key = (ban.patient_id, ban.hospital_id, ban.ends_at)
         if key in seen or (yield from same_ban_exists(tx, ban)):
@@ -211,8 +208,8 @@ def import_blacklist(tx: Tx, cmd: ImportBlacklist, deps: Deps) -> Gen:
 
 
 def apply_no_show_rule(
-    tx: Tx, patient_id: int, hospital_id: int, cmd: SweepNoShows, deps: Deps
-) -> Gen:
+    tx: Tx, patient_id: int, hospital_id: int, actor: Actor, deps: Deps
+) -> Unit[bool]:
     """N no-shows within the period put the patient on this hospital's blacklist.
 
     The period is counted back from the end of the latest missed session, not from
@@ -250,7 +247,7 @@ def apply_no_show_rule(
         reason,
         tx.epoch,
         to_epoch(ends_at),
-        cmd.actor.label,
+        actor.label,
     )
     payload = {
         "entry_id": entry_id,
@@ -260,14 +257,12 @@ def apply_no_show_rule(
         "source": "no_show",
     }
     tx.emit("patient.blacklisted", hospital_id=hospital_id, key=str(patient_id), payload=payload)
-    tx.audit(
-        cmd.actor, "blacklist.add", "patient", patient_id, hospital_id=hospital_id, after=payload
-    )
+    tx.audit(actor, "blacklist.add", "patient", patient_id, hospital_id=hospital_id, after=payload)
     return True
 
 
-HANDLERS: dict[type[Command], Callable[..., Any]] = {
-    AddToBlacklist: add_to_blacklist,
-    LiftBan: lift_ban,
-    ImportBlacklist: import_blacklist,
-}
+HANDLERS = handler_table(
+    on(AddToBlacklist, add_to_blacklist),
+    on(LiftBan, lift_ban),
+    on(ImportBlacklist, import_blacklist),
+)

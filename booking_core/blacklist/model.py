@@ -16,3 +16,17 @@ class BlacklistEntry:
     starts_at: datetime
     ends_at: datetime
     lifted_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class LineRefused:
+    line: int
+    code: str  # a BookingError code, worded by the door
+    params: dict[str, str]
+
+
+@dataclass(frozen=True)
+class BlacklistImport:
+    added: tuple[int, ...]  # the new entries' ids; empty when any line was refused
+    skipped: tuple[int, ...]  # line numbers whose ban was already there
+    refused: tuple[LineRefused, ...]

@@ -3,24 +3,21 @@ the end of their longest ban (the phone line's look-up)."""
 
 from __future__ import annotations
 
-from collections.abc import Generator
 from datetime import datetime
 from typing import Any
 
 from ..kernel.actor import Actor
 from ..kernel.pii import Cipher
-from ..kernel.unit import MAX_ROWS, Query, Tx, from_epoch, rows
+from ..kernel.unit import MAX_ROWS, Tx, Unit, from_epoch, rows
 from ..patients.model import Patient
 from ..patients.queries import find_patients
 from .model import BlacklistEntry
 from .repo import blacklist_from
 
-Gen = Generator[Query, Any, Any]
-
 
 def patients_with_bans(
     tx: Tx, actor: Actor, cipher: Cipher, *, hospital_code: str, **by: str
-) -> Gen:
+) -> Unit[list[tuple[Patient, datetime | None]]]:
     """Patients found by phone, card or ID number (as :func:`queries.find_patients`), each
     with the end of its longest active ban or None: one read for the phone line's look-up."""
     found = yield from find_patients(tx, actor, cipher, hospital_code=hospital_code, **by)
@@ -34,7 +31,7 @@ def patients_with_bans(
 # --- blacklist (黑名单) ----------------------------------------------------------------
 
 
-def blacklist_rows(tx: Tx, actor: Actor, *, active_only: bool = True) -> Gen:
+def blacklist_rows(tx: Tx, actor: Actor, *, active_only: bool = True) -> Unit[list[dict[str, Any]]]:
     """Blacklist entries with the patient's name and card (the console masks the name)."""
     where, args = [], []
     if actor.hospital_id is not None:
@@ -70,7 +67,7 @@ def blacklist_rows(tx: Tx, actor: Actor, *, active_only: bool = True) -> Gen:
 
 def list_blacklist(
     tx: Tx, actor: Actor, *, patient_id: int | None = None, active_only: bool = True
-) -> Gen:
+) -> Unit[list[BlacklistEntry]]:
     where, args = [], []
     if actor.hospital_id is not None:
         where.append("(bl.hospital_id = ? OR (bl.hospital_id IS NULL AND p.hospital_id = ?))")

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator
-from typing import Any
-
-from ..kernel.unit import Query, from_epoch, one
+from ..kernel.unit import Row, Unit, from_epoch, one
 from .model import BlacklistEntry
 
 
-def blacklist_from(row) -> BlacklistEntry:
+def blacklist_from(row: Row) -> BlacklistEntry:
     return BlacklistEntry(
         id=row["id"],
         hospital_id=row["hospital_id"],
@@ -22,9 +19,7 @@ def blacklist_from(row) -> BlacklistEntry:
     )
 
 
-def active_ban(
-    patient_id: int, hospital_id: int, now_epoch: int
-) -> Generator[Query, Any, BlacklistEntry | None]:
+def active_ban(patient_id: int, hospital_id: int, now_epoch: int) -> Unit[BlacklistEntry | None]:
     """The ban that ends last among those in force now at this hospital (or platform-wide).
 
     A platform-wide ban follows the person (the resident ID's blind index) to the patient

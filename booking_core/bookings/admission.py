@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator
 from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
@@ -22,15 +21,13 @@ from ..kernel.errors import (
     SlotFull,
 )
 from ..kernel.identity import normalize_phone
-from ..kernel.unit import Query, Tx, UniqueViolation, execute, from_epoch, one, to_epoch, val
+from ..kernel.unit import Row, Tx, UniqueViolation, Unit, execute, from_epoch, one, to_epoch, val
 from ..patients.repo import patient_by_id
 from ..rules.checks import check_booking_window, check_limit
 from ..rules.model import RuleKey, RuleSet
 from .commands import BookSlot
 from .model import ACTIVE_SQL, BookingStatus, BookingView
 from .repo import free_place, insert_booking, take_place, view_by_id, view_from
-
-Gen = Generator[Query, Any, Any]
 
 SLOT_CONTEXT_SQL = """
 SELECT sl.id AS slot_id, sl.capacity, sl.booked, sl.start_time, sl.end_time,
@@ -49,7 +46,7 @@ WHERE sl.id = ?
 """
 
 
-def slot_context(slot_id: int, actor: Actor) -> Gen:
+def slot_context(slot_id: int, actor: Actor) -> Unit[Any]:
     ctx = yield one(SLOT_CONTEXT_SQL, slot_id)
     if ctx is None or not actor.may_access(ctx["hospital_id"]):
         raise NotFound("slot", slot_id)
@@ -92,8 +89,8 @@ def emit_slot_changed(tx: Tx, hospital_id: int, slot_id: int, capacity: int, boo
 
 
 def admit(
-    tx: Tx, ctx, patient, rules: RuleSet, *, phone_index: str | None, moving: int | None
-) -> Gen:
+    tx: Tx, ctx: Row, patient: Row, rules: RuleSet, *, phone_index: str | None, moving: int | None
+) -> Unit[None]:
     """Every rule a new place must pass; ``moving`` is the booking being rescheduled."""
     tz = ZoneInfo(ctx["timezone"])
     if ctx["session_status"] != "open":
@@ -124,7 +121,7 @@ def admit(
         yield from _phone_limit(tx, phone_index, patient["id"], rules)
 
 
-def _phone_limit(tx: Tx, phone_index: str, patient_id: int, rules: RuleSet) -> Gen:
+def _phone_limit(tx: Tx, phone_index: str, patient_id: int, rules: RuleSet) -> Unit[None]:
     """At most M different patients booked from one phone number per period (防倒号)."""
     if tx.dialect == "postgres":  # two patients on one phone booking at once: count in turn
         yield val("SELECT pg_advisory_xact_lock(hashtext(?))", phone_index)
@@ -153,7 +150,9 @@ def _booker_phone_index(deps: Deps, raw: str | None) -> str | None:
     return deps.cipher.blind_index(phone, context="phone") if phone else None
 
 
-def claim_place(tx: Tx, slot_id: int, capacity: int, *, probe: bool = True) -> Gen:
+def claim_place(
+    tx: Tx, slot_id: int, capacity: int, *, probe: bool = True
+) -> Unit[tuple[int, int]]:
     """The capacity guard, then a free place: (place_no, booked).
 
     Without ``probe`` the place is the new booked count, unchecked: the caller's
@@ -171,7 +170,7 @@ def claim_place(tx: Tx, slot_id: int, capacity: int, *, probe: bool = True) -> G
     return place, booked
 
 
-def _idempotent_replay(cmd: BookSlot) -> Gen:
+def _idempotent_replay(cmd: BookSlot) -> Unit[BookingView | None]:
     prior = yield one(
         "SELECT request_hash, booking_id FROM idempotency_keys WHERE scope = ? AND key = ?",
         cmd.idempotency_scope,
@@ -180,12 +179,12 @@ def _idempotent_replay(cmd: BookSlot) -> Gen:
     if prior is None:
         return None
     if prior["request_hash"] != cmd.request_hash:
-        raise IdempotencyKeyReused(key=cmd.idempotency_key)
+        raise IdempotencyKeyReused(key=cmd.idempotency_key or "")
     view = yield from view_by_id(prior["booking_id"])
     return replace(view, replayed=True)
 
 
-def book_slot(tx: Tx, cmd: BookSlot, deps: Deps) -> Gen:
+def book_slot(tx: Tx, cmd: BookSlot, deps: Deps) -> Unit[BookingView]:
     if cmd.idempotency_key:
         replay = yield from _idempotent_replay(cmd)
         if replay is not None:
@@ -228,10 +227,10 @@ def book_slot(tx: Tx, cmd: BookSlot, deps: Deps) -> Gen:
     }
     inserted = yield from insert_booking(fields)
     if inserted is None:  # that place was freed and retaken since: the lowest free one
-        place = yield from free_place(ctx["slot_id"], ctx["capacity"], None)
-        if place is None:
+        free = yield from free_place(ctx["slot_id"], ctx["capacity"], None)
+        if free is None:
             raise SlotFull(slot_id=ctx["slot_id"])
-        fields["place_no"] = place
+        fields["place_no"] = free
         inserted = yield from insert_booking(fields)
     if inserted is None:  # an active-booking index refused the row again
         raise SlotFull(slot_id=ctx["slot_id"])
@@ -248,7 +247,7 @@ def book_slot(tx: Tx, cmd: BookSlot, deps: Deps) -> Gen:
                 tx.epoch,
             )
         except UniqueViolation as err:  # PostgreSQL: another request (another patient) won the key
-            raise IdempotencyKeyReused(key=cmd.idempotency_key) from err
+            raise IdempotencyKeyReused(key=cmd.idempotency_key or "") from err
     view = _view_of_new(ctx, patient, booking_id, booking_no, fields)
     payload = booking_payload(view)
     tx.emit("booking.created", hospital_id=ctx["hospital_id"], key=booking_no, payload=payload)
@@ -264,7 +263,9 @@ def book_slot(tx: Tx, cmd: BookSlot, deps: Deps) -> Gen:
     return view
 
 
-def _view_of_new(ctx, patient, booking_id: int, booking_no: str, fields: dict) -> BookingView:
+def _view_of_new(
+    ctx: Row, patient: Row, booking_id: int, booking_no: str, fields: dict[str, Any]
+) -> BookingView:
     """The new booking as :func:`view_from` would read it back, without reading it back."""
     return view_from(
         {
@@ -291,7 +292,7 @@ def _view_of_new(ctx, patient, booking_id: int, booking_no: str, fields: dict) -
     )
 
 
-def unsafe_precheck(tx: Tx, slot_id: int) -> Gen:
+def unsafe_precheck(tx: Tx, slot_id: int) -> Unit[None]:
     """Test-only negative control: the capacity check done *outside* the write transaction."""
     row = yield one("SELECT capacity, booked FROM slots WHERE id = ?", slot_id)
     if row is not None and row["booked"] >= row["capacity"]:

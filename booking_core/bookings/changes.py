@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator
 from datetime import time
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -19,27 +18,25 @@ from ..kernel.errors import (
     InvalidState,
     NotFound,
 )
-from ..kernel.unit import Query, Tx, execute, from_epoch, val
+from ..kernel.unit import Row, Tx, Unit, execute, from_epoch, val
 from ..patients.repo import patient_by_id
 from ..payments.repo import movement_by_reference, record_movement
 from ..rules.checks import at_local, check_cancel_deadline, check_reschedule_deadline
 from ..rules.model import RuleKey
 from .admission import admit, booking_payload, claim_place, emit_slot_changed, slot_context
 from .commands import CancelBooking, CheckIn, PayBooking, RescheduleBooking
-from .model import Booking, BookingStatus, CancelReason
+from .model import Booking, BookingStatus, BookingView, CancelReason
 from .repo import booking_by_no, release_place, view_by_id
 
-Gen = Generator[Query, Any, Any]
 
-
-def _owned(tx: Tx, booking_no: str, actor: Actor) -> Gen:
+def _owned(tx: Tx, booking_no: str, actor: Actor) -> Unit[Booking]:
     booking = yield from booking_by_no(booking_no, lock=True)
     if not actor.may_access(booking.hospital_id):
         raise NotFound("booking", booking_no)
     return booking
 
 
-def _set_status(tx: Tx, booking: Booking, status: BookingStatus, **extra: Any) -> Gen:
+def _set_status(tx: Tx, booking: Booking, status: BookingStatus, **extra: Any) -> Unit[None]:
     sets = ", ".join(["status = ?", "updated_at = ?", *(f"{k} = ?" for k in extra)])
     yield execute(
         f"UPDATE bookings SET {sets} WHERE id = ?",
@@ -50,7 +47,7 @@ def _set_status(tx: Tx, booking: Booking, status: BookingStatus, **extra: Any) -
     )
 
 
-def refund(tx: Tx, booking: Booking, actor: Actor, method: str | None) -> Gen:
+def refund(tx: Tx, booking: Booking, actor: Actor, method: str | None) -> Unit[None]:
     """Money back the way it came: the card balance, or a refund row for the terminal."""
     if booking.paid <= 0:
         return
@@ -77,7 +74,7 @@ def refund(tx: Tx, booking: Booking, actor: Actor, method: str | None) -> Gen:
         )
 
 
-def cancel_one(tx: Tx, booking: Booking, actor: Actor, reason: CancelReason) -> Gen:
+def cancel_one(tx: Tx, booking: Booking, actor: Actor, reason: CancelReason) -> Unit[BookingView]:
     """Cancel, free the place, refund, and record it (used by cancel, expiry and 停诊)."""
     method = yield val("SELECT pay_method FROM bookings WHERE id = ?", booking.id)
     booked = yield from release_place(booking.slot_id)
@@ -111,7 +108,7 @@ def cancel_one(tx: Tx, booking: Booking, actor: Actor, reason: CancelReason) -> 
     return view
 
 
-def cancel_booking(tx: Tx, cmd: CancelBooking, deps: Deps) -> Gen:
+def cancel_booking(tx: Tx, cmd: CancelBooking, deps: Deps) -> Unit[BookingView]:
     booking = yield from _owned(tx, cmd.booking_no, cmd.actor)
     if booking.status not in (BookingStatus.HELD, BookingStatus.CONFIRMED):
         raise InvalidState(status=str(booking.status), action="cancel")
@@ -125,7 +122,7 @@ def cancel_booking(tx: Tx, cmd: CancelBooking, deps: Deps) -> Gen:
     return (yield from cancel_one(tx, booking, cmd.actor, reason))
 
 
-def pay_booking(tx: Tx, cmd: PayBooking, deps: Deps) -> Gen:
+def pay_booking(tx: Tx, cmd: PayBooking, deps: Deps) -> Unit[BookingView]:
     """Pay what is due. The same payment sent again under its ``reference`` (a terminal or
     bank transaction) moves no money and answers with the booking as it stands; the
     reference reused for another booking or method is refused."""
@@ -196,7 +193,7 @@ def pay_booking(tx: Tx, cmd: PayBooking, deps: Deps) -> Gen:
     return view
 
 
-def _payment_replayed(cmd: PayBooking, booking: Booking, prior) -> Gen:
+def _payment_replayed(cmd: PayBooking, booking: Booking, prior: Row) -> Unit[BookingView]:
     """Already applied: the booking as it stands, if ``prior`` paid this very booking."""
     if (prior["booking_id"], prior["method"]) != (booking.id, cmd.method):
         raise IdempotencyKeyReused(key=cmd.reference or "")
@@ -204,8 +201,8 @@ def _payment_replayed(cmd: PayBooking, booking: Booking, prior) -> Gen:
 
 
 def move_booking(
-    tx: Tx, booking: Booking, target_ctx, place: int, booked: int, actor: Actor, reason: str
-) -> Gen:
+    tx: Tx, booking: Booking, target_ctx: Row, place: int, booked: int, actor: Actor, reason: str
+) -> Unit[BookingView]:
     """Put ``booking`` into the place already claimed in ``target_ctx``'s slot; free the old one."""
     old_booked = yield from release_place(booking.slot_id)
     old_capacity = yield val("SELECT capacity FROM slots WHERE id = ?", booking.slot_id)
@@ -253,7 +250,7 @@ def move_booking(
     return view
 
 
-def reschedule_booking(tx: Tx, cmd: RescheduleBooking, deps: Deps) -> Gen:
+def reschedule_booking(tx: Tx, cmd: RescheduleBooking, deps: Deps) -> Unit[BookingView]:
     booking = yield from _owned(tx, cmd.booking_no, cmd.actor)
     if booking.status not in (BookingStatus.HELD, BookingStatus.CONFIRMED):
         raise InvalidState(status=str(booking.status), action="reschedule")
@@ -273,7 +270,7 @@ def reschedule_booking(tx: Tx, cmd: RescheduleBooking, deps: Deps) -> Gen:
     return (yield from move_booking(tx, booking, target, place, booked, cmd.actor, "rescheduled"))
 
 
-def check_in(tx: Tx, cmd: CheckIn, deps: Deps) -> Gen:
+def check_in(tx: Tx, cmd: CheckIn, deps: Deps) -> Unit[BookingView]:
     booking = yield from _owned(tx, cmd.booking_no, cmd.actor)
     if booking.status is not BookingStatus.CONFIRMED:
         raise InvalidState(status=str(booking.status), action="check_in")

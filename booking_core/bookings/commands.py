@@ -4,13 +4,15 @@ session (停诊), and the background sweeps."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from ..kernel.actor import Channel
 from ..kernel.unit import Command
+from .model import BookingView
 
 
 @dataclass(frozen=True, kw_only=True)
-class StopSession(Command):
+class StopSession(Command[dict[str, Any]]):
     """停诊: move every booking to ``target_session_id`` or cancel them all."""
 
     session_id: int
@@ -23,7 +25,7 @@ class StopSession(Command):
 
 
 @dataclass(frozen=True, kw_only=True)
-class BookSlot(Command):
+class BookSlot(Command[BookingView]):
     slot_id: int
     patient_id: int
     channel: Channel
@@ -35,26 +37,26 @@ class BookSlot(Command):
 
 
 @dataclass(frozen=True, kw_only=True)
-class PayBooking(Command):
+class PayBooking(Command[BookingView]):
     booking_no: str
     method: str  # "balance" | "card" | "cash"
     reference: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
-class CancelBooking(Command):
+class CancelBooking(Command[BookingView]):
     booking_no: str
     by_hospital: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
-class RescheduleBooking(Command):
+class RescheduleBooking(Command[BookingView]):
     booking_no: str
     slot_id: int
 
 
 @dataclass(frozen=True, kw_only=True)
-class CheckIn(Command):
+class CheckIn(Command[BookingView]):
     """取号: gives the next queue number of the session."""
 
     booking_no: str
@@ -64,12 +66,12 @@ class CheckIn(Command):
 
 
 @dataclass(frozen=True, kw_only=True)
-class ExpireHolds(Command):
+class ExpireHolds(Command[int]):
     limit: int = 500
 
 
 @dataclass(frozen=True, kw_only=True)
-class SweepNoShows(Command):
+class SweepNoShows(Command[tuple[int, int, int]]):
     """Confirmed and never checked in when the session ended → no_show (爽约), then the
     no-show rule; checked in → completed."""
 

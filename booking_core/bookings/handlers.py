@@ -4,10 +4,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
-from ..kernel.unit import Command
+from ..kernel.registry import handler_table, on
 from .admission import book_slot
 from .changes import cancel_booking, check_in, pay_booking, reschedule_booking
 from .commands import (
@@ -23,13 +20,13 @@ from .commands import (
 from .stops import stop_session
 from .sweeps import expire_holds, sweep_no_shows
 
-HANDLERS: dict[type[Command], Callable[..., Any]] = {
-    BookSlot: book_slot,
-    PayBooking: pay_booking,
-    CancelBooking: cancel_booking,
-    RescheduleBooking: reschedule_booking,
-    CheckIn: check_in,
-    StopSession: stop_session,
-    ExpireHolds: expire_holds,
-    SweepNoShows: sweep_no_shows,
-}
+HANDLERS = handler_table(
+    on(BookSlot, book_slot),
+    on(PayBooking, pay_booking),
+    on(CancelBooking, cancel_booking),
+    on(RescheduleBooking, reschedule_booking),
+    on(CheckIn, check_in),
+    on(StopSession, stop_session),
+    on(ExpireHolds, expire_holds),
+    on(SweepNoShows, sweep_no_shows),
+)

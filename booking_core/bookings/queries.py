@@ -3,7 +3,6 @@ filtered pages and export, and what a doctor stop (停诊) would touch."""
 
 from __future__ import annotations
 
-from collections.abc import Generator
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -11,14 +10,12 @@ from typing import Any
 from ..catalogue.repo import scope
 from ..kernel.actor import Actor
 from ..kernel.errors import NotFound
-from ..kernel.unit import MAX_ROWS, Query, Tx, one, rows, val
+from ..kernel.unit import MAX_ROWS, Tx, Unit, one, rows, val
 from ..schedule.model import ClinicSession
 from ..schedule.queries import SESSION_ROW_SQL, SessionRow, session_row_from
 from ..schedule.repo import session_by_id
 from .model import ACTIVE_SQL, BookingView
 from .repo import VIEW_SQL, view_by_no, view_from
-
-Gen = Generator[Query, Any, Any]
 
 MAX_PAGE = 200
 
@@ -58,7 +55,7 @@ class BookingPage:
         return max((self.total + self.per_page - 1) // self.per_page, 1)
 
 
-def _booking_filter(q: BookingQuery, actor: Actor) -> Gen:
+def _booking_filter(q: BookingQuery, actor: Actor) -> Unit[tuple[str, list[Any]]]:
     where, args = yield from scope(actor, q.hospital_code, "b.hospital_id")
     simple = (
         ("b.channel = ?", q.channel),
@@ -79,7 +76,7 @@ def _booking_filter(q: BookingQuery, actor: Actor) -> Gen:
     return (" WHERE " + " AND ".join(where) if where else ""), args
 
 
-def query_bookings(tx: Tx, q: BookingQuery, actor: Actor) -> Gen:
+def query_bookings(tx: Tx, q: BookingQuery, actor: Actor) -> Unit[BookingPage]:
     """One page of the filtered bookings and how many there are in all."""
     clause, args = yield from _booking_filter(q, actor)
     count_sql = "SELECT count(*) FROM (" + VIEW_SQL + clause + ") AS q"
@@ -95,7 +92,7 @@ def query_bookings(tx: Tx, q: BookingQuery, actor: Actor) -> Gen:
     return BookingPage([view_from(r) for r in found], total or 0, page, per_page)
 
 
-def export_bookings(tx: Tx, q: BookingQuery, actor: Actor) -> Gen:
+def export_bookings(tx: Tx, q: BookingQuery, actor: Actor) -> Unit[list[BookingView]]:
     """Every filtered booking (at most :data:`MAX_EXPORT`), in the query page's order."""
     clause, args = yield from _booking_filter(q, actor)
     found = yield rows(
@@ -113,7 +110,7 @@ class StopPreview:
     substitutes: list[SessionRow]
 
 
-def stop_preview(tx: Tx, session_id: int, actor: Actor) -> Gen:
+def stop_preview(tx: Tx, session_id: int, actor: Actor) -> Unit[StopPreview]:
     found: ClinicSession = yield from session_by_id(session_id)
     if not actor.may_access(found.hospital_id):
         raise NotFound("session", session_id)
@@ -138,7 +135,7 @@ def stop_preview(tx: Tx, session_id: int, actor: Actor) -> Gen:
     )
 
 
-def get_booking(tx: Tx, booking_no: str, actor: Actor) -> Gen:
+def get_booking(tx: Tx, booking_no: str, actor: Actor) -> Unit[BookingView]:
     view: BookingView = yield from view_by_no(booking_no)
     if not actor.may_access(view.booking.hospital_id):
         raise NotFound("booking", booking_no)
@@ -154,8 +151,9 @@ def list_bookings(
     session_id: int | None = None,
     hospital_code: str | None = None,
     limit: int = MAX_ROWS,
-) -> Gen:
-    where, args = [], []
+) -> Unit[list[BookingView]]:
+    where: list[str] = []
+    args: list[Any] = []
     if actor.hospital_id is not None:
         where.append("b.hospital_id = ?")
         args.append(actor.hospital_id)

@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator
 from datetime import date, time
 from typing import Any
 
 from ..kernel.actor import Channel
 from ..kernel.errors import NotFound
 from ..kernel.identity import new_booking_no
-from ..kernel.unit import Query, from_epoch, one, rows, val
+from ..kernel.unit import Row, Unit, from_epoch, one, rows, val
 from ..schedule.model import Period
 from .model import ACTIVE_SQL, Booking, BookingStatus, BookingView
 
 BOOKING_NO_ATTEMPTS = 5  # a collision in 9e7 numbers is rare; five in a row means a bug
 
 
-def booking_from(row) -> Booking:
+def booking_from(row: Row) -> Booking:
     return Booking(
         id=row["id"],
         booking_no=row["booking_no"],
@@ -54,7 +53,7 @@ JOIN patients p ON p.id = b.patient_id
 """
 
 
-def view_from(row) -> BookingView:
+def view_from(row: Row) -> BookingView:
     return BookingView(
         booking=booking_from(row),
         hospital_code=row["hospital_code"],
@@ -73,28 +72,28 @@ def view_from(row) -> BookingView:
     )
 
 
-def view_by_no(booking_no: str) -> Generator[Query, Any, BookingView]:
+def view_by_no(booking_no: str) -> Unit[BookingView]:
     row = yield one(VIEW_SQL + " WHERE b.booking_no = ?", booking_no)
     if row is None:
         raise NotFound("booking", booking_no)
     return view_from(row)
 
 
-def view_by_id(booking_id: int) -> Generator[Query, Any, BookingView]:
+def view_by_id(booking_id: int) -> Unit[BookingView]:
     row = yield one(VIEW_SQL + " WHERE b.id = ?", booking_id)
     if row is None:
         raise NotFound("booking", booking_id)
     return view_from(row)
 
 
-def booking_by_no(booking_no: str, *, lock: bool = False) -> Generator[Query, Any, Booking]:
+def booking_by_no(booking_no: str, *, lock: bool = False) -> Unit[Booking]:
     row = yield one("SELECT * FROM bookings WHERE booking_no = ?", booking_no, lock=lock)
     if row is None:
         raise NotFound("booking", booking_no)
     return booking_from(row)
 
 
-def still(booking_id: int, statuses: str) -> Generator[Query, Any, Booking | None]:
+def still(booking_id: int, statuses: str) -> Unit[Booking | None]:
     """The booking, row-locked, if it is still in one of ``statuses`` (an SQL list);
     None when another transaction changed it first (PostgreSQL re-checks after the lock
     wait; on SQLite the one writer makes it a plain re-read)."""
@@ -104,9 +103,7 @@ def still(booking_id: int, statuses: str) -> Generator[Query, Any, Booking | Non
     return None if row is None else booking_from(row)
 
 
-def free_place(
-    slot_id: int, capacity: int | None, hint: int | None
-) -> Generator[Query, Any, int | None]:
+def free_place(slot_id: int, capacity: int | None, hint: int | None) -> Unit[int | None]:
     """A place number no active booking of the slot holds (None: all ``capacity`` taken).
 
     ``hint`` is the slot's new booked count: without cancellations that place is the
@@ -134,7 +131,7 @@ def free_place(
     return place
 
 
-def insert_booking(fields: dict[str, Any]) -> Generator[Query, Any, tuple[int, str] | None]:
+def insert_booking(fields: dict[str, Any]) -> Unit[tuple[int, str] | None]:
     """Insert with a fresh booking number; None when an active-booking index refused
     the row (the place or the patient is taken in this slot)."""
     columns = ", ".join(["booking_no", *fields])
@@ -155,7 +152,7 @@ def insert_booking(fields: dict[str, Any]) -> Generator[Query, Any, tuple[int, s
     raise RuntimeError("could not draw an unused booking number")
 
 
-def release_place(slot_id: int) -> Generator[Query, Any, int]:
+def release_place(slot_id: int) -> Unit[int]:
     """Give a place back to its slot; the new booked count."""
     booked = yield val(
         "UPDATE slots SET booked = booked - 1 WHERE id = ? AND booked > 0 RETURNING booked",
@@ -164,7 +161,7 @@ def release_place(slot_id: int) -> Generator[Query, Any, int]:
     return booked if booked is not None else 0
 
 
-def take_place(slot_id: int, *, guarded: bool = True) -> Generator[Query, Any, int | None]:
+def take_place(slot_id: int, *, guarded: bool = True) -> Unit[int | None]:
     """The capacity guard: one more place if one is free; the new booked count or None."""
     if guarded:
         return (

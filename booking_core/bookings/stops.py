@@ -3,13 +3,12 @@ session) or cancelled, in one unit."""
 
 from __future__ import annotations
 
-from collections.abc import Generator
 from typing import Any
 
 from ..catalogue.handlers import _require
 from ..kernel.deps import Deps
 from ..kernel.errors import InvalidInput, NotFound, SessionUnavailable, SubstituteFull
-from ..kernel.unit import Query, Tx, execute, rows, val
+from ..kernel.unit import Tx, Unit, execute, rows, val
 from ..schedule.repo import session_by_id
 from .admission import claim_place, slot_context
 from .changes import cancel_one, move_booking
@@ -17,10 +16,8 @@ from .commands import StopSession
 from .model import ACTIVE_SQL, CancelReason
 from .repo import still
 
-Gen = Generator[Query, Any, Any]
 
-
-def stop_session(tx: Tx, cmd: StopSession, deps: Deps) -> Gen:
+def stop_session(tx: Tx, cmd: StopSession, deps: Deps) -> Unit[dict[str, Any]]:
     """停诊: every active booking moved to the target session, or cancelled, one event each."""
     session = yield from session_by_id(cmd.session_id, lock=True)
     _require(cmd.actor, session.hospital_id, "session", cmd.session_id)
@@ -92,7 +89,7 @@ def stop_session(tx: Tx, cmd: StopSession, deps: Deps) -> Gen:
     return summary
 
 
-def _nearest_free_slot(session_id: int, from_slot_id: int, patient_id: int) -> Gen:
+def _nearest_free_slot(session_id: int, from_slot_id: int, patient_id: int) -> Unit[int]:
     """The target session's slot with a free place whose start is closest to the old one,
     among those the patient holds no place in already."""
     old = yield val("SELECT start_time FROM slots WHERE id = ?", from_slot_id)

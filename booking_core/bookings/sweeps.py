@@ -4,22 +4,18 @@ visits marked after the session ends (then the no-show rule, :mod:`..blacklist`)
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Generator
-from typing import Any
 
 from ..blacklist.handlers import apply_no_show_rule
 from ..kernel.deps import Deps
-from ..kernel.unit import Query, Tx, execute, rows
+from ..kernel.unit import Tx, Unit, execute, rows
 from .admission import booking_payload
 from .changes import cancel_one
 from .commands import ExpireHolds, SweepNoShows
 from .model import CancelReason
 from .repo import still, view_by_id
 
-Gen = Generator[Query, Any, Any]
 
-
-def expire_holds(tx: Tx, cmd: ExpireHolds, deps: Deps) -> Gen:
+def expire_holds(tx: Tx, cmd: ExpireHolds, deps: Deps) -> Unit[int]:
     found = yield rows(
         "SELECT * FROM bookings WHERE status = 'held' AND hold_expires_at <= ? "
         "ORDER BY hold_expires_at LIMIT ?",
@@ -35,7 +31,7 @@ def expire_holds(tx: Tx, cmd: ExpireHolds, deps: Deps) -> Gen:
     return expired
 
 
-def sweep_no_shows(tx: Tx, cmd: SweepNoShows, deps: Deps) -> Gen:
+def sweep_no_shows(tx: Tx, cmd: SweepNoShows, deps: Deps) -> Unit[tuple[int, int, int]]:
     """Returns (no_shows, completed, newly_blacklisted)."""
     found = yield rows(
         "SELECT b.* FROM bookings b JOIN sessions se ON se.id = b.session_id "
@@ -79,6 +75,6 @@ def sweep_no_shows(tx: Tx, cmd: SweepNoShows, deps: Deps) -> Gen:
             completed += 1
     banned = 0
     for patient_id, hospital_id in no_shows:
-        if (yield from apply_no_show_rule(tx, patient_id, hospital_id, cmd, deps)):
+        if (yield from apply_no_show_rule(tx, patient_id, hospital_id, cmd.actor, deps)):
             banned += 1
     return sum(no_shows.values()), completed, banned

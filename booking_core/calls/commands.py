@@ -11,11 +11,11 @@ from typing import Any
 from ..bookings.model import BookingView
 from ..kernel.actor import Channel
 from ..kernel.unit import Command
-from .model import StepRecord
+from .model import ClaimedBooking, CodeCheck, CodeSent, StepAnswer, StepRecord, TakenCall
 
 
 @dataclass(frozen=True, kw_only=True)
-class StartCall(Command):
+class StartCall(Command[StepAnswer]):
     """A call came in: its record, its first state, and the answer to its first step.
 
     A second delivery of the same call finds the record and gets the stored answer."""
@@ -31,7 +31,7 @@ class StartCall(Command):
 
 
 @dataclass(frozen=True, kw_only=True)
-class RecordCallStep(Command):
+class RecordCallStep(Command[StepAnswer]):
     """A step that changed nothing but the call's own state: move ``step`` → ``step + 1``
     and store the answer under (call, step, digits). A step already taken returns the
     stored answer instead (a replay, or a parallel delivery that lost)."""
@@ -45,7 +45,7 @@ class RecordCallStep(Command):
 
 
 @dataclass(frozen=True, kw_only=True)
-class ClaimCallStep(Command):
+class ClaimCallStep(Command[StepAnswer]):
     """Before a step acts on the core (books, cancels …): take (call, step, digits) so
     that only one delivery of it acts. Finish it with :class:`FinishCallStep`."""
 
@@ -55,7 +55,7 @@ class ClaimCallStep(Command):
 
 
 @dataclass(frozen=True, kw_only=True)
-class FinishCallStep(Command):
+class FinishCallStep(Command[StepAnswer]):
     call_sid: str
     step: int
     digits: str
@@ -65,7 +65,7 @@ class FinishCallStep(Command):
 
 
 @dataclass(frozen=True, kw_only=True)
-class ClaimStepAndBook(Command):
+class ClaimStepAndBook(Command[ClaimedBooking]):
     """:class:`ClaimCallStep`, :class:`BookForCall` and, when ``finish`` gives one, the
     step's answer (:class:`FinishCallStep`) in one transaction: a confirm step waits for
     one durable commit instead of three. A lost claim books nothing (``booked`` is None);
@@ -85,7 +85,7 @@ class ClaimStepAndBook(Command):
 
 
 @dataclass(frozen=True, kw_only=True)
-class BookForCall(Command):
+class BookForCall(Command[BookingView]):
     """Book a place for the patient a caller identified, counted on the call; the
     caller's number goes on the booking (per-phone limits) and into a ``call.booked``
     event (encrypted) for the confirmation SMS."""
@@ -97,13 +97,13 @@ class BookForCall(Command):
 
 
 @dataclass(frozen=True, kw_only=True)
-class CancelForCall(Command):
+class CancelForCall(Command[BookingView]):
     call_sid: str
     booking_no: str
 
 
 @dataclass(frozen=True, kw_only=True)
-class TransferCall(Command):
+class TransferCall(Command[dict[str, Any]]):
     """The caller goes to an agent queue; ``context`` is what the agent's screen shows
     when the call is answered (step reached, digits typed, patient found …)."""
 
@@ -113,7 +113,7 @@ class TransferCall(Command):
 
 
 @dataclass(frozen=True, kw_only=True)
-class EndCall(Command):
+class EndCall(Command[str | None]):
     """The carrier's status callback: the call is over (duration in seconds)."""
 
     call_sid: str
@@ -122,7 +122,7 @@ class EndCall(Command):
 
 
 @dataclass(frozen=True, kw_only=True)
-class CountCallLookup(Command):
+class CountCallLookup(Command[int]):
     """A card or ID number typed on the call is about to be looked up: counted against
     ``ivr_lookups_per_hour`` for the caller ID (a withheld number shares one count), so
     nobody tries numbers at will. Past the limit: :class:`~booking_core.kernel.errors.LimitReached`
@@ -132,7 +132,7 @@ class CountCallLookup(Command):
 
 
 @dataclass(frozen=True, kw_only=True)
-class SendCallCode(Command):
+class SendCallCode(Command[CodeSent]):
     """Before a caller hears or cancels a patient's bookings from a number that is not the
     patient's: a 6-digit code texted to the patient's phone (through the outbox, event
     ``call.code``), at most ``sms_codes_per_minute`` a minute per phone."""
@@ -143,7 +143,7 @@ class SendCallCode(Command):
 
 
 @dataclass(frozen=True, kw_only=True)
-class CheckCallCode(Command):
+class CheckCallCode(Command[CodeCheck]):
     """The code the caller typed, for the patient the call asked a code for."""
 
     call_sid: str
@@ -152,5 +152,5 @@ class CheckCallCode(Command):
 
 
 @dataclass(frozen=True, kw_only=True)
-class TakeCall(Command):
+class TakeCall(Command[TakenCall]):
     call_sid: str

@@ -4,18 +4,19 @@ taking one (接听转人工来电); the command table of the domain."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator
 from typing import Any
 
 from ..bookings.admission import book_slot
 from ..bookings.changes import cancel_booking
 from ..bookings.commands import BookSlot, CancelBooking
+from ..bookings.model import BookingView
 from ..catalogue.repo import hospital_by_code
 from ..kernel.actor import Channel
 from ..kernel.deps import Deps
 from ..kernel.errors import InvalidInput, NotFound
 from ..kernel.identity import mask_long_digits_in, mask_phone, normalize_phone
-from ..kernel.unit import Command, Query, Tx, dumps, execute, one, val
+from ..kernel.registry import handler_table, on
+from ..kernel.unit import Row, Tx, Unit, dumps, execute, one, val
 from .commands import (
     BookForCall,
     CancelForCall,
@@ -35,10 +36,8 @@ from .model import ClaimedBooking, QueuedCall, StepAnswer, TakenCall
 from .proof import check_call_code, count_call_lookup, send_call_code
 from .queries import _COLUMNS, _queued, queued_call, verified_patients
 
-Gen = Generator[Query, Any, Any]
 
-
-def take_call(tx: Tx, cmd: TakeCall, deps: Deps) -> Gen:
+def take_call(tx: Tx, cmd: TakeCall, deps: Deps) -> Unit[TakenCall]:
     row = yield one(f"SELECT {_COLUMNS} FROM calls WHERE call_sid = ?", cmd.call_sid)
     if row is None or row["transferred_at"] is None or not cmd.actor.may_access(row["hospital_id"]):
         raise NotFound("call", cmd.call_sid)
@@ -93,14 +92,14 @@ def _caller_fields(deps: Deps, raw: str) -> tuple[str | None, str | None, str]:
     )
 
 
-def _call(call_sid: str) -> Gen:
+def _call(call_sid: str) -> Unit[Any]:
     row = yield one("SELECT * FROM calls WHERE call_sid = ?", call_sid)
     if row is None:
         raise NotFound("call", call_sid)
     return row
 
 
-def _stored(call_sid: str, step: int, digits: str) -> Gen:
+def _stored(call_sid: str, step: int, digits: str) -> Unit[StepAnswer]:
     row = yield one(
         "SELECT response FROM call_steps WHERE call_sid = ? AND step = ? AND digits = ?",
         call_sid,
@@ -111,7 +110,7 @@ def _stored(call_sid: str, step: int, digits: str) -> Gen:
     return StepAnswer(won=False, response=response, known=row is not None)
 
 
-def start_call(tx: Tx, cmd: StartCall, deps: Deps) -> Gen:
+def start_call(tx: Tx, cmd: StartCall, deps: Deps) -> Unit[StepAnswer]:
     hospital = yield from hospital_by_code(cmd.hospital_code)
     enc, index, masked = _caller_fields(deps, cmd.caller)
     new_id = yield val(
@@ -143,8 +142,8 @@ def start_call(tx: Tx, cmd: StartCall, deps: Deps) -> Gen:
 
 
 def _take_step(
-    tx: Tx, call_sid: str, step: int, digits: str, response: str | None, sets: str, *values
-) -> Gen:
+    tx: Tx, call_sid: str, step: int, digits: str, response: str | None, sets: str, *values: Any
+) -> Unit[StepAnswer]:
     """Move the call past ``step`` once (``sets``: more columns to set) and keep the step's
     answer; a replayed or parallel delivery gets the stored answer instead."""
     moved = yield execute(
@@ -169,7 +168,7 @@ def _take_step(
     return StepAnswer(won=True, response=response, known=True)
 
 
-def record_call_step(tx: Tx, cmd: RecordCallStep, deps: Deps) -> Gen:
+def record_call_step(tx: Tx, cmd: RecordCallStep, deps: Deps) -> Unit[StepAnswer]:
     return (
         yield from _take_step(
             tx,
@@ -184,11 +183,11 @@ def record_call_step(tx: Tx, cmd: RecordCallStep, deps: Deps) -> Gen:
     )
 
 
-def claim_call_step(tx: Tx, cmd: ClaimCallStep, deps: Deps) -> Gen:
+def claim_call_step(tx: Tx, cmd: ClaimCallStep, deps: Deps) -> Unit[StepAnswer]:
     return (yield from _take_step(tx, cmd.call_sid, cmd.step, cmd.digits, None, ""))
 
 
-def finish_call_step(tx: Tx, cmd: FinishCallStep, deps: Deps) -> Gen:
+def finish_call_step(tx: Tx, cmd: FinishCallStep, deps: Deps) -> Unit[StepAnswer]:
     yield execute(
         "UPDATE calls SET state = ?, patient_id = coalesce(?, patient_id), updated_at = ? "
         "WHERE call_sid = ?",
@@ -207,7 +206,7 @@ def finish_call_step(tx: Tx, cmd: FinishCallStep, deps: Deps) -> Gen:
     return StepAnswer(won=True, response=cmd.response, known=True)
 
 
-def book_for_call(tx: Tx, cmd: BookForCall, deps: Deps) -> Gen:
+def book_for_call(tx: Tx, cmd: BookForCall, deps: Deps) -> Unit[BookingView]:
     call = yield from _call(cmd.call_sid)
     caller = call["caller_enc"] and deps.cipher.decrypt(call["caller_enc"], context="phone")
     view = yield from book_slot(
@@ -244,7 +243,7 @@ def book_for_call(tx: Tx, cmd: BookForCall, deps: Deps) -> Gen:
     return view
 
 
-def claim_step_and_book(tx: Tx, cmd: ClaimStepAndBook, deps: Deps) -> Gen:
+def claim_step_and_book(tx: Tx, cmd: ClaimStepAndBook, deps: Deps) -> Unit[ClaimedBooking]:
     claim = yield from claim_call_step(
         tx,
         ClaimCallStep(actor=cmd.actor, call_sid=cmd.call_sid, step=cmd.step, digits=cmd.digits),
@@ -282,7 +281,7 @@ def claim_step_and_book(tx: Tx, cmd: ClaimStepAndBook, deps: Deps) -> Gen:
     return ClaimedBooking(claim=answer, booked=view, finished=True)
 
 
-def cancel_for_call(tx: Tx, cmd: CancelForCall, deps: Deps) -> Gen:
+def cancel_for_call(tx: Tx, cmd: CancelForCall, deps: Deps) -> Unit[BookingView]:
     """Only a booking of a patient the call proved it may act for (the caller ID is the
     patient's phone, or the code texted to it was typed); any other is "not found"."""
     call = yield from _call(cmd.call_sid)
@@ -302,7 +301,7 @@ def cancel_for_call(tx: Tx, cmd: CancelForCall, deps: Deps) -> Gen:
     return view
 
 
-def transfer_call(tx: Tx, cmd: TransferCall, deps: Deps) -> Gen:
+def transfer_call(tx: Tx, cmd: TransferCall, deps: Deps) -> Unit[dict[str, Any]]:
     call = yield from _call(cmd.call_sid)
     # shown on every desk and sent to every outbox consumer: a typed ID number masked
     context = mask_long_digits_in({"queue": cmd.queue, **cmd.context})
@@ -327,7 +326,7 @@ def transfer_call(tx: Tx, cmd: TransferCall, deps: Deps) -> Gen:
     return context
 
 
-def _result(call) -> str:
+def _result(call: Row) -> str:
     if call["transferred_at"] is not None:
         return "transferred"
     if call["booked"]:
@@ -339,7 +338,7 @@ def _result(call) -> str:
     return "abandoned"
 
 
-def end_call(tx: Tx, cmd: EndCall, deps: Deps) -> Gen:
+def end_call(tx: Tx, cmd: EndCall, deps: Deps) -> Unit[str | None]:
     """Close the call record for reports; an unknown call (answered only by the
     database-free fallback) has nothing to close."""
     call = yield one("SELECT * FROM calls WHERE call_sid = ?", cmd.call_sid)
@@ -369,18 +368,18 @@ def end_call(tx: Tx, cmd: EndCall, deps: Deps) -> Gen:
     return result
 
 
-HANDLERS: dict[type[Command], Callable[..., Any]] = {
-    StartCall: start_call,
-    RecordCallStep: record_call_step,
-    ClaimCallStep: claim_call_step,
-    FinishCallStep: finish_call_step,
-    BookForCall: book_for_call,
-    ClaimStepAndBook: claim_step_and_book,
-    CancelForCall: cancel_for_call,
-    TransferCall: transfer_call,
-    EndCall: end_call,
-    TakeCall: take_call,
-    CountCallLookup: count_call_lookup,
-    SendCallCode: send_call_code,
-    CheckCallCode: check_call_code,
-}
+HANDLERS = handler_table(
+    on(StartCall, start_call),
+    on(RecordCallStep, record_call_step),
+    on(ClaimCallStep, claim_call_step),
+    on(FinishCallStep, finish_call_step),
+    on(BookForCall, book_for_call),
+    on(ClaimStepAndBook, claim_step_and_book),
+    on(CancelForCall, cancel_for_call),
+    on(TransferCall, transfer_call),
+    on(EndCall, end_call),
+    on(TakeCall, take_call),
+    on(CountCallLookup, count_call_lookup),
+    on(SendCallCode, send_call_code),
+    on(CheckCallCode, check_call_code),
+)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
+from typing import Any
 
 from ..bookings.model import BookingView
 
@@ -32,7 +34,7 @@ class CodeSent:
     phone_masked: str = ""
 
 
-class CodeCheck:
+class CodeCheck(StrEnum):
     """What :class:`CheckCallCode` found."""
 
     OK = "ok"  # the call may now hear and cancel the patient's bookings
@@ -87,7 +89,7 @@ class CallRecord:
     booked: int
     cancelled: int
     complaints: int
-    transfer_context: dict | None
+    transfer_context: dict[str, Any] | None
     started_at: datetime
     transferred_at: datetime | None
     ended_at: datetime | None
@@ -104,7 +106,7 @@ class Transfer:
     caller: str  # clear caller ID, for an agent allowed to call back
     caller_masked: str
     patient_id: int | None
-    context: dict
+    context: dict[str, Any]
     transferred_at: datetime
 
 
@@ -116,7 +118,7 @@ class QueuedCall:
     hospital_id: int | None
     caller_masked: str
     patient_id: int | None
-    context: dict = field(hash=False)
+    context: dict[str, Any] = field(hash=False)
     transferred_at: datetime
 
     @property

@@ -11,18 +11,15 @@ gets at most ``sms_codes_per_minute`` codes a minute, whichever call asks.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Generator
 from typing import Any
 
 from ..kernel.deps import Deps
 from ..kernel.errors import LimitReached, NotFound
 from ..kernel.identity import mask_phone
-from ..kernel.unit import Query, Tx, execute, one, rows, val
+from ..kernel.unit import Tx, Unit, execute, one, rows, val
 from ..rules.model import RuleKey
 from .commands import CheckCallCode, CountCallLookup, SendCallCode
 from .model import CodeCheck, CodeSent, CodeStatus
-
-Gen = Generator[Query, Any, Any]
 
 CODE_DIGITS = 6
 
@@ -33,14 +30,14 @@ CODE_TRIES = 3  # wrong tries before a code is spent (a new one costs a minute a
 WITHHELD = "withheld"  # the count a call without caller ID shares with every such call
 
 
-def _call(call_sid: str) -> Gen:
+def _call(call_sid: str) -> Unit[Any]:
     row = yield one("SELECT id, hospital_id, caller_index FROM calls WHERE call_sid = ?", call_sid)
     if row is None:
         raise NotFound("call", call_sid)
     return row
 
 
-def count_call_lookup(tx: Tx, cmd: CountCallLookup, deps: Deps) -> Gen:
+def count_call_lookup(tx: Tx, cmd: CountCallLookup, deps: Deps) -> Unit[int]:
     call = yield from _call(cmd.call_sid)
     rules = yield from deps.rules.get(call["hospital_id"])
     limit = rules.limit(RuleKey.IVR_LOOKUPS_PER_HOUR)
@@ -63,7 +60,7 @@ def _code_index(deps: Deps, call_sid: str, patient_id: int, code: str) -> str:
     return deps.cipher.blind_index(f"{call_sid}\x00{patient_id}\x00{code}", context="call_code")
 
 
-def send_call_code(tx: Tx, cmd: SendCallCode, deps: Deps) -> Gen:
+def send_call_code(tx: Tx, cmd: SendCallCode, deps: Deps) -> Unit[CodeSent]:
     call = yield from _call(cmd.call_sid)
     patient = yield one(
         "SELECT id, hospital_id, phone_enc, phone_index FROM patients WHERE id = ?",
@@ -113,7 +110,7 @@ def send_call_code(tx: Tx, cmd: SendCallCode, deps: Deps) -> Gen:
     return CodeSent(CodeStatus.SENT, masked)
 
 
-def check_call_code(tx: Tx, cmd: CheckCallCode, deps: Deps) -> Gen:
+def check_call_code(tx: Tx, cmd: CheckCallCode, deps: Deps) -> Unit[CodeCheck]:
     """Wrong tries are counted (never raised: a refusal would roll the count back)."""
     found = yield rows(
         "SELECT id, code_index, tries FROM call_codes WHERE call_sid = ? AND patient_id = ? "

@@ -4,7 +4,6 @@ queue, and which patients a call may act for."""
 from __future__ import annotations
 
 import json
-from collections.abc import Generator
 from typing import Any
 
 from ..catalogue.repo import hospital_by_code
@@ -12,13 +11,11 @@ from ..kernel.actor import Actor
 from ..kernel.errors import NotFound
 from ..kernel.identity import mask_long_digits_in
 from ..kernel.pii import Cipher
-from ..kernel.unit import Query, Tx, from_epoch, one, rows
+from ..kernel.unit import Row, Tx, Unit, from_epoch, one, rows
 from .model import CallRecord, CallSnapshot, QueuedCall, Transfer
 
-Gen = Generator[Query, Any, Any]
 
-
-def call_step(tx: Tx, call_sid: str, step: int, digits: str) -> Gen:
+def call_step(tx: Tx, call_sid: str, step: int, digits: str) -> Unit[CallSnapshot | None]:
     """The call (None when unknown) with the stored answer to (step, digits)."""
     call = yield one(
         "SELECT call_sid, hospital_id, seq, state, patient_id FROM calls WHERE call_sid = ?",
@@ -43,7 +40,7 @@ def call_step(tx: Tx, call_sid: str, step: int, digits: str) -> Gen:
     )
 
 
-def step_response(tx: Tx, call_sid: str, step: int, digits: str) -> Gen:
+def step_response(tx: Tx, call_sid: str, step: int, digits: str) -> Unit[str | None]:
     row = yield one(
         "SELECT response FROM call_steps WHERE call_sid = ? AND step = ? AND digits = ?",
         call_sid,
@@ -53,14 +50,14 @@ def step_response(tx: Tx, call_sid: str, step: int, digits: str) -> Gen:
     return None if row is None else row["response"]
 
 
-def call_record(tx: Tx, call_sid: str, actor: Actor) -> Gen:
+def call_record(tx: Tx, call_sid: str, actor: Actor) -> Unit[CallRecord]:
     row = yield one("SELECT * FROM calls WHERE call_sid = ?", call_sid)
     if row is None or not actor.may_access(row["hospital_id"]):
         raise NotFound("call", call_sid)
     return _record_from(row)
 
 
-def _record_from(row) -> CallRecord:
+def _record_from(row: Row) -> CallRecord:
     context = row["transfer_context"]
     return CallRecord(
         call_sid=row["call_sid"],
@@ -83,7 +80,7 @@ def _record_from(row) -> CallRecord:
 
 def transfers(
     tx: Tx, actor: Actor, cipher: Cipher, *, hospital_code: str | None = None, limit: int = 50
-) -> Gen:
+) -> Unit[list[Transfer]]:
     """Calls handed to an agent and not yet over, newest first (the console's screen pop)."""
     where, args = ["transferred_at IS NOT NULL", "ended_at IS NULL"], []
     if hospital_code:
@@ -113,7 +110,7 @@ def transfers(
     ]
 
 
-def verified_patients(call_sid: str, patient_ids: tuple[int, ...]) -> Gen:
+def verified_patients(call_sid: str, patient_ids: tuple[int, ...]) -> Unit[set[int]]:
     """Of ``patient_ids``, those this call may hear and cancel bookings of: the caller ID
     is the patient's phone, or a code texted to the patient was typed on this call."""
     if not patient_ids:
@@ -130,7 +127,7 @@ def verified_patients(call_sid: str, patient_ids: tuple[int, ...]) -> Gen:
     return {r["id"] for r in found}
 
 
-def call_may_act_for(tx: Tx, call_sid: str, patient_ids: tuple[int, ...]) -> Gen:
+def call_may_act_for(tx: Tx, call_sid: str, patient_ids: tuple[int, ...]) -> Unit[set[int]]:
     """The read for the door: :func:`verified_patients` in a read transaction."""
     return (yield from verified_patients(call_sid, patient_ids))
 
@@ -140,7 +137,7 @@ QUEUE_HOURS = 2  # a transfer never ended after this long lost its status callba
 QUEUE_ROWS = 50
 
 
-def _queued(row) -> QueuedCall:
+def _queued(row: Row) -> QueuedCall:
     return QueuedCall(
         call_sid=row["call_sid"],
         hospital_id=row["hospital_id"],
@@ -154,7 +151,7 @@ def _queued(row) -> QueuedCall:
 _COLUMNS = "id, call_sid, hospital_id, caller_masked, patient_id, transfer_context, transferred_at"
 
 
-def call_queue(tx: Tx, actor: Actor, *, limit: int = QUEUE_ROWS) -> Gen:
+def call_queue(tx: Tx, actor: Actor, *, limit: int = QUEUE_ROWS) -> Unit[list[QueuedCall]]:
     """Transferred calls not over yet, longest waiting first, in the actor's hospital."""
     where = ["transferred_at IS NOT NULL", "ended_at IS NULL", "transferred_at > ?"]
     args: list[Any] = [tx.epoch - QUEUE_HOURS * 3600]
@@ -170,7 +167,7 @@ def call_queue(tx: Tx, actor: Actor, *, limit: int = QUEUE_ROWS) -> Gen:
     return [_queued(r) for r in found]
 
 
-def queued_call(tx: Tx, call_sid: str, actor: Actor) -> Gen:
+def queued_call(tx: Tx, call_sid: str, actor: Actor) -> Unit[QueuedCall]:
     row = yield one(f"SELECT {_COLUMNS} FROM calls WHERE call_sid = ?", call_sid)
     if row is None or row["transferred_at"] is None or not actor.may_access(row["hospital_id"]):
         raise NotFound("call", call_sid)

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..kernel.actor import Actor
 from ..kernel.deps import Deps
 from ..kernel.errors import Forbidden, InvalidInput, NotFound
-from ..kernel.unit import Command, Query, Tx, execute, one, val
+from ..kernel.registry import handler_table, on
+from ..kernel.unit import Tx, Unit, execute, one, val
 from .commands import UpsertDepartment, UpsertDoctor, UpsertHospital
+from .model import Department, Doctor, Hospital
 from .repo import department_by_code, doctor_by_work_no, hospital_by_code
-
-Gen = Generator[Query, Any, Any]
 
 
 def _require(actor: Actor, hospital_id: int, entity: str, key: Any) -> None:
@@ -21,13 +20,13 @@ def _require(actor: Actor, hospital_id: int, entity: str, key: Any) -> None:
         raise NotFound(entity, key)
 
 
-def _hospital(actor: Actor, code: str) -> Gen:
+def _hospital(actor: Actor, code: str) -> Unit[Hospital]:
     hospital = yield from hospital_by_code(code)
     _require(actor, hospital.id, "hospital", code)
     return hospital
 
 
-def upsert_hospital(tx: Tx, cmd: UpsertHospital, deps: Deps) -> Gen:
+def upsert_hospital(tx: Tx, cmd: UpsertHospital, deps: Deps) -> Unit[tuple[Hospital, bool]]:
     try:
         ZoneInfo(cmd.timezone)
     except (ZoneInfoNotFoundError, ValueError) as err:
@@ -70,7 +69,7 @@ def upsert_hospital(tx: Tx, cmd: UpsertHospital, deps: Deps) -> Gen:
     return (yield from hospital_by_code(cmd.code)), before is None
 
 
-def upsert_department(tx: Tx, cmd: UpsertDepartment, deps: Deps) -> Gen:
+def upsert_department(tx: Tx, cmd: UpsertDepartment, deps: Deps) -> Unit[tuple[Department, bool]]:
     hospital = yield from _hospital(cmd.actor, cmd.hospital_code)
     aliases = ",".join(a.strip() for a in cmd.aliases if a.strip())
     row = yield one(
@@ -109,7 +108,7 @@ def upsert_department(tx: Tx, cmd: UpsertDepartment, deps: Deps) -> Gen:
     return (yield from department_by_code(hospital.id, cmd.code)), row is None
 
 
-def upsert_doctor(tx: Tx, cmd: UpsertDoctor, deps: Deps) -> Gen:
+def upsert_doctor(tx: Tx, cmd: UpsertDoctor, deps: Deps) -> Unit[tuple[Doctor, bool]]:
     hospital = yield from _hospital(cmd.actor, cmd.hospital_code)
     department = yield from department_by_code(hospital.id, cmd.department_code)
     if cmd.fee < 0:
@@ -146,8 +145,8 @@ def upsert_doctor(tx: Tx, cmd: UpsertDoctor, deps: Deps) -> Gen:
     return (yield from doctor_by_work_no(hospital.id, cmd.work_no)), row is None
 
 
-HANDLERS: dict[type[Command], Callable[..., Any]] = {
-    UpsertHospital: upsert_hospital,
-    UpsertDepartment: upsert_department,
-    UpsertDoctor: upsert_doctor,
-}
+HANDLERS = handler_table(
+    on(UpsertHospital, upsert_hospital),
+    on(UpsertDepartment, upsert_department),
+    on(UpsertDoctor, upsert_doctor),
+)

@@ -4,21 +4,18 @@ doctor's card, doctors found by name or specialty (fuzzy, as a caller types it).
 from __future__ import annotations
 
 import re
-from collections.abc import Generator
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 from typing import Any
 
 from ..kernel.actor import Actor
 from ..kernel.errors import NotFound
-from ..kernel.unit import Query, Tx, one, rows
-from .model import Department, Doctor
+from ..kernel.unit import Row, Tx, Unit, one, rows
+from .model import Department, Doctor, Hospital
 from .repo import department_from, doctor_from, hospital_by_code, hospital_by_id, scope
 
-Gen = Generator[Query, Any, Any]
 
-
-def departments(tx: Tx, hospital_code: str, actor: Actor) -> Gen:
+def departments(tx: Tx, hospital_code: str, actor: Actor) -> Unit[list[Department]]:
     """A hospital's active departments by code (科室列表)."""
     hospital = yield from hospital_by_code(hospital_code)
     if not actor.may_access(hospital.id):
@@ -31,7 +28,7 @@ def departments(tx: Tx, hospital_code: str, actor: Actor) -> Gen:
     return result
 
 
-def doctors(tx: Tx, hospital_code: str, department_code: str, actor: Actor) -> Gen:
+def doctors(tx: Tx, hospital_code: str, department_code: str, actor: Actor) -> Unit[list[Doctor]]:
     """A department's active doctors by work number, with title and fee (医生列表)."""
     hospital = yield from hospital_by_code(hospital_code)
     if not actor.may_access(hospital.id):
@@ -68,11 +65,11 @@ class DoctorCard:
     department_name: str
 
 
-def _card(row) -> DoctorCard:
+def _card(row: Row) -> DoctorCard:
     return DoctorCard(doctor_from(row), row["department_code"], row["department_name"])
 
 
-def doctor(tx: Tx, hospital_code: str, work_no: str, actor: Actor) -> Gen:
+def doctor(tx: Tx, hospital_code: str, work_no: str, actor: Actor) -> Unit[DoctorCard]:
     """The active doctor with this work number, or ``NotFound("doctor", work_no)``."""
     hospital = yield from hospital_by_code(hospital_code)
     if not actor.may_access(hospital.id):
@@ -108,7 +105,7 @@ def rank(keyword: str, name: str, specialty: str) -> tuple[int, float] | None:
 
 def find_doctors(
     tx: Tx, hospital_code: str, keyword: str, actor: Actor, *, limit: int = MAX_MATCHES
-) -> Gen:
+) -> Unit[list[DoctorCard]]:
     """Active doctors whose name or specialty matches ``keyword``, best first."""
     hospital = yield from hospital_by_code(hospital_code)
     if not actor.may_access(hospital.id):
@@ -127,7 +124,9 @@ def find_doctors(
 # --- departments and doctors ----------------------------------------------------------
 
 
-def catalogue(tx: Tx, actor: Actor, hospital_code: str | None) -> Gen:
+def catalogue(
+    tx: Tx, actor: Actor, hospital_code: str | None
+) -> Unit[tuple[list[dict[str, Any]], list[tuple[str, str, Doctor]]]]:
     """(departments, doctors) of the actor's or the named hospital, inactive ones included."""
     where, args = yield from scope(actor, hospital_code, "h.id")
     clause = " WHERE " + " AND ".join(where) if where else ""
@@ -157,7 +156,7 @@ def catalogue(tx: Tx, actor: Actor, hospital_code: str | None) -> Gen:
     return departments, doctors
 
 
-def hospital_doctors(tx: Tx, hospital_id: int) -> Gen:
+def hospital_doctors(tx: Tx, hospital_id: int) -> Unit[list[Doctor]]:
     """A hospital's active doctors by work number (for the booking filter)."""
     found = yield rows(
         "SELECT * FROM doctors WHERE hospital_id = ? AND active = 1 ORDER BY work_no", hospital_id
@@ -165,7 +164,7 @@ def hospital_doctors(tx: Tx, hospital_id: int) -> Gen:
     return [doctor_from(r) for r in found]
 
 
-def hospital_timezone(tx: Tx, hospital_id: int | None, default: str = "Asia/Shanghai") -> Gen:
+def hospital_timezone(tx: Tx, hospital_id: int | None, default: str = "Asia/Shanghai") -> Unit[str]:
     """The time zone a hospital's people read times in (``default`` for the platform)."""
     if hospital_id is None:
         return default
@@ -173,9 +172,9 @@ def hospital_timezone(tx: Tx, hospital_id: int | None, default: str = "Asia/Shan
     return default if row is None else row["timezone"]
 
 
-def hospital(tx: Tx, code: str) -> Gen:
+def hospital(tx: Tx, code: str) -> Unit[Hospital]:
     return (yield from hospital_by_code(code))
 
 
-def hospital_with_id(tx: Tx, hospital_id: int) -> Gen:
+def hospital_with_id(tx: Tx, hospital_id: int) -> Unit[Hospital]:
     return (yield from hospital_by_id(hospital_id))

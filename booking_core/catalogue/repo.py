@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from ..kernel.actor import Actor
 from ..kernel.errors import NotFound
-from ..kernel.unit import Query, one
+from ..kernel.unit import Row, Unit, one
 from .model import Department, Doctor, Hospital
 
-Gen = Generator[Query, Any, Any]
 
-
-def scope(actor: Actor, hospital_code: str | None, column: str) -> Gen:
+def scope(
+    actor: Actor, hospital_code: str | None, column: str
+) -> Unit[tuple[list[str], list[Any]]]:
     """(where clauses, args) limiting ``column`` to the actor's or the named hospital."""
     where: list[str] = []
     args: list[Any] = []
@@ -30,18 +29,18 @@ def scope(actor: Actor, hospital_code: str | None, column: str) -> Gen:
     return where, args
 
 
-def hospital_from(row) -> Hospital:
+def hospital_from(row: Row) -> Hospital:
     return Hospital(row["id"], row["code"], row["name"], row["timezone"])
 
 
-def department_from(row) -> Department:
+def department_from(row: Row) -> Department:
     aliases = tuple(a for a in row["aliases"].split(",") if a)
     return Department(
         row["id"], row["hospital_id"], row["code"], row["name"], aliases, bool(row["active"])
     )
 
 
-def doctor_from(row) -> Doctor:
+def doctor_from(row: Row) -> Doctor:
     return Doctor(
         row["id"],
         row["hospital_id"],
@@ -55,21 +54,21 @@ def doctor_from(row) -> Doctor:
     )
 
 
-def hospital_by_code(code: str) -> Generator[Query, Any, Hospital]:
+def hospital_by_code(code: str) -> Unit[Hospital]:
     row = yield one("SELECT * FROM hospitals WHERE code = ?", code)
     if row is None:
         raise NotFound("hospital", code)
     return hospital_from(row)
 
 
-def hospital_by_id(hospital_id: int) -> Generator[Query, Any, Hospital]:
+def hospital_by_id(hospital_id: int) -> Unit[Hospital]:
     row = yield one("SELECT * FROM hospitals WHERE id = ?", hospital_id)
     if row is None:
         raise NotFound("hospital", hospital_id)
     return hospital_from(row)
 
 
-def department_by_code(hospital_id: int, code: str) -> Generator[Query, Any, Department]:
+def department_by_code(hospital_id: int, code: str) -> Unit[Department]:
     row = yield one(
         "SELECT * FROM departments WHERE hospital_id = ? AND code = ?", hospital_id, code
     )
@@ -78,7 +77,7 @@ def department_by_code(hospital_id: int, code: str) -> Generator[Query, Any, Dep
     return department_from(row)
 
 
-def doctor_by_work_no(hospital_id: int, work_no: str) -> Generator[Query, Any, Doctor]:
+def doctor_by_work_no(hospital_id: int, work_no: str) -> Unit[Doctor]:
     row = yield one(
         "SELECT * FROM doctors WHERE hospital_id = ? AND work_no = ?", hospital_id, work_no
     )

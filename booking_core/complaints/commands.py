@@ -9,14 +9,14 @@ from ..kernel.unit import Command
 
 
 @dataclass(frozen=True, kw_only=True)
-class OpenComplaint(Command):
+class OpenComplaint(Command[str]):
     """A complaint (投诉) about to be recorded on a call; returns its tracking number."""
 
     call_sid: str
 
 
 @dataclass(frozen=True, kw_only=True)
-class AttachRecording(Command):
+class AttachRecording(Command[str | None]):
     """A complaint's recording: from the recording's own callback or the end of the
     recording step, whichever comes first (both may come; the second changes nothing new)."""
 
@@ -27,7 +27,7 @@ class AttachRecording(Command):
 
 
 @dataclass(frozen=True, kw_only=True)
-class SetComplaintStatus(Command):
+class SetComplaintStatus(Command[str]):
     """An operator moved a complaint on: in_progress or resolved."""
 
     tracking_no: str
@@ -36,7 +36,7 @@ class SetComplaintStatus(Command):
 
 
 @dataclass(frozen=True, kw_only=True)
-class AssignComplaint(Command):
+class AssignComplaint(Command[str]):
     """Give a complaint (投诉) to an operator to deal with (kept in the audit log)."""
 
     tracking_no: str
@@ -44,7 +44,7 @@ class AssignComplaint(Command):
 
 
 @dataclass(frozen=True, kw_only=True)
-class ReplyToComplaint(Command):
+class ReplyToComplaint(Command[str]):
     """Answer a complaint: its status and resolution change, and a ``complaint.replied``
     event tells the caller the outcome by text (the caller's number travels encrypted)."""
 

@@ -3,14 +3,13 @@ operator sets, assignment and the reply texted to the caller."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator
-from typing import Any
-
 from ..calls.handlers import _call
+from ..kernel.actor import Actor
 from ..kernel.deps import Deps
 from ..kernel.errors import InvalidInput, NotFound
 from ..kernel.identity import new_tracking_no
-from ..kernel.unit import Command, Query, Tx, execute, one, val
+from ..kernel.registry import handler_table, on
+from ..kernel.unit import Row, Tx, Unit, execute, one, val
 from .commands import (
     AssignComplaint,
     AttachRecording,
@@ -19,14 +18,12 @@ from .commands import (
     SetComplaintStatus,
 )
 
-Gen = Generator[Query, Any, Any]
-
 TRACKING_NO_ATTEMPTS = 5  # 9e5 numbers: a clash is rare, five in a row is a bug
 
 OPERATOR_STATUSES = ("received", "in_progress", "resolved")
 
 
-def open_complaint(tx: Tx, cmd: OpenComplaint, deps: Deps) -> Gen:
+def open_complaint(tx: Tx, cmd: OpenComplaint, deps: Deps) -> Unit[str]:
     call = yield from _call(cmd.call_sid)
     for _ in range(TRACKING_NO_ATTEMPTS):
         tracking_no = new_tracking_no()
@@ -64,7 +61,7 @@ def open_complaint(tx: Tx, cmd: OpenComplaint, deps: Deps) -> Gen:
     return tracking_no
 
 
-def attach_recording(tx: Tx, cmd: AttachRecording, deps: Deps) -> Gen:
+def attach_recording(tx: Tx, cmd: AttachRecording, deps: Deps) -> Unit[str | None]:
     """The newest complaint of the call that has no recording yet or has this one."""
     row = yield one(
         "SELECT id, tracking_no, status, hospital_id FROM complaints WHERE call_sid = ? "
@@ -96,7 +93,7 @@ def attach_recording(tx: Tx, cmd: AttachRecording, deps: Deps) -> Gen:
     return row["tracking_no"]
 
 
-def set_complaint_status(tx: Tx, cmd: SetComplaintStatus, deps: Deps) -> Gen:
+def set_complaint_status(tx: Tx, cmd: SetComplaintStatus, deps: Deps) -> Unit[str]:
     if cmd.status not in OPERATOR_STATUSES:
         raise InvalidInput("status", "received, in_progress or resolved")
     row = yield one(
@@ -126,14 +123,14 @@ def set_complaint_status(tx: Tx, cmd: SetComplaintStatus, deps: Deps) -> Gen:
 MAX_REPLY_LENGTH = 300  # two or three text messages
 
 
-def _complaint(tracking_no: str, actor) -> Gen:
+def _complaint(tracking_no: str, actor: Actor) -> Unit[Row]:
     row = yield one("SELECT * FROM complaints WHERE tracking_no = ?", tracking_no)
     if row is None or not actor.may_access(row["hospital_id"]):
         raise NotFound("complaint", tracking_no)
     return row
 
 
-def assign_complaint(tx: Tx, cmd: AssignComplaint, deps: Deps) -> Gen:
+def assign_complaint(tx: Tx, cmd: AssignComplaint, deps: Deps) -> Unit[str]:
     row = yield from _complaint(cmd.tracking_no, cmd.actor)
     operator = yield one(
         "SELECT hospital_id, disabled FROM operators WHERE username = ?", cmd.assignee
@@ -164,7 +161,7 @@ def assign_complaint(tx: Tx, cmd: AssignComplaint, deps: Deps) -> Gen:
     return cmd.assignee
 
 
-def reply_to_complaint(tx: Tx, cmd: ReplyToComplaint, deps: Deps) -> Gen:
+def reply_to_complaint(tx: Tx, cmd: ReplyToComplaint, deps: Deps) -> Unit[str]:
     reply = cmd.reply.strip()
     if not reply:
         raise InvalidInput("reply", "say what came of it")
@@ -208,10 +205,10 @@ def reply_to_complaint(tx: Tx, cmd: ReplyToComplaint, deps: Deps) -> Gen:
     return cmd.status
 
 
-HANDLERS: dict[type[Command], Callable[..., Any]] = {
-    OpenComplaint: open_complaint,
-    AttachRecording: attach_recording,
-    SetComplaintStatus: set_complaint_status,
-    AssignComplaint: assign_complaint,
-    ReplyToComplaint: reply_to_complaint,
-}
+HANDLERS = handler_table(
+    on(OpenComplaint, open_complaint),
+    on(AttachRecording, attach_recording),
+    on(SetComplaintStatus, set_complaint_status),
+    on(AssignComplaint, assign_complaint),
+    on(ReplyToComplaint, reply_to_complaint),
+)

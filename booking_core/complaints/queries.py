@@ -4,19 +4,16 @@ complaint's history."""
 from __future__ import annotations
 
 import json
-from collections.abc import Generator
 from typing import Any
 
 from ..catalogue.repo import scope
 from ..kernel.actor import Actor
 from ..kernel.errors import NotFound
-from ..kernel.unit import Query, Tx, from_epoch, one, rows, val
+from ..kernel.unit import Tx, Unit, from_epoch, one, rows, val
 from .model import Complaint
 
-Gen = Generator[Query, Any, Any]
 
-
-def complaint(tx: Tx, tracking_no: str, actor: Actor) -> Gen:
+def complaint(tx: Tx, tracking_no: str, actor: Actor) -> Unit[Complaint]:
     row = yield one("SELECT * FROM complaints WHERE tracking_no = ?", tracking_no)
     if row is None or not actor.may_access(row["hospital_id"]):
         raise NotFound("complaint", tracking_no)
@@ -39,7 +36,7 @@ def complaint(tx: Tx, tracking_no: str, actor: Actor) -> Gen:
 # --- complaints (投诉) ------------------------------------------------------------------
 
 
-def complaints(tx: Tx, actor: Actor, *, status: str | None = None) -> Gen:
+def complaints(tx: Tx, actor: Actor, *, status: str | None = None) -> Unit[list[dict[str, Any]]]:
     """Complaints newest first, each with the operator it is assigned to (from the audit)."""
     where, args = yield from scope(actor, None, "c.hospital_id")
     if status:
@@ -69,7 +66,7 @@ def complaints(tx: Tx, actor: Actor, *, status: str | None = None) -> Gen:
     return out
 
 
-def complaint_assignee(tx: Tx, tracking_no: str) -> Gen:
+def complaint_assignee(tx: Tx, tracking_no: str) -> Unit[str | None]:
     """The operator a complaint was last assigned to (its ``complaint.assign`` audit row)."""
     found = yield val(
         "SELECT after_state FROM audit WHERE action = 'complaint.assign' AND entity = 'complaint' "
@@ -79,7 +76,7 @@ def complaint_assignee(tx: Tx, tracking_no: str) -> Gen:
     return json.loads(found)["assignee"] if found else None
 
 
-def complaint_history(tx: Tx, tracking_no: str) -> Gen:
+def complaint_history(tx: Tx, tracking_no: str) -> Unit[list[dict[str, Any]]]:
     found = yield rows(
         "SELECT at, actor, action, after_state FROM audit WHERE entity = 'complaint' "
         "AND entity_id = ? ORDER BY id",

@@ -8,5 +8,5 @@ from ..kernel.unit import Command
 
 
 @dataclass(frozen=True, kw_only=True)
-class PurgeAudit(Command):
+class PurgeAudit(Command[int]):
     older_than_days: int = 365

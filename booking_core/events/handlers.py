@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator
 from datetime import timedelta
-from typing import Any
 
 from ..kernel.deps import Deps
-from ..kernel.unit import Command, Query, Tx, execute, to_epoch
+from ..kernel.registry import handler_table, on
+from ..kernel.unit import Tx, Unit, execute, to_epoch
 from .commands import PurgeAudit
-
-Gen = Generator[Query, Any, Any]
 
 LOGIN_ATTEMPTS_KEEP_DAYS = 30  # the lockout looks back a day; each attempt is audited anyway
 
 
-def purge_audit(tx: Tx, cmd: PurgeAudit, deps: Deps) -> Gen:
+def purge_audit(tx: Tx, cmd: PurgeAudit, deps: Deps) -> Unit[int]:
     """Audit records are kept a year (configurable), then deleted; the console's log-in
     attempts (what the lockout counts) a month. Returns the audit records deleted."""
     cutoff = to_epoch(tx.now - timedelta(days=cmd.older_than_days))
@@ -24,6 +21,6 @@ def purge_audit(tx: Tx, cmd: PurgeAudit, deps: Deps) -> Gen:
     return (yield execute("DELETE FROM audit WHERE at < ?", cutoff))
 
 
-HANDLERS: dict[type[Command], Callable[..., Any]] = {
-    PurgeAudit: purge_audit,
-}
+HANDLERS = handler_table(
+    on(PurgeAudit, purge_audit),
+)

@@ -11,20 +11,20 @@ events are deleted after a while by :func:`purge_delivered` (the engine's hourly
 from __future__ import annotations
 
 import json
-from collections.abc import Generator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-from ..kernel.unit import Query, Tx, execute, from_epoch, rows
+from ..kernel.unit import Row, Tx, Unit, execute, from_epoch, rows
 from .model import OutboxEvent
-
-Gen = Generator[Query, Any, Any]
 
 MAX_ERROR_LENGTH = 500
 
 SECONDS_PER_DAY = 86_400
 
 
-def claim(tx: Tx, consumer: str, limit: int = 100, lease_seconds: int = 60) -> Gen:
+def claim(
+    tx: Tx, consumer: str, limit: int = 100, lease_seconds: int = 60
+) -> Unit[list[OutboxEvent]]:
     """Up to ``limit`` due events for ``consumer``, oldest first, leased to the caller."""
     found = yield rows(
         "SELECT d.event_id, d.attempts, e.topic, e.hospital_id, e.aggregate, e.payload, "
@@ -51,7 +51,7 @@ def claim(tx: Tx, consumer: str, limit: int = 100, lease_seconds: int = 60) -> G
     return [_event_from(r, r["event_id"], attempts=r["attempts"] + 1) for r in found]
 
 
-def mark_done(tx: Tx, consumer: str, event_ids: Sequence[int]) -> Gen:
+def mark_done(tx: Tx, consumer: str, event_ids: Sequence[int]) -> Unit[int]:
     if not event_ids:
         return 0
     marks = ", ".join("?" * len(event_ids))
@@ -66,7 +66,7 @@ def mark_done(tx: Tx, consumer: str, event_ids: Sequence[int]) -> Gen:
     )
 
 
-def retry_later(tx: Tx, consumer: str, event_id: int, delay_seconds: int, error: str) -> Gen:
+def retry_later(tx: Tx, consumer: str, event_id: int, delay_seconds: int, error: str) -> Unit[int]:
     return (
         yield execute(
             "UPDATE outbox_deliveries SET available_at = ?, lease_until = 0, last_error = ? "
@@ -79,7 +79,7 @@ def retry_later(tx: Tx, consumer: str, event_id: int, delay_seconds: int, error:
     )
 
 
-def purge_delivered(tx: Tx, older_than_days: int) -> Gen:
+def purge_delivered(tx: Tx, older_than_days: int) -> Unit[tuple[int, int]]:
     """Delete what has been delivered for more than ``older_than_days``: the delivery rows
     marked done before then, and the events created before then that no delivery row is
     left for (every consumer's row done and purged, or no consumer was configured when it
@@ -104,9 +104,12 @@ PURGE_EVENTS = {
 }
 
 
-def events(tx: Tx, *, topic: str | None = None, key: str | None = None, after_id: int = 0) -> Gen:
+def events(
+    tx: Tx, *, topic: str | None = None, key: str | None = None, after_id: int = 0
+) -> Unit[list[OutboxEvent]]:
     """Recorded events in order (tests, reports and the HIS change feed)."""
-    where, args = ["id > ?"], [after_id]
+    where: list[str] = ["id > ?"]
+    args: list[Any] = [after_id]
     if topic:
         where.append("topic = ?")
         args.append(topic)
@@ -119,7 +122,7 @@ def events(tx: Tx, *, topic: str | None = None, key: str | None = None, after_id
     return [_event_from(r, r["id"]) for r in found]
 
 
-def _event_from(row, event_id: int, attempts: int = 0) -> OutboxEvent:
+def _event_from(row: Row, event_id: int, attempts: int = 0) -> OutboxEvent:
     return OutboxEvent(
         id=event_id,
         topic=row["topic"],

@@ -35,11 +35,11 @@ class GuahaoError(Exception):
             return params[name]
         raise AttributeError(name)
 
-    def __reduce__(self):  # picklable across process pools
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:  # picklable across process pools
         return (_rebuild, (type(self), self.params))
 
 
-def _rebuild(cls, params):
+def _rebuild(cls: type[GuahaoError], params: dict[str, Any]) -> GuahaoError:
     return cls(**params)
 
 

@@ -7,24 +7,23 @@ them. SQL uses ``?`` placeholders; the PostgreSQL driver rewrites them to ``$n``
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal, NamedTuple, TypeVar
+from typing import Any, Generic, Literal, NamedTuple, TypeVar, overload
 
 import orjson
 
 from .actor import SYSTEM, Actor
 
 T = TypeVar("T")
+R = TypeVar("R")  # what a command's unit returns (invariant: a handler must return exactly it)
 
-
-@dataclass(frozen=True, kw_only=True)
-class Command:
-    actor: Actor = field(default=SYSTEM)
-
+Row = Mapping[str, Any]
+"""A row as a unit receives it: values by column name (sqlite3.Row, asyncpg.Record)."""
 
 MAX_ROWS = 500
+"""The most rows a read hands back at once."""
 
 Op = Literal["one", "rows", "val", "exec", "many"]
 
@@ -63,7 +62,19 @@ def many(sql: str, arg_rows: Sequence[tuple]) -> Query:
     return Query("many", sql, (tuple(arg_rows),))
 
 
-UnitOfWork = Callable[..., Generator[Query, Any, T]]
+Unit = Generator[Query, Any, R]
+"""A unit of work returning ``R``: ``def book_slot(tx, cmd, deps) -> Unit[BookingView]``.
+It yields :class:`Query` objects, receives their results and returns its answer."""
+
+UnitOfWork = Callable[..., Unit[T]]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Command(Generic[R]):
+    """What a door asks the core to do (imperative: ``BookSlot``), answered with an ``R``
+    (``class BookSlot(Command[BookingView])``): ``services.handle(cmd)`` is typed ``R``."""
+
+    actor: Actor = field(default=SYSTEM)
 
 
 class UniqueViolation(Exception):
@@ -137,7 +148,14 @@ def to_epoch(instant: datetime) -> int:
     return int(instant.timestamp())
 
 
+@overload
+def from_epoch(value: int) -> datetime: ...
+@overload
+def from_epoch(value: None) -> None: ...
+@overload
+def from_epoch(value: int | None) -> datetime | None: ...
 def from_epoch(value: int | None) -> datetime | None:
+    """An instant the store keeps as epoch seconds (None stays None)."""
     return None if value is None else datetime.fromtimestamp(value, UTC)
 
 

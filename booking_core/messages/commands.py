@@ -6,11 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..kernel.unit import Command
-from .model import MessageStatus, OutgoingMessage
+from .model import Claimed, InboundClaim, MessageStatus, OutgoingMessage
 
 
 @dataclass(frozen=True, kw_only=True)
-class ReceiveMessage(Command):
+class ReceiveMessage(Command[InboundClaim]):
     """A text came in (上行短信). Stored once per (gateway, provider id): a gateway's retry
     finds the first delivery and its stored reply."""
 
@@ -22,7 +22,7 @@ class ReceiveMessage(Command):
 
 
 @dataclass(frozen=True, kw_only=True)
-class AnswerMessage(Command):
+class AnswerMessage(Command[str]):
     """The reply to a received text: stored on it and logged as an outgoing message,
     ``queued`` for the gateway's sender (``send``) or already answered inline (Twilio's
     TwiML ``<Message>``)."""
@@ -34,7 +34,7 @@ class AnswerMessage(Command):
 
 
 @dataclass(frozen=True, kw_only=True)
-class QueueMessages(Command):
+class QueueMessages(Command[int]):
     """Notices worked out from outbox events, queued, and those events marked done for
     ``consumer``, in one transaction: an event becomes its messages exactly once."""
 
@@ -44,7 +44,7 @@ class QueueMessages(Command):
 
 
 @dataclass(frozen=True, kw_only=True)
-class ClaimOutgoing(Command):
+class ClaimOutgoing(Command[list[Claimed]]):
     """Up to ``limit`` due messages of ``gateway``, leased to the caller and marked
     ``sending`` (one tried before comes back ``resumed``: it may have left)."""
 
@@ -54,7 +54,7 @@ class ClaimOutgoing(Command):
 
 
 @dataclass(frozen=True, kw_only=True)
-class MarkSent(Command):
+class MarkSent(Command[int]):
     """The gateway took the message; its status (Twilio's "queued", "accepted" …) is
     recorded as ``sent`` unless it says more (``delivered``)."""
 
@@ -65,7 +65,7 @@ class MarkSent(Command):
 
 
 @dataclass(frozen=True, kw_only=True)
-class MarkFailed(Command):
+class MarkFailed(Command[int]):
     """A send failed: try again in ``retry_in_seconds``, or (None) give up."""
 
     message_id: int
@@ -74,7 +74,7 @@ class MarkFailed(Command):
 
 
 @dataclass(frozen=True, kw_only=True)
-class UpdateDelivery(Command):
+class UpdateDelivery(Command[int]):
     """A gateway's delivery report (Twilio's status callback). Moves a message's status
     forward only: a late ``sent`` never overwrites ``delivered``."""
 
@@ -85,7 +85,7 @@ class UpdateDelivery(Command):
 
 
 @dataclass(frozen=True, kw_only=True)
-class SetOptOut(Command):
+class SetOptOut(Command[bool]):
     """退订 / 订阅: this phone gets no reminders, surveys or hospital notices (or again)."""
 
     phone: str
@@ -93,7 +93,7 @@ class SetOptOut(Command):
 
 
 @dataclass(frozen=True, kw_only=True)
-class KeepUndecodable(Command):
+class KeepUndecodable(Command[int]):
     """A message a gateway received and cannot decode (a GSM modem's PDU): kept,
     encrypted, once per PDU, so the gateway can delete it from the SIM."""
 
@@ -103,7 +103,7 @@ class KeepUndecodable(Command):
 
 
 @dataclass(frozen=True, kw_only=True)
-class CountRegistration(Command):
+class CountRegistration(Command[int]):
     """A ``ZC`` from this phone is about to be tried: counted (in a unit of its own, so a
     refused registration counts too), or refused with ``LimitReached`` once the phone has
     tried ``sms_registrations_per_day`` times today (the hospital's local day)."""
@@ -113,7 +113,7 @@ class CountRegistration(Command):
 
 
 @dataclass(frozen=True, kw_only=True)
-class AnswerSurvey(Command):
+class AnswerSurvey(Command[str]):
     """A 1–5 reply to the latest unanswered survey sent to this phone (满意度)."""
 
     phone: str
@@ -121,7 +121,7 @@ class AnswerSurvey(Command):
 
 
 @dataclass(frozen=True, kw_only=True)
-class QueueReminders(Command):
+class QueueReminders(Command[int]):
     """The day-before reminders (就诊提醒): at or after ``hour`` hospital-local time, one
     ``booking.reminder`` event per active booking of tomorrow, never two for a booking."""
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator
 from datetime import datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from ..bookings.admission import booking_payload
@@ -12,10 +10,11 @@ from ..bookings.repo import view_by_id
 from ..catalogue.repo import hospital_by_code
 from ..events.outbox import mark_done
 from ..kernel.deps import Deps
-from ..kernel.errors import InvalidInput, LimitReached, NotFound
+from ..kernel.errors import InvalidInput, LimitReached, NotFound, StoreUnavailable
 from ..kernel.identity import mask_phone, normalize_phone
 from ..kernel.redaction import redact_id_numbers
-from ..kernel.unit import Command, Query, Tx, execute, from_epoch, one, rows, val
+from ..kernel.registry import handler_table, on
+from ..kernel.unit import Tx, Unit, execute, from_epoch, one, rows, val
 from ..rules.model import RuleKey
 from .commands import (
     AnswerMessage,
@@ -32,8 +31,6 @@ from .commands import (
     UpdateDelivery,
 )
 from .model import Claimed, InboundClaim, MessageKind, MessageStatus
-
-Gen = Generator[Query, Any, Any]
 
 MAX_BODY_CHARS = 1600  # ten concatenated parts: anything longer is not a text a person wrote
 
@@ -87,7 +84,7 @@ def _phone_columns(deps: Deps, phone: str) -> tuple[str, str, str]:
     )
 
 
-def receive_message(tx: Tx, cmd: ReceiveMessage, deps: Deps) -> Gen:
+def receive_message(tx: Tx, cmd: ReceiveMessage, deps: Deps) -> Unit[InboundClaim]:
     hospital = yield from hospital_by_code(cmd.hospital_code)
     key = f"{cmd.gateway}:{cmd.provider_id}"
     known = yield from _known_inbound(tx, key)
@@ -114,11 +111,14 @@ def receive_message(tx: Tx, cmd: ReceiveMessage, deps: Deps) -> Gen:
         tx.epoch,
     )
     if message_id is None:  # a parallel delivery stored it first (PostgreSQL)
-        return (yield from _known_inbound(tx, key))
+        known = yield from _known_inbound(tx, key)
+        if known is None:  # …and was rolled back meanwhile: the gateway delivers it again
+            raise StoreUnavailable(reason="a parallel delivery of this text was rolled back")
+        return known
     return InboundClaim(won=True, message_id=message_id)
 
 
-def _known_inbound(tx: Tx, key: str) -> Gen:
+def _known_inbound(tx: Tx, key: str) -> Unit[InboundClaim | None]:
     """A text stored before: its reply; or, when the delivery that stored it has been
     silent for ``STALE_CLAIM_SECONDS`` (its engine died before answering), the claim."""
     known = yield one(
@@ -138,7 +138,7 @@ def _known_inbound(tx: Tx, key: str) -> Gen:
     return InboundClaim(won=False, message_id=known["id"], reply=known["reply"])
 
 
-def answer_message(tx: Tx, cmd: AnswerMessage, deps: Deps) -> Gen:
+def answer_message(tx: Tx, cmd: AnswerMessage, deps: Deps) -> Unit[str]:
     inbound = yield one(
         "SELECT * FROM messages WHERE id = ? AND direction = 'in'", cmd.message_id, lock=True
     )
@@ -178,7 +178,7 @@ def answer_message(tx: Tx, cmd: AnswerMessage, deps: Deps) -> Gen:
     return cmd.reply
 
 
-def queue_messages(tx: Tx, cmd: QueueMessages, deps: Deps) -> Gen:
+def queue_messages(tx: Tx, cmd: QueueMessages, deps: Deps) -> Unit[int]:
     queued = 0
     for m in cmd.messages:
         phone = canonical_phone(m.phone)
@@ -222,7 +222,7 @@ def queue_messages(tx: Tx, cmd: QueueMessages, deps: Deps) -> Gen:
     return queued
 
 
-def claim_outgoing(tx: Tx, cmd: ClaimOutgoing, deps: Deps) -> Gen:
+def claim_outgoing(tx: Tx, cmd: ClaimOutgoing, deps: Deps) -> Unit[list[Claimed]]:
     found = yield rows(
         "SELECT id, idem_key, phone_enc, body, body_enc, attempts, status, sending_since "
         "FROM messages "
@@ -264,7 +264,7 @@ def claim_outgoing(tx: Tx, cmd: ClaimOutgoing, deps: Deps) -> Gen:
     return claimed
 
 
-def mark_sent(tx: Tx, cmd: MarkSent, deps: Deps) -> Gen:
+def mark_sent(tx: Tx, cmd: MarkSent, deps: Deps) -> Unit[int]:
     return (
         yield execute(
             "UPDATE messages SET status = ?, provider_id = ?, parts = ?, lease_until = 0, "
@@ -279,7 +279,7 @@ def mark_sent(tx: Tx, cmd: MarkSent, deps: Deps) -> Gen:
     )
 
 
-def mark_failed(tx: Tx, cmd: MarkFailed, deps: Deps) -> Gen:
+def mark_failed(tx: Tx, cmd: MarkFailed, deps: Deps) -> Unit[int]:
     if cmd.retry_in_seconds is None:
         return (
             yield execute(
@@ -304,7 +304,7 @@ def mark_failed(tx: Tx, cmd: MarkFailed, deps: Deps) -> Gen:
     )
 
 
-def update_delivery(tx: Tx, cmd: UpdateDelivery, deps: Deps) -> Gen:
+def update_delivery(tx: Tx, cmd: UpdateDelivery, deps: Deps) -> Unit[int]:
     rank = _RANK.get(cmd.status)
     if rank is None:
         return 0
@@ -326,7 +326,7 @@ def update_delivery(tx: Tx, cmd: UpdateDelivery, deps: Deps) -> Gen:
     )
 
 
-def set_opt_out(tx: Tx, cmd: SetOptOut, deps: Deps) -> Gen:
+def set_opt_out(tx: Tx, cmd: SetOptOut, deps: Deps) -> Unit[bool]:
     phone = canonical_phone(cmd.phone)
     index = deps.cipher.blind_index(phone, context="phone")
     if cmd.opted_out:
@@ -357,7 +357,7 @@ def set_opt_out(tx: Tx, cmd: SetOptOut, deps: Deps) -> Gen:
 MAX_PDU_CHARS = 700  # a PDU is at most 176 octets (352 hex digits) after the SMSC field
 
 
-def keep_undecodable(tx: Tx, cmd: KeepUndecodable, deps: Deps) -> Gen:
+def keep_undecodable(tx: Tx, cmd: KeepUndecodable, deps: Deps) -> Unit[int]:
     pdu = cmd.pdu.strip()[:MAX_PDU_CHARS]
     return (
         yield execute(
@@ -372,7 +372,7 @@ def keep_undecodable(tx: Tx, cmd: KeepUndecodable, deps: Deps) -> Gen:
     )
 
 
-def count_registration(tx: Tx, cmd: CountRegistration, deps: Deps) -> Gen:
+def count_registration(tx: Tx, cmd: CountRegistration, deps: Deps) -> Unit[int]:
     hospital = yield from hospital_by_code(cmd.hospital_code)
     rules = yield from deps.rules.get(hospital.id)
     limit = rules.limit(RuleKey.SMS_REGISTRATIONS_PER_DAY)
@@ -393,7 +393,7 @@ def count_registration(tx: Tx, cmd: CountRegistration, deps: Deps) -> Gen:
     return attempts
 
 
-def answer_survey(tx: Tx, cmd: AnswerSurvey, deps: Deps) -> Gen:
+def answer_survey(tx: Tx, cmd: AnswerSurvey, deps: Deps) -> Unit[str]:
     if not 1 <= cmd.score <= 5:
         raise InvalidInput("score", "1 to 5")
     index = deps.cipher.blind_index(canonical_phone(cmd.phone), context="phone")
@@ -416,7 +416,7 @@ def answer_survey(tx: Tx, cmd: AnswerSurvey, deps: Deps) -> Gen:
     return survey["booking_no"]
 
 
-def queue_reminders(tx: Tx, cmd: QueueReminders, deps: Deps) -> Gen:
+def queue_reminders(tx: Tx, cmd: QueueReminders, deps: Deps) -> Unit[int]:
     """Per hospital, in its own zone: once it is ``hour`` o'clock or later, tomorrow's
     active bookings each get one ``booking.reminder`` event."""
     now = datetime.fromtimestamp(tx.epoch, ZoneInfo("UTC"))
@@ -454,17 +454,17 @@ def queue_reminders(tx: Tx, cmd: QueueReminders, deps: Deps) -> Gen:
     return queued
 
 
-HANDLERS: dict[type[Command], Callable[..., Any]] = {
-    ReceiveMessage: receive_message,
-    AnswerMessage: answer_message,
-    QueueMessages: queue_messages,
-    ClaimOutgoing: claim_outgoing,
-    MarkSent: mark_sent,
-    MarkFailed: mark_failed,
-    UpdateDelivery: update_delivery,
-    SetOptOut: set_opt_out,
-    CountRegistration: count_registration,
-    KeepUndecodable: keep_undecodable,
-    AnswerSurvey: answer_survey,
-    QueueReminders: queue_reminders,
-}
+HANDLERS = handler_table(
+    on(ReceiveMessage, receive_message),
+    on(AnswerMessage, answer_message),
+    on(QueueMessages, queue_messages),
+    on(ClaimOutgoing, claim_outgoing),
+    on(MarkSent, mark_sent),
+    on(MarkFailed, mark_failed),
+    on(UpdateDelivery, update_delivery),
+    on(SetOptOut, set_opt_out),
+    on(CountRegistration, count_registration),
+    on(KeepUndecodable, keep_undecodable),
+    on(AnswerSurvey, answer_survey),
+    on(QueueReminders, queue_reminders),
+)

@@ -3,23 +3,18 @@ with the booking and the phones to tell (decrypted only here, for the sender).""
 
 from __future__ import annotations
 
-from collections.abc import Generator
-from typing import Any
-
 from ..bookings.repo import view_by_no
 from ..events.model import OutboxEvent
 from ..events.outbox import claim
 from ..kernel.errors import NotFound
 from ..kernel.pii import Cipher
-from ..kernel.unit import Query, Tx, one
+from ..kernel.unit import Tx, Unit, one
 from .model import NOTICE_TOPICS, Notice, Recipient
-
-Gen = Generator[Query, Any, Any]
 
 
 def claim_notices(
     tx: Tx, consumer: str, cipher: Cipher, limit: int = 50, lease_seconds: int = 60
-) -> Gen:
+) -> Unit[list[Notice]]:
     events = yield from claim(tx, consumer, limit, lease_seconds)
     notices: list[Notice] = []
     for event in events:
@@ -27,7 +22,7 @@ def claim_notices(
     return notices
 
 
-def _notice(event: OutboxEvent, cipher: Cipher) -> Gen:
+def _notice(event: OutboxEvent, cipher: Cipher) -> Unit[Notice]:
     if event.topic not in NOTICE_TOPICS:
         return Notice(event, None, "", ())
     if event.topic == "complaint.replied":  # the outcome, to the number that complained
@@ -52,7 +47,7 @@ def _notice(event: OutboxEvent, cipher: Cipher) -> Gen:
     return Notice(event, view, patient["name"] if patient else "", recipients)
 
 
-def _recipients(cipher: Cipher, phone_enc: str | None) -> Gen:
+def _recipients(cipher: Cipher, phone_enc: str | None) -> Unit[tuple[Recipient, ...]]:
     """The phone behind ``phone_enc`` (none when there is none), with its opt-out."""
     if not phone_enc:
         return ()

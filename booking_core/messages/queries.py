@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator
 from typing import Any
 
 from ..kernel.actor import Actor
-from ..kernel.unit import Query, Tx, from_epoch, one, rows
+from ..kernel.unit import Row, Tx, Unit, from_epoch, one, rows
 from .model import MessageRecord
-
-Gen = Generator[Query, Any, Any]
 
 
 def messages(
@@ -20,9 +17,10 @@ def messages(
     phone_index: str | None = None,
     direction: str | None = None,
     limit: int = 100,
-) -> Gen:
+) -> Unit[list[MessageRecord]]:
     """The message log, newest first (a hospital operator sees their hospital's only)."""
-    where, args = ["1 = 1"], []
+    where: list[str] = ["1 = 1"]
+    args: list[Any] = []
     if actor.hospital_id is not None:
         where.append("hospital_id = ?")
         args.append(actor.hospital_id)
@@ -43,7 +41,7 @@ def messages(
     return [_record(r) for r in found]
 
 
-def _record(r) -> MessageRecord:
+def _record(r: Row) -> MessageRecord:
     return MessageRecord(
         id=r["id"],
         direction=r["direction"],
@@ -61,12 +59,12 @@ def _record(r) -> MessageRecord:
     )
 
 
-def inbound_reply(tx: Tx, message_id: int) -> Gen:
+def inbound_reply(tx: Tx, message_id: int) -> Unit[str | None]:
     """The reply stored for a received message (None: not answered yet)."""
     row = yield one("SELECT reply FROM messages WHERE id = ?", message_id)
     return row["reply"] if row else None
 
 
-def opted_out(tx: Tx, phone_index: str) -> Gen:
+def opted_out(tx: Tx, phone_index: str) -> Unit[bool]:
     row = yield one("SELECT 1 AS x FROM sms_opt_outs WHERE phone_index = ?", phone_index)
     return row is not None

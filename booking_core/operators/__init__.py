@@ -71,6 +71,7 @@ from .queries import (
     login_history,
     operator_from,
     token_by_hash,
+    token_with_hospital,
 )
 
 __all__ = [
@@ -136,4 +137,5 @@ __all__ = [
     "login_history",
     "operator_from",
     "token_by_hash",
+    "token_with_hospital",
 ]

@@ -10,11 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..kernel.unit import Command
-from .lockout import LoginPolicy
+from .lockout import LoginPolicy, Verdict
 
 
 @dataclass(frozen=True, kw_only=True)
-class CreateToken(Command):
+class CreateToken(Command[int]):
     name: str
     role: str
     hospital_code: str | None
@@ -22,7 +22,7 @@ class CreateToken(Command):
 
 
 @dataclass(frozen=True, kw_only=True)
-class CreateOperator(Command):
+class CreateOperator(Command[int]):
     username: str
     display_name: str
     password_hash: str
@@ -32,7 +32,7 @@ class CreateOperator(Command):
 
 
 @dataclass(frozen=True, kw_only=True)
-class AddOperator(Command):
+class AddOperator(Command[int]):
     """A new operator. ``hospital_code`` None: platform-wide (platform admins only)."""
 
     username: str
@@ -44,19 +44,19 @@ class AddOperator(Command):
 
 
 @dataclass(frozen=True, kw_only=True)
-class EditOperator(Command):
+class EditOperator(Command[int]):
     operator_id: int
     display_name: str
 
 
 @dataclass(frozen=True, kw_only=True)
-class AssignRoles(Command):
+class AssignRoles(Command[tuple[str, ...]]):
     operator_id: int
     roles: tuple[str, ...]
 
 
 @dataclass(frozen=True, kw_only=True)
-class SetOperatorDisabled(Command):
+class SetOperatorDisabled(Command[bool]):
     """停用 / 启用: a disabled operator cannot log in and loses every open session."""
 
     operator_id: int
@@ -64,7 +64,7 @@ class SetOperatorDisabled(Command):
 
 
 @dataclass(frozen=True, kw_only=True)
-class ResetPassword(Command):
+class ResetPassword(Command[int]):
     """A one-time temporary password, changed at the next log-in; ends a lockout."""
 
     operator_id: int
@@ -72,7 +72,7 @@ class ResetPassword(Command):
 
 
 @dataclass(frozen=True, kw_only=True)
-class ChangePassword(Command):
+class ChangePassword(Command[int]):
     """An operator's own new password; every other session of theirs is closed."""
 
     operator_id: int
@@ -81,14 +81,14 @@ class ChangePassword(Command):
 
 
 @dataclass(frozen=True, kw_only=True)
-class EnrolTotp(Command):
+class EnrolTotp(Command[int]):
     operator_id: int
     secret_enc: str
     step: int  # the time step of the code that proved it
 
 
 @dataclass(frozen=True, kw_only=True)
-class UseTotpStep(Command):
+class UseTotpStep(Command[bool]):
     """Accept a TOTP time step once: returns False when it (or a later one) was used."""
 
     operator_id: int
@@ -96,7 +96,7 @@ class UseTotpStep(Command):
 
 
 @dataclass(frozen=True, kw_only=True)
-class RecordLoginAttempt(Command):
+class RecordLoginAttempt(Command[str]):
     """An attempt's outcome, audited. A refusal (locked, throttled) is added to its source's
     tally for the minute: one row and one audit record per source, outcome and minute."""
 
@@ -108,7 +108,7 @@ class RecordLoginAttempt(Command):
 
 
 @dataclass(frozen=True, kw_only=True)
-class ReserveLoginAttempt(Command):
+class ReserveLoginAttempt(Command[Verdict]):
     """Judge an attempt and, when it may be evaluated, keep a pending attempt for it, in one
     write: returns a :class:`~booking_core.operators.lockout.Verdict` (its ``attempt_id`` to
     settle). A refusal is recorded as :class:`RecordLoginAttempt` would."""
@@ -121,7 +121,7 @@ class ReserveLoginAttempt(Command):
 
 
 @dataclass(frozen=True, kw_only=True)
-class SettleLoginAttempt(Command):
+class SettleLoginAttempt(Command[bool]):
     """A reserved attempt's real outcome (right, wrong, disabled), audited."""
 
     attempt_id: int
@@ -132,7 +132,7 @@ class SettleLoginAttempt(Command):
 
 
 @dataclass(frozen=True, kw_only=True)
-class OpenConsoleSession(Command):
+class OpenConsoleSession(Command[str]):
     token_hash: str
     operator_id: int
     csrf_token: str
@@ -143,17 +143,17 @@ class OpenConsoleSession(Command):
 
 
 @dataclass(frozen=True, kw_only=True)
-class SetSessionStage(Command):
+class SetSessionStage(Command[bool]):
     token_hash: str
     stage: str
     pending_totp_enc: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
-class TouchConsoleSession(Command):
+class TouchConsoleSession(Command[None]):
     token_hash: str
 
 
 @dataclass(frozen=True, kw_only=True)
-class CloseConsoleSession(Command):
+class CloseConsoleSession(Command[bool]):
     token_hash: str

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Generator
 from typing import Any
 
 from ..catalogue.repo import hospital_by_code
 from ..kernel.deps import Deps
 from ..kernel.errors import Forbidden, InvalidInput, NotFound
-from ..kernel.unit import Query, Tx, execute, one, val
+from ..kernel.registry import handler_table, on
+from ..kernel.unit import Query, Tx, Unit, execute, one, val
 from .commands import (
     AddOperator,
     AssignRoles,
@@ -44,12 +44,10 @@ from .model import (
 )
 from .queries import login_history
 
-Gen = Generator[Query, Any, Any]
-
 TOKEN_ROLES = ("his", "kiosk", "admin")
 
 
-def create_token(tx: Tx, cmd: CreateToken, deps: Deps) -> Gen:
+def create_token(tx: Tx, cmd: CreateToken, deps: Deps) -> Unit[int]:
     if cmd.role not in TOKEN_ROLES:
         raise InvalidInput("role", " | ".join(TOKEN_ROLES))
     hospital_id = None
@@ -78,7 +76,7 @@ def create_token(tx: Tx, cmd: CreateToken, deps: Deps) -> Gen:
     return token_id
 
 
-def create_operator(tx: Tx, cmd: CreateOperator, deps: Deps) -> Gen:
+def create_operator(tx: Tx, cmd: CreateOperator, deps: Deps) -> Unit[int]:
     hospital_id = None
     if cmd.hospital_code:
         hospital = yield from hospital_by_code(cmd.hospital_code)
@@ -134,7 +132,9 @@ def _display_name(name: str) -> str:
     return name
 
 
-def _check_roles_fit(actor_hospital: int | None, hospital_id: int | None, roles) -> None:
+def _check_roles_fit(
+    actor_hospital: int | None, hospital_id: int | None, roles: tuple[str, ...]
+) -> None:
     """Platform admins belong to no hospital; everyone else to exactly one. Only a
     platform-wide actor grants the platform-admin role."""
     if PLATFORM_ADMIN in roles:
@@ -146,7 +146,7 @@ def _check_roles_fit(actor_hospital: int | None, hospital_id: int | None, roles)
         raise InvalidInput("hospital", "an operator other than a platform admin needs a hospital")
 
 
-def _target(cmd: Any) -> Gen:
+def _target(cmd: Any) -> Unit[Any]:
     row = yield one("SELECT * FROM operators WHERE id = ?", cmd.operator_id, lock=True)
     if row is None or not cmd.actor.may_access(row["hospital_id"]):
         raise NotFound("operator", cmd.operator_id)
@@ -161,7 +161,7 @@ def _close_sessions(operator_id: int, keep: str | None = None) -> Query:
     )
 
 
-def add_operator(tx: Tx, cmd: AddOperator, deps: Deps) -> Gen:
+def add_operator(tx: Tx, cmd: AddOperator, deps: Deps) -> Unit[int]:
     username = cmd.username.strip().lower()
     if not USERNAME.fullmatch(username):
         raise InvalidInput("username", "3 to 32 of a-z 0-9 _ . -, starting with a letter or digit")
@@ -203,7 +203,7 @@ def add_operator(tx: Tx, cmd: AddOperator, deps: Deps) -> Gen:
     return op_id
 
 
-def edit_operator(tx: Tx, cmd: EditOperator, deps: Deps) -> Gen:
+def edit_operator(tx: Tx, cmd: EditOperator, deps: Deps) -> Unit[int]:
     row = yield from _target(cmd)
     name = _display_name(cmd.display_name)
     yield execute(
@@ -224,7 +224,7 @@ def edit_operator(tx: Tx, cmd: EditOperator, deps: Deps) -> Gen:
     return row["id"]
 
 
-def assign_roles(tx: Tx, cmd: AssignRoles, deps: Deps) -> Gen:
+def assign_roles(tx: Tx, cmd: AssignRoles, deps: Deps) -> Unit[tuple[str, ...]]:
     row = yield from _target(cmd)
     roles = valid_roles(cmd.roles)
     _check_roles_fit(cmd.actor.hospital_id, row["hospital_id"], roles)
@@ -248,7 +248,7 @@ def assign_roles(tx: Tx, cmd: AssignRoles, deps: Deps) -> Gen:
     return roles
 
 
-def set_operator_disabled(tx: Tx, cmd: SetOperatorDisabled, deps: Deps) -> Gen:
+def set_operator_disabled(tx: Tx, cmd: SetOperatorDisabled, deps: Deps) -> Unit[bool]:
     row = yield from _target(cmd)
     if cmd.disabled and cmd.actor.kind == "operator" and cmd.actor.name == row["username"]:
         raise InvalidInput("operator", "you cannot disable yourself")
@@ -270,7 +270,7 @@ def set_operator_disabled(tx: Tx, cmd: SetOperatorDisabled, deps: Deps) -> Gen:
     return cmd.disabled
 
 
-def reset_password(tx: Tx, cmd: ResetPassword, deps: Deps) -> Gen:
+def reset_password(tx: Tx, cmd: ResetPassword, deps: Deps) -> Unit[int]:
     row = yield from _target(cmd)
     yield execute(
         "UPDATE operators SET password_hash = ?, must_change_password = 1, "
@@ -288,7 +288,7 @@ def reset_password(tx: Tx, cmd: ResetPassword, deps: Deps) -> Gen:
     return row["id"]
 
 
-def change_password(tx: Tx, cmd: ChangePassword, deps: Deps) -> Gen:
+def change_password(tx: Tx, cmd: ChangePassword, deps: Deps) -> Unit[int]:
     row = yield from _target(cmd)
     yield execute(
         "UPDATE operators SET password_hash = ?, must_change_password = 0, "
@@ -305,7 +305,7 @@ def change_password(tx: Tx, cmd: ChangePassword, deps: Deps) -> Gen:
     return row["id"]
 
 
-def enrol_totp(tx: Tx, cmd: EnrolTotp, deps: Deps) -> Gen:
+def enrol_totp(tx: Tx, cmd: EnrolTotp, deps: Deps) -> Unit[int]:
     row = yield from _target(cmd)
     yield execute(
         "UPDATE operators SET totp_secret_enc = ?, totp_last_step = ?, updated_at = ? WHERE id = ?",
@@ -320,7 +320,7 @@ def enrol_totp(tx: Tx, cmd: EnrolTotp, deps: Deps) -> Gen:
     return row["id"]
 
 
-def use_totp_step(tx: Tx, cmd: UseTotpStep, deps: Deps) -> Gen:
+def use_totp_step(tx: Tx, cmd: UseTotpStep, deps: Deps) -> Unit[bool]:
     changed = yield execute(
         "UPDATE operators SET totp_last_step = ? WHERE id = ? AND totp_last_step < ?",
         cmd.step,
@@ -347,7 +347,7 @@ def _attempt(
 
 def _audit_attempt(
     tx: Tx, cmd: Any, username: str, outcome: str, evaluated: bool, operator_id: int | None
-) -> Gen:
+) -> Unit[None]:
     hospital_id = None
     if operator_id is not None:
         hospital_id = yield val("SELECT hospital_id FROM operators WHERE id = ?", operator_id)
@@ -363,7 +363,7 @@ def _audit_attempt(
 
 def _record(
     tx: Tx, cmd: Any, username: str, outcome: str, evaluated: bool, operator_id: int | None
-) -> Gen:
+) -> Unit[int | None]:
     """One row for the lockout counts and one audit row; a refusal joins its source's tally
     for the minute instead (3,000 throttled guesses a minute are one row, not 6,000)."""
     if not evaluated and outcome in REFUSALS:
@@ -392,7 +392,7 @@ def _record(
     return attempt_id
 
 
-def record_login_attempt(tx: Tx, cmd: RecordLoginAttempt, deps: Deps) -> Gen:
+def record_login_attempt(tx: Tx, cmd: RecordLoginAttempt, deps: Deps) -> Unit[str]:
     """Never the password typed."""
     username = cmd.username.strip().lower()[:64]
     yield from _record(tx, cmd, username, cmd.outcome, cmd.evaluated, cmd.operator_id)
@@ -402,7 +402,7 @@ def record_login_attempt(tx: Tx, cmd: RecordLoginAttempt, deps: Deps) -> Gen:
 LOCK_NAMESPACE = 7_340_010  # pg_advisory_xact_lock(namespace, key): log-in reservations
 
 
-def reserve_login_attempt(tx: Tx, cmd: ReserveLoginAttempt, deps: Deps) -> Gen:
+def reserve_login_attempt(tx: Tx, cmd: ReserveLoginAttempt, deps: Deps) -> Unit[Verdict]:
     """Count and reserve in one write. SQLite's one writer runs these one at a time anyway;
     on PostgreSQL two advisory locks (the user name's, then the source's: always in that
     order, so two reservations never wait on each other in a circle) make a parallel burst
@@ -432,7 +432,7 @@ def reserve_login_attempt(tx: Tx, cmd: ReserveLoginAttempt, deps: Deps) -> Gen:
     return Verdict(True, delay_seconds=verdict.delay_seconds, attempt_id=attempt_id)
 
 
-def settle_login_attempt(tx: Tx, cmd: SettleLoginAttempt, deps: Deps) -> Gen:
+def settle_login_attempt(tx: Tx, cmd: SettleLoginAttempt, deps: Deps) -> Unit[bool]:
     """A reserved attempt gets its outcome (once: a settled attempt stays as it is)."""
     username = cmd.username.strip().lower()[:64]
     changed = yield execute(
@@ -448,7 +448,7 @@ def settle_login_attempt(tx: Tx, cmd: SettleLoginAttempt, deps: Deps) -> Gen:
     return changed == 1
 
 
-def open_console_session(tx: Tx, cmd: OpenConsoleSession, deps: Deps) -> Gen:
+def open_console_session(tx: Tx, cmd: OpenConsoleSession, deps: Deps) -> Unit[str]:
     if cmd.stage not in STAGES:
         raise InvalidInput("stage", " | ".join(STAGES))
     yield execute(
@@ -469,7 +469,7 @@ def open_console_session(tx: Tx, cmd: OpenConsoleSession, deps: Deps) -> Gen:
     return cmd.token_hash
 
 
-def set_session_stage(tx: Tx, cmd: SetSessionStage, deps: Deps) -> Gen:
+def set_session_stage(tx: Tx, cmd: SetSessionStage, deps: Deps) -> Unit[bool]:
     if cmd.stage not in STAGES:
         raise InvalidInput("stage", " | ".join(STAGES))
     changed = yield execute(
@@ -483,13 +483,13 @@ def set_session_stage(tx: Tx, cmd: SetSessionStage, deps: Deps) -> Gen:
     return changed == 1
 
 
-def touch_console_session(tx: Tx, cmd: TouchConsoleSession, deps: Deps) -> Gen:
+def touch_console_session(tx: Tx, cmd: TouchConsoleSession, deps: Deps) -> Unit[None]:
     yield execute(
         "UPDATE console_sessions SET seen_at = ? WHERE token_hash = ?", tx.epoch, cmd.token_hash
     )
 
 
-def close_console_session(tx: Tx, cmd: CloseConsoleSession, deps: Deps) -> Gen:
+def close_console_session(tx: Tx, cmd: CloseConsoleSession, deps: Deps) -> Unit[bool]:
     row = yield one(
         "SELECT s.operator_id, o.username, o.hospital_id FROM console_sessions s "
         "JOIN operators o ON o.id = s.operator_id WHERE s.token_hash = ?",
@@ -502,22 +502,22 @@ def close_console_session(tx: Tx, cmd: CloseConsoleSession, deps: Deps) -> Gen:
     return True
 
 
-HANDLERS: dict[type, Callable[..., Any]] = {
-    AddOperator: add_operator,
-    EditOperator: edit_operator,
-    AssignRoles: assign_roles,
-    SetOperatorDisabled: set_operator_disabled,
-    ResetPassword: reset_password,
-    ChangePassword: change_password,
-    EnrolTotp: enrol_totp,
-    UseTotpStep: use_totp_step,
-    RecordLoginAttempt: record_login_attempt,
-    ReserveLoginAttempt: reserve_login_attempt,
-    SettleLoginAttempt: settle_login_attempt,
-    OpenConsoleSession: open_console_session,
-    SetSessionStage: set_session_stage,
-    TouchConsoleSession: touch_console_session,
-    CloseConsoleSession: close_console_session,
-    CreateToken: create_token,
-    CreateOperator: create_operator,
-}
+HANDLERS = handler_table(
+    on(AddOperator, add_operator),
+    on(EditOperator, edit_operator),
+    on(AssignRoles, assign_roles),
+    on(SetOperatorDisabled, set_operator_disabled),
+    on(ResetPassword, reset_password),
+    on(ChangePassword, change_password),
+    on(EnrolTotp, enrol_totp),
+    on(UseTotpStep, use_totp_step),
+    on(RecordLoginAttempt, record_login_attempt),
+    on(ReserveLoginAttempt, reserve_login_attempt),
+    on(SettleLoginAttempt, settle_login_attempt),
+    on(OpenConsoleSession, open_console_session),
+    on(SetSessionStage, set_session_stage),
+    on(TouchConsoleSession, touch_console_session),
+    on(CloseConsoleSession, close_console_session),
+    on(CreateToken, create_token),
+    on(CreateOperator, create_operator),
+)

@@ -110,7 +110,9 @@ def code_streak(history: LoginHistory) -> tuple[int, int | None]:
     return _streak(history, CODE_FAILURES, CODE_SUCCESSES)
 
 
-def _streak(history: LoginHistory, failures, successes) -> tuple[int, int | None]:
+def _streak(
+    history: LoginHistory, failures: tuple[str, ...], successes: tuple[str, ...]
+) -> tuple[int, int | None]:
     streak, latest = 0, None
     for at, outcome in history.attempts:
         if outcome in successes:

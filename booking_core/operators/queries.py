@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
+from ..catalogue.repo import hospital_by_id
 from ..kernel.actor import Actor
 from ..kernel.errors import NotFound
-from ..kernel.unit import Query, Tx, from_epoch, one, rows, val
+from ..kernel.unit import Tx, Unit, from_epoch, one, rows, val
 from .lockout import LoginHistory
 from .model import FAILURES, PENDING, SUCCESSES, ConsoleSession, Credentials, Operator
-
-Gen = Generator[Query, Any, Any]
 
 STREAK_ROWS = 100  # enough to see back to the last success through any lockout streak
 
@@ -37,7 +36,7 @@ def operator_from(row: Mapping[str, Any]) -> Operator:
     )
 
 
-def credentials(tx: Tx, username: str) -> Gen:
+def credentials(tx: Tx, username: str) -> Unit[Credentials | None]:
     """The operator behind a user name, or None (no scoping: this is the log-in itself)."""
     row = yield one(OPERATOR_SQL + " WHERE o.username = ?", username.strip().lower())
     if row is None:
@@ -47,7 +46,7 @@ def credentials(tx: Tx, username: str) -> Gen:
     )
 
 
-def credentials_by_id(tx: Tx, operator_id: int) -> Gen:
+def credentials_by_id(tx: Tx, operator_id: int) -> Unit[Credentials]:
     row = yield one(OPERATOR_SQL + " WHERE o.id = ?", operator_id)
     if row is None:
         raise NotFound("operator", operator_id)
@@ -56,14 +55,14 @@ def credentials_by_id(tx: Tx, operator_id: int) -> Gen:
     )
 
 
-def get_operator(tx: Tx, operator_id: int, actor: Actor) -> Gen:
+def get_operator(tx: Tx, operator_id: int, actor: Actor) -> Unit[Operator]:
     row = yield one(OPERATOR_SQL + " WHERE o.id = ?", operator_id)
     if row is None or not actor.may_access(row["hospital_id"]):
         raise NotFound("operator", operator_id)
     return operator_from(row)
 
 
-def list_operators(tx: Tx, actor: Actor, *, limit: int = 500) -> Gen:
+def list_operators(tx: Tx, actor: Actor, *, limit: int = 500) -> Unit[list[Operator]]:
     if actor.hospital_id is None:
         found = yield rows(OPERATOR_SQL + " ORDER BY o.username LIMIT ?", limit)
     else:
@@ -83,7 +82,7 @@ def login_history(
     streak_since: int,
     source_since: int,
     in_flight_since: int | None = None,
-) -> Gen:
+) -> Unit[LoginHistory]:
     """Attempts for ``username`` since ``streak_since``, the account's evaluated attempts in
     the last hour, the source's failures since ``source_since`` and its attempts reserved
     since ``in_flight_since`` and not yet settled (epoch seconds)."""
@@ -131,7 +130,7 @@ def _marks(values: tuple[str, ...]) -> str:
     return ", ".join("?" for _ in values)
 
 
-def console_session(tx: Tx, token_hash: str) -> Gen:
+def console_session(tx: Tx, token_hash: str) -> Unit[ConsoleSession | None]:
     """The session behind a cookie's hash, with its operator; None when there is none."""
     row = yield one(
         "SELECT s.token_hash, s.csrf_token, s.stage, s.pending_totp_enc, "
@@ -154,7 +153,7 @@ def console_session(tx: Tx, token_hash: str) -> Gen:
     )
 
 
-def audit_rows(tx: Tx, entity: str, entity_id: str) -> Gen:
+def audit_rows(tx: Tx, entity: str, entity_id: str) -> Unit[list[dict[str, Any]]]:
     """Audit records about one thing, oldest first (for tests and the audit viewer)."""
     found = yield rows(
         "SELECT at, actor, action, entity, entity_id, hospital_id, before_state, after_state "
@@ -165,10 +164,19 @@ def audit_rows(tx: Tx, entity: str, entity_id: str) -> Gen:
     return [dict(r) for r in found]
 
 
-def token_by_hash(tx: Tx, token_hash: str) -> Gen:
+def token_by_hash(tx: Tx, token_hash: str) -> Unit[Any]:
     return (
         yield one(
             "SELECT id, name, role, hospital_id, revoked_at FROM api_tokens WHERE token_hash = ?",
             token_hash,
         )
     )
+
+
+def token_with_hospital(tx: Tx, token_hash: str) -> Unit[tuple[Any, str | None]]:
+    """An API token's row and the code of its hospital (None for a platform token)."""
+    row = yield from token_by_hash(tx, token_hash)
+    if row is None or row["hospital_id"] is None:
+        return row, None
+    hospital = yield from hospital_by_id(row["hospital_id"])
+    return row, hospital.code

@@ -5,12 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..kernel.unit import Command
+from .model import Patient
 
 # --- patients ------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, kw_only=True)
-class RegisterPatient(Command):
+class RegisterPatient(Command[Patient]):
     hospital_code: str
     name: str
     id_number: str | None
@@ -22,6 +23,6 @@ REVEALABLE = ("id_number", "phone")
 
 
 @dataclass(frozen=True, kw_only=True)
-class RevealPatient(Command):
+class RevealPatient(Command[dict[str, str]]):
     patient_id: int
     fields: tuple[str, ...] = REVEALABLE

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator
-from typing import Any
-
 from ..catalogue.repo import hospital_by_code
 from ..kernel.deps import Deps
 from ..kernel.errors import InvalidInput, NotFound, PatientExists
@@ -15,18 +12,18 @@ from ..kernel.identity import (
     normalize_id_number,
     normalize_phone,
 )
-from ..kernel.unit import Command, Query, Tx, one, val
+from ..kernel.registry import handler_table, on
+from ..kernel.unit import Tx, Unit, one, val
 from ..rules.model import RuleKey
 from .commands import REVEALABLE, RegisterPatient, RevealPatient
+from .model import Patient
 from .queries import reveal_patient as read_revealed
 from .repo import PATIENT_COLUMNS, patient_from
-
-Gen = Generator[Query, Any, Any]
 
 MAX_NAME_LENGTH = 30
 
 
-def register_patient(tx: Tx, cmd: RegisterPatient, deps: Deps) -> Gen:
+def register_patient(tx: Tx, cmd: RegisterPatient, deps: Deps) -> Unit[Patient]:
     hospital = yield from hospital_by_code(cmd.hospital_code)
     if not cmd.actor.may_access(hospital.id):
         raise NotFound("hospital", cmd.hospital_code)
@@ -103,7 +100,7 @@ def register_patient(tx: Tx, cmd: RegisterPatient, deps: Deps) -> Gen:
     return patient_from(row)
 
 
-def reveal_patient(tx: Tx, cmd: RevealPatient, deps: Deps) -> Gen:
+def reveal_patient(tx: Tx, cmd: RevealPatient, deps: Deps) -> Unit[dict[str, str]]:
     """The clear values of ``cmd.fields`` (NotFound for another hospital's patient)."""
     fields = tuple(dict.fromkeys(cmd.fields))
     if not fields or any(f not in REVEALABLE for f in fields):
@@ -121,7 +118,7 @@ def reveal_patient(tx: Tx, cmd: RevealPatient, deps: Deps) -> Gen:
     return {f: clear[f] or "" for f in fields}
 
 
-HANDLERS: dict[type[Command], Callable[..., Any]] = {
-    RegisterPatient: register_patient,
-    RevealPatient: reveal_patient,
-}
+HANDLERS = handler_table(
+    on(RegisterPatient, register_patient),
+    on(RevealPatient, reveal_patient),
+)

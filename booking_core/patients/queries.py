@@ -4,7 +4,6 @@ agent's one search box (fuzzy where it helps) and a patient's hospital."""
 from __future__ import annotations
 
 import re
-from collections.abc import Generator
 from typing import Any
 
 from ..catalogue.model import Hospital
@@ -13,14 +12,12 @@ from ..kernel.actor import Actor
 from ..kernel.errors import InvalidIdNumber, InvalidInput, NotFound
 from ..kernel.identity import normalize_id_number, normalize_phone
 from ..kernel.pii import Cipher
-from ..kernel.unit import MAX_ROWS, Query, Tx, one, rows
+from ..kernel.unit import MAX_ROWS, Tx, Unit, one, rows
 from .model import Patient
 from .repo import PATIENT_COLUMNS, patient_from
 
-Gen = Generator[Query, Any, Any]
 
-
-def patient_by_card(tx: Tx, actor: Actor, hospital_code: str | None, card_no: str) -> Gen:
+def patient_by_card(tx: Tx, actor: Actor, hospital_code: str | None, card_no: str) -> Unit[int]:
     """The patient id of a card number in the actor's (or the named) hospital."""
     where, args = yield from scope(actor, hospital_code, "hospital_id")
     where.append("card_no = ?")
@@ -64,7 +61,7 @@ def _like(text: str) -> str:
 
 def search_patients(
     tx: Tx, actor: Actor, cipher: Cipher, text: str, kind: str = "auto", *, limit: int = SEARCH_ROWS
-) -> Gen:
+) -> Unit[list[Patient]]:
     """Patients matching ``text`` (see the module's docstring), at most ``limit``."""
     text = "".join(text.split())
     if not text:
@@ -104,7 +101,7 @@ def search_patients(
     return [patient_from(r) for r in found_rows]
 
 
-def patient_hospital(tx: Tx, patient_id: int, actor: Actor) -> Gen:
+def patient_hospital(tx: Tx, patient_id: int, actor: Actor) -> Unit[Hospital]:
     """The hospital a patient is registered at (its code and time zone), if the actor may
     see the patient; else NotFound."""
     row = yield one(
@@ -126,9 +123,10 @@ def find_patients(
     phone: str | None = None,
     card_no: str | None = None,
     id_number: str | None = None,
-) -> Gen:
+) -> Unit[list[Patient]]:
     """Exact look-up by phone, card or ID number (phones and IDs through the blind index)."""
-    where, args = [], []
+    where: list[str] = []
+    args: list[Any] = []
     if hospital_code:
         hospital = yield from hospital_by_code(hospital_code)
         if not actor.may_access(hospital.id):
@@ -157,14 +155,16 @@ def find_patients(
     return [patient_from(r) for r in found]
 
 
-def get_patient(tx: Tx, patient_id: int, actor: Actor) -> Gen:
+def get_patient(tx: Tx, patient_id: int, actor: Actor) -> Unit[Patient]:
     row = yield one(f"SELECT {PATIENT_COLUMNS} FROM patients WHERE id = ?", patient_id)
     if row is None or not actor.may_access(row["hospital_id"]):
         raise NotFound("patient", patient_id)
     return patient_from(row)
 
 
-def reveal_patient(tx: Tx, patient_id: int, actor: Actor, cipher: Cipher) -> Gen:
+def reveal_patient(
+    tx: Tx, patient_id: int, actor: Actor, cipher: Cipher
+) -> Unit[dict[str, str | None]]:
     """The clear ID number and phone (for a person allowed to see them; audit it)."""
     row = yield one("SELECT * FROM patients WHERE id = ?", patient_id)
     if row is None or not actor.may_access(row["hospital_id"]):

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator
 from typing import Any
 
 from ..kernel.errors import NotFound
-from ..kernel.unit import Query, one
+from ..kernel.unit import Row, Unit, one
 from .model import Patient
 
 PATIENT_COLUMNS = "id, hospital_id, name, card_no, id_last4, phone_masked, balance, sms_opt_out"
 
 
-def patient_from(row) -> Patient:
+def patient_from(row: Row) -> Patient:
     return Patient(
         id=row["id"],
         hospital_id=row["hospital_id"],
@@ -25,7 +24,7 @@ def patient_from(row) -> Patient:
     )
 
 
-def patient_by_id(patient_id: int, *, lock: bool = False) -> Generator[Query, Any, Any]:
+def patient_by_id(patient_id: int, *, lock: bool = False) -> Unit[Any]:
     """The patient row (with ``phone_index``); ``lock`` serialises one patient's bookings
     on PostgreSQL (their limits are counted inside the transaction)."""
     row = yield one(

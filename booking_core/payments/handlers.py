@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator
-from typing import Any
-
 from ..kernel.deps import Deps
 from ..kernel.errors import IdempotencyKeyReused, InvalidInput, NotFound
-from ..kernel.unit import Command, Query, Tx, execute, one
+from ..kernel.registry import handler_table, on
+from ..kernel.unit import Row, Tx, Unit, execute, one
+from ..patients.model import Patient
 from ..patients.repo import PATIENT_COLUMNS, patient_from
 from .commands import TopUp
 from .repo import movement_by_reference, record_movement
 
-Gen = Generator[Query, Any, Any]
 
-
-def top_up(tx: Tx, cmd: TopUp, deps: Deps) -> Gen:
+def top_up(tx: Tx, cmd: TopUp, deps: Deps) -> Unit[Patient]:
     """Credit the balance. The same top-up sent again under its ``reference`` (same
     patient, amount and method) credits nothing and answers as the first did: the patient
     as they stand; the reference reused for a different top-up is refused."""
@@ -65,7 +62,7 @@ def top_up(tx: Tx, cmd: TopUp, deps: Deps) -> Gen:
     return patient_from(row)
 
 
-def _top_up_replayed(cmd: TopUp, prior) -> Gen:
+def _top_up_replayed(cmd: TopUp, prior: Row) -> Unit[Patient]:
     """Already applied: the patient as they stand, if ``prior`` is this very top-up."""
     same = (prior["patient_id"], prior["amount"], prior["method"]) == (
         cmd.patient_id,
@@ -78,6 +75,6 @@ def _top_up_replayed(cmd: TopUp, prior) -> Gen:
     return patient_from(row)
 
 
-HANDLERS: dict[type[Command], Callable[..., Any]] = {
-    TopUp: top_up,
-}
+HANDLERS = handler_table(
+    on(TopUp, top_up),
+)

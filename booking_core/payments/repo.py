@@ -11,18 +11,15 @@ uncommitted row of the same reference waits for it, then does nothing if it comm
 
 from __future__ import annotations
 
-from collections.abc import Generator
 from typing import Any
 
 from ..kernel.actor import Actor
-from ..kernel.unit import Query, Tx, one, val
-
-Gen = Generator[Query, Any, Any]
+from ..kernel.unit import Tx, Unit, one, val
 
 _COLUMNS = "hospital_id, patient_id, booking_id, kind, method, amount, reference, actor, created_at"
 
 
-def movement_by_reference(hospital_id: int, kind: str, reference: str) -> Gen:
+def movement_by_reference(hospital_id: int, kind: str, reference: str) -> Unit[Any]:
     """The row already recorded under ``reference`` (patient_id, booking_id, method,
     amount), or None."""
     return (
@@ -47,7 +44,7 @@ def record_movement(
     amount: int,
     reference: str | None,
     actor: Actor,
-) -> Gen:
+) -> Unit[int | None]:
     """The new row's id; None when ``reference`` already has a row of this kind (nothing
     was written: the caller must not move the money)."""
     args = (hospital_id, patient_id, booking_id, kind, method, amount, reference, actor.label)

@@ -4,7 +4,6 @@ call outcomes) and the audit rows, scoped to the actor's hospital."""
 
 from __future__ import annotations
 
-from collections.abc import Generator
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -12,12 +11,12 @@ from zoneinfo import ZoneInfo
 from ..bookings.queries import MAX_PAGE
 from ..catalogue.repo import scope
 from ..kernel.actor import Actor
-from ..kernel.unit import Query, Tx, from_epoch, rows, to_epoch
-
-Gen = Generator[Query, Any, Any]
+from ..kernel.unit import Tx, Unit, from_epoch, rows, to_epoch
 
 
-def report(tx: Tx, actor: Actor, *, hospital_code: str | None, day_from: date, day_to: date) -> Gen:
+def report(
+    tx: Tx, actor: Actor, *, hospital_code: str | None, day_from: date, day_to: date
+) -> Unit[dict[str, Any]]:
     """Counts for the report charts over clinic days ``day_from`` .. ``day_to``."""
     where, args = yield from scope(actor, hospital_code, "b.hospital_id")
     where.append("b.day BETWEEN ? AND ?")
@@ -27,7 +26,7 @@ def report(tx: Tx, actor: Actor, *, hospital_code: str | None, day_from: date, d
         "JOIN doctors doc ON doc.id = b.doctor_id WHERE " + " AND ".join(where)
     )
 
-    def grouped(label: str) -> Gen:
+    def grouped(label: str) -> Unit[list[tuple[str, int]]]:
         found = yield rows(
             f"SELECT {label} AS label, count(*) AS n"
             + base
@@ -67,7 +66,9 @@ def report(tx: Tx, actor: Actor, *, hospital_code: str | None, day_from: date, d
     return out
 
 
-def _call_outcomes(actor: Actor, hospital_code: str | None, day_from: date, day_to: date) -> Gen:
+def _call_outcomes(
+    actor: Actor, hospital_code: str | None, day_from: date, day_to: date
+) -> Unit[list[tuple[str, int]]]:
     """Calls by result, each hospital's calls counted over its own local days."""
     where, args = yield from scope(actor, hospital_code, "id")
     clause = " WHERE " + " AND ".join(where) if where else ""
@@ -92,7 +93,7 @@ def _call_outcomes(actor: Actor, hospital_code: str | None, day_from: date, day_
 
 def audit_log(
     tx: Tx, actor: Actor, *, action: str | None = None, page: int = 1, per_page: int = 100
-) -> Gen:
+) -> Unit[list[dict[str, Any]]]:
     """Audit rows newest first; an actor of one hospital sees that hospital's rows only."""
     where, args = yield from scope(actor, None, "hospital_id")
     if action:

@@ -9,5 +9,5 @@ from .model import Rule
 
 
 @dataclass(frozen=True, kw_only=True)
-class SetRule(Command):
+class SetRule(Command[Rule]):
     rule: Rule

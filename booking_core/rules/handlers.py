@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator
-from typing import Any
-
 from ..catalogue.repo import hospital_by_id
 from ..kernel.deps import Deps
 from ..kernel.errors import Forbidden
-from ..kernel.unit import Command, Query, Tx, execute, one
+from ..kernel.registry import handler_table, on
+from ..kernel.unit import Tx, Unit, execute, one
 from .commands import SetRule
-from .model import validate_rule
-
-Gen = Generator[Query, Any, Any]
+from .model import Rule, validate_rule
 
 
-def set_rule(tx: Tx, cmd: SetRule, deps: Deps) -> Gen:
+def set_rule(tx: Tx, cmd: SetRule, deps: Deps) -> Unit[Rule]:
     rule = validate_rule(cmd.rule)
     if cmd.actor.hospital_id is not None and rule.hospital_id != cmd.actor.hospital_id:
         raise Forbidden(action="set_rule")
@@ -78,6 +74,6 @@ def set_rule(tx: Tx, cmd: SetRule, deps: Deps) -> Gen:
     return rule
 
 
-HANDLERS: dict[type[Command], Callable[..., Any]] = {
-    SetRule: set_rule,
-}
+HANDLERS = handler_table(
+    on(SetRule, set_rule),
+)

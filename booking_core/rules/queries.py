@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from ..catalogue.repo import hospital_by_code
 from ..kernel.actor import Actor
 from ..kernel.errors import NotFound
-from ..kernel.unit import Query, Tx
-from .checks import booking_window
+from ..kernel.unit import Tx, Unit
+from .checks import BookingWindow, booking_window
 from .model import Rule, RuleSet
 from .repo import stored_rules
 
-Gen = Generator[Query, Any, Any]
 
-
-def booking_window_of(tx: Tx, hospital_code: str, actor: Actor) -> Gen:
+def booking_window_of(tx: Tx, hospital_code: str, actor: Actor) -> Unit[BookingWindow]:
     """预约周期 and 放号 at a hospital now: the days open for booking and when the next
     opens (``rules.BookingWindow``), for a door to say how far ahead it lists."""
     hospital = yield from hospital_by_code(hospital_code)
@@ -27,7 +23,9 @@ def booking_window_of(tx: Tx, hospital_code: str, actor: Actor) -> Gen:
     return booking_window(tx.now, ruleset, ZoneInfo(hospital.timezone))
 
 
-def effective_rules(tx: Tx, hospital_code: str | None, actor: Actor) -> Gen:
+def effective_rules(
+    tx: Tx, hospital_code: str | None, actor: Actor
+) -> Unit[tuple[RuleSet, list[Rule]]]:
     """(the winning record per key, the stored records) for a hospital or the platform."""
     hospital_id = None
     if hospital_code:

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Generator
-from typing import Any
 
-from ..kernel.unit import Query, rows
+from ..kernel.unit import Row, Unit, rows
 from .model import PeriodType, Rule, RuleKey, RuleSet
 
 
-def rule_from(row) -> Rule:
+def rule_from(row: Row) -> Rule:
     return Rule(
         key=RuleKey(row["key"]),
         value=json.loads(row["value"]),
@@ -23,7 +21,7 @@ def rule_from(row) -> Rule:
     )
 
 
-def stored_rules(hospital_id: int | None) -> Generator[Query, Any, list[Rule]]:
+def stored_rules(hospital_id: int | None) -> Unit[list[Rule]]:
     if hospital_id is None:
         found = yield rows("SELECT * FROM rules WHERE hospital_id IS NULL ORDER BY id")
     else:
@@ -34,7 +32,7 @@ def stored_rules(hospital_id: int | None) -> Generator[Query, Any, list[Rule]]:
     return [rule_from(r) for r in found if r["key"] in RuleKey._value2member_map_]
 
 
-def rules_for(hospital_id: int) -> Generator[Query, Any, RuleSet]:
+def rules_for(hospital_id: int) -> Unit[RuleSet]:
     records = yield from stored_rules(hospital_id)
     return RuleSet(records, hospital_id)
 
@@ -48,7 +46,7 @@ class RuleCache:
         self.ttl_seconds = ttl_seconds
         self._sets: dict[int, tuple[RuleSet, float]] = {}
 
-    def get(self, hospital_id: int) -> Generator[Query, Any, RuleSet]:
+    def get(self, hospital_id: int) -> Unit[RuleSet]:
         hit = self._sets.get(hospital_id)
         if hit is not None and hit[1] > time.monotonic():
             return hit[0]

@@ -6,10 +6,12 @@ from .commands import CreateSession, CreateSessions
 from .model import ClinicSession, Period, SessionStatus, Slot, SlotView
 from .queries import (
     SESSION_ROW_SQL,
+    SessionDetail,
     SessionRow,
     SlotSearch,
     list_sessions,
     search_slots,
+    session_detail,
     session_row_from,
     slot_view,
 )
@@ -20,6 +22,7 @@ __all__ = [
     "CreateSession",
     "CreateSessions",
     "Period",
+    "SessionDetail",
     "SessionRow",
     "SessionStatus",
     "Slot",
@@ -27,6 +30,7 @@ __all__ = [
     "SlotView",
     "list_sessions",
     "search_slots",
+    "session_detail",
     "session_row_from",
     "slot_view",
 ]

@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from datetime import date, time
 
 from ..kernel.unit import Command
-from .model import Period
+from .model import ClinicSession, Period
 
 
 @dataclass(frozen=True, kw_only=True)
-class CreateSession(Command):
+class CreateSession(Command[ClinicSession]):
     """A doctor's session on one day, cut into slots of ``slot_minutes`` with
     ``places_per_slot`` places each."""
 
@@ -27,7 +27,7 @@ class CreateSession(Command):
 
 
 @dataclass(frozen=True, kw_only=True)
-class CreateSessions(Command):
+class CreateSessions(Command[list[ClinicSession]]):
     """Several sessions at once, all or none (a week's 排班 copied from a template week)."""
 
     sessions: tuple[CreateSession, ...]

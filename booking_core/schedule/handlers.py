@@ -2,25 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any
 
 from ..catalogue.handlers import _hospital
 from ..catalogue.repo import doctor_by_work_no, zone
 from ..kernel.deps import Deps
 from ..kernel.errors import InvalidInput
-from ..kernel.unit import Command, Query, Tx, execute, to_epoch, val
+from ..kernel.registry import handler_table, on
+from ..kernel.unit import Tx, Unit, execute, to_epoch, val
 from .commands import CreateSession, CreateSessions
+from .model import ClinicSession
 from .repo import session_by_id
-
-Gen = Generator[Query, Any, Any]
 
 MAX_SESSIONS_AT_ONCE = 500
 
 
-def create_sessions(tx: Tx, cmd: CreateSessions, deps: Deps) -> Gen:
+def create_sessions(tx: Tx, cmd: CreateSessions, deps: Deps) -> Unit[list[ClinicSession]]:
     if len(cmd.sessions) > MAX_SESSIONS_AT_ONCE:
         raise InvalidInput("sessions", f"at most {MAX_SESSIONS_AT_ONCE} at once")
     made = []
@@ -34,7 +32,7 @@ MAX_SLOTS_PER_SESSION = 96  # 24 h of 15-minute slots: more is a typo
 MAX_PLACES_PER_SLOT = 500
 
 
-def create_session(tx: Tx, cmd: CreateSession, deps: Deps) -> Gen:
+def create_session(tx: Tx, cmd: CreateSession, deps: Deps) -> Unit[ClinicSession]:
     hospital = yield from _hospital(cmd.actor, cmd.hospital_code)
     doctor = yield from doctor_by_work_no(hospital.id, cmd.doctor_work_no)
     tz = zone(hospital)
@@ -121,7 +119,7 @@ def create_session(tx: Tx, cmd: CreateSession, deps: Deps) -> Gen:
     return (yield from session_by_id(session_id))
 
 
-HANDLERS: dict[type[Command], Callable[..., Any]] = {
-    CreateSession: create_session,
-    CreateSessions: create_sessions,
-}
+HANDLERS = handler_table(
+    on(CreateSession, create_session),
+    on(CreateSessions, create_sessions),
+)

@@ -3,23 +3,21 @@ with their window at the read's instant) and the week grid of sessions."""
 
 from __future__ import annotations
 
-from collections.abc import Generator
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ..catalogue.repo import hospital_by_code, scope
+from ..catalogue.model import Hospital
+from ..catalogue.repo import hospital_by_code, hospital_by_id, scope
 from ..kernel.actor import Actor
 from ..kernel.errors import NotFound
-from ..kernel.unit import MAX_ROWS, Query, Tx, from_epoch, one, rows, to_epoch
+from ..kernel.unit import MAX_ROWS, Row, Tx, Unit, from_epoch, one, rows, to_epoch
 from ..rules.checks import SlotWindow, booking_cutoff, booking_window, release_instant, slot_window
 from ..rules.model import RuleKey, RuleSet
 from ..rules.repo import stored_rules
-from .model import SlotView
-from .repo import SLOT_VIEW_SQL, slot_view_from
-
-Gen = Generator[Query, Any, Any]
+from .model import ClinicSession, Slot, SlotView
+from .repo import SLOT_VIEW_SQL, session_by_id, slot_view_from, slots_of_session
 
 # --- sessions and doctor stops (排班、停诊) -------------------------------------------
 
@@ -65,7 +63,7 @@ def _minutes(hhmm: str) -> int:
     return int(h) * 60 + int(m)
 
 
-def session_row_from(r) -> SessionRow:
+def session_row_from(r: Row) -> SessionRow:
     first = (r["first_slot"] or "00:00-00:00").split("-")
     return SessionRow(
         id=r["id"],
@@ -89,7 +87,7 @@ def session_row_from(r) -> SessionRow:
 
 def list_sessions(
     tx: Tx, actor: Actor, *, hospital_code: str | None, day_from: date, day_to: date
-) -> Gen:
+) -> Unit[list[SessionRow]]:
     where, args = yield from scope(actor, hospital_code, "se.hospital_id")
     where.append("se.day BETWEEN ? AND ?")
     args += [day_from.isoformat(), day_to.isoformat()]
@@ -119,7 +117,7 @@ class SlotSearch:
     limit: int = MAX_ROWS
 
 
-def search_slots(tx: Tx, q: SlotSearch, actor: Actor) -> Gen:
+def search_slots(tx: Tx, q: SlotSearch, actor: Actor) -> Unit[list[SlotView]]:
     """The slots asked for, each marked with its ``window`` at this instant (not yet
     released, open, closed) by the rules the booking itself is checked by; with
     ``bookable_only`` the others are left out. Every door lists slots through this."""
@@ -169,7 +167,7 @@ def search_slots(tx: Tx, q: SlotSearch, actor: Actor) -> Gen:
     return views
 
 
-def _marked(view: SlotView, row, now: datetime, ruleset: RuleSet, tz: ZoneInfo) -> SlotView:
+def _marked(view: SlotView, row: Row, now: datetime, ruleset: RuleSet, tz: ZoneInfo) -> SlotView:
     starts_at = from_epoch(row["session_starts_at"])
     assert starts_at is not None
     return replace(
@@ -180,7 +178,7 @@ def _marked(view: SlotView, row, now: datetime, ruleset: RuleSet, tz: ZoneInfo) 
     )
 
 
-def slot_view(tx: Tx, slot_id: int, actor: Actor) -> Gen:
+def slot_view(tx: Tx, slot_id: int, actor: Actor) -> Unit[SlotView]:
     row = yield one(SLOT_VIEW_SQL + " WHERE sl.id = ?", slot_id)
     if row is None:
         raise NotFound("slot", slot_id)
@@ -188,3 +186,30 @@ def slot_view(tx: Tx, slot_id: int, actor: Actor) -> Gen:
     if not actor.may_access(hospital.id):
         raise NotFound("slot", slot_id)
     return slot_view_from(row)
+
+
+@dataclass(frozen=True, slots=True)
+class SessionDetail:
+    """A clinic session with its hospital, doctor, department and slots (the API's view)."""
+
+    session: ClinicSession
+    hospital: Hospital
+    doctor_work_no: str
+    department_code: str
+    slots: list[Slot]
+
+
+def session_detail(tx: Tx, session_id: int, actor: Actor) -> Unit[SessionDetail]:
+    """A clinic session with its slots; NotFound outside the actor's hospital."""
+    session = yield from session_by_id(session_id)
+    if not actor.may_access(session.hospital_id):
+        raise NotFound("session", session_id)
+    hospital = yield from hospital_by_id(session.hospital_id)
+    names = yield one(
+        "SELECT doc.work_no, dep.code AS department_code FROM sessions se "
+        "JOIN doctors doc ON doc.id = se.doctor_id "
+        "JOIN departments dep ON dep.id = se.department_id WHERE se.id = ?",
+        session_id,
+    )
+    slots = yield from slots_of_session(session_id)
+    return SessionDetail(session, hospital, names["work_no"], names["department_code"], slots)

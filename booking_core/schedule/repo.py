@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator
 from datetime import date, time
-from typing import Any
 
 from ..kernel.errors import NotFound
-from ..kernel.unit import Query, from_epoch, one, rows
+from ..kernel.unit import Row, Unit, from_epoch, one, rows
 from .model import ClinicSession, Period, SessionStatus, Slot, SlotView
 
 
-def session_from(row) -> ClinicSession:
+def session_from(row: Row) -> ClinicSession:
     return ClinicSession(
         id=row["id"],
         hospital_id=row["hospital_id"],
@@ -29,7 +27,7 @@ def session_from(row) -> ClinicSession:
     )
 
 
-def slot_from(row) -> Slot:
+def slot_from(row: Row) -> Slot:
     return Slot(
         row["id"],
         row["session_id"],
@@ -41,21 +39,21 @@ def slot_from(row) -> Slot:
     )
 
 
-def session_by_id(session_id: int, *, lock: bool = False) -> Generator[Query, Any, ClinicSession]:
+def session_by_id(session_id: int, *, lock: bool = False) -> Unit[ClinicSession]:
     row = yield one("SELECT * FROM sessions WHERE id = ?", session_id, lock=lock)
     if row is None:
         raise NotFound("session", session_id)
     return session_from(row)
 
 
-def slot_by_id(slot_id: int) -> Generator[Query, Any, Slot]:
+def slot_by_id(slot_id: int) -> Unit[Slot]:
     row = yield one("SELECT * FROM slots WHERE id = ?", slot_id)
     if row is None:
         raise NotFound("slot", slot_id)
     return slot_from(row)
 
 
-def slots_of_session(session_id: int) -> Generator[Query, Any, list[Slot]]:
+def slots_of_session(session_id: int) -> Unit[list[Slot]]:
     found = yield rows(
         "SELECT * FROM slots WHERE session_id = ? ORDER BY start_time, id", session_id
     )
@@ -75,7 +73,7 @@ JOIN hospitals h ON h.id = se.hospital_id
 """
 
 
-def slot_view_from(row) -> SlotView:
+def slot_view_from(row: Row) -> SlotView:
     return SlotView(
         slot_id=row["slot_id"],
         session_id=row["session_id"],

@@ -41,7 +41,15 @@ def make_store(
     return store
 
 
-def _make(db, clock, sqlite_readers, sqlite_max_batch, pg_pool_min, pg_pool_max, outbox_consumers):
+def _make(
+    db: str,
+    clock: Clock,
+    sqlite_readers: int,
+    sqlite_max_batch: int,
+    pg_pool_min: int,
+    pg_pool_max: int,
+    outbox_consumers: Sequence[str],
+) -> Store:
     if db.startswith(("postgresql://", "postgres://")):
         from .postgres import PostgresStore
 

@@ -52,7 +52,7 @@ DELIVERY_INSERT = (
 )
 
 
-def audit_rows(tx: Tx) -> list[tuple]:
+def audit_rows(tx: Tx) -> list[tuple[Any, ...]]:
     return [
         (
             tx.epoch,
@@ -68,7 +68,7 @@ def audit_rows(tx: Tx) -> list[tuple]:
     ]
 
 
-def event_rows(tx: Tx, ids: Sequence[int]) -> list[tuple]:
+def event_rows(tx: Tx, ids: Sequence[int]) -> list[tuple[Any, ...]]:
     """Outbox rows for ``tx``'s events, with the ids the store drew for them."""
     return [
         (event_id, ev.topic, ev.hospital_id, ev.key, dumps(ev.payload), tx.epoch)
@@ -76,7 +76,9 @@ def event_rows(tx: Tx, ids: Sequence[int]) -> list[tuple]:
     ]
 
 
-def delivery_rows(events: Sequence[tuple], consumers: Sequence[str]) -> list[tuple]:
+def delivery_rows(
+    events: Sequence[tuple[Any, ...]], consumers: Sequence[str]
+) -> list[tuple[Any, ...]]:
     """One delivery row per event and outbox consumer (from :func:`event_rows`)."""
     return [(c, row[0], row[5]) for row in events for c in consumers]
 

@@ -23,7 +23,7 @@ import contextlib
 import logging
 import random
 import re
-from collections.abc import Generator, Sequence
+from collections.abc import AsyncIterator, Generator, Sequence
 from functools import lru_cache
 from typing import Any, TypeVar
 
@@ -137,7 +137,7 @@ def persist_recorded(tx: Tx, consumers: Sequence[str]) -> Generator[Query, Any, 
 
 
 def unit(
-    tx: Tx, fn: UnitOfWork[T], args: tuple, consumers: Sequence[str]
+    tx: Tx, fn: UnitOfWork[T], args: tuple[Any, ...], consumers: Sequence[str]
 ) -> Generator[Query, Any, T]:
     """``fn`` followed by the write of what it recorded: what the driver runs."""
     result = yield from fn(tx, *args)
@@ -261,7 +261,7 @@ class PostgresStore(Store):
         return await self._pool.fetchval("SELECT max(version) FROM schema_migrations")
 
     @contextlib.asynccontextmanager
-    async def _connection(self, budget: Budget | None):
+    async def _connection(self, budget: Budget | None) -> AsyncIterator[asyncpg.Connection]:
         """A pooled connection, handed out by deadline (:mod:`.gate`)."""
         pool = self._require_pool()
         await self._gate.acquire(None if budget is None else budget.deadline)
@@ -320,7 +320,7 @@ class PostgresStore(Store):
         conn: asyncpg.Connection,
         tx: Any,
         fn: UnitOfWork[T],
-        args: tuple,
+        args: tuple[Any, ...],
         budget: Budget | None,
         holds: bool,
     ) -> T:

@@ -25,7 +25,7 @@ import contextlib
 import logging
 import sqlite3
 import threading
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -54,7 +54,7 @@ log = logging.getLogger(__name__)
 BUSY_TIMEOUT_MS = 5000  # another process (a CLI command) holding the lock briefly
 
 
-async def _in_thread(conn: aiosqlite.Connection, fn, *args: Any) -> Any:
+async def _in_thread(conn: aiosqlite.Connection, fn: Callable[..., T], *args: Any) -> T:
     """Run ``fn(sqlite3_connection, *args)`` in ``conn``'s own thread.
 
     aiosqlite keeps this entry private (``Connection._execute``); the version is
@@ -126,9 +126,9 @@ _START_LOCK = threading.Lock()  # a job's state moves under it: the writer threa
 
 @dataclass(slots=True)
 class _Job:
-    fn: UnitOfWork
-    args: tuple
-    future: asyncio.Future
+    fn: UnitOfWork[Any]
+    args: tuple[Any, ...]
+    future: asyncio.Future[Any]
     budget: Budget | None = None
     holds: bool = True
     state: int = QUEUED
@@ -176,7 +176,7 @@ class SqliteStore(Store):
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()  # set while the writer has nothing queued or running
         self._idle.set()
-        self._writer_task: asyncio.Task | None = None
+        self._writer_task: asyncio.Task[None] | None = None
         # test-only negative control: the units' event and audit rows written after every
         # savepoint was released, as before issue #10 item 1 (one bad row fails the batch)
         self.unsafe_persist_after_batch = False
@@ -200,7 +200,7 @@ class SqliteStore(Store):
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._writer = await self._connect()
         mode = await (await self._writer.execute("PRAGMA journal_mode = WAL")).fetchone()
-        if mode[0].lower() != "wal":
+        if mode is None or mode[0].lower() != "wal":
             raise StoreUnavailable(reason=f"could not switch {self.path} to WAL")
         await _in_thread(self._writer, self._migrate)
         for _ in range(self._n_readers):
@@ -329,7 +329,7 @@ class SqliteStore(Store):
             await self._wake.wait()
             self._wake.clear()
             while self._queue:
-                batch = []
+                batch: list[Any] = []
                 while self._queue and len(batch) < self.max_batch:
                     job = self._queue.popleft()
                     if job.state == QUEUED:

@@ -10,7 +10,6 @@ from booking_core import bookings, catalogue, rules, schedule
 from booking_core.kernel.errors import NotFound
 from booking_core.schedule import SlotSearch
 
-from .. import reads
 from ..keys import SETTINGS
 from ..present import (
     booking_window_out,
@@ -118,15 +117,17 @@ async def post_session(request: web.Request) -> web.Response:
             fee=data.fee,
         )
     )
-    detail = await services(request).read(reads.session_detail, session.id, actor)
+    detail = await services(request).read(schedule.session_detail, session.id, actor)
     return json_response(session_out(detail), 201)
 
 
-async def _session_of(request: web.Request) -> reads.SessionDetail:
+async def _session_of(request: web.Request) -> schedule.SessionDetail:
     """The session in the path, which must belong to the hospital in the path."""
     code = _code(request)
     session_id = path_int(request, "id")
-    detail = await services(request).read(reads.session_detail, session_id, caller(request).actor)
+    detail = await services(request).read(
+        schedule.session_detail, session_id, caller(request).actor
+    )
     if detail.hospital.code != code:
         raise NotFound("session", session_id)
     return detail
