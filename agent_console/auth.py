@@ -1,5 +1,5 @@
 """Passwords (argon2id), one-time codes (TOTP), and the log-in lockout (登录锁定) whose
-rules live in :mod:`booking_core.login_lockout` (re-exported here for the console): they are
+rules live in :mod:`booking_core.operators.lockout` (re-exported here for the console): they are
 judged in the same write that reserves the attempt, so a parallel burst counts in turn.
 """
 
@@ -14,7 +14,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from markupsafe import Markup
 
 # the lockout: judged by the core, in the write that reserves the attempt
-from booking_core.login_lockout import LoginPolicy, Verdict, code_streak, failure_streak, judge
+from booking_core.operators import LoginPolicy, Verdict, code_streak, failure_streak, judge
 
 __all__ = [
     "LoginPolicy",

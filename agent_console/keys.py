@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
-from booking_core.operator_queries import ConsoleSession
-from booking_core.services import BookingServices
+from booking_core.bus import BookingServices
+from booking_core.operators import ConsoleSession
 
 from .auth import LoginPolicy, Passwords
 

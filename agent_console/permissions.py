@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from enum import StrEnum
 
-from booking_core.operator_commands import AGENT, HOSPITAL_ADMIN, PLATFORM_ADMIN, REPORT_VIEWER
+from booking_core.operators import AGENT, HOSPITAL_ADMIN, PLATFORM_ADMIN, REPORT_VIEWER
 
 
 class Permission(StrEnum):

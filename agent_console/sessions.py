@@ -17,11 +17,10 @@ from typing import Any
 
 from aiohttp import web
 
-from booking_core import operator_commands as oc
-from booking_core import operator_queries as oq
-from booking_core.domain import Actor, Channel
-from booking_core.operator_queries import ConsoleSession, Operator
-from booking_core.store.base import to_epoch
+from booking_core import operators
+from booking_core.kernel.actor import Actor, Channel
+from booking_core.kernel.unit import to_epoch
+from booking_core.operators import ConsoleSession, Operator
 
 from .keys import PROXY_NOTICE, SERVICES, SETTINGS, ConsoleSettings
 
@@ -174,18 +173,20 @@ async def load(request: web.Request) -> ConsoleSession | None:
         return None
     services = request.config_dict[SERVICES]
     settings = request.config_dict[SETTINGS]
-    found: ConsoleSession | None = await services.read(oq.console_session, token_hash(token))
+    found: ConsoleSession | None = await services.read(operators.console_session, token_hash(token))
     if found is None:
         return None
     now = now_epoch(request)
     idle = now - found.seen_at > settings.idle_minutes * 60
     if found.expires_at <= now or idle or found.operator.disabled:
         await services.handle(
-            oc.CloseConsoleSession(token_hash=found.token_hash, actor=actor_of(found.operator))
+            operators.CloseConsoleSession(
+                token_hash=found.token_hash, actor=actor_of(found.operator)
+            )
         )
         return None
     if now - found.seen_at >= TOUCH_EVERY_SECONDS:
-        await services.handle(oc.TouchConsoleSession(token_hash=found.token_hash))
+        await services.handle(operators.TouchConsoleSession(token_hash=found.token_hash))
     return found
 
 
@@ -198,7 +199,7 @@ async def start(
     settings = request.config_dict[SETTINGS]
     token, csrf = new_token(), new_token()
     await services.handle(
-        oc.OpenConsoleSession(
+        operators.OpenConsoleSession(
             token_hash=token_hash(token),
             operator_id=operator.id,
             csrf_token=csrf,

@@ -17,8 +17,8 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from booking_core.errors import BookingError, Forbidden, GuahaoError, NotFound
-from booking_core.services import BookingServices
+from booking_core.bus import BookingServices
+from booking_core.kernel.errors import BookingError, Forbidden, GuahaoError, NotFound
 
 from . import desk_routes, office_routes, sessions
 from .auth import Passwords, qr_svg

@@ -8,7 +8,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 
-from booking_core.errors import GuahaoError
+from booking_core.kernel.errors import GuahaoError
 
 log = logging.getLogger(__name__)
 

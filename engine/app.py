@@ -15,11 +15,12 @@ import agent_console.web
 import hospital_api.web
 import ivr.web
 from agent_console.keys import PROXY_NOTICE, ConsoleSettings
-from booking_core.clock import Clock, SystemClock
-from booking_core.errors import StoreUnavailable
-from booking_core.pii import Cipher
-from booking_core.services import bootstrap
-from booking_core.store import make_store, val
+from booking_core.bus import bootstrap
+from booking_core.kernel.clock import Clock, SystemClock
+from booking_core.kernel.errors import StoreUnavailable
+from booking_core.kernel.pii import Cipher
+from booking_core.kernel.unit import val
+from booking_core.store import make_store
 from edge.signature import TWILIO_ACCOUNT
 
 from . import texting

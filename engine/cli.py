@@ -16,12 +16,12 @@ from zoneinfo import ZoneInfo
 
 from agent_console.auth import Passwords, weak_password_reason
 from agent_console.i18n import translate
-from booking_core import commands as c
-from booking_core.clock import SystemClock
-from booking_core.errors import GuahaoError
-from booking_core.operator_commands import OPERATOR_ROLES, AddOperator
-from booking_core.pii import Cipher
-from booking_core.services import bootstrap
+from booking_core import operators
+from booking_core.bus import bootstrap
+from booking_core.kernel.clock import SystemClock
+from booking_core.kernel.errors import GuahaoError
+from booking_core.kernel.pii import Cipher
+from booking_core.operators import OPERATOR_ROLES, AddOperator
 from booking_core.store import make_store
 from hospital_api.auth import hash_token, new_token
 
@@ -198,7 +198,7 @@ async def token_create(settings: Settings, args: argparse.Namespace) -> int:
     try:
         token = new_token()
         await services.handle(
-            c.CreateToken(
+            operators.CreateToken(
                 name=args.name,
                 role=args.role,
                 hospital_code=args.hospital,
@@ -391,7 +391,7 @@ async def _fill_demo(settings: Settings):
         login = await create_demo(services, today)
         token = new_token()
         await services.handle(
-            c.CreateToken(
+            operators.CreateToken(
                 name="demo-admin", role="admin", hospital_code=None, token_hash=hash_token(token)
             )
         )

@@ -13,12 +13,13 @@ from datetime import date, time, timedelta
 from argon2 import PasswordHasher
 from stdnum.cn import ric
 
-from booking_core import call_commands as cc
-from booking_core import commands as c
-from booking_core.domain import Actor, Channel, Period
-from booking_core.identity import mask_name
-from booking_core.operator_commands import AGENT, HOSPITAL_ADMIN, AddOperator
-from booking_core.services import BookingServices
+from booking_core import calls, catalogue, schedule
+from booking_core.bus import BookingServices
+from booking_core.kernel.actor import Actor, Channel
+from booking_core.kernel.identity import mask_name
+from booking_core.operators import AGENT, HOSPITAL_ADMIN, AddOperator
+from booking_core.patients import RegisterPatient
+from booking_core.schedule import Period
 
 DEMO_ACTOR = Actor("system", "demo", None, Channel.SYSTEM)
 HOSPITAL = ("H001", "协和示范医院")
@@ -73,16 +74,16 @@ def demo_id_number(seq: int, birth: str) -> str:
 async def create_demo(services: BookingServices, today: date) -> DemoLogin:
     code, name = HOSPITAL
     handle = services.handle
-    await handle(c.UpsertHospital(code=code, name=name, actor=DEMO_ACTOR))
+    await handle(catalogue.UpsertHospital(code=code, name=name, actor=DEMO_ACTOR))
     for dept, dept_name, aliases in DEPARTMENTS:
         await handle(
-            c.UpsertDepartment(
+            catalogue.UpsertDepartment(
                 hospital_code=code, code=dept, name=dept_name, aliases=aliases, actor=DEMO_ACTOR
             )
         )
     for work_no, doc_name, dept, title, specialty, fee in DOCTORS:
         await handle(
-            c.UpsertDoctor(
+            catalogue.UpsertDoctor(
                 hospital_code=code,
                 work_no=work_no,
                 department_code=dept,
@@ -100,7 +101,7 @@ async def create_demo(services: BookingServices, today: date) -> DemoLogin:
                 if period is Period.AFTERNOON and (i + offset) % 2:
                     continue  # every doctor works mornings, afternoons every other day
                 await handle(
-                    c.CreateSession(
+                    schedule.CreateSession(
                         hospital_code=code,
                         doctor_work_no=work_no,
                         day=day,
@@ -117,7 +118,7 @@ async def create_demo(services: BookingServices, today: date) -> DemoLogin:
     for seq, (p_name, birth) in enumerate(PATIENTS, start=1):
         phone = f"1380013{seq:04d}"
         patient = await handle(
-            c.RegisterPatient(
+            RegisterPatient(
                 hospital_code=code,
                 name=p_name,
                 id_number=demo_id_number(seq, birth),
@@ -165,7 +166,7 @@ async def waiting_caller(
     call_sid = "CA" + secrets.token_hex(16)
     code, _name = HOSPITAL
     await services.handle(
-        cc.StartCall(
+        calls.StartCall(
             call_sid=call_sid,
             hospital_code=code,
             caller="+86" + phone,
@@ -177,7 +178,7 @@ async def waiting_caller(
         )
     )
     await services.handle(
-        cc.RecordCallStep(
+        calls.RecordCallStep(
             call_sid=call_sid,
             step=1,
             digits=card_no,
@@ -196,6 +197,8 @@ async def waiting_caller(
         "patient_name": mask_name(name),
     }
     await services.handle(
-        cc.TransferCall(call_sid=call_sid, queue="guahao-agents", context=context, actor=DEMO_ACTOR)
+        calls.TransferCall(
+            call_sid=call_sid, queue="guahao-agents", context=context, actor=DEMO_ACTOR
+        )
     )
     return call_sid

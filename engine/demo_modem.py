@@ -16,7 +16,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from booking_core.identity import mask_phone
+from booking_core.kernel.identity import mask_phone
 from sms.modem.simulator import ModemSimulator, SentMessage
 
 log = logging.getLogger(__name__)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from booking_core.clock import Clock
-from booking_core.services import BookingServices
-from booking_core.store import Store
+from booking_core.bus import BookingServices
+from booking_core.kernel.clock import Clock
+from booking_core.store.base import Store
 
 from .config import Settings
 from .metrics import Metrics

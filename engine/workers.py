@@ -11,9 +11,9 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from booking_core import commands as c
-from booking_core import outbox
-from booking_core.services import BookingServices
+from booking_core import bookings, events
+from booking_core.bus import BookingServices
+from booking_core.events import outbox
 from edge.periodic import run_periodically
 
 from .keys import METRICS, SERVICES, SETTINGS
@@ -70,13 +70,13 @@ def _count(sweep: str, pick=lambda r: r):
 
 hold_expiry_ctx = worker_ctx(
     "hold-expiry",
-    _handle(lambda app: c.ExpireHolds()),
+    _handle(lambda app: bookings.ExpireHolds()),
     lambda s: s.hold_sweep_seconds,
     _count("hold_expiry"),
 )
 no_show_ctx = worker_ctx(
     "no-show-sweep",
-    _handle(lambda app: c.SweepNoShows()),
+    _handle(lambda app: bookings.SweepNoShows()),
     lambda s: s.no_show_sweep_seconds,
     _count("no_show", pick=lambda r: r[0] + r[1]),
 )
@@ -90,7 +90,9 @@ def _purge(app: web.Application):
 
     async def step() -> int:
         await services.store.write(outbox.purge_delivered, settings.outbox_retention_days)
-        return await services.handle(c.PurgeAudit(older_than_days=settings.audit_retention_days))
+        return await services.handle(
+            events.PurgeAudit(older_than_days=settings.audit_retention_days)
+        )
 
     return step
 

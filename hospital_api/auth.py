@@ -17,10 +17,9 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from booking_core.domain import Actor, Channel
-from booking_core.services import BookingServices
-
-from . import reads
+from booking_core import operators
+from booking_core.bus import BookingServices
+from booking_core.kernel.actor import Actor, Channel
 
 TOKEN_PREFIX = "gh_"
 MAX_CACHED_TOKENS = 1024  # a deployment has tens of tokens; the bound only stops abuse
@@ -116,7 +115,7 @@ async def verify(services: BookingServices, cache: TokenCache, token: str) -> Ca
     caller = cache.get(token_hash)
     if caller is not None:
         return caller
-    row, hospital_code = await services.read(reads.token_with_hospital, token_hash)
+    row, hospital_code = await services.read(operators.token_with_hospital, token_hash)
     if row is None or row["revoked_at"] is not None or row["role"] not in ROLE_CHANNELS:
         return None
     caller = Caller(

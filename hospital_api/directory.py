@@ -10,11 +10,9 @@ from __future__ import annotations
 from collections import OrderedDict
 from zoneinfo import ZoneInfo
 
-from booking_core import queries
-from booking_core.domain import Hospital
-from booking_core.services import BookingServices
-
-from . import reads
+from booking_core import catalogue
+from booking_core.bus import BookingServices
+from booking_core.catalogue import Hospital
 
 MAX_HOSPITALS = 4096  # far more than a platform has; the bound only stops abuse
 
@@ -41,13 +39,15 @@ class Directory:
         """The hospital (NotFound when there is none); callers check the actor's scope."""
         hospital = self._by_code.get(code)
         if hospital is None:
-            hospital = self.remember(await self._services.read(queries.hospital, code))
+            hospital = self.remember(await self._services.read(catalogue.hospital, code))
         return hospital
 
     async def by_id(self, hospital_id: int) -> Hospital:
         hospital = self._by_id.get(hospital_id)
         if hospital is None:
-            hospital = self.remember(await self._services.read(reads.hospital_of, hospital_id))
+            hospital = self.remember(
+                await self._services.read(catalogue.hospital_with_id, hospital_id)
+            )
         return hospital
 
     async def code_of(self, hospital_id: int | None) -> str | None:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from booking_core.services import BookingServices
+from booking_core.bus import BookingServices
 from edge.metrics import BookingCounter
 
 from .auth import Caller, TokenCache

@@ -7,18 +7,12 @@ from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from booking_core.domain import (
-    BlacklistEntry,
-    BookingView,
-    Department,
-    Doctor,
-    Hospital,
-    Patient,
-    SlotView,
-)
+from booking_core.blacklist import BlacklistEntry
+from booking_core.bookings import BookingView
+from booking_core.catalogue import Department, Doctor, Hospital
+from booking_core.patients import Patient
 from booking_core.rules import BookingWindow, Rule
-
-from .reads import SessionDetail
+from booking_core.schedule import SessionDetail, SlotView
 
 
 def hhmm(value: time) -> str:

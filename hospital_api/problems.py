@@ -1,7 +1,7 @@
 """Every error as RFC 9457 ``application/problem+json``, from one table keyed by code.
 
 ``{"type": "/api/v1/problems/<code>", "title", "status", "detail", "code", ...params}``:
-domain errors (:mod:`booking_core.errors`) by their ``.code`` with their ``.params``
+domain errors (:mod:`booking_core.kernel.errors`) by their ``.code`` with their ``.params``
 spread in; the door's own refusals (bad JSON, schema, size, auth, routing) raise
 :class:`Problem`. Dates and datetimes are ISO 8601 (datetimes with their offset).
 """
@@ -15,7 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
-from booking_core.errors import BookingError, GuahaoError, SystemFault
+from booking_core.kernel.errors import BookingError, GuahaoError, SystemFault
 
 PROBLEM_TYPE_BASE = "/api/v1/problems/"
 PROBLEM_CONTENT_TYPE = "application/problem+json"

@@ -13,8 +13,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from booking_core.domain import BookingStatus, Channel, Period
+from booking_core.bookings import BookingStatus
+from booking_core.kernel.actor import Channel
 from booking_core.rules import PeriodType, RuleKey
+from booking_core.schedule import Period
 
 HOSPITAL_CODE = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$"
 DEPARTMENT_CODE = r"^[0-9]{3}$"  # ASCII digits: ``\d`` would also take ١٢٣

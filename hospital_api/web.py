@@ -13,8 +13,8 @@ import logging
 
 from aiohttp import hdrs, web
 
-from booking_core.errors import GuahaoError
-from booking_core.services import BookingServices
+from booking_core.bus import BookingServices
+from booking_core.kernel.errors import GuahaoError
 from edge.metrics import count_booking
 
 from . import openapi

@@ -12,15 +12,16 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from booking_core import call_commands as cc
-from booking_core import call_queries, queries
-from booking_core.call_queries import StepAnswer
-from booking_core.domain import Actor, BookingStatus, BookingView, Channel
-from booking_core.errors import BookingError, InvalidInput
-from booking_core.identity import mask_name
-from booking_core.queries import SlotSearch
+from booking_core import blacklist, bookings, calls, complaints, rules, schedule
+from booking_core.bookings import BookingStatus, BookingView
+from booking_core.bus import BookingServices
+from booking_core.calls import StepAnswer
+from booking_core.catalogue import departments, doctors
+from booking_core.kernel.actor import Actor, Channel
+from booking_core.kernel.errors import BookingError, InvalidInput
+from booking_core.kernel.identity import mask_name
 from booking_core.rules import SlotWindow
-from booking_core.services import BookingServices
+from booking_core.schedule import SlotSearch
 
 from .state import (
     Action,
@@ -115,19 +116,19 @@ class CoreActions:
         call: Call,
         step: int,
         digits: str,
-        finish: Callable[[Outcome], cc.StepRecord | None] | None = None,
+        finish: Callable[[Outcome], calls.StepRecord | None] | None = None,
     ) -> tuple[StepAnswer | None, Outcome | None, bool]:
         """Claim the step, book and (when ``finish`` gives a record for the booking's
         outcome) store the step's answer, all in one transaction. Returns the claim (None:
         a refusal kept nothing, claim the step on its own), the booking's outcome (None
         when the claim was lost: nothing was tried) and whether the answer was stored."""
 
-        def hook(view: BookingView) -> cc.StepRecord | None:
+        def hook(view: BookingView) -> calls.StepRecord | None:
             return finish(Outcome(value=_booking(view))) if finish is not None else None
 
         try:
             done = await self.services.handle(
-                cc.ClaimStepAndBook(
+                calls.ClaimStepAndBook(
                     actor=call.actor,
                     call_sid=call.call_sid,
                     step=step,
@@ -151,7 +152,7 @@ class CoreActions:
 
     async def _patients(self, call: Call, **by: str) -> list[dict[str, Any]]:
         found = await self.services.read(
-            call_queries.patients_with_bans,
+            blacklist.patients_with_bans,
             call.actor,
             self.services.cipher,
             hospital_code=call.hospital_code,
@@ -172,7 +173,7 @@ class CoreActions:
 
     async def _find_patient(self, action: FindPatient, call: Call):
         # counted per caller ID and hour first: numbers cannot be tried at will
-        await self.services.handle(cc.CountCallLookup(actor=call.actor, call_sid=call.call_sid))
+        await self.services.handle(calls.CountCallLookup(actor=call.actor, call_sid=call.call_sid))
         if action.id_number:
             return await self._patients(call, id_number=action.id_number)
         return await self._patients(call, card_no=action.card_no or "")
@@ -188,16 +189,14 @@ class CoreActions:
     async def _list_departments(self, action: ListDepartments, call: Call):
         found = await self.catalogue.get(
             ("departments", call.hospital_code),
-            lambda: self.services.read(call_queries.departments, call.hospital_code, call.actor),
+            lambda: self.services.read(departments, call.hospital_code, call.actor),
         )
         return [{"code": d.code, "name": d.name} for d in found]
 
     async def _list_doctors(self, action: ListDoctors, call: Call):
         found = await self.catalogue.get(
             ("doctors", call.hospital_code, action.department),
-            lambda: self.services.read(
-                call_queries.doctors, call.hospital_code, action.department, call.actor
-            ),
+            lambda: self.services.read(doctors, call.hospital_code, action.department, call.actor),
         )
         return [
             {"work_no": d.work_no, "name": d.name, "title": d.title, "fee": d.fee} for d in found
@@ -208,7 +207,7 @@ class CoreActions:
         released, before the cut-off), the next day to be released if the doctor has free
         places on it (said with its opening time), and the window's N days."""
         window = await self.services.read_small(
-            queries.booking_window_of, call.hospital_code, call.actor
+            rules.booking_window_of, call.hospital_code, call.actor
         )
         search = SlotSearch(
             hospital_code=call.hospital_code,
@@ -217,7 +216,7 @@ class CoreActions:
             day_to=window.next_day,
             only_free=True,
         )
-        found = await self.services.read_small(queries.search_slots, search, call.actor)
+        found = await self.services.read_small(schedule.search_slots, search, call.actor)
         tz = ZoneInfo(call.timezone)
         days: dict[str, dict[str, Any]] = {}
         later: dict[str, dict[str, Any]] = {}
@@ -249,7 +248,7 @@ class CoreActions:
             only_free=False,
             bookable_only=True,
         )
-        found = await self.services.read_small(queries.search_slots, search, call.actor)
+        found = await self.services.read_small(schedule.search_slots, search, call.actor)
         return [
             {
                 "id": s.slot_id,
@@ -267,12 +266,12 @@ class CoreActions:
         """Only of patients the call proved it may act for (the core says which)."""
         today = self._today(call).date()
         allowed = await self.services.read(
-            call_queries.call_may_act_for, call.call_sid, tuple(action.patient_ids)
+            calls.call_may_act_for, call.call_sid, tuple(action.patient_ids)
         )
         out = []
         for patient_id in (p for p in action.patient_ids if p in allowed):
             views = await self.services.read(
-                queries.list_bookings, call.actor, patient_id=patient_id
+                bookings.list_bookings, call.actor, patient_id=patient_id
             )
             out += [
                 _booking(v)
@@ -283,14 +282,14 @@ class CoreActions:
         return sorted(out, key=lambda b: (b["day"], b["start"]))
 
     async def _lookup_complaint(self, action: LookupComplaint, call: Call):
-        found = await self.services.read(call_queries.complaint, action.tracking_no, call.actor)
+        found = await self.services.read(complaints.complaint, action.tracking_no, call.actor)
         return found.status
 
     # --- writes --------------------------------------------------------------------------
 
     async def _book(self, action: Book, call: Call):
         view = await self.services.handle(
-            cc.BookForCall(
+            calls.BookForCall(
                 actor=call.actor,
                 call_sid=call.call_sid,
                 slot_id=action.slot_id,
@@ -302,13 +301,15 @@ class CoreActions:
 
     async def _cancel(self, action: Cancel, call: Call):
         view = await self.services.handle(
-            cc.CancelForCall(actor=call.actor, call_sid=call.call_sid, booking_no=action.booking_no)
+            calls.CancelForCall(
+                actor=call.actor, call_sid=call.call_sid, booking_no=action.booking_no
+            )
         )
         return _booking(view)
 
     async def _send_code(self, action: SendCode, call: Call):
         sent = await self.services.handle(
-            cc.SendCallCode(
+            calls.SendCallCode(
                 actor=call.actor,
                 call_sid=call.call_sid,
                 patient_id=action.patient_id,
@@ -319,7 +320,7 @@ class CoreActions:
 
     async def _check_code(self, action: CheckCode, call: Call):
         return await self.services.handle(
-            cc.CheckCallCode(
+            calls.CheckCallCode(
                 actor=call.actor,
                 call_sid=call.call_sid,
                 patient_id=action.patient_id,
@@ -329,12 +330,12 @@ class CoreActions:
 
     async def _open_complaint(self, action: OpenComplaint, call: Call):
         return await self.services.handle(
-            cc.OpenComplaint(actor=call.actor, call_sid=call.call_sid)
+            complaints.OpenComplaint(actor=call.actor, call_sid=call.call_sid)
         )
 
     async def _save_recording(self, action: SaveRecording, call: Call):
         return await self.services.handle(
-            cc.AttachRecording(
+            complaints.AttachRecording(
                 actor=call.actor,
                 call_sid=call.call_sid,
                 recording_sid=action.recording_sid,
@@ -345,7 +346,7 @@ class CoreActions:
 
     async def _transfer(self, action: Transfer, call: Call):
         return await self.services.handle(
-            cc.TransferCall(
+            calls.TransferCall(
                 actor=call.actor, call_sid=call.call_sid, queue=self.queue, context=action.context
             )
         )

@@ -31,11 +31,12 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
-from booking_core import call_commands as cc
-from booking_core import call_queries, queries
-from booking_core.domain import SYSTEM, Hospital
-from booking_core.errors import GuahaoError, StoreUnavailable
-from booking_core.services import BookingServices
+from booking_core import calls, complaints
+from booking_core.bus import BookingServices
+from booking_core.catalogue import Hospital
+from booking_core.catalogue import hospital as find_hospital
+from booking_core.kernel.actor import SYSTEM
+from booking_core.kernel.errors import GuahaoError, StoreUnavailable
 from booking_core.store.budget import within
 from edge.metrics import BookingCounter, count_booking
 from edge.signature import FORM, signature_middleware
@@ -100,7 +101,7 @@ class Ivr:
 
     async def hospital_record(self) -> Hospital:
         if self.hospital is None:
-            self.hospital = await self.services.read(queries.hospital, self.hospital_code)
+            self.hospital = await self.services.read(find_hospital, self.hospital_code)
             self.voice.catalogue.set_global("hospital", self.hospital.name)
         return self.hospital
 
@@ -192,7 +193,7 @@ async def _incoming(request: web.Request) -> str:
     twiml = ivr.voice.answer(first.state, first.say)
     state = first.state.to_json()
     answer = await ivr.services.handle(
-        cc.StartCall(
+        calls.StartCall(
             actor=call.actor,
             call_sid=call.call_sid,
             hospital_code=call.hospital_code,
@@ -250,7 +251,7 @@ async def _step(request: web.Request, key: str, event: Event) -> str:
     if remembered is not None:  # this process answered the step before: no read needed
         state = CallState.from_json(remembered, step_no)
     else:
-        snap = await services.read_small(call_queries.call_step, call_sid, step_no, key)
+        snap = await services.read_small(calls.call_step, call_sid, step_no, key)
         if snap is None:  # never started here (the fallback answered it): start over
             return await _incoming(request)
         if snap.response is not None:
@@ -280,7 +281,9 @@ async def _step(request: web.Request, key: str, event: Event) -> str:
                     return claim.response
             if claim is None:
                 claim = await services.handle(
-                    cc.ClaimCallStep(actor=call.actor, call_sid=call_sid, step=step_no, digits=key)
+                    calls.ClaimCallStep(
+                        actor=call.actor, call_sid=call_sid, step=step_no, digits=key
+                    )
                 )
             if not claim.won:
                 if claim.known:
@@ -300,7 +303,7 @@ async def _step(request: web.Request, key: str, event: Event) -> str:
     stored = new_state.to_json()
     if claimed:
         await services.handle(
-            cc.FinishCallStep(
+            calls.FinishCallStep(
                 actor=call.actor,
                 call_sid=call_sid,
                 step=step_no,
@@ -313,7 +316,7 @@ async def _step(request: web.Request, key: str, event: Event) -> str:
         ivr.recent.put(call_sid, step_no + 1, stored)
         return twiml
     answer = await services.handle(
-        cc.RecordCallStep(
+        calls.RecordCallStep(
             actor=call.actor,
             call_sid=call_sid,
             step=step_no,
@@ -340,14 +343,14 @@ class _Finisher:
         self.ivr, self.result, self.said, self.step_no = ivr, result, said, step_no
         self.stored = ""
 
-    def __call__(self, outcome: Outcome) -> cc.StepRecord | None:
+    def __call__(self, outcome: Outcome) -> calls.StepRecord | None:
         settled = flow.settle(self.result.state, self.result.action, outcome)
         if settled.action is not None:
             return None
         new_state = settled.state
         new_state.seq = self.step_no + 1
         self.stored = new_state.to_json()
-        return cc.StepRecord(
+        return calls.StepRecord(
             state=self.stored,
             response=self.ivr.voice.answer(new_state, [*self.said, *settled.say]),
             patient_id=(new_state.patient or {}).get("id"),
@@ -358,14 +361,14 @@ async def _wait_for_answer(ivr: Ivr, call_sid: str, step_no: int, key: str) -> s
     """Another delivery of this step is acting: return its answer once stored (the
     step's time budget bounds the wait)."""
     while True:
-        response = await ivr.services.read_small(call_queries.step_response, call_sid, step_no, key)
+        response = await ivr.services.read_small(calls.step_response, call_sid, step_no, key)
         if response is not None:
             return response
         await asyncio.sleep(DEDUPE_POLL_SECONDS)
 
 
 async def _current(ivr: Ivr, call_sid: str) -> str:
-    snap = await ivr.services.read_small(call_queries.call_step, call_sid, -1, "")
+    snap = await ivr.services.read_small(calls.call_step, call_sid, -1, "")
     state = CallState.from_json(snap.state, snap.seq)
     return ivr.voice.answer(state, flow.node_prompts(state))
 
@@ -379,7 +382,7 @@ async def recording_status(request: web.Request) -> web.Response:
     try:
         async with asyncio.timeout(ivr.answer_within):
             await ivr.services.handle(
-                cc.AttachRecording(
+                complaints.AttachRecording(
                     actor=SYSTEM,
                     call_sid=form.get("CallSid", ""),
                     recording_sid=form.get("RecordingSid") or None,
@@ -404,7 +407,7 @@ async def call_status(request: web.Request) -> web.Response:
     try:
         async with asyncio.timeout(ivr.answer_within):
             await ivr.services.handle(
-                cc.EndCall(
+                calls.EndCall(
                     actor=SYSTEM,
                     call_sid=form.get("CallSid", ""),
                     status=status,

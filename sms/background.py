@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from booking_core import message_commands as m
+from booking_core import messages
 from edge.periodic import run_periodically
 
 from .gateway import Gateway
@@ -84,7 +84,9 @@ async def running(door: web.Application, work: Background) -> AsyncIterator[None
 
         async def keep_undecodable(message: Undecodable) -> None:
             await services.handle(
-                m.KeepUndecodable(gateway=message.gateway, pdu=message.pdu, error=message.error)
+                messages.KeepUndecodable(
+                    gateway=message.gateway, pdu=message.pdu, error=message.error
+                )
             )
 
         modem = ModemGateway(
@@ -111,7 +113,7 @@ async def running(door: web.Application, work: Background) -> AsyncIterator[None
             _every(
                 "reminders",
                 REMINDER_SWEEP_SECONDS,
-                lambda: services.handle(m.QueueReminders(hour=hour)),
+                lambda: services.handle(messages.QueueReminders(hour=hour)),
             )
         )
     if gateways:

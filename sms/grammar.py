@@ -63,8 +63,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from booking_core.errors import InvalidIdNumber
-from booking_core.identity import is_booking_no, normalize_id_number
+from booking_core.kernel.errors import InvalidIdNumber
+from booking_core.kernel.identity import is_booking_no, normalize_id_number
 
 from .commands import (
     ERROR_CODES,

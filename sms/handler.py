@@ -3,8 +3,8 @@ worded reply.
 
 :func:`respond` never raises for the texter's mistakes or the core's refusals: a
 :class:`~sms.commands.ParseError` is answered with what was wrong and the right format, every
-:class:`~booking_core.errors.BookingError` with its wording from :mod:`sms.replies`. Our own
-faults (:class:`~booking_core.errors.SystemFault`) propagate: the gateway's door answers
+:class:`~booking_core.kernel.errors.BookingError` with its wording from :mod:`sms.replies`. Our own
+faults (:class:`~booking_core.kernel.errors.SystemFault`) propagate: the gateway's door answers
 "system busy".
 
 Who is who: the texter's patients are the patients registered at this hospital with the
@@ -20,14 +20,15 @@ from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from booking_core import call_queries, doctor_queries, queries
-from booking_core import commands as c
-from booking_core import message_commands as m
-from booking_core.domain import Actor, BookingView, Channel, Department, Doctor, Patient
-from booking_core.errors import BookingError, InvalidInput, NotFound, PatientExists, SlotFull
-from booking_core.identity import mask_name, mask_phone, normalize_phone
-from booking_core.queries import SlotSearch
-from booking_core.services import BookingServices
+from booking_core import bookings, catalogue, messages, schedule
+from booking_core.bookings import BookingView
+from booking_core.bus import BookingServices
+from booking_core.catalogue import Department, Doctor
+from booking_core.kernel.actor import Actor, Channel
+from booking_core.kernel.errors import BookingError, InvalidInput, NotFound, PatientExists, SlotFull
+from booking_core.kernel.identity import mask_name, mask_phone, normalize_phone
+from booking_core.patients import Patient, RegisterPatient, find_patients
+from booking_core.schedule import SlotSearch
 
 from . import commands as cmds
 from .commands import FORMATS, Command, MonthDayTime, ParseError
@@ -158,7 +159,7 @@ class _Door:
             case cmds.OptOut() | cmds.OptIn():
                 out = isinstance(command, cmds.OptOut)
                 await self.services.handle(
-                    m.SetOptOut(actor=self.actor, phone=self.texter.phone, opted_out=out)
+                    messages.SetOptOut(actor=self.actor, phone=self.texter.phone, opted_out=out)
                 )
                 return self.say("reply.opted_out" if out else "reply.opted_in")
             case cmds.SurveyScore(score):
@@ -170,7 +171,7 @@ class _Door:
     async def patients(self) -> list[Patient]:
         try:
             return await self.services.read(
-                queries.find_patients,
+                find_patients,
                 self.actor,
                 self.services.cipher,
                 hospital_code=self.texter.hospital_code,
@@ -183,7 +184,7 @@ class _Door:
         """The booking, if one of this phone's patients holds it; else "not found"."""
         mine = {p.id for p in await self.patients()}
         try:
-            view = await self.services.read(queries.get_booking, booking_no, self.actor)
+            view = await self.services.read(bookings.get_booking, booking_no, self.actor)
         except NotFound:
             view = None
         if view is None or view.booking.patient_id not in mine:
@@ -207,7 +208,7 @@ class _Door:
             at=at,
             only_free=False,
         )
-        found = await self.services.read(queries.search_slots, search, self.actor)
+        found = await self.services.read(schedule.search_slots, search, self.actor)
         if not found:
             free = await self.free_times(work_no, day)
             raise _Refused("reply.no_session", day=day, at=at, free=free, work_no=work_no)
@@ -222,7 +223,7 @@ class _Door:
             day=day,
             bookable_only=True,
         )
-        found = await self.services.read(queries.search_slots, search, self.actor)
+        found = await self.services.read(schedule.search_slots, search, self.actor)
         return sorted({s.start for s in found})[:MAX_FREE_TIMES]
 
     async def full(self, work_no: str, day: date, when: MonthDayTime) -> _Refused:
@@ -243,7 +244,7 @@ class _Door:
             )
         try:
             await self.services.read(
-                doctor_queries.doctor, self.texter.hospital_code, cmd.doctor_code, self.actor
+                catalogue.doctor, self.texter.hospital_code, cmd.doctor_code, self.actor
             )
         except NotFound:
             raise _Refused(
@@ -253,7 +254,7 @@ class _Door:
         slot = await self.slot_at(cmd.doctor_code, day, cmd.when)
         try:
             view = await self.services.handle(
-                c.BookSlot(
+                bookings.BookSlot(
                     actor=self.actor,
                     slot_id=slot.slot_id,
                     patient_id=patient.id,
@@ -281,13 +282,13 @@ class _Door:
         if cmd.id_number == cmds.EXAMPLE_ID_NUMBER:  # copied from a reply or the poster
             raise _Refused("reply.example_id", example=FORMATS["ZC"])
         await self.services.handle(
-            m.CountRegistration(
+            messages.CountRegistration(
                 actor=self.actor, hospital_code=self.texter.hospital_code, phone=self.texter.phone
             )
         )
         try:
             patient = await self.services.handle(
-                c.RegisterPatient(
+                RegisterPatient(
                     actor=self.actor,
                     hospital_code=self.texter.hospital_code,
                     name=cmd.name,
@@ -313,7 +314,7 @@ class _Door:
         views: list[BookingView] = []
         for patient in patients:
             views += await self.services.read(
-                queries.list_bookings, self.actor, patient_id=patient.id
+                bookings.list_bookings, self.actor, patient_id=patient.id
             )
         active = sorted(
             (v for v in views if v.booking.status.active and v.booking.day >= today),
@@ -343,7 +344,9 @@ class _Door:
 
     async def cancel(self, booking_no: str) -> str:
         await self.own(booking_no)
-        view = await self.services.handle(c.CancelBooking(actor=self.actor, booking_no=booking_no))
+        view = await self.services.handle(
+            bookings.CancelBooking(actor=self.actor, booking_no=booking_no)
+        )
         return self.say("reply.cancelled", **self.booking(view))
 
     async def reschedule(self, cmd: cmds.Reschedule) -> str:
@@ -352,7 +355,7 @@ class _Door:
         slot = await self.slot_at(old.doctor_work_no, day, cmd.when)
         try:
             view = await self.services.handle(
-                c.RescheduleBooking(
+                bookings.RescheduleBooking(
                     actor=self.actor, booking_no=cmd.booking_no, slot_id=slot.slot_id
                 )
             )
@@ -368,7 +371,7 @@ class _Door:
     async def survey(self, score: int) -> str:
         try:
             booking_no = await self.services.handle(
-                m.AnswerSurvey(actor=self.actor, phone=self.texter.phone, score=score)
+                messages.AnswerSurvey(actor=self.actor, phone=self.texter.phone, score=score)
             )
         except NotFound:
             raise _Refused("reply.survey_none") from None
@@ -379,7 +382,7 @@ class _Door:
 
     async def all_departments(self) -> list[Department]:
         return await self.services.read(
-            call_queries.departments, self.texter.hospital_code, self.actor
+            catalogue.departments, self.texter.hospital_code, self.actor
         )
 
     async def departments(self) -> str:
@@ -409,7 +412,7 @@ class _Door:
             )
         (dept,) = matches
         found = await self.services.read(
-            call_queries.doctors, self.texter.hospital_code, dept.code, self.actor
+            catalogue.doctors, self.texter.hospital_code, dept.code, self.actor
         )
         if not found:
             return self.say("reply.doctors_none", dept=dept.name)
@@ -424,7 +427,7 @@ class _Door:
 
     async def find_doctors(self, keyword: str) -> str:
         found = await self.services.read(
-            doctor_queries.find_doctors, self.texter.hospital_code, keyword, self.actor
+            catalogue.find_doctors, self.texter.hospital_code, keyword, self.actor
         )
         if not found:
             raise _Refused("reply.doctors_not_found", query=keyword)

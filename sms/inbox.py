@@ -18,12 +18,10 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 
-from booking_core import message_commands as m
-from booking_core import message_queries as mq
-from booking_core import queries
-from booking_core.domain import Hospital
-from booking_core.errors import SystemFault
-from booking_core.services import BookingServices
+from booking_core import catalogue, messages
+from booking_core.bus import BookingServices
+from booking_core.catalogue import Hospital
+from booking_core.kernel.errors import SystemFault
 from edge.metrics import BookingCounter, count_booking
 
 from .gateway import Incoming
@@ -71,7 +69,7 @@ class Inbox:
 
     async def hospital(self) -> Hospital:
         if self._hospital is None:
-            self._hospital = await self.services.read(queries.hospital, self.hospital_code)
+            self._hospital = await self.services.read(catalogue.hospital, self.hospital_code)
         return self._hospital
 
     async def take(
@@ -82,7 +80,7 @@ class Inbox:
         ``later``, the reply is texted if the webhook deferred it before it was stored."""
         hospital = await self.hospital()
         claim = await self.services.handle(
-            m.ReceiveMessage(
+            messages.ReceiveMessage(
                 gateway=incoming.gateway,
                 provider_id=incoming.provider_id,
                 hospital_code=hospital.code,
@@ -111,7 +109,7 @@ class Inbox:
         if answer.booking_result is not None:  # one per booking a text asked for
             count_booking(self.on_booking, CHANNEL, answer.booking_result)
         send = send_reply or (later is not None and later.settle())
-        command = m.AnswerMessage(
+        command = messages.AnswerMessage(
             message_id=claim.message_id, reply=answer.reply, send=send, booking_no=answer.booking_no
         )
         if send:  # the sender texts it: queued before this returns
@@ -139,7 +137,7 @@ class Inbox:
 
     async def _wait_for_reply(self, message_id: int) -> str | None:
         while True:  # the caller's time budget bounds the wait
-            reply = await self.services.read(mq.inbound_reply, message_id)
+            reply = await self.services.read(messages.inbound_reply, message_id)
             if reply is not None:
                 return reply
             await asyncio.sleep(REPLY_POLL_SECONDS)

@@ -2,7 +2,7 @@
 
 Each round leases a batch of events for the ``sms`` consumer, works out who is told what
 (:func:`messages_for`), and queues those messages *and* marks the events done in one
-transaction (:class:`~booking_core.message_commands.QueueMessages`). A crash before that
+transaction (:class:`~booking_core.messages.QueueMessages`). A crash before that
 leaves the events leased, to be worked out again; a message's key makes a second
 queueing of it a no-op. Sending is the gateways' senders' job (:mod:`sms.sender`).
 
@@ -16,13 +16,17 @@ import logging
 from dataclasses import dataclass, field
 from datetime import date
 
-from booking_core import message_commands as m
-from booking_core import queries
-from booking_core.domain import Hospital
-from booking_core.errors import NotFound
-from booking_core.message_commands import HOSPITAL_INITIATED, MessageKind, OutgoingMessage
-from booking_core.message_queries import Notice
-from booking_core.services import BookingServices
+from booking_core import catalogue
+from booking_core.bus import BookingServices
+from booking_core.catalogue import Hospital
+from booking_core.kernel.errors import NotFound
+from booking_core.messages import (
+    HOSPITAL_INITIATED,
+    MessageKind,
+    Notice,
+    OutgoingMessage,
+    QueueMessages,
+)
 
 from .replies import Replies
 
@@ -105,7 +109,7 @@ class Notifier:
             hospital_id = notice.event.hospital_id
             if hospital_id is not None and hospital_id not in self.hospitals:
                 try:
-                    found = await self.services.read(queries.hospital_with_id, hospital_id)
+                    found = await self.services.read(catalogue.hospital_with_id, hospital_id)
                 except NotFound:
                     found = None
                 self.hospitals[hospital_id] = found
@@ -183,7 +187,7 @@ class Notifier:
         for notice in notices:
             messages += self.messages_for(notice)
         await self.services.handle(
-            m.QueueMessages(
+            QueueMessages(
                 consumer=self.consumer,
                 event_ids=tuple(n.event.id for n in notices),
                 messages=tuple(messages),

@@ -14,10 +14,10 @@ import asyncio
 import logging
 from dataclasses import dataclass
 
-from booking_core import message_commands as m
-from booking_core.identity import mask_phone
-from booking_core.message_queries import Claimed
-from booking_core.services import BookingServices
+from booking_core import messages
+from booking_core.bus import BookingServices
+from booking_core.kernel.identity import mask_phone
+from booking_core.messages import Claimed
 
 from .gateway import Gateway, GatewayError, Outgoing, Sent
 
@@ -44,7 +44,7 @@ class Sender:
     async def run_once(self) -> int:
         """Claim what is due and send it; returns how many messages were dealt with."""
         claimed = await self.services.handle(
-            m.ClaimOutgoing(gateway=self.gateway.name, lease_seconds=self.lease_seconds)
+            messages.ClaimOutgoing(gateway=self.gateway.name, lease_seconds=self.lease_seconds)
         )
         for i, message in enumerate(claimed):
             if i and self.gateway.min_interval:
@@ -73,7 +73,7 @@ class Sender:
 
     async def _sent(self, message: Claimed, sent: Sent) -> None:
         await self.services.handle(
-            m.MarkSent(
+            messages.MarkSent(
                 message_id=message.id,
                 provider_id=sent.provider_id,
                 parts=sent.parts,
@@ -93,7 +93,7 @@ class Sender:
             err,
         )
         await self.services.handle(
-            m.MarkFailed(
+            messages.MarkFailed(
                 message_id=message.id,
                 error=str(err),
                 retry_in_seconds=None if give_up else delay,

@@ -35,7 +35,7 @@ from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
 
-from booking_core.identity import mask_phone
+from booking_core.kernel.identity import mask_phone
 
 from .gateway import GatewayError, Outgoing, Sent
 
@@ -89,7 +89,7 @@ def mask_numbers(text: str) -> str:
 
 def to_e164(phone: str, country_code: str = "86") -> str:
     """Twilio wants E.164 (``+8613800138000``); our phones are 11-digit mainland mobiles
-    (``13800138000``, see ``booking_core.identity.normalize_phone``) or already E.164."""
+    (``13800138000``, see ``booking_core.kernel.identity.normalize_phone``) or already E.164."""
     phone = phone.strip()
     if phone.startswith("+"):
         return phone

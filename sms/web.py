@@ -30,9 +30,9 @@ import re
 from aiohttp import web
 from twilio.twiml.messaging_response import MessagingResponse
 
-from booking_core import message_commands as m
-from booking_core.errors import GuahaoError
-from booking_core.services import BookingServices
+from booking_core import messages
+from booking_core.bus import BookingServices
+from booking_core.kernel.errors import GuahaoError
 from booking_core.store.budget import priority
 from edge.metrics import BookingCounter
 from edge.signature import signature_middleware
@@ -204,7 +204,7 @@ async def status(request: web.Request) -> web.Response:
     try:
         async with asyncio.timeout(settings["answer_within"]):
             await request.app[INBOX].services.handle(
-                m.UpdateDelivery(
+                messages.UpdateDelivery(
                     gateway=GATEWAY,
                     provider_id=sid,
                     status=state,

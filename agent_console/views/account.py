@@ -6,9 +6,8 @@ import asyncio
 
 from aiohttp import web
 
-from booking_core import operator_commands as oc
-from booking_core import operator_queries as oq
-from booking_core.operator_queries import Credentials
+from booking_core import operators
+from booking_core.operators import Credentials
 
 from ..auth import weak_password_reason
 from ..pages import Page
@@ -50,14 +49,14 @@ async def change_password(request: web.Request) -> Page:
     fields = await form(request)
     old, new = fields.get("current_password", ""), fields.get("new_password", "")
     context = {"stage": current.stage}
-    reserved = await reserve(request, operator.username, operator.id, oc.PASSWORD_STAGE)
+    reserved = await reserve(request, operator.username, operator.id, operators.PASSWORD_STAGE)
     if isinstance(reserved, Page):
         return reserved
-    creds: Credentials = await services(request).read(oq.credentials_by_id, operator.id)
+    creds: Credentials = await services(request).read(operators.credentials_by_id, operator.id)
     if not await asyncio.to_thread(passwords(request).verify, creds.password_hash, old):
-        await settle(request, reserved, operator.username, oc.BAD_PASSWORD, operator.id)
+        await settle(request, reserved, operator.username, operators.BAD_PASSWORD, operator.id)
         return Page({**context, "error": "password_wrong"}, status=400)
-    await settle(request, reserved, operator.username, oc.CURRENT_PASSWORD_OK, operator.id)
+    await settle(request, reserved, operator.username, operators.CURRENT_PASSWORD_OK, operator.id)
     problem = weak_password_reason(new, operator.username)
     if problem is None and new != fields.get("repeat_password", ""):
         problem = "password_mismatch"
@@ -67,7 +66,7 @@ async def change_password(request: web.Request) -> Page:
         return Page({**context, "error": problem}, status=400)
     hashed = await asyncio.to_thread(passwords(request).hash, new)
     await services(request).handle(
-        oc.ChangePassword(
+        operators.ChangePassword(
             operator_id=operator.id,
             password_hash=hashed,
             keep_session=current.token_hash,
@@ -76,7 +75,7 @@ async def change_password(request: web.Request) -> Page:
     )
     if current.stage != "ready":
         await services(request).handle(
-            oc.SetSessionStage(token_hash=current.token_hash, stage="ready")
+            operators.SetSessionStage(token_hash=current.token_hash, stage="ready")
         )
     return Page(
         {"stage": "ready", "message": "password_changed"}, redirect=stage_url(request, "ready")

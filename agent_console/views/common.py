@@ -5,10 +5,10 @@ from __future__ import annotations
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
-from booking_core.domain import Actor
-from booking_core.errors import InvalidInput
-from booking_core.operator_queries import ConsoleSession
-from booking_core.services import BookingServices
+from booking_core.bus import BookingServices
+from booking_core.kernel.actor import Actor
+from booking_core.kernel.errors import InvalidInput
+from booking_core.operators import ConsoleSession
 
 from ..auth import Passwords
 from ..keys import PASSWORDS, SERVICES, SESSION, SETTINGS, ConsoleSettings

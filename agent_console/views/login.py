@@ -13,11 +13,9 @@ from datetime import datetime
 
 from aiohttp import web
 
-from booking_core import operator_commands as oc
-from booking_core import operator_queries as oq
-from booking_core.domain import Actor, Channel
-from booking_core.login_lockout import Verdict
-from booking_core.operator_queries import Credentials, Operator
+from booking_core import operators
+from booking_core.kernel.actor import Actor, Channel
+from booking_core.operators import Credentials, Operator, Verdict
 
 from .. import sessions
 from ..auth import judge, new_totp_secret, totp_step, totp_uri
@@ -46,7 +44,7 @@ async def settle(
 ) -> None:
     if reserved.attempt_id is None:  # the negative control: nothing was reserved
         await services(request).handle(
-            oc.RecordLoginAttempt(
+            operators.RecordLoginAttempt(
                 username=username,
                 source=sessions.source_of(request),
                 outcome=outcome,
@@ -57,7 +55,7 @@ async def settle(
         )
         return
     await services(request).handle(
-        oc.SettleLoginAttempt(
+        operators.SettleLoginAttempt(
             attempt_id=reserved.attempt_id,
             username=username,
             source=sessions.source_of(request),
@@ -75,7 +73,7 @@ async def reserve(
     later" when the lockout forbids evaluating it."""
     policy = settings(request).policy
     source = sessions.source_of(request)
-    command = oc.ReserveLoginAttempt(
+    command = operators.ReserveLoginAttempt(
         username=username,
         source=source,
         stage=stage,
@@ -104,11 +102,11 @@ async def reserve(
     )
 
 
-async def _check_then_act(request: web.Request, command: oc.ReserveLoginAttempt) -> Verdict:
+async def _check_then_act(request: web.Request, command: operators.ReserveLoginAttempt) -> Verdict:
     assert command.policy is not None
     policy, now = command.policy, sessions.now_epoch(request)
     history = await services(request).read(
-        oq.login_history,
+        operators.login_history,
         command.username,
         command.source,
         streak_since=policy.streak_since(now),
@@ -119,7 +117,7 @@ async def _check_then_act(request: web.Request, command: oc.ReserveLoginAttempt)
     if not verdict.allowed:
         assert verdict.outcome is not None
         await services(request).handle(
-            oc.RecordLoginAttempt(
+            operators.RecordLoginAttempt(
                 username=command.username,
                 source=command.source,
                 outcome=verdict.outcome,
@@ -153,24 +151,24 @@ async def login(request: web.Request) -> Page:
     password = fields.get("password", "")
     creds: Credentials | None = None
     if username:
-        creds = await services(request).read(oq.credentials, username)
+        creds = await services(request).read(operators.credentials, username)
     operator_id = creds.operator.id if creds else None
-    reserved = await reserve(request, username, operator_id, oc.PASSWORD_STAGE)
+    reserved = await reserve(request, username, operator_id, operators.PASSWORD_STAGE)
     if isinstance(reserved, Page):
         return reserved
     hashed = creds.password_hash if creds else None
     right = await asyncio.to_thread(passwords(request).verify, hashed, password)
     if not right or creds is None:
-        await settle(request, reserved, username, oc.BAD_PASSWORD, operator_id)
+        await settle(request, reserved, username, operators.BAD_PASSWORD, operator_id)
         return Page({"error": "login_failed", "username": username}, status=401)
     if creds.operator.disabled:
-        await settle(request, reserved, username, oc.DISABLED, operator_id)
+        await settle(request, reserved, username, operators.DISABLED, operator_id)
         return Page({"error": "login_disabled", "username": username}, status=403)
-    await settle(request, reserved, username, oc.LOGIN_OK, operator_id)
+    await settle(request, reserved, username, operators.LOGIN_OK, operator_id)
     previous = request.get(SESSION)
     if previous is not None:  # one browser, one session: the old one ends here
         await services(request).handle(
-            oc.CloseConsoleSession(
+            operators.CloseConsoleSession(
                 token_hash=previous.token_hash, actor=sessions.actor_of(previous.operator)
             )
         )
@@ -213,11 +211,11 @@ async def totp(request: web.Request) -> Page:
     if current.stage not in ("totp", "totp_enrol"):
         return Page({"stage": current.stage}, redirect=stage_url(request, current.stage))
     operator = current.operator
-    reserved = await reserve(request, operator.username, operator.id, oc.TOTP_STAGE)
+    reserved = await reserve(request, operator.username, operator.id, operators.TOTP_STAGE)
     if isinstance(reserved, Page):
         return reserved
     code = (await form(request)).get("code", "")
-    creds: Credentials = await services(request).read(oq.credentials_by_id, operator.id)
+    creds: Credentials = await services(request).read(operators.credentials_by_id, operator.id)
     enrolling = current.stage == "totp_enrol"
     if enrolling:
         secret = _pending_secret(request)
@@ -228,7 +226,7 @@ async def totp(request: web.Request) -> Page:
     accepted = step is not None
     if step is not None and enrolling:
         await services(request).handle(
-            oc.EnrolTotp(
+            operators.EnrolTotp(
                 operator_id=operator.id,
                 secret_enc=current.pending_totp_enc or "",
                 step=step,
@@ -237,22 +235,24 @@ async def totp(request: web.Request) -> Page:
         )
     elif step is not None:
         accepted = await services(request).handle(
-            oc.UseTotpStep(operator_id=operator.id, step=step)
+            operators.UseTotpStep(operator_id=operator.id, step=step)
         )
     if not accepted:
-        await settle(request, reserved, operator.username, oc.BAD_TOTP, operator.id)
+        await settle(request, reserved, operator.username, operators.BAD_TOTP, operator.id)
         again = (await totp_form(request)).context
         return Page({**again, "error": "totp_failed"}, status=401)
-    await settle(request, reserved, operator.username, oc.TOTP_OK, operator.id)
+    await settle(request, reserved, operator.username, operators.TOTP_OK, operator.id)
     stage = _next_stage(operator, totp_done=True)
-    await services(request).handle(oc.SetSessionStage(token_hash=current.token_hash, stage=stage))
+    await services(request).handle(
+        operators.SetSessionStage(token_hash=current.token_hash, stage=stage)
+    )
     return Page({"stage": stage}, redirect=stage_url(request, stage))
 
 
 async def logout(request: web.Request) -> Page:
     current = session(request)
     await services(request).handle(
-        oc.CloseConsoleSession(
+        operators.CloseConsoleSession(
             token_hash=current.token_hash, actor=sessions.actor_of(current.operator)
         )
     )

@@ -8,10 +8,9 @@ import asyncio
 
 from aiohttp import web
 
-from booking_core import operator_commands as oc
-from booking_core import operator_queries as oq
-from booking_core.errors import Forbidden, InvalidInput
-from booking_core.operator_queries import Operator
+from booking_core import operators
+from booking_core.kernel.errors import Forbidden, InvalidInput
+from booking_core.operators import Operator
 
 from ..auth import temporary_password
 from ..pages import Page
@@ -49,7 +48,9 @@ def _check_grant(request: web.Request, roles: tuple[str, ...]) -> None:
 
 async def _managed(request: web.Request) -> Operator:
     """The operator the URL names, if the acting operator may manage them (else 404/403)."""
-    target: Operator = await services(request).read(oq.get_operator, _id(request), actor(request))
+    target: Operator = await services(request).read(
+        operators.get_operator, _id(request), actor(request)
+    )
     _check_grant(request, target.roles)
     return target
 
@@ -59,11 +60,11 @@ def _detail_url(request: web.Request, operator_id: int) -> str:
 
 
 async def list_operators(request: web.Request) -> Page:
-    found = await services(request).read(oq.list_operators, actor(request))
+    found = await services(request).read(operators.list_operators, actor(request))
     return Page(
         {
             "operators": [operator_row(op) for op in found],
-            "roles": list(oc.OPERATOR_ROLES),
+            "roles": list(operators.OPERATOR_ROLES),
             "own_hospital": session(request).operator.hospital_code,
         }
     )
@@ -78,7 +79,7 @@ async def add_operator(request: web.Request) -> Page:
     temporary = temporary_password()
     hashed = await asyncio.to_thread(passwords(request).hash, temporary)
     operator_id = await services(request).handle(
-        oc.AddOperator(
+        operators.AddOperator(
             username=fields.get("username", ""),
             display_name=fields.get("display_name", ""),
             password_hash=hashed,
@@ -88,7 +89,7 @@ async def add_operator(request: web.Request) -> Page:
             actor=actor(request),
         )
     )
-    created = await services(request).read(oq.get_operator, operator_id, actor(request))
+    created = await services(request).read(operators.get_operator, operator_id, actor(request))
     return Page(
         {"operator": operator_row(created), "temporary_password": temporary},
         status=201,
@@ -97,15 +98,15 @@ async def add_operator(request: web.Request) -> Page:
 
 
 async def operator_detail(request: web.Request) -> Page:
-    found = await services(request).read(oq.get_operator, _id(request), actor(request))
-    return Page({"operator": operator_row(found), "roles": list(oc.OPERATOR_ROLES)})
+    found = await services(request).read(operators.get_operator, _id(request), actor(request))
+    return Page({"operator": operator_row(found), "roles": list(operators.OPERATOR_ROLES)})
 
 
 async def edit_operator(request: web.Request) -> Page:
     target = await _managed(request)
     fields = await form(request)
     await services(request).handle(
-        oc.EditOperator(
+        operators.EditOperator(
             operator_id=target.id,
             display_name=fields.get("display_name", ""),
             actor=actor(request),
@@ -119,7 +120,7 @@ async def assign_roles(request: web.Request) -> Page:
     roles = _roles(await form(request))
     _check_grant(request, roles)
     await services(request).handle(
-        oc.AssignRoles(operator_id=target.id, roles=roles, actor=actor(request))
+        operators.AssignRoles(operator_id=target.id, roles=roles, actor=actor(request))
     )
     return await _saved(request, target.id)
 
@@ -127,7 +128,9 @@ async def assign_roles(request: web.Request) -> Page:
 async def _set_disabled(request: web.Request, disabled: bool) -> Page:
     target = await _managed(request)
     await services(request).handle(
-        oc.SetOperatorDisabled(operator_id=target.id, disabled=disabled, actor=actor(request))
+        operators.SetOperatorDisabled(
+            operator_id=target.id, disabled=disabled, actor=actor(request)
+        )
     )
     return await _saved(request, target.id)
 
@@ -147,9 +150,9 @@ async def reset_password(request: web.Request) -> Page:
     temporary = temporary_password()
     hashed = await asyncio.to_thread(passwords(request).hash, temporary)
     await services(request).handle(
-        oc.ResetPassword(operator_id=target.id, password_hash=hashed, actor=actor(request))
+        operators.ResetPassword(operator_id=target.id, password_hash=hashed, actor=actor(request))
     )
-    found = await services(request).read(oq.get_operator, target.id, actor(request))
+    found = await services(request).read(operators.get_operator, target.id, actor(request))
     return Page(
         {"operator": operator_row(found), "temporary_password": temporary},
         template="temporary_password.html",
@@ -157,7 +160,7 @@ async def reset_password(request: web.Request) -> Page:
 
 
 async def _saved(request: web.Request, operator_id: int) -> Page:
-    found = await services(request).read(oq.get_operator, operator_id, actor(request))
+    found = await services(request).read(operators.get_operator, operator_id, actor(request))
     return Page(
         {"operator": operator_row(found), "message": "saved"},
         redirect=_detail_url(request, operator_id),

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from booking_core import queries
-from booking_core.domain import BookingView, Patient
-from booking_core.errors import NotFound
-from booking_core.identity import mask_name
+from booking_core import patients
+from booking_core.bookings import BookingView, get_booking, list_bookings
+from booking_core.kernel.errors import NotFound
+from booking_core.kernel.identity import mask_name
+from booking_core.patients import Patient
 
 from ..pages import Page
 from .common import actor, services
@@ -56,12 +57,12 @@ async def patient(request: web.Request) -> Page:
     if not text.isdigit():
         raise NotFound("patient", text)
     who = actor(request)
-    found: Patient = await services(request).read(queries.get_patient, int(text), who)
-    bookings = await services(request).read(queries.list_bookings, who, patient_id=found.id)
+    found: Patient = await services(request).read(patients.get_patient, int(text), who)
+    bookings = await services(request).read(list_bookings, who, patient_id=found.id)
     return Page({"patient": patient_context(found), "bookings": [booking_row(b) for b in bookings]})
 
 
 async def booking(request: web.Request) -> Page:
     number = request.match_info["no"]
-    view = await services(request).read(queries.get_booking, number, actor(request))
+    view = await services(request).read(get_booking, number, actor(request))
     return Page({"booking": booking_row(view)})

@@ -19,9 +19,9 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from booking_core import queries
-from booking_core.errors import NotFound
-from booking_core.patient_search import hospital_timezone
+from booking_core import catalogue
+from booking_core.catalogue import hospital_timezone
+from booking_core.kernel.errors import NotFound
 
 from ..keys import SESSION
 from .common import services, settings
@@ -41,7 +41,7 @@ async def zone_of(request: web.Request, hospital_code: str | None = None) -> Zon
         return ZoneInfo(await services(request).read(hospital_timezone, hospital_id, default))
     if hospital_code:
         try:
-            hospital = await services(request).read(queries.hospital, hospital_code)
+            hospital = await services(request).read(catalogue.hospital, hospital_code)
         except NotFound:
             return ZoneInfo(default)
         return ZoneInfo(hospital.timezone)

@@ -4,19 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..clock import Clock
-from .base import (
-    CheckViolation,
-    Query,
-    Store,
-    Tx,
-    UniqueViolation,
-    execute,
-    many,
-    one,
-    rows,
-    val,
-)
+from ..kernel.clock import Clock
+from .base import Store
 
 __all__ = [
     "CheckViolation",
@@ -52,7 +41,15 @@ def make_store(
     return store
 
 
-def _make(db, clock, sqlite_readers, sqlite_max_batch, pg_pool_min, pg_pool_max, outbox_consumers):
+def _make(
+    db: str,
+    clock: Clock,
+    sqlite_readers: int,
+    sqlite_max_batch: int,
+    pg_pool_min: int,
+    pg_pool_max: int,
+    outbox_consumers: Sequence[str],
+) -> Store:
     if db.startswith(("postgresql://", "postgres://")):
         from .postgres import PostgresStore
 

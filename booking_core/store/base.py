@@ -28,152 +28,31 @@ from __future__ import annotations
 import abc
 import logging
 import time
-from collections.abc import Callable, Generator, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any, Literal, NamedTuple, TypeVar
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
-import orjson
-
-from ..clock import Clock
-from ..domain import Actor
+from ..kernel.clock import Clock
+from ..kernel.unit import Tx, UnitOfWork, dumps
 
 T = TypeVar("T")
-
-Op = Literal["one", "rows", "val", "exec", "many"]
-
-
-class Query(NamedTuple):
-    """One statement a unit of work asks its driver to run (a tuple: made per statement)."""
-
-    op: Op
-    sql: str
-    args: tuple = ()
-    # PostgreSQL row locks: True → FOR UPDATE, "skip" → FOR UPDATE SKIP LOCKED.
-    # SQLite ignores it: its writes are serial anyway.
-    lock: bool | str = False
-
-
-def one(sql: str, *args: Any, lock: bool | str = False) -> Query:
-    """The first row (a mapping by column name) or None."""
-    return Query("one", sql, args, lock)
-
-
-def rows(sql: str, *args: Any, lock: bool | str = False) -> Query:
-    return Query("rows", sql, args, lock)
-
-
-def val(sql: str, *args: Any) -> Query:
-    """The first column of the first row, or None."""
-    return Query("val", sql, args)
-
-
-def execute(sql: str, *args: Any) -> Query:
-    """Returns the number of rows changed."""
-    return Query("exec", sql, args)
-
-
-def many(sql: str, arg_rows: Sequence[tuple]) -> Query:
-    return Query("many", sql, (tuple(arg_rows),))
-
-
-UnitOfWork = Callable[..., Generator[Query, Any, T]]
-
-
-class UniqueViolation(Exception):
-    """A unique index refused a row; ``constraint`` is the index name from the schema."""
-
-    def __init__(self, constraint: str) -> None:
-        super().__init__(constraint)
-        self.constraint = constraint
-
-
-class CheckViolation(Exception):
-    def __init__(self, detail: str) -> None:
-        super().__init__(detail)
-        self.detail = detail
-
-
-@dataclass(slots=True)
-class PendingEvent:
-    topic: str
-    hospital_id: int | None
-    key: str
-    payload: dict
-
-
-@dataclass(slots=True)
-class PendingAudit:
-    actor: str
-    action: str
-    entity: str
-    entity_id: str
-    hospital_id: int | None
-    before: dict | None
-    after: dict | None
-
-
-@dataclass(slots=True)
-class Tx:
-    """What a unit of work may use besides queries: the instant, the dialect, and
-    recorders for outbox events and audit records (written before the commit)."""
-
-    now: datetime
-    dialect: str
-    epoch: int = 0  # ``now`` in epoch seconds, as the store keeps instants
-    events: list[PendingEvent] = field(default_factory=list)
-    audits: list[PendingAudit] = field(default_factory=list)
-    unsafe_capacity_check: bool = False  # test-only negative control, see Settings
-
-    def __post_init__(self) -> None:
-        self.epoch = to_epoch(self.now)
-
-    def emit(self, topic: str, *, hospital_id: int | None, key: str, payload: dict) -> None:
-        self.events.append(PendingEvent(topic, hospital_id, str(key), payload))
-
-    def audit(
-        self,
-        actor: Actor,
-        action: str,
-        entity: str,
-        entity_id: Any,
-        *,
-        hospital_id: int | None,
-        before: dict | None = None,
-        after: dict | None = None,
-    ) -> None:
-        self.audits.append(
-            PendingAudit(actor.label, action, entity, str(entity_id), hospital_id, before, after)
-        )
-
-
-def to_epoch(instant: datetime) -> int:
-    return int(instant.timestamp())
-
-
-def from_epoch(value: int | None) -> datetime | None:
-    return None if value is None else datetime.fromtimestamp(value, UTC)
-
-
-def dumps(value: Any) -> str:
-    """Compact JSON for event payloads and audit states (orjson: several times the stdlib)."""
-    return orjson.dumps(value, default=str).decode()
-
+log = logging.getLogger(__name__)
 
 AUDIT_INSERT = (
     "INSERT INTO audit (at, actor, action, entity, entity_id, hospital_id, "
     "before_state, after_state) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 )
+
 OUTBOX_INSERT = (
     "INSERT INTO outbox (id, topic, hospital_id, aggregate, payload, created_at) "
     "VALUES (?, ?, ?, ?, ?, ?)"
 )
+
 DELIVERY_INSERT = (
     "INSERT INTO outbox_deliveries (consumer, event_id, available_at) VALUES (?, ?, ?)"
 )
 
 
-def audit_rows(tx: Tx) -> list[tuple]:
+def audit_rows(tx: Tx) -> list[tuple[Any, ...]]:
     return [
         (
             tx.epoch,
@@ -189,7 +68,7 @@ def audit_rows(tx: Tx) -> list[tuple]:
     ]
 
 
-def event_rows(tx: Tx, ids: Sequence[int]) -> list[tuple]:
+def event_rows(tx: Tx, ids: Sequence[int]) -> list[tuple[Any, ...]]:
     """Outbox rows for ``tx``'s events, with the ids the store drew for them."""
     return [
         (event_id, ev.topic, ev.hospital_id, ev.key, dumps(ev.payload), tx.epoch)
@@ -197,13 +76,14 @@ def event_rows(tx: Tx, ids: Sequence[int]) -> list[tuple]:
     ]
 
 
-def delivery_rows(events: Sequence[tuple], consumers: Sequence[str]) -> list[tuple]:
+def delivery_rows(
+    events: Sequence[tuple[Any, ...]], consumers: Sequence[str]
+) -> list[tuple[Any, ...]]:
     """One delivery row per event and outbox consumer (from :func:`event_rows`)."""
     return [(c, row[0], row[5]) for row in events for c in consumers]
 
 
 SQL_LOG = logging.getLogger("booking_core.sql")
-log = logging.getLogger(__name__)
 
 # How long a write that failed for the store's own reason (a full disk, an I/O error, a
 # lost server) keeps /healthz unavailable when no write comes after it to say otherwise:
@@ -239,7 +119,7 @@ class Store(abc.ABC):
     async def write(self, fn: UnitOfWork[T], *args: Any, holds: bool = True) -> T:
         """Run ``fn(tx, *args)`` in a write transaction; its result once committed.
 
-        Under a door's time budget (:mod:`.budget`): :class:`~booking_core.errors.NotStarted`
+        Under a door's time budget (:mod:`.budget`): :class:`~booking_core.kernel.errors.NotStarted`
         if the deadline passed before the unit's point of no return (nothing committed);
         past that point the caller gets the outcome even if it was cancelled meanwhile,
         and the budget is held (``holds=False``: a bookkeeping unit, it is not)."""

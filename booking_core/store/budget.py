@@ -5,7 +5,7 @@ runs its work ``async with within(seconds):``. The budget is one deadline that t
 door and the store share, and it keeps the door's answer true of what the core does:
 
 * **A unit of work not started by the deadline is never started.** ``store.write``
-  raises :class:`~booking_core.errors.NotStarted` (a ``StoreUnavailable``: nothing was
+  raises :class:`~booking_core.kernel.errors.NotStarted` (a ``StoreUnavailable``: nothing was
   committed), and the door's "busy, try again" is true. On SQLite a unit queued
   behind a slow batch is dropped by the writer; on PostgreSQL a unit still waiting for
   a connection, a lock or a statement when the deadline comes is rolled back

@@ -21,7 +21,7 @@ class DeadlineGate:
 
     def __init__(self, size: int) -> None:
         self.free = size
-        self._waiting: list[tuple[float, int, asyncio.Future]] = []
+        self._waiting: list[tuple[float, int, asyncio.Future[None]]] = []
         self._order = itertools.count()
 
     async def acquire(self, deadline: float | None) -> None:

@@ -34,6 +34,7 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
 """
 
 _FILE = re.compile(r"(\d{4})_(\w+)\.sql")
+
 _UNIQUE = re.compile(r"CREATE UNIQUE INDEX (\w+) ON (\w+) \(([^)]*)\)")
 
 

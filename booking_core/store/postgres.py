@@ -11,7 +11,7 @@ Under a door's time budget (:mod:`.budget`) the transaction starts with
 ``SET LOCAL statement_timeout`` and ``lock_timeout`` set to what is left of it (in the
 same round trip as ``BEGIN``), the deadline is looked at before every statement and
 before ``COMMIT``, and a unit cancelled before ``COMMIT`` is rolled back: in all these
-cases nothing is committed and the caller gets :class:`~booking_core.errors.NotStarted`
+cases nothing is committed and the caller gets :class:`~booking_core.kernel.errors.NotStarted`
 (or its cancellation). ``COMMIT`` itself is never cancelled: once it is sent the caller
 waits for its outcome.
 """
@@ -23,36 +23,29 @@ import contextlib
 import logging
 import random
 import re
-from collections.abc import Generator, Sequence
+from collections.abc import AsyncIterator, Generator, Sequence
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 
-from ..clock import Clock
-from ..errors import NotStarted, StoreUnavailable
-from . import budget as budgets
-from .base import (
-    SQL_LOG,
-    CheckViolation,
-    Query,
-    Store,
-    T,
-    Tx,
-    UniqueViolation,
-    UnitOfWork,
-    audit_rows,
-    dumps,
-    execute,
-)
+from ..kernel.clock import Clock
+from ..kernel.errors import NotStarted, StoreUnavailable
+from ..kernel.unit import CheckViolation, Query, Tx, UniqueViolation, UnitOfWork, dumps, execute
+from .base import SQL_LOG, Store, audit_rows
+from .budget import Budget, absorbs, current
 from .gate import DeadlineGate
 from .migrations import BOOKKEEPING, all_migrations
 
+T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8  # serialization failures/deadlocks under a booking storm resolve in a few tries
+
 RETRY_BASE_SECONDS = 0.005
+
 MIGRATION_LOCK_KEY = 7_340_001  # pg_advisory_lock key: one engine migrates, the others wait
+
 STATEMENT_CACHE_SIZE = 1024  # every statement the doors use stays prepared (asyncpg's default: 100)
 
 # What a unit recorded, in one statement (one round trip instead of four: drawing the
@@ -144,7 +137,7 @@ def persist_recorded(tx: Tx, consumers: Sequence[str]) -> Generator[Query, Any, 
 
 
 def unit(
-    tx: Tx, fn: UnitOfWork[T], args: tuple, consumers: Sequence[str]
+    tx: Tx, fn: UnitOfWork[T], args: tuple[Any, ...], consumers: Sequence[str]
 ) -> Generator[Query, Any, T]:
     """``fn`` followed by the write of what it recorded: what the driver runs."""
     result = yield from fn(tx, *args)
@@ -177,7 +170,7 @@ async def _rollback(conn: asyncpg.Connection) -> None:
 
 
 async def drive(
-    conn: asyncpg.Connection, gen: Generator[Query, Any, T], budget: budgets.Budget | None = None
+    conn: asyncpg.Connection, gen: Generator[Query, Any, T], budget: Budget | None = None
 ) -> T:
     send: Any = None
     throw: Exception | None = None
@@ -268,7 +261,7 @@ class PostgresStore(Store):
         return await self._pool.fetchval("SELECT max(version) FROM schema_migrations")
 
     @contextlib.asynccontextmanager
-    async def _connection(self, budget: budgets.Budget | None):
+    async def _connection(self, budget: Budget | None) -> AsyncIterator[asyncpg.Connection]:
         """A pooled connection, handed out by deadline (:mod:`.gate`)."""
         pool = self._require_pool()
         await self._gate.acquire(None if budget is None else budget.deadline)
@@ -282,7 +275,7 @@ class PostgresStore(Store):
         self._require_pool()
         try:
             async with (
-                self._connection(budgets.current()) as conn,
+                self._connection(current()) as conn,
                 conn.transaction(isolation="repeatable_read", readonly=True),
             ):
                 return await drive(conn, fn(self._new_tx(), *args))
@@ -291,7 +284,7 @@ class PostgresStore(Store):
 
     async def write(self, fn: UnitOfWork[T], *args: Any, holds: bool = True) -> T:
         self._require_pool()
-        budget = budgets.current()
+        budget = current()
         for attempt in range(1, MAX_ATTEMPTS + 1):
             if budget is not None and budget.expired():
                 raise NotStarted()
@@ -327,8 +320,8 @@ class PostgresStore(Store):
         conn: asyncpg.Connection,
         tx: Any,
         fn: UnitOfWork[T],
-        args: tuple,
-        budget: budgets.Budget | None,
+        args: tuple[Any, ...],
+        budget: Budget | None,
         holds: bool,
     ) -> T:
         """One try of a unit in its own transaction; committed when it returns."""
@@ -360,7 +353,7 @@ class PostgresStore(Store):
                 if commit.done() and commit.cancelled():
                     raise
                 cancelled = True
-                stopped = stopped or not budgets.absorbs(budget)
+                stopped = stopped or not absorbs(budget)
         if budget is not None and holds:
             budget.hold()
         if cancelled and self.unsafe_abandon_started:

@@ -25,40 +25,36 @@ import contextlib
 import logging
 import sqlite3
 import threading
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 
-from ..clock import Clock
-from ..errors import NotStarted, StoreUnavailable
-from . import budget as budgets
+from ..kernel.clock import Clock
+from ..kernel.errors import NotStarted, StoreUnavailable
+from ..kernel.unit import CheckViolation, Query, Tx, UniqueViolation, UnitOfWork
 from .base import (
     AUDIT_INSERT,
     DELIVERY_INSERT,
     OUTBOX_INSERT,
     SQL_LOG,
-    CheckViolation,
-    Query,
     Store,
-    T,
-    Tx,
-    UniqueViolation,
-    UnitOfWork,
     audit_rows,
     delivery_rows,
     event_rows,
 )
+from .budget import Budget, absorbs, current
 from .migrations import BOOKKEEPING, all_migrations, unique_index_by_columns
 
+T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 5000  # another process (a CLI command) holding the lock briefly
 
 
-async def _in_thread(conn: aiosqlite.Connection, fn, *args: Any) -> Any:
+async def _in_thread(conn: aiosqlite.Connection, fn: Callable[..., T], *args: Any) -> T:
     """Run ``fn(sqlite3_connection, *args)`` in ``conn``'s own thread.
 
     aiosqlite keeps this entry private (``Connection._execute``); the version is
@@ -124,15 +120,16 @@ def _store_fault(err: object) -> bool:
 
 
 QUEUED, STARTED, ABANDONED, EXPIRED = range(4)
+
 _START_LOCK = threading.Lock()  # a job's state moves under it: the writer thread and the loop
 
 
 @dataclass(slots=True)
 class _Job:
-    fn: UnitOfWork
-    args: tuple
-    future: asyncio.Future
-    budget: budgets.Budget | None = None
+    fn: UnitOfWork[Any]
+    args: tuple[Any, ...]
+    future: asyncio.Future[Any]
+    budget: Budget | None = None
     holds: bool = True
     state: int = QUEUED
 
@@ -179,7 +176,7 @@ class SqliteStore(Store):
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()  # set while the writer has nothing queued or running
         self._idle.set()
-        self._writer_task: asyncio.Task | None = None
+        self._writer_task: asyncio.Task[None] | None = None
         # test-only negative control: the units' event and audit rows written after every
         # savepoint was released, as before issue #10 item 1 (one bad row fails the batch)
         self.unsafe_persist_after_batch = False
@@ -203,7 +200,7 @@ class SqliteStore(Store):
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._writer = await self._connect()
         mode = await (await self._writer.execute("PRAGMA journal_mode = WAL")).fetchone()
-        if mode[0].lower() != "wal":
+        if mode is None or mode[0].lower() != "wal":
             raise StoreUnavailable(reason=f"could not switch {self.path} to WAL")
         await _in_thread(self._writer, self._migrate)
         for _ in range(self._n_readers):
@@ -305,7 +302,7 @@ class SqliteStore(Store):
     async def write(self, fn: UnitOfWork[T], *args: Any, holds: bool = True) -> T:
         if self._writer_task is None:
             raise StoreUnavailable(reason="store is not open")
-        budget = budgets.current()
+        budget = current()
         if budget is not None and budget.expired():
             raise NotStarted()
         job = _Job(fn, args, asyncio.get_running_loop().create_future(), budget, holds)
@@ -318,7 +315,7 @@ class SqliteStore(Store):
             except asyncio.CancelledError:
                 if self.unsafe_abandon_started or job.abandon():
                     raise  # never run (or the test-only control: its outcome is dropped)
-                if not budgets.absorbs(budget):
+                if not absorbs(budget):
                     raise  # not the door's budget: the caller itself was stopped
                 continue  # started: the outcome is promised to this caller (see .budget)
             finally:
@@ -332,7 +329,7 @@ class SqliteStore(Store):
             await self._wake.wait()
             self._wake.clear()
             while self._queue:
-                batch = []
+                batch: list[Any] = []
                 while self._queue and len(batch) < self.max_batch:
                     job = self._queue.popleft()
                     if job.state == QUEUED:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from booking_core.errors import NotFound
-from booking_core.services import BookingServices
+from booking_core.bus import BookingServices
+from booking_core.kernel.errors import NotFound
 
 from ..auth import Caller
 from ..directory import Directory

@@ -6,10 +6,9 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from booking_core import commands as c
-from booking_core import queries
-from booking_core.domain import BlacklistEntry
-from booking_core.errors import NotFound
+from booking_core import blacklist, rules
+from booking_core.blacklist import BlacklistEntry
+from booking_core.kernel.errors import NotFound
 from booking_core.rules import PeriodType, Rule, RuleKey
 
 from ..directory import zone_of
@@ -34,7 +33,7 @@ async def _ban(request: web.Request, entry: BlacklistEntry) -> dict:
 async def get_blacklist(request: web.Request) -> web.Response:
     q = parse_query(request, BlacklistQuery)
     entries = await services(request).read(
-        queries.list_blacklist, caller(request).actor, patient_id=q.patient, active_only=not q.all
+        blacklist.list_blacklist, caller(request).actor, patient_id=q.patient, active_only=not q.all
     )
     return json_response({"items": [await _ban(request, e) for e in entries]})
 
@@ -43,7 +42,7 @@ async def post_blacklist(request: web.Request) -> web.Response:
     data = await parse_body(request, BlacklistIn)
     who = caller(request)
     entry = await services(request).handle(
-        c.AddToBlacklist(
+        blacklist.AddToBlacklist(
             actor=who.actor,
             patient_id=data.patient_id,
             until=data.until,
@@ -58,7 +57,7 @@ async def post_blacklist(request: web.Request) -> web.Response:
 async def lift_ban(request: web.Request) -> web.Response:
     entry_id = path_int(request, "id")
     entry = await services(request).handle(
-        c.LiftBan(actor=caller(request).actor, entry_id=entry_id)
+        blacklist.LiftBan(actor=caller(request).actor, entry_id=entry_id)
     )
     return json_response(await _ban(request, entry))
 
@@ -67,7 +66,7 @@ async def get_rules(request: web.Request) -> web.Response:
     q = parse_query(request, RuleQuery)
     code = hospital_code(request, q.hospital, required=False)
     ruleset, records = await services(request).read(
-        queries.effective_rules, code, caller(request).actor
+        rules.effective_rules, code, caller(request).actor
     )
     dirs = directory(request)
     effective = [ruleset.rule(key) for key in RuleKey]
@@ -89,7 +88,7 @@ async def put_rule(request: web.Request) -> web.Response:
     code = data.hospital if "hospital" in data.model_fields_set else who.hospital_code
     hospital_id = None if code is None else await visible_hospital_id(request, code)
     rule = await services(request).handle(
-        c.SetRule(
+        rules.SetRule(
             actor=who.actor,
             rule=Rule(
                 key=RuleKey(raw_key),

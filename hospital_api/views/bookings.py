@@ -12,10 +12,9 @@ import re
 
 from aiohttp import web
 
-from booking_core import commands as c
-from booking_core import queries
-from booking_core.domain import BookingView
-from booking_core.errors import NotFound
+from booking_core import bookings
+from booking_core.bookings import BookingView
+from booking_core.kernel.errors import NotFound
 
 from ..keys import OUTCOME
 from ..present import booking_out
@@ -70,7 +69,7 @@ async def post_booking(request: web.Request) -> web.Response:
     data = await parse_body(request, BookingIn)
     key = idempotency_key(request)
     view: BookingView = await services(request).handle(
-        c.BookSlot(
+        bookings.BookSlot(
             actor=who.actor,
             slot_id=data.slot_id,
             patient_id=data.patient_id,
@@ -89,7 +88,7 @@ async def post_booking(request: web.Request) -> web.Response:
 
 async def get_booking(request: web.Request) -> web.Response:
     view = await services(request).read(
-        queries.get_booking, _booking_no(request), caller(request).actor
+        bookings.get_booking, _booking_no(request), caller(request).actor
     )
     return await _answer(request, view)
 
@@ -97,7 +96,7 @@ async def get_booking(request: web.Request) -> web.Response:
 async def list_bookings(request: web.Request) -> web.Response:
     q = parse_query(request, BookingQuery)
     found = await services(request).read(
-        queries.list_bookings,
+        bookings.list_bookings,
         caller(request).actor,
         patient_id=q.patient,
         day=q.date,
@@ -114,7 +113,7 @@ async def pay(request: web.Request) -> web.Response:
     booking_no = _booking_no(request)
     data = await parse_body(request, PayIn)
     view = await services(request).handle(
-        c.PayBooking(
+        bookings.PayBooking(
             actor=caller(request).actor,
             booking_no=booking_no,
             method=data.method,
@@ -128,7 +127,7 @@ async def cancel(request: web.Request) -> web.Response:
     booking_no = _booking_no(request)
     data = await parse_body(request, CancelIn)
     view = await services(request).handle(
-        c.CancelBooking(
+        bookings.CancelBooking(
             actor=caller(request).actor, booking_no=booking_no, by_hospital=data.by_hospital
         )
     )
@@ -139,7 +138,7 @@ async def check_in(request: web.Request) -> web.Response:
     booking_no = _booking_no(request)
     await parse_body(request, CheckInIn)
     view = await services(request).handle(
-        c.CheckIn(actor=caller(request).actor, booking_no=booking_no)
+        bookings.CheckIn(actor=caller(request).actor, booking_no=booking_no)
     )
     return await _answer(request, view)
 
@@ -148,7 +147,7 @@ async def reschedule(request: web.Request) -> web.Response:
     booking_no = _booking_no(request)
     data = await parse_body(request, RescheduleIn)
     view = await services(request).handle(
-        c.RescheduleBooking(
+        bookings.RescheduleBooking(
             actor=caller(request).actor, booking_no=booking_no, slot_id=data.slot_id
         )
     )

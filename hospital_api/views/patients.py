@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from booking_core import commands as c
-from booking_core import queries
+from booking_core import patients, payments
 
 from ..present import patient_out
 from ..problems import Problem
@@ -19,7 +18,7 @@ async def post_patient(request: web.Request) -> web.Response:
     code = hospital_code(request, data.hospital)
     assert code is not None
     patient = await services(request).handle(
-        c.RegisterPatient(
+        patients.RegisterPatient(
             actor=caller(request).actor,
             hospital_code=code,
             name=data.name,
@@ -65,7 +64,7 @@ async def _find(request: web.Request, q: PatientSearchIn) -> web.Response:
         )
     svc = services(request)
     found = await svc.read(
-        queries.find_patients,
+        patients.find_patients,
         caller(request).actor,
         svc.cipher,
         hospital_code=q.hospital,
@@ -81,7 +80,7 @@ async def _find(request: web.Request, q: PatientSearchIn) -> web.Response:
 
 async def get_patient(request: web.Request) -> web.Response:
     patient_id = path_int(request, "id")
-    patient = await services(request).read(queries.get_patient, patient_id, caller(request).actor)
+    patient = await services(request).read(patients.get_patient, patient_id, caller(request).actor)
     code = await directory(request).code_of(patient.hospital_id)
     return json_response(patient_out(code or "", patient))
 
@@ -90,7 +89,7 @@ async def top_up(request: web.Request) -> web.Response:
     patient_id = path_int(request, "id")
     data = await parse_body(request, TopUpIn)
     patient = await services(request).handle(
-        c.TopUp(
+        payments.TopUp(
             actor=caller(request).actor,
             patient_id=patient_id,
             amount=data.amount,

@@ -6,12 +6,10 @@ import re
 
 from aiohttp import web
 
-from booking_core import commands as c
-from booking_core import queries
-from booking_core.errors import NotFound
-from booking_core.queries import SlotSearch
+from booking_core import bookings, catalogue, rules, schedule
+from booking_core.kernel.errors import NotFound
+from booking_core.schedule import SlotSearch
 
-from .. import reads
 from ..keys import SETTINGS
 from ..present import (
     booking_window_out,
@@ -57,7 +55,7 @@ async def put_hospital(request: web.Request) -> web.Response:
             timezone = (await directory(request).by_code(code)).timezone
         except NotFound:
             timezone = request.app[SETTINGS].default_timezone
-    cmd = c.UpsertHospital(
+    cmd = catalogue.UpsertHospital(
         actor=caller(request).actor, code=code, name=data.name, timezone=timezone
     )
     hospital, created = await services(request).handle(cmd)
@@ -69,7 +67,7 @@ async def put_department(request: web.Request) -> web.Response:
     code = _code(request)
     dept = path_str(request, "dept", DEPARTMENT, "a 3-digit department code")
     data = await parse_body(request, DepartmentIn)
-    cmd = c.UpsertDepartment(
+    cmd = catalogue.UpsertDepartment(
         actor=caller(request).actor,
         hospital_code=code,
         code=dept,
@@ -85,7 +83,7 @@ async def put_doctor(request: web.Request) -> web.Response:
     code = _code(request)
     work_no = path_str(request, "work_no", WORK_NO, "a 5-digit work number")
     data = await parse_body(request, DoctorIn)
-    cmd = c.UpsertDoctor(
+    cmd = catalogue.UpsertDoctor(
         actor=caller(request).actor,
         hospital_code=code,
         work_no=work_no,
@@ -105,7 +103,7 @@ async def post_session(request: web.Request) -> web.Response:
     data = await parse_body(request, SessionIn)
     actor = caller(request).actor
     session = await services(request).handle(
-        c.CreateSession(
+        schedule.CreateSession(
             actor=actor,
             hospital_code=code,
             doctor_work_no=data.doctor,
@@ -119,15 +117,17 @@ async def post_session(request: web.Request) -> web.Response:
             fee=data.fee,
         )
     )
-    detail = await services(request).read(reads.session_detail, session.id, actor)
+    detail = await services(request).read(schedule.session_detail, session.id, actor)
     return json_response(session_out(detail), 201)
 
 
-async def _session_of(request: web.Request) -> reads.SessionDetail:
+async def _session_of(request: web.Request) -> schedule.SessionDetail:
     """The session in the path, which must belong to the hospital in the path."""
     code = _code(request)
     session_id = path_int(request, "id")
-    detail = await services(request).read(reads.session_detail, session_id, caller(request).actor)
+    detail = await services(request).read(
+        schedule.session_detail, session_id, caller(request).actor
+    )
     if detail.hospital.code != code:
         raise NotFound("session", session_id)
     return detail
@@ -141,7 +141,7 @@ async def stop_session(request: web.Request) -> web.Response:
     data = await parse_body(request, StopIn)
     detail = await _session_of(request)
     summary = await services(request).handle(
-        c.StopSession(
+        bookings.StopSession(
             actor=caller(request).actor,
             session_id=detail.session.id,
             mode=data.mode,
@@ -167,8 +167,8 @@ async def get_slots(request: web.Request) -> web.Response:
         bookable_only=not q.all,
     )
     svc, actor = services(request), caller(request).actor
-    found = await svc.read(queries.search_slots, search, actor)
-    window = await svc.read(queries.booking_window_of, code, actor)
+    found = await svc.read(schedule.search_slots, search, actor)
+    window = await svc.read(rules.booking_window_of, code, actor)
     tz = await directory(request).zone(code)
     return json_response(
         {"items": [slot_out(v, tz) for v in found], "window": booking_window_out(window, tz)}

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from booking_core.identity import mask_long_digits
+from booking_core.kernel.identity import mask_long_digits
 
 from ..state import (
     NODES,

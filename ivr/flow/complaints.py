@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from booking_core.identity import is_valid_serial
+from booking_core.kernel.identity import is_valid_serial
 
 from ..state import CallState, LookupComplaint, OpenComplaint, Outcome, Prompt, SaveRecording, Step
 from .common import TRACKING_NO_LENGTH, enter, home, wrong

@@ -36,12 +36,13 @@ import aiohttp
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from booking_core import commands as c  # noqa: E402
-from booking_core.clock import SystemClock  # noqa: E402
-from booking_core.domain import Period  # noqa: E402
-from booking_core.pii import Cipher  # noqa: E402
-from booking_core.services import bootstrap  # noqa: E402
-from booking_core.store import make_store, rows  # noqa: E402
+from booking_core import catalogue, operators, schedule  # noqa: E402
+from booking_core.bus import bootstrap  # noqa: E402
+from booking_core.kernel.clock import SystemClock  # noqa: E402
+from booking_core.kernel.pii import Cipher  # noqa: E402
+from booking_core.kernel.unit import rows  # noqa: E402
+from booking_core.schedule import Period  # noqa: E402
+from booking_core.store import make_store  # noqa: E402
 from hospital_api.auth import hash_token, new_token  # noqa: E402
 from scripts.bench.common import free_port, register_patients, wait_healthy  # noqa: E402
 
@@ -157,10 +158,12 @@ async def prepare_engine_db(
     await store.open()
     services = bootstrap(store, Cipher.from_base64(key))
     try:
-        await services.handle(c.UpsertHospital(code="H001", name="基准医院"))
-        await services.handle(c.UpsertDepartment(hospital_code="H001", code="101", name="心内科"))
+        await services.handle(catalogue.UpsertHospital(code="H001", name="基准医院"))
         await services.handle(
-            c.UpsertDoctor(
+            catalogue.UpsertDepartment(hospital_code="H001", code="101", name="心内科")
+        )
+        await services.handle(
+            catalogue.UpsertDoctor(
                 hospital_code="H001",
                 work_no="00868",
                 department_code="101",
@@ -172,7 +175,7 @@ async def prepare_engine_db(
         places = patients // 48 + 1  # 48 five-minute slots a morning
         for offset in range(1, DAYS + 1):
             await services.handle(
-                c.CreateSession(
+                schedule.CreateSession(
                     hospital_code="H001",
                     doctor_work_no="00868",
                     day=today + timedelta(days=offset),
@@ -186,7 +189,7 @@ async def prepare_engine_db(
         made = await register_patients(services, "H001", patients)
         token = new_token()
         await services.handle(
-            c.CreateToken(
+            operators.CreateToken(
                 name="bench", role="his", hospital_code="H001", token_hash=hash_token(token)
             )
         )

@@ -10,8 +10,8 @@ import urllib.request
 
 from stdnum.cn import ric
 
-from booking_core import commands as c
-from booking_core.services import BookingServices
+from booking_core import patients
+from booking_core.bus import BookingServices
 
 REGISTER_BATCH = 2000  # patients registered concurrently (the SQLite store group-commits them)
 
@@ -52,7 +52,7 @@ async def register_patients(services: BookingServices, hospital_code: str, count
         made += await asyncio.gather(
             *(
                 services.handle(
-                    c.RegisterPatient(
+                    patients.RegisterPatient(
                         hospital_code=hospital_code,
                         name=patient_name(i),
                         id_number=id_number(i),

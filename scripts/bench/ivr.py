@@ -38,11 +38,11 @@ from twilio.request_validator import RequestValidator
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from booking_core import commands as c  # noqa: E402
-from booking_core.clock import SystemClock  # noqa: E402
-from booking_core.domain import Period  # noqa: E402
-from booking_core.pii import Cipher  # noqa: E402
-from booking_core.services import bootstrap  # noqa: E402
+from booking_core import catalogue, schedule  # noqa: E402
+from booking_core.bus import bootstrap  # noqa: E402
+from booking_core.kernel.clock import SystemClock  # noqa: E402
+from booking_core.kernel.pii import Cipher  # noqa: E402
+from booking_core.schedule import Period  # noqa: E402
 from booking_core.store import make_store  # noqa: E402
 from scripts.bench.common import free_port, register_patients, wait_healthy  # noqa: E402
 
@@ -90,11 +90,13 @@ async def prepare(db: str, key: str, patients: int) -> tuple[list[dict], list[tu
     await store.open()
     services = bootstrap(store, Cipher.from_base64(key))
     try:
-        await services.handle(c.UpsertHospital(code="H001", name="基准医院"))
-        await services.handle(c.UpsertDepartment(hospital_code="H001", code="101", name="心内科"))
+        await services.handle(catalogue.UpsertHospital(code="H001", name="基准医院"))
+        await services.handle(
+            catalogue.UpsertDepartment(hospital_code="H001", code="101", name="心内科")
+        )
         for work_no in DOCTORS:
             await services.handle(
-                c.UpsertDoctor(
+                catalogue.UpsertDoctor(
                     hospital_code="H001",
                     work_no=work_no,
                     department_code="101",
@@ -109,7 +111,7 @@ async def prepare(db: str, key: str, patients: int) -> tuple[list[dict], list[tu
             day = today + timedelta(days=offset)
             for work_no in DOCTORS:
                 await services.handle(
-                    c.CreateSession(
+                    schedule.CreateSession(
                         hospital_code="H001",
                         doctor_work_no=work_no,
                         day=day,

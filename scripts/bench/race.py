@@ -41,12 +41,13 @@ from twilio.request_validator import RequestValidator
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from booking_core import commands as c  # noqa: E402
-from booking_core.clock import SystemClock  # noqa: E402
-from booking_core.domain import Period  # noqa: E402
-from booking_core.pii import Cipher  # noqa: E402
-from booking_core.services import bootstrap  # noqa: E402
-from booking_core.store import make_store, rows  # noqa: E402
+from booking_core import catalogue, operators, schedule  # noqa: E402
+from booking_core.bus import bootstrap  # noqa: E402
+from booking_core.kernel.clock import SystemClock  # noqa: E402
+from booking_core.kernel.pii import Cipher  # noqa: E402
+from booking_core.kernel.unit import rows  # noqa: E402
+from booking_core.schedule import Period  # noqa: E402
+from booking_core.store import make_store  # noqa: E402
 from hospital_api.auth import hash_token, new_token  # noqa: E402
 from scripts.bench.common import (  # noqa: E402
     free_port,
@@ -75,10 +76,12 @@ async def prepare(db: str, key: str, bookers: int, places: int) -> dict:
     await store.open()
     services = bootstrap(store, Cipher.from_base64(key))
     try:
-        await services.handle(c.UpsertHospital(code="H001", name="基准医院"))
-        await services.handle(c.UpsertDepartment(hospital_code="H001", code="101", name="心内科"))
+        await services.handle(catalogue.UpsertHospital(code="H001", name="基准医院"))
         await services.handle(
-            c.UpsertDoctor(
+            catalogue.UpsertDepartment(hospital_code="H001", code="101", name="心内科")
+        )
+        await services.handle(
+            catalogue.UpsertDoctor(
                 hospital_code="H001",
                 work_no="00868",
                 department_code="101",
@@ -89,7 +92,7 @@ async def prepare(db: str, key: str, bookers: int, places: int) -> dict:
         )
         day = datetime.now(TZ).date() + timedelta(days=1)
         await services.handle(
-            c.CreateSession(
+            schedule.CreateSession(
                 hospital_code="H001",
                 doctor_work_no="00868",
                 day=day,
@@ -108,7 +111,7 @@ async def prepare(db: str, key: str, bookers: int, places: int) -> dict:
         made = await register_patients(services, "H001", bookers)
         token = new_token()
         await services.handle(
-            c.CreateToken(
+            operators.CreateToken(
                 name="race", role="his", hospital_code="H001", token_hash=hash_token(token)
             )
         )

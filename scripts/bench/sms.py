@@ -30,7 +30,7 @@ from twilio.request_validator import RequestValidator
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from booking_core.pii import Cipher  # noqa: E402
+from booking_core.kernel.pii import Cipher  # noqa: E402
 from scripts.bench.common import free_port, patient_name, wait_healthy  # noqa: E402
 from scripts.bench.ivr import prepare  # noqa: E402
 

@@ -48,7 +48,7 @@ from types import TracebackType
 
 import serial_asyncio_fast
 
-from booking_core.identity import mask_phone
+from booking_core.kernel.identity import mask_phone
 from sms.commands import incomplete_body
 from sms.gateway import GatewayError, Incoming, IncomingHandler, Outgoing, Sent
 

@@ -26,9 +26,9 @@ from zoneinfo import ZoneInfo
 
 import jinja2
 
-from booking_core.domain import BookingView
-from booking_core.errors import GuahaoError
-from booking_core.identity import mask_name
+from booking_core.bookings import BookingView
+from booking_core.kernel.errors import GuahaoError
+from booking_core.kernel.identity import mask_name
 from edge import wording
 from edge.wording import as_date, as_time, period_name, yuan
 

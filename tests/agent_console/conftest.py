@@ -29,8 +29,8 @@ def browser(aiohttp_client, services, clock) -> Callable[..., Awaitable[Console]
 @pytest.fixture
 async def hospitals(services) -> tuple[str, str]:
     """Two empty hospitals, H001 and H002."""
-    from booking_core import commands as c
+    from booking_core import catalogue
 
     for code in ("H001", "H002"):
-        await services.handle(c.UpsertHospital(code=code, name=f"医院{code}"))
+        await services.handle(catalogue.UpsertHospital(code=code, name=f"医院{code}"))
     return ("H001", "H002")

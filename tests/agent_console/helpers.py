@@ -15,12 +15,12 @@ from argon2 import PasswordHasher
 from agent_console.auth import Passwords
 from agent_console.keys import ConsoleSettings
 from agent_console.web import make_app
-from booking_core import commands as c
-from booking_core import operator_commands as oc
-from booking_core.clock import FrozenClock
-from booking_core.domain import Channel, Period
-from booking_core.services import BookingServices
-from booking_core.store.base import rows, to_epoch, val
+from booking_core import bookings, catalogue, operators, patients, schedule
+from booking_core.bus import BookingServices
+from booking_core.kernel.actor import Channel
+from booking_core.kernel.clock import FrozenClock
+from booking_core.kernel.unit import rows, to_epoch, val
+from booking_core.schedule import Period
 from tests.support.world import phone, resident_id
 
 # argon2id still, but cheap: the tests hash and verify hundreds of times
@@ -118,7 +118,7 @@ async def add_operator(
     totp_secret: str | None = None,
 ) -> int:
     operator_id = await services.handle(
-        oc.AddOperator(
+        operators.AddOperator(
             username=username,
             display_name=f"操作员{username}",
             password_hash=PASSWORDS.hash(password),
@@ -129,7 +129,7 @@ async def add_operator(
     )
     if totp_secret is not None:
         await services.handle(
-            oc.EnrolTotp(
+            operators.EnrolTotp(
                 operator_id=operator_id,
                 secret_enc=services.cipher.encrypt(totp_secret, context="totp_secret"),
                 step=0,
@@ -140,15 +140,15 @@ async def add_operator(
 
 async def hospital_with_booking(services: BookingServices, code: str) -> dict[str, Any]:
     """A hospital with a doctor, a session tomorrow, a patient and their booking."""
-    await services.handle(c.UpsertHospital(code=code, name=f"医院{code}"))
-    await services.handle(c.UpsertDepartment(hospital_code=code, code="101", name="心内科"))
+    await services.handle(catalogue.UpsertHospital(code=code, name=f"医院{code}"))
+    await services.handle(catalogue.UpsertDepartment(hospital_code=code, code="101", name="心内科"))
     await services.handle(
-        c.UpsertDoctor(
+        catalogue.UpsertDoctor(
             hospital_code=code, work_no="00868", department_code="101", name="王医生", fee=5000
         )
     )
     session = await services.handle(
-        c.CreateSession(
+        schedule.CreateSession(
             hospital_code=code,
             doctor_work_no="00868",
             day=date(2026, 7, 11),
@@ -161,13 +161,13 @@ async def hospital_with_booking(services: BookingServices, code: str) -> dict[st
     )
     seq = sum(map(ord, code))
     patient = await services.handle(
-        c.RegisterPatient(
+        patients.RegisterPatient(
             hospital_code=code, name="张三丰", id_number=resident_id(seq), phone=phone(seq)
         )
     )
     slot_id = await services.read(_first_slot, session.id)
     booking = await services.handle(
-        c.BookSlot(slot_id=slot_id, patient_id=patient.id, channel=Channel.AGENT)
+        bookings.BookSlot(slot_id=slot_id, patient_id=patient.id, channel=Channel.AGENT)
     )
     return {"patient": patient.id, "booking": booking.booking.booking_no, "phone": phone(seq)}
 

@@ -10,7 +10,7 @@ import sqlite3
 
 import pytest
 
-from booking_core.pii import Cipher
+from booking_core.kernel.pii import Cipher
 from engine import cli
 from engine.app import build_app
 from engine.config import load_settings

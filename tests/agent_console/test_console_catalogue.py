@@ -5,8 +5,8 @@ from __future__ import annotations
 import string
 
 from agent_console.i18n import MESSAGES
-from booking_core.errors import ALL_ERRORS
-from booking_core.operator_commands import OPERATOR_ROLES
+from booking_core.kernel.errors import ALL_ERRORS
+from booking_core.operators import OPERATOR_ROLES
 
 
 def _fields(text: str) -> set[str]:

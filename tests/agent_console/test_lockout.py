@@ -11,9 +11,8 @@ from datetime import timedelta
 import pyotp
 
 from agent_console.auth import LoginPolicy, code_streak, failure_streak, judge
-from booking_core import commands as c
-from booking_core import operator_commands as oc
-from booking_core.operator_queries import LoginHistory
+from booking_core import events, operators
+from booking_core.operators import LoginHistory
 from tests.agent_console.helpers import (
     GOOD_PASSWORD,
     PASSWORDS,
@@ -64,8 +63,8 @@ async def test_hammering_a_locked_account_does_not_unlock_it(browser, services, 
         await alice.login("agent1", WRONG)
     for _ in range(120):  # refused attempts are kept too, but never end the streak
         await services.handle(
-            oc.RecordLoginAttempt(
-                username="agent1", source="10.0.0.7", outcome=oc.LOCKED, evaluated=False
+            operators.RecordLoginAttempt(
+                username="agent1", source="10.0.0.7", outcome=operators.LOCKED, evaluated=False
             )
         )
     assert (await alice.login("agent1", GOOD_PASSWORD))[0] == 429
@@ -84,7 +83,9 @@ async def test_a_password_reset_ends_the_lock(browser, services, hospitals):
     for _ in range(5):
         await alice.login("agent1", WRONG)
     await services.handle(
-        oc.ResetPassword(operator_id=agent_id, password_hash=PASSWORDS.hash("temp-pass-1234"))
+        operators.ResetPassword(
+            operator_id=agent_id, password_hash=PASSWORDS.hash("temp-pass-1234")
+        )
     )
     status, body = await alice.login("agent1", "temp-pass-1234")
     assert (status, body["stage"]) == (200, "change_password")
@@ -133,10 +134,10 @@ async def test_never_more_than_100_evaluated_per_hour_per_account(
     agent_id = await add_operator(services, "agent1", ("agent",), "H001")
     for _ in range(100):  # successes and a few failures, none of them a lock
         await services.handle(
-            oc.RecordLoginAttempt(
+            operators.RecordLoginAttempt(
                 username="agent1",
                 source="10.0.0.9",
-                outcome=oc.LOGIN_OK,
+                outcome=operators.LOGIN_OK,
                 evaluated=True,
                 operator_id=agent_id,
             )
@@ -177,18 +178,18 @@ def test_policy_lock_grows_and_is_capped():
 
 def test_a_success_ends_the_streak():
     now = 1_000_000
-    fails = tuple((now - i, oc.BAD_PASSWORD) for i in range(1, 5))
+    fails = tuple((now - i, operators.BAD_PASSWORD) for i in range(1, 5))
     history = LoginHistory(
-        attempts=((now - 1, oc.BAD_PASSWORD), (now - 2, oc.LOGIN_OK), *fails),
+        attempts=((now - 1, operators.BAD_PASSWORD), (now - 2, operators.LOGIN_OK), *fails),
         evaluated_last_hour=6,
         source_failures=0,
     )
     assert judge(history, now, LoginPolicy()).allowed
     locked = LoginHistory(
-        attempts=((now - 1, oc.BAD_TOTP), *fails), evaluated_last_hour=5, source_failures=0
+        attempts=((now - 1, operators.BAD_TOTP), *fails), evaluated_last_hour=5, source_failures=0
     )
     verdict = judge(locked, now, LoginPolicy())
-    assert (verdict.allowed, verdict.outcome) == (False, oc.LOCKED)
+    assert (verdict.allowed, verdict.outcome) == (False, operators.LOCKED)
     assert verdict.retry_at == now - 1 + 15 * 60
     assert timedelta(seconds=verdict.retry_at - now) < timedelta(minutes=15)
 
@@ -199,10 +200,10 @@ async def test_log_in_attempts_are_purged_after_a_month(browser, services, hospi
     await alice.login("agent9", WRONG)
     assert len(await table(services, "SELECT * FROM login_attempts")) == 1
     clock.advance(timedelta(days=29))
-    await services.handle(c.PurgeAudit())
+    await services.handle(events.PurgeAudit())
     assert len(await table(services, "SELECT * FROM login_attempts")) == 1
     clock.advance(timedelta(days=2))
-    await services.handle(c.PurgeAudit())
+    await services.handle(events.PurgeAudit())
     assert await table(services, "SELECT * FROM login_attempts") == []
     assert await table(services, "SELECT * FROM audit WHERE action = 'login.bad_password'")
 
@@ -244,8 +245,8 @@ async def test_refused_attempts_are_one_row_per_source_and_minute(
 async def test_a_tally_over_several_names_names_none(browser, services, hospitals):
     for name in ("agent1", "agent2"):
         await services.handle(
-            oc.RecordLoginAttempt(
-                username=name, source="10.0.0.7", outcome=oc.THROTTLED, evaluated=False
+            operators.RecordLoginAttempt(
+                username=name, source="10.0.0.7", outcome=operators.THROTTLED, evaluated=False
             )
         )
     [row] = await table(services, "SELECT username, tally, operator_id FROM login_attempts")
@@ -298,16 +299,16 @@ async def test_an_admin_reset_ends_the_code_streak(browser, services, hospitals)
     assert await _password_then_codes(browser, 4) == [200, 401, 401, 401, 401]
     assert await _password_then_codes(browser, 1) == [200, 401]  # locked now
     await services.handle(
-        oc.ResetPassword(operator_id=root_id, password_hash=PASSWORDS.hash(GOOD_PASSWORD))
+        operators.ResetPassword(operator_id=root_id, password_hash=PASSWORDS.hash(GOOD_PASSWORD))
     )
     assert await _password_then_codes(browser, 4) == [200, 401, 401, 401, 401]
 
 
 def test_the_code_streak_ignores_right_passwords():
     now = 1_000_000
-    cycle = ((oc.BAD_TOTP,) * 4) + (oc.LOGIN_OK,)
+    cycle = ((operators.BAD_TOTP,) * 4) + (operators.LOGIN_OK,)
     attempts = tuple((now - i, outcome) for i, outcome in enumerate(cycle * 2, start=1))
     history = LoginHistory(attempts=attempts, evaluated_last_hour=10, source_failures=0)
     assert failure_streak(history) == (4, now - 1)
     assert code_streak(history) == (8, now - 1)
-    assert judge(history, now, LoginPolicy()).outcome == oc.LOCKED
+    assert judge(history, now, LoginPolicy()).outcome == operators.LOCKED

@@ -22,7 +22,8 @@ import pytest
 
 from agent_console.auth import LoginPolicy
 from agent_console.views import login
-from booking_core import operator_commands as oc
+from booking_core import operators
+from booking_core.operators import lockout as login_lockout
 from tests.agent_console.helpers import (
     GOOD_PASSWORD,
     Console,
@@ -82,7 +83,7 @@ async def test_forty_parallel_wrong_passwords_get_five_evaluated(browser, servic
     statuses = await _forty_wrong_passwords(browser, services)
 
     assert statuses == {401: 5, 429: 35}
-    assert await evaluated(services, "agent1") == {oc.BAD_PASSWORD: 5}
+    assert await evaluated(services, "agent1") == {operators.BAD_PASSWORD: 5}
     alice = await browser()
     assert (await alice.login("agent1", GOOD_PASSWORD))[0] == 429  # and it is locked
 
@@ -102,10 +103,10 @@ async def _burst_at_the_hourly_cap(browser, services) -> Counter[int]:
     agent_id = await add_operator(services, "agent1", ("agent",), "H001")
     for _ in range(97):  # three evaluations left this hour
         await services.handle(
-            oc.RecordLoginAttempt(
+            operators.RecordLoginAttempt(
                 username="agent1",
                 source="10.0.0.9",
-                outcome=oc.LOGIN_OK,
+                outcome=operators.LOGIN_OK,
                 evaluated=True,
                 operator_id=agent_id,
             )
@@ -183,7 +184,7 @@ async def test_three_hundred_parallel_wrong_codes_get_five_evaluated(
     alice, statuses = await _wrong_codes_at_once(browser, services, 300)
 
     assert statuses == {401: 5, 429: 295}
-    assert (await evaluated(services, "root"))[oc.BAD_TOTP] == 5
+    assert (await evaluated(services, "root"))[operators.BAD_TOTP] == 5
     assert (await alice.totp(code_at(SECRET, clock)))[0] == 429  # the right code: locked
 
 
@@ -199,9 +200,9 @@ async def test_control_wrong_codes_without_the_guard(browser, services, hospital
 @pytest.fixture
 def code_streak_ended_by_a_password(monkeypatch):
     """The negative control for item 17: a right password ends the code streak (as before)."""
-    from booking_core import login_lockout
+    pass
 
-    monkeypatch.setattr(login_lockout, "CODE_SUCCESSES", oc.SUCCESSES)
+    monkeypatch.setattr(login_lockout, "CODE_SUCCESSES", operators.SUCCESSES)
 
 
 async def _codes_between_passwords(browser, services) -> list[Counter[int]]:
@@ -228,7 +229,7 @@ async def test_code_bursts_between_right_passwords_lock_after_five(browser, serv
         {"password 429": 1},  # the right password no longer gets in
         {"password 429": 1},
     ]
-    assert (await evaluated(services, "root"))[oc.BAD_TOTP] == 5
+    assert (await evaluated(services, "root"))[operators.BAD_TOTP] == 5
 
 
 async def test_control_code_bursts_with_the_streak_ended_by_passwords(
@@ -236,7 +237,7 @@ async def test_control_code_bursts_with_the_streak_ended_by_passwords(
 ):
     rounds = await _codes_between_passwords(browser, services)
 
-    assert (await evaluated(services, "root"))[oc.BAD_TOTP] == 16, rounds  # never locked
+    assert (await evaluated(services, "root"))[operators.BAD_TOTP] == 16, rounds  # never locked
 
 
 async def _burst_in_the_second_cycle(browser, services) -> Counter[int]:

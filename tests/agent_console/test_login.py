@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from booking_core import operator_commands as oc
+from booking_core import operators
 from tests.agent_console.helpers import (
     GOOD_PASSWORD,
     JSON,
@@ -103,7 +103,7 @@ async def test_disabled_operator_cannot_log_in_and_loses_open_sessions(
     agent_id = await add_operator(services, "agent1", ("agent",), "H001")
     alice = await browser()
     await alice.sign_in("agent1")
-    await services.handle(oc.SetOperatorDisabled(operator_id=agent_id, disabled=True))
+    await services.handle(operators.SetOperatorDisabled(operator_id=agent_id, disabled=True))
     assert (await alice.get("/"))[0] == 401
     again = await browser()
     status, body = await again.login("agent1")

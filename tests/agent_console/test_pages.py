@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import re
 
-from booking_core import commands as c
-from booking_core import operator_commands as oc
+from booking_core import catalogue, operators
 from tests.agent_console.helpers import (
     GOOD_PASSWORD,
     add_operator,
@@ -73,7 +72,7 @@ async def test_an_admin_walks_through_the_html_pages(browser, services, clock):
 
 
 async def test_a_session_ends_after_the_idle_time_and_the_lifetime(browser, services, clock):
-    await services.handle(c.UpsertHospital(code="H001", name="协和"))
+    await services.handle(catalogue.UpsertHospital(code="H001", name="协和"))
     await add_operator(services, "agent1", ("agent",), "H001")
     alice = await browser(console_settings(idle_minutes=30, session_hours=1))
     await alice.sign_in("agent1")
@@ -94,9 +93,11 @@ async def test_becoming_an_admin_means_logging_in_again(browser, services, hospi
     agent_id = await add_operator(services, "agent1", ("agent",), "H001")
     alice = await browser()
     await alice.sign_in("agent1")
-    await services.handle(oc.AssignRoles(operator_id=agent_id, roles=("agent", "report_viewer")))
+    await services.handle(
+        operators.AssignRoles(operator_id=agent_id, roles=("agent", "report_viewer"))
+    )
     assert (await alice.get("/"))[0] == 200
-    await services.handle(oc.AssignRoles(operator_id=agent_id, roles=("hospital_admin",)))
+    await services.handle(operators.AssignRoles(operator_id=agent_id, roles=("hospital_admin",)))
     assert (await alice.get("/"))[0] == 401
     await alice.open_login()
     assert (await alice.login("agent1"))[1]["stage"] == "totp_enrol"

@@ -11,7 +11,7 @@ import pytest
 from agent_console import sessions
 from agent_console.keys import ConsoleSettings
 from agent_console.web import make_app
-from booking_core.pii import Cipher
+from booking_core.kernel.pii import Cipher
 from engine.app import build_app
 from engine.config import ConfigError, load_settings
 from tests.agent_console.helpers import console_settings, table

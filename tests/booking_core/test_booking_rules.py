@@ -10,10 +10,11 @@ from datetime import date, time, timedelta
 
 import pytest
 
-from booking_core import commands as c
-from booking_core import outbox, queries
-from booking_core.domain import SYSTEM, Actor, BookingStatus, Channel, Period
-from booking_core.errors import (
+from booking_core import blacklist, bookings, catalogue, rules, schedule
+from booking_core.bookings import BookingStatus
+from booking_core.events import outbox
+from booking_core.kernel.actor import SYSTEM, Actor, Channel
+from booking_core.kernel.errors import (
     Blacklisted,
     BookingClosed,
     CancelDeadlinePassed,
@@ -28,8 +29,10 @@ from booking_core.errors import (
     RealNameMismatch,
     RescheduleDeadlinePassed,
 )
+from booking_core.kernel.unit import rows, val
+from booking_core.patients import RegisterPatient
 from booking_core.rules import PeriodType, Rule, RuleKey
-from booking_core.store import rows, val
+from booking_core.schedule import Period
 from tests.support.world import local, phone, resident_id
 
 TOMORROW = date(2026, 7, 11)
@@ -54,7 +57,7 @@ async def first_slot(services, session) -> int:
 
 
 async def hospital_id(services, code: str = "H001") -> int:
-    return (await services.read(queries.hospital, code)).id
+    return (await services.read(catalogue.hospital, code)).id
 
 
 async def set_rule(services, key: RuleKey, value, *, hospital: str | None = "H001", **kw):
@@ -62,12 +65,12 @@ async def set_rule(services, key: RuleKey, value, *, hospital: str | None = "H00
     if key in (RuleKey.PATIENTS_PER_PHONE, RuleKey.NO_SHOW_BLACKLIST):
         kw.setdefault("period_type", PeriodType.DAYS)
         kw.setdefault("period_value", 30 if key is RuleKey.PATIENTS_PER_PHONE else 90)
-    await services.handle(c.SetRule(rule=Rule(key, value, hospital_id=hid, **kw)))
+    await services.handle(rules.SetRule(rule=Rule(key, value, hospital_id=hid, **kw)))
 
 
 async def book(services, slot_id: int, patient, **kw):
     kw.setdefault("channel", Channel.API)
-    return await services.handle(c.BookSlot(slot_id=slot_id, patient_id=patient.id, **kw))
+    return await services.handle(bookings.BookSlot(slot_id=slot_id, patient_id=patient.id, **kw))
 
 
 async def topics(services, key: str | None = None) -> list[str]:
@@ -142,8 +145,8 @@ async def _release_world(world):
         await world.session(date(2026, 7, day))
 
 
-def _search(**kw) -> queries.SlotSearch:
-    return queries.SlotSearch(
+def _search(**kw) -> schedule.SlotSearch:
+    return schedule.SlotSearch(
         hospital_code="H001", day=date(2026, 7, 10), day_to=date(2026, 7, 18), **kw
     )
 
@@ -153,14 +156,14 @@ async def test_slot_search_marks_and_keeps_out_what_cannot_be_booked_now(world, 
     it is; the search's marks say exactly what a booking would be told."""
     await _release_world(world)
     clock.set(local(2026, 7, 10, 7, 29, 59))
-    window = await services.read(queries.booking_window_of, "H001", SYSTEM)
+    window = await services.read(rules.booking_window_of, "H001", SYSTEM)
     assert (window.today, window.days) == (date(2026, 7, 10), 7)
     assert (window.last_open_day, window.next_day) == (date(2026, 7, 16), date(2026, 7, 17))
     assert window.next_opens_at == local(2026, 7, 10, 7, 30)
-    bookable = await services.read(queries.search_slots, _search(bookable_only=True), SYSTEM)
+    bookable = await services.read(schedule.search_slots, _search(bookable_only=True), SYSTEM)
     assert {v.day.day for v in bookable} == {10, 16}
     assert all(v.bookable and v.window == "open" for v in bookable)
-    every = await services.read(queries.search_slots, _search(), SYSTEM)
+    every = await services.read(schedule.search_slots, _search(), SYSTEM)
     marks = {(v.day.day, v.period): (v.window, v.opens_at) for v in every}
     assert marks[(17, Period.MORNING)] == ("not_yet_open", local(2026, 7, 10, 7, 30))
     assert marks[(18, Period.MORNING)] == ("not_yet_open", local(2026, 7, 11, 7, 30))
@@ -180,24 +183,24 @@ async def test_slot_search_marks_and_keeps_out_what_cannot_be_booked_now(world, 
             assert err.value.opens_at == v.opens_at
 
     clock.set(local(2026, 7, 10, 7, 30))
-    window = await services.read(queries.booking_window_of, "H001", SYSTEM)
+    window = await services.read(rules.booking_window_of, "H001", SYSTEM)
     assert (window.last_open_day, window.next_day) == (date(2026, 7, 17), date(2026, 7, 18))
     assert window.next_opens_at == local(2026, 7, 11, 7, 30)
-    bookable = await services.read(queries.search_slots, _search(bookable_only=True), SYSTEM)
+    bookable = await services.read(schedule.search_slots, _search(bookable_only=True), SYSTEM)
     assert {v.day.day for v in bookable} == {10, 16, 17}
 
 
 async def test_slot_search_leaves_out_sessions_past_the_cut_off(world, services, clock):
     await _release_world(world)
     clock.set(local(2026, 7, 10, 9, 0))  # this morning's session started at 08:00
-    every = await services.read(queries.search_slots, _search(), SYSTEM)
+    every = await services.read(schedule.search_slots, _search(), SYSTEM)
     today = [v for v in every if v.day == date(2026, 7, 10)]
     assert {v.period: v.window for v in today} == {
         Period.MORNING: "closed",
         Period.AFTERNOON: "open",
     }
     assert all(not v.bookable for v in today if v.period is Period.MORNING)
-    bookable = await services.read(queries.search_slots, _search(bookable_only=True), SYSTEM)
+    bookable = await services.read(schedule.search_slots, _search(bookable_only=True), SYSTEM)
     assert {(v.day.day, v.period) for v in bookable} == {
         (10, Period.AFTERNOON),
         (16, Period.MORNING),
@@ -214,15 +217,15 @@ async def test_slot_search_follows_the_hospitals_window_and_release_time(world, 
     await set_rule(services, RuleKey.BOOKING_WINDOW_DAYS, 14)
     await set_rule(services, RuleKey.RELEASE_TIME, "08:00")
     clock.set(local(2026, 7, 10, 7, 59, 59))
-    window = await services.read(queries.booking_window_of, "H001", SYSTEM)
+    window = await services.read(rules.booking_window_of, "H001", SYSTEM)
     assert (window.days, window.last_open_day) == (14, date(2026, 7, 23))
     search = _search(bookable_only=True)
-    wide = queries.SlotSearch(
+    wide = schedule.SlotSearch(
         hospital_code="H001", day=search.day, day_to=date(2026, 7, 24), bookable_only=True
     )
-    assert 24 not in {v.day.day for v in await services.read(queries.search_slots, wide, SYSTEM)}
+    assert 24 not in {v.day.day for v in await services.read(schedule.search_slots, wide, SYSTEM)}
     clock.set(local(2026, 7, 10, 8, 0))
-    assert 24 in {v.day.day for v in await services.read(queries.search_slots, wide, SYSTEM)}
+    assert 24 in {v.day.day for v in await services.read(schedule.search_slots, wide, SYSTEM)}
 
 
 # --- cut-off (截止) ----------------------------------------------------------------------
@@ -276,7 +279,7 @@ async def test_priority_platform_beats_hospital_then_equal_priority_hospital_win
     with pytest.raises(BookingClosed) as err:
         await book(services, slot, patient)
     assert err.value.closed_at == local(2026, 7, 11, 6, 0)
-    effective, _ = await services.read(queries.effective_rules, "H001", SYSTEM)
+    effective, _ = await services.read(rules.effective_rules, "H001", SYSTEM)
     assert effective.limit(RuleKey.BOOKING_CUTOFF_MINUTES) == 120
     # the hospital raises its record to the platform's priority: the hospital wins
     await set_rule(services, RuleKey.BOOKING_CUTOFF_MINUTES, 60, priority=1)
@@ -286,7 +289,7 @@ async def test_priority_platform_beats_hospital_then_equal_priority_hospital_win
 async def test_another_hospitals_override_does_not_apply(world, services, clock):
     session = await world.basic(TOMORROW)
     patient = await world.patient()
-    await services.handle(c.UpsertHospital(code="H002", name="另一家医院"))
+    await services.handle(catalogue.UpsertHospital(code="H002", name="另一家医院"))
     await set_rule(services, RuleKey.BOOKING_CUTOFF_MINUTES, 600, hospital="H002")
     clock.set(local(2026, 7, 11, 7, 59, 59))
     await book(services, await first_slot(services, session), patient)
@@ -301,7 +304,7 @@ async def test_bad_id_checksum_is_refused(world, services):
     bad = good[:-1] + ("1" if good[-1] != "1" else "2")
     with pytest.raises(InvalidIdNumber) as err:
         await services.handle(
-            c.RegisterPatient(hospital_code="H001", name="张三", id_number=bad, phone=phone())
+            RegisterPatient(hospital_code="H001", name="张三", id_number=bad, phone=phone())
         )
     assert err.value.reason == "checksum"
     assert await patient_count(services) == 0
@@ -313,7 +316,7 @@ async def test_real_name_rule_needs_id_and_phone(world, services, missing, field
     await world.basic(TOMORROW)
     fields = {"id_number": resident_id(), "phone": phone()} | {missing: empty}
     with pytest.raises(InvalidInput) as err:
-        await services.handle(c.RegisterPatient(hospital_code="H001", name="张三", **fields))
+        await services.handle(RegisterPatient(hospital_code="H001", name="张三", **fields))
     assert err.value.field == field
 
 
@@ -321,7 +324,7 @@ async def test_real_name_rule_off_registers_and_books_without_id(world, services
     session = await world.basic(TOMORROW)
     await set_rule(services, RuleKey.REAL_NAME, False)
     patient = await services.handle(
-        c.RegisterPatient(hospital_code="H001", name="王五", id_number=None, phone=None)
+        RegisterPatient(hospital_code="H001", name="王五", id_number=None, phone=None)
     )
     assert (patient.id_last4, patient.phone_masked) == ("", "")
     view = await book(services, await first_slot(services, session), patient)
@@ -329,7 +332,7 @@ async def test_real_name_rule_off_registers_and_books_without_id(world, services
     # a number that is given is still checked
     with pytest.raises(InvalidIdNumber):
         await services.handle(
-            c.RegisterPatient(hospital_code="H001", name="赵六", id_number="1" * 18, phone=None)
+            RegisterPatient(hospital_code="H001", name="赵六", id_number="1" * 18, phone=None)
         )
 
 
@@ -347,18 +350,18 @@ async def test_same_id_twice_gives_the_existing_card(world, services):
     await world.basic(TOMORROW)
     number = resident_id()
     first = await services.handle(
-        c.RegisterPatient(hospital_code="H001", name="张三", id_number=number, phone=phone())
+        RegisterPatient(hospital_code="H001", name="张三", id_number=number, phone=phone())
     )
     again = number.lower() if number.endswith("X") else f" {number} "
     with pytest.raises(PatientExists) as err:
         await services.handle(
-            c.RegisterPatient(hospital_code="H001", name="张三", id_number=again, phone=phone())
+            RegisterPatient(hospital_code="H001", name="张三", id_number=again, phone=phone())
         )
     assert err.value.params == {"patient_id": first.id, "card_no": first.card_no}
     # registration is per hospital: the same person may register at another one
-    await services.handle(c.UpsertHospital(code="H002", name="另一家医院"))
+    await services.handle(catalogue.UpsertHospital(code="H002", name="另一家医院"))
     other = await services.handle(
-        c.RegisterPatient(hospital_code="H002", name="张三", id_number=number, phone=phone())
+        RegisterPatient(hospital_code="H002", name="张三", id_number=number, phone=phone())
     )
     assert other.id != first.id
 
@@ -375,18 +378,18 @@ async def test_unpaid_hold_expires_after_15_minutes(world, services, clock):
     no = view.booking.booking_no
     assert view.booking.status is BookingStatus.HELD
     assert view.booking.hold_expires_at == local(2026, 7, 10, 9, 15)
-    stored = await services.read(queries.get_booking, no, SYSTEM)
+    stored = await services.read(bookings.get_booking, no, SYSTEM)
     assert stored.booking.hold_expires_at == local(2026, 7, 10, 9, 15)
 
     clock.set(local(2026, 7, 10, 9, 14, 59))
-    assert await services.handle(c.ExpireHolds()) == 0
-    assert (await services.read(queries.get_booking, no, SYSTEM)).booking.status == "held"
+    assert await services.handle(bookings.ExpireHolds()) == 0
+    assert (await services.read(bookings.get_booking, no, SYSTEM)).booking.status == "held"
     assert await slot_booked(services, slot) == 1
 
     clock.set(local(2026, 7, 10, 9, 15))
     before = len(await topics(services))
-    assert await services.handle(c.ExpireHolds()) == 1
-    after = await services.read(queries.get_booking, no, SYSTEM)
+    assert await services.handle(bookings.ExpireHolds()) == 1
+    after = await services.read(bookings.get_booking, no, SYSTEM)
     assert after.booking.status is BookingStatus.CANCELLED
     assert after.booking.cancel_reason == "hold_expired"
     assert await slot_booked(services, slot) == 0
@@ -395,9 +398,9 @@ async def test_unpaid_hold_expires_after_15_minutes(world, services, clock):
     assert new[0].payload["reason"] == "hold_expired"
     assert new[1].payload == {"slot_id": slot, "capacity": 2, "booked": 0, "free": 2}
     with pytest.raises(InvalidState) as err:
-        await services.handle(c.PayBooking(booking_no=no, method="card"))
+        await services.handle(bookings.PayBooking(booking_no=no, method="card"))
     assert err.value.params == {"status": "cancelled", "action": "pay"}
-    assert await services.handle(c.ExpireHolds()) == 0
+    assert await services.handle(bookings.ExpireHolds()) == 0
 
 
 async def test_hold_cannot_be_paid_at_its_expiry_even_before_the_sweep(world, services, clock):
@@ -407,15 +410,19 @@ async def test_hold_cannot_be_paid_at_its_expiry_even_before_the_sweep(world, se
     late = await book(services, slots[0], await world.patient("张三"))
     in_time = await book(services, slots[1], await world.patient("李四"))
     clock.set(local(2026, 7, 10, 9, 14, 59))
-    paid = await services.handle(c.PayBooking(booking_no=in_time.booking.booking_no, method="card"))
+    paid = await services.handle(
+        bookings.PayBooking(booking_no=in_time.booking.booking_no, method="card")
+    )
     assert paid.booking.status is BookingStatus.CONFIRMED
     assert paid.booking.hold_expires_at is None
     clock.set(local(2026, 7, 10, 9, 15))
     with pytest.raises(InvalidState) as err:
-        await services.handle(c.PayBooking(booking_no=late.booking.booking_no, method="card"))
+        await services.handle(
+            bookings.PayBooking(booking_no=late.booking.booking_no, method="card")
+        )
     assert err.value.status == "hold_expired"
-    assert await services.handle(c.ExpireHolds()) == 1  # the paid one is not touched
-    kept = await services.read(queries.get_booking, in_time.booking.booking_no, SYSTEM)
+    assert await services.handle(bookings.ExpireHolds()) == 1  # the paid one is not touched
+    kept = await services.read(bookings.get_booking, in_time.booking.booking_no, SYSTEM)
     assert kept.booking.status is BookingStatus.CONFIRMED
 
 
@@ -461,7 +468,7 @@ async def test_second_booking_same_department_same_day_is_refused(world, service
     surgery = await second_department(world, TOMORROW)
     await book(services, await first_slot(services, surgery), patient)
     # after cancelling the first, the same department that day is open again
-    await services.handle(c.CancelBooking(booking_no=first.booking.booking_no))
+    await services.handle(bookings.CancelBooking(booking_no=first.booking.booking_no))
     await book(services, slots[1], patient)
 
 
@@ -492,7 +499,7 @@ async def test_sixth_active_booking_is_refused(world, services):
     with pytest.raises(LimitReached) as err:
         await book(services, await first_slot(services, sessions[4]), patient)
     assert err.value.params == {"rule": "max_active_per_patient", "limit": 5}
-    await services.handle(c.CancelBooking(booking_no=first.booking.booking_no))
+    await services.handle(bookings.CancelBooking(booking_no=first.booking.booking_no))
     await book(services, await first_slot(services, sessions[4]), patient)
 
 
@@ -546,7 +553,7 @@ async def test_cancelled_bookings_still_count_for_the_phone(world, services):
     slots = await slot_ids(services, session.id)
     first, second = await world.patient("张三"), await world.patient("李四")
     view = await book(services, slots[0], first, booker_phone=BOOKER)
-    await services.handle(c.CancelBooking(booking_no=view.booking.booking_no))
+    await services.handle(bookings.CancelBooking(booking_no=view.booking.booking_no))
     with pytest.raises(LimitReached):
         await book(services, slots[1], second, booker_phone=BOOKER)
 
@@ -601,15 +608,15 @@ async def test_cancel_until_the_session_start(world, services, clock):
     early = await book(services, slots[0], await world.patient("张三"))
     late = await book(services, slots[-1], await world.patient("李四"))
     clock.set(local(2026, 7, 11, 7, 59, 59))
-    cancelled = await services.handle(c.CancelBooking(booking_no=early.booking.booking_no))
+    cancelled = await services.handle(bookings.CancelBooking(booking_no=early.booking.booking_no))
     assert cancelled.booking.status is BookingStatus.CANCELLED
     clock.set(local(2026, 7, 11, 8, 0))
     with pytest.raises(CancelDeadlinePassed) as err:
-        await services.handle(c.CancelBooking(booking_no=late.booking.booking_no))
+        await services.handle(bookings.CancelBooking(booking_no=late.booking.booking_no))
     assert err.value.deadline == local(2026, 7, 11, 8, 0)
     # the hospital itself may still cancel
     done = await services.handle(
-        c.CancelBooking(booking_no=late.booking.booking_no, by_hospital=True)
+        bookings.CancelBooking(booking_no=late.booking.booking_no, by_hospital=True)
     )
     assert done.booking.cancel_reason == "hospital"
 
@@ -621,10 +628,10 @@ async def test_hospital_cancel_deadline_override(world, services, clock):
     a = await book(services, slots[0], await world.patient("张三"))
     b = await book(services, slots[1], await world.patient("李四"))
     clock.set(local(2026, 7, 11, 6, 59, 59))
-    await services.handle(c.CancelBooking(booking_no=a.booking.booking_no))
+    await services.handle(bookings.CancelBooking(booking_no=a.booking.booking_no))
     clock.set(local(2026, 7, 11, 7, 0))
     with pytest.raises(CancelDeadlinePassed) as err:
-        await services.handle(c.CancelBooking(booking_no=b.booking.booking_no))
+        await services.handle(bookings.CancelBooking(booking_no=b.booking.booking_no))
     assert err.value.deadline == local(2026, 7, 11, 7, 0)
 
 
@@ -638,18 +645,18 @@ async def test_reschedule_until_the_end_of_the_day_before(world, services, clock
     view = await book(services, slots[0], await world.patient())
     no = view.booking.booking_no
     clock.set(local(2026, 7, 11, 23, 59, 59))
-    moved = await services.handle(c.RescheduleBooking(booking_no=no, slot_id=slots[1]))
+    moved = await services.handle(bookings.RescheduleBooking(booking_no=no, slot_id=slots[1]))
     assert moved.booking.slot_id == slots[1]
     clock.set(local(2026, 7, 12, 0, 0))
     with pytest.raises(RescheduleDeadlinePassed) as err:
-        await services.handle(c.RescheduleBooking(booking_no=no, slot_id=slots[2]))
+        await services.handle(bookings.RescheduleBooking(booking_no=no, slot_id=slots[2]))
     assert err.value.deadline == local(2026, 7, 12, 0, 0)
     later = await world.session(date(2026, 7, 14))
     with pytest.raises(RescheduleDeadlinePassed):  # to another day: the old day decides
         await services.handle(
-            c.RescheduleBooking(booking_no=no, slot_id=await first_slot(services, later))
+            bookings.RescheduleBooking(booking_no=no, slot_id=await first_slot(services, later))
         )
-    assert (await services.read(queries.get_booking, no, SYSTEM)).booking.slot_id == slots[1]
+    assert (await services.read(bookings.get_booking, no, SYSTEM)).booking.slot_id == slots[1]
 
 
 async def test_reschedule_deadline_override_two_days(world, services, clock):
@@ -659,11 +666,13 @@ async def test_reschedule_deadline_override_two_days(world, services, clock):
     slots = await slot_ids(services, session.id)
     view = await book(services, slots[0], await world.patient())
     clock.set(local(2026, 7, 11, 23, 59, 59))
-    await services.handle(c.RescheduleBooking(booking_no=view.booking.booking_no, slot_id=slots[1]))
+    await services.handle(
+        bookings.RescheduleBooking(booking_no=view.booking.booking_no, slot_id=slots[1])
+    )
     clock.set(local(2026, 7, 12, 0, 0))
     with pytest.raises(RescheduleDeadlinePassed) as err:
         await services.handle(
-            c.RescheduleBooking(booking_no=view.booking.booking_no, slot_id=slots[2])
+            bookings.RescheduleBooking(booking_no=view.booking.booking_no, slot_id=slots[2])
         )
     assert err.value.deadline == local(2026, 7, 12)
 
@@ -674,7 +683,7 @@ async def test_reschedule_target_must_itself_be_open(world, services, clock):
     view = await book(services, await first_slot(services, session), await world.patient())
     with pytest.raises(OutsideBookingWindow) as err:
         await services.handle(
-            c.RescheduleBooking(
+            bookings.RescheduleBooking(
                 booking_no=view.booking.booking_no, slot_id=await first_slot(services, far)
             )
         )
@@ -691,7 +700,7 @@ async def _no_show(world, services, clock, patient, day: date, *, sweep_at=(12, 
     clock.set(local(prev.year, prev.month, prev.day, 9, 0))
     await book(services, await first_slot(services, session), patient)
     clock.set(local(day.year, day.month, day.day, *sweep_at))
-    return await services.handle(c.SweepNoShows())
+    return await services.handle(bookings.SweepNoShows())
 
 
 async def test_three_no_shows_put_the_patient_on_the_blacklist(world, services, clock):
@@ -704,9 +713,9 @@ async def test_three_no_shows_put_the_patient_on_the_blacklist(world, services, 
     clock.set(local(2026, 7, 12, 9, 0))
     await book(services, await first_slot(services, last), patient)
     clock.set(local(2026, 7, 13, 11, 59, 59))
-    assert await services.handle(c.SweepNoShows()) == (0, 0, 0)
+    assert await services.handle(bookings.SweepNoShows()) == (0, 0, 0)
     clock.set(local(2026, 7, 13, 12, 0))
-    assert await services.handle(c.SweepNoShows()) == (1, 0, 1)
+    assert await services.handle(bookings.SweepNoShows()) == (1, 0, 1)
 
     ban_ends = local(2026, 10, 11)  # 90 days counting 07-13 as the first
     events = await services.read(outbox.events, topic="patient.blacklisted")
@@ -731,7 +740,7 @@ async def test_no_shows_spread_over_more_than_90_days_give_no_ban(world, service
     patient = await world.patient()
     for day in (date(2026, 7, 11), date(2026, 8, 30), date(2026, 10, 10)):  # 91 days apart
         assert await _no_show(world, services, clock, patient, day) == (1, 0, 0)
-    assert await services.read(queries.list_blacklist, SYSTEM) == []
+    assert await services.read(blacklist.list_blacklist, SYSTEM) == []
 
 
 async def test_no_shows_exactly_90_days_apart_are_within_the_period(world, services, clock):
@@ -755,7 +764,7 @@ async def test_a_late_sweep_bans_as_an_on_time_one_would(world, services, clock)
     clock.set(local(2026, 10, 7, 9, 0))
     await book(services, await first_slot(services, last), patient)
     clock.set(local(2026, 10, 18, 12, 0))  # the sweeper was down for ten days
-    assert await services.handle(c.SweepNoShows()) == (1, 0, 1)
+    assert await services.handle(bookings.SweepNoShows()) == (1, 0, 1)
 
 
 async def test_checked_in_bookings_complete_and_do_not_count(world, services, clock):
@@ -767,12 +776,12 @@ async def test_checked_in_bookings_complete_and_do_not_count(world, services, cl
     clock.set(local(2026, 7, 12, 9, 0))
     view = await book(services, await first_slot(services, session), patient)
     clock.set(local(2026, 7, 13, 8, 10))
-    await services.handle(c.CheckIn(booking_no=view.booking.booking_no))
+    await services.handle(bookings.CheckIn(booking_no=view.booking.booking_no))
     clock.set(local(2026, 7, 13, 12, 0))
-    assert await services.handle(c.SweepNoShows()) == (0, 1, 0)
-    done = await services.read(queries.get_booking, view.booking.booking_no, SYSTEM)
+    assert await services.handle(bookings.SweepNoShows()) == (0, 1, 0)
+    done = await services.read(bookings.get_booking, view.booking.booking_no, SYSTEM)
     assert done.booking.status is BookingStatus.COMPLETED
-    assert await services.read(queries.list_blacklist, SYSTEM) == []
+    assert await services.read(blacklist.list_blacklist, SYSTEM) == []
 
 
 async def test_no_show_rule_override_and_switch_off(world, services, clock):
@@ -781,7 +790,7 @@ async def test_no_show_rule_override_and_switch_off(world, services, clock):
     await set_rule(services, RuleKey.BLACKLIST_BAN_DAYS, 7)
     patient = await world.patient()
     assert await _no_show(world, services, clock, patient, date(2026, 7, 11)) == (1, 0, 1)
-    [entry] = await services.read(queries.list_blacklist, SYSTEM)
+    [entry] = await services.read(blacklist.list_blacklist, SYSTEM)
     assert entry.ends_at == local(2026, 7, 18)
     other = await world.patient("李四")
     await set_rule(services, RuleKey.NO_SHOW_BLACKLIST, 1, period_value=30, enabled=False)
@@ -797,7 +806,7 @@ async def test_admin_ban_refuses_until_the_end_of_its_last_day_and_lift_allows(
     session = await world.basic(TOMORROW)
     patient = await world.patient()
     entry = await services.handle(
-        c.AddToBlacklist(patient_id=patient.id, until=date(2026, 7, 20), reason="倒号")
+        blacklist.AddToBlacklist(patient_id=patient.id, until=date(2026, 7, 20), reason="倒号")
     )
     assert entry.ends_at == local(2026, 7, 21)
     tomorrow = await first_slot(services, session)
@@ -817,12 +826,12 @@ async def test_lifted_ban_allows_booking_at_once(world, services):
     session = await world.basic(TOMORROW)
     patient = await world.patient()
     entry = await services.handle(
-        c.AddToBlacklist(patient_id=patient.id, until=date(2026, 12, 31), reason="爽约")
+        blacklist.AddToBlacklist(patient_id=patient.id, until=date(2026, 12, 31), reason="爽约")
     )
     slot = await first_slot(services, session)
     with pytest.raises(Blacklisted):
         await book(services, slot, patient)
-    await services.handle(c.LiftBan(entry_id=entry.id))
+    await services.handle(blacklist.LiftBan(entry_id=entry.id))
     await book(services, slot, patient)
 
 
@@ -830,7 +839,7 @@ async def test_blacklist_check_switched_off_lets_a_banned_patient_book(world, se
     session = await world.basic(TOMORROW)
     patient = await world.patient()
     await services.handle(
-        c.AddToBlacklist(patient_id=patient.id, until=date(2026, 12, 31), reason="爽约")
+        blacklist.AddToBlacklist(patient_id=patient.id, until=date(2026, 12, 31), reason="爽约")
     )
     await set_rule(services, RuleKey.BLACKLIST_CHECK, False)
     await book(services, await first_slot(services, session), patient)
@@ -841,15 +850,17 @@ async def _same_person_at_two_hospitals(world, services):
     session = await world.basic(TOMORROW)
     number = resident_id()
     here = await services.handle(
-        c.RegisterPatient(hospital_code="H001", name="张三", id_number=number, phone=phone())
+        RegisterPatient(hospital_code="H001", name="张三", id_number=number, phone=phone())
     )
-    await services.handle(c.UpsertHospital(code="H002", name="另一家医院"))
-    await services.handle(c.UpsertDepartment(hospital_code="H002", code="201", name="内科"))
+    await services.handle(catalogue.UpsertHospital(code="H002", name="另一家医院"))
+    await services.handle(catalogue.UpsertDepartment(hospital_code="H002", code="201", name="内科"))
     await services.handle(
-        c.UpsertDoctor(hospital_code="H002", work_no="00001", department_code="201", name="李医生")
+        catalogue.UpsertDoctor(
+            hospital_code="H002", work_no="00001", department_code="201", name="李医生"
+        )
     )
     elsewhere = await services.handle(
-        c.CreateSession(
+        schedule.CreateSession(
             hospital_code="H002",
             doctor_work_no="00001",
             day=TOMORROW,
@@ -861,7 +872,7 @@ async def _same_person_at_two_hospitals(world, services):
         )
     )
     there = await services.handle(
-        c.RegisterPatient(hospital_code="H002", name="张三", id_number=number, phone=phone())
+        RegisterPatient(hospital_code="H002", name="张三", id_number=number, phone=phone())
     )
     return (here, await first_slot(services, session)), (
         there,
@@ -872,10 +883,10 @@ async def _same_person_at_two_hospitals(world, services):
 async def test_platform_wide_ban_blocks_the_person_at_every_hospital(world, services):
     (here, slot_here), (there, slot_there) = await _same_person_at_two_hospitals(world, services)
     stranger = await services.handle(
-        c.RegisterPatient(hospital_code="H002", name="李四", id_number=resident_id(), phone=phone())
+        RegisterPatient(hospital_code="H002", name="李四", id_number=resident_id(), phone=phone())
     )
     await services.handle(
-        c.AddToBlacklist(
+        blacklist.AddToBlacklist(
             patient_id=here.id, until=date(2026, 12, 31), reason="炒号", platform_wide=True
         )
     )
@@ -890,7 +901,7 @@ async def test_platform_wide_ban_blocks_the_person_at_every_hospital(world, serv
 async def test_hospital_ban_stays_at_its_hospital(world, services):
     (here, slot_here), (there, slot_there) = await _same_person_at_two_hospitals(world, services)
     await services.handle(
-        c.AddToBlacklist(patient_id=here.id, until=date(2026, 12, 31), reason="x")
+        blacklist.AddToBlacklist(patient_id=here.id, until=date(2026, 12, 31), reason="x")
     )
     with pytest.raises(Blacklisted):
         await book(services, slot_here, here)
@@ -900,18 +911,18 @@ async def test_hospital_ban_stays_at_its_hospital(world, services):
 async def test_scoped_actor_cannot_ban_see_or_lift_another_hospitals_patient(world, services):
     session = await world.basic(TOMORROW)
     patient = await world.patient()
-    await services.handle(c.UpsertHospital(code="H002", name="另一家医院"))
+    await services.handle(catalogue.UpsertHospital(code="H002", name="另一家医院"))
     mine = Actor("operator", "h1admin", hospital_id=await hospital_id(services, "H001"))
     theirs = Actor("operator", "h2admin", hospital_id=await hospital_id(services, "H002"))
     with pytest.raises(NotFound):
         await services.handle(
-            c.AddToBlacklist(
+            blacklist.AddToBlacklist(
                 patient_id=patient.id, until=date(2026, 12, 31), reason="x", actor=theirs
             )
         )
     with pytest.raises(Forbidden):
         await services.handle(
-            c.AddToBlacklist(
+            blacklist.AddToBlacklist(
                 patient_id=patient.id,
                 until=date(2026, 12, 31),
                 reason="x",
@@ -920,24 +931,26 @@ async def test_scoped_actor_cannot_ban_see_or_lift_another_hospitals_patient(wor
             )
         )
     entry = await services.handle(
-        c.AddToBlacklist(patient_id=patient.id, until=date(2026, 12, 31), reason="x", actor=mine)
+        blacklist.AddToBlacklist(
+            patient_id=patient.id, until=date(2026, 12, 31), reason="x", actor=mine
+        )
     )
-    assert [e.id for e in await services.read(queries.list_blacklist, mine)] == [entry.id]
-    assert await services.read(queries.list_blacklist, theirs) == []
+    assert [e.id for e in await services.read(blacklist.list_blacklist, mine)] == [entry.id]
+    assert await services.read(blacklist.list_blacklist, theirs) == []
     with pytest.raises(NotFound):
-        await services.handle(c.LiftBan(entry_id=entry.id, actor=theirs))
+        await services.handle(blacklist.LiftBan(entry_id=entry.id, actor=theirs))
     platform = await services.handle(
-        c.AddToBlacklist(
+        blacklist.AddToBlacklist(
             patient_id=patient.id, until=date(2026, 12, 31), reason="y", platform_wide=True
         )
     )
-    assert {e.id for e in await services.read(queries.list_blacklist, mine)} == {
+    assert {e.id for e in await services.read(blacklist.list_blacklist, mine)} == {
         entry.id,
         platform.id,
     }
     with pytest.raises(Forbidden):
-        await services.handle(c.LiftBan(entry_id=platform.id, actor=mine))
-    await services.handle(c.LiftBan(entry_id=entry.id, actor=mine))
+        await services.handle(blacklist.LiftBan(entry_id=platform.id, actor=mine))
+    await services.handle(blacklist.LiftBan(entry_id=entry.id, actor=mine))
     with pytest.raises(Blacklisted):  # the platform's ban is still in force
         await book(services, await first_slot(services, session), patient)
 
@@ -947,10 +960,10 @@ async def test_admin_ban_that_is_already_over_is_refused(world, services):
     patient = await world.patient()
     with pytest.raises(InvalidInput) as err:
         await services.handle(
-            c.AddToBlacklist(patient_id=patient.id, until=date(2026, 7, 9), reason="x")
+            blacklist.AddToBlacklist(patient_id=patient.id, until=date(2026, 7, 9), reason="x")
         )
     assert err.value.field == "until"
     # a ban to the end of today is still a ban
     await services.handle(
-        c.AddToBlacklist(patient_id=patient.id, until=date(2026, 7, 10), reason="x")
+        blacklist.AddToBlacklist(patient_id=patient.id, until=date(2026, 7, 10), reason="x")
     )

@@ -18,10 +18,10 @@ from datetime import date
 
 import pytest
 
-from booking_core import commands as c
-from booking_core.domain import Channel
-from booking_core.errors import NotStarted, StoreUnavailable
-from booking_core.store import one, val
+from booking_core import bookings
+from booking_core.kernel.actor import Channel
+from booking_core.kernel.errors import NotStarted, StoreUnavailable
+from booking_core.kernel.unit import one, val
 from booking_core.store.budget import priority, within
 from tests.support.slow_store import hold_slot, slow_commits
 
@@ -61,7 +61,7 @@ async def test_a_booking_queued_behind_a_slow_unit_is_never_made_when_busy_is_sa
     slow = await hold_slot(services.store, slot_id, HOLD_SECONDS)
 
     said, _, after = await door(
-        services, c.BookSlot(slot_id=slot_id, patient_id=patient.id, channel=Channel.IVR)
+        services, bookings.BookSlot(slot_id=slot_id, patient_id=patient.id, channel=Channel.IVR)
     )
     await slow  # the slow unit is done: anything queued behind it had its chance to run
     await asyncio.sleep(0)
@@ -71,7 +71,7 @@ async def test_a_booking_queued_behind_a_slow_unit_is_never_made_when_busy_is_sa
     assert await services.store.read(_bookings_of, patient.id) == 0  # "busy" was true
     # and the place is still there for the resend
     view = await services.handle(
-        c.BookSlot(slot_id=slot_id, patient_id=patient.id, channel=Channel.IVR)
+        bookings.BookSlot(slot_id=slot_id, patient_id=patient.id, channel=Channel.IVR)
     )
     assert view.booking.place_no == 1
 
@@ -79,7 +79,7 @@ async def test_a_booking_queued_behind_a_slow_unit_is_never_made_when_busy_is_sa
 async def test_a_unit_whose_deadline_passed_in_the_queue_raises_not_started(services, world):
     slot_id, patient = await _world(world)
     slow = await hold_slot(services.store, slot_id, HOLD_SECONDS)
-    command = c.BookSlot(slot_id=slot_id, patient_id=patient.id, channel=Channel.API)
+    command = bookings.BookSlot(slot_id=slot_id, patient_id=patient.id, channel=Channel.API)
 
     async def no_timer():  # the deadline alone, without the door's cancellation
         async with within(BUDGET_SECONDS) as budget:
@@ -100,7 +100,7 @@ def slow_commit(services, monkeypatch):
     """Bookings whose commit ends past the budget, though started well within it."""
 
     async def arm():
-        await slow_commits(monkeypatch, services.store, c.BookSlot, BUDGET_SECONDS)
+        await slow_commits(monkeypatch, services.store, bookings.BookSlot, BUDGET_SECONDS)
 
     return arm
 
@@ -109,7 +109,7 @@ async def _door_on_a_slow_commit(services, world, slow_commit):
     slot_id, patient = await _world(world)
     await slow_commit()
     said, view, after = await door(
-        services, c.BookSlot(slot_id=slot_id, patient_id=patient.id, channel=Channel.SMS)
+        services, bookings.BookSlot(slot_id=slot_id, patient_id=patient.id, channel=Channel.SMS)
     )
     await asyncio.sleep(HOLD_SECONDS)  # a unit the door stopped waiting for would commit by now
     made = await services.store.read(_bookings_of, patient.id)
@@ -147,7 +147,7 @@ async def test_once_a_change_is_committed_the_rest_of_the_doors_work_runs(
     budget has passed (else the door would say "busy" about a booking it made)."""
     slot_id, patient = await _world(world)
     await slow_commit()
-    command = c.BookSlot(slot_id=slot_id, patient_id=patient.id, channel=Channel.IVR)
+    command = bookings.BookSlot(slot_id=slot_id, patient_id=patient.id, channel=Channel.IVR)
     began = time.monotonic()
     async with within(BUDGET_SECONDS) as budget:
         view = await services.handle(command)
@@ -181,7 +181,7 @@ async def test_a_priority_deadline_orders_the_queue_and_refuses_nothing(services
     with priority(0.0) as budget:  # long past by the time the unit runs
         await asyncio.sleep(0.01)
         view = await services.handle(
-            c.BookSlot(slot_id=slot_id, patient_id=patient.id, channel=Channel.SMS)
+            bookings.BookSlot(slot_id=slot_id, patient_id=patient.id, channel=Channel.SMS)
         )
     assert not budget.expired()
     assert view.booking.place_no == 1
@@ -198,7 +198,7 @@ async def test_a_task_cancelled_by_its_owner_stops_though_its_unit_was_started(
     and the unit it started still commits."""
     slot_id, patient = await _world(world)
     await slow_commit()
-    command = c.BookSlot(slot_id=slot_id, patient_id=patient.id, channel=Channel.API)
+    command = bookings.BookSlot(slot_id=slot_id, patient_id=patient.id, channel=Channel.API)
     worker = asyncio.create_task(services.handle(command))
     # past its point of no return: inside the writer's batch (SQLite), inside COMMIT (PG)
     await asyncio.sleep(BUDGET_SECONDS * (0.8 if services.store.dialect == "postgres" else 0.5))

@@ -24,11 +24,15 @@ from datetime import date, time, timedelta
 
 import pytest
 
-from booking_core import commands as c
-from booking_core.domain import ACTIVE_SQL, Channel, Period
-from booking_core.errors import AlreadyBooked, BookingError, LimitReached, SlotFull
-from booking_core.services import BookingServices, bootstrap
-from booking_core.store import make_store, one, rows, val
+from booking_core import bookings
+from booking_core.bookings import ACTIVE_SQL
+from booking_core.bus import BookingServices, bootstrap
+from booking_core.kernel.actor import Channel
+from booking_core.kernel.errors import AlreadyBooked, BookingError, LimitReached, SlotFull
+from booking_core.kernel.unit import one, rows, val
+from booking_core.patients import RegisterPatient
+from booking_core.schedule import Period
+from booking_core.store import make_store
 from tests.support.world import World, resident_id
 
 DAY = date(2026, 7, 15)  # released at 2026-07-08 07:30; the clock stands at 2026-07-10 09:00
@@ -79,9 +83,9 @@ async def make_world(services: BookingServices, *, places: int, slot_minutes: in
 async def register_patients(services: BookingServices, n: int) -> list[int]:
     """``n`` real-name patients with unique resident IDs and phones, registered concurrently."""
 
-    def command(i: int) -> c.RegisterPatient:
+    def command(i: int) -> RegisterPatient:
         birth = (date(1960, 1, 1) + timedelta(days=i // 1000)).strftime("%Y%m%d")
-        return c.RegisterPatient(
+        return RegisterPatient(
             hospital_code="H001",
             name=f"患者{i}",
             id_number=resident_id(i % 1000, birth=birth),
@@ -139,8 +143,8 @@ def assert_consistent(state: SlotState) -> None:
     assert all(1 <= place <= state.capacity for place in state.places)
 
 
-def book(slot_id: int, patient_id: int) -> c.BookSlot:
-    return c.BookSlot(slot_id=slot_id, patient_id=patient_id, channel=Channel.API)
+def book(slot_id: int, patient_id: int) -> bookings.BookSlot:
+    return bookings.BookSlot(slot_id=slot_id, patient_id=patient_id, channel=Channel.API)
 
 
 async def race(services: BookingServices, slot_id: int, patients: list[int]):
@@ -241,11 +245,11 @@ async def test_cancel_rebook_and_reschedule_storms_keep_the_counters_true(race_s
         for booking_no in list(active):
             roll = rng.random()
             if roll < 0.35:
-                tasks.append(services.handle(c.CancelBooking(booking_no=booking_no)))
+                tasks.append(services.handle(bookings.CancelBooking(booking_no=booking_no)))
                 kinds.append(("cancel", booking_no))
             elif roll < 0.7:
                 target = rng.choice([s for s in slots if s != active[booking_no]])
-                cmd = c.RescheduleBooking(booking_no=booking_no, slot_id=target)
+                cmd = bookings.RescheduleBooking(booking_no=booking_no, slot_id=target)
                 tasks.append(services.handle(cmd))
                 kinds.append(("move", booking_no))
         for patient in rng.sample(patients, 25):
@@ -344,8 +348,8 @@ async def test_control_one_patient_race_breaks_the_limit_without_the_patient_loc
 ):
     """There is no test-only switch for the patient row lock, so the control takes the lock
     out of the booking handler itself. (SQLite needs no lock: its one writer is serial.)"""
-    from booking_core.handlers import booking as handler
-    from booking_core.repo.patients import patient_by_id
+    from booking_core.bookings import admission as handler
+    from booking_core.patients.repo import patient_by_id
 
     def unlocked(patient_id: int, *, lock: bool = False):
         return patient_by_id(patient_id, lock=False)

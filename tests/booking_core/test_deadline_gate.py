@@ -8,7 +8,8 @@ import asyncio
 
 import pytest
 
-from booking_core.store import make_store, val
+from booking_core.kernel.unit import val
+from booking_core.store import make_store
 from booking_core.store.budget import priority, within
 from booking_core.store.gate import DeadlineGate
 from tests.support.slow_store import pause

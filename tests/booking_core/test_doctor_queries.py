@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from booking_core import commands as c
-from booking_core.doctor_queries import doctor, find_doctors, rank
-from booking_core.domain import SYSTEM, Actor, Channel
-from booking_core.errors import NotFound
+from booking_core import catalogue
+from booking_core.catalogue import doctor, find_doctors, rank
+from booking_core.kernel.actor import SYSTEM, Actor, Channel
+from booking_core.kernel.errors import NotFound
 
 
 @pytest.fixture
@@ -22,7 +22,7 @@ async def doctors(world, services):
         ("00902", "102", "张静", "主治医师", "肝病", False),
     ]:
         await services.handle(
-            c.UpsertDoctor(
+            catalogue.UpsertDoctor(
                 hospital_code="H001",
                 work_no=work_no,
                 department_code=dept,

@@ -14,8 +14,8 @@ import pytest
 from cryptography.exceptions import InvalidTag
 from stdnum import damm
 
-from booking_core.clock import FrozenClock, SystemClock
-from booking_core.errors import (
+from booking_core.kernel.clock import FrozenClock, SystemClock
+from booking_core.kernel.errors import (
     ALL_ERRORS,
     Blacklisted,
     BookingError,
@@ -27,7 +27,7 @@ from booking_core.errors import (
     StoreUnavailable,
     SystemFault,
 )
-from booking_core.identity import (
+from booking_core.kernel.identity import (
     birth_date,
     is_booking_no,
     is_valid_serial,
@@ -40,7 +40,7 @@ from booking_core.identity import (
     normalize_id_number,
     normalize_phone,
 )
-from booking_core.pii import Cipher, PiiKeyError
+from booking_core.kernel.pii import Cipher, PiiKeyError
 from tests.support.world import resident_id
 
 TZ = ZoneInfo("Asia/Shanghai")

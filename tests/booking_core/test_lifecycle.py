@@ -9,10 +9,11 @@ from datetime import date, time, timedelta
 
 import pytest
 
-from booking_core import commands as c
-from booking_core import outbox, queries
-from booking_core.domain import SYSTEM, Actor, BookingStatus, Channel, Period
-from booking_core.errors import (
+from booking_core import blacklist, bookings, catalogue, payments, rules
+from booking_core.bookings import BookingStatus, repo
+from booking_core.events import PurgeAudit, outbox
+from booking_core.kernel.actor import SYSTEM, Actor, Channel
+from booking_core.kernel.errors import (
     CheckInClosed,
     CheckInNotOpen,
     Forbidden,
@@ -24,10 +25,11 @@ from booking_core.errors import (
     SlotFull,
     SubstituteFull,
 )
-from booking_core.identity import new_booking_no
-from booking_core.repo import bookings as repo
+from booking_core.kernel.identity import new_booking_no
+from booking_core.kernel.unit import one, rows, val
+from booking_core.patients import RegisterPatient, find_patients, get_patient, reveal_patient
 from booking_core.rules import Rule, RuleKey
-from booking_core.store import one, rows, val
+from booking_core.schedule import Period
 from tests.support.world import local, resident_id
 
 DAY = date(2026, 7, 11)
@@ -50,11 +52,11 @@ async def slot_ids(services, session_id: int) -> list[int]:
 
 async def book(services, slot_id: int, patient, **kw):
     kw.setdefault("channel", Channel.API)
-    return await services.handle(c.BookSlot(slot_id=slot_id, patient_id=patient.id, **kw))
+    return await services.handle(bookings.BookSlot(slot_id=slot_id, patient_id=patient.id, **kw))
 
 
 async def booking(services, no: str):
-    return (await services.read(queries.get_booking, no, SYSTEM)).booking
+    return (await services.read(bookings.get_booking, no, SYSTEM)).booking
 
 
 async def events(services, after: int = 0):
@@ -93,12 +95,12 @@ async def booked(services, slot_id: int) -> int:
 
 
 async def balance(services, patient_id: int) -> int:
-    return (await services.read(queries.get_patient, patient_id, SYSTEM)).balance
+    return (await services.read(get_patient, patient_id, SYSTEM)).balance
 
 
 async def set_rule(services, key: RuleKey, value) -> None:
-    hid = (await services.read(queries.hospital, "H001")).id
-    await services.handle(c.SetRule(rule=Rule(key, value, hospital_id=hid)))
+    hid = (await services.read(catalogue.hospital, "H001")).id
+    await services.handle(rules.SetRule(rule=Rule(key, value, hospital_id=hid)))
 
 
 # --- registration: personal data encrypted at rest -------------------------------------
@@ -110,7 +112,7 @@ async def test_id_and_phone_are_stored_encrypted_found_by_blind_index_and_logged
     await world.basic(DAY)
     number, mobile = resident_id(), "13812345678"
     patient = await services.handle(
-        c.RegisterPatient(hospital_code="H001", name="张三", id_number=number, phone=mobile)
+        RegisterPatient(hospital_code="H001", name="张三", id_number=number, phone=mobile)
     )
     assert (patient.id_last4, patient.phone_masked) == (number[-4:], "138****5678")
 
@@ -126,12 +128,12 @@ async def test_id_and_phone_are_stored_encrypted_found_by_blind_index_and_logged
     assert number[:14] not in stored
     assert mobile not in stored
     assert services.cipher.decrypt(row["id_number_enc"], context="id_number") == number
-    assert await services.read(queries.reveal_patient, patient.id, SYSTEM, services.cipher) == {
+    assert await services.read(reveal_patient, patient.id, SYSTEM, services.cipher) == {
         "id_number": number,
         "phone": mobile,
     }
     for lookup in ({"phone": "+86 138 1234 5678"}, {"id_number": f" {number.lower()} "}):
-        found = await services.read(queries.find_patients, SYSTEM, services.cipher, **lookup)
+        found = await services.read(find_patients, SYSTEM, services.cipher, **lookup)
         assert [p.id for p in found] == [patient.id]
 
 
@@ -184,11 +186,11 @@ async def test_booking_numbers_stay_unique_when_a_draw_collides(world, services,
 async def test_pay_from_the_prepaid_balance(world, services):
     session = await world.basic(DAY)
     patient = await world.patient()
-    await services.handle(c.TopUp(patient_id=patient.id, amount=6000))
+    await services.handle(payments.TopUp(patient_id=patient.id, amount=6000))
     view = await book(services, (await slot_ids(services, session.id))[0], patient)
     no = view.booking.booking_no
     mark = await last_event_id(services)
-    paid = await services.handle(c.PayBooking(booking_no=no, method="balance"))
+    paid = await services.handle(bookings.PayBooking(booking_no=no, method="balance"))
     assert (paid.booking.status, paid.booking.paid) == ("confirmed", FEE)
     assert await balance(services, patient.id) == 1000
     assert await ledger(services, patient.id) == [
@@ -203,18 +205,20 @@ async def test_pay_from_the_prepaid_balance(world, services):
         "booking.pay",
     ]
     with pytest.raises(InvalidState) as err:
-        await services.handle(c.PayBooking(booking_no=no, method="balance"))
+        await services.handle(bookings.PayBooking(booking_no=no, method="balance"))
     assert err.value.params == {"status": "paid", "action": "pay"}
 
 
 async def test_insufficient_balance_changes_nothing(world, services):
     session = await world.basic(DAY)
     patient = await world.patient()
-    await services.handle(c.TopUp(patient_id=patient.id, amount=4999))
+    await services.handle(payments.TopUp(patient_id=patient.id, amount=4999))
     view = await book(services, (await slot_ids(services, session.id))[0], patient)
     mark = await last_event_id(services)
     with pytest.raises(InsufficientBalance) as err:
-        await services.handle(c.PayBooking(booking_no=view.booking.booking_no, method="balance"))
+        await services.handle(
+            bookings.PayBooking(booking_no=view.booking.booking_no, method="balance")
+        )
     assert err.value.params == {"balance": 4999, "needed": FEE}
     assert await balance(services, patient.id) == 4999
     assert (await booking(services, view.booking.booking_no)).paid == 0
@@ -224,14 +228,14 @@ async def test_insufficient_balance_changes_nothing(world, services):
 async def test_agent_desk_debits_the_balance_only_when_the_hospital_allows(world, services):
     session = await world.basic(DAY)
     patient = await world.patient()
-    await services.handle(c.TopUp(patient_id=patient.id, amount=FEE))
+    await services.handle(payments.TopUp(patient_id=patient.id, amount=FEE))
     view = await book(services, (await slot_ids(services, session.id))[0], patient)
     no = view.booking.booking_no
     with pytest.raises(Forbidden) as err:
-        await services.handle(c.PayBooking(booking_no=no, method="balance", actor=AGENT))
+        await services.handle(bookings.PayBooking(booking_no=no, method="balance", actor=AGENT))
     assert err.value.action == "agent_direct_debit"
     await set_rule(services, RuleKey.AGENT_DIRECT_DEBIT, True)
-    await services.handle(c.PayBooking(booking_no=no, method="balance", actor=AGENT))
+    await services.handle(bookings.PayBooking(booking_no=no, method="balance", actor=AGENT))
     assert await balance(services, patient.id) == 0
 
 
@@ -239,7 +243,9 @@ async def test_unknown_payment_method_is_refused(world, services):
     session = await world.basic(DAY)
     view = await book(services, (await slot_ids(services, session.id))[0], await world.patient())
     with pytest.raises(InvalidInput) as err:
-        await services.handle(c.PayBooking(booking_no=view.booking.booking_no, method="bitcoin"))
+        await services.handle(
+            bookings.PayBooking(booking_no=view.booking.booking_no, method="bitcoin")
+        )
     assert err.value.field == "method"
 
 
@@ -250,11 +256,11 @@ async def test_paying_a_hold_confirms_it(world, services):
     view = await book(services, (await slot_ids(services, session.id))[0], patient)
     assert view.booking.status is BookingStatus.HELD
     with pytest.raises(InvalidState) as err:  # a hold is not a place to check in with
-        await services.handle(c.CheckIn(booking_no=view.booking.booking_no))
+        await services.handle(bookings.CheckIn(booking_no=view.booking.booking_no))
     assert err.value.status == "held"
     mark = await last_event_id(services)
     paid = await services.handle(
-        c.PayBooking(booking_no=view.booking.booking_no, method="card", reference="T123")
+        bookings.PayBooking(booking_no=view.booking.booking_no, method="card", reference="T123")
     )
     assert paid.booking.status is BookingStatus.CONFIRMED
     assert paid.booking.hold_expires_at is None
@@ -270,15 +276,15 @@ async def test_cancel_frees_the_place_and_refunds_the_way_it_came(world, service
     session = await world.basic(DAY)
     slot = (await slot_ids(services, session.id))[0]
     by_balance, by_card = await world.patient("张三"), await world.patient("李四")
-    await services.handle(c.TopUp(patient_id=by_balance.id, amount=FEE))
+    await services.handle(payments.TopUp(patient_id=by_balance.id, amount=FEE))
     a = await book(services, slot, by_balance)
     b = await book(services, slot, by_card)
-    await services.handle(c.PayBooking(booking_no=a.booking.booking_no, method="balance"))
-    await services.handle(c.PayBooking(booking_no=b.booking.booking_no, method="card"))
+    await services.handle(bookings.PayBooking(booking_no=a.booking.booking_no, method="balance"))
+    await services.handle(bookings.PayBooking(booking_no=b.booking.booking_no, method="card"))
     assert await booked(services, slot) == 2
 
     mark = await last_event_id(services)
-    cancelled = await services.handle(c.CancelBooking(booking_no=a.booking.booking_no))
+    cancelled = await services.handle(bookings.CancelBooking(booking_no=a.booking.booking_no))
     assert cancelled.booking.status is BookingStatus.CANCELLED
     assert cancelled.booking.cancel_reason == "patient"
     assert await balance(services, by_balance.id) == FEE
@@ -298,7 +304,7 @@ async def test_cancel_frees_the_place_and_refunds_the_way_it_came(world, service
     assert json.loads(audit["before_state"]) == {"status": "confirmed"}
     assert json.loads(audit["after_state"]) == {"status": "cancelled", "reason": "patient"}
 
-    await services.handle(c.CancelBooking(booking_no=b.booking.booking_no))
+    await services.handle(bookings.CancelBooking(booking_no=b.booking.booking_no))
     assert await balance(services, by_card.id) == 0  # the terminal refunds a card payment
     assert await ledger(services, by_card.id) == [
         ("payment", "card", -FEE),
@@ -307,26 +313,26 @@ async def test_cancel_frees_the_place_and_refunds_the_way_it_came(world, service
     assert await booked(services, slot) == 0
 
     with pytest.raises(InvalidState) as err:
-        await services.handle(c.CancelBooking(booking_no=a.booking.booking_no))
+        await services.handle(bookings.CancelBooking(booking_no=a.booking.booking_no))
     assert err.value.params == {"status": "cancelled", "action": "cancel"}
 
 
 async def test_scoped_actor_cannot_touch_another_hospitals_booking(world, services):
     session = await world.basic(DAY)
     view = await book(services, (await slot_ids(services, session.id))[0], await world.patient())
-    await services.handle(c.UpsertHospital(code="H002", name="另一家医院"))
-    other = Actor("token", "h2", (await services.read(queries.hospital, "H002")).id)
+    await services.handle(catalogue.UpsertHospital(code="H002", name="另一家医院"))
+    other = Actor("token", "h2", (await services.read(catalogue.hospital, "H002")).id)
     no = view.booking.booking_no
     for command in (
-        c.CancelBooking(booking_no=no, actor=other),
-        c.PayBooking(booking_no=no, method="card", actor=other),
-        c.CheckIn(booking_no=no, actor=other),
-        c.RescheduleBooking(booking_no=no, slot_id=view.booking.slot_id + 1, actor=other),
+        bookings.CancelBooking(booking_no=no, actor=other),
+        bookings.PayBooking(booking_no=no, method="card", actor=other),
+        bookings.CheckIn(booking_no=no, actor=other),
+        bookings.RescheduleBooking(booking_no=no, slot_id=view.booking.slot_id + 1, actor=other),
     ):
         with pytest.raises(NotFound):
             await services.handle(command)
     with pytest.raises(NotFound):
-        await services.read(queries.get_booking, no, other)
+        await services.read(bookings.get_booking, no, other)
     assert (await booking(services, no)).status is BookingStatus.CONFIRMED
 
 
@@ -340,7 +346,7 @@ async def test_reschedule_moves_the_booking_and_both_slots_tell(world, services)
     view = await book(services, slots[0], patient)
     no = view.booking.booking_no
     mark = await last_event_id(services)
-    moved = await services.handle(c.RescheduleBooking(booking_no=no, slot_id=slots[3]))
+    moved = await services.handle(bookings.RescheduleBooking(booking_no=no, slot_id=slots[3]))
     assert moved.booking.booking_no == no
     assert (moved.booking.slot_id, moved.start) == (slots[3], time(9, 30))
     assert moved.booking.status is BookingStatus.CONFIRMED
@@ -356,10 +362,10 @@ async def test_reschedule_moves_the_booking_and_both_slots_tell(world, services)
     assert (await audit_rows(services, no))[-1]["action"] == "booking.move"
 
     with pytest.raises(InvalidInput):
-        await services.handle(c.RescheduleBooking(booking_no=no, slot_id=slots[3]))
+        await services.handle(bookings.RescheduleBooking(booking_no=no, slot_id=slots[3]))
     taken = await book(services, slots[4], await world.patient("李四"))
     with pytest.raises(SlotFull):
-        await services.handle(c.RescheduleBooking(booking_no=no, slot_id=slots[4]))
+        await services.handle(bookings.RescheduleBooking(booking_no=no, slot_id=slots[4]))
     assert (await booking(services, no)).slot_id == slots[3]
     assert await booked(services, slots[3]) == 1
     assert (await booking(services, taken.booking.booking_no)).slot_id == slots[4]
@@ -371,7 +377,7 @@ async def test_reschedule_to_another_day(world, services):
     view = await book(services, (await slot_ids(services, session.id))[0], await world.patient())
     target = (await slot_ids(services, later.id))[2]
     moved = await services.handle(
-        c.RescheduleBooking(booking_no=view.booking.booking_no, slot_id=target)
+        bookings.RescheduleBooking(booking_no=view.booking.booking_no, slot_id=target)
     )
     assert moved.booking.day == date(2026, 7, 13)
     assert moved.booking.session_id == later.id
@@ -389,13 +395,13 @@ async def test_check_in_gives_queue_numbers_from_the_day_to_the_session_end(worl
 
     clock.set(local(2026, 7, 10, 23, 59, 59))
     with pytest.raises(CheckInNotOpen) as err:
-        await services.handle(c.CheckIn(booking_no=first.booking.booking_no))
+        await services.handle(bookings.CheckIn(booking_no=first.booking.booking_no))
     assert err.value.opens_at == local(2026, 7, 11)
 
     clock.set(local(2026, 7, 11))
     mark = await last_event_id(services)
-    one = await services.handle(c.CheckIn(booking_no=first.booking.booking_no))
-    two = await services.handle(c.CheckIn(booking_no=second.booking.booking_no))
+    one = await services.handle(bookings.CheckIn(booking_no=first.booking.booking_no))
+    two = await services.handle(bookings.CheckIn(booking_no=second.booking.booking_no))
     assert (one.booking.queue_no, two.booking.queue_no) == (1, 2)  # in the order they came
     assert one.booking.status is BookingStatus.CHECKED_IN
     new = await events(services, mark)
@@ -406,16 +412,16 @@ async def test_check_in_gives_queue_numbers_from_the_day_to_the_session_end(worl
     )
 
     with pytest.raises(InvalidState):
-        await services.handle(c.CheckIn(booking_no=first.booking.booking_no))
+        await services.handle(bookings.CheckIn(booking_no=first.booking.booking_no))
     with pytest.raises(InvalidState):
-        await services.handle(c.CancelBooking(booking_no=first.booking.booking_no))
+        await services.handle(bookings.CancelBooking(booking_no=first.booking.booking_no))
 
     clock.set(local(2026, 7, 11, 11, 59, 59))
-    await services.handle(c.CheckIn(booking_no=late.booking.booking_no))
+    await services.handle(bookings.CheckIn(booking_no=late.booking.booking_no))
     clock.set(local(2026, 7, 11, 12, 0))
     fourth = await book_in_past(services, world, clock, slots[3])
     with pytest.raises(CheckInClosed) as closed:
-        await services.handle(c.CheckIn(booking_no=fourth))
+        await services.handle(bookings.CheckIn(booking_no=fourth))
     assert closed.value.closed_at == local(2026, 7, 11, 12, 0)
 
 
@@ -449,8 +455,10 @@ async def _stopped_world(world, services, places_in_target: int = 2):
         await book(services, slots[0], patients[1]),
         await book(services, slots[3], patients[2]),
     ]
-    await services.handle(c.TopUp(patient_id=patients[0].id, amount=FEE))
-    await services.handle(c.PayBooking(booking_no=views[0].booking.booking_no, method="balance"))
+    await services.handle(payments.TopUp(patient_id=patients[0].id, amount=FEE))
+    await services.handle(
+        bookings.PayBooking(booking_no=views[0].booking.booking_no, method="balance")
+    )
     return session, target, patients, views
 
 
@@ -459,7 +467,7 @@ async def test_stop_session_moves_every_booking_one_event_each(world, services):
     target_slots = await slot_ids(services, target.id)
     mark = await last_event_id(services)
     summary = await services.handle(
-        c.StopSession(
+        bookings.StopSession(
             session_id=session.id, mode="move", target_session_id=target.id, reason="病假"
         )
     )
@@ -484,7 +492,7 @@ async def test_stop_session_moves_every_booking_one_event_each(world, services):
         await book(services, (await slot_ids(services, session.id))[1], await world.patient())
     assert err.value.status == "stopped"
     with pytest.raises(SessionUnavailable):
-        await services.handle(c.StopSession(session_id=session.id, mode="cancel"))
+        await services.handle(bookings.StopSession(session_id=session.id, mode="cancel"))
 
 
 async def test_stop_session_move_needs_room_and_changes_nothing_without_it(world, services):
@@ -496,7 +504,7 @@ async def test_stop_session_move_needs_room_and_changes_nothing_without_it(world
     mark = await last_event_id(services)
     with pytest.raises(SubstituteFull) as err:
         await services.handle(
-            c.StopSession(session_id=session.id, mode="move", target_session_id=target.id)
+            bookings.StopSession(session_id=session.id, mode="move", target_session_id=target.id)
         )
     assert err.value.params == {"needed": 3, "available": 2}
     assert await events(services, mark) == []
@@ -517,7 +525,7 @@ async def test_stop_session_move_skips_a_slot_the_patient_already_holds(world, s
     target_slots = await slot_ids(services, target.id)
     kept = await book(services, target_slots[0], patient)
     await services.handle(
-        c.StopSession(session_id=session.id, mode="move", target_session_id=target.id)
+        bookings.StopSession(session_id=session.id, mode="move", target_session_id=target.id)
     )
     moved = await booking(services, stopped.booking.booking_no)
     assert moved.slot_id == target_slots[1]
@@ -528,7 +536,7 @@ async def test_stop_session_cancels_every_booking_and_refunds(world, services):
     session, _target, patients, views = await _stopped_world(world, services)
     mark = await last_event_id(services)
     summary = await services.handle(
-        c.StopSession(session_id=session.id, mode="cancel", reason="停诊")
+        bookings.StopSession(session_id=session.id, mode="cancel", reason="停诊")
     )
     assert (summary["moved"], summary["cancelled"]) == (0, 3)
     for view in views:
@@ -551,12 +559,12 @@ async def test_stop_session_cancels_every_booking_and_refunds(world, services):
 async def test_stop_session_refuses_bad_requests(world, services):
     session = await world.basic(DAY)
     with pytest.raises(InvalidInput):
-        await services.handle(c.StopSession(session_id=session.id, mode="pause"))
+        await services.handle(bookings.StopSession(session_id=session.id, mode="pause"))
     with pytest.raises(InvalidInput):
-        await services.handle(c.StopSession(session_id=session.id, mode="move"))
+        await services.handle(bookings.StopSession(session_id=session.id, mode="move"))
     with pytest.raises(NotFound):
         await services.handle(
-            c.StopSession(session_id=session.id, mode="move", target_session_id=session.id)
+            bookings.StopSession(session_id=session.id, mode="move", target_session_id=session.id)
         )
 
 
@@ -569,12 +577,12 @@ async def test_no_show_sweep_after_the_session_ends(world, services, clock):
     came = await book(services, slots[0], await world.patient("张三"))
     absent = await book(services, slots[1], await world.patient("李四"))
     clock.set(local(2026, 7, 11, 8, 5))
-    await services.handle(c.CheckIn(booking_no=came.booking.booking_no))
+    await services.handle(bookings.CheckIn(booking_no=came.booking.booking_no))
     clock.set(local(2026, 7, 11, 11, 59, 59))
-    assert await services.handle(c.SweepNoShows()) == (0, 0, 0)
+    assert await services.handle(bookings.SweepNoShows()) == (0, 0, 0)
     clock.set(local(2026, 7, 11, 12, 0))
     mark = await last_event_id(services)
-    assert await services.handle(c.SweepNoShows()) == (1, 1, 0)
+    assert await services.handle(bookings.SweepNoShows()) == (1, 1, 0)
     assert (await booking(services, came.booking.booking_no)).status is BookingStatus.COMPLETED
     assert (await booking(services, absent.booking.booking_no)).status is BookingStatus.NO_SHOW
     assert sorted((e.topic, e.key) for e in await events(services, mark)) == sorted(
@@ -586,10 +594,10 @@ async def test_no_show_sweep_after_the_session_ends(world, services, clock):
     assert (await audit_rows(services, absent.booking.booking_no))[-1]["action"] == (
         "booking.no_show"
     )
-    assert await services.handle(c.SweepNoShows()) == (0, 0, 0)  # nothing twice
+    assert await services.handle(bookings.SweepNoShows()) == (0, 0, 0)  # nothing twice
     # the places stay counted for the record; neither counts as active any more
     with pytest.raises(InvalidState):
-        await services.handle(c.CancelBooking(booking_no=absent.booking.booking_no))
+        await services.handle(bookings.CancelBooking(booking_no=absent.booking.booking_no))
 
 
 async def test_finished_bookings_do_not_count_as_active(world, services, clock):
@@ -599,7 +607,7 @@ async def test_finished_bookings_do_not_count_as_active(world, services, clock):
     await book(services, (await slot_ids(services, session.id))[0], patient)
     later = await world.session(date(2026, 7, 12))
     clock.set(local(2026, 7, 11, 12, 0))
-    await services.handle(c.SweepNoShows())
+    await services.handle(bookings.SweepNoShows())
     await book(services, (await slot_ids(services, later.id))[0], patient)
 
 
@@ -610,8 +618,8 @@ async def test_expired_holds_each_emit_their_events(world, services, clock):
     views = [await book(services, slots[i], await world.patient(f"患者{i}")) for i in range(3)]
     clock.advance(minutes=15)
     mark = await last_event_id(services)
-    assert await services.handle(c.ExpireHolds(limit=2)) == 2
-    assert await services.handle(c.ExpireHolds(limit=2)) == 1
+    assert await services.handle(bookings.ExpireHolds(limit=2)) == 2
+    assert await services.handle(bookings.ExpireHolds(limit=2)) == 1
     new = await events(services, mark)
     assert sorted(e.key for e in new if e.topic == "booking.cancelled") == sorted(
         v.booking.booking_no for v in views
@@ -632,27 +640,29 @@ async def test_blacklist_add_lift_list_with_events_and_audit(world, services, cl
     admin = Actor("operator", "admin01")
     mark = await last_event_id(services)
     entry = await services.handle(
-        c.AddToBlacklist(
+        blacklist.AddToBlacklist(
             patient_id=patient.id, until=date(2026, 8, 31), reason=" 倒号 ", actor=admin
         )
     )
     assert (entry.reason, entry.source, entry.lifted_at) == ("倒号", "admin", None)
     assert entry.starts_at == local(2026, 7, 10, 9, 0)
     assert entry.ends_at == local(2026, 9, 1)
-    assert [e.id for e in await services.read(queries.list_blacklist, SYSTEM)] == [entry.id]
+    assert [e.id for e in await services.read(blacklist.list_blacklist, SYSTEM)] == [entry.id]
     his = await services.handle(
-        c.AddToBlacklist(patient_id=patient.id, until=date(2026, 7, 31), reason="HIS", source="his")
+        blacklist.AddToBlacklist(
+            patient_id=patient.id, until=date(2026, 7, 31), reason="HIS", source="his"
+        )
     )
     assert his.source == "his"
 
-    lifted = await services.handle(c.LiftBan(entry_id=entry.id, actor=admin))
+    lifted = await services.handle(blacklist.LiftBan(entry_id=entry.id, actor=admin))
     assert lifted.lifted_at == local(2026, 7, 10, 9, 0)
-    again = await services.handle(c.LiftBan(entry_id=entry.id, actor=admin))  # idempotent
+    again = await services.handle(blacklist.LiftBan(entry_id=entry.id, actor=admin))  # idempotent
     assert again.lifted_at == lifted.lifted_at
-    assert [e.id for e in await services.read(queries.list_blacklist, SYSTEM)] == [his.id]
-    everything = await services.read(queries.list_blacklist, SYSTEM, active_only=False)
+    assert [e.id for e in await services.read(blacklist.list_blacklist, SYSTEM)] == [his.id]
+    everything = await services.read(blacklist.list_blacklist, SYSTEM, active_only=False)
     assert [e.id for e in everything] == [entry.id, his.id]
-    mine = await services.read(queries.list_blacklist, SYSTEM, patient_id=patient.id + 999)
+    mine = await services.read(blacklist.list_blacklist, SYSTEM, patient_id=patient.id + 999)
     assert mine == []
 
     new = await events(services, mark)
@@ -668,7 +678,7 @@ async def test_blacklist_add_lift_list_with_events_and_audit(world, services, cl
     assert actions.count(("operator:admin01", "blacklist.lift")) == 1
 
     clock.set(local(2026, 8, 1))  # the HIS ban has run out
-    assert await services.read(queries.list_blacklist, SYSTEM) == []
+    assert await services.read(blacklist.list_blacklist, SYSTEM) == []
 
 
 @pytest.mark.parametrize(
@@ -680,7 +690,7 @@ async def test_blacklist_entry_needs_a_reason_and_a_known_source(world, services
     patient = await world.patient()
     with pytest.raises(InvalidInput) as err:
         await services.handle(
-            c.AddToBlacklist(
+            blacklist.AddToBlacklist(
                 patient_id=patient.id, until=date(2026, 8, 31), **({"reason": "x"} | kw)
             )
         )
@@ -693,19 +703,19 @@ async def test_blacklist_entry_needs_a_reason_and_a_known_source(world, services
 async def test_rule_changes_are_audited_with_before_and_after(world, services):
     await world.basic(DAY)
     admin = Actor("operator", "admin01")
-    hid = (await services.read(queries.hospital, "H001")).id
+    hid = (await services.read(catalogue.hospital, "H001")).id
     await services.handle(
-        c.SetRule(rule=Rule(RuleKey.MAX_ACTIVE_PER_PATIENT, 3, hospital_id=hid), actor=admin)
+        rules.SetRule(rule=Rule(RuleKey.MAX_ACTIVE_PER_PATIENT, 3, hospital_id=hid), actor=admin)
     )
     await services.handle(
-        c.SetRule(rule=Rule(RuleKey.MAX_ACTIVE_PER_PATIENT, 4, hospital_id=hid), actor=admin)
+        rules.SetRule(rule=Rule(RuleKey.MAX_ACTIVE_PER_PATIENT, 4, hospital_id=hid), actor=admin)
     )
     rule_rows = [r for r in await audit_rows(services, "max_active_per_patient")]
     assert [r["action"] for r in rule_rows] == ["rule.set", "rule.set"]
     assert rule_rows[0]["before_state"] is None
     assert json.loads(rule_rows[1]["before_state"]) == {"value": "3", "enabled": True}
     assert json.loads(rule_rows[1]["after_state"])["value"] == 4
-    _, stored = await services.read(queries.effective_rules, "H001", SYSTEM)
+    _, stored = await services.read(rules.effective_rules, "H001", SYSTEM)
     assert [(r.key, r.value) for r in stored] == [(RuleKey.MAX_ACTIVE_PER_PATIENT, 4)]
     topics = [e.topic for e in await services.read(outbox.events, topic="rule.changed")]
     assert topics == ["rule.changed", "rule.changed"]
@@ -713,12 +723,14 @@ async def test_rule_changes_are_audited_with_before_and_after(world, services):
 
 async def test_scoped_actor_sets_only_its_own_hospitals_rules(world, services):
     await world.basic(DAY)
-    hid = (await services.read(queries.hospital, "H001")).id
+    hid = (await services.read(catalogue.hospital, "H001")).id
     scoped = Actor("operator", "h1admin", hid)
     with pytest.raises(Forbidden):
-        await services.handle(c.SetRule(rule=Rule(RuleKey.MAX_ACTIVE_PER_PATIENT, 9), actor=scoped))
+        await services.handle(
+            rules.SetRule(rule=Rule(RuleKey.MAX_ACTIVE_PER_PATIENT, 9), actor=scoped)
+        )
     await services.handle(
-        c.SetRule(rule=Rule(RuleKey.MAX_ACTIVE_PER_PATIENT, 9, hospital_id=hid), actor=scoped)
+        rules.SetRule(rule=Rule(RuleKey.MAX_ACTIVE_PER_PATIENT, 9, hospital_id=hid), actor=scoped)
     )
 
 
@@ -728,9 +740,9 @@ async def test_audit_is_kept_a_year(world, services, clock):
     count = len(await audit_rows(services))
     assert count > 0
     clock.advance(timedelta(days=365))
-    assert await services.handle(c.PurgeAudit()) == 0
+    assert await services.handle(PurgeAudit()) == 0
     clock.advance(seconds=1)
-    assert await services.handle(c.PurgeAudit()) == count
+    assert await services.handle(PurgeAudit()) == count
     assert await audit_rows(services) == []
 
 
@@ -743,12 +755,12 @@ async def test_every_state_change_of_a_booking_has_its_event(world, services, cl
     slots = await slot_ids(services, session.id)
     view = await book(services, slots[0], await world.patient())
     no = view.booking.booking_no
-    await services.handle(c.PayBooking(booking_no=no, method="cash"))
-    await services.handle(c.RescheduleBooking(booking_no=no, slot_id=slots[1]))
+    await services.handle(bookings.PayBooking(booking_no=no, method="cash"))
+    await services.handle(bookings.RescheduleBooking(booking_no=no, slot_id=slots[1]))
     clock.set(local(2026, 7, 11, 8, 0))
-    await services.handle(c.CheckIn(booking_no=no))
+    await services.handle(bookings.CheckIn(booking_no=no))
     clock.set(local(2026, 7, 11, 12, 0))
-    await services.handle(c.SweepNoShows())
+    await services.handle(bookings.SweepNoShows())
     booking_topics = [e.topic for e in await services.read(outbox.events, key=no)]
     assert booking_topics == [
         "booking.created",

@@ -8,14 +8,12 @@ from datetime import date
 
 import pytest
 
-from booking_core import commands as c
-from booking_core import message_commands as m
-from booking_core import message_queries as mq
-from booking_core import outbox
-from booking_core.domain import SYSTEM, Actor, Channel
-from booking_core.errors import NotFound
-from booking_core.queries import get_patient
-from booking_core.store import rows
+from booking_core import bookings, messages
+from booking_core.events import outbox
+from booking_core.kernel.actor import SYSTEM, Actor, Channel
+from booking_core.kernel.errors import NotFound
+from booking_core.kernel.unit import rows
+from booking_core.patients import get_patient
 from tests.support.world import local, resident_id
 
 DAY = date(2026, 7, 11)  # tomorrow (the clock is 2026-07-10 09:00 Beijing)
@@ -32,14 +30,14 @@ async def _log(services) -> list[dict]:
 
 async def test_an_inbound_text_is_stored_once_and_its_reply_found_again(world, services):
     await world.hospital()
-    receive = m.ReceiveMessage(
+    receive = messages.ReceiveMessage(
         gateway="twilio", provider_id="SM1", hospital_code="H001", phone=PHONE, body="CX"
     )
     claims = await asyncio.gather(*(services.handle(receive) for _ in range(5)))
     assert sum(claim.won for claim in claims) == 1
     first = next(claim for claim in claims if claim.won)
     await services.handle(
-        m.AnswerMessage(message_id=first.message_id, reply="您没有预约", send=False)
+        messages.AnswerMessage(message_id=first.message_id, reply="您没有预约", send=False)
     )
     again = await services.handle(receive)
     assert (again.won, again.reply) == (False, "您没有预约")
@@ -56,7 +54,7 @@ async def test_an_id_number_in_a_text_is_kept_masked(world, services):
     await world.hospital()
     number = resident_id()
     await services.handle(
-        m.ReceiveMessage(
+        messages.ReceiveMessage(
             gateway="modem",
             provider_id="x1",
             hospital_code="H001",
@@ -78,23 +76,25 @@ async def test_notices_know_who_to_tell_and_are_queued_once(world, services):
     patient = await world.patient(phone_no=PHONE)
     slots = await services.read(lambda tx: (yield rows("SELECT id FROM slots ORDER BY id LIMIT 1")))
     booked = await services.handle(
-        c.BookSlot(slot_id=slots[0]["id"], patient_id=patient.id, channel=Channel.SMS)
+        bookings.BookSlot(slot_id=slots[0]["id"], patient_id=patient.id, channel=Channel.SMS)
     )
     notices = [n for n in await _notices(services) if n.event.topic == "booking.created"]
     (notice,) = notices
     assert notice.booking.booking.booking_no == booked.booking.booking_no
     assert notice.patient_name == "张三"
     assert [(r.phone, r.opted_out) for r in notice.recipients] == [(PHONE, False)]
-    message = m.OutgoingMessage(
+    message = messages.OutgoingMessage(
         key=f"confirmation:{booked.booking.booking_no}:{notice.recipients[0].phone_index}",
         gateway="twilio",
         phone=PHONE,
         body="预约成功",
-        kind=m.MessageKind.CONFIRMATION,
+        kind=messages.MessageKind.CONFIRMATION,
         booking_no=booked.booking.booking_no,
         event_id=notice.event.id,
     )
-    queue = m.QueueMessages(consumer="test", event_ids=(notice.event.id,), messages=(message,))
+    queue = messages.QueueMessages(
+        consumer="test", event_ids=(notice.event.id,), messages=(message,)
+    )
     assert await services.handle(queue) == 1
     assert await services.handle(queue) == 0  # the same key again: nothing more
     outgoing = [r for r in await _log(services) if r["direction"] == "out"]
@@ -109,13 +109,15 @@ async def test_notices_know_who_to_tell_and_are_queued_once(world, services):
 async def test_an_opted_out_phone_is_flagged_and_can_opt_in_again(world, services):
     await world.basic(DAY)
     patient = await world.patient(phone_no=PHONE)
-    await services.handle(m.SetOptOut(phone="+86" + PHONE, opted_out=True))
+    await services.handle(messages.SetOptOut(phone="+86" + PHONE, opted_out=True))
     assert (await services.read(c_get_patient, patient.id)).sms_opt_out
     slot = (await services.read(lambda tx: (yield rows("SELECT id FROM slots LIMIT 1"))))[0]
-    await services.handle(c.BookSlot(slot_id=slot["id"], patient_id=patient.id, channel="sms"))
+    await services.handle(
+        bookings.BookSlot(slot_id=slot["id"], patient_id=patient.id, channel="sms")
+    )
     (notice,) = [n for n in await _notices(services) if n.event.topic == "booking.created"]
     assert [r.opted_out for r in notice.recipients] == [True]
-    await services.handle(m.SetOptOut(phone=PHONE, opted_out=False))
+    await services.handle(messages.SetOptOut(phone=PHONE, opted_out=False))
     assert not (await services.read(c_get_patient, patient.id)).sms_opt_out
 
 
@@ -124,10 +126,12 @@ def c_get_patient(tx, patient_id):
 
 
 async def _queue_one(services, key="k1", gateway="twilio"):
-    message = m.OutgoingMessage(
-        key=key, gateway=gateway, phone=PHONE, body="明天就诊", kind=m.MessageKind.REMINDER
+    message = messages.OutgoingMessage(
+        key=key, gateway=gateway, phone=PHONE, body="明天就诊", kind=messages.MessageKind.REMINDER
     )
-    await services.handle(m.QueueMessages(consumer="test", event_ids=(), messages=(message,)))
+    await services.handle(
+        messages.QueueMessages(consumer="test", event_ids=(), messages=(message,))
+    )
 
 
 async def test_senders_lease_messages_and_a_crashed_send_comes_back_as_resumed(
@@ -135,15 +139,15 @@ async def test_senders_lease_messages_and_a_crashed_send_comes_back_as_resumed(
 ):
     await world.hospital()
     await _queue_one(services)
-    (first,) = await services.handle(m.ClaimOutgoing(gateway="twilio", lease_seconds=60))
+    (first,) = await services.handle(messages.ClaimOutgoing(gateway="twilio", lease_seconds=60))
     assert (first.phone, first.attempts, first.resumed) == (PHONE, 1, False)
-    assert await services.handle(m.ClaimOutgoing(gateway="twilio")) == []  # leased
-    assert await services.handle(m.ClaimOutgoing(gateway="modem")) == []  # another gateway's
+    assert await services.handle(messages.ClaimOutgoing(gateway="twilio")) == []  # leased
+    assert await services.handle(messages.ClaimOutgoing(gateway="modem")) == []  # another gateway's
     clock.advance(seconds=61)  # the sender died between sending and marking
-    (again,) = await services.handle(m.ClaimOutgoing(gateway="twilio"))
+    (again,) = await services.handle(messages.ClaimOutgoing(gateway="twilio"))
     assert (again.id, again.attempts, again.resumed) == (first.id, 2, True)
     assert again.sending_since is not None
-    await services.handle(m.MarkSent(message_id=again.id, provider_id="SM9", parts=2))
+    await services.handle(messages.MarkSent(message_id=again.id, provider_id="SM9", parts=2))
     (row,) = await _log(services)
     assert (row["status"], row["provider_id"], row["parts"]) == ("sent", "SM9", 2)
 
@@ -151,15 +155,19 @@ async def test_senders_lease_messages_and_a_crashed_send_comes_back_as_resumed(
 async def test_a_failed_send_is_retried_later_or_given_up(world, services, clock):
     await world.hospital()
     await _queue_one(services)
-    (claimed,) = await services.handle(m.ClaimOutgoing(gateway="twilio"))
-    await services.handle(m.MarkFailed(message_id=claimed.id, error="busy", retry_in_seconds=30))
-    assert await services.handle(m.ClaimOutgoing(gateway="twilio")) == []
+    (claimed,) = await services.handle(messages.ClaimOutgoing(gateway="twilio"))
+    await services.handle(
+        messages.MarkFailed(message_id=claimed.id, error="busy", retry_in_seconds=30)
+    )
+    assert await services.handle(messages.ClaimOutgoing(gateway="twilio")) == []
     clock.advance(seconds=31)
-    (claimed,) = await services.handle(m.ClaimOutgoing(gateway="twilio"))
+    (claimed,) = await services.handle(messages.ClaimOutgoing(gateway="twilio"))
     assert claimed.resumed  # the failed attempt may still have reached the gateway
-    await services.handle(m.MarkFailed(message_id=claimed.id, error="21211", retry_in_seconds=None))
+    await services.handle(
+        messages.MarkFailed(message_id=claimed.id, error="21211", retry_in_seconds=None)
+    )
     clock.advance(seconds=3600)
-    assert await services.handle(m.ClaimOutgoing(gateway="twilio")) == []
+    assert await services.handle(messages.ClaimOutgoing(gateway="twilio")) == []
     (row,) = await _log(services)
     assert (row["status"], row["error"], row["attempts"]) == ("failed", "21211", 2)
 
@@ -167,12 +175,14 @@ async def test_a_failed_send_is_retried_later_or_given_up(world, services, clock
 async def test_delivery_reports_move_a_message_forward_only(world, services):
     await world.hospital()
     await _queue_one(services)
-    (claimed,) = await services.handle(m.ClaimOutgoing(gateway="twilio"))
-    await services.handle(m.MarkSent(message_id=claimed.id, provider_id="SM1", status="queued"))
+    (claimed,) = await services.handle(messages.ClaimOutgoing(gateway="twilio"))
+    await services.handle(
+        messages.MarkSent(message_id=claimed.id, provider_id="SM1", status="queued")
+    )
 
     async def report(status):
         return await services.handle(
-            m.UpdateDelivery(gateway="twilio", provider_id="SM1", status=status)
+            messages.UpdateDelivery(gateway="twilio", provider_id="SM1", status=status)
         )
 
     assert (await _log(services))[0]["status"] == "sent"  # Twilio's "queued": it took it
@@ -189,22 +199,25 @@ async def test_a_survey_answer_goes_to_the_latest_survey_of_that_phone(world, se
     patient = await world.patient(phone_no=PHONE)
     slot = (await services.read(lambda tx: (yield rows("SELECT id FROM slots LIMIT 1"))))[0]
     booked = await services.handle(
-        c.BookSlot(slot_id=slot["id"], patient_id=patient.id, channel="sms")
+        bookings.BookSlot(slot_id=slot["id"], patient_id=patient.id, channel="sms")
     )
     with pytest.raises(NotFound):
-        await services.handle(m.AnswerSurvey(phone=PHONE, score=4))
-    survey = m.OutgoingMessage(
+        await services.handle(messages.AnswerSurvey(phone=PHONE, score=4))
+    survey = messages.OutgoingMessage(
         key="survey:1",
         gateway="twilio",
         phone=PHONE,
         body="请回复1-5",
-        kind=m.MessageKind.SURVEY,
+        kind=messages.MessageKind.SURVEY,
         booking_no=booked.booking.booking_no,
     )
-    await services.handle(m.QueueMessages(consumer="test", event_ids=(), messages=(survey,)))
-    assert await services.handle(m.AnswerSurvey(phone=PHONE, score=4)) == booked.booking.booking_no
+    await services.handle(messages.QueueMessages(consumer="test", event_ids=(), messages=(survey,)))
+    assert (
+        await services.handle(messages.AnswerSurvey(phone=PHONE, score=4))
+        == booked.booking.booking_no
+    )
     with pytest.raises(NotFound):  # answered: a second "5" is not taken as an answer
-        await services.handle(m.AnswerSurvey(phone=PHONE, score=5))
+        await services.handle(messages.AnswerSurvey(phone=PHONE, score=5))
     scores = await services.read(lambda tx: (yield rows("SELECT score FROM surveys")))
     assert [r["score"] for r in scores] == [4]
 
@@ -213,10 +226,14 @@ async def test_reminders_go_once_per_booking_from_the_hour_hospital_local(world,
     await world.basic(DAY)
     patient = await world.patient(phone_no=PHONE)
     slot = (await services.read(lambda tx: (yield rows("SELECT id FROM slots LIMIT 1"))))[0]
-    await services.handle(c.BookSlot(slot_id=slot["id"], patient_id=patient.id, channel="sms"))
-    assert await services.handle(m.QueueReminders(hour=18)) == 0  # 09:00 Beijing: too early
+    await services.handle(
+        bookings.BookSlot(slot_id=slot["id"], patient_id=patient.id, channel="sms")
+    )
+    assert await services.handle(messages.QueueReminders(hour=18)) == 0  # 09:00 Beijing: too early
     clock.set(local(2026, 7, 10, 18, 0))
-    done = await asyncio.gather(*(services.handle(m.QueueReminders(hour=18)) for _ in range(3)))
+    done = await asyncio.gather(
+        *(services.handle(messages.QueueReminders(hour=18)) for _ in range(3))
+    )
     assert sorted(done) == [0, 0, 1]
     events = await services.read(outbox.events, topic="booking.reminder")
     assert len(events) == 1
@@ -230,17 +247,17 @@ async def test_the_message_log_is_read_per_hospital(world, services):
     mine = Actor("agent", "a1", 1, Channel.AGENT)
     other = Actor("agent", "a2", 99, Channel.AGENT)
     await services.handle(
-        m.ReceiveMessage(
+        messages.ReceiveMessage(
             gateway="twilio", provider_id="SM5", hospital_code="H001", phone=PHONE, body="KS"
         )
     )
-    assert [r.direction for r in await services.read(mq.messages, mine)] == ["in"]
-    assert await services.read(mq.messages, other) == []
+    assert [r.direction for r in await services.read(messages.messages, mine)] == ["in"]
+    assert await services.read(messages.messages, other) == []
 
 
 async def test_a_text_whose_first_delivery_went_silent_is_taken_over(world, services, clock):
     await world.hospital()
-    receive = m.ReceiveMessage(
+    receive = messages.ReceiveMessage(
         gateway="twilio", provider_id="SM7", hospital_code="H001", phone=PHONE, body="CX"
     )
     first = await services.handle(receive)
@@ -251,7 +268,9 @@ async def test_a_text_whose_first_delivery_went_silent_is_taken_over(world, serv
     again = await services.handle(receive)
     assert (again.won, again.message_id) == (True, first.message_id)
     assert not (await services.handle(receive)).won  # once
-    await services.handle(m.AnswerMessage(message_id=again.message_id, reply="好", send=False))
+    await services.handle(
+        messages.AnswerMessage(message_id=again.message_id, reply="好", send=False)
+    )
     clock.advance(seconds=3600)
     late = await services.handle(receive)
     assert (late.won, late.reply) == (False, "好")

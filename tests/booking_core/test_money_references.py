@@ -16,12 +16,12 @@ from datetime import date
 
 import pytest
 
-from booking_core import commands as c
-from booking_core.domain import Channel
-from booking_core.errors import IdempotencyKeyReused, InvalidState
-from booking_core.handlers import patients as top_up_handler
-from booking_core.services import BookingServices
-from booking_core.store import execute, rows, val
+from booking_core import bookings, payments
+from booking_core.bus import BookingServices
+from booking_core.kernel.actor import Channel
+from booking_core.kernel.errors import IdempotencyKeyReused, InvalidState
+from booking_core.kernel.unit import execute, rows, val
+from booking_core.payments import handlers as top_up_handler
 from tests.booking_core.test_concurrency import _open_race_services, register_patients, slot_ids
 from tests.support.world import World
 
@@ -57,7 +57,7 @@ async def ledger(services, kind: str) -> list[tuple[int, int, str | None]]:
 
 
 def top_up(patient_id: int, amount: int = 10000, reference: str | None = "POS-0001", **kw):
-    return c.TopUp(patient_id=patient_id, amount=amount, reference=reference, **kw)
+    return payments.TopUp(patient_id=patient_id, amount=amount, reference=reference, **kw)
 
 
 async def _world(services) -> World:
@@ -168,7 +168,9 @@ async def _booked(services, others: int = 0) -> tuple[int, str, list[int]]:
     patient, *rest = await register_patients(services, 1 + others)
     await services.handle(top_up(patient, amount=3 * FEE, reference=None))
     slot = (await slot_ids(services, session))[0]
-    view = await services.handle(c.BookSlot(slot_id=slot, patient_id=patient, channel=Channel.API))
+    view = await services.handle(
+        bookings.BookSlot(slot_id=slot, patient_id=patient, channel=Channel.API)
+    )
     return patient, view.booking.booking_no, rest
 
 
@@ -180,7 +182,7 @@ def _first_session(tx):
 async def test_a_payment_sent_twice_or_racing_itself_moves_money_once(race_services, method):
     services = race_services
     patient, booking_no, _ = await _booked(services)
-    pay = c.PayBooking(booking_no=booking_no, method=method, reference="TXN-77")
+    pay = bookings.PayBooking(booking_no=booking_no, method=method, reference="TXN-77")
     first = await services.handle(pay)
     results = await asyncio.gather(
         *(services.handle(pay) for _ in range(RACERS)), return_exceptions=True
@@ -195,21 +197,25 @@ async def test_a_payment_sent_twice_or_racing_itself_moves_money_once(race_servi
 
     # without its reference a second payment is still refused as paid
     with pytest.raises(InvalidState):
-        await services.handle(c.PayBooking(booking_no=booking_no, method=method))
+        await services.handle(bookings.PayBooking(booking_no=booking_no, method=method))
 
 
 async def test_a_payment_reference_reused_for_another_booking_is_refused(race_services):
     services = race_services
     _patient, booking_no, (other,) = await _booked(services, others=1)
-    await services.handle(c.PayBooking(booking_no=booking_no, method="card", reference="TXN-1"))
+    await services.handle(
+        bookings.PayBooking(booking_no=booking_no, method="card", reference="TXN-1")
+    )
     session = await services.read(_first_session)
     other_slot = (await slot_ids(services, session))[1]
     view = await services.handle(
-        c.BookSlot(slot_id=other_slot, patient_id=other, channel=Channel.API)
+        bookings.BookSlot(slot_id=other_slot, patient_id=other, channel=Channel.API)
     )
     with pytest.raises(IdempotencyKeyReused):
         await services.handle(
-            c.PayBooking(booking_no=view.booking.booking_no, method="card", reference="TXN-1")
+            bookings.PayBooking(
+                booking_no=view.booking.booking_no, method="card", reference="TXN-1"
+            )
         )
     assert len(await ledger(services, "payment")) == 1
 
@@ -217,10 +223,12 @@ async def test_a_payment_reference_reused_for_another_booking_is_refused(race_se
 async def test_a_cancellation_racing_itself_refunds_once(race_services):
     services = race_services
     patient, booking_no, _ = await _booked(services)
-    await services.handle(c.PayBooking(booking_no=booking_no, method="balance", reference="T"))
+    await services.handle(
+        bookings.PayBooking(booking_no=booking_no, method="balance", reference="T")
+    )
     assert await balance(services, patient) == 2 * FEE
     results = await asyncio.gather(
-        *(services.handle(c.CancelBooking(booking_no=booking_no)) for _ in range(RACERS)),
+        *(services.handle(bookings.CancelBooking(booking_no=booking_no)) for _ in range(RACERS)),
         return_exceptions=True,
     )
     won = [r for r in results if not isinstance(r, BaseException)]

@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
-from booking_core import outbox
-from booking_core.store import rows
+from booking_core.events import outbox
+from booking_core.kernel.unit import rows
 
 CONSUMER = "test"  # the store fixture's one consumer
 RETENTION_DAYS = 7

@@ -17,10 +17,10 @@ import asyncio
 
 import pytest
 
-from booking_core import outbox
-from booking_core.domain import SYSTEM
-from booking_core.errors import StoreUnavailable
-from booking_core.store import execute, val
+from booking_core.events import outbox
+from booking_core.kernel.actor import SYSTEM
+from booking_core.kernel.errors import StoreUnavailable
+from booking_core.kernel.unit import execute, val
 
 GOOD_UNITS = 40
 TOO_BIG = 2**70  # past SQLite's INTEGER, PostgreSQL's bigint and orjson's 64 bits

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from booking_core.errors import (
+from booking_core.kernel.errors import (
     BookingClosed,
     CancelDeadlinePassed,
     InvalidInput,

@@ -9,7 +9,7 @@ import threading
 
 import pytest
 
-from booking_core.store import val
+from booking_core.kernel.unit import val
 
 
 def _count(tx, table):

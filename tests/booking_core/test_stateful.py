@@ -45,15 +45,30 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from booking_core import commands as c
-from booking_core import errors as e
-from booking_core import outbox
-from booking_core.clock import FrozenClock
-from booking_core.domain import ACTIVE_STATUSES, BookingStatus, Channel, Period
-from booking_core.pii import Cipher
-from booking_core.rules import PeriodType, Rule, RuleKey
-from booking_core.services import BookingServices, bootstrap
-from booking_core.store import make_store, rows, val
+from booking_core import catalogue, payments, schedule
+from booking_core.bookings import (
+    ACTIVE_STATUSES,
+    BookingStatus,
+    BookSlot,
+    CancelBooking,
+    CheckIn,
+    ExpireHolds,
+    PayBooking,
+    RescheduleBooking,
+    StopSession,
+    SweepNoShows,
+)
+from booking_core.bus import BookingServices, bootstrap
+from booking_core.events import outbox
+from booking_core.kernel import errors as e
+from booking_core.kernel.actor import Channel
+from booking_core.kernel.clock import FrozenClock
+from booking_core.kernel.pii import Cipher
+from booking_core.kernel.unit import Command, rows, val
+from booking_core.patients import RegisterPatient
+from booking_core.rules import PeriodType, Rule, RuleKey, SetRule
+from booking_core.schedule import Period
+from booking_core.store import make_store
 from tests.support.fixtures import TEST_PII_KEY
 from tests.support.services import create_database, drop_database
 from tests.support.world import TZ, local, resident_id
@@ -268,7 +283,7 @@ class BookingMachine(RuleBasedStateMachine):
     def read(self, fn, *args) -> Any:
         return self._await(self.store.read(fn, *args))
 
-    def run(self, cmd: c.Command) -> Any:
+    def run(self, cmd: Command) -> Any:
         """The command's answer, or the domain error it was refused with (which must have
         changed nothing and recorded no event: the invariants check the rest)."""
         before = self.read(_last_event_id)
@@ -330,13 +345,15 @@ class BookingMachine(RuleBasedStateMachine):
             prepay=prepay, max_active=max_active, no_show_limit=no_show_limit
         )
         handle = self.services.handle
-        hospital, _ = self._await(handle(c.UpsertHospital(code=HOSPITAL, name="协和医院")))
+        hospital, _ = self._await(handle(catalogue.UpsertHospital(code=HOSPITAL, name="协和医院")))
         for dept in ("101", "102"):
-            self._await(handle(c.UpsertDepartment(hospital_code=HOSPITAL, code=dept, name=dept)))
+            self._await(
+                handle(catalogue.UpsertDepartment(hospital_code=HOSPITAL, code=dept, name=dept))
+            )
         for work_no, (dept, fee) in DOCTORS.items():
             self._await(
                 handle(
-                    c.UpsertDoctor(
+                    catalogue.UpsertDoctor(
                         hospital_code=HOSPITAL,
                         work_no=work_no,
                         department_code=dept,
@@ -358,11 +375,11 @@ class BookingMachine(RuleBasedStateMachine):
         if prepay:
             rules.append(Rule(RuleKey.PREPAY_REQUIRED, True, hospital_id=hospital.id))
         for r in rules:
-            self._await(handle(c.SetRule(rule=r)))
+            self._await(handle(SetRule(rule=r)))
         for plan in PLANS:
             session = self._await(
                 handle(
-                    c.CreateSession(
+                    schedule.CreateSession(
                         hospital_code=HOSPITAL,
                         doctor_work_no=plan.work_no,
                         day=plan.day,
@@ -395,7 +412,7 @@ class BookingMachine(RuleBasedStateMachine):
         for i, balance in enumerate(balances):
             patient = self._await(
                 handle(
-                    c.RegisterPatient(
+                    RegisterPatient(
                         hospital_code=HOSPITAL,
                         name=f"患者{i}",
                         id_number=resident_id(i, birth="19900101"),
@@ -404,7 +421,7 @@ class BookingMachine(RuleBasedStateMachine):
                 )
             )
             if balance:
-                self._await(handle(c.TopUp(patient_id=patient.id, amount=balance)))
+                self._await(handle(payments.TopUp(patient_id=patient.id, amount=balance)))
             model.patients.append(MPatient(patient.id, balance))
         for patient, slot in opening:
             self._book(patient, slot)
@@ -422,7 +439,7 @@ class BookingMachine(RuleBasedStateMachine):
         model = self.model
         expected = model.admit(self.now, patient, slot, moving=None)
         out = self.run(
-            c.BookSlot(
+            BookSlot(
                 slot_id=model.slots[slot].id,
                 patient_id=model.patients[patient].id,
                 channel=Channel.API,
@@ -455,7 +472,7 @@ class BookingMachine(RuleBasedStateMachine):
             expected = e.CancelDeadlinePassed
         else:
             expected = None
-        out = self.run(c.CancelBooking(booking_no=b.no, by_hospital=by_hospital))
+        out = self.run(CancelBooking(booking_no=b.no, by_hospital=by_hospital))
         if self.expect(out, expected, f"cancel {b}"):
             self.model.cancel(b)
 
@@ -472,7 +489,7 @@ class BookingMachine(RuleBasedStateMachine):
             expected = e.InsufficientBalance
         else:
             expected = None
-        out = self.run(c.PayBooking(booking_no=b.no, method=method))
+        out = self.run(PayBooking(booking_no=b.no, method=method))
         if not self.expect(out, expected, f"pay {b} by {method}"):
             return
         b.topics.append("booking.confirmed" if b.status is S.HELD else "booking.paid")
@@ -493,7 +510,7 @@ class BookingMachine(RuleBasedStateMachine):
             expected = e.RescheduleDeadlinePassed
         else:
             expected = self.model.admit(self.now, b.patient, slot, moving=b)
-        out = self.run(c.RescheduleBooking(booking_no=b.no, slot_id=self.model.slots[slot].id))
+        out = self.run(RescheduleBooking(booking_no=b.no, slot_id=self.model.slots[slot].id))
         if self.expect(out, expected, f"reschedule {b} to slot {slot}"):
             self.model.move(b, slot)
 
@@ -510,7 +527,7 @@ class BookingMachine(RuleBasedStateMachine):
             expected = e.CheckInClosed
         else:
             expected = None
-        out = self.run(c.CheckIn(booking_no=b.no))
+        out = self.run(CheckIn(booking_no=b.no))
         if self.expect(out, expected, f"check in {b}"):
             session.last_queue_no += 1
             b.status, b.queue_no = S.CHECKED_IN, session.last_queue_no
@@ -554,7 +571,7 @@ class BookingMachine(RuleBasedStateMachine):
         else:
             plan = self._plan_moves(order, to)
             expected = e.SubstituteFull if any(slot is None for _, slot in plan) else None
-        cmd = c.StopSession(
+        cmd = StopSession(
             session_id=session.id,
             mode=mode,
             target_session_id=to.id if mode == "move" else None,
@@ -591,7 +608,7 @@ class BookingMachine(RuleBasedStateMachine):
     @rule(patient=st.integers(0, N_PATIENTS - 1), amount=st.sampled_from([1000, 5000]))
     def top_up(self, patient: int, amount: int) -> None:
         p = self.model.patients[patient]
-        out = self.run(c.TopUp(patient_id=p.id, amount=amount))
+        out = self.run(payments.TopUp(patient_id=p.id, amount=amount))
         assert not isinstance(out, e.BookingError), out
         p.balance += amount
 
@@ -630,7 +647,7 @@ class BookingMachine(RuleBasedStateMachine):
 
     def _expire_holds(self) -> None:
         due = [b for b in self.model.bookings if b.status is S.HELD and b.hold_until <= self.now]
-        out = self.run(c.ExpireHolds())
+        out = self.run(ExpireHolds())
         assert out == len(due), (out, due)
         event(f"sweep holds: {'some' if due else 'none'}")
         for b in due:
@@ -643,7 +660,7 @@ class BookingMachine(RuleBasedStateMachine):
             for b in model.bookings
             if b.status in (S.CONFIRMED, S.CHECKED_IN) and model.session_of(b).ends_at <= self.now
         ]
-        out = self.run(c.SweepNoShows())
+        out = self.run(SweepNoShows())
         assert not isinstance(out, e.BookingError), out
         newly: set[int] = set()
         for b in ended:

@@ -7,11 +7,11 @@ from datetime import date
 
 import pytest
 
-from booking_core import commands as c
-from booking_core import outbox
-from booking_core.domain import Channel
-from booking_core.errors import AlreadyBooked, NotFound, SlotFull
-from booking_core.store import UniqueViolation, execute, one, val
+from booking_core import bookings
+from booking_core.events import outbox
+from booking_core.kernel.actor import Channel
+from booking_core.kernel.errors import AlreadyBooked, NotFound, SlotFull
+from booking_core.kernel.unit import UniqueViolation, execute, one, val
 from booking_core.store.migrations import latest_version
 
 DAY = date(2026, 7, 15)
@@ -101,17 +101,19 @@ async def test_book_cancel_rebook_same_place(world, services):
     first, second = await world.patient("张三"), await world.patient("李四")
     slot_id = await _first_slot(services, session.id)
     b1 = await services.handle(
-        c.BookSlot(slot_id=slot_id, patient_id=first.id, channel=Channel.API)
+        bookings.BookSlot(slot_id=slot_id, patient_id=first.id, channel=Channel.API)
     )
     with pytest.raises(SlotFull):
         await services.handle(
-            c.BookSlot(slot_id=slot_id, patient_id=second.id, channel=Channel.API)
+            bookings.BookSlot(slot_id=slot_id, patient_id=second.id, channel=Channel.API)
         )
     with pytest.raises(AlreadyBooked):
-        await services.handle(c.BookSlot(slot_id=slot_id, patient_id=first.id, channel=Channel.API))
-    await services.handle(c.CancelBooking(booking_no=b1.booking.booking_no))
+        await services.handle(
+            bookings.BookSlot(slot_id=slot_id, patient_id=first.id, channel=Channel.API)
+        )
+    await services.handle(bookings.CancelBooking(booking_no=b1.booking.booking_no))
     b2 = await services.handle(
-        c.BookSlot(slot_id=slot_id, patient_id=second.id, channel=Channel.API)
+        bookings.BookSlot(slot_id=slot_id, patient_id=second.id, channel=Channel.API)
     )
     assert b2.booking.place_no == 1
 

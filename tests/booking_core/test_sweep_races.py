@@ -10,18 +10,18 @@ import asyncio
 from collections import Counter
 from datetime import date
 
-from booking_core import commands as c
-from booking_core import outbox
-from booking_core.domain import Channel
+from booking_core import bookings, rules
+from booking_core.events import outbox
+from booking_core.kernel.actor import Channel
+from booking_core.kernel.unit import rows
 from booking_core.rules import Rule, RuleKey
-from booking_core.store import rows
 
 DAY = date(2026, 7, 15)
 
 
 async def _held_bookings(world, services, n: int) -> list[str]:
     session = await world.basic(DAY, places=n)
-    await services.handle(c.SetRule(rule=Rule(RuleKey.PREPAY_REQUIRED, True)))
+    await services.handle(rules.SetRule(rule=Rule(RuleKey.PREPAY_REQUIRED, True)))
     patients = [await world.patient(f"患者{i}") for i in range(n)]
 
     def slot_ids(tx):
@@ -31,7 +31,7 @@ async def _held_bookings(world, services, n: int) -> list[str]:
     slot = (await services.store.read(slot_ids))[0]
     made = await asyncio.gather(
         *(
-            services.handle(c.BookSlot(slot_id=slot, patient_id=p.id, channel=Channel.API))
+            services.handle(bookings.BookSlot(slot_id=slot, patient_id=p.id, channel=Channel.API))
             for p in patients
         )
     )
@@ -42,7 +42,7 @@ async def _held_bookings(world, services, n: int) -> list[str]:
 async def test_concurrent_hold_sweeps_cancel_each_hold_once(world, services, clock):
     numbers = await _held_bookings(world, services, 30)
     clock.advance(minutes=16)
-    swept = await asyncio.gather(*(services.handle(c.ExpireHolds()) for _ in range(6)))
+    swept = await asyncio.gather(*(services.handle(bookings.ExpireHolds()) for _ in range(6)))
     assert sum(swept) == 30
 
     def counters(tx):
@@ -63,8 +63,8 @@ async def test_a_sweep_and_the_patients_own_cancel_race_once(world, services, cl
     numbers = await _held_bookings(world, services, 20)
     clock.advance(minutes=16)
     results = await asyncio.gather(
-        services.handle(c.ExpireHolds()),
-        *(services.handle(c.CancelBooking(booking_no=n)) for n in numbers),
+        services.handle(bookings.ExpireHolds()),
+        *(services.handle(bookings.CancelBooking(booking_no=n)) for n in numbers),
         return_exceptions=True,
     )
     assert not [r for r in results if isinstance(r, Exception) and r.code != "invalid_state"]

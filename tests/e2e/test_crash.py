@@ -14,12 +14,14 @@ from datetime import datetime, time, timedelta
 import aiohttp
 import pytest
 
-from booking_core import commands as c
-from booking_core.clock import SystemClock
-from booking_core.domain import Period
-from booking_core.pii import Cipher
-from booking_core.services import bootstrap
-from booking_core.store import make_store, rows
+from booking_core import catalogue, operators, schedule
+from booking_core.bus import bootstrap
+from booking_core.kernel.clock import SystemClock
+from booking_core.kernel.pii import Cipher
+from booking_core.kernel.unit import rows
+from booking_core.patients import RegisterPatient
+from booking_core.schedule import Period
+from booking_core.store import make_store
 from hospital_api.auth import hash_token, new_token
 from tests.support.engine_process import EngineProcess
 from tests.support.world import TZ, phone, resident_id
@@ -36,17 +38,19 @@ async def _prepare(db: str, key: str) -> tuple[str, list[int], list[int]]:
     await store.open()
     services = bootstrap(store, Cipher.from_base64(key))
     try:
-        await services.handle(c.UpsertHospital(code="H001", name="协和"))
-        await services.handle(c.UpsertDepartment(hospital_code="H001", code="101", name="心内科"))
+        await services.handle(catalogue.UpsertHospital(code="H001", name="协和"))
         await services.handle(
-            c.UpsertDoctor(
+            catalogue.UpsertDepartment(hospital_code="H001", code="101", name="心内科")
+        )
+        await services.handle(
+            catalogue.UpsertDoctor(
                 hospital_code="H001", work_no="00868", department_code="101", name="张", fee=0
             )
         )
         today = datetime.now(TZ).date()
         for offset in range(1, 6):
             await services.handle(
-                c.CreateSession(
+                schedule.CreateSession(
                     hospital_code="H001",
                     doctor_work_no="00868",
                     day=today + timedelta(days=offset),
@@ -60,7 +64,7 @@ async def _prepare(db: str, key: str) -> tuple[str, list[int], list[int]]:
         patients = await asyncio.gather(
             *(
                 services.handle(
-                    c.RegisterPatient(
+                    RegisterPatient(
                         hospital_code="H001",
                         name=f"患者{i}",
                         id_number=resident_id(i, birth=f"19{60 + i // 1000:02d}0101"),
@@ -72,7 +76,7 @@ async def _prepare(db: str, key: str) -> tuple[str, list[int], list[int]]:
         )
         token = new_token()
         await services.handle(
-            c.CreateToken(
+            operators.CreateToken(
                 name="crash", role="admin", hospital_code=None, token_hash=hash_token(token)
             )
         )

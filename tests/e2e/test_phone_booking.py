@@ -15,12 +15,14 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from booking_core import queries as q
-from booking_core.clock import SystemClock
-from booking_core.domain import SYSTEM, BookingStatus, Channel
-from booking_core.pii import Cipher
-from booking_core.services import bootstrap
-from booking_core.store import make_store, one
+from booking_core import bookings
+from booking_core.bookings import BookingStatus
+from booking_core.bus import bootstrap
+from booking_core.kernel.actor import SYSTEM, Channel
+from booking_core.kernel.clock import SystemClock
+from booking_core.kernel.pii import Cipher
+from booking_core.kernel.unit import one
+from booking_core.store import make_store
 from tests.support.engine_process import EngineProcess
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -56,7 +58,7 @@ def _booking(db: str, key: str, booking_no: str):
         await store.open()
         try:
             services = bootstrap(store, Cipher.from_base64(key))
-            view = await services.read(q.get_booking, booking_no, SYSTEM)
+            view = await services.read(bookings.get_booking, booking_no, SYSTEM)
 
             def caller_of(tx):
                 return (yield one("SELECT booked, result FROM calls ORDER BY id DESC LIMIT 1"))

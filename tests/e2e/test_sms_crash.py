@@ -14,12 +14,14 @@ from datetime import datetime, time, timedelta
 
 import pytest
 
-from booking_core import commands as c
-from booking_core.clock import SystemClock
-from booking_core.domain import Channel, Period
-from booking_core.pii import Cipher
-from booking_core.services import bootstrap
-from booking_core.store import make_store, rows
+from booking_core import bookings, catalogue, patients, schedule
+from booking_core.bus import bootstrap
+from booking_core.kernel.actor import Channel
+from booking_core.kernel.clock import SystemClock
+from booking_core.kernel.pii import Cipher
+from booking_core.kernel.unit import rows
+from booking_core.schedule import Period
+from booking_core.store import make_store
 from tests.fakes.twilio_rest import ACCOUNT, SENDER, TOKEN, FakeTwilio
 from tests.support.engine_process import EngineProcess
 from tests.support.world import TZ, resident_id
@@ -37,15 +39,17 @@ async def _prepare(db: str, key: str) -> list[str]:
     await store.open()
     services = bootstrap(store, Cipher.from_base64(key))
     try:
-        await services.handle(c.UpsertHospital(code="H001", name="协和医院"))
-        await services.handle(c.UpsertDepartment(hospital_code="H001", code="101", name="心内科"))
+        await services.handle(catalogue.UpsertHospital(code="H001", name="协和医院"))
         await services.handle(
-            c.UpsertDoctor(
+            catalogue.UpsertDepartment(hospital_code="H001", code="101", name="心内科")
+        )
+        await services.handle(
+            catalogue.UpsertDoctor(
                 hospital_code="H001", work_no="00868", department_code="101", name="张伟", fee=0
             )
         )
         session = await services.handle(
-            c.CreateSession(
+            schedule.CreateSession(
                 hospital_code="H001",
                 doctor_work_no="00868",
                 day=datetime.now(TZ).date() + timedelta(days=1),
@@ -60,7 +64,7 @@ async def _prepare(db: str, key: str) -> list[str]:
         numbers = []
         for i, phone in enumerate(PHONES):
             patient = await services.handle(
-                c.RegisterPatient(
+                patients.RegisterPatient(
                     hospital_code="H001",
                     name=f"患者{'甲乙丙'[i]}",
                     id_number=resident_id(),
@@ -68,7 +72,7 @@ async def _prepare(db: str, key: str) -> list[str]:
                 )
             )
             view = await services.handle(
-                c.BookSlot(slot_id=slot["id"], patient_id=patient.id, channel=Channel.API)
+                bookings.BookSlot(slot_id=slot["id"], patient_id=patient.id, channel=Channel.API)
             )
             numbers.append(view.booking.booking_no)
         assert session.id

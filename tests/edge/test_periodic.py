@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import logging
 
-from booking_core.errors import StoreUnavailable
+from booking_core.kernel.errors import StoreUnavailable
 from edge.periodic import run_periodically
 
 

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, time
 import jinja2
 import pytest
 
-from booking_core.domain import Period
+from booking_core.schedule import Period
 from edge import wording
 
 SAMPLE = "tests.edge.wording_sample"

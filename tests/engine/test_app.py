@@ -11,11 +11,11 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from booking_core import commands as c
-from booking_core import queries
-from booking_core.domain import SYSTEM, Channel, Period
-from booking_core.pii import Cipher
-from booking_core.store import rows
+from booking_core import bookings, catalogue, operators
+from booking_core.kernel.actor import SYSTEM, Channel
+from booking_core.kernel.pii import Cipher
+from booking_core.kernel.unit import rows
+from booking_core.schedule import Period
 from engine import cli
 from engine.app import build_app
 from engine.config import ConfigError, load_settings
@@ -68,7 +68,9 @@ async def test_metrics_count_bookings_by_channel_and_result(engine_client):
     slot_id = await services.store.read(first_slot)
     token = new_token()
     await services.handle(
-        c.CreateToken(name="t", role="his", hospital_code="H001", token_hash=hash_token(token))
+        operators.CreateToken(
+            name="t", role="his", hospital_code="H001", token_hash=hash_token(token)
+        )
     )
     headers = {"Authorization": f"Bearer {token}"}
     for patient in (first, second):
@@ -101,7 +103,7 @@ async def test_workers_sweep_and_stop_cleanly(aiohttp_client, tmp_path, clock):
         return found[-1]["id"]
 
     booking = await services.handle(
-        c.BookSlot(
+        bookings.BookSlot(
             slot_id=await services.store.read(first_slot),
             patient_id=patient.id,
             channel=Channel.API,
@@ -115,7 +117,7 @@ async def test_workers_sweep_and_stop_cleanly(aiohttp_client, tmp_path, clock):
         await asyncio.sleep(0.01)
     else:
         pytest.fail("the no-show worker never swept")
-    view = await services.read(queries.get_booking, booking.booking.booking_no, SYSTEM)
+    view = await services.read(bookings.get_booking, booking.booking.booking_no, SYSTEM)
     assert view.booking.status == "no_show"
     tasks_before = {t.get_name() for t in asyncio.all_tasks()}
     assert {"hold-expiry", "no-show-sweep", "audit-purge"} <= tasks_before
@@ -135,14 +137,14 @@ def test_cli_token_create_prints_a_working_token_once(tmp_path, monkeypatch, cap
     db = str(tmp_path / "g.db")
 
     async def hospital():
-        from booking_core.clock import SystemClock
-        from booking_core.services import bootstrap
+        from booking_core.bus import bootstrap
+        from booking_core.kernel.clock import SystemClock
         from booking_core.store import make_store
 
         store = make_store(db, SystemClock())
         await store.open()
         await bootstrap(store, Cipher.from_base64(KEY)).handle(
-            c.UpsertHospital(code="H001", name="协和")
+            catalogue.UpsertHospital(code="H001", name="协和")
         )
         await store.close()
 
@@ -196,7 +198,9 @@ async def test_a_client_hanging_up_mid_body_is_counted_as_499_not_as_our_error(s
     app, port, session = served
     token = new_token()
     await app[SERVICES].handle(
-        c.CreateToken(name="t", role="admin", hospital_code=None, token_hash=hash_token(token))
+        operators.CreateToken(
+            name="t", role="admin", hospital_code=None, token_hash=hash_token(token)
+        )
     )
     requests = {
         "api": f"POST /api/v1/patients HTTP/1.1\r\nAuthorization: Bearer {token}\r\n"

@@ -20,7 +20,7 @@ import time
 import aiohttp
 import pytest
 
-from booking_core.pii import Cipher
+from booking_core.kernel.pii import Cipher
 from engine import serving
 from engine.app import build_app
 from engine.cli import bind_socket

@@ -9,7 +9,7 @@ import os
 
 from aiohttp.test_utils import TestClient, TestServer
 
-from booking_core.pii import Cipher
+from booking_core.kernel.pii import Cipher
 from engine import demo_modem
 from engine.app import build_app
 from engine.config import load_settings

@@ -16,7 +16,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import make_mocked_request
 
-from booking_core.pii import Cipher
+from booking_core.kernel.pii import Cipher
 from engine import demo_modem
 from engine.app import build_app
 from engine.config import load_settings

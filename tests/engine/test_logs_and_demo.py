@@ -8,13 +8,12 @@ from datetime import date
 
 from argon2 import PasswordHasher
 
-from booking_core import call_taking as ct
-from booking_core import operator_queries as oq
-from booking_core import queries as q
-from booking_core.domain import SYSTEM, Actor, Channel
-from booking_core.identity import mask_name, mask_phone
-from booking_core.operator_commands import HOSPITAL_ADMIN
-from booking_core.store import rows, val
+from booking_core import calls, catalogue, operators, schedule
+from booking_core.kernel.actor import SYSTEM, Actor, Channel
+from booking_core.kernel.identity import mask_name, mask_phone
+from booking_core.kernel.unit import rows, val
+from booking_core.operators import HOSPITAL_ADMIN
+from booking_core.patients import find_patients
 from engine.demo import DEPARTMENTS, DOCTORS, WAITING_PATIENT, WINDOW_DAYS, create_demo
 from engine.logs import PiiMaskingFilter, mask_text
 from engine.metrics import door_of
@@ -73,7 +72,9 @@ async def test_demo_creates_what_the_issue_lists(services):
     assert operator[0]["username"] == login.operator
     assert PasswordHasher().verify(operator[0]["password_hash"], login.password)
     found = await services.read(
-        q.search_slots, q.SlotSearch(hospital_code="H001", doctor_work_no="00868"), SYSTEM
+        schedule.search_slots,
+        schedule.SlotSearch(hospital_code="H001", doctor_work_no="00868"),
+        SYSTEM,
     )
     assert found
     assert all(s.free == 3 for s in found)
@@ -81,7 +82,7 @@ async def test_demo_creates_what_the_issue_lists(services):
 
 async def test_demo_creates_a_hospital_admin_with_a_one_time_password(services):
     login = await create_demo(services, date(2026, 7, 10))
-    creds = await services.read(oq.credentials, login.admin)
+    creds = await services.read(operators.credentials, login.admin)
     assert creds.operator.roles == (HOSPITAL_ADMIN,)
     assert creds.operator.must_change_password  # changed at the first log-in
     assert not creds.operator.totp_enrolled  # so the first log-in sets up one-time codes
@@ -92,20 +93,20 @@ async def test_demo_creates_a_hospital_admin_with_a_one_time_password(services):
 
 async def test_demo_puts_a_caller_with_ivr_context_on_the_desk(services):
     login = await create_demo(services, date(2026, 7, 10))
-    hospital = await services.read(q.hospital, "H001")
+    hospital = await services.read(catalogue.hospital, "H001")
     agent = Actor("operator", login.operator, hospital.id, Channel.AGENT)
-    [waiting] = await services.read(ct.call_queue, agent)  # what the desk lists
+    [waiting] = await services.read(calls.call_queue, agent)  # what the desk lists
     name, card, phone = login.patients[WAITING_PATIENT]
     assert waiting.call_sid == login.waiting_call
     assert re.fullmatch("CA[0-9a-f]{32}", waiting.call_sid)
     assert waiting.caller_masked == mask_phone(phone)
     [patient] = await services.read(
-        q.find_patients, SYSTEM, services.cipher, hospital_code="H001", card_no=card
+        find_patients, SYSTEM, services.cipher, hospital_code="H001", card_no=card
     )
     assert waiting.patient_id == patient.id
     assert waiting.context["patient_id"] == patient.id
     assert waiting.context["step"] == "book_dept"
     assert waiting.context["digits"] == card
     assert waiting.context["patient_name"] == mask_name(name)
-    taken = await services.handle(ct.TakeCall(call_sid=waiting.call_sid, actor=agent))  # `t`
+    taken = await services.handle(calls.TakeCall(call_sid=waiting.call_sid, actor=agent))  # `t`
     assert taken.won

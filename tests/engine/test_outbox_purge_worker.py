@@ -7,8 +7,8 @@ import dataclasses
 
 import pytest
 
-from booking_core import outbox
-from booking_core.pii import Cipher
+from booking_core.events import outbox
+from booking_core.kernel.pii import Cipher
 from booking_core.store import make_store
 from engine.app import build_app
 from engine.config import load_settings

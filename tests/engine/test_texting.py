@@ -8,7 +8,7 @@ import dataclasses
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from booking_core.pii import Cipher
+from booking_core.kernel.pii import Cipher
 from engine import texting
 from engine.app import build_app
 from engine.config import ConfigError, load_settings

@@ -11,9 +11,9 @@ import sqlite3
 
 import pytest
 
-from booking_core.errors import StoreUnavailable
-from booking_core.pii import Cipher
-from booking_core.store import execute, val
+from booking_core.kernel.errors import StoreUnavailable
+from booking_core.kernel.pii import Cipher
+from booking_core.kernel.unit import execute, val
 from booking_core.store.sqlite import SqliteStore
 from engine.app import build_app
 from engine.config import load_settings

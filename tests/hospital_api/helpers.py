@@ -10,10 +10,10 @@ from typing import Any
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from booking_core import commands as c
-from booking_core.domain import Period
-from booking_core.services import BookingServices
-from booking_core.store.base import execute, val
+from booking_core import catalogue, operators, patients, schedule
+from booking_core.bus import BookingServices
+from booking_core.kernel.unit import execute, val
+from booking_core.schedule import Period
 from hospital_api.auth import hash_token, new_token
 from hospital_api.web import make_app
 from tests.support.world import phone, resident_id
@@ -36,7 +36,7 @@ class Api:
         """Authorization headers for a new token (stored hashed through the services)."""
         token = new_token()
         await self.services.handle(
-            c.CreateToken(
+            operators.CreateToken(
                 name=name or f"{role}-{hospital or 'platform'}",
                 role=role,
                 hospital_code=hospital,
@@ -98,15 +98,15 @@ async def hospital_with_session(
     fee: int = 5000,
 ):
     """A hospital with department 101, one doctor and one session, through the services."""
-    await services.handle(c.UpsertHospital(code=code, name=f"医院{code}"))
-    await services.handle(c.UpsertDepartment(hospital_code=code, code="101", name="心内科"))
+    await services.handle(catalogue.UpsertHospital(code=code, name=f"医院{code}"))
+    await services.handle(catalogue.UpsertDepartment(hospital_code=code, code="101", name="心内科"))
     await services.handle(
-        c.UpsertDoctor(
+        catalogue.UpsertDoctor(
             hospital_code=code, work_no=work_no, department_code="101", name="王医生", fee=fee
         )
     )
     return await services.handle(
-        c.CreateSession(
+        schedule.CreateSession(
             hospital_code=code,
             doctor_work_no=work_no,
             day=day,
@@ -129,7 +129,7 @@ async def first_slot_id(services: BookingServices, session_id: int) -> int:
 
 async def register(services: BookingServices, code: str, seq: int, name: str = "张三"):
     return await services.handle(
-        c.RegisterPatient(
+        patients.RegisterPatient(
             hospital_code=code, name=name, id_number=resident_id(seq), phone=phone(seq)
         )
     )

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hashlib
 
-from booking_core.domain import Actor, Channel
-from hospital_api import auth, reads
+from booking_core import operators
+from booking_core.kernel.actor import Actor, Channel
+from hospital_api import auth
 from hospital_api.auth import Caller, TokenCache, bearer_token, hash_token, new_token
 from tests.hospital_api.helpers import Api, hospital_with_session, make_root, revoke_all_tokens
 
@@ -50,13 +51,13 @@ def test_token_cache_expires_and_is_bounded():
 
 async def test_a_token_is_read_once_then_cached(api, monkeypatch):
     token_reads = []
-    real = reads.token_with_hospital
+    real = operators.token_with_hospital
 
     def counted(tx, token_hash):
         token_reads.append(token_hash)
         return (yield from real(tx, token_hash))
 
-    monkeypatch.setattr(auth.reads, "token_with_hospital", counted)
+    monkeypatch.setattr(auth.operators, "token_with_hospital", counted)
     admin = await api.token("admin")
     for _ in range(5):
         status, _ = await api.call("GET", "/rules", admin)

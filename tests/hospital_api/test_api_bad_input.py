@@ -9,7 +9,7 @@ import logging
 
 import pytest
 
-from booking_core.errors import ALL_ERRORS, StoreUnavailable
+from booking_core.kernel.errors import ALL_ERRORS, StoreUnavailable
 from hospital_api import problems
 from hospital_api.problems import DOMAIN_PROBLEMS
 from tests.hospital_api.helpers import first_slot_id, hospital_with_session, register

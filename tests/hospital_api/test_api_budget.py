@@ -13,8 +13,8 @@ import asyncio
 
 import pytest
 
-from booking_core import commands as c
-from booking_core.store import rows, val
+from booking_core import bookings
+from booking_core.kernel.unit import rows, val
 from tests.hospital_api.helpers import first_slot_id, hospital_with_session, register
 from tests.support.slow_store import slow_commits
 
@@ -41,7 +41,7 @@ async def book(api, ready, key):
 async def test_a_client_that_timed_out_retries_with_its_key_and_gets_the_first_booking(
     api, ready, monkeypatch
 ):
-    await slow_commits(monkeypatch, api.services.store, c.BookSlot, SLOW_SECONDS)
+    await slow_commits(monkeypatch, api.services.store, bookings.BookSlot, SLOW_SECONDS)
     with pytest.raises(TimeoutError):
         async with asyncio.timeout(CLIENT_GIVES_UP_SECONDS):
             await book(api, ready, "slow-1")

@@ -26,10 +26,10 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
 )
 
-from booking_core import commands as c
-from booking_core.clock import FrozenClock
-from booking_core.pii import Cipher
-from booking_core.services import bootstrap
+from booking_core import operators
+from booking_core.bus import bootstrap
+from booking_core.kernel.clock import FrozenClock
+from booking_core.kernel.pii import Cipher
 from booking_core.store import make_store
 from hospital_api import openapi
 from hospital_api.auth import hash_token, new_token
@@ -86,7 +86,7 @@ class ApiThread(threading.Thread):
             await register(services, "H001", seq=1)
             token = new_token()
             await services.handle(
-                c.CreateToken(
+                operators.CreateToken(
                     name="fuzz", role="admin", hospital_code=None, token_hash=hash_token(token)
                 )
             )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from booking_core import commands as c
+from booking_core import blacklist
 from tests.hospital_api.helpers import (
     TOMORROW,
     first_slot_id,
@@ -31,7 +31,7 @@ async def two_hospitals(api):
         )
         assert status == 201
         ban = await api.services.handle(
-            c.AddToBlacklist(patient_id=other.id, until=TOMORROW, reason="倒号")
+            blacklist.AddToBlacklist(patient_id=other.id, until=TOMORROW, reason="倒号")
         )
         world[code] = {
             "session": session.id,

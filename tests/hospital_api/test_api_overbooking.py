@@ -10,10 +10,10 @@ from datetime import time as clock_time
 
 import aiohttp
 
-from booking_core import commands as c
-from booking_core.domain import ACTIVE_SQL
-from booking_core.services import BookingServices
-from booking_core.store.base import val
+from booking_core.bookings import ACTIVE_SQL
+from booking_core.bus import BookingServices
+from booking_core.kernel.unit import val
+from booking_core.patients import RegisterPatient
 from tests.hospital_api.helpers import Api, first_slot_id, hospital_with_session, make_root
 from tests.support.world import phone, resident_id
 
@@ -35,7 +35,7 @@ async def booking_storm(aiohttp_client, services: BookingServices) -> dict:
     patients = await asyncio.gather(
         *(
             services.handle(
-                c.RegisterPatient(
+                RegisterPatient(
                     hospital_code="H001",
                     name=f"患者{i}",
                     id_number=resident_id(i),

@@ -6,8 +6,8 @@ from datetime import time
 
 import pytest
 
-from booking_core import commands as c
-from booking_core.domain import Period
+from booking_core import bookings
+from booking_core.schedule import Period
 from tests.ivr.helpers import TOMORROW, Twilio, make_root
 
 CALLER = "+8613900000001"
@@ -42,5 +42,5 @@ async def twilio(aiohttp_client, services, hospital) -> Twilio:
 
 async def book_directly(services, patient, slot_id):
     return await services.handle(
-        c.BookSlot(slot_id=slot_id, patient_id=patient.id, channel="agent")
+        bookings.BookSlot(slot_id=slot_id, patient_id=patient.id, channel="agent")
     )

@@ -14,8 +14,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from twilio.request_validator import RequestValidator
 
-from booking_core.services import BookingServices
-from booking_core.store.base import val
+from booking_core.bus import BookingServices
+from booking_core.kernel.unit import val
 from ivr.web import make_app
 
 TOKEN = "test-auth-token-0123456789abcdef"

@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from booking_core import commands as c
+from booking_core import bookings
 from engine.metrics import Metrics
 from tests.ivr.helpers import TOMORROW, Twilio, make_root, path_of
 from tests.ivr.test_calls import slot_at
@@ -46,7 +46,9 @@ async def test_a_full_slot_counts_its_refusal(counted, patient, heard, world, se
     late = await slot_at(services, "00868", TOMORROW, "0830")
     for name in ("赵六", "钱七"):
         other = await world.patient(name)
-        await services.handle(c.BookSlot(slot_id=late.slot_id, patient_id=other.id, channel="sms"))
+        await services.handle(
+            bookings.BookSlot(slot_id=late.slot_id, patient_id=other.id, channel="sms")
+        )
     await call.press("1")
     assert "这个时段的号已经约满了" in call.text()
     assert heard == [("ivr", "slot_full")]
@@ -116,7 +118,9 @@ async def test_a_refused_booking_claims_the_step_on_its_own(
     late = await slot_at(services, "00868", TOMORROW, "0830")
     for name in ("赵六", "钱七"):
         other = await world.patient(name)
-        await services.handle(c.BookSlot(slot_id=late.slot_id, patient_id=other.id, channel="sms"))
+        await services.handle(
+            bookings.BookSlot(slot_id=late.slot_id, patient_id=other.id, channel="sms")
+        )
     handled = []
     handle = services.handle
 

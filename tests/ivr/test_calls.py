@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from datetime import date, time
 
-from booking_core import call_commands, call_queries, outbox, queries
-from booking_core import commands as c
-from booking_core.domain import SYSTEM, BookingStatus, Channel
-from booking_core.queries import SlotSearch
-from booking_core.store.base import rows
+from booking_core import blacklist, bookings, calls, complaints, schedule
+from booking_core.bookings import BookingStatus
+from booking_core.events import outbox
+from booking_core.kernel.actor import SYSTEM, Channel
+from booking_core.kernel.unit import rows
+from booking_core.schedule import SlotSearch
 from tests.ivr.helpers import TOMORROW, texted_code
 from tests.support.world import local
 
 
 async def slot_at(services, work_no: str, day: date, hhmm: str):
     found = await services.read(
-        queries.search_slots,
+        schedule.search_slots,
         SlotSearch(hospital_code="H001", doctor_work_no=work_no, day=day, only_free=False),
         SYSTEM,
     )
@@ -23,11 +24,11 @@ async def slot_at(services, work_no: str, day: date, hhmm: str):
 
 
 async def bookings_of(services, patient_id: int):
-    return await services.read(queries.list_bookings, SYSTEM, patient_id=patient_id)
+    return await services.read(bookings.list_bookings, SYSTEM, patient_id=patient_id)
 
 
 async def record_of(services, call):
-    return await services.read(call_queries.call_record, call.sid, SYSTEM)
+    return await services.read(calls.call_record, call.sid, SYSTEM)
 
 
 async def test_booking_by_direct_codes(twilio, patient, services):
@@ -102,7 +103,7 @@ async def test_booking_by_listening_to_the_lists(twilio, patient, services):
 async def test_cancel_a_booking_found_by_caller_number(twilio, patient, services, hospital):
     slot = await slot_at(services, "00868", TOMORROW, "0900")
     view = await services.handle(
-        c.BookSlot(slot_id=slot.slot_id, patient_id=patient.id, channel=Channel.SMS)
+        bookings.BookSlot(slot_id=slot.slot_id, patient_id=patient.id, channel=Channel.SMS)
     )
     call = twilio.call()
     await call.dial()
@@ -113,7 +114,7 @@ async def test_cancel_a_booking_found_by_caller_number(twilio, patient, services
     assert "确认取消请按1" in call.text()
     await call.press("1")
     assert "已取消7月11日 星期六上午9点的预约" in call.text()
-    got = await services.read(queries.get_booking, view.booking.booking_no, SYSTEM)
+    got = await services.read(bookings.get_booking, view.booking.booking_no, SYSTEM)
     assert got.booking.status is BookingStatus.CANCELLED
     await call.hang_up()
     assert (await record_of(services, call)).result == "cancelled"
@@ -124,7 +125,9 @@ async def test_cancel_too_late_says_until_when(twilio, patient, services, world,
     clock.set(local(2026, 7, 10, 7, 45))
     await world.session(today, "00901", slot_minutes=60, places=1)
     slot = await slot_at(services, "00901", today, "0800")
-    await services.handle(c.BookSlot(slot_id=slot.slot_id, patient_id=patient.id, channel="sms"))
+    await services.handle(
+        bookings.BookSlot(slot_id=slot.slot_id, patient_id=patient.id, channel="sms")
+    )
     clock.set(local(2026, 7, 10, 9, 0))
     call = twilio.call()
     await call.dial()
@@ -188,7 +191,7 @@ async def test_complaint_recorded_then_status_heard(twilio, services):
     await again.press("2")
     await again.press(no)
     assert f"受理号{spoken}：已经受理" in again.text()
-    await services.handle(call_commands.SetComplaintStatus(tracking_no=no, status="resolved"))
+    await services.handle(complaints.SetComplaintStatus(tracking_no=no, status="resolved"))
     await again.press("4")
     await again.press("2")
     await again.press(no)
@@ -222,7 +225,7 @@ async def test_transfer_carries_the_context(twilio, patient, services, cipher):
     assert status == 200
     assert "请稍候" in wait
 
-    [transfer] = await services.read(call_queries.transfers, SYSTEM, cipher)
+    [transfer] = await services.read(calls.transfers, SYSTEM, cipher)
     assert transfer.call_sid == call.sid
     assert transfer.caller == "13900000001"
     assert transfer.patient_id == patient.id
@@ -245,7 +248,7 @@ async def test_unknown_caller_is_told_how_to_register(twilio, services):
     await call.press("66666666")
     await call.press("0")
     assert call.kind() == "enqueue"
-    [transfer] = await services.read(call_queries.transfers, SYSTEM, services.cipher)
+    [transfer] = await services.read(calls.transfers, SYSTEM, services.cipher)
     assert transfer.context["step"] == "unknown_patient"
     assert transfer.patient_id is None
 
@@ -263,7 +266,7 @@ async def test_my_bookings_for_an_unregistered_number_asks_for_the_card(twilio, 
 
 async def test_blacklisted_caller_hears_until_when(twilio, patient, services):
     await services.handle(
-        c.AddToBlacklist(patient_id=patient.id, until=date(2026, 9, 30), reason="爽约3次")
+        blacklist.AddToBlacklist(patient_id=patient.id, until=date(2026, 9, 30), reason="爽约3次")
     )
     call = twilio.call()
     await call.dial()
@@ -278,7 +281,9 @@ async def test_full_slot_is_said_and_the_times_offered(twilio, patient, world, s
     slot = await slot_at(services, "00868", TOMORROW, "0800")
     for name in ("李四", "王五"):
         other = await world.patient(name)
-        await services.handle(c.BookSlot(slot_id=slot.slot_id, patient_id=other.id, channel="sms"))
+        await services.handle(
+            bookings.BookSlot(slot_id=slot.slot_id, patient_id=other.id, channel="sms")
+        )
     call = twilio.call()
     await call.dial()
     for digits in ("1", patient.card_no, "101", "00868", "0711", "0800"):
@@ -291,7 +296,9 @@ async def test_full_slot_is_said_and_the_times_offered(twilio, patient, world, s
     late = await slot_at(services, "00868", TOMORROW, "0830")
     for name in ("赵六", "钱七"):
         other = await world.patient(name)
-        await services.handle(c.BookSlot(slot_id=late.slot_id, patient_id=other.id, channel="sms"))
+        await services.handle(
+            bookings.BookSlot(slot_id=late.slot_id, patient_id=other.id, channel="sms")
+        )
     await call.press("1")
     assert "这个时段的号已经约满了" in call.text()
     assert "请输入就诊时间" in call.text()
@@ -312,7 +319,7 @@ async def test_silence_at_the_main_menu_is_asked_again_then_an_agent(twilio, ser
     assert call.doc.find("./Enqueue").text == "guahao-agents"
     assert "一直没有收到您的按键" in call.text()
     assert "正在为您转接人工服务" in call.text()
-    [transfer] = await services.read(call_queries.transfers, SYSTEM, cipher)
+    [transfer] = await services.read(calls.transfers, SYSTEM, cipher)
     assert transfer.call_sid == call.sid
     assert transfer.context["reason"] == "no_input"
     assert transfer.context["step"] == "main"

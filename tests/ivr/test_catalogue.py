@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from booking_core import commands as c
-from booking_core.errors import NotFound
+from booking_core import bookings
+from booking_core.kernel.errors import NotFound
 from ivr.actions import CatalogueCache
 from tests.ivr.helpers import TOMORROW
 from tests.ivr.test_calls import slot_at
@@ -89,7 +89,9 @@ async def test_catalogue_commands_move_the_version(services, world, hospital, pa
     await world.doctor("00950", "103")
     assert services.catalogue_version == before + 2
     slot = await slot_at(services, "00868", TOMORROW, "0800")
-    await services.handle(c.BookSlot(slot_id=slot.slot_id, patient_id=patient.id, channel="sms"))
+    await services.handle(
+        bookings.BookSlot(slot_id=slot.slot_id, patient_id=patient.id, channel="sms")
+    )
     assert services.catalogue_version == before + 2
 
 

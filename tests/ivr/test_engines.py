@@ -4,8 +4,8 @@ answered right, and a step acts once."""
 
 from __future__ import annotations
 
-from booking_core import call_queries
-from booking_core.store import rows
+from booking_core import calls
+from booking_core.kernel.unit import rows
 from tests.ivr.helpers import Twilio, make_root, path_of
 
 
@@ -31,7 +31,7 @@ async def test_the_process_that_answered_a_step_does_not_read_the_call_back(twil
     reads = _count_reads(twilio.services)
     await call.press("1")  # 1 = book: asks for the card number
     await call.press("2")  # …and a wrong key there: asked again
-    assert call_queries.call_step.__name__ not in reads
+    assert calls.call_step.__name__ not in reads
 
 
 async def test_another_process_takes_the_next_step_and_a_stale_replay_is_answered_the_same(

@@ -6,7 +6,7 @@ from datetime import datetime
 
 import pytest
 
-from booking_core.errors import CancelDeadlinePassed, LimitReached, SlotFull
+from booking_core.kernel.errors import CancelDeadlinePassed, LimitReached, SlotFull
 from ivr import flow
 from ivr.state import (
     Book,

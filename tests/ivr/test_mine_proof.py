@@ -9,14 +9,15 @@ import json
 
 import pytest
 
-from booking_core import call_commands as cc
-from booking_core import call_queries
-from booking_core import commands as c
-from booking_core.domain import SYSTEM, Actor, BookingStatus, Channel
-from booking_core.errors import NotFound
+from booking_core import rules
+from booking_core.bookings import BookingStatus
+from booking_core.calls import CancelForCall
+from booking_core.calls import transfers as transfer_list
+from booking_core.kernel.actor import SYSTEM, Actor, Channel
+from booking_core.kernel.errors import NotFound
+from booking_core.kernel.unit import execute, rows
 from booking_core.rules import Rule, RuleKey
 from booking_core.store import make_store
-from booking_core.store.base import execute, rows
 from sms.notifier import Notifier
 from sms.replies import Replies
 from tests.ivr.conftest import book_directly
@@ -112,7 +113,7 @@ async def test_three_wrong_codes_spend_it_and_reach_an_agent(twilio, services, p
     await call.press(wrong)
     await call.press(wrong)
     assert call.kind() == "enqueue"
-    [transfer] = await services.read(call_queries.transfers, SYSTEM, services.cipher)
+    [transfer] = await services.read(transfer_list, SYSTEM, services.cipher)
     assert transfer.context["reason"] == "code_spent"
     assert "验证码已失效" in call.text()
     assert spoken(booked.booking_no) not in "".join(call.heard)
@@ -161,7 +162,7 @@ async def test_look_ups_per_caller_id_are_capped_per_hour_then_an_agent(
     assert "查询卡号或身份证号的次数已满" in call.text()
     assert "张*" not in call.text()
     assert call.kind() == "enqueue"  # kindly, to a person
-    transfers = await services.read(call_queries.transfers, SYSTEM, services.cipher)
+    transfers = await services.read(transfer_list, SYSTEM, services.cipher)
     assert transfers[0].context["reason"] == "lookup_limit"
 
     other = twilio.call(caller="+8613700000010")  # another caller ID is not held up
@@ -179,7 +180,7 @@ async def test_look_ups_per_caller_id_are_capped_per_hour_then_an_agent(
 
 
 async def test_the_cap_is_a_rule_a_hospital_may_change(twilio, services, patient, hospital):
-    await services.handle(c.SetRule(rule=Rule(RuleKey.IVR_LOOKUPS_PER_HOUR, 1, priority=1)))
+    await services.handle(rules.SetRule(rule=Rule(RuleKey.IVR_LOOKUPS_PER_HOUR, 1, priority=1)))
     first = await _at_the_code(twilio, patient)
     assert "验证码" in first.text()
     second = await _at_the_code(twilio, patient)
@@ -192,7 +193,7 @@ async def test_the_core_refuses_a_cancel_for_an_unproven_caller(twilio, services
     actor = Actor("patient", f"ivr:{call.sid}", None, Channel.IVR)
     with pytest.raises(NotFound):
         await services.handle(
-            cc.CancelForCall(actor=actor, call_sid=call.sid, booking_no=booked.booking_no)
+            CancelForCall(actor=actor, call_sid=call.sid, booking_no=booked.booking_no)
         )
     [view] = await bookings_of(services, patient.id)
     assert view.booking.status is BookingStatus.CONFIRMED

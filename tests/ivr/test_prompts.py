@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from booking_core.errors import ALL_ERRORS
+from booking_core.kernel.errors import ALL_ERRORS
 from ivr import speech
 from ivr.prompts import Catalogue, load_sources
 from ivr.state import LANGS, NODES

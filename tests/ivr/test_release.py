@@ -8,8 +8,8 @@ from datetime import date
 
 import pytest
 
-from booking_core import queries
-from booking_core.domain import SYSTEM
+from booking_core import bookings, catalogue
+from booking_core.kernel.actor import SYSTEM
 from tests.support.world import local
 
 D6 = date(2026, 7, 16)  # released at 07:30 on 7/9: open all day on 7/10
@@ -60,7 +60,7 @@ async def test_before_0730_the_7th_day_is_not_offered_and_its_opening_is_said(
     await call.press("0800")
     await call.press("1")
     assert "预约成功" in call.text()
-    [booking] = await services.read(queries.list_bookings, SYSTEM, patient_id=patient.id)
+    [booking] = await services.read(bookings.list_bookings, SYSTEM, patient_id=patient.id)
     assert booking.booking.day == D7
 
 
@@ -108,12 +108,12 @@ async def test_the_schedule_says_the_window_and_when_the_next_day_opens(twilio, 
 
 
 async def test_the_days_heard_follow_the_hospitals_window(twilio, world, services, clock):
-    from booking_core import commands as c
+    from booking_core import rules
     from booking_core.rules import Rule, RuleKey
 
-    hospital = await services.read(queries.hospital, "H001")
+    hospital = await services.read(catalogue.hospital, "H001")
     await services.handle(
-        c.SetRule(rule=Rule(RuleKey.BOOKING_WINDOW_DAYS, 14, hospital_id=hospital.id))
+        rules.SetRule(rule=Rule(RuleKey.BOOKING_WINDOW_DAYS, 14, hospital_id=hospital.id))
     )
     call = twilio.call()
     await call.dial()

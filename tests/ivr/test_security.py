@@ -15,9 +15,9 @@ from multidict import MultiDict
 from twilio.request_validator import RequestValidator
 
 import sms.web
-from booking_core import queries
-from booking_core.domain import SYSTEM
-from booking_core.store.base import val
+from booking_core import bookings
+from booking_core.kernel.actor import SYSTEM
+from booking_core.kernel.unit import val
 from tests.ivr.helpers import PUBLIC_URL, TOKEN, Twilio, make_root, sign
 
 
@@ -67,7 +67,7 @@ async def test_a_replayed_step_acts_once_and_answers_the_same(twilio, patient, s
         status, again = await twilio.post(path, params)
         assert (status, again) == (200, first)
     assert await twilio.rows() == after_first
-    assert len(await services.read(queries.list_bookings, SYSTEM, patient_id=patient.id)) == 1
+    assert len(await services.read(bookings.list_bookings, SYSTEM, patient_id=patient.id)) == 1
 
 
 async def test_five_parallel_deliveries_of_one_step_act_once(twilio, patient, services):
@@ -81,7 +81,7 @@ async def test_five_parallel_deliveries_of_one_step_act_once(twilio, patient, se
     assert {status for status, _ in answers} == {200}
     assert len({text for _, text in answers}) == 1
     assert "预约成功" in answers[0][1]
-    assert len(await services.read(queries.list_bookings, SYSTEM, patient_id=patient.id)) == 1
+    assert len(await services.read(bookings.list_bookings, SYSTEM, patient_id=patient.id)) == 1
     rows = await twilio.rows("bookings", "call_steps")
     assert rows["bookings"] == 1
 

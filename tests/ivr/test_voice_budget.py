@@ -10,7 +10,7 @@ import asyncio
 
 import pytest
 
-from booking_core import call_commands as cc
+from booking_core import calls
 from tests.ivr.helpers import Twilio, make_root
 from tests.support.slow_store import hold_slot, slow_commits
 
@@ -39,7 +39,7 @@ def spoken(booking_no: str) -> str:
 
 
 async def _bookings(twilio) -> list[str]:
-    from booking_core.store import rows
+    from booking_core.kernel.unit import rows
 
     def q(tx):
         return [r["booking_no"] for r in (yield rows("SELECT booking_no FROM bookings"))]
@@ -48,7 +48,7 @@ async def _bookings(twilio) -> list[str]:
 
 
 async def _slot_of_the_call(twilio) -> int:
-    from booking_core.store import val
+    from booking_core.kernel.unit import val
 
     def q(tx):
         return (yield val("SELECT min(id) FROM slots WHERE start_time = '08:30'"))
@@ -70,7 +70,7 @@ async def test_a_caller_told_busy_has_no_booking(tight, patient):
 
 async def _confirm_on_a_slow_commit(twilio, patient, monkeypatch):
     call = await _at_the_confirmation(twilio, patient)
-    await slow_commits(monkeypatch, twilio.services.store, cc.ClaimStepAndBook, BUDGET_SECONDS)
+    await slow_commits(monkeypatch, twilio.services.store, calls.ClaimStepAndBook, BUDGET_SECONDS)
     await call.press("1")
     await asyncio.sleep(HOLD_SECONDS)  # a commit the step stopped waiting for is in by now
     return call, await _bookings(twilio)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from booking_core.identity import is_booking_no
+from booking_core.kernel.identity import is_booking_no
 from sms.commands import EXAMPLE_ID_NUMBER, FORMATS, ParseError, Register
 from sms.grammar import parse
 

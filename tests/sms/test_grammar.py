@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from stdnum import damm
 from stdnum.cn import ric
 
-from booking_core.identity import new_booking_no
+from booking_core.kernel.identity import new_booking_no
 from sms.grammar import (
     ERROR_CODES,
     FORMATS,

@@ -6,13 +6,14 @@ from datetime import date, time
 
 import pytest
 
-from booking_core import commands as c
-from booking_core import message_commands as m
-from booking_core import queries
-from booking_core.domain import SYSTEM, Patient, Period
-from booking_core.errors import StoreUnavailable
+from booking_core import blacklist, catalogue, messages, patients, rules
+from booking_core.bookings import BookSlot, StopSession
+from booking_core.kernel.actor import SYSTEM
+from booking_core.kernel.errors import StoreUnavailable
+from booking_core.kernel.unit import rows
+from booking_core.patients import Patient
 from booking_core.rules import Rule, RuleKey
-from booking_core.store import rows
+from booking_core.schedule import Period
 from sms.commands import FORMATS, MonthDayTime
 from sms.handler import Answer, Texter, family_labels, resolve_day, respond
 from sms.replies import SEGMENT_CHARS, TWO_SEGMENTS_CHARS, Replies
@@ -40,7 +41,7 @@ async def hospital(world, services):
         ("103", "神经内科", ()),
     ]:
         await services.handle(
-            c.UpsertDepartment(hospital_code="H001", code=code, name=name, aliases=aliases)
+            catalogue.UpsertDepartment(hospital_code="H001", code=code, name=name, aliases=aliases)
         )
     for work_no, dept, name, title, specialty, fee in [
         ("00868", "101", "张伟", "主任医师", "高血压、冠心病", 5000),
@@ -48,7 +49,7 @@ async def hospital(world, services):
         ("00901", "102", "王芳", "主治医师", "胃炎", 2000),
     ]:
         await services.handle(
-            c.UpsertDoctor(
+            catalogue.UpsertDoctor(
                 hospital_code="H001",
                 work_no=work_no,
                 department_code=dept,
@@ -60,12 +61,12 @@ async def hospital(world, services):
         )
     await world.session(TOMORROW, "00868")
     await world.session(TOMORROW, "00901")
-    return await services.read(queries.hospital, "H001")
+    return await services.read(catalogue.hospital, "H001")
 
 
 async def register(services, name="张三", phone=PHONE, id_number=None):
     return await services.handle(
-        c.RegisterPatient(
+        patients.RegisterPatient(
             hospital_code="H001", name=name, id_number=id_number or resident_id(), phone=phone
         )
     )
@@ -125,7 +126,7 @@ async def test_a_time_inside_a_slot_books_that_slot_and_full_width_text_is_read(
 
 async def test_a_held_booking_says_until_when_to_pay(send, services, hospital, patient):
     await services.handle(
-        c.SetRule(rule=Rule(RuleKey.PREPAY_REQUIRED, True, hospital_id=hospital.id))
+        rules.SetRule(rule=Rule(RuleKey.PREPAY_REQUIRED, True, hospital_id=hospital.id))
     )
     answer = await send("GHDH00868,07110830,张三")
     assert "请于09:15前支付50元，逾期自动取消" in answer.reply
@@ -161,7 +162,7 @@ async def test_a_full_slot_suggests_the_free_times_that_day(send, services, pati
         slot = (
             await services.read(lambda tx: (yield rows("SELECT id FROM slots ORDER BY id LIMIT 1")))
         )[0]
-        await services.handle(c.BookSlot(slot_id=slot["id"], patient_id=other.id, channel="agent"))
+        await services.handle(BookSlot(slot_id=slot["id"], patient_id=other.id, channel="agent"))
     answer = await send("GHDH00868,07110800,张三")
     assert answer.reply == "7月11日08:00已约满。当天可约：08:30 09:00 09:30 10:00。"
     assert answer.booking_no is None
@@ -169,7 +170,7 @@ async def test_a_full_slot_suggests_the_free_times_that_day(send, services, pati
 
 async def test_a_blacklisted_patient_hears_when_the_ban_ends(send, services, patient):
     await services.handle(
-        c.AddToBlacklist(patient_id=patient.id, until=date(2026, 8, 1), reason="no_show")
+        blacklist.AddToBlacklist(patient_id=patient.id, until=date(2026, 8, 1), reason="no_show")
     )
     answer = await send("GHDH00868,07110830,张三")
     assert answer.reply == "您因多次爽约暂停预约，8月2日起可再预约。"
@@ -211,7 +212,7 @@ async def test_english_texters_get_english(send, patient):
 async def test_registering_a_phone_replies_with_the_card_number(send, services, hospital):
     answer = await send(f"ZC {resident_id()} 王五", phone=OTHER_PHONE)
     (found,) = await services.read(
-        queries.find_patients, SYSTEM, services.cipher, hospital_code="H001", phone=OTHER_PHONE
+        patients.find_patients, SYSTEM, services.cipher, hospital_code="H001", phone=OTHER_PHONE
     )
     assert found.name == "王五"
     assert answer.reply == (
@@ -319,9 +320,7 @@ async def test_someone_elses_booking_is_not_found(send, services, world, patient
     slot = (
         await services.read(lambda tx: (yield rows("SELECT id FROM slots ORDER BY id LIMIT 1")))
     )[0]
-    theirs = await services.handle(
-        c.BookSlot(slot_id=slot["id"], patient_id=other.id, channel="sms")
-    )
+    theirs = await services.handle(BookSlot(slot_id=slot["id"], patient_id=other.id, channel="sms"))
     booking_no = theirs.booking.booking_no
     answer = await send(command.format(booking_no))
     nobodys = await send(command.format(UNKNOWN_BOOKING))
@@ -399,7 +398,7 @@ async def test_opt_out_and_back_in(send, services, patient):
     assert len(answer.reply) <= SEGMENT_CHARS
     index = services.cipher.blind_index(PHONE, context="phone")
     assert [r["phone_index"] for r in await opted_out()] == [index]
-    assert (await services.read(queries.get_patient, patient.id, SYSTEM)).sms_opt_out
+    assert (await services.read(patients.get_patient, patient.id, SYSTEM)).sms_opt_out
     answer = await send("START")
     assert answer.reply == "已恢复接收就诊提醒和满意度回访。退订请回TD。"
     assert await opted_out() == []
@@ -408,15 +407,15 @@ async def test_opt_out_and_back_in(send, services, patient):
 async def test_a_survey_score_is_stored_against_the_booking(send, services, patient):
     assert await send("5") == Answer("目前没有需要评分的就诊。")
     booking_no = (await send("GHDH00868,07110830,张三")).booking_no
-    survey = m.OutgoingMessage(
+    survey = messages.OutgoingMessage(
         key="survey:1",
         gateway="twilio",
         phone=PHONE,
         body="请回复1-5",
-        kind=m.MessageKind.SURVEY,
+        kind=messages.MessageKind.SURVEY,
         booking_no=booking_no,
     )
-    await services.handle(m.QueueMessages(consumer="test", event_ids=(), messages=(survey,)))
+    await services.handle(messages.QueueMessages(consumer="test", event_ids=(), messages=(survey,)))
     answer = await send("4")
     assert answer == Answer("感谢您的评价（4分）！祝您早日康复。", booking_no)
     scores = await services.read(lambda tx: (yield rows("SELECT score FROM surveys")))
@@ -453,7 +452,7 @@ async def test_a_stopped_session_is_not_bookable(send, services, patient):
     session = (
         await services.read(lambda tx: (yield rows("SELECT id FROM sessions ORDER BY id LIMIT 1")))
     )[0]
-    await services.handle(c.StopSession(session_id=session["id"], mode="cancel"))
+    await services.handle(StopSession(session_id=session["id"], mode="cancel"))
     answer = await send("GHDH00868,07110830,张三")
     assert answer.reply.startswith("7月11日08:30没有00868医生的出诊。")
 
@@ -478,7 +477,7 @@ async def test_texting_the_example_number_is_refused_as_the_example(send, servic
     assert answer.reply.startswith(FORMATS["ZC"] + "里的号码只是示例")
     assert len(answer.reply) <= SEGMENT_CHARS
     found = await services.read(
-        queries.find_patients, SYSTEM, services.cipher, hospital_code="H001", phone=OTHER_PHONE
+        patients.find_patients, SYSTEM, services.cipher, hospital_code="H001", phone=OTHER_PHONE
     )
     assert found == []
 
@@ -556,7 +555,7 @@ NEUTRAL = "无法用本机为这个身份证号注册。请就诊人本人带身
 
 async def _patients_with(services, id_number: str) -> list[Patient]:
     return await services.read(
-        queries.find_patients, SYSTEM, services.cipher, hospital_code="H001", id_number=id_number
+        patients.find_patients, SYSTEM, services.cipher, hospital_code="H001", id_number=id_number
     )
 
 
@@ -597,13 +596,13 @@ async def test_a_fourth_zc_from_one_phone_in_a_day_is_refused_whatever_the_numbe
 
 async def test_the_registration_limit_is_a_rule_the_hospital_sets(send, services, hospital):
     await services.handle(
-        c.SetRule(rule=Rule(RuleKey.SMS_REGISTRATIONS_PER_DAY, 1, hospital_id=hospital.id))
+        rules.SetRule(rule=Rule(RuleKey.SMS_REGISTRATIONS_PER_DAY, 1, hospital_id=hospital.id))
     )
     assert (await send(f"ZC {resident_id()} 张三")).reply.startswith("注册成功")
     refused = await send(f"ZC {resident_id()} 李四", lang="en")
     assert refused.reply.startswith("This phone has sent 1 registrations today")
     await services.handle(
-        c.SetRule(
+        rules.SetRule(
             rule=Rule(
                 RuleKey.SMS_REGISTRATIONS_PER_DAY,
                 1,

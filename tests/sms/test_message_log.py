@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
-from booking_core import message_commands as m
-from booking_core.store import rows
+from booking_core import messages
+from booking_core.kernel.unit import rows
 from sms.commands import EXAMPLE_ID_NUMBER, FORMATS
 from sms.gateway import Sent
 from sms.sender import Sender
@@ -43,10 +43,12 @@ async def test_a_notice_goes_out_as_written_and_is_logged_redacted(world, servic
     await world.hospital()
     number = resident_id()
     body = f"请发送ZC {number} 张三"
-    message = m.OutgoingMessage(
-        key="k1", gateway="test", phone=PHONE, body=body, kind=m.MessageKind.REMINDER
+    message = messages.OutgoingMessage(
+        key="k1", gateway="test", phone=PHONE, body=body, kind=messages.MessageKind.REMINDER
     )
-    await services.handle(m.QueueMessages(consumer="test", event_ids=(), messages=(message,)))
+    await services.handle(
+        messages.QueueMessages(consumer="test", event_ids=(), messages=(message,))
+    )
     gateway = Recording()
     assert await Sender(services, gateway).run_once() == 1
     assert gateway.sent == [body]
@@ -59,12 +61,14 @@ async def test_a_notice_goes_out_as_written_and_is_logged_redacted(world, servic
 async def test_a_reply_quoting_the_zc_format_reaches_the_phone_whole(world, services):
     await world.hospital()
     inbound = await services.handle(
-        m.ReceiveMessage(
+        messages.ReceiveMessage(
             gateway="test", provider_id="in1", hospital_code="H001", phone=PHONE, body="CX"
         )
     )
     reply = f"本机号码尚未注册就诊人。请先发送：ZC 身份证号 姓名（如{FORMATS['ZC']}）"
-    await services.handle(m.AnswerMessage(message_id=inbound.message_id, reply=reply, send=True))
+    await services.handle(
+        messages.AnswerMessage(message_id=inbound.message_id, reply=reply, send=True)
+    )
     gateway = Recording()
     assert await Sender(services, gateway).run_once() == 1
     assert gateway.sent == [reply]
@@ -76,10 +80,16 @@ async def test_a_reply_quoting_the_zc_format_reaches_the_phone_whole(world, serv
 
 async def test_a_text_without_an_id_number_keeps_no_second_copy(world, services):
     await world.hospital()
-    message = m.OutgoingMessage(
-        key="k1", gateway="test", phone=PHONE, body="明天08:30 心内科", kind=m.MessageKind.REMINDER
+    message = messages.OutgoingMessage(
+        key="k1",
+        gateway="test",
+        phone=PHONE,
+        body="明天08:30 心内科",
+        kind=messages.MessageKind.REMINDER,
     )
-    await services.handle(m.QueueMessages(consumer="test", event_ids=(), messages=(message,)))
+    await services.handle(
+        messages.QueueMessages(consumer="test", event_ids=(), messages=(message,))
+    )
     (logged,) = await _log(services)
     assert logged["body"] == "明天08:30 心内科"
     assert logged["body_enc"] is None
@@ -88,7 +98,7 @@ async def test_a_text_without_an_id_number_keeps_no_second_copy(world, services)
 async def test_an_undecodable_pdu_is_kept_once_and_encrypted(services, cipher):
     """#10 item 9: what a modem cannot decode leaves the SIM for the database."""
     pdu = "0891683108100005F004FF"
-    keep = m.KeepUndecodable(gateway="modem", pdu=pdu, error="user data runs short")
+    keep = messages.KeepUndecodable(gateway="modem", pdu=pdu, error="user data runs short")
     assert await services.handle(keep) == 1
     assert await services.handle(keep) == 0  # read again before its deletion: kept once
 

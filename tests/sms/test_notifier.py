@@ -7,12 +7,11 @@ from datetime import date, time
 
 import pytest
 
-from booking_core import call_commands as cc
-from booking_core import commands as c
-from booking_core import message_commands as m
-from booking_core import office_commands as office
-from booking_core.domain import Actor, Channel, Period
-from booking_core.store import execute, rows
+from booking_core import bookings, calls, complaints
+from booking_core.kernel.actor import Actor, Channel
+from booking_core.kernel.unit import execute, rows
+from booking_core.messages import SetOptOut
+from booking_core.schedule import Period
 from sms.notifier import Notifier
 from sms.replies import Replies
 
@@ -32,7 +31,7 @@ async def booked(world, services):
     patient = await world.patient(phone_no=PHONE)
     slot = (await _slots(services))[0]
     view = await services.handle(
-        c.BookSlot(slot_id=slot, patient_id=patient.id, channel=Channel.AGENT)
+        bookings.BookSlot(slot_id=slot, patient_id=patient.id, channel=Channel.AGENT)
     )
     return view.booking
 
@@ -74,7 +73,7 @@ async def _call_booking(world, services, caller: str):
     patient = await world.patient(phone_no=PHONE)
     slot = (await _slots(services))[0]
     await services.handle(
-        cc.StartCall(
+        calls.StartCall(
             call_sid="CA1",
             hospital_code="H001",
             caller=caller,
@@ -84,7 +83,7 @@ async def _call_booking(world, services, caller: str):
         )
     )
     return await services.handle(
-        cc.BookForCall(call_sid="CA1", slot_id=slot, patient_id=patient.id)
+        calls.BookForCall(call_sid="CA1", slot_id=slot, patient_id=patient.id)
     )
 
 
@@ -109,11 +108,13 @@ async def test_a_phone_booking_from_another_phone_is_confirmed_to_both(notifier,
 async def test_an_opted_out_phone_gets_its_own_confirmations_but_no_stop_notice(
     notifier, booked, world, services
 ):
-    await services.handle(m.SetOptOut(phone=PHONE, opted_out=True))
+    await services.handle(SetOptOut(phone=PHONE, opted_out=True))
     await _drain(notifier)
     session = await world.session(TOMORROW, period=Period.AFTERNOON, start=time(14), end=time(17))
     await services.handle(
-        c.StopSession(session_id=booked.session_id, mode="move", target_session_id=session.id)
+        bookings.StopSession(
+            session_id=booked.session_id, mode="move", target_session_id=session.id
+        )
     )
     await _drain(notifier)
     messages = await _queued(services)
@@ -127,7 +128,9 @@ async def test_a_doctor_stop_says_what_happens_next(notifier, booked, world, ser
     await _drain(notifier)
     session = await world.session(TOMORROW, period=Period.AFTERNOON, start=time(14), end=time(17))
     await services.handle(
-        c.StopSession(session_id=booked.session_id, mode="move", target_session_id=session.id)
+        bookings.StopSession(
+            session_id=booked.session_id, mode="move", target_session_id=session.id
+        )
     )
     await _drain(notifier)
     stop = (await _queued(services))[-1]
@@ -138,7 +141,7 @@ async def test_a_doctor_stop_says_what_happens_next(notifier, booked, world, ser
 async def test_a_booking_cancelled_before_its_confirmation_went_gets_one_text(
     notifier, booked, services
 ):
-    await services.handle(c.CancelBooking(booking_no=booked.booking_no))
+    await services.handle(bookings.CancelBooking(booking_no=booked.booking_no))
     await _drain(notifier)
     found = [(msg["kind"], msg["status"], msg["error"]) for msg in await _queued(services)]
     assert found == [  # the confirmation is not dropped silently (#9 item 13)
@@ -155,7 +158,7 @@ async def test_a_completed_visit_gets_a_survey(notifier, booked, services, clock
 
     await services.store.write(seen)
     clock.advance(days=2)
-    await services.handle(c.SweepNoShows())
+    await services.handle(bookings.SweepNoShows())
     await _drain(notifier)
     survey = (await _queued(services))[-1]
     assert survey["kind"] == "survey"
@@ -169,9 +172,9 @@ async def test_what_a_patient_asked_for_by_text_is_not_texted_twice(notifier, wo
     slot = (await _slots(services))[0]
     sms = Actor("patient", "sms:139****5678", None, Channel.SMS)
     view = await services.handle(
-        c.BookSlot(actor=sms, slot_id=slot, patient_id=patient.id, channel=Channel.SMS)
+        bookings.BookSlot(actor=sms, slot_id=slot, patient_id=patient.id, channel=Channel.SMS)
     )
-    await services.handle(c.CancelBooking(actor=sms, booking_no=view.booking.booking_no))
+    await services.handle(bookings.CancelBooking(actor=sms, booking_no=view.booking.booking_no))
     await _drain(notifier)
     assert await _queued(services) == []  # the replies to the texts said it all
 
@@ -181,7 +184,7 @@ async def test_the_outcome_of_a_complaint_is_texted_to_the_number_that_complaine
 ):
     await world.hospital(name="协和医院")
     await services.handle(
-        cc.StartCall(
+        calls.StartCall(
             call_sid="CA9",
             hospital_code="H001",
             caller="+86" + CALLER,
@@ -190,9 +193,9 @@ async def test_the_outcome_of_a_complaint_is_texted_to_the_number_that_complaine
             response="<Response/>",
         )
     )
-    tracking_no = await services.handle(cc.OpenComplaint(call_sid="CA9"))
+    tracking_no = await services.handle(complaints.OpenComplaint(call_sid="CA9"))
     await services.handle(
-        office.ReplyToComplaint(tracking_no=tracking_no, reply="已与科室沟通，向您致歉。")
+        complaints.ReplyToComplaint(tracking_no=tracking_no, reply="已与科室沟通，向您致歉。")
     )
     await _drain(notifier)
     (message,) = await _queued(services)

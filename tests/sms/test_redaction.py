@@ -15,11 +15,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from booking_core import queries
-from booking_core.domain import SYSTEM
-from booking_core.handlers.messages import redact
-from booking_core.redaction import redact_id_numbers
-from booking_core.store import rows
+from booking_core import patients
+from booking_core.kernel.actor import SYSTEM
+from booking_core.kernel.redaction import redact_id_numbers
+from booking_core.kernel.unit import rows
+from booking_core.messages.handlers import redact
 from sms.commands import Register, format
 from sms.gateway import Incoming
 from sms.grammar import parse
@@ -61,7 +61,7 @@ async def test_a_zc_typed_full_width_or_in_groups_registers_and_logs_only_the_la
     )
     assert reply.startswith("注册成功")
     (patient,) = await services.read(
-        queries.find_patients, SYSTEM, services.cipher, hospital_code="H001", phone=PHONE
+        patients.find_patients, SYSTEM, services.cipher, hospital_code="H001", phone=PHONE
     )
     assert patient.name == name
     assert patient.id_last4 == id_number[-4:]

@@ -9,9 +9,11 @@ from datetime import UTC, date, datetime, time
 
 import pytest
 
-from booking_core.domain import Booking, BookingStatus, BookingView, Channel, Period
-from booking_core.errors import ALL_ERRORS, Blacklisted, CancelDeadlinePassed, LimitReached
-from booking_core.message_commands import MessageKind
+from booking_core.bookings import Booking, BookingStatus, BookingView
+from booking_core.kernel.actor import Channel
+from booking_core.kernel.errors import ALL_ERRORS, Blacklisted, CancelDeadlinePassed, LimitReached
+from booking_core.messages import MessageKind
+from booking_core.schedule import Period
 from sms.commands import ERROR_CODES, ParseError
 from sms.grammar import parse
 from sms.replies import LANGS, NOTICE_KINDS, SEGMENT_CHARS, Replies, load_sources

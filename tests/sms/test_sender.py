@@ -10,8 +10,8 @@ from datetime import datetime
 
 import pytest
 
-from booking_core import message_commands as m
-from booking_core.store import rows
+from booking_core.kernel.unit import rows
+from booking_core.messages import MarkSent, MessageKind, OutgoingMessage, QueueMessages
 from sms.gateway import GatewayError, Outgoing, Sent
 from sms.sender import MAX_ATTEMPTS, Sender, e164
 from sms.twilio_gateway import TwilioGateway
@@ -29,12 +29,12 @@ async def twilio(fake):
 
 async def _queue(services, *bodies: str, gateway: str = "twilio") -> None:
     messages = tuple(
-        m.OutgoingMessage(
-            key=f"k{i}", gateway=gateway, phone=PHONE, body=body, kind=m.MessageKind.REMINDER
+        OutgoingMessage(
+            key=f"k{i}", gateway=gateway, phone=PHONE, body=body, kind=MessageKind.REMINDER
         )
         for i, body in enumerate(bodies)
     )
-    await services.handle(m.QueueMessages(consumer="test", event_ids=(), messages=messages))
+    await services.handle(QueueMessages(consumer="test", event_ids=(), messages=messages))
 
 
 async def _statuses(services) -> list[tuple[str, str | None, int]]:
@@ -80,7 +80,7 @@ async def test_death_between_sending_and_recording_does_not_send_twice(
     await world.hospital()
     await _queue(services, "您的预约已取消")
     sender = Sender(services, twilio, lease_seconds=60)
-    handle = _die_on(services, m.MarkSent)
+    handle = _die_on(services, MarkSent)
     with pytest.raises(Died):
         await sender.run_once()
     services.handle = handle  # the engine is started again
@@ -98,7 +98,7 @@ async def test_death_before_the_gateway_answered_loses_nothing(
 ):
     await world.hospital()
     await _queue(services, "停诊通知")
-    handle = _die_on(services, m.MarkSent)
+    handle = _die_on(services, MarkSent)
     send = twilio.send
 
     async def dies_before_sending(message):

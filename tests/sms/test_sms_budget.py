@@ -17,8 +17,8 @@ from aiohttp import web
 from twilio.request_validator import RequestValidator
 
 import sms.web
-from booking_core import commands as c
-from booking_core.store import rows, val
+from booking_core import bookings
+from booking_core.kernel.unit import rows, val
 from sms.inbox import ReplyLater
 from tests.support.slow_store import hold_slot, slow_commits
 
@@ -89,7 +89,7 @@ def kept(said: str, made: list[str], queued: list[dict]) -> bool:
 
 async def test_a_slow_booking_by_text_is_texted_with_its_number_once(door, services, monkeypatch):
     client, app = door
-    await slow_commits(monkeypatch, services.store, c.BookSlot, BUDGET_SECONDS)
+    await slow_commits(monkeypatch, services.store, bookings.BookSlot, BUDGET_SECONDS)
 
     said = await text(client, BOOK)
     made, queued = await outcome(services, app)
@@ -129,7 +129,7 @@ async def test_control_busy_on_timeout_leaves_a_booking_nobody_was_told_of(
     door, services, monkeypatch
 ):
     client, app = door
-    await slow_commits(monkeypatch, services.store, c.BookSlot, BUDGET_SECONDS)
+    await slow_commits(monkeypatch, services.store, bookings.BookSlot, BUDGET_SECONDS)
     monkeypatch.setattr(sms.web, "PROCESSING_TEXT", sms.web.BUSY_TEXT)  # the old answer
     monkeypatch.setattr(ReplyLater, "settle", lambda self: False)  # and nothing texted
 
@@ -157,7 +157,7 @@ async def test_without_a_sender_a_slow_text_is_waited_for_never_promised(
     """ "The result will be texted" only where something can text it: without a sender the
     webhook waits past its budget and answers with the booking's number."""
     client, app = door_without_sender
-    await slow_commits(monkeypatch, services.store, c.BookSlot, BUDGET_SECONDS)
+    await slow_commits(monkeypatch, services.store, bookings.BookSlot, BUDGET_SECONDS)
 
     said = await text(client, BOOK)
     made, queued = await outcome(services, app)

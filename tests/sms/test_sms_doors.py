@@ -13,11 +13,10 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from twilio.request_validator import RequestValidator
 
-from booking_core import commands as c
-from booking_core import message_commands as m
-from booking_core.domain import Channel
-from booking_core.pii import Cipher
-from booking_core.store import rows
+from booking_core import bookings, messages, patients
+from booking_core.kernel.actor import Channel
+from booking_core.kernel.pii import Cipher
+from booking_core.kernel.unit import rows
 from engine.app import build_app
 from engine.config import load_settings
 from engine.keys import SERVICES, STORE
@@ -60,7 +59,7 @@ async def engine(tmp_path, clock, fake, modem):
         world = World(services)
         await world.basic(TOMORROW, places=2)
         await services.handle(
-            c.RegisterPatient(
+            patients.RegisterPatient(
                 hospital_code="H001", name="张三", id_number=resident_id(), phone=PHONE
             )
         )
@@ -141,7 +140,7 @@ async def _book_by_agent(engine) -> str:
     patient = (await table(engine, "SELECT id FROM patients WHERE name = '张三'"))[0]
     slot = (await table(engine, "SELECT id FROM slots ORDER BY id LIMIT 1"))[0]
     view = await services.handle(
-        c.BookSlot(slot_id=slot["id"], patient_id=patient["id"], channel=Channel.AGENT)
+        bookings.BookSlot(slot_id=slot["id"], patient_id=patient["id"], channel=Channel.AGENT)
     )
     return view.booking.booking_no
 
@@ -237,7 +236,7 @@ async def test_an_opted_out_phone_gets_no_reminder(engine, fake, clock):
     await _book_by_agent(engine)
     services = engine.app[SERVICES]
     clock.advance(hours=10)  # 19:00 Beijing: tomorrow's reminders are due
-    await services.handle(m.QueueReminders(hour=18))
+    await services.handle(messages.QueueReminders(hour=18))
     await until(lambda: table(engine, "SELECT 1 FROM messages WHERE kind = 'reminder'"), "reminder")
     (reminder,) = await table(engine, "SELECT status, error FROM messages WHERE kind = 'reminder'")
     assert reminder == {"status": "skipped", "error": "opted_out"}

@@ -14,7 +14,7 @@ import pytest
 from multidict import MultiDict
 from twilio.request_validator import RequestValidator
 
-from booking_core import commands as c
+from booking_core import bookings
 from engine.keys import SERVICES
 from tests.fakes.twilio_rest import ACCOUNT, SENDER, TOKEN
 from tests.sms import test_sms_doors as doors
@@ -55,7 +55,7 @@ async def test_a_signed_text_cut_anew_is_refused_and_a_cancelled_booking_stays_c
     assert status == 200
     (booking,) = await table(engine, "SELECT booking_no FROM bookings")
     assert booking["booking_no"] in message_of(twiml)
-    await engine.app[SERVICES].handle(c.CancelBooking(booking_no=booking["booking_no"]))
+    await engine.app[SERVICES].handle(bookings.CancelBooking(booking_no=booking["booking_no"]))
     recut = _form(MessageSid=SID + "NumSegments1", NumSegments=None)
     validator = RequestValidator(TOKEN)
     url = PUBLIC_URL + "/twilio/sms"

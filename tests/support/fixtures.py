@@ -7,10 +7,11 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from booking_core.clock import FrozenClock
-from booking_core.pii import Cipher
-from booking_core.services import BookingServices, bootstrap
-from booking_core.store import Store, make_store
+from booking_core.bus import BookingServices, bootstrap
+from booking_core.kernel.clock import FrozenClock
+from booking_core.kernel.pii import Cipher
+from booking_core.store import make_store
+from booking_core.store.base import Store
 
 from .world import World, local
 

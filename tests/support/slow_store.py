@@ -14,8 +14,9 @@ from __future__ import annotations
 import asyncio
 import time
 
-from booking_core import services as bus
-from booking_core.store import Store, execute, one, val
+from booking_core import bus
+from booking_core.kernel.unit import execute, one, val
+from booking_core.store.base import Store
 
 
 def pause(tx, seconds: float):

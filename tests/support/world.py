@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 
 from stdnum.cn import ric
 
-from booking_core import commands as c
-from booking_core.domain import Period
-from booking_core.services import BookingServices
+from booking_core import catalogue, patients, schedule
+from booking_core.bus import BookingServices
+from booking_core.schedule import Period
 
 TZ = ZoneInfo("Asia/Shanghai")
 _seq = itertools.count(1)
@@ -39,19 +39,21 @@ class World:
     hospital_code: str = "H001"
 
     async def hospital(self, code: str = "H001", name: str = "协和医院") -> None:
-        await self.services.handle(c.UpsertHospital(code=code, name=name, timezone="Asia/Shanghai"))
+        await self.services.handle(
+            catalogue.UpsertHospital(code=code, name=name, timezone="Asia/Shanghai")
+        )
         self.hospital_code = code
 
     async def department(self, code: str = "101", name: str = "心内科") -> None:
         await self.services.handle(
-            c.UpsertDepartment(hospital_code=self.hospital_code, code=code, name=name)
+            catalogue.UpsertDepartment(hospital_code=self.hospital_code, code=code, name=name)
         )
 
     async def doctor(
         self, work_no: str = "00868", department: str = "101", fee: int = 5000
     ) -> None:
         await self.services.handle(
-            c.UpsertDoctor(
+            catalogue.UpsertDoctor(
                 hospital_code=self.hospital_code,
                 work_no=work_no,
                 department_code=department,
@@ -73,7 +75,7 @@ class World:
         places: int = 2,
     ):
         return await self.services.handle(
-            c.CreateSession(
+            schedule.CreateSession(
                 hospital_code=self.hospital_code,
                 doctor_work_no=work_no,
                 day=day,
@@ -88,7 +90,7 @@ class World:
 
     async def patient(self, name: str = "张三", phone_no: str | None = None):
         return await self.services.handle(
-            c.RegisterPatient(
+            patients.RegisterPatient(
                 hospital_code=self.hospital_code,
                 name=name,
                 id_number=resident_id(),

@@ -8,12 +8,12 @@ from typing import Any
 
 from aiohttp import web
 
-from booking_core import patient_search as ps
-from booking_core import queries
-from booking_core.commands import BookSlot, CancelBooking, RescheduleBooking
-from booking_core.domain import BookingView, Channel, Hospital
-from booking_core.errors import BookingError, InvalidInput, NotFound
-from booking_core.queries import SlotSearch
+from booking_core import bookings, patients, schedule
+from booking_core.bookings import BookingView, BookSlot, CancelBooking, RescheduleBooking
+from booking_core.catalogue import Hospital
+from booking_core.kernel.actor import Channel
+from booking_core.kernel.errors import BookingError, InvalidInput, NotFound
+from booking_core.schedule import SlotSearch
 
 from ...pages import Page
 from ...sessions import console_path
@@ -36,13 +36,13 @@ async def _free_slots(request: web.Request, hospital: Hospital, chosen: dict[str
         bookable_only=True,  # what the caller can be booked into now (released, not past cut-off)
         limit=SLOT_ROWS,
     )
-    found = await services(request).read(queries.search_slots, search, actor(request))
+    found = await services(request).read(schedule.search_slots, search, actor(request))
     return [slot_row(s) for s in found]
 
 
 async def _slots_context(request: web.Request, patient_id: int) -> dict[str, Any]:
     context = await record_context(request, patient_id)
-    hospital = await services(request).read(ps.patient_hospital, patient_id, actor(request))
+    hospital = await services(request).read(patients.patient_hospital, patient_id, actor(request))
     chosen = filters(request)
     context["filters"] = chosen
     context["query"] = query_string(chosen)
@@ -66,7 +66,7 @@ async def book(request: web.Request) -> Page:
     patient_id = _patient_id(request)
     fields = await form(request)
     who = actor(request)
-    hospital = await services(request).read(ps.patient_hospital, patient_id, who)
+    hospital = await services(request).read(patients.patient_hospital, patient_id, who)
     command = BookSlot(
         slot_id=_slot_id(fields), patient_id=patient_id, channel=Channel.AGENT, actor=who
     )
@@ -89,9 +89,9 @@ async def book(request: web.Request) -> Page:
 async def _booking(request: web.Request) -> tuple[BookingView, Hospital]:
     who = actor(request)
     view: BookingView = await services(request).read(
-        queries.get_booking, request.match_info["no"], who
+        bookings.get_booking, request.match_info["no"], who
     )
-    hospital = await services(request).read(ps.patient_hospital, view.booking.patient_id, who)
+    hospital = await services(request).read(patients.patient_hospital, view.booking.patient_id, who)
     return view, hospital
 
 

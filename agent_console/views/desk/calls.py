@@ -17,10 +17,9 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
-from booking_core import call_taking as ct
-from booking_core.call_taking import QueuedCall, TakeCall, TakenCall
-from booking_core.identity import mask_name
-from booking_core.patient_search import hospital_timezone
+from booking_core.calls import QueuedCall, TakeCall, TakenCall, call_queue, queued_call
+from booking_core.catalogue import hospital_timezone
+from booking_core.kernel.identity import mask_name
 
 from ...i18n import language, translate
 from ...pages import Page, common_context, wants_json
@@ -57,7 +56,7 @@ def call_row(call: QueuedCall, tz: str) -> dict[str, Any]:
 async def _queue(request: web.Request) -> list[dict[str, Any]]:
     who = actor(request)
     tz = await services(request).read(hospital_timezone, who.hospital_id)
-    found = await services(request).read(ct.call_queue, who)
+    found = await services(request).read(call_queue, who)
     return [call_row(c, tz) for c in found]
 
 
@@ -113,7 +112,7 @@ async def call_stream(request: web.Request) -> web.StreamResponse | Page:
 async def call_page(request: web.Request) -> Page:
     """One transferred call's context, for a caller no patient was found for."""
     who = actor(request)
-    call: QueuedCall = await services(request).read(ct.queued_call, request.match_info["sid"], who)
+    call: QueuedCall = await services(request).read(queued_call, request.match_info["sid"], who)
     tz = await services(request).read(hospital_timezone, who.hospital_id)
     row = call_row(call, tz)
     digits = str(row["digits"])

@@ -9,9 +9,10 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from booking_core.domain import Patient, SlotView
-from booking_core.errors import BookingError, InvalidInput
-from booking_core.identity import mask_name
+from booking_core.kernel.errors import BookingError, InvalidInput
+from booking_core.kernel.identity import mask_name
+from booking_core.patients import Patient
+from booking_core.schedule import SlotView
 
 from ...i18n import language, translate
 

@@ -9,13 +9,11 @@ from typing import Any
 
 from aiohttp import web
 
-from booking_core import call_taking as ct
-from booking_core import patient_search as ps
-from booking_core import queries
-from booking_core.call_queries import departments
-from booking_core.domain import BookingStatus, Hospital, Patient
-from booking_core.errors import InvalidInput, NotFound
-from booking_core.reveal_commands import RevealPatient
+from booking_core import blacklist, calls, catalogue, patients
+from booking_core.bookings import BookingStatus, list_bookings
+from booking_core.catalogue import Hospital, departments
+from booking_core.kernel.errors import InvalidInput, NotFound
+from booking_core.patients import Patient, RevealPatient
 
 from ...i18n import language, translate
 from ...pages import Page
@@ -33,7 +31,7 @@ IN_THE_CLEAR = ("phone", "id")  # search kinds whose text must not travel in a U
 
 
 def _kind(q: str, by: str) -> str:
-    return ps.search_kind("".join(q.split())) if by == "auto" else by
+    return patients.search_kind("".join(q.split())) if by == "auto" else by
 
 
 def _search_context(session_hash: str) -> str:
@@ -47,7 +45,7 @@ async def _search_page(request: web.Request, q: str, by: str, one: str) -> Page:
     found: list[Patient] = []
     if q:
         found = await services(request).read(
-            ps.search_patients, who, services(request).cipher, q, by
+            patients.search_patients, who, services(request).cipher, q, by
         )
     context = {"q": q, "by": by, "patients": [patient_row(p) for p in found]}
     if len(found) == 1 and one != "list":
@@ -124,14 +122,14 @@ async def record_context(
     the booking filter, and the call being served (``?call=``) with its IVR context."""
     who = actor(request)
     read = services(request).read
-    hospital: Hospital = await read(ps.patient_hospital, patient_id, who)
-    patient: Patient = await read(queries.get_patient, patient_id, who)
-    bookings = await read(queries.list_bookings, who, patient_id=patient_id)
-    bans = await read(queries.list_blacklist, who, patient_id=patient_id)
+    hospital: Hospital = await read(patients.patient_hospital, patient_id, who)
+    patient: Patient = await read(patients.get_patient, patient_id, who)
+    bookings = await read(list_bookings, who, patient_id=patient_id)
+    bans = await read(blacklist.list_blacklist, who, patient_id=patient_id)
     until = max((b.ends_at for b in bans), default=None)
     call = None
     if request.query.get("call"):
-        found = await read(ct.queued_call, request.query["call"], who)
+        found = await read(calls.queued_call, request.query["call"], who)
         call = call_row(found, hospital.timezone)
     revealed = revealed or {}
     granted = permissions_of(session(request).operator.roles)
@@ -167,7 +165,7 @@ async def _departments(request: web.Request, hospital: Hospital) -> list[dict[st
 
 
 async def _doctors(request: web.Request, hospital: Hospital) -> list[dict[str, str]]:
-    found = await services(request).read(ps.hospital_doctors, hospital.id)
+    found = await services(request).read(catalogue.hospital_doctors, hospital.id)
     return [{"work_no": d.work_no, "name": d.name, "title": d.title} for d in found]
 
 

@@ -12,11 +12,10 @@ import io
 
 from aiohttp import web
 
-from booking_core import commands as c
-from booking_core import office_commands as ocmd
-from booking_core import office_queries as oq
-from booking_core.errors import InvalidInput
-from booking_core.identity import mask_name
+from booking_core import patients
+from booking_core.blacklist import AddToBlacklist, BanLine, ImportBlacklist, LiftBan, blacklist_rows
+from booking_core.kernel.errors import InvalidInput
+from booking_core.kernel.identity import mask_name
 
 from ...pages import Page
 from ..common import actor, form, posted_form, services
@@ -33,9 +32,7 @@ def _entry(e: dict) -> dict:
 
 async def blacklist(request: web.Request) -> Page:
     show_all = request.query.get("all") == "1"
-    found = await services(request).read(
-        oq.blacklist_rows, actor(request), active_only=not show_all
-    )
+    found = await services(request).read(blacklist_rows, actor(request), active_only=not show_all)
     tz = await zone_of(request)
     entries = localized([_entry(e) for e in found], tz)
     return page(request, {"entries": entries, "all": show_all})
@@ -50,10 +47,10 @@ async def _add(request: web.Request, fields: dict[str, str]) -> int:
         raise InvalidInput("card_no", "needed")
     who = actor(request)
     patient_id = await services(request).read(
-        oq.patient_by_card, who, hospital_of(request, fields), card_no
+        patients.patient_by_card, who, hospital_of(request, fields), card_no
     )
     entry = await services(request).handle(
-        c.AddToBlacklist(
+        AddToBlacklist(
             patient_id=patient_id,
             until=until,
             reason=fields.get("reason", ""),
@@ -74,7 +71,7 @@ async def add(request: web.Request) -> Page:
 
 async def lift(request: web.Request) -> Page:
     entry_id = int(request.match_info["id"])
-    entry = await services(request).handle(c.LiftBan(entry_id=entry_id, actor=actor(request)))
+    entry = await services(request).handle(LiftBan(entry_id=entry_id, actor=actor(request)))
     lifted_at = localized(entry.lifted_at, await zone_of(request))
     return page(
         request,
@@ -102,7 +99,7 @@ async def _csv_text(request: web.Request) -> str:
 
 async def import_csv(request: web.Request) -> Page:
     text = await _csv_text(request)
-    lines: list[ocmd.BanLine] = []
+    lines: list[BanLine] = []
     short: list[dict] = []
     rows = list(csv.reader(io.StringIO(text)))
     if len(rows) > MAX_IMPORT_LINES + 1:
@@ -116,9 +113,9 @@ async def import_csv(request: web.Request) -> Page:
         if len(cells) < 3:
             short.append({"line": number, "error": "invalid_input", "params": {"field": "line"}})
             continue
-        lines.append(ocmd.BanLine(number, cells[0], cells[1], cells[2]))
+        lines.append(BanLine(number, cells[0], cells[1], cells[2]))
     result = await services(request).handle(
-        ocmd.ImportBlacklist(
+        ImportBlacklist(
             hospital_code=hospital_of(request),
             lines=tuple(lines),
             check_only=bool(short),

@@ -8,9 +8,9 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from booking_core import office_queries as oq
-from booking_core.domain import Channel
-from booking_core.errors import InvalidInput
+from booking_core import bookings
+from booking_core.kernel.actor import Channel
+from booking_core.kernel.errors import InvalidInput
 
 from ...i18n import language, translate
 from ...pages import Page, wants_json
@@ -20,20 +20,20 @@ from . import workbook as xlsx
 from .util import day_param, hospital_of, int_param, page
 
 RETRY_AFTER = 10  # seconds: about how long an export of 10,000 rows takes
-PRINT_PAGE = oq.MAX_PAGE  # rows per printed page: rendered at once, not 10,000 on the loop
+PRINT_PAGE = bookings.MAX_PAGE  # rows per printed page: rendered at once, not 10,000 on the loop
 FILTERS = ("hospital", "channel", "department", "doctor", "booking_no", "patient", "day_from",
            "day_to", "status")  # fmt: skip
 
 
-def _query(request: web.Request) -> oq.BookingQuery:
+def _query(request: web.Request) -> bookings.BookingQuery:
     q = request.query
     channel = q.get("channel") or None
     if channel and channel not in Channel._value2member_map_:
         raise InvalidInput("channel", " | ".join(Channel))
     status = q.get("status") or None
-    if status and status not in oq.BOOKING_STATUSES:
-        raise InvalidInput("status", " | ".join(oq.BOOKING_STATUSES))
-    return oq.BookingQuery(
+    if status and status not in bookings.BOOKING_STATUSES:
+        raise InvalidInput("status", " | ".join(bookings.BOOKING_STATUSES))
+    return bookings.BookingQuery(
         hospital_code=hospital_of(request),
         channel=channel,
         department_code=q.get("department") or None,
@@ -54,7 +54,7 @@ def _filters(request: web.Request) -> dict[str, str]:
 
 async def booking_query(request: web.Request) -> Page:
     query = _query(request)
-    found = await services(request).read(oq.query_bookings, query, actor(request))
+    found = await services(request).read(bookings.query_bookings, query, actor(request))
     filters = _filters(request)
     kept = urlencode({k: v for k, v in filters.items() if v})
     return page(
@@ -68,7 +68,7 @@ async def booking_query(request: web.Request) -> Page:
             "pages": found.pages,
             "per_page": found.per_page,
             "channels": list(Channel),
-            "statuses": list(oq.BOOKING_STATUSES),
+            "statuses": list(bookings.BOOKING_STATUSES),
         },
     )
 
@@ -79,7 +79,7 @@ async def booking_print(request: web.Request) -> Page:
     query = _query(request)
     per_page = min(int_param(request.query.get("per_page"), "per_page", PRINT_PAGE), PRINT_PAGE)
     query = replace(query, per_page=per_page)
-    found = await services(request).read(oq.query_bookings, query, actor(request))
+    found = await services(request).read(bookings.query_bookings, query, actor(request))
     filters = _filters(request)
     return page(
         request,
@@ -115,7 +115,7 @@ async def booking_export(request: web.Request) -> Page | web.Response:
     query = _query(request)
 
     def read():
-        return services(request).read(oq.export_bookings, query, actor(request))
+        return services(request).read(bookings.export_bookings, query, actor(request))
 
     async with gate.admitted:
         if wants_json(request):  # 10,000 rows as JSON: off the loop as well

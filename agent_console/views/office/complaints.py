@@ -8,10 +8,15 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from booking_core import call_queries as cq
-from booking_core import office_commands as ocmd
-from booking_core import office_queries as oq
-from booking_core import operator_queries as opq
+from booking_core.complaints import (
+    AssignComplaint,
+    ReplyToComplaint,
+    complaint_assignee,
+    complaint_history,
+)
+from booking_core.complaints import complaint as find_complaint
+from booking_core.complaints import complaints as list_complaints
+from booking_core.operators import list_operators
 
 from ...pages import Page
 from ..common import actor, form, services
@@ -46,7 +51,7 @@ def twilio_recording(url: str | None) -> str | None:
 
 async def complaints(request: web.Request) -> Page:
     status = request.query.get("status") or None
-    found = await services(request).read(oq.complaints, actor(request), status=status)
+    found = await services(request).read(list_complaints, actor(request), status=status)
     tz = await zone_of(request)
     return page(request, {"complaints": localized(found, tz), "status": status or ""})
 
@@ -54,10 +59,10 @@ async def complaints(request: web.Request) -> Page:
 async def complaint(request: web.Request) -> Page:
     tracking_no = request.match_info["no"]
     who = actor(request)
-    found = await services(request).read(cq.complaint, tracking_no, who)
-    assignee = await services(request).read(oq.complaint_assignee, tracking_no)
-    history = await services(request).read(oq.complaint_history, tracking_no)
-    operators = await services(request).read(opq.list_operators, who)
+    found = await services(request).read(find_complaint, tracking_no, who)
+    assignee = await services(request).read(complaint_assignee, tracking_no)
+    history = await services(request).read(complaint_history, tracking_no)
+    operators = await services(request).read(list_operators, who)
     tz = await zone_of(request)
     context = {
         "complaint": {
@@ -84,7 +89,7 @@ async def assign(request: web.Request) -> Page:
     tracking_no = request.match_info["no"]
     fields = await form(request)
     assignee = await services(request).handle(
-        ocmd.AssignComplaint(
+        AssignComplaint(
             tracking_no=tracking_no, assignee=fields.get("assignee", ""), actor=actor(request)
         )
     )
@@ -99,7 +104,7 @@ async def reply(request: web.Request) -> Page:
     tracking_no = request.match_info["no"]
     fields = await form(request)
     status = await services(request).handle(
-        ocmd.ReplyToComplaint(
+        ReplyToComplaint(
             tracking_no=tracking_no,
             reply=fields.get("reply", ""),
             status=fields.get("status") or "resolved",

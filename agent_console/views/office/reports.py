@@ -7,8 +7,8 @@ from datetime import timedelta
 
 from aiohttp import web
 
-from booking_core import office_reports as reports_q
-from booking_core.identity import mask_name
+from booking_core.kernel.identity import mask_name
+from booking_core.reports import audit_log, report
 
 from ...i18n import language
 from ...i18n_office import office_text
@@ -36,7 +36,7 @@ async def reports(request: web.Request) -> Page:
         days=DEFAULT_DAYS
     )
     data = await services(request).read(
-        reports_q.report,
+        report,
         actor(request),
         hospital_code=hospital_of(request),
         day_from=day_from,
@@ -68,9 +68,7 @@ async def reports(request: web.Request) -> Page:
 async def audit(request: web.Request) -> Page:
     page_no = int_param(request.query.get("page"), "page", 1)
     action = request.query.get("action") or None
-    found = await services(request).read(
-        reports_q.audit_log, actor(request), action=action, page=page_no
-    )
+    found = await services(request).read(audit_log, actor(request), action=action, page=page_no)
     entries = [
         {
             **e,

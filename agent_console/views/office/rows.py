@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from booking_core.office_queries import SessionRow
+from booking_core.schedule import SessionRow
 
 
 def session_row(s: SessionRow) -> dict:

@@ -7,10 +7,16 @@ import json
 
 from aiohttp import web
 
-from booking_core import commands as c
-from booking_core import queries
-from booking_core.errors import InvalidInput, NotFound
-from booking_core.rules import PLATFORM_DEFAULTS, PeriodType, Rule, RuleKey
+from booking_core import catalogue
+from booking_core.kernel.errors import InvalidInput, NotFound
+from booking_core.rules import (
+    PLATFORM_DEFAULTS,
+    PeriodType,
+    Rule,
+    RuleKey,
+    SetRule,
+    effective_rules,
+)
 
 from ...pages import Page
 from ..common import actor, form, services
@@ -31,9 +37,7 @@ def _rule_row(rule: Rule, source: str) -> dict:
 
 async def rules(request: web.Request) -> Page:
     hospital = hospital_of(request)
-    rule_set, records = await services(request).read(
-        queries.effective_rules, hospital, actor(request)
-    )
+    rule_set, records = await services(request).read(effective_rules, hospital, actor(request))
 
     def source(rec: Rule) -> str:
         return "hospital" if rec.hospital_id is not None else "platform"
@@ -64,14 +68,14 @@ async def set_rule(request: web.Request) -> Page:
     hospital_id = None
     code = hospital_of(request, fields)
     if code and fields.get("scope", "hospital") != "platform":
-        hospital_id = (await services(request).read(queries.hospital, code)).id
+        hospital_id = (await services(request).read(catalogue.hospital, code)).id
         if not actor(request).may_access(hospital_id):
             raise NotFound("hospital", code)
     period_type = fields.get("period_type") or None
     if period_type and period_type not in PeriodType._value2member_map_:
         raise InvalidInput("period_type", " | ".join(PeriodType))
     rule = await services(request).handle(
-        c.SetRule(
+        SetRule(
             rule=Rule(
                 key=RuleKey(key),
                 value=value,

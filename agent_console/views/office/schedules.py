@@ -7,11 +7,9 @@ from datetime import date, time, timedelta
 
 from aiohttp import web
 
-from booking_core import commands as c
-from booking_core import office_commands as ocmd
-from booking_core import office_queries as oq
-from booking_core.domain import Period
-from booking_core.errors import InvalidInput
+from booking_core import catalogue, schedule
+from booking_core.kernel.errors import InvalidInput
+from booking_core.schedule import Period
 
 from ...pages import Page
 from ...permissions import Permission, permissions_of
@@ -54,7 +52,7 @@ def _time(text: str | None, name: str) -> time:
 
 async def schedules(request: web.Request) -> Page:
     departments, doctors = await services(request).read(
-        oq.catalogue, actor(request), hospital_of(request)
+        catalogue.catalogue, actor(request), hospital_of(request)
     )
     return page(
         request,
@@ -81,7 +79,7 @@ async def schedules(request: web.Request) -> Page:
 async def save_department(request: web.Request) -> Page:
     fields = await form(request)
     await services(request).handle(
-        c.UpsertDepartment(
+        catalogue.UpsertDepartment(
             hospital_code=_required_hospital(request, fields),
             code=fields.get("code", "").strip(),
             name=fields.get("name", "").strip(),
@@ -95,7 +93,7 @@ async def save_department(request: web.Request) -> Page:
 async def save_doctor(request: web.Request) -> Page:
     fields = await form(request)
     await services(request).handle(
-        c.UpsertDoctor(
+        catalogue.UpsertDoctor(
             hospital_code=_required_hospital(request, fields),
             work_no=fields.get("work_no", "").strip(),
             department_code=fields.get("department_code", "").strip(),
@@ -128,7 +126,7 @@ async def week(request: web.Request) -> Page:
     start = _monday(day_param(request.query.get("week"), "week") or this_day)
     days = [start + timedelta(days=i) for i in range(7)]
     found = await services(request).read(
-        oq.list_sessions,
+        schedule.list_sessions,
         actor(request),
         hospital_code=hospital_of(request),
         day_from=days[0],
@@ -167,7 +165,7 @@ async def add_session(request: web.Request) -> Page:
     if period not in Period._value2member_map_:
         raise InvalidInput("period", " | ".join(Period))
     made = await services(request).handle(
-        c.CreateSession(
+        schedule.CreateSession(
             hospital_code=_required_hospital(request, fields),
             doctor_work_no=fields.get("doctor_work_no", "").strip(),
             day=day,
@@ -200,7 +198,7 @@ async def copy_week(request: web.Request) -> Page:
         raise InvalidInput("to_week", "another week than the template")
     hospital = _required_hospital(request, fields)
     found = await services(request).read(
-        oq.list_sessions,
+        schedule.list_sessions,
         actor(request),
         hospital_code=hospital,
         day_from=source,
@@ -208,9 +206,9 @@ async def copy_week(request: web.Request) -> Page:
     )
     shift = target - source
     made = await services(request).handle(
-        ocmd.CreateSessions(
+        schedule.CreateSessions(
             sessions=tuple(
-                c.CreateSession(
+                schedule.CreateSession(
                     hospital_code=s.hospital_code,
                     doctor_work_no=s.doctor_work_no,
                     day=s.day + shift,

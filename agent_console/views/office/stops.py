@@ -6,9 +6,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from booking_core import commands as c
-from booking_core import office_queries as oq
-from booking_core.errors import InvalidInput
+from booking_core import bookings
+from booking_core.kernel.errors import InvalidInput
 
 from ...pages import Page
 from ..common import actor, form, services
@@ -22,7 +21,9 @@ def _session_id(request: web.Request) -> int:
 
 
 async def stop_form(request: web.Request) -> Page:
-    preview = await services(request).read(oq.stop_preview, _session_id(request), actor(request))
+    preview = await services(request).read(
+        bookings.stop_preview, _session_id(request), actor(request)
+    )
     return page(
         request,
         {
@@ -41,11 +42,11 @@ async def stop(request: web.Request) -> Page:
     target = int_param(fields.get("target_session_id"), "target_session_id", 0) or None
     expected = int_param(fields.get("affected_count"), "affected_count", -1)
     if expected >= 0:
-        preview = await services(request).read(oq.stop_preview, session_id, actor(request))
+        preview = await services(request).read(bookings.stop_preview, session_id, actor(request))
         if preview.session.status == "open" and expected != len(preview.affected):
             raise InvalidInput("affected_count", "the bookings changed since the preview")
     summary = await services(request).handle(
-        c.StopSession(
+        bookings.StopSession(
             session_id=session_id,
             mode=mode,
             target_session_id=target if mode == "move" else None,

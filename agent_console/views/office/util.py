@@ -10,7 +10,7 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from booking_core.errors import InvalidInput, NotFound
+from booking_core.kernel.errors import InvalidInput, NotFound
 
 from ...i18n_office import office_text
 from ...pages import Page

@@ -28,7 +28,7 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-from booking_core.domain import BookingView
+from booking_core.bookings import BookingView
 
 from ...i18n_office import office_text
 from ..records import booking_row

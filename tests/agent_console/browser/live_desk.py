@@ -15,8 +15,8 @@ from typing import Any
 
 from aiohttp import web
 
-from booking_core.clock import FrozenClock
-from booking_core.pii import Cipher
+from booking_core.kernel.clock import FrozenClock
+from booking_core.kernel.pii import Cipher
 from engine.app import build_app
 from engine.config import load_settings
 from engine.keys import SERVICES

@@ -14,7 +14,7 @@ import re
 
 from openpyxl import load_workbook
 
-from booking_core import outbox
+from booking_core.events import outbox
 from tests.agent_console.browser.live_desk import (
     LiveEngine,
     log_in,

@@ -6,10 +6,9 @@ from __future__ import annotations
 from datetime import date, time
 from typing import Any
 
-from booking_core import call_commands as cc
-from booking_core import commands as c
-from booking_core.domain import Period
-from booking_core.services import BookingServices
+from booking_core import calls, catalogue, patients, schedule
+from booking_core.bus import BookingServices
+from booking_core.schedule import Period
 from tests.agent_console.helpers import add_operator, hospital_with_booking
 from tests.support.world import resident_id
 
@@ -27,18 +26,18 @@ async def transfer(
 ) -> None:
     """A call the IVR started and passed to the agents with ``context``."""
     await services.handle(
-        cc.StartCall(
+        calls.StartCall(
             call_sid=sid, hospital_code=hospital, caller=caller, state="{}", digits="", response=""
         )
     )
-    await services.handle(cc.TransferCall(call_sid=sid, queue="agents", context=context))
+    await services.handle(calls.TransferCall(call_sid=sid, queue="agents", context=context))
 
 
 async def build(services: BookingServices) -> dict[str, Any]:
     info = {code: await hospital_with_booking(services, code) for code in ("HA", "HB")}
-    await services.handle(c.UpsertDepartment(hospital_code="HA", code="102", name="骨科"))
+    await services.handle(catalogue.UpsertDepartment(hospital_code="HA", code="102", name="骨科"))
     await services.handle(
-        c.UpsertDoctor(
+        catalogue.UpsertDoctor(
             hospital_code="HA",
             work_no="00901",
             department_code="102",
@@ -48,7 +47,7 @@ async def build(services: BookingServices) -> dict[str, Any]:
         )
     )
     await services.handle(
-        c.CreateSession(
+        schedule.CreateSession(
             hospital_code="HA",
             doctor_work_no="00901",
             day=date(2026, 7, 12),
@@ -61,17 +60,17 @@ async def build(services: BookingServices) -> dict[str, Any]:
         )
     )
     li = await services.handle(
-        c.RegisterPatient(
+        patients.RegisterPatient(
             hospital_code="HA", name="李小明", id_number=resident_id(501), phone=LI_PHONE
         )
     )
     await services.handle(
-        c.RegisterPatient(
+        patients.RegisterPatient(
             hospital_code="HA", name="李大同", id_number=resident_id(502), phone="13987654321"
         )
     )
     await services.handle(
-        c.RegisterPatient(
+        patients.RegisterPatient(
             hospital_code="HB", name="李小明", id_number=resident_id(503), phone="13812340000"
         )
     )

@@ -8,8 +8,8 @@ from datetime import date, time
 
 import pytest
 
-from booking_core import commands as c
-from booking_core.domain import Period
+from booking_core import blacklist, schedule
+from booking_core.schedule import Period
 from tests.agent_console.helpers import table
 
 
@@ -39,7 +39,7 @@ async def test_only_places_bookable_now_are_offered(agent, services, desk_world)
     """A day beyond the booking window (not yet released, 放号) is not offered to the agent:
     the desk lists what the core would book."""
     await services.handle(
-        c.CreateSession(
+        schedule.CreateSession(
             hospital_code="HA",
             doctor_work_no="00901",
             day=date(2026, 7, 25),
@@ -108,7 +108,9 @@ async def test_book_change_and_cancel_are_the_agents(agent, services, desk_world
 )
 async def test_a_refusal_is_a_flash_in_the_consoles_words(agent, services, desk_world, lang, words):
     li = desk_world["li"]
-    await services.handle(c.AddToBlacklist(patient_id=li, until=date(2026, 10, 8), reason="x"))
+    await services.handle(
+        blacklist.AddToBlacklist(patient_id=li, until=date(2026, 10, 8), reason="x")
+    )
     [slot] = await _slots(agent, li, day="2026-07-12", time="14:00")
     status, body = await agent.post(
         f"/desk/patients/{li}/book?lang={lang}", {"slot_id": slot["slot_id"]}

@@ -8,7 +8,7 @@ import asyncio
 import pytest
 
 from agent_console.views.desk import calls as call_views
-from booking_core import call_commands as cc
+from booking_core import calls
 from tests.agent_console.desk.desk_world import transfer
 from tests.agent_console.helpers import table
 
@@ -132,7 +132,7 @@ async def test_the_stream_sends_the_rows_and_each_new_transfer(
         name, rows = await _next_event(resp)
         assert rows.count('<tr class="call') == 3
         assert "137****0001" in rows
-        await services.handle(cc.EndCall(call_sid="CA-known", status="completed"))
+        await services.handle(calls.EndCall(call_sid="CA-known", status="completed"))
         name, rows = await _next_event(resp)
         assert rows.count('<tr class="call') == 2
         assert "138****5678" not in rows

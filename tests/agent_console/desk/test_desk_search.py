@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from booking_core import commands as c
+from booking_core import blacklist, payments
 from tests.agent_console.desk.desk_world import ADMIN_SECRET, LI_PHONE
 from tests.agent_console.helpers import table
 
@@ -51,9 +51,9 @@ async def test_the_record_shows_bookings_no_shows_blacklist_and_balance(
     agent, services, desk_world
 ):
     patient = desk_world["HA"]["patient"]
-    await services.handle(c.TopUp(patient_id=patient, amount=12345))
+    await services.handle(payments.TopUp(patient_id=patient, amount=12345))
     await services.handle(
-        c.AddToBlacklist(patient_id=patient, until=date(2026, 10, 8), reason="爽约三次")
+        blacklist.AddToBlacklist(patient_id=patient, until=date(2026, 10, 8), reason="爽约三次")
     )
     status, body = await agent.get(f"/desk/patients/{patient}")
     assert status == 200, body
@@ -116,7 +116,7 @@ async def test_reveal_shows_the_clear_values_once_and_writes_one_audit_row(
 
 
 def test_what_is_typed_decides_how_it_is_looked_up():
-    from booking_core.patient_search import search_kind
+    from booking_core.patients import search_kind
 
     assert search_kind("11010519800101123X") == "id"
     assert search_kind("13812345678") == "phone"

@@ -7,11 +7,10 @@ import asyncio
 
 import pytest
 
-from booking_core.call_taking import TakeCall, call_queue
-from booking_core.domain import Actor, Channel
-from booking_core.errors import NotFound
-from booking_core.patient_search import search_patients
-from booking_core.reveal_commands import RevealPatient
+from booking_core.calls import TakeCall, call_queue
+from booking_core.kernel.actor import Actor, Channel
+from booking_core.kernel.errors import NotFound
+from booking_core.patients import RevealPatient, search_patients
 from tests.agent_console.desk.desk_world import LI_PHONE, transfer
 from tests.agent_console.helpers import table
 

@@ -9,9 +9,9 @@ import asyncio
 import pytest
 
 from agent_console.views.desk import calls as call_views
-from booking_core import commands as c
-from booking_core.identity import mask_long_digits, mask_long_digits_in
-from booking_core.store.base import rows
+from booking_core import patients
+from booking_core.kernel.identity import mask_long_digits, mask_long_digits_in
+from booking_core.kernel.unit import rows
 from tests.ivr.helpers import Twilio, make_root
 from tests.support.world import resident_id
 
@@ -32,7 +32,7 @@ def db_url(request, tmp_path) -> str:
 async def wang(services, desk_world):
     assert ID_NUMBER.endswith("X")
     return await services.handle(
-        c.RegisterPatient(
+        patients.RegisterPatient(
             hospital_code="HA", name="王小红", id_number=ID_NUMBER, phone="13811112222"
         )
     )

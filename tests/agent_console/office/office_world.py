@@ -7,11 +7,12 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from booking_core import commands as c
-from booking_core import outbox
-from booking_core.domain import SYSTEM, Actor, Channel, Period
-from booking_core.services import BookingServices
-from booking_core.store.base import val
+from booking_core.bookings import BookSlot
+from booking_core.bus import BookingServices
+from booking_core.events import outbox
+from booking_core.kernel.actor import SYSTEM, Actor, Channel
+from booking_core.kernel.unit import val
+from booking_core.schedule import Period
 from tests.agent_console.helpers import Console, add_operator
 from tests.support.world import World
 
@@ -47,7 +48,7 @@ async def book(
 ) -> str:
     slot_id = await services.read(_first_free_slot, session_id)
     booked = await services.handle(
-        c.BookSlot(slot_id=slot_id, patient_id=patient_id, channel=channel, actor=actor)
+        BookSlot(slot_id=slot_id, patient_id=patient_id, channel=channel, actor=actor)
     )
     return booked.booking.booking_no
 

@@ -9,9 +9,10 @@ import asyncio
 import aiohttp
 import pytest
 
-from booking_core import office_commands as ocmd
-from booking_core.domain import Actor, Channel
-from booking_core.handlers import office as office_handlers
+from booking_core import blacklist
+from booking_core.blacklist import handlers as office_handlers
+from booking_core.blacklist.handlers import insert_ban
+from booking_core.kernel.actor import Actor, Channel
 from tests.agent_console.helpers import table
 from tests.agent_console.office.office_world import sign_in
 from tests.support.world import World
@@ -37,9 +38,10 @@ async def cards(services) -> list[str]:
     return found
 
 
-def _lines(cards: list[str]) -> tuple[ocmd.BanLine, ...]:
+def _lines(cards: list[str]) -> tuple[blacklist.BanLine, ...]:
     return tuple(
-        ocmd.BanLine(n, card, "2026-12-31", "多次爽约") for n, card in enumerate(cards, start=2)
+        blacklist.BanLine(n, card, "2026-12-31", "多次爽约")
+        for n, card in enumerate(cards, start=2)
     )
 
 
@@ -55,7 +57,7 @@ async def _bans(services) -> int:
 
 async def test_an_import_cut_off_part_way_keeps_no_ban(services, cards, monkeypatch):
     actor = await _actor(services)
-    real_insert = office_handlers.insert_ban
+    real_insert = insert_ban
     inserted = []
 
     def dying_insert(tx, ban, who):
@@ -65,7 +67,7 @@ async def test_an_import_cut_off_part_way_keeps_no_ban(services, cards, monkeypa
         return (yield from real_insert(tx, ban, who))
 
     monkeypatch.setattr(office_handlers, "insert_ban", dying_insert)
-    command = ocmd.ImportBlacklist(hospital_code=None, lines=_lines(cards), actor=actor)
+    command = blacklist.ImportBlacklist(hospital_code=None, lines=_lines(cards), actor=actor)
     with pytest.raises(RuntimeError):
         await services.handle(command)
     assert inserted
@@ -84,7 +86,7 @@ async def test_an_import_cut_off_part_way_keeps_no_ban(services, cards, monkeypa
 
 async def test_the_same_file_imported_twice_at_once_adds_each_ban_once(services, cards):
     actor = await _actor(services)
-    command = ocmd.ImportBlacklist(hospital_code=None, lines=_lines(cards), actor=actor)
+    command = blacklist.ImportBlacklist(hospital_code=None, lines=_lines(cards), actor=actor)
     first, second = await asyncio.gather(services.handle(command), services.handle(command))
     assert sorted([len(first.added), len(second.added)]) == [0, PATIENTS]
     assert sorted([len(first.skipped), len(second.skipped)]) == [0, PATIENTS]
@@ -93,9 +95,9 @@ async def test_the_same_file_imported_twice_at_once_adds_each_ban_once(services,
 
 async def test_a_line_repeated_in_the_file_is_skipped(services, cards):
     actor = await _actor(services)
-    lines = (*_lines(cards[:3]), ocmd.BanLine(9, cards[0], "2026-12-31", "again"))
+    lines = (*_lines(cards[:3]), blacklist.BanLine(9, cards[0], "2026-12-31", "again"))
     result = await services.handle(
-        ocmd.ImportBlacklist(hospital_code=None, lines=lines, actor=actor)
+        blacklist.ImportBlacklist(hospital_code=None, lines=lines, actor=actor)
     )
     assert (len(result.added), result.skipped) == (3, (9,))
     assert await _bans(services) == 3

@@ -11,10 +11,11 @@ from agent_console import i18n
 from agent_console.i18n_office import MESSAGES, office_text
 from agent_console.views.office.index import SCREENS
 from agent_console.views.office.reports import CHARTS
-from booking_core.call_queries import COMPLAINT_STATUSES
-from booking_core.domain import Channel, Period
-from booking_core.office_queries import BOOKING_STATUSES
+from booking_core.bookings import BOOKING_STATUSES
+from booking_core.complaints import COMPLAINT_STATUSES
+from booking_core.kernel.actor import Channel
 from booking_core.rules import RuleKey
+from booking_core.schedule import Period
 
 OFFICE = Path(i18n.__file__).parent / "templates" / "office"
 LITERAL_KEY = re.compile(r"""\bo\('([a-z_]+)'[,)]""")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from booking_core import call_commands as calls
+from booking_core import calls, complaints
 from tests.agent_console.helpers import add_operator
 from tests.agent_console.office.office_world import events, hospital, sign_in
 from tests.support.world import phone
@@ -24,9 +24,9 @@ async def complaint(services, code: str, call_sid: str, caller: str) -> str:
             response="<Response/>",
         )
     )
-    tracking_no = await services.handle(calls.OpenComplaint(call_sid=call_sid))
+    tracking_no = await services.handle(complaints.OpenComplaint(call_sid=call_sid))
     await services.handle(
-        calls.AttachRecording(
+        complaints.AttachRecording(
             call_sid=call_sid, recording_sid="RE1", recording_url=RECORDING, duration_seconds=42
         )
     )
@@ -137,9 +137,9 @@ async def test_only_a_twilio_recording_is_linked(browser, services, url):
             response="<Response/>",
         )
     )  # fmt: skip
-    tracking_no = await services.handle(calls.OpenComplaint(call_sid="CAX"))
+    tracking_no = await services.handle(complaints.OpenComplaint(call_sid="CAX"))
     await services.handle(
-        calls.AttachRecording(
+        complaints.AttachRecording(
             call_sid="CAX", recording_sid="RE9", recording_url=url, duration_seconds=5
         )
     )

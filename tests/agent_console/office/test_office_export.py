@@ -20,8 +20,8 @@ from openpyxl import Workbook, load_workbook
 
 from agent_console.views.office.workbook import EXPORTS, FORMULA_STARTS, text_cell
 from agent_console.web import MAX_CONCURRENT_EXPORTS, make_app
-from booking_core import commands as c
-from booking_core.store.base import execute
+from booking_core import catalogue
+from booking_core.kernel.unit import execute
 from tests.agent_console.helpers import Console, console_settings
 from tests.agent_console.office.office_world import hospital, sign_in
 
@@ -65,11 +65,11 @@ async def test_names_that_look_like_formulas_are_exported_as_text(browser, servi
         "102": "@SUM(1+1)",
     }
     for code, name in hostile.items():
-        await services.handle(c.UpsertDepartment(hospital_code="HA", code=code, name=name))
+        await services.handle(catalogue.UpsertDepartment(hospital_code="HA", code=code, name=name))
     doctors = {"00868": ("=cmd|' /C calc'!A0", "101"), "00870": ("+1-1", "102")}
     for work_no, (name, department) in doctors.items():
         await services.handle(
-            c.UpsertDoctor(
+            catalogue.UpsertDoctor(
                 hospital_code="HA", work_no=work_no, department_code=department, name=name,
                 fee=5000,
             )

@@ -12,8 +12,8 @@ from datetime import date, time
 
 import pytest
 
-from booking_core import call_commands as calls
-from booking_core.domain import Period
+from booking_core import calls, complaints
+from booking_core.schedule import Period
 from tests.agent_console.helpers import GOOD_PASSWORD, add_operator, console_settings
 from tests.agent_console.office.office_world import SECRET, hospital, sign_in
 from tests.support.world import World, local, phone
@@ -42,7 +42,7 @@ async def _complaint(services, code: str) -> str:
             response="<Response/>",
         )
     )  # fmt: skip
-    return await services.handle(calls.OpenComplaint(call_sid="CA1"))
+    return await services.handle(complaints.OpenComplaint(call_sid="CA1"))
 
 
 async def test_complaints_show_when_they_came_in_local(browser, services, world):

@@ -6,9 +6,8 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from booking_core import call_commands as calls
-from booking_core import commands as c
-from booking_core.domain import Actor, Channel
+from booking_core import bookings, calls
+from booking_core.kernel.actor import Actor, Channel
 from tests.agent_console.office.office_world import book, hospital, sign_in
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -56,7 +55,7 @@ async def test_report_counts_and_charts(browser, services, clock, world):
     assert (await viewer.get("/office/reports?hospital=HB"))[0] == 404
 
     clock.advance(days=3)  # every session is over: nobody came
-    await services.handle(c.SweepNoShows())
+    await services.handle(bookings.SweepNoShows())
     viewer = await sign_in(browser, services, "viewer2", ("report_viewer",), "HA")
     _status, body = await viewer.get("/office/reports?day_from=2026-07-01&day_to=2026-07-31")
     assert body["no_show_rate"] == 1.0

@@ -1,0 +1,47 @@
+"""Commands about bans (黑名单): add, lift, import a file of them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from ..kernel.unit import Command
+from .model import BlacklistEntry, BlacklistImport
+
+
+@dataclass(frozen=True, kw_only=True)
+class AddToBlacklist(Command[BlacklistEntry]):
+    patient_id: int
+    until: date  # last banned day, hospital-local, inclusive
+    reason: str
+    source: str = "admin"  # "admin" | "his"
+    platform_wide: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class LiftBan(Command[BlacklistEntry]):
+    entry_id: int
+
+
+@dataclass(frozen=True)
+class BanLine:
+    """One line of a blacklist file as typed: ``card_no,until,reason`` (``until`` the last
+    banned day, ``YYYY-MM-DD``, hospital-local)."""
+
+    line: int  # its number in the file, for the report
+    card_no: str
+    until: str
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ImportBlacklist(Command[BlacklistImport]):
+    """A blacklist file, all or none, safe to import again. Every line is checked first; one
+    bad line and nothing is added (the answer lists every bad line). A line whose ban is
+    already on the list (same patient, same last day, not lifted), or repeats an earlier
+    line, is skipped and reported as such, so an import cut off part-way can simply be
+    run again. Returns :class:`BlacklistImport`."""
+
+    hospital_code: str | None  # the operator's own, or the one a platform admin named
+    lines: tuple[BanLine, ...]
+    check_only: bool = False  # report what would happen, add nothing (the door found a bad line)

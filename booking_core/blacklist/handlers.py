@@ -1,0 +1,268 @@
+"""Bans (黑名单): entered by an admin or the HIS, imported from a file in one unit, put on
+by the no-show rule (爽约), lifted."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from ..catalogue.repo import hospital_by_id, zone
+from ..kernel.actor import Actor
+from ..kernel.deps import Deps
+from ..kernel.errors import BookingError, Forbidden, InvalidInput, NotFound
+from ..kernel.registry import handler_table, on
+from ..kernel.unit import Tx, Unit, execute, one, rows, to_epoch, val
+from ..patients.queries import patient_by_card
+from ..patients.repo import patient_by_id
+from ..rules.checks import at_local, ban_end
+from ..rules.model import RuleKey
+from .commands import AddToBlacklist, ImportBlacklist, LiftBan
+from .model import BlacklistEntry, BlacklistImport, LineRefused
+from .repo import active_ban, blacklist_from
+
+
+@dataclass(frozen=True)
+class PlannedBan:
+    """A ban checked and ready to insert (:func:`check_ban`, then :func:`insert_ban`)."""
+
+    patient_id: int
+    patient_hospital_id: int
+    hospital_id: int | None  # None: platform-wide
+    reason: str
+    source: str
+    ends_at: datetime
+
+
+def check_ban(tx: Tx, cmd: AddToBlacklist) -> Unit[PlannedBan]:
+    """Every check of :class:`AddToBlacklist`, writing nothing: a :class:`PlannedBan`."""
+    patient = yield one("SELECT id, hospital_id FROM patients WHERE id = ?", cmd.patient_id)
+    if patient is None or not cmd.actor.may_access(patient["hospital_id"]):
+        raise NotFound("patient", cmd.patient_id)
+    if cmd.platform_wide and cmd.actor.hospital_id is not None:
+        raise Forbidden(action="platform_wide_ban")
+    if cmd.source not in ("admin", "his"):
+        raise InvalidInput("source", "admin or his")
+    reason = cmd.reason.strip()
+    if not reason:
+        raise InvalidInput("reason", "say why")
+    hospital = yield from hospital_by_id(patient["hospital_id"])
+    ends_at = at_local(cmd.until + timedelta(days=1), time(0, 0), zone(hospital))
+    if ends_at <= tx.now:
+        raise InvalidInput("until", "the ban would already be over")
+    return PlannedBan(
+        patient_id=cmd.patient_id,
+        patient_hospital_id=patient["hospital_id"],
+        hospital_id=None if cmd.platform_wide else patient["hospital_id"],
+        reason=reason,
+        source=cmd.source,
+        ends_at=ends_at,
+    )
+
+
+def same_ban_exists(tx: Tx, ban: PlannedBan) -> Unit[bool]:
+    """Whether this very ban (patient, scope, last day) is on the list and not lifted."""
+    found = yield val(
+        "SELECT count(*) FROM blacklist WHERE patient_id = ? AND ends_at = ? "
+        "AND lifted_at IS NULL AND " + ("hospital_id IS NULL" if ban.hospital_id is None
+        else "hospital_id = ?"),
+        ban.patient_id,
+        int(ban.ends_at.timestamp()),
+        *(() if ban.hospital_id is None else (ban.hospital_id,)),
+    )  # fmt: skip
+    return bool(found)
+
+
+def insert_ban(tx: Tx, ban: PlannedBan, actor: Actor) -> Unit[int]:
+    """The checked ban on the list, with its event and audit row. Returns its id."""
+    entry_id = yield val(
+        "INSERT INTO blacklist (hospital_id, patient_id, reason, source, starts_at, ends_at, "
+        "created_by) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        ban.hospital_id,
+        ban.patient_id,
+        ban.reason,
+        ban.source,
+        tx.epoch,
+        int(ban.ends_at.timestamp()),
+        actor.label,
+    )
+    payload = {
+        "entry_id": entry_id,
+        "patient_id": ban.patient_id,
+        "until": ban.ends_at.isoformat(),
+        "reason": ban.reason,
+        "source": ban.source,
+    }
+    tx.emit(
+        "patient.blacklisted",
+        hospital_id=ban.patient_hospital_id,
+        key=str(ban.patient_id),
+        payload=payload,
+    )
+    tx.audit(
+        actor,
+        "blacklist.add",
+        "patient",
+        ban.patient_id,
+        hospital_id=ban.patient_hospital_id,
+        after=payload,
+    )
+    return entry_id
+
+
+def add_to_blacklist(tx: Tx, cmd: AddToBlacklist, deps: Deps) -> Unit[BlacklistEntry]:
+    ban = yield from check_ban(tx, cmd)
+    entry_id = yield from insert_ban(tx, ban, cmd.actor)
+    row = yield one("SELECT * FROM blacklist WHERE id = ?", entry_id)
+    return blacklist_from(row)
+
+
+def lift_ban(tx: Tx, cmd: LiftBan, deps: Deps) -> Unit[BlacklistEntry]:
+    row = yield one(
+        "SELECT bl.*, p.hospital_id AS patient_hospital FROM blacklist bl "
+        "JOIN patients p ON p.id = bl.patient_id WHERE bl.id = ?",
+        cmd.entry_id,
+    )
+    if row is None or not cmd.actor.may_access(row["patient_hospital"]):
+        raise NotFound("blacklist_entry", cmd.entry_id)
+    if row["hospital_id"] is None and cmd.actor.hospital_id is not None:
+        raise Forbidden(action="lift_platform_ban")
+    if row["lifted_at"] is None:
+        yield execute(
+            "UPDATE blacklist SET lifted_at = ?, lifted_by = ? WHERE id = ?",
+            tx.epoch,
+            cmd.actor.label,
+            cmd.entry_id,
+        )
+        payload = {"entry_id": cmd.entry_id, "patient_id": row["patient_id"]}
+        tx.emit(
+            "patient.ban_lifted",
+            hospital_id=row["patient_hospital"],
+            key=str(row["patient_id"]),
+            payload=payload,
+        )
+        tx.audit(
+            cmd.actor,
+            "blacklist.lift",
+            "patient",
+            row["patient_id"],
+            hospital_id=row["patient_hospital"],
+            after=payload,
+        )
+    row = yield one("SELECT * FROM blacklist WHERE id = ?", cmd.entry_id)
+    return blacklist_from(row)
+
+
+MAX_BAN_LINES = 5_000  # a file a person checks by eye; one unit of work still quick
+
+
+def _ban_day(text: str) -> date:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise InvalidInput("until", "a date like 2026-07-10") from None
+
+
+def import_blacklist(tx: Tx, cmd: ImportBlacklist, deps: Deps) -> Unit[BlacklistImport]:
+    if len(cmd.lines) > MAX_BAN_LINES:
+        raise InvalidInput("file", f"at most {MAX_BAN_LINES} lines")
+    checked = []
+    refused: list[LineRefused] = []
+    for line in cmd.lines:
+        try:
+            until = _ban_day(line.until)
+            patient_id = yield from patient_by_card(tx, cmd.actor, cmd.hospital_code, line.card_no)
+            ban = yield from check_ban(
+                tx,
+                AddToBlacklist(
+                    patient_id=patient_id, until=until, reason=line.reason, actor=cmd.actor
+                ),
+            )
+        except BookingError as err:  # checks only: nothing of this line was written
+            params = {k: str(v) for k, v in err.params.items()}
+            refused.append(LineRefused(line.line, err.code, params))
+            continue
+        checked.append((line.line, ban))
+    if checked and not refused and not cmd.check_only:
+        # the patients' rows locked in id order (PostgreSQL; SQLite's writes are serial):
+        # the same file imported twice at once adds each ban once, and cannot deadlock
+        ids = sorted({ban.patient_id for _, ban in checked})
+        marks = ", ".join("?" * len(ids))
+        yield rows(f"SELECT id FROM patients WHERE id IN ({marks}) ORDER BY id", *ids, lock=True)
+    planned = []
+    skipped: list[int] = []
+    seen: set[tuple[int, int | None, datetime]] = set()
+    for number, ban in checked:
+        key = (ban.patient_id, ban.hospital_id, ban.ends_at)
+        if key in seen or (yield from same_ban_exists(tx, ban)):
+            skipped.append(number)
+            continue
+        seen.add(key)
+        planned.append(ban)
+    if refused or cmd.check_only:
+        return BlacklistImport(added=(), skipped=tuple(skipped), refused=tuple(refused))
+    added = []
+    for ban in planned:
+        added.append((yield from insert_ban(tx, ban, cmd.actor)))
+    return BlacklistImport(added=tuple(added), skipped=tuple(skipped), refused=())
+
+
+def apply_no_show_rule(
+    tx: Tx, patient_id: int, hospital_id: int, actor: Actor, deps: Deps
+) -> Unit[bool]:
+    """N no-shows within the period put the patient on this hospital's blacklist.
+
+    The period is counted back from the end of the latest missed session, not from
+    the sweep, so a sweep that runs late (or after an outage) bans exactly as an
+    on-time one would have."""
+    rules = yield from deps.rules.get(hospital_id)
+    threshold = rules.limit(RuleKey.NO_SHOW_BLACKLIST)
+    if not threshold:
+        return False
+    period = rules.rule(RuleKey.NO_SHOW_BLACKLIST).period or timedelta(days=90)
+    missed = (
+        "FROM bookings b JOIN sessions se ON se.id = b.session_id "
+        "WHERE b.patient_id = ? AND b.hospital_id = ? AND b.status = 'no_show'"
+    )
+    latest = yield val(f"SELECT max(se.ends_at) {missed}", patient_id, hospital_id)
+    count = yield val(
+        f"SELECT count(*) {missed} AND se.ends_at >= ?",
+        patient_id,
+        hospital_id,
+        latest - int(period.total_seconds()),
+    )
+    if count < threshold:
+        return False
+    yield from patient_by_id(patient_id, lock=True)  # two engines' sweeps: one ban, not two
+    if (yield from active_ban(patient_id, hospital_id, tx.epoch)) is not None:
+        return False
+    tz_name = yield val("SELECT timezone FROM hospitals WHERE id = ?", hospital_id)
+    ends_at = ban_end(tx.now, rules, ZoneInfo(tz_name))
+    reason = f"{count} no-shows within {period.days} days"
+    entry_id = yield val(
+        "INSERT INTO blacklist (hospital_id, patient_id, reason, source, starts_at, ends_at, "
+        "created_by) VALUES (?, ?, ?, 'no_show', ?, ?, ?) RETURNING id",
+        hospital_id,
+        patient_id,
+        reason,
+        tx.epoch,
+        to_epoch(ends_at),
+        actor.label,
+    )
+    payload = {
+        "entry_id": entry_id,
+        "patient_id": patient_id,
+        "until": ends_at.isoformat(),
+        "reason": reason,
+        "source": "no_show",
+    }
+    tx.emit("patient.blacklisted", hospital_id=hospital_id, key=str(patient_id), payload=payload)
+    tx.audit(actor, "blacklist.add", "patient", patient_id, hospital_id=hospital_id, after=payload)
+    return True
+
+
+HANDLERS = handler_table(
+    on(AddToBlacklist, add_to_blacklist),
+    on(LiftBan, lift_ban),
+    on(ImportBlacklist, import_blacklist),
+)

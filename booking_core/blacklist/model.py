@@ -1,0 +1,32 @@
+"""A ban (黑名单) as the core keeps it. Instants are aware UTC datetimes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class BlacklistEntry:
+    id: int
+    hospital_id: int | None  # None: every hospital on the platform
+    patient_id: int
+    reason: str
+    source: str  # "no_show" | "admin" | "his"
+    starts_at: datetime
+    ends_at: datetime
+    lifted_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class LineRefused:
+    line: int
+    code: str  # a BookingError code, worded by the door
+    params: dict[str, str]
+
+
+@dataclass(frozen=True)
+class BlacklistImport:
+    added: tuple[int, ...]  # the new entries' ids; empty when any line was refused
+    skipped: tuple[int, ...]  # line numbers whose ban was already there
+    refused: tuple[LineRefused, ...]

@@ -1,0 +1,56 @@
+"""Book, pay, cancel, reschedule, check in, doctor stops and the sweeps (预约、停诊).
+
+Doors import this package, never its modules: ``from booking_core import bookings``."""
+
+from .commands import (
+    BookSlot,
+    CancelBooking,
+    CheckIn,
+    ExpireHolds,
+    PayBooking,
+    RescheduleBooking,
+    StopSession,
+    SweepNoShows,
+)
+from .model import ACTIVE_SQL, ACTIVE_STATUSES, Booking, BookingStatus, BookingView, CancelReason
+from .queries import (
+    BOOKING_STATUSES,
+    MAX_EXPORT,
+    MAX_PAGE,
+    BookingPage,
+    BookingQuery,
+    StopPreview,
+    export_bookings,
+    get_booking,
+    list_bookings,
+    query_bookings,
+    stop_preview,
+)
+
+__all__ = [
+    "ACTIVE_SQL",
+    "ACTIVE_STATUSES",
+    "BOOKING_STATUSES",
+    "MAX_EXPORT",
+    "MAX_PAGE",
+    "BookSlot",
+    "Booking",
+    "BookingPage",
+    "BookingQuery",
+    "BookingStatus",
+    "BookingView",
+    "CancelBooking",
+    "CancelReason",
+    "CheckIn",
+    "ExpireHolds",
+    "PayBooking",
+    "RescheduleBooking",
+    "StopPreview",
+    "StopSession",
+    "SweepNoShows",
+    "export_bookings",
+    "get_booking",
+    "list_bookings",
+    "query_bookings",
+    "stop_preview",
+]

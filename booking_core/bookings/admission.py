@@ -1,0 +1,299 @@
+"""Booking a place (预约): every rule a new place must pass, the capacity guard, the insert."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from ..blacklist.repo import active_ban
+from ..kernel.actor import Actor
+from ..kernel.deps import Deps
+from ..kernel.errors import (
+    AlreadyBooked,
+    Blacklisted,
+    IdempotencyKeyReused,
+    InvalidInput,
+    NotFound,
+    RealNameMismatch,
+    SessionUnavailable,
+    SlotFull,
+)
+from ..kernel.identity import normalize_phone
+from ..kernel.unit import Row, Tx, UniqueViolation, Unit, execute, from_epoch, one, to_epoch, val
+from ..patients.repo import patient_by_id
+from ..rules.checks import check_booking_window, check_limit
+from ..rules.model import RuleKey, RuleSet
+from .commands import BookSlot
+from .model import ACTIVE_SQL, BookingStatus, BookingView
+from .repo import free_place, insert_booking, take_place, view_by_id, view_from
+
+SLOT_CONTEXT_SQL = """
+SELECT sl.id AS slot_id, sl.capacity, sl.booked, sl.start_time, sl.end_time,
+       sl.starts_at AS slot_starts_at, se.id AS session_id, se.hospital_id, se.department_id,
+       se.doctor_id, se.day, se.period, se.room, se.fee, se.status AS session_status,
+       se.starts_at AS session_starts_at, se.ends_at AS session_ends_at,
+       h.code AS hospital_code, h.timezone, dep.code AS department_code,
+       dep.name AS department_name, doc.work_no AS doctor_work_no, doc.name AS doctor_name,
+       doc.title AS doctor_title
+FROM slots sl
+JOIN sessions se ON se.id = sl.session_id
+JOIN hospitals h ON h.id = se.hospital_id
+JOIN departments dep ON dep.id = se.department_id
+JOIN doctors doc ON doc.id = se.doctor_id
+WHERE sl.id = ?
+"""
+
+
+def slot_context(slot_id: int, actor: Actor) -> Unit[Any]:
+    ctx = yield one(SLOT_CONTEXT_SQL, slot_id)
+    if ctx is None or not actor.may_access(ctx["hospital_id"]):
+        raise NotFound("slot", slot_id)
+    return ctx
+
+
+def booking_payload(view: BookingView) -> dict[str, Any]:
+    """What every booking.* event carries: enough for an SMS or a HIS without a lookup."""
+    b = view.booking
+    return {
+        "booking_no": b.booking_no,
+        "status": str(b.status),
+        "patient_id": b.patient_id,
+        "slot_id": b.slot_id,
+        "session_id": b.session_id,
+        "hospital": view.hospital_code,
+        "department": view.department_code,
+        "doctor": view.doctor_work_no,
+        "day": b.day.isoformat(),
+        "start": view.start.strftime("%H:%M"),
+        "channel": str(b.channel),
+        "fee": b.fee,
+        "paid": b.paid,
+        "queue_no": b.queue_no,
+    }
+
+
+def emit_slot_changed(tx: Tx, hospital_id: int, slot_id: int, capacity: int, booked: int) -> None:
+    tx.emit(
+        "slot.changed",
+        hospital_id=hospital_id,
+        key=str(slot_id),
+        payload={
+            "slot_id": slot_id,
+            "capacity": capacity,
+            "booked": booked,
+            "free": max(capacity - booked, 0),
+        },
+    )
+
+
+def admit(
+    tx: Tx, ctx: Row, patient: Row, rules: RuleSet, *, phone_index: str | None, moving: int | None
+) -> Unit[None]:
+    """Every rule a new place must pass; ``moving`` is the booking being rescheduled."""
+    tz = ZoneInfo(ctx["timezone"])
+    if ctx["session_status"] != "open":
+        raise SessionUnavailable(session_id=ctx["session_id"], status=ctx["session_status"])
+    day = date.fromisoformat(ctx["day"])
+    check_booking_window(tx.now, day, from_epoch(ctx["session_starts_at"]), rules, tz)
+    if rules.on(RuleKey.BLACKLIST_CHECK):
+        ban = yield from active_ban(patient["id"], ctx["hospital_id"], tx.epoch)
+        if ban is not None:
+            raise Blacklisted(until=ban.ends_at.astimezone(tz), reason=ban.reason)
+    other = moving if moving is not None else 0
+    mine = yield one(
+        "SELECT max(CASE WHEN slot_id = ? THEN booking_no END) AS in_slot, "
+        "coalesce(sum(CASE WHEN department_id = ? AND day = ? THEN 1 ELSE 0 END), 0) AS same_day, "
+        f"count(*) AS active FROM bookings WHERE patient_id = ? AND status IN {ACTIVE_SQL} "
+        "AND id <> ?",
+        ctx["slot_id"],
+        ctx["department_id"],
+        ctx["day"],
+        patient["id"],
+        other,
+    )
+    if mine["in_slot"] is not None:
+        raise AlreadyBooked(booking_no=mine["in_slot"])
+    check_limit(RuleKey.PER_DEPARTMENT_PER_DAY, mine["same_day"], rules)
+    check_limit(RuleKey.MAX_ACTIVE_PER_PATIENT, mine["active"], rules)
+    if phone_index and moving is None and rules.limit(RuleKey.PATIENTS_PER_PHONE) is not None:
+        yield from _phone_limit(tx, phone_index, patient["id"], rules)
+
+
+def _phone_limit(tx: Tx, phone_index: str, patient_id: int, rules: RuleSet) -> Unit[None]:
+    """At most M different patients booked from one phone number per period (防倒号)."""
+    if tx.dialect == "postgres":  # two patients on one phone booking at once: count in turn
+        yield val("SELECT pg_advisory_xact_lock(hashtext(?))", phone_index)
+    period = rules.rule(RuleKey.PATIENTS_PER_PHONE).period or timedelta(days=30)
+    since = to_epoch(tx.now - period)
+    others = yield val(
+        "SELECT count(DISTINCT patient_id) FROM bookings WHERE booker_phone_index = ? "
+        "AND created_at >= ? AND patient_id <> ?",
+        phone_index,
+        since,
+        patient_id,
+    )
+    check_limit(RuleKey.PATIENTS_PER_PHONE, others, rules)
+
+
+def _booker_phone_index(deps: Deps, raw: str | None) -> str | None:
+    """The phone a booking came from, indexed like a patient's phone: "+86 138-…" and
+    "138…" are one phone for the per-phone limit. A caller ID that is no mainland mobile
+    is compared by its digits; none at all (withheld): the patient's own phone counts."""
+    if not raw:
+        return None
+    try:
+        phone = normalize_phone(raw)
+    except InvalidInput:
+        phone = "".join(ch for ch in raw if ch.isdigit())
+    return deps.cipher.blind_index(phone, context="phone") if phone else None
+
+
+def claim_place(
+    tx: Tx, slot_id: int, capacity: int, *, probe: bool = True
+) -> Unit[tuple[int, int]]:
+    """The capacity guard, then a free place: (place_no, booked).
+
+    Without ``probe`` the place is the new booked count, unchecked: the caller's
+    insert meets the active-place index and comes back for :func:`other_place`.
+    """
+    guarded = not tx.unsafe_capacity_check
+    booked = yield from take_place(slot_id, guarded=guarded)
+    if booked is None:
+        raise SlotFull(slot_id=slot_id)
+    if not probe:
+        return booked, booked
+    place = yield from free_place(slot_id, capacity if guarded else None, booked)
+    if place is None:  # the counter and the places disagree: trust neither, refuse
+        raise SlotFull(slot_id=slot_id)
+    return place, booked
+
+
+def _idempotent_replay(cmd: BookSlot) -> Unit[BookingView | None]:
+    prior = yield one(
+        "SELECT request_hash, booking_id FROM idempotency_keys WHERE scope = ? AND key = ?",
+        cmd.idempotency_scope,
+        cmd.idempotency_key,
+    )
+    if prior is None:
+        return None
+    if prior["request_hash"] != cmd.request_hash:
+        raise IdempotencyKeyReused(key=cmd.idempotency_key or "")
+    view = yield from view_by_id(prior["booking_id"])
+    return replace(view, replayed=True)
+
+
+def book_slot(tx: Tx, cmd: BookSlot, deps: Deps) -> Unit[BookingView]:
+    if cmd.idempotency_key:
+        replay = yield from _idempotent_replay(cmd)
+        if replay is not None:
+            return replay
+    ctx = yield from slot_context(cmd.slot_id, cmd.actor)
+    patient = yield from patient_by_id(cmd.patient_id, lock=True)
+    if cmd.idempotency_key and tx.dialect == "postgres":
+        # a concurrent retry may have committed while we waited for the patient's lock
+        replay = yield from _idempotent_replay(cmd)
+        if replay is not None:
+            return replay
+    if patient["hospital_id"] != ctx["hospital_id"]:
+        raise NotFound("patient", cmd.patient_id)
+    if cmd.patient_name is not None and cmd.patient_name.strip() != patient["name"]:
+        raise RealNameMismatch()
+    rules = yield from deps.rules.get(ctx["hospital_id"])
+    phone_index = _booker_phone_index(deps, cmd.booker_phone) or patient["phone_index"]
+    yield from admit(tx, ctx, patient, rules, phone_index=phone_index, moving=None)
+    place, booked = yield from claim_place(tx, ctx["slot_id"], ctx["capacity"], probe=False)
+    held = rules.on(RuleKey.PREPAY_REQUIRED) and ctx["fee"] > 0
+    hold_until = tx.now + timedelta(minutes=int(rules.value(RuleKey.HOLD_MINUTES)))
+    status = BookingStatus.HELD if held else BookingStatus.CONFIRMED
+    fields = {
+        "hospital_id": ctx["hospital_id"],
+        "department_id": ctx["department_id"],
+        "doctor_id": ctx["doctor_id"],
+        "session_id": ctx["session_id"],
+        "slot_id": ctx["slot_id"],
+        "patient_id": patient["id"],
+        "place_no": place,
+        "day": ctx["day"],
+        "channel": str(cmd.channel),
+        "actor": cmd.actor.label,
+        "booker_phone_index": phone_index,
+        "status": str(status),
+        "fee": ctx["fee"],
+        "created_at": tx.epoch,
+        "updated_at": tx.epoch,
+        "hold_expires_at": to_epoch(hold_until) if held else None,
+    }
+    inserted = yield from insert_booking(fields)
+    if inserted is None:  # that place was freed and retaken since: the lowest free one
+        free = yield from free_place(ctx["slot_id"], ctx["capacity"], None)
+        if free is None:
+            raise SlotFull(slot_id=ctx["slot_id"])
+        fields["place_no"] = free
+        inserted = yield from insert_booking(fields)
+    if inserted is None:  # an active-booking index refused the row again
+        raise SlotFull(slot_id=ctx["slot_id"])
+    booking_id, booking_no = inserted
+    if cmd.idempotency_key:
+        try:
+            yield execute(
+                "INSERT INTO idempotency_keys (scope, key, request_hash, booking_id, created_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                cmd.idempotency_scope,
+                cmd.idempotency_key,
+                cmd.request_hash,
+                booking_id,
+                tx.epoch,
+            )
+        except UniqueViolation as err:  # PostgreSQL: another request (another patient) won the key
+            raise IdempotencyKeyReused(key=cmd.idempotency_key or "") from err
+    view = _view_of_new(ctx, patient, booking_id, booking_no, fields)
+    payload = booking_payload(view)
+    tx.emit("booking.created", hospital_id=ctx["hospital_id"], key=booking_no, payload=payload)
+    emit_slot_changed(tx, ctx["hospital_id"], ctx["slot_id"], ctx["capacity"], booked)
+    tx.audit(
+        cmd.actor,
+        "booking.create",
+        "booking",
+        booking_no,
+        hospital_id=ctx["hospital_id"],
+        after=payload,
+    )
+    return view
+
+
+def _view_of_new(
+    ctx: Row, patient: Row, booking_id: int, booking_no: str, fields: dict[str, Any]
+) -> BookingView:
+    """The new booking as :func:`view_from` would read it back, without reading it back."""
+    return view_from(
+        {
+            **fields,
+            "id": booking_id,
+            "booking_no": booking_no,
+            "paid": 0,
+            "queue_no": None,
+            "cancel_reason": None,
+            "hospital_code": ctx["hospital_code"],
+            "department_code": ctx["department_code"],
+            "department_name": ctx["department_name"],
+            "doctor_work_no": ctx["doctor_work_no"],
+            "doctor_name": ctx["doctor_name"],
+            "doctor_title": ctx["doctor_title"],
+            "room": ctx["room"],
+            "period": ctx["period"],
+            "start_time": ctx["start_time"],
+            "end_time": ctx["end_time"],
+            "slot_starts_at": ctx["slot_starts_at"],
+            "patient_name": patient["name"],
+            "patient_card_no": patient["card_no"],
+        }
+    )
+
+
+def unsafe_precheck(tx: Tx, slot_id: int) -> Unit[None]:
+    """Test-only negative control: the capacity check done *outside* the write transaction."""
+    row = yield one("SELECT capacity, booked FROM slots WHERE id = ?", slot_id)
+    if row is not None and row["booked"] >= row["capacity"]:
+        raise SlotFull(slot_id=slot_id)

@@ -1,0 +1,310 @@
+"""Changes to a booking: pay, cancel (退号), reschedule (改约), move, check in (取号)."""
+
+from __future__ import annotations
+
+from datetime import time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from ..kernel.actor import Actor, Channel
+from ..kernel.deps import Deps
+from ..kernel.errors import (
+    CheckInClosed,
+    CheckInNotOpen,
+    Forbidden,
+    IdempotencyKeyReused,
+    InsufficientBalance,
+    InvalidInput,
+    InvalidState,
+    NotFound,
+)
+from ..kernel.unit import Row, Tx, Unit, execute, from_epoch, val
+from ..patients.repo import patient_by_id
+from ..payments.repo import movement_by_reference, record_movement
+from ..rules.checks import at_local, check_cancel_deadline, check_reschedule_deadline
+from ..rules.model import RuleKey
+from .admission import admit, booking_payload, claim_place, emit_slot_changed, slot_context
+from .commands import CancelBooking, CheckIn, PayBooking, RescheduleBooking
+from .model import Booking, BookingStatus, BookingView, CancelReason
+from .repo import booking_by_no, release_place, view_by_id
+
+
+def _owned(tx: Tx, booking_no: str, actor: Actor) -> Unit[Booking]:
+    booking = yield from booking_by_no(booking_no, lock=True)
+    if not actor.may_access(booking.hospital_id):
+        raise NotFound("booking", booking_no)
+    return booking
+
+
+def _set_status(tx: Tx, booking: Booking, status: BookingStatus, **extra: Any) -> Unit[None]:
+    sets = ", ".join(["status = ?", "updated_at = ?", *(f"{k} = ?" for k in extra)])
+    yield execute(
+        f"UPDATE bookings SET {sets} WHERE id = ?",
+        str(status),
+        tx.epoch,
+        *extra.values(),
+        booking.id,
+    )
+
+
+def refund(tx: Tx, booking: Booking, actor: Actor, method: str | None) -> Unit[None]:
+    """Money back the way it came: the card balance, or a refund row for the terminal."""
+    if booking.paid <= 0:
+        return
+    how = method or "balance"
+    recorded = yield from record_movement(
+        tx,
+        hospital_id=booking.hospital_id,
+        patient_id=booking.patient_id,
+        booking_id=booking.id,
+        kind="refund",
+        method=how,
+        amount=booking.paid,
+        reference=booking.booking_no,  # one refund per booking, whatever asked for it
+        actor=actor,
+    )
+    if recorded is None:  # refunded before: the state guard failed, never pay out twice
+        raise InvalidState(status="refunded", action="refund")
+    if how == "balance":
+        yield execute(
+            "UPDATE patients SET balance = balance + ?, updated_at = ? WHERE id = ?",
+            booking.paid,
+            tx.epoch,
+            booking.patient_id,
+        )
+
+
+def cancel_one(tx: Tx, booking: Booking, actor: Actor, reason: CancelReason) -> Unit[BookingView]:
+    """Cancel, free the place, refund, and record it (used by cancel, expiry and 停诊)."""
+    method = yield val("SELECT pay_method FROM bookings WHERE id = ?", booking.id)
+    booked = yield from release_place(booking.slot_id)
+    yield from _set_status(
+        tx, booking, BookingStatus.CANCELLED, cancelled_at=tx.epoch, cancel_reason=str(reason)
+    )
+    yield from refund(tx, booking, actor, method)
+    view = yield from view_by_id(booking.id)
+    payload = booking_payload(view) | {
+        "reason": str(reason),
+        "refunded": booking.paid,
+        "by_channel": str(actor.channel),  # where the change was asked for (vs. "channel")
+    }
+    tx.emit(
+        "booking.cancelled",
+        hospital_id=booking.hospital_id,
+        key=booking.booking_no,
+        payload=payload,
+    )
+    capacity = yield val("SELECT capacity FROM slots WHERE id = ?", booking.slot_id)
+    emit_slot_changed(tx, booking.hospital_id, booking.slot_id, capacity, booked)
+    tx.audit(
+        actor,
+        "booking.cancel",
+        "booking",
+        booking.booking_no,
+        hospital_id=booking.hospital_id,
+        before={"status": str(booking.status)},
+        after={"status": "cancelled", "reason": str(reason)},
+    )
+    return view
+
+
+def cancel_booking(tx: Tx, cmd: CancelBooking, deps: Deps) -> Unit[BookingView]:
+    booking = yield from _owned(tx, cmd.booking_no, cmd.actor)
+    if booking.status not in (BookingStatus.HELD, BookingStatus.CONFIRMED):
+        raise InvalidState(status=str(booking.status), action="cancel")
+    if not cmd.by_hospital:
+        ctx = yield from slot_context(booking.slot_id, cmd.actor)
+        rules = yield from deps.rules.get(booking.hospital_id)
+        check_cancel_deadline(
+            tx.now, from_epoch(ctx["session_starts_at"]), rules, ZoneInfo(ctx["timezone"])
+        )
+    reason = CancelReason.HOSPITAL if cmd.by_hospital else CancelReason.PATIENT
+    return (yield from cancel_one(tx, booking, cmd.actor, reason))
+
+
+def pay_booking(tx: Tx, cmd: PayBooking, deps: Deps) -> Unit[BookingView]:
+    """Pay what is due. The same payment sent again under its ``reference`` (a terminal or
+    bank transaction) moves no money and answers with the booking as it stands; the
+    reference reused for another booking or method is refused."""
+    booking = yield from _owned(tx, cmd.booking_no, cmd.actor)
+    if cmd.reference is not None:  # after the booking's lock: a waiting retry sees the first
+        prior = yield from movement_by_reference(booking.hospital_id, "payment", cmd.reference)
+        if prior is not None:
+            return (yield from _payment_replayed(cmd, booking, prior))
+    if booking.status not in (BookingStatus.HELD, BookingStatus.CONFIRMED):
+        raise InvalidState(status=str(booking.status), action="pay")
+    if booking.paid >= booking.fee:
+        raise InvalidState(status="paid", action="pay")
+    if booking.hold_expires_at is not None and booking.hold_expires_at <= tx.now:
+        raise InvalidState(status="hold_expired", action="pay")
+    if cmd.method not in ("balance", "card", "cash"):
+        raise InvalidInput("method", "balance, card or cash")
+    due = booking.fee - booking.paid
+    recorded = yield from record_movement(
+        tx,
+        hospital_id=booking.hospital_id,
+        patient_id=booking.patient_id,
+        booking_id=booking.id,
+        kind="payment",
+        method=cmd.method,
+        amount=-due,
+        reference=cmd.reference,
+        actor=cmd.actor,
+    )
+    if recorded is None:  # this reference was taken meanwhile (by another booking's payment)
+        raise IdempotencyKeyReused(key=cmd.reference or "")
+    if cmd.method == "balance":
+        if cmd.actor.channel is Channel.AGENT:
+            rules = yield from deps.rules.get(booking.hospital_id)
+            if not rules.on(RuleKey.AGENT_DIRECT_DEBIT):
+                raise Forbidden(action="agent_direct_debit")
+        debited = yield execute(
+            "UPDATE patients SET balance = balance - ?, updated_at = ? "
+            "WHERE id = ? AND balance >= ?",
+            due,
+            tx.epoch,
+            booking.patient_id,
+            due,
+        )
+        if not debited:
+            balance = yield val("SELECT balance FROM patients WHERE id = ?", booking.patient_id)
+            raise InsufficientBalance(balance=balance, needed=due)
+    yield from _set_status(
+        tx,
+        booking,
+        BookingStatus.CONFIRMED,
+        paid=booking.fee,
+        pay_method=cmd.method,
+        hold_expires_at=None,
+    )
+    view = yield from view_by_id(booking.id)
+    payload = booking_payload(view) | {"method": cmd.method}
+    topic = "booking.confirmed" if booking.status is BookingStatus.HELD else "booking.paid"
+    tx.emit(topic, hospital_id=booking.hospital_id, key=booking.booking_no, payload=payload)
+    tx.audit(
+        cmd.actor,
+        "booking.pay",
+        "booking",
+        booking.booking_no,
+        hospital_id=booking.hospital_id,
+        before={"status": str(booking.status), "paid": booking.paid},
+        after={"status": "confirmed", "paid": booking.fee, "method": cmd.method},
+    )
+    return view
+
+
+def _payment_replayed(cmd: PayBooking, booking: Booking, prior: Row) -> Unit[BookingView]:
+    """Already applied: the booking as it stands, if ``prior`` paid this very booking."""
+    if (prior["booking_id"], prior["method"]) != (booking.id, cmd.method):
+        raise IdempotencyKeyReused(key=cmd.reference or "")
+    return (yield from view_by_id(booking.id))
+
+
+def move_booking(
+    tx: Tx, booking: Booking, target_ctx: Row, place: int, booked: int, actor: Actor, reason: str
+) -> Unit[BookingView]:
+    """Put ``booking`` into the place already claimed in ``target_ctx``'s slot; free the old one."""
+    old_booked = yield from release_place(booking.slot_id)
+    old_capacity = yield val("SELECT capacity FROM slots WHERE id = ?", booking.slot_id)
+    status = (
+        BookingStatus.CONFIRMED if booking.status is BookingStatus.CHECKED_IN else booking.status
+    )
+    yield execute(
+        "UPDATE bookings SET slot_id = ?, session_id = ?, doctor_id = ?, department_id = ?, "
+        "day = ?, "
+        "place_no = ?, status = ?, queue_no = NULL, updated_at = ? WHERE id = ?",
+        target_ctx["slot_id"],
+        target_ctx["session_id"],
+        target_ctx["doctor_id"],
+        target_ctx["department_id"],
+        target_ctx["day"],
+        place,
+        str(status),
+        tx.epoch,
+        booking.id,
+    )
+    view = yield from view_by_id(booking.id)
+    payload = booking_payload(view) | {
+        "from_slot_id": booking.slot_id,
+        "from_session_id": booking.session_id,
+        "from_day": booking.day.isoformat(),
+        "reason": reason,
+        "by_channel": str(actor.channel),
+    }
+    tx.emit(
+        "booking.moved", hospital_id=booking.hospital_id, key=booking.booking_no, payload=payload
+    )
+    emit_slot_changed(tx, booking.hospital_id, booking.slot_id, old_capacity, old_booked)
+    emit_slot_changed(
+        tx, booking.hospital_id, target_ctx["slot_id"], target_ctx["capacity"], booked
+    )
+    tx.audit(
+        actor,
+        "booking.move",
+        "booking",
+        booking.booking_no,
+        hospital_id=booking.hospital_id,
+        before={"slot_id": booking.slot_id, "day": booking.day.isoformat()},
+        after={"slot_id": target_ctx["slot_id"], "day": target_ctx["day"], "reason": reason},
+    )
+    return view
+
+
+def reschedule_booking(tx: Tx, cmd: RescheduleBooking, deps: Deps) -> Unit[BookingView]:
+    booking = yield from _owned(tx, cmd.booking_no, cmd.actor)
+    if booking.status not in (BookingStatus.HELD, BookingStatus.CONFIRMED):
+        raise InvalidState(status=str(booking.status), action="reschedule")
+    if cmd.slot_id == booking.slot_id:
+        raise InvalidInput("slot_id", "the booking is already in this slot")
+    old = yield from slot_context(booking.slot_id, cmd.actor)
+    rules = yield from deps.rules.get(booking.hospital_id)
+    check_reschedule_deadline(
+        tx.now, booking.day, from_epoch(old["session_starts_at"]), rules, ZoneInfo(old["timezone"])
+    )
+    target = yield from slot_context(cmd.slot_id, cmd.actor)
+    if target["hospital_id"] != booking.hospital_id:
+        raise NotFound("slot", cmd.slot_id)
+    patient = yield from patient_by_id(booking.patient_id, lock=True)
+    yield from admit(tx, target, patient, rules, phone_index=None, moving=booking.id)
+    place, booked = yield from claim_place(tx, target["slot_id"], target["capacity"])
+    return (yield from move_booking(tx, booking, target, place, booked, cmd.actor, "rescheduled"))
+
+
+def check_in(tx: Tx, cmd: CheckIn, deps: Deps) -> Unit[BookingView]:
+    booking = yield from _owned(tx, cmd.booking_no, cmd.actor)
+    if booking.status is not BookingStatus.CONFIRMED:
+        raise InvalidState(status=str(booking.status), action="check_in")
+    ctx = yield from slot_context(booking.slot_id, cmd.actor)
+    tz = ZoneInfo(ctx["timezone"])
+    opens_at = at_local(booking.day, time(0, 0), tz)
+    if tx.now < opens_at:
+        raise CheckInNotOpen(opens_at=opens_at)
+    ends_at = from_epoch(ctx["session_ends_at"])
+    if tx.now >= ends_at:
+        raise CheckInClosed(closed_at=ends_at.astimezone(tz))
+    queue_no = yield val(
+        "UPDATE sessions SET last_queue_no = last_queue_no + 1 WHERE id = ? "
+        "RETURNING last_queue_no",
+        booking.session_id,
+    )
+    yield from _set_status(
+        tx, booking, BookingStatus.CHECKED_IN, queue_no=queue_no, checked_in_at=tx.epoch
+    )
+    view = yield from view_by_id(booking.id)
+    payload = booking_payload(view)
+    tx.emit(
+        "booking.checked_in",
+        hospital_id=booking.hospital_id,
+        key=booking.booking_no,
+        payload=payload,
+    )
+    tx.audit(
+        cmd.actor,
+        "booking.check_in",
+        "booking",
+        booking.booking_no,
+        hospital_id=booking.hospital_id,
+        before={"status": "confirmed"},
+        after={"status": "checked_in", "queue_no": queue_no},
+    )
+    return view

@@ -1,0 +1,78 @@
+"""Commands about bookings (预约): book, pay, cancel, reschedule, check in, stop a
+session (停诊), and the background sweeps."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..kernel.actor import Channel
+from ..kernel.unit import Command
+from .model import BookingView
+
+
+@dataclass(frozen=True, kw_only=True)
+class StopSession(Command[dict[str, Any]]):
+    """停诊: move every booking to ``target_session_id`` or cancel them all."""
+
+    session_id: int
+    mode: str  # "move" | "cancel"
+    target_session_id: int | None = None
+    reason: str = ""
+
+
+# --- bookings ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class BookSlot(Command[BookingView]):
+    slot_id: int
+    patient_id: int
+    channel: Channel
+    booker_phone: str | None = None  # caller ID or SMS sender; default the patient's phone
+    patient_name: str | None = None  # when given, must match the registered name (实名)
+    idempotency_key: str | None = None
+    idempotency_scope: str = ""
+    request_hash: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class PayBooking(Command[BookingView]):
+    booking_no: str
+    method: str  # "balance" | "card" | "cash"
+    reference: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class CancelBooking(Command[BookingView]):
+    booking_no: str
+    by_hospital: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class RescheduleBooking(Command[BookingView]):
+    booking_no: str
+    slot_id: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class CheckIn(Command[BookingView]):
+    """取号: gives the next queue number of the session."""
+
+    booking_no: str
+
+
+# --- sweeps ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExpireHolds(Command[int]):
+    limit: int = 500
+
+
+@dataclass(frozen=True, kw_only=True)
+class SweepNoShows(Command[tuple[int, int, int]]):
+    """Confirmed and never checked in when the session ended → no_show (爽约), then the
+    no-show rule; checked in → completed."""
+
+    limit: int = 500

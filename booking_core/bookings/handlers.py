@@ -1,0 +1,32 @@
+"""The bookings' command table: each command of :mod:`.commands` and the unit that runs it
+(booking itself in :mod:`.admission`, changes in :mod:`.changes`, doctor stops in
+:mod:`.stops`, the background sweeps in :mod:`.sweeps`)."""
+
+from __future__ import annotations
+
+from ..kernel.registry import handler_table, on
+from .admission import book_slot
+from .changes import cancel_booking, check_in, pay_booking, reschedule_booking
+from .commands import (
+    BookSlot,
+    CancelBooking,
+    CheckIn,
+    ExpireHolds,
+    PayBooking,
+    RescheduleBooking,
+    StopSession,
+    SweepNoShows,
+)
+from .stops import stop_session
+from .sweeps import expire_holds, sweep_no_shows
+
+HANDLERS = handler_table(
+    on(BookSlot, book_slot),
+    on(PayBooking, pay_booking),
+    on(CancelBooking, cancel_booking),
+    on(RescheduleBooking, reschedule_booking),
+    on(CheckIn, check_in),
+    on(StopSession, stop_session),
+    on(ExpireHolds, expire_holds),
+    on(SweepNoShows, sweep_no_shows),
+)

@@ -1,0 +1,83 @@
+"""Bookings (预约) and their life cycle: held → confirmed → checked_in → completed; or
+cancelled / no_show. Instants are aware UTC datetimes; clinic days hospital-local dates;
+money integer fen (分)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from enum import StrEnum
+
+from ..kernel.actor import Channel
+from ..schedule.model import Period
+
+
+class BookingStatus(StrEnum):
+    """The booking life cycle: held → confirmed → checked_in → completed; or cancelled / no_show."""
+
+    HELD = "held"  # unpaid, released when the hold expires (待支付)
+    CONFIRMED = "confirmed"  # 已预约
+    CHECKED_IN = "checked_in"  # ticket taken, queue number given (已取号)
+    COMPLETED = "completed"  # 已就诊
+    CANCELLED = "cancelled"  # 已取消 (by patient, hospital or expiry)
+    NO_SHOW = "no_show"  # 爽约
+
+    @property
+    def active(self) -> bool:
+        return self in ACTIVE_STATUSES
+
+
+ACTIVE_STATUSES = frozenset({BookingStatus.HELD, BookingStatus.CONFIRMED, BookingStatus.CHECKED_IN})
+
+ACTIVE_SQL = "('held', 'confirmed', 'checked_in')"
+"""The same set, for SQL; the partial unique indexes in the schema use it too."""
+
+
+class CancelReason(StrEnum):
+    PATIENT = "patient"
+    HOSPITAL = "hospital"
+    HOLD_EXPIRED = "hold_expired"
+    SESSION_STOPPED = "session_stopped"
+
+
+@dataclass(frozen=True, slots=True)
+class Booking:
+    id: int
+    booking_no: str  # 预约号: 8 digits + check digit
+    hospital_id: int
+    department_id: int
+    doctor_id: int
+    session_id: int
+    slot_id: int
+    patient_id: int
+    place_no: int
+    channel: Channel
+    status: BookingStatus
+    fee: int
+    paid: int
+    queue_no: int | None
+    day: date
+    created_at: datetime
+    hold_expires_at: datetime | None
+    cancel_reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BookingView:
+    """A booking with the names a person reads (for answers, SMS and tickets)."""
+
+    booking: Booking
+    hospital_code: str
+    department_code: str
+    department_name: str
+    doctor_work_no: str
+    doctor_name: str
+    doctor_title: str
+    room: str
+    period: Period
+    start: time
+    end: time
+    starts_at: datetime
+    patient_name: str
+    patient_card_no: str
+    replayed: bool = False  # the first answer to a retried idempotent request

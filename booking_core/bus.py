@@ -1,0 +1,140 @@
+"""The message bus: one handler per command, run as a unit of work by the store.
+
+Front doors build a command, ``await services.handle(command)``, and word the
+typed errors it may raise; reads go through :meth:`BookingServices.read`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from .blacklist import handlers as blacklist
+from .bookings import handlers as bookings
+from .bookings.admission import unsafe_precheck
+from .bookings.commands import BookSlot
+from .calls import handlers as calls
+from .calls.commands import ClaimCallStep
+from .catalogue import handlers as catalogue
+from .catalogue.commands import UpsertDepartment, UpsertDoctor, UpsertHospital
+from .complaints import handlers as complaints
+from .events import handlers as events
+from .events.model import OutboxEvent
+from .events.outbox import claim, mark_done, retry_later
+from .kernel.clock import Clock
+from .kernel.deps import Deps
+from .kernel.pii import Cipher
+from .kernel.registry import HandlerTable, merge_handlers
+from .kernel.unit import Command, R, T, Tx, Unit, UnitOfWork
+from .messages import handlers as messages
+from .messages.model import Notice
+from .messages.notices import claim_notices
+from .operators import handlers as operators
+from .patients import handlers as patients
+from .payments import handlers as payments
+from .rules import handlers as rules
+from .schedule import handlers as schedule
+from .store.base import Store
+
+UNSAFE_RACE_WINDOW_SECONDS = 0.02  # longer than a group commit under load
+
+CATALOGUE_COMMANDS = (UpsertHospital, UpsertDepartment, UpsertDoctor)
+"""Commands that change what a hospital's department and doctor lists say."""
+
+BOOKKEEPING_COMMANDS = (ClaimCallStep,)
+"""Units whose commit does not make a door's "busy" untrue for the person (a voice step's
+claim): they do not hold the door's time budget (:mod:`booking_core.store.budget`)."""
+
+
+COMMAND_HANDLERS: HandlerTable = merge_handlers(
+    catalogue.HANDLERS,
+    rules.HANDLERS,
+    patients.HANDLERS,
+    schedule.HANDLERS,
+    payments.HANDLERS,
+    blacklist.HANDLERS,
+    bookings.HANDLERS,
+    calls.HANDLERS,
+    complaints.HANDLERS,
+    messages.HANDLERS,
+    operators.HANDLERS,
+    events.HANDLERS,
+)
+
+
+class BookingServices:
+    """The core as the front doors see it."""
+
+    def __init__(self, store: Store, cipher: Cipher) -> None:
+        self.store = store
+        self.cipher = cipher
+        self.deps = Deps(cipher=cipher)
+        self.catalogue_version = 0
+        """Moves on after each catalogue command handled here: caches of department and
+        doctor lists compare it (another process's change reaches them by their TTL)."""
+
+    @property
+    def clock(self) -> Clock:
+        return self.store.clock
+
+    async def handle(self, command: Command[R]) -> R:
+        """Run ``command``'s unit of work in a write transaction; its answer once committed
+        (the command's ``R``: ``BookSlot`` → ``BookingView``). Refusals are typed errors."""
+        handler = COMMAND_HANDLERS[type(command)]
+        if self.store.unsafe_capacity_check and isinstance(command, BookSlot):
+            # test-only negative control: check-then-act across two transactions, with
+            # the gap between them held open so the race shows on a busy machine too
+            await self.store.read(unsafe_precheck, command.slot_id)
+            await asyncio.sleep(UNSAFE_RACE_WINDOW_SECONDS)
+        result: R
+        if isinstance(command, BOOKKEEPING_COMMANDS):
+            result = await self.store.write(handler, command, self.deps, holds=False)
+        elif not isinstance(command, CATALOGUE_COMMANDS):
+            result = await self.store.write(handler, command, self.deps)
+        else:
+            try:
+                result = await self.store.write(handler, command, self.deps)
+            finally:  # also when the outcome is unknown (cancelled after the commit)
+                self.catalogue_version += 1
+        return result
+
+    async def read_small(self, fn: UnitOfWork[T], *args: Any) -> T:
+        """:meth:`read` for a few indexed rows (see :meth:`Store.read_small`)."""
+        return await self.store.read_small(fn, *args)
+
+    async def read(self, fn: UnitOfWork[T], *args: Any, **kwargs: Any) -> T:
+        """Run a domain's query function (``bookings.get_booking`` …) on a read connection."""
+        if kwargs:
+            return await self.store.read(_with_kwargs, fn, args, kwargs)
+        return await self.store.read(fn, *args)
+
+    # --- the outbox API for delivery workers ------------------------------------------
+
+    async def claim(
+        self, consumer: str, limit: int = 100, lease_seconds: int = 60
+    ) -> list[OutboxEvent]:
+        return await self.store.write(claim, consumer, limit, lease_seconds)
+
+    async def mark_done(self, consumer: str, event_ids: list[int]) -> int:
+        return await self.store.write(mark_done, consumer, event_ids)
+
+    async def retry_later(
+        self, consumer: str, event_id: int, delay_seconds: int, error: str
+    ) -> int:
+        return await self.store.write(retry_later, consumer, event_id, delay_seconds, error)
+
+    async def claim_notices(
+        self, consumer: str, limit: int = 50, lease_seconds: int = 60
+    ) -> list[Notice]:
+        """Outbox events with who must be told of them (:mod:`booking_core.messages.notices`)."""
+        return await self.store.write(claim_notices, consumer, self.cipher, limit, lease_seconds)
+
+
+def _with_kwargs(
+    tx: Tx, fn: UnitOfWork[T], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Unit[T]:
+    return (yield from fn(tx, *args, **kwargs))
+
+
+def bootstrap(store: Store, cipher: Cipher) -> BookingServices:
+    return BookingServices(store, cipher)

@@ -1,0 +1,135 @@
+"""What the call commands and reads answer with (来电)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from ..bookings.model import BookingView
+
+
+@dataclass(frozen=True, slots=True)
+class StepRecord:
+    """What :class:`FinishCallStep` stores: the call's next state and the step's answer."""
+
+    state: str
+    response: str
+    patient_id: int | None = None
+
+
+class CodeStatus:
+    """What :class:`SendCallCode` did."""
+
+    CALLER = "caller"  # the call comes from the patient's own phone: no code needed
+    SENT = "sent"  # a new code is on its way to the patient's phone
+    RECENT = "recent"  # one was sent to that phone less than a minute ago: type that one
+    NO_PHONE = "no_phone"  # the patient has no phone to text
+
+
+@dataclass(frozen=True, slots=True)
+class CodeSent:
+    status: str
+    phone_masked: str = ""
+
+
+class CodeCheck(StrEnum):
+    """What :class:`CheckCallCode` found."""
+
+    OK = "ok"  # the call may now hear and cancel the patient's bookings
+    WRONG = "wrong"  # not the code; tries are left
+    SPENT = "spent"  # no live code for this call (expired, or three wrong tries)
+
+
+CALL_RESULTS = ("booked", "cancelled", "transferred", "complaint", "abandoned")
+
+
+@dataclass(frozen=True, slots=True)
+class StepAnswer:
+    """What a call-step write found: ``won`` when this delivery took the step; else the
+    answer already stored for it (None: still being worked out, or never taken)."""
+
+    won: bool
+    response: str | None = None
+    known: bool = False  # a delivery of this very step was seen before
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedBooking:
+    """What :class:`~booking_core.calls.ClaimStepAndBook` did: the claim, the
+    booking when the claim was won, and whether the step's answer was stored with it."""
+
+    claim: StepAnswer
+    booked: BookingView | None = None
+    finished: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class CallSnapshot:
+    """A call as its next webhook needs it: the door's state, the step it is at, and
+    the stored answer to the step being delivered (if it was answered before)."""
+
+    call_sid: str
+    hospital_id: int | None
+    seq: int
+    state: str
+    patient_id: int | None
+    response: str | None
+    known: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CallRecord:
+    call_sid: str
+    hospital_id: int | None
+    channel: str
+    caller_masked: str
+    patient_id: int | None
+    booked: int
+    cancelled: int
+    complaints: int
+    transfer_context: dict[str, Any] | None
+    started_at: datetime
+    transferred_at: datetime | None
+    ended_at: datetime | None
+    duration_seconds: int | None
+    end_status: str | None
+    result: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Transfer:
+    """A caller waiting for (or put through to) an agent, with the context of the call."""
+
+    call_sid: str
+    caller: str  # clear caller ID, for an agent allowed to call back
+    caller_masked: str
+    patient_id: int | None
+    context: dict[str, Any]
+    transferred_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedCall:
+    """A caller transferred to the agents, with what the IVR learnt before (screen pop)."""
+
+    call_sid: str
+    hospital_id: int | None
+    caller_masked: str
+    patient_id: int | None
+    context: dict[str, Any] = field(hash=False)
+    transferred_at: datetime
+
+    @property
+    def taken_by(self) -> str | None:
+        return self.context.get("taken_by")
+
+
+@dataclass(frozen=True, slots=True)
+class TakenCall:
+    """``won``: this agent has the call (now, or already had it); else ``taken_by`` has it."""
+
+    won: bool
+    call: QueuedCall
+    taken_by: str

@@ -1,0 +1,174 @@
+"""Reads of calls (来电): a call's state for its next webhook, a call's record, the agent
+queue, and which patients a call may act for."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ..catalogue.repo import hospital_by_code
+from ..kernel.actor import Actor
+from ..kernel.errors import NotFound
+from ..kernel.identity import mask_long_digits_in
+from ..kernel.pii import Cipher
+from ..kernel.unit import Row, Tx, Unit, from_epoch, one, rows
+from .model import CallRecord, CallSnapshot, QueuedCall, Transfer
+
+
+def call_step(tx: Tx, call_sid: str, step: int, digits: str) -> Unit[CallSnapshot | None]:
+    """The call (None when unknown) with the stored answer to (step, digits)."""
+    call = yield one(
+        "SELECT call_sid, hospital_id, seq, state, patient_id FROM calls WHERE call_sid = ?",
+        call_sid,
+    )
+    if call is None:
+        return None
+    stored = yield one(
+        "SELECT response FROM call_steps WHERE call_sid = ? AND step = ? AND digits = ?",
+        call_sid,
+        step,
+        digits,
+    )
+    return CallSnapshot(
+        call_sid=call["call_sid"],
+        hospital_id=call["hospital_id"],
+        seq=call["seq"],
+        state=call["state"],
+        patient_id=call["patient_id"],
+        response=None if stored is None else stored["response"],
+        known=stored is not None,
+    )
+
+
+def step_response(tx: Tx, call_sid: str, step: int, digits: str) -> Unit[str | None]:
+    row = yield one(
+        "SELECT response FROM call_steps WHERE call_sid = ? AND step = ? AND digits = ?",
+        call_sid,
+        step,
+        digits,
+    )
+    return None if row is None else row["response"]
+
+
+def call_record(tx: Tx, call_sid: str, actor: Actor) -> Unit[CallRecord]:
+    row = yield one("SELECT * FROM calls WHERE call_sid = ?", call_sid)
+    if row is None or not actor.may_access(row["hospital_id"]):
+        raise NotFound("call", call_sid)
+    return _record_from(row)
+
+
+def _record_from(row: Row) -> CallRecord:
+    context = row["transfer_context"]
+    return CallRecord(
+        call_sid=row["call_sid"],
+        hospital_id=row["hospital_id"],
+        channel=row["channel"],
+        caller_masked=row["caller_masked"],
+        patient_id=row["patient_id"],
+        booked=row["booked"],
+        cancelled=row["cancelled"],
+        complaints=row["complaints"],
+        transfer_context=None if context is None else json.loads(context),
+        started_at=from_epoch(row["started_at"]),
+        transferred_at=from_epoch(row["transferred_at"]),
+        ended_at=from_epoch(row["ended_at"]),
+        duration_seconds=row["duration_seconds"],
+        end_status=row["end_status"],
+        result=row["result"],
+    )
+
+
+def transfers(
+    tx: Tx, actor: Actor, cipher: Cipher, *, hospital_code: str | None = None, limit: int = 50
+) -> Unit[list[Transfer]]:
+    """Calls handed to an agent and not yet over, newest first (the console's screen pop)."""
+    where, args = ["transferred_at IS NOT NULL", "ended_at IS NULL"], []
+    if hospital_code:
+        hospital = yield from hospital_by_code(hospital_code)
+        if not actor.may_access(hospital.id):
+            raise NotFound("hospital", hospital_code)
+        where.append("hospital_id = ?")
+        args.append(hospital.id)
+    elif actor.hospital_id is not None:
+        where.append("hospital_id = ?")
+        args.append(actor.hospital_id)
+    found = yield rows(
+        f"SELECT * FROM calls WHERE {' AND '.join(where)} ORDER BY transferred_at DESC LIMIT ?",
+        *args,
+        limit,
+    )
+    return [
+        Transfer(
+            call_sid=r["call_sid"],
+            caller=cipher.decrypt(r["caller_enc"], context="phone") if r["caller_enc"] else "",
+            caller_masked=r["caller_masked"],
+            patient_id=r["patient_id"],
+            context=json.loads(r["transfer_context"] or "{}"),
+            transferred_at=from_epoch(r["transferred_at"]),
+        )
+        for r in found
+    ]
+
+
+def verified_patients(call_sid: str, patient_ids: tuple[int, ...]) -> Unit[set[int]]:
+    """Of ``patient_ids``, those this call may hear and cancel bookings of: the caller ID
+    is the patient's phone, or a code texted to the patient was typed on this call."""
+    if not patient_ids:
+        return set()
+    marks = ", ".join("?" for _ in patient_ids)
+    found = yield rows(
+        "SELECT p.id FROM patients p JOIN calls c ON c.call_sid = ? "
+        f"WHERE p.id IN ({marks}) AND ((c.caller_index IS NOT NULL "
+        "AND p.phone_index = c.caller_index) OR EXISTS (SELECT 1 FROM call_codes k "
+        "WHERE k.call_sid = c.call_sid AND k.patient_id = p.id AND k.verified_at IS NOT NULL))",
+        call_sid,
+        *patient_ids,
+    )
+    return {r["id"] for r in found}
+
+
+def call_may_act_for(tx: Tx, call_sid: str, patient_ids: tuple[int, ...]) -> Unit[set[int]]:
+    """The read for the door: :func:`verified_patients` in a read transaction."""
+    return (yield from verified_patients(call_sid, patient_ids))
+
+
+QUEUE_HOURS = 2  # a transfer never ended after this long lost its status callback
+
+QUEUE_ROWS = 50
+
+
+def _queued(row: Row) -> QueuedCall:
+    return QueuedCall(
+        call_sid=row["call_sid"],
+        hospital_id=row["hospital_id"],
+        caller_masked=row["caller_masked"],
+        patient_id=row["patient_id"],
+        context=mask_long_digits_in(json.loads(row["transfer_context"] or "{}")),  # old rows
+        transferred_at=from_epoch(row["transferred_at"]),
+    )
+
+
+_COLUMNS = "id, call_sid, hospital_id, caller_masked, patient_id, transfer_context, transferred_at"
+
+
+def call_queue(tx: Tx, actor: Actor, *, limit: int = QUEUE_ROWS) -> Unit[list[QueuedCall]]:
+    """Transferred calls not over yet, longest waiting first, in the actor's hospital."""
+    where = ["transferred_at IS NOT NULL", "ended_at IS NULL", "transferred_at > ?"]
+    args: list[Any] = [tx.epoch - QUEUE_HOURS * 3600]
+    if actor.hospital_id is not None:
+        where.append("hospital_id = ?")
+        args.append(actor.hospital_id)
+    found = yield rows(
+        f"SELECT {_COLUMNS} FROM calls WHERE {' AND '.join(where)} "
+        "ORDER BY transferred_at, id LIMIT ?",
+        *args,
+        limit,
+    )
+    return [_queued(r) for r in found]
+
+
+def queued_call(tx: Tx, call_sid: str, actor: Actor) -> Unit[QueuedCall]:
+    row = yield one(f"SELECT {_COLUMNS} FROM calls WHERE call_sid = ?", call_sid)
+    if row is None or row["transferred_at"] is None or not actor.may_access(row["hospital_id"]):
+        raise NotFound("call", call_sid)
+    return _queued(row)

@@ -1,0 +1,133 @@
+"""Text messages (短信): kinds, statuses, what is queued and what the notifier is told."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from ..bookings.model import BookingView
+from ..events.model import OutboxEvent
+
+
+class MessageKind:
+    """What a message is for (stored with it; reports and the console group by it)."""
+
+    COMMAND = "command"  # a patient's text in
+    REPLY = "reply"  # the answer to it
+    CONFIRMATION = "confirmation"  # 预约成功
+    CHANGE = "change"  # 改约 (the patient's own)
+    CANCELLATION = "cancellation"  # 取消
+    STOP = "stop"  # 停诊: moved or cancelled by the hospital
+    REMINDER = "reminder"  # the day before
+    SURVEY = "survey"  # 满意度调查, after the visit
+    COMPLAINT = "complaint"  # 投诉处理结果: the outcome of the patient's complaint
+    CODE = "code"  # 验证码: a phone caller asked to hear or cancel the patient's bookings
+
+
+HOSPITAL_INITIATED = frozenset({MessageKind.STOP, MessageKind.REMINDER, MessageKind.SURVEY})
+"""Notices an opted-out phone does not get (the answers to a patient's own actions still go)."""
+
+
+class MessageStatus:
+    RECEIVED = "received"  # in: stored, being answered
+    ANSWERED = "answered"  # in: the reply is stored
+    QUEUED = "queued"  # out: waiting for its gateway
+    SENDING = "sending"  # out: handed to the gateway; not yet known to have left
+    SENT = "sent"  # out: the gateway took it
+    DELIVERED = "delivered"
+    UNDELIVERED = "undelivered"
+    FAILED = "failed"
+    SKIPPED = "skipped"  # out: never sent (opted out); kept so nobody wonders
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingMessage:
+    """A notice to send. ``key`` makes it once-only (the same key is never queued twice);
+    ``skip`` is why it will not be sent at all (kept in the log as ``skipped``)."""
+
+    key: str
+    gateway: str
+    phone: str
+    body: str
+    kind: str
+    hospital_id: int | None = None
+    booking_no: str | None = None
+    event_id: int | None = None
+    skip: str | None = None
+
+
+NOTICE_TOPICS = (
+    "booking.created",
+    "booking.confirmed",
+    "booking.cancelled",
+    "booking.moved",
+    "booking.reminder",
+    "booking.completed",
+    "call.booked",
+    "call.code",
+    "complaint.replied",
+)
+"""Events somebody is told of by text; the others are marked done untouched."""
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    phone: str
+    phone_index: str
+    opted_out: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """An outbox event as the notifier needs it: the booking it is about (None when it is
+    gone or not a booking event) and who is told (none: the event is just marked done)."""
+
+    event: OutboxEvent
+    booking: BookingView | None
+    patient_name: str
+    recipients: tuple[Recipient, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class InboundClaim:
+    """What :class:`~booking_core.messages.ReceiveMessage` found: ``won`` when
+    this delivery is the first (answer it); else the reply stored for it (None: the first
+    delivery is still being answered)."""
+
+    won: bool
+    message_id: int
+    reply: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """An outgoing message leased to a gateway's sender. ``resumed``: an earlier attempt
+    began at ``sending_since`` (its sender died, or its answer was lost), so the message
+    may have left already: ask the gateway before sending it again."""
+
+    id: int
+    key: str
+    phone: str
+    body: str
+    attempts: int
+    resumed: bool
+    sending_since: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRecord:
+    """A message as the log shows it (phone masked)."""
+
+    id: int
+    direction: str
+    gateway: str
+    phone_masked: str
+    body: str
+    kind: str
+    status: str
+    attempts: int
+    parts: int
+    booking_no: str | None
+    provider_id: str | None
+    error: str | None
+    created_at: datetime

@@ -1,0 +1,57 @@
+"""What a notifier is told about an event: :func:`claim_notices` leases outbox events
+with the booking and the phones to tell (decrypted only here, for the sender)."""
+
+from __future__ import annotations
+
+from ..bookings.repo import view_by_no
+from ..events.model import OutboxEvent
+from ..events.outbox import claim
+from ..kernel.errors import NotFound
+from ..kernel.pii import Cipher
+from ..kernel.unit import Tx, Unit, one
+from .model import NOTICE_TOPICS, Notice, Recipient
+
+
+def claim_notices(
+    tx: Tx, consumer: str, cipher: Cipher, limit: int = 50, lease_seconds: int = 60
+) -> Unit[list[Notice]]:
+    events = yield from claim(tx, consumer, limit, lease_seconds)
+    notices: list[Notice] = []
+    for event in events:
+        notices.append((yield from _notice(event, cipher)))
+    return notices
+
+
+def _notice(event: OutboxEvent, cipher: Cipher) -> Unit[Notice]:
+    if event.topic not in NOTICE_TOPICS:
+        return Notice(event, None, "", ())
+    if event.topic == "complaint.replied":  # the outcome, to the number that complained
+        recipients = yield from _recipients(cipher, event.payload.get("caller_enc"))
+        return Notice(event, None, "", recipients)
+    if event.topic == "call.code":  # to the patient's own phone, never the caller's
+        recipients = yield from _recipients(cipher, event.payload.get("phone_enc"))
+        return Notice(event, None, "", recipients)
+    booking_no = event.payload.get("booking_no") or event.key
+    try:
+        view = yield from view_by_no(booking_no)
+    except NotFound:
+        return Notice(event, None, "", ())
+    patient = yield one(
+        "SELECT name, phone_enc, phone_index FROM patients WHERE id = ?", view.booking.patient_id
+    )
+    if event.topic == "call.booked":  # the number that called, when it can take texts
+        phone_enc = event.payload.get("caller_enc")
+    else:
+        phone_enc = patient["phone_enc"] if patient is not None else None
+    recipients = yield from _recipients(cipher, phone_enc)
+    return Notice(event, view, patient["name"] if patient else "", recipients)
+
+
+def _recipients(cipher: Cipher, phone_enc: str | None) -> Unit[tuple[Recipient, ...]]:
+    """The phone behind ``phone_enc`` (none when there is none), with its opt-out."""
+    if not phone_enc:
+        return ()
+    phone = cipher.decrypt(phone_enc, context="phone")
+    index = cipher.blind_index(phone, context="phone")
+    out = yield one("SELECT 1 AS x FROM sms_opt_outs WHERE phone_index = ?", index)
+    return (Recipient(phone, index, out is not None),)

@@ -1,0 +1,146 @@
+"""The checks every booking passes, from the rules in force: the booking window and
+release (放号), the cut-off, cancel and reschedule deadlines, limits, ban lengths.
+Pure functions of an instant, a rule set and the hospital's zone."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from ..kernel.errors import (
+    BookingClosed,
+    CancelDeadlinePassed,
+    LimitReached,
+    OutsideBookingWindow,
+    RescheduleDeadlinePassed,
+)
+from .model import RuleKey, RuleSet
+
+# --- pure checks -------------------------------------------------------------------
+
+
+def local(instant: datetime, tz: ZoneInfo) -> datetime:
+    return instant.astimezone(tz)
+
+
+def at_local(day: date, clock_time: time, tz: ZoneInfo) -> datetime:
+    return datetime.combine(day, clock_time, tzinfo=tz)
+
+
+def release_instant(day: date, rules: RuleSet, tz: ZoneInfo) -> datetime:
+    """When the places of ``day`` are released (放号): N days before, at the release time."""
+    window = int(rules.value(RuleKey.BOOKING_WINDOW_DAYS))
+    release = time.fromisoformat(rules.value(RuleKey.RELEASE_TIME))
+    return at_local(day - timedelta(days=window), release, tz)
+
+
+def booking_cutoff(session_starts_at: datetime, rules: RuleSet) -> datetime:
+    minutes = rules.limit(RuleKey.BOOKING_CUTOFF_MINUTES) or 0
+    return session_starts_at - timedelta(minutes=minutes)
+
+
+@dataclass(frozen=True, slots=True)
+class BookingWindow:
+    """What a hospital's booking window (预约周期) and release time (放号) open at ``now``:
+    the days ``today`` .. ``last_open_day``; the next day opens at ``next_opens_at``.
+    ``days`` is the rule's N ("today and the next N days"); before the release time the
+    last open day is today + N - 1, from it on today + N."""
+
+    today: date  # hospital-local
+    days: int
+    last_open_day: date
+    next_opens_at: datetime  # hospital-local
+
+    @property
+    def next_day(self) -> date:
+        return self.last_open_day + timedelta(days=1)
+
+
+def booking_window(now: datetime, rules: RuleSet, tz: ZoneInfo) -> BookingWindow:
+    """The days open for booking at ``now``: the same rule ``check_booking_window`` applies
+    to one booking (a day is open once its ``release_instant`` has passed)."""
+    today = local(now, tz).date()
+    days = int(rules.value(RuleKey.BOOKING_WINDOW_DAYS))
+    last = today + timedelta(days=days)
+    if now < release_instant(last, rules, tz):
+        last -= timedelta(days=1)
+    return BookingWindow(today, days, last, release_instant(last + timedelta(days=1), rules, tz))
+
+
+class SlotWindow(StrEnum):
+    """Whether a slot can be booked at an instant: 放号 not yet, open, or past the cut-off."""
+
+    NOT_YET_OPEN = "not_yet_open"
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+def slot_window(
+    now: datetime, day: date, session_starts_at: datetime, rules: RuleSet, tz: ZoneInfo
+) -> SlotWindow:
+    """What ``check_booking_window`` would say of a booking at ``now``, without raising."""
+    if now < release_instant(day, rules, tz):
+        return SlotWindow.NOT_YET_OPEN
+    if now >= booking_cutoff(session_starts_at, rules):
+        return SlotWindow.CLOSED
+    return SlotWindow.OPEN
+
+
+def check_booking_window(
+    now: datetime, day: date, session_starts_at: datetime, rules: RuleSet, tz: ZoneInfo
+) -> None:
+    """Refuse too early (before 放号) with the opening instant, too late with the cut-off."""
+    opens_at = release_instant(day, rules, tz)
+    if now < opens_at:
+        raise OutsideBookingWindow(opens_at=opens_at)
+    closes_at = booking_cutoff(session_starts_at, rules).astimezone(tz)
+    if now >= closes_at:
+        raise BookingClosed(closed_at=closes_at)
+
+
+def cancel_deadline(session_starts_at: datetime, rules: RuleSet) -> datetime:
+    minutes = rules.limit(RuleKey.CANCEL_DEADLINE_MINUTES) or 0
+    return session_starts_at - timedelta(minutes=minutes)
+
+
+def check_cancel_deadline(
+    now: datetime, session_starts_at: datetime, rules: RuleSet, tz: ZoneInfo
+) -> None:
+    deadline = cancel_deadline(session_starts_at, rules)
+    if now >= deadline:
+        raise CancelDeadlinePassed(deadline=deadline.astimezone(tz))
+
+
+def reschedule_deadline(
+    day: date, session_starts_at: datetime, rules: RuleSet, tz: ZoneInfo
+) -> datetime:
+    """N days (default 1): until the end of the Nth day before the clinic day (local
+    midnight). Switched off or 0: until the session starts, like a cancellation."""
+    days = rules.limit(RuleKey.RESCHEDULE_DEADLINE_DAYS)
+    if not days:
+        return session_starts_at.astimezone(tz)
+    return at_local(day - timedelta(days=days - 1), time(0, 0), tz)
+
+
+def check_reschedule_deadline(
+    now: datetime, day: date, session_starts_at: datetime, rules: RuleSet, tz: ZoneInfo
+) -> None:
+    deadline = reschedule_deadline(day, session_starts_at, rules, tz)
+    if now >= deadline:
+        raise RescheduleDeadlinePassed(deadline=deadline)
+
+
+def check_limit(key: RuleKey, count: int, rules: RuleSet) -> None:
+    """``count`` is what the patient (or phone) already has; one more must stay within."""
+    limit = rules.limit(key)
+    if limit is not None and count >= limit:
+        raise LimitReached(rule=str(key), limit=limit)
+
+
+def ban_end(now: datetime, rules: RuleSet, tz: ZoneInfo) -> datetime:
+    """A ban of N days ends at local midnight after the Nth day, counting today as day 1."""
+    days = int(rules.value(RuleKey.BLACKLIST_BAN_DAYS))
+    today = now.astimezone(tz).date()
+    return at_local(today + timedelta(days=days), time(0, 0), tz)

@@ -1,0 +1,90 @@
+"""Clinic sessions (排班) and their slots (号源). Clinic days are hospital-local dates,
+clock times hospital-local times; instants aware UTC datetimes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from enum import StrEnum
+
+
+class Period(StrEnum):
+    MORNING = "morning"  # 上午
+    AFTERNOON = "afternoon"  # 下午
+    EVENING = "evening"  # 夜间
+
+
+class SessionStatus(StrEnum):
+    OPEN = "open"
+    STOPPED = "stopped"  # 停诊
+
+
+@dataclass(frozen=True, slots=True)
+class ClinicSession:
+    """A doctor's clinic session on one day (出诊/排班)."""
+
+    id: int
+    hospital_id: int
+    department_id: int
+    doctor_id: int
+    day: date
+    period: Period
+    start: time
+    end: time
+    room: str
+    fee: int
+    status: SessionStatus
+    starts_at: datetime
+    ends_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    """A time slot inside a session (号源), with ``capacity`` places."""
+
+    id: int
+    session_id: int
+    start: time
+    end: time
+    starts_at: datetime
+    capacity: int
+    booked: int
+
+    @property
+    def free(self) -> int:
+        return max(self.capacity - self.booked, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class SlotView:
+    """A slot with what a person choosing it needs to hear."""
+
+    slot_id: int
+    session_id: int
+    hospital_code: str
+    department_code: str
+    department_name: str
+    doctor_work_no: str
+    doctor_name: str
+    doctor_title: str
+    day: date
+    period: Period
+    start: time
+    end: time
+    room: str
+    fee: int
+    capacity: int
+    booked: int
+    # filled by ``queries.search_slots`` from the hospital's rules, at the read's instant:
+    window: str = "open"  # rules.SlotWindow: "not_yet_open" (before 放号), "open", "closed"
+    opens_at: datetime | None = None  # 放号: the first instant it can be booked (UTC)
+    closes_at: datetime | None = None  # the booking cut-off (UTC)
+
+    @property
+    def free(self) -> int:
+        return max(self.capacity - self.booked, 0)
+
+    @property
+    def bookable(self) -> bool:
+        """A place can be booked now: released, before the cut-off, not full."""
+        return self.window == "open" and self.free > 0
