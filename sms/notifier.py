@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import date
 
-from booking_core import catalogue
+from booking_core import catalogue, events
 from booking_core.bus import BookingServices
 from booking_core.catalogue import Hospital
+from booking_core.kernel.actor import Channel
 from booking_core.kernel.errors import NotFound
 from booking_core.messages import (
     HOSPITAL_INITIATED,
@@ -38,30 +38,40 @@ BATCH = 50
 
 def kind_of(notice: Notice) -> tuple[str, str | None] | None:
     """(message kind, reason) for an event, or None: nobody is texted about it."""
-    topic, payload = notice.event.topic, notice.event.payload
-    reason = payload.get("reason")
-    if topic == "complaint.replied":
-        return MessageKind.COMPLAINT, payload.get("status")
-    if topic == "call.code":
-        return MessageKind.CODE, None
+    match notice.happened:
+        case events.ComplaintReplied(status=status):
+            return MessageKind.COMPLAINT, status
+        case events.CallCodeIssued():
+            return MessageKind.CODE, None
     if notice.booking is None:
         return None
-    if topic in ("booking.created", "call.booked"):
-        return MessageKind.CONFIRMATION, None
-    if topic == "booking.confirmed":
-        return MessageKind.CONFIRMATION, "paid"
-    if topic == "booking.moved":
-        if reason == "session_stopped":
+    match notice.happened:
+        case events.BookingCreated() | events.CallBooked():
+            return MessageKind.CONFIRMATION, None
+        case events.BookingConfirmed():
+            return MessageKind.CONFIRMATION, "paid"
+        case events.BookingMoved(reason="session_stopped"):
             return MessageKind.STOP, "moved"
-        return MessageKind.CHANGE, None
-    if topic == "booking.cancelled":
-        if reason == "session_stopped":
+        case events.BookingMoved():
+            return MessageKind.CHANGE, None
+        case events.BookingCancelled(reason="session_stopped"):
             return MessageKind.STOP, "cancelled"
-        return MessageKind.CANCELLATION, reason or "patient"
-    if topic == "booking.reminder":
-        return MessageKind.REMINDER, None
-    if topic == "booking.completed":
-        return MessageKind.SURVEY, None
+        case events.BookingCancelled(reason=reason):
+            return MessageKind.CANCELLATION, reason or "patient"
+        case events.BookingReminderDue():
+            return MessageKind.REMINDER, None
+        case events.BookingCompleted():
+            return MessageKind.SURVEY, None
+    return None
+
+
+def _asked_on(happened: events.Event | None) -> Channel | None:
+    """Where the change was asked for; for a new booking, where it was made."""
+    match happened:
+        case events.BookingCancelled(by_channel=by) | events.BookingMoved(by_channel=by):
+            return by
+        case events.BookingEvent(channel=by) | events.CallBooked(channel=by):
+            return by
     return None
 
 
@@ -146,33 +156,34 @@ class Notifier:
         """What the notice says, or None: nothing to say after all."""
         hospital = self.hospitals.get(notice.event.hospital_id or 0)
         name = hospital.name if hospital else ""
-        payload = notice.event.payload
-        if kind == MessageKind.COMPLAINT:
+        happened = notice.happened
+        if isinstance(happened, events.ComplaintReplied):
             return self.replies.render(
                 "notice.complaint",
                 hospital=name,
-                tracking_no=payload.get("tracking_no", notice.event.key),
-                status=payload.get("status", ""),
-                reply=payload.get("reply", ""),
+                tracking_no=happened.tracking_no,
+                status=happened.status,
+                reply=happened.reply,
             )
-        if kind == MessageKind.CODE:
+        if isinstance(happened, events.CallCodeIssued):
             return self.replies.render(
                 "notice.code",
                 hospital=name,
-                code=self.services.cipher.decrypt(payload["code_enc"], context="call_code"),
-                minutes=payload.get("minutes", 5),
+                code=self.services.cipher.decrypt(happened.code_enc, context="call_code"),
+                minutes=happened.minutes,
             )
         view = notice.booking
         assert view is not None  # kind_of gives booking kinds only for booking events
-        by = payload.get("by_channel") or payload.get("channel")
-        if by == "sms" and notice.event.topic != "booking.confirmed" and _own_action(kind, reason):
+        asked_by_text = _asked_on(happened) == Channel.SMS and not isinstance(
+            happened, events.BookingConfirmed
+        )
+        if asked_by_text and _own_action(kind, reason):
             return None  # asked for by text: the reply to that text said it already
-        from_day = payload.get("from_day")
         return self.replies.notice(
             kind,
             view,
             reason=reason,
-            from_day=date.fromisoformat(from_day) if from_day else None,
+            from_day=happened.from_day if isinstance(happened, events.BookingMoved) else None,
             hospital=name,
             timezone=hospital.timezone if hospital else None,
         )

@@ -8,6 +8,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from ..catalogue.repo import hospital_by_id, zone
+from ..events.model import BanLifted, PatientBlacklisted
 from ..kernel.actor import Actor
 from ..kernel.deps import Deps
 from ..kernel.errors import BookingError, Forbidden, InvalidInput, NotFound
@@ -86,26 +87,22 @@ def insert_ban(tx: Tx, ban: PlannedBan, actor: Actor) -> Unit[int]:
         int(ban.ends_at.timestamp()),
         actor.label,
     )
-    payload = {
-        "entry_id": entry_id,
-        "patient_id": ban.patient_id,
-        "until": ban.ends_at.isoformat(),
-        "reason": ban.reason,
-        "source": ban.source,
-    }
-    tx.emit(
-        "patient.blacklisted",
+    blacklisted = PatientBlacklisted(
         hospital_id=ban.patient_hospital_id,
-        key=str(ban.patient_id),
-        payload=payload,
+        entry_id=entry_id,
+        patient_id=ban.patient_id,
+        until=ban.ends_at,
+        reason=ban.reason,
+        source=ban.source,
     )
+    tx.emit(blacklisted)
     tx.audit(
         actor,
         "blacklist.add",
         "patient",
         ban.patient_id,
         hospital_id=ban.patient_hospital_id,
-        after=payload,
+        after=blacklisted.payload(),
     )
     return entry_id
 
@@ -134,20 +131,17 @@ def lift_ban(tx: Tx, cmd: LiftBan, deps: Deps) -> Unit[BlacklistEntry]:
             cmd.actor.label,
             cmd.entry_id,
         )
-        payload = {"entry_id": cmd.entry_id, "patient_id": row["patient_id"]}
-        tx.emit(
-            "patient.ban_lifted",
-            hospital_id=row["patient_hospital"],
-            key=str(row["patient_id"]),
-            payload=payload,
+        lifted = BanLifted(
+            hospital_id=row["patient_hospital"], entry_id=cmd.entry_id, patient_id=row["patient_id"]
         )
+        tx.emit(lifted)
         tx.audit(
             cmd.actor,
             "blacklist.lift",
             "patient",
             row["patient_id"],
             hospital_id=row["patient_hospital"],
-            after=payload,
+            after=lifted.payload(),
         )
     row = yield one("SELECT * FROM blacklist WHERE id = ?", cmd.entry_id)
     return blacklist_from(row)
@@ -249,15 +243,23 @@ def apply_no_show_rule(
         to_epoch(ends_at),
         actor.label,
     )
-    payload = {
-        "entry_id": entry_id,
-        "patient_id": patient_id,
-        "until": ends_at.isoformat(),
-        "reason": reason,
-        "source": "no_show",
-    }
-    tx.emit("patient.blacklisted", hospital_id=hospital_id, key=str(patient_id), payload=payload)
-    tx.audit(actor, "blacklist.add", "patient", patient_id, hospital_id=hospital_id, after=payload)
+    blacklisted = PatientBlacklisted(
+        hospital_id=hospital_id,
+        entry_id=entry_id,
+        patient_id=patient_id,
+        until=ends_at,
+        reason=reason,
+        source="no_show",
+    )
+    tx.emit(blacklisted)
+    tx.audit(
+        actor,
+        "blacklist.add",
+        "patient",
+        patient_id,
+        hospital_id=hospital_id,
+        after=blacklisted.payload(),
+    )
     return True
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from ..blacklist.repo import active_ban
+from ..events.model import BookingCreated, SlotChanged
 from ..kernel.actor import Actor
 from ..kernel.deps import Deps
 from ..kernel.errors import (
@@ -53,10 +54,12 @@ def slot_context(slot_id: int, actor: Actor) -> Unit[Any]:
     return ctx
 
 
-def booking_payload(view: BookingView) -> dict[str, Any]:
-    """What every booking.* event carries: enough for an SMS or a HIS without a lookup."""
+def booking_fields(view: BookingView) -> dict[str, Any]:
+    """What every booking event carries (:class:`~booking_core.events.model.BookingEvent`):
+    the booking as it stands, enough for an SMS or a HIS without a lookup."""
     b = view.booking
     return {
+        "hospital_id": b.hospital_id,
         "booking_no": b.booking_no,
         "status": str(b.status),
         "patient_id": b.patient_id,
@@ -65,9 +68,9 @@ def booking_payload(view: BookingView) -> dict[str, Any]:
         "hospital": view.hospital_code,
         "department": view.department_code,
         "doctor": view.doctor_work_no,
-        "day": b.day.isoformat(),
+        "day": b.day,
         "start": view.start.strftime("%H:%M"),
-        "channel": str(b.channel),
+        "channel": b.channel,
         "fee": b.fee,
         "paid": b.paid,
         "queue_no": b.queue_no,
@@ -75,16 +78,11 @@ def booking_payload(view: BookingView) -> dict[str, Any]:
 
 
 def emit_slot_changed(tx: Tx, hospital_id: int, slot_id: int, capacity: int, booked: int) -> None:
+    free = max(capacity - booked, 0)
     tx.emit(
-        "slot.changed",
-        hospital_id=hospital_id,
-        key=str(slot_id),
-        payload={
-            "slot_id": slot_id,
-            "capacity": capacity,
-            "booked": booked,
-            "free": max(capacity - booked, 0),
-        },
+        SlotChanged(
+            hospital_id=hospital_id, slot_id=slot_id, capacity=capacity, booked=booked, free=free
+        )
     )
 
 
@@ -249,8 +247,8 @@ def book_slot(tx: Tx, cmd: BookSlot, deps: Deps) -> Unit[BookingView]:
         except UniqueViolation as err:  # PostgreSQL: another request (another patient) won the key
             raise IdempotencyKeyReused(key=cmd.idempotency_key or "") from err
     view = _view_of_new(ctx, patient, booking_id, booking_no, fields)
-    payload = booking_payload(view)
-    tx.emit("booking.created", hospital_id=ctx["hospital_id"], key=booking_no, payload=payload)
+    created = BookingCreated(**booking_fields(view))
+    tx.emit(created)
     emit_slot_changed(tx, ctx["hospital_id"], ctx["slot_id"], ctx["capacity"], booked)
     tx.audit(
         cmd.actor,
@@ -258,7 +256,7 @@ def book_slot(tx: Tx, cmd: BookSlot, deps: Deps) -> Unit[BookingView]:
         "booking",
         booking_no,
         hospital_id=ctx["hospital_id"],
-        after=payload,
+        after=created.payload(),
     )
     return view
 

@@ -6,6 +6,13 @@ from datetime import time
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from ..events.model import (
+    BookingCancelled,
+    BookingCheckedIn,
+    BookingConfirmed,
+    BookingMoved,
+    BookingPaid,
+)
 from ..kernel.actor import Actor, Channel
 from ..kernel.deps import Deps
 from ..kernel.errors import (
@@ -23,7 +30,7 @@ from ..patients.repo import patient_by_id
 from ..payments.repo import movement_by_reference, record_movement
 from ..rules.checks import at_local, check_cancel_deadline, check_reschedule_deadline
 from ..rules.model import RuleKey
-from .admission import admit, booking_payload, claim_place, emit_slot_changed, slot_context
+from .admission import admit, booking_fields, claim_place, emit_slot_changed, slot_context
 from .commands import CancelBooking, CheckIn, PayBooking, RescheduleBooking
 from .model import Booking, BookingStatus, BookingView, CancelReason
 from .repo import booking_by_no, release_place, view_by_id
@@ -83,16 +90,13 @@ def cancel_one(tx: Tx, booking: Booking, actor: Actor, reason: CancelReason) -> 
     )
     yield from refund(tx, booking, actor, method)
     view = yield from view_by_id(booking.id)
-    payload = booking_payload(view) | {
-        "reason": str(reason),
-        "refunded": booking.paid,
-        "by_channel": str(actor.channel),  # where the change was asked for (vs. "channel")
-    }
     tx.emit(
-        "booking.cancelled",
-        hospital_id=booking.hospital_id,
-        key=booking.booking_no,
-        payload=payload,
+        BookingCancelled(
+            **booking_fields(view),
+            reason=str(reason),
+            refunded=booking.paid,
+            by_channel=actor.channel,  # where the change was asked for (vs. "channel")
+        )
     )
     capacity = yield val("SELECT capacity FROM slots WHERE id = ?", booking.slot_id)
     emit_slot_changed(tx, booking.hospital_id, booking.slot_id, capacity, booked)
@@ -178,9 +182,9 @@ def pay_booking(tx: Tx, cmd: PayBooking, deps: Deps) -> Unit[BookingView]:
         hold_expires_at=None,
     )
     view = yield from view_by_id(booking.id)
-    payload = booking_payload(view) | {"method": cmd.method}
-    topic = "booking.confirmed" if booking.status is BookingStatus.HELD else "booking.paid"
-    tx.emit(topic, hospital_id=booking.hospital_id, key=booking.booking_no, payload=payload)
+    paid = BookingConfirmed if booking.status is BookingStatus.HELD else BookingPaid
+    event = paid(**booking_fields(view), method=cmd.method)
+    tx.emit(event)
     tx.audit(
         cmd.actor,
         "booking.pay",
@@ -224,15 +228,15 @@ def move_booking(
         booking.id,
     )
     view = yield from view_by_id(booking.id)
-    payload = booking_payload(view) | {
-        "from_slot_id": booking.slot_id,
-        "from_session_id": booking.session_id,
-        "from_day": booking.day.isoformat(),
-        "reason": reason,
-        "by_channel": str(actor.channel),
-    }
     tx.emit(
-        "booking.moved", hospital_id=booking.hospital_id, key=booking.booking_no, payload=payload
+        BookingMoved(
+            **booking_fields(view),
+            from_slot_id=booking.slot_id,
+            from_session_id=booking.session_id,
+            from_day=booking.day,
+            reason=reason,
+            by_channel=actor.channel,
+        )
     )
     emit_slot_changed(tx, booking.hospital_id, booking.slot_id, old_capacity, old_booked)
     emit_slot_changed(
@@ -291,13 +295,7 @@ def check_in(tx: Tx, cmd: CheckIn, deps: Deps) -> Unit[BookingView]:
         tx, booking, BookingStatus.CHECKED_IN, queue_no=queue_no, checked_in_at=tx.epoch
     )
     view = yield from view_by_id(booking.id)
-    payload = booking_payload(view)
-    tx.emit(
-        "booking.checked_in",
-        hospital_id=booking.hospital_id,
-        key=booking.booking_no,
-        payload=payload,
-    )
+    tx.emit(BookingCheckedIn(**booking_fields(view)))
     tx.audit(
         cmd.actor,
         "booking.check_in",

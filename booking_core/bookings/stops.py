@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..catalogue.handlers import _require
+from ..events.model import SessionStopped
 from ..kernel.deps import Deps
 from ..kernel.errors import InvalidInput, NotFound, SessionUnavailable, SubstituteFull
 from ..kernel.unit import Tx, Unit, execute, rows, val
@@ -66,17 +67,17 @@ def stop_session(tx: Tx, cmd: StopSession, deps: Deps) -> Unit[dict[str, Any]]:
         cmd.reason,
         session.id,
     )
-    summary = {
-        "session_id": session.id,
-        "mode": cmd.mode,
-        "target_session_id": cmd.target_session_id,
-        "moved": moved,
-        "cancelled": cancelled,
-        "reason": cmd.reason,
-    }
-    tx.emit(
-        "session.stopped", hospital_id=session.hospital_id, key=str(session.id), payload=summary
+    stopped = SessionStopped(
+        hospital_id=session.hospital_id,
+        session_id=session.id,
+        mode=cmd.mode,
+        target_session_id=cmd.target_session_id,
+        moved=moved,
+        cancelled=cancelled,
+        reason=cmd.reason,
     )
+    tx.emit(stopped)
+    summary = stopped.payload()
     tx.audit(
         cmd.actor,
         "session.stop",

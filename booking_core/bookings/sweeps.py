@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections import Counter
 
 from ..blacklist.handlers import apply_no_show_rule
+from ..events.model import BookingCompleted, BookingNoShow
 from ..kernel.deps import Deps
 from ..kernel.unit import Tx, Unit, execute, rows
-from .admission import booking_payload
+from .admission import booking_fields
 from .changes import cancel_one
 from .commands import ExpireHolds, SweepNoShows
 from .model import CancelReason
@@ -54,12 +55,9 @@ def sweep_no_shows(tx: Tx, cmd: SweepNoShows, deps: Deps) -> Unit[tuple[int, int
             booking.id,
         )
         view = yield from view_by_id(booking.id)
-        tx.emit(
-            f"booking.{new_status}",
-            hospital_id=booking.hospital_id,
-            key=booking.booking_no,
-            payload=booking_payload(view),
-        )
+        swept = BookingNoShow if new_status == "no_show" else BookingCompleted
+        event = swept(**booking_fields(view))
+        tx.emit(event)
         tx.audit(
             cmd.actor,
             f"booking.{new_status}",

@@ -11,6 +11,7 @@ from ..bookings.changes import cancel_booking
 from ..bookings.commands import BookSlot, CancelBooking
 from ..bookings.model import BookingView
 from ..catalogue.repo import hospital_by_code
+from ..events.model import CallBooked, CallEnded, CallTransferred
 from ..kernel.actor import Channel
 from ..kernel.deps import Deps
 from ..kernel.errors import InvalidInput, NotFound
@@ -228,17 +229,15 @@ def book_for_call(tx: Tx, cmd: BookForCall, deps: Deps) -> Unit[BookingView]:
     )
     # the confirmation SMS may go to the number that called, not only the patient's own
     tx.emit(
-        "call.booked",
-        hospital_id=view.booking.hospital_id,
-        key=view.booking.booking_no,
-        payload={
-            "call_sid": cmd.call_sid,
-            "booking_no": view.booking.booking_no,
-            "channel": call["channel"],
-            "caller_enc": call["caller_enc"],
-            "caller_masked": call["caller_masked"],
-            "lang": cmd.lang,
-        },
+        CallBooked(
+            hospital_id=view.booking.hospital_id,
+            call_sid=cmd.call_sid,
+            booking_no=view.booking.booking_no,
+            channel=Channel(call["channel"]),
+            caller_enc=call["caller_enc"],
+            caller_masked=call["caller_masked"],
+            lang=cmd.lang,
+        )
     )
     return view
 
@@ -313,15 +312,13 @@ def transfer_call(tx: Tx, cmd: TransferCall, deps: Deps) -> Unit[dict[str, Any]]
         call["id"],
     )
     tx.emit(
-        "call.transferred",
-        hospital_id=call["hospital_id"],
-        key=cmd.call_sid,
-        payload={
-            "call_sid": cmd.call_sid,
-            "caller_masked": call["caller_masked"],
-            "patient_id": call["patient_id"],
-            "context": context,
-        },
+        CallTransferred(
+            hospital_id=call["hospital_id"],
+            call_sid=cmd.call_sid,
+            caller_masked=call["caller_masked"],
+            patient_id=call["patient_id"],
+            context=context,
+        )
     )
     return context
 
@@ -360,10 +357,12 @@ def end_call(tx: Tx, cmd: EndCall, deps: Deps) -> Unit[str | None]:
     )
     if call["ended_at"] is None:
         tx.emit(
-            "call.ended",
-            hospital_id=call["hospital_id"],
-            key=cmd.call_sid,
-            payload={"call_sid": cmd.call_sid, "result": result, "duration_seconds": duration},
+            CallEnded(
+                hospital_id=call["hospital_id"],
+                call_sid=cmd.call_sid,
+                result=result,
+                duration_seconds=duration,
+            )
         )
     return result
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
+from ..events.model import CallCodeIssued
 from ..kernel.deps import Deps
 from ..kernel.errors import LimitReached, NotFound
 from ..kernel.identity import mask_phone
@@ -96,16 +97,14 @@ def send_call_code(tx: Tx, cmd: SendCallCode, deps: Deps) -> Unit[CodeSent]:
         tx.epoch + CODE_MINUTES * 60,
     )
     tx.emit(  # texted by the notifier; the code itself only encrypted, for it alone
-        "call.code",
-        hospital_id=call["hospital_id"],
-        key=cmd.call_sid,
-        payload={
-            "call_sid": cmd.call_sid,
-            "phone_enc": patient["phone_enc"],
-            "code_enc": deps.cipher.encrypt(code, context="call_code"),
-            "minutes": CODE_MINUTES,
-            "lang": cmd.lang,
-        },
+        CallCodeIssued(
+            hospital_id=call["hospital_id"],
+            call_sid=cmd.call_sid,
+            phone_enc=patient["phone_enc"],
+            code_enc=deps.cipher.encrypt(code, context="call_code"),
+            minutes=CODE_MINUTES,
+            lang=cmd.lang,
+        )
     )
     return CodeSent(CodeStatus.SENT, masked)
 

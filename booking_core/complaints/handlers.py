@@ -4,6 +4,7 @@ operator sets, assignment and the reply texted to the caller."""
 from __future__ import annotations
 
 from ..calls.handlers import _call
+from ..events.model import ComplaintReceived, ComplaintReplied
 from ..kernel.actor import Actor
 from ..kernel.deps import Deps
 from ..kernel.errors import InvalidInput, NotFound
@@ -85,10 +86,11 @@ def attach_recording(tx: Tx, cmd: AttachRecording, deps: Deps) -> Unit[str | Non
     )
     if row["status"] == "recording":
         tx.emit(
-            "complaint.received",
-            hospital_id=row["hospital_id"],
-            key=row["tracking_no"],
-            payload={"tracking_no": row["tracking_no"], "call_sid": cmd.call_sid},
+            ComplaintReceived(
+                hospital_id=row["hospital_id"],
+                tracking_no=row["tracking_no"],
+                call_sid=cmd.call_sid,
+            )
         )
     return row["tracking_no"]
 
@@ -181,17 +183,15 @@ def reply_to_complaint(tx: Tx, cmd: ReplyToComplaint, deps: Deps) -> Unit[str]:
     if phone_enc is None and row["patient_id"] is not None:
         phone_enc = yield val("SELECT phone_enc FROM patients WHERE id = ?", row["patient_id"])
     tx.emit(
-        "complaint.replied",
-        hospital_id=row["hospital_id"],
-        key=cmd.tracking_no,
-        payload={
-            "tracking_no": cmd.tracking_no,
-            "status": cmd.status,
-            "reply": reply,
-            "caller_enc": phone_enc,
-            "caller_masked": row["caller_masked"],
-            "patient_id": row["patient_id"],
-        },
+        ComplaintReplied(
+            hospital_id=row["hospital_id"],
+            tracking_no=cmd.tracking_no,
+            status=cmd.status,
+            reply=reply,
+            caller_enc=phone_enc,
+            caller_masked=row["caller_masked"],
+            patient_id=row["patient_id"],
+        )
     )
     tx.audit(
         cmd.actor,

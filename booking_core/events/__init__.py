@@ -1,8 +1,65 @@
-"""What happened, for whoever must hear of it: the outbox and audit (事件、发件箱).
+"""What happened, for whoever must hear of it: typed events, the outbox and audit (事件、发件箱).
 
 Doors import this package, never its modules: ``from booking_core import events``."""
 
 from .commands import PurgeAudit
-from .model import OutboxEvent
+from .model import (
+    EVENT_TYPES,
+    BanLifted,
+    BookingCancelled,
+    BookingCheckedIn,
+    BookingCompleted,
+    BookingConfirmed,
+    BookingCreated,
+    BookingEvent,
+    BookingMoved,
+    BookingNoShow,
+    BookingPaid,
+    BookingReminderDue,
+    CallBooked,
+    CallCodeIssued,
+    CallEnded,
+    CallTransferred,
+    ComplaintReceived,
+    ComplaintReplied,
+    Event,
+    OutboxEvent,
+    PatientBlacklisted,
+    PatientRegistered,
+    RuleChanged,
+    SessionCreated,
+    SessionStopped,
+    SlotChanged,
+    decode,
+)
 
-__all__ = ["OutboxEvent", "PurgeAudit"]
+__all__ = [
+    "EVENT_TYPES",
+    "BanLifted",
+    "BookingCancelled",
+    "BookingCheckedIn",
+    "BookingCompleted",
+    "BookingConfirmed",
+    "BookingCreated",
+    "BookingEvent",
+    "BookingMoved",
+    "BookingNoShow",
+    "BookingPaid",
+    "BookingReminderDue",
+    "CallBooked",
+    "CallCodeIssued",
+    "CallEnded",
+    "CallTransferred",
+    "ComplaintReceived",
+    "ComplaintReplied",
+    "Event",
+    "OutboxEvent",
+    "PatientBlacklisted",
+    "PatientRegistered",
+    "PurgeAudit",
+    "RuleChanged",
+    "SessionCreated",
+    "SessionStopped",
+    "SlotChanged",
+    "decode",
+]

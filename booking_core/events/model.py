@@ -1,13 +1,40 @@
-"""Events (事件) as the outbox keeps them."""
+"""Events (事件): what happened, typed, past tense, and the outbox rows they are kept in.
+
+A unit of work records an :class:`Event` with ``tx.emit(BookingCreated(...))``; the store
+writes it to the outbox in the same transaction as the change (its ``topic``, ``hospital_id``,
+``key`` and :meth:`Event.payload` as JSON). Consumers read rows back as :class:`OutboxEvent`
+and turn them into typed events with :func:`decode`, then match on the type.
+
+Each event type is part of the contract hospital systems read (``docs/events.md``, kept
+true by ``tests/booking_core/test_events.py``): its topic never changes, and its payload
+only gains fields (with a default, so older rows still decode).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime
+import logging
+from collections.abc import Mapping
+from dataclasses import MISSING, dataclass, field, fields
+from datetime import date, datetime
+from enum import Enum
+from typing import Any, ClassVar
+
+from pydantic import TypeAdapter, ValidationError
+
+from ..kernel.actor import Channel
+
+log = logging.getLogger(__name__)
+
+
+def doc(meaning: str, default: Any = MISSING) -> Any:
+    """A payload field with its meaning (the docs and the JSON Schema show it)."""
+    return field(default=default, metadata={"doc": meaning})
 
 
 @dataclass(frozen=True, slots=True)
 class OutboxEvent:
+    """An event as the outbox keeps it: the row, its payload as stored (JSON)."""
+
     id: int
     topic: str  # booking.created, booking.cancelled, slot.changed ...
     hospital_id: int | None
@@ -15,3 +42,407 @@ class OutboxEvent:
     payload: dict = field(hash=False)
     created_at: datetime
     attempts: int = 0
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Event:
+    """Something that happened. ``topic`` names it in the outbox (and in the audit log, when
+    the act is audited too); ``key`` is the aggregate it is about, read from the payload
+    field ``key_field``; ``hospital_id`` travels beside the payload, not in it."""
+
+    topic: ClassVar[str]
+    key_field: ClassVar[str]
+
+    hospital_id: int | None = doc("The hospital the event belongs to (null: platform-wide)")
+
+    @property
+    def key(self) -> str:
+        return str(getattr(self, self.key_field))
+
+    def payload(self) -> dict[str, Any]:
+        """The payload as the outbox stores it: JSON values (dates as ISO 8601 text)."""
+        return {name: _plain(getattr(self, name)) for name in payload_fields(type(self))}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, date):  # a datetime too
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    return value
+
+
+_PAYLOAD_FIELDS: dict[type[Event], tuple[str, ...]] = {}
+
+
+def payload_fields(event_type: type[Event]) -> tuple[str, ...]:
+    """The names of ``event_type``'s payload fields, in the order the payload lists them."""
+    names = _PAYLOAD_FIELDS.get(event_type)
+    if names is None:
+        names = tuple(f.name for f in fields(event_type) if f.name != "hospital_id")
+        _PAYLOAD_FIELDS[event_type] = names
+    return names
+
+
+# --- bookings (预约) -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class BookingEvent(Event):
+    """What every booking event carries: the booking as it stands after the change, enough
+    for a text or a hospital system without a lookup."""
+
+    key_field: ClassVar[str] = "booking_no"
+
+    booking_no: str = doc("The booking number (预约号): 8 digits and a check digit; the key")
+    status: str = doc(
+        "The booking's status after the change: held, confirmed, checked_in, completed, "
+        "cancelled or no_show"
+    )
+    patient_id: int = doc("The patient's id in the engine")
+    slot_id: int = doc("The slot (号源) the booking holds a place in")
+    session_id: int = doc("The session (排班: a doctor's half day) of the slot")
+    hospital: str = doc("The hospital's code")
+    department: str = doc("The department's code (科室)")
+    doctor: str = doc("The doctor's work number (工号)")
+    day: date = doc("The day of the visit, hospital-local")
+    start: str = doc("When the slot starts, hospital-local HH:MM")
+    channel: Channel = doc("Where the booking was made")
+    fee: int = doc("The fee, in fen (分)")
+    paid: int = doc("What has been paid, in fen (0: nothing yet)")
+    queue_no: int | None = doc("The queue number (就诊序号) given at check-in; null before")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class BookingCreated(BookingEvent):
+    """A place was booked (预约成功): held until paid, or confirmed at once."""
+
+    topic: ClassVar[str] = "booking.created"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class BookingConfirmed(BookingEvent):
+    """A held booking was paid, so it is confirmed (支付确认)."""
+
+    topic: ClassVar[str] = "booking.confirmed"
+
+    method: str = doc("How it was paid: balance (预交金), card or cash")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class BookingPaid(BookingEvent):
+    """A booking already confirmed (booked without paying first) was paid."""
+
+    topic: ClassVar[str] = "booking.paid"
+
+    method: str = doc("How it was paid: balance (预交金), card or cash")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class BookingCancelled(BookingEvent):
+    """A booking was cancelled (取消) and its place freed; what was paid was refunded."""
+
+    topic: ClassVar[str] = "booking.cancelled"
+
+    reason: str = doc(
+        "Why: patient (asked for it), hospital (an operator did it for the hospital), "
+        "hold_expired (not paid in time) or session_stopped (停诊)"
+    )
+    refunded: int = doc("What was refunded, in fen")
+    by_channel: Channel = doc("Where the cancellation was asked for (channel: where it was booked)")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class BookingMoved(BookingEvent):
+    """A booking was moved to another slot (改约), by the patient or by a doctor stop."""
+
+    topic: ClassVar[str] = "booking.moved"
+
+    from_slot_id: int = doc("The slot it was moved from")
+    from_session_id: int = doc("The session it was moved from")
+    from_day: date = doc("The day it was moved from, hospital-local")
+    reason: str = doc("Why: rescheduled (asked for) or session_stopped (停诊, to a substitute)")
+    by_channel: Channel = doc("Where the move was asked for (channel: where it was booked)")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class BookingCheckedIn(BookingEvent):
+    """The patient checked in on the day (取号) and was given a queue number."""
+
+    topic: ClassVar[str] = "booking.checked_in"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class BookingNoShow(BookingEvent):
+    """The session ended and the patient never checked in (爽约)."""
+
+    topic: ClassVar[str] = "booking.no_show"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class BookingCompleted(BookingEvent):
+    """The session of a checked-in booking ended: the visit took place (已就诊)."""
+
+    topic: ClassVar[str] = "booking.completed"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class BookingReminderDue(BookingEvent):
+    """The visit is tomorrow: the day-before reminder is due (once per booking)."""
+
+    topic: ClassVar[str] = "booking.reminder"
+
+
+# --- slots and sessions (号源、排班) ---------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SlotChanged(Event):
+    """The number of places taken in a slot changed (a booking made, cancelled or moved)."""
+
+    topic: ClassVar[str] = "slot.changed"
+    key_field: ClassVar[str] = "slot_id"
+
+    slot_id: int = doc("The slot (号源); the key")
+    capacity: int = doc("Places in the slot")
+    booked: int = doc("Places taken")
+    free: int = doc("Places left (never below 0)")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SessionCreated(Event):
+    """A session (排班) was published with its slots (放号)."""
+
+    topic: ClassVar[str] = "session.created"
+    key_field: ClassVar[str] = "session_id"
+
+    session_id: int = doc("The session; the key")
+    doctor: str = doc("The doctor's work number (工号)")
+    day: date = doc("The day, hospital-local")
+    period: str = doc("morning, afternoon or evening")
+    slots: int = doc("How many slots it has")
+    places_per_slot: int = doc("Places in each slot")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SessionStopped(Event):
+    """A session was stopped (停诊): its bookings moved to a substitute or cancelled."""
+
+    topic: ClassVar[str] = "session.stopped"
+    key_field: ClassVar[str] = "session_id"
+
+    session_id: int = doc("The session stopped; the key")
+    mode: str = doc("move (to the target session) or cancel")
+    target_session_id: int | None = doc("The substitute session (null when cancelling)")
+    moved: int = doc("Bookings moved")
+    cancelled: int = doc("Bookings cancelled")
+    reason: str = doc("Why, as the hospital gave it (may be empty)")
+
+
+# --- patients and the blacklist (患者、黑名单) -----------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PatientRegistered(Event):
+    """A patient was registered under their real name (实名建档)."""
+
+    topic: ClassVar[str] = "patient.registered"
+    key_field: ClassVar[str] = "patient_id"
+
+    patient_id: int = doc("The patient's id in the engine; the key")
+    card_no: str = doc("The patient's card number (就诊卡号)")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PatientBlacklisted(Event):
+    """A patient was put on the blacklist (黑名单) by an operator, an import or the
+    no-show sweep (爽约 too often)."""
+
+    topic: ClassVar[str] = "patient.blacklisted"
+    key_field: ClassVar[str] = "patient_id"
+
+    entry_id: int = doc("The blacklist entry")
+    patient_id: int = doc("The patient; the key")
+    until: datetime = doc("When the ban ends, with the hospital's UTC offset")
+    reason: str = doc("Why, in words")
+    source: str = doc(
+        "Who decided: admin (an operator, or a file one imported), his (the hospital's "
+        "system) or no_show (the sweep)"
+    )
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class BanLifted(Event):
+    """A blacklist entry was lifted before its end (解除)."""
+
+    topic: ClassVar[str] = "patient.ban_lifted"
+    key_field: ClassVar[str] = "patient_id"
+
+    entry_id: int = doc("The blacklist entry lifted")
+    patient_id: int = doc("The patient; the key")
+
+
+# --- rules (规则) -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RuleChanged(Event):
+    """A booking rule was set for a hospital (or for every hospital: hospital_id null)."""
+
+    topic: ClassVar[str] = "rule.changed"
+    key_field: ClassVar[str] = "key"
+
+    key: str = doc("The rule's name, e.g. max_active_bookings; the key")
+    value: Any = doc("Its value (a number, a switch or a list, by rule)")
+    enabled: bool = doc("Whether the rule applies")
+    priority: int = doc("Which record wins when several match (higher first)")
+
+
+# --- calls (来电) -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CallBooked(Event):
+    """A phone call booked a place; the confirmation may go to the number that called."""
+
+    topic: ClassVar[str] = "call.booked"
+    key_field: ClassVar[str] = "booking_no"
+
+    call_sid: str = doc("The call (Twilio's CallSid)")
+    booking_no: str = doc("The booking made; the key")
+    channel: Channel = doc("The call's channel (ivr)")
+    caller_enc: str | None = doc("The calling number, encrypted for the engine's notifier")
+    caller_masked: str = doc("The calling number, masked (139****0001)")
+    lang: str = doc("The language the call was in (zh, en)")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CallCodeIssued(Event):
+    """A caller asked to hear or cancel a patient's bookings from another phone: a one-time
+    code (验证码) is to be texted to the patient's own phone."""
+
+    topic: ClassVar[str] = "call.code"
+    key_field: ClassVar[str] = "call_sid"
+
+    call_sid: str = doc("The call that asked; the key")
+    phone_enc: str = doc("The patient's phone, encrypted for the engine's notifier")
+    code_enc: str = doc("The code, encrypted for the engine's notifier alone")
+    minutes: int = doc("How long the code is good for, in minutes")
+    lang: str = doc("The language of the text (zh, en)")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CallTransferred(Event):
+    """A call was handed to the agents' queue, with what the caller had said so far."""
+
+    topic: ClassVar[str] = "call.transferred"
+    key_field: ClassVar[str] = "call_sid"
+
+    call_sid: str = doc("The call; the key")
+    caller_masked: str = doc("The calling number, masked")
+    patient_id: int | None = doc("The patient the call had found (null: none yet)")
+    context: dict[str, Any] = doc(
+        "Where the caller was: the queue and what they typed (long digit runs masked)"
+    )
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CallEnded(Event):
+    """A call ended (once per call)."""
+
+    topic: ClassVar[str] = "call.ended"
+    key_field: ClassVar[str] = "call_sid"
+
+    call_sid: str = doc("The call; the key")
+    result: str = doc("What came of it: booked, cancelled, complaint or abandoned")
+    duration_seconds: int = doc("How long it lasted, in seconds")
+
+
+# --- complaints (投诉) ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ComplaintReceived(Event):
+    """A complaint's recording arrived: the complaint is in the office's inbox (受理)."""
+
+    topic: ClassVar[str] = "complaint.received"
+    key_field: ClassVar[str] = "tracking_no"
+
+    tracking_no: str = doc("The complaint's tracking number, read to the caller; the key")
+    call_sid: str = doc("The call it was left on")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ComplaintReplied(Event):
+    """The hospital answered a complaint; the answer is texted to the number that complained."""
+
+    topic: ClassVar[str] = "complaint.replied"
+    key_field: ClassVar[str] = "tracking_no"
+
+    tracking_no: str = doc("The complaint's tracking number; the key")
+    status: str = doc("The complaint's status now: in_progress or resolved")
+    reply: str = doc("What the hospital says")
+    caller_enc: str | None = doc("Where the answer goes, encrypted (null: no number known)")
+    caller_masked: str = doc("The number that complained, masked (empty: not by phone)")
+    patient_id: int | None = doc("The patient it concerns (null: unknown)")
+
+
+def _by_topic(*event_types: type[Event]) -> Mapping[str, type[Event]]:
+    table: dict[str, type[Event]] = {}
+    for t in event_types:
+        if t.topic in table:
+            raise RuntimeError(f"{t.__name__} and {table[t.topic].__name__} share {t.topic}")
+        table[t.topic] = t
+    return table
+
+
+EVENT_TYPES = _by_topic(
+    BookingCreated,
+    BookingConfirmed,
+    BookingPaid,
+    BookingCancelled,
+    BookingMoved,
+    BookingCheckedIn,
+    BookingNoShow,
+    BookingCompleted,
+    BookingReminderDue,
+    SlotChanged,
+    SessionCreated,
+    SessionStopped,
+    PatientRegistered,
+    PatientBlacklisted,
+    BanLifted,
+    RuleChanged,
+    CallBooked,
+    CallCodeIssued,
+    CallTransferred,
+    CallEnded,
+    ComplaintReceived,
+    ComplaintReplied,
+)
+"""Every event type by its topic: how :func:`decode` finds the type of an outbox row."""
+
+
+_ADAPTERS: dict[type[Event], TypeAdapter] = {}
+
+
+def _adapter(event_type: type[Event]) -> TypeAdapter:
+    """pydantic's validator of ``event_type`` (built once: a few milliseconds each)."""
+    adapter = _ADAPTERS.get(event_type)
+    if adapter is None:
+        adapter = _ADAPTERS[event_type] = TypeAdapter(event_type)
+    return adapter
+
+
+def decode(row: OutboxEvent) -> Event | None:
+    """The typed event of an outbox row; None for a topic this engine does not know (a row
+    written by a newer engine, or by a test) or a payload that does not fit its type (logged).
+    Fields the type does not have are ignored."""
+    event_type = EVENT_TYPES.get(row.topic)
+    if event_type is None:
+        return None
+    try:
+        return _adapter(event_type).validate_python(row.payload | {"hospital_id": row.hospital_id})
+    except ValidationError as err:
+        log.warning("outbox event %s (%s) does not fit %s: %s", row.id, row.topic, event_type, err)
+        return None

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Generic, Literal, NamedTuple, TypeVar, overload
+from typing import Any, ClassVar, Generic, Literal, NamedTuple, Protocol, TypeVar, overload
 
 import orjson
 
@@ -91,12 +91,19 @@ class CheckViolation(Exception):
         self.detail = detail
 
 
-@dataclass(slots=True)
-class PendingEvent:
-    topic: str
-    hospital_id: int | None
-    key: str
-    payload: dict
+class Recordable(Protocol):
+    """What :meth:`Tx.emit` records: a typed event (:class:`booking_core.events.Event`; the
+    kernel sits below the events package, so it names only what the store writes of one)."""
+
+    topic: ClassVar[str]
+
+    @property
+    def hospital_id(self) -> int | None: ...
+
+    @property
+    def key(self) -> str: ...
+
+    def payload(self) -> dict[str, Any]: ...
 
 
 @dataclass(slots=True)
@@ -118,15 +125,16 @@ class Tx:
     now: datetime
     dialect: str
     epoch: int = 0  # ``now`` in epoch seconds, as the store keeps instants
-    events: list[PendingEvent] = field(default_factory=list)
+    events: list[Recordable] = field(default_factory=list)
     audits: list[PendingAudit] = field(default_factory=list)
     unsafe_capacity_check: bool = False  # test-only negative control, see Settings
 
     def __post_init__(self) -> None:
         self.epoch = to_epoch(self.now)
 
-    def emit(self, topic: str, *, hospital_id: int | None, key: str, payload: dict) -> None:
-        self.events.append(PendingEvent(topic, hospital_id, str(key), payload))
+    def emit(self, event: Recordable) -> None:
+        """Record ``event`` for the outbox (written with the unit, kept only if it commits)."""
+        self.events.append(event)
 
     def audit(
         self,

@@ -18,7 +18,7 @@ from .commands import (
 )
 from .model import (
     HOSPITAL_INITIATED,
-    NOTICE_TOPICS,
+    NOTICE_EVENTS,
     Claimed,
     InboundClaim,
     MessageKind,
@@ -32,7 +32,7 @@ from .queries import inbound_reply, messages, opted_out
 
 __all__ = [
     "HOSPITAL_INITIATED",
-    "NOTICE_TOPICS",
+    "NOTICE_EVENTS",
     "AnswerMessage",
     "AnswerSurvey",
     "ClaimOutgoing",

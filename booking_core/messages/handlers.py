@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from ..bookings.admission import booking_payload
+from ..bookings.admission import booking_fields
 from ..bookings.repo import view_by_id
 from ..catalogue.repo import hospital_by_code
+from ..events.model import BookingReminderDue
 from ..events.outbox import mark_done
 from ..kernel.deps import Deps
 from ..kernel.errors import InvalidInput, LimitReached, NotFound, StoreUnavailable
@@ -444,12 +445,7 @@ def queue_reminders(tx: Tx, cmd: QueueReminders, deps: Deps) -> Unit[int]:
             if not inserted:  # another engine's sweep took it
                 continue
             view = yield from view_by_id(r["id"])
-            tx.emit(
-                "booking.reminder",
-                hospital_id=h["id"],
-                key=view.booking.booking_no,
-                payload=booking_payload(view),
-            )
+            tx.emit(BookingReminderDue(**booking_fields(view)))
             queued += 1
     return queued
 

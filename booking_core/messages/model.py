@@ -6,7 +6,19 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ..bookings.model import BookingView
-from ..events.model import OutboxEvent
+from ..events.model import (
+    BookingCancelled,
+    BookingCompleted,
+    BookingConfirmed,
+    BookingCreated,
+    BookingMoved,
+    BookingReminderDue,
+    CallBooked,
+    CallCodeIssued,
+    ComplaintReplied,
+    Event,
+    OutboxEvent,
+)
 
 
 class MessageKind:
@@ -56,16 +68,16 @@ class OutgoingMessage:
     skip: str | None = None
 
 
-NOTICE_TOPICS = (
-    "booking.created",
-    "booking.confirmed",
-    "booking.cancelled",
-    "booking.moved",
-    "booking.reminder",
-    "booking.completed",
-    "call.booked",
-    "call.code",
-    "complaint.replied",
+NOTICE_EVENTS: tuple[type[Event], ...] = (
+    BookingCreated,
+    BookingConfirmed,
+    BookingCancelled,
+    BookingMoved,
+    BookingReminderDue,
+    BookingCompleted,
+    CallBooked,
+    CallCodeIssued,
+    ComplaintReplied,
 )
 """Events somebody is told of by text; the others are marked done untouched."""
 
@@ -79,10 +91,12 @@ class Recipient:
 
 @dataclass(frozen=True, slots=True)
 class Notice:
-    """An outbox event as the notifier needs it: the booking it is about (None when it is
+    """An outbox event as the notifier needs it: the row, what happened (its typed event;
+    None for a topic this engine does not know), the booking it is about (None when it is
     gone or not a booking event) and who is told (none: the event is just marked done)."""
 
     event: OutboxEvent
+    happened: Event | None
     booking: BookingView | None
     patient_name: str
     recipients: tuple[Recipient, ...]

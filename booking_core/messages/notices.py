@@ -4,12 +4,19 @@ with the booking and the phones to tell (decrypted only here, for the sender).""
 from __future__ import annotations
 
 from ..bookings.repo import view_by_no
-from ..events.model import OutboxEvent
+from ..events.model import (
+    BookingEvent,
+    CallBooked,
+    CallCodeIssued,
+    ComplaintReplied,
+    OutboxEvent,
+    decode,
+)
 from ..events.outbox import claim
 from ..kernel.errors import NotFound
 from ..kernel.pii import Cipher
 from ..kernel.unit import Tx, Unit, one
-from .model import NOTICE_TOPICS, Notice, Recipient
+from .model import NOTICE_EVENTS, Notice, Recipient
 
 
 def claim_notices(
@@ -23,28 +30,29 @@ def claim_notices(
 
 
 def _notice(event: OutboxEvent, cipher: Cipher) -> Unit[Notice]:
-    if event.topic not in NOTICE_TOPICS:
-        return Notice(event, None, "", ())
-    if event.topic == "complaint.replied":  # the outcome, to the number that complained
-        recipients = yield from _recipients(cipher, event.payload.get("caller_enc"))
-        return Notice(event, None, "", recipients)
-    if event.topic == "call.code":  # to the patient's own phone, never the caller's
-        recipients = yield from _recipients(cipher, event.payload.get("phone_enc"))
-        return Notice(event, None, "", recipients)
-    booking_no = event.payload.get("booking_no") or event.key
+    happened = decode(event)
+    if not isinstance(happened, NOTICE_EVENTS):
+        return Notice(event, happened, None, "", ())
+    if isinstance(happened, ComplaintReplied):  # the outcome, to the number that complained
+        recipients = yield from _recipients(cipher, happened.caller_enc)
+        return Notice(event, happened, None, "", recipients)
+    if isinstance(happened, CallCodeIssued):  # to the patient's own phone, never the caller's
+        recipients = yield from _recipients(cipher, happened.phone_enc)
+        return Notice(event, happened, None, "", recipients)
+    assert isinstance(happened, BookingEvent | CallBooked)  # the other NOTICE_EVENTS
     try:
-        view = yield from view_by_no(booking_no)
+        view = yield from view_by_no(happened.booking_no)
     except NotFound:
-        return Notice(event, None, "", ())
+        return Notice(event, happened, None, "", ())
     patient = yield one(
         "SELECT name, phone_enc, phone_index FROM patients WHERE id = ?", view.booking.patient_id
     )
-    if event.topic == "call.booked":  # the number that called, when it can take texts
-        phone_enc = event.payload.get("caller_enc")
+    if isinstance(happened, CallBooked):  # the number that called, when it can take texts
+        phone_enc = happened.caller_enc
     else:
         phone_enc = patient["phone_enc"] if patient is not None else None
     recipients = yield from _recipients(cipher, phone_enc)
-    return Notice(event, view, patient["name"] if patient else "", recipients)
+    return Notice(event, happened, view, patient["name"] if patient else "", recipients)
 
 
 def _recipients(cipher: Cipher, phone_enc: str | None) -> Unit[tuple[Recipient, ...]]:

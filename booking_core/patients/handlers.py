@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..catalogue.repo import hospital_by_code
+from ..events.model import PatientRegistered
 from ..kernel.deps import Deps
 from ..kernel.errors import InvalidInput, NotFound, PatientExists
 from ..kernel.identity import (
@@ -87,12 +88,7 @@ def register_patient(tx: Tx, cmd: RegisterPatient, deps: Deps) -> Unit[Patient]:
         "id_number": mask_id_number(id_number) if id_number else None,
         "phone": mask_phone(phone) if phone else None,
     }
-    tx.emit(
-        "patient.registered",
-        hospital_id=hospital.id,
-        key=str(patient_id),
-        payload={"patient_id": patient_id, "card_no": card_no},
-    )
+    tx.emit(PatientRegistered(hospital_id=hospital.id, patient_id=patient_id, card_no=card_no))
     tx.audit(
         cmd.actor, "patient.register", "patient", patient_id, hospital_id=hospital.id, after=masked
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..catalogue.repo import hospital_by_id
+from ..events.model import RuleChanged
 from ..kernel.deps import Deps
 from ..kernel.errors import Forbidden
 from ..kernel.registry import handler_table, on
@@ -60,7 +61,7 @@ def set_rule(tx: Tx, cmd: SetRule, deps: Deps) -> Unit[Rule]:
         if existing is None
         else {"value": existing["value"], "enabled": bool(existing["enabled"])}
     )
-    tx.emit("rule.changed", hospital_id=rule.hospital_id, key=str(rule.key), payload=after)
+    tx.emit(RuleChanged(hospital_id=rule.hospital_id, **after))
     tx.audit(
         cmd.actor,
         "rule.set",

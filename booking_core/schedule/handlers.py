@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from ..catalogue.handlers import _hospital
 from ..catalogue.repo import doctor_by_work_no, zone
+from ..events.model import SessionCreated
 from ..kernel.deps import Deps
 from ..kernel.errors import InvalidInput
 from ..kernel.registry import handler_table, on
@@ -96,17 +97,15 @@ def create_session(tx: Tx, cmd: CreateSession, deps: Deps) -> Unit[ClinicSession
         *(v for r in slot_rows for v in r),
     )
     tx.emit(
-        "session.created",
-        hospital_id=hospital.id,
-        key=str(session_id),
-        payload={
-            "session_id": session_id,
-            "doctor": doctor.work_no,
-            "day": cmd.day.isoformat(),
-            "period": str(cmd.period),
-            "slots": n_slots,
-            "places_per_slot": cmd.places_per_slot,
-        },
+        SessionCreated(
+            hospital_id=hospital.id,
+            session_id=session_id,
+            doctor=doctor.work_no,
+            day=cmd.day,
+            period=str(cmd.period),
+            slots=n_slots,
+            places_per_slot=cmd.places_per_slot,
+        )
     )
     tx.audit(
         cmd.actor,

@@ -9,13 +9,12 @@ receive their results (a sans-I/O style). The same function is driven
 
 So the booking logic is written once and each store decides how to run it::
 
-    def confirm(tx: Tx, booking_no: str) -> Generator[Query, Any, int]:
-        n = yield execute("UPDATE bookings SET status = 'confirmed' WHERE booking_no = ?",
-                          booking_no)
-        tx.emit("booking.confirmed", hospital_id=1, key=booking_no, payload={})
+    def lift(tx: Tx, entry_id: int, patient_id: int) -> Generator[Query, Any, int]:
+        n = yield execute("UPDATE blacklist SET lifted_at = ? WHERE id = ?", tx.epoch, entry_id)
+        tx.emit(BanLifted(hospital_id=1, entry_id=entry_id, patient_id=patient_id))
         return n
 
-    await store.write(confirm, "123456789")
+    await store.write(lift, 7, 42)
 
 SQL uses ``?`` placeholders; the PostgreSQL driver rewrites them to ``$n``.
 Events and audit records a function records on ``tx`` are written in the same
@@ -71,7 +70,7 @@ def audit_rows(tx: Tx) -> list[tuple[Any, ...]]:
 def event_rows(tx: Tx, ids: Sequence[int]) -> list[tuple[Any, ...]]:
     """Outbox rows for ``tx``'s events, with the ids the store drew for them."""
     return [
-        (event_id, ev.topic, ev.hospital_id, ev.key, dumps(ev.payload), tx.epoch)
+        (event_id, ev.topic, ev.hospital_id, ev.key, dumps(ev.payload()), tx.epoch)
         for event_id, ev in zip(ids, tx.events, strict=True)
     ]
 

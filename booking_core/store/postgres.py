@@ -131,7 +131,7 @@ def persist_recorded(tx: Tx, consumers: Sequence[str]) -> Generator[Query, Any, 
         [ev.topic for ev in tx.events],
         [ev.hospital_id for ev in tx.events],
         [ev.key for ev in tx.events],
-        [dumps(ev.payload) for ev in tx.events],
+        [dumps(ev.payload()) for ev in tx.events],
         list(consumers) if tx.events else [],
     )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from booking_core.events import outbox
 from booking_core.kernel.unit import rows
+from tests.support.events import noted
 
 CONSUMER = "test"  # the store fixture's one consumer
 RETENTION_DAYS = 7
@@ -12,7 +13,7 @@ RETENTION_DAYS = 7
 
 def emit(tx, name: str):
     """A unit of work that only records one event (a unit is a generator, even a query-less one)."""
-    tx.emit("test.event", hospital_id=None, key=name, payload={"name": name})
+    tx.emit(noted(name))
     yield from ()
 
 

@@ -14,10 +14,12 @@ batch must fail, else the race could not have caught the bug.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass, replace
+from typing import ClassVar
 
 import pytest
 
-from booking_core.events import outbox
+from booking_core.events import Event, outbox
 from booking_core.kernel.actor import SYSTEM
 from booking_core.kernel.errors import StoreUnavailable
 from booking_core.kernel.unit import execute, val
@@ -26,21 +28,34 @@ GOOD_UNITS = 40
 TOO_BIG = 2**70  # past SQLite's INTEGER, PostgreSQL's bigint and orjson's 64 bits
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Recorded(Event):
+    topic: ClassVar[str] = "test.recorded"
+    key_field: ClassVar[str] = "code"
+
+    code: str
+    hold_minutes: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Untitled(Recorded):
+    topic: ClassVar[str] = None  # type: ignore[assignment]  # outbox.topic is NOT NULL
+
+
 def _record(tx, code: str, poison: str | None):
     hospital_id = yield val(
         "INSERT INTO hospitals (code, name, timezone, created_at, updated_at) "
         "VALUES (?, 'x', 'Asia/Shanghai', 0, 0) RETURNING id",
         code,
     )
-    payload: dict = {"code": code}
-    topic, event_hospital = "test.recorded", hospital_id
+    event = Recorded(hospital_id=hospital_id, code=code)
     if poison == "payload":  # orjson cannot serialise it
-        payload["hold_minutes"] = TOO_BIG
+        event = replace(event, hold_minutes=TOO_BIG)
     elif poison == "integer":  # a parameter no 64-bit column holds
-        event_hospital = TOO_BIG
-    elif poison == "constraint":  # outbox.topic is NOT NULL
-        topic = None
-    tx.emit(topic, hospital_id=event_hospital, key=code, payload=payload)
+        event = replace(event, hospital_id=TOO_BIG)
+    elif poison == "constraint":
+        event = Untitled(hospital_id=hospital_id, code=code)
+    tx.emit(event)
     tx.audit(SYSTEM, "test.recorded", "hospital", hospital_id, hospital_id=hospital_id)
     return code
 

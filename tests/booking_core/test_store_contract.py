@@ -13,6 +13,7 @@ from booking_core.kernel.actor import Channel
 from booking_core.kernel.errors import AlreadyBooked, NotFound, SlotFull
 from booking_core.kernel.unit import UniqueViolation, execute, one, val
 from booking_core.store.migrations import latest_version
+from tests.support.events import noted
 
 DAY = date(2026, 7, 15)
 
@@ -38,7 +39,7 @@ async def test_failed_unit_leaves_nothing_and_emits_nothing(store):
             "INSERT INTO hospitals (code, name, timezone, created_at, updated_at) "
             "VALUES ('X1', 'x', 'Asia/Shanghai', 0, 0)"
         )
-        tx.emit("test.event", hospital_id=None, key="k", payload={})
+        tx.emit(noted("k"))
         raise NotFound("thing", 1)
 
     with pytest.raises(NotFound):

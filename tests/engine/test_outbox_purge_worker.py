@@ -13,6 +13,7 @@ from booking_core.store import make_store
 from engine.app import build_app
 from engine.config import load_settings
 from engine.keys import SERVICES
+from tests.support.events import noted
 
 KEY = Cipher.generate_key()
 WAIT_SECONDS = 10
@@ -20,7 +21,7 @@ WAIT_SECONDS = 10
 
 def emit(tx, name: str):
     """A unit of work that only records one event."""
-    tx.emit("test.event", hospital_id=None, key=name, payload={})
+    tx.emit(noted(name))
     yield from ()
 
 

@@ -18,6 +18,7 @@ from booking_core.store.sqlite import SqliteStore
 from engine.app import build_app
 from engine.config import load_settings
 from engine.keys import SERVICES, STORE
+from tests.support.events import noted
 from tests.support.world import World
 
 KEY = Cipher.generate_key()
@@ -40,7 +41,7 @@ def _grow(tx, code: str):
         code,
         code * 20_000,
     )
-    tx.emit("test.grown", hospital_id=None, key=code, payload={})
+    tx.emit(noted(code))
     return code
 
 
