@@ -8,6 +8,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from ..catalogue.repo import hospital_by_id, zone
+from ..events.audit import AuditAction
 from ..events.model import BanLifted, PatientBlacklisted
 from ..kernel.actor import Actor
 from ..kernel.deps import Deps
@@ -98,7 +99,7 @@ def insert_ban(tx: Tx, ban: PlannedBan, actor: Actor) -> Unit[int]:
     tx.emit(blacklisted)
     tx.audit(
         actor,
-        "blacklist.add",
+        AuditAction.PATIENT_BLACKLISTED,
         "patient",
         ban.patient_id,
         hospital_id=ban.patient_hospital_id,
@@ -137,7 +138,7 @@ def lift_ban(tx: Tx, cmd: LiftBan, deps: Deps) -> Unit[BlacklistEntry]:
         tx.emit(lifted)
         tx.audit(
             cmd.actor,
-            "blacklist.lift",
+            AuditAction.BAN_LIFTED,
             "patient",
             row["patient_id"],
             hospital_id=row["patient_hospital"],
@@ -254,7 +255,7 @@ def apply_no_show_rule(
     tx.emit(blacklisted)
     tx.audit(
         actor,
-        "blacklist.add",
+        AuditAction.PATIENT_BLACKLISTED,
         "patient",
         patient_id,
         hospital_id=hospital_id,

@@ -8,6 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from ..blacklist.repo import active_ban
+from ..events.audit import AuditAction
 from ..events.model import BookingCreated, SlotChanged
 from ..kernel.actor import Actor
 from ..kernel.deps import Deps
@@ -252,7 +253,7 @@ def book_slot(tx: Tx, cmd: BookSlot, deps: Deps) -> Unit[BookingView]:
     emit_slot_changed(tx, ctx["hospital_id"], ctx["slot_id"], ctx["capacity"], booked)
     tx.audit(
         cmd.actor,
-        "booking.create",
+        AuditAction.BOOKING_CREATED,
         "booking",
         booking_no,
         hospital_id=ctx["hospital_id"],

@@ -6,6 +6,7 @@ from datetime import time
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from ..events.audit import AuditAction
 from ..events.model import (
     BookingCancelled,
     BookingCheckedIn,
@@ -102,7 +103,7 @@ def cancel_one(tx: Tx, booking: Booking, actor: Actor, reason: CancelReason) -> 
     emit_slot_changed(tx, booking.hospital_id, booking.slot_id, capacity, booked)
     tx.audit(
         actor,
-        "booking.cancel",
+        AuditAction.BOOKING_CANCELLED,
         "booking",
         booking.booking_no,
         hospital_id=booking.hospital_id,
@@ -187,7 +188,7 @@ def pay_booking(tx: Tx, cmd: PayBooking, deps: Deps) -> Unit[BookingView]:
     tx.emit(event)
     tx.audit(
         cmd.actor,
-        "booking.pay",
+        AuditAction(event.topic),
         "booking",
         booking.booking_no,
         hospital_id=booking.hospital_id,
@@ -244,7 +245,7 @@ def move_booking(
     )
     tx.audit(
         actor,
-        "booking.move",
+        AuditAction.BOOKING_MOVED,
         "booking",
         booking.booking_no,
         hospital_id=booking.hospital_id,
@@ -298,7 +299,7 @@ def check_in(tx: Tx, cmd: CheckIn, deps: Deps) -> Unit[BookingView]:
     tx.emit(BookingCheckedIn(**booking_fields(view)))
     tx.audit(
         cmd.actor,
-        "booking.check_in",
+        AuditAction.BOOKING_CHECKED_IN,
         "booking",
         booking.booking_no,
         hospital_id=booking.hospital_id,

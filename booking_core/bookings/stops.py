@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..catalogue.handlers import _require
+from ..events.audit import AuditAction
 from ..events.model import SessionStopped
 from ..kernel.deps import Deps
 from ..kernel.errors import InvalidInput, NotFound, SessionUnavailable, SubstituteFull
@@ -80,7 +81,7 @@ def stop_session(tx: Tx, cmd: StopSession, deps: Deps) -> Unit[dict[str, Any]]:
     summary = stopped.payload()
     tx.audit(
         cmd.actor,
-        "session.stop",
+        AuditAction.SESSION_STOPPED,
         "session",
         session.id,
         hospital_id=session.hospital_id,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import Counter
 
 from ..blacklist.handlers import apply_no_show_rule
+from ..events.audit import AuditAction
 from ..events.model import BookingCompleted, BookingNoShow
 from ..kernel.deps import Deps
 from ..kernel.unit import Tx, Unit, execute, rows
@@ -60,7 +61,7 @@ def sweep_no_shows(tx: Tx, cmd: SweepNoShows, deps: Deps) -> Unit[tuple[int, int
         tx.emit(event)
         tx.audit(
             cmd.actor,
-            f"booking.{new_status}",
+            AuditAction(event.topic),
             "booking",
             booking.booking_no,
             hospital_id=booking.hospital_id,

@@ -11,6 +11,7 @@ from ..bookings.changes import cancel_booking
 from ..bookings.commands import BookSlot, CancelBooking
 from ..bookings.model import BookingView
 from ..catalogue.repo import hospital_by_code
+from ..events.audit import AuditAction
 from ..events.model import CallBooked, CallEnded, CallTransferred
 from ..kernel.actor import Channel
 from ..kernel.deps import Deps
@@ -59,7 +60,7 @@ def take_call(tx: Tx, cmd: TakeCall, deps: Deps) -> Unit[TakenCall]:
         return TakenCall(won=False, call=again, taken_by=again.taken_by or "")
     tx.audit(
         cmd.actor,
-        "call.take",
+        AuditAction.CALL_TAKE,
         "call",
         cmd.call_sid,
         hospital_id=row["hospital_id"],

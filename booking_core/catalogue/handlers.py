@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from ..events.audit import AuditAction
 from ..kernel.actor import Actor
 from ..kernel.deps import Deps
 from ..kernel.errors import Forbidden, InvalidInput, NotFound
@@ -59,7 +60,7 @@ def upsert_hospital(tx: Tx, cmd: UpsertHospital, deps: Deps) -> Unit[tuple[Hospi
     after = {"code": cmd.code, "name": cmd.name, "timezone": cmd.timezone}
     tx.audit(
         cmd.actor,
-        "hospital.upsert",
+        AuditAction.HOSPITAL_UPSERT,
         "hospital",
         cmd.code,
         hospital_id=new_id,
@@ -98,7 +99,7 @@ def upsert_department(tx: Tx, cmd: UpsertDepartment, deps: Deps) -> Unit[tuple[D
     before = None if row is None else {"name": row["name"], "active": bool(row["active"])}
     tx.audit(
         cmd.actor,
-        "department.upsert",
+        AuditAction.DEPARTMENT_UPSERT,
         "department",
         f"{cmd.hospital_code}/{cmd.code}",
         hospital_id=hospital.id,
@@ -135,7 +136,7 @@ def upsert_doctor(tx: Tx, cmd: UpsertDoctor, deps: Deps) -> Unit[tuple[Doctor, b
     before = None if row is None else {"name": row["name"], "fee": row["fee"]}
     tx.audit(
         cmd.actor,
-        "doctor.upsert",
+        AuditAction.DOCTOR_UPSERT,
         "doctor",
         f"{cmd.hospital_code}/{cmd.work_no}",
         hospital_id=hospital.id,

@@ -4,6 +4,7 @@ operator sets, assignment and the reply texted to the caller."""
 from __future__ import annotations
 
 from ..calls.handlers import _call
+from ..events.audit import AuditAction
 from ..events.model import ComplaintReceived, ComplaintReplied
 from ..kernel.actor import Actor
 from ..kernel.deps import Deps
@@ -53,7 +54,7 @@ def open_complaint(tx: Tx, cmd: OpenComplaint, deps: Deps) -> Unit[str]:
     )
     tx.audit(
         cmd.actor,
-        "complaint.open",
+        AuditAction.COMPLAINT_OPEN,
         "complaint",
         tracking_no,
         hospital_id=call["hospital_id"],
@@ -112,7 +113,7 @@ def set_complaint_status(tx: Tx, cmd: SetComplaintStatus, deps: Deps) -> Unit[st
     )
     tx.audit(
         cmd.actor,
-        "complaint.status",
+        AuditAction.COMPLAINT_STATUS,
         "complaint",
         cmd.tracking_no,
         hospital_id=row["hospital_id"],
@@ -153,7 +154,7 @@ def assign_complaint(tx: Tx, cmd: AssignComplaint, deps: Deps) -> Unit[str]:
         )
     tx.audit(
         cmd.actor,
-        "complaint.assign",
+        AuditAction.COMPLAINT_ASSIGN,
         "complaint",
         cmd.tracking_no,
         hospital_id=row["hospital_id"],
@@ -195,7 +196,7 @@ def reply_to_complaint(tx: Tx, cmd: ReplyToComplaint, deps: Deps) -> Unit[str]:
     )
     tx.audit(
         cmd.actor,
-        "complaint.reply",
+        AuditAction.COMPLAINT_REPLIED,
         "complaint",
         cmd.tracking_no,
         hospital_id=row["hospital_id"],

@@ -2,6 +2,7 @@
 
 Doors import this package, never its modules: ``from booking_core import events``."""
 
+from .audit import AuditAction
 from .commands import PurgeAudit
 from .model import (
     EVENT_TYPES,
@@ -35,6 +36,7 @@ from .model import (
 
 __all__ = [
     "EVENT_TYPES",
+    "AuditAction",
     "BanLifted",
     "BookingCancelled",
     "BookingCheckedIn",

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any, ClassVar, Generic, Literal, NamedTuple, Protocol, TypeVar, overload
 
 import orjson
@@ -139,7 +140,7 @@ class Tx:
     def audit(
         self,
         actor: Actor,
-        action: str,
+        action: StrEnum,
         entity: str,
         entity_id: Any,
         *,
@@ -147,8 +148,14 @@ class Tx:
         before: dict | None = None,
         after: dict | None = None,
     ) -> None:
+        """Record an audit row. ``action`` is a :class:`booking_core.events.AuditAction`,
+        never a free string: one vocabulary for the audit log and the events."""
+        if not isinstance(action, StrEnum):
+            raise TypeError(f"an audit action is an AuditAction, not {action!r}")
         self.audits.append(
-            PendingAudit(actor.label, action, entity, str(entity_id), hospital_id, before, after)
+            PendingAudit(
+                actor.label, str(action), entity, str(entity_id), hospital_id, before, after
+            )
         )
 
 

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from ..bookings.admission import booking_fields
 from ..bookings.repo import view_by_id
 from ..catalogue.repo import hospital_by_code
+from ..events.audit import AuditAction
 from ..events.model import BookingReminderDue
 from ..events.outbox import mark_done
 from ..kernel.deps import Deps
@@ -347,7 +348,7 @@ def set_opt_out(tx: Tx, cmd: SetOptOut, deps: Deps) -> Unit[bool]:
     )
     tx.audit(
         cmd.actor,
-        "sms.opt_out" if cmd.opted_out else "sms.opt_in",
+        AuditAction.SMS_OPT_OUT if cmd.opted_out else AuditAction.SMS_OPT_IN,
         "phone",
         mask_phone(phone),
         hospital_id=cmd.actor.hospital_id,

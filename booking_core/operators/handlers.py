@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from ..catalogue.repo import hospital_by_code
+from ..events.audit import AuditAction
 from ..kernel.deps import Deps
 from ..kernel.errors import Forbidden, InvalidInput, NotFound
 from ..kernel.registry import handler_table, on
@@ -67,7 +68,7 @@ def create_token(tx: Tx, cmd: CreateToken, deps: Deps) -> Unit[int]:
     )
     tx.audit(
         cmd.actor,
-        "token.create",
+        AuditAction.TOKEN_CREATE,
         "api_token",
         token_id,
         hospital_id=hospital_id,
@@ -97,7 +98,7 @@ def create_operator(tx: Tx, cmd: CreateOperator, deps: Deps) -> Unit[int]:
     )
     tx.audit(
         cmd.actor,
-        "operator.create",
+        AuditAction.OPERATOR_CREATE,
         "operator",
         cmd.username,
         hospital_id=hospital_id,
@@ -194,7 +195,7 @@ def add_operator(tx: Tx, cmd: AddOperator, deps: Deps) -> Unit[int]:
     )
     tx.audit(
         cmd.actor,
-        "operator.add",
+        AuditAction.OPERATOR_ADD,
         "operator",
         op_id,
         hospital_id=hospital_id,
@@ -214,7 +215,7 @@ def edit_operator(tx: Tx, cmd: EditOperator, deps: Deps) -> Unit[int]:
     )
     tx.audit(
         cmd.actor,
-        "operator.edit",
+        AuditAction.OPERATOR_EDIT,
         "operator",
         row["id"],
         hospital_id=row["hospital_id"],
@@ -238,7 +239,7 @@ def assign_roles(tx: Tx, cmd: AssignRoles, deps: Deps) -> Unit[tuple[str, ...]]:
     )
     tx.audit(
         cmd.actor,
-        "operator.roles",
+        AuditAction.OPERATOR_ROLES,
         "operator",
         row["id"],
         hospital_id=row["hospital_id"],
@@ -262,7 +263,7 @@ def set_operator_disabled(tx: Tx, cmd: SetOperatorDisabled, deps: Deps) -> Unit[
         yield _close_sessions(row["id"])
     tx.audit(
         cmd.actor,
-        "operator.disable" if cmd.disabled else "operator.enable",
+        AuditAction.OPERATOR_DISABLE if cmd.disabled else AuditAction.OPERATOR_ENABLE,
         "operator",
         row["id"],
         hospital_id=row["hospital_id"],
@@ -283,7 +284,11 @@ def reset_password(tx: Tx, cmd: ResetPassword, deps: Deps) -> Unit[int]:
     yield _close_sessions(row["id"])
     yield _attempt(tx, row["username"], "admin", RESET, False, row["id"])
     tx.audit(
-        cmd.actor, "operator.reset_password", "operator", row["id"], hospital_id=row["hospital_id"]
+        cmd.actor,
+        AuditAction.OPERATOR_RESET_PASSWORD,
+        "operator",
+        row["id"],
+        hospital_id=row["hospital_id"],
     )
     return row["id"]
 
@@ -300,7 +305,11 @@ def change_password(tx: Tx, cmd: ChangePassword, deps: Deps) -> Unit[int]:
     )
     yield _close_sessions(row["id"], keep=cmd.keep_session)
     tx.audit(
-        cmd.actor, "operator.change_password", "operator", row["id"], hospital_id=row["hospital_id"]
+        cmd.actor,
+        AuditAction.OPERATOR_CHANGE_PASSWORD,
+        "operator",
+        row["id"],
+        hospital_id=row["hospital_id"],
     )
     return row["id"]
 
@@ -315,7 +324,11 @@ def enrol_totp(tx: Tx, cmd: EnrolTotp, deps: Deps) -> Unit[int]:
         row["id"],
     )
     tx.audit(
-        cmd.actor, "operator.totp_enrol", "operator", row["id"], hospital_id=row["hospital_id"]
+        cmd.actor,
+        AuditAction.OPERATOR_TOTP_ENROL,
+        "operator",
+        row["id"],
+        hospital_id=row["hospital_id"],
     )
     return row["id"]
 
@@ -353,7 +366,7 @@ def _audit_attempt(
         hospital_id = yield val("SELECT hospital_id FROM operators WHERE id = ?", operator_id)
     tx.audit(
         cmd.actor,
-        "login." + outcome,
+        AuditAction(f"login.{outcome}"),  # one per outcome of .model
         "operator",
         username,
         hospital_id=hospital_id,
@@ -498,7 +511,9 @@ def close_console_session(tx: Tx, cmd: CloseConsoleSession, deps: Deps) -> Unit[
     if row is None:
         return False
     yield execute("DELETE FROM console_sessions WHERE token_hash = ?", cmd.token_hash)
-    tx.audit(cmd.actor, "logout", "operator", row["username"], hospital_id=row["hospital_id"])
+    tx.audit(
+        cmd.actor, AuditAction.LOGOUT, "operator", row["username"], hospital_id=row["hospital_id"]
+    )
     return True
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..catalogue.repo import hospital_by_code
+from ..events.audit import AuditAction
 from ..events.model import PatientRegistered
 from ..kernel.deps import Deps
 from ..kernel.errors import InvalidInput, NotFound, PatientExists
@@ -90,7 +91,12 @@ def register_patient(tx: Tx, cmd: RegisterPatient, deps: Deps) -> Unit[Patient]:
     }
     tx.emit(PatientRegistered(hospital_id=hospital.id, patient_id=patient_id, card_no=card_no))
     tx.audit(
-        cmd.actor, "patient.register", "patient", patient_id, hospital_id=hospital.id, after=masked
+        cmd.actor,
+        AuditAction.PATIENT_REGISTERED,
+        "patient",
+        patient_id,
+        hospital_id=hospital.id,
+        after=masked,
     )
     row = yield one(f"SELECT {PATIENT_COLUMNS} FROM patients WHERE id = ?", patient_id)
     return patient_from(row)
@@ -105,7 +111,7 @@ def reveal_patient(tx: Tx, cmd: RevealPatient, deps: Deps) -> Unit[dict[str, str
     hospital_id = yield one("SELECT hospital_id FROM patients WHERE id = ?", cmd.patient_id)
     tx.audit(
         cmd.actor,
-        "patient.reveal",
+        AuditAction.PATIENT_REVEAL,
         "patient",
         cmd.patient_id,
         hospital_id=hospital_id["hospital_id"],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..events.audit import AuditAction
 from ..kernel.deps import Deps
 from ..kernel.errors import IdempotencyKeyReused, InvalidInput, NotFound
 from ..kernel.registry import handler_table, on
@@ -51,7 +52,7 @@ def top_up(tx: Tx, cmd: TopUp, deps: Deps) -> Unit[Patient]:
     )
     tx.audit(
         cmd.actor,
-        "patient.top_up",
+        AuditAction.PATIENT_TOP_UP,
         "patient",
         cmd.patient_id,
         hospital_id=row["hospital_id"],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..catalogue.repo import hospital_by_id
+from ..events.audit import AuditAction
 from ..events.model import RuleChanged
 from ..kernel.deps import Deps
 from ..kernel.errors import Forbidden
@@ -64,7 +65,7 @@ def set_rule(tx: Tx, cmd: SetRule, deps: Deps) -> Unit[Rule]:
     tx.emit(RuleChanged(hospital_id=rule.hospital_id, **after))
     tx.audit(
         cmd.actor,
-        "rule.set",
+        AuditAction.RULE_CHANGED,
         "rule",
         str(rule.key),
         hospital_id=rule.hospital_id,

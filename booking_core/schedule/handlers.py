@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from ..catalogue.handlers import _hospital
 from ..catalogue.repo import doctor_by_work_no, zone
+from ..events.audit import AuditAction
 from ..events.model import SessionCreated
 from ..kernel.deps import Deps
 from ..kernel.errors import InvalidInput
@@ -109,7 +110,7 @@ def create_session(tx: Tx, cmd: CreateSession, deps: Deps) -> Unit[ClinicSession
     )
     tx.audit(
         cmd.actor,
-        "session.create",
+        AuditAction.SESSION_CREATED,
         "session",
         session_id,
         hospital_id=hospital.id,

@@ -1,18 +1,21 @@
 """Typed events (#11 item 2): each type goes through the outbox and comes back equal, with
-the payload JSON it always had; the topic table knows every type once."""
+the payload JSON it always had; the topic table knows every type once; the audit log
+names an act that is also an event with the event's topic (one vocabulary)."""
 
 from __future__ import annotations
 
 import json
 import logging
 import sys
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
+from booking_core import blacklist, bookings, calls, complaints, rules
 from booking_core.events import (
     EVENT_TYPES,
+    AuditAction,
     BanLifted,
     BookingCancelled,
     BookingCheckedIn,
@@ -41,8 +44,13 @@ from booking_core.events import (
     outbox,
 )
 from booking_core.events import model as event_model
-from booking_core.kernel.actor import Channel
-from booking_core.kernel.unit import Tx
+from booking_core.kernel.actor import SYSTEM, Actor, Channel
+from booking_core.kernel.unit import Tx, execute, rows, val
+from booking_core.operators import model as operator_model
+from booking_core.rules import Rule, RuleKey
+from booking_core.schedule import Period
+from booking_core.store import make_store
+from booking_core.store.migrations import latest_version
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "events.md"
 DAY = date(2026, 7, 11)
@@ -292,3 +300,179 @@ def test_two_types_with_one_topic_are_refused():
 
     with pytest.raises(RuntimeError, match=r"share slot\.changed"):
         event_model._by_topic(SlotChanged, Again)
+
+
+# --- one vocabulary for the audit log and the events ------------------------------------
+
+
+def test_an_audit_action_is_never_a_free_string():
+    tx = Tx(now=datetime(2026, 7, 10, tzinfo=UTC), dialect="sqlite")
+    with pytest.raises(TypeError, match="AuditAction"):
+        tx.audit(SYSTEM, "booking.cancel", "booking", "123456786", hospital_id=1)
+    tx.audit(SYSTEM, AuditAction.BOOKING_CANCELLED, "booking", "123456786", hospital_id=1)
+    assert [a.action for a in tx.audits] == ["booking.cancelled"]
+    assert type(tx.audits[0].action) is str  # the stores bind plain text
+
+
+def test_every_log_in_outcome_has_its_audit_action():
+    outcomes = (
+        operator_model.LOGIN_OK,
+        operator_model.TOTP_OK,
+        operator_model.BAD_PASSWORD,
+        operator_model.BAD_TOTP,
+        operator_model.DISABLED,
+        operator_model.LOCKED,
+        operator_model.THROTTLED,
+        operator_model.RESET,
+        operator_model.CURRENT_PASSWORD_OK,
+        *operator_model.PENDING,
+    )
+    assert {AuditAction(f"login.{o}") for o in outcomes} == {
+        a for a in AuditAction if a.startswith("login.")
+    }
+
+
+async def _slots(services, session_id: int) -> list[int]:
+    def q(tx):
+        found = yield rows("SELECT id FROM slots WHERE session_id = ? ORDER BY id", session_id)
+        return [r["id"] for r in found]
+
+    return await services.read(q)
+
+
+async def _book(services, slot_id: int, patient) -> str:
+    view = await services.handle(
+        bookings.BookSlot(slot_id=slot_id, patient_id=patient.id, channel=Channel.API)
+    )
+    return view.booking.booking_no
+
+
+async def test_an_act_audited_and_emitted_is_named_by_its_topic_in_both(world, services):
+    """Every audited act that is also an event (a session published, a patient registered,
+    a booking made, paid, moved, cancelled, a doctor stop, a rule set, a ban added and
+    lifted, a complaint answered) has its audit row under the event's topic, and the other
+    way round."""
+    admin = Actor("operator", "admin01")
+    morning = await world.basic(DAY)
+    await world.doctor("00869")
+    afternoon = await world.session(
+        DAY, work_no="00869", period=Period.AFTERNOON, start=time(14, 0), end=time(16, 0)
+    )
+    slots = await _slots(services, morning.id)
+    zhang, li, wang = [await world.patient(n) for n in ("张三", "李四", "王五")]
+    first = await _book(services, slots[0], zhang)
+    await services.handle(bookings.PayBooking(booking_no=first, method="cash"))
+    await services.handle(bookings.RescheduleBooking(booking_no=first, slot_id=slots[1]))
+    await services.handle(bookings.CancelBooking(booking_no=await _book(services, slots[2], li)))
+    await _book(services, slots[3], wang)
+    await services.handle(
+        bookings.StopSession(session_id=morning.id, mode="move", target_session_id=afternoon.id)
+    )
+    hospital_id = morning.hospital_id
+    rule = Rule(RuleKey.MAX_ACTIVE_PER_PATIENT, 3, hospital_id=hospital_id)
+    await services.handle(rules.SetRule(rule=rule, actor=admin))
+    ban = await services.handle(
+        blacklist.AddToBlacklist(patient_id=li.id, until=date(2026, 8, 31), reason="倒号")
+    )
+    await services.handle(blacklist.LiftBan(entry_id=ban.id, actor=admin))
+    await services.handle(
+        calls.StartCall(
+            call_sid="CA9",
+            hospital_code="H001",
+            caller="13800000009",
+            state="{}",
+            digits="",
+            response="<Response/>",
+        )
+    )
+    tracking_no = await services.handle(complaints.OpenComplaint(call_sid="CA9"))
+    await services.handle(complaints.AttachRecording(call_sid="CA9", recording_sid="RE1"))
+    await services.handle(complaints.ReplyToComplaint(tracking_no=tracking_no, reply="已处理"))
+
+    def audit(tx):
+        return [dict(r) for r in (yield rows("SELECT action, entity_id FROM audit"))]
+
+    audited = {(a["action"], a["entity_id"]) for a in await services.read(audit)}
+    emitted = {(e.topic, e.key) for e in await services.read(outbox.events)}
+    both = {str(a) for a in AuditAction} & set(EVENT_TYPES)
+    topics = {topic for topic, _key in emitted}
+    elsewhere = {  # test_lifecycle checks these acts' audit names against their events
+        "booking.confirmed",
+        "booking.paid",
+        "booking.checked_in",
+        "booking.no_show",
+        "booking.completed",
+    }
+    assert topics >= both - elsewhere, "the scenario misses an act"
+    assert topics & {"booking.confirmed", "booking.paid"}, "nothing was paid"
+    vocabulary = {str(a) for a in AuditAction}
+    for action, entity_id in audited:
+        assert action in vocabulary, action
+        if action in EVENT_TYPES:
+            assert (action, entity_id) in emitted, f"audited {action} with no such event"
+    for topic, key in emitted:
+        if topic in both:
+            assert (topic, key) in audited, f"emitted {topic} with no audit row of that name"
+
+
+# --- stored audit rows get the new names ------------------------------------------------
+
+
+RENAMED = [
+    ("booking.create", None, "booking.created"),
+    ("booking.pay", '{"status":"held","paid":0}', "booking.confirmed"),
+    ("booking.pay", '{"status":"confirmed","paid":0}', "booking.paid"),
+    ("booking.cancel", '{"status":"held"}', "booking.cancelled"),
+    ("booking.move", None, "booking.moved"),
+    ("booking.check_in", '{"status":"confirmed"}', "booking.checked_in"),
+    ("booking.no_show", None, "booking.no_show"),
+    ("session.create", None, "session.created"),
+    ("session.stop", '{"status":"open"}', "session.stopped"),
+    ("patient.register", None, "patient.registered"),
+    ("blacklist.add", None, "patient.blacklisted"),
+    ("blacklist.lift", None, "patient.ban_lifted"),
+    ("rule.set", None, "rule.changed"),
+    ("complaint.reply", '{"status":"received"}', "complaint.replied"),
+    ("complaint.assign", None, "complaint.assign"),
+    ("patient.reveal", None, "patient.reveal"),
+    ("login.bad_password", None, "login.bad_password"),
+]
+
+
+async def test_the_migration_renames_stored_audit_actions_to_the_topics(db_url, clock):
+    """Audit rows kept before version 11 (#11 item 2): the acts that are events take their
+    topic's name, a payment by the status it paid from; the others keep theirs."""
+    store = make_store(db_url, clock, outbox_consumers=["test"])
+    await store.open()
+    try:
+
+        def before_the_rename(tx):
+            for n, (action, before, _after) in enumerate(RENAMED):
+                yield execute(
+                    "INSERT INTO audit (at, actor, action, entity, entity_id, before_state) "
+                    "VALUES (0, 'operator:admin01', ?, 'x', ?, ?)",
+                    action,
+                    str(n),
+                    before,
+                )
+            yield execute("DELETE FROM schema_migrations WHERE version = 11")
+
+        await store.write(before_the_rename)
+    finally:
+        await store.close()
+
+    store = make_store(db_url, clock, outbox_consumers=["test"])
+    await store.open()
+    try:
+
+        def read(tx):
+            found = yield rows("SELECT action FROM audit ORDER BY id")
+            version = yield val("SELECT max(version) FROM schema_migrations")
+            return [r["action"] for r in found], version
+
+        actions, version = await store.read(read)
+    finally:
+        await store.close()
+    assert version == latest_version()
+    assert actions == [after for _action, _before, after in RENAMED]
+    assert set(actions) <= {str(a) for a in AuditAction}

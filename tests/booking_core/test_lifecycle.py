@@ -162,7 +162,7 @@ async def test_booking_records_its_events_and_audit(world, services):
     [row] = await audit_rows(services, b.booking_no)
     assert (row["actor"], row["action"], row["entity"]) == (
         "operator:agent01",
-        "booking.create",
+        "booking.created",
         "booking",
     )
     assert json.loads(row["after_state"])["booking_no"] == b.booking_no
@@ -201,8 +201,8 @@ async def test_pay_from_the_prepaid_balance(world, services):
     assert [e.topic for e in new] == ["booking.paid"]
     assert new[0].payload["method"] == "balance"
     assert [r["action"] for r in await audit_rows(services, no)] == [
-        "booking.create",
-        "booking.pay",
+        "booking.created",
+        "booking.paid",
     ]
     with pytest.raises(InvalidState) as err:
         await services.handle(bookings.PayBooking(booking_no=no, method="balance"))
@@ -300,7 +300,7 @@ async def test_cancel_frees_the_place_and_refunds_the_way_it_came(world, service
     assert new[1].payload["free"] == 1
     assert await booked(services, slot) == 1
     audit = (await audit_rows(services, a.booking.booking_no))[-1]
-    assert audit["action"] == "booking.cancel"
+    assert audit["action"] == "booking.cancelled"
     assert json.loads(audit["before_state"]) == {"status": "confirmed"}
     assert json.loads(audit["after_state"]) == {"status": "cancelled", "reason": "patient"}
 
@@ -359,7 +359,7 @@ async def test_reschedule_moves_the_booking_and_both_slots_tell(world, services)
     ]
     assert new[0].payload["from_slot_id"] == slots[0]
     assert new[0].payload["reason"] == "rescheduled"
-    assert (await audit_rows(services, no))[-1]["action"] == "booking.move"
+    assert (await audit_rows(services, no))[-1]["action"] == "booking.moved"
 
     with pytest.raises(InvalidInput):
         await services.handle(bookings.RescheduleBooking(booking_no=no, slot_id=slots[3]))
@@ -408,7 +408,7 @@ async def test_check_in_gives_queue_numbers_from_the_day_to_the_session_end(worl
     assert [e.topic for e in new] == ["booking.checked_in", "booking.checked_in"]
     assert new[0].payload["queue_no"] == 1
     assert (await audit_rows(services, first.booking.booking_no))[-1]["action"] == (
-        "booking.check_in"
+        "booking.checked_in"
     )
 
     with pytest.raises(InvalidState):
@@ -551,7 +551,7 @@ async def test_stop_session_cancels_every_booking_and_refunds(world, services):
     assert new[-1].topic == "session.stopped"
     assert sum([await booked(services, s) for s in await slot_ids(services, session.id)]) == 0
     [stop_audit] = [
-        r for r in await audit_rows(services, str(session.id)) if r["action"] == "session.stop"
+        r for r in await audit_rows(services, str(session.id)) if r["action"] == "session.stopped"
     ]
     assert json.loads(stop_audit["after_state"])["cancelled"] == 3
 
@@ -673,9 +673,9 @@ async def test_blacklist_add_lift_list_with_events_and_audit(world, services, cl
     ]
     assert new[0].payload["until"] == local(2026, 9, 1).isoformat()
     actions = [(r["actor"], r["action"]) for r in await audit_rows(services, str(patient.id))]
-    assert ("operator:admin01", "blacklist.add") in actions
-    assert ("operator:admin01", "blacklist.lift") in actions
-    assert actions.count(("operator:admin01", "blacklist.lift")) == 1
+    assert ("operator:admin01", "patient.blacklisted") in actions
+    assert ("operator:admin01", "patient.ban_lifted") in actions
+    assert actions.count(("operator:admin01", "patient.ban_lifted")) == 1
 
     clock.set(local(2026, 8, 1))  # the HIS ban has run out
     assert await services.read(blacklist.list_blacklist, SYSTEM) == []
@@ -711,7 +711,7 @@ async def test_rule_changes_are_audited_with_before_and_after(world, services):
         rules.SetRule(rule=Rule(RuleKey.MAX_ACTIVE_PER_PATIENT, 4, hospital_id=hid), actor=admin)
     )
     rule_rows = [r for r in await audit_rows(services, "max_active_per_patient")]
-    assert [r["action"] for r in rule_rows] == ["rule.set", "rule.set"]
+    assert [r["action"] for r in rule_rows] == ["rule.changed", "rule.changed"]
     assert rule_rows[0]["before_state"] is None
     assert json.loads(rule_rows[1]["before_state"]) == {"value": "3", "enabled": True}
     assert json.loads(rule_rows[1]["after_state"])["value"] == 4
@@ -772,10 +772,11 @@ async def test_every_state_change_of_a_booking_has_its_event(world, services, cl
     statuses = [e.payload["status"] for e in await services.read(outbox.events, key=no)]
     assert statuses == ["held", "confirmed", "confirmed", "checked_in", "completed"]
     actions = [r["action"] for r in await audit_rows(services, no)]
+    assert actions == booking_topics  # one vocabulary: the audit log names each act as its event
     assert actions == [
-        "booking.create",
-        "booking.pay",
-        "booking.move",
-        "booking.check_in",
+        "booking.created",
+        "booking.confirmed",
+        "booking.moved",
+        "booking.checked_in",
         "booking.completed",
     ]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, replace
+from enum import StrEnum
 from typing import ClassVar
 
 import pytest
@@ -42,6 +43,10 @@ class Untitled(Recorded):
     topic: ClassVar[str] = None  # type: ignore[assignment]  # outbox.topic is NOT NULL
 
 
+class Act(StrEnum):
+    RECORDED = "test.recorded"
+
+
 def _record(tx, code: str, poison: str | None):
     hospital_id = yield val(
         "INSERT INTO hospitals (code, name, timezone, created_at, updated_at) "
@@ -56,7 +61,7 @@ def _record(tx, code: str, poison: str | None):
     elif poison == "constraint":
         event = Untitled(hospital_id=hospital_id, code=code)
     tx.emit(event)
-    tx.audit(SYSTEM, "test.recorded", "hospital", hospital_id, hospital_id=hospital_id)
+    tx.audit(SYSTEM, Act.RECORDED, "hospital", hospital_id, hospital_id=hospital_id)
     return code
 
 

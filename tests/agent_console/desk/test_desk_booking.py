@@ -91,9 +91,9 @@ async def test_book_change_and_cancel_are_the_agents(agent, services, desk_world
         number,
     )
     assert {(a["action"], a["actor"]) for a in audit} == {
-        ("booking.create", "operator:agent_a"),
-        ("booking.move", "operator:agent_a"),
-        ("booking.cancel", "operator:agent_a"),
+        ("booking.created", "operator:agent_a"),
+        ("booking.moved", "operator:agent_a"),
+        ("booking.cancelled", "operator:agent_a"),
     }
     status, body = await agent.post(f"/desk/bookings/{number}/cancel")
     assert (status, body["error"]) == (409, "invalid_state")

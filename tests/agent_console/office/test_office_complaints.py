@@ -82,7 +82,10 @@ async def test_list_detail_assign_and_reply(browser, services, world):
     assert services.cipher.decrypt(payload["caller_enc"], context="phone") == phone(900)
     status, detail = await agent.get(f"/office/complaints/{tracking_no}")
     assert detail["complaint"]["resolution"] == "已联系科室，向您致歉。"
-    assert [h["action"] for h in detail["history"]][-2:] == ["complaint.assign", "complaint.reply"]
+    assert [h["action"] for h in detail["history"]][-2:] == [
+        "complaint.assign",
+        "complaint.replied",
+    ]
 
 
 async def test_bad_replies_and_assignees_are_refused(browser, services, world):

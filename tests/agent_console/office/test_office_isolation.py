@@ -91,7 +91,7 @@ async def test_the_back_office_reads_run_on_each_store(browser, services, world)
     assert status == 200, report
     assert dict(map(tuple, report["data"]["by_doctor"])) == {"医生00869": 3, "医生00870": 1}
     status, audit = await admin.get("/office/audit?action=session")
-    assert {e["action"] for e in audit["entries"]} >= {"session.stop", "session.create"}
+    assert {e["action"] for e in audit["entries"]} >= {"session.stopped", "session.created"}
     root = await sign_in(browser, services, "root", ("platform_admin",), None)
     status, body = await root.get("/office/bookings")
     assert body["total"] == len(ha.bookings) + len(hb.bookings)

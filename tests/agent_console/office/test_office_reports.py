@@ -70,7 +70,7 @@ async def test_audit_log_shows_the_own_hospital(browser, services, world):
     assert status == 200
     assert body["entries"][0]["action"] == "department.upsert"
     assert body["entries"][0]["actor"] == "operator:hadmin"
-    status, body = await admin.get("/office/audit?action=patient.register")
+    status, body = await admin.get("/office/audit?action=patient.registered")
     registered = [e["after"] for e in body["entries"]]
     assert registered
     assert all("张三丰" not in a for a in registered)
