@@ -292,7 +292,7 @@ class RuleChanged(Event):
     topic: ClassVar[str] = "rule.changed"
     key_field: ClassVar[str] = "key"
 
-    key: str = doc("The rule's name, e.g. max_active_bookings; the key")
+    key: str = doc("The rule's name, e.g. max_active_per_patient; the key")
     value: Any = doc("Its value (a number, a switch or a list, by rule)")
     enabled: bool = doc("Whether the rule applies")
     priority: int = doc("Which record wins when several match (higher first)")

@@ -1,11 +1,13 @@
 """Typed events (#11 item 2): each type goes through the outbox and comes back equal, with
-the payload JSON it always had; the topic table knows every type once; the audit log
-names an act that is also an event with the event's topic (one vocabulary)."""
+the payload JSON it always had; the topic table knows every type once; ``docs/events.md``
+documents every type and field as the code declares them; the audit log names an act
+that is also an event with the event's topic (one vocabulary)."""
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from pathlib import Path
@@ -22,6 +24,7 @@ from booking_core.events import (
     BookingCompleted,
     BookingConfirmed,
     BookingCreated,
+    BookingEvent,
     BookingMoved,
     BookingNoShow,
     BookingPaid,
@@ -44,6 +47,7 @@ from booking_core.events import (
     outbox,
 )
 from booking_core.events import model as event_model
+from booking_core.events.schema import json_schemas, payload_rows, payload_schema
 from booking_core.kernel.actor import SYSTEM, Actor, Channel
 from booking_core.kernel.unit import Tx, execute, rows, val
 from booking_core.operators import model as operator_model
@@ -300,6 +304,72 @@ def test_two_types_with_one_topic_are_refused():
 
     with pytest.raises(RuntimeError, match=r"share slot\.changed"):
         event_model._by_topic(SlotChanged, Again)
+
+
+def test_every_event_type_names_its_key_and_documents_every_field():
+    for event_type in EVENT_TYPES.values():
+        assert event_type.key_field in event_model.payload_fields(event_type)
+        assert event_type.__doc__, event_type.__name__
+        for name, _kind, meaning in payload_rows(event_type):
+            assert meaning.strip(), (event_type.__name__, name)
+
+
+# --- the documented contract ------------------------------------------------------------
+
+
+def _sections() -> dict[str, str]:
+    text = DOCS.read_text(encoding="utf-8")
+    parts = re.split(r"^### (.+?)\s*$", text, flags=re.MULTILINE)
+    return dict(zip(parts[1::2], parts[2::2], strict=True))
+
+
+def _table(section: str) -> list[tuple[str, str, str]]:
+    found = re.findall(r"^\| `(\w+)` \| ([^|]+?) \| (.+?) \|$", section, flags=re.MULTILINE)
+    return [(f, t, m) for f, t, m in found]
+
+
+def _expected(rows: list[tuple[str, str, str]]) -> str:
+    return "\n".join(f"| `{f}` | {t} | {m} |" for f, t, m in rows)
+
+
+def test_every_event_type_is_documented_with_its_topic():
+    sections = _sections()
+    names = set(EVENT_TYPE_IDS)
+    assert sorted(names - set(sections)) == [], "event types without a section in docs"
+    assert sorted(set(sections) - names - {"The booking fields"}) == [], "sections of no type"
+    for name, event_type in zip(EVENT_TYPE_IDS, EVENT_TYPES.values(), strict=True):
+        assert f"Topic `{event_type.topic}`, key `{event_type.key_field}`." in sections[name]
+
+
+def test_documented_fields_are_the_fields_of_each_type():
+    sections = _sections()
+    shared = payload_rows(BookingEvent)
+    assert _table(sections["The booking fields"]) == shared, _expected(shared)
+    for name, event_type in zip(EVENT_TYPE_IDS, EVENT_TYPES.values(), strict=True):
+        booking = issubclass(event_type, BookingEvent)
+        expected = payload_rows(event_type, own=booking)
+        assert _table(sections[name]) == expected, f"{name}:\n{_expected(expected)}"
+        if booking:
+            assert "[the booking fields](#the-booking-fields)" in sections[name]
+
+
+def test_every_audit_action_is_documented():
+    text = DOCS.read_text(encoding="utf-8")
+    for action in AuditAction:
+        assert f"`{action}`" in text, action
+
+
+def test_each_payload_has_a_json_schema_of_its_fields():
+    schemas = json_schemas()
+    assert set(schemas) == set(EVENT_TYPES)
+    for topic, schema in schemas.items():
+        payload = EXAMPLES[EVENT_TYPES[topic]].payload()
+        assert schema["x-topic"] == topic
+        assert list(schema["properties"]) == list(payload)
+        assert schema["required"] == list(payload)  # no field has a default yet
+        assert all(p["description"] for p in schema["properties"].values())
+    channel = payload_schema(BookingCreated)["$defs"]["Channel"]
+    assert channel["enum"] == [str(c) for c in Channel]
 
 
 # --- one vocabulary for the audit log and the events ------------------------------------
