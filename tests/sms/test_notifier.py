@@ -3,17 +3,21 @@ what happened; opted-out phones get only the answers to their own actions."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, time
+from typing import ClassVar
 
 import pytest
 
 from booking_core import bookings, calls, complaints
+from booking_core.events import Event
 from booking_core.kernel.actor import Actor, Channel
 from booking_core.kernel.unit import execute, rows
 from booking_core.messages import SetOptOut
 from booking_core.schedule import Period
 from sms.notifier import Notifier
 from sms.replies import Replies
+from tests.support.events import noted
 
 TOMORROW = date(2026, 7, 11)  # the clock is 2026-07-10 09:00 Beijing
 PHONE = "13912345678"
@@ -203,3 +207,32 @@ async def test_the_outcome_of_a_complaint_is_texted_to_the_number_that_complaine
     assert tracking_no in message["body"]
     assert "已与科室沟通" in message["body"]
     assert message["body"].startswith("【协和医院】")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Truncated(Event):
+    """A booking.created row as no engine writes it: the booking number alone."""
+
+    topic: ClassVar[str] = "booking.created"
+    key_field: ClassVar[str] = "booking_no"
+
+    booking_no: str
+
+
+def _emit(tx, *events: Event):
+    for event in events:
+        tx.emit(event)
+    yield from ()
+
+
+async def test_an_event_the_notifier_cannot_read_is_marked_done_untexted(
+    notifier, booked, services, caplog
+):
+    await _drain(notifier)
+    confirmed = await _queued(services)
+    unknown, misfit = noted("x"), Truncated(hospital_id=None, booking_no=booked.booking_no)
+    await services.store.write(_emit, unknown, misfit)
+    assert await notifier.run_once() == 2  # a topic it does not know; a payload that does not fit
+    assert await notifier.run_once() == 0  # both marked done
+    assert await _queued(services) == confirmed
+    assert "does not fit" in caplog.text
