@@ -1,4 +1,4 @@
-"""Kiosk devices (自助机外设): the interfaces and errors of :mod:`.base`."""
+"""Kiosk devices (自助机外设): the interfaces and errors of :mod:`.base`, and the ticket."""
 
 from .base import (
     ALL_DEVICE_ERRORS,
@@ -25,6 +25,7 @@ from .base import (
     PrinterOffline,
     PrinterStatus,
 )
+from .ticket import Ticket
 
 __all__ = [
     "ALL_DEVICE_ERRORS",
@@ -50,4 +51,5 @@ __all__ = [
     "PrinterNotReady",
     "PrinterOffline",
     "PrinterStatus",
+    "Ticket",
 ]

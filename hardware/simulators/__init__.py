@@ -1,0 +1,1 @@
+"""Simulated kiosk devices on real pseudo-terminals, for tests and ``make demo``."""
