@@ -1,4 +1,5 @@
-"""Kiosk devices (自助机外设): the interfaces and errors of :mod:`.base`, and the ticket."""
+"""Kiosk devices (自助机外设): the interfaces and errors of :mod:`.base`, the ticket, and a
+driver per device on a serial port (``serial_*``: the only modules that import pyserial)."""
 
 from .base import (
     ALL_DEVICE_ERRORS,
@@ -25,6 +26,7 @@ from .base import (
     PrinterOffline,
     PrinterStatus,
 )
+from .serial_printer import SerialPrinter
 from .ticket import Ticket
 
 __all__ = [
@@ -51,5 +53,6 @@ __all__ = [
     "PrinterNotReady",
     "PrinterOffline",
     "PrinterStatus",
+    "SerialPrinter",
     "Ticket",
 ]
