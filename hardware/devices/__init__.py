@@ -26,6 +26,7 @@ from .base import (
     PrinterOffline,
     PrinterStatus,
 )
+from .serial_card_reader import SerialCardReader
 from .serial_printer import SerialPrinter
 from .ticket import Ticket
 
@@ -53,6 +54,7 @@ __all__ = [
     "PrinterNotReady",
     "PrinterOffline",
     "PrinterStatus",
+    "SerialCardReader",
     "SerialPrinter",
     "Ticket",
 ]
