@@ -27,6 +27,7 @@ from .base import (
     PrinterStatus,
 )
 from .serial_card_reader import SerialCardReader
+from .serial_card_terminal import SerialCardTerminal
 from .serial_printer import SerialPrinter
 from .ticket import Ticket
 
@@ -55,6 +56,7 @@ __all__ = [
     "PrinterOffline",
     "PrinterStatus",
     "SerialCardReader",
+    "SerialCardTerminal",
     "SerialPrinter",
     "Ticket",
 ]
