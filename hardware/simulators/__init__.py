@@ -1,4 +1,6 @@
-"""Simulated kiosk devices on real pseudo-terminals, for tests and ``make demo``."""
+"""Simulated kiosk devices on real pseudo-terminals (tests and ``make demo``): a ticket
+printer, a card reader and a card terminal. ``python -m hardware.simulators DIR`` runs all
+three."""
 
 from .card_reader import CardReaderSimulator
 from .card_terminal import CardTerminalSimulator

@@ -3,6 +3,8 @@ byte stream, and whatever is broken dropped with a reason while the next frame g
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -85,3 +87,12 @@ def test_a_frame_still_coming_is_kept_for_the_next_bytes():
 def test_fields_with_control_characters_cannot_be_sent():
     with pytest.raises(ValueError, match="control character"):
         encode_frame("CARD", "12\x0345")
+
+
+def test_the_example_frame_in_the_docs_is_a_real_frame():
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "kiosk-devices.md").read_text()
+    example = docs.split("Example, a patient card `12345`:")[1].split("```")[1]
+    hex_line = example.strip().splitlines()[0]
+
+    assert bytes.fromhex(hex_line) == encode_frame("CARD", "12345")
+    assert FrameDecoder().feed(bytes.fromhex(hex_line)) == [("CARD", "12345")]
