@@ -29,31 +29,17 @@ from booking_core.kernel.errors import (
     RealNameMismatch,
     RescheduleDeadlinePassed,
 )
-from booking_core.kernel.unit import rows, val
+from booking_core.kernel.unit import val
 from booking_core.patients import RegisterPatient
 from booking_core.rules import PeriodType, Rule, RuleKey
 from booking_core.schedule import Period
-from tests.support.world import local, phone, resident_id
+from tests.support.world import first_slot, local, phone, resident_id, slot_ids
 
 TOMORROW = date(2026, 7, 11)
 SECOND = timedelta(seconds=1)
 
 
 # --- helpers ---------------------------------------------------------------------------
-
-
-async def slot_ids(services, session_id: int) -> list[int]:
-    def q(tx):
-        found = yield rows(
-            "SELECT id FROM slots WHERE session_id = ? ORDER BY start_time", session_id
-        )
-        return [r["id"] for r in found]
-
-    return await services.store.read(q)
-
-
-async def first_slot(services, session) -> int:
-    return (await slot_ids(services, session.id))[0]
 
 
 async def hospital_id(services, code: str = "H001") -> int:
@@ -103,7 +89,7 @@ async def second_department(world, day: date, work_no: str = "00901"):
 async def test_day_d_plus_7_opens_at_0730_on_day_d(world, services, clock):
     session = await world.basic(date(2026, 7, 17))
     patient = await world.patient()
-    slot = await first_slot(services, session)
+    slot = await first_slot(services, session.id)
     clock.set(local(2026, 7, 10, 7, 29, 59))
     with pytest.raises(OutsideBookingWindow) as err:
         await book(services, slot, patient)
@@ -119,7 +105,7 @@ async def test_day_d_plus_8_tells_when_it_opens(world, services, clock):
     patient = await world.patient()
     clock.set(local(2026, 7, 10, 23, 59, 59))
     with pytest.raises(OutsideBookingWindow) as err:
-        await book(services, await first_slot(services, session), patient)
+        await book(services, await first_slot(services, session.id), patient)
     assert err.value.opens_at == local(2026, 7, 11, 7, 30)
 
 
@@ -128,7 +114,7 @@ async def test_hospital_window_and_release_time_move_the_edge(world, services, c
     patient = await world.patient()
     await set_rule(services, RuleKey.BOOKING_WINDOW_DAYS, 14)
     await set_rule(services, RuleKey.RELEASE_TIME, "08:00")
-    slot = await first_slot(services, session)
+    slot = await first_slot(services, session.id)
     clock.set(local(2026, 7, 10, 7, 59, 59))
     with pytest.raises(OutsideBookingWindow) as err:
         await book(services, slot, patient)
@@ -247,7 +233,7 @@ async def test_booking_closes_at_the_session_start_by_default(world, services, c
 async def test_past_session_is_closed(world, services, clock):
     session = await world.basic(date(2026, 7, 9))
     with pytest.raises(BookingClosed) as err:
-        await book(services, await first_slot(services, session), await world.patient())
+        await book(services, await first_slot(services, session.id), await world.patient())
     assert err.value.closed_at == local(2026, 7, 9, 8, 0)
 
 
@@ -255,7 +241,7 @@ async def test_hospital_cutoff_override_moves_the_edge(world, services, clock):
     session = await world.basic(TOMORROW)
     first, second = await world.patient("张三"), await world.patient("李四")
     await set_rule(services, RuleKey.BOOKING_CUTOFF_MINUTES, 60)
-    slot = await first_slot(services, session)
+    slot = await first_slot(services, session.id)
     clock.set(local(2026, 7, 11, 6, 59, 59))
     await book(services, slot, first)
     clock.set(local(2026, 7, 11, 7, 0))
@@ -272,7 +258,7 @@ async def test_priority_platform_beats_hospital_then_equal_priority_hospital_win
 ):
     session = await world.basic(TOMORROW)
     patient = await world.patient()
-    slot = await first_slot(services, session)
+    slot = await first_slot(services, session.id)
     await set_rule(services, RuleKey.BOOKING_CUTOFF_MINUTES, 60, priority=0)
     await set_rule(services, RuleKey.BOOKING_CUTOFF_MINUTES, 120, hospital=None, priority=1)
     clock.set(local(2026, 7, 11, 6, 0))
@@ -289,10 +275,10 @@ async def test_priority_platform_beats_hospital_then_equal_priority_hospital_win
 async def test_another_hospitals_override_does_not_apply(world, services, clock):
     session = await world.basic(TOMORROW)
     patient = await world.patient()
-    await services.handle(catalogue.UpsertHospital(code="H002", name="另一家医院"))
+    await world.at("H002").hospital(name="另一家医院")
     await set_rule(services, RuleKey.BOOKING_CUTOFF_MINUTES, 600, hospital="H002")
     clock.set(local(2026, 7, 11, 7, 59, 59))
-    await book(services, await first_slot(services, session), patient)
+    await book(services, await first_slot(services, session.id), patient)
 
 
 # --- real name (实名制) ------------------------------------------------------------------
@@ -327,7 +313,7 @@ async def test_real_name_rule_off_registers_and_books_without_id(world, services
         RegisterPatient(hospital_code="H001", name="王五", id_number=None, phone=None)
     )
     assert (patient.id_last4, patient.phone_masked) == ("", "")
-    view = await book(services, await first_slot(services, session), patient)
+    view = await book(services, await first_slot(services, session.id), patient)
     assert view.booking.status is BookingStatus.CONFIRMED
     # a number that is given is still checked
     with pytest.raises(InvalidIdNumber):
@@ -339,7 +325,7 @@ async def test_real_name_rule_off_registers_and_books_without_id(world, services
 async def test_booking_for_a_wrong_name_is_refused(world, services):
     session = await world.basic(TOMORROW)
     patient = await world.patient("张三")
-    slot = await first_slot(services, session)
+    slot = await first_slot(services, session.id)
     with pytest.raises(RealNameMismatch):
         await book(services, slot, patient, patient_name="张四")
     assert await slot_booked(services, slot) == 0
@@ -359,7 +345,7 @@ async def test_same_id_twice_gives_the_existing_card(world, services):
         )
     assert err.value.params == {"patient_id": first.id, "card_no": first.card_no}
     # registration is per hospital: the same person may register at another one
-    await services.handle(catalogue.UpsertHospital(code="H002", name="另一家医院"))
+    await world.at("H002").hospital(name="另一家医院")
     other = await services.handle(
         RegisterPatient(hospital_code="H002", name="张三", id_number=number, phone=phone())
     )
@@ -373,7 +359,7 @@ async def test_unpaid_hold_expires_after_15_minutes(world, services, clock):
     session = await world.basic(TOMORROW)
     patient = await world.patient()
     await set_rule(services, RuleKey.PREPAY_REQUIRED, True)
-    slot = await first_slot(services, session)
+    slot = await first_slot(services, session.id)
     view = await book(services, slot, patient)
     no = view.booking.booking_no
     assert view.booking.status is BookingStatus.HELD
@@ -430,18 +416,18 @@ async def test_hold_minutes_override_and_free_sessions_are_not_held(world, servi
     session = await world.basic(TOMORROW)
     await set_rule(services, RuleKey.PREPAY_REQUIRED, True)
     await set_rule(services, RuleKey.HOLD_MINUTES, 5)
-    view = await book(services, await first_slot(services, session), await world.patient())
+    view = await book(services, await first_slot(services, session.id), await world.patient())
     assert view.booking.hold_expires_at == local(2026, 7, 10, 9, 5)
     await world.doctor("00777", fee=0)
     free = await world.session(TOMORROW, work_no="00777", period="afternoon")
-    other = await book(services, await first_slot(services, free), await world.patient("李四"))
+    other = await book(services, await first_slot(services, free.id), await world.patient("李四"))
     assert other.booking.status is BookingStatus.CONFIRMED
     assert other.booking.hold_expires_at is None
 
 
 async def test_without_prepayment_nothing_is_held(world, services):
     session = await world.basic(TOMORROW)
-    view = await book(services, await first_slot(services, session), await world.patient())
+    view = await book(services, await first_slot(services, session.id), await world.patient())
     assert view.booking.status is BookingStatus.CONFIRMED
     assert view.booking.hold_expires_at is None
 
@@ -461,12 +447,12 @@ async def test_second_booking_same_department_same_day_is_refused(world, service
     await world.doctor("00869", department="101")
     afternoon = await world.session(TOMORROW, work_no="00869", period="afternoon")
     with pytest.raises(LimitReached):
-        await book(services, await first_slot(services, afternoon), patient)
+        await book(services, await first_slot(services, afternoon.id), patient)
     # another day, another department: fine
     next_day = await world.session(date(2026, 7, 12))
-    await book(services, await first_slot(services, next_day), patient)
+    await book(services, await first_slot(services, next_day.id), patient)
     surgery = await second_department(world, TOMORROW)
-    await book(services, await first_slot(services, surgery), patient)
+    await book(services, await first_slot(services, surgery.id), patient)
     # after cancelling the first, the same department that day is open again
     await services.handle(bookings.CancelBooking(booking_no=first.booking.booking_no))
     await book(services, slots[1], patient)
@@ -493,14 +479,14 @@ async def test_sixth_active_booking_is_refused(world, services):
     session = await world.basic(TOMORROW)
     patient = await world.patient()
     sessions = [await world.session(TOMORROW + timedelta(days=i)) for i in range(1, 6)]
-    first = await book(services, await first_slot(services, session), patient)
+    first = await book(services, await first_slot(services, session.id), patient)
     for s in sessions[:4]:
-        await book(services, await first_slot(services, s), patient)
+        await book(services, await first_slot(services, s.id), patient)
     with pytest.raises(LimitReached) as err:
-        await book(services, await first_slot(services, sessions[4]), patient)
+        await book(services, await first_slot(services, sessions[4].id), patient)
     assert err.value.params == {"rule": "max_active_per_patient", "limit": 5}
     await services.handle(bookings.CancelBooking(booking_no=first.booking.booking_no))
-    await book(services, await first_slot(services, sessions[4]), patient)
+    await book(services, await first_slot(services, sessions[4].id), patient)
 
 
 async def test_held_bookings_count_as_active(world, services):
@@ -509,10 +495,10 @@ async def test_held_bookings_count_as_active(world, services):
     await set_rule(services, RuleKey.MAX_ACTIVE_PER_PATIENT, 1)
     patient = await world.patient()
     other_day = await world.session(date(2026, 7, 12))
-    held = await book(services, await first_slot(services, session), patient)
+    held = await book(services, await first_slot(services, session.id), patient)
     assert held.booking.status is BookingStatus.HELD
     with pytest.raises(LimitReached):
-        await book(services, await first_slot(services, other_day), patient)
+        await book(services, await first_slot(services, other_day.id), patient)
 
 
 # --- at most M patients per phone per period (一个手机号限约人数) --------------------------
@@ -533,7 +519,7 @@ async def test_sixth_patient_from_one_phone_is_refused_until_the_period_passes(
     assert err.value.params == {"rule": "patients_per_phone", "limit": 5}
     # the same phone books again for a patient it already booked for: fine
     next_day = await world.session(date(2026, 7, 12))
-    await book(services, await first_slot(services, next_day), patients[0], booker_phone=BOOKER)
+    await book(services, await first_slot(services, next_day.id), patients[0], booker_phone=BOOKER)
     # the sixth patient from their own phone: fine
     await book(services, slots[5], patients[5])
     # 30 days after the first five bookings, the phone may book for a new patient again
@@ -541,9 +527,9 @@ async def test_sixth_patient_from_one_phone_is_refused_until_the_period_passes(
     newcomer = await world.patient("新人")
     clock.set(local(2026, 8, 9, 8, 59, 59))
     with pytest.raises(LimitReached):
-        await book(services, await first_slot(services, later), newcomer, booker_phone=BOOKER)
+        await book(services, await first_slot(services, later.id), newcomer, booker_phone=BOOKER)
     clock.set(local(2026, 8, 9, 9, 0, 1))
-    await book(services, await first_slot(services, later), newcomer, booker_phone=BOOKER)
+    await book(services, await first_slot(services, later.id), newcomer, booker_phone=BOOKER)
 
 
 async def test_cancelled_bookings_still_count_for_the_phone(world, services):
@@ -654,7 +640,7 @@ async def test_reschedule_until_the_end_of_the_day_before(world, services, clock
     later = await world.session(date(2026, 7, 14))
     with pytest.raises(RescheduleDeadlinePassed):  # to another day: the old day decides
         await services.handle(
-            bookings.RescheduleBooking(booking_no=no, slot_id=await first_slot(services, later))
+            bookings.RescheduleBooking(booking_no=no, slot_id=await first_slot(services, later.id))
         )
     assert (await services.read(bookings.get_booking, no, SYSTEM)).booking.slot_id == slots[1]
 
@@ -680,11 +666,11 @@ async def test_reschedule_deadline_override_two_days(world, services, clock):
 async def test_reschedule_target_must_itself_be_open(world, services, clock):
     session = await world.basic(TOMORROW)
     far = await world.session(date(2026, 7, 20))
-    view = await book(services, await first_slot(services, session), await world.patient())
+    view = await book(services, await first_slot(services, session.id), await world.patient())
     with pytest.raises(OutsideBookingWindow) as err:
         await services.handle(
             bookings.RescheduleBooking(
-                booking_no=view.booking.booking_no, slot_id=await first_slot(services, far)
+                booking_no=view.booking.booking_no, slot_id=await first_slot(services, far.id)
             )
         )
     assert err.value.opens_at == local(2026, 7, 13, 7, 30)
@@ -698,7 +684,7 @@ async def _no_show(world, services, clock, patient, day: date, *, sweep_at=(12, 
     session = await world.session(day)
     prev = day - timedelta(days=1)
     clock.set(local(prev.year, prev.month, prev.day, 9, 0))
-    await book(services, await first_slot(services, session), patient)
+    await book(services, await first_slot(services, session.id), patient)
     clock.set(local(day.year, day.month, day.day, *sweep_at))
     return await services.handle(bookings.SweepNoShows())
 
@@ -711,7 +697,7 @@ async def test_three_no_shows_put_the_patient_on_the_blacklist(world, services, 
     # the third session ends at 12:00: one second before, the sweep finds nothing
     last = await world.session(date(2026, 7, 13))
     clock.set(local(2026, 7, 12, 9, 0))
-    await book(services, await first_slot(services, last), patient)
+    await book(services, await first_slot(services, last.id), patient)
     clock.set(local(2026, 7, 13, 11, 59, 59))
     assert await services.handle(bookings.SweepNoShows()) == (0, 0, 0)
     clock.set(local(2026, 7, 13, 12, 0))
@@ -725,7 +711,7 @@ async def test_three_no_shows_put_the_patient_on_the_blacklist(world, services, 
     assert events[0].payload["source"] == "no_show"
 
     target = await world.session(date(2026, 10, 11))
-    slot = await first_slot(services, target)
+    slot = await first_slot(services, target.id)
     clock.set(ban_ends - SECOND)  # the ban's last second
     with pytest.raises(Blacklisted) as err:
         await book(services, slot, patient)
@@ -762,7 +748,7 @@ async def test_a_late_sweep_bans_as_an_on_time_one_would(world, services, clock)
         assert await _no_show(world, services, clock, patient, day) == (1, 0, 0)
     last = await world.session(date(2026, 10, 8))  # 89 days after the first
     clock.set(local(2026, 10, 7, 9, 0))
-    await book(services, await first_slot(services, last), patient)
+    await book(services, await first_slot(services, last.id), patient)
     clock.set(local(2026, 10, 18, 12, 0))  # the sweeper was down for ten days
     assert await services.handle(bookings.SweepNoShows()) == (1, 0, 1)
 
@@ -774,7 +760,7 @@ async def test_checked_in_bookings_complete_and_do_not_count(world, services, cl
         await _no_show(world, services, clock, patient, day)
     session = await world.session(date(2026, 7, 13))
     clock.set(local(2026, 7, 12, 9, 0))
-    view = await book(services, await first_slot(services, session), patient)
+    view = await book(services, await first_slot(services, session.id), patient)
     clock.set(local(2026, 7, 13, 8, 10))
     await services.handle(bookings.CheckIn(booking_no=view.booking.booking_no))
     clock.set(local(2026, 7, 13, 12, 0))
@@ -809,12 +795,12 @@ async def test_admin_ban_refuses_until_the_end_of_its_last_day_and_lift_allows(
         blacklist.AddToBlacklist(patient_id=patient.id, until=date(2026, 7, 20), reason="倒号")
     )
     assert entry.ends_at == local(2026, 7, 21)
-    tomorrow = await first_slot(services, session)
+    tomorrow = await first_slot(services, session.id)
     with pytest.raises(Blacklisted) as err:
         await book(services, tomorrow, patient)
     assert err.value.params == {"until": local(2026, 7, 21), "reason": "倒号"}
     # the ban's last second, then its end
-    ban_day = await first_slot(services, await world.session(date(2026, 7, 21)))
+    ban_day = await first_slot(services, (await world.session(date(2026, 7, 21))).id)
     clock.set(local(2026, 7, 20, 23, 59, 59))
     with pytest.raises(Blacklisted):
         await book(services, ban_day, patient)
@@ -828,7 +814,7 @@ async def test_lifted_ban_allows_booking_at_once(world, services):
     entry = await services.handle(
         blacklist.AddToBlacklist(patient_id=patient.id, until=date(2026, 12, 31), reason="爽约")
     )
-    slot = await first_slot(services, session)
+    slot = await first_slot(services, session.id)
     with pytest.raises(Blacklisted):
         await book(services, slot, patient)
     await services.handle(blacklist.LiftBan(entry_id=entry.id))
@@ -842,49 +828,29 @@ async def test_blacklist_check_switched_off_lets_a_banned_patient_book(world, se
         blacklist.AddToBlacklist(patient_id=patient.id, until=date(2026, 12, 31), reason="爽约")
     )
     await set_rule(services, RuleKey.BLACKLIST_CHECK, False)
-    await book(services, await first_slot(services, session), patient)
+    await book(services, await first_slot(services, session.id), patient)
 
 
 async def _same_person_at_two_hospitals(world, services):
     """张三 registered with one ID number at H001 and at H002, and a session at each."""
     session = await world.basic(TOMORROW)
     number = resident_id()
-    here = await services.handle(
-        RegisterPatient(hospital_code="H001", name="张三", id_number=number, phone=phone())
-    )
-    await services.handle(catalogue.UpsertHospital(code="H002", name="另一家医院"))
-    await services.handle(catalogue.UpsertDepartment(hospital_code="H002", code="201", name="内科"))
-    await services.handle(
-        catalogue.UpsertDoctor(
-            hospital_code="H002", work_no="00001", department_code="201", name="李医生"
-        )
-    )
-    elsewhere = await services.handle(
-        schedule.CreateSession(
-            hospital_code="H002",
-            doctor_work_no="00001",
-            day=TOMORROW,
-            period="morning",
-            start=time(8, 0),
-            end=time(12, 0),
-            slot_minutes=30,
-            places_per_slot=2,
-        )
-    )
-    there = await services.handle(
-        RegisterPatient(hospital_code="H002", name="张三", id_number=number, phone=phone())
-    )
-    return (here, await first_slot(services, session)), (
+    here = await world.patient("张三", id_number=number)
+    h002 = world.at("H002")
+    await h002.hospital(name="另一家医院")
+    await h002.department("201", "内科")
+    await h002.doctor("00001", "201", fee=0, name="李医生", title="", specialty="")
+    elsewhere = await h002.session(TOMORROW, "00001", room="")
+    there = await h002.patient("张三", id_number=number)
+    return (here, await first_slot(services, session.id)), (
         there,
-        await first_slot(services, elsewhere),
+        await first_slot(services, elsewhere.id),
     )
 
 
 async def test_platform_wide_ban_blocks_the_person_at_every_hospital(world, services):
     (here, slot_here), (there, slot_there) = await _same_person_at_two_hospitals(world, services)
-    stranger = await services.handle(
-        RegisterPatient(hospital_code="H002", name="李四", id_number=resident_id(), phone=phone())
-    )
+    stranger = await world.at("H002").patient("李四")
     await services.handle(
         blacklist.AddToBlacklist(
             patient_id=here.id, until=date(2026, 12, 31), reason="炒号", platform_wide=True
@@ -911,7 +877,7 @@ async def test_hospital_ban_stays_at_its_hospital(world, services):
 async def test_scoped_actor_cannot_ban_see_or_lift_another_hospitals_patient(world, services):
     session = await world.basic(TOMORROW)
     patient = await world.patient()
-    await services.handle(catalogue.UpsertHospital(code="H002", name="另一家医院"))
+    await world.at("H002").hospital(name="另一家医院")
     mine = Actor("operator", "h1admin", hospital_id=await hospital_id(services, "H001"))
     theirs = Actor("operator", "h2admin", hospital_id=await hospital_id(services, "H002"))
     with pytest.raises(NotFound):
@@ -952,7 +918,7 @@ async def test_scoped_actor_cannot_ban_see_or_lift_another_hospitals_patient(wor
         await services.handle(blacklist.LiftBan(entry_id=platform.id, actor=mine))
     await services.handle(blacklist.LiftBan(entry_id=entry.id, actor=mine))
     with pytest.raises(Blacklisted):  # the platform's ban is still in force
-        await book(services, await first_slot(services, session), patient)
+        await book(services, await first_slot(services, session.id), patient)
 
 
 async def test_admin_ban_that_is_already_over_is_refused(world, services):

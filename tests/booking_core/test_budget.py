@@ -24,6 +24,7 @@ from booking_core.kernel.errors import NotStarted, StoreUnavailable
 from booking_core.kernel.unit import one, val
 from booking_core.store.budget import priority, within
 from tests.support.slow_store import hold_slot, slow_commits
+from tests.support.world import first_slot
 
 DAY = date(2026, 7, 15)
 BUDGET_SECONDS = 0.5
@@ -32,13 +33,9 @@ HOLD_SECONDS = 1.2  # the slow unit keeps the slot this long: well past the budg
 
 async def _world(world):
     session = await world.basic(DAY, places=3)
-    slot_id = await world.services.store.read(_first_slot, session.id)
+    slot_id = await first_slot(world.services, session.id)
     patient = await world.patient("张三")
     return slot_id, patient
-
-
-def _first_slot(tx, session_id):
-    return (yield val("SELECT min(id) FROM slots WHERE session_id = ?", session_id))
 
 
 def _bookings_of(tx, patient_id):

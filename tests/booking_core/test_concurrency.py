@@ -20,48 +20,24 @@ import random
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import date, time, timedelta
+from datetime import date, time
 
 import pytest
 
 from booking_core import bookings
 from booking_core.bookings import ACTIVE_SQL
-from booking_core.bus import BookingServices, bootstrap
+from booking_core.bus import BookingServices
 from booking_core.kernel.actor import Channel
 from booking_core.kernel.errors import AlreadyBooked, BookingError, LimitReached, SlotFull
 from booking_core.kernel.unit import one, rows, val
-from booking_core.patients import RegisterPatient
 from booking_core.schedule import Period
-from booking_core.store import make_store
-from tests.support.world import World, resident_id
+from tests.support.fixtures import open_race_services
+from tests.support.world import World, slot_ids
 
 DAY = date(2026, 7, 15)  # released at 2026-07-08 07:30; the clock stands at 2026-07-10 09:00
-RACE_CONNECTIONS = 100  # PostgreSQL: this many transactions in the server at once (of 200 allowed)
 
 
 # --- set-up ----------------------------------------------------------------------------------
-
-
-@pytest.fixture
-async def race_services(db_url, clock, cipher) -> AsyncIterator[BookingServices]:
-    """The bus over a store whose PostgreSQL pool is wide enough for real parallel races."""
-    services = await _open_race_services(db_url, clock, cipher)
-    try:
-        yield services
-    finally:
-        await services.store.close()
-
-
-async def _open_race_services(db_url, clock, cipher) -> BookingServices:
-    store = make_store(
-        db_url,
-        clock,
-        pg_pool_min=RACE_CONNECTIONS,
-        pg_pool_max=RACE_CONNECTIONS,
-        outbox_consumers=["test"],
-    )
-    await store.open()
-    return bootstrap(store, cipher)
 
 
 async def make_world(services: BookingServices, *, places: int, slot_minutes: int = 30):
@@ -78,30 +54,6 @@ async def make_world(services: BookingServices, *, places: int, slot_minutes: in
             places=places,
         )
     return session
-
-
-async def register_patients(services: BookingServices, n: int) -> list[int]:
-    """``n`` real-name patients with unique resident IDs and phones, registered concurrently."""
-
-    def command(i: int) -> RegisterPatient:
-        birth = (date(1960, 1, 1) + timedelta(days=i // 1000)).strftime("%Y%m%d")
-        return RegisterPatient(
-            hospital_code="H001",
-            name=f"患者{i}",
-            id_number=resident_id(i % 1000, birth=birth),
-            phone=f"137{i:08d}",
-        )
-
-    patients = await asyncio.gather(*(services.handle(command(i)) for i in range(n)))
-    return [p.id for p in patients]
-
-
-async def slot_ids(services: BookingServices, session_id: int) -> list[int]:
-    def q(tx):
-        found = yield rows("SELECT id FROM slots WHERE session_id = ? ORDER BY id", session_id)
-        return [r["id"] for r in found]
-
-    return await services.store.read(q)
 
 
 @dataclass
@@ -168,7 +120,7 @@ async def race(services: BookingServices, slot_id: int, patients: list[int]):
 async def _last_place_race(services: BookingServices):
     session = await make_world(services, places=3)
     slot_id = (await slot_ids(services, session.id))[0]
-    patients = await register_patients(services, 52)
+    patients = await World(services).patients(52)
     for early in patients[:2]:  # two of the three places go before the race
         await services.handle(book(slot_id, early))
     wins, full = await race(services, slot_id, patients[2:])
@@ -202,7 +154,7 @@ async def test_control_last_place_race_overbooks_without_the_guard(race_services
 async def _storm_on_ten_places(services: BookingServices):
     session = await make_world(services, places=10)
     slot_id = (await slot_ids(services, session.id))[0]
-    patients = await register_patients(services, 200)
+    patients = await World(services).patients(200)
     wins, full = await race(services, slot_id, patients)
     return slot_id, wins, full
 
@@ -236,7 +188,7 @@ async def test_cancel_rebook_and_reschedule_storms_keep_the_counters_true(race_s
     services = race_services
     session = await make_world(services, places=4)
     slots = (await slot_ids(services, session.id))[:5]
-    patients = await register_patients(services, 40)
+    patients = await World(services).patients(40)
     rng = random.Random(20260710)
     active: dict[str, int] = {}  # booking_no -> slot_id, as the answers told us
     done: Counter[str] = Counter()
@@ -295,7 +247,7 @@ async def _one_patient_races_twenty_slots(services: BookingServices):
     session = await make_world(services, places=2, slot_minutes=10)
     slots = (await slot_ids(services, session.id))[:20]
     assert len(slots) == 20
-    (patient,) = await register_patients(services, 1)
+    (patient,) = await World(services).patients(1)
 
     results = await asyncio.gather(
         *(services.handle(book(slot_id, patient)) for slot_id in slots), return_exceptions=True
@@ -335,7 +287,7 @@ async def test_one_patient_racing_twenty_slots_of_one_department_day_gets_one(ra
 
 @pytest.fixture
 async def pg_race_services(fresh_pg_dsn, clock, cipher) -> AsyncIterator[BookingServices]:
-    services = await _open_race_services(fresh_pg_dsn, clock, cipher)
+    services = await open_race_services(fresh_pg_dsn, clock, cipher)
     try:
         yield services
     finally:

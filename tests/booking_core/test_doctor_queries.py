@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from booking_core import catalogue
 from booking_core.catalogue import doctor, find_doctors, rank
 from booking_core.kernel.actor import SYSTEM, Actor, Channel
 from booking_core.kernel.errors import NotFound
@@ -21,17 +20,8 @@ async def doctors(world, services):
         ("00901", "102", "王芳", "主治医师", "胃炎 胃溃疡", True),
         ("00902", "102", "张静", "主治医师", "肝病", False),
     ]:
-        await services.handle(
-            catalogue.UpsertDoctor(
-                hospital_code="H001",
-                work_no=work_no,
-                department_code=dept,
-                name=name,
-                title=title,
-                specialty=specialty,
-                fee=3000,
-                active=active,
-            )
+        await world.doctor(
+            work_no, dept, 3000, name=name, title=title, specialty=specialty, active=active
         )
 
 

@@ -30,7 +30,7 @@ from booking_core.kernel.unit import one, rows, val
 from booking_core.patients import RegisterPatient, find_patients, get_patient, reveal_patient
 from booking_core.rules import Rule, RuleKey
 from booking_core.schedule import Period
-from tests.support.world import local, resident_id
+from tests.support.world import local, resident_id, slot_ids
 
 DAY = date(2026, 7, 11)
 FEE = 5000
@@ -38,16 +38,6 @@ AGENT = Actor("operator", "agent01", None, Channel.AGENT)
 
 
 # --- helpers ---------------------------------------------------------------------------
-
-
-async def slot_ids(services, session_id: int) -> list[int]:
-    def q(tx):
-        found = yield rows(
-            "SELECT id FROM slots WHERE session_id = ? ORDER BY start_time", session_id
-        )
-        return [r["id"] for r in found]
-
-    return await services.store.read(q)
 
 
 async def book(services, slot_id: int, patient, **kw):
@@ -320,7 +310,7 @@ async def test_cancel_frees_the_place_and_refunds_the_way_it_came(world, service
 async def test_scoped_actor_cannot_touch_another_hospitals_booking(world, services):
     session = await world.basic(DAY)
     view = await book(services, (await slot_ids(services, session.id))[0], await world.patient())
-    await services.handle(catalogue.UpsertHospital(code="H002", name="另一家医院"))
+    await world.at("H002").hospital(name="另一家医院")
     other = Actor("token", "h2", (await services.read(catalogue.hospital, "H002")).id)
     no = view.booking.booking_no
     for command in (

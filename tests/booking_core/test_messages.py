@@ -14,7 +14,7 @@ from booking_core.kernel.actor import SYSTEM, Actor, Channel
 from booking_core.kernel.errors import NotFound
 from booking_core.kernel.unit import rows
 from booking_core.patients import get_patient
-from tests.support.world import local, resident_id
+from tests.support.world import first_slot, local, resident_id
 
 DAY = date(2026, 7, 11)  # tomorrow (the clock is 2026-07-10 09:00 Beijing)
 PHONE = "13912345678"
@@ -72,11 +72,11 @@ async def _notices(services):
 
 
 async def test_notices_know_who_to_tell_and_are_queued_once(world, services):
-    await world.basic(DAY)
+    session = await world.basic(DAY)
     patient = await world.patient(phone_no=PHONE)
-    slots = await services.read(lambda tx: (yield rows("SELECT id FROM slots ORDER BY id LIMIT 1")))
+    slot = await first_slot(services, session.id)
     booked = await services.handle(
-        bookings.BookSlot(slot_id=slots[0]["id"], patient_id=patient.id, channel=Channel.SMS)
+        bookings.BookSlot(slot_id=slot, patient_id=patient.id, channel=Channel.SMS)
     )
     notices = [n for n in await _notices(services) if n.event.topic == "booking.created"]
     (notice,) = notices
@@ -107,14 +107,12 @@ async def test_notices_know_who_to_tell_and_are_queued_once(world, services):
 
 
 async def test_an_opted_out_phone_is_flagged_and_can_opt_in_again(world, services):
-    await world.basic(DAY)
+    session = await world.basic(DAY)
     patient = await world.patient(phone_no=PHONE)
     await services.handle(messages.SetOptOut(phone="+86" + PHONE, opted_out=True))
     assert (await services.read(c_get_patient, patient.id)).sms_opt_out
-    slot = (await services.read(lambda tx: (yield rows("SELECT id FROM slots LIMIT 1"))))[0]
-    await services.handle(
-        bookings.BookSlot(slot_id=slot["id"], patient_id=patient.id, channel="sms")
-    )
+    slot = await first_slot(services, session.id)
+    await services.handle(bookings.BookSlot(slot_id=slot, patient_id=patient.id, channel="sms"))
     (notice,) = [n for n in await _notices(services) if n.event.topic == "booking.created"]
     assert [r.opted_out for r in notice.recipients] == [True]
     await services.handle(messages.SetOptOut(phone=PHONE, opted_out=False))
@@ -195,11 +193,11 @@ async def test_delivery_reports_move_a_message_forward_only(world, services):
 
 
 async def test_a_survey_answer_goes_to_the_latest_survey_of_that_phone(world, services):
-    await world.basic(DAY)
+    session = await world.basic(DAY)
     patient = await world.patient(phone_no=PHONE)
-    slot = (await services.read(lambda tx: (yield rows("SELECT id FROM slots LIMIT 1"))))[0]
+    slot = await first_slot(services, session.id)
     booked = await services.handle(
-        bookings.BookSlot(slot_id=slot["id"], patient_id=patient.id, channel="sms")
+        bookings.BookSlot(slot_id=slot, patient_id=patient.id, channel="sms")
     )
     with pytest.raises(NotFound):
         await services.handle(messages.AnswerSurvey(phone=PHONE, score=4))
@@ -223,12 +221,10 @@ async def test_a_survey_answer_goes_to_the_latest_survey_of_that_phone(world, se
 
 
 async def test_reminders_go_once_per_booking_from_the_hour_hospital_local(world, services, clock):
-    await world.basic(DAY)
+    session = await world.basic(DAY)
     patient = await world.patient(phone_no=PHONE)
-    slot = (await services.read(lambda tx: (yield rows("SELECT id FROM slots LIMIT 1"))))[0]
-    await services.handle(
-        bookings.BookSlot(slot_id=slot["id"], patient_id=patient.id, channel="sms")
-    )
+    slot = await first_slot(services, session.id)
+    await services.handle(bookings.BookSlot(slot_id=slot, patient_id=patient.id, channel="sms"))
     assert await services.handle(messages.QueueReminders(hour=18)) == 0  # 09:00 Beijing: too early
     clock.set(local(2026, 7, 10, 18, 0))
     done = await asyncio.gather(

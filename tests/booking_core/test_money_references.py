@@ -11,32 +11,21 @@ else the race could not have caught a broken guard.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import date
 
 import pytest
 
 from booking_core import bookings, payments
-from booking_core.bus import BookingServices
 from booking_core.kernel.actor import Channel
 from booking_core.kernel.errors import IdempotencyKeyReused, InvalidState
 from booking_core.kernel.unit import execute, rows, val
 from booking_core.payments import handlers as top_up_handler
-from tests.booking_core.test_concurrency import _open_race_services, register_patients, slot_ids
-from tests.support.world import World
+from tests.support.fixtures import open_race_services
+from tests.support.world import World, first_slot, slot_ids
 
 DAY = date(2026, 7, 15)  # released at 2026-07-08 07:30; the clock stands at 2026-07-10 09:00
 FEE = 5000  # the world's doctor 00868
 RACERS = 20
-
-
-@pytest.fixture
-async def race_services(db_url, clock, cipher) -> AsyncIterator[BookingServices]:
-    services = await _open_race_services(db_url, clock, cipher)
-    try:
-        yield services
-    finally:
-        await services.store.close()
 
 
 async def balance(services, patient_id: int) -> int:
@@ -60,10 +49,11 @@ def top_up(patient_id: int, amount: int = 10000, reference: str | None = "POS-00
     return payments.TopUp(patient_id=patient_id, amount=amount, reference=reference, **kw)
 
 
-async def _world(services) -> World:
+async def _world(services) -> tuple[World, int]:
+    """H001's doctor 00868 with a session on DAY (20 places a slot): the builder, the session."""
     world = World(services)
-    await world.basic(DAY, places=20)
-    return world
+    session = await world.basic(DAY, places=20)
+    return world, session.id
 
 
 # --- top-ups ---------------------------------------------------------------------------------
@@ -71,8 +61,8 @@ async def _world(services) -> World:
 
 async def test_a_top_up_sent_twice_credits_once_and_answers_alike(race_services):
     services = race_services
-    await _world(services)
-    (patient,) = await register_patients(services, 1)
+    world, _ = await _world(services)
+    (patient,) = await world.patients(1)
     first = await services.handle(top_up(patient))
     again = await services.handle(top_up(patient))
     assert first == again
@@ -83,8 +73,8 @@ async def test_a_top_up_sent_twice_credits_once_and_answers_alike(race_services)
 
 async def test_a_reference_reused_for_another_top_up_is_refused(race_services):
     services = race_services
-    await _world(services)
-    one, other = await register_patients(services, 2)
+    world, _ = await _world(services)
+    one, other = await world.patients(2)
     await services.handle(top_up(one))
     for different in (
         top_up(one, amount=20000),  # another amount
@@ -100,16 +90,16 @@ async def test_a_reference_reused_for_another_top_up_is_refused(race_services):
 
 async def test_top_ups_without_a_reference_each_credit(race_services):
     services = race_services
-    await _world(services)
-    (patient,) = await register_patients(services, 1)
+    world, _ = await _world(services)
+    (patient,) = await world.patients(1)
     await services.handle(top_up(patient, reference=None))
     await services.handle(top_up(patient, reference=None))
     assert await balance(services, patient) == 20000
 
 
 async def _race_one_top_up(services) -> tuple[int, list]:
-    await _world(services)
-    (patient,) = await register_patients(services, 1)
+    world, _ = await _world(services)
+    (patient,) = await world.patients(1)
     results = await asyncio.gather(
         *(services.handle(top_up(patient)) for _ in range(RACERS)), return_exceptions=True
     )
@@ -145,8 +135,8 @@ async def test_control_the_same_top_up_race_double_credits_without_the_guard(
 async def test_one_reference_racing_for_many_patients_credits_one(race_services):
     """No lock is shared here (each patient's row is its own): the unique index decides."""
     services = race_services
-    await _world(services)
-    patients = await register_patients(services, RACERS)
+    world, _ = await _world(services)
+    patients = await world.patients(RACERS)
     results = await asyncio.gather(
         *(services.handle(top_up(p)) for p in patients), return_exceptions=True
     )
@@ -163,14 +153,10 @@ async def test_one_reference_racing_for_many_patients_credits_one(race_services)
 
 async def _booked(services, others: int = 0) -> tuple[int, str, list[int]]:
     """A patient with three fees on the card and a booking (and ``others`` more patients)."""
-    world = await _world(services)
-    session = await world.services.read(_first_session)
-    patient, *rest = await register_patients(services, 1 + others)
+    world, session = await _world(services)
+    patient, *rest = await world.patients(1 + others)
     await services.handle(top_up(patient, amount=3 * FEE, reference=None))
-    slot = (await slot_ids(services, session))[0]
-    view = await services.handle(
-        bookings.BookSlot(slot_id=slot, patient_id=patient, channel=Channel.API)
-    )
+    view = await world.book(await first_slot(services, session), patient)
     return patient, view.booking.booking_no, rest
 
 
@@ -244,10 +230,10 @@ async def test_a_cancellation_racing_itself_refunds_once(race_services):
 async def test_the_migration_keeps_old_duplicates_and_marks_them(db_url, clock, cipher):
     """A ledger that already holds a reference twice (the bug) still migrates: the money rows
     stay, the later ones are marked so the unique index holds and reconciliation finds them."""
-    services = await _open_race_services(db_url, clock, cipher)
+    services = await open_race_services(db_url, clock, cipher)
     try:
-        await _world(services)
-        (patient,) = await register_patients(services, 1)
+        world, _ = await _world(services)
+        (patient,) = await world.patients(1)
 
         def before_the_fix(tx):
             yield execute("DROP INDEX ledger_reference")
@@ -264,7 +250,7 @@ async def test_the_migration_keeps_old_duplicates_and_marks_them(db_url, clock, 
     finally:
         await services.store.close()
 
-    services = await _open_race_services(db_url, clock, cipher)
+    services = await open_race_services(db_url, clock, cipher)
     try:
         found = await ledger(services, "top_up")
         assert [amount for _p, amount, _r in found] == [100, 100, 100]

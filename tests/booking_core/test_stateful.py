@@ -45,7 +45,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from booking_core import catalogue, payments, schedule
+from booking_core import payments
 from booking_core.bookings import (
     ACTIVE_STATUSES,
     BookingStatus,
@@ -65,13 +65,12 @@ from booking_core.kernel.actor import Channel
 from booking_core.kernel.clock import FrozenClock
 from booking_core.kernel.pii import Cipher
 from booking_core.kernel.unit import Command, rows, val
-from booking_core.patients import RegisterPatient
 from booking_core.rules import PeriodType, Rule, RuleKey, SetRule
 from booking_core.schedule import Period
 from booking_core.store import make_store
 from tests.support.fixtures import TEST_PII_KEY
 from tests.support.services import create_database, drop_database
-from tests.support.world import TZ, local, resident_id
+from tests.support.world import TZ, World, local, resident_id, slots_of
 
 S = BookingStatus
 FINISHED = frozenset({S.COMPLETED, S.NO_SHOW})
@@ -344,24 +343,12 @@ class BookingMachine(RuleBasedStateMachine):
         self.model = model = Model(
             prepay=prepay, max_active=max_active, no_show_limit=no_show_limit
         )
-        handle = self.services.handle
-        hospital, _ = self._await(handle(catalogue.UpsertHospital(code=HOSPITAL, name="协和医院")))
+        world = World(self.services, HOSPITAL)
+        hospital = self._await(world.hospital(name="协和医院"))
         for dept in ("101", "102"):
-            self._await(
-                handle(catalogue.UpsertDepartment(hospital_code=HOSPITAL, code=dept, name=dept))
-            )
+            self._await(world.department(dept, dept))
         for work_no, (dept, fee) in DOCTORS.items():
-            self._await(
-                handle(
-                    catalogue.UpsertDoctor(
-                        hospital_code=HOSPITAL,
-                        work_no=work_no,
-                        department_code=dept,
-                        name=f"医生{work_no}",
-                        fee=fee,
-                    )
-                )
-            )
+            self._await(world.doctor(work_no, dept, fee, title="", specialty=""))
         rules = [
             Rule(RuleKey.MAX_ACTIVE_PER_PATIENT, max_active, hospital_id=hospital.id),
             Rule(
@@ -375,23 +362,20 @@ class BookingMachine(RuleBasedStateMachine):
         if prepay:
             rules.append(Rule(RuleKey.PREPAY_REQUIRED, True, hospital_id=hospital.id))
         for r in rules:
-            self._await(handle(SetRule(rule=r)))
+            self._await(self.services.handle(SetRule(rule=r)))
         for plan in PLANS:
             session = self._await(
-                handle(
-                    schedule.CreateSession(
-                        hospital_code=HOSPITAL,
-                        doctor_work_no=plan.work_no,
-                        day=plan.day,
-                        period=plan.period,
-                        start=plan.start,
-                        end=plan.end,
-                        slot_minutes=30,
-                        places_per_slot=plan.places,
-                    )
+                world.session(
+                    plan.day,
+                    plan.work_no,
+                    plan.period,
+                    plan.start,
+                    plan.end,
+                    places=plan.places,
+                    room="",
                 )
             )
-            slot_ids = self.read(_slot_ids, session.id)
+            slot_ids = self.read(slots_of, session.id)
             first_slot = len(model.slots)
             model.sessions.append(
                 MSession(
@@ -411,17 +395,12 @@ class BookingMachine(RuleBasedStateMachine):
         assert len(model.slots) == N_SLOTS
         for i, balance in enumerate(balances):
             patient = self._await(
-                handle(
-                    RegisterPatient(
-                        hospital_code=HOSPITAL,
-                        name=f"患者{i}",
-                        id_number=resident_id(i, birth="19900101"),
-                        phone=f"136{i:08d}",
-                    )
-                )
+                world.patient(f"患者{i}", f"136{i:08d}", id_number=resident_id(i, birth="19900101"))
             )
             if balance:
-                self._await(handle(payments.TopUp(patient_id=patient.id, amount=balance)))
+                self._await(
+                    self.services.handle(payments.TopUp(patient_id=patient.id, amount=balance))
+                )
             model.patients.append(MPatient(patient.id, balance))
         for patient, slot in opening:
             self._book(patient, slot)
@@ -770,11 +749,6 @@ class BookingMachine(RuleBasedStateMachine):
 
 def _last_event_id(tx):
     return (yield val("SELECT coalesce(max(id), 0) FROM outbox"))
-
-
-def _slot_ids(tx, session_id: int):
-    found = yield rows("SELECT id FROM slots WHERE session_id = ? ORDER BY start_time", session_id)
-    return [r["id"] for r in found]
 
 
 def _snapshot(tx):

@@ -14,6 +14,7 @@ from booking_core.kernel.errors import AlreadyBooked, NotFound, SlotFull
 from booking_core.kernel.unit import UniqueViolation, execute, one, val
 from booking_core.store.migrations import latest_version
 from tests.support.events import noted
+from tests.support.world import first_slot
 
 DAY = date(2026, 7, 15)
 
@@ -100,7 +101,7 @@ async def test_concurrent_writes_each_get_their_own_answer(store):
 async def test_book_cancel_rebook_same_place(world, services):
     session = await world.basic(DAY, places=1)
     first, second = await world.patient("张三"), await world.patient("李四")
-    slot_id = await _first_slot(services, session.id)
+    slot_id = await first_slot(services, session.id)
     b1 = await services.handle(
         bookings.BookSlot(slot_id=slot_id, patient_id=first.id, channel=Channel.API)
     )
@@ -139,13 +140,6 @@ async def test_outbox_claim_done_retry(world, services, clock):
     clock.advance(seconds=3600)
     assert await services.claim("test") == []
     assert [e.topic for e in await services.store.read(outbox.events)] == ["session.created"]
-
-
-async def _first_slot(services, session_id: int) -> int:
-    def q(tx):
-        return (yield val("SELECT min(id) FROM slots WHERE session_id = ?", session_id))
-
-    return await services.store.read(q)
 
 
 async def test_readers_see_a_consistent_snapshot(store):

@@ -15,6 +15,7 @@ from booking_core.events import outbox
 from booking_core.kernel.actor import Channel
 from booking_core.kernel.unit import rows
 from booking_core.rules import Rule, RuleKey
+from tests.support.world import first_slot
 
 DAY = date(2026, 7, 15)
 
@@ -23,12 +24,7 @@ async def _held_bookings(world, services, n: int) -> list[str]:
     session = await world.basic(DAY, places=n)
     await services.handle(rules.SetRule(rule=Rule(RuleKey.PREPAY_REQUIRED, True)))
     patients = [await world.patient(f"患者{i}") for i in range(n)]
-
-    def slot_ids(tx):
-        found = yield rows("SELECT id FROM slots WHERE session_id = ? ORDER BY id", session.id)
-        return [r["id"] for r in found]
-
-    slot = (await services.store.read(slot_ids))[0]
+    slot = await first_slot(services, session.id)
     made = await asyncio.gather(
         *(
             services.handle(bookings.BookSlot(slot_id=slot, patient_id=p.id, channel=Channel.API))

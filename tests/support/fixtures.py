@@ -1,5 +1,6 @@
 """Shared fixtures: a settable clock, a store on a real SQLite file or a private
-PostgreSQL, and the booking services over it."""
+PostgreSQL, the booking services over it (also over a pool wide enough for races), and the
+world builder."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from booking_core.store.base import Store
 from .world import World, local
 
 TEST_PII_KEY = Cipher.generate_key()
+RACE_CONNECTIONS = 100  # PostgreSQL: this many transactions in the server at once (of 200 allowed)
 
 
 @pytest.fixture
@@ -54,3 +56,29 @@ def services(store: Store, cipher: Cipher) -> BookingServices:
 @pytest.fixture
 def world(services: BookingServices) -> World:
     return World(services)
+
+
+async def open_race_services(db_url: str, clock: FrozenClock, cipher: Cipher) -> BookingServices:
+    """The bus over a store whose PostgreSQL pool is wide enough for real parallel races
+    (SQLite's one writer takes them in its group-commit batches); the caller closes it."""
+    store = make_store(
+        db_url,
+        clock,
+        pg_pool_min=RACE_CONNECTIONS,
+        pg_pool_max=RACE_CONNECTIONS,
+        outbox_consumers=["test"],
+    )
+    await store.open()
+    return bootstrap(store, cipher)
+
+
+@pytest.fixture
+async def race_services(
+    db_url: str, clock: FrozenClock, cipher: Cipher
+) -> AsyncIterator[BookingServices]:
+    """:func:`open_race_services` on both stores."""
+    services = await open_race_services(db_url, clock, cipher)
+    try:
+        yield services
+    finally:
+        await services.store.close()
