@@ -8,6 +8,7 @@ import pytest
 
 from agent_console.keys import ConsoleSettings
 from tests.agent_console.helpers import Console, root_app
+from tests.support.world import World
 
 
 @pytest.fixture
@@ -29,8 +30,6 @@ def browser(aiohttp_client, services, clock) -> Callable[..., Awaitable[Console]
 @pytest.fixture
 async def hospitals(services) -> tuple[str, str]:
     """Two empty hospitals, H001 and H002."""
-    from booking_core import catalogue
-
     for code in ("H001", "H002"):
-        await services.handle(catalogue.UpsertHospital(code=code, name=f"医院{code}"))
+        await World(services, code).hospital(name=f"医院{code}")
     return ("H001", "H002")

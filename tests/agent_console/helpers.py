@@ -4,7 +4,7 @@ made through the core, one-time codes, and reads of what the store kept."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, time
+from datetime import date
 from typing import Any
 
 import pyotp
@@ -15,13 +15,12 @@ from argon2 import PasswordHasher
 from agent_console.auth import Passwords
 from agent_console.keys import ConsoleSettings
 from agent_console.web import make_app
-from booking_core import bookings, catalogue, operators, patients, schedule
+from booking_core import operators
 from booking_core.bus import BookingServices
 from booking_core.kernel.actor import Channel
 from booking_core.kernel.clock import FrozenClock
-from booking_core.kernel.unit import rows, to_epoch, val
-from booking_core.schedule import Period
-from tests.support.world import phone, resident_id
+from booking_core.kernel.unit import rows, to_epoch
+from tests.support.world import World, first_slot, phone
 
 # argon2id still, but cheap: the tests hash and verify hundreds of times
 PASSWORDS = Passwords(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
@@ -139,41 +138,22 @@ async def add_operator(
 
 
 async def hospital_with_booking(services: BookingServices, code: str) -> dict[str, Any]:
-    """A hospital with a doctor, a session tomorrow, a patient and their booking."""
-    await services.handle(catalogue.UpsertHospital(code=code, name=f"医院{code}"))
-    await services.handle(catalogue.UpsertDepartment(hospital_code=code, code="101", name="心内科"))
-    await services.handle(
-        catalogue.UpsertDoctor(
-            hospital_code=code, work_no="00868", department_code="101", name="王医生", fee=5000
-        )
-    )
-    session = await services.handle(
-        schedule.CreateSession(
-            hospital_code=code,
-            doctor_work_no="00868",
-            day=date(2026, 7, 11),
-            period=Period.MORNING,
-            start=time(8, 0),
-            end=time(12, 0),
-            slot_minutes=30,
-            places_per_slot=2,
-        )
+    """Hospital <code> (医院<code>) with 王医生, a session tomorrow, 张三丰 and their booking
+    (of its first slot, ``slot``)."""
+    world = World(services, code)
+    session = await world.basic(
+        date(2026, 7, 11), doctor={"name": "王医生", "title": "", "specialty": ""}, room=""
     )
     seq = sum(map(ord, code))
-    patient = await services.handle(
-        patients.RegisterPatient(
-            hospital_code=code, name="张三丰", id_number=resident_id(seq), phone=phone(seq)
-        )
-    )
-    slot_id = await services.read(_first_slot, session.id)
-    booking = await services.handle(
-        bookings.BookSlot(slot_id=slot_id, patient_id=patient.id, channel=Channel.AGENT)
-    )
-    return {"patient": patient.id, "booking": booking.booking.booking_no, "phone": phone(seq)}
-
-
-def _first_slot(tx, session_id: int):
-    return (yield val("SELECT min(id) FROM slots WHERE session_id = ?", session_id))
+    patient = await world.patient("张三丰", seq=seq)
+    slot = await first_slot(services, session.id)
+    booked = await world.book(slot, patient.id, Channel.AGENT)
+    return {
+        "patient": patient.id,
+        "booking": booked.booking.booking_no,
+        "phone": phone(seq),
+        "slot": slot,
+    }
 
 
 async def table(services: BookingServices, sql: str, *args: Any) -> list[dict]:

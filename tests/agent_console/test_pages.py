@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from booking_core import catalogue, operators
+from booking_core import operators
 from tests.agent_console.helpers import (
     GOOD_PASSWORD,
     add_operator,
@@ -14,6 +14,7 @@ from tests.agent_console.helpers import (
     hospital_with_booking,
     table,
 )
+from tests.support.world import World
 
 FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -72,7 +73,7 @@ async def test_an_admin_walks_through_the_html_pages(browser, services, clock):
 
 
 async def test_a_session_ends_after_the_idle_time_and_the_lifetime(browser, services, clock):
-    await services.handle(catalogue.UpsertHospital(code="H001", name="协和"))
+    await World(services).hospital(name="协和")
     await add_operator(services, "agent1", ("agent",), "H001")
     alice = await browser(console_settings(idle_minutes=30, session_hours=1))
     await alice.sign_in("agent1")

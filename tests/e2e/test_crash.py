@@ -9,22 +9,19 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 
 import aiohttp
 import pytest
 
-from booking_core import catalogue, operators, schedule
+from booking_core import operators
 from booking_core.bus import bootstrap
 from booking_core.kernel.clock import SystemClock
 from booking_core.kernel.pii import Cipher
-from booking_core.kernel.unit import rows
-from booking_core.patients import RegisterPatient
-from booking_core.schedule import Period
 from booking_core.store import make_store
 from hospital_api.auth import hash_token, new_token
 from tests.support.engine_process import EngineProcess
-from tests.support.world import TZ, phone, resident_id
+from tests.support.world import TZ, World, slot_ids
 
 pytestmark = pytest.mark.slow
 
@@ -38,54 +35,24 @@ async def _prepare(db: str, key: str) -> tuple[str, list[int], list[int]]:
     await store.open()
     services = bootstrap(store, Cipher.from_base64(key))
     try:
-        await services.handle(catalogue.UpsertHospital(code="H001", name="协和"))
-        await services.handle(
-            catalogue.UpsertDepartment(hospital_code="H001", code="101", name="心内科")
-        )
-        await services.handle(
-            catalogue.UpsertDoctor(
-                hospital_code="H001", work_no="00868", department_code="101", name="张", fee=0
-            )
-        )
+        world = World(services)
+        await world.hospital(name="协和")
+        await world.department()
+        await world.doctor(fee=0, name="张", title="", specialty="")
         today = datetime.now(TZ).date()
-        for offset in range(1, 6):
-            await services.handle(
-                schedule.CreateSession(
-                    hospital_code="H001",
-                    doctor_work_no="00868",
-                    day=today + timedelta(days=offset),
-                    period=Period.MORNING,
-                    start=time(8, 0),
-                    end=time(12, 0),
-                    slot_minutes=15,
-                    places_per_slot=4,
-                )
-            )
-        patients = await asyncio.gather(
-            *(
-                services.handle(
-                    RegisterPatient(
-                        hospital_code="H001",
-                        name=f"患者{i}",
-                        id_number=resident_id(i, birth=f"19{60 + i // 1000:02d}0101"),
-                        phone=phone(50_000 + i),
-                    )
-                )
-                for i in range(PATIENTS)
-            )
-        )
+        sessions = [
+            await world.session(today + timedelta(days=d), slot_minutes=15, places=4, room="")
+            for d in range(1, 6)
+        ]
+        patients = await world.patients(PATIENTS)
         token = new_token()
         await services.handle(
             operators.CreateToken(
                 name="crash", role="admin", hospital_code=None, token_hash=hash_token(token)
             )
         )
-
-        def slot_ids(tx):
-            found = yield rows("SELECT id FROM slots ORDER BY id")
-            return [r["id"] for r in found]
-
-        return token, [p.id for p in patients], await store.read(slot_ids)
+        slots = [slot for s in sessions for slot in await slot_ids(services, s.id)]
+        return token, patients, slots
     finally:
         await store.close()
 

@@ -10,21 +10,17 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
-from booking_core import bookings, catalogue, patients, schedule
 from booking_core.bus import bootstrap
-from booking_core.kernel.actor import Channel
 from booking_core.kernel.clock import SystemClock
 from booking_core.kernel.pii import Cipher
-from booking_core.kernel.unit import rows
-from booking_core.schedule import Period
 from booking_core.store import make_store
 from tests.fakes.twilio_rest import ACCOUNT, SENDER, TOKEN, FakeTwilio
 from tests.support.engine_process import EngineProcess
-from tests.support.world import TZ, resident_id
+from tests.support.world import TZ, World, first_slot
 
 pytestmark = pytest.mark.slow
 
@@ -39,41 +35,18 @@ async def _prepare(db: str, key: str) -> list[str]:
     await store.open()
     services = bootstrap(store, Cipher.from_base64(key))
     try:
-        await services.handle(catalogue.UpsertHospital(code="H001", name="协和医院"))
-        await services.handle(
-            catalogue.UpsertDepartment(hospital_code="H001", code="101", name="心内科")
+        world = World(services)
+        session = await world.basic(
+            datetime.now(TZ).date() + timedelta(days=1),
+            places=5,
+            doctor={"name": "张伟", "title": "", "specialty": "", "fee": 0},
+            room="",
         )
-        await services.handle(
-            catalogue.UpsertDoctor(
-                hospital_code="H001", work_no="00868", department_code="101", name="张伟", fee=0
-            )
-        )
-        session = await services.handle(
-            schedule.CreateSession(
-                hospital_code="H001",
-                doctor_work_no="00868",
-                day=datetime.now(TZ).date() + timedelta(days=1),
-                period=Period.MORNING,
-                start=time(8, 0),
-                end=time(12, 0),
-                slot_minutes=30,
-                places_per_slot=5,
-            )
-        )
-        slot = (await services.read(lambda tx: (yield rows("SELECT id FROM slots LIMIT 1"))))[0]
+        slot = await first_slot(services, session.id)
         numbers = []
         for i, phone in enumerate(PHONES):
-            patient = await services.handle(
-                patients.RegisterPatient(
-                    hospital_code="H001",
-                    name=f"患者{'甲乙丙'[i]}",
-                    id_number=resident_id(),
-                    phone=phone,
-                )
-            )
-            view = await services.handle(
-                bookings.BookSlot(slot_id=slot["id"], patient_id=patient.id, channel=Channel.API)
-            )
+            patient = await world.patient(f"患者{'甲乙丙'[i]}", phone)
+            view = await world.book(slot, patient.id)
             numbers.append(view.booking.booking_no)
         assert session.id
         return numbers

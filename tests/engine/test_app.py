@@ -11,17 +11,16 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from booking_core import bookings, catalogue, operators
-from booking_core.kernel.actor import SYSTEM, Channel
+from booking_core import bookings, operators
+from booking_core.kernel.actor import SYSTEM
 from booking_core.kernel.pii import Cipher
-from booking_core.kernel.unit import rows
 from booking_core.schedule import Period
 from engine import cli
 from engine.app import build_app
 from engine.config import ConfigError, load_settings
 from engine.keys import SERVICES, STORE
 from hospital_api.auth import hash_token, new_token
-from tests.support.world import World
+from tests.support.world import World, first_slot, slot_ids
 
 KEY = Cipher.generate_key()
 
@@ -60,12 +59,7 @@ async def test_metrics_count_bookings_by_channel_and_result(engine_client):
     world = World(services)
     session = await world.basic(date(2026, 7, 15), places=1)
     first, second = await world.patient("张三"), await world.patient("李四")
-
-    def first_slot(tx):
-        found = yield rows("SELECT id FROM slots WHERE session_id = ? ORDER BY id", session.id)
-        return found[0]["id"]
-
-    slot_id = await services.store.read(first_slot)
+    slot_id = await first_slot(services, session.id)
     token = new_token()
     await services.handle(
         operators.CreateToken(
@@ -97,18 +91,8 @@ async def test_workers_sweep_and_stop_cleanly(aiohttp_client, tmp_path, clock):
         date(2026, 7, 10), period=Period.AFTERNOON, start=time(14, 0), end=time(17, 0)
     )
     patient = await world.patient()
-
-    def first_slot(tx):
-        found = yield rows("SELECT id FROM slots WHERE session_id = ? ORDER BY id", session.id)
-        return found[-1]["id"]
-
-    booking = await services.handle(
-        bookings.BookSlot(
-            slot_id=await services.store.read(first_slot),
-            patient_id=patient.id,
-            channel=Channel.API,
-        )
-    )
+    last_slot = (await slot_ids(services, session.id))[-1]
+    booking = await world.book(last_slot, patient.id)
     clock.advance(hours=8)  # the afternoon session has ended: the no-show sweep must find it
     for _ in range(200):
         text = await (await client.get("/metrics")).text()
@@ -143,9 +127,7 @@ def test_cli_token_create_prints_a_working_token_once(tmp_path, monkeypatch, cap
 
         store = make_store(db, SystemClock())
         await store.open()
-        await bootstrap(store, Cipher.from_base64(KEY)).handle(
-            catalogue.UpsertHospital(code="H001", name="协和")
-        )
+        await World(bootstrap(store, Cipher.from_base64(KEY))).hospital(name="协和")
         await store.close()
 
     asyncio.run(hospital())

@@ -4,19 +4,18 @@ mounted at /api/v1/), tokens, row counts and a small hospital."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, time
+from datetime import date
 from typing import Any
 
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from booking_core import catalogue, operators, patients, schedule
+from booking_core import operators
 from booking_core.bus import BookingServices
 from booking_core.kernel.unit import execute, val
-from booking_core.schedule import Period
 from hospital_api.auth import hash_token, new_token
 from hospital_api.web import make_app
-from tests.support.world import phone, resident_id
+from tests.support.world import World
 
 TODAY = date(2026, 7, 10)  # the FrozenClock's day (09:00 Beijing)
 TOMORROW = date(2026, 7, 11)
@@ -90,46 +89,10 @@ async def hospital_with_session(
     *,
     day: date = TOMORROW,
     places: int = 2,
-    work_no: str = "00868",
-    period: Period = Period.MORNING,
-    start: time = time(8, 0),
-    end: time = time(12, 0),
-    slot_minutes: int = 30,
     fee: int = 5000,
+    **session: Any,
 ):
-    """A hospital with department 101, one doctor and one session, through the services."""
-    await services.handle(catalogue.UpsertHospital(code=code, name=f"医院{code}"))
-    await services.handle(catalogue.UpsertDepartment(hospital_code=code, code="101", name="心内科"))
-    await services.handle(
-        catalogue.UpsertDoctor(
-            hospital_code=code, work_no=work_no, department_code="101", name="王医生", fee=fee
-        )
-    )
-    return await services.handle(
-        schedule.CreateSession(
-            hospital_code=code,
-            doctor_work_no=work_no,
-            day=day,
-            period=period,
-            start=start,
-            end=end,
-            slot_minutes=slot_minutes,
-            places_per_slot=places,
-            room="301",
-        )
-    )
-
-
-async def first_slot_id(services: BookingServices, session_id: int) -> int:
-    def first(tx):
-        return (yield val("SELECT min(id) FROM slots WHERE session_id = ?", session_id))
-
-    return await services.read(first)
-
-
-async def register(services: BookingServices, code: str, seq: int, name: str = "张三"):
-    return await services.handle(
-        patients.RegisterPatient(
-            hospital_code=code, name=name, id_number=resident_id(seq), phone=phone(seq)
-        )
-    )
+    """Hospital <code> (医院<code>) with department 101, 王医生 00868 and a session on ``day``
+    (``session``: period, start, end, slot_minutes); the session."""
+    doctor = {"name": "王医生", "title": "", "specialty": "", "fee": fee}
+    return await World(services, code).basic(day, places, doctor=doctor, **session)

@@ -12,16 +12,16 @@ import pytest
 from booking_core.kernel.errors import ALL_ERRORS, StoreUnavailable
 from hospital_api import problems
 from hospital_api.problems import DOMAIN_PROBLEMS
-from tests.hospital_api.helpers import first_slot_id, hospital_with_session, register
-from tests.support.world import phone, resident_id
+from tests.hospital_api.helpers import hospital_with_session
+from tests.support.world import World, first_slot, phone, resident_id
 
 
 @pytest.fixture
 async def ready(api):
     """A hospital with a session, a patient and a HIS token."""
     session = await hospital_with_session(api.services, "H001")
-    slot_id = await first_slot_id(api.services, session.id)
-    patient = await register(api.services, "H001", seq=1)
+    slot_id = await first_slot(api.services, session.id)
+    patient = await World(api.services).patient(seq=1)
     return {
         "his": await api.token("his", "H001"),
         "admin": await api.token("admin"),

@@ -15,8 +15,9 @@ import pytest
 
 from booking_core import bookings
 from booking_core.kernel.unit import rows, val
-from tests.hospital_api.helpers import first_slot_id, hospital_with_session, register
+from tests.hospital_api.helpers import hospital_with_session
 from tests.support.slow_store import slow_commits
+from tests.support.world import World, first_slot
 
 CLIENT_GIVES_UP_SECONDS = 0.2
 SLOW_SECONDS = 0.5
@@ -25,8 +26,8 @@ SLOW_SECONDS = 0.5
 @pytest.fixture
 async def ready(api):
     session = await hospital_with_session(api.services, "H001", places=5)
-    slot_id = await first_slot_id(api.services, session.id)
-    patient = await register(api.services, "H001", seq=1)
+    slot_id = await first_slot(api.services, session.id)
+    patient = await World(api.services).patient(seq=1)
     return {
         "his": await api.token("his", "H001"),
         "body": {"slot_id": slot_id, "patient_id": patient.id},

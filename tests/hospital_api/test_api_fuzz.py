@@ -34,10 +34,10 @@ from booking_core.store import make_store
 from hospital_api import openapi
 from hospital_api.auth import hash_token, new_token
 from hospital_api.web import ROUTES_TABLE
-from tests.hospital_api.helpers import first_slot_id, hospital_with_session, make_root, register
+from tests.hospital_api.helpers import hospital_with_session, make_root
 from tests.support.fixtures import TEST_PII_KEY
 from tests.support.services import create_database, drop_database
-from tests.support.world import local
+from tests.support.world import World, first_slot, local
 
 # 4 random requests an operation, besides schemathesis's own boundary and negative cases
 # (which try one past every bound: with 4 they still catch an id of 2^63 reaching the
@@ -82,8 +82,8 @@ class ApiThread(threading.Thread):
         try:
             services = bootstrap(store, Cipher.from_base64(TEST_PII_KEY))
             session = await hospital_with_session(services, "H001")
-            await first_slot_id(services, session.id)
-            await register(services, "H001", seq=1)
+            await first_slot(services, session.id)
+            await World(services).patient(seq=1)
             token = new_token()
             await services.handle(
                 operators.CreateToken(

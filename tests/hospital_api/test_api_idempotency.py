@@ -7,15 +7,16 @@ import asyncio
 
 import pytest
 
-from tests.hospital_api.helpers import first_slot_id, hospital_with_session, register
+from tests.hospital_api.helpers import hospital_with_session
+from tests.support.world import World, first_slot
 
 
 @pytest.fixture
 async def ready(api):
     session = await hospital_with_session(api.services, "H001", places=5)
-    slot_id = await first_slot_id(api.services, session.id)
-    first = await register(api.services, "H001", seq=1)
-    second = await register(api.services, "H001", seq=2, name="李四")
+    slot_id = await first_slot(api.services, session.id)
+    first = await World(api.services).patient(seq=1)
+    second = await World(api.services).patient("李四", seq=2)
     return {
         "his": await api.token("his", "H001"),
         "slot": slot_id,

@@ -6,13 +6,8 @@ from __future__ import annotations
 import pytest
 
 from booking_core import blacklist
-from tests.hospital_api.helpers import (
-    TOMORROW,
-    first_slot_id,
-    hospital_with_session,
-    register,
-)
-from tests.support.world import phone
+from tests.hospital_api.helpers import TOMORROW, hospital_with_session
+from tests.support.world import World, first_slot, phone
 
 
 @pytest.fixture
@@ -22,9 +17,9 @@ async def two_hospitals(api):
     world = {}
     for code in ("HA", "HB"):
         session = await hospital_with_session(api.services, code)
-        slot_id = await first_slot_id(api.services, session.id)
-        patient = await register(api.services, code, seq=7)  # same person in both
-        other = await register(api.services, code, seq=8, name="李四")
+        slot_id = await first_slot(api.services, session.id)
+        patient = await World(api.services, code).patient(seq=7)  # same person in both
+        other = await World(api.services, code).patient("李四", seq=8)
         auth = await api.token("his", code)
         status, booking = await api.call(
             "POST", "/bookings", auth, json={"slot_id": slot_id, "patient_id": patient.id}
@@ -147,7 +142,7 @@ async def test_kiosk_may_only_read_book_pay_and_check_in(api, two_hospitals):
     assert status == 200
     status, _ = await api.call("GET", f"/bookings/{a['booking']}", kiosk)
     assert status == 200
-    patient = await register(api.services, "HA", seq=9, name="周九")
+    patient = await World(api.services, "HA").patient("周九", seq=9)
     status, booking = await api.call(
         "POST", "/bookings", kiosk, json={"slot_id": a["slot"], "patient_id": patient.id}
     )

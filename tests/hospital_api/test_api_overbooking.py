@@ -13,9 +13,8 @@ import aiohttp
 from booking_core.bookings import ACTIVE_SQL
 from booking_core.bus import BookingServices
 from booking_core.kernel.unit import val
-from booking_core.patients import RegisterPatient
-from tests.hospital_api.helpers import Api, first_slot_id, hospital_with_session, make_root
-from tests.support.world import phone, resident_id
+from tests.hospital_api.helpers import Api, hospital_with_session, make_root
+from tests.support.world import World, first_slot
 
 PATIENTS = 1000
 PLACES = 10
@@ -31,21 +30,9 @@ async def booking_storm(aiohttp_client, services: BookingServices) -> dict:
         end=clock_time(12, 0),
         slot_minutes=240,  # one slot
     )
-    slot_id = await first_slot_id(services, session.id)
-    patients = await asyncio.gather(
-        *(
-            services.handle(
-                RegisterPatient(
-                    hospital_code="H001",
-                    name=f"患者{i}",
-                    id_number=resident_id(i),
-                    phone=phone(i),
-                )
-            )
-            for i in range(PATIENTS)
-        )
-    )
-    assert len({p.id for p in patients}) == PATIENTS
+    slot_id = await first_slot(services, session.id)
+    patients = await World(services).patients(PATIENTS)
+    assert len(set(patients)) == PATIENTS
     outcomes: list = []
     client = await aiohttp_client(
         make_root(services, outcomes),
@@ -55,13 +42,13 @@ async def booking_storm(aiohttp_client, services: BookingServices) -> dict:
     his = await api.token("his", "H001")
     # open the connections (and warm the token cache) first, so the storm arrives at once
     await asyncio.gather(
-        *(api.call("GET", f"/patients/{p.id}", his) for p in patients[:CLIENT_CONNECTIONS])
+        *(api.call("GET", f"/patients/{p}", his) for p in patients[:CLIENT_CONNECTIONS])
     )
 
     started = time.perf_counter()
     answers = await asyncio.gather(
         *(
-            api.call("POST", "/bookings", his, json={"slot_id": slot_id, "patient_id": p.id})
+            api.call("POST", "/bookings", his, json={"slot_id": slot_id, "patient_id": p})
             for p in patients
         )
     )

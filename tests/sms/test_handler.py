@@ -17,7 +17,7 @@ from booking_core.schedule import Period
 from sms.commands import FORMATS, MonthDayTime
 from sms.handler import Answer, Texter, family_labels, resolve_day, respond
 from sms.replies import SEGMENT_CHARS, TWO_SEGMENTS_CHARS, Replies
-from tests.support.world import local, resident_id
+from tests.support.world import World, first_slot, local, resident_id
 
 TOMORROW = date(2026, 7, 11)  # the clock is 2026-07-10 09:00 Beijing
 PHONE = "13912345678"
@@ -31,45 +31,36 @@ def replies() -> Replies:
 
 
 @pytest.fixture
-async def hospital(world, services):
+async def morning(world):
     """协和医院: 心内科 101 (张伟 00868 50元, 李娜 00869), 消化内科 102 (王芳 00901), 神经内科
-    103; 00868 and 00901 see patients tomorrow morning, 08:00–12:00 in half hours, 2 places."""
+    103; 00868 and 00901 see patients tomorrow morning, 08:00–12:00 in half hours, 2 places.
+    00868's session."""
     await world.hospital(name="协和医院")
     for code, name, aliases in [
         ("101", "心内科", ("心血管内科",)),
         ("102", "消化内科", ()),
         ("103", "神经内科", ()),
     ]:
-        await services.handle(
-            catalogue.UpsertDepartment(hospital_code="H001", code=code, name=name, aliases=aliases)
-        )
+        await world.department(code, name, aliases=aliases)
     for work_no, dept, name, title, specialty, fee in [
         ("00868", "101", "张伟", "主任医师", "高血压、冠心病", 5000),
         ("00869", "101", "李娜", "副主任医师", "心律失常", 3000),
         ("00901", "102", "王芳", "主治医师", "胃炎", 2000),
     ]:
-        await services.handle(
-            catalogue.UpsertDoctor(
-                hospital_code="H001",
-                work_no=work_no,
-                department_code=dept,
-                name=name,
-                title=title,
-                specialty=specialty,
-                fee=fee,
-            )
-        )
-    await world.session(TOMORROW, "00868")
+        await world.doctor(work_no, dept, fee, name=name, title=title, specialty=specialty)
+    session = await world.session(TOMORROW, "00868")
     await world.session(TOMORROW, "00901")
+    return session
+
+
+@pytest.fixture
+async def hospital(morning, services):
+    """协和医院 as :func:`morning` built it."""
     return await services.read(catalogue.hospital, "H001")
 
 
 async def register(services, name="张三", phone=PHONE, id_number=None):
-    return await services.handle(
-        patients.RegisterPatient(
-            hospital_code="H001", name=name, id_number=id_number or resident_id(), phone=phone
-        )
-    )
+    return await World(services).patient(name, phone, id_number=id_number)
 
 
 @pytest.fixture
@@ -156,13 +147,13 @@ async def test_no_session_at_that_time_suggests_the_free_times(send, services, p
     assert answer.reply == "7月12日08:30没有00868医生的出诊。发YS+姓名或KS+科室查其他医生。"
 
 
-async def test_a_full_slot_suggests_the_free_times_that_day(send, services, patient, world):
+async def test_a_full_slot_suggests_the_free_times_that_day(
+    send, services, patient, world, morning
+):
     for _ in range(2):
         other = await world.patient("李四")
-        slot = (
-            await services.read(lambda tx: (yield rows("SELECT id FROM slots ORDER BY id LIMIT 1")))
-        )[0]
-        await services.handle(BookSlot(slot_id=slot["id"], patient_id=other.id, channel="agent"))
+        slot = await first_slot(services, morning.id)
+        await services.handle(BookSlot(slot_id=slot, patient_id=other.id, channel="agent"))
     answer = await send("GHDH00868,07110800,张三")
     assert answer.reply == "7月11日08:00已约满。当天可约：08:30 09:00 09:30 10:00。"
     assert answer.booking_no is None
@@ -315,12 +306,10 @@ async def test_reschedule_after_the_deadline_says_until_when(send, patient, worl
 
 
 @pytest.mark.parametrize("command", ["CX {}", "QX {}", "GQ {} 07110900"])
-async def test_someone_elses_booking_is_not_found(send, services, world, patient, command):
+async def test_someone_elses_booking_is_not_found(send, services, world, patient, morning, command):
     other = await register(services, "赵六", OTHER_PHONE)
-    slot = (
-        await services.read(lambda tx: (yield rows("SELECT id FROM slots ORDER BY id LIMIT 1")))
-    )[0]
-    theirs = await services.handle(BookSlot(slot_id=slot["id"], patient_id=other.id, channel="sms"))
+    slot = await first_slot(services, morning.id)
+    theirs = await services.handle(BookSlot(slot_id=slot, patient_id=other.id, channel="sms"))
     booking_no = theirs.booking.booking_no
     answer = await send(command.format(booking_no))
     nobodys = await send(command.format(UNKNOWN_BOOKING))

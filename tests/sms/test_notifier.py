@@ -18,6 +18,7 @@ from booking_core.schedule import Period
 from sms.notifier import Notifier
 from sms.replies import Replies
 from tests.support.events import noted
+from tests.support.world import first_slot
 
 TOMORROW = date(2026, 7, 11)  # the clock is 2026-07-10 09:00 Beijing
 PHONE = "13912345678"
@@ -31,18 +32,13 @@ def notifier(services) -> Notifier:
 
 @pytest.fixture
 async def booked(world, services):
-    await world.basic(TOMORROW, places=2)
+    session = await world.basic(TOMORROW, places=2)
     patient = await world.patient(phone_no=PHONE)
-    slot = (await _slots(services))[0]
+    slot = await first_slot(services, session.id)
     view = await services.handle(
         bookings.BookSlot(slot_id=slot, patient_id=patient.id, channel=Channel.AGENT)
     )
     return view.booking
-
-
-async def _slots(services) -> list[int]:
-    found = await services.read(lambda tx: (yield rows("SELECT id FROM slots ORDER BY id")))
-    return [r["id"] for r in found]
 
 
 async def _queued(services) -> list[dict]:
@@ -73,9 +69,9 @@ async def test_a_booking_is_confirmed_once_signed_with_the_hospital(notifier, bo
 
 
 async def _call_booking(world, services, caller: str):
-    await world.basic(TOMORROW, places=2)
+    session = await world.basic(TOMORROW, places=2)
     patient = await world.patient(phone_no=PHONE)
-    slot = (await _slots(services))[0]
+    slot = await first_slot(services, session.id)
     await services.handle(
         calls.StartCall(
             call_sid="CA1",
@@ -171,9 +167,9 @@ async def test_a_completed_visit_gets_a_survey(notifier, booked, services, clock
 
 
 async def test_what_a_patient_asked_for_by_text_is_not_texted_twice(notifier, world, services):
-    await world.basic(TOMORROW, places=2)
+    session = await world.basic(TOMORROW, places=2)
     patient = await world.patient(phone_no=PHONE)
-    slot = (await _slots(services))[0]
+    slot = await first_slot(services, session.id)
     sms = Actor("patient", "sms:139****5678", None, Channel.SMS)
     view = await services.handle(
         bookings.BookSlot(actor=sms, slot_id=slot, patient_id=patient.id, channel=Channel.SMS)

@@ -201,9 +201,7 @@ class World:
         made = await asyncio.gather(*(self.services.handle(command(i)) for i in range(n)))
         return [p.id for p in made]
 
-    async def book(
-        self, slot_id: int, patient_id: int, channel: Channel = Channel.API, **kw: Any
-    ):
+    async def book(self, slot_id: int, patient_id: int, channel: Channel = Channel.API, **kw: Any):
         """``BookSlot`` (``kw``: actor, patient_name …); the booking's view."""
         return await self.services.handle(
             bookings.BookSlot(slot_id=slot_id, patient_id=patient_id, channel=channel, **kw)

@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import date, time
 from typing import Any
 
-from booking_core import calls, catalogue, patients, schedule
+from booking_core import calls
 from booking_core.bus import BookingServices
 from booking_core.schedule import Period
 from tests.agent_console.helpers import add_operator, hospital_with_booking
-from tests.support.world import resident_id
+from tests.support.world import World, resident_id
 
 ADMIN_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 LI_PHONE = "13812345678"
@@ -35,45 +35,15 @@ async def transfer(
 
 async def build(services: BookingServices) -> dict[str, Any]:
     info = {code: await hospital_with_booking(services, code) for code in ("HA", "HB")}
-    await services.handle(catalogue.UpsertDepartment(hospital_code="HA", code="102", name="骨科"))
-    await services.handle(
-        catalogue.UpsertDoctor(
-            hospital_code="HA",
-            work_no="00901",
-            department_code="102",
-            name="赵医生",
-            title="主任医师",
-            fee=3000,
-        )
+    ha = World(services, "HA")
+    await ha.department("102", "骨科")
+    await ha.doctor("00901", "102", 3000, name="赵医生", specialty="")
+    await ha.session(
+        date(2026, 7, 12), "00901", Period.AFTERNOON, time(14), time(16), places=3, room="B201"
     )
-    await services.handle(
-        schedule.CreateSession(
-            hospital_code="HA",
-            doctor_work_no="00901",
-            day=date(2026, 7, 12),
-            period=Period.AFTERNOON,
-            start=time(14, 0),
-            end=time(16, 0),
-            slot_minutes=30,
-            places_per_slot=3,
-            room="B201",
-        )
-    )
-    li = await services.handle(
-        patients.RegisterPatient(
-            hospital_code="HA", name="李小明", id_number=resident_id(501), phone=LI_PHONE
-        )
-    )
-    await services.handle(
-        patients.RegisterPatient(
-            hospital_code="HA", name="李大同", id_number=resident_id(502), phone="13987654321"
-        )
-    )
-    await services.handle(
-        patients.RegisterPatient(
-            hospital_code="HB", name="李小明", id_number=resident_id(503), phone="13812340000"
-        )
-    )
+    li = await ha.patient("李小明", LI_PHONE, id_number=resident_id(501))
+    await ha.patient("李大同", "13987654321", id_number=resident_id(502))
+    await World(services, "HB").patient("李小明", "13812340000", id_number=resident_id(503))
     await add_operator(services, "agent_a", ("agent",), "HA")
     await add_operator(services, "agent_a2", ("agent",), "HA")
     await add_operator(services, "agent_b", ("agent",), "HB")

@@ -8,9 +8,9 @@ from datetime import date, time
 
 import pytest
 
-from booking_core import blacklist, schedule
-from booking_core.schedule import Period
+from booking_core import blacklist
 from tests.agent_console.helpers import table
+from tests.support.world import World
 
 
 async def _slots(agent, patient: int, **filters) -> list[dict]:
@@ -38,18 +38,8 @@ async def test_free_places_filtered_by_department_doctor_day_and_time(agent, des
 async def test_only_places_bookable_now_are_offered(agent, services, desk_world):
     """A day beyond the booking window (not yet released, 放号) is not offered to the agent:
     the desk lists what the core would book."""
-    await services.handle(
-        schedule.CreateSession(
-            hospital_code="HA",
-            doctor_work_no="00901",
-            day=date(2026, 7, 25),
-            period=Period.MORNING,
-            start=time(8, 0),
-            end=time(9, 0),
-            slot_minutes=30,
-            places_per_slot=3,
-            room="B201",
-        )
+    await World(services, "HA").session(
+        date(2026, 7, 25), "00901", end=time(9, 0), places=3, room="B201"
     )
     assert await _slots(agent, desk_world["li"], day="2026-07-25") == []
     assert await _slots(agent, desk_world["li"], day="2026-07-12")  # released days still listed
@@ -146,13 +136,7 @@ async def test_another_hospitals_booking_and_slot_are_not_found(agent, services,
         assert (await agent.get(path))[0] == 404, path
     assert (await agent.post(f"/desk/bookings/{theirs}/cancel"))[0] == 404
     assert (await agent.post(f"/desk/bookings/{theirs}/reschedule", {"slot_id": "1"}))[0] == 404
-    hb_slot = (
-        await table(
-            services,
-            "SELECT sl.id FROM slots sl JOIN sessions se ON se.id = sl.session_id "
-            "JOIN hospitals h ON h.id = se.hospital_id WHERE h.code = 'HB' LIMIT 1",
-        )
-    )[0]["id"]
+    hb_slot = desk_world["HB"]["slot"]
     status, _body = await agent.post(
         f"/desk/patients/{desk_world['li']}/book", {"slot_id": hb_slot}
     )

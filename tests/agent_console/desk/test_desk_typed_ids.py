@@ -9,11 +9,10 @@ import asyncio
 import pytest
 
 from agent_console.views.desk import calls as call_views
-from booking_core import patients
 from booking_core.kernel.identity import mask_long_digits, mask_long_digits_in
 from booking_core.kernel.unit import rows
 from tests.ivr.helpers import Twilio, make_root
-from tests.support.world import resident_id
+from tests.support.world import World, resident_id
 
 ID_NUMBER = resident_id(608)  # ends in X: typed with * on a keypad
 TYPED = ID_NUMBER[:-1] + "*"
@@ -31,11 +30,7 @@ def db_url(request, tmp_path) -> str:
 @pytest.fixture
 async def wang(services, desk_world):
     assert ID_NUMBER.endswith("X")
-    return await services.handle(
-        patients.RegisterPatient(
-            hospital_code="HA", name="王小红", id_number=ID_NUMBER, phone="13811112222"
-        )
-    )
+    return await World(services, "HA").patient("王小红", "13811112222", id_number=ID_NUMBER)
 
 
 @pytest.fixture

@@ -30,7 +30,7 @@ def db_url(request, tmp_path) -> str:
 @pytest.fixture
 async def cards(services) -> list[str]:
     world = World(services)
-    await world.hospital("HA", "医院HA")
+    await world.hospital("HA")
     found = []
     for i in range(PATIENTS):
         patient = await world.patient(f"病人{i:02d}")

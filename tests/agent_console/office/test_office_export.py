@@ -20,10 +20,10 @@ from openpyxl import Workbook, load_workbook
 
 from agent_console.views.office.workbook import EXPORTS, FORMULA_STARTS, text_cell
 from agent_console.web import MAX_CONCURRENT_EXPORTS, make_app
-from booking_core import catalogue
 from booking_core.kernel.unit import execute
 from tests.agent_console.helpers import Console, console_settings
 from tests.agent_console.office.office_world import hospital, sign_in
+from tests.support.world import World
 
 EXPORT = "/console/office/bookings/export.xlsx"
 HEALTHZ_BUDGET_SECONDS = 0.2  # what a load balancer's health check may take, at worst
@@ -64,16 +64,12 @@ async def test_names_that_look_like_formulas_are_exported_as_text(browser, servi
         "101": '=HYPERLINK("http://evil.example/","心内科")',
         "102": "@SUM(1+1)",
     }
+    ha = World(services, "HA")
     for code, name in hostile.items():
-        await services.handle(catalogue.UpsertDepartment(hospital_code="HA", code=code, name=name))
+        await ha.department(code, name)
     doctors = {"00868": ("=cmd|' /C calc'!A0", "101"), "00870": ("+1-1", "102")}
     for work_no, (name, department) in doctors.items():
-        await services.handle(
-            catalogue.UpsertDoctor(
-                hospital_code="HA", work_no=work_no, department_code=department, name=name,
-                fee=5000,
-            )
-        )  # fmt: skip
+        await ha.doctor(work_no, department, 5000, name=name, title="", specialty="")
     agent = await sign_in(browser, services, "agent_a", ("agent",), "HA")
     async with agent.client.get(EXPORT) as resp:
         assert resp.status == 200

@@ -126,8 +126,7 @@ async def test_the_back_offices_today_is_the_local_date(browser, services, world
 
 
 async def test_a_days_sessions_run_morning_afternoon_evening(browser, services, world):
-    places = World(services)
-    places.hospital_code = "HA"
+    places = World(services, "HA")
     day = date(2026, 7, 14)
     for period, start, end in (
         (Period.EVENING, time(18), time(20)),
