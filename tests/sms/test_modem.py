@@ -16,6 +16,7 @@ from sms.modem import ModemGateway, ModemSimulator
 from sms.modem.at import AtChannel, ModemError
 from sms.modem.gateway import INIT_COMMANDS
 from sms.modem.simulator import SentMessage
+from tests.support.waiting import eventually
 
 PHONE = "+8613800138000"
 MASKED = "138****8000"
@@ -60,15 +61,6 @@ class Inbox:
             self.failures += 1
             raise RuntimeError("database is locked")
         self.messages.append(message)
-
-
-async def eventually(check: Callable[[], object], seconds: float = 3.0) -> None:
-    """Wait (up to ``seconds``) until ``check()`` is true."""
-    for _ in range(int(seconds / 0.01)):
-        if check():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"still not true after {seconds} s")
 
 
 @pytest.fixture

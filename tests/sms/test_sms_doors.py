@@ -13,21 +13,23 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from twilio.request_validator import RequestValidator
 
-from booking_core import bookings, messages, patients
+from booking_core import bookings, messages
 from booking_core.kernel.actor import Channel
 from booking_core.kernel.pii import Cipher
-from booking_core.kernel.unit import rows
+from booking_core.kernel.unit import rows, val
+from booking_core.messages import MessageStatus
 from engine.app import build_app
 from engine.config import load_settings
 from engine.keys import SERVICES, STORE
 from sms.modem.simulator import ModemSimulator
+from sms.notifier import CONSUMER as NOTIFIER
 from tests.fakes.twilio_rest import ACCOUNT, SENDER, TOKEN
+from tests.support.waiting import eventually
 from tests.support.world import World, resident_id
 
 PUBLIC_URL = "https://booking.example-hospital.test"
 PHONE = "13912345678"
 TOMORROW = date(2026, 7, 11)  # the clock is 2026-07-10 09:00 Beijing
-WAIT_SECONDS = 10  # the engine's workers poll every 0.5 s; a modem text takes a few round trips
 _sids = itertools.count(1)
 
 
@@ -58,20 +60,33 @@ async def engine(tmp_path, clock, fake, modem):
         services = client.app[SERVICES]
         world = World(services)
         await world.basic(TOMORROW, places=2)
-        await services.handle(
-            patients.RegisterPatient(
-                hospital_code="H001", name="张三", id_number=resident_id(), phone=PHONE
-            )
-        )
+        await world.patient("张三", PHONE)
         yield client
 
 
-async def until(predicate, what: str):
-    async with asyncio.timeout(WAIT_SECONDS):
-        while not (found := await predicate()):  # noqa: ASYNC110 - polls the engine's state
-            await asyncio.sleep(0.05)
-    assert found, what
-    return found
+async def texts_settled(engine) -> bool:
+    """Every event so far has been through the notifier (its delivery to the notifier's
+    consumer is done) and no text it queued waits for a sender or is in a gateway's hands
+    (a sender sends queued texts only): nothing more is texted until something new happens.
+    A check that no (further) text was sent waits for this, not for a fixed time."""
+
+    def read(tx):
+        done = yield val(
+            "SELECT count(*) FROM outbox_deliveries WHERE consumer = ? AND done_at IS NOT NULL",
+            NOTIFIER,
+        )
+        due = yield val(
+            "SELECT count(*) FROM outbox_deliveries WHERE consumer = ? AND done_at IS NULL",
+            NOTIFIER,
+        )
+        unsent = yield val(
+            "SELECT count(*) FROM messages WHERE direction = 'out' AND status IN (?, ?)",
+            MessageStatus.QUEUED,
+            MessageStatus.SENDING,
+        )
+        return done > 0 and due == 0 and unsent == 0
+
+    return await engine.app[STORE].read(read)
 
 
 def signed(path: str, params: dict, token: str = TOKEN) -> dict:
@@ -115,7 +130,7 @@ async def test_a_booking_code_texted_over_twilio_books_and_the_reply_confirms(en
     (booking,) = await table(engine, "SELECT booking_no, channel, status FROM bookings")
     assert booking["channel"] == "sms"
     assert booking["booking_no"] in reply
-    await asyncio.sleep(1.2)  # two rounds of the notifier and the sender
+    await eventually(lambda: texts_settled(engine), "the booking through the notifier")
     assert fake.creates == []  # the reply was the confirmation: no second text
     log = await table(engine, "SELECT direction, kind, status FROM messages ORDER BY id")
     assert [tuple(r.values()) for r in log] == [
@@ -147,8 +162,8 @@ async def _book_by_agent(engine) -> str:
 
 async def test_a_booking_made_by_an_agent_is_confirmed_by_text_once(engine, fake):
     number = await _book_by_agent(engine)
-    await until(lambda: _creates(fake), "a confirmation sent")
-    await asyncio.sleep(1.2)  # two more rounds of the notifier and the sender
+    await eventually(lambda: _creates(fake), "a confirmation sent")
+    await eventually(lambda: texts_settled(engine), "every event through the notifier")
     (create,) = fake.creates
     assert create.form["To"] == "+86" + PHONE
     assert number in create.form["Body"]
@@ -208,7 +223,7 @@ async def test_the_fallback_answers_in_chinese_without_a_database(engine):
 
 async def test_delivery_reports_move_the_log_forward_only(engine, fake):
     await _book_by_agent(engine)
-    await until(lambda: _creates(fake), "a confirmation sent")
+    await eventually(lambda: _creates(fake), "a confirmation sent")
     (sid,) = fake.messages
 
     async def report(state: str) -> int:
@@ -217,7 +232,7 @@ async def test_delivery_reports_move_the_log_forward_only(engine, fake):
         resp = await engine.post(path, data=params, headers=signed(path, params))
         return resp.status
 
-    await until(
+    await eventually(
         lambda: table(engine, "SELECT 1 FROM messages WHERE provider_id = ?", sid), "recorded"
     )
     assert await report("delivered") == 204
@@ -237,12 +252,16 @@ async def test_an_opted_out_phone_gets_no_reminder(engine, fake, clock):
     services = engine.app[SERVICES]
     clock.advance(hours=10)  # 19:00 Beijing: tomorrow's reminders are due
     await services.handle(messages.QueueReminders(hour=18))
-    await until(lambda: table(engine, "SELECT 1 FROM messages WHERE kind = 'reminder'"), "reminder")
+    await eventually(
+        lambda: table(engine, "SELECT 1 FROM messages WHERE kind = 'reminder'"), "reminder"
+    )
     (reminder,) = await table(engine, "SELECT status, error FROM messages WHERE kind = 'reminder'")
     assert reminder == {"status": "skipped", "error": "opted_out"}
-    await until(lambda: _creates(fake), "the confirmation still goes")
-    await asyncio.sleep(1.2)
-    assert [create.form["Body"] for create in fake.creates if "提醒" in create.form["Body"]] == []
+    await eventually(lambda: _creates(fake), "the confirmation still goes")
+    await eventually(lambda: texts_settled(engine), "the reminders through the notifier")
+    bodies = [create.form["Body"] for create in fake.creates]
+    assert len(bodies) == 1, bodies  # the confirmation only, no reminder
+    assert "预约成功" in bodies[0]
 
 
 # --- the GSM modem ----------------------------------------------------------------------------
@@ -250,11 +269,11 @@ async def test_an_opted_out_phone_gets_no_reminder(engine, fake, clock):
 
 async def test_a_booking_code_texted_to_the_modem_is_answered_through_the_modem(engine, modem):
     modem.deliver("+86" + PHONE, "ＧＨＤＨ００８６８，０７１１０８３０，张三")
-    replies = await until(lambda: _sent(modem), "a reply through the modem")
+    replies = await eventually(lambda: _sent(modem), "a reply through the modem")
     (booking,) = await table(engine, "SELECT booking_no, channel FROM bookings")
     assert replies[0].number == "+86" + PHONE
     assert booking["booking_no"] in replies[0].text
-    await until(lambda: _sim_empty(modem), "the text deleted from the SIM once stored")
+    await eventually(lambda: _sim_empty(modem), "the text deleted from the SIM once stored")
     (stored,) = await table(engine, "SELECT gateway, body FROM messages WHERE direction = 'in'")
     assert stored["gateway"] == "modem"
 
@@ -270,9 +289,9 @@ async def _sim_empty(modem):
 async def test_a_long_text_in_two_parts_is_put_together_and_a_long_reply_goes_in_two(engine, modem):
     signature = "——此短信由张三的手机发送，" + "祝医生护士们工作顺利身体健康" * 4
     modem.deliver("+86" + PHONE, "GHDH00868,07110830,张三 " + signature, order=[2, 1])
-    await until(lambda: table(engine, "SELECT id FROM bookings"), "booked from a 2-part text")
+    await eventually(lambda: table(engine, "SELECT id FROM bookings"), "booked from a 2-part text")
     modem.deliver("+86" + PHONE, "BZ")
-    sent = await until(lambda: _two_part(modem), "a 2-part help reply")
+    sent = await eventually(lambda: _two_part(modem), "a 2-part help reply")
     assert "GHDH" in sent.text
 
 
@@ -282,7 +301,7 @@ async def _two_part(modem):
 
 async def test_a_modem_text_is_answered_once_even_when_read_twice(engine, modem):
     modem.deliver("+86" + PHONE, "CX")
-    await until(lambda: _sent(modem), "a reply")
+    await eventually(lambda: _sent(modem), "a reply")
     assert len(await table(engine, "SELECT id FROM messages WHERE direction = 'in'")) == 1
 
 
@@ -307,7 +326,7 @@ class Door:
             sent = self.modem.sent_messages()
             return sent[before:] and sent[before]
 
-        return (await until(reply, f"a modem reply to {text!r}")).text
+        return (await eventually(reply, f"a modem reply to {text!r}")).text
 
 
 @pytest.mark.parametrize("kind", ["twilio", "modem"])
@@ -366,14 +385,14 @@ async def test_the_engine_stops_cleanly_while_the_modem_is_unplugged(engine, mod
 async def test_half_a_long_text_is_answered_send_it_again_and_deleted(engine, modem, clock):
     first_half = "ZC 11010519491231002X " + "张" * 60 + "。" * 20  # a stranger's, never finished
     modem.deliver("+8613800000009", first_half, order=[1], timestamp=clock.now())
-    await until(lambda: _sim_holds(modem, 1), "the half on the SIM")
+    await eventually(lambda: _sim_holds(modem, 1), "the half on the SIM")
     await asyncio.sleep(0.2)  # the gateway read it and waits for the rest
     assert not await table(engine, "SELECT id FROM messages WHERE direction = 'in'")
 
     clock.advance(hours=1)
     modem.deliver("+86" + PHONE, "CX", timestamp=clock.now())  # the next look ages the half
-    await until(lambda: _sim_empty(modem), "both deleted")
-    sent = await until(lambda: _sent_to(modem, "+8613800000009"), "the stranger told")
+    await eventually(lambda: _sim_empty(modem), "both deleted")
+    sent = await eventually(lambda: _sent_to(modem, "+8613800000009"), "the stranger told")
     assert sent.text == "您的长短信没有收全，请重新发送一次。"
     (logged,) = await table(
         engine,
@@ -387,7 +406,7 @@ async def test_half_a_long_text_is_answered_send_it_again_and_deleted(engine, mo
 async def test_an_undecodable_text_is_kept_encrypted_and_deleted_from_the_sim(engine, modem):
     pdu = "0891683108100005F004FF"
     modem.deliver_pdu(pdu)
-    await until(lambda: _sim_empty(modem), "deleted from the SIM")
+    await eventually(lambda: _sim_empty(modem), "deleted from the SIM")
     (kept,) = await table(engine, "SELECT gateway, pdu_enc, error FROM sms_undecodable")
     assert kept["gateway"] == "modem"
     assert kept["error"]
@@ -397,15 +416,15 @@ async def test_an_undecodable_text_is_kept_encrypted_and_deleted_from_the_sim(en
 
 
 async def test_healthz_says_how_full_the_modems_sim_is_and_warns(engine, modem):
-    health = await until(lambda: _modem_health(engine), "the SIM looked at")
+    health = await eventually(lambda: _modem_health(engine), "the SIM looked at")
     assert health["status"] == "ok"
     assert health["modem"] == {"status": "ok", "sim_used": 0, "sim_total": 30, "waiting_parts": 0}
     modem.capacity = 10
     for i in range(1, 9):  # texts someone saved on the SIM (stored, unsent): not ours to delete
         modem.sim[i] = (2, "0891683108100005F0" + "04FF")
     modem.deliver("+86" + PHONE, "CX")
-    await until(lambda: _sent(modem), "the reply")
-    health = await until(lambda: _modem_warns(engine), "a warning")
+    await eventually(lambda: _sent(modem), "the reply")
+    health = await eventually(lambda: _modem_warns(engine), "a warning")
     assert health["status"] == "ok"  # the engine still works
     assert health["modem"]["status"] == "warn"
     assert health["modem"]["sim_used"] == 8
