@@ -10,7 +10,7 @@ from datetime import date, time, timedelta
 
 import pytest
 
-from booking_core import blacklist, bookings, catalogue, rules, schedule
+from booking_core import blacklist, bookings, rules, schedule
 from booking_core.bookings import BookingStatus
 from booking_core.events import outbox
 from booking_core.kernel.actor import SYSTEM, Actor, Channel
@@ -29,10 +29,10 @@ from booking_core.kernel.errors import (
     RealNameMismatch,
     RescheduleDeadlinePassed,
 )
-from booking_core.kernel.unit import val
 from booking_core.patients import RegisterPatient
-from booking_core.rules import PeriodType, Rule, RuleKey
+from booking_core.rules import PeriodType, RuleKey
 from booking_core.schedule import Period
+from tests.booking_core.helpers import book, booked, hospital_id, patient_count, set_rule, topics
 from tests.support.world import first_slot, local, phone, resident_id, slot_ids
 
 TOMORROW = date(2026, 7, 11)
@@ -40,41 +40,6 @@ SECOND = timedelta(seconds=1)
 
 
 # --- helpers ---------------------------------------------------------------------------
-
-
-async def hospital_id(services, code: str = "H001") -> int:
-    return (await services.read(catalogue.hospital, code)).id
-
-
-async def set_rule(services, key: RuleKey, value, *, hospital: str | None = "H001", **kw):
-    hid = None if hospital is None else await hospital_id(services, hospital)
-    if key in (RuleKey.PATIENTS_PER_PHONE, RuleKey.NO_SHOW_BLACKLIST):
-        kw.setdefault("period_type", PeriodType.DAYS)
-        kw.setdefault("period_value", 30 if key is RuleKey.PATIENTS_PER_PHONE else 90)
-    await services.handle(rules.SetRule(rule=Rule(key, value, hospital_id=hid, **kw)))
-
-
-async def book(services, slot_id: int, patient, **kw):
-    kw.setdefault("channel", Channel.API)
-    return await services.handle(bookings.BookSlot(slot_id=slot_id, patient_id=patient.id, **kw))
-
-
-async def topics(services, key: str | None = None) -> list[str]:
-    return [e.topic for e in await services.read(outbox.events, key=key)]
-
-
-async def slot_booked(services, slot_id: int) -> int:
-    def q(tx):
-        return (yield val("SELECT booked FROM slots WHERE id = ?", slot_id))
-
-    return await services.store.read(q)
-
-
-async def patient_count(services) -> int:
-    def q(tx):
-        return (yield val("SELECT count(*) FROM patients"))
-
-    return await services.store.read(q)
 
 
 async def second_department(world, day: date, work_no: str = "00901"):
@@ -94,7 +59,7 @@ async def test_day_d_plus_7_opens_at_0730_on_day_d(world, services, clock):
     with pytest.raises(OutsideBookingWindow) as err:
         await book(services, slot, patient)
     assert err.value.opens_at == local(2026, 7, 10, 7, 30)
-    assert await slot_booked(services, slot) == 0
+    assert await booked(services, slot) == 0
     clock.set(local(2026, 7, 10, 7, 30))
     view = await book(services, slot, patient)
     assert view.booking.status is BookingStatus.CONFIRMED
@@ -328,7 +293,7 @@ async def test_booking_for_a_wrong_name_is_refused(world, services):
     slot = await first_slot(services, session.id)
     with pytest.raises(RealNameMismatch):
         await book(services, slot, patient, patient_name="张四")
-    assert await slot_booked(services, slot) == 0
+    assert await booked(services, slot) == 0
     await book(services, slot, patient, patient_name=" 张三 ")
 
 
@@ -370,7 +335,7 @@ async def test_unpaid_hold_expires_after_15_minutes(world, services, clock):
     clock.set(local(2026, 7, 10, 9, 14, 59))
     assert await services.handle(bookings.ExpireHolds()) == 0
     assert (await services.read(bookings.get_booking, no, SYSTEM)).booking.status == "held"
-    assert await slot_booked(services, slot) == 1
+    assert await booked(services, slot) == 1
 
     clock.set(local(2026, 7, 10, 9, 15))
     before = len(await topics(services))
@@ -378,7 +343,7 @@ async def test_unpaid_hold_expires_after_15_minutes(world, services, clock):
     after = await services.read(bookings.get_booking, no, SYSTEM)
     assert after.booking.status is BookingStatus.CANCELLED
     assert after.booking.cancel_reason == "hold_expired"
-    assert await slot_booked(services, slot) == 0
+    assert await booked(services, slot) == 0
     new = (await services.read(outbox.events))[before:]
     assert [e.topic for e in new] == ["booking.cancelled", "slot.changed"]
     assert new[0].payload["reason"] == "hold_expired"

@@ -26,10 +26,11 @@ from booking_core.kernel.errors import (
     SubstituteFull,
 )
 from booking_core.kernel.identity import new_booking_no
-from booking_core.kernel.unit import one, rows, val
+from booking_core.kernel.unit import one, rows
 from booking_core.patients import RegisterPatient, find_patients, get_patient, reveal_patient
 from booking_core.rules import Rule, RuleKey
 from booking_core.schedule import Period
+from tests.booking_core.helpers import audit_rows, book, booked, events, last_event_id, set_rule
 from tests.support.world import local, resident_id, slot_ids
 
 DAY = date(2026, 7, 11)
@@ -40,31 +41,8 @@ AGENT = Actor("operator", "agent01", None, Channel.AGENT)
 # --- helpers ---------------------------------------------------------------------------
 
 
-async def book(services, slot_id: int, patient, **kw):
-    kw.setdefault("channel", Channel.API)
-    return await services.handle(bookings.BookSlot(slot_id=slot_id, patient_id=patient.id, **kw))
-
-
 async def booking(services, no: str):
     return (await services.read(bookings.get_booking, no, SYSTEM)).booking
-
-
-async def events(services, after: int = 0):
-    return [e for e in await services.read(outbox.events) if e.id > after]
-
-
-async def last_event_id(services) -> int:
-    found = await services.read(outbox.events)
-    return found[-1].id if found else 0
-
-
-async def audit_rows(services, entity_id: str | None = None) -> list[dict]:
-    def q(tx):
-        where, args = ("WHERE entity_id = ?", [entity_id]) if entity_id else ("", [])
-        found = yield rows(f"SELECT * FROM audit {where} ORDER BY id", *args)
-        return [dict(r) for r in found]
-
-    return await services.store.read(q)
 
 
 async def ledger(services, patient_id: int) -> list[tuple[str, str, int]]:
@@ -77,20 +55,8 @@ async def ledger(services, patient_id: int) -> list[tuple[str, str, int]]:
     return await services.store.read(q)
 
 
-async def booked(services, slot_id: int) -> int:
-    def q(tx):
-        return (yield val("SELECT booked FROM slots WHERE id = ?", slot_id))
-
-    return await services.store.read(q)
-
-
 async def balance(services, patient_id: int) -> int:
     return (await services.read(get_patient, patient_id, SYSTEM)).balance
-
-
-async def set_rule(services, key: RuleKey, value) -> None:
-    hid = (await services.read(catalogue.hospital, "H001")).id
-    await services.handle(rules.SetRule(rule=Rule(key, value, hospital_id=hid)))
 
 
 # --- registration: personal data encrypted at rest -------------------------------------
