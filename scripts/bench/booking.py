@@ -21,13 +21,11 @@ import os
 import random
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
 from datetime import datetime, timedelta
-from datetime import time as clock_time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -36,15 +34,17 @@ import aiohttp
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from booking_core import catalogue, operators, schedule  # noqa: E402
-from booking_core.bus import bootstrap  # noqa: E402
-from booking_core.kernel.clock import SystemClock  # noqa: E402
 from booking_core.kernel.pii import Cipher  # noqa: E402
-from booking_core.kernel.unit import rows  # noqa: E402
-from booking_core.schedule import Period  # noqa: E402
-from booking_core.store import make_store  # noqa: E402
-from hospital_api.auth import hash_token, new_token  # noqa: E402
-from scripts.bench.common import free_port, register_patients, wait_healthy  # noqa: E402
+from scripts.bench.common import (  # noqa: E402
+    HOSPITAL,
+    bench_world,
+    engine_command,
+    engine_env,
+    his_token,
+    register_patients,
+    serving,
+)
+from tests.support.world import slot_ids  # noqa: E402
 
 TARGET_RATIO = 0.5
 DAYS = 5  # one booking per patient per department per day, at most 5 active: 5 days each
@@ -104,20 +104,12 @@ class Load:
 
 
 def run_bare(seconds: float, concurrency: int) -> dict:
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, str(ROOT / "scripts/bench/bare_server.py"), "--port", str(port)]
-    )
-    try:
-        url = f"http://127.0.0.1:{port}"
-        wait_healthy(url, proc)
+    bare = [sys.executable, str(ROOT / "scripts/bench/bare_server.py"), "--port"]
+    with serving(bare) as (_proc, url):
         bodies = ({"slot_id": 1, "patient_id": i} for i in range(10**9))
         load = Load(f"{url}/api/v1/bookings", {}, bodies, seconds, concurrency)
         elapsed = asyncio.run(load.run())
         return load.summary(elapsed)
-    finally:
-        proc.terminate()
-        proc.wait()
 
 
 def run_raw_sqlite(folder: str, seconds: float) -> dict:
@@ -154,58 +146,18 @@ def run_raw_sqlite(folder: str, seconds: float) -> dict:
 async def prepare_engine_db(
     db: str, key: str, patients: int
 ) -> tuple[str, list[int], dict[int, list[int]]]:
-    store = make_store(db, SystemClock())
-    await store.open()
-    services = bootstrap(store, Cipher.from_base64(key))
-    try:
-        await services.handle(catalogue.UpsertHospital(code="H001", name="基准医院"))
-        await services.handle(
-            catalogue.UpsertDepartment(hospital_code="H001", code="101", name="心内科")
-        )
-        await services.handle(
-            catalogue.UpsertDoctor(
-                hospital_code="H001",
-                work_no="00868",
-                department_code="101",
-                name="张建国",
-                fee=5000,
-            )
-        )
+    async with bench_world(db, key) as world:
+        await world.doctor(name="张建国", title="", specialty="")
         today = datetime.now(TZ).date()
         places = patients // 48 + 1  # 48 five-minute slots a morning
-        for offset in range(1, DAYS + 1):
-            await services.handle(
-                schedule.CreateSession(
-                    hospital_code="H001",
-                    doctor_work_no="00868",
-                    day=today + timedelta(days=offset),
-                    period=Period.MORNING,
-                    start=clock_time(8, 0),
-                    end=clock_time(12, 0),
-                    slot_minutes=5,
-                    places_per_slot=places,
-                )
-            )
-        made = await register_patients(services, "H001", patients)
-        token = new_token()
-        await services.handle(
-            operators.CreateToken(
-                name="bench", role="his", hospital_code="H001", token_hash=hash_token(token)
-            )
-        )
-
-        def slots_by_day(tx):
-            found = yield rows(
-                "SELECT sl.id, se.day FROM slots sl JOIN sessions se ON se.id = sl.session_id"
-            )
-            out: dict[str, list[int]] = {}
-            for r in found:
-                out.setdefault(r["day"], []).append(r["id"])
-            return list(out.values())
-
-        return token, [p.id for p in made], await store.read(slots_by_day)
-    finally:
-        await store.close()
+        sessions = [
+            await world.session(today + timedelta(days=d), slot_minutes=5, places=places)
+            for d in range(1, DAYS + 1)
+        ]
+        made = await register_patients(world.services, HOSPITAL, patients)
+        token = await his_token(world.services, "bench")
+        day_slots = [await slot_ids(world.services, s.id) for s in sessions]
+        return token, [p.id for p in made], day_slots
 
 
 def run_engine(folder: str, seconds: float, concurrency: int, patients: int) -> dict:
@@ -219,18 +171,7 @@ def run_engine(folder: str, seconds: float, concurrency: int, patients: int) -> 
             for p in patient_ids:
                 yield {"slot_id": rng.choice(slots), "patient_id": p}
 
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GUAHAO_")}
-    env["GUAHAO_PII_KEY"] = key
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "engine.cli", "serve", "--db", db, "--port", str(port)],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-    )
-    try:
-        url = f"http://127.0.0.1:{port}"
-        wait_healthy(url, proc)
+    with serving(engine_command(db), engine_env(key)) as (_proc, url):
         load = Load(
             f"{url}/api/v1/bookings",
             {"Authorization": f"Bearer {token}"},
@@ -251,9 +192,6 @@ def run_engine(folder: str, seconds: float, concurrency: int, patients: int) -> 
             float("nan"),
         )
         return result
-    finally:
-        proc.terminate()
-        proc.wait()
 
 
 def main() -> int:

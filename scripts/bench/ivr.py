@@ -22,7 +22,6 @@ import asyncio
 import itertools
 import os
 import random
-import subprocess
 import sys
 import tempfile
 import time
@@ -38,13 +37,15 @@ from twilio.request_validator import RequestValidator
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from booking_core import catalogue, schedule  # noqa: E402
-from booking_core.bus import bootstrap  # noqa: E402
-from booking_core.kernel.clock import SystemClock  # noqa: E402
 from booking_core.kernel.pii import Cipher  # noqa: E402
-from booking_core.schedule import Period  # noqa: E402
-from booking_core.store import make_store  # noqa: E402
-from scripts.bench.common import free_port, register_patients, wait_healthy  # noqa: E402
+from scripts.bench.common import (  # noqa: E402
+    HOSPITAL,
+    bench_world,
+    engine_command,
+    engine_env,
+    register_patients,
+    serving,
+)
 
 TOKEN = "bench-twilio-auth-token"
 PUBLIC_URL = "https://ivr.bench.test"
@@ -86,52 +87,23 @@ def bare_server(port: int) -> None:
 
 
 async def prepare(db: str, key: str, patients: int) -> tuple[list[dict], list[tuple]]:
-    store = make_store(db, SystemClock())
-    await store.open()
-    services = bootstrap(store, Cipher.from_base64(key))
-    try:
-        await services.handle(catalogue.UpsertHospital(code="H001", name="基准医院"))
-        await services.handle(
-            catalogue.UpsertDepartment(hospital_code="H001", code="101", name="心内科")
-        )
-        for work_no in DOCTORS:
-            await services.handle(
-                catalogue.UpsertDoctor(
-                    hospital_code="H001",
-                    work_no=work_no,
-                    department_code="101",
-                    name=f"医生{work_no}",
-                    title="主任医师",
-                    fee=5000,
-                )
-            )
+    async with bench_world(db, key) as world:
+        for work_no in DOCTORS:  # 医生<work_no>, 主任医师, 50元
+            await world.doctor(work_no, specialty="")
         today = datetime.now(TZ).date()
         choices = []
         for offset in range(1, 4):
             day = today + timedelta(days=offset)
-            for work_no in DOCTORS:
-                await services.handle(
-                    schedule.CreateSession(
-                        hospital_code="H001",
-                        doctor_work_no=work_no,
-                        day=day,
-                        period=Period.MORNING,
-                        start=clock_time(8, 0),
-                        end=clock_time(12, 0),
-                        slot_minutes=30,
-                        places_per_slot=MAX_PLACES,
-                    )
-                )
+            for work_no in DOCTORS:  # 08:00-12:00 in half hours
+                await world.session(day, work_no, places=MAX_PLACES)
                 for minute in range(0, 240, 30):
                     at = clock_time(8 + minute // 60, minute % 60)
                     choices.append((work_no, day.strftime("%m%d"), at.strftime("%H%M")))
-        made = await register_patients(services, "H001", patients)
+        made = await register_patients(world.services, HOSPITAL, patients)
         callers = [
             {"card": p.card_no, "phone": f"+86{13}{i % 10}{i:08d}"[:14]} for i, p in enumerate(made)
         ]
         return callers, choices
-    finally:
-        await store.close()
 
 
 # --- simulated callers --------------------------------------------------------------------------
@@ -253,33 +225,15 @@ def load(base, callers, choices, think, seconds, calls) -> dict:
     return sim.summary(elapsed)
 
 
-def serve_bare():
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, __file__, "--bare-server", str(port)], cwd=ROOT)
-    url = f"http://127.0.0.1:{port}"
-    wait_healthy(url, proc)
-    return proc, url
-
-
 def serve_engine(db: str, key: str):
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GUAHAO_")}
-    env |= {
-        "GUAHAO_PII_KEY": key,
-        "GUAHAO_TWILIO_AUTH_TOKEN": TOKEN,
-        "GUAHAO_PUBLIC_URL": PUBLIC_URL,
-        "GUAHAO_IVR_HOSPITAL": "H001",
-        "GUAHAO_LOG_LEVEL": "WARNING",
-    }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "engine.cli", "serve", "--db", db, "--port", str(port)],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
+    env = engine_env(
+        key,
+        twilio_auth_token=TOKEN,
+        public_url=PUBLIC_URL,
+        ivr_hospital=HOSPITAL,
+        log_level="WARNING",
     )
-    url = f"http://127.0.0.1:{port}"
-    wait_healthy(url, proc)
-    return proc, url
+    return serving(engine_command(db), env)
 
 
 def show(name: str, r: dict, by_step: bool = False) -> None:
@@ -324,18 +278,13 @@ def main() -> int:
             f"{args.calls} calls in progress, {args.think:.1f} s (±50%) between key presses, "
             f"{args.seconds:.0f} s:"
         )
-        proc, url = serve_bare()
-        try:
+        with serving([sys.executable, __file__, "--bare-server"]) as (_proc, url):
             bare = load(url, iter(paced_callers), choices, args.think, args.seconds, args.calls)
             show("bare aiohttp (ceiling)", bare)
             bare_flat = load(
                 url, iter(flat_callers), choices, 0, args.flat_seconds, args.flat_concurrency
             )
-        finally:
-            proc.terminate()
-            proc.wait()
-        proc, url = serve_engine(db, key)
-        try:
+        with serve_engine(db, key) as (_proc, url):
             eng = load(url, iter(paced_callers), choices, args.think, args.seconds, args.calls)
             show("guahao /twilio/voice", eng, by_step=True)
             print(
@@ -346,9 +295,6 @@ def main() -> int:
                 url, iter(flat_callers), choices, 0, args.flat_seconds, args.flat_concurrency
             )
             show("guahao /twilio/voice", eng_flat)
-        finally:
-            proc.terminate()
-            proc.wait()
     verdict = "met" if eng["p99_ms"] < TARGET_P99_MS else "NOT met"
     print(f"  target p99 < {TARGET_P99_MS} ms at {args.calls} calls: {verdict}")
     return 0 if eng["errors"] == 0 and eng["broken"] == 0 else 1

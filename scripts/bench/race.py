@@ -24,12 +24,12 @@ import asyncio
 import itertools
 import os
 import re
-import subprocess
 import sys
 import tempfile
 import time
 import uuid
 import xml.etree.ElementTree as ET
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from datetime import time as clock_time
 from pathlib import Path
@@ -41,20 +41,20 @@ from twilio.request_validator import RequestValidator
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from booking_core import catalogue, operators, schedule  # noqa: E402
-from booking_core.bus import bootstrap  # noqa: E402
-from booking_core.kernel.clock import SystemClock  # noqa: E402
 from booking_core.kernel.pii import Cipher  # noqa: E402
 from booking_core.kernel.unit import rows  # noqa: E402
-from booking_core.schedule import Period  # noqa: E402
-from booking_core.store import make_store  # noqa: E402
-from hospital_api.auth import hash_token, new_token  # noqa: E402
 from scripts.bench.common import (  # noqa: E402
-    free_port,
+    HOSPITAL,
+    bench_world,
+    engine_command,
+    engine_env,
+    his_token,
     patient_name,
     register_patients,
-    wait_healthy,
+    services_on,
+    serving,
 )
+from tests.support.world import first_slot  # noqa: E402
 
 TOKEN = "bench-twilio-auth-token"
 PUBLIC_URL = "https://race.bench.test"
@@ -72,49 +72,13 @@ SPOKEN_NUMBER = re.compile("(?:[零一二三四五六七八九]，){8}[零一二
 
 
 async def prepare(db: str, key: str, bookers: int, places: int) -> dict:
-    store = make_store(db, SystemClock())
-    await store.open()
-    services = bootstrap(store, Cipher.from_base64(key))
-    try:
-        await services.handle(catalogue.UpsertHospital(code="H001", name="基准医院"))
-        await services.handle(
-            catalogue.UpsertDepartment(hospital_code="H001", code="101", name="心内科")
-        )
-        await services.handle(
-            catalogue.UpsertDoctor(
-                hospital_code="H001",
-                work_no="00868",
-                department_code="101",
-                name="医生甲",
-                title="主任医师",
-                fee=5000,
-            )
-        )
+    async with bench_world(db, key) as world:
+        await world.doctor(name="医生甲", specialty="")
         day = datetime.now(TZ).date() + timedelta(days=1)
-        await services.handle(
-            schedule.CreateSession(
-                hospital_code="H001",
-                doctor_work_no="00868",
-                day=day,
-                period=Period.MORNING,
-                start=clock_time(8, 0),
-                end=clock_time(8, 30),
-                slot_minutes=30,
-                places_per_slot=places,
-            )
-        )
-
-        def slot(tx):
-            return (yield rows("SELECT id FROM slots"))[0]["id"]
-
-        slot_id = await services.read(slot)
-        made = await register_patients(services, "H001", bookers)
-        token = new_token()
-        await services.handle(
-            operators.CreateToken(
-                name="race", role="his", hospital_code="H001", token_hash=hash_token(token)
-            )
-        )
+        session = await world.session(day, end=clock_time(8, 30), places=places)  # one slot
+        slot_id = await first_slot(world.services, session.id)
+        made = await register_patients(world.services, HOSPITAL, bookers)
+        token = await his_token(world.services, "race")
         patients = [
             {
                 "id": p.id,
@@ -130,29 +94,21 @@ async def prepare(db: str, key: str, bookers: int, places: int) -> dict:
             "token": token,
             "patients": patients,
         }
-    finally:
-        await store.close()
 
 
 async def outcome_in_db(db: str, key: str) -> dict:
     """Booked patient ids, and the texts whose reply was queued to be sent (texted later)."""
-    store = make_store(db, SystemClock())
-    await store.open()
-    try:
 
-        def q(tx):
-            booked = yield rows("SELECT patient_id, booking_no FROM bookings")
-            queued = yield rows(
-                "SELECT booking_no FROM messages WHERE direction = 'out' AND kind = 'reply' "
-                "AND status <> 'sent'"
-            )
-            return {r["patient_id"]: r["booking_no"] for r in booked}, [
-                r["booking_no"] for r in queued
-            ]
+    def q(tx):
+        booked = yield rows("SELECT patient_id, booking_no FROM bookings")
+        queued = yield rows(
+            "SELECT booking_no FROM messages WHERE direction = 'out' AND kind = 'reply' "
+            "AND status <> 'sent'"
+        )
+        return {r["patient_id"]: r["booking_no"] for r in booked}, [r["booking_no"] for r in queued]
 
-        return await store.read(q)
-    finally:
-        await store.close()
+    async with services_on(db, key) as services:
+        return await services.read(q)
 
 
 # --- the bookers ------------------------------------------------------------------------------
@@ -320,30 +276,28 @@ def bare_server(port: int) -> None:
     web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
 
 
-def serve(args: list[str], env: dict | None = None):
-    """Start a server; its log goes to a file next to the database, not to the report."""
-    port = free_port()
-    log = open(os.path.join(tempfile.gettempdir(), f"race-{port}.log"), "w")  # noqa: SIM115
-    proc = subprocess.Popen(
-        [*args, str(port)], env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log
+@contextmanager
+def serve(command: list[str], env: dict | None = None):
+    """:func:`serving` with the server's log in a file of the temp directory, not in the
+    report."""
+    with (
+        tempfile.NamedTemporaryFile("w", prefix="race-", suffix=".log", delete=False) as log,
+        serving(command, env, timeout=60, stderr=log) as (proc, url),
+    ):
+        yield proc, url
+
+
+def race_env(key: str) -> dict:
+    return engine_env(
+        key,
+        twilio_auth_token=TOKEN,
+        public_url=PUBLIC_URL,
+        sms_hospital=HOSPITAL,
+        ivr_hospital=HOSPITAL,
+        log_level="ERROR",
+        hold_sweep_seconds="3600",
+        no_show_sweep_seconds="3600",
     )
-    url = f"http://127.0.0.1:{port}"
-    wait_healthy(url, proc, timeout=60)
-    return proc, url
-
-
-def engine_env(key: str) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GUAHAO_")}
-    return env | {
-        "GUAHAO_PII_KEY": key,
-        "GUAHAO_TWILIO_AUTH_TOKEN": TOKEN,
-        "GUAHAO_PUBLIC_URL": PUBLIC_URL,
-        "GUAHAO_SMS_HOSPITAL": "H001",
-        "GUAHAO_IVR_HOSPITAL": "H001",
-        "GUAHAO_LOG_LEVEL": "ERROR",
-        "GUAHAO_HOLD_SWEEP_SECONDS": "3600",
-        "GUAHAO_NO_SHOW_SWEEP_SECONDS": "3600",
-    }
 
 
 def pct(values: list[float], q: float) -> float:
@@ -391,23 +345,14 @@ def one_store(label: str, db: str, args) -> int:
     key = Cipher.generate_key()
     setup = asyncio.run(prepare(db, key, args.bookers, args.places))
     print(f"{label}: {args.bookers} bookers for {args.places} places", flush=True)
-    proc, url = serve([sys.executable, __file__, "--bare-server"])
-    try:
+    with serve([sys.executable, __file__, "--bare-server"]) as (proc, url):
         bare_race = Race(url, setup, bare=True, pid=proc.pid)
         bare = asyncio.run(bare_race.run())
-    finally:
-        proc.terminate()
-        proc.wait()
     show("bare aiohttp (ceiling)", bare, bare_race.cpu_seconds)
-    engine = [sys.executable, "-m", "engine.cli", "serve", "--db", db, "--port"]
-    proc, url = serve(engine, env=engine_env(key))
-    try:
+    with serve(engine_command(db), race_env(key)) as (proc, url):
         race = Race(url, setup, bare=False, pid=proc.pid)
         results = asyncio.run(race.run())
         time.sleep(args.settle)  # texted-later replies are queued by now
-    finally:
-        proc.terminate()
-        proc.wait()
     show("guahao", results, race.cpu_seconds)
     booked_in_db, queued = asyncio.run(outcome_in_db(db, key))
     return check(results, booked_in_db, queued)

@@ -18,7 +18,6 @@ import asyncio
 import itertools
 import os
 import random
-import subprocess
 import sys
 import tempfile
 import time
@@ -31,7 +30,13 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from booking_core.kernel.pii import Cipher  # noqa: E402
-from scripts.bench.common import free_port, patient_name, wait_healthy  # noqa: E402
+from scripts.bench.common import (  # noqa: E402
+    HOSPITAL,
+    engine_command,
+    engine_env,
+    patient_name,
+    serving,
+)
 from scripts.bench.ivr import prepare  # noqa: E402
 
 TOKEN = "bench-twilio-auth-token"
@@ -120,28 +125,14 @@ class Texts:
         }
 
 
-def serve(args: list[str], env: dict | None = None):
-    port = free_port()
-    proc = subprocess.Popen(
-        [*args, "--port" if env else "--bare-server", str(port)],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
+def sms_env(key: str) -> dict:
+    return engine_env(
+        key,
+        twilio_auth_token=TOKEN,
+        public_url=PUBLIC_URL,
+        sms_hospital=HOSPITAL,
+        log_level="WARNING",
     )
-    url = f"http://127.0.0.1:{port}"
-    wait_healthy(url, proc)
-    return proc, url
-
-
-def engine_env(key: str) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GUAHAO_")}
-    return env | {
-        "GUAHAO_PII_KEY": key,
-        "GUAHAO_TWILIO_AUTH_TOKEN": TOKEN,
-        "GUAHAO_PUBLIC_URL": PUBLIC_URL,
-        "GUAHAO_SMS_HOSPITAL": "H001",
-        "GUAHAO_LOG_LEVEL": "WARNING",
-    }
 
 
 def show(name: str, r: dict) -> None:
@@ -172,25 +163,15 @@ def main() -> int:
         callers, choices = asyncio.run(prepare(db, key, count))
         patients = [{"phone": c["phone"], "name": patient_name(i)} for i, c in enumerate(callers)]
         print(f"{args.concurrency} patients texting at once, no pause, {args.seconds:.0f} s:")
-        proc, url = serve([sys.executable, __file__])
-        try:
+        with serving([sys.executable, __file__, "--bare-server"]) as (_proc, url):
             bare = asyncio.run(
                 Texts(url, iter(patients), choices, args.seconds, args.concurrency).run()
             )
-        finally:
-            proc.terminate()
-            proc.wait()
         show("bare aiohttp (ceiling)", bare)
-        proc, url = serve(
-            [sys.executable, "-m", "engine.cli", "serve", "--db", db], env=engine_env(key)
-        )
-        try:
+        with serving(engine_command(db), sms_env(key)) as (_proc, url):
             eng = asyncio.run(
                 Texts(url, iter(patients), choices, args.seconds, args.concurrency).run()
             )
-        finally:
-            proc.terminate()
-            proc.wait()
         show("guahao /twilio/sms", eng)
     share = 100 * eng["per_second"] / bare["per_second"] if bare["per_second"] else 0
     print(f"  guahao takes {share:.0f} % of the bare ceiling's webhooks/s")
