@@ -162,7 +162,8 @@ async def test_an_incoming_message_is_handed_over_then_deleted(sim, make_gateway
         await eventually(lambda: "AT+CMGL=4" in sim.commands)
         sent_at = datetime(2025, 3, 18, 9, 30, 5, tzinfo=CHINA)
         [index] = sim.deliver(PHONE, "QX 12345678", timestamp=sent_at)
-        await eventually(lambda: not sim.sim)
+        # deleted, and the SIM's fill asked after: the gateway is done with the message
+        await eventually(lambda: not sim.sim and sim.commands[-1] == "AT+CPMS?")
 
     assert inbox.messages == [
         Incoming(
