@@ -55,6 +55,7 @@ from booking_core.rules import Rule, RuleKey
 from booking_core.schedule import Period
 from booking_core.store import make_store
 from booking_core.store.migrations import latest_version
+from tests.support.world import slot_ids
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "events.md"
 DAY = date(2026, 7, 11)
@@ -402,14 +403,6 @@ def test_every_log_in_outcome_has_its_audit_action():
     }
 
 
-async def _slots(services, session_id: int) -> list[int]:
-    def q(tx):
-        found = yield rows("SELECT id FROM slots WHERE session_id = ? ORDER BY id", session_id)
-        return [r["id"] for r in found]
-
-    return await services.read(q)
-
-
 async def _book(services, slot_id: int, patient) -> str:
     view = await services.handle(
         bookings.BookSlot(slot_id=slot_id, patient_id=patient.id, channel=Channel.API)
@@ -428,7 +421,7 @@ async def test_an_act_audited_and_emitted_is_named_by_its_topic_in_both(world, s
     afternoon = await world.session(
         DAY, work_no="00869", period=Period.AFTERNOON, start=time(14, 0), end=time(16, 0)
     )
-    slots = await _slots(services, morning.id)
+    slots = await slot_ids(services, morning.id)
     zhang, li, wang = [await world.patient(n) for n in ("张三", "李四", "王五")]
     first = await _book(services, slots[0], zhang)
     await services.handle(bookings.PayBooking(booking_no=first, method="cash"))
