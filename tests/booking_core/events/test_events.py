@@ -57,7 +57,7 @@ from booking_core.store import make_store
 from booking_core.store.migrations import latest_version
 from tests.support.world import slot_ids
 
-DOCS = Path(__file__).resolve().parents[2] / "docs" / "events.md"
+DOCS = Path(__file__).resolve().parents[3] / "docs" / "events.md"
 DAY = date(2026, 7, 11)
 SHANGHAI = timezone(timedelta(hours=8))
 
