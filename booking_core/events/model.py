@@ -6,7 +6,7 @@ writes it to the outbox in the same transaction as the change (its ``topic``, ``
 and turn them into typed events with :func:`decode`, then match on the type.
 
 Each event type is part of the contract hospital systems read (``docs/events.md``, kept
-true by ``tests/booking_core/test_events.py``): its topic never changes, and its payload
+true by ``tests/booking_core/events/test_events.py``): its topic never changes, and its payload
 only gains fields (with a default, so older rows still decode).
 """
 
