@@ -11,6 +11,8 @@ postgres user cannot enter pytest's private ``tmp_path`` directories).
 from __future__ import annotations
 
 import atexit
+import base64
+import hashlib
 import os
 import pwd
 import re
@@ -21,7 +23,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, NoReturn
@@ -315,17 +317,58 @@ def find_mosquitto() -> Path | None:
     return None
 
 
+MOSQUITTO_PBKDF2_ITERATIONS = 101  # what mosquitto_passwd 2.0 writes; the broker reads the count
+MOSQUITTO_SALT_BYTES = 12
+
+
+def mosquitto_password_hash(
+    password: str, *, salt: bytes | None = None, iterations: int = 0
+) -> str:
+    """A mosquitto 2 password-file hash: ``$7$<iterations>$<salt>$<key>``, PBKDF2-HMAC-SHA512
+    with a 12-byte salt and a 64-byte key, both in standard base64 (what ``mosquitto_passwd``
+    writes; written here because Debian's mosquitto package may come without it)."""
+    salt = secrets.token_bytes(MOSQUITTO_SALT_BYTES) if salt is None else salt
+    iterations = iterations or MOSQUITTO_PBKDF2_ITERATIONS
+    key = hashlib.pbkdf2_hmac("sha512", password.encode("utf-8"), salt, iterations)
+    encoded = (base64.b64encode(part).decode("ascii") for part in (salt, key))
+    return f"$7${iterations}${next(encoded)}${next(encoded)}"
+
+
+def write_password_file(path: Path, users: Mapping[str, str]) -> None:
+    """A mosquitto ``password_file``: one ``user:hash`` line per user."""
+    for user in users:
+        if not re.fullmatch(r"[A-Za-z0-9_.-]+", user):
+            raise ValueError(f"user name {user!r}: letters, digits, _ . - only")
+    lines = (f"{user}:{mosquitto_password_hash(password)}\n" for user, password in users.items())
+    path.write_text("".join(lines), encoding="utf-8")
+    path.chmod(0o600)
+
+
+@dataclass(frozen=True)
+class BrokerTls:
+    """A TLS listener's files: the CA that signed the server's certificate, and the
+    server's certificate and key (PEM)."""
+
+    ca_file: Path
+    cert_file: Path
+    key_file: Path
+
+
 @dataclass
 class PrivateBroker:
-    """A mosquitto broker of our own on 127.0.0.1, anonymous clients allowed."""
+    """A mosquitto broker of our own on 127.0.0.1: anonymous clients allowed unless it was
+    started with ``users``; ``restart()`` keeps its port (and, with ``persistence``, its
+    sessions and queued messages, as a production broker does)."""
 
     host: str
     port: int
     log_file: Path
     _process: subprocess.Popen[bytes]
     _log: IO[bytes]
+    _command: list[str] = field(default_factory=list)
 
     def stop(self) -> None:
+        """SIGTERM (mosquitto saves its persistence file on the way out), then wait."""
         atexit.unregister(self.stop)
         if self._process.poll() is None:
             self._process.terminate()
@@ -336,9 +379,81 @@ class PrivateBroker:
                 self._process.wait()
         self._log.close()
 
+    def start_again(self) -> None:
+        """Start the stopped broker again on the same port and config; wait until it accepts."""
+        if self._process.poll() is None:
+            raise ServiceError("the broker is still running")
+        self._log = self.log_file.open("ab")
+        deadline = time.monotonic() + BROKER_START_TIMEOUT_SECONDS
+        while True:  # the old listening socket may linger for a moment
+            self._process = subprocess.Popen(
+                self._command,
+                stdin=subprocess.DEVNULL,
+                stdout=self._log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+            while self._process.poll() is None and time.monotonic() < deadline:
+                if wait_for_port(self.host, self.port, timeout=0.2):
+                    atexit.register(self.stop)
+                    return
+            if self._process.poll() is None or time.monotonic() >= deadline:
+                self.stop()
+                raise ServiceError(f"mosquitto did not start again\n{_tail(self.log_file)}")
+            time.sleep(0.1)
 
-def start_private_mosquitto(tmpdir: Path) -> PrivateBroker:
+    def restart(self) -> None:
+        self.stop()
+        self.start_again()
+
+
+def _broker_conf(
+    port: int,
+    base: Path,
+    *,
+    users: Mapping[str, str] | None,
+    acl: str | None,
+    persistence: bool,
+    tls: BrokerTls | None,
+) -> str:
+    lines = [f"listener {port} 127.0.0.1", "log_dest stdout", "log_type all"]
+    if os.geteuid() == 0:  # as root mosquitto would switch to its own user, who cannot
+        lines.append("user root")  # read pytest's 0700 directories (password file, ACL)
+    if tls is not None:
+        lines += [
+            f"cafile {tls.ca_file}",
+            f"certfile {tls.cert_file}",
+            f"keyfile {tls.key_file}",
+        ]
+    if users is None:
+        lines.append("allow_anonymous true")
+    else:
+        write_password_file(base / "passwd", users)
+        lines += ["allow_anonymous false", f"password_file {base / 'passwd'}"]
+    if acl is not None:
+        (base / "acl").write_text(acl, encoding="utf-8")
+        lines.append(f"acl_file {base / 'acl'}")
+    if persistence:
+        lines += ["persistence true", f"persistence_location {base}/", "autosave_interval 1"]
+    else:
+        lines.append("persistence false")
+    return "\n".join(lines) + "\n"
+
+
+def start_private_mosquitto(
+    tmpdir: Path,
+    *,
+    users: Mapping[str, str] | None = None,
+    acl: str | None = None,
+    persistence: bool = False,
+    tls: BrokerTls | None = None,
+) -> PrivateBroker:
     """Start ``mosquitto -c <conf>`` listening on a free port of 127.0.0.1; wait until it accepts.
+
+    ``users`` (name → password) turns anonymous access off and writes a password file;
+    ``acl`` is an ``acl_file``'s text (``pattern read guahao/v1/kiosk/%u/jobs`` …);
+    ``persistence`` keeps sessions and queued messages across :meth:`PrivateBroker.restart`;
+    ``tls`` makes the listener TLS-only.
 
     Raises ServiceNotInstalled when mosquitto is missing, ServiceError when it does not start.
     """
@@ -352,22 +467,20 @@ def start_private_mosquitto(tmpdir: Path) -> PrivateBroker:
         port = free_port()
         conf = base / f"mosquitto-{attempt}.conf"
         conf.write_text(
-            f"listener {port} 127.0.0.1\n"
-            "allow_anonymous true\n"
-            "persistence false\n"
-            "log_dest stdout\n",
+            _broker_conf(port, base, users=users, acl=acl, persistence=persistence, tls=tls),
             encoding="utf-8",
         )
         log_file = base / f"mosquitto-{attempt}.log"
         log = log_file.open("wb")
+        command = [str(binary), "-c", str(conf)]
         process = subprocess.Popen(
-            [str(binary), "-c", str(conf)],
+            command,
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # a Ctrl-C in the terminal reaches pytest, not the broker
         )
-        broker = PrivateBroker("127.0.0.1", port, log_file, process, log)
+        broker = PrivateBroker("127.0.0.1", port, log_file, process, log, command)
         deadline = time.monotonic() + BROKER_START_TIMEOUT_SECONDS
         while process.poll() is None and time.monotonic() < deadline:
             if wait_for_port("127.0.0.1", port, timeout=0.2):

@@ -1,6 +1,10 @@
 """The private service helpers start real servers on free ports, and clean up after them."""
 
+import base64
+import hashlib
+import shutil
 import socket
+import subprocess
 
 import pytest
 
@@ -10,6 +14,7 @@ from .services import (
     ServiceError,
     create_database,
     drop_database,
+    mosquitto_password_hash,
     run_psql,
     service_missing,
     start_private_mosquitto,
@@ -29,9 +34,9 @@ def start_postgres(tmp_path) -> PrivatePostgres:
         service_missing("PostgreSQL", str(err))
 
 
-def start_broker(tmp_path) -> PrivateBroker:
+def start_broker(tmp_path, **options) -> PrivateBroker:
     try:
-        return start_private_mosquitto(tmp_path)
+        return start_private_mosquitto(tmp_path, **options)
     except ServiceError as err:
         service_missing("mosquitto", str(err))
 
@@ -97,3 +102,56 @@ def test_service_missing_fails_in_ci(monkeypatch):
     monkeypatch.setenv("CI", "true")
     with pytest.raises(pytest.fail.Exception, match="CI=true"):
         service_missing("PostgreSQL", "initdb not found")
+
+
+def test_our_password_hash_is_the_one_mosquitto_passwd_writes(tmp_path):
+    """Same salt and count, same line: checked against the real tool when it is installed,
+    and against PBKDF2-SHA512 itself always."""
+    salt = bytes(range(12))
+    ours = mosquitto_password_hash("s3cret-密码", salt=salt)
+    assert ours.startswith("$7$101$AAECAwQFBgcICQoL$")
+    key = hashlib.pbkdf2_hmac("sha512", "s3cret-密码".encode(), salt, 101)
+    assert ours.split("$")[4] == base64.b64encode(key).decode()
+    tool = shutil.which("mosquitto_passwd")
+    if tool is None:
+        return  # the broker test below still proves the broker reads our hashes
+    subprocess.run([tool, "-c", "-b", str(tmp_path / "pw"), "k1", "s3cret-密码"], check=True)
+    _, written = (tmp_path / "pw").read_text().strip().split(":", 1)
+    _, seven, count, their_salt, _ = written.split("$")
+    assert (seven, count) == ("7", "101")
+    assert written == mosquitto_password_hash(
+        "s3cret-密码", salt=base64.b64decode(their_salt), iterations=int(count)
+    )
+
+
+def _connect(broker: PrivateBroker, user: str, password: str) -> bytes:
+    """An MQTT 3.1.1 CONNECT with a user name and password; the CONNACK's return code."""
+    body = b"\x00\x04MQTT\x04\xc2\x00\x3c"  # level 4, user name + password + clean session
+    for field_ in (b"t2", user.encode(), password.encode()):
+        body += len(field_).to_bytes(2, "big") + field_
+    with socket.create_connection((broker.host, broker.port), timeout=5) as conn:
+        conn.sendall(bytes([0x10, len(body)]) + body)
+        return conn.recv(4)[3:4]
+
+
+def test_private_mosquitto_with_users_takes_our_hashes_and_refuses_wrong_passwords(tmp_path):
+    broker = start_broker(tmp_path, users={"k0000000a": "right-one"})
+    try:
+        assert _connect(broker, "k0000000a", "right-one") == b"\x00"
+        assert _connect(broker, "k0000000a", "wrong-one") == b"\x05"  # not authorised
+        assert _connect(broker, "nobody", "right-one") == b"\x05"
+    finally:
+        broker.stop()
+
+
+def test_a_restarted_broker_keeps_its_port(tmp_path):
+    broker = start_broker(tmp_path, persistence=True)
+    try:
+        port = broker.port
+        broker.restart()
+        assert broker.port == port
+        with socket.create_connection((broker.host, broker.port), timeout=5) as conn:
+            conn.sendall(MQTT_CONNECT)
+            assert conn.recv(4) == MQTT_CONNACK_ACCEPTED
+    finally:
+        broker.stop()
