@@ -1,0 +1,11 @@
+"""The kiosk agent (``guahao kiosk run``): the process on the kiosk PC between the engine (MQTT,
+docs/kiosk-protocol.md) and the kiosk's devices (serial ports, :mod:`hardware.devices`).
+
+- :mod:`.config`: the TOML file (docs/kiosk.md lists every key).
+- :mod:`.protocol`: topics and payloads, pure.
+- :mod:`.link`: the MQTT connection (aiomqtt, the only importer): reconnects, status, will.
+- :mod:`.journal`: the job journal in SQLite; :mod:`.jobs` runs jobs once, acks each once;
+  :mod:`.money` the terminal's jobs and the reversal of charges whose answer never came.
+- :mod:`.requests`, :mod:`.flow`, :mod:`.screen`: a patient at the kiosk.
+- :mod:`.agent`: wires it together; :mod:`.cli`: the command line.
+"""
