@@ -1,4 +1,4 @@
-"""The kiosk agent (``guahao kiosk run``): the process on the kiosk PC between the engine (MQTT,
+"""The kiosk agent (``guahao-kiosk run``): the process on the kiosk PC between the engine (MQTT,
 docs/kiosk-protocol.md) and the kiosk's devices (serial ports, :mod:`hardware.devices`).
 
 - :mod:`.config`: the TOML file (docs/kiosk.md lists every key).

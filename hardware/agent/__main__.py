@@ -1,5 +1,4 @@
-"""``python -m hardware.agent run --config FILE``: ``guahao kiosk run`` without the engine's
-command line around it."""
+"""``python -m hardware.agent run --config FILE``: the same as ``guahao-kiosk run``."""
 
 import sys
 

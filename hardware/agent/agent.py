@@ -1,4 +1,4 @@
-"""``guahao kiosk run``: the kiosk agent, one asyncio process.
+"""``guahao-kiosk run``: the kiosk agent, one asyncio process.
 
 :func:`run_agent` wires it together and runs until told to stop (SIGTERM, Ctrl-C)::
 

@@ -51,6 +51,8 @@ class KioskDevices:
         self.printer: SerialPrinter | None = made.get(PRINTER)
         self.card_reader: SerialCardReader | None = made.get(CARD_READER)
         self.terminal: SerialCardTerminal | None = made.get(TERMINAL)
+        self.sleep = sleep
+        """The drivers' clock: every wait on a device goes through it."""
         self.terminal_lock = asyncio.Lock()
         """One terminal request at a time: a job's, or a pending reversal's."""
         self._all = made

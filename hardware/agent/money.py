@@ -22,7 +22,8 @@ import asyncio
 import logging
 from typing import Any
 
-from hardware.devices import DeviceError, PaymentDeclined
+from hardware.devices import CardTerminal, DeviceConnectionError, DeviceError, PaymentDeclined
+from hardware.devices.base import Sleep
 from hardware.devices.ticket import fen_to_yuan
 
 from . import protocol
@@ -159,8 +160,7 @@ async def settle(
     charge_id = pending.charge_request_id
     try:
         if wait and not terminal.available:
-            async with asyncio.timeout(wait):
-                await terminal.wait_ready()
+            await _ready_within(terminal, wait, devices.sleep)
         async with devices.terminal_lock:
             approval = await terminal.reverse(reversal_id, charge_request_id=charge_id)
     except PaymentDeclined as err:
@@ -172,7 +172,7 @@ async def settle(
             err.reason,
         )
         await journal.reversal_done(reversal_id, None, f"refused {err.answer_code}")
-    except (DeviceError, TimeoutError) as err:
+    except DeviceError as err:
         logger.warning(
             "reversal %s of charge %s not done yet (%s): sent again when the terminal is back",
             reversal_id,
@@ -186,6 +186,19 @@ async def settle(
     done = await journal.reversal(reversal_id)
     assert done is not None
     return done
+
+
+async def _ready_within(terminal: CardTerminal, seconds: float, sleep: Sleep) -> None:
+    """Wait until the terminal is back, at most ``seconds`` (of the drivers' clock)."""
+    ready = asyncio.ensure_future(terminal.wait_ready())
+    alarm = asyncio.ensure_future(sleep(seconds))
+    try:
+        await asyncio.wait((ready, alarm), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        ready.cancel()
+        alarm.cancel()
+    if not terminal.available:
+        raise DeviceConnectionError("card terminal", f"not back within {seconds:g} s")
 
 
 class ReversalSettler:

@@ -30,7 +30,7 @@ def clock() -> ManualClock:
 @pytest.fixture
 async def kiosk(tmp_path: Path) -> AsyncIterator[KioskWorld]:
     """Kiosk A running for real: broker (passwords, ACL, persistence), simulators on ptys,
-    ``guahao kiosk run`` as a process, and the fake engine; every device ready."""
+    ``guahao-kiosk run`` as a process, and the fake engine; every device ready."""
     broker = start_broker(tmp_path, persistence=True)
     printer = HoldingPrinter(link=tmp_path / "printer")
     reader = CardReaderSimulator(link=tmp_path / "card-reader")

@@ -1,5 +1,5 @@
 """A kiosk as the end-to-end tests see it: a private mosquitto with passwords and the ACL of
-docs/kiosk.md, the three device simulators on ptys, ``guahao kiosk run`` as a real process,
+docs/kiosk.md, the three device simulators on ptys, ``guahao-kiosk run`` as a real process,
 and a fake engine (an aiomqtt client with the engine's rights) that publishes jobs and reads
 acks, requests and status."""
 
@@ -213,7 +213,7 @@ class FakeEngine:
 
 @dataclass
 class AgentProcess:
-    """``guahao kiosk run`` (as ``python -m hardware.agent run``) on the kiosk's config."""
+    """``guahao-kiosk run`` (as ``python -m hardware.agent run``) on the kiosk's config."""
 
     config: Path
     log_path: Path

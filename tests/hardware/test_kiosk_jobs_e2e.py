@@ -1,4 +1,4 @@
-"""``guahao kiosk run`` end to end: a real broker, the agent as a process, simulators on
+"""``guahao-kiosk run`` end to end: a real broker, the agent as a process, simulators on
 ptys, and a fake engine publishing jobs as the real one will."""
 
 from __future__ import annotations
