@@ -1,1 +1,7 @@
-"""Kiosks and devices: MQTT jobs, ticket printers and card terminals on serial ports (自助机)."""
+"""Kiosks and devices (自助机): MQTT jobs, ticket printers and card terminals on serial ports.
+
+- :mod:`hardware.devices`: the printer, card reader and card terminal drivers (pyserial).
+- :mod:`hardware.simulators`: each device on a pseudo-terminal, for tests and the demo.
+- :mod:`hardware.agent`: ``guahao-kiosk``, the agent on the kiosk PC (aiomqtt), speaking
+  docs/kiosk-protocol.md to the engine.
+"""

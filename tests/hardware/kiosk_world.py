@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import json
 import os
 import signal
@@ -16,15 +17,21 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import aiomqtt
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from hardware.simulators import CardReaderSimulator, CardTerminalSimulator, PrinterSimulator
 from tests.support.services import (
+    BrokerTls,
     PrivateBroker,
     ServiceError,
     service_missing,
@@ -266,7 +273,12 @@ class AgentProcess:
 
 
 def write_config(
-    directory: Path, broker: PrivateBroker, kiosk: str = KIOSK_A, **devices: str
+    directory: Path,
+    broker: PrivateBroker,
+    kiosk: str = KIOSK_A,
+    *,
+    ca_file: Path | None = None,
+    **devices: str,
 ) -> Path:
     (directory / "password").write_text(PASSWORDS[kiosk] + "\n")
     lines = [
@@ -277,7 +289,7 @@ def write_config(
         "[broker]",
         f'host = "{broker.host}"',
         f"port = {broker.port}",
-        "tls = false",
+        f'tls = true\nca_file = "{ca_file}"' if ca_file else "tls = false",
     ]
     for name, port in devices.items():
         lines += ["", f"[{name}]", f'port = "{port}"', "reconnect_seconds = 0.5"]
@@ -352,3 +364,45 @@ class KioskWorld:
             await eventually(ok, seconds, "the kiosk online with every device ok")
         except AssertionError as err:
             raise AssertionError(f"{err}\n{self.agent.log()[-3000:]}") from None
+
+
+def make_tls(directory: Path, name: str = "ca") -> BrokerTls:
+    """A CA of our own and a certificate it signed for 127.0.0.1 (PEM files)."""
+    now = datetime.now(UTC)
+
+    def cert(subject: str, key, issuer: x509.Name, issuer_key, *, ca: bool) -> x509.Certificate:
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+            .issuer_name(issuer)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(minutes=5))
+            .not_valid_after(now + timedelta(days=1))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        )
+        if not ca:
+            san = x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))])
+            builder = builder.add_extension(san, critical=False)
+        return builder.sign(issuer_key, hashes.SHA256())
+
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"guahao test {name}")])
+    ca_cert = cert(f"guahao test {name}", ca_key, ca_name, ca_key, ca=True)
+    server_key = ec.generate_private_key(ec.SECP256R1())
+    server_cert = cert("127.0.0.1", server_key, ca_name, ca_key, ca=False)
+    tls = BrokerTls(
+        directory / f"{name}.pem",
+        directory / f"{name}-server.pem",
+        directory / f"{name}-server.key",
+    )
+    tls.ca_file.write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
+    tls.cert_file.write_bytes(server_cert.public_bytes(serialization.Encoding.PEM))
+    tls.key_file.write_bytes(
+        server_key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return tls
