@@ -57,17 +57,34 @@ async def test_the_agent_speaks_tls_to_a_broker_its_ca_file_vouches_for_and_no_o
         broker.stop()
 
 
+STOPPED = {"v": 1, "online": False, "reason": "stopped"}
+LOST = {"v": 1, "online": False, "reason": "lost"}
+
+
 async def test_a_kiosk_stopped_on_purpose_says_so_and_one_that_dies_is_lost(kiosk: KioskWorld):
     status = kiosk.engine.status()
     assert status is not None
     assert status["online"] is True
     assert status["agent"].startswith("guahao-kiosk")
     assert set(status["devices"]) == {"printer", "card_reader", "terminal"}
+    assert await retained(kiosk) == status  # what a console that starts now reads
     assert await asyncio.to_thread(kiosk.agent.stop) == 0  # SIGTERM: a clean stop
-    await eventually(
-        lambda: kiosk.engine.status() == {"v": 1, "online": False, "reason": "stopped"}
-    )
+    await eventually(lambda: kiosk.engine.status() == STOPPED)
+    assert await retained(kiosk) == STOPPED
     kiosk.agent.start()
     await kiosk.ready()
     await asyncio.to_thread(kiosk.agent.kill9)
-    await eventually(lambda: kiosk.engine.status() == {"v": 1, "online": False, "reason": "lost"})
+    await eventually(lambda: kiosk.engine.status() == LOST)
+    assert await retained(kiosk) == LOST
+
+
+async def retained(kiosk: KioskWorld) -> dict:
+    """The status a new subscriber is handed by the broker (retained), if any."""
+    async with mqtt_client(kiosk.broker, ENGINE) as console:
+        await console.subscribe(f"{ROOT}/{KIOSK_A}/status", qos=1)
+        async with asyncio.timeout(3):
+            async for message in console.messages:
+                assert message.retain
+                assert isinstance(message.payload, bytes)
+                return json.loads(message.payload)
+    raise AssertionError("no retained status")
