@@ -125,3 +125,14 @@ async def test_a_printer_unplugged_mid_job_fails_it_and_is_used_again_once_back(
     assert log.count("printer unavailable on") == 1  # however many tries it took
     assert log.count("printer ready on") == 2  # at start, and once back
     assert kiosk.agent.alive
+
+
+async def test_jobs_run_one_at_a_time_in_the_order_they_came(kiosk: KioskWorld):
+    engine = kiosk.engine
+    job_ids = [await engine.job("print_ticket", TICKET | {"queue_no": n}) for n in (31, 32, 33)]
+    for job_id in job_ids:
+        await engine.ack(job_id)
+    printed = [ticket_from_printout(p).queue_no for p in kiosk.printer.printed]
+    assert printed == [31, 32, 33]
+    acked = [ack["job_id"] for ack in engine.of("acks")]
+    assert acked == job_ids

@@ -217,3 +217,31 @@ async def test_a_refund_without_an_answer_is_asked_again_with_its_request_id(sta
     await station.job("refund", refund, job_id="J2")  # once known, answered from the journal
     await asyncio.sleep(0.05)
     assert len([f for f in station.terminal.requests if f[0] == "REFUND"]) == 2
+
+
+PAST = "2020-01-01T08:00:00+08:00"
+
+
+async def test_an_expired_job_is_acked_expired_without_touching_the_terminal(station: Station):
+    body = {"v": 1, "job_id": "J1", "kind": "charge", "payload": CHARGE, "expires_at": PAST}
+    await station.runner.receive(json.dumps(body).encode())
+    ack = await station.ack()
+    assert (ack["outcome"], ack["reason"]) == ("failed", "expired")
+    assert [frame[0] for frame in station.terminal.requests] == ["PING"]
+
+
+async def test_a_charge_resumed_after_its_expiry_is_reversed_not_asked_again(station: Station):
+    terminal = station.devices.terminal_or_fail()
+    approval = await terminal.charge("c0ffee", 5000)  # taken just before the agent died
+    body = {"v": 1, "job_id": "J1", "kind": "charge", "payload": CHARGE, "expires_at": PAST}
+    await station.journal.add("J1", json.dumps(body).encode())
+    await station.journal.start("J1", "c0ffee")  # as the dead agent left it: running
+    await station.job("show_message", {"text": "请稍候"}, job_id="J2")  # wakes the runner
+    ack = await station.ack()
+    assert (ack["reason"], ack["detail"]) == (
+        "expired",
+        {"request_id": "c0ffee", "reversal": "done", "reversed": approval.amount},
+    )
+    assert station.terminal.taken() == 0
+    assert [frame[0] for frame in station.terminal.requests].count("SALE") == 1
+    assert (await station.ack("J2"))["outcome"] == "done"  # and then the next job
