@@ -65,7 +65,7 @@ async def run_agent(config: KioskConfig, stop: asyncio.Event | None = None) -> N
             link.status_changed()
 
     devices = KioskDevices(config, device_changed)
-    settler = ReversalSettler(journal, devices)
+    settler = ReversalSettler(journal, devices, lambda: link.status_changed() if link else None)
     name = agent_name()
 
     def status() -> dict[str, Any]:
@@ -76,7 +76,7 @@ async def run_agent(config: KioskConfig, stop: asyncio.Event | None = None) -> N
 
     try:
         async with TextScreen(config.state_dir) as screen, devices:
-            runner = JobRunner(journal, devices, screen)
+            runner = JobRunner(journal, devices, screen, reversal_pending=settler.wake)
             requests: Requests | None = None
             link = BrokerLink(
                 config,

@@ -86,7 +86,9 @@ class JobRunner:
         screen: Screen,
         *,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        reversal_pending: Callable[[], None] = lambda: None,
     ) -> None:
+        self._reversal_pending = reversal_pending
         self._journal = journal
         self._devices = devices
         self._screen = screen
@@ -191,6 +193,7 @@ class JobRunner:
             self._screen,
             self._now,
             new_request_id,
+            self._reversal_pending,
         )
         try:
             return await handler(run)

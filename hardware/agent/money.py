@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from hardware.devices import CardTerminal, DeviceConnectionError, DeviceError, PaymentDeclined
@@ -105,6 +106,7 @@ async def _failed(run: Run, reversal_id: str, failure: dict[str, str]) -> Outcom
     detail: dict[str, Any] = {"request_id": reversal.charge_request_id}
     if reversal.state == "pending":
         detail["reversal"] = "pending"
+        run.reversal_pending()
     elif reversal.amount is None:
         detail["reversal"] = "refused"
     else:
@@ -205,7 +207,13 @@ class ReversalSettler:
     """Sends pending reversals once the terminal is there: when it comes back
     (:meth:`wake`) and every ``SETTLE_INTERVAL_SECONDS``."""
 
-    def __init__(self, journal: Journal, devices: KioskDevices) -> None:
+    def __init__(
+        self,
+        journal: Journal,
+        devices: KioskDevices,
+        on_change: Callable[[], None] = lambda: None,
+    ) -> None:
+        self._on_change = on_change
         self._journal = journal
         self._devices = devices
         self._wake = asyncio.Event()
@@ -224,7 +232,9 @@ class ReversalSettler:
                 for reversal in pending:
                     await settle(self._journal, self._devices, reversal.reversal_id)
                 pending = await self._journal.pending_reversals()
-            self.pending = len(pending)
+            if len(pending) != self.pending:
+                self.pending = len(pending)
+                self._on_change()  # the status shows it
             try:
                 async with asyncio.timeout(SETTLE_INTERVAL_SECONDS):
                     await self._wake.wait()

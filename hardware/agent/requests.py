@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from . import protocol
+from .link import NotConnected
 from .protocol import Reply, Unreadable
 
 logger = logging.getLogger("hardware.agent.requests")
@@ -51,7 +52,7 @@ class Requests:
                         return await asyncio.shield(future)
                 except TimeoutError:
                     logger.info("no reply to %s request %s (try %d)", kind, request_id, attempt)
-                except Exception as err:  # NotConnected: no broker to ask
+                except NotConnected as err:  # no broker to ask
                     logger.info("%s request %s not sent: %s", kind, request_id, err)
                     return None
             return None

@@ -35,3 +35,4 @@ class Run:
     screen: Screen
     now: Callable[[], datetime]
     new_request_id: Callable[[], str]
+    reversal_pending: Callable[[], None]  # a reversal waits for the terminal: tell the settler

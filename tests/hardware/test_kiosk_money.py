@@ -97,7 +97,7 @@ async def station(tmp_path: Path, clock: ManualClock) -> AsyncIterator[Station]:
         async with KioskDevices(config, changed, sleep=clock.sleep) as devices:
             settler.append(ReversalSettler(journal, devices))
             screen = RecordingScreen()
-            runner = JobRunner(journal, devices, screen)
+            runner = JobRunner(journal, devices, screen, reversal_pending=settler[0].wake)
             tasks = [asyncio.create_task(runner.run()), asyncio.create_task(settler[0].run())]
             async with asyncio.timeout(3):
                 await devices.terminal_or_fail().wait_ready()
@@ -181,6 +181,7 @@ async def test_a_terminal_gone_for_long_acks_the_reversal_pending_and_sends_it_o
     assert (ack["reason"], ack["detail"]["reversal"]) == ("unavailable", "pending")
     assert station.terminal.taken() == 5000  # not yet
     assert len(await station.journal.pending_reversals()) == 1
+    await eventually(lambda: station.settler.pending == 1)  # the status shows it
 
     await station.job("print_ticket", {}, job_id="J2")  # other jobs go on meanwhile
     assert (await station.ack("J2"))["reason"] == "bad_payload"

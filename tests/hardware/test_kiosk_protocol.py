@@ -13,6 +13,8 @@ from hypothesis import strategies as st
 
 from hardware.agent import protocol
 from hardware.agent.protocol import BadPayload, Job, Unreadable
+from hardware.agent.screen import DEVICE_WORDS
+from hardware.devices.base import ALL_DEVICE_ERRORS
 from tests.hardware.kiosk_world import TICKET
 
 REPO = Path(__file__).resolve().parents[2]
@@ -132,3 +134,8 @@ def test_the_topics_are_the_protocol_s():
         assert f"`{protocol.topic('<id>', leaf)}`" in docs
     assert json.dumps(protocol.LAST_WILL) in docs
     assert json.dumps(protocol.GOODBYE) in docs
+
+
+def test_every_device_error_has_words_for_the_patient():
+    assert set(DEVICE_WORDS) == {error.code for error in ALL_DEVICE_ERRORS}
+    assert all(words.strip() for words in DEVICE_WORDS.values())
