@@ -10,9 +10,10 @@ from zoneinfo import ZoneInfo
 from ..catalogue.repo import hospital_by_id, zone
 from ..events.audit import AuditAction
 from ..events.model import BanLifted, PatientBlacklisted
+from ..kernel import tenancy
 from ..kernel.actor import Actor
 from ..kernel.deps import Deps
-from ..kernel.errors import BookingError, Forbidden, InvalidInput, NotFound
+from ..kernel.errors import BookingError, InvalidInput, NotFound
 from ..kernel.registry import handler_table, on
 from ..kernel.unit import Tx, Unit, execute, one, rows, to_epoch, val
 from ..patients.queries import patient_by_card
@@ -39,10 +40,11 @@ class PlannedBan:
 def check_ban(tx: Tx, cmd: AddToBlacklist) -> Unit[PlannedBan]:
     """Every check of :class:`AddToBlacklist`, writing nothing: a :class:`PlannedBan`."""
     patient = yield one("SELECT id, hospital_id FROM patients WHERE id = ?", cmd.patient_id)
-    if patient is None or not cmd.actor.may_access(patient["hospital_id"]):
+    if patient is None:
         raise NotFound("patient", cmd.patient_id)
-    if cmd.platform_wide and cmd.actor.hospital_id is not None:
-        raise Forbidden(action="platform_wide_ban")
+    tenancy.check(cmd.actor, patient["hospital_id"], "patient", cmd.patient_id)
+    if cmd.platform_wide:  # a platform-wide ban is the platform's row
+        tenancy.check(cmd.actor, None, "patient", cmd.patient_id, forbidden="platform_wide_ban")
     if cmd.source not in ("admin", "his"):
         raise InvalidInput("source", "admin or his")
     reason = cmd.reason.strip()
@@ -121,10 +123,11 @@ def lift_ban(tx: Tx, cmd: LiftBan, deps: Deps) -> Unit[BlacklistEntry]:
         "JOIN patients p ON p.id = bl.patient_id WHERE bl.id = ?",
         cmd.entry_id,
     )
-    if row is None or not cmd.actor.may_access(row["patient_hospital"]):
+    if row is None:
         raise NotFound("blacklist_entry", cmd.entry_id)
-    if row["hospital_id"] is None and cmd.actor.hospital_id is not None:
-        raise Forbidden(action="lift_platform_ban")
+    tenancy.check(cmd.actor, row["patient_hospital"], "blacklist_entry", cmd.entry_id)
+    if row["hospital_id"] is None:  # a platform-wide ban is the platform's row
+        tenancy.check(cmd.actor, None, "ban", cmd.entry_id, forbidden="lift_platform_ban")
     if row["lifted_at"] is None:
         yield execute(
             "UPDATE blacklist SET lifted_at = ?, lifted_by = ? WHERE id = ?",

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from ..kernel import tenancy
 from ..kernel.actor import Actor
 from ..kernel.pii import Cipher
 from ..kernel.unit import MAX_ROWS, Tx, Unit, from_epoch, rows
@@ -33,10 +34,7 @@ def patients_with_bans(
 
 def blacklist_rows(tx: Tx, actor: Actor, *, active_only: bool = True) -> Unit[list[dict[str, Any]]]:
     """Blacklist entries with the patient's name and card (the console masks the name)."""
-    where, args = [], []
-    if actor.hospital_id is not None:
-        where.append("p.hospital_id = ?")
-        args.append(actor.hospital_id)
+    where, args = tenancy.scope(actor, "p.hospital_id")
     if active_only:
         where.append("bl.lifted_at IS NULL AND bl.ends_at > ?")
         args.append(tx.epoch)
@@ -68,10 +66,11 @@ def blacklist_rows(tx: Tx, actor: Actor, *, active_only: bool = True) -> Unit[li
 def list_blacklist(
     tx: Tx, actor: Actor, *, patient_id: int | None = None, active_only: bool = True
 ) -> Unit[list[BlacklistEntry]]:
-    where, args = [], []
-    if actor.hospital_id is not None:
-        where.append("(bl.hospital_id = ? OR (bl.hospital_id IS NULL AND p.hospital_id = ?))")
-        args += [actor.hospital_id, actor.hospital_id]
+    where, args = tenancy.scope(actor, "bl.hospital_id")
+    if where:  # the hospital's own bans, and the platform-wide bans of its patients
+        patients, of_patients = tenancy.scope(actor, "p.hospital_id")
+        where = [f"({where[0]} OR (bl.hospital_id IS NULL AND {patients[0]}))"]
+        args += of_patients
     if patient_id is not None:
         where.append("bl.patient_id = ?")
         args.append(patient_id)

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from ..blacklist.repo import active_ban
 from ..events.audit import AuditAction
 from ..events.model import BookingCreated, SlotChanged
+from ..kernel import tenancy
 from ..kernel.actor import Actor
 from ..kernel.deps import Deps
 from ..kernel.errors import (
@@ -50,8 +51,9 @@ WHERE sl.id = ?
 
 def slot_context(slot_id: int, actor: Actor) -> Unit[Any]:
     ctx = yield one(SLOT_CONTEXT_SQL, slot_id)
-    if ctx is None or not actor.may_access(ctx["hospital_id"]):
+    if ctx is None:
         raise NotFound("slot", slot_id)
+    tenancy.check(actor, ctx["hospital_id"], "slot", slot_id)
     return ctx
 
 

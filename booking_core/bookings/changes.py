@@ -14,6 +14,7 @@ from ..events.model import (
     BookingMoved,
     BookingPaid,
 )
+from ..kernel import tenancy
 from ..kernel.actor import Actor, Channel
 from ..kernel.deps import Deps
 from ..kernel.errors import (
@@ -39,8 +40,7 @@ from .repo import booking_by_no, release_place, view_by_id
 
 def _owned(tx: Tx, booking_no: str, actor: Actor) -> Unit[Booking]:
     booking = yield from booking_by_no(booking_no, lock=True)
-    if not actor.may_access(booking.hospital_id):
-        raise NotFound("booking", booking_no)
+    tenancy.check(actor, booking.hospital_id, "booking", booking_no)
     return booking
 
 

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from ..catalogue.repo import scope
+from ..catalogue.repo import hospital_for
+from ..kernel import tenancy
 from ..kernel.actor import Actor
-from ..kernel.errors import NotFound
 from ..kernel.unit import MAX_ROWS, Tx, Unit, one, rows, val
 from ..schedule.model import ClinicSession
 from ..schedule.queries import SESSION_ROW_SQL, SessionRow, session_row_from
@@ -56,7 +56,8 @@ class BookingPage:
 
 
 def _booking_filter(q: BookingQuery, actor: Actor) -> Unit[tuple[str, list[Any]]]:
-    where, args = yield from scope(actor, q.hospital_code, "b.hospital_id")
+    named = (yield from hospital_for(actor, q.hospital_code)).id if q.hospital_code else None
+    where, args = tenancy.scope(actor, "b.hospital_id", named)
     simple = (
         ("b.channel = ?", q.channel),
         ("dep.code = ?", q.department_code),
@@ -112,8 +113,7 @@ class StopPreview:
 
 def stop_preview(tx: Tx, session_id: int, actor: Actor) -> Unit[StopPreview]:
     found: ClinicSession = yield from session_by_id(session_id)
-    if not actor.may_access(found.hospital_id):
-        raise NotFound("session", session_id)
+    tenancy.check(actor, found.hospital_id, "session", session_id)
     row = yield one(SESSION_ROW_SQL + " WHERE se.id = ?", session_id)
     affected = yield rows(
         VIEW_SQL + f" WHERE b.session_id = ? AND b.status IN {ACTIVE_SQL} "
@@ -137,8 +137,7 @@ def stop_preview(tx: Tx, session_id: int, actor: Actor) -> Unit[StopPreview]:
 
 def get_booking(tx: Tx, booking_no: str, actor: Actor) -> Unit[BookingView]:
     view: BookingView = yield from view_by_no(booking_no)
-    if not actor.may_access(view.booking.hospital_id):
-        raise NotFound("booking", booking_no)
+    tenancy.check(actor, view.booking.hospital_id, "booking", booking_no)
     return view
 
 
@@ -152,12 +151,8 @@ def list_bookings(
     hospital_code: str | None = None,
     limit: int = MAX_ROWS,
 ) -> Unit[list[BookingView]]:
-    where: list[str] = []
-    args: list[Any] = []
-    if actor.hospital_id is not None:
-        where.append("b.hospital_id = ?")
-        args.append(actor.hospital_id)
-    if hospital_code:
+    where, args = tenancy.scope(actor, "b.hospital_id")
+    if hospital_code:  # a hospital the actor may not see has none of its bookings listed
         where.append("h.code = ?")
         args.append(hospital_code)
     if patient_id is not None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..catalogue.handlers import _require
 from ..events.audit import AuditAction
 from ..events.model import SessionStopped
+from ..kernel import tenancy
 from ..kernel.deps import Deps
 from ..kernel.errors import InvalidInput, NotFound, SessionUnavailable, SubstituteFull
 from ..kernel.unit import Tx, Unit, execute, rows, val
@@ -22,7 +22,7 @@ from .repo import still
 def stop_session(tx: Tx, cmd: StopSession, deps: Deps) -> Unit[dict[str, Any]]:
     """停诊: every active booking moved to the target session, or cancelled, one event each."""
     session = yield from session_by_id(cmd.session_id, lock=True)
-    _require(cmd.actor, session.hospital_id, "session", cmd.session_id)
+    tenancy.check(cmd.actor, session.hospital_id, "session", cmd.session_id)
     if session.status != "open":
         raise SessionUnavailable(session_id=session.id, status=str(session.status))
     if cmd.mode not in ("move", "cancel"):

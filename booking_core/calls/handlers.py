@@ -13,6 +13,7 @@ from ..bookings.model import BookingView
 from ..catalogue.repo import hospital_by_code
 from ..events.audit import AuditAction
 from ..events.model import CallBooked, CallEnded, CallTransferred
+from ..kernel import tenancy
 from ..kernel.actor import Channel
 from ..kernel.deps import Deps
 from ..kernel.errors import InvalidInput, NotFound
@@ -41,8 +42,9 @@ from .queries import _COLUMNS, _queued, queued_call, verified_patients
 
 def take_call(tx: Tx, cmd: TakeCall, deps: Deps) -> Unit[TakenCall]:
     row = yield one(f"SELECT {_COLUMNS} FROM calls WHERE call_sid = ?", cmd.call_sid)
-    if row is None or row["transferred_at"] is None or not cmd.actor.may_access(row["hospital_id"]):
+    if row is None or row["transferred_at"] is None:
         raise NotFound("call", cmd.call_sid)
+    tenancy.check(cmd.actor, row["hospital_id"], "call", cmd.call_sid)
     call = _queued(row)
     if call.taken_by:
         return TakenCall(won=call.taken_by == cmd.actor.name, call=call, taken_by=call.taken_by)

@@ -14,6 +14,7 @@ import secrets
 from typing import Any
 
 from ..events.model import CallCodeIssued
+from ..kernel import tenancy
 from ..kernel.deps import Deps
 from ..kernel.errors import LimitReached, NotFound
 from ..kernel.identity import mask_phone
@@ -67,8 +68,9 @@ def send_call_code(tx: Tx, cmd: SendCallCode, deps: Deps) -> Unit[CodeSent]:
         "SELECT id, hospital_id, phone_enc, phone_index FROM patients WHERE id = ?",
         cmd.patient_id,
     )
-    if patient is None or not cmd.actor.may_access(patient["hospital_id"]):
+    if patient is None:
         raise NotFound("patient", str(cmd.patient_id))
+    tenancy.check(cmd.actor, patient["hospital_id"], "patient", str(cmd.patient_id))
     if call["caller_index"] and call["caller_index"] == patient["phone_index"]:
         return CodeSent(CodeStatus.CALLER)
     if not patient["phone_enc"]:

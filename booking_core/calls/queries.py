@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..catalogue.repo import hospital_by_code
+from ..catalogue.repo import hospital_for
+from ..kernel import tenancy
 from ..kernel.actor import Actor
 from ..kernel.errors import NotFound
 from ..kernel.identity import mask_long_digits_in
@@ -52,8 +53,9 @@ def step_response(tx: Tx, call_sid: str, step: int, digits: str) -> Unit[str | N
 
 def call_record(tx: Tx, call_sid: str, actor: Actor) -> Unit[CallRecord]:
     row = yield one("SELECT * FROM calls WHERE call_sid = ?", call_sid)
-    if row is None or not actor.may_access(row["hospital_id"]):
+    if row is None:
         raise NotFound("call", call_sid)
+    tenancy.check(actor, row["hospital_id"], "call", call_sid)
     return _record_from(row)
 
 
@@ -82,16 +84,9 @@ def transfers(
     tx: Tx, actor: Actor, cipher: Cipher, *, hospital_code: str | None = None, limit: int = 50
 ) -> Unit[list[Transfer]]:
     """Calls handed to an agent and not yet over, newest first (the console's screen pop)."""
-    where, args = ["transferred_at IS NOT NULL", "ended_at IS NULL"], []
-    if hospital_code:
-        hospital = yield from hospital_by_code(hospital_code)
-        if not actor.may_access(hospital.id):
-            raise NotFound("hospital", hospital_code)
-        where.append("hospital_id = ?")
-        args.append(hospital.id)
-    elif actor.hospital_id is not None:
-        where.append("hospital_id = ?")
-        args.append(actor.hospital_id)
+    named = (yield from hospital_for(actor, hospital_code)).id if hospital_code else None
+    where, args = tenancy.scope(actor, "hospital_id", named)
+    where += ["transferred_at IS NOT NULL", "ended_at IS NULL"]
     found = yield rows(
         f"SELECT * FROM calls WHERE {' AND '.join(where)} ORDER BY transferred_at DESC LIMIT ?",
         *args,
@@ -155,9 +150,9 @@ def call_queue(tx: Tx, actor: Actor, *, limit: int = QUEUE_ROWS) -> Unit[list[Qu
     """Transferred calls not over yet, longest waiting first, in the actor's hospital."""
     where = ["transferred_at IS NOT NULL", "ended_at IS NULL", "transferred_at > ?"]
     args: list[Any] = [tx.epoch - QUEUE_HOURS * 3600]
-    if actor.hospital_id is not None:
-        where.append("hospital_id = ?")
-        args.append(actor.hospital_id)
+    scoped, scoped_args = tenancy.scope(actor, "hospital_id")
+    where += scoped
+    args += scoped_args
     found = yield rows(
         f"SELECT {_COLUMNS} FROM calls WHERE {' AND '.join(where)} "
         "ORDER BY transferred_at, id LIMIT ?",
@@ -169,6 +164,7 @@ def call_queue(tx: Tx, actor: Actor, *, limit: int = QUEUE_ROWS) -> Unit[list[Qu
 
 def queued_call(tx: Tx, call_sid: str, actor: Actor) -> Unit[QueuedCall]:
     row = yield one(f"SELECT {_COLUMNS} FROM calls WHERE call_sid = ?", call_sid)
-    if row is None or row["transferred_at"] is None or not actor.may_access(row["hospital_id"]):
+    if row is None or row["transferred_at"] is None:
         raise NotFound("call", call_sid)
+    tenancy.check(actor, row["hospital_id"], "call", call_sid)
     return _queued(row)

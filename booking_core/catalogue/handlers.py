@@ -2,29 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..events.audit import AuditAction
-from ..kernel.actor import Actor
+from ..kernel import tenancy
 from ..kernel.deps import Deps
-from ..kernel.errors import Forbidden, InvalidInput, NotFound
+from ..kernel.errors import InvalidInput
 from ..kernel.registry import handler_table, on
 from ..kernel.unit import Tx, Unit, execute, one, val
 from .commands import UpsertDepartment, UpsertDoctor, UpsertHospital
 from .model import Department, Doctor, Hospital
-from .repo import department_by_code, doctor_by_work_no, hospital_by_code
-
-
-def _require(actor: Actor, hospital_id: int, entity: str, key: Any) -> None:
-    if not actor.may_access(hospital_id):
-        raise NotFound(entity, key)
-
-
-def _hospital(actor: Actor, code: str) -> Unit[Hospital]:
-    hospital = yield from hospital_by_code(code)
-    _require(actor, hospital.id, "hospital", code)
-    return hospital
+from .repo import department_by_code, doctor_by_work_no, hospital_by_code, hospital_for
 
 
 def upsert_hospital(tx: Tx, cmd: UpsertHospital, deps: Deps) -> Unit[tuple[Hospital, bool]]:
@@ -34,8 +22,8 @@ def upsert_hospital(tx: Tx, cmd: UpsertHospital, deps: Deps) -> Unit[tuple[Hospi
         raise InvalidInput("timezone", "not an IANA time zone") from err
     row = yield one("SELECT * FROM hospitals WHERE code = ?", cmd.code)
     if row is None:
-        if cmd.actor.hospital_id is not None:  # a hospital's token cannot create another
-            raise Forbidden(action="create_hospital")
+        # a new hospital is the platform's: a hospital's actor cannot create another
+        tenancy.check(cmd.actor, None, "hospital", cmd.code, forbidden="create_hospital")
         new_id = yield val(
             "INSERT INTO hospitals (code, name, timezone, created_at, updated_at) "
             "VALUES (?, ?, ?, ?, ?) RETURNING id",
@@ -47,7 +35,7 @@ def upsert_hospital(tx: Tx, cmd: UpsertHospital, deps: Deps) -> Unit[tuple[Hospi
         )
         before = None
     else:
-        _require(cmd.actor, row["id"], "hospital", cmd.code)
+        tenancy.check(cmd.actor, row["id"], "hospital", cmd.code)
         new_id = row["id"]
         yield execute(
             "UPDATE hospitals SET name = ?, timezone = ?, updated_at = ? WHERE id = ?",
@@ -71,7 +59,7 @@ def upsert_hospital(tx: Tx, cmd: UpsertHospital, deps: Deps) -> Unit[tuple[Hospi
 
 
 def upsert_department(tx: Tx, cmd: UpsertDepartment, deps: Deps) -> Unit[tuple[Department, bool]]:
-    hospital = yield from _hospital(cmd.actor, cmd.hospital_code)
+    hospital = yield from hospital_for(cmd.actor, cmd.hospital_code)
     aliases = ",".join(a.strip() for a in cmd.aliases if a.strip())
     row = yield one(
         "SELECT * FROM departments WHERE hospital_id = ? AND code = ?", hospital.id, cmd.code
@@ -110,7 +98,7 @@ def upsert_department(tx: Tx, cmd: UpsertDepartment, deps: Deps) -> Unit[tuple[D
 
 
 def upsert_doctor(tx: Tx, cmd: UpsertDoctor, deps: Deps) -> Unit[tuple[Doctor, bool]]:
-    hospital = yield from _hospital(cmd.actor, cmd.hospital_code)
+    hospital = yield from hospital_for(cmd.actor, cmd.hospital_code)
     department = yield from department_by_code(hospital.id, cmd.department_code)
     if cmd.fee < 0:
         raise InvalidInput("fee", "must be >= 0 fen")

@@ -8,18 +8,17 @@ from dataclasses import dataclass
 from difflib import SequenceMatcher
 from typing import Any
 
+from ..kernel import tenancy
 from ..kernel.actor import Actor
 from ..kernel.errors import NotFound
 from ..kernel.unit import Row, Tx, Unit, one, rows
 from .model import Department, Doctor, Hospital
-from .repo import department_from, doctor_from, hospital_by_code, hospital_by_id, scope
+from .repo import department_from, doctor_from, hospital_by_code, hospital_by_id, hospital_for
 
 
 def departments(tx: Tx, hospital_code: str, actor: Actor) -> Unit[list[Department]]:
     """A hospital's active departments by code (科室列表)."""
-    hospital = yield from hospital_by_code(hospital_code)
-    if not actor.may_access(hospital.id):
-        raise NotFound("hospital", hospital_code)
+    hospital = yield from hospital_for(actor, hospital_code)
     found = yield rows(
         "SELECT * FROM departments WHERE hospital_id = ? AND active = 1 ORDER BY code",
         hospital.id,
@@ -30,9 +29,7 @@ def departments(tx: Tx, hospital_code: str, actor: Actor) -> Unit[list[Departmen
 
 def doctors(tx: Tx, hospital_code: str, department_code: str, actor: Actor) -> Unit[list[Doctor]]:
     """A department's active doctors by work number, with title and fee (医生列表)."""
-    hospital = yield from hospital_by_code(hospital_code)
-    if not actor.may_access(hospital.id):
-        raise NotFound("hospital", hospital_code)
+    hospital = yield from hospital_for(actor, hospital_code)
     found = yield rows(
         "SELECT doc.* FROM doctors doc JOIN departments dep ON dep.id = doc.department_id "
         "WHERE doc.hospital_id = ? AND dep.code = ? AND doc.active = 1 ORDER BY doc.work_no",
@@ -71,9 +68,7 @@ def _card(row: Row) -> DoctorCard:
 
 def doctor(tx: Tx, hospital_code: str, work_no: str, actor: Actor) -> Unit[DoctorCard]:
     """The active doctor with this work number, or ``NotFound("doctor", work_no)``."""
-    hospital = yield from hospital_by_code(hospital_code)
-    if not actor.may_access(hospital.id):
-        raise NotFound("hospital", hospital_code)
+    hospital = yield from hospital_for(actor, hospital_code)
     row = yield one(_DOCTOR_SQL + " AND doc.work_no = ?", hospital.id, work_no)
     if row is None:
         raise NotFound("doctor", work_no)
@@ -107,9 +102,7 @@ def find_doctors(
     tx: Tx, hospital_code: str, keyword: str, actor: Actor, *, limit: int = MAX_MATCHES
 ) -> Unit[list[DoctorCard]]:
     """Active doctors whose name or specialty matches ``keyword``, best first."""
-    hospital = yield from hospital_by_code(hospital_code)
-    if not actor.may_access(hospital.id):
-        raise NotFound("hospital", hospital_code)
+    hospital = yield from hospital_for(actor, hospital_code)
     found = yield rows(_DOCTOR_SQL + " ORDER BY doc.work_no", hospital.id)
     ranked = []
     for row in found:
@@ -128,7 +121,8 @@ def catalogue(
     tx: Tx, actor: Actor, hospital_code: str | None
 ) -> Unit[tuple[list[dict[str, Any]], list[tuple[str, str, Doctor]]]]:
     """(departments, doctors) of the actor's or the named hospital, inactive ones included."""
-    where, args = yield from scope(actor, hospital_code, "h.id")
+    named = (yield from hospital_for(actor, hospital_code)).id if hospital_code else None
+    where, args = tenancy.scope(actor, "h.id", named)
     clause = " WHERE " + " AND ".join(where) if where else ""
     deps = yield rows(
         "SELECT dep.*, h.code AS hospital_code FROM departments dep "

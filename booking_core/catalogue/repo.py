@@ -1,32 +1,22 @@
-"""Hospital, department and doctor rows, and a read scoped to the actor's hospital."""
+"""Hospital, department and doctor rows, and a hospital named by its code for an actor."""
 
 from __future__ import annotations
 
-from typing import Any
 from zoneinfo import ZoneInfo
 
+from ..kernel import tenancy
 from ..kernel.actor import Actor
 from ..kernel.errors import NotFound
 from ..kernel.unit import Row, Unit, one
 from .model import Department, Doctor, Hospital
 
 
-def scope(
-    actor: Actor, hospital_code: str | None, column: str
-) -> Unit[tuple[list[str], list[Any]]]:
-    """(where clauses, args) limiting ``column`` to the actor's or the named hospital."""
-    where: list[str] = []
-    args: list[Any] = []
-    if hospital_code:
-        hospital = yield from hospital_by_code(hospital_code)
-        if not actor.may_access(hospital.id):
-            raise NotFound("hospital", hospital_code)
-        where.append(f"{column} = ?")
-        args.append(hospital.id)
-    elif actor.hospital_id is not None:
-        where.append(f"{column} = ?")
-        args.append(actor.hospital_id)
-    return where, args
+def hospital_for(actor: Actor, code: str) -> Unit[Hospital]:
+    """Hospital ``code`` if ``actor`` may see it; another hospital is "not found" exactly
+    as a missing one (:func:`booking_core.kernel.tenancy.check`)."""
+    hospital = yield from hospital_by_code(code)
+    tenancy.check(actor, hospital.id, "hospital", code)
+    return hospital
 
 
 def hospital_from(row: Row) -> Hospital:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from ..calls.handlers import _call
 from ..events.audit import AuditAction
 from ..events.model import ComplaintReceived, ComplaintReplied
+from ..kernel import tenancy
 from ..kernel.actor import Actor
 from ..kernel.deps import Deps
 from ..kernel.errors import InvalidInput, NotFound
@@ -102,8 +103,9 @@ def set_complaint_status(tx: Tx, cmd: SetComplaintStatus, deps: Deps) -> Unit[st
     row = yield one(
         "SELECT id, status, hospital_id FROM complaints WHERE tracking_no = ?", cmd.tracking_no
     )
-    if row is None or not cmd.actor.may_access(row["hospital_id"]):
+    if row is None:
         raise NotFound("complaint", cmd.tracking_no)
+    tenancy.check(cmd.actor, row["hospital_id"], "complaint", cmd.tracking_no)
     yield execute(
         "UPDATE complaints SET status = ?, resolution = ?, updated_at = ? WHERE id = ?",
         cmd.status,
@@ -128,8 +130,9 @@ MAX_REPLY_LENGTH = 300  # two or three text messages
 
 def _complaint(tracking_no: str, actor: Actor) -> Unit[Row]:
     row = yield one("SELECT * FROM complaints WHERE tracking_no = ?", tracking_no)
-    if row is None or not actor.may_access(row["hospital_id"]):
+    if row is None:
         raise NotFound("complaint", tracking_no)
+    tenancy.check(actor, row["hospital_id"], "complaint", tracking_no)
     return row
 
 
@@ -138,12 +141,9 @@ def assign_complaint(tx: Tx, cmd: AssignComplaint, deps: Deps) -> Unit[str]:
     operator = yield one(
         "SELECT hospital_id, disabled FROM operators WHERE username = ?", cmd.assignee
     )
-    if (
-        operator is None
-        or operator["disabled"]
-        or not cmd.actor.may_access(operator["hospital_id"])
-    ):
+    if operator is None or operator["disabled"]:
         raise NotFound("operator", cmd.assignee)
+    tenancy.check(cmd.actor, operator["hospital_id"], "operator", cmd.assignee)
     if operator["hospital_id"] not in (None, row["hospital_id"]):
         raise NotFound("operator", cmd.assignee)
     if row["status"] == "received":

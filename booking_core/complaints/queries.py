@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..catalogue.repo import scope
+from ..kernel import tenancy
 from ..kernel.actor import Actor
 from ..kernel.errors import NotFound
 from ..kernel.unit import Tx, Unit, from_epoch, one, rows, val
@@ -15,8 +15,9 @@ from .model import Complaint
 
 def complaint(tx: Tx, tracking_no: str, actor: Actor) -> Unit[Complaint]:
     row = yield one("SELECT * FROM complaints WHERE tracking_no = ?", tracking_no)
-    if row is None or not actor.may_access(row["hospital_id"]):
+    if row is None:
         raise NotFound("complaint", tracking_no)
+    tenancy.check(actor, row["hospital_id"], "complaint", tracking_no)
     return Complaint(
         tracking_no=row["tracking_no"],
         hospital_id=row["hospital_id"],
@@ -38,7 +39,7 @@ def complaint(tx: Tx, tracking_no: str, actor: Actor) -> Unit[Complaint]:
 
 def complaints(tx: Tx, actor: Actor, *, status: str | None = None) -> Unit[list[dict[str, Any]]]:
     """Complaints newest first, each with the operator it is assigned to (from the audit)."""
-    where, args = yield from scope(actor, None, "c.hospital_id")
+    where, args = tenancy.scope(actor, "c.hospital_id")
     if status:
         where.append("c.status = ?")
         args.append(status)

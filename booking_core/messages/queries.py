@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from ..kernel import tenancy
 from ..kernel.actor import Actor
 from ..kernel.unit import Row, Tx, Unit, from_epoch, one, rows
 from .model import MessageRecord
@@ -19,11 +18,8 @@ def messages(
     limit: int = 100,
 ) -> Unit[list[MessageRecord]]:
     """The message log, newest first (a hospital operator sees their hospital's only)."""
-    where: list[str] = ["1 = 1"]
-    args: list[Any] = []
-    if actor.hospital_id is not None:
-        where.append("hospital_id = ?")
-        args.append(actor.hospital_id)
+    where, args = tenancy.scope(actor, "hospital_id")
+    where.append("1 = 1")
     if booking_no:
         where.append("booking_no = ?")
         args.append(booking_no)

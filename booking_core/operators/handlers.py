@@ -5,10 +5,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ..catalogue.repo import hospital_by_code
+from ..catalogue.repo import hospital_by_code, hospital_for
 from ..events.audit import AuditAction
+from ..kernel import tenancy
+from ..kernel.actor import Actor
 from ..kernel.deps import Deps
-from ..kernel.errors import Forbidden, InvalidInput, NotFound
+from ..kernel.errors import InvalidInput, NotFound
 from ..kernel.registry import handler_table, on
 from ..kernel.unit import Query, Tx, Unit, execute, one, val
 from .commands import (
@@ -133,14 +135,11 @@ def _display_name(name: str) -> str:
     return name
 
 
-def _check_roles_fit(
-    actor_hospital: int | None, hospital_id: int | None, roles: tuple[str, ...]
-) -> None:
+def _check_roles_fit(actor: Actor, hospital_id: int | None, roles: tuple[str, ...]) -> None:
     """Platform admins belong to no hospital; everyone else to exactly one. Only a
     platform-wide actor grants the platform-admin role."""
     if PLATFORM_ADMIN in roles:
-        if actor_hospital is not None:
-            raise Forbidden(action="grant_platform_admin")
+        tenancy.check(actor, None, "operator", "", forbidden="grant_platform_admin")
         if hospital_id is not None:
             raise InvalidInput("roles", "a platform admin belongs to no hospital")
     elif hospital_id is None:
@@ -149,8 +148,9 @@ def _check_roles_fit(
 
 def _target(cmd: Any) -> Unit[Any]:
     row = yield one("SELECT * FROM operators WHERE id = ?", cmd.operator_id, lock=True)
-    if row is None or not cmd.actor.may_access(row["hospital_id"]):
+    if row is None:
         raise NotFound("operator", cmd.operator_id)
+    tenancy.check(cmd.actor, row["hospital_id"], "operator", cmd.operator_id)
     return row
 
 
@@ -169,13 +169,11 @@ def add_operator(tx: Tx, cmd: AddOperator, deps: Deps) -> Unit[int]:
     roles = valid_roles(cmd.roles)
     hospital_id = None
     if cmd.hospital_code:
-        hospital = yield from hospital_by_code(cmd.hospital_code)
-        if not cmd.actor.may_access(hospital.id):
-            raise NotFound("hospital", cmd.hospital_code)
+        hospital = yield from hospital_for(cmd.actor, cmd.hospital_code)
         hospital_id = hospital.id
-    elif cmd.actor.hospital_id is not None:
-        raise Forbidden(action="add_platform_operator")
-    _check_roles_fit(cmd.actor.hospital_id, hospital_id, roles)
+    else:  # a platform operator is the platform's
+        tenancy.check(cmd.actor, None, "operator", username, forbidden="add_platform_operator")
+    _check_roles_fit(cmd.actor, hospital_id, roles)
     taken = yield val("SELECT 1 FROM operators WHERE username = ?", username)
     if taken:
         raise InvalidInput("username", "taken")
@@ -228,7 +226,7 @@ def edit_operator(tx: Tx, cmd: EditOperator, deps: Deps) -> Unit[int]:
 def assign_roles(tx: Tx, cmd: AssignRoles, deps: Deps) -> Unit[tuple[str, ...]]:
     row = yield from _target(cmd)
     roles = valid_roles(cmd.roles)
-    _check_roles_fit(cmd.actor.hospital_id, row["hospital_id"], roles)
+    _check_roles_fit(cmd.actor, row["hospital_id"], roles)
     if set(ADMIN_ROLES) & (set(roles) - set(row["roles"].split(","))):
         yield _close_sessions(row["id"])  # a new admin logs in again (with a one-time code)
     yield execute(

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..catalogue.repo import hospital_by_id
+from ..kernel import tenancy
 from ..kernel.actor import Actor
 from ..kernel.errors import NotFound
 from ..kernel.unit import Tx, Unit, from_epoch, one, rows, val
@@ -57,20 +58,16 @@ def credentials_by_id(tx: Tx, operator_id: int) -> Unit[Credentials]:
 
 def get_operator(tx: Tx, operator_id: int, actor: Actor) -> Unit[Operator]:
     row = yield one(OPERATOR_SQL + " WHERE o.id = ?", operator_id)
-    if row is None or not actor.may_access(row["hospital_id"]):
+    if row is None:
         raise NotFound("operator", operator_id)
+    tenancy.check(actor, row["hospital_id"], "operator", operator_id)
     return operator_from(row)
 
 
 def list_operators(tx: Tx, actor: Actor, *, limit: int = 500) -> Unit[list[Operator]]:
-    if actor.hospital_id is None:
-        found = yield rows(OPERATOR_SQL + " ORDER BY o.username LIMIT ?", limit)
-    else:
-        found = yield rows(
-            OPERATOR_SQL + " WHERE o.hospital_id = ? ORDER BY o.username LIMIT ?",
-            actor.hospital_id,
-            limit,
-        )
+    where, args = tenancy.scope(actor, "o.hospital_id")
+    clause = " WHERE " + " AND ".join(where) if where else ""
+    found = yield rows(OPERATOR_SQL + clause + " ORDER BY o.username LIMIT ?", *args, limit)
     return [operator_from(r) for r in found]
 
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from ..catalogue.repo import hospital_by_code
+from ..catalogue.repo import hospital_for
 from ..events.audit import AuditAction
 from ..events.model import PatientRegistered
 from ..kernel.deps import Deps
-from ..kernel.errors import InvalidInput, NotFound, PatientExists
+from ..kernel.errors import InvalidInput, PatientExists
 from ..kernel.identity import (
     mask_id_number,
     mask_phone,
@@ -26,9 +26,7 @@ MAX_NAME_LENGTH = 30
 
 
 def register_patient(tx: Tx, cmd: RegisterPatient, deps: Deps) -> Unit[Patient]:
-    hospital = yield from hospital_by_code(cmd.hospital_code)
-    if not cmd.actor.may_access(hospital.id):
-        raise NotFound("hospital", cmd.hospital_code)
+    hospital = yield from hospital_for(cmd.actor, cmd.hospital_code)
     rules = yield from deps.rules.get(hospital.id)
     name = (cmd.name or "").strip()
     if not name or len(name) > MAX_NAME_LENGTH:

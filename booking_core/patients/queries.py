@@ -7,7 +7,8 @@ import re
 from typing import Any
 
 from ..catalogue.model import Hospital
-from ..catalogue.repo import hospital_by_code, scope
+from ..catalogue.repo import hospital_for
+from ..kernel import tenancy
 from ..kernel.actor import Actor
 from ..kernel.errors import InvalidIdNumber, InvalidInput, NotFound
 from ..kernel.identity import normalize_id_number, normalize_phone
@@ -19,7 +20,8 @@ from .repo import PATIENT_COLUMNS, patient_from
 
 def patient_by_card(tx: Tx, actor: Actor, hospital_code: str | None, card_no: str) -> Unit[int]:
     """The patient id of a card number in the actor's (or the named) hospital."""
-    where, args = yield from scope(actor, hospital_code, "hospital_id")
+    named = (yield from hospital_for(actor, hospital_code)).id if hospital_code else None
+    where, args = tenancy.scope(actor, "hospital_id", named)
     where.append("card_no = ?")
     args.append(card_no.strip())
     found = yield rows("SELECT id FROM patients WHERE " + " AND ".join(where), *args)
@@ -48,12 +50,6 @@ def search_kind(text: str) -> str:
     return "name"
 
 
-def _scope(actor: Actor) -> tuple[list[str], list[Any]]:
-    if actor.hospital_id is None:
-        return [], []
-    return ["hospital_id = ?"], [actor.hospital_id]
-
-
 def _like(text: str) -> str:
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
@@ -70,7 +66,7 @@ def search_patients(
         raise InvalidInput("by", " | ".join(SEARCH_KINDS))
     if kind == "auto":
         kind = search_kind(text)
-    where, args = _scope(actor)
+    where, args = tenancy.scope(actor, "hospital_id")
     found: list[Patient] = []
     if kind in ("id", "phone"):
         try:
@@ -109,8 +105,9 @@ def patient_hospital(tx: Tx, patient_id: int, actor: Actor) -> Unit[Hospital]:
         "JOIN hospitals h ON h.id = p.hospital_id WHERE p.id = ?",
         patient_id,
     )
-    if row is None or not actor.may_access(row["id"]):
+    if row is None:
         raise NotFound("patient", patient_id)
+    tenancy.check(actor, row["id"], "patient", patient_id)
     return Hospital(id=row["id"], code=row["code"], name=row["name"], timezone=row["timezone"])
 
 
@@ -125,17 +122,8 @@ def find_patients(
     id_number: str | None = None,
 ) -> Unit[list[Patient]]:
     """Exact look-up by phone, card or ID number (phones and IDs through the blind index)."""
-    where: list[str] = []
-    args: list[Any] = []
-    if hospital_code:
-        hospital = yield from hospital_by_code(hospital_code)
-        if not actor.may_access(hospital.id):
-            raise NotFound("hospital", hospital_code)
-        where.append("hospital_id = ?")
-        args.append(hospital.id)
-    elif actor.hospital_id is not None:
-        where.append("hospital_id = ?")
-        args.append(actor.hospital_id)
+    named = (yield from hospital_for(actor, hospital_code)).id if hospital_code else None
+    where, args = tenancy.scope(actor, "hospital_id", named)
     if phone:
         where.append("phone_index = ?")
         args.append(cipher.blind_index(normalize_phone(phone), context="phone"))
@@ -157,8 +145,9 @@ def find_patients(
 
 def get_patient(tx: Tx, patient_id: int, actor: Actor) -> Unit[Patient]:
     row = yield one(f"SELECT {PATIENT_COLUMNS} FROM patients WHERE id = ?", patient_id)
-    if row is None or not actor.may_access(row["hospital_id"]):
+    if row is None:
         raise NotFound("patient", patient_id)
+    tenancy.check(actor, row["hospital_id"], "patient", patient_id)
     return patient_from(row)
 
 
@@ -167,8 +156,9 @@ def reveal_patient(
 ) -> Unit[dict[str, str | None]]:
     """The clear ID number and phone (for a person allowed to see them; audit it)."""
     row = yield one("SELECT * FROM patients WHERE id = ?", patient_id)
-    if row is None or not actor.may_access(row["hospital_id"]):
+    if row is None:
         raise NotFound("patient", patient_id)
+    tenancy.check(actor, row["hospital_id"], "patient", patient_id)
     id_number = row["id_number_enc"] and cipher.decrypt(row["id_number_enc"], context="id_number")
     phone = row["phone_enc"] and cipher.decrypt(row["phone_enc"], context="phone")
     return {"id_number": id_number, "phone": phone}

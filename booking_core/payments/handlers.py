@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..events.audit import AuditAction
+from ..kernel import tenancy
 from ..kernel.deps import Deps
 from ..kernel.errors import IdempotencyKeyReused, InvalidInput, NotFound
 from ..kernel.registry import handler_table, on
@@ -22,8 +23,9 @@ def top_up(tx: Tx, cmd: TopUp, deps: Deps) -> Unit[Patient]:
     row = yield one(
         f"SELECT {PATIENT_COLUMNS} FROM patients WHERE id = ?", cmd.patient_id, lock=True
     )
-    if row is None or not cmd.actor.may_access(row["hospital_id"]):
+    if row is None:
         raise NotFound("patient", cmd.patient_id)
+    tenancy.check(cmd.actor, row["hospital_id"], "patient", cmd.patient_id)
     if cmd.reference is not None:
         # after the patient's lock: a retry that waited for the first sees its row
         prior = yield from movement_by_reference(row["hospital_id"], "top_up", cmd.reference)

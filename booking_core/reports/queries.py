@@ -9,7 +9,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from ..bookings.queries import MAX_PAGE
-from ..catalogue.repo import scope
+from ..catalogue.repo import hospital_for
+from ..kernel import tenancy
 from ..kernel.actor import Actor
 from ..kernel.unit import Tx, Unit, from_epoch, rows, to_epoch
 
@@ -18,7 +19,8 @@ def report(
     tx: Tx, actor: Actor, *, hospital_code: str | None, day_from: date, day_to: date
 ) -> Unit[dict[str, Any]]:
     """Counts for the report charts over clinic days ``day_from`` .. ``day_to``."""
-    where, args = yield from scope(actor, hospital_code, "b.hospital_id")
+    named = (yield from hospital_for(actor, hospital_code)).id if hospital_code else None
+    where, args = tenancy.scope(actor, "b.hospital_id", named)
     where.append("b.day BETWEEN ? AND ?")
     args += [day_from.isoformat(), day_to.isoformat()]
     base = (
@@ -51,7 +53,7 @@ def report(
     counts = dict(out["by_status"])
     due = counts.get("no_show", 0) + counts.get("completed", 0)
     out["no_show_rate"] = round(counts.get("no_show", 0) / due, 4) if due else 0.0
-    swhere, sargs = yield from scope(actor, hospital_code, "se.hospital_id")
+    swhere, sargs = tenancy.scope(actor, "se.hospital_id", named)
     swhere.append("se.day BETWEEN ? AND ?")
     sargs += [day_from.isoformat(), day_to.isoformat()]
     use = yield rows(
@@ -70,7 +72,8 @@ def _call_outcomes(
     actor: Actor, hospital_code: str | None, day_from: date, day_to: date
 ) -> Unit[list[tuple[str, int]]]:
     """Calls by result, each hospital's calls counted over its own local days."""
-    where, args = yield from scope(actor, hospital_code, "id")
+    named = (yield from hospital_for(actor, hospital_code)).id if hospital_code else None
+    where, args = tenancy.scope(actor, "id", named)
     clause = " WHERE " + " AND ".join(where) if where else ""
     hospitals = yield rows("SELECT id, timezone FROM hospitals" + clause, *args)
     counts: dict[str, int] = {}
@@ -95,7 +98,7 @@ def audit_log(
     tx: Tx, actor: Actor, *, action: str | None = None, page: int = 1, per_page: int = 100
 ) -> Unit[list[dict[str, Any]]]:
     """Audit rows newest first; an actor of one hospital sees that hospital's rows only."""
-    where, args = yield from scope(actor, None, "hospital_id")
+    where, args = tenancy.scope(actor, "hospital_id")
     if action:
         where.append("action LIKE ?")
         args.append(action.replace("%", "") + "%")

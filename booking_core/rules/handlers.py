@@ -5,8 +5,8 @@ from __future__ import annotations
 from ..catalogue.repo import hospital_by_id
 from ..events.audit import AuditAction
 from ..events.model import RuleChanged
+from ..kernel import tenancy
 from ..kernel.deps import Deps
-from ..kernel.errors import Forbidden
 from ..kernel.registry import handler_table, on
 from ..kernel.unit import Tx, Unit, execute, one
 from .commands import SetRule
@@ -15,8 +15,7 @@ from .model import Rule, validate_rule
 
 def set_rule(tx: Tx, cmd: SetRule, deps: Deps) -> Unit[Rule]:
     rule = validate_rule(cmd.rule)
-    if cmd.actor.hospital_id is not None and rule.hospital_id != cmd.actor.hospital_id:
-        raise Forbidden(action="set_rule")
+    tenancy.check(cmd.actor, rule.hospital_id, "rule", str(rule.key), forbidden="set_rule")
     if rule.hospital_id is not None:
         yield from hospital_by_id(rule.hospital_id)
     if rule.hospital_id is None:

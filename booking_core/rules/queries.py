@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from ..catalogue.repo import hospital_by_code
+from ..catalogue.repo import hospital_for
 from ..kernel.actor import Actor
-from ..kernel.errors import NotFound
 from ..kernel.unit import Tx, Unit
 from .checks import BookingWindow, booking_window
 from .model import Rule, RuleSet
@@ -16,9 +15,7 @@ from .repo import stored_rules
 def booking_window_of(tx: Tx, hospital_code: str, actor: Actor) -> Unit[BookingWindow]:
     """预约周期 and 放号 at a hospital now: the days open for booking and when the next
     opens (``rules.BookingWindow``), for a door to say how far ahead it lists."""
-    hospital = yield from hospital_by_code(hospital_code)
-    if not actor.may_access(hospital.id):
-        raise NotFound("hospital", hospital_code)
+    hospital = yield from hospital_for(actor, hospital_code)
     ruleset = RuleSet((yield from stored_rules(hospital.id)), hospital.id)
     return booking_window(tx.now, ruleset, ZoneInfo(hospital.timezone))
 
@@ -29,9 +26,7 @@ def effective_rules(
     """(the winning record per key, the stored records) for a hospital or the platform."""
     hospital_id = None
     if hospital_code:
-        hospital = yield from hospital_by_code(hospital_code)
-        if not actor.may_access(hospital.id):
-            raise NotFound("hospital", hospital_code)
+        hospital = yield from hospital_for(actor, hospital_code)
         hospital_id = hospital.id
     records: list[Rule] = yield from stored_rules(hospital_id)
     return RuleSet(records, hospital_id), records

@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from ..catalogue.handlers import _hospital
-from ..catalogue.repo import doctor_by_work_no, zone
+from ..catalogue.repo import doctor_by_work_no, hospital_for, zone
 from ..events.audit import AuditAction
 from ..events.model import SessionCreated
 from ..kernel.deps import Deps
@@ -35,7 +34,7 @@ MAX_PLACES_PER_SLOT = 500
 
 
 def create_session(tx: Tx, cmd: CreateSession, deps: Deps) -> Unit[ClinicSession]:
-    hospital = yield from _hospital(cmd.actor, cmd.hospital_code)
+    hospital = yield from hospital_for(cmd.actor, cmd.hospital_code)
     doctor = yield from doctor_by_work_no(hospital.id, cmd.doctor_work_no)
     tz = zone(hospital)
     start = datetime.combine(cmd.day, cmd.start, tzinfo=tz)

@@ -9,7 +9,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from ..catalogue.model import Hospital
-from ..catalogue.repo import hospital_by_code, hospital_by_id, scope
+from ..catalogue.repo import hospital_by_code, hospital_by_id, hospital_for
+from ..kernel import tenancy
 from ..kernel.actor import Actor
 from ..kernel.errors import NotFound
 from ..kernel.unit import MAX_ROWS, Row, Tx, Unit, from_epoch, one, rows, to_epoch
@@ -88,7 +89,8 @@ def session_row_from(r: Row) -> SessionRow:
 def list_sessions(
     tx: Tx, actor: Actor, *, hospital_code: str | None, day_from: date, day_to: date
 ) -> Unit[list[SessionRow]]:
-    where, args = yield from scope(actor, hospital_code, "se.hospital_id")
+    named = (yield from hospital_for(actor, hospital_code)).id if hospital_code else None
+    where, args = tenancy.scope(actor, "se.hospital_id", named)
     where.append("se.day BETWEEN ? AND ?")
     args += [day_from.isoformat(), day_to.isoformat()]
     found = yield rows(
@@ -121,9 +123,7 @@ def search_slots(tx: Tx, q: SlotSearch, actor: Actor) -> Unit[list[SlotView]]:
     """The slots asked for, each marked with its ``window`` at this instant (not yet
     released, open, closed) by the rules the booking itself is checked by; with
     ``bookable_only`` the others are left out. Every door lists slots through this."""
-    hospital = yield from hospital_by_code(q.hospital_code)
-    if not actor.may_access(hospital.id):
-        raise NotFound("hospital", q.hospital_code)
+    hospital = yield from hospital_for(actor, q.hospital_code)
     tz = ZoneInfo(hospital.timezone)
     ruleset = RuleSet((yield from stored_rules(hospital.id)), hospital.id)
     where = ["se.hospital_id = ?", "se.status = 'open'"]
@@ -183,8 +183,7 @@ def slot_view(tx: Tx, slot_id: int, actor: Actor) -> Unit[SlotView]:
     if row is None:
         raise NotFound("slot", slot_id)
     hospital = yield from hospital_by_code(row["hospital_code"])
-    if not actor.may_access(hospital.id):
-        raise NotFound("slot", slot_id)
+    tenancy.check(actor, hospital.id, "slot", slot_id)
     return slot_view_from(row)
 
 
@@ -202,8 +201,7 @@ class SessionDetail:
 def session_detail(tx: Tx, session_id: int, actor: Actor) -> Unit[SessionDetail]:
     """A clinic session with its slots; NotFound outside the actor's hospital."""
     session = yield from session_by_id(session_id)
-    if not actor.may_access(session.hospital_id):
-        raise NotFound("session", session_id)
+    tenancy.check(actor, session.hospital_id, "session", session_id)
     hospital = yield from hospital_by_id(session.hospital_id)
     names = yield one(
         "SELECT doc.work_no, dep.code AS department_code FROM sessions se "
