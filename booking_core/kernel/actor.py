@@ -21,7 +21,8 @@ class Channel(StrEnum):
 class Actor:
     """Who does something: written into every audit record.
 
-    ``hospital_id`` set means the actor may only see and change that hospital.
+    ``hospital_id`` set means the actor may only see and change that hospital (the rule
+    is :mod:`booking_core.kernel.tenancy`'s).
     """
 
     kind: str  # "operator" | "token" | "patient" | "system"
@@ -32,9 +33,6 @@ class Actor:
     @property
     def label(self) -> str:
         return f"{self.kind}:{self.name}"
-
-    def may_access(self, hospital_id: int | None) -> bool:
-        return self.hospital_id is None or self.hospital_id == hospital_id
 
 
 SYSTEM = Actor("system", "engine", None, Channel.SYSTEM)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from booking_core.bus import BookingServices
-from booking_core.kernel.errors import NotFound
+from booking_core.kernel import tenancy
 
 from ..auth import Caller
 from ..directory import Directory
@@ -40,6 +40,5 @@ def hospital_code(request: web.Request, given: str | None, *, required: bool = T
 async def visible_hospital_id(request: web.Request, code: str) -> int:
     """The id of hospital ``code`` if this caller may see it; NotFound otherwise."""
     hospital = await directory(request).by_code(code)
-    if not caller(request).actor.may_access(hospital.id):
-        raise NotFound("hospital", code)
+    tenancy.check(caller(request).actor, hospital.id, "hospital", code)
     return hospital.id

@@ -8,7 +8,8 @@ import json
 from aiohttp import web
 
 from booking_core import catalogue
-from booking_core.kernel.errors import InvalidInput, NotFound
+from booking_core.kernel import tenancy
+from booking_core.kernel.errors import InvalidInput
 from booking_core.rules import (
     PLATFORM_DEFAULTS,
     PeriodType,
@@ -69,8 +70,7 @@ async def set_rule(request: web.Request) -> Page:
     code = hospital_of(request, fields)
     if code and fields.get("scope", "hospital") != "platform":
         hospital_id = (await services(request).read(catalogue.hospital, code)).id
-        if not actor(request).may_access(hospital_id):
-            raise NotFound("hospital", code)
+        tenancy.check(actor(request), hospital_id, "hospital", code)
     period_type = fields.get("period_type") or None
     if period_type and period_type not in PeriodType._value2member_map_:
         raise InvalidInput("period_type", " | ".join(PeriodType))
