@@ -10,11 +10,11 @@ from ..bookings.admission import book_slot
 from ..bookings.changes import cancel_booking
 from ..bookings.commands import BookSlot, CancelBooking
 from ..bookings.model import BookingView
-from ..catalogue.repo import hospital_by_code
+from ..catalogue.repo import hospital_for
 from ..events.audit import AuditAction
 from ..events.model import CallBooked, CallEnded, CallTransferred
 from ..kernel import tenancy
-from ..kernel.actor import Channel
+from ..kernel.actor import Actor, Channel
 from ..kernel.deps import Deps
 from ..kernel.errors import InvalidInput, NotFound
 from ..kernel.identity import mask_long_digits_in, mask_phone, normalize_phone
@@ -103,6 +103,18 @@ def _call(call_sid: str) -> Unit[Any]:
     return row
 
 
+def _unknown_to(actor: Actor, call_sid: str) -> Unit[bool]:
+    """Whether the call is none of ``actor``'s business: no such call, or another
+    hospital's. Its steps are then answered as an unknown call's are, changing nothing."""
+    where, args = tenancy.scope(actor, "hospital_id")
+    if not where:  # a platform-wide actor: every call is its business
+        return False
+    found = yield val(
+        "SELECT 1 FROM calls WHERE call_sid = ? AND " + " AND ".join(where), call_sid, *args
+    )
+    return found is None
+
+
 def _stored(call_sid: str, step: int, digits: str) -> Unit[StepAnswer]:
     row = yield one(
         "SELECT response FROM call_steps WHERE call_sid = ? AND step = ? AND digits = ?",
@@ -115,7 +127,7 @@ def _stored(call_sid: str, step: int, digits: str) -> Unit[StepAnswer]:
 
 
 def start_call(tx: Tx, cmd: StartCall, deps: Deps) -> Unit[StepAnswer]:
-    hospital = yield from hospital_by_code(cmd.hospital_code)
+    hospital = yield from hospital_for(cmd.actor, cmd.hospital_code)
     enc, index, masked = _caller_fields(deps, cmd.caller)
     new_id = yield val(
         "INSERT INTO calls (call_sid, hospital_id, channel, caller_enc, caller_index, "
@@ -132,7 +144,9 @@ def start_call(tx: Tx, cmd: StartCall, deps: Deps) -> Unit[StepAnswer]:
         tx.epoch,
         tx.epoch,
     )
-    if new_id is None:
+    if new_id is None:  # started before: its answer, if it is a call the actor may see
+        started = yield val("SELECT hospital_id FROM calls WHERE call_sid = ?", cmd.call_sid)
+        tenancy.check(cmd.actor, started, "call", cmd.call_sid)
         return (yield from _stored(cmd.call_sid, 0, cmd.digits))
     yield execute(
         "INSERT INTO call_steps (call_sid, step, digits, response, created_at) "
@@ -173,6 +187,8 @@ def _take_step(
 
 
 def record_call_step(tx: Tx, cmd: RecordCallStep, deps: Deps) -> Unit[StepAnswer]:
+    if (yield from _unknown_to(cmd.actor, cmd.call_sid)):
+        return StepAnswer(won=False, response=None, known=False)
     return (
         yield from _take_step(
             tx,
@@ -188,10 +204,14 @@ def record_call_step(tx: Tx, cmd: RecordCallStep, deps: Deps) -> Unit[StepAnswer
 
 
 def claim_call_step(tx: Tx, cmd: ClaimCallStep, deps: Deps) -> Unit[StepAnswer]:
+    if (yield from _unknown_to(cmd.actor, cmd.call_sid)):
+        return StepAnswer(won=False, response=None, known=False)
     return (yield from _take_step(tx, cmd.call_sid, cmd.step, cmd.digits, None, ""))
 
 
 def finish_call_step(tx: Tx, cmd: FinishCallStep, deps: Deps) -> Unit[StepAnswer]:
+    if (yield from _unknown_to(cmd.actor, cmd.call_sid)):  # as for a call with no record
+        return StepAnswer(won=True, response=cmd.response, known=True)
     yield execute(
         "UPDATE calls SET state = ?, patient_id = coalesce(?, patient_id), updated_at = ? "
         "WHERE call_sid = ?",
@@ -212,6 +232,7 @@ def finish_call_step(tx: Tx, cmd: FinishCallStep, deps: Deps) -> Unit[StepAnswer
 
 def book_for_call(tx: Tx, cmd: BookForCall, deps: Deps) -> Unit[BookingView]:
     call = yield from _call(cmd.call_sid)
+    tenancy.check(cmd.actor, call["hospital_id"], "call", cmd.call_sid)
     caller = call["caller_enc"] and deps.cipher.decrypt(call["caller_enc"], context="phone")
     view = yield from book_slot(
         tx,
@@ -287,6 +308,7 @@ def cancel_for_call(tx: Tx, cmd: CancelForCall, deps: Deps) -> Unit[BookingView]
     """Only a booking of a patient the call proved it may act for (the caller ID is the
     patient's phone, or the code texted to it was typed); any other is "not found"."""
     call = yield from _call(cmd.call_sid)
+    tenancy.check(cmd.actor, call["hospital_id"], "call", cmd.call_sid)
     booking = yield one("SELECT patient_id FROM bookings WHERE booking_no = ?", cmd.booking_no)
     if booking is None or not (
         yield from verified_patients(cmd.call_sid, (booking["patient_id"],))
@@ -305,6 +327,7 @@ def cancel_for_call(tx: Tx, cmd: CancelForCall, deps: Deps) -> Unit[BookingView]
 
 def transfer_call(tx: Tx, cmd: TransferCall, deps: Deps) -> Unit[dict[str, Any]]:
     call = yield from _call(cmd.call_sid)
+    tenancy.check(cmd.actor, call["hospital_id"], "call", cmd.call_sid)
     # shown on every desk and sent to every outbox consumer: a typed ID number masked
     context = mask_long_digits_in({"queue": cmd.queue, **cmd.context})
     yield execute(
@@ -341,7 +364,10 @@ def _result(call: Row) -> str:
 def end_call(tx: Tx, cmd: EndCall, deps: Deps) -> Unit[str | None]:
     """Close the call record for reports; an unknown call (answered only by the
     database-free fallback) has nothing to close."""
-    call = yield one("SELECT * FROM calls WHERE call_sid = ?", cmd.call_sid)
+    where, args = tenancy.scope(cmd.actor, "hospital_id")  # another hospital's: as unknown
+    call = yield one(
+        "SELECT * FROM calls WHERE " + " AND ".join(["call_sid = ?", *where]), cmd.call_sid, *args
+    )
     if call is None:
         return None
     result = _result(call)

@@ -41,6 +41,7 @@ def _call(call_sid: str) -> Unit[Any]:
 
 def count_call_lookup(tx: Tx, cmd: CountCallLookup, deps: Deps) -> Unit[int]:
     call = yield from _call(cmd.call_sid)
+    tenancy.check(cmd.actor, call["hospital_id"], "call", cmd.call_sid)
     rules = yield from deps.rules.get(call["hospital_id"])
     limit = rules.limit(RuleKey.IVR_LOOKUPS_PER_HOUR)
     if limit is None:
@@ -64,6 +65,7 @@ def _code_index(deps: Deps, call_sid: str, patient_id: int, code: str) -> str:
 
 def send_call_code(tx: Tx, cmd: SendCallCode, deps: Deps) -> Unit[CodeSent]:
     call = yield from _call(cmd.call_sid)
+    tenancy.check(cmd.actor, call["hospital_id"], "call", cmd.call_sid)
     patient = yield one(
         "SELECT id, hospital_id, phone_enc, phone_index FROM patients WHERE id = ?",
         cmd.patient_id,
@@ -112,14 +114,18 @@ def send_call_code(tx: Tx, cmd: SendCallCode, deps: Deps) -> Unit[CodeSent]:
 
 
 def check_call_code(tx: Tx, cmd: CheckCallCode, deps: Deps) -> Unit[CodeCheck]:
-    """Wrong tries are counted (never raised: a refusal would roll the count back)."""
+    """Wrong tries are counted (never raised: a refusal would roll the count back).
+    Another hospital's call has no codes to check, as a call that asked for none."""
+    where, args = tenancy.scope(cmd.actor, "hospital_id")
+    mine = "".join(" AND " + clause for clause in where)
     found = yield rows(
         "SELECT id, code_index, tries FROM call_codes WHERE call_sid = ? AND patient_id = ? "
-        "AND verified_at IS NULL AND expires_at > ? AND tries < ? ORDER BY id DESC",
+        f"AND verified_at IS NULL AND expires_at > ? AND tries < ?{mine} ORDER BY id DESC",
         cmd.call_sid,
         cmd.patient_id,
         tx.epoch,
         CODE_TRIES,
+        *args,
     )
     if not found:
         return CodeCheck.SPENT

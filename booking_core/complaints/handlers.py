@@ -28,6 +28,7 @@ OPERATOR_STATUSES = ("received", "in_progress", "resolved")
 
 def open_complaint(tx: Tx, cmd: OpenComplaint, deps: Deps) -> Unit[str]:
     call = yield from _call(cmd.call_sid)
+    tenancy.check(cmd.actor, call["hospital_id"], "call", cmd.call_sid)
     for _ in range(TRACKING_NO_ATTEMPTS):
         tracking_no = new_tracking_no()
         new_id = yield val(
@@ -65,12 +66,16 @@ def open_complaint(tx: Tx, cmd: OpenComplaint, deps: Deps) -> Unit[str]:
 
 
 def attach_recording(tx: Tx, cmd: AttachRecording, deps: Deps) -> Unit[str | None]:
-    """The newest complaint of the call that has no recording yet or has this one."""
+    """The newest complaint of the call that has no recording yet or has this one (none
+    of another hospital's, as for a call without a complaint)."""
+    where, args = tenancy.scope(cmd.actor, "hospital_id")
+    mine = "".join(" AND " + clause for clause in where)
     row = yield one(
         "SELECT id, tracking_no, status, hospital_id FROM complaints WHERE call_sid = ? "
-        "AND (recording_sid IS NULL OR recording_sid = ?) ORDER BY id DESC LIMIT 1",
+        f"AND (recording_sid IS NULL OR recording_sid = ?){mine} ORDER BY id DESC LIMIT 1",
         cmd.call_sid,
         cmd.recording_sid or "",
+        *args,
     )
     if row is None:
         return None

@@ -7,10 +7,11 @@ from zoneinfo import ZoneInfo
 
 from ..bookings.admission import booking_fields
 from ..bookings.repo import view_by_id
-from ..catalogue.repo import hospital_by_code
+from ..catalogue.repo import hospital_for
 from ..events.audit import AuditAction
 from ..events.model import BookingReminderDue
 from ..events.outbox import mark_done
+from ..kernel import tenancy
 from ..kernel.deps import Deps
 from ..kernel.errors import InvalidInput, LimitReached, NotFound, StoreUnavailable
 from ..kernel.identity import mask_phone, normalize_phone
@@ -87,7 +88,7 @@ def _phone_columns(deps: Deps, phone: str) -> tuple[str, str, str]:
 
 
 def receive_message(tx: Tx, cmd: ReceiveMessage, deps: Deps) -> Unit[InboundClaim]:
-    hospital = yield from hospital_by_code(cmd.hospital_code)
+    hospital = yield from hospital_for(cmd.actor, cmd.hospital_code)
     key = f"{cmd.gateway}:{cmd.provider_id}"
     known = yield from _known_inbound(tx, key)
     if known is not None:
@@ -146,6 +147,7 @@ def answer_message(tx: Tx, cmd: AnswerMessage, deps: Deps) -> Unit[str]:
     )
     if inbound is None:
         raise NotFound("message", cmd.message_id)
+    tenancy.check(cmd.actor, inbound["hospital_id"], "message", cmd.message_id)
     if inbound["reply"] is not None:
         return inbound["reply"]
     yield execute(
@@ -375,7 +377,7 @@ def keep_undecodable(tx: Tx, cmd: KeepUndecodable, deps: Deps) -> Unit[int]:
 
 
 def count_registration(tx: Tx, cmd: CountRegistration, deps: Deps) -> Unit[int]:
-    hospital = yield from hospital_by_code(cmd.hospital_code)
+    hospital = yield from hospital_for(cmd.actor, cmd.hospital_code)
     rules = yield from deps.rules.get(hospital.id)
     limit = rules.limit(RuleKey.SMS_REGISTRATIONS_PER_DAY)
     if limit is None:
@@ -399,12 +401,15 @@ def answer_survey(tx: Tx, cmd: AnswerSurvey, deps: Deps) -> Unit[str]:
     if not 1 <= cmd.score <= 5:
         raise InvalidInput("score", "1 to 5")
     index = deps.cipher.blind_index(canonical_phone(cmd.phone), context="phone")
+    where, args = tenancy.scope(cmd.actor, "b.hospital_id")  # a hospital's number: its own
+    mine = "".join(" AND " + clause for clause in where)
     survey = yield one(
         "SELECT s.booking_id, b.booking_no FROM surveys s JOIN bookings b ON b.id = s.booking_id "
-        "WHERE s.phone_index = ? AND s.score IS NULL AND s.sent_at >= ? "
+        f"WHERE s.phone_index = ? AND s.score IS NULL AND s.sent_at >= ?{mine} "
         "ORDER BY s.sent_at DESC LIMIT 1",
         index,
         tx.epoch - SURVEY_ANSWER_DAYS * 86400,
+        *args,
         lock=True,
     )
     if survey is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ..catalogue.repo import hospital_by_code, hospital_for
+from ..catalogue.repo import hospital_for
 from ..events.audit import AuditAction
 from ..kernel import tenancy
 from ..kernel.actor import Actor
@@ -55,10 +55,12 @@ def create_token(tx: Tx, cmd: CreateToken, deps: Deps) -> Unit[int]:
         raise InvalidInput("role", " | ".join(TOKEN_ROLES))
     hospital_id = None
     if cmd.hospital_code:
-        hospital = yield from hospital_by_code(cmd.hospital_code)
+        hospital = yield from hospital_for(cmd.actor, cmd.hospital_code)
         hospital_id = hospital.id
     elif cmd.role != "admin":
         raise InvalidInput("hospital", f"a {cmd.role} token belongs to one hospital")
+    else:  # an admin token is the platform's
+        tenancy.check(cmd.actor, None, "api_token", cmd.name, forbidden="create_platform_token")
     token_id = yield val(
         "INSERT INTO api_tokens (name, role, hospital_id, token_hash, created_at) "
         "VALUES (?, ?, ?, ?, ?) RETURNING id",
@@ -82,8 +84,10 @@ def create_token(tx: Tx, cmd: CreateToken, deps: Deps) -> Unit[int]:
 def create_operator(tx: Tx, cmd: CreateOperator, deps: Deps) -> Unit[int]:
     hospital_id = None
     if cmd.hospital_code:
-        hospital = yield from hospital_by_code(cmd.hospital_code)
+        hospital = yield from hospital_for(cmd.actor, cmd.hospital_code)
         hospital_id = hospital.id
+    else:  # a platform operator, as AddOperator refuses it
+        tenancy.check(cmd.actor, None, "operator", cmd.username, forbidden="add_platform_operator")
     taken = yield val("SELECT 1 FROM operators WHERE username = ?", cmd.username)
     if taken:
         raise InvalidInput("username", "taken")
@@ -332,11 +336,15 @@ def enrol_totp(tx: Tx, cmd: EnrolTotp, deps: Deps) -> Unit[int]:
 
 
 def use_totp_step(tx: Tx, cmd: UseTotpStep, deps: Deps) -> Unit[bool]:
+    """False for another hospital's operator too, as for a missing one."""
+    where, args = tenancy.scope(cmd.actor, "hospital_id")
     changed = yield execute(
-        "UPDATE operators SET totp_last_step = ? WHERE id = ? AND totp_last_step < ?",
+        "UPDATE operators SET totp_last_step = ? WHERE id = ? AND totp_last_step < ?"
+        + "".join(" AND " + clause for clause in where),
         cmd.step,
         cmd.operator_id,
         cmd.step,
+        *args,
     )
     return changed == 1
 
