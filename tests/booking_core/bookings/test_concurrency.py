@@ -34,6 +34,8 @@ from booking_core.schedule import Period
 from tests.support.fixtures import open_race_services
 from tests.support.world import World, slot_ids
 
+RACE_WINDOW_SECONDS = 0.1  # far longer than a count and an insert; 20 units start well within it
+
 DAY = date(2026, 7, 15)  # released at 2026-07-08 07:30; the clock stands at 2026-07-10 09:00
 
 
@@ -306,7 +308,16 @@ async def test_control_one_patient_race_breaks_the_limit_without_the_patient_loc
     def unlocked(patient_id: int, *, lock: bool = False):
         return patient_by_id(patient_id, lock=False)
 
+    admit = handler.admit
+
+    def admit_then_linger(*args, **kwargs):
+        """The limits counted, then the gap before the insert held open (as the bus's
+        unsafe_capacity_check does), so the race shows on a loaded machine too."""
+        yield from admit(*args, **kwargs)
+        yield one(f"SELECT pg_sleep({RACE_WINDOW_SECONDS})")
+
     monkeypatch.setattr(handler, "patient_by_id", unlocked)
+    monkeypatch.setattr(handler, "admit", admit_then_linger)
     _patient, _slots, results = await _one_patient_races_twenty_slots(pg_race_services)
 
     wins = [r for r in results if not isinstance(r, BaseException)]
