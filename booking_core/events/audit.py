@@ -57,7 +57,6 @@ class AuditAction(StrEnum):
     DEPARTMENT_UPSERT = "department.upsert"
     DOCTOR_UPSERT = "doctor.upsert"
     TOKEN_CREATE = "token.create"  # an API token for a hospital system or a script
-    OPERATOR_CREATE = "operator.create"
     OPERATOR_ADD = "operator.add"
     OPERATOR_EDIT = "operator.edit"
     OPERATOR_ROLES = "operator.roles"

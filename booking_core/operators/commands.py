@@ -22,16 +22,6 @@ class CreateToken(Command[int]):
 
 
 @dataclass(frozen=True, kw_only=True)
-class CreateOperator(Command[int]):
-    username: str
-    display_name: str
-    password_hash: str
-    roles: tuple[str, ...]
-    hospital_code: str | None = None
-    must_change_password: bool = False
-
-
-@dataclass(frozen=True, kw_only=True)
 class AddOperator(Command[int]):
     """A new operator. ``hospital_code`` None: platform-wide (platform admins only)."""
 

@@ -18,7 +18,6 @@ from .commands import (
     AssignRoles,
     ChangePassword,
     CloseConsoleSession,
-    CreateOperator,
     CreateToken,
     EditOperator,
     EnrolTotp,
@@ -79,38 +78,6 @@ def create_token(tx: Tx, cmd: CreateToken, deps: Deps) -> Unit[int]:
         after={"name": cmd.name, "role": cmd.role},
     )
     return token_id
-
-
-def create_operator(tx: Tx, cmd: CreateOperator, deps: Deps) -> Unit[int]:
-    hospital_id = None
-    if cmd.hospital_code:
-        hospital = yield from hospital_for(cmd.actor, cmd.hospital_code)
-        hospital_id = hospital.id
-    else:  # a platform operator, as AddOperator refuses it
-        tenancy.check(cmd.actor, None, "operator", cmd.username, forbidden="add_platform_operator")
-    taken = yield val("SELECT 1 FROM operators WHERE username = ?", cmd.username)
-    if taken:
-        raise InvalidInput("username", "taken")
-    op_id = yield val(
-        "INSERT INTO operators (username, display_name, password_hash, roles, hospital_id, "
-        "must_change_password, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
-        cmd.username,
-        cmd.display_name,
-        cmd.password_hash,
-        ",".join(cmd.roles),
-        hospital_id,
-        int(cmd.must_change_password),
-        tx.epoch,
-    )
-    tx.audit(
-        cmd.actor,
-        AuditAction.OPERATOR_CREATE,
-        "operator",
-        cmd.username,
-        hospital_id=hospital_id,
-        after={"roles": list(cmd.roles)},
-    )
-    return op_id
 
 
 USERNAME = re.compile(r"[a-z0-9][a-z0-9_.-]{2,31}")
@@ -540,5 +507,4 @@ HANDLERS = handler_table(
     on(TouchConsoleSession, touch_console_session),
     on(CloseConsoleSession, close_console_session),
     on(CreateToken, create_token),
-    on(CreateOperator, create_operator),
 )

@@ -10,7 +10,11 @@ import sqlite3
 
 import pytest
 
+from booking_core import catalogue
+from booking_core.bus import bootstrap
+from booking_core.kernel.clock import SystemClock
 from booking_core.kernel.pii import Cipher
+from booking_core.store import make_store
 from engine import cli
 from engine.app import build_app
 from engine.config import load_settings
@@ -76,3 +80,59 @@ def test_hospital_roles_need_a_hospital(tmp_path, monkeypatch, capsys):
             "--role", "agent"]  # fmt: skip
     assert cli.main(argv) == 1
     assert "hospital" in capsys.readouterr().err
+
+
+def _create(monkeypatch, db: str, *options: str) -> int:
+    monkeypatch.setenv("GUAHAO_PII_KEY", KEY)
+    monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
+    return cli.main(["operator", "create", "--db", db, *options])
+
+
+def _operators(db: str) -> list[tuple]:
+    with sqlite3.connect(db) as conn:
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+        if "operators" not in tables:
+            return []
+        return conn.execute("SELECT username FROM operators").fetchall()
+
+
+@pytest.mark.parametrize(
+    ("options", "field"),
+    [
+        (["--username", "x!", "--name", "平台管理员"], "username"),
+        (["--username", "root", "--name", "长" * 41], "display_name"),
+        (["--username", "root", "--name", "  "], "display_name"),
+    ],
+)
+def test_the_cli_adds_an_operator_with_the_consoles_checks(
+    tmp_path, monkeypatch, capsys, options, field
+):
+    """#11 item 7: the CLI runs the one command the console runs (AddOperator), checks and
+    all: a user name of the wrong shape, an empty or overlong display name."""
+    db = str(tmp_path / "g.db")
+    assert _create(monkeypatch, db, *options, "--role", "platform_admin") == 1
+    assert f"field='{field}'" in capsys.readouterr().err
+    assert _operators(db) == []
+
+
+async def _hospital(db: str, code: str) -> None:
+    store = make_store(db, SystemClock())
+    await store.open()
+    try:
+        await bootstrap(store, Cipher.from_base64(KEY)).handle(
+            catalogue.UpsertHospital(code=code, name="第一医院")
+        )
+    finally:
+        await store.close()
+
+
+def test_the_cli_binds_no_platform_admin_to_a_hospital(tmp_path, monkeypatch, capsys):
+    db = str(tmp_path / "g.db")
+    asyncio.run(_hospital(db, "H001"))
+    argv = ["--username", "root", "--name", "平台管理员", "--role", "platform_admin"]
+    assert _create(monkeypatch, db, *argv, "--hospital", "H001") == 1
+    assert "a platform admin belongs to no hospital" in capsys.readouterr().err
+    assert _operators(db) == []
+    assert _create(monkeypatch, db, "--username", "agent1", "--name", "值班", "--role", "agent",
+                   "--hospital", "H001") == 0  # fmt: skip
+    assert _operators(db) == [("agent1",)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from datetime import date
@@ -89,6 +90,20 @@ async def test_demo_creates_a_hospital_admin_with_a_one_time_password(services):
     assert PasswordHasher().verify(creds.password_hash, login.admin_password)
     assert login.admin_password != login.password
     assert creds.operator.hospital_code == "H001"
+
+
+async def test_demo_operators_are_added_by_the_one_command_with_its_checks(services):
+    """#11 item 7: the demo adds its operators as an administrator would (AddOperator: the
+    user name's shape, the roles fitting the hospital, audited as ``operator.add``)."""
+    login = await create_demo(services, date(2026, 7, 10))
+
+    def added(tx):
+        return (yield rows("SELECT after_state FROM audit WHERE action LIKE 'operator.%'"))
+
+    found = await services.store.read(added)
+    names = sorted(json.loads(r["after_state"])["username"] for r in found)
+    assert names == sorted([login.operator, login.admin])
+    assert not hasattr(operators, "CreateOperator")  # no second command that skips them
 
 
 async def test_demo_puts_a_caller_with_ivr_context_on_the_desk(services):

@@ -398,8 +398,6 @@ def _command_cases(t: Two) -> list[tuple[Any, Refused | Answers]]:
         (messages.AnswerSurvey(actor=b, phone=A_PHONE, score=5), NOT_FOUND),
         (operators.AddOperator(**to_a, username="b-in-a", **new_operator), NOT_FOUND),
         (operators.AddOperator(actor=b, username="b-platform", **new_operator), FORBIDDEN),
-        (operators.CreateOperator(**to_a, username="b-in-a", **new_operator), NOT_FOUND),
-        (operators.CreateOperator(actor=b, username="b-platform", **new_operator), FORBIDDEN),
         (operators.EditOperator(actor=b, operator_id=operator, display_name="x"), NOT_FOUND),
         (
             operators.AssignRoles(actor=b, operator_id=operator, roles=(operators.HOSPITAL_ADMIN,)),
