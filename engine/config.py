@@ -273,11 +273,6 @@ class Settings:
     console_trust_proxy: bool
     console_trusted_proxies: tuple[str, ...]
 
-    @property
-    def uses_postgres(self) -> bool:
-        """True when ``db`` is a PostgreSQL URL rather than an SQLite file path."""
-        return self.db.startswith(_PG_SCHEMES)
-
     def __repr__(self) -> str:
         parts = []
         for setting in SETTINGS:

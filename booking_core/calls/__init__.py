@@ -19,7 +19,6 @@ from .commands import (
 )
 from .model import (
     CALL_RESULTS,
-    CallRecord,
     CallSnapshot,
     ClaimedBooking,
     CodeCheck,
@@ -29,18 +28,15 @@ from .model import (
     StepAnswer,
     StepRecord,
     TakenCall,
-    Transfer,
 )
 from .queries import (
     QUEUE_HOURS,
     QUEUE_ROWS,
     call_may_act_for,
     call_queue,
-    call_record,
     call_step,
     queued_call,
     step_response,
-    transfers,
     verified_patients,
 )
 
@@ -49,7 +45,6 @@ __all__ = [
     "QUEUE_HOURS",
     "QUEUE_ROWS",
     "BookForCall",
-    "CallRecord",
     "CallSnapshot",
     "CancelForCall",
     "CheckCallCode",
@@ -70,14 +65,11 @@ __all__ = [
     "StepRecord",
     "TakeCall",
     "TakenCall",
-    "Transfer",
     "TransferCall",
     "call_may_act_for",
     "call_queue",
-    "call_record",
     "call_step",
     "queued_call",
     "step_response",
-    "transfers",
     "verified_patients",
 ]

@@ -80,37 +80,6 @@ class CallSnapshot:
 
 
 @dataclass(frozen=True, slots=True)
-class CallRecord:
-    call_sid: str
-    hospital_id: int | None
-    channel: str
-    caller_masked: str
-    patient_id: int | None
-    booked: int
-    cancelled: int
-    complaints: int
-    transfer_context: dict[str, Any] | None
-    started_at: datetime
-    transferred_at: datetime | None
-    ended_at: datetime | None
-    duration_seconds: int | None
-    end_status: str | None
-    result: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class Transfer:
-    """A caller waiting for (or put through to) an agent, with the context of the call."""
-
-    call_sid: str
-    caller: str  # clear caller ID, for an agent allowed to call back
-    caller_masked: str
-    patient_id: int | None
-    context: dict[str, Any]
-    transferred_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
 class QueuedCall:
     """A caller transferred to the agents, with what the IVR learnt before (screen pop)."""
 

@@ -6,14 +6,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..catalogue.repo import hospital_for
 from ..kernel import tenancy
 from ..kernel.actor import Actor
 from ..kernel.errors import NotFound
 from ..kernel.identity import mask_long_digits_in
-from ..kernel.pii import Cipher
 from ..kernel.unit import Row, Tx, Unit, from_epoch, one, rows
-from .model import CallRecord, CallSnapshot, QueuedCall, Transfer
+from .model import CallSnapshot, QueuedCall
 
 
 def call_step(tx: Tx, call_sid: str, step: int, digits: str) -> Unit[CallSnapshot | None]:
@@ -49,60 +47,6 @@ def step_response(tx: Tx, call_sid: str, step: int, digits: str) -> Unit[str | N
         digits,
     )
     return None if row is None else row["response"]
-
-
-def call_record(tx: Tx, call_sid: str, actor: Actor) -> Unit[CallRecord]:
-    row = yield one("SELECT * FROM calls WHERE call_sid = ?", call_sid)
-    if row is None:
-        raise NotFound("call", call_sid)
-    tenancy.check(actor, row["hospital_id"], "call", call_sid)
-    return _record_from(row)
-
-
-def _record_from(row: Row) -> CallRecord:
-    context = row["transfer_context"]
-    return CallRecord(
-        call_sid=row["call_sid"],
-        hospital_id=row["hospital_id"],
-        channel=row["channel"],
-        caller_masked=row["caller_masked"],
-        patient_id=row["patient_id"],
-        booked=row["booked"],
-        cancelled=row["cancelled"],
-        complaints=row["complaints"],
-        transfer_context=None if context is None else json.loads(context),
-        started_at=from_epoch(row["started_at"]),
-        transferred_at=from_epoch(row["transferred_at"]),
-        ended_at=from_epoch(row["ended_at"]),
-        duration_seconds=row["duration_seconds"],
-        end_status=row["end_status"],
-        result=row["result"],
-    )
-
-
-def transfers(
-    tx: Tx, actor: Actor, cipher: Cipher, *, hospital_code: str | None = None, limit: int = 50
-) -> Unit[list[Transfer]]:
-    """Calls handed to an agent and not yet over, newest first (the console's screen pop)."""
-    named = (yield from hospital_for(actor, hospital_code)).id if hospital_code else None
-    where, args = tenancy.scope(actor, "hospital_id", named)
-    where += ["transferred_at IS NOT NULL", "ended_at IS NULL"]
-    found = yield rows(
-        f"SELECT * FROM calls WHERE {' AND '.join(where)} ORDER BY transferred_at DESC LIMIT ?",
-        *args,
-        limit,
-    )
-    return [
-        Transfer(
-            call_sid=r["call_sid"],
-            caller=cipher.decrypt(r["caller_enc"], context="phone") if r["caller_enc"] else "",
-            caller_masked=r["caller_masked"],
-            patient_id=r["patient_id"],
-            context=json.loads(r["transfer_context"] or "{}"),
-            transferred_at=from_epoch(r["transferred_at"]),
-        )
-        for r in found
-    ]
 
 
 def verified_patients(call_sid: str, patient_ids: tuple[int, ...]) -> Unit[set[int]]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 import secrets
-from datetime import date
 from typing import Any
 
 from stdnum import damm
@@ -35,10 +34,6 @@ def normalize_id_number(raw: str) -> str:
             "InvalidLength": "length",
         }.get(type(err).__name__, "format")
         raise InvalidIdNumber(reason) from err
-
-
-def birth_date(id_number: str) -> date:
-    return ric.get_birth_date(id_number)
 
 
 def normalize_phone(raw: str) -> str:

@@ -7,7 +7,7 @@ them. SQL uses ``?`` placeholders; the PostgreSQL driver rewrites them to ``$n``
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Mapping, Sequence
+from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -26,7 +26,7 @@ Row = Mapping[str, Any]
 MAX_ROWS = 500
 """The most rows a read hands back at once."""
 
-Op = Literal["one", "rows", "val", "exec", "many"]
+Op = Literal["one", "rows", "val", "exec"]
 
 
 class Query(NamedTuple):
@@ -57,10 +57,6 @@ def val(sql: str, *args: Any) -> Query:
 def execute(sql: str, *args: Any) -> Query:
     """Returns the number of rows changed."""
     return Query("exec", sql, args)
-
-
-def many(sql: str, arg_rows: Sequence[tuple]) -> Query:
-    return Query("many", sql, (tuple(arg_rows),))
 
 
 Unit = Generator[Query, Any, R]

@@ -28,7 +28,7 @@ from .model import (
     OutgoingMessage,
     Recipient,
 )
-from .queries import inbound_reply, messages, opted_out
+from .queries import inbound_reply, messages
 
 __all__ = [
     "HOSPITAL_INITIATED",
@@ -55,5 +55,4 @@ __all__ = [
     "UpdateDelivery",
     "inbound_reply",
     "messages",
-    "opted_out",
 ]

@@ -59,8 +59,3 @@ def inbound_reply(tx: Tx, message_id: int) -> Unit[str | None]:
     """The reply stored for a received message (None: not answered yet)."""
     row = yield one("SELECT reply FROM messages WHERE id = ?", message_id)
     return row["reply"] if row else None
-
-
-def opted_out(tx: Tx, phone_index: str) -> Unit[bool]:
-    row = yield one("SELECT 1 AS x FROM sms_opt_outs WHERE phone_index = ?", phone_index)
-    return row is not None

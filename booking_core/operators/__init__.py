@@ -61,7 +61,6 @@ from .model import (
 from .queries import (
     OPERATOR_SQL,
     STREAK_ROWS,
-    audit_rows,
     console_session,
     credentials,
     credentials_by_id,
@@ -123,7 +122,6 @@ __all__ = [
     "TouchConsoleSession",
     "UseTotpStep",
     "Verdict",
-    "audit_rows",
     "code_streak",
     "console_session",
     "credentials",

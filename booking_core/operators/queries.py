@@ -150,17 +150,6 @@ def console_session(tx: Tx, token_hash: str) -> Unit[ConsoleSession | None]:
     )
 
 
-def audit_rows(tx: Tx, entity: str, entity_id: str) -> Unit[list[dict[str, Any]]]:
-    """Audit records about one thing, oldest first (for tests and the audit viewer)."""
-    found = yield rows(
-        "SELECT at, actor, action, entity, entity_id, hospital_id, before_state, after_state "
-        "FROM audit WHERE entity = ? AND entity_id = ? ORDER BY id",
-        entity,
-        entity_id,
-    )
-    return [dict(r) for r in found]
-
-
 def token_by_hash(tx: Tx, token_hash: str) -> Unit[Any]:
     return (
         yield one(

@@ -13,7 +13,6 @@ from .queries import (
     search_slots,
     session_detail,
     session_row_from,
-    slot_view,
 )
 
 __all__ = [
@@ -32,5 +31,4 @@ __all__ = [
     "search_slots",
     "session_detail",
     "session_row_from",
-    "slot_view",
 ]

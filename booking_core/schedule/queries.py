@@ -9,10 +9,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from ..catalogue.model import Hospital
-from ..catalogue.repo import hospital_by_code, hospital_by_id, hospital_for
+from ..catalogue.repo import hospital_by_id, hospital_for
 from ..kernel import tenancy
 from ..kernel.actor import Actor
-from ..kernel.errors import NotFound
 from ..kernel.unit import MAX_ROWS, Row, Tx, Unit, from_epoch, one, rows, to_epoch
 from ..rules.checks import SlotWindow, booking_cutoff, booking_window, release_instant, slot_window
 from ..rules.model import RuleKey, RuleSet
@@ -176,15 +175,6 @@ def _marked(view: SlotView, row: Row, now: datetime, ruleset: RuleSet, tz: ZoneI
         opens_at=release_instant(view.day, ruleset, tz).astimezone(UTC),
         closes_at=booking_cutoff(starts_at, ruleset),
     )
-
-
-def slot_view(tx: Tx, slot_id: int, actor: Actor) -> Unit[SlotView]:
-    row = yield one(SLOT_VIEW_SQL + " WHERE sl.id = ?", slot_id)
-    if row is None:
-        raise NotFound("slot", slot_id)
-    hospital = yield from hospital_by_code(row["hospital_code"])
-    tenancy.check(actor, hospital.id, "slot", slot_id)
-    return slot_view_from(row)
 
 
 @dataclass(frozen=True, slots=True)

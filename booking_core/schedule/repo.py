@@ -46,13 +46,6 @@ def session_by_id(session_id: int, *, lock: bool = False) -> Unit[ClinicSession]
     return session_from(row)
 
 
-def slot_by_id(slot_id: int) -> Unit[Slot]:
-    row = yield one("SELECT * FROM slots WHERE id = ?", slot_id)
-    if row is None:
-        raise NotFound("slot", slot_id)
-    return slot_from(row)
-
-
 def slots_of_session(session_id: int) -> Unit[list[Slot]]:
     found = yield rows(
         "SELECT * FROM slots WHERE session_id = ? ORDER BY start_time, id", session_id

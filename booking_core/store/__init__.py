@@ -7,19 +7,7 @@ from collections.abc import Sequence
 from ..kernel.clock import Clock
 from .base import Store
 
-__all__ = [
-    "CheckViolation",
-    "Query",
-    "Store",
-    "Tx",
-    "UniqueViolation",
-    "execute",
-    "make_store",
-    "many",
-    "one",
-    "rows",
-    "val",
-]
+__all__ = ["Store", "make_store"]
 
 
 def make_store(

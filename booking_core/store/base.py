@@ -27,7 +27,7 @@ from __future__ import annotations
 import abc
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, TypeVar
 
 from ..kernel.clock import Clock
@@ -104,7 +104,6 @@ class Store(abc.ABC):
         # unit already past its point of no return (what the doors did before issue #9)
         self.unsafe_abandon_started = False
         self.sql_trace = False  # debug aid: log every statement (set before open())
-        self._commit_listeners: list[Callable[[], None]] = []
         self._write_fault: tuple[float, str] | None = None  # (monotonic time, reason)
 
     @abc.abstractmethod
@@ -135,10 +134,6 @@ class Store(abc.ABC):
     @abc.abstractmethod
     async def schema_version(self) -> int: ...
 
-    def on_commit(self, listener: Callable[[], None]) -> None:
-        """Call ``listener`` after each commit that recorded events (wakes outbox workers)."""
-        self._commit_listeners.append(listener)
-
     def write_fault(self, within_seconds: float = WRITE_FAULT_SECONDS) -> str | None:
         """Why writes are failing, or None: the last write the store made failed for the
         store's own reason (disk full, I/O error, the server gone; never a unit's own
@@ -157,11 +152,6 @@ class Store(abc.ABC):
         if self._write_fault is not None:
             log.warning("writes are working again")
             self._write_fault = None
-
-    def _committed(self, had_events: bool) -> None:
-        if had_events:
-            for listener in self._commit_listeners:
-                listener()
 
     def _new_tx(self) -> Tx:
         return Tx(

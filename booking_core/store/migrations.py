@@ -66,10 +66,6 @@ def all_migrations() -> tuple[Migration, ...]:
     return tuple(found)
 
 
-def latest_version() -> int:
-    return all_migrations()[-1].version
-
-
 @cache
 def unique_index_by_columns() -> dict[tuple[str, tuple[str, ...]], str]:
     """(table, columns) → index name, to name SQLite's 'UNIQUE constraint failed: t.a, t.b'."""

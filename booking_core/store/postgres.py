@@ -102,14 +102,9 @@ async def _run_query(conn: asyncpg.Connection, q: Query) -> Any:
         return await conn.fetch(sql, *q.args)
     if q.op == "val":
         return await conn.fetchval(sql, *q.args)
-    if q.op == "exec":
-        status = await conn.execute(sql, *q.args)
-        tail = status.rsplit(" ", 1)[-1]
-        return int(tail) if tail.isdigit() else 0
-    if not q.args[0]:
-        return 0
-    await conn.executemany(sql, q.args[0])
-    return len(q.args[0])
+    status = await conn.execute(sql, *q.args)  # "exec"
+    tail = status.rsplit(" ", 1)[-1]
+    return int(tail) if tail.isdigit() else 0
 
 
 def persist_recorded(tx: Tx, consumers: Sequence[str]) -> Generator[Query, Any, None]:
@@ -208,7 +203,6 @@ class PostgresStore(Store):
         self._min, self._max = min_size, max_size
         self._gate = DeadlineGate(max_size)  # the pool's connections, earliest deadline first
         self._pool: asyncpg.Pool | None = None
-        self.retries = 0
 
     async def open(self) -> None:
         try:
@@ -302,7 +296,6 @@ class PostgresStore(Store):
             ) as err:
                 if attempt == MAX_ATTEMPTS:
                     raise StoreUnavailable(reason=f"gave up after {attempt} tries: {err}") from err
-                self.retries += 1
                 # full jitter: spread the retries of a storm over a growing window
                 await asyncio.sleep(random.uniform(0, RETRY_BASE_SECONDS * 2**attempt))
                 continue
@@ -311,7 +304,6 @@ class PostgresStore(Store):
                 raise StoreUnavailable(reason=str(err)) from err
             if tx.events or tx.audits:  # it wrote something (a unit that only looked, may not)
                 self._writes_working()
-            self._committed(bool(tx.events))
             return result
         raise AssertionError("unreachable")
 

@@ -76,8 +76,6 @@ def _translate(err: sqlite3.IntegrityError) -> Exception:
 
 
 def _run_query(conn: sqlite3.Connection, q: Query) -> Any:
-    if q.op == "many":
-        return conn.executemany(q.sql, q.args[0]).rowcount
     cur = conn.execute(q.sql, q.args)
     if q.op == "exec":
         return cur.rowcount
@@ -181,8 +179,7 @@ class SqliteStore(Store):
         # savepoint was released, as before issue #10 item 1 (one bad row fails the batch)
         self.unsafe_persist_after_batch = False
         self._batch_wrote = False  # the last batch committed changed rows (/healthz)
-        self.batches = 0  # commits made, for the benchmark's batch-size figure
-        self.batched_units = 0
+        self.batches = 0  # commits made (the engine's write_batches metric)
 
     # --- life cycle -------------------------------------------------------------------
 
@@ -353,7 +350,6 @@ class SqliteStore(Store):
                             job.future.set_exception(StoreUnavailable(reason=str(err)))
                     continue
                 self.batches += 1
-                self.batched_units += len(batch)
                 fault = next((v for ok, v in outcomes if not ok and _store_fault(v)), None)
                 if fault is not None:  # a unit's statement met a full disk, an I/O error
                     self._writes_failing(str(fault))
@@ -372,9 +368,6 @@ class SqliteStore(Store):
                         job.future.set_exception(StoreUnavailable(reason=str(value)))
                     else:
                         job.future.set_exception(value)
-                self._committed(
-                    any(tx.events for tx, (ok, _) in zip(txs, outcomes, strict=True) if ok)
-                )
             self._idle.set()
 
     def _run_batch(

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from booking_core.kernel.clock import SystemClock
+from booking_core.store import make_store
 from engine import texting
 from engine.config import (
     OUTBOX_CONSUMER_SWITCHES,
@@ -260,9 +262,14 @@ def test_values_are_normalised():
     assert settings.public_url == "https://guahao.example.cn"
 
 
-def test_uses_postgres():
-    assert not load_settings(env={}).uses_postgres
-    assert load_settings(env={"GUAHAO_DB": "postgresql://u@h/db"}).uses_postgres
+def test_the_db_setting_picks_the_store():
+    """An SQLite file path by default, PostgreSQL for a postgresql:// URL (not connected)."""
+    clock = SystemClock()
+    assert make_store(load_settings(env={}).db, clock).dialect == "sqlite"
+    assert (
+        make_store(load_settings(env={"GUAHAO_DB": "postgresql://u@h/db"}).db, clock).dialect
+        == "postgres"
+    )
 
 
 def test_secret_from_env():
