@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from enum import StrEnum
 
-from booking_core.operators import AGENT, HOSPITAL_ADMIN, PLATFORM_ADMIN, REPORT_VIEWER
+from booking_core.operators import Role
 
 
 class Permission(StrEnum):
@@ -61,13 +61,13 @@ _HOSPITAL_ADMIN = (
 )
 
 ROLES: dict[str, frozenset[Permission]] = {
-    PLATFORM_ADMIN: frozenset(Permission),  # 平台管理员: everything, every hospital
-    HOSPITAL_ADMIN: frozenset(_HOSPITAL_ADMIN),  # 医院管理员: everything in one hospital
-    AGENT: _AGENT,  # 挂号值班人员
-    REPORT_VIEWER: _REPORT_VIEWER,  # 报表查看
+    Role.PLATFORM_ADMIN: frozenset(Permission),  # 平台管理员: everything, every hospital
+    Role.HOSPITAL_ADMIN: frozenset(_HOSPITAL_ADMIN),  # 医院管理员: everything in one hospital
+    Role.AGENT: _AGENT,  # 挂号值班人员
+    Role.REPORT_VIEWER: _REPORT_VIEWER,  # 报表查看
 }
 
-TOTP_ROLES = frozenset({PLATFORM_ADMIN, HOSPITAL_ADMIN})
+TOTP_ROLES = frozenset({Role.PLATFORM_ADMIN, Role.HOSPITAL_ADMIN})
 """Roles that must prove a one-time code (TOTP) at every log-in."""
 
 

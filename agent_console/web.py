@@ -19,6 +19,7 @@ from aiohttp import web
 
 from booking_core.bus import BookingServices
 from booking_core.kernel.errors import BookingError, Forbidden, GuahaoError, NotFound
+from booking_core.operators import SessionStage
 
 from . import desk_routes, office_routes, sessions
 from .auth import Passwords, qr_svg
@@ -96,7 +97,7 @@ def guard(route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]
         if route.access != PUBLIC:
             if current is None:
                 return _unauthenticated(request, "sign_in_required", 401)
-            if route.access != STEP and current.stage != "ready":
+            if route.access != STEP and current.stage != SessionStage.READY:
                 return _unauthenticated(request, "login_incomplete", 401)
             granted = permissions_of(current.operator.roles)
             if isinstance(route.access, Permission) and route.access not in granted:

@@ -21,7 +21,7 @@ from booking_core.bus import bootstrap
 from booking_core.kernel.clock import SystemClock
 from booking_core.kernel.errors import GuahaoError
 from booking_core.kernel.pii import Cipher
-from booking_core.operators import OPERATOR_ROLES, AddOperator
+from booking_core.operators import AddOperator, Role, TokenRole
 from booking_core.store import make_store
 from hospital_api.auth import hash_token, new_token
 
@@ -62,7 +62,7 @@ def parser() -> argparse.ArgumentParser:
     create = token_sub.add_parser("create", help="create a bearer token (printed once)")
     _common(create)
     create.add_argument("--name", required=True)
-    create.add_argument("--role", required=True, choices=["his", "kiosk", "admin"])
+    create.add_argument("--role", required=True, choices=[str(r) for r in TokenRole])
     create.add_argument("--hospital", metavar="CODE", help="limit the token to one hospital")
 
     operator = sub.add_parser("operator", help="agent-console operators")
@@ -79,7 +79,7 @@ def parser() -> argparse.ArgumentParser:
         "--role",
         action="append",
         required=True,
-        choices=list(OPERATOR_ROLES),
+        choices=[str(r) for r in Role],
         help="repeat for several roles",
     )
     op_create.add_argument("--hospital", metavar="CODE", help="the operator's hospital")

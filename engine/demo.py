@@ -17,7 +17,7 @@ from booking_core import calls, catalogue, schedule
 from booking_core.bus import BookingServices
 from booking_core.kernel.actor import Actor, Channel
 from booking_core.kernel.identity import mask_name
-from booking_core.operators import AGENT, HOSPITAL_ADMIN, AddOperator
+from booking_core.operators import AddOperator, Role
 from booking_core.patients import RegisterPatient
 from booking_core.schedule import Period
 
@@ -129,9 +129,9 @@ async def create_demo(services: BookingServices, today: date) -> DemoLogin:
         patients.append((p_name, patient.card_no, phone))
         if seq - 1 == WAITING_PATIENT:
             waiting = (patient.id, p_name, patient.card_no, phone)
-    password = await _operator(handle, "demo", "演示坐席", AGENT, code, first_login=False)
+    password = await _operator(handle, "demo", "演示坐席", Role.AGENT, code, first_login=False)
     admin_password = await _operator(
-        handle, "admin", "管理员", HOSPITAL_ADMIN, code, first_login=True
+        handle, "admin", "管理员", Role.HOSPITAL_ADMIN, code, first_login=True
     )
     call_sid = await waiting_caller(services, *waiting)
     return DemoLogin("demo", password, tuple(patients), "admin", admin_password, call_sid)

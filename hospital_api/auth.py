@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from booking_core import operators
 from booking_core.bus import BookingServices
 from booking_core.kernel.actor import Actor, Channel
+from booking_core.operators import TokenRole
 
 TOKEN_PREFIX = "gh_"
 MAX_CACHED_TOKENS = 1024  # a deployment has tens of tokens; the bound only stops abuse
@@ -28,7 +29,11 @@ MAX_CACHED_TOKENS = 1024  # a deployment has tens of tokens; the bound only stop
 # which aiohttp hands on as surrogates) is no token of ours
 _B64TOKEN = re.compile(r"[A-Za-z0-9._~+/-]{1,512}=*")
 
-ROLE_CHANNELS = {"his": Channel.HIS, "kiosk": Channel.KIOSK, "admin": Channel.API}
+ROLE_CHANNELS = {
+    TokenRole.HIS: Channel.HIS,
+    TokenRole.KIOSK: Channel.KIOSK,
+    TokenRole.ADMIN: Channel.API,
+}
 
 
 def new_token() -> str:

@@ -9,11 +9,13 @@ from dataclasses import dataclass
 from aiohttp import web
 from pydantic import BaseModel
 
+from booking_core.operators import TokenRole
+
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-ADMIN = frozenset({"admin"})
-HIS = frozenset({"admin", "his"})
-ANY_ROLE = frozenset({"admin", "his", "kiosk"})
+ADMIN = frozenset({TokenRole.ADMIN})
+HIS = frozenset({TokenRole.ADMIN, TokenRole.HIS})
+ANY_ROLE = frozenset(TokenRole)
 ROLES = ANY_ROLE
 
 _PATH_PARAM = re.compile(r"{(\w+)(?::[^}]*)?}")

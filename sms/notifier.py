@@ -16,6 +16,7 @@ import logging
 from dataclasses import dataclass, field
 
 from booking_core import catalogue, events
+from booking_core.bookings import BookingStatus
 from booking_core.bus import BookingServices
 from booking_core.catalogue import Hospital
 from booking_core.kernel.actor import Channel
@@ -88,7 +89,7 @@ def _overtaken(notice: Notice, kind: str) -> str | None:
     kept in the log as ``skipped`` with this reason, like a notice to an opted-out phone,
     so the console shows what was not sent and why."""
     view = notice.booking
-    if kind == MessageKind.CONFIRMATION and view and str(view.booking.status) == "cancelled":
+    if kind == MessageKind.CONFIRMATION and view and view.booking.status is BookingStatus.CANCELLED:
         return "booking_cancelled"
     return None
 

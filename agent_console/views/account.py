@@ -7,7 +7,7 @@ import asyncio
 from aiohttp import web
 
 from booking_core import operators
-from booking_core.operators import Credentials
+from booking_core.operators import Credentials, SessionStage
 
 from ..auth import weak_password_reason
 from ..pages import Page
@@ -36,27 +36,35 @@ async def home(request: web.Request) -> Page:
 
 async def password_form(request: web.Request) -> Page:
     current = session(request)
-    if current.stage not in ("change_password", "ready"):
+    if current.stage not in (SessionStage.CHANGE_PASSWORD, SessionStage.READY):
         return Page({"stage": current.stage}, redirect=stage_url(request, current.stage))
     return Page({"stage": current.stage})
 
 
 async def change_password(request: web.Request) -> Page:
     current = session(request)
-    if current.stage not in ("change_password", "ready"):
+    if current.stage not in (SessionStage.CHANGE_PASSWORD, SessionStage.READY):
         return Page({"stage": current.stage}, redirect=stage_url(request, current.stage))
     operator = current.operator
     fields = await form(request)
     old, new = fields.get("current_password", ""), fields.get("new_password", "")
     context = {"stage": current.stage}
-    reserved = await reserve(request, operator.username, operator.id, operators.PASSWORD_STAGE)
+    reserved = await reserve(request, operator.username, operator.id, operators.LoginStage.PASSWORD)
     if isinstance(reserved, Page):
         return reserved
     creds: Credentials = await services(request).read(operators.credentials_by_id, operator.id)
     if not await asyncio.to_thread(passwords(request).verify, creds.password_hash, old):
-        await settle(request, reserved, operator.username, operators.BAD_PASSWORD, operator.id)
+        await settle(
+            request, reserved, operator.username, operators.LoginOutcome.BAD_PASSWORD, operator.id
+        )
         return Page({**context, "error": "password_wrong"}, status=400)
-    await settle(request, reserved, operator.username, operators.CURRENT_PASSWORD_OK, operator.id)
+    await settle(
+        request,
+        reserved,
+        operator.username,
+        operators.LoginOutcome.CURRENT_PASSWORD_OK,
+        operator.id,
+    )
     problem = weak_password_reason(new, operator.username)
     if problem is None and new != fields.get("repeat_password", ""):
         problem = "password_mismatch"
@@ -73,10 +81,11 @@ async def change_password(request: web.Request) -> Page:
             actor=actor(request),
         )
     )
-    if current.stage != "ready":
+    if current.stage != SessionStage.READY:
         await services(request).handle(
-            operators.SetSessionStage(token_hash=current.token_hash, stage="ready")
+            operators.SetSessionStage(token_hash=current.token_hash, stage=SessionStage.READY)
         )
     return Page(
-        {"stage": "ready", "message": "password_changed"}, redirect=stage_url(request, "ready")
+        {"stage": SessionStage.READY, "message": "password_changed"},
+        redirect=stage_url(request, SessionStage.READY),
     )

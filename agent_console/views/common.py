@@ -8,17 +8,17 @@ from aiohttp.http_exceptions import HttpProcessingError
 from booking_core.bus import BookingServices
 from booking_core.kernel.actor import Actor
 from booking_core.kernel.errors import InvalidInput
-from booking_core.operators import ConsoleSession
+from booking_core.operators import ConsoleSession, SessionStage
 
 from ..auth import Passwords
 from ..keys import PASSWORDS, SERVICES, SESSION, SETTINGS, ConsoleSettings
 from ..sessions import actor_of, console_path
 
 STAGE_PATHS = {
-    "totp": "login/totp",
-    "totp_enrol": "login/totp",
-    "change_password": "password",
-    "ready": "",
+    SessionStage.TOTP: "login/totp",
+    SessionStage.TOTP_ENROL: "login/totp",
+    SessionStage.CHANGE_PASSWORD: "password",
+    SessionStage.READY: "",
 }
 
 

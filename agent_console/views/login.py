@@ -15,7 +15,7 @@ from aiohttp import web
 
 from booking_core import operators
 from booking_core.kernel.actor import Actor, Channel
-from booking_core.operators import Credentials, Operator, Verdict
+from booking_core.operators import Credentials, Operator, SessionStage, Verdict
 
 from .. import sessions
 from ..auth import judge, new_totp_secret, totp_step, totp_uri
@@ -132,10 +132,10 @@ async def _check_then_act(request: web.Request, command: operators.ReserveLoginA
 
 def _next_stage(operator: Operator, totp_done: bool) -> str:
     if not totp_done and needs_totp(operator.roles):
-        return "totp" if operator.totp_enrolled else "totp_enrol"
+        return SessionStage.TOTP if operator.totp_enrolled else SessionStage.TOTP_ENROL
     if operator.must_change_password:
-        return "change_password"
-    return "ready"
+        return SessionStage.CHANGE_PASSWORD
+    return SessionStage.READY
 
 
 async def login_form(request: web.Request) -> Page:
@@ -153,18 +153,18 @@ async def login(request: web.Request) -> Page:
     if username:
         creds = await services(request).read(operators.credentials, username)
     operator_id = creds.operator.id if creds else None
-    reserved = await reserve(request, username, operator_id, operators.PASSWORD_STAGE)
+    reserved = await reserve(request, username, operator_id, operators.LoginStage.PASSWORD)
     if isinstance(reserved, Page):
         return reserved
     hashed = creds.password_hash if creds else None
     right = await asyncio.to_thread(passwords(request).verify, hashed, password)
     if not right or creds is None:
-        await settle(request, reserved, username, operators.BAD_PASSWORD, operator_id)
+        await settle(request, reserved, username, operators.LoginOutcome.BAD_PASSWORD, operator_id)
         return Page({"error": "login_failed", "username": username}, status=401)
     if creds.operator.disabled:
-        await settle(request, reserved, username, operators.DISABLED, operator_id)
+        await settle(request, reserved, username, operators.LoginOutcome.DISABLED, operator_id)
         return Page({"error": "login_disabled", "username": username}, status=403)
-    await settle(request, reserved, username, operators.LOGIN_OK, operator_id)
+    await settle(request, reserved, username, operators.LoginOutcome.OK, operator_id)
     previous = request.get(SESSION)
     if previous is not None:  # one browser, one session: the old one ends here
         await services(request).handle(
@@ -174,7 +174,7 @@ async def login(request: web.Request) -> Page:
         )
     stage = _next_stage(creds.operator, totp_done=False)
     pending = None
-    if stage == "totp_enrol":
+    if stage == SessionStage.TOTP_ENROL:
         pending = services(request).cipher.encrypt(new_totp_secret(), context=TOTP_CONTEXT)
     token, csrf = await sessions.start(request, creds.operator, stage, pending)
 
@@ -195,10 +195,10 @@ def _pending_secret(request: web.Request) -> str | None:
 
 async def totp_form(request: web.Request) -> Page:
     current = session(request)
-    if current.stage not in ("totp", "totp_enrol"):
+    if current.stage not in (SessionStage.TOTP, SessionStage.TOTP_ENROL):
         return Page({"stage": current.stage}, redirect=stage_url(request, current.stage))
     context: dict = {"stage": current.stage}
-    if current.stage == "totp_enrol":
+    if current.stage == SessionStage.TOTP_ENROL:
         secret = _pending_secret(request)
         assert secret is not None
         context["secret"] = secret
@@ -208,15 +208,15 @@ async def totp_form(request: web.Request) -> Page:
 
 async def totp(request: web.Request) -> Page:
     current = session(request)
-    if current.stage not in ("totp", "totp_enrol"):
+    if current.stage not in (SessionStage.TOTP, SessionStage.TOTP_ENROL):
         return Page({"stage": current.stage}, redirect=stage_url(request, current.stage))
     operator = current.operator
-    reserved = await reserve(request, operator.username, operator.id, operators.TOTP_STAGE)
+    reserved = await reserve(request, operator.username, operator.id, operators.LoginStage.TOTP)
     if isinstance(reserved, Page):
         return reserved
     code = (await form(request)).get("code", "")
     creds: Credentials = await services(request).read(operators.credentials_by_id, operator.id)
-    enrolling = current.stage == "totp_enrol"
+    enrolling = current.stage == SessionStage.TOTP_ENROL
     if enrolling:
         secret = _pending_secret(request)
     else:
@@ -238,10 +238,12 @@ async def totp(request: web.Request) -> Page:
             operators.UseTotpStep(operator_id=operator.id, step=step)
         )
     if not accepted:
-        await settle(request, reserved, operator.username, operators.BAD_TOTP, operator.id)
+        await settle(
+            request, reserved, operator.username, operators.LoginOutcome.BAD_TOTP, operator.id
+        )
         again = (await totp_form(request)).context
         return Page({**again, "error": "totp_failed"}, status=401)
-    await settle(request, reserved, operator.username, operators.TOTP_OK, operator.id)
+    await settle(request, reserved, operator.username, operators.LoginOutcome.TOTP_OK, operator.id)
     stage = _next_stage(operator, totp_done=True)
     await services(request).handle(
         operators.SetSessionStage(token_hash=current.token_hash, stage=stage)
@@ -260,4 +262,6 @@ async def logout(request: web.Request) -> Page:
     def forget(response: web.StreamResponse) -> None:
         sessions.clear_cookie(request, response, sessions.SESSION_COOKIE)
 
-    return Page({"stage": None}, redirect=stage_url(request, "ready") + "login", after=[forget])
+    return Page(
+        {"stage": None}, redirect=stage_url(request, SessionStage.READY) + "login", after=[forget]
+    )

@@ -64,7 +64,7 @@ async def list_operators(request: web.Request) -> Page:
     return Page(
         {
             "operators": [operator_row(op) for op in found],
-            "roles": list(operators.OPERATOR_ROLES),
+            "roles": list(operators.Role),
             "own_hospital": session(request).operator.hospital_code,
         }
     )
@@ -99,7 +99,7 @@ async def add_operator(request: web.Request) -> Page:
 
 async def operator_detail(request: web.Request) -> Page:
     found = await services(request).read(operators.get_operator, _id(request), actor(request))
-    return Page({"operator": operator_row(found), "roles": list(operators.OPERATOR_ROLES)})
+    return Page({"operator": operator_row(found), "roles": list(operators.Role)})
 
 
 async def edit_operator(request: web.Request) -> Page:

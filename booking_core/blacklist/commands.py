@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from ..kernel.unit import Command
-from .model import BlacklistEntry, BlacklistImport
+from .model import BanSource, BlacklistEntry, BlacklistImport
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -14,7 +14,7 @@ class AddToBlacklist(Command[BlacklistEntry]):
     patient_id: int
     until: date  # last banned day, hospital-local, inclusive
     reason: str
-    source: str = "admin"  # "admin" | "his"
+    source: BanSource = BanSource.ADMIN  # or HIS (NO_SHOW is the sweep's own)
     platform_wide: bool = False
 
 

@@ -21,7 +21,7 @@ from ..patients.repo import patient_by_id
 from ..rules.checks import at_local, ban_end
 from ..rules.model import RuleKey
 from .commands import AddToBlacklist, ImportBlacklist, LiftBan
-from .model import BlacklistEntry, BlacklistImport, LineRefused
+from .model import BanSource, BlacklistEntry, BlacklistImport, LineRefused
 from .repo import active_ban, blacklist_from
 
 
@@ -33,7 +33,7 @@ class PlannedBan:
     patient_hospital_id: int
     hospital_id: int | None  # None: platform-wide
     reason: str
-    source: str
+    source: BanSource
     ends_at: datetime
 
 
@@ -45,7 +45,7 @@ def check_ban(tx: Tx, cmd: AddToBlacklist) -> Unit[PlannedBan]:
     tenancy.check(cmd.actor, patient["hospital_id"], "patient", cmd.patient_id)
     if cmd.platform_wide:  # a platform-wide ban is the platform's row
         tenancy.check(cmd.actor, None, "patient", cmd.patient_id, forbidden="platform_wide_ban")
-    if cmd.source not in ("admin", "his"):
+    if cmd.source not in (BanSource.ADMIN, BanSource.HIS):
         raise InvalidInput("source", "admin or his")
     reason = cmd.reason.strip()
     if not reason:
@@ -59,7 +59,7 @@ def check_ban(tx: Tx, cmd: AddToBlacklist) -> Unit[PlannedBan]:
         patient_hospital_id=patient["hospital_id"],
         hospital_id=None if cmd.platform_wide else patient["hospital_id"],
         reason=reason,
-        source=cmd.source,
+        source=BanSource(cmd.source),
         ends_at=ends_at,
     )
 
@@ -85,7 +85,7 @@ def insert_ban(tx: Tx, ban: PlannedBan, actor: Actor) -> Unit[int]:
         ban.hospital_id,
         ban.patient_id,
         ban.reason,
-        ban.source,
+        str(ban.source),
         tx.epoch,
         int(ban.ends_at.timestamp()),
         actor.label,
@@ -239,10 +239,11 @@ def apply_no_show_rule(
     reason = f"{count} no-shows within {period.days} days"
     entry_id = yield val(
         "INSERT INTO blacklist (hospital_id, patient_id, reason, source, starts_at, ends_at, "
-        "created_by) VALUES (?, ?, ?, 'no_show', ?, ?, ?) RETURNING id",
+        "created_by) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
         hospital_id,
         patient_id,
         reason,
+        str(BanSource.NO_SHOW),
         tx.epoch,
         to_epoch(ends_at),
         actor.label,

@@ -4,6 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
+
+
+class BanSource(StrEnum):
+    """Who put a patient on the blacklist (stored with the ban)."""
+
+    NO_SHOW = "no_show"  # the no-show sweep, by the hospital's rule (爽约)
+    ADMIN = "admin"  # an administrator, on the console or through the API
+    HIS = "his"  # the hospital's own system, through the API
 
 
 @dataclass(frozen=True, slots=True)
@@ -12,7 +21,7 @@ class BlacklistEntry:
     hospital_id: int | None  # None: every hospital on the platform
     patient_id: int
     reason: str
-    source: str  # "no_show" | "admin" | "his"
+    source: BanSource
     starts_at: datetime
     ends_at: datetime
     lifted_at: datetime | None = None

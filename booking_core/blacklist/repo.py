@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..kernel.unit import Row, Unit, from_epoch, one
-from .model import BlacklistEntry
+from .model import BanSource, BlacklistEntry
 
 
 def blacklist_from(row: Row) -> BlacklistEntry:
@@ -12,7 +12,7 @@ def blacklist_from(row: Row) -> BlacklistEntry:
         hospital_id=row["hospital_id"],
         patient_id=row["patient_id"],
         reason=row["reason"],
-        source=row["source"],
+        source=BanSource(row["source"]),
         starts_at=from_epoch(row["starts_at"]),
         ends_at=from_epoch(row["ends_at"]),
         lifted_at=from_epoch(row["lifted_at"]),

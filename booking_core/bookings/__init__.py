@@ -14,7 +14,6 @@ from .commands import (
 )
 from .model import ACTIVE_SQL, ACTIVE_STATUSES, Booking, BookingStatus, BookingView, CancelReason
 from .queries import (
-    BOOKING_STATUSES,
     MAX_EXPORT,
     MAX_PAGE,
     BookingPage,
@@ -30,7 +29,6 @@ from .queries import (
 __all__ = [
     "ACTIVE_SQL",
     "ACTIVE_STATUSES",
-    "BOOKING_STATUSES",
     "MAX_EXPORT",
     "MAX_PAGE",
     "BookSlot",

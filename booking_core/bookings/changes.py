@@ -108,7 +108,7 @@ def cancel_one(tx: Tx, booking: Booking, actor: Actor, reason: CancelReason) -> 
         booking.booking_no,
         hospital_id=booking.hospital_id,
         before={"status": str(booking.status)},
-        after={"status": "cancelled", "reason": str(reason)},
+        after={"status": str(BookingStatus.CANCELLED), "reason": str(reason)},
     )
     return view
 
@@ -193,7 +193,7 @@ def pay_booking(tx: Tx, cmd: PayBooking, deps: Deps) -> Unit[BookingView]:
         booking.booking_no,
         hospital_id=booking.hospital_id,
         before={"status": str(booking.status), "paid": booking.paid},
-        after={"status": "confirmed", "paid": booking.fee, "method": cmd.method},
+        after={"status": str(BookingStatus.CONFIRMED), "paid": booking.fee, "method": cmd.method},
     )
     return view
 
@@ -303,7 +303,7 @@ def check_in(tx: Tx, cmd: CheckIn, deps: Deps) -> Unit[BookingView]:
         "booking",
         booking.booking_no,
         hospital_id=booking.hospital_id,
-        before={"status": "confirmed"},
-        after={"status": "checked_in", "queue_no": queue_no},
+        before={"status": str(BookingStatus.CONFIRMED)},
+        after={"status": str(BookingStatus.CHECKED_IN), "queue_no": queue_no},
     )
     return view

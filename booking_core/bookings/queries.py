@@ -14,14 +14,12 @@ from ..kernel.unit import MAX_ROWS, Tx, Unit, one, rows, val
 from ..schedule.model import ClinicSession
 from ..schedule.queries import SESSION_ROW_SQL, SessionRow, session_row_from
 from ..schedule.repo import session_by_id
-from .model import ACTIVE_SQL, BookingView
+from .model import ACTIVE_SQL, BookingStatus, BookingView
 from .repo import VIEW_SQL, view_by_no, view_from
 
 MAX_PAGE = 200
 
 MAX_EXPORT = 10_000  # an Excel sheet a person can still open; the query page says so
-
-BOOKING_STATUSES = ("held", "confirmed", "checked_in", "completed", "cancelled", "no_show")
 
 # --- booking query (预约查询) -----------------------------------------------------------
 
@@ -38,7 +36,7 @@ class BookingQuery:
     patient: str | None = None
     day_from: date | None = None
     day_to: date | None = None
-    status: str | None = None
+    status: BookingStatus | None = None
     page: int = 1
     per_page: int = 50
 
@@ -63,7 +61,7 @@ def _booking_filter(q: BookingQuery, actor: Actor) -> Unit[tuple[str, list[Any]]
         ("dep.code = ?", q.department_code),
         ("doc.work_no = ?", q.doctor_work_no),
         ("b.booking_no = ?", q.booking_no),
-        ("b.status = ?", q.status),
+        ("b.status = ?", str(q.status) if q.status else None),
         ("b.day >= ?", q.day_from.isoformat() if q.day_from else None),
         ("b.day <= ?", q.day_to.isoformat() if q.day_to else None),
     )

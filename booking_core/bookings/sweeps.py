@@ -13,7 +13,7 @@ from ..kernel.unit import Tx, Unit, execute, rows
 from .admission import booking_fields
 from .changes import cancel_one
 from .commands import ExpireHolds, SweepNoShows
-from .model import CancelReason
+from .model import BookingStatus, CancelReason
 from .repo import still, view_by_id
 
 
@@ -48,15 +48,19 @@ def sweep_no_shows(tx: Tx, cmd: SweepNoShows, deps: Deps) -> Unit[tuple[int, int
         booking = yield from still(row["id"], "('confirmed', 'checked_in')")
         if booking is None:  # another engine's sweep, or a late check-in, got there first
             continue
-        new_status = "no_show" if booking.status == "confirmed" else "completed"
+        new_status = (
+            BookingStatus.NO_SHOW
+            if booking.status is BookingStatus.CONFIRMED
+            else BookingStatus.COMPLETED
+        )
         yield execute(
             "UPDATE bookings SET status = ?, updated_at = ? WHERE id = ?",
-            new_status,
+            str(new_status),
             tx.epoch,
             booking.id,
         )
         view = yield from view_by_id(booking.id)
-        swept = BookingNoShow if new_status == "no_show" else BookingCompleted
+        swept = BookingNoShow if new_status is BookingStatus.NO_SHOW else BookingCompleted
         event = swept(**booking_fields(view))
         tx.emit(event)
         tx.audit(
@@ -66,9 +70,9 @@ def sweep_no_shows(tx: Tx, cmd: SweepNoShows, deps: Deps) -> Unit[tuple[int, int
             booking.booking_no,
             hospital_id=booking.hospital_id,
             before={"status": str(booking.status)},
-            after={"status": new_status},
+            after={"status": str(new_status)},
         )
-        if new_status == "no_show":
+        if new_status is BookingStatus.NO_SHOW:
             no_shows[(booking.patient_id, booking.hospital_id)] += 1
         else:
             completed += 1

@@ -18,7 +18,7 @@ from .commands import (
     TransferCall,
 )
 from .model import (
-    CALL_RESULTS,
+    CallResult,
     CallSnapshot,
     ClaimedBooking,
     CodeCheck,
@@ -41,10 +41,10 @@ from .queries import (
 )
 
 __all__ = [
-    "CALL_RESULTS",
     "QUEUE_HOURS",
     "QUEUE_ROWS",
     "BookForCall",
+    "CallResult",
     "CallSnapshot",
     "CancelForCall",
     "CheckCallCode",

@@ -35,7 +35,7 @@ from .commands import (
     TakeCall,
     TransferCall,
 )
-from .model import ClaimedBooking, QueuedCall, StepAnswer, TakenCall
+from .model import CallResult, ClaimedBooking, QueuedCall, StepAnswer, TakenCall
 from .proof import check_call_code, count_call_lookup, send_call_code
 from .queries import _COLUMNS, _queued, queued_call, verified_patients
 
@@ -349,16 +349,16 @@ def transfer_call(tx: Tx, cmd: TransferCall, deps: Deps) -> Unit[dict[str, Any]]
     return context
 
 
-def _result(call: Row) -> str:
+def _result(call: Row) -> CallResult:
     if call["transferred_at"] is not None:
-        return "transferred"
+        return CallResult.TRANSFERRED
     if call["booked"]:
-        return "booked"
+        return CallResult.BOOKED
     if call["cancelled"]:
-        return "cancelled"
+        return CallResult.CANCELLED
     if call["complaints"]:
-        return "complaint"
-    return "abandoned"
+        return CallResult.COMPLAINT
+    return CallResult.ABANDONED
 
 
 def end_call(tx: Tx, cmd: EndCall, deps: Deps) -> Unit[str | None]:
@@ -380,7 +380,7 @@ def end_call(tx: Tx, cmd: EndCall, deps: Deps) -> Unit[str | None]:
         tx.epoch,
         duration,
         cmd.status[:32],
-        result,
+        str(result),
         tx.epoch,
         call["id"],
     )

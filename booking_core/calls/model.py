@@ -19,7 +19,7 @@ class StepRecord:
     patient_id: int | None = None
 
 
-class CodeStatus:
+class CodeStatus(StrEnum):
     """What :class:`SendCallCode` did."""
 
     CALLER = "caller"  # the call comes from the patient's own phone: no code needed
@@ -30,7 +30,7 @@ class CodeStatus:
 
 @dataclass(frozen=True, slots=True)
 class CodeSent:
-    status: str
+    status: CodeStatus
     phone_masked: str = ""
 
 
@@ -42,7 +42,14 @@ class CodeCheck(StrEnum):
     SPENT = "spent"  # no live code for this call (expired, or three wrong tries)
 
 
-CALL_RESULTS = ("booked", "cancelled", "transferred", "complaint", "abandoned")
+class CallResult(StrEnum):
+    """How a call ended, for the reports (``calls.result``): the first that applies."""
+
+    TRANSFERRED = "transferred"  # put through to an agent
+    BOOKED = "booked"  # at least one booking made
+    CANCELLED = "cancelled"  # at least one booking cancelled
+    COMPLAINT = "complaint"  # a complaint left
+    ABANDONED = "abandoned"  # none of these
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,14 +9,16 @@ from .commands import (
     ReplyToComplaint,
     SetComplaintStatus,
 )
-from .model import COMPLAINT_STATUSES, Complaint
+from .model import OPERATOR_STATUSES, REPLY_STATUSES, Complaint, ComplaintStatus
 from .queries import complaint, complaint_assignee, complaint_history, complaints
 
 __all__ = [
-    "COMPLAINT_STATUSES",
+    "OPERATOR_STATUSES",
+    "REPLY_STATUSES",
     "AssignComplaint",
     "AttachRecording",
     "Complaint",
+    "ComplaintStatus",
     "OpenComplaint",
     "ReplyToComplaint",
     "SetComplaintStatus",

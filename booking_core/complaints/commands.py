@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..kernel.unit import Command
+from .model import ComplaintStatus
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -31,7 +32,7 @@ class SetComplaintStatus(Command[str]):
     """An operator moved a complaint on: in_progress or resolved."""
 
     tracking_no: str
-    status: str
+    status: ComplaintStatus
     resolution: str = ""
 
 
@@ -50,4 +51,4 @@ class ReplyToComplaint(Command[str]):
 
     tracking_no: str
     reply: str
-    status: str = "resolved"  # or "in_progress": an interim answer
+    status: ComplaintStatus = ComplaintStatus.RESOLVED  # or IN_PROGRESS: an interim answer

@@ -20,10 +20,9 @@ from .commands import (
     ReplyToComplaint,
     SetComplaintStatus,
 )
+from .model import OPERATOR_STATUSES, REPLY_STATUSES, ComplaintStatus
 
 TRACKING_NO_ATTEMPTS = 5  # 9e5 numbers: a clash is rare, five in a row is a bug
-
-OPERATOR_STATUSES = ("received", "in_progress", "resolved")
 
 
 def open_complaint(tx: Tx, cmd: OpenComplaint, deps: Deps) -> Unit[str]:
@@ -34,7 +33,7 @@ def open_complaint(tx: Tx, cmd: OpenComplaint, deps: Deps) -> Unit[str]:
         new_id = yield val(
             "INSERT INTO complaints (tracking_no, hospital_id, channel, call_sid, caller_enc, "
             "caller_masked, patient_id, status, created_at, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, 'recording', ?, ?) ON CONFLICT DO NOTHING RETURNING id",
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id",
             tracking_no,
             call["hospital_id"],
             call["channel"],
@@ -42,6 +41,7 @@ def open_complaint(tx: Tx, cmd: OpenComplaint, deps: Deps) -> Unit[str]:
             call["caller_enc"],
             call["caller_masked"],
             call["patient_id"],
+            str(ComplaintStatus.RECORDING),
             tx.epoch,
             tx.epoch,
         )
@@ -60,7 +60,7 @@ def open_complaint(tx: Tx, cmd: OpenComplaint, deps: Deps) -> Unit[str]:
         "complaint",
         tracking_no,
         hospital_id=call["hospital_id"],
-        after={"call_sid": cmd.call_sid, "status": "recording"},
+        after={"call_sid": cmd.call_sid, "status": str(ComplaintStatus.RECORDING)},
     )
     return tracking_no
 
@@ -83,15 +83,17 @@ def attach_recording(tx: Tx, cmd: AttachRecording, deps: Deps) -> Unit[str | Non
         "UPDATE complaints SET recording_sid = coalesce(?, recording_sid), "
         "recording_url = coalesce(?, recording_url), "
         "recording_seconds = coalesce(?, recording_seconds), "
-        "status = CASE WHEN status = 'recording' THEN 'received' ELSE status END, "
+        "status = CASE WHEN status = ? THEN ? ELSE status END, "
         "updated_at = ? WHERE id = ?",
         cmd.recording_sid,
         cmd.recording_url,
         cmd.duration_seconds,
+        str(ComplaintStatus.RECORDING),
+        str(ComplaintStatus.RECEIVED),
         tx.epoch,
         row["id"],
     )
-    if row["status"] == "recording":
+    if row["status"] == ComplaintStatus.RECORDING:
         tx.emit(
             ComplaintReceived(
                 hospital_id=row["hospital_id"],
@@ -104,7 +106,8 @@ def attach_recording(tx: Tx, cmd: AttachRecording, deps: Deps) -> Unit[str | Non
 
 def set_complaint_status(tx: Tx, cmd: SetComplaintStatus, deps: Deps) -> Unit[str]:
     if cmd.status not in OPERATOR_STATUSES:
-        raise InvalidInput("status", "received, in_progress or resolved")
+        raise InvalidInput("status", _either(OPERATOR_STATUSES))
+    status = ComplaintStatus(cmd.status)
     row = yield one(
         "SELECT id, status, hospital_id FROM complaints WHERE tracking_no = ?", cmd.tracking_no
     )
@@ -113,7 +116,7 @@ def set_complaint_status(tx: Tx, cmd: SetComplaintStatus, deps: Deps) -> Unit[st
     tenancy.check(cmd.actor, row["hospital_id"], "complaint", cmd.tracking_no)
     yield execute(
         "UPDATE complaints SET status = ?, resolution = ?, updated_at = ? WHERE id = ?",
-        cmd.status,
+        str(status),
         cmd.resolution,
         tx.epoch,
         row["id"],
@@ -125,12 +128,18 @@ def set_complaint_status(tx: Tx, cmd: SetComplaintStatus, deps: Deps) -> Unit[st
         cmd.tracking_no,
         hospital_id=row["hospital_id"],
         before={"status": row["status"]},
-        after={"status": cmd.status},
+        after={"status": str(status)},
     )
-    return cmd.status
+    return status
 
 
 MAX_REPLY_LENGTH = 300  # two or three text messages
+
+
+def _either(statuses: frozenset[ComplaintStatus]) -> str:
+    """The statuses as an error says them, in the order of the life cycle."""
+    names = [str(s) for s in ComplaintStatus if s in statuses]
+    return ", ".join(names[:-1]) + " or " + names[-1]
 
 
 def _complaint(tracking_no: str, actor: Actor) -> Unit[Row]:
@@ -151,9 +160,10 @@ def assign_complaint(tx: Tx, cmd: AssignComplaint, deps: Deps) -> Unit[str]:
     tenancy.check(cmd.actor, operator["hospital_id"], "operator", cmd.assignee)
     if operator["hospital_id"] not in (None, row["hospital_id"]):
         raise NotFound("operator", cmd.assignee)
-    if row["status"] == "received":
+    if row["status"] == ComplaintStatus.RECEIVED:
         yield execute(
-            "UPDATE complaints SET status = 'in_progress', updated_at = ? WHERE id = ?",
+            "UPDATE complaints SET status = ?, updated_at = ? WHERE id = ?",
+            str(ComplaintStatus.IN_PROGRESS),
             tx.epoch,
             row["id"],
         )
@@ -175,12 +185,13 @@ def reply_to_complaint(tx: Tx, cmd: ReplyToComplaint, deps: Deps) -> Unit[str]:
         raise InvalidInput("reply", "say what came of it")
     if len(reply) > MAX_REPLY_LENGTH:
         raise InvalidInput("reply", f"at most {MAX_REPLY_LENGTH} characters")
-    if cmd.status not in ("in_progress", "resolved"):
-        raise InvalidInput("status", "in_progress or resolved")
+    if cmd.status not in REPLY_STATUSES:
+        raise InvalidInput("status", _either(REPLY_STATUSES))
+    status = ComplaintStatus(cmd.status)
     row = yield from _complaint(cmd.tracking_no, cmd.actor)
     yield execute(
         "UPDATE complaints SET status = ?, resolution = ?, updated_at = ? WHERE id = ?",
-        cmd.status,
+        str(status),
         reply,
         tx.epoch,
         row["id"],
@@ -192,7 +203,7 @@ def reply_to_complaint(tx: Tx, cmd: ReplyToComplaint, deps: Deps) -> Unit[str]:
         ComplaintReplied(
             hospital_id=row["hospital_id"],
             tracking_no=cmd.tracking_no,
-            status=cmd.status,
+            status=str(status),
             reply=reply,
             caller_enc=phone_enc,
             caller_masked=row["caller_masked"],
@@ -206,9 +217,9 @@ def reply_to_complaint(tx: Tx, cmd: ReplyToComplaint, deps: Deps) -> Unit[str]:
         cmd.tracking_no,
         hospital_id=row["hospital_id"],
         before={"status": row["status"]},
-        after={"status": cmd.status, "reply": reply},
+        after={"status": str(status), "reply": reply},
     )
-    return cmd.status
+    return status
 
 
 HANDLERS = handler_table(

@@ -10,7 +10,7 @@ from ..kernel import tenancy
 from ..kernel.actor import Actor
 from ..kernel.errors import NotFound
 from ..kernel.unit import Tx, Unit, from_epoch, one, rows, val
-from .model import Complaint
+from .model import Complaint, ComplaintStatus
 
 
 def complaint(tx: Tx, tracking_no: str, actor: Actor) -> Unit[Complaint]:
@@ -25,7 +25,7 @@ def complaint(tx: Tx, tracking_no: str, actor: Actor) -> Unit[Complaint]:
         call_sid=row["call_sid"],
         caller_masked=row["caller_masked"],
         patient_id=row["patient_id"],
-        status=row["status"],
+        status=ComplaintStatus(row["status"]),
         recording_url=row["recording_url"],
         recording_seconds=row["recording_seconds"],
         resolution=row["resolution"],
@@ -55,7 +55,7 @@ def complaints(tx: Tx, actor: Actor, *, status: str | None = None) -> Unit[list[
         out.append(
             {
                 "tracking_no": r["tracking_no"],
-                "status": r["status"],
+                "status": ComplaintStatus(r["status"]),
                 "channel": r["channel"],
                 "caller": r["caller_masked"],
                 "hospital": r["hospital_code"],

@@ -42,9 +42,9 @@ SURVEY_ANSWER_DAYS = 7  # a "3" a week after the survey is not an answer to it
 STALE_CLAIM_SECONDS = 60  # far longer than any answer takes (the door gives up after 5 s)
 
 # a delivery report moves a message forward only (Twilio's callbacks may arrive out of order)
-_RANK = {
+_RANK: dict[str, int] = {
     MessageStatus.QUEUED: 0,
-    "accepted": 1,
+    MessageStatus.ACCEPTED: 1,
     MessageStatus.SENDING: 1,
     MessageStatus.SENT: 2,
     MessageStatus.DELIVERED: 3,
@@ -269,12 +269,13 @@ def claim_outgoing(tx: Tx, cmd: ClaimOutgoing, deps: Deps) -> Unit[list[Claimed]
 
 
 def mark_sent(tx: Tx, cmd: MarkSent, deps: Deps) -> Unit[int]:
+    # the gateway took it: "sent" at least (Twilio says "queued" for that)
+    further = _RANK.get(cmd.status, 0) > _RANK[MessageStatus.SENT]
     return (
         yield execute(
             "UPDATE messages SET status = ?, provider_id = ?, parts = ?, lease_until = 0, "
             "error = NULL, body_enc = NULL, updated_at = ? WHERE id = ? AND status = 'sending'",
-            # the gateway took it: "sent" at least (Twilio says "queued" for that)
-            cmd.status if _RANK.get(cmd.status, 0) > _RANK[MessageStatus.SENT] else "sent",
+            cmd.status if further else MessageStatus.SENT,
             cmd.provider_id,
             cmd.parts,
             tx.epoch,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 from ..bookings.model import BookingView
 from ..events.model import (
@@ -21,7 +22,7 @@ from ..events.model import (
 )
 
 
-class MessageKind:
+class MessageKind(StrEnum):
     """What a message is for (stored with it; reports and the console group by it)."""
 
     COMMAND = "command"  # a patient's text in
@@ -40,10 +41,13 @@ HOSPITAL_INITIATED = frozenset({MessageKind.STOP, MessageKind.REMINDER, MessageK
 """Notices an opted-out phone does not get (the answers to a patient's own actions still go)."""
 
 
-class MessageStatus:
+class MessageStatus(StrEnum):
+    """Where a message is (stored with it; a delivery report only moves it forward)."""
+
     RECEIVED = "received"  # in: stored, being answered
     ANSWERED = "answered"  # in: the reply is stored
     QUEUED = "queued"  # out: waiting for its gateway
+    ACCEPTED = "accepted"  # out: Twilio's messaging service took it, before its own queue
     SENDING = "sending"  # out: handed to the gateway; not yet known to have left
     SENT = "sent"  # out: the gateway took it
     DELIVERED = "delivered"
@@ -61,7 +65,7 @@ class OutgoingMessage:
     gateway: str
     phone: str
     body: str
-    kind: str
+    kind: MessageKind
     hospital_id: int | None = None
     booking_no: str | None = None
     event_id: int | None = None
@@ -137,8 +141,8 @@ class MessageRecord:
     gateway: str
     phone_masked: str
     body: str
-    kind: str
-    status: str
+    kind: MessageKind
+    status: MessageStatus
     attempts: int
     parts: int
     booking_no: str | None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..kernel import tenancy
 from ..kernel.actor import Actor
 from ..kernel.unit import Row, Tx, Unit, from_epoch, one, rows
-from .model import MessageRecord
+from .model import MessageKind, MessageRecord, MessageStatus
 
 
 def messages(
@@ -44,8 +44,8 @@ def _record(r: Row) -> MessageRecord:
         gateway=r["gateway"],
         phone_masked=r["phone_masked"],
         body=r["body"],
-        kind=r["kind"],
-        status=r["status"],
+        kind=MessageKind(r["kind"]),
+        status=MessageStatus(r["status"]),
         attempts=r["attempts"],
         parts=r["parts"],
         booking_no=r["booking_no"],

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from ..kernel.unit import Command
 from .lockout import LoginPolicy, Verdict
+from .model import LoginStage
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -105,7 +106,7 @@ class ReserveLoginAttempt(Command[Verdict]):
 
     username: str
     source: str
-    stage: str  # PASSWORD_STAGE or TOTP_STAGE
+    stage: LoginStage
     policy: LoginPolicy
     operator_id: int | None = None
 

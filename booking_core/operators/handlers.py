@@ -32,31 +32,18 @@ from .commands import (
     UseTotpStep,
 )
 from .lockout import Verdict, judge
-from .model import (
-    HOSPITAL_ADMIN,
-    OPERATOR_ROLES,
-    PASSWORD_STAGE,
-    PENDING,
-    PENDING_PASSWORD,
-    PENDING_TOTP,
-    PLATFORM_ADMIN,
-    REFUSALS,
-    RESET,
-    TOTP_STAGE,
-)
+from .model import PENDING, REFUSALS, LoginOutcome, LoginStage, Role, SessionStage, TokenRole
 from .queries import login_history
-
-TOKEN_ROLES = ("his", "kiosk", "admin")
 
 
 def create_token(tx: Tx, cmd: CreateToken, deps: Deps) -> Unit[int]:
-    if cmd.role not in TOKEN_ROLES:
-        raise InvalidInput("role", " | ".join(TOKEN_ROLES))
+    if cmd.role not in TokenRole._value2member_map_:
+        raise InvalidInput("role", " | ".join(TokenRole))
     hospital_id = None
     if cmd.hospital_code:
         hospital = yield from hospital_for(cmd.actor, cmd.hospital_code)
         hospital_id = hospital.id
-    elif cmd.role != "admin":
+    elif cmd.role != TokenRole.ADMIN:
         raise InvalidInput("hospital", f"a {cmd.role} token belongs to one hospital")
     else:  # an admin token is the platform's
         tenancy.check(cmd.actor, None, "api_token", cmd.name, forbidden="create_platform_token")
@@ -84,19 +71,17 @@ USERNAME = re.compile(r"[a-z0-9][a-z0-9_.-]{2,31}")
 
 DISPLAY_NAME_MAX = 40
 
-STAGES = ("totp", "totp_enrol", "change_password", "ready")
-
-ADMIN_ROLES = (PLATFORM_ADMIN, HOSPITAL_ADMIN)
+ADMIN_ROLES = (Role.PLATFORM_ADMIN, Role.HOSPITAL_ADMIN)
 
 
-def valid_roles(roles: tuple[str, ...]) -> tuple[str, ...]:
+def valid_roles(roles: tuple[str, ...]) -> tuple[Role, ...]:
     chosen = tuple(dict.fromkeys(r.strip() for r in roles if r.strip()))
     if not chosen:
         raise InvalidInput("roles", "at least one role")
-    unknown = [r for r in chosen if r not in OPERATOR_ROLES]
+    unknown = [r for r in chosen if r not in Role._value2member_map_]
     if unknown:
-        raise InvalidInput("roles", " | ".join(OPERATOR_ROLES))
-    return chosen
+        raise InvalidInput("roles", " | ".join(Role))
+    return tuple(Role(r) for r in chosen)
 
 
 def _display_name(name: str) -> str:
@@ -109,7 +94,7 @@ def _display_name(name: str) -> str:
 def _check_roles_fit(actor: Actor, hospital_id: int | None, roles: tuple[str, ...]) -> None:
     """Platform admins belong to no hospital; everyone else to exactly one. Only a
     platform-wide actor grants the platform-admin role."""
-    if PLATFORM_ADMIN in roles:
+    if Role.PLATFORM_ADMIN in roles:
         tenancy.check(actor, None, "operator", "", forbidden="grant_platform_admin")
         if hospital_id is not None:
             raise InvalidInput("roles", "a platform admin belongs to no hospital")
@@ -251,7 +236,7 @@ def reset_password(tx: Tx, cmd: ResetPassword, deps: Deps) -> Unit[int]:
         row["id"],
     )
     yield _close_sessions(row["id"])
-    yield _attempt(tx, row["username"], "admin", RESET, False, row["id"])
+    yield _attempt(tx, row["username"], "admin", LoginOutcome.RESET, False, row["id"])
     tx.audit(
         cmd.actor,
         AuditAction.OPERATOR_RESET_PASSWORD,
@@ -394,8 +379,8 @@ def reserve_login_attempt(tx: Tx, cmd: ReserveLoginAttempt, deps: Deps) -> Unit[
     order, so two reservations never wait on each other in a circle) make a parallel burst
     for one account or from one source count in turn."""
     username = cmd.username.strip().lower()[:64]
-    if cmd.stage not in (PASSWORD_STAGE, TOTP_STAGE):
-        raise InvalidInput("stage", f"{PASSWORD_STAGE} | {TOTP_STAGE}")
+    if cmd.stage not in LoginStage._value2member_map_:
+        raise InvalidInput("stage", " | ".join(LoginStage))
     if tx.dialect == "postgres":
         for key in ("user:" + username, "source:" + cmd.source):
             yield val("SELECT pg_advisory_xact_lock(?, hashtext(?))", LOCK_NAMESPACE, key)
@@ -413,7 +398,11 @@ def reserve_login_attempt(tx: Tx, cmd: ReserveLoginAttempt, deps: Deps) -> Unit[
         assert verdict.outcome is not None
         yield from _record(tx, cmd, username, verdict.outcome, False, cmd.operator_id)
         return verdict
-    pending = PENDING_PASSWORD if cmd.stage == PASSWORD_STAGE else PENDING_TOTP
+    pending = (
+        LoginOutcome.PENDING_PASSWORD
+        if cmd.stage == LoginStage.PASSWORD
+        else LoginOutcome.PENDING_TOTP
+    )
     attempt_id = yield _attempt(tx, username, cmd.source, pending, True, cmd.operator_id)
     return Verdict(True, delay_seconds=verdict.delay_seconds, attempt_id=attempt_id)
 
@@ -435,8 +424,8 @@ def settle_login_attempt(tx: Tx, cmd: SettleLoginAttempt, deps: Deps) -> Unit[bo
 
 
 def open_console_session(tx: Tx, cmd: OpenConsoleSession, deps: Deps) -> Unit[str]:
-    if cmd.stage not in STAGES:
-        raise InvalidInput("stage", " | ".join(STAGES))
+    if cmd.stage not in SessionStage._value2member_map_:
+        raise InvalidInput("stage", " | ".join(SessionStage))
     yield execute(
         "INSERT INTO console_sessions (token_hash, operator_id, csrf_token, stage, "
         "pending_totp_enc, source, created_at, seen_at, expires_at) "
@@ -456,8 +445,8 @@ def open_console_session(tx: Tx, cmd: OpenConsoleSession, deps: Deps) -> Unit[st
 
 
 def set_session_stage(tx: Tx, cmd: SetSessionStage, deps: Deps) -> Unit[bool]:
-    if cmd.stage not in STAGES:
-        raise InvalidInput("stage", " | ".join(STAGES))
+    if cmd.stage not in SessionStage._value2member_map_:
+        raise InvalidInput("stage", " | ".join(SessionStage))
     changed = yield execute(
         "UPDATE console_sessions SET stage = ?, pending_totp_enc = ?, seen_at = ? "
         "WHERE token_hash = ?",

@@ -29,17 +29,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .model import (
-    BAD_TOTP,
-    FAILURES,
-    LOCKED,
-    PENDING,
-    PENDING_TOTP,
-    RESET,
-    SUCCESSES,
-    THROTTLED,
-    TOTP_OK,
-)
+from .model import FAILURES, PENDING, SUCCESSES, LoginOutcome
 
 
 @dataclass(frozen=True)
@@ -87,7 +77,7 @@ class Verdict:
     """Whether an attempt may be evaluated; if not, why (an outcome) and until when."""
 
     allowed: bool
-    outcome: str | None = None  # LOCKED or THROTTLED when refused
+    outcome: LoginOutcome | None = None  # LOCKED or THROTTLED when refused
     retry_at: int | None = None  # epoch seconds
     delay_seconds: float = 0.0  # allowed, but from a slowed source: wait this long first
     attempt_id: int | None = None  # the pending attempt reserved, to be settled
@@ -95,9 +85,9 @@ class Verdict:
 
 PASSWORD_STREAK = FAILURES + PENDING  # what a right password or code ends
 
-CODE_FAILURES = (BAD_TOTP, PENDING_TOTP)
+CODE_FAILURES = (LoginOutcome.BAD_TOTP, LoginOutcome.PENDING_TOTP)
 
-CODE_SUCCESSES = (TOTP_OK, RESET)  # never a right password alone
+CODE_SUCCESSES = (LoginOutcome.TOTP_OK, LoginOutcome.RESET)  # never a right password alone
 
 
 def failure_streak(history: LoginHistory) -> tuple[int, int | None]:
@@ -130,12 +120,12 @@ def judge(history: LoginHistory, now: int, policy: LoginPolicy) -> Verdict:
         if latest is not None:
             until = max(until, latest + policy.lock_seconds(streak))
     if until > now:
-        return Verdict(False, LOCKED, until)
+        return Verdict(False, LoginOutcome.LOCKED, until)
     if history.evaluated_last_hour >= policy.account_per_hour:
-        return Verdict(False, THROTTLED, now + 3600)
+        return Verdict(False, LoginOutcome.THROTTLED, now + 3600)
     if history.source_failures >= policy.source_failures:  # slowed, not locked
         delay = policy.source_delay_seconds
         if history.source_in_flight >= policy.source_in_flight:
-            return Verdict(False, THROTTLED, now + max(1, round(delay)))
+            return Verdict(False, LoginOutcome.THROTTLED, now + max(1, round(delay)))
         return Verdict(True, delay_seconds=delay)
     return Verdict(True)

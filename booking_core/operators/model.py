@@ -4,51 +4,66 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
-PLATFORM_ADMIN = "platform_admin"  # 平台管理员
 
-HOSPITAL_ADMIN = "hospital_admin"  # 医院管理员
+class Role(StrEnum):
+    """An operator's roles (stored comma-separated); what each may do is the console's."""
 
-AGENT = "agent"  # 挂号值班人员
+    PLATFORM_ADMIN = "platform_admin"  # 平台管理员
+    HOSPITAL_ADMIN = "hospital_admin"  # 医院管理员
+    AGENT = "agent"  # 挂号值班人员
+    REPORT_VIEWER = "report_viewer"  # 报表查看
 
-REPORT_VIEWER = "report_viewer"  # 报表查看
 
-OPERATOR_ROLES = (PLATFORM_ADMIN, HOSPITAL_ADMIN, AGENT, REPORT_VIEWER)
+class TokenRole(StrEnum):
+    """What an API token (``api_tokens.role``) is for; what each may call is the API's."""
 
-# Outcomes of a log-in attempt, as kept in ``login_attempts.outcome``.
-LOGIN_OK = "ok"  # password right (the TOTP step may still follow)
+    HIS = "his"  # a hospital information system: one hospital
+    KIOSK = "kiosk"  # a self-service kiosk: one hospital
+    ADMIN = "admin"  # scripts and back-office tools: one hospital or the platform
 
-TOTP_OK = "totp_ok"
 
-BAD_PASSWORD = "bad_password"  # also an unknown user name: the two look the same
+class LoginOutcome(StrEnum):
+    """Outcomes of a log-in attempt, as kept in ``login_attempts.outcome``."""
 
-BAD_TOTP = "bad_totp"  # wrong or replayed one-time code
+    OK = "ok"  # password right (the TOTP step may still follow)
+    TOTP_OK = "totp_ok"
+    BAD_PASSWORD = "bad_password"  # also an unknown user name: the two look the same
+    BAD_TOTP = "bad_totp"  # wrong or replayed one-time code
+    DISABLED = "disabled"  # password right, operator disabled (停用)
+    LOCKED = "locked"  # not evaluated: the account is soft-locked
+    THROTTLED = "throttled"  # not evaluated: too many attempts from the source or for the account
+    RESET = "reset"  # an administrator reset the password: ends a lockout streak
+    CURRENT_PASSWORD_OK = "current_password_ok"  # right, to change it: neither ends nor adds
+    PENDING_PASSWORD = "pending"  # reserved, its password being checked: a failure until settled
+    PENDING_TOTP = "pending_totp"  # reserved, its one-time code being checked
 
-DISABLED = "disabled"  # password right, operator disabled (停用)
 
-LOCKED = "locked"  # not evaluated: the account is soft-locked
+FAILURES = (LoginOutcome.BAD_PASSWORD, LoginOutcome.BAD_TOTP)
 
-THROTTLED = "throttled"  # not evaluated: too many attempts from the source or for the account
+PENDING = (LoginOutcome.PENDING_PASSWORD, LoginOutcome.PENDING_TOTP)
 
-RESET = "reset"  # an administrator reset the password: ends a lockout streak
+SUCCESSES = (LoginOutcome.OK, LoginOutcome.TOTP_OK, LoginOutcome.RESET)
 
-CURRENT_PASSWORD_OK = "current_password_ok"  # right, to change it: neither ends nor adds
+REFUSALS = (LoginOutcome.LOCKED, LoginOutcome.THROTTLED)
+"""Kept as one row per source, outcome and minute (a tally)."""
 
-PENDING_PASSWORD = "pending"  # reserved, its password being checked: a failure until settled
 
-PENDING_TOTP = "pending_totp"  # reserved, its one-time code being checked
+class LoginStage(StrEnum):
+    """What an attempt checks: a password, or a one-time code."""
 
-FAILURES = (BAD_PASSWORD, BAD_TOTP)
+    PASSWORD = "password"
+    TOTP = "totp"
 
-PENDING = (PENDING_PASSWORD, PENDING_TOTP)
 
-SUCCESSES = (LOGIN_OK, TOTP_OK, RESET)
+class SessionStage(StrEnum):
+    """How far a console session has come (``console_sessions.stage``)."""
 
-REFUSALS = (LOCKED, THROTTLED)  # kept as one row per source, outcome and minute (a tally)
-
-PASSWORD_STAGE = "password"
-
-TOTP_STAGE = "totp"
+    TOTP = "totp"  # the password was right; a one-time code is due
+    TOTP_ENROL = "totp_enrol"  # an admin without TOTP sets it up first
+    CHANGE_PASSWORD = "change_password"  # a one-time password is replaced first
+    READY = "ready"  # logged in
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +73,7 @@ class Operator:
     id: int
     username: str
     display_name: str
-    roles: tuple[str, ...]
+    roles: tuple[Role, ...]
     hospital_id: int | None
     hospital_code: str | None
     must_change_password: bool
@@ -83,7 +98,7 @@ class ConsoleSession:
     token_hash: str
     operator: Operator
     csrf_token: str
-    stage: str
+    stage: SessionStage
     pending_totp_enc: str | None
     created_at: int
     seen_at: int

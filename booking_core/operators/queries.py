@@ -11,7 +11,16 @@ from ..kernel.actor import Actor
 from ..kernel.errors import NotFound
 from ..kernel.unit import Tx, Unit, from_epoch, one, rows, val
 from .lockout import LoginHistory
-from .model import FAILURES, PENDING, SUCCESSES, ConsoleSession, Credentials, Operator
+from .model import (
+    FAILURES,
+    PENDING,
+    SUCCESSES,
+    ConsoleSession,
+    Credentials,
+    Operator,
+    Role,
+    SessionStage,
+)
 
 STREAK_ROWS = 100  # enough to see back to the last success through any lockout streak
 
@@ -26,7 +35,7 @@ def operator_from(row: Mapping[str, Any]) -> Operator:
         id=row["id"],
         username=row["username"],
         display_name=row["display_name"],
-        roles=tuple(r for r in row["roles"].split(",") if r),
+        roles=tuple(Role(r) for r in row["roles"].split(",") if r),
         hospital_id=row["hospital_id"],
         hospital_code=row["hospital_code"],
         must_change_password=bool(row["must_change_password"]),
@@ -142,7 +151,7 @@ def console_session(tx: Tx, token_hash: str) -> Unit[ConsoleSession | None]:
         token_hash=row["token_hash"],
         operator=operator_from(row),
         csrf_token=row["csrf_token"],
-        stage=row["stage"],
+        stage=SessionStage(row["stage"]),
         pending_totp_enc=row["pending_totp_enc"],
         created_at=row["s_created"],
         seen_at=row["seen_at"],

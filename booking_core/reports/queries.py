@@ -8,6 +8,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from ..bookings.model import BookingStatus
 from ..bookings.queries import MAX_PAGE
 from ..catalogue.repo import hospital_for
 from ..kernel import tenancy
@@ -51,8 +52,9 @@ def report(
     )
     out["agent_workload"] = [(r["label"], r["n"]) for r in agent_rows]
     counts = dict(out["by_status"])
-    due = counts.get("no_show", 0) + counts.get("completed", 0)
-    out["no_show_rate"] = round(counts.get("no_show", 0) / due, 4) if due else 0.0
+    no_shows = counts.get(BookingStatus.NO_SHOW, 0)
+    due = no_shows + counts.get(BookingStatus.COMPLETED, 0)
+    out["no_show_rate"] = round(no_shows / due, 4) if due else 0.0
     swhere, sargs = tenancy.scope(actor, "se.hospital_id", named)
     swhere.append("se.day BETWEEN ? AND ?")
     sargs += [day_from.isoformat(), day_to.isoformat()]

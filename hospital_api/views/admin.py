@@ -7,8 +7,9 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 
 from booking_core import blacklist, rules
-from booking_core.blacklist import BlacklistEntry
+from booking_core.blacklist import BanSource, BlacklistEntry
 from booking_core.kernel.errors import NotFound
+from booking_core.operators import TokenRole
 from booking_core.rules import PeriodType, Rule, RuleKey
 
 from ..directory import zone_of
@@ -47,7 +48,7 @@ async def post_blacklist(request: web.Request) -> web.Response:
             patient_id=data.patient_id,
             until=data.until,
             reason=data.reason,
-            source="his" if who.role == "his" else "admin",
+            source=BanSource.HIS if who.role == TokenRole.HIS else BanSource.ADMIN,
             platform_wide=data.platform_wide,
         )
     )

@@ -29,6 +29,7 @@ import jinja2
 from booking_core.bookings import BookingView
 from booking_core.kernel.errors import GuahaoError
 from booking_core.kernel.identity import mask_name
+from booking_core.messages import MessageKind
 from edge import wording
 from edge.wording import as_date, as_time, period_name, yuan
 
@@ -37,7 +38,15 @@ from ..commands import ParseError
 LANGS = ("zh", "en")
 SEGMENT_CHARS = 70  # one UCS-2 segment
 TWO_SEGMENTS_CHARS = 134  # two concatenated UCS-2 parts of 67
-NOTICE_KINDS = ("confirmation", "change", "cancellation", "stop", "reminder", "survey")
+NOTICE_KINDS = (
+    MessageKind.CONFIRMATION,
+    MessageKind.CHANGE,
+    MessageKind.CANCELLATION,
+    MessageKind.STOP,
+    MessageKind.REMINDER,
+    MessageKind.SURVEY,
+)
+"""The kinds :meth:`Replies.notice` words from a booking (the others have their own keys)."""
 EN_MONTHS = [name[:3] for name in wording.EN_MONTHS]  # Jan … Dec
 
 

@@ -6,7 +6,7 @@ import string
 
 from agent_console.i18n import MESSAGES
 from booking_core.kernel.errors import ALL_ERRORS
-from booking_core.operators import OPERATOR_ROLES
+from booking_core.operators import Role
 
 
 def _fields(text: str) -> set[str]:
@@ -24,5 +24,5 @@ def test_every_error_code_and_role_is_worded():
     for catalogue in MESSAGES.values():
         for err in ALL_ERRORS:
             assert err.code in catalogue, err.code
-        for role in OPERATOR_ROLES:
+        for role in Role:
             assert f"role_{role}" in catalogue

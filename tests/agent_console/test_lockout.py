@@ -64,7 +64,10 @@ async def test_hammering_a_locked_account_does_not_unlock_it(browser, services, 
     for _ in range(120):  # refused attempts are kept too, but never end the streak
         await services.handle(
             operators.RecordLoginAttempt(
-                username="agent1", source="10.0.0.7", outcome=operators.LOCKED, evaluated=False
+                username="agent1",
+                source="10.0.0.7",
+                outcome=operators.LoginOutcome.LOCKED,
+                evaluated=False,
             )
         )
     assert (await alice.login("agent1", GOOD_PASSWORD))[0] == 429
@@ -137,7 +140,7 @@ async def test_never_more_than_100_evaluated_per_hour_per_account(
             operators.RecordLoginAttempt(
                 username="agent1",
                 source="10.0.0.9",
-                outcome=operators.LOGIN_OK,
+                outcome=operators.LoginOutcome.OK,
                 evaluated=True,
                 operator_id=agent_id,
             )
@@ -178,18 +181,24 @@ def test_policy_lock_grows_and_is_capped():
 
 def test_a_success_ends_the_streak():
     now = 1_000_000
-    fails = tuple((now - i, operators.BAD_PASSWORD) for i in range(1, 5))
+    fails = tuple((now - i, operators.LoginOutcome.BAD_PASSWORD) for i in range(1, 5))
     history = LoginHistory(
-        attempts=((now - 1, operators.BAD_PASSWORD), (now - 2, operators.LOGIN_OK), *fails),
+        attempts=(
+            (now - 1, operators.LoginOutcome.BAD_PASSWORD),
+            (now - 2, operators.LoginOutcome.OK),
+            *fails,
+        ),
         evaluated_last_hour=6,
         source_failures=0,
     )
     assert judge(history, now, LoginPolicy()).allowed
     locked = LoginHistory(
-        attempts=((now - 1, operators.BAD_TOTP), *fails), evaluated_last_hour=5, source_failures=0
+        attempts=((now - 1, operators.LoginOutcome.BAD_TOTP), *fails),
+        evaluated_last_hour=5,
+        source_failures=0,
     )
     verdict = judge(locked, now, LoginPolicy())
-    assert (verdict.allowed, verdict.outcome) == (False, operators.LOCKED)
+    assert (verdict.allowed, verdict.outcome) == (False, operators.LoginOutcome.LOCKED)
     assert verdict.retry_at == now - 1 + 15 * 60
     assert timedelta(seconds=verdict.retry_at - now) < timedelta(minutes=15)
 
@@ -246,7 +255,10 @@ async def test_a_tally_over_several_names_names_none(browser, services, hospital
     for name in ("agent1", "agent2"):
         await services.handle(
             operators.RecordLoginAttempt(
-                username=name, source="10.0.0.7", outcome=operators.THROTTLED, evaluated=False
+                username=name,
+                source="10.0.0.7",
+                outcome=operators.LoginOutcome.THROTTLED,
+                evaluated=False,
             )
         )
     [row] = await table(services, "SELECT username, tally, operator_id FROM login_attempts")
@@ -306,9 +318,9 @@ async def test_an_admin_reset_ends_the_code_streak(browser, services, hospitals)
 
 def test_the_code_streak_ignores_right_passwords():
     now = 1_000_000
-    cycle = ((operators.BAD_TOTP,) * 4) + (operators.LOGIN_OK,)
+    cycle = ((operators.LoginOutcome.BAD_TOTP,) * 4) + (operators.LoginOutcome.OK,)
     attempts = tuple((now - i, outcome) for i, outcome in enumerate(cycle * 2, start=1))
     history = LoginHistory(attempts=attempts, evaluated_last_hour=10, source_failures=0)
     assert failure_streak(history) == (4, now - 1)
     assert code_streak(history) == (8, now - 1)
-    assert judge(history, now, LoginPolicy()).outcome == operators.LOCKED
+    assert judge(history, now, LoginPolicy()).outcome == operators.LoginOutcome.LOCKED

@@ -83,7 +83,7 @@ async def test_forty_parallel_wrong_passwords_get_five_evaluated(browser, servic
     statuses = await _forty_wrong_passwords(browser, services)
 
     assert statuses == {401: 5, 429: 35}
-    assert await evaluated(services, "agent1") == {operators.BAD_PASSWORD: 5}
+    assert await evaluated(services, "agent1") == {operators.LoginOutcome.BAD_PASSWORD: 5}
     alice = await browser()
     assert (await alice.login("agent1", GOOD_PASSWORD))[0] == 429  # and it is locked
 
@@ -106,7 +106,7 @@ async def _burst_at_the_hourly_cap(browser, services) -> Counter[int]:
             operators.RecordLoginAttempt(
                 username="agent1",
                 source="10.0.0.9",
-                outcome=operators.LOGIN_OK,
+                outcome=operators.LoginOutcome.OK,
                 evaluated=True,
                 operator_id=agent_id,
             )
@@ -184,7 +184,7 @@ async def test_three_hundred_parallel_wrong_codes_get_five_evaluated(
     alice, statuses = await _wrong_codes_at_once(browser, services, 300)
 
     assert statuses == {401: 5, 429: 295}
-    assert (await evaluated(services, "root"))[operators.BAD_TOTP] == 5
+    assert (await evaluated(services, "root"))[operators.LoginOutcome.BAD_TOTP] == 5
     assert (await alice.totp(code_at(SECRET, clock)))[0] == 429  # the right code: locked
 
 
@@ -229,7 +229,7 @@ async def test_code_bursts_between_right_passwords_lock_after_five(browser, serv
         {"password 429": 1},  # the right password no longer gets in
         {"password 429": 1},
     ]
-    assert (await evaluated(services, "root"))[operators.BAD_TOTP] == 5
+    assert (await evaluated(services, "root"))[operators.LoginOutcome.BAD_TOTP] == 5
 
 
 async def test_control_code_bursts_with_the_streak_ended_by_passwords(
@@ -237,7 +237,9 @@ async def test_control_code_bursts_with_the_streak_ended_by_passwords(
 ):
     rounds = await _codes_between_passwords(browser, services)
 
-    assert (await evaluated(services, "root"))[operators.BAD_TOTP] == 16, rounds  # never locked
+    assert (await evaluated(services, "root"))[operators.LoginOutcome.BAD_TOTP] == 16, (
+        rounds
+    )  # never locked
 
 
 async def _burst_in_the_second_cycle(browser, services) -> Counter[int]:

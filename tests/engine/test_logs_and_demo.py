@@ -13,7 +13,7 @@ from booking_core import calls, catalogue, operators, schedule
 from booking_core.kernel.actor import SYSTEM, Actor, Channel
 from booking_core.kernel.identity import mask_name, mask_phone
 from booking_core.kernel.unit import rows, val
-from booking_core.operators import HOSPITAL_ADMIN
+from booking_core.operators import Role
 from booking_core.patients import find_patients
 from engine.demo import DEPARTMENTS, DOCTORS, WAITING_PATIENT, WINDOW_DAYS, create_demo
 from engine.logs import PiiMaskingFilter, mask_text
@@ -84,7 +84,7 @@ async def test_demo_creates_what_the_issue_lists(services):
 async def test_demo_creates_a_hospital_admin_with_a_one_time_password(services):
     login = await create_demo(services, date(2026, 7, 10))
     creds = await services.read(operators.credentials, login.admin)
-    assert creds.operator.roles == (HOSPITAL_ADMIN,)
+    assert creds.operator.roles == (Role.HOSPITAL_ADMIN,)
     assert creds.operator.must_change_password  # changed at the first log-in
     assert not creds.operator.totp_enrolled  # so the first log-in sets up one-time codes
     assert PasswordHasher().verify(creds.password_hash, login.admin_password)

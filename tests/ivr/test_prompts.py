@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from booking_core.complaints import ComplaintStatus
 from booking_core.kernel.errors import ALL_ERRORS
 from ivr import speech
 from ivr.prompts import Catalogue, load_sources
@@ -66,6 +67,13 @@ def test_every_state_and_every_error_has_wording(lang):
     keys = set(load_sources(lang))
     assert set(NODES) <= keys
     assert {f"error.{cls.code}" for cls in ALL_ERRORS} <= keys
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_every_complaint_status_is_said(lang):
+    """A caller asking where a complaint is hears its status: one prompt per status."""
+    keys = set(load_sources(lang))
+    assert {f"complaint_status.{s}" for s in ComplaintStatus} <= keys
 
 
 @pytest.mark.parametrize("lang", LANGS)

@@ -31,8 +31,8 @@ def _query(request: web.Request) -> bookings.BookingQuery:
     if channel and channel not in Channel._value2member_map_:
         raise InvalidInput("channel", " | ".join(Channel))
     status = q.get("status") or None
-    if status and status not in bookings.BOOKING_STATUSES:
-        raise InvalidInput("status", " | ".join(bookings.BOOKING_STATUSES))
+    if status and status not in bookings.BookingStatus._value2member_map_:
+        raise InvalidInput("status", " | ".join(bookings.BookingStatus))
     return bookings.BookingQuery(
         hospital_code=hospital_of(request),
         channel=channel,
@@ -42,7 +42,7 @@ def _query(request: web.Request) -> bookings.BookingQuery:
         patient=(q.get("patient") or "").strip() or None,
         day_from=day_param(q.get("day_from"), "day_from"),
         day_to=day_param(q.get("day_to"), "day_to"),
-        status=status,
+        status=bookings.BookingStatus(status) if status else None,
         page=int_param(q.get("page"), "page", 1),
         per_page=int_param(q.get("per_page"), "per_page", 50),
     )
@@ -68,7 +68,7 @@ async def booking_query(request: web.Request) -> Page:
             "pages": found.pages,
             "per_page": found.per_page,
             "channels": list(Channel),
-            "statuses": list(bookings.BOOKING_STATUSES),
+            "statuses": list(bookings.BookingStatus),
         },
     )
 

@@ -10,6 +10,7 @@ from aiohttp import web
 
 from booking_core.complaints import (
     AssignComplaint,
+    ComplaintStatus,
     ReplyToComplaint,
     complaint_assignee,
     complaint_history,
@@ -107,7 +108,7 @@ async def reply(request: web.Request) -> Page:
         ReplyToComplaint(
             tracking_no=tracking_no,
             reply=fields.get("reply", ""),
-            status=fields.get("status") or "resolved",
+            status=fields.get("status") or ComplaintStatus.RESOLVED,
             actor=actor(request),
         )
     )

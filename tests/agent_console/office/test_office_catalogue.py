@@ -11,8 +11,8 @@ from agent_console import i18n
 from agent_console.i18n_office import MESSAGES, office_text
 from agent_console.views.office.index import SCREENS
 from agent_console.views.office.reports import CHARTS
-from booking_core.bookings import BOOKING_STATUSES
-from booking_core.complaints import COMPLAINT_STATUSES
+from booking_core.bookings import BookingStatus
+from booking_core.complaints import ComplaintStatus
 from booking_core.kernel.actor import Channel
 from booking_core.rules import RuleKey
 from booking_core.schedule import Period
@@ -45,10 +45,10 @@ def test_every_literal_key_in_the_templates_is_worded():
 def test_every_composed_key_is_worded():
     keys = (
         [f"channel_{c}" for c in Channel]
-        + [f"status_{s}" for s in (*BOOKING_STATUSES, "open", "stopped")]
+        + [f"status_{s}" for s in (*BookingStatus, "open", "stopped")]
         + [f"period_{p}" for p in Period]
         + [f"rule_{k}" for k in RuleKey]
-        + [f"complaint_{s}" for s in COMPLAINT_STATUSES]
+        + [f"complaint_{s}" for s in ComplaintStatus]
         + [f"report_{name}" for name in (*CHARTS, "slot_use", "no_show_rate")]
         + [f"source_{s}" for s in ("default", "platform", "hospital")]
         + [label for _, label, _ in SCREENS]

@@ -223,7 +223,7 @@ def _add_operator(username: str, hospital_code: str | None, actor: Actor = SYSTE
         username=username,
         display_name=username,
         password_hash="x",
-        roles=(operators.AGENT,),
+        roles=(operators.Role.AGENT,),
         hospital_code=hospital_code,
     )
 
@@ -273,7 +273,7 @@ def _command_cases(t: Two) -> list[tuple[Any, Refused | Answers]]:
     call, booking_no, patient, operator = t.call_sid, t.booking_no, t.patient, t.operator
     to_a = {"actor": b, "hospital_code": "HA01"}
     start = {"caller": CALLER, "state": "{}", "digits": "", "response": "x"}
-    new_operator = {"display_name": "x", "password_hash": "x", "roles": (operators.AGENT,)}
+    new_operator = {"display_name": "x", "password_hash": "x", "roles": (operators.Role.AGENT,)}
     return [
         (catalogue.UpsertHospital(actor=b, code="HA01", name="甲医院", timezone=ZONE), NOT_FOUND),
         (catalogue.UpsertHospital(actor=b, code="HC03", name="丙医院", timezone=ZONE), FORBIDDEN),
@@ -400,12 +400,14 @@ def _command_cases(t: Two) -> list[tuple[Any, Refused | Answers]]:
         (operators.AddOperator(actor=b, username="b-platform", **new_operator), FORBIDDEN),
         (operators.EditOperator(actor=b, operator_id=operator, display_name="x"), NOT_FOUND),
         (
-            operators.AssignRoles(actor=b, operator_id=operator, roles=(operators.HOSPITAL_ADMIN,)),
+            operators.AssignRoles(
+                actor=b, operator_id=operator, roles=(operators.Role.HOSPITAL_ADMIN,)
+            ),
             NOT_FOUND,
         ),
         (
             operators.AssignRoles(
-                actor=b, operator_id=t.b_operator, roles=(operators.PLATFORM_ADMIN,)
+                actor=b, operator_id=t.b_operator, roles=(operators.Role.PLATFORM_ADMIN,)
             ),
             FORBIDDEN,
         ),
