@@ -10,7 +10,7 @@ from .commands import (
     SetComplaintStatus,
 )
 from .model import OPERATOR_STATUSES, REPLY_STATUSES, Complaint, ComplaintStatus
-from .queries import complaint, complaint_assignee, complaint_history, complaints
+from .queries import complaint, complaint_history, complaints
 
 __all__ = [
     "OPERATOR_STATUSES",
@@ -23,7 +23,6 @@ __all__ = [
     "ReplyToComplaint",
     "SetComplaintStatus",
     "complaint",
-    "complaint_assignee",
     "complaint_history",
     "complaints",
 ]

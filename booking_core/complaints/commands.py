@@ -38,7 +38,8 @@ class SetComplaintStatus(Command[str]):
 
 @dataclass(frozen=True, kw_only=True)
 class AssignComplaint(Command[str]):
-    """Give a complaint (投诉) to an operator to deal with (kept in the audit log)."""
+    """Give a complaint (投诉) to an operator to deal with (its ``assignee``; the audit log
+    keeps who gave it to whom)."""
 
     tracking_no: str
     assignee: str  # an operator's user name

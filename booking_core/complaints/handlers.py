@@ -160,20 +160,23 @@ def assign_complaint(tx: Tx, cmd: AssignComplaint, deps: Deps) -> Unit[str]:
     tenancy.check(cmd.actor, operator["hospital_id"], "operator", cmd.assignee)
     if operator["hospital_id"] not in (None, row["hospital_id"]):
         raise NotFound("operator", cmd.assignee)
-    if row["status"] == ComplaintStatus.RECEIVED:
-        yield execute(
-            "UPDATE complaints SET status = ?, updated_at = ? WHERE id = ?",
-            str(ComplaintStatus.IN_PROGRESS),
-            tx.epoch,
-            row["id"],
-        )
+    status = row["status"]
+    if status == ComplaintStatus.RECEIVED:  # somebody has it now
+        status = ComplaintStatus.IN_PROGRESS
+    yield execute(
+        "UPDATE complaints SET assignee = ?, status = ?, updated_at = ? WHERE id = ?",
+        cmd.assignee,
+        str(status),
+        tx.epoch,
+        row["id"],
+    )
     tx.audit(
         cmd.actor,
         AuditAction.COMPLAINT_ASSIGN,
         "complaint",
         cmd.tracking_no,
         hospital_id=row["hospital_id"],
-        before={"status": row["status"]},
+        before={"status": row["status"], "assignee": row["assignee"]},
         after={"assignee": cmd.assignee},
     )
     return cmd.assignee

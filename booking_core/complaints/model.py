@@ -39,3 +39,4 @@ class Complaint:
     resolution: str | None
     created_at: datetime
     updated_at: datetime
+    assignee: str | None = None  # the operator it is given to (user name)

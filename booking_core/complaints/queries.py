@@ -9,7 +9,7 @@ from typing import Any
 from ..kernel import tenancy
 from ..kernel.actor import Actor
 from ..kernel.errors import NotFound
-from ..kernel.unit import Tx, Unit, from_epoch, one, rows, val
+from ..kernel.unit import Tx, Unit, from_epoch, one, rows
 from .model import Complaint, ComplaintStatus
 
 
@@ -31,6 +31,7 @@ def complaint(tx: Tx, tracking_no: str, actor: Actor) -> Unit[Complaint]:
         resolution=row["resolution"],
         created_at=from_epoch(row["created_at"]),
         updated_at=from_epoch(row["updated_at"]),
+        assignee=row["assignee"],
     )
 
 
@@ -38,7 +39,7 @@ def complaint(tx: Tx, tracking_no: str, actor: Actor) -> Unit[Complaint]:
 
 
 def complaints(tx: Tx, actor: Actor, *, status: str | None = None) -> Unit[list[dict[str, Any]]]:
-    """Complaints newest first, each with the operator it is assigned to (from the audit)."""
+    """Complaints newest first, each with the operator it is assigned to."""
     where, args = tenancy.scope(actor, "c.hospital_id")
     if status:
         where.append("c.status = ?")
@@ -46,35 +47,23 @@ def complaints(tx: Tx, actor: Actor, *, status: str | None = None) -> Unit[list[
     clause = " WHERE " + " AND ".join(where) if where else ""
     found = yield rows(
         "SELECT c.tracking_no, c.status, c.channel, c.caller_masked, c.created_at, "
-        "c.recording_url, h.code AS hospital_code FROM complaints c "
+        "c.recording_url, c.assignee, h.code AS hospital_code FROM complaints c "
         "LEFT JOIN hospitals h ON h.id = c.hospital_id" + clause + " ORDER BY c.id DESC LIMIT 500",
         *args,
     )
-    out = []
-    for r in found:
-        out.append(
-            {
-                "tracking_no": r["tracking_no"],
-                "status": ComplaintStatus(r["status"]),
-                "channel": r["channel"],
-                "caller": r["caller_masked"],
-                "hospital": r["hospital_code"],
-                "has_recording": bool(r["recording_url"]),
-                "created_at": from_epoch(r["created_at"]),
-                "assignee": (yield from complaint_assignee(tx, r["tracking_no"])),
-            }
-        )
-    return out
-
-
-def complaint_assignee(tx: Tx, tracking_no: str) -> Unit[str | None]:
-    """The operator a complaint was last assigned to (its ``complaint.assign`` audit row)."""
-    found = yield val(
-        "SELECT after_state FROM audit WHERE action = 'complaint.assign' AND entity = 'complaint' "
-        "AND entity_id = ? ORDER BY id DESC LIMIT 1",
-        tracking_no,
-    )
-    return json.loads(found)["assignee"] if found else None
+    return [
+        {
+            "tracking_no": r["tracking_no"],
+            "status": ComplaintStatus(r["status"]),
+            "channel": r["channel"],
+            "caller": r["caller_masked"],
+            "hospital": r["hospital_code"],
+            "has_recording": bool(r["recording_url"]),
+            "created_at": from_epoch(r["created_at"]),
+            "assignee": r["assignee"],
+        }
+        for r in found
+    ]
 
 
 def complaint_history(tx: Tx, tracking_no: str) -> Unit[list[dict[str, Any]]]:

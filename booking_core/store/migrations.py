@@ -1,8 +1,9 @@
 """Versioned schema migrations, one portable SQL file per version, applied on start.
 
 ``sql/NNNN_name.sql`` hold SQL for both dialects with a few tokens
-replaced per dialect. A store applies every file newer than the version recorded
-in ``schema_migrations``, each in its own transaction.
+replaced per dialect (and ``{JSON_TEXT column key}``: a key of a JSON text column, as
+text). A store applies every file newer than the version recorded in
+``schema_migrations``, each in its own transaction.
 """
 
 from __future__ import annotations
@@ -33,6 +34,13 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
 )
 """
 
+JSON_TEXT = {
+    "sqlite": r"json_extract(\1, '$.\2')",
+    "postgres": r"(\1::json ->> '\2')",
+}
+
+_JSON_TEXT = re.compile(r"\{JSON_TEXT (\w+(?:\.\w+)?) (\w+)\}")
+
 _FILE = re.compile(r"(\d{4})_(\w+)\.sql")
 
 _UNIQUE = re.compile(r"CREATE UNIQUE INDEX (\w+) ON (\w+) \(([^)]*)\)")
@@ -48,7 +56,7 @@ class Migration:
         text = self.sql
         for token, value in DIALECT_TOKENS[dialect].items():
             text = text.replace(token, value)
-        return text
+        return _JSON_TEXT.sub(JSON_TEXT[dialect], text)
 
 
 @cache

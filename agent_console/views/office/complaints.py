@@ -12,7 +12,6 @@ from booking_core.complaints import (
     AssignComplaint,
     ComplaintStatus,
     ReplyToComplaint,
-    complaint_assignee,
     complaint_history,
 )
 from booking_core.complaints import complaint as find_complaint
@@ -61,7 +60,6 @@ async def complaint(request: web.Request) -> Page:
     tracking_no = request.match_info["no"]
     who = actor(request)
     found = await services(request).read(find_complaint, tracking_no, who)
-    assignee = await services(request).read(complaint_assignee, tracking_no)
     history = await services(request).read(complaint_history, tracking_no)
     operators = await services(request).read(list_operators, who)
     tz = await zone_of(request)
@@ -78,7 +76,7 @@ async def complaint(request: web.Request) -> Page:
             "resolution": found.resolution,
             "created_at": found.created_at,
             "updated_at": found.updated_at,
-            "assignee": assignee,
+            "assignee": found.assignee,
         },
         "history": history,
         "operators": [op.username for op in operators if not op.disabled],

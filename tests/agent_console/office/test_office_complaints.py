@@ -6,6 +6,11 @@ from __future__ import annotations
 import pytest
 
 from booking_core import calls, complaints
+from booking_core import events as core_events
+from booking_core.bus import bootstrap
+from booking_core.kernel.actor import SYSTEM
+from booking_core.kernel.unit import execute, rows
+from booking_core.store import make_store
 from tests.agent_console.helpers import add_operator
 from tests.agent_console.office.office_world import events, hospital, sign_in
 from tests.support.world import phone
@@ -86,6 +91,60 @@ async def test_list_detail_assign_and_reply(browser, services, world):
         "complaint.assign",
         "complaint.replied",
     ]
+
+
+async def test_the_assignee_is_the_complaints_own_and_outlives_the_audit_purge(
+    services, world, clock
+):
+    """#11 item 7: the assignee is a column of the complaint, written by the assignment; the
+    audit row only records the act, so purging old audit rows leaves the assignee."""
+    tracking_no = world["HA"]
+    for name in ("agent_b", "agent_c"):
+        await add_operator(services, name, ("agent",), "HA")
+    await services.handle(complaints.AssignComplaint(tracking_no=tracking_no, assignee="agent_b"))
+    await services.handle(complaints.AssignComplaint(tracking_no=tracking_no, assignee="agent_c"))
+    clock.advance(days=400)
+    await services.handle(core_events.PurgeAudit(older_than_days=365))
+    assert await services.read(complaints.complaint_history, tracking_no) == []  # purged
+    found = await services.read(complaints.complaint, tracking_no, SYSTEM)
+    assert (found.assignee, found.status) == ("agent_c", complaints.ComplaintStatus.IN_PROGRESS)
+    listed = await services.read(complaints.complaints, SYSTEM)
+    assert {c["tracking_no"]: c["assignee"] for c in listed} == {
+        tracking_no: "agent_c",
+        world["HB"]: None,
+    }
+
+
+async def test_the_migration_fills_the_assignee_from_the_audit(db_url, clock, cipher):
+    """Complaints assigned before schema version 12 get their latest assignee from the
+    ``complaint.assign`` audit rows; an unassigned one stays unassigned."""
+    store = make_store(db_url, clock, outbox_consumers=["test"])
+    await store.open()
+    try:
+        services = bootstrap(store, cipher)
+        await hospital(services, "HA")
+        first = await complaint(services, "HA", "CA1", phone(901))
+        second = await complaint(services, "HA", "CA2", phone(902))
+        for name in ("agent_b", "agent_c"):
+            await add_operator(services, name, ("agent",), "HA")
+            await services.handle(complaints.AssignComplaint(tracking_no=first, assignee=name))
+
+        def before_version_12(tx):
+            yield execute("ALTER TABLE complaints DROP COLUMN assignee")
+            yield execute("DELETE FROM schema_migrations WHERE version = 12")
+
+        await store.write(before_version_12)
+    finally:
+        await store.close()
+    store = make_store(db_url, clock, outbox_consumers=["test"])
+    await store.open()
+    try:
+        found = await store.read(
+            lambda tx: (yield rows("SELECT tracking_no, assignee FROM complaints"))
+        )
+    finally:
+        await store.close()
+    assert {r["tracking_no"]: r["assignee"] for r in found} == {first: "agent_c", second: None}
 
 
 async def test_bad_replies_and_assignees_are_refused(browser, services, world):

@@ -522,7 +522,6 @@ EXEMPT: dict[Any, str] = {
     calls.step_response: "no actor: the voice door's own call, keyed by the carrier's CallSid",
     calls.call_may_act_for: "no actor: the voice door's own call proves who it may act for",
     calls.verified_patients: "no actor: a step inside the call's units (call_may_act_for)",
-    complaints.complaint_assignee: "no actor: read by the console after complaint() let it see",
     complaints.complaint_history: "no actor: read by the console after complaint() let it see",
     messages.inbound_reply: "no actor: the SMS door's own stored reply, by its message id",
     operators.credentials: "the log-in itself: no actor yet",
