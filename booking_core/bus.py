@@ -21,6 +21,7 @@ from .complaints import handlers as complaints
 from .events import handlers as events
 from .events.model import OutboxEvent
 from .events.outbox import claim, mark_done, retry_later
+from .kernel.cache import Cache
 from .kernel.clock import Clock
 from .kernel.deps import Deps
 from .kernel.pii import Cipher
@@ -33,13 +34,15 @@ from .operators import handlers as operators
 from .patients import handlers as patients
 from .payments import handlers as payments
 from .rules import handlers as rules
+from .rules.commands import SetRule
 from .schedule import handlers as schedule
 from .store.base import Store
 
 UNSAFE_RACE_WINDOW_SECONDS = 0.02  # longer than a group commit under load
 
-CATALOGUE_COMMANDS = (UpsertHospital, UpsertDepartment, UpsertDoctor)
-"""Commands that change what a hospital's department and doctor lists say."""
+CACHED_COMMANDS = (UpsertHospital, UpsertDepartment, UpsertDoctor, SetRule)
+"""Commands that change what the cache keeps (a hospital, its department and doctor lists,
+its rules): handled here, they empty it (:mod:`booking_core.kernel.cache`)."""
 
 BOOKKEEPING_COMMANDS = (ClaimCallStep,)
 """Units whose commit does not make a door's "busy" untrue for the person (a voice step's
@@ -65,13 +68,13 @@ COMMAND_HANDLERS: HandlerTable = merge_handlers(
 class BookingServices:
     """The core as the front doors see it."""
 
-    def __init__(self, store: Store, cipher: Cipher) -> None:
+    def __init__(self, store: Store, cipher: Cipher, *, cache: Cache | None = None) -> None:
         self.store = store
         self.cipher = cipher
-        self.deps = Deps(cipher=cipher)
-        self.catalogue_version = 0
-        """Moves on after each catalogue command handled here: caches of department and
-        doctor lists compare it (another process's change reaches them by their TTL)."""
+        self.cache = Cache() if cache is None else cache
+        """Hospitals, their lists and rule sets, for the doors (:meth:`cached`) and the units
+        (``deps.cache``); emptied after each of the :data:`CACHED_COMMANDS` handled here."""
+        self.deps = Deps(cipher=cipher, cache=self.cache)
 
     @property
     def clock(self) -> Clock:
@@ -89,18 +92,24 @@ class BookingServices:
         result: R
         if isinstance(command, BOOKKEEPING_COMMANDS):
             result = await self.store.write(handler, command, self.deps, holds=False)
-        elif not isinstance(command, CATALOGUE_COMMANDS):
+        elif not isinstance(command, CACHED_COMMANDS):
             result = await self.store.write(handler, command, self.deps)
         else:
             try:
                 result = await self.store.write(handler, command, self.deps)
             finally:  # also when the outcome is unknown (cancelled after the commit)
-                self.catalogue_version += 1
+                self.cache.clear()
         return result
 
     async def read_small(self, fn: UnitOfWork[T], *args: Any) -> T:
         """:meth:`read` for a few indexed rows (see :meth:`Store.read_small`)."""
         return await self.store.read_small(fn, *args)
+
+    async def cached(self, query: UnitOfWork[T], *args: Any) -> T:
+        """:meth:`read`, kept in the cache by ``(query, *args)`` (all hashable): for what
+        is read all the time and changed by :data:`CACHED_COMMANDS` only — a hospital, its
+        department and doctor lists. Errors are not kept."""
+        return await self.cache.get((query, *args), lambda: self.store.read(query, *args))
 
     async def read(self, fn: UnitOfWork[T], *args: Any, **kwargs: Any) -> T:
         """Run a domain's query function (``bookings.get_booking`` …) on a read connection."""

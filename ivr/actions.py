@@ -5,7 +5,6 @@ in the call's state.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -43,9 +42,6 @@ from .state import (
     Transfer,
 )
 
-CATALOGUE_TTL_SECONDS = 30.0  # another process's department or doctor change is heard this late
-CATALOGUE_MAX_ENTRIES = 1024  # department lists and doctor lists, all hospitals together
-
 
 @dataclass(frozen=True, slots=True)
 class Call:
@@ -62,43 +58,17 @@ class Call:
     def actor(self) -> Actor:
         return Actor("patient", f"ivr:{self.call_sid}", self.hospital_id, Channel.IVR)
 
-
-class CatalogueCache:
-    """Department and doctor lists per hospital, kept briefly: they change rarely, and a
-    caller walking the menu reads them on every pick. A catalogue command handled in this
-    process empties the cache at once (``services.catalogue_version``); a change made by
-    another process is heard within ``ttl`` seconds. Only answers are kept, never errors."""
-
-    def __init__(
-        self,
-        services: BookingServices,
-        ttl: float = CATALOGUE_TTL_SECONDS,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.services = services
-        self.ttl = ttl
-        self.clock = clock
-        self._entries: dict[tuple[str, ...], tuple[int, float, Any]] = {}
-
-    async def get(self, key: tuple[str, ...], load: Callable[[], Awaitable[Any]]) -> Any:
-        version, now = self.services.catalogue_version, self.clock()
-        hit = self._entries.get(key)
-        if hit is not None and hit[0] == version and now - hit[1] < self.ttl:
-            return hit[2]
-        value = await load()  # read after taking the version: a change meanwhile reloads
-        if len(self._entries) >= CATALOGUE_MAX_ENTRIES:
-            self._entries.clear()
-        self._entries[key] = (version, now, value)
-        return value
+    @property
+    def line(self) -> Actor:
+        """The hospital's phone line: what it reads is the same for every caller (the
+        department and doctor lists), so it is read as the line's and kept once for all."""
+        return Actor("system", f"ivr:{self.hospital_code}", self.hospital_id, Channel.IVR)
 
 
 class CoreActions:
-    def __init__(
-        self, services: BookingServices, queue: str, catalogue: CatalogueCache | None = None
-    ) -> None:
+    def __init__(self, services: BookingServices, queue: str) -> None:
         self.services = services
         self.queue = queue
-        self.catalogue = catalogue or CatalogueCache(services)
 
     async def perform(self, action: Action, call: Call) -> Outcome:
         """The action's outcome; the core's refusals come back as ``Outcome.error``
@@ -187,16 +157,13 @@ class CoreActions:
             return []
 
     async def _list_departments(self, action: ListDepartments, call: Call):
-        found = await self.catalogue.get(
-            ("departments", call.hospital_code),
-            lambda: self.services.read(departments, call.hospital_code, call.actor),
-        )
+        # kept in the core's cache: a caller walking the menu reads them on every pick
+        found = await self.services.cached(departments, call.hospital_code, call.line)
         return [{"code": d.code, "name": d.name} for d in found]
 
     async def _list_doctors(self, action: ListDoctors, call: Call):
-        found = await self.catalogue.get(
-            ("doctors", call.hospital_code, action.department),
-            lambda: self.services.read(doctors, call.hospital_code, action.department, call.actor),
+        found = await self.services.cached(
+            doctors, call.hospital_code, action.department, call.line
         )
         return [
             {"work_no": d.work_no, "name": d.name, "title": d.title, "fee": d.fee} for d in found

@@ -90,7 +90,6 @@ class Ivr:
     hospital_code: str
     answer_within: float
     busy_twiml: str
-    hospital: Hospital | None = None
     on_booking: BookingCounter | None = None
     recent: RecentCalls = field(default_factory=RecentCalls)
 
@@ -100,10 +99,11 @@ class Ivr:
         count_booking(self.on_booking, CHANNEL, result)
 
     async def hospital_record(self) -> Hospital:
-        if self.hospital is None:
-            self.hospital = await self.services.read(find_hospital, self.hospital_code)
-            self.voice.catalogue.set_global("hospital", self.hospital.name)
-        return self.hospital
+        """The line's hospital, through the core's cache (a renamed hospital is said by
+        its new name from the next call step on)."""
+        hospital = await self.services.cached(find_hospital, self.hospital_code)
+        self.voice.catalogue.set_global("hospital", hospital.name)
+        return hospital
 
     async def call(self, form, lang: str = "zh") -> Call:
         hospital = await self.hospital_record()

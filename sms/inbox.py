@@ -64,13 +64,11 @@ class Inbox:
     replies: Replies
     hospital_code: str
     on_booking: BookingCounter | None = None
-    _hospital: Hospital | None = None
     _storing: set = field(default_factory=set)  # replies answered inline, being stored
 
     async def hospital(self) -> Hospital:
-        if self._hospital is None:
-            self._hospital = await self.services.read(catalogue.hospital, self.hospital_code)
-        return self._hospital
+        """The line's hospital (its code, id and zone), through the core's cache."""
+        return await self.services.cached(catalogue.hospital, self.hospital_code)
 
     async def take(
         self, incoming: Incoming, *, send_reply: bool, later: ReplyLater | None = None

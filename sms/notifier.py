@@ -108,19 +108,16 @@ class Notifier:
     gateway: str  # which gateway notices go out through
     consumer: str = CONSUMER
     hospitals: dict[int, Hospital | None] = field(default_factory=dict)
-    """Hospitals by id: their name signs a notice, their zone dates it (forgotten when a
-    hospital is changed through this process's core)."""
-    _version: int = -1
+    """The hospitals of the round's notices, by id: their name signs a notice, their zone
+    dates it (read through the core's cache)."""
 
     async def _know_hospitals(self, notices: list[Notice]) -> None:
-        if self._version != self.services.catalogue_version:
-            self.hospitals.clear()
-            self._version = self.services.catalogue_version
+        self.hospitals = {}
         for notice in notices:
             hospital_id = notice.event.hospital_id
             if hospital_id is not None and hospital_id not in self.hospitals:
                 try:
-                    found = await self.services.read(catalogue.hospital_with_id, hospital_id)
+                    found = await self.services.cached(catalogue.hospital_with_id, hospital_id)
                 except NotFound:
                     found = None
                 self.hospitals[hospital_id] = found

@@ -20,6 +20,7 @@ from ..patients.queries import patient_by_card
 from ..patients.repo import patient_by_id
 from ..rules.checks import at_local, ban_end
 from ..rules.model import RuleKey
+from ..rules.repo import cached_rules
 from .commands import AddToBlacklist, ImportBlacklist, LiftBan
 from .model import BanSource, BlacklistEntry, BlacklistImport, LineRefused
 from .repo import active_ban, blacklist_from
@@ -213,7 +214,7 @@ def apply_no_show_rule(
     The period is counted back from the end of the latest missed session, not from
     the sweep, so a sweep that runs late (or after an outage) bans exactly as an
     on-time one would have."""
-    rules = yield from deps.rules.get(hospital_id)
+    rules = yield from cached_rules(deps.cache, hospital_id)
     threshold = rules.limit(RuleKey.NO_SHOW_BLACKLIST)
     if not threshold:
         return False

@@ -28,6 +28,7 @@ from ..kernel.unit import Row, Tx, UniqueViolation, Unit, execute, from_epoch, o
 from ..patients.repo import patient_by_id
 from ..rules.checks import check_booking_window, check_limit
 from ..rules.model import RuleKey, RuleSet
+from ..rules.repo import cached_rules
 from .commands import BookSlot
 from .model import ACTIVE_SQL, BookingStatus, BookingView
 from .repo import free_place, insert_booking, take_place, view_by_id, view_from
@@ -201,7 +202,7 @@ def book_slot(tx: Tx, cmd: BookSlot, deps: Deps) -> Unit[BookingView]:
         raise NotFound("patient", cmd.patient_id)
     if cmd.patient_name is not None and cmd.patient_name.strip() != patient["name"]:
         raise RealNameMismatch()
-    rules = yield from deps.rules.get(ctx["hospital_id"])
+    rules = yield from cached_rules(deps.cache, ctx["hospital_id"])
     phone_index = _booker_phone_index(deps, cmd.booker_phone) or patient["phone_index"]
     yield from admit(tx, ctx, patient, rules, phone_index=phone_index, moving=None)
     place, booked = yield from claim_place(tx, ctx["slot_id"], ctx["capacity"], probe=False)

@@ -32,6 +32,7 @@ from ..patients.repo import patient_by_id
 from ..payments.repo import movement_by_reference, record_movement
 from ..rules.checks import at_local, check_cancel_deadline, check_reschedule_deadline
 from ..rules.model import RuleKey
+from ..rules.repo import cached_rules
 from .admission import admit, booking_fields, claim_place, emit_slot_changed, slot_context
 from .commands import CancelBooking, CheckIn, PayBooking, RescheduleBooking
 from .model import Booking, BookingStatus, BookingView, CancelReason
@@ -119,7 +120,7 @@ def cancel_booking(tx: Tx, cmd: CancelBooking, deps: Deps) -> Unit[BookingView]:
         raise InvalidState(status=str(booking.status), action="cancel")
     if not cmd.by_hospital:
         ctx = yield from slot_context(booking.slot_id, cmd.actor)
-        rules = yield from deps.rules.get(booking.hospital_id)
+        rules = yield from cached_rules(deps.cache, booking.hospital_id)
         check_cancel_deadline(
             tx.now, from_epoch(ctx["session_starts_at"]), rules, ZoneInfo(ctx["timezone"])
         )
@@ -160,7 +161,7 @@ def pay_booking(tx: Tx, cmd: PayBooking, deps: Deps) -> Unit[BookingView]:
         raise IdempotencyKeyReused(key=cmd.reference or "")
     if cmd.method == "balance":
         if cmd.actor.channel is Channel.AGENT:
-            rules = yield from deps.rules.get(booking.hospital_id)
+            rules = yield from cached_rules(deps.cache, booking.hospital_id)
             if not rules.on(RuleKey.AGENT_DIRECT_DEBIT):
                 raise Forbidden(action="agent_direct_debit")
         debited = yield execute(
@@ -262,7 +263,7 @@ def reschedule_booking(tx: Tx, cmd: RescheduleBooking, deps: Deps) -> Unit[Booki
     if cmd.slot_id == booking.slot_id:
         raise InvalidInput("slot_id", "the booking is already in this slot")
     old = yield from slot_context(booking.slot_id, cmd.actor)
-    rules = yield from deps.rules.get(booking.hospital_id)
+    rules = yield from cached_rules(deps.cache, booking.hospital_id)
     check_reschedule_deadline(
         tx.now, booking.day, from_epoch(old["session_starts_at"]), rules, ZoneInfo(old["timezone"])
     )

@@ -20,6 +20,7 @@ from ..kernel.errors import LimitReached, NotFound
 from ..kernel.identity import mask_phone
 from ..kernel.unit import Tx, Unit, execute, one, rows, val
 from ..rules.model import RuleKey
+from ..rules.repo import cached_rules
 from .commands import CheckCallCode, CountCallLookup, SendCallCode
 from .model import CodeCheck, CodeSent, CodeStatus
 
@@ -42,7 +43,7 @@ def _call(call_sid: str) -> Unit[Any]:
 def count_call_lookup(tx: Tx, cmd: CountCallLookup, deps: Deps) -> Unit[int]:
     call = yield from _call(cmd.call_sid)
     tenancy.check(cmd.actor, call["hospital_id"], "call", cmd.call_sid)
-    rules = yield from deps.rules.get(call["hospital_id"])
+    rules = yield from cached_rules(deps.cache, call["hospital_id"])
     limit = rules.limit(RuleKey.IVR_LOOKUPS_PER_HOUR)
     if limit is None:
         return 0
@@ -78,7 +79,7 @@ def send_call_code(tx: Tx, cmd: SendCallCode, deps: Deps) -> Unit[CodeSent]:
     if not patient["phone_enc"]:
         return CodeSent(CodeStatus.NO_PHONE)
     masked = mask_phone(deps.cipher.decrypt(patient["phone_enc"], context="phone"))
-    rules = yield from deps.rules.get(call["hospital_id"])
+    rules = yield from cached_rules(deps.cache, call["hospital_id"])
     per_minute = rules.limit(RuleKey.SMS_CODES_PER_MINUTE)
     if per_minute is not None:
         recent = yield val(

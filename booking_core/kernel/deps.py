@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..rules.repo import RuleCache
+from .cache import Cache
 from .pii import Cipher
 
 
@@ -13,4 +13,5 @@ class Deps:
     """What handlers need besides the transaction."""
 
     cipher: Cipher
-    rules: RuleCache = field(default_factory=RuleCache)
+    cache: Cache = field(default_factory=Cache)
+    """The bus's one cache (rule sets per hospital, through ``rules.repo.cached_rules``)."""

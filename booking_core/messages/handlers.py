@@ -19,6 +19,7 @@ from ..kernel.redaction import redact_id_numbers
 from ..kernel.registry import handler_table, on
 from ..kernel.unit import Tx, Unit, execute, from_epoch, one, rows, val
 from ..rules.model import RuleKey
+from ..rules.repo import cached_rules
 from .commands import (
     AnswerMessage,
     AnswerSurvey,
@@ -379,7 +380,7 @@ def keep_undecodable(tx: Tx, cmd: KeepUndecodable, deps: Deps) -> Unit[int]:
 
 def count_registration(tx: Tx, cmd: CountRegistration, deps: Deps) -> Unit[int]:
     hospital = yield from hospital_for(cmd.actor, cmd.hospital_code)
-    rules = yield from deps.rules.get(hospital.id)
+    rules = yield from cached_rules(deps.cache, hospital.id)
     limit = rules.limit(RuleKey.SMS_REGISTRATIONS_PER_DAY)
     if limit is None:
         return 0

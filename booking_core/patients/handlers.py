@@ -17,6 +17,7 @@ from ..kernel.identity import (
 from ..kernel.registry import handler_table, on
 from ..kernel.unit import Tx, Unit, one, val
 from ..rules.model import RuleKey
+from ..rules.repo import cached_rules
 from .commands import REVEALABLE, RegisterPatient, RevealPatient
 from .model import Patient
 from .queries import reveal_patient as read_revealed
@@ -27,7 +28,7 @@ MAX_NAME_LENGTH = 30
 
 def register_patient(tx: Tx, cmd: RegisterPatient, deps: Deps) -> Unit[Patient]:
     hospital = yield from hospital_for(cmd.actor, cmd.hospital_code)
-    rules = yield from deps.rules.get(hospital.id)
+    rules = yield from cached_rules(deps.cache, hospital.id)
     name = (cmd.name or "").strip()
     if not name or len(name) > MAX_NAME_LENGTH:
         raise InvalidInput("name", f"1 to {MAX_NAME_LENGTH} characters")

@@ -71,7 +71,7 @@ def set_rule(tx: Tx, cmd: SetRule, deps: Deps) -> Unit[Rule]:
         before=before,
         after=after,
     )
-    deps.rules.clear()  # this process sees the new rule from the next unit on
+    deps.cache.clear()  # the units after this one in the same commit see it too
     return rule
 
 

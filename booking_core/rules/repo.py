@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-import time
 
+from ..kernel.cache import Cache
 from ..kernel.unit import Row, Unit, rows
 from .model import PeriodType, Rule, RuleKey, RuleSet
 
@@ -37,22 +37,7 @@ def rules_for(hospital_id: int) -> Unit[RuleSet]:
     return RuleSet(records, hospital_id)
 
 
-class RuleCache:
-    """The rule set of each hospital, kept for ``ttl_seconds`` (rules change rarely and every
-    booking reads them). A rule changed in this process clears it at once; one changed by
-    another engine on a shared PostgreSQL is seen within ``ttl_seconds``."""
-
-    def __init__(self, ttl_seconds: float = 5.0) -> None:
-        self.ttl_seconds = ttl_seconds
-        self._sets: dict[int, tuple[RuleSet, float]] = {}
-
-    def get(self, hospital_id: int) -> Unit[RuleSet]:
-        hit = self._sets.get(hospital_id)
-        if hit is not None and hit[1] > time.monotonic():
-            return hit[0]
-        rules = yield from rules_for(hospital_id)
-        self._sets[hospital_id] = (rules, time.monotonic() + self.ttl_seconds)
-        return rules
-
-    def clear(self) -> None:
-        self._sets.clear()
+def cached_rules(cache: Cache, hospital_id: int) -> Unit[RuleSet]:
+    """A hospital's rule set (every booking reads it) through the bus's one cache: a rule
+    set here is seen at once, one set by another engine within the cache's TTL."""
+    return (yield from cache.through(("rules", hospital_id), lambda: rules_for(hospital_id)))

@@ -59,7 +59,6 @@ async def put_hospital(request: web.Request) -> web.Response:
         actor=caller(request).actor, code=code, name=data.name, timezone=timezone
     )
     hospital, created = await services(request).handle(cmd)
-    directory(request).remember(hospital)
     return json_response(hospital_out(hospital), _created(created))
 
 

@@ -58,6 +58,6 @@ def test_each_performer_takes_its_own_action():
 async def test_perform_dispatches_through_the_table():
     """A caller without a number has no registered patients: answered by the table's
     method without asking the core (no services needed)."""
-    actions = CoreActions(services=None, queue="q", catalogue=object())
+    actions = CoreActions(services=None, queue="q")
     call = Call(call_sid="CA1", hospital_code="H001", hospital_id=1, timezone="UTC", caller="")
     assert await actions.perform(FindCallerPatients(), call) == Outcome(value=[])

@@ -1,98 +1,45 @@
-"""Department and doctor lists are kept briefly per hospital; a catalogue change made in
-this process is heard at once, one made elsewhere within the TTL."""
+"""Department and doctor lists are kept briefly per hospital (in the core's one cache); a
+catalogue change made in this process is heard at once, one made elsewhere within the TTL."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-import pytest
-
-from booking_core import bookings
-from booking_core.kernel.errors import NotFound
-from ivr.actions import CatalogueCache
+from booking_core import bookings, rules
+from booking_core.catalogue import departments
+from booking_core.kernel.actor import SYSTEM
+from booking_core.rules import Rule, RuleKey
 from tests.ivr.helpers import TOMORROW
 from tests.ivr.test_calls import slot_at
 
 
-@dataclass
-class FakeServices:
-    catalogue_version: int = 0
+async def test_catalogue_and_rule_commands_empty_the_cache_a_booking_does_not(
+    services, world, hospital, patient
+):
+    """The core's one cache (its own tests: tests/booking_core/test_cache.py) is emptied by
+    the commands that change what it keeps, and only by them."""
+    reads = []
 
+    def counted(tx, code: str):
+        reads.append(code)
+        return (yield from departments(tx, code, SYSTEM))
 
-class Loads:
-    def __init__(self) -> None:
-        self.count = 0
-
-    async def __call__(self) -> list[str]:
-        self.count += 1
-        return [f"load {self.count}"]
-
-
-@pytest.fixture
-def now() -> list[float]:
-    return [100.0]
-
-
-@pytest.fixture
-def cache(now) -> CatalogueCache:
-    return CatalogueCache(FakeServices(), ttl=30.0, clock=lambda: now[0])
-
-
-async def test_a_list_is_read_once_within_the_ttl(cache, now):
-    load = Loads()
-    assert await cache.get(("departments", "H001"), load) == ["load 1"]
-    now[0] += 29.9
-    assert await cache.get(("departments", "H001"), load) == ["load 1"]
-    assert load.count == 1
-    now[0] += 0.2
-    assert await cache.get(("departments", "H001"), load) == ["load 2"]
-
-
-async def test_each_key_is_kept_apart(cache):
-    load = Loads()
-    await cache.get(("doctors", "H001", "101"), load)
-    await cache.get(("doctors", "H001", "102"), load)
-    await cache.get(("doctors", "H002", "101"), load)
-    assert load.count == 3
-
-
-async def test_a_catalogue_command_here_empties_it_at_once(cache):
-    load = Loads()
-    await cache.get(("departments", "H001"), load)
-    cache.services.catalogue_version += 1
-    assert await cache.get(("departments", "H001"), load) == ["load 2"]
-
-
-async def test_a_change_during_the_read_is_not_kept(cache):
-    async def racing() -> list[str]:
-        cache.services.catalogue_version += 1  # committed while this read ran
-        return ["maybe old"]
-
-    await cache.get(("departments", "H001"), racing)
-    load = Loads()
-    assert await cache.get(("departments", "H001"), load) == ["load 1"]
-
-
-async def test_errors_are_not_kept(cache):
-    async def missing() -> list[str]:
-        raise NotFound("hospital", "H009")
-
-    with pytest.raises(NotFound):
-        await cache.get(("departments", "H009"), missing)
-    load = Loads()
-    assert await cache.get(("departments", "H009"), load) == ["load 1"]
-
-
-async def test_catalogue_commands_move_the_version(services, world, hospital, patient):
-    before = services.catalogue_version
+    await services.cached(counted, "H001")
+    await services.cached(counted, "H001")
+    assert len(reads) == 1  # kept
     await world.department("103", "眼科")
+    await services.cached(counted, "H001")
+    assert len(reads) == 2
     await world.doctor("00950", "103")
-    assert services.catalogue_version == before + 2
+    await services.cached(counted, "H001")
+    assert len(reads) == 3
+    await services.handle(rules.SetRule(rule=Rule(key=RuleKey.HOLD_MINUTES, value=20)))
+    await services.cached(counted, "H001")
+    assert len(reads) == 4
     slot = await slot_at(services, "00868", TOMORROW, "0800")
     await services.handle(
         bookings.BookSlot(slot_id=slot.slot_id, patient_id=patient.id, channel="sms")
     )
-    assert services.catalogue_version == before + 2
+    await services.cached(counted, "H001")
+    assert len(reads) == 4  # a booking changes nothing the cache keeps
 
 
 async def test_a_caller_hears_a_department_added_during_the_call(twilio, world):
