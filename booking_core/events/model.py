@@ -39,7 +39,7 @@ class OutboxEvent:
     topic: str  # booking.created, booking.cancelled, slot.changed ...
     hospital_id: int | None
     key: str  # the aggregate: a booking number, a slot id ...
-    payload: dict = field(hash=False)
+    payload: dict[str, Any] = field(hash=False)
     created_at: datetime
     attempts: int = 0
 
@@ -423,10 +423,10 @@ EVENT_TYPES = _by_topic(
 """Every event type by its topic: how :func:`decode` finds the type of an outbox row."""
 
 
-_ADAPTERS: dict[type[Event], TypeAdapter] = {}
+_ADAPTERS: dict[type[Event], TypeAdapter[Any]] = {}
 
 
-def _adapter(event_type: type[Event]) -> TypeAdapter:
+def _adapter(event_type: type[Event]) -> TypeAdapter[Any]:
     """pydantic's validator of ``event_type`` (built once: a few milliseconds each)."""
     adapter = _ADAPTERS.get(event_type)
     if adapter is None:

@@ -34,7 +34,7 @@ class Query(NamedTuple):
 
     op: Op
     sql: str
-    args: tuple = ()
+    args: tuple[Any, ...] = ()
     # PostgreSQL row locks: True → FOR UPDATE, "skip" → FOR UPDATE SKIP LOCKED.
     # SQLite ignores it: its writes are serial anyway.
     lock: bool | str = False
@@ -110,8 +110,8 @@ class PendingAudit:
     entity: str
     entity_id: str
     hospital_id: int | None
-    before: dict | None
-    after: dict | None
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
 
 
 @dataclass(slots=True)
@@ -141,8 +141,8 @@ class Tx:
         entity_id: Any,
         *,
         hospital_id: int | None,
-        before: dict | None = None,
-        after: dict | None = None,
+        before: dict[str, Any] | None = None,
+        after: dict[str, Any] | None = None,
     ) -> None:
         """Record an audit row. ``action`` is a :class:`booking_core.events.AuditAction`,
         never a free string: one vocabulary for the audit log and the events."""
