@@ -28,11 +28,12 @@ PHONE = "13912345678"
 TOMORROW = date(2026, 7, 11)
 BUDGET_SECONDS = 0.5
 HOLD_SECONDS = 1.2
+ROOMY_BUDGET_SECONDS = 10.0
 BOOK = "GHDH00868,07110830,张三"
 _sids = itertools.count(1)
 
 
-async def _mount(aiohttp_client, services, world, **options):
+async def _mount(aiohttp_client, services, world, *, budget=BUDGET_SECONDS, **options):
     """The SMS door with a half-second webhook budget, and the sub-app (for its tasks)."""
     await world.basic(TOMORROW, places=2)
     await world.patient("张三", phone_no=PHONE)
@@ -42,7 +43,7 @@ async def _mount(aiohttp_client, services, world, **options):
         auth_token=TOKEN,
         public_url=PUBLIC_URL,
         hospital_code="H001",
-        answer_within_seconds=BUDGET_SECONDS,
+        answer_within_seconds=budget,
         **options,
     )
     root.add_subapp("/twilio/sms/", app)
@@ -116,8 +117,15 @@ async def test_a_text_queued_behind_a_slow_unit_gets_its_result_texted(door, ser
     assert len(made) == 1
 
 
-async def test_a_quick_text_is_answered_inline_and_not_texted(door, services):
-    client, app = door
+@pytest.fixture
+async def roomy_door(aiohttp_client, services, world):
+    """The door with a budget no unslowed exchange comes near, even on a loaded machine
+    (the half-second one above was outlasted once in a full PostgreSQL run at load 6)."""
+    return await _mount(aiohttp_client, services, world, budget=ROOMY_BUDGET_SECONDS)
+
+
+async def test_a_quick_text_is_answered_inline_and_not_texted(roomy_door, services):
+    client, app = roomy_door
     said = await text(client, BOOK)
     made, queued = await outcome(services, app)
 
