@@ -2,8 +2,9 @@
 docs/kiosk-protocol.md) and the kiosk's devices (serial ports, :mod:`hardware.devices`).
 
 - :mod:`.config`: the TOML file (docs/kiosk.md lists every key).
-- :mod:`.protocol`: topics and payloads, pure.
-- :mod:`.link`: the MQTT connection (aiomqtt, the only importer): reconnects, status, will.
+- :mod:`.payloads`: each job kind's payload, checked (the envelopes and topics are
+  :mod:`hardware.protocol`'s, shared with the engine), pure.
+- :mod:`.link`: the MQTT connection (the agent's one aiomqtt importer): reconnects, status, will.
 - :mod:`.journal`: the job journal in SQLite; :mod:`.jobs` runs jobs once, acks each once;
   :mod:`.money` the terminal's jobs and the reversal of charges whose answer never came.
 - :mod:`.requests`, :mod:`.flow`, :mod:`.screen`: a patient at the kiosk.

@@ -24,9 +24,9 @@ from datetime import datetime
 from importlib import metadata
 from typing import Any
 
+from hardware import protocol
 from hardware.devices import DeviceState
 
-from . import protocol
 from .config import KioskConfig
 from .flow import PatientFlow
 from .jobs import JobRunner

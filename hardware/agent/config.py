@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .protocol import KIOSK_ID
+from hardware.protocol import KIOSK_ID
 
 PASSWORD_ENV = "GUAHAO_KIOSK_PASSWORD"
 PASSWORD_FILE_ENV = "GUAHAO_KIOSK_PASSWORD_FILE"

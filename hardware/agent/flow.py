@@ -32,8 +32,8 @@ from hardware.devices import (
     IdCard,
 )
 from hardware.devices.ticket import fen_to_yuan
+from hardware.protocol import Reply
 
-from .protocol import Reply
 from .screen import BUSY, DEVICE_WORDS, Screen, View
 
 logger = logging.getLogger("hardware.agent.flow")

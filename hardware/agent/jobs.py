@@ -24,13 +24,15 @@ import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
+from hardware import protocol
 from hardware.devices import DeviceError
+from hardware.protocol import Job, Unreadable
 
-from . import money, protocol
+from . import money, payloads
 from .journal import Journal
 from .kiosk_devices import KioskDevices
 from .link import NotConnected
-from .protocol import BadPayload, Job, Unreadable
+from .payloads import BadPayload
 from .screen import DEVICE_WORDS, Screen, View
 from .work import Outcome, Run
 
@@ -42,7 +44,7 @@ ACK_RETRY_SECONDS = 1.0
 
 
 async def print_ticket(run: Run) -> Outcome:
-    ticket = protocol.parse_ticket(run.job.payload, run.now())
+    ticket = payloads.parse_ticket(run.job.payload, run.now())
     printer = run.devices.printer_or_fail()
     run.screen.show(View("正在打印凭条，请稍候", (f"排队号：{ticket.queue_no}号",)))
     try:
@@ -56,7 +58,7 @@ async def print_ticket(run: Run) -> Outcome:
 
 
 async def show_message(run: Run) -> Outcome:
-    text, seconds = protocol.parse_message(run.job.payload)
+    text, seconds = payloads.parse_message(run.job.payload)
     run.screen.show(View(text), seconds)
     return Outcome(protocol.ack_done(run.job.job_id))
 

@@ -1,4 +1,4 @@
-"""The kiosk's MQTT connection to the engine (aiomqtt; the only module that imports it).
+"""The kiosk's MQTT connection to the engine (aiomqtt; the agent's one module that imports it).
 
 :meth:`BrokerLink.run` keeps one connection up: client id and user name the kiosk id,
 MQTT 5 with a persistent session (``clean_start`` never, a session expiry of a day) so
@@ -29,7 +29,8 @@ from aiomqtt.exceptions import MqttConnectError
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from . import protocol
+from hardware import protocol
+
 from .config import KioskConfig
 
 logger = logging.getLogger("hardware.agent.broker")

@@ -23,11 +23,12 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from hardware import protocol
 from hardware.devices import CardTerminal, DeviceConnectionError, DeviceError, PaymentDeclined
 from hardware.devices.base import Sleep
 from hardware.devices.ticket import fen_to_yuan
 
-from . import protocol
+from . import payloads
 from .journal import Journal, Reversal
 from .kiosk_devices import KioskDevices
 from .screen import DEVICE_WORDS, View
@@ -46,7 +47,7 @@ RESULT_SECONDS = 8.0
 
 
 async def charge(run: Run) -> Outcome:
-    request = protocol.parse_charge(run.job.payload)
+    request = payloads.parse_charge(run.job.payload)
     terminal = run.devices.terminal_or_fail()
     request_id, job_id = run.entry.request_id, run.job.job_id
     assert request_id is not None  # written by the runner before the handler runs
@@ -118,12 +119,12 @@ async def _failed(run: Run, reversal_id: str, failure: dict[str, str]) -> Outcom
 
 
 async def reversal(run: Run) -> Outcome:
-    reference = protocol.parse_reversal(run.job.payload)
+    reference = payloads.parse_reversal(run.job.payload)
     return await _ask(run, lambda t, rid: t.reverse(rid, reference=reference))
 
 
 async def refund(run: Run) -> Outcome:
-    amount, reference = protocol.parse_refund(run.job.payload)
+    amount, reference = payloads.parse_refund(run.job.payload)
     return await _ask(run, lambda t, rid: t.refund(rid, reference, amount))
 
 

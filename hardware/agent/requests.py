@@ -15,9 +15,10 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from . import protocol
+from hardware import protocol
+from hardware.protocol import Reply, Unreadable
+
 from .link import NotConnected
-from .protocol import Reply, Unreadable
 
 logger = logging.getLogger("hardware.agent.requests")
 

@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from hardware.protocol import Job
+
 from .journal import Entry, Journal
 from .kiosk_devices import KioskDevices
-from .protocol import Job
 from .screen import Screen
 
 

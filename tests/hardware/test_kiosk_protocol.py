@@ -11,10 +11,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hardware.agent import protocol
-from hardware.agent.protocol import BadPayload, Job, Unreadable
+from hardware import protocol
+from hardware.agent import payloads
+from hardware.agent.payloads import BadPayload
 from hardware.agent.screen import DEVICE_WORDS
 from hardware.devices.base import ALL_DEVICE_ERRORS
+from hardware.protocol import Job, Unreadable
 from tests.hardware.kiosk_world import TICKET
 
 REPO = Path(__file__).resolve().parents[2]
@@ -77,7 +79,7 @@ def test_a_job_expires_at_its_instant():
 
 
 def test_a_ticket_payload_is_the_ticket_printed_at_now():
-    ticket = protocol.parse_ticket(TICKET, NOW)
+    ticket = payloads.parse_ticket(TICKET, NOW)
     assert (ticket.day, ticket.start, ticket.end) == (date(2026, 7, 10), time(8, 30), time(9))
     assert (ticket.queue_no, ticket.fee, ticket.printed_at, ticket.tz) == (
         12,
@@ -104,7 +106,7 @@ def test_a_ticket_payload_is_the_ticket_printed_at_now():
 )
 def test_a_ticket_payload_that_does_not_fit_is_a_bad_payload(change):
     with pytest.raises(BadPayload):
-        protocol.parse_ticket(TICKET | change, NOW)
+        payloads.parse_ticket(TICKET | change, NOW)
 
 
 @pytest.mark.parametrize(
@@ -119,7 +121,7 @@ def test_a_ticket_payload_that_does_not_fit_is_a_bad_payload(change):
 )
 def test_a_charge_payload_that_does_not_fit_is_a_bad_payload(payload):
     with pytest.raises(BadPayload):
-        protocol.parse_charge(payload)
+        payloads.parse_charge(payload)
 
 
 def test_every_ack_reason_is_listed_in_the_protocol_and_no_other():
