@@ -29,6 +29,7 @@ from cryptography.x509.oid import NameOID
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from hardware.hall.mosquitto import acl_text
 from hardware.simulators import CardReaderSimulator, CardTerminalSimulator, PrinterSimulator
 from tests.support.services import (
     BrokerTls,
@@ -44,23 +45,9 @@ KIOSK_A, KIOSK_B = "k0000000a", "k0000000b"
 PASSWORDS = {ENGINE: ENGINE_PASSWORD, KIOSK_A: "kiosk-a-secret", KIOSK_B: "kiosk-b-secret"}
 ROOT = "guahao/v1/kiosk"
 
-ACL = """\
-# the engine: reads what kiosks say, writes their jobs and replies
-user engine
-topic read guahao/v1/kiosk/+/status
-topic read guahao/v1/kiosk/+/requests
-topic read guahao/v1/kiosk/+/acks
-topic write guahao/v1/kiosk/+/jobs
-topic write guahao/v1/kiosk/+/replies
-
-# every kiosk (its user name is its id): only its own topics
-pattern write guahao/v1/kiosk/%u/status
-pattern write guahao/v1/kiosk/%u/requests
-pattern write guahao/v1/kiosk/%u/acks
-pattern read guahao/v1/kiosk/%u/jobs
-pattern read guahao/v1/kiosk/%u/replies
-"""
-"""The ACL docs/kiosk.md tells hospital IT to install (a test keeps the two the same)."""
+ACL = acl_text(ENGINE)
+"""The ACL the engine writes, which docs/kiosk.md tells hospital IT to install (a test
+keeps the two the same)."""
 
 TICKET = {
     "hospital": "首都医科大学附属北京安贞医院",

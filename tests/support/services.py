@@ -11,8 +11,6 @@ postgres user cannot enter pytest's private ``tmp_path`` directories).
 from __future__ import annotations
 
 import atexit
-import base64
-import hashlib
 import os
 import pwd
 import re
@@ -30,6 +28,8 @@ from typing import IO, NoReturn
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+
+from hardware.hall.mosquitto import password_hash
 
 PG_USER = "postgres"  # the database superuser created by initdb (and the OS user when root)
 PG_START_TIMEOUT_SECONDS = 60  # initdb + start take ~2 s; a loaded CI box can be much slower
@@ -317,29 +317,13 @@ def find_mosquitto() -> Path | None:
     return None
 
 
-MOSQUITTO_PBKDF2_ITERATIONS = 101  # what mosquitto_passwd 2.0 writes; the broker reads the count
-MOSQUITTO_SALT_BYTES = 12
-
-
-def mosquitto_password_hash(
-    password: str, *, salt: bytes | None = None, iterations: int = 0
-) -> str:
-    """A mosquitto 2 password-file hash: ``$7$<iterations>$<salt>$<key>``, PBKDF2-HMAC-SHA512
-    with a 12-byte salt and a 64-byte key, both in standard base64 (what ``mosquitto_passwd``
-    writes; written here because Debian's mosquitto package may come without it)."""
-    salt = secrets.token_bytes(MOSQUITTO_SALT_BYTES) if salt is None else salt
-    iterations = iterations or MOSQUITTO_PBKDF2_ITERATIONS
-    key = hashlib.pbkdf2_hmac("sha512", password.encode("utf-8"), salt, iterations)
-    encoded = (base64.b64encode(part).decode("ascii") for part in (salt, key))
-    return f"$7${iterations}${next(encoded)}${next(encoded)}"
-
-
 def write_password_file(path: Path, users: Mapping[str, str]) -> None:
-    """A mosquitto ``password_file``: one ``user:hash`` line per user."""
+    """A mosquitto ``password_file``: one ``user:hash`` line per user (name → password), in
+    the ``$7$`` format the engine writes (:func:`hardware.hall.mosquitto.password_hash`)."""
     for user in users:
         if not re.fullmatch(r"[A-Za-z0-9_.-]+", user):
             raise ValueError(f"user name {user!r}: letters, digits, _ . - only")
-    lines = (f"{user}:{mosquitto_password_hash(password)}\n" for user, password in users.items())
+    lines = (f"{user}:{password_hash(password)}\n" for user, password in users.items())
     path.write_text("".join(lines), encoding="utf-8")
     path.chmod(0o600)
 
@@ -357,8 +341,9 @@ class BrokerTls:
 @dataclass
 class PrivateBroker:
     """A mosquitto broker of our own on 127.0.0.1: anonymous clients allowed unless it was
-    started with ``users``; ``restart()`` keeps its port (and, with ``persistence``, its
-    sessions and queued messages, as a production broker does)."""
+    started with ``users`` or a ``password_file``; ``restart()`` keeps its port (and, with
+    ``persistence``, its sessions and queued messages, as a production broker does).
+    ``pid_file`` is where mosquitto writes its pid (what the engine signals to reload it)."""
 
     host: str
     port: int
@@ -366,6 +351,11 @@ class PrivateBroker:
     _process: subprocess.Popen[bytes]
     _log: IO[bytes]
     _command: list[str] = field(default_factory=list)
+    pid_file: Path | None = None
+
+    @property
+    def pid(self) -> int:
+        return self._process.pid
 
     def stop(self) -> None:
         """SIGTERM (mosquitto saves its persistence file on the way out), then wait."""
@@ -415,8 +405,11 @@ def _broker_conf(
     acl: str | None,
     persistence: bool,
     tls: BrokerTls | None,
+    password_file: Path | None,
+    acl_file: Path | None,
 ) -> str:
     lines = [f"listener {port} 127.0.0.1", "log_dest stdout", "log_type all"]
+    lines.append(f"pid_file {base / 'mosquitto.pid'}")
     if os.geteuid() == 0:  # as root mosquitto would switch to its own user, who cannot
         lines.append("user root")  # read pytest's 0700 directories (password file, ACL)
     if tls is not None:
@@ -425,14 +418,22 @@ def _broker_conf(
             f"certfile {tls.cert_file}",
             f"keyfile {tls.key_file}",
         ]
-    if users is None:
+    if users is not None:
+        if password_file is not None:
+            raise ValueError("users or a password_file, not both")
+        password_file = base / "passwd"
+        write_password_file(password_file, users)
+    if password_file is None:
         lines.append("allow_anonymous true")
     else:
-        write_password_file(base / "passwd", users)
-        lines += ["allow_anonymous false", f"password_file {base / 'passwd'}"]
+        lines += ["allow_anonymous false", f"password_file {password_file}"]
     if acl is not None:
-        (base / "acl").write_text(acl, encoding="utf-8")
-        lines.append(f"acl_file {base / 'acl'}")
+        if acl_file is not None:
+            raise ValueError("acl or an acl_file, not both")
+        acl_file = base / "acl"
+        acl_file.write_text(acl, encoding="utf-8")
+    if acl_file is not None:
+        lines.append(f"acl_file {acl_file}")
     if persistence:
         lines += ["persistence true", f"persistence_location {base}/", "autosave_interval 1"]
     else:
@@ -447,13 +448,16 @@ def start_private_mosquitto(
     acl: str | None = None,
     persistence: bool = False,
     tls: BrokerTls | None = None,
+    password_file: Path | None = None,
+    acl_file: Path | None = None,
 ) -> PrivateBroker:
     """Start ``mosquitto -c <conf>`` listening on a free port of 127.0.0.1; wait until it accepts.
 
     ``users`` (name → password) turns anonymous access off and writes a password file;
     ``acl`` is an ``acl_file``'s text (``pattern read guahao/v1/kiosk/%u/jobs`` …);
     ``persistence`` keeps sessions and queued messages across :meth:`PrivateBroker.restart`;
-    ``tls`` makes the listener TLS-only.
+    ``tls`` makes the listener TLS-only; ``password_file`` and ``acl_file`` name files
+    written elsewhere (by the engine) instead of ``users`` and ``acl``.
 
     Raises ServiceNotInstalled when mosquitto is missing, ServiceError when it does not start.
     """
@@ -467,7 +471,16 @@ def start_private_mosquitto(
         port = free_port()
         conf = base / f"mosquitto-{attempt}.conf"
         conf.write_text(
-            _broker_conf(port, base, users=users, acl=acl, persistence=persistence, tls=tls),
+            _broker_conf(
+                port,
+                base,
+                users=users,
+                acl=acl,
+                persistence=persistence,
+                tls=tls,
+                password_file=password_file,
+                acl_file=acl_file,
+            ),
             encoding="utf-8",
         )
         log_file = base / f"mosquitto-{attempt}.log"
@@ -480,7 +493,9 @@ def start_private_mosquitto(
             stderr=subprocess.STDOUT,
             start_new_session=True,  # a Ctrl-C in the terminal reaches pytest, not the broker
         )
-        broker = PrivateBroker("127.0.0.1", port, log_file, process, log, command)
+        broker = PrivateBroker(
+            "127.0.0.1", port, log_file, process, log, command, base / "mosquitto.pid"
+        )
         deadline = time.monotonic() + BROKER_START_TIMEOUT_SECONDS
         while process.poll() is None and time.monotonic() < deadline:
             if wait_for_port("127.0.0.1", port, timeout=0.2):

@@ -1,10 +1,6 @@
 """The private service helpers start real servers on free ports, and clean up after them."""
 
-import base64
-import hashlib
-import shutil
 import socket
-import subprocess
 
 import pytest
 
@@ -14,7 +10,6 @@ from .services import (
     ServiceError,
     create_database,
     drop_database,
-    mosquitto_password_hash,
     run_psql,
     service_missing,
     start_private_mosquitto,
@@ -102,26 +97,6 @@ def test_service_missing_fails_in_ci(monkeypatch):
     monkeypatch.setenv("CI", "true")
     with pytest.raises(pytest.fail.Exception, match="CI=true"):
         service_missing("PostgreSQL", "initdb not found")
-
-
-def test_our_password_hash_is_the_one_mosquitto_passwd_writes(tmp_path):
-    """Same salt and count, same line: checked against the real tool when it is installed,
-    and against PBKDF2-SHA512 itself always."""
-    salt = bytes(range(12))
-    ours = mosquitto_password_hash("s3cret-密码", salt=salt)
-    assert ours.startswith("$7$101$AAECAwQFBgcICQoL$")
-    key = hashlib.pbkdf2_hmac("sha512", "s3cret-密码".encode(), salt, 101)
-    assert ours.split("$")[4] == base64.b64encode(key).decode()
-    tool = shutil.which("mosquitto_passwd")
-    if tool is None:
-        return  # the broker test below still proves the broker reads our hashes
-    subprocess.run([tool, "-c", "-b", str(tmp_path / "pw"), "k1", "s3cret-密码"], check=True)
-    _, written = (tmp_path / "pw").read_text().strip().split(":", 1)
-    _, seven, count, their_salt, _ = written.split("$")
-    assert (seven, count) == ("7", "101")
-    assert written == mosquitto_password_hash(
-        "s3cret-密码", salt=base64.b64decode(their_salt), iterations=int(count)
-    )
 
 
 def _connect(broker: PrivateBroker, user: str, password: str) -> bytes:
