@@ -23,6 +23,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from hardware.hall.address import USER_NAME, BrokerAddress
+
 ENV_PREFIX = "GUAHAO_"
 FILE_SUFFIX = "_FILE"
 MASK = "***"
@@ -220,6 +222,56 @@ SETTINGS: tuple[Setting, ...] = (
         "Addresses or networks of your reverse proxies: forwarded headers only from these",
         list,
     ),
+    Setting(
+        "kiosk_broker_url",
+        "",
+        "The kiosks' MQTT broker, mqtts://host:port (mqtt:// only on a closed test network); "
+        "empty: no kiosks",
+        str,
+    ),
+    Setting(
+        "kiosk_broker_user", "engine", "The engine's MQTT user name on the kiosks' broker", str
+    ),
+    Setting(
+        "kiosk_broker_password",
+        None,
+        "The engine's MQTT password on the kiosks' broker",
+        str,
+        secret=True,
+    ),
+    Setting(
+        "kiosk_broker_ca_path",
+        "",
+        "CA certificate (PEM) that signed the kiosks' broker's certificate; empty: the "
+        "system's CAs",
+        str,
+    ),
+    Setting(
+        "kiosk_broker_client_id",
+        "",
+        "This engine's MQTT client id, unique per engine process; empty: guahao-<host>-<pid>",
+        str,
+    ),
+    Setting(
+        "kiosk_broker_passwd_path",
+        "",
+        "mosquitto's password_file, which the engine writes from its kiosk registry; empty: "
+        "the engine writes no broker files",
+        str,
+    ),
+    Setting(
+        "kiosk_broker_acl_path",
+        "",
+        "mosquitto's acl_file, which the engine writes with the password file",
+        str,
+    ),
+    Setting(
+        "kiosk_broker_pid_path",
+        "",
+        "mosquitto's pid_file: the engine sends that process SIGHUP to reload the files it "
+        "wrote; empty: reload the broker yourself",
+        str,
+    ),
 )
 
 SETTINGS_BY_NAME: Mapping[str, Setting] = MappingProxyType({s.name: s for s in SETTINGS})
@@ -272,6 +324,14 @@ class Settings:
     console_idle_minutes: int
     console_trust_proxy: bool
     console_trusted_proxies: tuple[str, ...]
+    kiosk_broker_url: str
+    kiosk_broker_user: str
+    kiosk_broker_password: str | None
+    kiosk_broker_ca_path: str
+    kiosk_broker_client_id: str
+    kiosk_broker_passwd_path: str
+    kiosk_broker_acl_path: str
+    kiosk_broker_pid_path: str
 
     def __repr__(self) -> str:
         parts = []
@@ -580,6 +640,21 @@ def _check_networks(value: tuple[str, ...]) -> tuple[str, ...]:
     return value
 
 
+def _check_broker_url(value: str) -> str:
+    if not value.strip():
+        return ""
+    try:
+        return BrokerAddress.from_url(value).url()
+    except ValueError as err:
+        raise _Invalid(str(err)) from None
+
+
+def _check_broker_user(value: str) -> str:
+    if not USER_NAME.fullmatch(value):
+        raise _Invalid(f"must be 1-64 letters, digits, _ . or -, got {value!r}")
+    return value
+
+
 def _check_consumers(value: tuple[str, ...]) -> tuple[str, ...]:
     duplicates = sorted({name for name in value if value.count(name) > 1})
     if duplicates:
@@ -627,6 +702,8 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
     "console_session_hours": _between(1, 24 * 7),
     "console_idle_minutes": _at_least(1),
     "console_trusted_proxies": _check_networks,
+    "kiosk_broker_url": _check_broker_url,
+    "kiosk_broker_user": _check_broker_user,
 }
 
 
@@ -644,8 +721,34 @@ def _validate(values: dict[str, Any], sources: dict[str, str]) -> None:
                 f"{switch} is not set, so nothing would deliver its events: set {switch} "
                 f"(which adds {consumer} for you) or leave {consumer} out"
             )
+    _validate_kiosk_broker(values, sources)
     if values["pg_pool_min"] > values["pg_pool_max"]:
         raise ConfigError(
             f"pg_pool_min ({values['pg_pool_min']}, from {sources['pg_pool_min']}) is larger "
             f"than pg_pool_max ({values['pg_pool_max']}, from {sources['pg_pool_max']})"
+        )
+
+
+def _validate_kiosk_broker(values: dict[str, Any], sources: dict[str, str]) -> None:
+    """The kiosk settings that only make sense together."""
+    url, ca = values["kiosk_broker_url"], values["kiosk_broker_ca_path"]
+    if ca and not url.startswith("mqtts://"):
+        raise ConfigError(
+            f"kiosk_broker_ca_path is set (from {sources['kiosk_broker_ca_path']}) but "
+            f"kiosk_broker_url is {url or 'empty'!r}: a CA vouches for a TLS broker, "
+            "mqtts://host:port"
+        )
+    files = ("kiosk_broker_passwd_path", "kiosk_broker_acl_path")
+    given = [name for name in files if values[name]]
+    if len(given) == 1:
+        other = next(name for name in files if name not in given)
+        raise ConfigError(
+            f"{given[0]} is set (from {sources[given[0]]}) but {other} is not: the engine "
+            "writes mosquitto's password file and its ACL together, or neither"
+        )
+    if values["kiosk_broker_pid_path"] and not given:
+        raise ConfigError(
+            f"kiosk_broker_pid_path is set (from {sources['kiosk_broker_pid_path']}) but "
+            "the engine writes no broker files to reload: set kiosk_broker_passwd_path and "
+            "kiosk_broker_acl_path too, or leave it empty"
         )

@@ -1,14 +1,20 @@
 """Where the engine finds the MQTT broker its kiosks use: ``mqtt://host:port`` or, with TLS,
-``mqtts://host:port`` (the ``kiosk_broker_url`` setting). Pure: no client is made here."""
+``mqtts://host:port`` (the ``kiosk_broker_url`` setting), and what its user name there may
+be. Pure, and light enough for the engine's settings to import: no client is made here."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
 PORTS = {"mqtt": 1883, "mqtts": 8883}
 """MQTT's registered ports, without TLS and with."""
+
+USER_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+"""What the engine's MQTT user name may be: nothing that could break a line of mosquitto's
+password file or ACL."""
 
 
 @dataclass(frozen=True)

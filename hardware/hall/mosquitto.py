@@ -34,6 +34,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from hardware.hall.address import USER_NAME
 from hardware.protocol import ACKS, JOBS, KIOSK_ID, REPLIES, REQUESTS, ROOT, STATUS
 
 PBKDF2_ITERATIONS = 101
@@ -47,9 +48,6 @@ NEW_FILE_MODE = 0o640
 the mosquitto group, or make the engine's user the file's owner and the broker's group its
 group). A file that exists keeps its mode and group."""
 
-USER_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
-"""What the engine's user name may be: nothing that could break a password-file line or
-an ACL line."""
 _HASH = re.compile(r"\$7\$[1-9][0-9]{0,6}\$[A-Za-z0-9+/]+={0,2}\$[A-Za-z0-9+/]+={0,2}")
 
 
