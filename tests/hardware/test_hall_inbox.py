@@ -8,6 +8,7 @@ import asyncio
 import json
 import logging
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ import pytest
 from booking_core.kernel.errors import StoreUnavailable
 from booking_core.store.budget import current
 from hardware import protocol
+from hardware.hall import answers
 from hardware.hall.answers import Answers
 from hardware.hall.inbox import Inbox
 from hardware.protocol import Ack, Request, Status
@@ -315,3 +317,15 @@ async def test_closing_lets_a_request_being_answered_finish_and_its_reply_go_out
     await asyncio.sleep(0.05)
     await inbox.close()
     assert [(k, r["queue_no"]) for k, r in handlers.replies] == [(KIOSK_A, 1)]
+
+
+def test_the_protocol_says_what_the_engine_answers_when_it_cannot():
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "kiosk-protocol.md").read_text()
+    section = docs.split("What the engine promises about a reply:")[1].split("## Jobs")[0]
+    words = " ".join(section.split())
+    assert f'"code": "{answers.BUSY}"' in words
+    assert f'("{answers.BUSY_MESSAGE}")' in words
+    assert f'`"code": "{answers.INTERNAL_ERROR}"` ("{answers.INTERNAL_ERROR_MESSAGE}")' in words
+    assert f"{answers.ANSWER_WITHIN_SECONDS:g} s of the kiosk's 5" in words
+    assert "reply it sent for a minute" in words
+    assert answers.REPLIES_KEPT_SECONDS == 60
