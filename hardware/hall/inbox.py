@@ -73,9 +73,13 @@ class Inbox:
         self._lanes: dict[tuple[str, str], deque[bytes]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._complained: set[str] = set()
+        self._closed = False
 
     def take(self, topic: str, payload: bytes) -> None:
         """A message the broker delivered on ``topic``."""
+        if self._closed:  # stopping: lost here, and recovered as for a handler that raised
+            logger.debug("a message on %s while stopping: not taken", topic)
+            return
         where = protocol.parse_topic(topic)
         if where is None or where[1] not in (protocol.REQUESTS, protocol.ACKS, protocol.STATUS):
             logger.warning("a message on %r, which is none of the kiosks' topics: dropped", topic)
@@ -94,6 +98,7 @@ class Inbox:
     async def close(self, grace: float = CLOSE_GRACE_SECONDS) -> None:
         """Stop: let what is being handled finish (requests answered and their replies
         sent, acks recorded) for up to ``grace`` seconds, then cancel what is left."""
+        self._closed = True
         late: set[asyncio.Task[None]] = set()
         if self._tasks:
             _, late = await asyncio.wait(set(self._tasks), timeout=grace)
