@@ -27,6 +27,7 @@ from .kernel.deps import Deps
 from .kernel.pii import Cipher
 from .kernel.registry import HandlerTable, merge_handlers
 from .kernel.unit import Command, R, T, Tx, Unit, UnitOfWork
+from .kiosks import handlers as kiosks
 from .messages import handlers as messages
 from .messages.model import Notice
 from .messages.notices import claim_notices
@@ -58,6 +59,7 @@ COMMAND_HANDLERS: HandlerTable = merge_handlers(
     blacklist.HANDLERS,
     bookings.HANDLERS,
     calls.HANDLERS,
+    kiosks.HANDLERS,
     complaints.HANDLERS,
     messages.HANDLERS,
     operators.HANDLERS,

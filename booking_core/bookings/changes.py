@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import time
+from datetime import datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -18,6 +18,7 @@ from ..kernel import tenancy
 from ..kernel.actor import Actor, Channel
 from ..kernel.deps import Deps
 from ..kernel.errors import (
+    BookingError,
     CheckInClosed,
     CheckInNotOpen,
     Forbidden,
@@ -128,6 +129,19 @@ def cancel_booking(tx: Tx, cmd: CancelBooking, deps: Deps) -> Unit[BookingView]:
     return (yield from cancel_one(tx, booking, cmd.actor, reason))
 
 
+def payment_refusal(booking: Booking, now: datetime) -> InvalidState | None:
+    """Why ``booking`` cannot be paid at ``now`` (what :func:`pay_booking` refuses it with:
+    not held or confirmed, paid already, its hold expired), or None. A caller that must not
+    fail (a kiosk's charge already taken) asks first and reverses the charge instead."""
+    if booking.status not in (BookingStatus.HELD, BookingStatus.CONFIRMED):
+        return InvalidState(status=str(booking.status), action="pay")
+    if booking.paid >= booking.fee:
+        return InvalidState(status="paid", action="pay")
+    if booking.hold_expires_at is not None and booking.hold_expires_at <= now:
+        return InvalidState(status="hold_expired", action="pay")
+    return None
+
+
 def pay_booking(tx: Tx, cmd: PayBooking, deps: Deps) -> Unit[BookingView]:
     """Pay what is due. The same payment sent again under its ``reference`` (a terminal or
     bank transaction) moves no money and answers with the booking as it stands; the
@@ -137,12 +151,9 @@ def pay_booking(tx: Tx, cmd: PayBooking, deps: Deps) -> Unit[BookingView]:
         prior = yield from movement_by_reference(booking.hospital_id, "payment", cmd.reference)
         if prior is not None:
             return (yield from _payment_replayed(cmd, booking, prior))
-    if booking.status not in (BookingStatus.HELD, BookingStatus.CONFIRMED):
-        raise InvalidState(status=str(booking.status), action="pay")
-    if booking.paid >= booking.fee:
-        raise InvalidState(status="paid", action="pay")
-    if booking.hold_expires_at is not None and booking.hold_expires_at <= tx.now:
-        raise InvalidState(status="hold_expired", action="pay")
+    refusal = payment_refusal(booking, tx.now)
+    if refusal is not None:
+        raise refusal
     if cmd.method not in ("balance", "card", "cash"):
         raise InvalidInput("method", "balance, card or cash")
     due = booking.fee - booking.paid
@@ -276,18 +287,27 @@ def reschedule_booking(tx: Tx, cmd: RescheduleBooking, deps: Deps) -> Unit[Booki
     return (yield from move_booking(tx, booking, target, place, booked, cmd.actor, "rescheduled"))
 
 
-def check_in(tx: Tx, cmd: CheckIn, deps: Deps) -> Unit[BookingView]:
-    booking = yield from _owned(tx, cmd.booking_no, cmd.actor)
+def check_in_refusal(tx: Tx, booking: Booking, actor: Actor) -> Unit[BookingError | None]:
+    """Why ``booking`` cannot be checked in now (what :func:`check_in` refuses it with: not
+    confirmed, before its day, after its session), or None."""
     if booking.status is not BookingStatus.CONFIRMED:
-        raise InvalidState(status=str(booking.status), action="check_in")
-    ctx = yield from slot_context(booking.slot_id, cmd.actor)
+        return InvalidState(status=str(booking.status), action="check_in")
+    ctx = yield from slot_context(booking.slot_id, actor)
     tz = ZoneInfo(ctx["timezone"])
     opens_at = at_local(booking.day, time(0, 0), tz)
     if tx.now < opens_at:
-        raise CheckInNotOpen(opens_at=opens_at)
+        return CheckInNotOpen(opens_at=opens_at)
     ends_at = from_epoch(ctx["session_ends_at"])
     if tx.now >= ends_at:
-        raise CheckInClosed(closed_at=ends_at.astimezone(tz))
+        return CheckInClosed(closed_at=ends_at.astimezone(tz))
+    return None
+
+
+def check_in(tx: Tx, cmd: CheckIn, deps: Deps) -> Unit[BookingView]:
+    booking = yield from _owned(tx, cmd.booking_no, cmd.actor)
+    refusal = yield from check_in_refusal(tx, booking, cmd.actor)
+    if refusal is not None:
+        raise refusal
     queue_no = yield val(
         "UPDATE sessions SET last_queue_no = last_queue_no + 1 WHERE id = ? "
         "RETURNING last_queue_no",

@@ -22,6 +22,9 @@ from .model import (
     BookingNoShow,
     BookingPaid,
     ComplaintReplied,
+    KioskDisabled,
+    KioskPasswordReset,
+    KioskRegistered,
     PatientBlacklisted,
     PatientRegistered,
     RuleChanged,
@@ -49,6 +52,9 @@ class AuditAction(StrEnum):
     BAN_LIFTED = BanLifted.topic
     RULE_CHANGED = RuleChanged.topic
     COMPLAINT_REPLIED = ComplaintReplied.topic
+    KIOSK_REGISTERED = KioskRegistered.topic
+    KIOSK_DISABLED = KioskDisabled.topic
+    KIOSK_PASSWORD_RESET = KioskPasswordReset.topic
 
     # acts only the audit log records
     PATIENT_REVEAL = "patient.reveal"  # clear ID number or phone shown to an operator

@@ -387,6 +387,111 @@ class ComplaintReplied(Event):
     patient_id: int | None = doc("The patient it concerns (null: unknown)")
 
 
+# --- kiosks (自助机) ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class TicketPrinted(BookingEvent):
+    """A kiosk printed the ticket (取号凭条) of a checked-in booking: the ack of its print job."""
+
+    topic: ClassVar[str] = "booking.ticket_printed"
+
+    kiosk_id: str = doc("The kiosk that printed it (k and 8 hex digits)")
+    job_id: str = doc("The print job it acknowledged")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class KioskRegistered(Event):
+    """A kiosk (自助机) was registered: its broker account exists from now on."""
+
+    topic: ClassVar[str] = "kiosk.registered"
+    key_field: ClassVar[str] = "kiosk_id"
+
+    kiosk_id: str = doc("The kiosk's id and MQTT user name (k and 8 hex digits); the key")
+    name: str = doc("What the hospital calls it (门诊大厅1号机)")
+    location: str = doc("Where it stands (may be empty)")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class KioskDisabled(Event):
+    """A kiosk was disabled (停用): its broker account is gone, it can do nothing more."""
+
+    topic: ClassVar[str] = "kiosk.disabled"
+    key_field: ClassVar[str] = "kiosk_id"
+
+    kiosk_id: str = doc("The kiosk; the key")
+    name: str = doc("What the hospital calls it")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class KioskPasswordReset(Event):
+    """A kiosk's broker password was replaced: the old one no longer connects."""
+
+    topic: ClassVar[str] = "kiosk.password_reset"
+    key_field: ClassVar[str] = "kiosk_id"
+
+    kiosk_id: str = doc("The kiosk; the key")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class KioskStatusChanged(Event):
+    """A kiosk went online or offline, or one of its devices changed state (a status that
+    says the same thing again records nothing)."""
+
+    topic: ClassVar[str] = "kiosk.status_changed"
+    key_field: ClassVar[str] = "kiosk_id"
+
+    kiosk_id: str = doc("The kiosk; the key")
+    online: bool = doc("Whether it is connected now")
+    reason: str = doc(
+        "Why it is offline: lost (its connection died) or stopped (on purpose); empty when online"
+    )
+    since: datetime = doc("Since when it has been online or offline (UTC)")
+    devices: dict[str, Any] = doc(
+        "Each device by name (printer, card_reader, terminal): state (ok, paper_out …), "
+        "reason, since (UTC) and pending_reversals"
+    )
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class KioskJobQueued(Event):
+    """A job for a kiosk's devices was made (print a ticket, charge, reverse, refund, show a
+    message): the engine publishes it to the kiosk. Written with the change it belongs to."""
+
+    topic: ClassVar[str] = "kiosk.job_queued"
+    key_field: ClassVar[str] = "job_id"
+
+    kiosk_id: str = doc("The kiosk the job is for")
+    job_id: str = doc("The job's id, kept when it is sent again; the key")
+    kind: str = doc("print_ticket, charge, reversal, refund or show_message")
+    job_payload: dict[str, Any] = doc(
+        "The job's payload, as docs/kiosk-protocol.md gives it for each kind"
+    )
+    created_at: datetime = doc("When the job was made (UTC)")
+    expires_at: datetime | None = doc(
+        "After this the kiosk acks it expired untouched (null: never)"
+    )
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class KioskJobAcked(Event):
+    """A kiosk acknowledged a job: its one outcome is recorded (a repeated ack records nothing)."""
+
+    topic: ClassVar[str] = "kiosk.job_acked"
+    key_field: ClassVar[str] = "job_id"
+
+    kiosk_id: str = doc("The kiosk that acked it")
+    job_id: str = doc("The job; the key")
+    kind: str = doc("print_ticket, charge, reversal, refund or show_message")
+    outcome: str = doc("done or failed")
+    reason: str = doc("Why it failed (paper_out, declined, expired …); empty when done")
+    booking_no: str | None = doc("The booking the job was for (null: none)")
+    requeued: bool = doc(
+        "The job was put back to be sent again under its id (a reversal or refund whose "
+        "outcome was unknown)"
+    )
+
+
 def _by_topic(*event_types: type[Event]) -> Mapping[str, type[Event]]:
     table: dict[str, type[Event]] = {}
     for t in event_types:
@@ -419,6 +524,13 @@ EVENT_TYPES = _by_topic(
     CallEnded,
     ComplaintReceived,
     ComplaintReplied,
+    TicketPrinted,
+    KioskRegistered,
+    KioskDisabled,
+    KioskPasswordReset,
+    KioskStatusChanged,
+    KioskJobQueued,
+    KioskJobAcked,
 )
 """Every event type by its topic: how :func:`decode` finds the type of an outbox row."""
 
