@@ -28,8 +28,10 @@ async def test_an_agent_killed_mid_charge_answers_from_the_terminal_after_restar
     kiosk.agent.start()
     ack = await engine.ack(job_id)
     await engine.job("charge", CHARGE, job_id=job_id)  # re-sent by the engine: no ack came
-    await eventually(lambda: len(engine.acks(job_id)) == 2, what="the stored ack again")
-    assert engine.acks(job_id) == [ack, ack]
+    await eventually(lambda: len(engine.acks(job_id)) >= 2, what="the stored ack again")
+    # two or three: the broker also redelivers the first delivery when the kill came before
+    # the agent's PUBACK left (the job was journaled first); each is the one stored outcome
+    assert engine.acks(job_id) == [ack] * len(engine.acks(job_id))
     (charge,) = terminal.charges()
     assert ack["outcome"] == "done"
     assert ack["detail"]["terminal_ref"] == charge.reference
