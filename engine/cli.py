@@ -25,10 +25,10 @@ from booking_core.operators import AddOperator, Role, TokenRole
 from booking_core.store import make_store
 from hospital_api.auth import hash_token, new_token
 
-from . import demo_modem, phone, serving
+from . import demo_kiosk, demo_modem, phone, serving
 from .app import build_app
 from .config import ConfigError, Settings, load_settings, require_secret
-from .demo import WAITING_PATIENT, create_demo
+from .demo import DEMO_ACTOR, WAITING_PATIENT, create_demo
 from .logs import setup_logging
 
 DEMO_DIR = ".demo"  # where `make demo` puts its database, key, token and settings
@@ -316,16 +316,18 @@ def demo(args: argparse.Namespace) -> int:
         "# Written by guahao demo: where the demo engine is reached (the phone signs over it)\n"
         f"host = {json.dumps(host)}\nport = {port}\npublic_url = {json.dumps(url)}\n"
     )
-    settings = _settings(
-        args,
-        db=str(db),
-        port=port,
-        public_url=url,
-        modem_port=str(demo_modem.port_path(folder).resolve()),
-        modem_send_interval_seconds=1.0,
-        sms_notices="modem",
-    )
-    login, token = asyncio.run(_fill_demo(settings))
+    demo_settings = {
+        "db": str(db),
+        "port": port,
+        "public_url": url,
+        "modem_port": str(demo_modem.port_path(folder).resolve()),
+        "modem_send_interval_seconds": 1.0,
+        "sms_notices": "modem",
+    }
+    login, token, kiosk = asyncio.run(_fill_demo(_settings(args, **demo_settings), folder))
+    if kiosk is not None:  # the engine's broker password is in the environment now
+        demo_settings |= kiosk.settings()
+    settings = _settings(args, **demo_settings)
     inbox = demo_modem.inbox_path(folder)
     name, card, number = login.patients[0]
     phone_cmd = ".venv/bin/guahao phone"
@@ -352,6 +354,7 @@ guahao demo database: {db}
     here. Text the engine as a patient (from another terminal):
       echo '{number} CX' > {inbox}
       echo '{number} GHDH00868,{_tomorrow(settings)}0830,{name}' > {inbox}
+{_kiosk_help(kiosk, login)}
   Patients (name, card number, phone):"""
     )
     for row in login.patients:
@@ -366,7 +369,10 @@ guahao demo database: {db}
         flush=True,
     )
     if args.serve:
-        return serve(settings, before=[demo_modem.simulated_modem_ctx(folder)], sock=sock)
+        before = [demo_modem.simulated_modem_ctx(folder)]
+        if kiosk is not None:
+            before.append(demo_kiosk.kiosk_ctx(kiosk))
+        return serve(settings, before=before, sock=sock)
     if sock is not None:
         sock.close()
     return 0
@@ -384,20 +390,38 @@ def _tomorrow(settings: Settings) -> str:
     return (datetime.now(ZoneInfo(settings.timezone)).date() + timedelta(days=1)).strftime("%m%d")
 
 
-async def _fill_demo(settings: Settings):
+async def _fill_demo(settings: Settings, folder: Path):
     store, services = await _open_services(settings)
     try:
-        today = datetime.now(ZoneInfo(settings.timezone)).date()
-        login = await create_demo(services, today)
+        login = await create_demo(services, datetime.now(ZoneInfo(settings.timezone)))
         token = new_token()
         await services.handle(
             operators.CreateToken(
                 name="demo-admin", role="admin", hospital_code=None, token_hash=hash_token(token)
             )
         )
+        kiosk = await demo_kiosk.prepare(services, folder, DEMO_ACTOR)
     finally:
         await store.close()
-    return login, token
+    return login, token, kiosk
+
+
+def _kiosk_help(kiosk: demo_kiosk.DemoKiosk | None, login) -> str:
+    if kiosk is None:
+        return (
+            "  Kiosk (自助机): none, mosquitto is not installed (sudo apt-get install mosquitto,\n"
+            "    then make demo again: a broker, the devices and the kiosk agent start with it)"
+        )
+    name, card, _phone = login.patients[0]
+    devices, state = kiosk.devices, kiosk.state
+    return f"""  Kiosk (自助机) {kiosk.kiosk_id} in the hall: its broker, devices and agent
+    run beside the engine (agent log: {kiosk.folder / "agent.log"}). {name} is booked for tonight's
+    clinic ({login.kiosk_booking}), not yet paid. As {name} at the kiosk:
+      echo '{card}' > {devices / "card.in"}       swipe the patient card
+      cat {state / "screen.txt"}       the kiosk's screen
+      echo 1 > {state / "touch.in"}        touch choice 1 (0 cancels)
+    The card terminal approves the fee; the ticket is drawn in {devices / "tickets"}/.
+    Type paper-out, paper-in, decline or die here (then Enter) to upset the devices."""
 
 
 if __name__ == "__main__":

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import date, time, timedelta
+from datetime import datetime, time, timedelta
 
 from argon2 import PasswordHasher
 from stdnum.cn import ric
 
-from booking_core import calls, catalogue, schedule
+from booking_core import bookings, calls, catalogue, schedule
 from booking_core.bus import BookingServices
 from booking_core.kernel.actor import Actor, Channel
 from booking_core.kernel.identity import mask_name
@@ -53,6 +53,7 @@ SESSIONS = (
 WINDOW_DAYS = 7
 
 
+KIOSK_DOCTOR = "00868"  # sees the evening clinic the demo's kiosk patient is booked in
 WAITING_PATIENT = 1  # 李四 (the second demo patient) waits for an agent
 
 
@@ -64,6 +65,7 @@ class DemoLogin:
     admin: str = "admin"
     admin_password: str = ""  # one-time: changed at the first log-in
     waiting_call: str = ""  # the CallSid of the caller waiting for an agent
+    kiosk_booking: str = ""  # the first patient's booking tonight, to check in at the kiosk
 
 
 def demo_id_number(seq: int, birth: str) -> str:
@@ -71,7 +73,9 @@ def demo_id_number(seq: int, birth: str) -> str:
     return body + ric.calc_check_digit(body + "0")
 
 
-async def create_demo(services: BookingServices, today: date) -> DemoLogin:
+async def create_demo(services: BookingServices, now: datetime) -> DemoLogin:
+    """The demo's data, for a hospital whose local time is ``now``."""
+    today = now.date()
     code, name = HOSPITAL
     handle = services.handle
     await handle(catalogue.UpsertHospital(code=code, name=name, actor=DEMO_ACTOR))
@@ -115,6 +119,7 @@ async def create_demo(services: BookingServices, today: date) -> DemoLogin:
                     )
                 )
     patients = []
+    patients_made = []
     for seq, (p_name, birth) in enumerate(PATIENTS, start=1):
         phone = f"1380013{seq:04d}"
         patient = await handle(
@@ -127,6 +132,7 @@ async def create_demo(services: BookingServices, today: date) -> DemoLogin:
             )
         )
         patients.append((p_name, patient.card_no, phone))
+        patients_made.append(patient.id)
         if seq - 1 == WAITING_PATIENT:
             waiting = (patient.id, p_name, patient.card_no, phone)
     password = await _operator(handle, "demo", "演示坐席", Role.AGENT, code, first_login=False)
@@ -134,7 +140,49 @@ async def create_demo(services: BookingServices, today: date) -> DemoLogin:
         handle, "admin", "管理员", Role.HOSPITAL_ADMIN, code, first_login=True
     )
     call_sid = await waiting_caller(services, *waiting)
-    return DemoLogin("demo", password, tuple(patients), "admin", admin_password, call_sid)
+    first_patient = patients_made[0]
+    booking_no = await tonights_booking(services, now, first_patient)
+    return DemoLogin(
+        "demo", password, tuple(patients), "admin", admin_password, call_sid, booking_no
+    )
+
+
+async def tonights_booking(services: BookingServices, now: datetime, patient_id: int) -> str:
+    """An evening clinic today (夜间门诊, doctor 00868, from 18:00 or, later in the day,
+    from half an hour on) and a booking of its last place for ``patient_id``, not yet
+    paid: the patient who walks up to the demo's kiosk, swipes their card, pays at the card
+    terminal and takes a ticket (check-in is open all day until the session ends). ""
+    when the day is too far gone for one (after 23:00)."""
+    code, _name = HOSPITAL
+    soon = now + timedelta(minutes=45 - now.minute % 15)
+    start = max(time(18, 0), soon.time().replace(second=0, microsecond=0))
+    if soon.date() != now.date() or start > time(23, 0):
+        return ""
+    end = min(time(23, 45), time(min(start.hour + 2, 23), start.minute))
+    session = await services.handle(
+        schedule.CreateSession(
+            hospital_code=code,
+            doctor_work_no=KIOSK_DOCTOR,
+            day=now.date(),
+            period=Period.EVENING,
+            start=start,
+            end=end,
+            slot_minutes=15,
+            places_per_slot=3,
+            room="夜间门诊01诊室",
+            actor=DEMO_ACTOR,
+        )
+    )
+    detail = await services.read(schedule.session_detail, session.id, DEMO_ACTOR)
+    view = await services.handle(
+        bookings.BookSlot(
+            slot_id=detail.slots[-1].id,
+            patient_id=patient_id,
+            channel=Channel.SMS,
+            actor=DEMO_ACTOR,
+        )
+    )
+    return view.booking.booking_no
 
 
 async def _operator(

@@ -5,14 +5,15 @@ from __future__ import annotations
 import json
 import logging
 import re
-from datetime import date
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from argon2 import PasswordHasher
 
 from booking_core import calls, catalogue, operators, schedule
 from booking_core.kernel.actor import SYSTEM, Actor, Channel
 from booking_core.kernel.identity import mask_name, mask_phone
-from booking_core.kernel.unit import rows, val
+from booking_core.kernel.unit import one, rows, val
 from booking_core.operators import Role
 from booking_core.patients import find_patients
 from engine.demo import DEPARTMENTS, DOCTORS, WAITING_PATIENT, WINDOW_DAYS, create_demo
@@ -45,9 +46,12 @@ def test_door_of():
     assert door_of("/") == "root"
 
 
+BEIJING = ZoneInfo("Asia/Shanghai")
+NOW = datetime(2026, 7, 10, 9, 0, tzinfo=BEIJING)  # the clock fixture's
+
+
 async def test_demo_creates_what_the_issue_lists(services):
-    today = date(2026, 7, 10)
-    login = await create_demo(services, today)
+    login = await create_demo(services, NOW)
 
     def counts(tx):
         departments = yield rows("SELECT code FROM departments ORDER BY code")
@@ -78,11 +82,11 @@ async def test_demo_creates_what_the_issue_lists(services):
         SYSTEM,
     )
     assert found
-    assert all(s.free == 3 for s in found)
+    assert [s.free for s in found if s.free != 3] == [2]  # the kiosk patient's place tonight
 
 
 async def test_demo_creates_a_hospital_admin_with_a_one_time_password(services):
-    login = await create_demo(services, date(2026, 7, 10))
+    login = await create_demo(services, NOW)
     creds = await services.read(operators.credentials, login.admin)
     assert creds.operator.roles == (Role.HOSPITAL_ADMIN,)
     assert creds.operator.must_change_password  # changed at the first log-in
@@ -95,7 +99,7 @@ async def test_demo_creates_a_hospital_admin_with_a_one_time_password(services):
 async def test_demo_operators_are_added_by_the_one_command_with_its_checks(services):
     """#11 item 7: the demo adds its operators as an administrator would (AddOperator: the
     user name's shape, the roles fitting the hospital, audited as ``operator.add``)."""
-    login = await create_demo(services, date(2026, 7, 10))
+    login = await create_demo(services, NOW)
 
     def added(tx):
         return (yield rows("SELECT after_state FROM audit WHERE action LIKE 'operator.%'"))
@@ -107,7 +111,7 @@ async def test_demo_operators_are_added_by_the_one_command_with_its_checks(servi
 
 
 async def test_demo_puts_a_caller_with_ivr_context_on_the_desk(services):
-    login = await create_demo(services, date(2026, 7, 10))
+    login = await create_demo(services, NOW)
     hospital = await services.read(catalogue.hospital, "H001")
     agent = Actor("operator", login.operator, hospital.id, Channel.AGENT)
     [waiting] = await services.read(calls.call_queue, agent)  # what the desk lists
@@ -125,3 +129,60 @@ async def test_demo_puts_a_caller_with_ivr_context_on_the_desk(services):
     assert waiting.context["patient_name"] == mask_name(name)
     taken = await services.handle(calls.TakeCall(call_sid=waiting.call_sid, actor=agent))  # `t`
     assert taken.won
+
+
+async def test_demo_books_the_first_patient_tonight_unpaid_for_the_kiosk(services):
+    """The demo's kiosk needs a patient with a booking today: the first patient has tonight's
+    last place (check-in is open from midnight until the session ends), not yet paid."""
+    login = await create_demo(services, NOW)
+    hospital = await services.read(catalogue.hospital, "H001")
+    found = await services.read(
+        schedule.search_slots,
+        schedule.SlotSearch(hospital_code="H001", doctor_work_no="00868", day=NOW.date()),
+        SYSTEM,
+    )
+    evening = [s for s in found if s.period == "evening"]
+    assert f"{evening[0].start:%H:%M}" == "18:00"
+    assert evening[-1].free == 2
+    assert all(s.free == 3 for s in evening[:-1])
+
+    def booking(tx):
+        return (
+            yield one(
+                "SELECT status, paid, patient_id FROM bookings WHERE booking_no = ?",
+                login.kiosk_booking,
+            )
+        )
+
+    row = await services.store.read(booking)
+    assert row["status"] == "confirmed"
+    assert row["paid"] == 0
+    _name, card, _phone = login.patients[0]
+    [patient] = await services.read(
+        find_patients, SYSTEM, services.cipher, hospital_code="H001", card_no=card
+    )
+    assert row["patient_id"] == patient.id
+    assert hospital.code == "H001"
+
+
+async def test_demo_evening_clinic_starts_after_now_late_in_the_day(services, clock):
+    """Run at 18:50 the demo's evening clinic starts at 19:30 (bookings close when a session
+    starts); after 23:00 there is none and no kiosk booking."""
+    late = datetime(2026, 7, 10, 18, 50, tzinfo=BEIJING)
+    clock.set(late)
+    login = await create_demo(services, late)
+    found = await services.read(
+        schedule.search_slots,
+        schedule.SlotSearch(hospital_code="H001", doctor_work_no="00868", day=late.date()),
+        SYSTEM,
+    )
+    evening = [s for s in found if s.period == "evening"]
+    assert f"{evening[0].start:%H:%M}" == "19:30"
+    assert login.kiosk_booking
+
+
+async def test_demo_has_no_kiosk_booking_near_midnight(services, clock):
+    night = datetime(2026, 7, 10, 23, 20, tzinfo=BEIJING)
+    clock.set(night)
+    login = await create_demo(services, night)
+    assert login.kiosk_booking == ""
