@@ -16,13 +16,15 @@ from zoneinfo import ZoneInfo
 
 from agent_console.auth import Passwords, weak_password_reason
 from agent_console.i18n import translate
-from booking_core import operators
+from booking_core import kiosks, operators
 from booking_core.bus import bootstrap
+from booking_core.kernel.actor import SYSTEM
 from booking_core.kernel.clock import SystemClock
 from booking_core.kernel.errors import GuahaoError
 from booking_core.kernel.pii import Cipher
 from booking_core.operators import AddOperator, Role, TokenRole
 from booking_core.store import make_store
+from hardware.hall.mosquitto import password_hash
 from hospital_api.auth import hash_token, new_token
 
 from . import demo_kiosk, demo_modem, phone, serving
@@ -35,6 +37,7 @@ DEMO_DIR = ".demo"  # where `make demo` puts its database, key, token and settin
 DEMO_CONFIG = "guahao.toml"
 DEMO_TOKEN = "twilio_auth_token"
 TWILIO_TOKEN_ENV = "GUAHAO_TWILIO_AUTH_TOKEN"
+KIOSK_PASSWORD_BYTES = 18  # 24 URL-safe characters: typed once into the kiosk's file
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -84,6 +87,31 @@ def parser() -> argparse.ArgumentParser:
     )
     op_create.add_argument("--hospital", metavar="CODE", help="the operator's hospital")
 
+    kiosk = sub.add_parser(
+        "kiosk",
+        help="kiosks in the hospital hall (自助机): register, list, disable, new password",
+        description="The engine's kiosk registry. A running engine with kiosk_broker_passwd_path "
+        "and kiosk_broker_acl_path set writes the broker's files from it within seconds.",
+    )
+    kiosk_sub = kiosk.add_subparsers(dest="kiosk_command", required=True)
+    k_register = kiosk_sub.add_parser(
+        "register", help="register a kiosk: its id and MQTT password are printed once"
+    )
+    _common(k_register)
+    k_register.add_argument("--hospital", metavar="CODE", required=True)
+    k_register.add_argument("--name", required=True, help="e.g. 门诊大厅1号机")
+    k_register.add_argument("--location", default="", help="e.g. 门诊楼一层大厅")
+    k_list = kiosk_sub.add_parser("list", help="the kiosks, online or offline since when")
+    _common(k_list)
+    k_list.add_argument("--hospital", metavar="CODE", help="only this hospital's")
+    for name, what in (
+        ("disable", "disable a kiosk (停用): it can no longer log in to the broker"),
+        ("reset-password", "give a kiosk a new MQTT password (printed once)"),
+    ):
+        k_one = kiosk_sub.add_parser(name, help=what)
+        _common(k_one)
+        k_one.add_argument("kiosk_id", metavar="KIOSK_ID", help="k and 8 hex digits")
+
     phone = sub.add_parser(
         "phone",
         help="call the phone line (IVR) from this terminal, as Twilio would: keys from stdin",
@@ -121,6 +149,8 @@ def main(argv: list[str] | None = None) -> int:
             return operator_create(_settings(args), args)
         if args.command == "phone":
             return phone_call(args)
+        if args.command == "kiosk":
+            return asyncio.run(kiosk_command(_settings(args), args))
     except ConfigError as err:
         print(f"guahao: configuration: {err}", file=sys.stderr)
         return 2
@@ -210,6 +240,65 @@ async def token_create(settings: Settings, args: argparse.Namespace) -> int:
     print(token)
     print("Keep it safe: it is shown only this once.", file=sys.stderr)
     return 0
+
+
+async def kiosk_command(settings: Settings, args: argparse.Namespace) -> int:
+    """``guahao kiosk …``: the registry, as the console's devices page changes it."""
+    store, services = await _open_services(settings)
+    try:
+        if args.kiosk_command == "list":
+            found = await services.read(kiosks.kiosks, SYSTEM, hospital_code=args.hospital)
+            tz = ZoneInfo(settings.timezone)
+            for overview in found:
+                print(_kiosk_line(overview.kiosk, overview.open_jobs, tz))
+            if not found:
+                print("no kiosks", file=sys.stderr)
+            return 0
+        password = secrets.token_urlsafe(KIOSK_PASSWORD_BYTES)
+        if args.kiosk_command == "register":
+            kiosk = await services.handle(
+                kiosks.RegisterKiosk(
+                    hospital_code=args.hospital,
+                    name=args.name,
+                    location=args.location,
+                    password_hash=password_hash(password),
+                )
+            )
+        elif args.kiosk_command == "reset-password":
+            kiosk = await services.handle(
+                kiosks.ResetKioskPassword(
+                    kiosk_id=args.kiosk_id, password_hash=password_hash(password)
+                )
+            )
+        else:
+            kiosk = await services.handle(kiosks.DisableKiosk(kiosk_id=args.kiosk_id))
+            print(f"kiosk {kiosk.kiosk_id} ({kiosk.name}) disabled", file=sys.stderr)
+            return 0
+    finally:
+        await store.close()
+    print(f"kiosk_id = {kiosk.kiosk_id}\npassword = {password}")
+    print(
+        "Put the password in the kiosk's password_file (docs/kiosk.md); it is shown only "
+        "this once.",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _kiosk_line(kiosk: kiosks.Kiosk, open_jobs: int, tz: ZoneInfo) -> str:
+    if kiosk.disabled:
+        state = "disabled"
+    elif kiosk.online is None:
+        state = "never connected"
+    else:
+        since = kiosk.since.astimezone(tz).strftime("%Y-%m-%d %H:%M") if kiosk.since else "?"
+        reason = f" ({kiosk.reason})" if kiosk.reason and not kiosk.online else ""
+        state = f"{'online' if kiosk.online else 'offline'} since {since}{reason}"
+    where = f" · {kiosk.location}" if kiosk.location else ""
+    return (
+        f"{kiosk.kiosk_id}  {kiosk.hospital_code}  {kiosk.name}{where}  {state}"
+        f"  open jobs: {open_jobs}"
+    )
 
 
 def read_new_password(username: str) -> str | None:
