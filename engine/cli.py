@@ -504,13 +504,13 @@ def _kiosk_help(kiosk: demo_kiosk.DemoKiosk | None, login) -> str:
     name, card, _phone = login.patients[0]
     devices, state = kiosk.devices, kiosk.state
     return f"""  Kiosk (自助机) {kiosk.kiosk_id} in the hall: its broker, devices and agent
-    run beside the engine (agent log: {kiosk.folder / "agent.log"}). {name} is booked for tonight's
-    clinic ({login.kiosk_booking}), not yet paid. As {name} at the kiosk:
-      echo '{card}' > {devices / "card.in"}       swipe the patient card
+    run beside the engine (agent log: {kiosk.folder / "agent.log"}). {name} is booked for
+    tonight's clinic ({login.kiosk_booking}), to pay at the hospital. As {name} at the kiosk:
+      echo '{card}' > {devices / "card.in"}       swipe the patient card: check-in
       cat {state / "screen.txt"}       the kiosk's screen
       echo 1 > {state / "touch.in"}        touch choice 1 (0 cancels)
-    The card terminal approves the fee; the ticket is drawn in {devices / "tickets"}/.
-    Type paper-out, paper-in, decline or die here (then Enter) to upset the devices."""
+    The ticket (queue number, QR code) is drawn in {devices / "tickets"}/.
+    Type paper-out, paper-in or cover-open here (then Enter) to upset the printer."""
 
 
 if __name__ == "__main__":

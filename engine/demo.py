@@ -149,10 +149,10 @@ async def create_demo(services: BookingServices, now: datetime) -> DemoLogin:
 
 async def tonights_booking(services: BookingServices, now: datetime, patient_id: int) -> str:
     """An evening clinic today (夜间门诊, doctor 00868, from 18:00 or, later in the day,
-    from half an hour on) and a booking of its last place for ``patient_id``, not yet
-    paid: the patient who walks up to the demo's kiosk, swipes their card, pays at the card
-    terminal and takes a ticket (check-in is open all day until the session ends). ""
-    when the day is too far gone for one (after 23:00)."""
+    from half an hour on) and a booking of its last place for ``patient_id`` (confirmed,
+    paid at the hospital): the patient who walks up to the demo's kiosk, swipes their card,
+    is checked in and takes a ticket (check-in is open all day until the session ends).
+    "" when the day is too far gone for one (after 23:00)."""
     code, _name = HOSPITAL
     soon = now + timedelta(minutes=45 - now.minute % 15)
     start = max(time(18, 0), soon.time().replace(second=0, microsecond=0))

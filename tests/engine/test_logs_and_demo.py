@@ -131,9 +131,10 @@ async def test_demo_puts_a_caller_with_ivr_context_on_the_desk(services):
     assert taken.won
 
 
-async def test_demo_books_the_first_patient_tonight_unpaid_for_the_kiosk(services):
+async def test_demo_books_the_first_patient_tonight_for_the_kiosk(services):
     """The demo's kiosk needs a patient with a booking today: the first patient has tonight's
-    last place (check-in is open from midnight until the session ends), not yet paid."""
+    last place (check-in is open from midnight until the session ends), confirmed and to pay
+    at the hospital, so a swipe checks in and prints."""
     login = await create_demo(services, NOW)
     hospital = await services.read(catalogue.hospital, "H001")
     found = await services.read(
