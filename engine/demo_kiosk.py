@@ -11,11 +11,11 @@ and says how to get one.
 
 What a patient does is typed into files, as on the real agent's test screen::
 
-    echo 'P00000001' > .demo/kiosk/devices/card.in     swipe a patient card
+    echo '1087204225' > .demo/kiosk/card.in            swipe a patient card
     cat .demo/kiosk/state/screen.txt                   what the screen shows
     echo 1 > .demo/kiosk/state/touch.in                touch the first choice
 
-Each printed ticket is drawn as ``.demo/kiosk/devices/tickets/ticket-0001.png``.
+Each printed ticket is drawn as ``.demo/kiosk/tickets/ticket-0001.png``.
 """
 
 from __future__ import annotations
@@ -65,7 +65,8 @@ class DemoKiosk:
 
     @property
     def devices(self) -> Path:
-        return self.folder / "devices"
+        """The simulators' links, their card.in FIFO and the drawn tickets."""
+        return self.folder
 
     @property
     def state(self) -> Path:
@@ -118,7 +119,7 @@ async def prepare(services: BookingServices, folder: Path, actor: Actor) -> Demo
         )
     )
     demo = DemoKiosk(base, kiosk.kiosk_id, _free_port(), mosquitto)
-    for part in (demo.devices, demo.state, demo.broker):
+    for part in (demo.state, demo.broker):
         part.mkdir(parents=True, mode=0o700)
     engine_password = secrets.token_urlsafe(18)
     os.environ[PASSWORD_ENV] = str(_secret(base / "engine.password", engine_password))
