@@ -70,6 +70,7 @@ async def test_the_front_page_links_what_one_may_use(browser, services, world):
         "sessions",
         "blacklist",
         "complaints",
+        "devices",
     ]
     async with agent.client.get("/console/office/bookings.json") as resp:  # the JSON twin
         assert resp.content_type == "application/json"
