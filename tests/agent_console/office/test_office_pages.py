@@ -43,6 +43,7 @@ async def test_every_page_renders_in_both_languages(browser, services, world):
         f"/office/complaints/{world.complaint}",
         "/office/reports",
         "/office/audit",
+        "/office/devices",
     )
     for lang in ("zh", "en"):
         for path in pages:
