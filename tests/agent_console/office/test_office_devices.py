@@ -251,6 +251,13 @@ async def test_disabling_a_kiosk_takes_it_off_the_broker_and_its_buttons_away(
     assert {k["state"] for k in listing["kiosks"]} == {"disabled"}
     main = listing["kiosks"][1]
     assert not any(j["reprint"] for j in main["last_jobs"])
+    # the reversal never sent is failed now: money the desk must give back, marked so
+    failed = {j["job_id"]: j for j in main["failures"]}
+    assert (failed[ha.reversal]["reason_text"], failed[ha.reversal]["money_waiting"]) == (
+        "自助机已停用",
+        True,
+    )
+    assert main["money_waiting"] is True
     accounts = await services.read(kiosks.broker_accounts, SYSTEM)
     assert {ha.main, ha.upstairs}.isdisjoint(a.kiosk_id for a in accounts)
     _status, page = await _html(admin, "/office/devices?done=disabled")
