@@ -121,6 +121,7 @@ _ZH: dict[str, str] = {
         "此密码只显示这一次：请现在写入自助机的密码文件（见 docs/kiosk.md），离开本页后无法再查看。"
     ),
     "back_to_devices": "返回设备管理",
+    "kiosk_is_disabled": "该自助机已停用，不能再执行此操作。",
 }
 
 _EN: dict[str, str] = {
@@ -210,6 +211,7 @@ _EN: dict[str, str] = {
         "(see docs/kiosk.md). It cannot be seen again after you leave this page."
     ),
     "back_to_devices": "Back to devices",
+    "kiosk_is_disabled": "This kiosk is disabled: this can no longer be done.",
 }
 
 MESSAGES: dict[str, dict[str, str]] = {"zh": _ZH, "en": _EN}

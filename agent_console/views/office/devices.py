@@ -194,8 +194,20 @@ async def register(request: web.Request) -> Page:
     return page(request, _shown_once(request, kiosk, password, "kiosk_registered"), status=201)
 
 
+def _refused_disabled(request: web.Request) -> Page:
+    """A disabled kiosk takes no new password and prints nothing: said so in words (the
+    core refuses too, in its general words: "forbidden", "invalid state")."""
+    message = office_text(language(request), "kiosk_is_disabled")
+    return page(
+        request, {"error": "kiosk_is_disabled", "message": message}, status=400,
+        template="error.html",
+    )  # fmt: skip
+
+
 async def reset_password(request: web.Request) -> Page:
     kiosk_id = _kiosk_id(request)
+    if (await services(request).read(kiosks.kiosk, kiosk_id, actor(request))).disabled:
+        return _refused_disabled(request)
     password = new_password()
     kiosk = await services(request).handle(
         kiosks.ResetKioskPassword(
@@ -225,6 +237,8 @@ async def reprint(request: web.Request) -> Page:
     job = await services(request).read(kiosks.kiosk_job, job_id, who)
     if job.kind is not JobKind.PRINT_TICKET or job.booking_no is None:
         raise InvalidInput("job", "a ticket's print job")
+    if (await services(request).read(kiosks.kiosk, job.kiosk_id, who)).disabled:
+        return _refused_disabled(request)
     again = await services(request).handle(
         kiosks.ReprintTicket(booking_no=job.booking_no, kiosk_id=job.kiosk_id, actor=who)
     )

@@ -264,10 +264,22 @@ async def test_disabling_a_kiosk_takes_it_off_the_broker_and_its_buttons_away(
     assert "已停用该自助机" in page
     assert "/reprint" not in page
     assert "/disable" not in page
-    status, body = await admin.post(f"/office/devices/{ha.main}/password")
-    assert (status, body["error"]) == (400, "invalid_state")  # a disabled kiosk: no password
-    status, body = await admin.post(f"/office/devices/jobs/{ha.failed_ticket}/reprint")
-    assert (status, body["error"]) == (403, "forbidden")  # its kiosk can print nothing now
+    stored = await _kiosk_rows(services, "HA")
+    jobs = await table(services, "SELECT count(*) AS n FROM kiosk_jobs")
+    for path in (
+        f"/office/devices/{ha.main}/password",  # a disabled kiosk: no password,
+        f"/office/devices/jobs/{ha.failed_ticket}/reprint",
+    ):  # … nothing printed
+        status, body = await admin.post(path)
+        assert (status, body["error"]) == (400, "kiosk_is_disabled"), path
+        assert body["message"] == "该自助机已停用，不能再执行此操作。"
+    async with admin.client.post(
+        f"/console/office/devices/{ha.main}/password", data={"csrf_token": admin.csrf_token}
+    ) as resp:
+        assert resp.status == 400
+        assert "该自助机已停用" in await resp.text()
+    assert await _kiosk_rows(services, "HA") == stored
+    assert await table(services, "SELECT count(*) AS n FROM kiosk_jobs") == jobs
 
 
 # --- reprint ---------------------------------------------------------------------------------
