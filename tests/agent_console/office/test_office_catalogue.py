@@ -62,7 +62,7 @@ def test_every_composed_key_is_worded():
         + [f"reason_{r}" for r in JOB_REASONS]
         + [f"offline_{r}" for r in OFFLINE_REASONS]
         + [f"kiosk_{s}" for s in ("online", "offline", "never_seen", "disabled")]
-        + [*DONE_WORDS.values(), "kiosk_registered", "kiosk_password_reset"]
+        + [*DONE_WORDS.values(), "kiosk_registered", "kiosk_password_reset", "kiosk_is_disabled"]
     )
     assert sorted(key for key in keys if not _known(key)) == []  # here or the console's
 
