@@ -89,6 +89,10 @@ async def test_the_screen_shows_each_kiosk_its_devices_open_jobs_failures_and_mo
     reprintable = {j["job_id"] for j in main["last_jobs"] if j["reprint"]}
     assert reprintable == {ha.failed_ticket, ha.printed_ticket}  # printed or failed tickets
 
+    async with agent.client.get("/console/office/devices.json") as resp:  # the JSON twin
+        assert resp.content_type == "application/json"
+        assert await resp.json() == body
+
     _status, english = await agent.get("/office/devices?lang=en")
     main_en = english["kiosks"][1]
     assert [d["state_text"] for d in main_en["devices"]] == ["paper out", "ok", "ok"]
