@@ -8,6 +8,7 @@ period, rule and report has wording.
 
 from __future__ import annotations
 
+from . import i18n_devices
 from .i18n import DEFAULT_LANGUAGE, translate
 
 _ZH: dict[str, str] = {
@@ -294,7 +295,9 @@ _EN: dict[str, str] = {
     "saved": "Saved.",
 }
 
-MESSAGES: dict[str, dict[str, str]] = {"zh": _ZH, "en": _EN}
+MESSAGES: dict[str, dict[str, str]] = {
+    lang: {**words, **i18n_devices.MESSAGES[lang]} for lang, words in (("zh", _ZH), ("en", _EN))
+}
 
 
 def office_text(lang: str, key: str, /, **params: object) -> str:

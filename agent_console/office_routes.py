@@ -1,5 +1,5 @@
 """Routes of the back office: booking queries and exports, doctor stops (停诊),
-schedules, rules, blacklist, complaints, reports, the audit log.
+schedules, rules, blacklist, complaints, devices (kiosks), reports, the audit log.
 
 Every path is under ``/office/`` and names the permission it needs; what a hospital's
 operator may not see is "not found" (the core's reads and commands are scoped)."""
@@ -13,6 +13,7 @@ from .views.office import (
     blacklist,
     bookings,
     complaints,
+    devices,
     index,
     reports,
     rules,
@@ -22,6 +23,8 @@ from .views.office import (
 
 P = Permission
 T = "office/"
+KIOSK = "{kiosk:[^/]+}"  # the view answers what is not a kiosk id as "not found"
+JOB = "{job:[^/]+}"
 
 ROUTES: list[Route] = [
     Route("GET", "/office", index.office, SIGNED_IN, T + "index.html", "office"),
@@ -56,6 +59,14 @@ ROUTES: list[Route] = [
           T + "complaint.html"),
     Route("POST", f"/office/complaints/{NO}/assign", complaints.assign, P.COMPLAINTS_MANAGE),
     Route("POST", f"/office/complaints/{NO}/reply", complaints.reply, P.COMPLAINTS_MANAGE),
+    # 设备（自助机）
+    Route("GET", "/office/devices", devices.devices, P.DEVICES_VIEW, T + "devices.html"),
+    Route("POST", "/office/devices", devices.register, P.DEVICES_MANAGE,
+          T + "kiosk_password.html"),
+    Route("POST", f"/office/devices/{KIOSK}/disable", devices.disable, P.DEVICES_MANAGE),
+    Route("POST", f"/office/devices/{KIOSK}/password", devices.reset_password,
+          P.DEVICES_MANAGE, T + "kiosk_password.html"),
+    Route("POST", f"/office/devices/jobs/{JOB}/reprint", devices.reprint, P.DEVICES_VIEW),
     # 报表、审计
     Route("GET", "/office/reports", reports.reports, P.REPORTS_VIEW, T + "reports.html"),
     Route("GET", "/office/audit", reports.audit, P.AUDIT_VIEW, T + "audit.html"),

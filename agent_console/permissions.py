@@ -30,6 +30,8 @@ class Permission(StrEnum):
     COMPLAINTS_MANAGE = "complaints.manage"
     REPORTS_VIEW = "reports.view"
     AUDIT_VIEW = "audit.view"
+    DEVICES_VIEW = "devices.view"  # the devices screen (设备), and 补打凭条 (reprint a ticket)
+    DEVICES_MANAGE = "devices.manage"  # register and disable kiosks, reset their passwords
 
 
 P = Permission
@@ -43,6 +45,7 @@ _AGENT = frozenset(
         P.SESSIONS_STOP,
         P.BLACKLIST_VIEW,
         P.COMPLAINTS_MANAGE,
+        P.DEVICES_VIEW,  # 挂号值班人员 staff the hall's window the kiosks send patients to
     }
 )
 _REPORT_VIEWER = frozenset({P.REPORTS_VIEW})
@@ -57,6 +60,7 @@ _HOSPITAL_ADMIN = (
         P.RULES_MANAGE,
         P.BLACKLIST_MANAGE,
         P.AUDIT_VIEW,
+        P.DEVICES_MANAGE,
     }
 )
 

@@ -9,4 +9,6 @@ Twilio but no door, and no door's package is imported here (an import-linter con
   the engine owns the Prometheus registry.
 - :mod:`edge.periodic`: the background loop that logs a failure once and once on recovery
   (the SMS door's senders, notifier and reminders, and the engine's sweeps).
+- :mod:`edge.mosquitto`: a kiosk's MQTT password and the broker's ``$7$`` hash of it (the
+  console's devices screen makes them; hardware's broker files write the hash).
 """

@@ -7,7 +7,8 @@ Writes login.png, desk.png (callers waiting, live), search.png, patient.png (wit
 call that was taken: screen pop), slots.png, booked.png, reschedule.png, refused.png;
 then the back office as a hospital admin: office_home.png, office_bookings.png (the booking
 query), office_sessions.png (the week grid), office_stop.png (停诊 preview: three bookings
-affected), office_reports.png.
+affected), office_reports.png, office_devices.png (the kiosks: devices, open jobs, money
+waiting, reprint).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from tests.agent_console.browser.live_desk import (  # noqa: E402
     office_hospital,
 )
 from tests.agent_console.desk.desk_world import transfer  # noqa: E402
+from tests.agent_console.office.devices_world import hall  # noqa: E402
 
 
 def take(page, out: Path, name: str) -> None:
@@ -55,6 +57,17 @@ def office(browser, engine: LiveEngine, out: Path) -> None:
     for name, path in screens:
         page.goto(f"{engine.url}/console/{path}")
         take(page, out, name)
+    context.close()
+
+
+def devices(browser, engine: LiveEngine, out: Path) -> None:
+    """The devices screen (设备) of a hall with two kiosks, one busy, as its hospital's admin."""
+    engine.call(hall(engine.services, "HK", engine.clock))
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1200, "height": 760})
+    page = context.new_page()
+    log_in(page, engine.url, "hadmin_hall", code=office_admin(engine, "hadmin_hall", "HK"))
+    page.goto(f"{engine.url}/console/office/devices")
+    take(page, out, "office_devices")
     context.close()
 
 
@@ -127,6 +140,7 @@ def main() -> int:
             take(page, out, "refused")
             context.close()
             office(browser, engine, out)
+            devices(browser, engine, out)
         finally:
             browser.close()
             engine.stop()

@@ -3,6 +3,8 @@ by the engine from its list of kiosks, and the broker asked to read them again.
 
 - :func:`password_hash`: mosquitto 2's ``$7$`` hash (PBKDF2-HMAC-SHA512), what
   ``mosquitto_passwd`` writes; :func:`password_matches` checks a password against one.
+  Both live in :mod:`edge.mosquitto` (the console hashes a new kiosk's password too, and
+  doors never import each other) and are named here as well.
 - :func:`acl_text`: the ACL of docs/kiosk.md for the engine's user: the engine reads what
   kiosks say and writes their jobs and replies; a ``pattern`` gives every kiosk (its user
   name is its id) its own topics and no other's.
@@ -20,63 +22,27 @@ Blocking file I/O: call these from a thread (``asyncio.to_thread``).
 
 from __future__ import annotations
 
-import base64
-import binascii
 import contextlib
-import hashlib
-import hmac
 import os
-import re
-import secrets
 import signal
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from edge.mosquitto import is_password_hash, password_hash, password_matches
 from hardware.hall.address import USER_NAME
 from hardware.protocol import ACKS, JOBS, KIOSK_ID, REPLIES, REQUESTS, ROOT, STATUS
 
-PBKDF2_ITERATIONS = 101
-"""What ``mosquitto_passwd`` 2.0 writes; the broker reads the count from each line. Low,
-because the broker runs it at every log-in: the passwords are long random ones
-(``guahao kiosk register``), not a person's."""
-SALT_BYTES = 12
-"""mosquitto_passwd's salt length."""
 NEW_FILE_MODE = 0o640
 """A new file: the engine's user writes it, the broker's group reads it (give the folder
 the mosquitto group, or make the engine's user the file's owner and the broker's group its
 group). A file that exists keeps its mode and group."""
 
-_HASH = re.compile(r"\$7\$[1-9][0-9]{0,6}\$[A-Za-z0-9+/]+={0,2}\$[A-Za-z0-9+/]+={0,2}")
-
 
 class BrokerFilesError(Exception):
     """The broker's files could not be written, or the broker could not be asked to
     reload them; says what to do."""
-
-
-def password_hash(password: str, *, salt: bytes | None = None, iterations: int = 0) -> str:
-    """``$7$<iterations>$<salt>$<key>``: PBKDF2-HMAC-SHA512 with a 12-byte salt and a
-    64-byte key, both in standard base64 (mosquitto 2's password-file format)."""
-    salt = secrets.token_bytes(SALT_BYTES) if salt is None else salt
-    iterations = iterations or PBKDF2_ITERATIONS
-    key = hashlib.pbkdf2_hmac("sha512", password.encode("utf-8"), salt, iterations)
-    encoded = (base64.b64encode(part).decode("ascii") for part in (salt, key))
-    return f"$7${iterations}${next(encoded)}${next(encoded)}"
-
-
-def password_matches(password: str, hashed: str) -> bool:
-    """Whether ``hashed`` (a ``$7$`` hash) is ``password``'s."""
-    if not _HASH.fullmatch(hashed):
-        return False
-    _, _, count, salt, key = hashed.split("$")
-    try:
-        salt_bytes, key_bytes = base64.b64decode(salt), base64.b64decode(key)
-    except (binascii.Error, ValueError):
-        return False
-    again = hashlib.pbkdf2_hmac("sha512", password.encode("utf-8"), salt_bytes, int(count))
-    return hmac.compare_digest(again, key_bytes)
 
 
 def acl_text(engine_user: str) -> str:
@@ -140,7 +106,7 @@ class BrokerFiles:
                 raise BrokerFilesError(f"{kiosk_id!r} is not a kiosk id (k and 8 hex digits)")
             if kiosk_id in seen:
                 raise BrokerFilesError(f"kiosk {kiosk_id} is listed twice")
-            if not _HASH.fullmatch(hashed):  # never shown: it is a password's hash
+            if not is_password_hash(hashed):  # never shown: it is a password's hash
                 raise BrokerFilesError(f"kiosk {kiosk_id}: its password hash is not a $7$ hash")
             seen.add(kiosk_id)
             lines.append(f"{kiosk_id}:{hashed}\n")

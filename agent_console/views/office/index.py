@@ -17,6 +17,7 @@ SCREENS = (
     ("rules", "rules", P.RULES_MANAGE),
     ("blacklist", "blacklist", P.BLACKLIST_VIEW),
     ("complaints", "complaints", P.COMPLAINTS_MANAGE),
+    ("devices", "devices", P.DEVICES_VIEW),
     ("reports", "reports", P.REPORTS_VIEW),
     ("audit", "audit_log", P.AUDIT_VIEW),
 )

@@ -8,12 +8,15 @@ import string
 from pathlib import Path
 
 from agent_console import i18n
+from agent_console.i18n_devices import DEVICES, JOB_REASONS, OFFLINE_REASONS, STATES
 from agent_console.i18n_office import MESSAGES, office_text
+from agent_console.views.office.devices import DONE_WORDS
 from agent_console.views.office.index import SCREENS
 from agent_console.views.office.reports import CHARTS
 from booking_core.bookings import BookingStatus
 from booking_core.complaints import ComplaintStatus
 from booking_core.kernel.actor import Channel
+from booking_core.kiosks import JobKind, JobStatus
 from booking_core.rules import RuleKey
 from booking_core.schedule import Period
 
@@ -53,6 +56,13 @@ def test_every_composed_key_is_worded():
         + [f"source_{s}" for s in ("default", "platform", "hospital")]
         + [label for _, label, _ in SCREENS]
         + ["session_stopped", "saved"]
+        + [f"device_{d}" for d in DEVICES]
+        + [f"state_{s}" for s in STATES]
+        + [f"job_{k}" for k in (*JobKind, *JobStatus)]
+        + [f"reason_{r}" for r in JOB_REASONS]
+        + [f"offline_{r}" for r in OFFLINE_REASONS]
+        + [f"kiosk_{s}" for s in ("online", "offline", "never_seen", "disabled")]
+        + [*DONE_WORDS.values(), "kiosk_registered", "kiosk_password_reset", "kiosk_is_disabled"]
     )
     assert sorted(key for key in keys if not _known(key)) == []  # here or the console's
 

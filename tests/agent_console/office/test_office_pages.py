@@ -43,6 +43,7 @@ async def test_every_page_renders_in_both_languages(browser, services, world):
         f"/office/complaints/{world.complaint}",
         "/office/reports",
         "/office/audit",
+        "/office/devices",
     )
     for lang in ("zh", "en"):
         for path in pages:
@@ -70,6 +71,7 @@ async def test_the_front_page_links_what_one_may_use(browser, services, world):
         "sessions",
         "blacklist",
         "complaints",
+        "devices",
     ]
     async with agent.client.get("/console/office/bookings.json") as resp:  # the JSON twin
         assert resp.content_type == "application/json"
