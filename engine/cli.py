@@ -24,7 +24,7 @@ from booking_core.kernel.errors import GuahaoError
 from booking_core.kernel.pii import Cipher
 from booking_core.operators import AddOperator, Role, TokenRole
 from booking_core.store import make_store
-from hardware.hall.mosquitto import password_hash
+from edge.mosquitto import new_password, password_hash
 from hospital_api.auth import hash_token, new_token
 
 from . import demo_kiosk, demo_modem, phone, serving
@@ -37,7 +37,6 @@ DEMO_DIR = ".demo"  # where `make demo` puts its database, key, token and settin
 DEMO_CONFIG = "guahao.toml"
 DEMO_TOKEN = "twilio_auth_token"
 TWILIO_TOKEN_ENV = "GUAHAO_TWILIO_AUTH_TOKEN"
-KIOSK_PASSWORD_BYTES = 18  # 24 URL-safe characters: typed once into the kiosk's file
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -254,7 +253,7 @@ async def kiosk_command(settings: Settings, args: argparse.Namespace) -> int:
             if not found:
                 print("no kiosks", file=sys.stderr)
             return 0
-        password = secrets.token_urlsafe(KIOSK_PASSWORD_BYTES)
+        password = new_password()
         if args.kiosk_command == "register":
             kiosk = await services.handle(
                 kiosks.RegisterKiosk(

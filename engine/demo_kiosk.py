@@ -25,7 +25,6 @@ import contextlib
 import json
 import logging
 import os
-import secrets
 import shutil
 import socket
 import sys
@@ -39,7 +38,8 @@ from aiohttp import web
 from booking_core import kiosks
 from booking_core.bus import BookingServices
 from booking_core.kernel.actor import Actor
-from hardware.hall.mosquitto import BrokerFiles, EngineAccount, password_hash
+from edge.mosquitto import new_password, password_hash
+from hardware.hall.mosquitto import BrokerFiles, EngineAccount
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +107,7 @@ async def prepare(services: BookingServices, folder: Path, actor: Actor) -> Demo
         return None
     base = folder / "kiosk"
     shutil.rmtree(base, ignore_errors=True)  # a fresh demo database: a fresh kiosk
-    kiosk_password = secrets.token_urlsafe(18)
+    kiosk_password = new_password()
     kiosk_hash = password_hash(kiosk_password)
     kiosk = await services.handle(
         kiosks.RegisterKiosk(
@@ -121,7 +121,7 @@ async def prepare(services: BookingServices, folder: Path, actor: Actor) -> Demo
     demo = DemoKiosk(base, kiosk.kiosk_id, _free_port(), mosquitto)
     for part in (demo.state, demo.broker):
         part.mkdir(parents=True, mode=0o700)
-    engine_password = secrets.token_urlsafe(18)
+    engine_password = new_password()
     os.environ[PASSWORD_ENV] = str(_secret(base / "engine.password", engine_password))
     BrokerFiles(demo.broker / "passwd", demo.broker / "acl").write(
         EngineAccount(ENGINE_USER, engine_password), [(kiosk.kiosk_id, kiosk_hash)]

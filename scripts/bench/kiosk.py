@@ -42,8 +42,9 @@ from booking_core import bookings, kiosks  # noqa: E402
 from booking_core.kernel.actor import Channel  # noqa: E402
 from booking_core.kernel.pii import Cipher  # noqa: E402
 from booking_core.schedule import Period  # noqa: E402
+from edge.mosquitto import password_hash  # noqa: E402
 from hardware import protocol  # noqa: E402
-from hardware.hall.mosquitto import BrokerFiles, EngineAccount, password_hash  # noqa: E402
+from hardware.hall.mosquitto import BrokerFiles, EngineAccount  # noqa: E402
 from scripts.bench.common import (  # noqa: E402
     HOSPITAL,
     bench_world,

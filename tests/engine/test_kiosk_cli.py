@@ -15,8 +15,8 @@ from booking_core.kernel.actor import SYSTEM
 from booking_core.kernel.clock import SystemClock
 from booking_core.kernel.pii import Cipher
 from booking_core.store import make_store
+from edge.mosquitto import password_matches
 from engine import cli
-from hardware.hall.mosquitto import password_matches
 
 KEY = Cipher.generate_key()
 
