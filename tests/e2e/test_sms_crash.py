@@ -30,14 +30,17 @@ WAIT_SECONDS = 30
 
 
 async def _prepare(db: str, key: str) -> list[str]:
-    """Three bookings made before the engine starts: three confirmations to send."""
+    """Three bookings made before the engine starts: three confirmations to send. The
+    bookings are for the day after tomorrow: tomorrow's would also be reminded (texted the
+    day before from the reminder hour), and the test would count those texts when it runs
+    in the evening."""
     store = make_store(db, SystemClock(), outbox_consumers=["sms"])
     await store.open()
     services = bootstrap(store, Cipher.from_base64(key))
     try:
         world = World(services)
         session = await world.basic(
-            datetime.now(TZ).date() + timedelta(days=1),
+            datetime.now(TZ).date() + timedelta(days=2),
             places=5,
             doctor={"name": "张伟", "title": "", "specialty": "", "fee": 0},
             room="",
