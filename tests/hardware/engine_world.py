@@ -131,6 +131,10 @@ class EngineHall:
         return self.engines[0]
 
     @property
+    def today_day(self) -> str:
+        return datetime.now(TZ).date().isoformat()
+
+    @property
     def state_dir(self) -> Path:
         return self.tmp / "state"
 
