@@ -35,6 +35,9 @@ standing at the kiosk waiting for the ticket."""
 RESEND_SWEEP_SECONDS = 5.0
 """How often the jobs without an ack are looked for: a job is published again within this
 of its 30 s (``kiosks.RESEND_AFTER_SECONDS``)."""
+CONNECTION_WATCH_SECONDS = 0.5
+"""How soon a new connection to the broker is noticed (and every unacknowledged job of the
+online kiosks published again)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -81,6 +84,7 @@ async def running(services: Any, hall: Hall) -> AsyncIterator[Running]:
     async with link:
         tasks.append(_every("kiosk-outbox", OUTBOX_POLL_SECONDS, sender.run_once))
         tasks.append(_every("kiosk-resend", RESEND_SWEEP_SECONDS, sender.resend_due))
+        tasks.append(asyncio.create_task(_on_each_connect(link, sender), name="kiosk-connect"))
         logger.info(
             "kiosks: broker %s as %s, broker files %s",
             hall.address,
@@ -95,6 +99,26 @@ async def running(services: Any, hall: Hall) -> AsyncIterator[Running]:
             for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+
+
+async def _on_each_connect(link: HallLink, sender: JobSender) -> None:
+    """Each time the link connects (the engine started, the broker came back) every
+    unacknowledged job of the online kiosks is published again at once: an ack sent while
+    this engine was away (killed, or the broker restarting: its shared subscriptions come
+    back only when the engines subscribe again) may have reached no engine, and the kiosk
+    answers a job it has done from its journal."""
+    while True:
+        await link.connected.wait()
+        try:
+            await sender.resend_open()
+        except (GuahaoError, OSError) as err:
+            logger.warning("jobs were not published again on connecting: %s", err)
+        except Exception:
+            logger.exception("jobs were not published again on connecting")
+        while True:  # until the connection goes (the link has no event for that)
+            await asyncio.sleep(CONNECTION_WATCH_SECONDS)
+            if not link.connected.is_set():
+                break
 
 
 def _every(name: str, interval: float, step: Callable[[], Awaitable[object]]) -> asyncio.Task[None]:

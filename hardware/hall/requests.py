@@ -309,12 +309,12 @@ class KioskDoor:
         except BookingError as err:
             logger.warning("kiosk %s's status was not recorded: %s", kiosk_id, err)
             return
-        if recorded.changed:
-            logger.info(
-                "kiosk %s is %s%s",
-                kiosk_id,
-                "online" if status.online else "offline",
-                "" if status.online else f" ({status.reason or 'no reason given'})",
-            )
+        if recorded.came_online:
+            logger.info("kiosk %s is online", kiosk_id)
+        elif recorded.changed and not status.online:
+            logger.info("kiosk %s is offline (%s)", kiosk_id, status.reason or "no reason given")
+        elif recorded.changed:
+            states = ", ".join(f"{d.device} {d.state}" for d in recorded.devices)
+            logger.info("kiosk %s's devices: %s", kiosk_id, states or "none")
         if recorded.came_online and self.on_came_online is not None:
             await self.on_came_online(kiosk_id)

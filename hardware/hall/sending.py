@@ -21,7 +21,8 @@ consumer, the re-send sweep, and the broker's files kept in step with the kiosk 
 :meth:`JobSender.resend_due` is the re-send sweep: every job published ``RESEND_AFTER_SECONDS``
 ago without an ack (of an online kiosk) is published again under its id; the kiosk's
 journal makes a second delivery harmless. :meth:`JobSender.resend_kiosk` publishes every
-unacknowledged job of a kiosk that has just come online.
+unacknowledged job of a kiosk that has just come online, :meth:`JobSender.resend_open` every
+one of the online kiosks when the engine (re)connects to the broker.
 
 One lock orders every publish of this engine, so a kiosk's jobs leave in the order they
 were made.
@@ -232,6 +233,14 @@ class JobSender:
     async def resend_due(self) -> int:
         """The re-send sweep: how many jobs were published again."""
         jobs = await self.services.read(kiosks.jobs_to_send, SYSTEM)
+        return await self._send_all(jobs)
+
+    async def resend_open(self) -> int:
+        """Every unacknowledged job of every online kiosk, however recently it was sent
+        (this engine has just connected to the broker)."""
+        jobs = await self.services.read(kiosks.jobs_to_send, SYSTEM, older_than_seconds=0)
+        if jobs:
+            logger.info("connected: %d unacknowledged job(s) published again", len(jobs))
         return await self._send_all(jobs)
 
     async def resend_kiosk(self, kiosk_id: str) -> int:

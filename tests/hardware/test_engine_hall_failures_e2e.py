@@ -112,19 +112,27 @@ async def test_an_engine_killed_right_after_the_terminal_took_the_money_settles_
     await set_rule(hall.services, RuleKey.PREPAY_REQUIRED, True)
     view = await hall.world.book(hall.today[0], hall.patient.id)
     booking_no = view.booking.booking_no
+    hall.terminal.hold_approvals = True  # the money is taken; the kiosk hears of it later
     hall.reader.swipe_card(hall.patient.card_no)
-    await hall.until(lambda: hall.terminal.charges(), what="the charge at the terminal")
+    await hall.until(lambda: hall.terminal.holding, what="the charge approved at the terminal")
     await asyncio.to_thread(hall.engine.kill9)
-    await asyncio.to_thread(hall.engine.start)  # the same client id: its session resumes
     [charge] = await hall.jobs(kind="charge")
-    done = await hall.job_ended(charge.job_id, seconds=45)
+    hall.terminal.release()  # the kiosk acks while the engine is dead
+    await hall.until(lambda: f"job {charge.job_id} (charge) done" in hall.agent.log())
+    assert (await hall.job(charge.job_id)).status == "sent"  # nobody recorded it
+    await asyncio.to_thread(hall.engine.start)  # its client id again: its session resumes
+    done = await hall.job_ended(charge.job_id)
     assert (done.status, done.result) == ("done", "paid")
-    await hall.until(lambda: len(hall.printer.printed) == 1, seconds=45, what="the ticket")
+    await hall.until(lambda: len(hall.printer.printed) == 1, what="the ticket")
     paid = await hall.booking(booking_no)
     assert (paid.booking.status, paid.booking.paid) == ("checked_in", FEE)
     assert hall.terminal.taken() == FEE  # charged once
+    assert [f[0] for f in hall.terminal.requests if f[0] != "PING"] == ["SALE"]
     assert [(k, m, a) for k, m, a, _ in await ledger(hall.services)] == [("payment", "card", -FEE)]
     assert await hall.jobs(kind="reversal") == []
+    await asyncio.sleep(1.0)  # a re-sent charge is answered from the kiosk's journal
+    assert hall.terminal.taken() == FEE
+    assert len(hall.printer.printed) == 1
 
 
 @pytest.mark.postgres

@@ -288,6 +288,21 @@ async def test_a_queued_job_is_published_then_marked_sent_and_resent_after_30_s(
     assert await sender.resend_due() == 0  # acked: never again
 
 
+async def test_on_connecting_every_open_job_of_online_kiosks_is_published_at_once(services):
+    h = await hall(services)
+    link = FakeLink()
+    sender = JobSender(services, link)
+    booking_no = await paid_booking(h)
+    reply = await ask(KioskDoor(services), h, "check_in", booking_no=booking_no)
+    await sender.run_once()
+    assert await sender.resend_open() == 0  # the kiosk is not online
+    await services.handle(kiosks.RecordKioskStatus(kiosk_id=h.kiosk.kiosk_id, online=True))
+    assert await sender.resend_open() == 1  # just sent: sent again all the same
+    assert link.ids() == [reply["job_id"]] * 2
+    [job] = await jobs(services, kind="print_ticket")
+    assert job.attempts == 2
+
+
 async def test_no_broker_leaves_the_event_undelivered_and_the_job_unsent(services, clock):
     h = await hall(services)
     link = FakeLink()
