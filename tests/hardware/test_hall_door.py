@@ -235,6 +235,18 @@ async def test_an_ack_is_recorded_and_another_kiosk_s_job_id_is_refused_quietly(
     assert (job.status, job.reason) == ("done", "")
 
 
+async def test_an_ack_with_a_huge_number_fails_its_job_bad_payload_instead_of_crashing(services):
+    h = await hall(services, prepay=True)
+    booking_no = await h.book(h.tomorrow[0])
+    door = KioskDoor(services)
+    paid = await ask(door, h, "pay", booking_no=booking_no)
+    detail = {"terminal_ref": "100000000001", "amount": 10**40}
+    await door.on_ack(h.kiosk.kiosk_id, Ack(paid["job_id"], "done", detail=detail))
+    job = await services.read(kiosks.kiosk_job, paid["job_id"], SYSTEM)
+    assert (job.status, job.reason) == ("failed", "bad_payload")
+    assert (await services.read(bookings.get_booking, booking_no, SYSTEM)).booking.status == "held"
+
+
 async def test_a_kiosk_coming_online_has_its_unacked_jobs_sent_again_once(services):
     h = await hall(services)
     came: list[str] = []
