@@ -26,7 +26,12 @@ from engine.app import build_app
 from engine.config import ConfigError, load_settings
 from engine.keys import SERVICES, STORE
 from hardware.hall.mosquitto import BrokerFiles, EngineAccount, password_hash
-from tests.support.services import ServiceError, service_missing, start_private_mosquitto
+from tests.support.services import (
+    ServiceError,
+    free_port,
+    service_missing,
+    start_private_mosquitto,
+)
 
 KEY = Cipher.generate_key()
 ENGINE_PASSWORD = "engine-secret-1"
@@ -180,3 +185,26 @@ async def test_the_engine_writes_the_broker_files_and_answers_a_registered_kiosk
             assert "pattern write guahao/v1/kiosk/%u/requests" in files.acl_path.read_text()
     finally:
         broker.stop()
+
+
+async def test_no_broker_there_healthz_stays_ok_with_a_warning_and_the_engine_stops(
+    tmp_path: Path,
+):
+    port = free_port()  # nothing listens: the link keeps trying
+    settings = settings_for(
+        db=str(tmp_path / "g.db"),
+        kiosk_broker_url=f"mqtt://127.0.0.1:{port}",
+        kiosk_broker_password=ENGINE_PASSWORD,
+    )
+    app = build_app(settings)
+    assert kiosks.OUTBOX_CONSUMER in app[STORE].outbox_consumers
+    async with asyncio.timeout(10), TestClient(TestServer(app)) as client:
+        response = await client.get("/healthz")
+        body = await response.json()
+        assert (response.status, body["status"]) == (200, "ok")
+        assert body["kiosk_broker"] == {
+            "connected": False,
+            "broker": f"mqtt://127.0.0.1:{port}",
+            "warning": f"the kiosks' broker at mqtt://127.0.0.1:{port} is not connected",
+        }
+        assert body["warnings"] == [body["kiosk_broker"]["warning"]]
