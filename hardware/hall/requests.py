@@ -40,7 +40,7 @@ from typing import Any
 
 from booking_core import kiosks
 from booking_core.kernel.actor import SYSTEM, Actor
-from booking_core.kernel.errors import BookingError
+from booking_core.kernel.errors import BookingError, SystemFault
 from hardware import protocol
 from hardware.protocol import Ack, Request, Status
 
@@ -303,6 +303,14 @@ class KioskDoor:
                 "kiosk %s acked job %s, which was not recorded: %s", kiosk_id, ack.job_id, err
             )
             return
+        except SystemFault as err:  # the store: the job is sent again, and acked again
+            logger.warning(
+                "kiosk %s's ack of job %s not recorded now (%s): the job is sent again",
+                kiosk_id,
+                ack.job_id,
+                err,
+            )
+            return
         if acked.first:
             job = acked.job
             logger.info(
@@ -329,6 +337,9 @@ class KioskDoor:
             )
         except BookingError as err:
             logger.warning("kiosk %s's status was not recorded: %s", kiosk_id, err)
+            return
+        except SystemFault as err:  # the store: the kiosk says it again within a minute
+            logger.warning("kiosk %s's status not recorded now: %s", kiosk_id, err)
             return
         if recorded.came_online:
             logger.info("kiosk %s is online", kiosk_id)

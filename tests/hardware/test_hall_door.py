@@ -16,7 +16,7 @@ from booking_core import bookings, kiosks, payments
 from booking_core.bus import BookingServices, bootstrap
 from booking_core.kernel.actor import SYSTEM
 from booking_core.kernel.clock import FrozenClock
-from booking_core.kernel.errors import ALL_ERRORS
+from booking_core.kernel.errors import ALL_ERRORS, StoreUnavailable
 from booking_core.kernel.pii import Cipher
 from booking_core.store import make_store
 from hardware import protocol
@@ -416,3 +416,21 @@ async def test_broker_files_that_cannot_be_written_are_tried_again(services, tmp
     clock.advance(seconds=15)
     assert await sender.run_once() == 1
     assert h.kiosk.kiosk_id in (tmp_path / "gone" / "passwd").read_text()
+
+
+class StoreAway:
+    """Services whose store is unavailable for writes."""
+
+    async def read(self, fn, *args, **kwargs):
+        return kiosks.Kiosk("k0000000a", 1, "H001", "1号机", "", False, True, None, "", None)
+
+    async def handle(self, command):
+        raise StoreUnavailable("the disk is full")
+
+
+async def test_a_store_away_loses_an_ack_or_status_quietly_to_be_sent_again():
+    door = KioskDoor(StoreAway())
+    await door.on_ack("k0000000a", Ack("J1", "done"))
+    await door.on_status("k0000000a", Status(True, {}))
+    with pytest.raises(StoreUnavailable):  # a request's is answered busy by Answers
+        await door.on_request("k0000000a", Request("r1", "check_in", {"booking_no": "1"}))
