@@ -148,6 +148,7 @@ class EngineHall:
     world: World
     kiosk_id: str
     today: list[int]  # today's slots
+    tomorrow: list[int]  # tomorrow morning's slots
     patient: Any  # 李四, with a patient card
     id_number: str
     _patients: int = field(default=0)
@@ -276,9 +277,11 @@ class KioskClient:
         return self.answers(request_id)[0]
 
 
-async def seed(services: BookingServices) -> tuple[World, str, list[int], Any, str]:
-    """H001 with today's session, a patient (李四) and the kiosk: the world, the kiosk's id,
-    today's slot ids, the patient and their ID number."""
+async def seed(
+    services: BookingServices,
+) -> tuple[World, str, list[int], list[int], Any, str]:
+    """H001 with today's session and tomorrow morning's, a patient (李四) and the kiosk: the
+    world, the kiosk's id, today's and tomorrow's slot ids, the patient and their ID number."""
     start, end = session_times()
     period = Period.MORNING if start.hour < 12 else Period.AFTERNOON
     if start.hour >= 18:
@@ -290,6 +293,7 @@ async def seed(services: BookingServices) -> tuple[World, str, list[int], Any, s
     session = await world.session(
         start.date(), period=period, start=start.time(), end=end.time(), places=3
     )
+    tomorrow = await world.session(start.date() + timedelta(days=1), places=3)
     kiosk = await services.handle(
         kiosks.RegisterKiosk(
             hospital_code="H001",
@@ -300,7 +304,14 @@ async def seed(services: BookingServices) -> tuple[World, str, list[int], Any, s
     )
     id_number = resident_id()
     patient = await world.patient("李四", id_number=id_number)
-    return world, kiosk.kiosk_id, await slot_ids(services, session.id), patient, id_number
+    return (
+        world,
+        kiosk.kiosk_id,
+        await slot_ids(services, session.id),
+        await slot_ids(services, tomorrow.id),
+        patient,
+        id_number,
+    )
 
 
 def engine_env(
@@ -335,7 +346,7 @@ async def engine_hall(tmp: Path, db: str, *, engines: int = 1) -> AsyncIterator[
     processes: list[EngineProcess] = []
     agent = AgentProcess(write_agent_config(tmp, broker, "k00000000"), tmp / "agent.log")
     try:
-        world, kiosk_id, today, patient, id_number = await seed(services)
+        world, kiosk_id, today, tomorrow, patient, id_number = await seed(services)
         write_agent_config(tmp, broker, kiosk_id)
         for n in range(engines):
             process = EngineProcess(db, TEST_PII_KEY, tmp / f"engine-{n}.log")
@@ -364,6 +375,7 @@ async def engine_hall(tmp: Path, db: str, *, engines: int = 1) -> AsyncIterator[
                 world,
                 kiosk_id,
                 today,
+                tomorrow,
                 patient,
                 id_number,
             )

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from booking_core import kiosks
+from booking_core import bookings, kiosks
 from booking_core.rules import RuleKey
 from hardware.devices.ticket import ticket_from_printout
 from tests.booking_core.helpers import set_rule
@@ -102,3 +102,32 @@ async def test_a_ticket_is_printed_again_when_the_desk_asks(hall: EngineHall):
     tickets = [ticket_from_printout(p) for p in hall.printer.printed]
     assert {(t.booking_no, t.queue_no) for t in tickets} == {(booking_no, 1)}
     assert (await hall.job_ended(again.job_id)).status == "done"
+
+
+async def test_a_cancelled_booking_paid_at_the_kiosk_is_refunded_to_the_card(hall: EngineHall):
+    await set_rule(hall.services, RuleKey.PREPAY_REQUIRED, True)
+    view = await hall.world.book(hall.tomorrow[0], hall.patient.id)
+    booking_no = view.booking.booking_no
+    async with hall.as_kiosk() as kiosk:
+        reply = await kiosk.ask("pay", booking_no=booking_no)
+    assert (reply["ok"], reply["amount"]) == (True, FEE)
+    charge = await hall.job_ended(reply["job_id"])
+    assert (charge.status, charge.result) == ("done", "paid")
+    await hall.until(lambda: "缴费成功" in hall.screen(), what="paid: come back tomorrow")
+    await hall.services.handle(bookings.CancelBooking(booking_no=booking_no))
+
+    async def refund():
+        return await hall.jobs(kind="refund")
+
+    [job] = await hall.until(refund, what="the refund job")
+    done = await hall.job_ended(job.job_id)
+    assert (done.status, done.result, done.terminal_ref) == (
+        "done",
+        "refunded",
+        charge.terminal_ref,
+    )
+    assert hall.terminal.taken() == 0  # the money went back to the card
+    assert [(k, m, a) for k, m, a, _ in await ledger(hall.services)] == [
+        ("payment", "card", -FEE),
+        ("refund", "card", FEE),
+    ]
