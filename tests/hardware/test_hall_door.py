@@ -5,6 +5,7 @@ cancelled card payment and the broker's files kept in step with the registry."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -20,7 +21,7 @@ from booking_core.kernel.errors import ALL_ERRORS, StoreUnavailable
 from booking_core.kernel.pii import Cipher
 from booking_core.store import make_store
 from hardware import protocol
-from hardware.hall import wording
+from hardware.hall import background, wording
 from hardware.hall.link import NoSubscriber, NotConnected
 from hardware.hall.mosquitto import BrokerFiles, EngineAccount, password_matches
 from hardware.hall.requests import KioskDoor
@@ -434,3 +435,34 @@ async def test_a_store_away_loses_an_ack_or_status_quietly_to_be_sent_again():
     await door.on_status("k0000000a", Status(True, {}))
     with pytest.raises(StoreUnavailable):  # a request's is answered busy by Answers
         await door.on_request("k0000000a", Request("r1", "check_in", {"booking_no": "1"}))
+
+
+async def test_each_connection_to_the_broker_publishes_the_open_jobs_again(monkeypatch):
+    monkeypatch.setattr(background, "CONNECTION_WATCH_SECONDS", 0.01)
+
+    class Link:
+        connected = asyncio.Event()
+
+    class Sender:
+        rounds = 0
+
+        async def resend_open(self) -> int:
+            self.rounds += 1
+            return 0
+
+    link, sender = Link(), Sender()
+    watching = asyncio.create_task(background._on_each_connect(link, sender))  # type: ignore[arg-type]
+    try:
+        await asyncio.sleep(0.05)
+        assert sender.rounds == 0  # not connected yet
+        link.connected.set()
+        await asyncio.sleep(0.05)
+        assert sender.rounds == 1  # once per connection, however long it lasts
+        link.connected.clear()  # the broker went
+        await asyncio.sleep(0.05)
+        link.connected.set()  # and came back
+        await asyncio.sleep(0.05)
+        assert sender.rounds == 2
+    finally:
+        watching.cancel()
+        await asyncio.gather(watching, return_exceptions=True)
