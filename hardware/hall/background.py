@@ -16,8 +16,8 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
 
+from booking_core.bus import BookingServices
 from booking_core.kernel.errors import GuahaoError
 from edge.periodic import run_periodically
 
@@ -63,7 +63,7 @@ class Running:
 
 
 @contextlib.asynccontextmanager
-async def running(services: Any, hall: Hall) -> AsyncIterator[Running]:
+async def running(services: BookingServices, hall: Hall) -> AsyncIterator[Running]:
     door = KioskDoor(services, timezone=hall.timezone)
     link = HallLink(
         hall.address,

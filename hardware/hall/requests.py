@@ -39,6 +39,7 @@ from datetime import date, datetime
 from typing import Any
 
 from booking_core import kiosks
+from booking_core.bus import BookingServices
 from booking_core.kernel.actor import SYSTEM, Actor
 from booking_core.kernel.errors import BookingError, SystemFault
 from hardware import protocol
@@ -112,7 +113,7 @@ class KioskDoor:
 
     def __init__(
         self,
-        services: Any,  # booking_core.bus.BookingServices
+        services: BookingServices,
         *,
         timezone: str = "Asia/Shanghai",
         on_came_online: OnCameOnline | None = None,

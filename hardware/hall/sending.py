@@ -36,6 +36,7 @@ from collections.abc import Iterable
 from typing import Any, Protocol
 
 from booking_core import events, kiosks
+from booking_core.bus import BookingServices
 from booking_core.kernel.actor import SYSTEM
 from booking_core.kernel.errors import BookingError, GuahaoError, NotFound
 from hardware import protocol
@@ -72,7 +73,9 @@ class BrokerSync:
     """mosquitto's password file and ACL written from the registry (every enabled kiosk's
     user and hash, and the engine's own account), and the broker reloaded when they changed."""
 
-    def __init__(self, services: Any, files: BrokerFiles, account: EngineAccount) -> None:
+    def __init__(
+        self, services: BookingServices, files: BrokerFiles, account: EngineAccount
+    ) -> None:
         self.services = services
         self.files = files
         self.account = account
@@ -100,7 +103,7 @@ class JobSender:
 
     def __init__(
         self,
-        services: Any,  # booking_core.bus.BookingServices
+        services: BookingServices,
         link: Publisher,
         *,
         broker_sync: BrokerSync | None = None,
