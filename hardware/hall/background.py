@@ -35,6 +35,9 @@ standing at the kiosk waiting for the ticket."""
 RESEND_SWEEP_SECONDS = 5.0
 """How often the jobs without an ack are looked for: a job is published again within this
 of its 30 s (``kiosks.RESEND_AFTER_SECONDS``)."""
+FILES_RETRY_SECONDS = 10.0
+"""The broker's files could not be written as the engine started (a folder not there yet, a
+permission): how often they are tried again until they are."""
 CONNECTION_WATCH_SECONDS = 0.5
 """How soon a new connection to the broker is noticed (and every unacknowledged job of the
 online kiosks published again)."""
@@ -75,16 +78,15 @@ async def running(services: BookingServices, hall: Hall) -> AsyncIterator[Runnin
     sync = BrokerSync(services, hall.files, hall.account) if hall.files is not None else None
     sender = JobSender(services, link, broker_sync=sync)
     door.on_came_online = sender.resend_kiosk
-    if sync is not None:
-        try:
-            await sync.sync()
-        except BrokerFilesError as err:  # the kiosks may not get in: say so, and carry on
-            logger.error("the broker's password file and ACL were not written: %s", err)
+    synced = sync is None or await _sync_files(sync)
     tasks: list[asyncio.Task[None]] = []
     async with link:
         tasks.append(_every("kiosk-outbox", OUTBOX_POLL_SECONDS, sender.run_once))
         tasks.append(_every("kiosk-resend", RESEND_SWEEP_SECONDS, sender.resend_due))
         tasks.append(asyncio.create_task(_on_each_connect(link, sender), name="kiosk-connect"))
+        if not synced:
+            assert sync is not None
+            tasks.append(asyncio.create_task(_sync_until_done(sync), name="kiosk-broker-files"))
         logger.info(
             "kiosks: broker %s as %s, broker files %s",
             hall.address,
@@ -99,6 +101,34 @@ async def running(services: BookingServices, hall: Hall) -> AsyncIterator[Runnin
             for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+
+
+async def _sync_files(sync: BrokerSync) -> bool:
+    """Write the broker's files; whether that worked (what did not is logged)."""
+    try:
+        await sync.sync()
+    except (BrokerFilesError, GuahaoError, OSError) as err:  # say so, and carry on
+        logger.error(
+            "the broker's password file and ACL were not written (kiosks registered since "
+            "they last were may not get in; tried again every %g s): %s",
+            FILES_RETRY_SECONDS,
+            err,
+        )
+        return False
+    return True
+
+
+async def _sync_until_done(sync: BrokerSync) -> None:
+    """The broker's files, written at last (they could not be as the engine started)."""
+    while True:
+        await asyncio.sleep(FILES_RETRY_SECONDS)
+        try:
+            await sync.sync()
+        except (BrokerFilesError, GuahaoError, OSError) as err:
+            logger.debug("the broker's files still not written: %s", err)
+            continue
+        logger.info("the broker's password file and ACL are written now")
+        return
 
 
 async def _on_each_connect(link: HallLink, sender: JobSender) -> None:

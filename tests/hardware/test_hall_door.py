@@ -466,3 +466,20 @@ async def test_each_connection_to_the_broker_publishes_the_open_jobs_again(monke
     finally:
         watching.cancel()
         await asyncio.gather(watching, return_exceptions=True)
+
+
+async def test_broker_files_not_written_at_start_are_tried_again_until_they_are(
+    services, tmp_path: Path, monkeypatch
+):
+    monkeypatch.setattr(background, "FILES_RETRY_SECONDS", 0.01)
+    h = await hall(services)
+    files = BrokerFiles(tmp_path / "later" / "passwd", tmp_path / "later" / "acl")
+    sync = BrokerSync(services, files, EngineAccount("engine", "pw"))
+    assert await background._sync_files(sync) is False  # the folder is not there yet
+    retrying = asyncio.create_task(background._sync_until_done(sync))
+    await asyncio.sleep(0.05)
+    assert not retrying.done()
+    (tmp_path / "later").mkdir()
+    async with asyncio.timeout(5):
+        await retrying
+    assert h.kiosk.kiosk_id in files.password_path.read_text()
