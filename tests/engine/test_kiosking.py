@@ -8,6 +8,9 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import os
+import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -208,3 +211,27 @@ async def test_no_broker_there_healthz_stays_ok_with_a_warning_and_the_engine_st
             "warning": f"the kiosks' broker at mqtt://127.0.0.1:{port} is not connected",
         }
         assert body["warnings"] == [body["kiosk_broker"]["warning"]]
+
+
+@pytest.mark.parametrize(
+    ("env", "says"),
+    [
+        ({"GUAHAO_OUTBOX_CONSUMERS": "kiosk"}, "kiosk_broker_url is not set"),
+        ({"GUAHAO_KIOSK_BROKER_URL": "mqtt://127.0.0.1:1883"}, "kiosk_broker_password is not set"),
+    ],
+)
+def test_guahao_serve_refuses_a_half_configured_hall_with_a_clear_message(
+    tmp_path: Path, env: dict[str, str], says: str
+):
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("GUAHAO_")}
+    done = subprocess.run(
+        [sys.executable, "-m", "engine.cli", "serve", "--db", str(tmp_path / "g.db")],
+        env=clean | {"GUAHAO_PII_KEY": KEY, "GUAHAO_PORT": "0"} | env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "guahao: configuration:" in done.stderr
+    assert says in done.stderr
