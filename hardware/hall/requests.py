@@ -166,8 +166,12 @@ class KioskDoor:
                 kiosk_id,
                 err.code,
             )
-            params = {name: _plain(value) for name, value in err.params.items()}
-            return refusal(err.code, error_message(err, self.timezone), **params)
+            return {  # refusal()'s shape; a param named code or message stays a param
+                "ok": False,
+                "code": err.code,
+                "params": {name: _plain(value) for name, value in err.params.items()},
+                "message": error_message(err, self.timezone),
+            }
         return {"ok": True, **body}
 
     async def _swipe(self, actor: Actor, kiosk_id: str, request: Request) -> dict[str, Any]:

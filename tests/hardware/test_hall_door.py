@@ -17,7 +17,7 @@ from booking_core import bookings, kiosks, payments
 from booking_core.bus import BookingServices, bootstrap
 from booking_core.kernel.actor import SYSTEM
 from booking_core.kernel.clock import FrozenClock
-from booking_core.kernel.errors import ALL_ERRORS, StoreUnavailable
+from booking_core.kernel.errors import ALL_ERRORS, BookingError, StoreUnavailable
 from booking_core.kernel.pii import Cipher
 from booking_core.store import make_store
 from hardware import protocol
@@ -483,3 +483,22 @@ async def test_broker_files_not_written_at_start_are_tried_again_until_they_are(
     async with asyncio.timeout(5):
         await retrying
     assert h.kiosk.kiosk_id in files.password_path.read_text()
+
+
+async def test_an_error_s_params_named_code_or_message_stay_params():
+    class Odd(BookingError):
+        code = "invalid_input"
+
+    class Refusing(StoreAway):
+        async def handle(self, command):
+            raise Odd(code="x", message="y")
+
+    reply = await KioskDoor(Refusing()).on_request(
+        "k0000000a", Request("r1", "check_in", {"booking_no": "1"})
+    )
+    assert reply == {
+        "ok": False,
+        "code": "invalid_input",
+        "params": {"code": "x", "message": "y"},
+        "message": wording.WORDS["invalid_input"],
+    }
