@@ -23,7 +23,7 @@ from booking_core.kernel.unit import val
 from booking_core.store import make_store
 from edge.signature import TWILIO_ACCOUNT
 
-from . import texting
+from . import kiosking, texting
 from .config import Settings, require_secret
 from .home import home
 from .keys import CLOCK, METRICS, SERVICES, SETTINGS, STORE
@@ -46,7 +46,7 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> web.Applicat
         sqlite_max_batch=settings.sqlite_max_batch,
         pg_pool_min=settings.pg_pool_min,
         pg_pool_max=settings.pg_pool_max,
-        outbox_consumers=texting.outbox_consumers(settings),
+        outbox_consumers=kiosking.outbox_consumers(settings, texting.outbox_consumers(settings)),
         sql_trace=settings.sql_trace,
     )
     services = bootstrap(store, cipher)
@@ -103,6 +103,7 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> web.Applicat
     app[PROXY_NOTICE] = console_app[PROXY_NOTICE]  # for /healthz
     app.add_subapp("/console/", console_app)
     texting.mount(app, settings)
+    kiosking.mount(app, settings)
     return app
 
 
@@ -136,6 +137,10 @@ async def healthz(request: web.Request) -> web.Response:
     body |= texting_health
     if warning := texting_health.get("modem", {}).get("warning"):
         warnings.append(warning)  # still "ok": texts are answered until the SIM is full
+    kiosk_health = kiosking.health(request.app)
+    body |= kiosk_health
+    if warning := kiosk_health.get("kiosk_broker", {}).get("warning"):
+        warnings.append(warning)  # still "ok": every other door works without the kiosks
     if warnings:
         body["warnings"] = warnings
     return web.json_response(body)

@@ -51,13 +51,16 @@ class Setting:
 OUTBOX_CONSUMERS: Mapping[str, str] = MappingProxyType(
     {
         "sms": "the SMS notifier, which sms_notices turns on and adds for you",
+        "kiosk": "the kiosks' job publisher, which kiosk_broker_url turns on and adds for you",
     }
 )
 """The outbox consumers this engine runs a delivery worker for, and what each is. Every
 event gets a delivery row per configured consumer, so a name nothing delivers to would
 pile up undelivered rows forever: ``outbox_consumers`` accepts only these names."""
 
-OUTBOX_CONSUMER_SWITCHES: Mapping[str, str] = MappingProxyType({"sms": "sms_notices"})
+OUTBOX_CONSUMER_SWITCHES: Mapping[str, str] = MappingProxyType(
+    {"sms": "sms_notices", "kiosk": "kiosk_broker_url"}
+)
 """The setting without which a consumer's worker does not run (so naming it alone is refused)."""
 
 

@@ -7,6 +7,12 @@ to them over MQTT (docs/kiosk-protocol.md) and the broker's files that let each 
 - :mod:`.inbox`: what kiosks send, read and handed to the engine's handlers
   (:class:`~.inbox.KioskHandlers`) in order per kiosk; :mod:`.answers` answers each
   request once, within the protocol's 5 s.
+- :mod:`.requests`: :class:`~.requests.KioskDoor`, those handlers: a patient's requests run
+  against the booking core as the kiosk, acks and statuses recorded; :mod:`.wording` the
+  screen's words for every refusal.
+- :mod:`.sending`: the ``kiosk`` outbox consumer (jobs published, then marked sent), the
+  re-sends, the broker's files kept in step with the registry; :mod:`.background` runs
+  the link and these workers together (the engine's ``engine/kiosking.py``).
 - :mod:`.address`: the broker's ``mqtt[s]://host:port``.
 - :mod:`.mosquitto`: mosquitto's password file and ACL, written from the kiosk registry,
   and the broker's reload.

@@ -1,0 +1,93 @@
+"""What a kiosk's screen says when the engine refuses a patient's request (拒绝话术): one
+table from each core error ``code`` (and this door's own codes) to the Chinese words of
+the reply's ``message`` (docs/kiosk-protocol.md, "Requests and replies").
+
+A few codes read better with what the error carries (which thing was not found, why a
+kiosk may not act); :func:`message` picks those words first. Times a patient reads are
+hospital-local. A test checks that every code of :data:`booking_core.kernel.errors.ALL_ERRORS`
+has words here, so a new error cannot reach a screen unworded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from booking_core.kernel.errors import GuahaoError
+
+UNKNOWN_KIND = "unknown_kind"  # a request kind this engine does not know
+BAD_REQUEST = "bad_request"  # a request field missing or of the wrong type
+DOOR_CODES = (UNKNOWN_KIND, BAD_REQUEST)
+
+WORDS: Mapping[str, str] = {
+    # the core's (booking_core/kernel/errors.py)
+    "not_found": "未找到相关信息，请到人工窗口办理",
+    "invalid_input": "输入的信息有误，请核对后重试",
+    "invalid_id_number": "身份证号码有误，请到人工窗口办理",
+    "real_name_mismatch": "姓名与登记信息不符，请到人工窗口办理",
+    "patient_exists": "该患者已建档，请刷就诊卡办理",
+    "slot_full": "该时段已约满，请选择其他时段",
+    "already_booked": "您已预约该时段，无需重复预约",
+    "blacklisted": "您的预约权限暂被限制，请到人工窗口咨询",
+    "outside_window": "该号源尚未开放预约",
+    "booking_closed": "该时段已停止预约",
+    "limit_reached": "已达到预约次数上限",
+    "cancel_deadline_passed": "已过取消期限",
+    "reschedule_deadline_passed": "已过改约期限",
+    "invalid_state": "该预约当前状态无法办理此业务",
+    "session_unavailable": "该医生本次出诊已停诊，请到人工窗口咨询",
+    "check_in_not_open": "尚未到签到时间，请稍后再来",
+    "check_in_closed": "签到时间已过，请到人工窗口咨询",
+    "insufficient_balance": "预交金余额不足",
+    "substitute_full": "替诊号源不足，请到人工窗口咨询",
+    "idempotency_key_reused": "请求重复，请重新操作",
+    "forbidden": "本机无法办理此业务，请到人工窗口办理",
+    "store_unavailable": "系统繁忙，请稍后再试",
+    # this door's own
+    UNKNOWN_KIND: "本机暂不支持该业务，请到人工窗口办理",
+    BAD_REQUEST: "请求信息有误，请重新操作",
+}
+"""Every code's words: what the screen shows when nothing more precise fits."""
+
+NOT_FOUND: Mapping[str, str] = {
+    "patient": "未找到您的就诊信息，请到人工窗口建档",
+    "booking": "未找到该预约，请核对预约号",
+    "slot": "该号源不存在，请重新选择",
+    "department": "未找到该科室，请重新选择",
+    "kiosk": "本机未登记，请到人工窗口办理",
+}
+"""``not_found`` by what was looked for."""
+
+FORBIDDEN: Mapping[str, str] = {
+    "kiosk_disabled": "本机已停用，请到其他自助机或人工窗口办理",
+}
+"""``forbidden`` by the action refused."""
+
+
+def _local(value: Any, timezone: str) -> str | None:
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value.astimezone(ZoneInfo(timezone)).strftime("%m月%d日 %H:%M")
+    return None
+
+
+def message(code: str, params: Mapping[str, Any], timezone: str = "Asia/Shanghai") -> str:
+    """The screen's words for a refusal ``code`` with its ``params``."""
+    if code == "not_found" and (words := NOT_FOUND.get(str(params.get("entity")))):
+        return words
+    if code == "forbidden" and (words := FORBIDDEN.get(str(params.get("action")))):
+        return words
+    if code == "check_in_not_open" and (at := _local(params.get("opens_at"), timezone)):
+        return f"尚未到签到时间，请于{at}后签到"
+    if code == "outside_window" and (at := _local(params.get("opens_at"), timezone)):
+        return f"该号源将于{at}开放预约"
+    if code == "blacklisted" and (at := _local(params.get("until"), timezone)):
+        return f"您的预约权限暂被限制至{at}，请到人工窗口咨询"
+    if code == "insufficient_balance" and isinstance(params.get("balance"), int):
+        return f"预交金余额不足（余额{params['balance'] / 100:.2f}元）"
+    return WORDS.get(code, "")
+
+
+def error_message(err: GuahaoError, timezone: str = "Asia/Shanghai") -> str:
+    return message(err.code, err.params, timezone) or "系统出错，请到人工窗口办理"
