@@ -81,7 +81,7 @@ async def running(services: BookingServices, hall: Hall) -> AsyncIterator[Runnin
     synced = sync is None or await _sync_files(sync)
     tasks: list[asyncio.Task[None]] = []
     async with link:
-        tasks.append(_every("kiosk-outbox", OUTBOX_POLL_SECONDS, sender.run_once))
+        tasks.append(_every("kiosk-outbox", OUTBOX_POLL_SECONDS, sender.drain))
         tasks.append(_every("kiosk-resend", RESEND_SWEEP_SECONDS, sender.resend_due))
         tasks.append(asyncio.create_task(_on_each_connect(link, sender), name="kiosk-connect"))
         if not synced:

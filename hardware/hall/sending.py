@@ -46,7 +46,7 @@ from .mosquitto import BrokerFiles, BrokerFilesError, EngineAccount
 
 logger = logging.getLogger("hardware.hall.sending")
 
-BATCH = 50
+BATCH = 200
 LEASE_SECONDS = 60
 """A round's events are the engine's this long: publishes take milliseconds each (a PUBACK
 waits at most 5 s), so a round ends well within it."""
@@ -113,7 +113,7 @@ class JobSender:
         self.link = link
         self.broker_sync = broker_sync
         self.consumer = consumer
-        self._lock = asyncio.Lock()
+        self._locks: dict[str, asyncio.Lock] = {}
 
     async def send(self, job: kiosks.KioskJob) -> bool:
         """Publish ``job`` and mark it sent: True; False when the kiosk has no session on
@@ -141,37 +141,30 @@ class JobSender:
 
     # --- the outbox consumer --------------------------------------------------------------
 
+    async def drain(self) -> int:
+        """Rounds one after another while they come back full (every event goes to every
+        consumer: at the 07:30 rush most of a round is other events, check-ins and acks,
+        and the jobs behind them must not wait a poll interval per round); how many events
+        were claimed in all."""
+        claimed = 0
+        while (count := await self.run_once()) >= BATCH:
+            claimed += count
+        return claimed + count
+
     async def run_once(self) -> int:
-        """One round of the outbox consumer: how many events it claimed."""
+        """One round of the outbox consumer: how many events it claimed. Each kiosk's jobs
+        go in the order they were made, the kiosks side by side (a round at the 07:30 rush
+        holds jobs for many kiosks, and each publish waits for the broker's PUBACK and each
+        mark for the store)."""
         rows = await self.services.claim(self.consumer, BATCH, LEASE_SECONDS)
         if not rows:
             return 0
-        done: list[int] = []
-        accounts: list[int] = []
-        async with self._lock:
-            for index, row in enumerate(rows):
-                try:
-                    await self._deliver(row)
-                except NotConnected as err:
-                    await self._later(rows[index:], NOT_CONNECTED_RETRY_SECONDS, str(err))
-                    break
-                except PublishRefused as err:
-                    logger.error("job event %s: %s; tried again in a minute", row.id, err)
-                    await self._later([row], REFUSED_RETRY_SECONDS, str(err))
-                    continue
-                except GuahaoError as err:  # the store, mostly: this event again soon
-                    logger.warning("kiosk outbox event %s (%s): %s", row.id, row.topic, err)
-                    await self._later([row], NOT_CONNECTED_RETRY_SECONDS, str(err))
-                    continue
-                except ValueError as err:  # a job no kiosk could read: a bug, never sent
-                    logger.error(
-                        "kiosk outbox event %s (%s) not published: %s", row.id, row.topic, err
-                    )
-                except Exception as err:
-                    logger.exception("kiosk outbox event %s (%s) failed", row.id, row.topic)
-                    await self._later([row], REFUSED_RETRY_SECONDS, repr(err))
-                    continue
-                (accounts if row.topic in ACCOUNT_TOPICS else done).append(row.id)
+        lanes: dict[str, list[events.OutboxEvent]] = {}
+        for row in rows:
+            lanes.setdefault(_lane(row), []).append(row)
+        outcomes = await asyncio.gather(*(self._run_lane(lane) for lane in lanes.values()))
+        done = [row_id for lane_done, _accounts in outcomes for row_id in lane_done]
+        accounts = [row_id for _done, lane_accounts in outcomes for row_id in lane_accounts]
         if accounts:
             if await self._sync_files():
                 done += accounts
@@ -181,6 +174,34 @@ class JobSender:
                 )
         await self.services.mark_done(self.consumer, done)
         return len(rows)
+
+    async def _run_lane(self, rows: list[events.OutboxEvent]) -> tuple[list[int], list[int]]:
+        """One kiosk's events of a round, in order (or the events that are no kiosk's):
+        the ids delivered, and those that changed the broker's accounts."""
+        done: list[int] = []
+        accounts: list[int] = []
+        for index, row in enumerate(rows):
+            try:
+                await self._deliver(row)
+            except NotConnected as err:
+                await self._later(rows[index:], NOT_CONNECTED_RETRY_SECONDS, str(err))
+                break
+            except PublishRefused as err:
+                logger.error("job event %s: %s; tried again in a minute", row.id, err)
+                await self._later([row], REFUSED_RETRY_SECONDS, str(err))
+                continue
+            except GuahaoError as err:  # the store, mostly: this event again soon
+                logger.warning("kiosk outbox event %s (%s): %s", row.id, row.topic, err)
+                await self._later([row], NOT_CONNECTED_RETRY_SECONDS, str(err))
+                continue
+            except ValueError as err:  # a job no kiosk could read: a bug, never sent
+                logger.error("kiosk outbox event %s (%s) not published: %s", row.id, row.topic, err)
+            except Exception as err:
+                logger.exception("kiosk outbox event %s (%s) failed", row.id, row.topic)
+                await self._later([row], REFUSED_RETRY_SECONDS, repr(err))
+                continue
+            (accounts if row.topic in ACCOUNT_TOPICS else done).append(row.id)
+        return done, accounts
 
     async def _later(self, rows: Iterable[events.OutboxEvent], seconds: int, error: str) -> None:
         for row in rows:
@@ -256,14 +277,35 @@ class JobSender:
         return await self._send_all(jobs)
 
     async def _send_all(self, jobs: list[kiosks.KioskJob]) -> int:
+        lanes: dict[str, list[kiosks.KioskJob]] = {}
+        for job in jobs:
+            lanes.setdefault(job.kiosk_id, []).append(job)
+        return sum(await asyncio.gather(*(self._send_lane(lane) for lane in lanes.values())))
+
+    async def _send_lane(self, jobs: list[kiosks.KioskJob]) -> int:
         sent = 0
-        async with self._lock:
-            for job in jobs:
-                try:
+        for job in jobs:
+            try:
+                async with self._lock_of(job.kiosk_id):
                     sent += await self.send(job)
-                except NotConnected as err:
-                    logger.info("re-sending stopped: %s", err)
-                    break
-                except (LinkError, ValueError) as err:
-                    logger.error("job %s was not published again: %s", job.job_id, err)
+            except NotConnected as err:
+                logger.info("re-sending stopped: %s", err)
+                break
+            except (LinkError, ValueError) as err:
+                logger.error("job %s was not published again: %s", job.job_id, err)
         return sent
+
+    def _lock_of(self, kiosk_id: str) -> asyncio.Lock:
+        """One kiosk's publishes, one at a time: its jobs leave in the order they were made."""
+        lock = self._locks.get(kiosk_id)
+        if lock is None:
+            lock = self._locks[kiosk_id] = asyncio.Lock()
+        return lock
+
+
+def _lane(row: events.OutboxEvent) -> str:
+    """The kiosk whose job an event is ("" for the events that are no kiosk's)."""
+    if row.topic == events.KioskJobQueued.topic:
+        kiosk_id = row.payload.get("kiosk_id") if isinstance(row.payload, dict) else None
+        return f"k:{kiosk_id}" if isinstance(kiosk_id, str) else ""
+    return ""
