@@ -197,13 +197,18 @@ class BenchKiosk:
 
     async def _check_in(self, card_no: str, booking_no: str) -> None:
         card = {"type": "patient_card", "card_no": card_no}
+        t0 = clock.perf_counter()
         swiped = await self._ask("swipe", card=card)
+        PHASES["swipe"].append(clock.perf_counter() - t0)
         if not swiped.ok:
             raise RuntimeError(f"swipe refused: {swiped.body.get('code')}")
         found = [b["booking_no"] for b in swiped.body.get("bookings", [])]
         if booking_no not in found:
             raise RuntimeError(f"the swipe did not find booking {booking_no}: {found}")
+        t0 = clock.perf_counter()
         checked = await self._ask("check_in", booking_no=booking_no)
+        PHASES["check_in"].append(clock.perf_counter() - t0)
+        t0 = clock.perf_counter()
         if not checked.ok:
             raise RuntimeError(f"check_in refused: {checked.body.get('code')}")
         async with asyncio.timeout(WAIT_SECONDS):
@@ -215,6 +220,7 @@ class BenchKiosk:
                     qos=1,
                 )
                 if job.kind == "print_ticket" and job.payload.get("booking_no") == booking_no:
+                    PHASES["job"].append(clock.perf_counter() - t0)
                     return
 
     async def _ask(self, kind: str, **fields: Any) -> protocol.Reply:
@@ -318,6 +324,7 @@ async def bare_responder(host: str, port: int, password: str, ready: asyncio.Eve
                 task.add_done_callback(sent.discard)
 
 
+PHASES: dict[str, list[float]] = {"swipe": [], "check_in": [], "job": []}  # seconds, per step
 BOOKED: dict[str, str] = {}  # card number → booking number, for the bare responder
 
 
@@ -333,6 +340,13 @@ def report(name: str, result: Result, expected: int) -> None:
         f"{done / result.seconds if result.seconds else 0:7.1f}/s   swipe→ticket job "
         f"p50 {statistics.median(ms):6.1f} ms  p99 {p99:6.1f} ms  max {ms[-1]:6.1f} ms"
     )
+    parts = []
+    for phase, xs in PHASES.items():
+        if xs:
+            parts.append(f"{phase} p50 {statistics.median(xs) * 1000:.0f} ms")
+        xs.clear()
+    print(f"{'':<34} of which: " + ", ".join(parts) + " (swipe, check_in: request → reply; "
+          "job: the check-in's reply → its print_ticket job)")  # fmt: skip
     for failure in result.failures[:5]:
         print(f"    failed: {failure}")
     if len(result.failures) > 5:
