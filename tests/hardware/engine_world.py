@@ -20,6 +20,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from datetime import time as time_of_day
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -72,14 +73,20 @@ async def eventually(
         await asyncio.sleep(0.05)
 
 
+SLOT_MINUTES = 15
+LAST_END = time_of_day(23, 55)  # today's session ends by then (sessions do not cross midnight)
+
+
 def session_times() -> tuple[datetime, datetime]:
-    """Today's session (Beijing): from the next half hour, for an hour and a half (skipped
-    when that would run past midnight)."""
+    """Today's session (Beijing): from the next five minutes on, for an hour and a half or
+    until 23:55. In the last 40 minutes before Beijing's midnight (15:20-16:00 UTC) there is
+    no room for one and the test is skipped, CI or not: the engine runs on the real clock,
+    and a session cannot cross midnight."""
     now = datetime.now(TZ)
-    start = (now + timedelta(minutes=5)).replace(second=0, microsecond=0)
-    start += timedelta(minutes=(30 - start.minute % 30) % 30)
-    end = start + timedelta(minutes=90)
-    if end.date() != now.date():
+    start = (now + timedelta(minutes=3)).replace(second=0, microsecond=0)
+    start += timedelta(minutes=(5 - start.minute % 5) % 5)
+    end = min(start + timedelta(minutes=90), datetime.combine(now.date(), LAST_END, TZ))
+    if end - start < timedelta(minutes=SLOT_MINUTES * 2):
         pytest.skip("too close to midnight in Beijing for a session today")
     return start, end
 
@@ -291,7 +298,12 @@ async def seed(
     await world.department()
     await world.doctor()
     session = await world.session(
-        start.date(), period=period, start=start.time(), end=end.time(), places=3
+        start.date(),
+        period=period,
+        start=start.time(),
+        end=end.time(),
+        slot_minutes=SLOT_MINUTES,
+        places=3,
     )
     tomorrow = await world.session(start.date() + timedelta(days=1), places=3)
     kiosk = await services.handle(
