@@ -43,9 +43,22 @@ def mark_job_sent(tx: Tx, cmd: MarkJobSent, deps: Deps) -> Unit[KioskJob]:
 
 
 def _detail(detail: Any) -> dict[str, Any]:
-    if not isinstance(detail, dict) or len(dumps(detail)) > DETAIL_MAX:
-        raise InvalidInput("detail", f"an object of at most {DETAIL_MAX} characters of JSON")
+    problem = InvalidInput("detail", f"an object of at most {DETAIL_MAX} characters of JSON")
+    if not isinstance(detail, dict):
+        raise problem
+    try:
+        size = len(dumps(detail))
+    except TypeError:  # what JSON cannot store: an integer beyond 64 bits, …
+        raise problem from None
+    if size > DETAIL_MAX:
+        raise problem
     return detail
+
+
+MAX_CHARGE_FEN = 100_000_000
+"""A million yuan: more than any fee or top-up a kiosk asks for (a sum the terminal took
+other than the job's is reversed), and far inside the store's 64-bit integers; a bigger
+one is no terminal's answer."""
 
 
 def _charged(row: Row, detail: dict[str, Any]) -> tuple[str, int]:
@@ -53,8 +66,8 @@ def _charged(row: Row, detail: dict[str, Any]) -> tuple[str, int]:
     reference, amount = detail.get("terminal_ref"), detail.get("amount", row["amount"])
     if not isinstance(reference, str) or not 1 <= len(reference.strip()) <= TERMINAL_REF_MAX:
         raise InvalidInput("detail", "a charge acked done names its terminal_ref")
-    if type(amount) is not int or amount <= 0:
-        raise InvalidInput("detail", "a charge's amount is a positive number of fen")
+    if type(amount) is not int or not 0 < amount <= MAX_CHARGE_FEN:
+        raise InvalidInput("detail", f"a charge's amount is 1 to {MAX_CHARGE_FEN} fen")
     return reference.strip(), amount
 
 

@@ -279,7 +279,13 @@ async def test_an_ack_for_another_kiosks_job_is_not_found(services):
 async def test_a_done_charge_without_its_reference_is_refused_and_nothing_recorded(services):
     h = await hall(services, prepay=True)
     charge = await pay(h, await h.book())
-    for detail in ({}, {"terminal_ref": ""}, {"terminal_ref": REF, "amount": "5000"}):
+    for detail in (
+        {},
+        {"terminal_ref": ""},
+        {"terminal_ref": REF, "amount": "5000"},
+        {"terminal_ref": REF, "amount": 10**40},  # beyond the store's integers
+        {"terminal_ref": REF, "amount": 0},
+    ):
         with pytest.raises(InvalidInput):
             await h.ack(charge.job_id, detail=detail)
     with pytest.raises(InvalidInput):
