@@ -3,11 +3,14 @@ works as printed, with the phone line open (a signed call is answered)."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
+import signal
 import subprocess
 import sys
+import time
 import tomllib
 import urllib.parse
 import urllib.request
@@ -15,6 +18,9 @@ from pathlib import Path
 
 import pytest
 from twilio.request_validator import RequestValidator
+
+from engine import demo_kiosk
+from tests.support.services import service_missing
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -76,3 +82,61 @@ def test_the_demo_says_how_to_serve_its_database_again_and_that_works(tmp_path):
         proc.terminate()
         proc.wait(timeout=15)
         proc.stdout.close()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(90)
+def test_the_demo_kiosk_checks_the_first_patient_in_and_prints_the_ticket(tmp_path):
+    """``make demo``'s kiosk as the README tells a newcomer to try it: its broker, devices
+    and agent start with the engine; the printed ``echo '<card>' > …/card.in`` swipes the
+    first patient's card, who is checked in, and the ticket is drawn as a PNG."""
+    if demo_kiosk.find_mosquitto() is None:
+        service_missing("mosquitto", "the demo's kiosk needs it")
+    folder = tmp_path / "d"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "engine.cli", "demo", "--dir", str(folder), "--serve",
+         "--port", "0"],
+        env=_env(),
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        text=True,
+    )  # fmt: skip
+    printed: list[str] = []
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            printed.append(line)
+            if line.startswith("guahao serving on"):
+                break
+        out = "".join(printed)
+        swipe = re.search(r"echo '(\d+)' > (\S+card\.in)\s+swipe the patient card", out)
+        assert swipe, out
+        card_in = Path(swipe.group(2))
+        assert card_in == folder / "kiosk" / "card.in"
+        screen = folder / "kiosk" / "state" / "screen.txt"
+        deadline = time.monotonic() + 30
+        while not (screen.exists() and "请刷就诊卡" in screen.read_text()):  # the agent is up
+            assert time.monotonic() < deadline, (folder / "kiosk" / "agent.log").read_text()
+            time.sleep(0.1)
+        url = re.search(r"guahao serving on (\S+) ", out).group(1)  # type: ignore[union-attr]
+        while not _health(url).get("kiosk_broker", {}).get("connected"):  # the engine's link
+            assert time.monotonic() < deadline, _health(url)
+            time.sleep(0.1)
+        card_in.write_text(swipe.group(1) + "\n")
+        ticket = folder / "kiosk" / "tickets" / "ticket-0001.png"
+        while "排队号：1号" not in screen.read_text():  # "请取走凭条", with the queue number
+            assert time.monotonic() < deadline, (folder / "kiosk" / "agent.log").read_text()
+            time.sleep(0.1)
+        while not (ticket.exists() and ticket.read_bytes().endswith(b"IEND\xaeB`\x82")):
+            assert time.monotonic() < deadline, "no ticket drawn"
+            time.sleep(0.1)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=30)  # reads what is left and closes the pipe
+
+
+def _health(url: str) -> dict:
+    with urllib.request.urlopen(f"{url}/healthz", timeout=5) as resp:
+        return json.loads(resp.read())
