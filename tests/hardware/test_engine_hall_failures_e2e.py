@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from booking_core import kiosks
+from booking_core import bookings, kiosks
 from booking_core.kernel.actor import SYSTEM
 from booking_core.rules import RuleKey
 from hardware.devices.ticket import ticket_from_printout
@@ -159,3 +159,40 @@ async def test_two_engines_on_one_postgresql_handle_each_request_once(
         assert (await hall.job_ended(job.job_id)).status == "done"
         assert len(hall.printer.printed) == 1
         assert (await hall.booking(booking_no)).booking.queue_no == 1
+
+
+async def test_money_taken_for_a_booking_gone_while_the_engine_was_dead_is_reversed(
+    hall: EngineHall,
+):
+    """The terminal approves, the engine is killed before it hears of it, and while it is
+    down the booking goes (cancelled, as a hold running out would release it): on restart
+    the charge's ack cannot pay anything, so the terminal reverses it (冲正) and the patient
+    is told on the screen; no money kept, no booking confirmed, the ledger untouched."""
+    await set_rule(hall.services, RuleKey.PREPAY_REQUIRED, True)
+    view = await hall.world.book(hall.today[0], hall.patient.id)
+    booking_no = view.booking.booking_no
+    hall.terminal.hold_approvals = True
+    hall.reader.swipe_card(hall.patient.card_no)
+    await hall.until(lambda: hall.terminal.holding, what="the charge approved at the terminal")
+    await asyncio.to_thread(hall.engine.kill9)
+    [charge] = await hall.jobs(kind="charge")
+    await hall.services.handle(bookings.CancelBooking(booking_no=booking_no, by_hospital=True))
+    hall.terminal.release()
+    await hall.until(lambda: f"job {charge.job_id} (charge) done" in hall.agent.log())
+    await asyncio.to_thread(hall.engine.start)
+    settled = await hall.job_ended(charge.job_id)
+    assert settled.status == "done"
+    assert settled.result != "paid"
+
+    async def reversed_() -> list[kiosks.KioskJob]:
+        return [j for j in await hall.jobs(kind="reversal") if j.status == "done"]
+
+    [reversal] = await hall.until(reversed_, what="the reversal done at the terminal")
+    assert (reversal.of_job, reversal.terminal_ref) == (charge.job_id, settled.terminal_ref)
+    assert hall.terminal.taken() == 0  # the money went back
+    assert [f[0] for f in hall.terminal.requests if f[0] != "PING"] == ["SALE", "REVERSAL"]
+    assert await ledger(hall.services) == []
+    gone = await hall.booking(booking_no)
+    assert (gone.booking.status, gone.booking.paid) == ("cancelled", 0)
+    await hall.until(lambda: "原路退回" in hall.screen(), what="the patient told")
+    assert hall.printer.printed == []
