@@ -241,6 +241,7 @@ class SwipedBooking:
     status: str  # held, confirmed, checked_in
     fee: int  # fen
     paid: bool
+    ticket_printed: bool = False  # a kiosk acked printing its ticket (checked in)
 
     def fields(self) -> dict[str, Any]:
         """As the protocol's swipe reply gives it."""
@@ -252,6 +253,7 @@ class SwipedBooking:
             "status": self.status,
             "fee": self.fee,
             "paid": self.paid,
+            "ticket_printed": self.ticket_printed,
         }
 
 

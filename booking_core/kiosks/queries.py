@@ -183,7 +183,7 @@ def swipe(tx: Tx, kiosk_id: str, card: Card, actor: Actor, cipher: Cipher) -> Un
         patient["id"],
         today.isoformat(),
     )
-    views = [view_from(r) for r in found]
+    views = [(view_from(r), r["ticket_printed_at"] is not None) for r in found]
     return Swiped(
         patient=SwipedPatient(mask_name(patient["name"]), patient["card_no"]),
         bookings=tuple(
@@ -195,8 +195,9 @@ def swipe(tx: Tx, kiosk_id: str, card: Card, actor: Actor, cipher: Cipher) -> Un
                 status=str(v.booking.status),
                 fee=v.booking.fee,
                 paid=v.booking.paid >= v.booking.fee,
+                ticket_printed=printed,
             )
-            for v in views
+            for v, printed in views
         ),
         patient_id=patient["id"],
     )

@@ -10,6 +10,8 @@ has booked today, and the kiosk asks for the next step.
     step (STEPS, by the booking's status):
         confirmed ─► "check_in" ─► reply: queue_no   (the engine's print_ticket job follows)
         held      ─► "pay"      ─► reply: ok         (the engine's charge job follows)
+        checked_in, its ticket not printed (paper ran out)
+                  ─► "reprint"  ─► reply: ok         (the engine's print_ticket job follows)
 
 The engine does the real work; this is only what to ask it and what to show. A refused
 request shows the engine's own words (``message``); no reply after two tries shows
@@ -65,8 +67,14 @@ STEPS: dict[str, Step] = {
         "缴费",
         lambda booking, reply: View("请在刷卡机上付款", (f"金额：￥{_yuan(booking)}",)),
     ),
+    "checked_in": Step(
+        "reprint",
+        "补打凭条",
+        lambda booking, reply: View("正在打印凭条，请稍候", ("请取走凭条",)),
+    ),
 }
-"""What the kiosk offers for a booking of each status; other statuses are not offered."""
+"""What the kiosk offers for a booking of each status; other statuses are not offered, nor
+a checked-in booking whose ticket was printed (a lost one is re-printed at the desk)."""
 
 
 def _yuan(booking: dict[str, Any]) -> str:
@@ -97,6 +105,7 @@ def actionable(reply: Reply) -> list[dict[str, Any]]:
         if isinstance(booking, dict)
         and isinstance(booking.get("booking_no"), str)
         and booking.get("status") in STEPS
+        and not (booking["status"] == "checked_in" and booking.get("ticket_printed") is not False)
     ]
 
 

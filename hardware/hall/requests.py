@@ -13,6 +13,8 @@ Requests, each one command or query of the core (``kiosks``)::
     book      slot_id, name, id_number[, phone]
                                   → BookAtKiosk (the request id keeps a repeat to one booking)
     top_up    card_no, amount     → TopUpAtKiosk: the charge job's id and amount
+    reprint   booking_no          → ReprintTicket at this kiosk (a checked-in booking whose
+                                    ticket was not printed: paper ran out): the job's id
 
 A refusal is ``{"ok": false, "code", "params", "message"}``: the core's typed error (its
 code and params) or this door's own (``bad_request``: a field missing or of the wrong
@@ -129,6 +131,7 @@ class KioskDoor:
             "slots": self._slots,
             "book": self._book,
             "top_up": self._top_up,
+            "reprint": self._reprint,
         }
 
     async def _actor(self, kiosk_id: str) -> Actor:
@@ -195,6 +198,14 @@ class KioskDoor:
         )
         logger.info("kiosk %s checked in booking %s", kiosk_id, booking_no)
         return {"queue_no": done.queue_no, "booking_no": booking_no, "job_id": done.job.job_id}
+
+    async def _reprint(self, actor: Actor, kiosk_id: str, request: Request) -> dict[str, Any]:
+        booking_no = _text(request.fields, "booking_no")
+        job = await self.services.handle(
+            kiosks.ReprintTicket(actor=actor, kiosk_id=kiosk_id, booking_no=booking_no)
+        )
+        logger.info("kiosk %s prints booking %s's ticket again", kiosk_id, booking_no)
+        return {"booking_no": booking_no, "job_id": job.job_id}
 
     async def _pay(self, actor: Actor, kiosk_id: str, request: Request) -> dict[str, Any]:
         booking_no = _text(request.fields, "booking_no")

@@ -111,6 +111,34 @@ async def test_paper_out_fails_the_job_with_its_reason_and_a_reprint_then_works(
     assert [ticket_from_printout(p).booking_no for p in hall.printer.printed] == [booking_no]
 
 
+async def test_after_paper_out_the_patient_swipes_again_and_the_kiosk_prints_the_ticket(
+    hall: EngineHall,
+):
+    """No desk needed: once paper is back the patient swipes again; the kiosk sees their
+    checked-in booking's ticket was never printed, offers 补打凭条 (acted on at once, being
+    the only one) and prints it. A second swipe after that offers nothing."""
+    hall.printer.paper_out = True
+    booking_no, job = await checked_in(hall)
+    assert (await hall.job_ended(job.job_id)).status == "failed"
+    hall.printer.paper_out = False
+    hall.reader.swipe_card(hall.patient.card_no)
+    await hall.until(lambda: len(hall.printer.printed) == 1, what="the ticket printed")
+    assert ticket_from_printout(hall.printer.printed[0]).booking_no == booking_no
+    await hall.until(lambda: "请取走凭条" in hall.screen(), what="the patient told")
+
+    async def printed() -> bool:
+        card = kiosks.PatientCard(hall.patient.card_no)
+        swiped = await hall.services.read(
+            kiosks.swipe, hall.kiosk_id, card, SYSTEM, hall.services.cipher
+        )
+        return [b.ticket_printed for b in swiped.bookings] == [True]
+
+    await hall.until(printed, what="the printed ticket recorded on the booking")
+    hall.reader.swipe_card(hall.patient.card_no)
+    await hall.until(lambda: "今天没有需要办理的预约" in hall.screen(), what="nothing more")
+    assert len(hall.printer.printed) == 1
+
+
 async def test_an_engine_killed_right_after_the_terminal_took_the_money_settles_it_once(
     hall: EngineHall,
 ):

@@ -132,6 +132,37 @@ async def test_a_check_in_answers_the_queue_number_and_queues_the_ticket(service
     assert (job.job_id, job.booking_no, job.status) == (reply["job_id"], booking_no, "queued")
 
 
+async def test_a_ticket_the_printer_never_gave_is_printed_again_when_the_patient_asks(services):
+    """Paper ran out: the swipe says the checked-in booking's ticket was not printed and the
+    kiosk asks ``reprint``; the door makes a new print job at this kiosk. A booking not
+    checked in is refused with the screen's words; a missing booking number is bad."""
+    h = await hall(services)
+    door = KioskDoor(services)
+    booking_no = await paid_booking(h)
+    first = await ask(door, h, "check_in", booking_no=booking_no)
+    await door.on_ack(h.kiosk.kiosk_id, Ack(first["job_id"], "failed", "paper_out"))
+    swiped = await ask(
+        door, h, "swipe", card={"type": "patient_card", "card_no": h.patient.card_no}
+    )
+    assert [(b["status"], b["ticket_printed"]) for b in swiped["bookings"]] == [
+        ("checked_in", False)
+    ]
+    again = await ask(door, h, "reprint", booking_no=booking_no)
+    assert again["ok"] is True, again
+    assert again["job_id"] != first["job_id"]
+    printing = [j for j in await jobs(services, kind="print_ticket") if j.status == "queued"]
+    assert [(j.job_id, j.kiosk_id, j.booking_no) for j in printing] == [
+        (again["job_id"], h.kiosk.kiosk_id, booking_no)
+    ]
+
+    not_yet = await h.book(h.tomorrow[0])
+    refused = await ask(door, h, "reprint", booking_no=not_yet)
+    assert (refused["ok"], refused["code"]) == (False, "invalid_state")
+    assert refused["message"]
+    bad = await ask(door, h, "reprint")
+    assert (bad["ok"], bad["code"], bad["params"]["field"]) == (False, "bad_request", "booking_no")
+
+
 async def test_pay_slots_book_and_top_up_each_reach_the_core(services):
     h = await hall(services)
     door = KioskDoor(services)

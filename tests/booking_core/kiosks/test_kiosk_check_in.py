@@ -266,6 +266,7 @@ async def test_a_swiped_card_lists_the_patients_bookings_of_today(services, ciph
                 "status": "confirmed",
                 "fee": FEE,
                 "paid": True,
+                "ticket_printed": False,
             }
         ],
     }
@@ -348,3 +349,24 @@ def test_how_a_fee_was_paid_is_worded_as_printed():
     assert paid_by(0, 0, None) == "免费"
     assert printable("门诊楼\x1b@3层\n312诊室") == "门诊楼 @3层 312诊室"  # no printer command
     assert printable(" \t") == "—"
+
+
+async def test_a_swipe_says_whether_a_checked_in_booking_s_ticket_was_printed(services, cipher):
+    """So the kiosk can offer 补打凭条 to a patient whose ticket the printer never gave (paper
+    ran out), and only to them."""
+    h = await hall(services)
+    booking_no = await h.book()
+    done = await check_in(h, booking_no)
+    card = kiosks.PatientCard(h.patient.card_no)
+
+    async def printed() -> list[tuple[str, bool]]:
+        swiped = await services.read(kiosks.swipe, h.kiosk.kiosk_id, card, SYSTEM, cipher)
+        return [(b.status, b.ticket_printed) for b in swiped.bookings]
+
+    await h.ack(done.job.job_id, "failed", reason="paper_out")
+    assert await printed() == [("checked_in", False)]
+    again = await services.handle(
+        kiosks.ReprintTicket(actor=h.kiosk.actor, kiosk_id=h.kiosk.kiosk_id, booking_no=booking_no)
+    )
+    await h.ack(again.job_id)
+    assert await printed() == [("checked_in", True)]
