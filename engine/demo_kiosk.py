@@ -177,10 +177,12 @@ def kiosk_ctx(demo: DemoKiosk) -> Callable[[web.Application], AsyncIterator[None
                     stdin=asyncio.subprocess.DEVNULL,
                     stdout=broker_log,
                     stderr=asyncio.subprocess.STDOUT,
+                    start_new_session=True,  # Ctrl-C stops the engine; it stops the broker after
                 )
             )
             await _wait_for(lambda: _listening(demo.broker_port), "the kiosks' broker")
-            # the devices print what they print here; typed lines (paper-out …) reach them
+            # the devices print what they print here; typed lines (paper-out …) reach them,
+            # so they stay in the terminal's process group (and stop on Ctrl-C with it)
             started.append(
                 await asyncio.create_subprocess_exec(
                     sys.executable, "-m", "hardware.simulators", str(demo.devices)
@@ -201,6 +203,7 @@ def kiosk_ctx(demo: DemoKiosk) -> Callable[[web.Application], AsyncIterator[None
                     stdin=asyncio.subprocess.DEVNULL,
                     stdout=agent_log,
                     stderr=asyncio.subprocess.STDOUT,
+                    start_new_session=True,  # stopped by the engine, after its own link
                 )
             )
             yield
