@@ -124,6 +124,10 @@ def test_the_demo_kiosk_checks_the_first_patient_in_and_prints_the_ticket(tmp_pa
         while not _health(url).get("kiosk_broker", {}).get("connected"):  # the engine's link
             assert time.monotonic() < deadline, _health(url)
             time.sleep(0.1)
+        agent_log = folder / "kiosk" / "agent.log"
+        while "connected to the broker" not in agent_log.read_text():  # and the kiosk's own
+            assert time.monotonic() < deadline, agent_log.read_text()
+            time.sleep(0.1)
         card_in.write_text(swipe.group(1) + "\n")
         ticket = folder / "kiosk" / "tickets" / "ticket-0001.png"
         while "排队号：1号" not in screen.read_text():  # "请取走凭条", with the queue number
