@@ -20,26 +20,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiomqtt
-from aiomqtt.exceptions import MqttConnectError
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from hardware import protocol
+from hardware.reconnect import Outage, words
 
 from .config import KioskConfig
 
 logger = logging.getLogger("hardware.agent.broker")
 
-FIRST_RETRY_SECONDS = 1.0
-"""A broker restart (an upgrade, a reboot of its box) is back within seconds."""
-MAX_RETRY_SECONDS = 30.0
-"""Doubling stops here: a hall of kiosks must not hammer a broker that is coming back, and a
-kiosk should be back within half a minute of its broker."""
 KEEPALIVE_SECONDS = 15
 """The broker publishes the last will 1.5 keep-alives after a kiosk vanishes: the console
 sees a dead kiosk within ~22 s."""
@@ -78,8 +72,8 @@ class BrokerLink:
         self.connected = asyncio.Event()
         self._client: aiomqtt.Client | None = None
         self._status_changed = asyncio.Event()
-        self._down_since: float | None = None
         self._where = f"{config.broker.host}:{config.broker.port}"
+        self._outage = Outage(logger, "broker", self._where, sleep=sleep)
         self._topics = {
             protocol.topic(config.kiosk_id, leaf): leaf
             for leaf in (protocol.JOBS, protocol.REPLIES)
@@ -115,31 +109,18 @@ class BrokerLink:
 
     async def run(self) -> None:
         """Stay connected, until cancelled."""
-        delay = FIRST_RETRY_SECONDS
         while True:
             reason = "closed"
             try:
                 async with self._new_client() as client:
-                    delay = FIRST_RETRY_SECONDS
+                    self._outage.reached()
                     await self._serve(client)
             except aiomqtt.MqttError as err:
-                reason = _words(err)
+                reason = words(err, "kiosk_id and the password")
             finally:
                 self._client = None
                 self.connected.clear()
-            if self._down_since is None:
-                self._down_since = time.monotonic()
-                logger.warning(
-                    "broker unavailable at %s (%s); trying again in %g s, doubling up to %g s",
-                    self._where,
-                    reason,
-                    delay,
-                    MAX_RETRY_SECONDS,
-                )
-            else:
-                logger.debug("broker at %s still unavailable: %s", self._where, reason)
-            await self._sleep(delay)
-            delay = min(delay * 2, MAX_RETRY_SECONDS)
+            await self._outage.retry(reason)
 
     def _new_client(self) -> aiomqtt.Client:
         config = self._config
@@ -172,13 +153,7 @@ class BrokerLink:
             await client.subscribe(topic, qos=1)
         self._client = client
         await self.publish(protocol.STATUS, protocol.dump(self._status()), retain=True)
-        if self._down_since is not None:
-            logger.info(
-                "broker back at %s after %.0f s", self._where, time.monotonic() - self._down_since
-            )
-            self._down_since = None
-        else:
-            logger.info("connected to the broker at %s as %s", self._where, self._config.kiosk_id)
+        self._outage.serving(self._config.kiosk_id)
         self.connected.set()
         async for message in client.messages:
             leaf = self._topics.get(str(message.topic))
@@ -204,10 +179,3 @@ class BrokerLink:
             self._status_changed.clear()
             with contextlib.suppress(NotConnected):  # if not, it is published on connect
                 await self.publish(protocol.STATUS, protocol.dump(self._status()), retain=True)
-
-
-def _words(err: aiomqtt.MqttError) -> str:
-    if isinstance(err, MqttConnectError):
-        return f"connection refused: {err} (check kiosk_id and the password)"
-    cause = f": {err.__cause__}" if err.__cause__ is not None else ""
-    return f"{err or type(err).__name__}{cause}"

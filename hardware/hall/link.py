@@ -43,13 +43,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aiomqtt
-from aiomqtt.exceptions import MqttConnectError
 from paho.mqtt.client import MQTT_ERR_SUCCESS, error_string
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from hardware import protocol
 from hardware.protocol import ACKS, JOBS, KIOSK_ID, REPLIES, REQUESTS, ROOT, STATUS, Unreadable
+from hardware.reconnect import Outage, words
 
 from .address import BrokerAddress
 from .inbox import Inbox, KioskHandlers
@@ -60,11 +60,6 @@ SHARE_GROUP = "guahao"
 SUBSCRIPTIONS = tuple(f"$share/{SHARE_GROUP}/{ROOT}/+/{leaf}" for leaf in (REQUESTS, ACKS, STATUS))
 """What every engine subscribes to: each message goes to one engine of the group."""
 
-FIRST_RETRY_SECONDS = 1.0
-"""A broker restart (an upgrade, a reboot of its box) is back within seconds."""
-MAX_RETRY_SECONDS = 30.0
-"""Doubling stops here: engines must not hammer a broker that is coming back, and the
-kiosks' requests should reach an engine within half a minute of their broker."""
 KEEPALIVE_SECONDS = 15
 """A broker gone without a word (a cable pulled) is noticed within about 1.5 of these."""
 SESSION_EXPIRY_SECONDS = 60
@@ -132,7 +127,7 @@ class HallLink:
         self._inbox = Inbox(handlers, self._reply_bytes, clock=clock)
         self.connected = asyncio.Event()
         self._connection: _Connection | None = None
-        self._down_since: float | None = None
+        self._outage = Outage(logger, "kiosk broker", str(address), sleep=sleep, clock=clock)
         self._task: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> HallLink:
@@ -191,7 +186,6 @@ class HallLink:
 
     async def run(self) -> None:
         """Stay connected, until cancelled."""
-        delay = FIRST_RETRY_SECONDS
         while True:
             reason = "closed"
             connection = None
@@ -200,10 +194,10 @@ class HallLink:
                 connection = _Connection(client)
                 self._watch_pubacks(connection)
                 async with client:
-                    delay = FIRST_RETRY_SECONDS
+                    self._outage.reached()
                     await self._serve(connection)
             except aiomqtt.MqttError as err:
-                reason = _words(err)
+                reason = words(err, "kiosk_broker_user and its password")
             finally:
                 self._connection = None
                 self.connected.clear()
@@ -211,20 +205,7 @@ class HallLink:
                     for puback in connection.pubacks.values():
                         if not puback.done():
                             puback.set_exception(NotConnected("the connection to the broker went"))
-            if self._down_since is None:
-                self._down_since = self._clock()
-                logger.warning(
-                    "kiosk broker unavailable at %s (%s); trying again in %g s, doubling up "
-                    "to %g s",
-                    self.address,
-                    reason,
-                    delay,
-                    MAX_RETRY_SECONDS,
-                )
-            else:
-                logger.debug("kiosk broker at %s still unavailable: %s", self.address, reason)
-            await self._sleep(delay)
-            delay = min(delay * 2, MAX_RETRY_SECONDS)
+            await self._outage.retry(reason)
 
     async def stop(self) -> None:
         """Leave the share groups (no new messages come to this engine), let what is being
@@ -284,15 +265,7 @@ class HallLink:
                 raise aiomqtt.MqttError(f"the broker refused {subscription}: {refused[0]}")
         self._connection = connection
         self.connected.set()
-        if self._down_since is not None:
-            logger.info(
-                "kiosk broker back at %s after %.0f s",
-                self.address,
-                self._clock() - self._down_since,
-            )
-            self._down_since = None
-        else:
-            logger.info("connected to the kiosk broker at %s as %s", self.address, self.client_id)
+        self._outage.serving(self.client_id)
         async for message in client.messages:
             payload = message.payload if isinstance(message.payload, bytes) else b""
             self._inbox.take(str(message.topic), payload)
@@ -310,10 +283,3 @@ def _bytes(message: Mapping[str, Any] | str | bytes) -> bytes:
     if isinstance(message, str):
         return message.encode("utf-8")
     return protocol.dump(message)
-
-
-def _words(err: aiomqtt.MqttError) -> str:
-    if isinstance(err, MqttConnectError):
-        return f"connection refused: {err} (check kiosk_broker_user and its password)"
-    cause = f": {err.__cause__}" if err.__cause__ is not None else ""
-    return f"{err or type(err).__name__}{cause}"

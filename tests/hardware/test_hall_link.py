@@ -17,15 +17,9 @@ import pytest
 
 from hardware import protocol
 from hardware.hall.address import BrokerAddress
-from hardware.hall.link import (
-    FIRST_RETRY_SECONDS,
-    MAX_RETRY_SECONDS,
-    HallLink,
-    NoSubscriber,
-    NotConnected,
-    PublishRefused,
-)
+from hardware.hall.link import HallLink, NoSubscriber, NotConnected, PublishRefused
 from hardware.protocol import Ack, Request, Status
+from hardware.reconnect import FIRST_RETRY_SECONDS, MAX_RETRY_SECONDS
 from tests.hardware.helpers import ManualClock
 from tests.hardware.kiosk_world import (
     ENGINE,
