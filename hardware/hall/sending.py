@@ -24,14 +24,16 @@ journal makes a second delivery harmless. :meth:`JobSender.resend_kiosk` publish
 unacknowledged job of a kiosk that has just come online, :meth:`JobSender.resend_open` every
 one of the online kiosks when the engine (re)connects to the broker.
 
-One lock orders every publish of this engine, so a kiosk's jobs leave in the order they
-were made.
+Each kiosk has a lock, held while a round publishes its jobs or a re-send publishes its
+unacknowledged ones: the two never interleave, so a kiosk's jobs leave in the order they
+were made, and the kiosks go side by side.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any, Protocol
 
@@ -113,7 +115,7 @@ class JobSender:
         self.link = link
         self.broker_sync = broker_sync
         self.consumer = consumer
-        self._locks: dict[str, asyncio.Lock] = {}
+        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
 
     async def send(self, job: kiosks.KioskJob) -> bool:
         """Publish ``job`` and mark it sent: True; False when the kiosk has no session on
@@ -162,7 +164,7 @@ class JobSender:
         lanes: dict[str, list[events.OutboxEvent]] = {}
         for row in rows:
             lanes.setdefault(_lane(row), []).append(row)
-        outcomes = await asyncio.gather(*(self._run_lane(lane) for lane in lanes.values()))
+        outcomes = await asyncio.gather(*(self._run_lane(k, lane) for k, lane in lanes.items()))
         done = [row_id for lane_done, _accounts in outcomes for row_id in lane_done]
         accounts = [row_id for _done, lane_accounts in outcomes for row_id in lane_accounts]
         if accounts:
@@ -175,9 +177,15 @@ class JobSender:
         await self.services.mark_done(self.consumer, done)
         return len(rows)
 
-    async def _run_lane(self, rows: list[events.OutboxEvent]) -> tuple[list[int], list[int]]:
+    async def _run_lane(
+        self, kiosk_id: str, rows: list[events.OutboxEvent]
+    ) -> tuple[list[int], list[int]]:
         """One kiosk's events of a round, in order (or the events that are no kiosk's):
         the ids delivered, and those that changed the broker's accounts."""
+        async with self._locks[kiosk_id]:
+            return await self._deliver_all(rows)
+
+    async def _deliver_all(self, rows: list[events.OutboxEvent]) -> tuple[list[int], list[int]]:
         done: list[int] = []
         accounts: list[int] = []
         for index, row in enumerate(rows):
@@ -280,32 +288,25 @@ class JobSender:
         lanes: dict[str, list[kiosks.KioskJob]] = {}
         for job in jobs:
             lanes.setdefault(job.kiosk_id, []).append(job)
-        return sum(await asyncio.gather(*(self._send_lane(lane) for lane in lanes.values())))
+        return sum(await asyncio.gather(*(self._send_lane(k, lane) for k, lane in lanes.items())))
 
-    async def _send_lane(self, jobs: list[kiosks.KioskJob]) -> int:
+    async def _send_lane(self, kiosk_id: str, jobs: list[kiosks.KioskJob]) -> int:
         sent = 0
-        for job in jobs:
-            try:
-                async with self._lock_of(job.kiosk_id):
+        async with self._locks[kiosk_id]:
+            for job in jobs:
+                try:
                     sent += await self.send(job)
-            except NotConnected as err:
-                logger.info("re-sending stopped: %s", err)
-                break
-            except (LinkError, ValueError) as err:
-                logger.error("job %s was not published again: %s", job.job_id, err)
+                except NotConnected as err:
+                    logger.info("re-sending stopped: %s", err)
+                    break
+                except (LinkError, ValueError) as err:
+                    logger.error("job %s was not published again: %s", job.job_id, err)
         return sent
-
-    def _lock_of(self, kiosk_id: str) -> asyncio.Lock:
-        """One kiosk's publishes, one at a time: its jobs leave in the order they were made."""
-        lock = self._locks.get(kiosk_id)
-        if lock is None:
-            lock = self._locks[kiosk_id] = asyncio.Lock()
-        return lock
 
 
 def _lane(row: events.OutboxEvent) -> str:
     """The kiosk whose job an event is ("" for the events that are no kiosk's)."""
     if row.topic == events.KioskJobQueued.topic:
         kiosk_id = row.payload.get("kiosk_id") if isinstance(row.payload, dict) else None
-        return f"k:{kiosk_id}" if isinstance(kiosk_id, str) else ""
+        return kiosk_id if isinstance(kiosk_id, str) else ""
     return ""

@@ -357,10 +357,13 @@ class GatedLink(FakeLink):
         self.slow_kiosk = slow_kiosk
         self.gate = asyncio.Event()
         self.others_published = asyncio.Event()
+        self.held = 0  # publishes waiting at the gate
 
     async def publish_job(self, kiosk_id: str, job: Any) -> None:
         if kiosk_id == self.slow_kiosk:
+            self.held += 1
             await self.gate.wait()
+            self.held -= 1
         await super().publish_job(kiosk_id, job)
         if kiosk_id != self.slow_kiosk:
             self.others_published.set()
@@ -391,6 +394,41 @@ async def test_a_slow_kiosk_holds_up_only_its_own_jobs_which_keep_their_order(se
     link.gate.set()
     await round_
     assert link.ids() == [elsewhere.job_id, first["job_id"], second["job_id"]]
+
+
+async def test_a_re_send_and_a_round_never_interleave_one_kiosk_s_jobs(services):
+    """The engine reconnects and publishes a kiosk's two unacknowledged jobs again while a
+    round brings it a new one: the kiosk gets them in the order they were made (each kiosk's
+    lock is held for the whole re-send, and for the whole of its part of a round)."""
+    h = await hall(services)
+    door = KioskDoor(services)
+    first = await ask(door, h, "check_in", booking_no=await paid_booking(h))
+    second_patient = await h.world.patient("王五", "13900000056")
+    second = await ask(
+        door, h, "check_in", booking_no=await h.book(h.today[1], patient=second_patient)
+    )
+    link = GatedLink(slow_kiosk=h.kiosk.kiosk_id)
+    sender = JobSender(services, link)
+    link.gate.set()
+    await sender.run_once()
+    assert link.ids() == [first["job_id"], second["job_id"]]
+    await services.handle(kiosks.RecordKioskStatus(kiosk_id=h.kiosk.kiosk_id, online=True))
+
+    link.gate.clear()
+    resending = asyncio.create_task(sender.resend_open())
+    async with asyncio.timeout(5):
+        while not link.held:  # noqa: ASYNC110 - the first re-send is at the gate
+            await asyncio.sleep(0.01)
+    top_up = await services.handle(
+        kiosks.TopUpAtKiosk(kiosk_id=h.kiosk.kiosk_id, card_no=h.patient.card_no, amount=10_000)
+    )
+    round_ = asyncio.create_task(sender.run_once())
+    for _ in range(50):  # the round has read its job and is as far as it can go
+        await asyncio.sleep(0.01)
+    link.gate.set()
+    assert await resending == 2
+    await round_
+    assert link.ids()[2:] == [first["job_id"], second["job_id"], top_up.job_id]
 
 
 async def test_on_connecting_every_open_job_of_online_kiosks_is_published_at_once(services):
