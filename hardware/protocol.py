@@ -230,7 +230,24 @@ def read_ack(data: bytes) -> Ack | Unreadable:
         return _bad_ack(Unreadable(BAD_ENVELOPE, problem, job_id))
     if outcome == FAILED and not reason:
         return _bad_ack(Unreadable(BAD_ENVELOPE, "a failed ack names its reason", job_id))
+    if _too_big(detail):  # no store keeps it: the job failed, as an ack that cannot be read
+        problem = f"detail holds an integer beyond ±{INTEGER_MAX}"
+        return _bad_ack(Unreadable(BAD_ENVELOPE, problem, job_id))
     return Ack(job_id, outcome, reason, message[:300], detail)
+
+
+INTEGER_MAX = 2**53
+"""The largest integer an ack's detail may hold (JSON's exact integers): a terminal's amount
+or answer code is far below; beyond it no database column takes it."""
+
+
+def _too_big(value: Any) -> bool:
+    """Whether a JSON value holds an integer beyond ±:data:`INTEGER_MAX`."""
+    if isinstance(value, dict):
+        return any(_too_big(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_too_big(v) for v in value)
+    return isinstance(value, int) and abs(value) > INTEGER_MAX
 
 
 def _bad_ack(unreadable: Unreadable) -> Ack | Unreadable:

@@ -44,7 +44,6 @@ from booking_core import kiosks
 from booking_core.bus import BookingServices
 from booking_core.kernel.actor import SYSTEM, Actor
 from booking_core.kernel.errors import BookingError, SystemFault
-from hardware import protocol
 from hardware.protocol import Ack, Request, Status
 
 from .answers import refusal
@@ -62,10 +61,6 @@ AMOUNT_MAX = 10_000_000
 """Fen: far above any top-up (the core's own limit is lower and worded); a huge integer is
 refused here."""
 DEPARTMENT = re.compile(r"[0-9]{3}")
-INTEGER_MAX = 2**53
-"""The largest integer an ack's detail may hold (JSON's exact integers): a terminal's amount
-or answer code is far below; beyond it no database column takes it."""
-
 OnCameOnline = Callable[[str], Awaitable[object]]
 
 
@@ -90,15 +85,6 @@ def _integer(fields: Mapping[str, Any], name: str, most: int) -> int:
     if type(value) is not int or not 0 < value <= most:
         raise BadRequest(name, f"a whole number from 1 to {most}")
     return value
-
-
-def _too_big(value: Any) -> bool:
-    """Whether a JSON value holds an integer beyond ±:data:`INTEGER_MAX`."""
-    if isinstance(value, dict):
-        return any(_too_big(v) for v in value.values())
-    if isinstance(value, list):
-        return any(_too_big(v) for v in value)
-    return isinstance(value, int) and abs(value) > INTEGER_MAX
 
 
 def _plain(value: Any) -> Any:
@@ -293,14 +279,6 @@ class KioskDoor:
     # --- acks and statuses ----------------------------------------------------------------
 
     async def on_ack(self, kiosk_id: str, ack: Ack) -> None:
-        if _too_big(ack.detail):  # no store keeps it: the job failed bad_payload, as unreadable
-            logger.warning(
-                "kiosk %s acked job %s with a number out of range: taken as failed bad_payload",
-                kiosk_id,
-                ack.job_id,
-            )
-            message = f"the ack's detail holds an integer beyond ±{INTEGER_MAX}"
-            ack = Ack(ack.job_id, protocol.FAILED, protocol.BAD_PAYLOAD, message, bad=True)
         try:
             actor = await self._actor(kiosk_id)
             acked = await self.services.handle(

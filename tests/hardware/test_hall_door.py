@@ -273,7 +273,9 @@ async def test_an_ack_with_a_huge_number_fails_its_job_bad_payload_instead_of_cr
     door = KioskDoor(services)
     paid = await ask(door, h, "pay", booking_no=booking_no)
     detail = {"terminal_ref": "100000000001", "amount": 10**40}
-    await door.on_ack(h.kiosk.kiosk_id, Ack(paid["job_id"], "done", detail=detail))
+    ack = protocol.read_ack(protocol.dump(protocol.ack_done(paid["job_id"], detail)))
+    assert isinstance(ack, Ack)  # read as the inbox reads it: the job failed bad_payload
+    await door.on_ack(h.kiosk.kiosk_id, ack)
     job = await services.read(kiosks.kiosk_job, paid["job_id"], SYSTEM)
     assert (job.status, job.reason) == ("failed", "bad_payload")
     assert (await services.read(bookings.get_booking, booking_no, SYSTEM)).booking.status == "held"

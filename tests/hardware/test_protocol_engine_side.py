@@ -58,6 +58,7 @@ def test_the_kiosk_s_acks_read_as_they_were_written():
         (b'{"v": 1, "job_id": "J1", "outcome": "maybe"}', "J1"),
         (b'{"v": 1, "job_id": "J1", "outcome": "failed"}', "J1"),
         (b'{"v": 1, "job_id": "J1", "outcome": "done", "detail": []}', "J1"),
+        (b'{"v":1,"job_id":"J1","outcome":"done","detail":{"a":[%d]}}' % 10**40, "J1"),
     ],
 )
 def test_an_ack_that_cannot_be_read_but_names_its_job_fails_that_job_bad_payload(data, job_id):
