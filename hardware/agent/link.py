@@ -7,7 +7,8 @@ keep-alive 15 s, the last will ``{"online": false, "reason": "lost"}`` retained 
 status topic. On each connect it subscribes to its ``jobs`` and ``replies`` and publishes
 its status (retained). When the broker goes away (restarted, network gone, password
 refused) it tries again after 1 s, doubling to 30 s, and logs **once** that the broker is
-unavailable and once when it is back.
+unavailable and once when it is back (:class:`hardware.reconnect.Outage`, as the engine's
+link does).
 
 A received job is handed to ``on_job`` and acknowledged to the broker (the PUBACK) only
 once that returned, i.e. once the job is in the journal: a crash in between gets the job

@@ -9,7 +9,7 @@ the kiosks' ``requests``, ``acks`` and ``status`` through shared subscriptions
 exactly one of them; what arrives goes to the :class:`~.inbox.Inbox` (the injected
 handlers). When the broker goes away (restarted, network gone, password refused) it tries
 again after 1 s, doubling to 30 s, and logs **once** that the broker is unavailable and
-once when it is back.
+once when it is back (:class:`hardware.reconnect.Outage`, as the kiosk's agent does).
 
 :meth:`HallLink.publish_job` and :meth:`HallLink.reply` return once the broker has the
 message (its PUBACK), so an outbox delivery marked done after them is one the broker
