@@ -21,6 +21,7 @@ from .complaints import handlers as complaints
 from .events import handlers as events
 from .events.model import OutboxEvent
 from .events.outbox import claim, mark_done, retry_later
+from .feeds import handlers as feeds
 from .kernel.cache import Cache
 from .kernel.clock import Clock
 from .kernel.deps import Deps
@@ -60,6 +61,7 @@ COMMAND_HANDLERS: HandlerTable = merge_handlers(
     bookings.HANDLERS,
     calls.HANDLERS,
     kiosks.HANDLERS,
+    feeds.HANDLERS,
     complaints.HANDLERS,
     messages.HANDLERS,
     operators.HANDLERS,

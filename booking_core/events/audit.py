@@ -78,6 +78,10 @@ class AuditAction(StrEnum):
     COMPLAINT_ASSIGN = "complaint.assign"
     SMS_OPT_OUT = "sms.opt_out"
     SMS_OPT_IN = "sms.opt_in"
+    FEED_SUBSCRIBE = "feed.subscribe"  # a webhook or HL7 subscription of a hospital was made
+    FEED_EDIT = "feed.edit"  # its URL, topics, options or active switch changed
+    FEED_ROTATE_SECRET = "feed.rotate_secret"  # a new signing secret (the old one overlaps)
+    FEED_REDELIVER = "feed.redeliver"  # deliveries sent again on request
 
     # a console log-in attempt: "login." and its outcome (booking_core.operators.model)
     LOGIN_OK = "login.ok"

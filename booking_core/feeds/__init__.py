@@ -3,6 +3,16 @@ of the outbox's events to them.
 
 Doors import this package, never its modules: ``from booking_core import feeds``."""
 
+from .commands import (
+    ClaimDeliveries,
+    CreateSubscription,
+    FanOutEvents,
+    PurgeFeedLog,
+    RecordAttempt,
+    Redeliver,
+    RotateSecret,
+    UpdateSubscription,
+)
 from .model import (
     GIVE_UP_AFTER_SECONDS,
     LOG_DAYS,
@@ -18,6 +28,17 @@ from .model import (
     Subscription,
     SubscriptionSecrets,
 )
+from .queries import (
+    active_subscriptions,
+    attempts,
+    deliveries,
+    delivery,
+    delivery_counts,
+    signing_secrets,
+    subscription,
+    subscriptions,
+)
+from .sending import retry_delay
 
 __all__ = [
     "GIVE_UP_AFTER_SECONDS",
@@ -25,12 +46,29 @@ __all__ = [
     "OUTBOX_CONSUMER",
     "TIMEOUT_SECONDS",
     "AttemptResult",
+    "ClaimDeliveries",
+    "CreateSubscription",
     "CreatedSubscription",
     "Delivery",
     "DeliveryAttempt",
     "DeliveryStatus",
+    "FanOutEvents",
     "FeedKind",
     "Outcome",
+    "PurgeFeedLog",
+    "RecordAttempt",
+    "Redeliver",
+    "RotateSecret",
     "Subscription",
     "SubscriptionSecrets",
+    "UpdateSubscription",
+    "active_subscriptions",
+    "attempts",
+    "deliveries",
+    "delivery",
+    "delivery_counts",
+    "retry_delay",
+    "signing_secrets",
+    "subscription",
+    "subscriptions",
 ]
