@@ -23,7 +23,7 @@ from booking_core.kernel.unit import val
 from booking_core.store import make_store
 from edge.signature import TWILIO_ACCOUNT
 
-from . import kiosking, texting
+from . import feeding, kiosking, texting
 from .config import Settings, require_secret
 from .home import home
 from .keys import CLOCK, METRICS, SERVICES, SETTINGS, STORE
@@ -46,7 +46,9 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> web.Applicat
         sqlite_max_batch=settings.sqlite_max_batch,
         pg_pool_min=settings.pg_pool_min,
         pg_pool_max=settings.pg_pool_max,
-        outbox_consumers=kiosking.outbox_consumers(settings, texting.outbox_consumers(settings)),
+        outbox_consumers=feeding.outbox_consumers(
+            settings, kiosking.outbox_consumers(settings, texting.outbox_consumers(settings))
+        ),
         sql_trace=settings.sql_trace,
     )
     services = bootstrap(store, cipher)
@@ -104,6 +106,7 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> web.Applicat
     app.add_subapp("/console/", console_app)
     texting.mount(app, settings)
     kiosking.mount(app, settings)
+    feeding.mount(app, settings)
     return app
 
 

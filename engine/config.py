@@ -52,6 +52,7 @@ OUTBOX_CONSUMERS: Mapping[str, str] = MappingProxyType(
     {
         "sms": "the SMS notifier, which sms_notices turns on and adds for you",
         "kiosk": "the kiosks' job publisher, which kiosk_broker_url turns on and adds for you",
+        "feeds": "the hospital feeds' fan-out, which feeds turns on and adds for you",
     }
 )
 """The outbox consumers this engine runs a delivery worker for, and what each is. Every
@@ -59,7 +60,7 @@ event gets a delivery row per configured consumer, so a name nothing delivers to
 pile up undelivered rows forever: ``outbox_consumers`` accepts only these names."""
 
 OUTBOX_CONSUMER_SWITCHES: Mapping[str, str] = MappingProxyType(
-    {"sms": "sms_notices", "kiosk": "kiosk_broker_url"}
+    {"sms": "sms_notices", "kiosk": "kiosk_broker_url", "feeds": "feeds"}
 )
 """The setting without which a consumer's worker does not run (so naming it alone is refused)."""
 
@@ -275,6 +276,21 @@ SETTINGS: tuple[Setting, ...] = (
         "wrote; empty: reload the broker yourself",
         str,
     ),
+    Setting(
+        "feeds",
+        True,
+        "Deliver events to the hospitals' subscriptions (signed webhooks, HL7 v2 over MLLP): "
+        "adds the outbox consumer feeds",
+        bool,
+    ),
+    Setting(
+        "feeds_allow_private_addresses",
+        False,
+        "Allow subscriber addresses on loopback, link-local and private networks (a HIS on "
+        "the hospital's own network); false: refused, so a subscription cannot reach inside "
+        "(SSRF)",
+        bool,
+    ),
 )
 
 SETTINGS_BY_NAME: Mapping[str, Setting] = MappingProxyType({s.name: s for s in SETTINGS})
@@ -335,6 +351,8 @@ class Settings:
     kiosk_broker_passwd_path: str
     kiosk_broker_acl_path: str
     kiosk_broker_pid_path: str
+    feeds: bool
+    feeds_allow_private_addresses: bool
 
     def __repr__(self) -> str:
         parts = []

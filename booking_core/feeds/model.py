@@ -20,6 +20,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from ..events.envelope import message_id
 from ..events.model import OutboxEvent
 
 OUTBOX_CONSUMER = "feeds"
@@ -119,7 +120,7 @@ class Delivery:
 
     @property
     def message_id(self) -> str:
-        return f"msg_{self.event.id}"
+        return message_id(self.event)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,53 @@
+"""The hospital feeds wired into the engine: the outbox consumer ``feeds`` and the
+dispatcher that delivers to every active subscription (:mod:`hospital_api.dispatch`), with
+a sender per kind (webhooks; HL7 v2 over MLLP).
+
+One cleanup context (:func:`feeding_ctx`) of the engine's app, after the store's. With
+``feeds = false`` the engine neither records deliveries for it nor sends any.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from booking_core import feeds
+from hospital_api.dispatch import FeedDispatcher, Sender
+from hospital_api.webhooks import WebhookSender
+
+from .config import Settings
+from .keys import SERVICES, SETTINGS
+
+CONSUMER = feeds.OUTBOX_CONSUMER
+
+
+def outbox_consumers(settings: Settings, consumers: tuple[str, ...]) -> tuple[str, ...]:
+    """``consumers``, plus the feeds' when they are on."""
+    if settings.feeds and CONSUMER not in consumers:
+        return (*consumers, CONSUMER)
+    return consumers
+
+
+def mount(app: web.Application, settings: Settings) -> None:
+    if settings.feeds:
+        app.cleanup_ctx.append(feeding_ctx)
+
+
+def senders(services, settings: Settings) -> dict[feeds.FeedKind, Sender]:
+    allow = settings.feeds_allow_private_addresses
+    return {feeds.FeedKind.WEBHOOK: WebhookSender(services, allow_private=allow)}
+
+
+async def feeding_ctx(app: web.Application) -> AsyncIterator[None]:
+    services = app[SERVICES]
+    dispatcher = FeedDispatcher(services, senders(services, app[SETTINGS]))
+    task = asyncio.create_task(dispatcher.run(), name="feeds")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

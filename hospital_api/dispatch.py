@@ -1,0 +1,166 @@
+"""The feed dispatcher (推送调度): the engine's background work that takes the outbox's
+events to the hospitals' systems.
+
+Two kinds of loop, each as long as the engine runs:
+
+* the fan-out: the outbox consumer ``feeds`` makes each event a delivery for every
+  subscription that wants it (:class:`booking_core.feeds.FanOutEvents`, one unit: exactly
+  once), every :data:`POLL_SECONDS`;
+* a lane per active subscription: claims its due deliveries (for each booking only its
+  oldest pending one, so one booking's events arrive in order), sends them with the
+  subscription's sender (webhook or HL7) side by side, and records each attempt (the core
+  decides the back-off, the dead letter). The lanes follow the subscriptions as they are
+  made, changed, deactivated (re-read every :data:`REFRESH_SECONDS`).
+
+A delivery claimed by an engine killed mid-send comes back when its lease runs out
+(:data:`LEASE_SECONDS`) and is sent again with the same message id: at least once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Mapping
+from typing import Protocol
+
+from booking_core import feeds
+from booking_core.bus import BookingServices
+from booking_core.kernel.errors import GuahaoError
+
+log = logging.getLogger(__name__)
+
+POLL_SECONDS = 0.5
+REFRESH_SECONDS = 5.0
+BATCH = 20  # deliveries of one subscription sent side by side
+LEASE_SECONDS = round(feeds.TIMEOUT_SECONDS) + 20  # an attempt's timeout, and room to record it
+PURGE_EVERY_SECONDS = 3600
+
+
+class Sender(Protocol):
+    async def send(
+        self, subscription: feeds.Subscription, delivery: feeds.Delivery
+    ) -> feeds.AttemptResult: ...
+
+    async def close(self) -> None: ...
+
+
+class FeedDispatcher:
+    def __init__(
+        self,
+        services: BookingServices,
+        senders: Mapping[feeds.FeedKind, Sender],
+        *,
+        poll_seconds: float = POLL_SECONDS,
+        refresh_seconds: float = REFRESH_SECONDS,
+        lease_seconds: int = LEASE_SECONDS,
+    ) -> None:
+        self.services = services
+        self.senders = dict(senders)
+        self.poll_seconds = poll_seconds
+        self.refresh_seconds = refresh_seconds
+        self.lease_seconds = lease_seconds
+        self._subscriptions: dict[int, feeds.Subscription] = {}
+        self._lanes: dict[int, asyncio.Task[None]] = {}
+        self._failing: set[str] = set()
+        self._purged_at = 0.0
+
+    # --- one step of each loop (the tests drive these) --------------------------------------
+
+    async def fan_out(self) -> int:
+        """Fan every waiting outbox event out; how many events."""
+        total = 0
+        while n := await self.services.handle(feeds.FanOutEvents()):
+            total += n
+        return total
+
+    async def deliver(self, subscription: feeds.Subscription) -> int:
+        """Send one batch of the subscription's due deliveries; how many were attempted."""
+        claimed = await self.services.handle(
+            feeds.ClaimDeliveries(
+                subscription_id=subscription.id, limit=BATCH, lease_seconds=self.lease_seconds
+            )
+        )
+        if claimed:
+            await asyncio.gather(*(self._attempt(subscription, d) for d in claimed))
+        return len(claimed)
+
+    async def refresh(self) -> list[feeds.Subscription]:
+        """Re-read the active subscriptions; start a lane for each new one, stop the lanes
+        of the ones gone or deactivated."""
+        active = await self.services.read(feeds.active_subscriptions)
+        self._subscriptions = {s.id: s for s in active if s.kind in self.senders}
+        for subscription_id in list(self._lanes):
+            if subscription_id not in self._subscriptions:
+                self._lanes.pop(subscription_id).cancel()
+        for subscription_id in self._subscriptions:
+            if subscription_id not in self._lanes:
+                self._lanes[subscription_id] = asyncio.create_task(
+                    self._lane(subscription_id), name=f"feed-lane-{subscription_id}"
+                )
+        return active
+
+    # --- the loops ---------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Fan out and keep the lanes going until cancelled."""
+        fan_out = asyncio.create_task(self._fan_out_loop(), name="feed-fan-out")
+        try:
+            while True:
+                await self._guarded("subscriptions", self.refresh())
+                if time.monotonic() - self._purged_at >= PURGE_EVERY_SECONDS:
+                    await self._guarded("the delivery log's purge", self._purge())
+                await asyncio.sleep(self.refresh_seconds)
+        finally:
+            fan_out.cancel()
+            lanes = list(self._lanes.values())
+            for lane in lanes:
+                lane.cancel()
+            await asyncio.gather(fan_out, *lanes, return_exceptions=True)
+            self._lanes.clear()
+            for sender in self.senders.values():
+                await sender.close()
+
+    async def _fan_out_loop(self) -> None:
+        while True:
+            await self._guarded("the fan-out", self.fan_out())
+            await asyncio.sleep(self.poll_seconds)
+
+    async def _lane(self, subscription_id: int) -> None:
+        while (subscription := self._subscriptions.get(subscription_id)) is not None:
+            sent = await self._guarded(
+                f"subscription {subscription_id}", self.deliver(subscription)
+            )
+            if not sent:
+                await asyncio.sleep(self.poll_seconds)
+
+    async def _purge(self) -> None:
+        await self.services.handle(feeds.PurgeFeedLog(days=feeds.LOG_DAYS))
+        self._purged_at = time.monotonic()
+
+    async def _attempt(self, subscription: feeds.Subscription, delivery: feeds.Delivery) -> None:
+        try:
+            result = await self.senders[subscription.kind].send(subscription, delivery)
+        except asyncio.CancelledError:
+            raise
+        except Exception as err:  # a sender's bug: logged, and the delivery tried again
+            log.exception("sending delivery %s to subscription %s", delivery.id, subscription.id)
+            result = feeds.AttemptResult(
+                outcome=feeds.Outcome.RETRY, duration_ms=0, error=f"internal: {type(err).__name__}"
+            )
+        await self.services.handle(feeds.RecordAttempt(delivery_id=delivery.id, result=result))
+
+    async def _guarded(self, what: str, step) -> int:
+        """Run ``step``; a store or network failure is logged once (and once when it works
+        again), and counts as nothing done."""
+        try:
+            done = await step
+        except (GuahaoError, OSError) as err:
+            if what not in self._failing:
+                log.warning("feeds: %s failed, will keep trying: %s", what, err)
+            self._failing.add(what)
+            return 0
+        if what in self._failing:
+            self._failing.discard(what)
+            log.info("feeds: %s works again", what)
+        return done if isinstance(done, int) else 0
