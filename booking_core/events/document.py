@@ -190,7 +190,11 @@ def stale(path: Path = DOCUMENT) -> str | None:
     if have == want:
         return None
     diff = difflib.unified_diff(
-        have.splitlines(), want.splitlines(), f"{path.name} (now)", f"{path.name} (the code's)"
+        have.splitlines(),
+        want.splitlines(),
+        f"{path.name} (now)",
+        f"{path.name} (the code's)",
+        lineterm="",
     )
     shown = "\n".join(list(diff)[:40])
     return f"{path} is not what the code writes; run `{COMMAND}`\n{shown}"

@@ -130,9 +130,9 @@ And its headers:
 | `webhook-timestamp` | When this attempt was made, in Unix seconds: a receiver refuses one too far from its own clock (the libraries allow 5 minutes), so an old request cannot be replayed |
 | `webhook-signature` | `v1,` and the base64 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{body}`, keyed by the secret's bytes (the base64 after `whsec_`). While a rotated secret overlaps with the new one, one signature per secret, separated by a space: a receiver accepts the request if any of them is right |
 
-The engine makes the secret (`whsec_` and 32 random bytes in base64) and shows it once. A
-receiver checks the signature over the body exactly as it arrived, before parsing it, e.g.
-in Python with the `standardwebhooks` package:
+The engine makes each subscription's secret (`whsec_…`) and shows it once. A receiver
+checks the signature over the body exactly as it arrived, before parsing it, e.g. in
+Python with the `standardwebhooks` package:
 
 ```python
 from standardwebhooks import Webhook
