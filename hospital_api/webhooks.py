@@ -22,32 +22,22 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 import aiohttp
-from standardwebhooks.webhooks import Webhook
 
 from booking_core import feeds
 from booking_core.bus import BookingServices
-from booking_core.events import webhook_body
+from booking_core.events import webhook_body, webhook_headers
 from edge.outbound import GuardedResolver, UnsafeAddress, check_literal
 
 USER_AGENT = "guahao-webhooks/1"
 MAX_ANSWER_BYTES = 4096  # of a receiver's answer, read and dropped (its status is what counts)
 
 
-def signature(secrets: feeds.SubscriptionSecrets, message_id: str, at: int, body: bytes) -> str:
-    """The ``webhook-signature`` header: the current secret's, then the previous one's."""
-    instant = datetime.fromtimestamp(at, UTC)
+def headers(secrets: feeds.SubscriptionSecrets, message_id: str, at: float, body: bytes) -> dict:
+    """The attempt's headers: Standard Webhooks' (the current secret's signature, then the
+    previous one's during a rotation's overlap) and the body's type."""
     keys = [secrets.current] + ([secrets.previous] if secrets.previous else [])
-    return " ".join(Webhook(key).sign(message_id, instant, body) for key in keys)
-
-
-def headers(secrets: feeds.SubscriptionSecrets, message_id: str, at: int, body: bytes) -> dict:
-    return {
-        "webhook-id": message_id,
-        "webhook-timestamp": str(at),
-        "webhook-signature": signature(secrets, message_id, at, body),
-        "Content-Type": "application/json",
-        "User-Agent": USER_AGENT,
-    }
+    signed = webhook_headers(message_id, datetime.fromtimestamp(at, UTC), body, keys)
+    return {**signed, "Content-Type": "application/json", "User-Agent": USER_AGENT}
 
 
 class WebhookSender:
@@ -87,7 +77,7 @@ class WebhookSender:
         if secrets is None:  # not a webhook subscription: nothing can sign it
             return _result(feeds.Outcome.REJECTED, 0, None, "no signing secret")
         body = webhook_body(delivery.event, subscription.hospital_code)
-        sent = headers(secrets, delivery.message_id, int(self._clock()), body)
+        sent = headers(secrets, delivery.message_id, self._clock(), body)
         started = time.monotonic()
         try:
             check_literal(subscription.url, allow_private=self._allow_private)

@@ -4,7 +4,7 @@ Doors import this package, never its modules: ``from booking_core import events`
 
 from .audit import AuditAction
 from .commands import PurgeAudit
-from .envelope import message_id, webhook_body
+from .envelope import message_id, webhook_body, webhook_headers
 from .model import (
     EVENT_TYPES,
     BanLifted,
@@ -81,4 +81,5 @@ __all__ = [
     "decode",
     "message_id",
     "webhook_body",
+    "webhook_headers",
 ]

@@ -5,9 +5,9 @@ writes it to the outbox in the same transaction as the change (its ``topic``, ``
 ``key`` and :meth:`Event.payload` as JSON). Consumers read rows back as :class:`OutboxEvent`
 and turn them into typed events with :func:`decode`, then match on the type.
 
-Each event type is part of the contract hospital systems read (``docs/events.md``, kept
-true by ``tests/booking_core/events/test_events.py``): its topic never changes, and its payload
-only gains fields (with a default, so older rows still decode).
+Each event type is part of the contract hospital systems read (``docs/events.md``, written
+from these classes by :mod:`booking_core.events.document`): its topic never changes, and its
+payload only gains fields (with a default, so older rows still decode).
 """
 
 from __future__ import annotations

@@ -120,7 +120,7 @@ class Delivery:
 
     @property
     def message_id(self) -> str:
-        return message_id(self.event)
+        return message_id(self.event.id)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,16 +1,14 @@
 """Typed events (#11 item 2): each type goes through the outbox and comes back equal, with
-the payload JSON it always had; the topic table knows every type once; ``docs/events.md``
-documents every type and field as the code declares them; the audit log names an act
-that is also an event with the event's topic (one vocabulary)."""
+the payload JSON it always had; the topic table knows every type once; every type names its
+key and documents every field (``docs/events.md`` is written from them: test_document.py);
+the audit log names an act that is also an event with the event's topic (one vocabulary)."""
 
 from __future__ import annotations
 
 import json
 import logging
-import re
 import sys
 from datetime import UTC, date, datetime, time, timedelta, timezone
-from pathlib import Path
 
 import pytest
 
@@ -18,42 +16,18 @@ from booking_core import blacklist, bookings, calls, complaints, rules
 from booking_core.events import (
     EVENT_TYPES,
     AuditAction,
-    BanLifted,
-    BookingCancelled,
-    BookingCheckedIn,
-    BookingCompleted,
-    BookingConfirmed,
     BookingCreated,
-    BookingEvent,
     BookingMoved,
-    BookingNoShow,
-    BookingPaid,
-    BookingReminderDue,
-    CallBooked,
-    CallCodeIssued,
-    CallEnded,
-    CallTransferred,
-    ComplaintReceived,
-    ComplaintReplied,
     Event,
-    KioskDisabled,
-    KioskJobAcked,
-    KioskJobQueued,
-    KioskPasswordReset,
-    KioskRegistered,
-    KioskStatusChanged,
     OutboxEvent,
     PatientBlacklisted,
-    PatientRegistered,
-    RuleChanged,
-    SessionCreated,
-    SessionStopped,
     SlotChanged,
-    TicketPrinted,
     decode,
     outbox,
 )
 from booking_core.events import model as event_model
+from booking_core.events.document import render
+from booking_core.events.examples import EXAMPLES
 from booking_core.events.schema import json_schemas, payload_rows, payload_schema
 from booking_core.kernel.actor import SYSTEM, Actor, Channel
 from booking_core.kernel.unit import Tx, execute, rows, val
@@ -64,165 +38,8 @@ from booking_core.store import make_store
 from booking_core.store.migrations import all_migrations
 from tests.support.world import slot_ids
 
-DOCS = Path(__file__).resolve().parents[3] / "docs" / "events.md"
 DAY = date(2026, 7, 11)
 SHANGHAI = timezone(timedelta(hours=8))
-
-BOOKING = {
-    "hospital_id": 1,
-    "booking_no": "123456786",
-    "status": "confirmed",
-    "patient_id": 7,
-    "slot_id": 31,
-    "session_id": 4,
-    "hospital": "H001",
-    "department": "101",
-    "doctor": "00868",
-    "day": DAY,
-    "start": "08:30",
-    "channel": Channel.IVR,
-    "fee": 5000,
-    "paid": 5000,
-    "queue_no": None,
-}
-
-EXAMPLES: dict[type[Event], Event] = {
-    e.__class__: e
-    for e in (
-        BookingCreated(**BOOKING | {"status": "held", "paid": 0}),
-        BookingConfirmed(**BOOKING, method="balance"),
-        BookingPaid(**BOOKING, method="cash"),
-        BookingCancelled(
-            **BOOKING | {"status": "cancelled"},
-            reason="patient",
-            refunded=5000,
-            by_channel=Channel.SMS,
-        ),
-        BookingMoved(
-            **BOOKING,
-            from_slot_id=30,
-            from_session_id=3,
-            from_day=DAY - timedelta(days=1),
-            reason="rescheduled",
-            by_channel=Channel.AGENT,
-        ),
-        BookingCheckedIn(**BOOKING | {"status": "checked_in", "queue_no": 3}),
-        BookingNoShow(**BOOKING | {"status": "no_show"}),
-        BookingCompleted(**BOOKING | {"status": "completed", "queue_no": 3}),
-        BookingReminderDue(**BOOKING),
-        SlotChanged(hospital_id=1, slot_id=31, capacity=2, booked=1, free=1),
-        SessionCreated(
-            hospital_id=1,
-            session_id=4,
-            doctor="00868",
-            day=DAY,
-            period="morning",
-            slots=8,
-            places_per_slot=2,
-        ),
-        SessionStopped(
-            hospital_id=1,
-            session_id=4,
-            mode="move",
-            target_session_id=5,
-            moved=3,
-            cancelled=0,
-            reason="医生出差",
-        ),
-        PatientRegistered(hospital_id=1, patient_id=7, card_no="1234567897"),
-        PatientBlacklisted(
-            hospital_id=1,
-            entry_id=2,
-            patient_id=7,
-            until=datetime(2026, 9, 1, tzinfo=SHANGHAI),
-            reason="3 no-shows within 90 days",
-            source="no_show",
-        ),
-        BanLifted(hospital_id=1, entry_id=2, patient_id=7),
-        RuleChanged(
-            hospital_id=None, key="max_active_per_patient", value=3, enabled=True, priority=0
-        ),
-        CallBooked(
-            hospital_id=1,
-            call_sid="CA1",
-            booking_no="123456786",
-            channel=Channel.IVR,
-            caller_enc="v1:abc",
-            caller_masked="139****0001",
-            lang="zh",
-        ),
-        CallCodeIssued(
-            hospital_id=1,
-            call_sid="CA1",
-            phone_enc="v1:abc",
-            code_enc="v1:def",
-            minutes=5,
-            lang="en",
-        ),
-        CallTransferred(
-            hospital_id=1,
-            call_sid="CA1",
-            caller_masked="139****0001",
-            patient_id=None,
-            context={"queue": "agents", "node": "book_dept", "typed": "****1234"},
-        ),
-        CallEnded(hospital_id=1, call_sid="CA1", result="booked", duration_seconds=95),
-        ComplaintReceived(hospital_id=1, tracking_no="1234565", call_sid="CA1"),
-        ComplaintReplied(
-            hospital_id=1,
-            tracking_no="1234565",
-            status="resolved",
-            reply="已联系科室，向您致歉。",
-            caller_enc=None,
-            caller_masked="",
-            patient_id=7,
-        ),
-        TicketPrinted(
-            **BOOKING | {"status": "checked_in", "queue_no": 3},
-            kiosk_id="k3f9c01a2",
-            job_id="J0123456789abcdef",
-        ),
-        KioskRegistered(
-            hospital_id=1, kiosk_id="k3f9c01a2", name="门诊大厅1号机", location="门诊楼一层"
-        ),
-        KioskDisabled(hospital_id=1, kiosk_id="k3f9c01a2", name="门诊大厅1号机"),
-        KioskPasswordReset(hospital_id=1, kiosk_id="k3f9c01a2"),
-        KioskStatusChanged(
-            hospital_id=1,
-            kiosk_id="k3f9c01a2",
-            online=True,
-            reason="",
-            since=datetime(2026, 7, 10, 1, 31, 2, tzinfo=UTC),
-            devices={
-                "printer": {
-                    "state": "paper_out",
-                    "reason": "",
-                    "since": "2026-07-10T01:31:02+00:00",
-                    "pending_reversals": 0,
-                }
-            },
-        ),
-        KioskJobQueued(
-            hospital_id=1,
-            kiosk_id="k3f9c01a2",
-            job_id="J0123456789abcdef",
-            kind="charge",
-            job_payload={"amount": 5000, "purpose": "booking", "booking_no": "123456786"},
-            created_at=datetime(2026, 7, 10, 1, 31, 2, tzinfo=UTC),
-            expires_at=datetime(2026, 7, 10, 1, 46, 2, tzinfo=UTC),
-        ),
-        KioskJobAcked(
-            hospital_id=1,
-            kiosk_id="k3f9c01a2",
-            job_id="J0123456789abcdef",
-            kind="reversal",
-            outcome="failed",
-            reason="timeout",
-            booking_no="123456786",
-            requeued=True,
-        ),
-    )
-}
 
 # The payload keys each topic has always stored, in order (consumers and stored rows read
 # them): a type must keep them.
@@ -376,44 +193,8 @@ def test_every_event_type_names_its_key_and_documents_every_field():
 # --- the documented contract ------------------------------------------------------------
 
 
-def _sections() -> dict[str, str]:
-    text = DOCS.read_text(encoding="utf-8")
-    parts = re.split(r"^### (.+?)\s*$", text, flags=re.MULTILINE)
-    return dict(zip(parts[1::2], parts[2::2], strict=True))
-
-
-def _table(section: str) -> list[tuple[str, str, str]]:
-    found = re.findall(r"^\| `(\w+)` \| ([^|]+?) \| (.+?) \|$", section, flags=re.MULTILINE)
-    return [(f, t, m) for f, t, m in found]
-
-
-def _expected(rows: list[tuple[str, str, str]]) -> str:
-    return "\n".join(f"| `{f}` | {t} | {m} |" for f, t, m in rows)
-
-
-def test_every_event_type_is_documented_with_its_topic():
-    sections = _sections()
-    names = set(EVENT_TYPE_IDS)
-    assert sorted(names - set(sections)) == [], "event types without a section in docs"
-    assert sorted(set(sections) - names - {"The booking fields"}) == [], "sections of no type"
-    for name, event_type in zip(EVENT_TYPE_IDS, EVENT_TYPES.values(), strict=True):
-        assert f"Topic `{event_type.topic}`, key `{event_type.key_field}`." in sections[name]
-
-
-def test_documented_fields_are_the_fields_of_each_type():
-    sections = _sections()
-    shared = payload_rows(BookingEvent)
-    assert _table(sections["The booking fields"]) == shared, _expected(shared)
-    for name, event_type in zip(EVENT_TYPE_IDS, EVENT_TYPES.values(), strict=True):
-        booking = issubclass(event_type, BookingEvent)
-        expected = payload_rows(event_type, own=booking)
-        assert _table(sections[name]) == expected, f"{name}:\n{_expected(expected)}"
-        if booking:
-            assert "[the booking fields](#the-booking-fields)" in sections[name]
-
-
 def test_every_audit_action_is_documented():
-    text = DOCS.read_text(encoding="utf-8")
+    text = render()  # its table is hand-written (document_prose.AUDIT)
     for action in AuditAction:
         assert f"`{action}`" in text, action
 
