@@ -284,6 +284,13 @@ SETTINGS: tuple[Setting, ...] = (
         bool,
     ),
     Setting(
+        "feeds_timeout_seconds",
+        10.0,
+        "How long a subscriber has to answer one delivery (a webhook's HTTP answer, an HL7 "
+        "ACK) before the attempt counts as failed and is retried",
+        float,
+    ),
+    Setting(
         "feeds_allow_private_addresses",
         False,
         "Allow subscriber addresses on loopback, link-local and private networks (a HIS on "
@@ -352,6 +359,7 @@ class Settings:
     kiosk_broker_acl_path: str
     kiosk_broker_pid_path: str
     feeds: bool
+    feeds_timeout_seconds: float
     feeds_allow_private_addresses: bool
 
     def __repr__(self) -> str:
@@ -720,6 +728,7 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
     "modem_send_interval_seconds": _at_least(0),
     "modem_part_timeout_seconds": _at_least(1),
     "modem_sim_warn_percent": _between(1, 100),
+    "feeds_timeout_seconds": _between(1, 120),
     "console_session_hours": _between(1, 24 * 7),
     "console_idle_minutes": _at_least(1),
     "console_trusted_proxies": _check_networks,

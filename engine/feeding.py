@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from booking_core import feeds
-from hospital_api.dispatch import FeedDispatcher, Sender
+from hospital_api.dispatch import FeedDispatcher, Sender, lease_seconds
 from hospital_api.webhooks import WebhookSender
 
 from .config import Settings
@@ -38,12 +38,18 @@ def mount(app: web.Application, settings: Settings) -> None:
 
 def senders(services, settings: Settings) -> dict[feeds.FeedKind, Sender]:
     allow = settings.feeds_allow_private_addresses
-    return {feeds.FeedKind.WEBHOOK: WebhookSender(services, allow_private=allow)}
+    timeout = settings.feeds_timeout_seconds
+    return {feeds.FeedKind.WEBHOOK: WebhookSender(services, allow_private=allow, timeout=timeout)}
 
 
 async def feeding_ctx(app: web.Application) -> AsyncIterator[None]:
     services = app[SERVICES]
-    dispatcher = FeedDispatcher(services, senders(services, app[SETTINGS]))
+    settings = app[SETTINGS]
+    dispatcher = FeedDispatcher(
+        services,
+        senders(services, settings),
+        lease_seconds=lease_seconds(settings.feeds_timeout_seconds),
+    )
     task = asyncio.create_task(dispatcher.run(), name="feeds")
     try:
         yield

@@ -33,7 +33,15 @@ log = logging.getLogger(__name__)
 POLL_SECONDS = 0.5
 REFRESH_SECONDS = 5.0
 BATCH = 20  # deliveries of one subscription sent side by side
-LEASE_SECONDS = round(feeds.TIMEOUT_SECONDS) + 20  # an attempt's timeout, and room to record it
+
+
+def lease_seconds(timeout: float) -> int:
+    """How long a claimed delivery is the claimer's: an attempt's timeout twice (a sender may
+    connect, then wait for the answer) and room to record it."""
+    return round(2 * timeout) + 5
+
+
+LEASE_SECONDS = lease_seconds(feeds.TIMEOUT_SECONDS)
 PURGE_EVERY_SECONDS = 3600
 
 
