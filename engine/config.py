@@ -291,6 +291,13 @@ SETTINGS: tuple[Setting, ...] = (
         float,
     ),
     Setting(
+        "feeds_first_retry_seconds",
+        5,
+        "How long after a failed delivery it is tried again; each further failure doubles "
+        "the wait (to an hour at most, ± 20 % at random), for up to 3 days",
+        int,
+    ),
+    Setting(
         "feeds_allow_private_addresses",
         False,
         "Allow subscriber addresses on loopback, link-local and private networks (a HIS on "
@@ -360,6 +367,7 @@ class Settings:
     kiosk_broker_pid_path: str
     feeds: bool
     feeds_timeout_seconds: float
+    feeds_first_retry_seconds: int
     feeds_allow_private_addresses: bool
 
     def __repr__(self) -> str:
@@ -729,6 +737,7 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
     "modem_part_timeout_seconds": _at_least(1),
     "modem_sim_warn_percent": _between(1, 100),
     "feeds_timeout_seconds": _between(1, 120),
+    "feeds_first_retry_seconds": _between(1, 3600),
     "console_session_hours": _between(1, 24 * 7),
     "console_idle_minutes": _at_least(1),
     "console_trusted_proxies": _check_networks,

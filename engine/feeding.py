@@ -49,6 +49,7 @@ async def feeding_ctx(app: web.Application) -> AsyncIterator[None]:
         services,
         senders(services, settings),
         lease_seconds=lease_seconds(settings.feeds_timeout_seconds),
+        first_retry_seconds=settings.feeds_first_retry_seconds,
     )
     task = asyncio.create_task(dispatcher.run(), name="feeds")
     try:

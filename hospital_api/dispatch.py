@@ -62,12 +62,14 @@ class FeedDispatcher:
         poll_seconds: float = POLL_SECONDS,
         refresh_seconds: float = REFRESH_SECONDS,
         lease_seconds: int = LEASE_SECONDS,
+        first_retry_seconds: int = feeds.FIRST_RETRY_SECONDS,
     ) -> None:
         self.services = services
         self.senders = dict(senders)
         self.poll_seconds = poll_seconds
         self.refresh_seconds = refresh_seconds
         self.lease_seconds = lease_seconds
+        self.first_retry_seconds = first_retry_seconds
         self._subscriptions: dict[int, feeds.Subscription] = {}
         self._lanes: dict[int, asyncio.Task[None]] = {}
         self._failing: set[str] = set()
@@ -156,7 +158,13 @@ class FeedDispatcher:
             result = feeds.AttemptResult(
                 outcome=feeds.Outcome.RETRY, duration_ms=0, error=f"internal: {type(err).__name__}"
             )
-        await self.services.handle(feeds.RecordAttempt(delivery_id=delivery.id, result=result))
+        await self.services.handle(
+            feeds.RecordAttempt(
+                delivery_id=delivery.id,
+                result=result,
+                first_retry_seconds=self.first_retry_seconds,
+            )
+        )
 
     async def _guarded(self, what: str, step) -> int:
         """Run ``step``; a store or network failure is logged once (and once when it works

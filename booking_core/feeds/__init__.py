@@ -14,6 +14,7 @@ from .commands import (
     UpdateSubscription,
 )
 from .model import (
+    FIRST_RETRY_SECONDS,
     GIVE_UP_AFTER_SECONDS,
     LOG_DAYS,
     OUTBOX_CONSUMER,
@@ -41,6 +42,7 @@ from .queries import (
 from .sending import retry_delay
 
 __all__ = [
+    "FIRST_RETRY_SECONDS",
     "GIVE_UP_AFTER_SECONDS",
     "LOG_DAYS",
     "OUTBOX_CONSUMER",

@@ -8,7 +8,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..kernel.unit import Command
-from .model import AttemptResult, CreatedSubscription, Delivery, FeedKind, Subscription
+from .model import (
+    FIRST_RETRY_SECONDS,
+    AttemptResult,
+    CreatedSubscription,
+    Delivery,
+    FeedKind,
+    Subscription,
+)
 
 # --- subscriptions ------------------------------------------------------------------------
 
@@ -80,6 +87,7 @@ class RecordAttempt(Command[Delivery]):
 
     delivery_id: int
     result: AttemptResult
+    first_retry_seconds: int = FIRST_RETRY_SECONDS  # the back-off's first step (configured)
 
 
 @dataclass(frozen=True, kw_only=True)

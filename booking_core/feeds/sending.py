@@ -31,10 +31,15 @@ SECONDS_PER_DAY = 86_400
 MAX_ERROR = 500
 
 
-def retry_delay(attempts: int, draw: Callable[[], float] = random.random) -> int:
-    """Seconds before the next attempt after ``attempts`` failed ones: 5 s doubling to an
-    hour, ± 20 % at random (so receivers coming back are not hit by every retry at once)."""
-    base = min(MAX_RETRY_SECONDS, FIRST_RETRY_SECONDS * 2 ** max(0, min(attempts - 1, 20)))
+def retry_delay(
+    attempts: int,
+    draw: Callable[[], float] = random.random,
+    first: int = FIRST_RETRY_SECONDS,
+) -> int:
+    """Seconds before the next attempt after ``attempts`` failed ones: ``first`` (5 s)
+    doubling to an hour, ± 20 % at random (so receivers coming back are not hit by every
+    retry at once)."""
+    base = min(MAX_RETRY_SECONDS, first * 2 ** max(0, min(attempts - 1, 20)))
     return max(1, round(base * (1 - JITTER + 2 * JITTER * draw())))
 
 
@@ -129,7 +134,8 @@ def record_attempt(tx: Tx, cmd: RecordAttempt, deps: Deps) -> Unit[Delivery]:
     elif result.outcome is Outcome.REJECTED or _past_window(tx, delivery):
         status, due = DeliveryStatus.DEAD, tx.epoch
     else:
-        status, due = DeliveryStatus.PENDING, tx.epoch + retry_delay(delivery.attempts)
+        delay = retry_delay(delivery.attempts, first=max(1, cmd.first_retry_seconds))
+        status, due = DeliveryStatus.PENDING, tx.epoch + delay
     yield execute(
         "UPDATE feed_deliveries SET status = ?, due_at = ?, lease_until = 0, last_status = ?, "
         "last_error = ?, done_at = ? WHERE id = ?",
