@@ -172,7 +172,8 @@ class MllpLinks:
 
 
 def _field(message: hl7.Message, segment: str, index: int, component: int = 1, sub: int = 1) -> str:
-    """The first ``segment``'s field component (or subcomponent) as text, "" when absent."""
+    """The first ``segment``'s field component (or subcomponent) as text, unescaped (by
+    ``extract_field``), "" when absent."""
     try:
         return str(message.extract_field(segment, 1, index, 1, component, sub))
     except (KeyError, IndexError):
@@ -181,7 +182,7 @@ def _field(message: hl7.Message, segment: str, index: int, component: int = 1, s
 
 def outcome_of(ack: hl7.Message) -> tuple[feeds.Outcome, str]:
     """What an ACK (already matched to its message) says: the outcome and the HIS's words
-    (``AE 207 Application internal error: database locked``)."""
+    (``AE 207: Application internal error; database locked``)."""
     code = _field(ack, "MSA", 1).upper()
     error_code, words = _error(ack)
     text = " ".join(p for p in (code, error_code) if p)
@@ -208,7 +209,7 @@ def _error(ack: hl7.Message) -> tuple[str, str]:
     words.append(_field(ack, "ERR", 8))
     seen: list[str] = []
     for w in words:
-        w = ack.unescape(w).strip()
+        w = w.strip()
         if w and w not in seen:
             seen.append(w)
     return code, "; ".join(seen)
