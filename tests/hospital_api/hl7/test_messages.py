@@ -4,6 +4,7 @@ field map in docs/hl7.md says, and free text that cannot break the message."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import hl7
 import pytest
@@ -271,3 +272,17 @@ def test_an_unknown_option_value_is_refused_by_name(options):
     with pytest.raises(Hl7OptionError) as err:
         Hl7Options.of(options)
     assert next(iter(options)) in str(err.value)
+
+
+def test_the_example_in_the_docs_is_what_is_sent():
+    doc = (Path(__file__).parents[3] / "docs" / "hl7.md").read_text(encoding="utf-8")
+    example = doc.split("```hl7\n", 1)[1].split("```", 1)[0]
+    text = build_siu(
+        "S12",
+        events.BookingCreated(**BASE),
+        CONTEXT,
+        control_id="GH42",
+        sent_at=SENT,
+        options=Hl7Options(),
+    )
+    assert example == text.replace("\r", "\n")
