@@ -21,6 +21,11 @@ asyncio (only a threaded server), and the messages here are few and fixed
 
 An ACK whose MSA-2 names another control id (a late answer to an earlier message) is
 logged and skipped; the wait goes on for this message's own.
+
+Logging: every AE or AR at WARNING with its control id and the HIS's words; an endpoint
+that stops answering (refused, dropped, silent) once at WARNING when it starts, at DEBUG
+while it lasts, and once at INFO when it answers again — a HIS down for a day is two
+lines, not one per attempt.
 """
 
 from __future__ import annotations
@@ -63,6 +68,11 @@ class _Link:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     reader: HL7StreamReader | None = None
     writer: HL7StreamWriter | None = None
+    down_since: float | None = None  # monotonic: unreachable or silent since then
+
+    @property
+    def where(self) -> str:
+        return f"{self.host}:{self.port}"
 
     @property
     def usable(self) -> bool:
@@ -111,14 +121,23 @@ class MllpLinks:
         link = self._link(host, port)
         async with link.lock:
             started = time.monotonic()
-            outcome, error = await self._attempt(link, message, control_id)
+            outcome, error, answered = await self._attempt(link, message, control_id)
             duration_ms = round((time.monotonic() - started) * 1000)
+            if answered:
+                _answering(link)
+                if outcome is not feeds.Outcome.DELIVERED:
+                    log.warning(
+                        "HL7 %s answered %s: %s (%s)", link.where, control_id, error, outcome
+                    )
+            else:
+                _unreachable(link, error)
         return feeds.AttemptResult(outcome, duration_ms, None, error[:MAX_ERROR_CHARS])
 
     async def _attempt(
         self, link: _Link, message: str, control_id: str
-    ) -> tuple[feeds.Outcome, str]:
-        where = f"{link.host}:{link.port}"
+    ) -> tuple[feeds.Outcome, str, bool]:
+        """The outcome, its words, and whether the HIS answered (an ACK, any code)."""
+        where = link.where
         phase = "connecting"
         try:
             async with asyncio.timeout(self.timeout_seconds):
@@ -137,7 +156,7 @@ class MllpLinks:
                     ack = await reader.readmessage()
                     answered = _field(ack, "MSA", 2)
                     if answered == control_id:
-                        return outcome_of(ack)
+                        return (*outcome_of(ack), True)
                     log.warning(
                         "HL7 %s: an ACK for %r while waiting for %r: skipped",
                         where,
@@ -150,18 +169,20 @@ class MllpLinks:
         except TimeoutError:
             await link.forget()
             if phase == "waiting for the ACK":
-                return feeds.Outcome.RETRY, f"no ACK within {self.timeout_seconds:g} s from {where}"
-            return feeds.Outcome.RETRY, f"timed out {phase} ({where})"
+                error = f"no ACK within {self.timeout_seconds:g} s from {where}"
+            else:
+                error = f"timed out {phase} ({where})"
         except asyncio.IncompleteReadError:
             await link.forget()
-            return feeds.Outcome.RETRY, f"connection closed by {where} while {phase}"
+            error = f"connection closed by {where} while {phase}"
         except (InvalidBlockError, ValueError, hl7.ParseException) as err:
             await link.forget()  # the stream is out of step: start a new one
-            return feeds.Outcome.RETRY, f"unreadable ACK from {where}: {err}"
+            error = f"unreadable ACK from {where}: {err}"
         except OSError as err:
             await link.forget()
             words = err.strerror or type(err).__name__
-            return feeds.Outcome.RETRY, f"connection to {where} failed while {phase}: {words}"
+            error = f"connection to {where} failed while {phase}: {words}"
+        return feeds.Outcome.RETRY, error, False
 
     async def close(self) -> None:
         """Close every connection (the engine stopping)."""
@@ -169,6 +190,25 @@ class MllpLinks:
             async with link.lock:
                 await link.forget()
         self._links.clear()
+
+
+def _unreachable(link: _Link, error: str) -> None:
+    """Log an endpoint's trouble once when it starts (then at DEBUG until it answers)."""
+    if link.down_since is None:
+        link.down_since = time.monotonic()
+        log.warning(
+            "HL7 %s not answering: %s (said once until it answers again)", link.where, error
+        )
+    else:
+        log.debug("HL7 %s still not answering: %s", link.where, error)
+
+
+def _answering(link: _Link) -> None:
+    """Log once that an endpoint that was not answering answers again."""
+    if link.down_since is not None:
+        gone = time.monotonic() - link.down_since
+        link.down_since = None
+        log.info("HL7 %s answering again after %.0f s", link.where, gone)
 
 
 def _field(message: hl7.Message, segment: str, index: int, component: int = 1, sub: int = 1) -> str:

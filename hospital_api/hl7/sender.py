@@ -113,18 +113,7 @@ class Hl7Sender:
         message = build_siu(
             trigger, event, context, control_id=cid, sent_at=row.created_at, options=options
         )
-        result = await self.links.send(host, port, message, cid)
-        if result.outcome is not feeds.Outcome.DELIVERED:
-            log.warning(
-                "HL7 SIU^%s %s (booking %s) to %s:%s: %s, %s",
-                trigger,
-                cid,
-                event.booking_no,
-                host,
-                port,
-                result.outcome,
-                result.error,
-            )
+        result = await self.links.send(host, port, message, cid)  # logs what went wrong
         return dataclasses.replace(result, duration_ms=_ms(started))
 
     async def close(self) -> None:

@@ -159,3 +159,21 @@ async def test_each_endpoint_has_its_own_connection(links, his):
         assert his.accepted() == other.accepted() == ["GH0", "GH1"]
     finally:
         await other.stop()
+
+
+async def test_an_endpoint_not_answering_is_logged_once_going_and_once_back(links, his, caplog):
+    his.answer("drop", "silent", "drop", ("AE", "207"))
+    with caplog.at_level(logging.DEBUG, logger="hospital_api.hl7.mllp"):
+        for _ in range(3):
+            assert (await send(links, his, "GH1")).outcome is Outcome.RETRY
+        assert (await send(links, his, "GH1")).outcome is Outcome.RETRY  # AE: an answer
+        assert (await send(links, his, "GH1")).outcome is Outcome.DELIVERED
+    said = [(r.levelname, r.getMessage()) for r in caplog.records]
+    assert [w for w in said if w[0] != "DEBUG"] == [
+        ("WARNING", f"HL7 127.0.0.1:{his.port} not answering: connection closed by "
+         f"127.0.0.1:{his.port} while waiting for the ACK (said once until it answers again)"),
+        ("INFO", f"HL7 127.0.0.1:{his.port} answering again after 0 s"),
+        ("WARNING", f"HL7 127.0.0.1:{his.port} answered GH1: AE 207: x | y; Application "
+         "internal error; see log (retry)"),
+    ]  # fmt: skip
+    assert sum(level == "DEBUG" for level, _ in said) == 2
