@@ -263,3 +263,16 @@ async def test_a_his_that_is_down_is_a_retry(world, services, clock, sender, his
     result = await sender.send(sub, delivery(row))
     assert result.outcome is feeds.Outcome.RETRY
     assert "failed while connecting" in result.error
+
+
+async def test_a_name_with_hl7_delimiters_arrives_whole(world, services, clock, sender, his):
+    session = await world.basic(DAY, doctor={"name": "李^四|"})
+    patient = await world.patient("欧阳|娜娜^~\\&")
+    await world.book((await slot_ids(services, session.id))[0], patient.id)
+    (row,) = await booking_events(services)
+    result = await sender.send(subscription(his, await hospital_id(services)), delivery(row))
+    assert result.outcome is feeds.Outcome.DELIVERED
+    m = parse(his.received[0].text)
+    assert f(m, "PID", 5) == "欧阳|娜娜^~\\&"
+    assert f(m, "PID", 5, 7) == "L"  # the name type still in its place
+    assert (f(m, "AIP", 3), f(m, "AIP", 3, 2)) == ("00868", "李^四|")
