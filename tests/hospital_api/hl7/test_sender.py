@@ -20,7 +20,7 @@ from tests.hospital_api.hl7.fake_his import FakeHis
 from tests.support.world import local, resident_id, slot_ids
 
 DAY = date(2026, 7, 11)  # the clock stands at 2026-07-10 09:00 in Beijing
-TIMEOUT = 0.3
+TIMEOUT = 1.0  # seconds: a local ACK, even on a busy machine; one silent answer waits it out
 
 
 def subscription(his: FakeHis, hid: int, **options) -> feeds.Subscription:
