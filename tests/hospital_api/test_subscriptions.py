@@ -7,7 +7,9 @@ delivery log), and sent again one at a time or every dead one."""
 from __future__ import annotations
 
 import logging
+import re
 from datetime import date
+from pathlib import Path
 
 import pytest
 
@@ -22,6 +24,7 @@ from hospital_api.schemas_feeds import (
     SubscriptionOut,
     SubscriptionWithSecret,
 )
+from hospital_api.web import ROUTES_TABLE
 from tests.hospital_api.helpers import Api, make_root
 from tests.support.world import World, first_slot
 
@@ -374,3 +377,19 @@ async def test_redeliver_one_or_every_dead_one(api, tokens):
         "POST", f"/subscriptions/{other['id']}/redeliver", auth, json={"delivery_id": first.id}
     )
     assert (status, body["code"]) == (404, "not_found")  # not a delivery of that subscription
+
+
+# --- the documentation -------------------------------------------------------------------------
+
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "webhooks.md"
+CURL = re.compile(r'curl -sS(?: -X (\w+))? "\$API(/[^"?]*)')
+
+
+def test_every_curl_in_the_docs_names_an_endpoint_of_the_table():
+    calls = CURL.findall(DOC.read_text(encoding="utf-8"))
+    assert len(calls) >= 8, calls
+    known = {(r.method, re.sub(r"{\w+}", "{}", r.path)) for r in ROUTES_TABLE}
+    for method, path in calls:
+        shape = re.sub(r"/\d+", "/{}", path)
+        assert (method or "GET", shape) in known, (method, path)
