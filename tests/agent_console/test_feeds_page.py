@@ -364,3 +364,25 @@ def test_every_topic_has_words_and_the_permission_is_the_admins():
     feeds_routes = [r for r in ROUTES if r.path.startswith("/office/feeds")]
     assert feeds_routes
     assert {r.access for r in feeds_routes} == {Permission.FEEDS_MANAGE}
+
+
+async def test_the_forms_ticked_topics_are_taken_as_a_browser_sends_them(admin):
+    """Checkboxes arrive as repeated fields; the edit form's none ticked means every topic."""
+    _, made = await _add(admin)
+    sid = made["subscription"]["id"]
+    ticked = [("csrf_token", admin.csrf_token), ("topics_given", "1"), ("name", "HIS"),
+              ("topics", "booking.cancelled"), ("topics", "booking.moved")]  # fmt: skip
+    async with admin.client.post(
+        f"/console/office/feeds/{sid}", data=ticked, allow_redirects=False
+    ) as resp:
+        assert resp.status == 303
+        assert resp.headers["Location"] == f"/console/office/feeds/{sid}?done=saved"
+    _, detail = await admin.get(f"/office/feeds/{sid}")
+    assert [t["topic"] for t in detail["subscription"]["topics"]] == [
+        "booking.cancelled", "booking.moved"]  # fmt: skip
+    assert detail["subscription"]["name"] == "HIS"
+    none_ticked = [("csrf_token", admin.csrf_token), ("topics_given", "1")]
+    async with admin.client.post(f"/console/office/feeds/{sid}", data=none_ticked) as resp:
+        assert resp.status == 200
+    _, detail = await admin.get(f"/office/feeds/{sid}")
+    assert detail["subscription"]["all_topics"] is True
