@@ -24,6 +24,7 @@ class ConsoleSettings:
     policy: LoginPolicy = field(default_factory=LoginPolicy)
     passwords: Passwords | None = None  # None: argon2id with the library's defaults
     timezone: str = "Asia/Shanghai"  # the engine's default zone: platform screens, log-in
+    feeds_allow_private: bool = False  # subscribers at private addresses (a HIS on the LAN)
 
 
 @dataclass

@@ -32,6 +32,7 @@ class Permission(StrEnum):
     AUDIT_VIEW = "audit.view"
     DEVICES_VIEW = "devices.view"  # the devices screen (设备), and 补打凭条 (reprint a ticket)
     DEVICES_MANAGE = "devices.manage"  # register and disable kiosks, reset their passwords
+    FEEDS_MANAGE = "feeds.manage"  # webhook and HL7 subscriptions, their secrets, redelivery
 
 
 P = Permission
@@ -61,6 +62,7 @@ _HOSPITAL_ADMIN = (
         P.BLACKLIST_MANAGE,
         P.AUDIT_VIEW,
         P.DEVICES_MANAGE,
+        P.FEEDS_MANAGE,
     }
 )
 

@@ -19,6 +19,7 @@ class ApiSettings:
     token_cache_seconds: int = 30
     max_body_bytes: int = 65536
     default_timezone: str = "Asia/Shanghai"  # for a hospital created without one
+    feeds_allow_private: bool = False  # subscribers at private addresses (a HIS on the LAN)
 
 
 SERVICES = web.AppKey("services", BookingServices)

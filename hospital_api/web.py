@@ -72,7 +72,21 @@ from .schemas import (
     StopOut,
     TopUpIn,
 )
-from .views import admin, bookings, docs, patients, schedule
+from .schemas_feeds import (
+    AttemptList,
+    DeliveryList,
+    DeliveryQuery,
+    RedeliverIn,
+    RedeliverOut,
+    RotateIn,
+    SubscriptionIn,
+    SubscriptionList,
+    SubscriptionOut,
+    SubscriptionPatch,
+    SubscriptionQuery,
+    SubscriptionWithSecret,
+)
+from .views import admin, bookings, docs, feeds, patients, schedule
 from .wire import check_length
 
 log = logging.getLogger(__name__)
@@ -144,6 +158,31 @@ ROUTES_TABLE: list[Route] = [
           query=RuleQuery, response=RulesOut),
     Route("PUT", "/rules/{key}", admin.put_rule, "Set a rule record", "rules", HIS, RuleIn,
           response=RuleOut),
+    # --- feeds to the hospital's systems (HIS 对接): webhook and HL7 subscriptions
+    Route("GET", "/subscriptions", feeds.list_subscriptions,
+          "Webhook and HL7 subscriptions, with their deliveries pending, done and dead",
+          "feeds", HIS, query=SubscriptionQuery, response=SubscriptionList),
+    Route("POST", "/subscriptions", feeds.post_subscription,
+          "Subscribe a webhook URL or an HL7 endpoint: the signing secret is in this answer "
+          "only", "feeds", HIS, SubscriptionIn, response=SubscriptionWithSecret,
+          statuses=(201,)),
+    Route("GET", "/subscriptions/{id}", feeds.get_subscription, "A subscription (no secret)",
+          "feeds", HIS, response=SubscriptionOut),
+    Route("PATCH", "/subscriptions/{id}", feeds.patch_subscription,
+          "Change a subscription's name, URL, topics, options or active switch", "feeds", HIS,
+          SubscriptionPatch, response=SubscriptionOut),
+    Route("POST", "/subscriptions/{id}/rotate-secret", feeds.rotate_secret,
+          "A new signing secret, in this answer only; the old one signs too for overlap_hours",
+          "feeds", HIS, RotateIn, response=SubscriptionWithSecret),
+    Route("GET", "/subscriptions/{id}/deliveries", feeds.list_deliveries,
+          "A subscription's deliveries, newest first (next: the older page, also a Link)",
+          "feeds", HIS, query=DeliveryQuery, response=DeliveryList),
+    Route("POST", "/subscriptions/{id}/redeliver", feeds.redeliver,
+          "Send again one delivery (delivery_id) or every dead one, with the same message id",
+          "feeds", HIS, RedeliverIn, response=RedeliverOut),
+    Route("GET", "/deliveries/{id}/attempts", feeds.delivery_attempts,
+          "A delivery and its attempts (the delivery log: status, duration, error)", "feeds",
+          HIS, response=AttemptList),
     # --- this document, and an index of it
     Route("GET", "/", docs.get_index, "An index: the OpenAPI document's address and every "
           "endpoint", "meta", None),
@@ -245,9 +284,11 @@ def make_app(
     max_body_bytes: int = 65536,
     on_booking: BookingCounter | None = None,
     default_timezone: str = "Asia/Shanghai",
+    feeds_allow_private: bool = False,
 ) -> web.Application:
     """The API sub-app; ``on_booking(channel, result)`` hears every POST /bookings outcome
-    ("created", "replayed" or the problem code)."""
+    ("created", "replayed" or the problem code). ``feeds_allow_private``: a subscriber may
+    be at a loopback, link-local or private address (a HIS on the hospital's network)."""
     app = web.Application(
         middlewares=[problem_middleware, guard_middleware], client_max_size=max_body_bytes
     )
@@ -256,6 +297,7 @@ def make_app(
         token_cache_seconds=token_cache_seconds,
         max_body_bytes=max_body_bytes,
         default_timezone=default_timezone,
+        feeds_allow_private=feeds_allow_private,
     )
     app[TOKENS] = TokenCache(token_cache_seconds)
     app[DIRECTORY] = Directory(services)

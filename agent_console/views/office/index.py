@@ -18,6 +18,7 @@ SCREENS = (
     ("blacklist", "blacklist", P.BLACKLIST_VIEW),
     ("complaints", "complaints", P.COMPLAINTS_MANAGE),
     ("devices", "devices", P.DEVICES_VIEW),
+    ("feeds", "feeds", P.FEEDS_MANAGE),
     ("reports", "reports", P.REPORTS_VIEW),
     ("audit", "audit_log", P.AUDIT_VIEW),
 )
