@@ -20,6 +20,9 @@ from urllib.parse import urlsplit
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import DefaultResolver
 
+from booking_core.feeds import FeedKind
+from booking_core.kernel.errors import InvalidInput
+
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
@@ -125,3 +128,27 @@ def check_literal(url: str, *, allow_private: bool) -> None:
     literal = _literal(host)
     if literal is not None and not allow_private and (why := refusal(literal)) is not None:
         raise UnsafeAddress(host, why)
+
+
+CHECK_ADDRESS_SECONDS = 5.0  # a name that does not resolve by then is refused, not waited on
+SCHEMES = {FeedKind.WEBHOOK: ("https", "http"), FeedKind.HL7: ("mllp",)}
+
+
+async def check_subscriber_address(kind: FeedKind, url: str, *, allow_private: bool) -> None:
+    """What the doors check before a subscription is made or its URL changed: refuse
+    (``InvalidInput`` on ``url``) an address the engine may not reach. A URL not of its
+    kind's form is left to the core, which says what form it wants."""
+    try:
+        parts = urlsplit(url.strip())
+        host = parts.hostname
+    except ValueError:
+        return
+    if parts.scheme not in SCHEMES[kind] or not host:
+        return
+    try:
+        async with asyncio.timeout(CHECK_ADDRESS_SECONDS):
+            await check_address(url.strip(), allow_private=allow_private)
+    except UnsafeAddress as err:
+        raise InvalidInput("url", f"{err.host[:100]} {err.reason}") from None
+    except TimeoutError:
+        raise InvalidInput("url", f"{host[:100]} does not resolve in time") from None

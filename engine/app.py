@@ -80,6 +80,7 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> web.Applicat
             max_body_bytes=settings.max_body_bytes,
             on_booking=metrics.record_booking,
             default_timezone=settings.timezone,
+            feeds_allow_private=settings.feeds_allow_private_addresses,
         ),
     )
     app.add_subapp(
@@ -100,6 +101,7 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> web.Applicat
         trusted_proxies=settings.console_trusted_proxies,
         secure_cookies=settings.public_url.startswith("https://"),
         timezone=settings.timezone,
+        feeds_allow_private=settings.feeds_allow_private_addresses,
     )
     console_app = agent_console.web.make_app(services, console)
     app[PROXY_NOTICE] = console_app[PROXY_NOTICE]  # for /healthz

@@ -16,6 +16,7 @@ from .commands import (
 from .model import (
     FIRST_RETRY_SECONDS,
     GIVE_UP_AFTER_SECONDS,
+    HL7_OPTIONS,
     LOG_DAYS,
     OUTBOX_CONSUMER,
     TIMEOUT_SECONDS,
@@ -44,6 +45,7 @@ from .sending import retry_delay
 __all__ = [
     "FIRST_RETRY_SECONDS",
     "GIVE_UP_AFTER_SECONDS",
+    "HL7_OPTIONS",
     "LOG_DAYS",
     "OUTBOX_CONSUMER",
     "TIMEOUT_SECONDS",

@@ -41,6 +41,18 @@ TIMEOUT_SECONDS = 10.0
 """How long a receiver has to answer one attempt."""
 
 
+HL7_OPTIONS: dict[str, tuple[str, ...] | None] = {
+    "no_show": ("S26", "S17"),  # which trigger says 爽约: S26 (no-show) or S17 (deleted)
+    "id_number": ("masked", "full"),  # PID's ID number: masked (the default) or full
+    "phone": ("masked", "full"),  # PID's phone: masked (the default) or full
+    "processing_id": ("P", "T", "D"),  # MSH-11: production, training, debugging
+    "receiving_application": None,  # MSH-5, free text
+    "receiving_facility": None,  # MSH-6, free text
+}
+"""An HL7 subscription's options and their allowed values (None: short free text); the
+first value is the default."""
+
+
 class FeedKind(StrEnum):
     """How a subscription's deliveries travel."""
 

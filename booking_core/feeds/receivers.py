@@ -15,7 +15,7 @@ from ..kernel.deps import Deps
 from ..kernel.errors import InvalidInput, InvalidState
 from ..kernel.unit import Tx, Unit, execute, to_epoch, val
 from .commands import CreateSubscription, RotateSecret, UpdateSubscription
-from .model import CreatedSubscription, FeedKind, Subscription
+from .model import HL7_OPTIONS, CreatedSubscription, FeedKind, Subscription
 from .repo import (
     json_list,
     json_object,
@@ -30,12 +30,6 @@ URL_MAX = 2000
 MAX_OVERLAP_HOURS = 7 * 24
 MAX_SUBSCRIPTIONS = 20  # per hospital: each has its own worker
 
-HL7_OPTIONS: dict[str, tuple[str, ...] | None] = {
-    "no_show": ("S26", "S17"),  # which trigger says 爽约: S26 (no-show) or S17 (deleted)
-    "id_number": ("masked", "full"),  # PID's ID number: masked (the default) or full
-    "receiving_application": None,  # MSH-5, free text
-    "receiving_facility": None,  # MSH-6, free text
-}
 FREE_TEXT = re.compile(r"[A-Za-z0-9 _.\-]{1,40}")
 
 

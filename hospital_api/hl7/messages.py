@@ -31,14 +31,14 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from booking_core import events
+from booking_core import events, feeds
 
 SENDING_APPLICATION = "GUAHAO"
 VERSION = "2.5.1"
 CHARSET = "UNICODE UTF-8"
 CODING_SYSTEM = "GUAHAO"  # our own codes (event reasons, statuses) in CE/CWE fields
 
-NO_SHOW_TRIGGERS = ("S26", "S17")
+NO_SHOW_TRIGGERS = feeds.HL7_OPTIONS["no_show"] or ()
 """爽约: S26 (patient did not show up, the default) or S17 (deletion), as the HIS prefers."""
 
 _FIXED_TRIGGERS: Mapping[str, str] = {
@@ -90,14 +90,8 @@ class Hl7Options:
         """The options of a subscription; :class:`Hl7OptionError` names a bad one."""
         known = {f: options[f] for f in cls.__dataclass_fields__ if f in options}
         made = cls(**{k: str(v) for k, v in known.items()})
-        choices = {
-            "no_show": NO_SHOW_TRIGGERS,
-            "id_number": ("masked", "full"),
-            "phone": ("masked", "full"),
-            "processing_id": ("P", "T", "D"),
-        }
-        for name, allowed in choices.items():
-            if getattr(made, name) not in allowed:
+        for name, allowed in feeds.HL7_OPTIONS.items():  # the core's table: one list of choices
+            if allowed is not None and getattr(made, name) not in allowed:
                 raise Hl7OptionError(f"option {name} must be one of {', '.join(allowed)}")
         return made
 

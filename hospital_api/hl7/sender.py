@@ -25,6 +25,7 @@ from booking_core.bus import BookingServices
 from booking_core.kernel.actor import Actor, Channel
 from booking_core.kernel.errors import GuahaoError, NotFound
 from booking_core.kernel.identity import mask_id_number
+from edge.outbound import UnsafeAddress, resolve_public
 
 from .messages import (
     Hl7OptionError,
@@ -77,8 +78,10 @@ class Hl7Sender:
         *,
         timeout_seconds: float = feeds.TIMEOUT_SECONDS,
         links: MllpLinks | None = None,
+        allow_private: bool = False,
     ) -> None:
         self.services = services
+        self.allow_private = allow_private
         self.links = MllpLinks(timeout_seconds=timeout_seconds) if links is None else links
 
     async def send(
@@ -113,7 +116,17 @@ class Hl7Sender:
         message = build_siu(
             trigger, event, context, control_id=cid, sent_at=row.created_at, options=options
         )
-        result = await self.links.send(host, port, message, cid)  # logs what went wrong
+        try:  # the SSRF guard: connect to the address checked now, not to the name again
+            [address, *_] = await resolve_public(host, port, allow_private=self.allow_private)
+        except UnsafeAddress as err:
+            return feeds.AttemptResult(
+                feeds.Outcome.RETRY, _ms(started), None, f"address refused: {err.reason}"
+            )
+        except OSError as err:
+            return feeds.AttemptResult(
+                feeds.Outcome.RETRY, _ms(started), None, f"could not resolve {host}: {err}"
+            )
+        result = await self.links.send(address, port, message, cid)  # logs what went wrong
         return dataclasses.replace(result, duration_ms=_ms(started))
 
     async def close(self) -> None:

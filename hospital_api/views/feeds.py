@@ -10,9 +10,8 @@ sees only its own subscriptions; another's is "not found".
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
@@ -21,7 +20,7 @@ from booking_core import feeds
 from booking_core.feeds import Delivery, DeliveryAttempt, DeliveryStatus, FeedKind, Subscription
 from booking_core.kernel.actor import Actor
 from booking_core.kernel.errors import InvalidInput
-from edge.outbound import UnsafeAddress, check_address
+from edge.outbound import check_subscriber_address
 
 from ..keys import SETTINGS
 from ..present import local_iso
@@ -35,28 +34,6 @@ from ..schemas_feeds import (
 )
 from ..wire import json_response, parse_body, parse_query, path_int
 from . import caller, directory, hospital_code, services
-
-CHECK_ADDRESS_SECONDS = 5.0  # a name that does not resolve by then is refused, not waited on
-SCHEMES = {FeedKind.WEBHOOK: ("https", "http"), FeedKind.HL7: ("mllp",)}
-
-
-async def check_subscriber_address(kind: FeedKind, url: str, *, allow_private: bool) -> None:
-    """Refuse (InvalidInput on ``url``, 422) an address the engine may not reach. A URL
-    not of its kind's form is left to the core, which says what form it wants."""
-    try:
-        parts = urlsplit(url.strip())
-        host = parts.hostname
-    except ValueError:
-        return
-    if parts.scheme not in SCHEMES[kind] or not host:
-        return
-    try:
-        async with asyncio.timeout(CHECK_ADDRESS_SECONDS):
-            await check_address(url.strip(), allow_private=allow_private)
-    except UnsafeAddress as err:
-        raise InvalidInput("url", f"{err.host[:100]} {err.reason}") from None
-    except TimeoutError:
-        raise InvalidInput("url", f"{host[:100]} does not resolve in time") from None
 
 
 def _counts(counts: dict[str, int]) -> dict[str, int]:

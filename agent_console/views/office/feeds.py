@@ -17,9 +17,8 @@ Another hospital's subscription or delivery is "not found" (the core's tenancy r
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 from aiohttp import web
 
@@ -28,7 +27,7 @@ from booking_core.events import EVENT_TYPES
 from booking_core.feeds import Delivery, DeliveryAttempt, DeliveryStatus, FeedKind, Subscription
 from booking_core.kernel.actor import Actor
 from booking_core.kernel.errors import InvalidInput
-from edge.outbound import UnsafeAddress, check_address
+from edge.outbound import check_subscriber_address
 
 from ...i18n import language
 from ...i18n_feeds import topic_text
@@ -39,31 +38,14 @@ from ..times import localized, zone_of
 from .util import hospital_of, int_param, office_url, page
 
 PAGE_SIZE = 50
-CHECK_ADDRESS_SECONDS = 5.0  # a name that does not resolve by then is refused, not waited on
-SCHEMES = {FeedKind.WEBHOOK: ("https", "http"), FeedKind.HL7: ("mllp",)}
 HL7_OPTIONS = ("no_show", "id_number", "receiving_application", "receiving_facility")
 DONE_WORDS = {"activated": "feed_activated", "deactivated": "feed_deactivated",
               "saved": "feed_saved"}  # fmt: skip
 """``?done=`` after a redirect: the notice the page shows (anything else shows none)."""
 
 
-async def check_subscriber_address(request: web.Request, kind: FeedKind, url: str) -> None:
-    """Refuse (InvalidInput on ``url``) an address the engine may not reach; a URL not of
-    its kind's form is left to the core, which says what form it wants."""
-    try:
-        parts = urlsplit(url.strip())
-        host = parts.hostname
-    except ValueError:
-        return
-    if parts.scheme not in SCHEMES[kind] or not host:
-        return
-    try:
-        async with asyncio.timeout(CHECK_ADDRESS_SECONDS):
-            await check_address(url.strip(), allow_private=settings(request).feeds_allow_private)
-    except UnsafeAddress as err:
-        raise InvalidInput("url", f"{err.host[:100]} {err.reason}") from None
-    except TimeoutError:
-        raise InvalidInput("url", f"{host[:100]} does not resolve in time") from None
+async def check_address_of(request: web.Request, kind: FeedKind, url: str) -> None:
+    await check_subscriber_address(kind, url, allow_private=settings(request).feeds_allow_private)
 
 
 def _word(lang: str, key: str) -> str:
@@ -209,7 +191,7 @@ async def add(request: web.Request) -> Page:
         raise InvalidInput("hospital", "the subscription's hospital")
     kind = _kind(fields)
     url = fields.get("url", "")
-    await check_subscriber_address(request, kind, url)
+    await check_address_of(request, kind, url)
     made = await services(request).handle(
         feeds.CreateSubscription(
             actor=actor(request),
@@ -293,7 +275,7 @@ async def edit(request: web.Request) -> Page:
     old = await services(request).read(feeds.subscription, who, subscription_id)
     url = fields.get("url")
     if url is not None and url.strip() != old.url:
-        await check_subscriber_address(request, old.kind, url)
+        await check_address_of(request, old.kind, url)
     await services(request).handle(
         feeds.UpdateSubscription(
             actor=who,

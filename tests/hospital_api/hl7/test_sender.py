@@ -54,7 +54,7 @@ def delivery(event, n: int | None = None) -> feeds.Delivery:
 
 @pytest.fixture
 async def sender(services):
-    made = Hl7Sender(services, timeout_seconds=TIMEOUT)
+    made = Hl7Sender(services, timeout_seconds=TIMEOUT, allow_private=True)
     try:
         yield made
     finally:
@@ -276,3 +276,18 @@ async def test_a_name_with_hl7_delimiters_arrives_whole(world, services, clock, 
     assert f(m, "PID", 5) == "欧阳|娜娜^~\\&"
     assert f(m, "PID", 5, 7) == "L"  # the name type still in its place
     assert (f(m, "AIP", 3), f(m, "AIP", 3, 2)) == ("00868", "李^四|")
+
+
+async def test_an_endpoint_on_loopback_is_refused_unless_private_addresses_are_allowed(
+    world, services, clock, his
+):
+    rows, _ = await life(world, services, clock)
+    sub = subscription(his, await hospital_id(services))
+    guarded = Hl7Sender(services, timeout_seconds=TIMEOUT)
+    try:
+        result = await guarded.send(sub, delivery(rows[0]))
+    finally:
+        await guarded.close()
+    assert result.outcome is feeds.Outcome.RETRY
+    assert result.error == "address refused: resolves to a loopback address (127.0.0.1)"
+    assert his.received == []
