@@ -88,3 +88,36 @@ class SlotView:
     def bookable(self) -> bool:
         """A place can be booked now: released, before the cut-off, not full."""
         return self.window == "open" and self.free > 0
+
+
+@dataclass(frozen=True, slots=True)
+class RowProblem:
+    """A bad row of an imported schedule: which list (``departments``, ``doctors``,
+    ``sessions``), its index as the door numbered it, the field and why."""
+
+    list: str
+    index: int
+    field: str
+    reason: str
+
+    def plain(self) -> dict[str, str | int]:
+        return {"list": self.list, "index": self.index, "field": self.field, "reason": self.reason}
+
+
+@dataclass(frozen=True, slots=True)
+class ImportCounts:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleImport:
+    """What an import did, or (``applied`` False, a check only) would do."""
+
+    applied: bool
+    departments: ImportCounts
+    doctors: ImportCounts
+    sessions: ImportCounts  # never updated: a different session at the same time is refused
+    slots: int  # slots made (or to be made)
+    session_ids: tuple[int, ...] = ()  # the sessions made
