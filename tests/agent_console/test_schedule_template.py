@@ -217,3 +217,22 @@ async def test_a_preview_expires(admin, services, clock):
     status, body = await admin.post("/office/schedules/import/confirm", {"token": preview["token"]})
     assert (status, body["error"]) == (400, "template_preview_gone")
     assert await _sessions(services) == before
+
+
+async def test_a_platform_admin_names_the_hospital(admin, browser, services):
+    platform = await sign_in(browser, services, "padmin", ("platform_admin",), None)
+    filled = _filled(await _template(platform))
+    status, body = await _upload(platform, filled)
+    assert (status, body["error"]) == (400, "invalid_input")
+    status, preview = await _upload(platform, filled, hospital="HB")
+    assert status == 200, preview
+    status, done = await platform.post(
+        "/office/schedules/import/confirm", {"token": preview["token"]}
+    )
+    assert status == 200, done
+    [row] = await table(
+        services,
+        "SELECT count(*) AS n FROM sessions s JOIN hospitals h ON h.id = s.hospital_id "
+        "WHERE h.code = 'HB' AND s.room = '305'",
+    )
+    assert row["n"] == 15

@@ -129,13 +129,17 @@ async def import_form(request: web.Request) -> Page:
     return page(request, _context(request), template=TEMPLATE)
 
 
-def _problem_rows(request: web.Request, rows: tuple[dict[str, Any], ...]) -> list[dict]:
+def _problem_rows(rows: tuple[dict[str, Any], ...]) -> list[dict]:
+    """The core's bad rows as a person finds them: the sheet, the row number Excel shows,
+    the column's header."""
+    headers = {(where, c.key): c.header for where, cs in book.COLUMNS.items() for c in cs}
     return [
         {
             "sheet": book.SHEETS.get(r["list"], r["list"]),
             "list": r["list"],
             "line": r["index"],
             "field": r["field"],
+            "column": headers.get((r["list"], r["field"]), r["field"]),
             "reason": r["reason"],
         }
         for r in rows
@@ -186,7 +190,7 @@ async def upload(request: web.Request) -> Page:
     try:
         checked = await services(request).handle(command)
     except ImportRejected as err:
-        context = _context(request, step="rejected", errors=_problem_rows(request, err.rows))
+        context = _context(request, step="rejected", errors=_problem_rows(err.rows))
         return page(request, context | shown, status=422, template=TEMPLATE)
     now = services(request).clock.now()
     staged = Staged(
@@ -212,7 +216,7 @@ async def confirm(request: web.Request) -> Page:
     try:
         done = await services(request).handle(staged.command)
     except ImportRejected as err:  # the schedule changed since the preview
-        context = _context(request, step="rejected", errors=_problem_rows(request, err.rows))
+        context = _context(request, step="rejected", errors=_problem_rows(err.rows))
         return page(request, context | {"digest": staged.digest}, status=422, template=TEMPLATE)
     context = _context(
         request,

@@ -4,6 +4,7 @@ left alone; on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from datetime import date, time, timedelta
 
@@ -259,3 +260,14 @@ def test_single_sessions_and_imports_share_the_one_way_to_make_slots():
 
     assert schedule_handlers.plan_session is making.plan_session is imports.plan_session
     assert schedule_handlers.insert_session is making.insert_session is imports.insert_session
+
+
+async def test_the_same_week_imported_twice_at_once_makes_each_session_once(services, world):
+    doctors = _doctors(3)
+    command = _import(departments=_departments(), doctors=doctors,
+                      sessions=_week([d.work_no for d in doctors]))  # fmt: skip
+    first, second = await asyncio.gather(services.handle(command), services.handle(command))
+    made = sorted([first.sessions.created, second.sessions.created])
+    assert made == [0, 30]  # one made them; the other, after it, found them identical
+    assert sorted([first.sessions.unchanged, second.sessions.unchanged]) == [0, 30]
+    assert await _counts(services) == (2, 3, 30, 225)
