@@ -69,12 +69,3 @@ class ScheduleOut(Out):
     sessions: CountsOut
     slots: int = Field(description="slots made")
     session_ids: list[int] = Field(description="the sessions made, in the order sent")
-
-
-class RowErrorOut(Out):
-    """A bad row of a refused import (422 ``import_rejected``, in ``errors``)."""
-
-    list: str = Field(description="departments, doctors or sessions")
-    index: int = Field(description="the row's position in its list, from 0")
-    field: str
-    reason: str

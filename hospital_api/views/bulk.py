@@ -65,9 +65,20 @@ def _session(index: int, row: SessionIn) -> SessionLine:
 
 
 def rejected(err: ImportRejected) -> web.Response:
-    """422 ``import_rejected`` with every bad row in ``errors``."""
+    """422 ``import_rejected`` with every bad row in ``errors``, each worded as every
+    ``errors`` entry of the API (``field``, ``message``, ``type``) and placed by its
+    ``list`` and ``index``."""
     status, title, detail = DOMAIN_PROBLEMS[err.code]
-    rows = list(err.rows)
+    rows = [
+        {
+            "list": r["list"],
+            "index": r["index"],
+            "field": r["field"],
+            "message": r["reason"],
+            "type": "invalid_row",
+        }
+        for r in err.rows
+    ]
     return response(status, body(status, err.code, title, detail, {"errors": rows}))
 
 

@@ -10,6 +10,7 @@ from datetime import date, timedelta
 
 import pytest
 
+from hospital_api import schemas as s
 from hospital_api import schemas_bulk as sb
 from tests.hospital_api.helpers import count_rows
 from tests.support.world import World
@@ -97,7 +98,7 @@ async def test_every_bad_row_is_listed_by_index_and_nothing_is_imported(api, his
     assert status == 422, body
     assert body["code"] == "import_rejected"
     for row in body["errors"]:
-        sb.RowErrorOut.model_validate(row)
+        s.FieldError.model_validate(row)
     assert [(e["list"], e["index"], e["field"]) for e in body["errors"]] == [
         ("doctors", 1, "department"),
         ("sessions", 3, "start"),
@@ -106,7 +107,8 @@ async def test_every_bad_row_is_listed_by_index_and_nothing_is_imported(api, his
         ("sessions", 9, "places_per_slot"),
         ("sessions", 11, "period"),
     ]
-    assert body["errors"][2]["reason"] == "must be after start"
+    assert body["errors"][2]["message"] == "must be after start"
+    assert {e["type"] for e in body["errors"]} == {"invalid_row"}
     assert await count_rows(api.services, "departments", "doctors", "sessions", "slots") == {
         "departments": 0, "doctors": 0, "sessions": 0, "slots": 0}  # fmt: skip
 

@@ -325,6 +325,16 @@ def _command_cases(t: Two) -> list[tuple[Any, Refused | Answers]]:
         (patients.RevealPatient(actor=b, patient_id=patient), NOT_FOUND),
         (session, NOT_FOUND),
         (schedule.CreateSessions(actor=b, sessions=(session,)), NOT_FOUND),
+        (
+            schedule.ImportSchedule(
+                **to_a, departments=(schedule.DepartmentLine(0, "109", "x"),), check_only=True
+            ),
+            NOT_FOUND,
+        ),
+        (
+            schedule.ImportSchedule(**to_a, departments=(schedule.DepartmentLine(0, "109", "x"),)),
+            NOT_FOUND,
+        ),
         (payments.TopUp(actor=b, patient_id=patient, amount=100), NOT_FOUND),
         (
             blacklist.AddToBlacklist(actor=b, patient_id=patient, until=DAY, reason="x"),
