@@ -7,6 +7,7 @@ or too big, is told so on the page."""
 from __future__ import annotations
 
 import io
+import time
 from datetime import date, timedelta
 
 import aiohttp
@@ -236,3 +237,16 @@ async def test_a_platform_admin_names_the_hospital(admin, browser, services):
         "WHERE h.code = 'HB' AND s.room = '305'",
     )
     assert row["n"] == 15
+
+
+def test_a_sheet_that_claims_every_cell_of_excel_is_read_quickly():
+    book = load_workbook(io.BytesIO(schedule_book.template()))
+    book["排班"].append(["00868", "2026-07-13", "下午", "13:30", "17:30", 30, 2, "", None])
+    book["排班"]["XFD1048576"] = "x"  # the sheet's last cell: a 16,384-column, 1M-row sheet
+    out = io.BytesIO()
+    book.save(out)
+    started = time.monotonic()
+    parsed = schedule_book.parse(out.getvalue())
+    assert time.monotonic() - started < 5
+    assert [s.index for s in parsed.sessions] == [3]
+    assert parsed.problems == []

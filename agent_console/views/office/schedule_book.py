@@ -326,7 +326,10 @@ def _shown(value: Any) -> str:
 
 
 def _rows(sheet: Any, width: int) -> Iterator[tuple[int, tuple[Any, ...]]]:
-    for number, row in enumerate(sheet.iter_rows(min_row=2, values_only=True), start=2):
+    # max_col: a sheet that declares a cell in column XFD would otherwise be read as rows
+    # of 16,384 cells each (a file of 5 kB, minutes of work)
+    rows = sheet.iter_rows(min_row=2, max_col=width, values_only=True)
+    for number, row in enumerate(rows, start=2):
         cells = tuple(row[:width]) + (None,) * (width - len(row[:width]))
         if any(c is not None and str(c).strip() for c in cells):
             yield number, cells
