@@ -113,6 +113,11 @@ def _command(cmd: ImportSchedule, line: SessionLine) -> CreateSession:
     )
 
 
+def _refused_keys(cmd: ImportSchedule, where: str) -> set[str]:
+    """Codes or work numbers of rows the door refused (reported already)."""
+    return {p.key for p in cmd.refused if p.list == where and p.key}
+
+
 def _plan_sessions(
     cmd: ImportSchedule, hospital: Hospital, fees: dict[str, int], problems: _Problems
 ) -> list[_Planned]:
@@ -120,9 +125,12 @@ def _plan_sessions(
     tz = zone(hospital)
     planned: list[_Planned] = []
     seen: dict[tuple[str, str, str], int] = {}
+    unreadable = _refused_keys(cmd, "doctors")
     for line in cmd.sessions:
         fee = fees.get(line.doctor_work_no)
-        if fee is None:
+        if fee is None and line.doctor_work_no in unreadable:
+            fee = 0  # its doctor's row is reported; the session's own fields are still checked
+        elif fee is None:
             reason = f"no doctor {line.doctor_work_no} in the hospital or in this import"
             problems.add("sessions", line.index, "doctor", reason)
             continue
@@ -265,7 +273,8 @@ def import_schedule(tx: Tx, cmd: ImportSchedule, deps: Deps) -> Unit[ScheduleImp
     problems = _Problems(cmd.refused)
     departments, doctors = yield from _catalogue(hospital)
     _check_departments(cmd, problems)
-    _check_doctors(cmd, set(departments) | {d.code for d in cmd.departments}, problems)
+    known = set(departments) | {d.code for d in cmd.departments}
+    _check_doctors(cmd, known | _refused_keys(cmd, "departments"), problems)
     fees = {code: row["fee"] for code, row in doctors.items()}
     fees |= {d.work_no: d.fee for d in cmd.doctors}
     planned = _plan_sessions(cmd, hospital, fees, problems)

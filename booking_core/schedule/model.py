@@ -93,12 +93,16 @@ class SlotView:
 @dataclass(frozen=True, slots=True)
 class RowProblem:
     """A bad row of an imported schedule: which list (``departments``, ``doctors``,
-    ``sessions``), its index as the door numbered it, the field and why."""
+    ``sessions``), its index as the door numbered it, the field and why. ``key``: the code
+    or work number of a department or doctor row the door could not read whole, when it
+    could read that much; rows that name it are then not reported for naming an unknown
+    one (the row itself is reported)."""
 
     list: str
     index: int
     field: str
     reason: str
+    key: str = ""
 
     def plain(self) -> dict[str, str | int]:
         return {"list": self.list, "index": self.index, "field": self.field, "reason": self.reason}

@@ -24,7 +24,18 @@ from ..schemas_bulk import (
 )
 from ..wire import json_response, parse_json, path_str, read_body
 from . import caller, services
-from .schedule import HOSPITAL
+from .schedule import DEPARTMENT, HOSPITAL, WORK_NO
+
+KEYS = {"departments": ("code", DEPARTMENT), "doctors": ("work_no", WORK_NO)}
+"""What names a department or doctor row, to know it even when the rest is unreadable."""
+
+
+def _key(where: str, raw: Any) -> str:
+    name, pattern = KEYS.get(where, ("", None))
+    value = raw.get(name) if isinstance(raw, dict) else None
+    if pattern is None or not isinstance(value, str) or not pattern.fullmatch(value):
+        return ""
+    return value
 
 
 def _row(model: type[BaseModel], where: str, index: int, raw: Any, bad: list[RowProblem]):
@@ -33,9 +44,10 @@ def _row(model: type[BaseModel], where: str, index: int, raw: Any, bad: list[Row
     try:
         return model.model_validate_json(json.dumps(raw, ensure_ascii=False))
     except ValidationError as err:
+        key = _key(where, raw)
         for e in err.errors():
             field = ".".join(str(part) for part in e["loc"]) or "(row)"
-            bad.append(RowProblem(where, index, field, e["msg"]))
+            bad.append(RowProblem(where, index, field, e["msg"], key))
         return None
 
 

@@ -250,3 +250,14 @@ def test_a_sheet_that_claims_every_cell_of_excel_is_read_quickly():
     assert time.monotonic() - started < 5
     assert [s.index for s in parsed.sessions] == [3]
     assert parsed.problems == []
+
+
+async def test_a_doctor_row_that_cannot_be_read_is_the_only_row_listed(admin, services):
+    book = load_workbook(io.BytesIO(_filled(await _template(admin))))
+    book["医生"]["F3"] = "二十五元"  # 20001's fee: its row is listed, its 5 sessions are not
+    out = io.BytesIO()
+    book.save(out)
+    status, body = await _upload(admin, out.getvalue())
+    assert status == 422, body
+    assert [(e["sheet"], e["line"], e["field"]) for e in body["errors"]] == [("医生", 3, "fee")]
+    assert body["errors"][0]["column"] == "挂号费（元） fee_yuan"

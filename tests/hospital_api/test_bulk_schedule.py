@@ -178,3 +178,13 @@ async def test_only_the_hospitals_own_token_imports(api, his):
     assert await count_rows(api.services, "departments") == {"departments": 0}
     status, body = await api.call("POST", PATH, his, json=payload)
     assert status == 201, body
+
+
+async def test_a_doctor_row_of_the_wrong_shape_is_the_only_row_reported(api, his):
+    doctors = _doctors(2)
+    sessions = _week(doctors)
+    doctors[0]["fee"] = "25"  # a string: the row is refused, its 14 sessions are not blamed
+    payload = {"departments": _departments(), "doctors": doctors, "sessions": sessions}
+    status, body = await api.call("POST", PATH, his, json=payload)
+    assert status == 422, body
+    assert [(e["list"], e["index"], e["field"]) for e in body["errors"]] == [("doctors", 0, "fee")]

@@ -6,12 +6,13 @@ row (Chinese and English in each cell) and one example row (grey, italic) under 
 numbered as Excel shows them, and every bad row is reported by its sheet and that number.
 The example row, left as it came, is not imported; overwritten, it is read as any row.
 
-Cells are read as a person types them: codes and work numbers as text (a number Excel
-made of ``00868`` gets its leading zeros back), dates as dates or ``2026-07-13``, times as
-times or ``08:00``, periods as 上午/下午/夜间 or morning/afternoon/evening, money in yuan
-(``25`` or ``25.50``, kept as fen), 是/否 for "active". Reading is pure Python, done in a
-worker thread by the view, on at most :data:`MAX_FILE_BYTES` of file that unpacks to at
-most :data:`MAX_UNPACKED_BYTES` (a small file can unpack to gigabytes).
+Cells are read (:mod:`.schedule_cells`) as a person types them: codes and work numbers
+as text (a number Excel made of ``00868`` gets its leading zeros back), dates as dates or
+``2026-07-13``, times as times or ``08:00``, periods as 上午/下午/夜间 or
+morning/afternoon/evening, money in yuan (``25`` or ``25.50``, kept as fen), 是/否 for
+"active". Reading is pure Python, done in a worker thread by the view, on at most
+:data:`MAX_FILE_BYTES` of file that unpacks to at most :data:`MAX_UNPACKED_BYTES` (a
+small file can unpack to gigabytes).
 """
 
 from __future__ import annotations
@@ -20,8 +21,7 @@ import io
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
-from decimal import Decimal, InvalidOperation
+from datetime import date, datetime, time
 from typing import Any
 
 from openpyxl import Workbook, load_workbook
@@ -34,26 +34,17 @@ from booking_core.schedule import (
     MAX_SESSIONS,
     DepartmentLine,
     DoctorLine,
-    Period,
     RowProblem,
     SessionLine,
 )
 
+from .schedule_cells import READERS, Bad
+
 MAX_FILE_BYTES = 1_000_000  # a week of 5,000 sessions is about 200 kB as .xlsx
 MAX_UNPACKED_BYTES = 50_000_000
-MAX_FEN = 100_000_000  # a million yuan: above is a typing error
-FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2999, 12, 31)
 
 SHEETS = {"departments": "科室", "doctors": "医生", "sessions": "排班"}
 """The core's list names → the sheets' names."""
-
-PERIODS = {
-    "上午": Period.MORNING, "下午": Period.AFTERNOON, "夜间": Period.EVENING,
-    "晚上": Period.EVENING, "morning": Period.MORNING, "afternoon": Period.AFTERNOON,
-    "evening": Period.EVENING,
-}  # fmt: skip
-YES = {"是", "y", "yes", "1", "true", "启用", "√"}
-NO = {"否", "n", "no", "0", "false", "停用", "×"}
 
 
 @dataclass(frozen=True)
@@ -174,137 +165,6 @@ class Parsed:
     shown: dict[str, list[dict[str, str]]] = field(default_factory=dict)  # the first rows
 
 
-class _Bad(ValueError):
-    pass
-
-
-def _text(value: Any, most: int = 100) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    text = str(value).strip()
-    if len(text) > most:
-        raise _Bad(f"at most {most} characters")
-    if "\x00" in text:
-        raise _Bad("must not contain the NUL character")
-    return text
-
-
-def _needed(value: Any, most: int = 100) -> str:
-    text = _text(value, most)
-    if not text:
-        raise _Bad("needed")
-    return text
-
-
-def _digits(width: int) -> Callable[[Any], str]:
-    def read(value: Any) -> str:
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            if not float(value).is_integer() or not 0 <= value < 10**width:
-                raise _Bad(f"{width} digits")
-            return f"{int(value):0{width}d}"  # Excel dropped the leading zeros
-        text = _needed(value)
-        if len(text) != width or not text.isascii() or not text.isdigit():
-            raise _Bad(f"{width} digits")
-        return text
-
-    return read
-
-
-def _whole(low: int, high: int) -> Callable[[Any], int]:
-    def read(value: Any) -> int:
-        if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
-            value = int(value.strip()[:12])
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-            raise _Bad(f"a whole number from {low} to {high}")
-        return value
-
-    return read
-
-
-def _fen(value: Any) -> int | None:
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    try:
-        yuan = Decimal(str(value).strip()[:20])
-    except InvalidOperation:
-        raise _Bad("an amount in yuan, like 25 or 25.50") from None
-    fen = yuan * 100
-    if not yuan.is_finite() or fen != fen.to_integral_value() or not 0 <= fen <= MAX_FEN:
-        raise _Bad(f"an amount in yuan from 0 to {MAX_FEN // 100}, at most 2 decimals")
-    return int(fen)
-
-
-def _active(value: Any) -> bool:
-    text = _text(value).lower()
-    if not text or text in YES:
-        return True
-    if text in NO:
-        return False
-    raise _Bad("是 or 否")
-
-
-def _day(value: Any) -> date:
-    if isinstance(value, datetime):
-        day = value.date()
-    elif isinstance(value, date):
-        day = value
-    else:
-        text = _needed(value).replace("/", "-").replace(".", "-")
-        try:
-            y, m, d = (int(part) for part in text.split("-"))
-            day = date(y, m, d)
-        except (ValueError, TypeError):
-            raise _Bad("a date like 2026-07-13") from None
-    if not FIRST_DAY <= day <= LAST_DAY:
-        raise _Bad(f"a date from {FIRST_DAY} to {LAST_DAY}")
-    return day
-
-
-def _time(value: Any) -> time:
-    if isinstance(value, datetime):
-        return value.time().replace(second=0, microsecond=0)
-    if isinstance(value, time):
-        return value.replace(second=0, microsecond=0)
-    if isinstance(value, float | int) and not isinstance(value, bool) and 0 <= value < 1:
-        minutes = round(value * 24 * 60)  # Excel keeps a time as a fraction of a day
-        return (datetime.min + timedelta(minutes=minutes)).time()
-    text = _needed(value).replace("：", ":")
-    try:
-        hours, minutes = (int(part) for part in text.split(":"))
-        return time(hours, minutes)
-    except (ValueError, TypeError):
-        raise _Bad("a time like 08:00") from None
-
-
-def _period(value: Any) -> Period:
-    found = PERIODS.get(_needed(value).lower())
-    if found is None:
-        raise _Bad("上午, 下午 or 夜间")
-    return found
-
-
-def _aliases(value: Any) -> tuple[str, ...]:
-    text = _text(value, 400).replace("，", ",")
-    return tuple(a.strip() for a in text.split(",") if a.strip())
-
-
-READERS: dict[str, dict[str, Callable[[Any], Any]]] = {
-    "departments": {"code": _digits(3), "name": _needed, "aliases": _aliases, "active": _active},
-    "doctors": {
-        "work_no": _digits(5), "name": _needed, "department": _digits(3), "title": _text,
-        "specialty": lambda v: _text(v, 200), "fee": lambda v: _fen(v) or 0, "active": _active,
-    },
-    "sessions": {
-        "doctor": _digits(5), "date": _day, "period": _period, "start": _time, "end": _time,
-        "slot_minutes": _whole(5, 240), "places_per_slot": _whole(1, 500),
-        "room": lambda v: _text(v, 50), "fee": _fen,
-    },
-}  # fmt: skip
-
 MAKERS: dict[str, Callable[..., Any]] = {
     "departments": lambda n, f: DepartmentLine(n, f["code"], f["name"], f["aliases"], f["active"]),
     "doctors": lambda n, f: DoctorLine(n, f["work_no"], f["department"], f["name"], f["title"],
@@ -315,6 +175,7 @@ MAKERS: dict[str, Callable[..., Any]] = {
 }  # fmt: skip
 
 SHOWN_ROWS = 10  # rows of each sheet the preview shows
+KEYS = {"departments": "code", "doctors": "work_no"}  # what names a row others refer to
 
 
 def _shown(value: Any) -> str:
@@ -386,13 +247,17 @@ def _parse_book(book: Any) -> Parsed:
                         c.key: _shown(v) for c, v in zip(columns, cells, strict=True)
                     })  # fmt: skip
                 fields: dict[str, Any] = {}
+                bad: list[tuple[str, str]] = []
                 for column, value in zip(columns, cells, strict=True):
                     try:
                         fields[column.key] = READERS[where][column.key](value)
-                    except _Bad as bad:
-                        parsed.problems.append(RowProblem(where, number, column.key, str(bad)))
-                if len(fields) == len(columns):
+                    except Bad as err:
+                        bad.append((column.key, str(err)))
+                if not bad:
                     lines.append(MAKERS[where](number, fields))
+                key = str(fields.get(KEYS.get(where, ""), ""))
+                for field_name, reason in bad:
+                    parsed.problems.append(RowProblem(where, number, field_name, reason, key))
         except Exception as err:  # a sheet whose XML breaks part-way
             if isinstance(err, FileRefused):
                 raise

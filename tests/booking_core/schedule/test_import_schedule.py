@@ -271,3 +271,24 @@ async def test_the_same_week_imported_twice_at_once_makes_each_session_once(serv
     assert made == [0, 30]  # one made them; the other, after it, found them identical
     assert sorted([first.sessions.unchanged, second.sessions.unchanged]) == [0, 30]
     assert await _counts(services) == (2, 3, 30, 225)
+
+
+async def test_rows_naming_a_row_the_door_refused_are_not_reported_again(services, world):
+    refused = (
+        schedule.RowProblem("departments", 0, "name", "needed", key="105"),
+        schedule.RowProblem("doctors", 0, "fee", "an amount", key="20001"),
+    )
+    doctors = (DoctorLine(1, "20002", "105", "周医生"),)  # in the refused department
+    sessions = (
+        SessionLine(0, "20001", MONDAY, Period.MORNING, time(8), time(12), 30, 2),  # its doctor
+        SessionLine(1, "20001", MONDAY, Period.EVENING, time(20), time(19), 30, 2),  # and wrong
+        SessionLine(2, "20003", MONDAY, Period.MORNING, time(8), time(12), 30, 2),  # unknown
+    )
+    with pytest.raises(ImportRejected) as caught:
+        await services.handle(_import(doctors=doctors, sessions=sessions, refused=refused))
+    assert [(r["list"], r["index"], r["field"]) for r in caught.value.rows] == [
+        ("departments", 0, "name"),
+        ("doctors", 0, "fee"),
+        ("sessions", 1, "end"),
+        ("sessions", 2, "doctor"),
+    ]
