@@ -130,7 +130,8 @@ async def error_middleware(request: web.Request, handler) -> web.StreamResponse:
     try:
         return await handler(request)
     except web.HTTPRequestEntityTooLarge:  # a form or an upload past client_max_size
-        return _error_page(request, "body_too_large", 413)
+        limit = {"limit": str(request.client_max_size // 1000)}
+        return _error_page(request, "body_too_large", 413, limit)
     except GuahaoError as err:
         status = ERROR_STATUS.get(type(err), 400 if isinstance(err, BookingError) else 503)
         params = {k: str(v) for k, v in err.params.items()}

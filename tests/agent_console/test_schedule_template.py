@@ -12,11 +12,13 @@ from datetime import date, timedelta
 
 import aiohttp
 import pytest
+from aiohttp import web
 from openpyxl import load_workbook
 
 from agent_console.views.office import schedule_book
-from tests.agent_console.helpers import table
-from tests.agent_console.office.office_world import hospital, sign_in
+from agent_console.web import make_app
+from tests.agent_console.helpers import Console, console_settings, table
+from tests.agent_console.office.office_world import SECRET, hospital, sign_in
 
 JSON = {"Accept": "application/json"}
 MONDAY = date(2026, 7, 13)
@@ -189,6 +191,9 @@ async def test_a_file_too_big_is_told_so(admin, services):
     assert (status, body["error"]) == (400, "template_too_big")
     status, body = await _upload(admin, b"x" * (2 * 1024 * 1024))  # past the console's limit
     assert (status, body["error"]) == (413, "body_too_large")
+    assert "1048 KB" in body["message"]  # the test's root app takes aiohttp's 1 MiB
+    status, form = await admin.get("/office/schedules/import")
+    assert form["max_kb"] == 1000
 
 
 async def test_only_schedule_managers_and_only_their_own_hospital(admin, browser, services):
@@ -261,3 +266,20 @@ async def test_a_doctor_row_that_cannot_be_read_is_the_only_row_listed(admin, se
     assert status == 422, body
     assert [(e["sheet"], e["line"], e["field"]) for e in body["errors"]] == [("医生", 3, "fee")]
     assert body["errors"][0]["column"] == "挂号费（元） fee_yuan"
+
+
+async def test_the_engines_smaller_body_limit_is_the_one_the_page_states(
+    admin, services, clock, aiohttp_client
+):
+    root = web.Application(client_max_size=65536)  # the engine's default max_body_bytes
+    root.add_subapp("/console/", make_app(services, console_settings()))
+    console = Console(await aiohttp_client(root), services, clock)
+    clock.advance(timedelta(seconds=30))  # a one-time code is good once: the next one
+    await console.sign_in("hadmin", secret=SECRET)
+    status, form = await console.get("/office/schedules/import")
+    assert (status, form["max_kb"]) == (200, 65)
+    status, body = await _upload(console, b"x" * 100_000)
+    assert (status, body["error"]) == (413, "body_too_large")
+    assert "65 KB" in body["message"]
+    status, preview = await _upload(console, _filled(await _template(console)))
+    assert status == 200, preview  # a week's template is far smaller

@@ -119,7 +119,8 @@ def _context(request: web.Request, **values: Any) -> dict[str, Any]:
     base = {
         "hospital": hospital_of(request) or "",
         "step": "upload",
-        "max_kb": book.MAX_FILE_BYTES // 1000,
+        # the engine's max_body_bytes may be the smaller limit (64 KiB unless raised)
+        "max_kb": min(book.MAX_FILE_BYTES, request.client_max_size) // 1000,
         "sheets": _columns(language(request)),
     }
     return base | values
