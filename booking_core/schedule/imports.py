@@ -48,8 +48,8 @@ class _Problems:
     def __init__(self, given: Iterable[RowProblem]) -> None:
         self.found = list(given)
 
-    def add(self, where: str, index: int, field: str, reason: str) -> None:
-        self.found.append(RowProblem(where, index, field, reason))
+    def add(self, where: str, index: int, field: str, code: str, **params: object) -> None:
+        self.found.append(RowProblem.of(where, index, field, code, **params))
 
     def rejected(self) -> ImportRejected:
         order = {"departments": 0, "doctors": 1, "sessions": 2}
@@ -61,16 +61,16 @@ def _text(problems: _Problems, where: str, index: int, field: str, value: str) -
     if not value.strip():
         problems.add(where, index, field, "needed")
     elif len(value) > 100:
-        problems.add(where, index, field, "at most 100 characters")
+        problems.add(where, index, field, "too_long", most=100)
 
 
 def _check_departments(cmd: ImportSchedule, problems: _Problems) -> None:
     seen: dict[str, int] = {}
     for line in cmd.departments:
         if not DEPARTMENT_CODE.fullmatch(line.code):
-            problems.add("departments", line.index, "code", "3 digits, like 101")
+            problems.add("departments", line.index, "code", "digits", width=3, example="101")
         elif line.code in seen:
-            problems.add("departments", line.index, "code", f"repeats row {seen[line.code]}")
+            problems.add("departments", line.index, "code", "repeats_row", row=seen[line.code])
         else:
             seen[line.code] = line.index
         _text(problems, "departments", line.index, "name", line.name)
@@ -80,9 +80,9 @@ def _check_doctors(cmd: ImportSchedule, departments: set[str], problems: _Proble
     seen: dict[str, int] = {}
     for line in cmd.doctors:
         if not WORK_NO.fullmatch(line.work_no):
-            problems.add("doctors", line.index, "work_no", "5 digits, like 00868")
+            problems.add("doctors", line.index, "work_no", "digits", width=5, example="00868")
         elif line.work_no in seen:
-            problems.add("doctors", line.index, "work_no", f"repeats row {seen[line.work_no]}")
+            problems.add("doctors", line.index, "work_no", "repeats_row", row=seen[line.work_no])
         else:
             seen[line.work_no] = line.index
         if line.department_code not in departments:
@@ -90,11 +90,12 @@ def _check_doctors(cmd: ImportSchedule, departments: set[str], problems: _Proble
                 "doctors",
                 line.index,
                 "department",
-                f"no department {line.department_code} in the hospital or in this import",
+                "unknown_department",
+                department=line.department_code,
             )
         _text(problems, "doctors", line.index, "name", line.name)
         if not 0 <= line.fee <= MAX_FEN:
-            problems.add("doctors", line.index, "fee", f"from 0 to {MAX_FEN} fen")
+            problems.add("doctors", line.index, "fee", "fee_range", most=MAX_FEN)
 
 
 def _command(cmd: ImportSchedule, line: SessionLine) -> CreateSession:
@@ -131,19 +132,20 @@ def _plan_sessions(
         if fee is None and line.doctor_work_no in unreadable:
             fee = 0  # its doctor's row is reported; the session's own fields are still checked
         elif fee is None:
-            reason = f"no doctor {line.doctor_work_no} in the hospital or in this import"
-            problems.add("sessions", line.index, "doctor", reason)
+            problems.add(
+                "sessions", line.index, "doctor", "unknown_doctor", work_no=line.doctor_work_no
+            )
             continue
         key = (line.doctor_work_no, line.day.isoformat(), str(line.period))
         if key in seen:
-            problems.add("sessions", line.index, "period", f"repeats row {seen[key]}")
+            problems.add("sessions", line.index, "period", "repeats_row", row=seen[key])
             continue
         seen[key] = line.index
         command = _command(cmd, line)
         try:
             plan = plan_session(command, tz, fee)
         except InvalidInput as err:
-            problems.add("sessions", line.index, err.field, err.reason)
+            problems.add("sessions", line.index, err.field, "invalid_input", reason=err.reason)
             continue
         planned.append(_Planned(line, command, plan))
     return planned
@@ -213,7 +215,7 @@ def _new_sessions(
         kept_out.add(p.line.index)
         if not _same(row, slots[row["id"]], p):
             problems.add(
-                "sessions", p.line.index, "period", f"already scheduled (session {row['id']})"
+                "sessions", p.line.index, "period", "already_scheduled", session_id=row["id"]
             )
     return [p for p in planned if p.line.index not in kept_out]
 

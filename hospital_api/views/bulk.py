@@ -47,7 +47,7 @@ def _row(model: type[BaseModel], where: str, index: int, raw: Any, bad: list[Row
         key = _key(where, raw)
         for e in err.errors():
             field = ".".join(str(part) for part in e["loc"]) or "(row)"
-            bad.append(RowProblem(where, index, field, e["msg"], key))
+            bad.append(RowProblem(where, index, field, e["msg"], key, code=e["type"]))
         return None
 
 
@@ -78,7 +78,8 @@ def _session(index: int, row: SessionIn) -> SessionLine:
 
 def rejected(err: ImportRejected) -> web.Response:
     """422 ``import_rejected`` with every bad row in ``errors``, each worded as every
-    ``errors`` entry of the API (``field``, ``message``, ``type``) and placed by its
+    ``errors`` entry of the API (``field``, ``message``, ``type``: the schema's error type
+    or the core's code, such as ``repeats_row`` or ``already_scheduled``) and placed by its
     ``list`` and ``index``."""
     status, title, detail = DOMAIN_PROBLEMS[err.code]
     rows = [
@@ -87,7 +88,7 @@ def rejected(err: ImportRejected) -> web.Response:
             "index": r["index"],
             "field": r["field"],
             "message": r["reason"],
-            "type": "invalid_row",
+            "type": r["code"],
         }
         for r in err.rows
     ]

@@ -6,17 +6,26 @@ or too big, is told so on the page."""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
+import string
 import time
+from dataclasses import replace
 from datetime import date, timedelta
+from zoneinfo import ZoneInfo
 
 import aiohttp
 import pytest
 from aiohttp import web
 from openpyxl import load_workbook
 
-from agent_console.views.office import schedule_book
+from agent_console import i18n_schedule_import
+from agent_console.views.office import schedule_book, schedule_cells
 from agent_console.web import make_app
+from booking_core.kernel.errors import InvalidInput
+from booking_core.schedule import CreateSession, Period
+from booking_core.schedule.making import plan_session
+from booking_core.schedule.model import ROW_REASONS
 from tests.agent_console.helpers import Console, console_settings, table
 from tests.agent_console.office.office_world import SECRET, hospital, sign_in
 
@@ -139,6 +148,11 @@ async def test_a_template_with_three_bad_rows_imports_nothing_and_lists_them(adm
         ("排班", 18, "period"),
     ]
     assert body["errors"][2]["reason"] == "repeats row 3"
+    assert [e["message"] for e in body["errors"]] == [
+        "医院和本文件中都没有科室代码 999",
+        "应为时间，如 08:00",
+        "与第 3 行重复",
+    ]
     assert await _sessions(services) == before
     [n] = await table(services, "SELECT count(*) AS n FROM doctors WHERE work_no LIKE '2000%'")
     assert n["n"] == 0
@@ -146,7 +160,7 @@ async def test_a_template_with_three_bad_rows_imports_nothing_and_lists_them(adm
     assert status == 422
     assert "排班" in page
     assert "<td>18</td>" in page
-    assert "repeats row 3" in page
+    assert "与第 3 行重复" in page
 
 
 async def test_the_preview_and_its_refusals_are_pages_too(admin):
@@ -283,3 +297,30 @@ async def test_the_engines_smaller_body_limit_is_the_one_the_page_states(
     assert "65 KB" in body["message"]
     status, preview = await _upload(console, _filled(await _template(console)))
     assert status == 200, preview  # a week's template is far smaller
+
+
+def test_every_reason_a_row_can_have_is_worded_in_both_languages():
+    zh, en = (i18n_schedule_import.MESSAGES[lang] for lang in ("zh", "en"))
+    for code, english in (ROW_REASONS | schedule_cells.CELL_REASONS).items():
+        fields = {n for _, n, _, _ in string.Formatter().parse(english) if n}
+        for words in (zh, en):
+            assert f"row_{code}" in words, code
+            assert {n for _, n, _, _ in string.Formatter().parse(words[f"row_{code}"]) if n} == (
+                fields
+            ), code
+
+
+def test_every_check_of_a_session_is_worded_in_chinese():
+    base = CreateSession(hospital_code="H", doctor_work_no="00868", day=MONDAY,
+                         period=Period.MORNING, start=dt.time(8), end=dt.time(12),
+                         slot_minutes=30, places_per_slot=2)  # fmt: skip
+    wrong = [
+        {"end": dt.time(7)}, {"slot_minutes": 3}, {"slot_minutes": 240, "end": dt.time(9)},
+        {"slot_minutes": 5, "end": dt.time(23)}, {"places_per_slot": 0}, {"fee": -1},
+    ]  # fmt: skip
+    reasons = set()
+    for change in wrong:
+        with pytest.raises(InvalidInput) as caught:
+            plan_session(replace(base, **change), ZoneInfo("Asia/Shanghai"), 5000)
+        reasons.add(caught.value.reason)
+    assert reasons == set(i18n_schedule_import.SESSION_REASONS_ZH)

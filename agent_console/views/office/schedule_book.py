@@ -247,17 +247,19 @@ def _parse_book(book: Any) -> Parsed:
                         c.key: _shown(v) for c, v in zip(columns, cells, strict=True)
                     })  # fmt: skip
                 fields: dict[str, Any] = {}
-                bad: list[tuple[str, str]] = []
+                bad: list[tuple[str, Bad]] = []
                 for column, value in zip(columns, cells, strict=True):
                     try:
                         fields[column.key] = READERS[where][column.key](value)
                     except Bad as err:
-                        bad.append((column.key, str(err)))
+                        bad.append((column.key, err))
                 if not bad:
                     lines.append(MAKERS[where](number, fields))
                 key = str(fields.get(KEYS.get(where, ""), ""))
-                for field_name, reason in bad:
-                    parsed.problems.append(RowProblem(where, number, field_name, reason, key))
+                for name, err in bad:
+                    params = tuple(err.params.items())
+                    problem = RowProblem(where, number, name, str(err), key, err.code, params)
+                    parsed.problems.append(problem)
         except Exception as err:  # a sheet whose XML breaks part-way
             if isinstance(err, FileRefused):
                 raise

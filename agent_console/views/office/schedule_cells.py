@@ -25,8 +25,33 @@ YES = {"是", "y", "yes", "1", "true", "启用", "√"}
 NO = {"否", "n", "no", "0", "false", "停用", "×"}
 
 
+CELL_REASONS: dict[str, str] = {
+    "too_long": "at most {most} characters",
+    "nul": "must not contain the NUL character",
+    "needed": "needed",
+    "digits": "{width} digits, like {example}",
+    "whole": "a whole number from {low} to {high}",
+    "money": "an amount in yuan, like 25 or 25.50",
+    "money_range": "an amount in yuan from 0 to {most}, at most 2 decimals",
+    "yes_no": "是 or 否",
+    "date": "a date like 2026-07-13",
+    "date_range": "a date from {first} to {last}",
+    "time": "a time like 08:00",
+    "period": "上午, 下午 or 夜间",
+}
+"""Why a cell cannot be read, by code (the console words each code; this English is the
+reason in the JSON twin)."""
+
+EXAMPLES = {3: "101", 5: "00868"}
+
+
 class Bad(ValueError):
-    """A cell that cannot be read; its text is the reason."""
+    """A cell that cannot be read: ``code`` (of :data:`CELL_REASONS`) and its ``params``."""
+
+    def __init__(self, code: str, **params: object) -> None:
+        self.code = code
+        self.params = {k: str(v) for k, v in params.items()}
+        super().__init__(CELL_REASONS[code].format(**self.params))
 
 
 def _text(value: Any, most: int = 100) -> str:
@@ -36,9 +61,9 @@ def _text(value: Any, most: int = 100) -> str:
         value = int(value)
     text = str(value).strip()
     if len(text) > most:
-        raise Bad(f"at most {most} characters")
+        raise Bad("too_long", most=most)
     if "\x00" in text:
-        raise Bad("must not contain the NUL character")
+        raise Bad("nul")
     return text
 
 
@@ -53,11 +78,11 @@ def _digits(width: int) -> Callable[[Any], str]:
     def read(value: Any) -> str:
         if isinstance(value, int | float) and not isinstance(value, bool):
             if not float(value).is_integer() or not 0 <= value < 10**width:
-                raise Bad(f"{width} digits")
+                raise Bad("digits", width=width, example=EXAMPLES.get(width, ""))
             return f"{int(value):0{width}d}"  # Excel dropped the leading zeros
         text = _needed(value)
         if len(text) != width or not text.isascii() or not text.isdigit():
-            raise Bad(f"{width} digits")
+            raise Bad("digits", width=width, example=EXAMPLES.get(width, ""))
         return text
 
     return read
@@ -70,7 +95,7 @@ def _whole(low: int, high: int) -> Callable[[Any], int]:
         if isinstance(value, float) and value.is_integer():
             value = int(value)
         if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-            raise Bad(f"a whole number from {low} to {high}")
+            raise Bad("whole", low=low, high=high)
         return value
 
     return read
@@ -82,10 +107,10 @@ def _fen(value: Any) -> int | None:
     try:
         yuan = Decimal(str(value).strip()[:20])
     except InvalidOperation:
-        raise Bad("an amount in yuan, like 25 or 25.50") from None
+        raise Bad("money") from None
     fen = yuan * 100
     if not yuan.is_finite() or fen != fen.to_integral_value() or not 0 <= fen <= MAX_FEN:
-        raise Bad(f"an amount in yuan from 0 to {MAX_FEN // 100}, at most 2 decimals")
+        raise Bad("money_range", most=MAX_FEN // 100)
     return int(fen)
 
 
@@ -95,7 +120,7 @@ def _active(value: Any) -> bool:
         return True
     if text in NO:
         return False
-    raise Bad("是 or 否")
+    raise Bad("yes_no")
 
 
 def _day(value: Any) -> date:
@@ -109,9 +134,9 @@ def _day(value: Any) -> date:
             y, m, d = (int(part) for part in text.split("-"))
             day = date(y, m, d)
         except (ValueError, TypeError):
-            raise Bad("a date like 2026-07-13") from None
+            raise Bad("date") from None
     if not FIRST_DAY <= day <= LAST_DAY:
-        raise Bad(f"a date from {FIRST_DAY} to {LAST_DAY}")
+        raise Bad("date_range", first=FIRST_DAY, last=LAST_DAY)
     return day
 
 
@@ -128,13 +153,13 @@ def _time(value: Any) -> time:
         hours, minutes = (int(part) for part in text.split(":"))
         return time(hours, minutes)
     except (ValueError, TypeError):
-        raise Bad("a time like 08:00") from None
+        raise Bad("time") from None
 
 
 def _period(value: Any) -> Period:
     found = PERIODS.get(_needed(value).lower())
     if found is None:
-        raise Bad("上午, 下午 or 夜间")
+        raise Bad("period")
     return found
 
 

@@ -34,13 +34,15 @@ from booking_core.schedule import ImportSchedule
 
 from ...i18n import language
 from ...i18n_office import office_text
+from ...i18n_schedule_import import MESSAGES as SCHEDULE_IMPORT_WORDS
+from ...i18n_schedule_import import SESSION_REASONS_ZH
 from ...pages import Page, wants_json
 from ..common import actor, posted_form, services, session
 from . import schedule_book as book
 from .util import hospital_of, page
 
 KEEP_MINUTES = 30
-MAX_KEPT = 50  # previews waiting for a confirm, in the whole console; the oldest go first
+MAX_KEPT = 20  # previews waiting for a confirm, in the whole console; the oldest go first
 TEMPLATE = "office/schedule_import.html"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -130,10 +132,22 @@ async def import_form(request: web.Request) -> Page:
     return page(request, _context(request), template=TEMPLATE)
 
 
-def _problem_rows(rows: tuple[dict[str, Any], ...]) -> list[dict]:
+def _why(lang: str, row: dict[str, Any]) -> str:
+    """A bad row's reason in the console's language, from its code."""
+    if row["code"] == "invalid_input" and lang == "zh":
+        reason = row["params"].get("reason", row["reason"])
+        return SESSION_REASONS_ZH.get(reason, reason)
+    key = "row_" + row["code"]
+    if key not in SCHEDULE_IMPORT_WORDS.get(lang, {}):
+        return str(row["reason"])
+    return office_text(lang, key, **row["params"])
+
+
+def _problem_rows(request: web.Request, rows: tuple[dict[str, Any], ...]) -> list[dict]:
     """The core's bad rows as a person finds them: the sheet, the row number Excel shows,
-    the column's header."""
+    the column's header, why in the console's language."""
     headers = {(where, c.key): c.header for where, cs in book.COLUMNS.items() for c in cs}
+    lang = language(request)
     return [
         {
             "sheet": book.SHEETS.get(r["list"], r["list"]),
@@ -141,7 +155,9 @@ def _problem_rows(rows: tuple[dict[str, Any], ...]) -> list[dict]:
             "line": r["index"],
             "field": r["field"],
             "column": headers.get((r["list"], r["field"]), r["field"]),
+            "code": r["code"],
             "reason": r["reason"],
+            "message": _why(lang, r),
         }
         for r in rows
     ]
@@ -191,7 +207,7 @@ async def upload(request: web.Request) -> Page:
     try:
         checked = await services(request).handle(command)
     except ImportRejected as err:
-        context = _context(request, step="rejected", errors=_problem_rows(err.rows))
+        context = _context(request, step="rejected", errors=_problem_rows(request, err.rows))
         return page(request, context | shown, status=422, template=TEMPLATE)
     now = services(request).clock.now()
     staged = Staged(
@@ -217,7 +233,7 @@ async def confirm(request: web.Request) -> Page:
     try:
         done = await services(request).handle(staged.command)
     except ImportRejected as err:  # the schedule changed since the preview
-        context = _context(request, step="rejected", errors=_problem_rows(err.rows))
+        context = _context(request, step="rejected", errors=_problem_rows(request, err.rows))
         return page(request, context | {"digest": staged.digest}, status=422, template=TEMPLATE)
     context = _context(
         request,

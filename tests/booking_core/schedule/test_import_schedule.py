@@ -152,6 +152,11 @@ async def test_every_bad_row_is_reported_and_nothing_is_written(services, world)
         ("sessions", 102, "period"),
         ("sessions", 103, "slot_minutes"),
     ]
+    assert [r["code"] for r in caught.value.rows] == [
+        "digits", "unknown_department", "repeats_row", "invalid_input", "unknown_doctor",
+        "repeats_row", "invalid_input",
+    ]  # fmt: skip
+    assert caught.value.rows[2]["params"] == {"row": "0"}
     reasons = {(r["list"], r["index"]): r["reason"] for r in caught.value.rows}
     assert reasons[("doctors", 5)] == "repeats row 0"
     assert reasons[("sessions", 100)] == "must be after start"
@@ -167,7 +172,8 @@ async def test_rows_the_door_could_not_read_refuse_the_import_with_the_rest(serv
             _import(departments=_departments(), doctors=_doctors(1), refused=refused)
         )
     assert caught.value.rows == ({"list": "sessions", "index": 7, "field": "start",
-                                  "reason": "a time like 08:00"},)  # fmt: skip
+                                  "reason": "a time like 08:00", "code": "invalid_input",
+                                  "params": {}},)  # fmt: skip
     assert await _counts(services) == (0, 0, 0, 0)
 
 
