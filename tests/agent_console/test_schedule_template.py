@@ -324,3 +324,25 @@ def test_every_check_of_a_session_is_worded_in_chinese():
             plan_session(replace(base, **change), ZoneInfo("Asia/Shanghai"), 5000)
         reasons.add(caught.value.reason)
     assert reasons == set(i18n_schedule_import.SESSION_REASONS_ZH)
+
+
+async def test_a_file_sent_with_the_confirm_is_not_what_is_imported(admin, services):
+    template = await _template(admin)
+    status, preview = await _upload(admin, _filled(template))
+    assert status == 200, preview
+    other = load_workbook(io.BytesIO(_filled(template)))
+    other["排班"].append(["00869", "2026-07-18", "上午", "08:00", "12:00", 30, 2, "999", None])
+    changed = io.BytesIO()
+    other.save(changed)
+    form = aiohttp.FormData()
+    form.add_field("csrf_token", admin.csrf_token)
+    form.add_field("token", preview["token"])
+    form.add_field("file", io.BytesIO(changed.getvalue()), filename="排班.xlsx", content_type=XLSX)
+    async with admin.client.post(
+        "/console/office/schedules/import/confirm", data=form, headers=JSON
+    ) as resp:
+        assert resp.status == 200, await resp.text()
+        done = await resp.json()
+    assert done["counts"] == preview["counts"]  # the 15 sessions previewed, not a 16th
+    [row] = await table(services, "SELECT count(*) AS n FROM sessions WHERE room = '999'")
+    assert row["n"] == 0
