@@ -78,6 +78,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "sign_in_required": "请先登录。",
         "login_incomplete": "请先完成登录步骤。",
         "forbidden": "您没有权限执行此操作。",
+        "import_rejected": "有数据有误，未导入任何内容。",
+        "body_too_large": "提交的内容超过 {limit} KB，未做任何处理："
+        "请把文件拆成几份上传，或请管理员调大 max_body_bytes。",
         "saved": "已保存。",
         "error": "出错了",
         "not_found": "找不到该记录。",
@@ -227,6 +230,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "sign_in_required": "Please log in.",
         "login_incomplete": "Please finish logging in first.",
         "forbidden": "You are not allowed to do this.",
+        "import_rejected": "Some rows are wrong, so nothing was imported.",
+        "body_too_large": "What was sent is larger than {limit} KB, and nothing was done: "
+        "upload the file in parts, or ask for a larger max_body_bytes.",
         "saved": "Saved.",
         "error": "Something went wrong",
         "not_found": "No such record.",

@@ -8,7 +8,7 @@ period, rule and report has wording.
 
 from __future__ import annotations
 
-from . import i18n_devices, i18n_feeds
+from . import i18n_devices, i18n_feeds, i18n_schedule_import
 from .i18n import DEFAULT_LANGUAGE, translate
 
 _ZH: dict[str, str] = {
@@ -296,7 +296,12 @@ _EN: dict[str, str] = {
 }
 
 MESSAGES: dict[str, dict[str, str]] = {
-    lang: {**words, **i18n_devices.MESSAGES[lang], **i18n_feeds.MESSAGES[lang]}
+    lang: {
+        **words,
+        **i18n_devices.MESSAGES[lang],
+        **i18n_feeds.MESSAGES[lang],
+        **i18n_schedule_import.MESSAGES[lang],
+    }
     for lang, words in (("zh", _ZH), ("en", _EN))
 }
 

@@ -18,6 +18,7 @@ from .views.office import (
     index,
     reports,
     rules,
+    schedule_import,
     schedules,
     stops,
 )
@@ -44,6 +45,15 @@ ROUTES: list[Route] = [
     Route("POST", f"/office/sessions/{ID}/stop", stops.stop, P.SESSIONS_STOP),
     Route("GET", "/office/schedules", schedules.schedules, P.SCHEDULES_MANAGE,
           T + "schedules.html"),
+    # 排班导入: the Excel template down, filled in, up, previewed, imported
+    Route("GET", "/office/schedules/template.xlsx", schedule_import.download_template,
+          P.SCHEDULES_MANAGE, T + "schedule_import.html"),
+    Route("GET", "/office/schedules/import", schedule_import.import_form, P.SCHEDULES_MANAGE,
+          T + "schedule_import.html"),
+    Route("POST", "/office/schedules/import", schedule_import.upload, P.SCHEDULES_MANAGE,
+          T + "schedule_import.html"),
+    Route("POST", "/office/schedules/import/confirm", schedule_import.confirm,
+          P.SCHEDULES_MANAGE, T + "schedule_import.html"),
     Route("POST", "/office/departments", schedules.save_department, P.SCHEDULES_MANAGE),
     Route("POST", "/office/doctors", schedules.save_doctor, P.SCHEDULES_MANAGE),
     Route("GET", "/office/rules", rules.rules, P.RULES_MANAGE, T + "rules.html"),

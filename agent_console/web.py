@@ -39,6 +39,7 @@ from .pages import Page, present, wants_json
 from .permissions import Permission, permissions_of
 from .routing import PUBLIC, SIGNED_IN, STEP, Route
 from .views import account, login, operators, records
+from .views.office.schedule_import import PREVIEWS, PreviewShelf
 from .views.office.workbook import EXPORTS, ExportGate
 from .views.times import when
 
@@ -128,6 +129,9 @@ async def error_middleware(request: web.Request, handler) -> web.StreamResponse:
     """Domain errors in the console's words: 404 for what the operator may not see."""
     try:
         return await handler(request)
+    except web.HTTPRequestEntityTooLarge:  # a form or an upload past client_max_size
+        limit = {"limit": str(request.client_max_size // 1000)}
+        return _error_page(request, "body_too_large", 413, limit)
     except GuahaoError as err:
         status = ERROR_STATUS.get(type(err), 400 if isinstance(err, BookingError) else 503)
         params = {k: str(v) for k, v in err.params.items()}
@@ -197,6 +201,7 @@ def make_app(services: BookingServices, settings: ConsoleSettings | None = None)
     app[SETTINGS] = settings
     app[PASSWORDS] = settings.passwords or Passwords()
     app[EXPORTS] = ExportGate(MAX_CONCURRENT_EXPORTS)
+    app[PREVIEWS] = PreviewShelf()
     app[PROXY_NOTICE] = ProxyNotice()
     sessions.proxy_networks(settings.trusted_proxies)  # a malformed address fails here
     env = aiohttp_jinja2.setup(

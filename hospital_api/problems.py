@@ -41,6 +41,11 @@ DOMAIN_PROBLEMS: dict[str, tuple[int, str, str]] = {
         "Idempotency-Key {key} was already used for a different request.",
     ),
     "forbidden": (403, "Forbidden", "This token may not {action}."),
+    "import_rejected": (
+        422,
+        "Import rejected",
+        "Some rows are wrong (listed in errors), so nothing was imported.",
+    ),
     "patient_exists": (
         409,
         "Patient already registered",

@@ -27,7 +27,8 @@ class Route:
 
     ``roles`` None means public (no token needed). ``statuses`` are the success
     statuses it answers with (a PUT answers 201 when it created, 200 when it updated).
-    ``counted`` routes report each outcome to ``on_booking``.
+    ``counted`` routes report each outcome to ``on_booking``. ``max_body_bytes`` lets one
+    route take a larger body than the API's setting (a schedule in bulk).
     """
 
     method: str
@@ -42,6 +43,7 @@ class Route:
     statuses: tuple[int, ...] = (200,)
     headers: tuple[tuple[str, str], ...] = ()  # (name, description) of request headers it reads
     counted: bool = False
+    max_body_bytes: int | None = None  # None: the API's ``max_body_bytes``
 
     @property
     def path_params(self) -> list[str]:

@@ -84,6 +84,8 @@ class FieldError(Out):
     field: str = Field(description="dotted path of the offending field")
     message: str
     type: str
+    list: str | None = Field(None, description="a bulk import's bad row: its list …")
+    index: int | None = Field(None, description="… and its index in the list, from 0")
 
 
 class Problem(BaseModel):

@@ -72,6 +72,7 @@ from .schemas import (
     StopOut,
     TopUpIn,
 )
+from .schemas_bulk import MAX_SCHEDULE_BODY_BYTES, ScheduleIn, ScheduleOut
 from .schemas_feeds import (
     AttemptList,
     DeliveryList,
@@ -86,7 +87,7 @@ from .schemas_feeds import (
     SubscriptionQuery,
     SubscriptionWithSecret,
 )
-from .views import admin, bookings, docs, feeds, patients, schedule
+from .views import admin, bookings, bulk, docs, feeds, patients, schedule
 from .wire import check_length
 
 log = logging.getLogger(__name__)
@@ -109,6 +110,10 @@ ROUTES_TABLE: list[Route] = [
     Route("POST", "/hospitals/{code}/sessions", schedule.post_session,
           "Create a clinic session and its slots (出诊)", "schedules", HIS, SessionIn,
           response=SessionOut, statuses=(201,)),
+    Route("POST", "/hospitals/{code}/schedule", bulk.post_schedule,
+          "Import departments, doctors and sessions all or nothing (排班导入); 422 "
+          "import_rejected lists every bad row by list and index", "schedules", HIS, ScheduleIn,
+          response=ScheduleOut, statuses=(201, 200), max_body_bytes=MAX_SCHEDULE_BODY_BYTES),
     Route("GET", "/hospitals/{code}/sessions/{id}", schedule.get_session,
           "A clinic session with its slots", "schedules", HIS, response=SessionOut),
     Route("POST", "/hospitals/{code}/sessions/{id}/stop", schedule.stop_session,
@@ -250,7 +255,7 @@ async def guard_middleware(request: web.Request, handler) -> web.StreamResponse:
     if route is None:  # no such route or method: the router's own 404/405
         return await handler(request)
     app = request.app
-    check_length(request, app[SETTINGS].max_body_bytes)
+    check_length(request, max(route.max_body_bytes or 0, app[SETTINGS].max_body_bytes))
     if route.roles is None:
         return await handler(request)
     token = bearer_token(request.headers.get(hdrs.AUTHORIZATION))

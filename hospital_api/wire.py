@@ -48,9 +48,10 @@ def _is_json(content_type: str) -> bool:
     )
 
 
-async def read_body(request: web.Request) -> bytes:
-    """The raw body, at most ``max_body_bytes`` even when sent chunked; JSON only."""
-    limit = request.app[SETTINGS].max_body_bytes
+async def read_body(request: web.Request, limit: int | None = None) -> bytes:
+    """The raw body, at most ``limit`` (default ``max_body_bytes``) even when sent chunked;
+    JSON only."""
+    limit = limit or request.app[SETTINGS].max_body_bytes
     check_length(request, limit)
     if not request.body_exists:
         return b""

@@ -235,6 +235,17 @@ class IdempotencyKeyReused(BookingError):
         super().__init__(key=key)
 
 
+class ImportRejected(BookingError):
+    """An import (排班导入) had bad rows, so nothing of it was written. ``rows`` lists every
+    one as ``{"list": "sessions", "index": 3, "field": "start", "reason": "…"}`` (``index``
+    as the door numbered the rows: a JSON list's position, a sheet's row number)."""
+
+    code = "import_rejected"
+
+    def __init__(self, rows: tuple[dict[str, Any], ...]) -> None:
+        super().__init__(rows=tuple(rows))
+
+
 class Forbidden(BookingError):
     """The actor's role does not allow this action."""
 

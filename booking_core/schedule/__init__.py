@@ -2,8 +2,25 @@
 
 Doors import this package, never its modules: ``from booking_core import schedule``."""
 
-from .commands import CreateSession, CreateSessions
-from .model import ClinicSession, Period, SessionStatus, Slot, SlotView
+from .commands import (
+    CreateSession,
+    CreateSessions,
+    DepartmentLine,
+    DoctorLine,
+    ImportSchedule,
+    SessionLine,
+)
+from .imports import MAX_DEPARTMENTS, MAX_DOCTORS, MAX_SESSIONS
+from .model import (
+    ClinicSession,
+    ImportCounts,
+    Period,
+    RowProblem,
+    ScheduleImport,
+    SessionStatus,
+    Slot,
+    SlotView,
+)
 from .queries import (
     SESSION_ROW_SQL,
     SessionDetail,
@@ -16,12 +33,22 @@ from .queries import (
 )
 
 __all__ = [
+    "MAX_DEPARTMENTS",
+    "MAX_DOCTORS",
+    "MAX_SESSIONS",
     "SESSION_ROW_SQL",
     "ClinicSession",
     "CreateSession",
     "CreateSessions",
+    "DepartmentLine",
+    "DoctorLine",
+    "ImportCounts",
+    "ImportSchedule",
     "Period",
+    "RowProblem",
+    "ScheduleImport",
     "SessionDetail",
+    "SessionLine",
     "SessionRow",
     "SessionStatus",
     "Slot",

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from enum import StrEnum
+from typing import Any
 
 
 class Period(StrEnum):
@@ -88,3 +89,74 @@ class SlotView:
     def bookable(self) -> bool:
         """A place can be booked now: released, before the cut-off, not full."""
         return self.window == "open" and self.free > 0
+
+
+ROW_REASONS: dict[str, str] = {
+    "needed": "needed",
+    "too_long": "at most {most} characters",
+    "digits": "{width} digits, like {example}",
+    "repeats_row": "repeats row {row}",
+    "unknown_department": "no department {department} in the hospital or in this import",
+    "unknown_doctor": "no doctor {work_no} in the hospital or in this import",
+    "fee_range": "from 0 to {most} fen",
+    "already_scheduled": "already scheduled (session {session_id})",
+    "invalid_input": "{reason}",
+}
+"""Why the core refuses a row of an import, by code (each door words the codes; the English
+here is the reason the API gives): ``invalid_input`` is a session's own check, as
+``CreateSession`` makes it, its ``reason`` in the words of :class:`InvalidInput`."""
+
+
+@dataclass(frozen=True, slots=True)
+class RowProblem:
+    """A bad row of an imported schedule: which list (``departments``, ``doctors``,
+    ``sessions``), its index as the door numbered it, the field and why — ``reason`` in
+    English, ``code`` and ``params`` for a door to word it (the core's codes are
+    :data:`ROW_REASONS`'; a door's own refusals bring theirs). ``key``: the code or work
+    number of a department or doctor row the door could not read whole, when it could read
+    that much; rows that name it are then not reported for naming an unknown one (the row
+    itself is reported)."""
+
+    list: str
+    index: int
+    field: str
+    reason: str
+    key: str = ""
+    code: str = "invalid_input"
+    params: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def of(cls, where: str, index: int, field: str, code: str, **params: object) -> RowProblem:
+        """A problem of the core's, its reason worded from :data:`ROW_REASONS`."""
+        words = {k: str(v) for k, v in params.items()}
+        reason = ROW_REASONS[code].format(**words)
+        return cls(where, index, field, reason, code=code, params=tuple(words.items()))
+
+    def plain(self) -> dict[str, Any]:
+        return {
+            "list": self.list,
+            "index": self.index,
+            "field": self.field,
+            "reason": self.reason,
+            "code": self.code,
+            "params": dict(self.params),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ImportCounts:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleImport:
+    """What an import did, or (``applied`` False, a check only) would do."""
+
+    applied: bool
+    departments: ImportCounts
+    doctors: ImportCounts
+    sessions: ImportCounts  # never updated: a different session at the same time is refused
+    slots: int  # slots made (or to be made)
+    session_ids: tuple[int, ...] = ()  # the sessions made

@@ -307,6 +307,7 @@ SAMPLE_PARAMS = {
     "balance": 100,
     "needed": 5000,
     "available": 2,
+    "rows": ({"list": "sessions", "index": 3, "field": "start", "reason": "must be after start"},),
 }
 
 

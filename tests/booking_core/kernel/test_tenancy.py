@@ -34,6 +34,7 @@ from booking_core import (
     catalogue,
     complaints,
     events,
+    feeds,
     kiosks,
     messages,
     operators,
@@ -47,7 +48,7 @@ from booking_core.bus import COMMAND_HANDLERS
 from booking_core.kernel import tenancy
 from booking_core.kernel.actor import SYSTEM, Actor, Channel
 from booking_core.kernel.errors import BookingError, Forbidden, NotFound
-from booking_core.kernel.unit import rows
+from booking_core.kernel.unit import execute, rows
 from booking_core.schedule import Period
 from tests.support.world import World, resident_id, slot_ids
 
@@ -62,6 +63,7 @@ A_HAS_ROWS_IN = (
     *("console_sessions", "calls", "call_steps", "call_codes", "call_lookups", "complaints"),
     *("messages", "surveys", "sms_registrations"),
     *("kiosks", "kiosk_devices", "kiosk_jobs"),
+    *("feed_subscriptions", "feed_deliveries", "feed_attempts"),
 )
 """Tables the world puts A's rows in (the snapshots compare every table, these included)."""
 
@@ -101,6 +103,23 @@ class Two:
     b_kiosk: str
     kiosk_job: str  # A's kiosk's: a top-up charge of A's patient
     id_number: str  # A's patient's
+    subscription: int  # A's webhook subscription
+    delivery: int  # an event of A's on its way to it, with a failed attempt
+
+
+def _feed_latest_event_of(hospital_id: int):
+    """The outbox row for the consumer ``feeds`` of hospital ``hospital_id``'s latest event
+    (this store's consumer is ``test``): a delivery for A's subscription to be made of."""
+
+    def unit(tx):
+        yield execute(
+            "INSERT INTO outbox_deliveries (consumer, event_id, available_at) "
+            "SELECT ?, max(id), 0 FROM outbox WHERE hospital_id = ?",
+            feeds.OUTBOX_CONSUMER,
+            hospital_id,
+        )
+
+    return unit
 
 
 async def _two_hospitals(services, cipher) -> Two:
@@ -214,6 +233,21 @@ async def _two_hospitals(services, cipher) -> Two:
     kiosk_job = await handle(
         kiosks.TopUpAtKiosk(kiosk_id=kiosk.kiosk_id, card_no=patient.card_no, amount=100)
     )
+    subscription = await handle(
+        feeds.CreateSubscription(
+            hospital_code="HA01", kind=feeds.FeedKind.WEBHOOK, name="甲HIS",
+            url="https://his.a.example.cn/hook",
+        )
+    )  # fmt: skip
+    await services.store.write(_feed_latest_event_of(a_id))
+    await handle(feeds.FanOutEvents())
+    [delivery] = await handle(feeds.ClaimDeliveries(subscription_id=subscription.subscription.id))
+    await handle(
+        feeds.RecordAttempt(
+            delivery_id=delivery.id,
+            result=feeds.AttemptResult(feeds.Outcome.RETRY, 5, 500, "HTTP 500"),
+        )
+    )
     return Two(
         a=Actor("operator", "a-admin", a_id, Channel.AGENT),
         b=Actor("operator", "b-admin", b_session.hospital_id, Channel.AGENT),
@@ -239,6 +273,8 @@ async def _two_hospitals(services, cipher) -> Two:
         b_kiosk=b_kiosk.kiosk_id,
         kiosk_job=kiosk_job.job_id,
         id_number=a_id_number,
+        subscription=subscription.subscription.id,
+        delivery=delivery.id,
     )
 
 
@@ -325,6 +361,16 @@ def _command_cases(t: Two) -> list[tuple[Any, Refused | Answers]]:
         (patients.RevealPatient(actor=b, patient_id=patient), NOT_FOUND),
         (session, NOT_FOUND),
         (schedule.CreateSessions(actor=b, sessions=(session,)), NOT_FOUND),
+        (
+            schedule.ImportSchedule(
+                **to_a, departments=(schedule.DepartmentLine(0, "109", "x"),), check_only=True
+            ),
+            NOT_FOUND,
+        ),
+        (
+            schedule.ImportSchedule(**to_a, departments=(schedule.DepartmentLine(0, "109", "x"),)),
+            NOT_FOUND,
+        ),
         (payments.TopUp(actor=b, patient_id=patient, amount=100), NOT_FOUND),
         (
             blacklist.AddToBlacklist(actor=b, patient_id=patient, until=DAY, reason="x"),
@@ -485,6 +531,18 @@ def _command_cases(t: Two) -> list[tuple[Any, Refused | Answers]]:
             NOT_FOUND,
         ),
         (kiosks.RefundAtKiosk(actor=b, booking_no=booking_no), NOT_FOUND),
+        (
+            feeds.CreateSubscription(
+                **to_a, kind=feeds.FeedKind.WEBHOOK, name="x", url="https://x.example.cn/h"
+            ),
+            NOT_FOUND,
+        ),
+        (
+            feeds.UpdateSubscription(actor=b, subscription_id=t.subscription, active=False),
+            NOT_FOUND,
+        ),
+        (feeds.RotateSecret(actor=b, subscription_id=t.subscription), NOT_FOUND),
+        (feeds.Redeliver(actor=b, subscription_id=t.subscription), NOT_FOUND),
     ]
 
 
@@ -548,6 +606,13 @@ def _query_cases(t: Two, who: Actor) -> list[tuple[Callable, tuple[tuple, dict],
         (reports.report, q(who, hospital_code=None, **days), NONE_OF_A),
         (reports.report, q(who, hospital_code="HA01", **days), NOT_FOUND),
         (kiosks.kiosk, q(t.kiosk, who), NOT_FOUND),
+        (feeds.subscriptions, q(who), NONE_OF_A),
+        (feeds.subscriptions, q(who, "HA01"), NOT_FOUND),
+        (feeds.subscription, q(who, t.subscription), NOT_FOUND),
+        (feeds.deliveries, q(who, t.subscription), NOT_FOUND),
+        (feeds.delivery_counts, q(who, t.subscription), NOT_FOUND),
+        (feeds.delivery, q(who, t.delivery), NOT_FOUND),
+        (feeds.attempts, q(who, t.delivery), NOT_FOUND),
         (kiosks.kiosk_job, q(t.kiosk_job, who), NOT_FOUND),
         (kiosks.kiosks, q(who), NONE_OF_A),
         (kiosks.kiosks, q(who, hospital_code="HA01"), NOT_FOUND),
@@ -565,6 +630,12 @@ EXEMPT: dict[Any, str] = {
     bookings.SweepNoShows: "the engine's no-show sweep over every hospital",
     messages.QueueReminders: "the engine's reminder sweep, each hospital in its own zone",
     events.PurgeAudit: "the engine's retention sweep of the audit log and log-in attempts",
+    feeds.FanOutEvents: "the feeds' fan-out of every hospital's events to their subscriptions",
+    feeds.ClaimDeliveries: "a feed lane leasing its subscription's due deliveries",
+    feeds.RecordAttempt: "a feed lane recording what its sender's attempt came to",
+    feeds.PurgeFeedLog: "the engine's retention sweep of the delivery log",
+    feeds.active_subscriptions: "no actor: the dispatcher's lanes, one per subscription",
+    feeds.signing_secrets: "no actor: the webhook sender's secrets of the lane it runs",
     # the SMS notifier's and senders' bookkeeping, run by the system actor
     messages.QueueMessages: "the notifier turning outbox events into messages",
     messages.ClaimOutgoing: "a sender leasing its gateway's due messages",
