@@ -161,7 +161,7 @@ def claim_place(
     insert meets the active-place index and comes back for :func:`other_place`.
     """
     guarded = not tx.unsafe_capacity_check
-    booked = yield from take_place(slot_id, guarded=guarded)
+    booked = yield from take_place(slot_id, tx.epoch, guarded=guarded)
     if booked is None:
         raise SlotFull(slot_id=slot_id)
     if not probe:
@@ -206,7 +206,7 @@ def book_slot(tx: Tx, cmd: BookSlot, deps: Deps) -> Unit[BookingView]:
     phone_index = _booker_phone_index(deps, cmd.booker_phone) or patient["phone_index"]
     yield from admit(tx, ctx, patient, rules, phone_index=phone_index, moving=None)
     place, booked = yield from claim_place(tx, ctx["slot_id"], ctx["capacity"], probe=False)
-    held = rules.on(RuleKey.PREPAY_REQUIRED) and ctx["fee"] > 0
+    held = cmd.hold or (rules.on(RuleKey.PREPAY_REQUIRED) and ctx["fee"] > 0)
     hold_until = tx.now + timedelta(minutes=int(rules.value(RuleKey.HOLD_MINUTES)))
     status = BookingStatus.HELD if held else BookingStatus.CONFIRMED
     fields = {

@@ -126,7 +126,10 @@ class BookingConfirmed(BookingEvent):
 
     topic: ClassVar[str] = "booking.confirmed"
 
-    method: str = doc("How it was paid: balance (预交金), card or cash")
+    method: str = doc(
+        "How it was paid: balance (预交金), card or cash; none when a hold was confirmed "
+        "with nothing due (FHIR $book)"
+    )
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -5,10 +5,16 @@ Doors import this package, never its modules: ``from booking_core import schedul
 from .commands import CreateSession, CreateSessions
 from .model import ClinicSession, Period, SessionStatus, Slot, SlotView
 from .queries import (
+    FEED_PAGE_MAX,
     SESSION_ROW_SQL,
+    FeedQuery,
+    FeedSession,
+    FeedSlot,
     SessionDetail,
     SessionRow,
     SlotSearch,
+    feed_sessions,
+    feed_slots,
     list_sessions,
     search_slots,
     session_detail,
@@ -16,10 +22,14 @@ from .queries import (
 )
 
 __all__ = [
+    "FEED_PAGE_MAX",
     "SESSION_ROW_SQL",
     "ClinicSession",
     "CreateSession",
     "CreateSessions",
+    "FeedQuery",
+    "FeedSession",
+    "FeedSlot",
     "Period",
     "SessionDetail",
     "SessionRow",
@@ -27,6 +37,8 @@ __all__ = [
     "Slot",
     "SlotSearch",
     "SlotView",
+    "feed_sessions",
+    "feed_slots",
     "list_sessions",
     "search_slots",
     "session_detail",

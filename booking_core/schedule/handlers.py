@@ -64,8 +64,8 @@ def create_session(tx: Tx, cmd: CreateSession, deps: Deps) -> Unit[ClinicSession
         raise InvalidInput("period", f"the doctor already has session {clash} then")
     session_id = yield val(
         "INSERT INTO sessions (hospital_id, department_id, doctor_id, day, period, start_time, "
-        "end_time, starts_at, ends_at, room, fee, status, created_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?) RETURNING id",
+        "end_time, starts_at, ends_at, room, fee, status, created_at, updated_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?) RETURNING id",
         hospital.id,
         doctor.department_id,
         doctor.id,
@@ -78,6 +78,7 @@ def create_session(tx: Tx, cmd: CreateSession, deps: Deps) -> Unit[ClinicSession
         cmd.room,
         fee,
         tx.epoch,
+        tx.epoch,
     )
     slot_rows = []
     for i in range(n_slots):
@@ -89,11 +90,12 @@ def create_session(tx: Tx, cmd: CreateSession, deps: Deps) -> Unit[ClinicSession
                 (s + step).strftime("%H:%M"),
                 to_epoch(s),
                 cmd.places_per_slot,
+                tx.epoch,
             )
         )
     yield execute(
-        "INSERT INTO slots (session_id, start_time, end_time, starts_at, capacity) VALUES "
-        + ", ".join(["(?, ?, ?, ?, ?)"] * len(slot_rows)),
+        "INSERT INTO slots (session_id, start_time, end_time, starts_at, capacity, updated_at) "
+        "VALUES " + ", ".join(["(?, ?, ?, ?, ?, ?)"] * len(slot_rows)),
         *(v for r in slot_rows for v in r),
     )
     tx.emit(
