@@ -1,0 +1,245 @@
+"""Booking through FHIR (IHE Scheduling): $find → $hold → $book books the place the IVR
+then hears taken; a blacklisted patient gets an OperationOutcome naming the ban's end; a
+hold is the core's unpaid hold; cancel by update; appointments read and searched."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from booking_core import blacklist, bookings, schedule
+from booking_core.kernel.actor import Actor, Channel
+from booking_core.rules import RuleKey
+from booking_core.schedule import SlotSearch
+from tests.booking_core.helpers import set_rule
+from tests.hospital_api.fhir.helpers import (
+    appointment_for,
+    error_code,
+    parameters,
+    resources,
+)
+from tests.hospital_api.helpers import TOMORROW
+from tests.support.world import World, slot_ids
+
+IVR = Actor("call", "ivr-test", None, Channel.IVR)
+
+
+async def ivr_free_places(services, slot_id: int) -> int:
+    """What the phone line hears of a slot: the IVR's own listing of a day's times
+    (schedule.search_slots, bookable now, full ones too)."""
+    search = SlotSearch(
+        hospital_code="H001", doctor_work_no="00868", day=TOMORROW, only_free=False,
+        bookable_only=True,
+    )  # fmt: skip
+    found = await services.read(schedule.search_slots, search, IVR)
+    return next(s.free for s in found if s.slot_id == slot_id)
+
+
+async def test_find_hold_book_takes_the_place_the_ivr_then_hears_taken(fhir, services):
+    world = World(services)
+    session = await world.basic(TOMORROW, places=1)
+    patient = await world.patient("张三")
+    his = await fhir.token("his", "H001")
+    _, bundle = await fhir.get("/Practitioner?identifier=00868", his)
+    doctor_id = resources(bundle)[0]["id"]
+
+    status, found = await fhir.get(
+        f"/Appointment/$find?start=2026-07-11&end=2026-07-11&practitioner=Practitioner/{doctor_id}",
+        his,
+    )
+    assert status == 200
+    offers = resources(found)
+    assert len(offers) == 8
+    assert {o["status"] for o in offers} == {"proposed"}
+    first = offers[0]
+    assert first["start"] == "2026-07-11T08:00:00+08:00"
+    slot_id = int(first["slot"][0]["reference"].removeprefix("Slot/"))
+    assert slot_id == (await slot_ids(services, session.id))[0]
+    assert await ivr_free_places(services, slot_id) == 1
+
+    wanted = appointment_for(slot_id, "H001", patient.card_no, "张三")
+    status, held = await fhir.call(
+        "POST", "/Appointment/$hold", his, json=parameters(appointment_resource=wanted)
+    )
+    assert status == 201, held
+    assert held["status"] == "pending"
+    [expires] = [e for e in held["extension"] if e["url"].endswith(":hold-expires")]
+    assert expires["valueDateTime"] == "2026-07-10T09:15:00+08:00"  # the core's 15 minutes
+    assert await ivr_free_places(services, slot_id) == 0  # held is taken
+
+    status, booked = await fhir.call(
+        "POST",
+        "/Appointment/$book",
+        his,
+        json=parameters(appointment_reference=f"Appointment/{held['id']}"),
+    )
+    assert status == 200, booked
+    assert booked["id"] == held["id"]
+    assert booked["status"] == "booked"
+    assert await ivr_free_places(services, slot_id) == 0
+    view = await services.read(bookings.get_booking, held["id"], IVR)
+    assert view.booking.status == bookings.BookingStatus.CONFIRMED
+    assert view.booking.hold_expires_at is None
+
+    # $find no longer offers it, and the patient's appointment is found by card and date
+    _, found = await fhir.get("/Appointment/$find?start=2026-07-11&end=2026-07-11", his)
+    assert f"Slot/{slot_id}" not in {o["slot"][0]["reference"] for o in resources(found)}
+    _, mine = await fhir.get(
+        f"/Appointment?patient:identifier=urn:guahao:fhir:H001:card-no|{patient.card_no}"
+        "&date=2026-07-11",
+        his,
+    )
+    assert [a["id"] for a in resources(mine)] == [held["id"]]
+    _, none = await fhir.get(
+        f"/Appointment?patient:identifier={patient.card_no}&date=ge2026-07-12", his
+    )
+    assert resources(none) == []
+
+
+async def test_a_hold_not_booked_in_time_is_released_by_the_sweep(fhir, services, clock):
+    world = World(services)
+    session = await world.basic(TOMORROW, places=1)
+    patient = await world.patient()
+    slot_id = (await slot_ids(services, session.id))[0]
+    his = await fhir.token("his", "H001")
+    wanted = appointment_for(slot_id, "H001", patient.card_no)
+    status, held = await fhir.call("POST", "/Appointment/$hold", his, json=wanted)
+    assert status == 201
+    clock.advance(timedelta(minutes=16))
+    assert await services.handle(bookings.ExpireHolds()) == 1
+    assert await ivr_free_places(services, slot_id) == 1
+    status, outcome = await fhir.call(
+        "POST", "/Appointment/$book", his, json={**wanted, "id": held["id"]}
+    )
+    assert status == 409
+    assert error_code(outcome) == "invalid_state"
+
+
+async def test_book_of_a_blacklisted_patient_names_the_end_of_the_ban(fhir, services):
+    world = World(services)
+    session = await world.basic(TOMORROW)
+    patient = await world.patient()
+    await services.handle(
+        blacklist.AddToBlacklist(patient_id=patient.id, until=date(2026, 10, 8), reason="爽约")
+    )
+    his = await fhir.token("his", "H001")
+    slot_id = (await slot_ids(services, session.id))[0]
+    status, outcome = await fhir.call(
+        "POST",
+        "/Appointment/$book",
+        his,
+        json=parameters(appointment_resource=appointment_for(slot_id, "H001", patient.card_no)),
+    )
+    assert status == 409
+    issue = outcome["issue"][0]
+    assert issue["code"] == "business-rule"
+    assert error_code(outcome) == "blacklisted"
+    [ends] = issue["extension"]
+    assert ends["valueDateTime"].startswith("2026-10-0")
+    assert ends["valueDateTime"].endswith("+08:00")
+    assert ends["valueDateTime"][:10] in issue["diagnostics"]
+    assert await ivr_free_places(services, slot_id) == 2
+
+
+async def test_book_checks_the_real_name(fhir, services):
+    world = World(services)
+    session = await world.basic(TOMORROW)
+    patient = await world.patient("张三")
+    his = await fhir.token("his", "H001")
+    slot_id = (await slot_ids(services, session.id))[0]
+    wanted = appointment_for(slot_id, "H001", patient.card_no, "李四")
+    status, outcome = await fhir.call("POST", "/Appointment/$book", his, json=wanted)
+    assert status == 422
+    assert error_code(outcome) == "real_name_mismatch"
+
+
+async def test_book_at_once_and_prepayment_keeps_it_pending(fhir, services):
+    world = World(services)
+    session = await world.basic(TOMORROW)
+    first, second = await world.patient(), await world.patient()
+    his = await fhir.token("his", "H001")
+    ids = await slot_ids(services, session.id)
+    status, booked = await fhir.call(
+        "POST", "/Appointment/$book", his, json=appointment_for(ids[0], "H001", first.card_no)
+    )
+    assert status == 201
+    assert booked["status"] == "booked"
+    await set_rule(services, RuleKey.PREPAY_REQUIRED, True)
+    status, pending = await fhir.call(
+        "POST", "/Appointment/$book", his, json=appointment_for(ids[1], "H001", second.card_no)
+    )
+    assert status == 201
+    assert pending["status"] == "pending"  # held until paid: the core's rule, told truly
+    status, outcome = await fhir.call(
+        "POST", "/Appointment/$book", his,
+        json=parameters(appointment_reference=f"Appointment/{pending['id']}"),
+    )  # fmt: skip
+    assert status == 409
+    assert error_code(outcome) == "invalid_state"
+    assert "unpaid" in outcome["issue"][0]["diagnostics"]
+
+
+async def test_cancel_by_updating_the_status(fhir, services):
+    world = World(services)
+    session = await world.basic(TOMORROW, places=1)
+    a, b = await world.patient(), await world.patient()
+    ids = await slot_ids(services, session.id)
+    one = await world.book(ids[0], a.id)
+    two = await world.book(ids[1], b.id)
+    his = await fhir.token("his", "H001")
+    kiosk = await fhir.token("kiosk", "H001")
+    _, appointment = await fhir.get(f"/Appointment/{one.booking.booking_no}", his)
+    assert appointment["status"] == "booked"
+
+    status, outcome = await fhir.call(
+        "PUT", f"/Appointment/{one.booking.booking_no}", kiosk,
+        json={**appointment, "status": "cancelled"},
+    )  # fmt: skip
+    assert status == 403
+    status, outcome = await fhir.call(
+        "PUT",
+        f"/Appointment/{one.booking.booking_no}",
+        his,
+        json={**appointment, "status": "noshow"},
+    )
+    assert status == 422
+    assert error_code(outcome) == "unsupported_change"
+    status, cancelled = await fhir.call(
+        "PUT", f"/Appointment/{one.booking.booking_no}", his,
+        json={**appointment, "status": "cancelled"},
+    )  # fmt: skip
+    assert status == 200
+    assert cancelled["status"] == "cancelled"
+    assert await ivr_free_places(services, ids[0]) == 1
+
+    status, cancelled = await fhir.call(
+        "PATCH",
+        f"/Appointment/{two.booking.booking_no}",
+        his,
+        data=b'[{"op": "replace", "path": "/status", "value": "cancelled"}]',
+        headers={"Content-Type": "application/json-patch+json"},
+    )
+    assert status == 200
+    assert cancelled["status"] == "cancelled"
+    status, outcome = await fhir.call(
+        "PATCH",
+        f"/Appointment/{two.booking.booking_no}",
+        his,
+        data=b'[{"op": "replace", "path": "/status", "value": "cancelled"}]',
+        headers={"Content-Type": "application/json-patch+json"},
+    )
+    assert status == 409
+    assert error_code(outcome) == "invalid_state"
+
+
+async def test_another_hospitals_token_cannot_book_here(fhir, services):
+    world = World(services)
+    session = await world.basic(TOMORROW)
+    await world.at("H002").hospital()
+    patient = await world.patient()
+    other = await fhir.token("his", "H002")
+    slot_id = (await slot_ids(services, session.id))[0]
+    status, _outcome = await fhir.call(
+        "POST", "/Appointment/$book", other, json=appointment_for(slot_id, "H001", patient.card_no)
+    )
+    assert status == 404
+    assert await ivr_free_places(services, slot_id) == 2
