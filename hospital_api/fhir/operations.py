@@ -30,7 +30,18 @@ from .body import read_json, resource
 from .context import actor, caller, hospital, hospital_by_code, services
 from .outcome import invalid
 from .resources import fhir_response
-from .search import PAGING, check_known, count, cursor, dates, page, reference, searchset, single
+from .search import (
+    PAGING,
+    base_url,
+    check_known,
+    count,
+    cursor,
+    dates,
+    page,
+    reference,
+    searchset,
+    single,
+)
 from .slots import department_code
 
 FIND_PARAMETERS = PAGING | {"start", "end", "practitioner", "service-type", "organization"}
@@ -129,7 +140,8 @@ def _patient_of(appointment: dict[str, Any]) -> tuple[str | None, str, str | Non
 
 async def _answer(request: web.Request, view: BookingView, status: int) -> web.Response:
     h = await hospital_by_code(request, view.hospital_code)
-    headers = {"Location": f"Appointment/{view.booking.booking_no}"} if status == 201 else None
+    where = f"{base_url(request)}/Appointment/{view.booking.booking_no}"
+    headers = {"Location": where} if status == 201 else None
     return fhir_response(r.appointment(view, h.timezone), status, headers)
 
 

@@ -41,6 +41,7 @@ class FhirRoute:
     interaction: str
     roles: frozenset[str] | None = ANY_ROLE
     params: tuple[tuple[str, str], ...] = ()
+    documentation: str = ""
 
 
 def _search(kind: str, handler: Handler, *params: tuple[str, str]) -> FhirRoute:
@@ -74,7 +75,10 @@ def capability_statement(base: str) -> dict:
                         }
                     )
             elif all(i["code"] != r.interaction for i in entry["interaction"]):
-                entry["interaction"].append({"code": r.interaction})
+                interaction = {"code": r.interaction}
+                if r.documentation:
+                    interaction["documentation"] = r.documentation
+                entry["interaction"].append(interaction)
             entry["searchParam"] += [{"name": n, "type": t} for n, t in r.params]
         resources.append({k: v for k, v in entry.items() if v})
     return {
@@ -103,6 +107,8 @@ def capability_statement(base: str) -> dict:
 async def metadata(request: web.Request) -> web.Response:
     return fhir_response(capability_statement(base_url(request)))
 
+
+CANCEL_ONLY = "Cancels (status cancelled, by a his or admin token); no other change"
 
 _PAGED = (("_count", "number"), ("_cursor", "string"))
 
@@ -139,9 +145,9 @@ ROUTES_TABLE: list[FhirRoute] = [
             ("date", "date")),
     _read("Appointment", appointments.read_appointment),
     FhirRoute("PUT", "/Appointment/{id}", appointments.update_appointment, "Appointment",
-              "update", roles=HIS),
+              "update", roles=HIS, documentation=CANCEL_ONLY),
     FhirRoute("PATCH", "/Appointment/{id}", appointments.patch_appointment, "Appointment",
-              "patch", roles=HIS),
+              "patch", roles=HIS, documentation=CANCEL_ONLY + " (JSON Patch: replace /status)"),
     # --- SMART Scheduling Links: public, as the specification has it
     FhirRoute("GET", "/$bulk-publish", bulk.manifest, None, "$bulk-publish", roles=None),
     FhirRoute("GET", "/bulk/{hospital}/{kind}.ndjson", bulk.ndjson, None, "bulk-file",

@@ -243,3 +243,80 @@ async def test_another_hospitals_token_cannot_book_here(fhir, services):
     )
     assert status == 404
     assert await ivr_free_places(services, slot_id) == 2
+
+
+async def test_a_ban_that_comes_in_during_a_hold_refuses_its_book(fhir, services):
+    world = World(services)
+    session = await world.basic(TOMORROW)
+    patient = await world.patient()
+    his = await fhir.token("his", "H001")
+    slot_id = (await slot_ids(services, session.id))[0]
+    status, held = await fhir.call(
+        "POST", "/Appointment/$hold", his, json=appointment_for(slot_id, "H001", patient.card_no)
+    )
+    assert status == 201
+    assert held["status"] == "pending"
+    await services.handle(
+        blacklist.AddToBlacklist(patient_id=patient.id, until=date(2026, 9, 30), reason="HIS")
+    )
+    status, outcome = await fhir.call(
+        "POST", "/Appointment/$book", his,
+        json=parameters(appointment_reference=f"Appointment/{held['id']}"),
+    )  # fmt: skip
+    assert status == 409
+    assert error_code(outcome) == "blacklisted"
+    view = await services.read(bookings.get_booking, held["id"], IVR)
+    assert view.booking.status == bookings.BookingStatus.HELD  # still only held, then swept
+
+
+async def test_find_by_post_parameters_and_by_department(fhir, services):
+    world = World(services)
+    await world.basic(TOMORROW)
+    await world.department("102", "儿科")
+    await world.doctor("00900", department="102")
+    await world.session(TOMORROW, "00900", places=1)
+    his = await fhir.token("his", "H001")
+    body = {
+        "resourceType": "Parameters",
+        "parameter": [
+            {"name": "start", "valueDate": "2026-07-11"},
+            {"name": "end", "valueDate": "2026-07-11"},
+            {"name": "service-type", "valueString": "102"},
+            {"name": "_count", "valueInteger": 5},
+        ],
+    }
+    status, found = await fhir.call("POST", "/Appointment/$find", his, json=body)
+    assert status == 200
+    offers = resources(found)
+    assert len(offers) == 5
+    assert {o["serviceType"][0]["coding"][0]["code"] for o in offers} == {"102"}
+    assert "next" in {x["relation"] for x in found["link"]}  # 8 slots: more than 5
+    _, later = await fhir.get("/Appointment/$find?start=2026-07-20&end=2026-07-21", his)
+    assert resources(later) == []  # beyond the 7-day booking window: nothing offered
+
+
+async def test_appointments_and_find_of_another_hospital_are_not_there(fhir, services):
+    world = World(services)
+    session = await world.basic(TOMORROW)
+    patient = await world.patient()
+    booked = await world.book((await slot_ids(services, session.id))[0], patient.id)
+    other = World(services).at("H002")
+    await other.hospital()
+    theirs = await fhir.token("his", "H002")
+    _, bundle = await fhir.get("/Organization?identifier=H001", await fhir.token("admin"))
+    h001 = resources(bundle)[0]["id"]
+    status, _ = await fhir.get(f"/Appointment/{booked.booking.booking_no}", theirs)
+    assert status == 404
+    status, _ = await fhir.get(
+        f"/Appointment/$find?start=2026-07-11&end=2026-07-11&organization=Organization/{h001}",
+        theirs,
+    )
+    assert status == 404
+    status, found = await fhir.get(f"/Appointment?patient:identifier={patient.card_no}", theirs)
+    assert resources(found) == []
+    status, _outcome = await fhir.call(
+        "PUT", f"/Appointment/{booked.booking.booking_no}", theirs,
+        json={"resourceType": "Appointment", "id": booked.booking.booking_no,
+              "status": "cancelled", "participant": [{"status": "accepted"}]},
+    )  # fmt: skip
+    assert status == 404
