@@ -134,9 +134,9 @@ async def test_book_of_a_blacklisted_patient_names_the_end_of_the_ban(fhir, serv
     assert issue["code"] == "business-rule"
     assert error_code(outcome) == "blacklisted"
     [ends] = issue["extension"]
-    assert ends["valueDateTime"].startswith("2026-10-0")
-    assert ends["valueDateTime"].endswith("+08:00")
-    assert ends["valueDateTime"][:10] in issue["diagnostics"]
+    # banned through 8 October: may book again from 9 October, 00:00 Beijing
+    assert ends["valueDateTime"] == "2026-10-09T00:00:00+08:00"
+    assert "2026-10-09T00:00:00+08:00" in issue["diagnostics"]
     assert await ivr_free_places(services, slot_id) == 2
 
 
