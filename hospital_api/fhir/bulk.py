@@ -34,7 +34,7 @@ from . import resources as r
 from .catalogue import phone_of
 from .keys import DIRECTORY, SERVICES, SETTINGS
 from .outcome import invalid
-from .search import base_url, check_known, single
+from .search import MAX_YEAR, MIN_YEAR, base_url, check_known, single
 
 BOOKING_DEEP_LINK = "http://fhir-registry.smarthealthit.org/StructureDefinition/booking-deep-link"
 BOOKING_PHONE = "http://fhir-registry.smarthealthit.org/StructureDefinition/booking-phone"
@@ -56,6 +56,8 @@ def since(request: web.Request) -> datetime | None:
         at = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError as err:
         raise invalid("invalid_since", "_since is an ISO 8601 instant.", "_since") from err
+    if not MIN_YEAR <= at.year <= MAX_YEAR:
+        raise invalid("invalid_since", f"_since: years {MIN_YEAR} to {MAX_YEAR} only.", "_since")
     return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 

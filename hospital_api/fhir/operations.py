@@ -38,6 +38,7 @@ from .search import (
     cursor,
     dates,
     page,
+    plain_text,
     reference,
     searchset,
     single,
@@ -46,6 +47,7 @@ from .slots import department_code
 
 FIND_PARAMETERS = PAGING | {"start", "end", "practitioner", "service-type", "organization"}
 BOOKING_NO_LENGTH = 9
+MAX_CARD_NO = 32  # card numbers are 9 digits; a HIS's own may be longer, never this long
 
 
 def _parameters_query(body: dict[str, Any]) -> MultiDict[str]:
@@ -126,7 +128,10 @@ def _patient_of(appointment: dict[str, Any]) -> tuple[str | None, str, str | Non
         who = p.get("actor") or {}
         ident = who.get("identifier") or {}
         system = ident.get("system") or ""
-        if ident.get("value") and (system == "" or system.endswith(":card-no")):
+        value = ident.get("value") or ""
+        if value and (system == "" or system.endswith(":card-no")):
+            if not plain_text(value) or len(value) > MAX_CARD_NO:
+                raise invalid("invalid_appointment", "The card number is not one.", "Appointment")
             parts = system.split(":")
             code = parts[-2] if system and len(parts) >= 5 else None
             return code, ident["value"], who.get("display")

@@ -35,6 +35,8 @@ PAGING = frozenset({"_count", "_cursor"})
 _ID = re.compile(r"[0-9]{1,18}")
 _DATE = re.compile(r"(eq|ge|gt|le|lt)?(\d{4}-\d{2}-\d{2})(T[0-9:.]+(?:Z|[+-]\d{2}:\d{2})?)?")
 _ONE_SECOND = timedelta(seconds=1)
+# a clinic's calendar: far enough either way, and never near datetime's own limits
+MIN_YEAR, MAX_YEAR = 1900, 2999
 
 
 def base_url(request: web.Request) -> str:
@@ -43,9 +45,18 @@ def base_url(request: web.Request) -> str:
     return origin + PREFIX
 
 
+def plain_text(value: str) -> bool:
+    """No control character and no lone surrogate: nothing a store refuses (PostgreSQL
+    takes no NUL) or a log line should carry."""
+    return not any(ord(ch) < 0x20 or ord(ch) == 0x7F or 0xD800 <= ord(ch) <= 0xDFFF for ch in value)
+
+
 def check_known(query: MultiMapping[str], allowed: Iterable[str]) -> None:
+    """Only ``allowed`` parameters, each of plain text."""
     known = set(allowed)
-    for name in query:
+    for name, value in query.items():
+        if name in known and not plain_text(value):
+            raise invalid("invalid_value", f"{name} holds a control character.", name)
         if name not in known:
             raise invalid(
                 "unknown_parameter",
@@ -135,6 +146,8 @@ def dates(query: MultiMapping[str], name: str, tz: ZoneInfo) -> Bounds:
                 name,
             )
         prefix, day_text, clock = m.group(1) or "eq", m.group(2), m.group(3)
+        if not MIN_YEAR <= int(day_text[:4]) <= MAX_YEAR:
+            raise invalid("invalid_date", f"{name}: years {MIN_YEAR} to {MAX_YEAR} only.", name)
         try:
             day = date.fromisoformat(day_text)
             if clock:

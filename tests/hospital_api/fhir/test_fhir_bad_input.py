@@ -107,6 +107,8 @@ async def test_bad_appointment_references(fhir, services):
         (appointment_for(slot_id, "H001", "000000000"), 404),
         (appointment_for(slot_id, "H009", patient.card_no), 404),
         ({**appointment_for(slot_id, "H001", patient.card_no), "id": "nope"}, 404),
+        (appointment_for(slot_id, "H001", "0001\u0000"), 400),  # no NUL reaches the store
+        (appointment_for(slot_id, "H001", "9" * 200), 400),
     ]
     for body, status in cases:
         got, outcome = await fhir.call("POST", "/Appointment/$book", his, json=body)
