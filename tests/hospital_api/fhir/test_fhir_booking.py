@@ -18,6 +18,8 @@ from tests.hospital_api.fhir.helpers import (
     resources,
 )
 from tests.hospital_api.helpers import TOMORROW
+from tests.ivr.helpers import Twilio
+from tests.ivr.helpers import make_root as make_ivr_root
 from tests.support.world import World, slot_ids
 
 IVR = Actor("call", "ivr-test", None, Channel.IVR)
@@ -320,3 +322,40 @@ async def test_appointments_and_find_of_another_hospital_are_not_there(fhir, ser
               "status": "cancelled", "participant": [{"status": "accepted"}]},
     )  # fmt: skip
     assert status == 404
+
+
+async def test_a_place_booked_through_fhir_is_heard_taken_on_the_phone(
+    fhir, services, aiohttp_client
+):
+    """The walk again, then a caller on the phone line asks for that very time: the IVR
+    door (as Twilio drives it) says it is full, and books nothing."""
+    world = World(services)
+    session = await world.basic(TOMORROW, places=1)
+    first = await world.patient("张三")
+    caller = await world.patient("李四", phone_no="13900000001")
+    his = await fhir.token("his", "H001")
+    _, found = await fhir.get("/Appointment/$find?start=2026-07-11&end=2026-07-11", his)
+    [offer] = [o for o in resources(found) if o["start"] == "2026-07-11T08:30:00+08:00"]
+    slot = offer["slot"][0]["reference"]
+    held_body = appointment_for(int(slot.removeprefix("Slot/")), "H001", first.card_no, "张三")
+    _, held = await fhir.call("POST", "/Appointment/$hold", his, json=held_body)
+    status, booked = await fhir.call(
+        "POST", "/Appointment/$book", his,
+        json=parameters(appointment_reference=f"Appointment/{held['id']}"),
+    )  # fmt: skip
+    assert (status, booked["status"]) == (200, "booked")
+
+    phone = Twilio(await aiohttp_client(make_ivr_root(services)), services)
+    call = phone.call("+8613900000001")
+    await call.dial()
+    heard = []
+    for digits in ("1", caller.card_no, "101", "00868", "0711", "0830"):
+        await call.press(digits)
+        heard.append(call.text())
+    assert heard[-1].startswith("对不起，这个时段的号已经约满了"), heard  # 08:30 is full
+    mine = await services.read(bookings.list_bookings, IVR, patient_id=caller.id)
+    assert mine == []
+    assert (
+        session.id
+        == (await services.read(bookings.get_booking, held["id"], IVR)).booking.session_id
+    )
