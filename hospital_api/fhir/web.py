@@ -54,12 +54,21 @@ def _read(kind: str, handler: Handler) -> FhirRoute:
 
 # --- the CapabilityStatement (what is really here, from the table) ------------------------
 
+SYSTEM_OPERATIONS = {
+    "$bulk-publish": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/bulk-publish",
+}
+
 
 def capability_statement(base: str) -> dict:
     by_type: dict[str, list[FhirRoute]] = {}
     for r in ROUTES_TABLE:
         if r.resource is not None:
             by_type.setdefault(r.resource, []).append(r)
+    system_operations = [
+        {"name": r.interaction[1:], "definition": SYSTEM_OPERATIONS[r.interaction]}
+        for r in ROUTES_TABLE
+        if r.resource is None and r.interaction in SYSTEM_OPERATIONS
+    ]
     resources = []
     for kind, routes in by_type.items():
         entry: dict = {"type": kind, "interaction": [], "searchParam": [], "operation": []}
@@ -94,12 +103,10 @@ def capability_statement(base: str) -> dict:
             "mode": "server",
             "documentation": "Bearer tokens as /api/v1's, each scoped to its hospital; "
                              "metadata and the SMART Scheduling Links files are public.",
-            "security": {"service": [{"coding": [{
-                "system": "http://terminology.hl7.org/CodeSystem/restful-security-service",
-                "code": "OAuth"}], "text": "Bearer token (guahao token create)"}]},
+            # a static bearer token: none of restful-security-service's codes (OAuth, SMART)
+            "security": {"service": [{"text": "Bearer token (guahao token create)"}]},
             "resource": resources,
-            "operation": [{"name": "bulk-publish", "definition":
-                           "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/bulk-publish"}],
+            "operation": system_operations,
         }],
     }  # fmt: skip
 

@@ -132,3 +132,44 @@ async def test_a_token_sees_its_own_hospital_only(fhir, services):
     admin = await fhir.token("admin", None)  # the platform's token sees both
     _, bundle = await fhir.get("/Organization", admin)
     assert len(resources(bundle)) == 2
+
+
+INTERACTION_CALLS = {
+    "read": ("GET", "/{type}/{id}"),
+    "search-type": ("GET", "/{type}"),
+    "update": ("PUT", "/{type}/{id}"),
+    "patch": ("PATCH", "/{type}/{id}"),
+}
+
+
+async def test_every_interaction_and_operation_the_metadata_names_is_served(fhir, services):
+    """The CapabilityStatement tells the truth: each interaction and operation it names
+    has an endpoint here (an answer that is neither 'no such endpoint' nor 405)."""
+    world = World(services)
+    session = await world.basic(TOMORROW)
+    patient = await world.patient()
+    booked = await world.book((await slot_ids(services, session.id))[0], patient.id)
+    ids = {
+        "Appointment": booked.booking.booking_no,
+        "Schedule": str(session.id),
+        "Slot": str((await slot_ids(services, session.id))[0]),
+    }
+    admin = await fhir.token("admin", "H001")
+    _, cs = await fhir.get("/metadata")
+    rest = cs["rest"][0]
+    for resource in rest["resource"]:
+        kind = resource["type"]
+        for interaction in resource["interaction"]:
+            method, path = INTERACTION_CALLS[interaction["code"]]
+            url = path.format(type=kind, id=ids.get(kind, "1"))
+            body = {"json": {"resourceType": kind}} if method in ("PUT", "PATCH") else {}
+            status, outcome = await fhir.call(method, url, admin, **body)
+            assert status != 405, (method, url)
+            if status == 404:  # a row not found, not an endpoint missing
+                assert "No resource type" not in outcome["issue"][0]["diagnostics"], url
+        for operation in resource.get("operation", []):
+            status, _ = await fhir.call("POST", f"/{kind}/${operation['name']}", admin, json={})
+            assert status == 400  # the operation is there, and says what it needs
+    assert [o["name"] for o in rest["operation"]] == ["bulk-publish"]
+    async with fhir.client.get("/fhir/R4/$bulk-publish") as resp:
+        assert resp.status == 200
