@@ -1,5 +1,6 @@
 """SMART Scheduling Links (https://github.com/smart-on-fhir/smart-scheduling-links): the
-``$bulk-publish`` manifest and, for each hospital, NDJSON files of its Location, its
+``$bulk-publish`` manifest (of every hospital at ``/$bulk-publish``, of one at
+``/bulk/<code>/$bulk-publish``) and, for each hospital, NDJSON files of its Location, its
 Schedules (clinic sessions) and its Slots from today on. Public, as the specification
 has it: a regional portal polls the manifest every few minutes.
 
@@ -62,11 +63,22 @@ def since(request: web.Request) -> datetime | None:
 
 
 async def manifest(request: web.Request) -> web.Response:
-    changed = since(request)
-    now = request.app[SERVICES].clock.now()
+    """Every hospital's files."""
     hospitals = await request.app[SERVICES].read(
         catalogue.visible_hospitals, Actor("system", "engine", None, Channel.SYSTEM)
     )
+    return _manifest(request, hospitals, "/$bulk-publish")
+
+
+async def hospital_manifest(request: web.Request) -> web.Response:
+    """One hospital's files (a portal that shows one hospital polls only what it shows)."""
+    h = await request.app[DIRECTORY].by_code(request.match_info["hospital"])
+    return _manifest(request, [h], f"/bulk/{quote(h.code)}/$bulk-publish")
+
+
+def _manifest(request: web.Request, hospitals: list[Hospital], path: str) -> web.Response:
+    changed = since(request)
+    now = request.app[SERVICES].clock.now()
     base = base_url(request)
     query = {"_since": request.query["_since"]} if changed else {}
     output = [
@@ -76,7 +88,7 @@ async def manifest(request: web.Request) -> web.Response:
     ]
     body = {
         "transactionTime": now.astimezone(UTC).isoformat(timespec="seconds"),
-        "request": str(URL(base + "/$bulk-publish") % query),
+        "request": str(URL(base + path) % query),
         "output": output,
         "error": [],
     }

@@ -157,6 +157,8 @@ ROUTES_TABLE: list[FhirRoute] = [
               "patch", roles=HIS, documentation=CANCEL_ONLY + " (JSON Patch: replace /status)"),
     # --- SMART Scheduling Links: public, as the specification has it
     FhirRoute("GET", "/$bulk-publish", bulk.manifest, None, "$bulk-publish", roles=None),
+    FhirRoute("GET", "/bulk/{hospital}/$bulk-publish", bulk.hospital_manifest, None,
+              "bulk-manifest", roles=None),
     FhirRoute("GET", "/bulk/{hospital}/{kind}.ndjson", bulk.ndjson, None, "bulk-file",
               roles=None),
 ]  # fmt: skip

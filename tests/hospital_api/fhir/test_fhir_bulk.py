@@ -80,6 +80,13 @@ async def test_manifest_and_files_parse_and_slots_say_how_to_book(fhir, services
     other = await files(fhir, manifest, "H002")
     assert all(e["url"] not in (PHONE, DEEP_LINK) for s in other["Slot"] for e in s["extension"])
     assert "telecom" not in other["Location"][0]
+    # one hospital's own manifest names its files only
+    async with fhir.client.get("/fhir/R4/bulk/H002/$bulk-publish") as resp:
+        own = await resp.json()
+    assert own["request"].endswith("/fhir/R4/bulk/H002/$bulk-publish")
+    assert [o["url"].rsplit("/bulk/", 1)[1] for o in own["output"]] == [
+        "H002/Location.ndjson", "H002/Schedule.ndjson", "H002/Slot.ndjson",
+    ]  # fmt: skip
 
 
 async def test_since_gives_only_what_changed_and_an_sms_booking_turns_busy(fhir, services, clock):
@@ -136,6 +143,8 @@ async def test_bad_bulk_requests_are_outcomes(fhir, services):
         ("/bulk/H001/Slot.ndjson?_since=2026-99-01", 400, "invalid_since"),
         ("/bulk/H001/Patient.ndjson", 404, "not_found"),
         ("/bulk/H404/Slot.ndjson", 404, "not_found"),
+        ("/bulk/H404/$bulk-publish", 404, "not_found"),
+        ("/bulk/H001/$bulk-publish?_since=x", 400, "invalid_since"),
     ]:
         got, outcome = await fhir.get(path)
         assert (got, error_code(outcome)) == (status, code), (path, outcome)
