@@ -136,3 +136,34 @@ async def test_a_body_too_large_and_a_wrong_update(fhir, services):
     assert (got, error_code(outcome)) == (400, "invalid_patch")
     got, outcome = await fhir.call("DELETE", "/Slot/1", his)
     assert got == 405
+
+
+async def test_a_platform_token_names_the_hospital_of_a_find(fhir, services):
+    await World(services).basic(TOMORROW)
+    admin = await fhir.token("admin", None)
+    got, outcome = await fhir.get("/Appointment/$find?start=2026-07-11&end=2026-07-11", admin)
+    assert (got, error_code(outcome)) == (400, "missing_parameter")
+    _, bundle = await fhir.get("/Organization?identifier=H001", admin)
+    org = bundle["entry"][0]["resource"]["id"]
+    got, found = await fhir.get(
+        f"/Appointment/$find?start=2026-07-11&end=2026-07-11&organization=Organization/{org}",
+        admin,
+    )
+    assert got == 200
+    assert len(found["entry"]) == 8
+
+
+async def test_a_store_that_is_down_is_a_503_to_retry(fhir, services):
+    await World(services).basic(TOMORROW)
+    his = await fhir.token("his", "H001")
+    await fhir.get("/Slot", his)  # the token is verified (and cached) while the store is up
+    await services.store.close()
+    try:
+        async with fhir.client.get("/fhir/R4/Slot", headers=his) as resp:
+            assert resp.status == 503
+            assert resp.headers["Retry-After"] == "1"
+            outcome = await resp.json(content_type=None)
+        assert error_code(outcome) == "store_unavailable"
+        assert outcome["issue"][0]["code"] == "transient"
+    finally:
+        await services.store.open()
