@@ -18,15 +18,14 @@ from .body import JSON_PATCH, JSON_TYPES, read_json, resource
 from .context import actor, hospital_by_code, services, zone
 from .outcome import FhirProblem, invalid
 from .resources import fhir_response
-from .search import check_known, dates, searchset, single, token
+from .search import booking_no, check_known, dates, searchset, single, token
 
-BOOKING_NO_LENGTH = 9
 HOSPITAL_CANCELS = ("prov", "maint")  # appointment-cancellation-reason codes: the hospital's
 
 
 def _booking_no(request: web.Request) -> str:
     raw = request.match_info["id"]
-    if not (raw.isdigit() and len(raw) == BOOKING_NO_LENGTH):
+    if booking_no(raw) is None:
         raise NotFound("Appointment", raw)
     return raw
 

@@ -33,6 +33,7 @@ from .resources import fhir_response
 from .search import (
     PAGING,
     base_url,
+    booking_no,
     check_known,
     count,
     cursor,
@@ -46,7 +47,6 @@ from .search import (
 from .slots import department_code
 
 FIND_PARAMETERS = PAGING | {"start", "end", "practitioner", "service-type", "organization"}
-BOOKING_NO_LENGTH = 9
 MAX_CARD_NO = 32  # card numbers are 9 digits; a HIS's own may be longer, never this long
 
 
@@ -185,14 +185,14 @@ def _held_booking_no(appointment: dict[str, Any] | None, ref: str | None) -> str
 
 async def book(request: web.Request) -> web.Response:
     appointment, ref = _operation_input(await read_json(request))
-    booking_no = _held_booking_no(appointment, ref)
-    if booking_no is None:
+    held = _held_booking_no(appointment, ref)
+    if held is None:
         if appointment is None:
             raise invalid("missing_parameter", "$book needs an appointment-reference or -resource.")
         return await _book(request, appointment, hold=False)
-    if not (booking_no.isdigit() and len(booking_no) == BOOKING_NO_LENGTH):
-        raise NotFound("Appointment", booking_no)
+    if booking_no(held) is None:
+        raise NotFound("Appointment", held)
     view = await services(request).handle(
-        bookings.ConfirmBooking(actor=actor(request), booking_no=booking_no)
+        bookings.ConfirmBooking(actor=actor(request), booking_no=held)
     )
     return await _answer(request, view, 200)

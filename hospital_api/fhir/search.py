@@ -32,7 +32,9 @@ DEFAULT_COUNT = 50
 MAX_ID = 2**63 - 1
 PAGING = frozenset({"_count", "_cursor"})
 
-_ID = re.compile(r"[0-9]{1,18}")
+_ID = re.compile(r"[0-9]{1,18}")  # ASCII digits: str.isdigit() takes ² and ١ too
+_COUNT = re.compile(r"[0-9]{1,6}")
+_BOOKING_NO = re.compile(r"[0-9]{9}")
 _DATE = re.compile(r"(eq|ge|gt|le|lt)?(\d{4}-\d{2}-\d{2})(T[0-9:.]+(?:Z|[+-]\d{2}:\d{2})?)?")
 _ONE_SECOND = timedelta(seconds=1)
 # a clinic's calendar: far enough either way, and never near datetime's own limits
@@ -77,7 +79,7 @@ def count(query: MultiMapping[str]) -> int:
     raw = single(query, "_count")
     if raw is None:
         return DEFAULT_COUNT
-    if not raw.isdigit() or len(raw) > 6 or not 1 <= int(raw) <= MAX_COUNT:
+    if not _COUNT.fullmatch(raw) or not 1 <= int(raw) <= MAX_COUNT:
         raise invalid("invalid_count", f"_count must be a whole number 1 to {MAX_COUNT}.", "_count")
     return int(raw)
 
@@ -96,6 +98,11 @@ def resource_id(text: str) -> int | None:
     if not _ID.fullmatch(text) or int(text) > MAX_ID:
         return None
     return int(text)
+
+
+def booking_no(text: str) -> str | None:
+    """An Appointment id (a booking number, 预约号: 9 digits), or None when it cannot be."""
+    return text if _BOOKING_NO.fullmatch(text) else None
 
 
 def reference(value: str, kind: str, name: str) -> int:

@@ -58,7 +58,8 @@ async def search_schedule(request: web.Request) -> web.Response:
     active = single(q, "active")
     if active not in (None, "true", "false"):
         raise invalid("invalid_token", "active is true or false.", "active")
-    day_from, day_to = dates(q, "date", await zone(request)).days(await zone(request))
+    tz = await zone(request)
+    day_from, day_to = dates(q, "date", tz).days(tz)
     query = FeedQuery(
         doctor_id=reference(doctor, "Practitioner", "actor") if doctor else None,
         department_code=department_code(q),

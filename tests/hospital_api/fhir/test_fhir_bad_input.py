@@ -14,6 +14,8 @@ BAD_SEARCHES = [
     ("/Slot?_count=501", 400, "invalid_count"),
     ("/Slot?_count=-1", 400, "invalid_count"),
     ("/Slot?_count=abc", 400, "invalid_count"),
+    ("/Slot?_count=%C2%B2", 400, "invalid_count"),  # ²: a digit to str.isdigit, not to int
+    ("/Appointment/%C2%B2%C2%B2%C2%B2%C2%B2%C2%B2%C2%B2%C2%B2%C2%B2%C2%B2", 404, "not_found"),
     ("/Slot?_count=1&_count=2", 400, "repeated_parameter"),
     ("/Slot?_cursor=x", 400, "invalid_cursor"),
     ("/Slot?_cursor=99999999999999999999999", 400, "invalid_cursor"),

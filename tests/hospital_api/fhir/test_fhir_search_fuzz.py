@@ -24,7 +24,8 @@ EDGES = [
     "2026-07-11T08:00:00.9999999999+08:00",
     "Schedule/", "Schedule/-1", "Practitioner/1/2", "Organization/0", "|", "||", "a|b|c",
     "urn:guahao:fhir:H001:card-no|", "urn:guahao:fhir::card-no|1", "%00", "\u0000", "\ud800x",
-    "挂号", "true", "TRUE", "null", "[]", "{}", "'; DROP TABLE slots; --", "*", "../../etc",
+    "挂号", "²", "١٢", "１２", "true", "TRUE", "null", "[]", "{}", "*", "../../etc",
+    "'; DROP TABLE slots; --",
 ]  # fmt: skip
 
 
