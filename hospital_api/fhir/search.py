@@ -35,7 +35,9 @@ PAGING = frozenset({"_count", "_cursor"})
 _ID = re.compile(r"[0-9]{1,18}")  # ASCII digits: str.isdigit() takes ² and ١ too
 _COUNT = re.compile(r"[0-9]{1,6}")
 _BOOKING_NO = re.compile(r"[0-9]{9}")
-_DATE = re.compile(r"(eq|ge|gt|le|lt)?(\d{4}-\d{2}-\d{2})(T[0-9:.]+(?:Z|[+-]\d{2}:\d{2})?)?")
+_DATE = re.compile(
+    r"(eq|ge|gt|le|lt)?(\d{4}-\d{2}-\d{2})(T[0-9:.]+(?:Z|[+-]\d{2}:\d{2})?)?", re.ASCII
+)
 _ONE_SECOND = timedelta(seconds=1)
 # a clinic's calendar: far enough either way, and never near datetime's own limits
 MIN_YEAR, MAX_YEAR = 1900, 2999
