@@ -12,16 +12,18 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 import agent_console.web
+import hospital_api.fhir.web
 import hospital_api.web
 import ivr.web
 from agent_console.keys import PROXY_NOTICE, ConsoleSettings
-from booking_core.bus import bootstrap
+from booking_core.bus import BookingServices, bootstrap
 from booking_core.kernel.clock import Clock, SystemClock
 from booking_core.kernel.errors import StoreUnavailable
 from booking_core.kernel.pii import Cipher
 from booking_core.kernel.unit import val
 from booking_core.store import make_store
 from edge.signature import TWILIO_ACCOUNT
+from hospital_api.fhir.keys import FhirSettings
 
 from . import feeding, kiosking, texting
 from .config import Settings, require_secret
@@ -83,6 +85,7 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> web.Applicat
             feeds_allow_private=settings.feeds_allow_private_addresses,
         ),
     )
+    app.add_subapp("/fhir/R4/", fhir_app(services, settings))
     app.add_subapp(
         "/twilio/voice/",
         ivr.web.make_app(
@@ -110,6 +113,22 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> web.Applicat
     kiosking.mount(app, settings)
     feeding.mount(app, settings)
     return app
+
+
+def fhir_app(services: BookingServices, settings: Settings) -> web.Application:
+    """FHIR R4 and the SMART Scheduling Links files, with what they publish of the phones."""
+    fhir_settings = FhirSettings(
+        public_url=settings.public_url,
+        max_body_bytes=settings.max_body_bytes,
+        default_timezone=settings.timezone,
+        ivr_phone=settings.ivr_phone_number,
+        ivr_hospital=settings.ivr_hospital,
+        sms_phone=settings.sms_phone_number,
+        sms_hospital=settings.sms_hospital,
+    )
+    return hospital_api.fhir.web.make_app(
+        services, fhir_settings, token_cache_seconds=settings.token_cache_seconds
+    )
 
 
 async def store_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -150,7 +150,21 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ivr_hospital", "H001", "Code of the hospital the phone line (IVR) books for", str),
     Setting("ivr_agent_queue", "guahao-agents", "Twilio queue callers wait in for an agent", str),
     Setting(
+        "ivr_phone_number",
+        "",
+        "The phone number patients call to reach the phone line (IVR), as published to "
+        "portals (SMART booking-phone); empty: none published",
+        str,
+    ),
+    Setting(
         "sms_hospital", "H001", "Code of the hospital the SMS number (and modem) books for", str
+    ),
+    Setting(
+        "sms_phone_number",
+        "",
+        "The number patients text booking codes to, as published to portals (SMART "
+        "booking-deep-link, sms:); empty: none published",
+        str,
     ),
     Setting(
         "sms_notices",
@@ -340,7 +354,9 @@ class Settings:
     twilio_auth_token: str | None
     ivr_hospital: str
     ivr_agent_queue: str
+    ivr_phone_number: str
     sms_hospital: str
+    sms_phone_number: str
     sms_notices: str
     reminder_hour: int
     twilio_account_sid: str

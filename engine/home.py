@@ -22,6 +22,8 @@ code,pre{{background:#f4f4f4;padding:0 .2em}}pre{{padding:.5em}}</style></head>
 <li><a href="console/login">Agent console</a> (坐席): the agents' desk and the back office</li>
 <li><a href="api/v1/">Hospital API</a>: <a href="api/v1/openapi.json">its OpenAPI document</a>
   (a bearer token from <code>guahao token create</code>)</li>
+<li><a href="fhir/R4/metadata">FHIR R4</a> (the same tokens): slots, IHE $find, $hold, $book;
+  <a href="fhir/R4/$bulk-publish">SMART Scheduling Links</a> (public)</li>
 <li><a href="healthz">/healthz</a> (the store answers) and <a href="metrics">/metrics</a>
   (Prometheus)</li>
 <li>Phone line (IVR): {phone}</li>

@@ -47,7 +47,11 @@ def kind_of(notice: Notice) -> tuple[str, str | None] | None:
     if notice.booking is None:
         return None
     match notice.happened:
+        case events.BookingCreated(held_for="confirmation"):
+            return None  # a hospital system's hold (FHIR $hold): texted once it is booked
         case events.BookingCreated() | events.CallBooked():
+            return MessageKind.CONFIRMATION, None
+        case events.BookingConfirmed(method="none"):  # that hold booked, nothing paid
             return MessageKind.CONFIRMATION, None
         case events.BookingConfirmed():
             return MessageKind.CONFIRMATION, "paid"

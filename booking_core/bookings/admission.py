@@ -161,7 +161,7 @@ def claim_place(
     insert meets the active-place index and comes back for :func:`other_place`.
     """
     guarded = not tx.unsafe_capacity_check
-    booked = yield from take_place(slot_id, guarded=guarded)
+    booked = yield from take_place(slot_id, tx.epoch, guarded=guarded)
     if booked is None:
         raise SlotFull(slot_id=slot_id)
     if not probe:
@@ -206,7 +206,8 @@ def book_slot(tx: Tx, cmd: BookSlot, deps: Deps) -> Unit[BookingView]:
     phone_index = _booker_phone_index(deps, cmd.booker_phone) or patient["phone_index"]
     yield from admit(tx, ctx, patient, rules, phone_index=phone_index, moving=None)
     place, booked = yield from claim_place(tx, ctx["slot_id"], ctx["capacity"], probe=False)
-    held = rules.on(RuleKey.PREPAY_REQUIRED) and ctx["fee"] > 0
+    prepay = rules.on(RuleKey.PREPAY_REQUIRED) and ctx["fee"] > 0
+    held = cmd.hold or prepay
     hold_until = tx.now + timedelta(minutes=int(rules.value(RuleKey.HOLD_MINUTES)))
     status = BookingStatus.HELD if held else BookingStatus.CONFIRMED
     fields = {
@@ -251,7 +252,8 @@ def book_slot(tx: Tx, cmd: BookSlot, deps: Deps) -> Unit[BookingView]:
         except UniqueViolation as err:  # PostgreSQL: another request (another patient) won the key
             raise IdempotencyKeyReused(key=cmd.idempotency_key or "") from err
     view = _view_of_new(ctx, patient, booking_id, booking_no, fields)
-    created = BookingCreated(**booking_fields(view))
+    held_for = "payment" if prepay else "confirmation" if held else ""
+    created = BookingCreated(**booking_fields(view), held_for=held_for)
     tx.emit(created)
     emit_slot_changed(tx, ctx["hospital_id"], ctx["slot_id"], ctx["capacity"], booked)
     tx.audit(

@@ -6,6 +6,7 @@ from datetime import datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from ..blacklist.repo import active_ban
 from ..events.audit import AuditAction
 from ..events.model import (
     BookingCancelled,
@@ -18,6 +19,7 @@ from ..kernel import tenancy
 from ..kernel.actor import Actor, Channel
 from ..kernel.deps import Deps
 from ..kernel.errors import (
+    Blacklisted,
     BookingError,
     CheckInClosed,
     CheckInNotOpen,
@@ -35,7 +37,7 @@ from ..rules.checks import at_local, check_cancel_deadline, check_reschedule_dea
 from ..rules.model import RuleKey
 from ..rules.repo import cached_rules
 from .admission import admit, booking_fields, claim_place, emit_slot_changed, slot_context
-from .commands import CancelBooking, CheckIn, PayBooking, RescheduleBooking
+from .commands import CancelBooking, CheckIn, ConfirmBooking, PayBooking, RescheduleBooking
 from .model import Booking, BookingStatus, BookingView, CancelReason
 from .repo import booking_by_no, release_place, view_by_id
 
@@ -87,7 +89,7 @@ def refund(tx: Tx, booking: Booking, actor: Actor, method: str | None) -> Unit[N
 def cancel_one(tx: Tx, booking: Booking, actor: Actor, reason: CancelReason) -> Unit[BookingView]:
     """Cancel, free the place, refund, and record it (used by cancel, expiry and 停诊)."""
     method = yield val("SELECT pay_method FROM bookings WHERE id = ?", booking.id)
-    booked = yield from release_place(booking.slot_id)
+    booked = yield from release_place(booking.slot_id, tx.epoch)
     yield from _set_status(
         tx, booking, BookingStatus.CANCELLED, cancelled_at=tx.epoch, cancel_reason=str(reason)
     )
@@ -210,6 +212,41 @@ def pay_booking(tx: Tx, cmd: PayBooking, deps: Deps) -> Unit[BookingView]:
     return view
 
 
+def confirm_booking(tx: Tx, cmd: ConfirmBooking, deps: Deps) -> Unit[BookingView]:
+    """A held booking confirmed before its hold ends, its patient checked against the
+    blacklist again (a ban may have come in since the hold). Where the hospital requires
+    prepayment and the fee is still due, only paying confirms it."""
+    booking = yield from _owned(tx, cmd.booking_no, cmd.actor)
+    if booking.status is not BookingStatus.HELD:
+        raise InvalidState(status=str(booking.status), action="confirm")
+    if booking.hold_expires_at is not None and booking.hold_expires_at <= tx.now:
+        raise InvalidState(status="hold_expired", action="confirm")
+    rules = yield from cached_rules(deps.cache, booking.hospital_id)
+    if rules.on(RuleKey.PREPAY_REQUIRED) and booking.paid < booking.fee:
+        raise InvalidState(status="unpaid", action="confirm")
+    if rules.on(RuleKey.BLACKLIST_CHECK):
+        ban = yield from active_ban(booking.patient_id, booking.hospital_id, tx.epoch)
+        if ban is not None:
+            ctx = yield from slot_context(booking.slot_id, cmd.actor)
+            raise Blacklisted(
+                until=ban.ends_at.astimezone(ZoneInfo(ctx["timezone"])), reason=ban.reason
+            )
+    yield from _set_status(tx, booking, BookingStatus.CONFIRMED, hold_expires_at=None)
+    view = yield from view_by_id(booking.id)
+    event = BookingConfirmed(**booking_fields(view), method="none")
+    tx.emit(event)
+    tx.audit(
+        cmd.actor,
+        AuditAction.BOOKING_CONFIRMED,
+        "booking",
+        booking.booking_no,
+        hospital_id=booking.hospital_id,
+        before={"status": str(booking.status)},
+        after={"status": str(BookingStatus.CONFIRMED)},
+    )
+    return view
+
+
 def _payment_replayed(cmd: PayBooking, booking: Booking, prior: Row) -> Unit[BookingView]:
     """Already applied: the booking as it stands, if ``prior`` paid this very booking."""
     if (prior["booking_id"], prior["method"]) != (booking.id, cmd.method):
@@ -221,7 +258,7 @@ def move_booking(
     tx: Tx, booking: Booking, target_ctx: Row, place: int, booked: int, actor: Actor, reason: str
 ) -> Unit[BookingView]:
     """Put ``booking`` into the place already claimed in ``target_ctx``'s slot; free the old one."""
-    old_booked = yield from release_place(booking.slot_id)
+    old_booked = yield from release_place(booking.slot_id, tx.epoch)
     old_capacity = yield val("SELECT capacity FROM slots WHERE id = ?", booking.slot_id)
     status = (
         BookingStatus.CONFIRMED if booking.status is BookingStatus.CHECKED_IN else booking.status

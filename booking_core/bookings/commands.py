@@ -34,6 +34,9 @@ class BookSlot(Command[BookingView]):
     idempotency_key: str | None = None
     idempotency_scope: str = ""
     request_hash: str = ""
+    # held for the hold time (未支付锁号) even where no prepayment is due: FHIR's $hold,
+    # confirmed by ConfirmBooking or released by the hold sweep
+    hold: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -41,6 +44,14 @@ class PayBooking(Command[BookingView]):
     booking_no: str
     method: str  # "balance" | "card" | "cash"
     reference: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConfirmBooking(Command[BookingView]):
+    """Confirm a held booking before its hold ends (FHIR's $book of a $hold); one whose
+    fee is still due where the hospital requires prepayment is confirmed by paying it."""
+
+    booking_no: str
 
 
 @dataclass(frozen=True, kw_only=True)

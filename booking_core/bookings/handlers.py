@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from ..kernel.registry import handler_table, on
 from .admission import book_slot
-from .changes import cancel_booking, check_in, pay_booking, reschedule_booking
+from .changes import cancel_booking, check_in, confirm_booking, pay_booking, reschedule_booking
 from .commands import (
     BookSlot,
     CancelBooking,
     CheckIn,
+    ConfirmBooking,
     ExpireHolds,
     PayBooking,
     RescheduleBooking,
@@ -23,6 +24,7 @@ from .sweeps import expire_holds, sweep_no_shows
 HANDLERS = handler_table(
     on(BookSlot, book_slot),
     on(PayBooking, pay_booking),
+    on(ConfirmBooking, confirm_booking),
     on(CancelBooking, cancel_booking),
     on(RescheduleBooking, reschedule_booking),
     on(CheckIn, check_in),

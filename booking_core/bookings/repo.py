@@ -152,26 +152,34 @@ def insert_booking(fields: dict[str, Any]) -> Unit[tuple[int, str] | None]:
     raise RuntimeError("could not draw an unused booking number")
 
 
-def release_place(slot_id: int) -> Unit[int]:
-    """Give a place back to its slot; the new booked count."""
+def release_place(slot_id: int, at: int) -> Unit[int]:
+    """Give a place back to its slot at epoch ``at``; the new booked count."""
     booked = yield val(
-        "UPDATE slots SET booked = booked - 1 WHERE id = ? AND booked > 0 RETURNING booked",
+        "UPDATE slots SET booked = booked - 1, updated_at = ? WHERE id = ? AND booked > 0 "
+        "RETURNING booked",
+        at,
         slot_id,
     )
     return booked if booked is not None else 0
 
 
-def take_place(slot_id: int, *, guarded: bool = True) -> Unit[int | None]:
-    """The capacity guard: one more place if one is free; the new booked count or None."""
+def take_place(slot_id: int, at: int, *, guarded: bool = True) -> Unit[int | None]:
+    """The capacity guard: one more place if one is free (the slot changed at epoch
+    ``at``); the new booked count or None."""
     if guarded:
         return (
             yield val(
-                "UPDATE slots SET booked = booked + 1 WHERE id = ? AND booked < capacity "
-                "RETURNING booked",
+                "UPDATE slots SET booked = booked + 1, updated_at = ? "
+                "WHERE id = ? AND booked < capacity RETURNING booked",
+                at,
                 slot_id,
             )
         )
     # test-only negative control: the capacity was checked before the transaction
     return (
-        yield val("UPDATE slots SET booked = booked + 1 WHERE id = ? RETURNING booked", slot_id)
+        yield val(
+            "UPDATE slots SET booked = booked + 1, updated_at = ? WHERE id = ? RETURNING booked",
+            at,
+            slot_id,
+        )
     )

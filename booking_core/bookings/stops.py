@@ -64,8 +64,9 @@ def stop_session(tx: Tx, cmd: StopSession, deps: Deps) -> Unit[dict[str, Any]]:
             yield from cancel_one(tx, booking, cmd.actor, CancelReason.SESSION_STOPPED)
             cancelled += 1
     yield execute(
-        "UPDATE sessions SET status = 'stopped', stop_reason = ? WHERE id = ?",
+        "UPDATE sessions SET status = 'stopped', stop_reason = ?, updated_at = ? WHERE id = ?",
         cmd.reason,
+        tx.epoch,
         session.id,
     )
     stopped = SessionStopped(

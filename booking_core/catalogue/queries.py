@@ -172,3 +172,41 @@ def hospital(tx: Tx, code: str) -> Unit[Hospital]:
 
 def hospital_with_id(tx: Tx, hospital_id: int) -> Unit[Hospital]:
     return (yield from hospital_by_id(hospital_id))
+
+
+# --- by id, for feeds that name rows by their ids (FHIR, SMART Scheduling Links) ---------
+
+
+def visible_hospitals(tx: Tx, actor: Actor) -> Unit[list[Hospital]]:
+    """The hospitals an actor sees: its own, or every one for a platform-wide actor."""
+    where, args = tenancy.scope(actor, "id")
+    sql = "SELECT * FROM hospitals" + (" WHERE " + " AND ".join(where) if where else "")
+    found = yield rows(sql + " ORDER BY id", *args)
+    return [Hospital(r["id"], r["code"], r["name"], r["timezone"]) for r in found]
+
+
+def hospital_departments(tx: Tx, hospital_id: int) -> Unit[list[Department]]:
+    """A hospital's active departments by code."""
+    found = yield rows(
+        "SELECT * FROM departments WHERE hospital_id = ? AND active = 1 ORDER BY code",
+        hospital_id,
+    )
+    return [department_from(r) for r in found]
+
+
+def department_with_id(tx: Tx, department_id: int, actor: Actor) -> Unit[Department]:
+    """A department by id; NotFound outside the actor's hospital."""
+    row = yield one("SELECT * FROM departments WHERE id = ?", department_id)
+    if row is None:
+        raise NotFound("department", department_id)
+    tenancy.check(actor, row["hospital_id"], "department", department_id)
+    return department_from(row)
+
+
+def doctor_with_id(tx: Tx, doctor_id: int, actor: Actor) -> Unit[Doctor]:
+    """A doctor by id; NotFound outside the actor's hospital."""
+    row = yield one("SELECT * FROM doctors WHERE id = ?", doctor_id)
+    if row is None:
+        raise NotFound("doctor", doctor_id)
+    tenancy.check(actor, row["hospital_id"], "doctor", doctor_id)
+    return doctor_from(row)

@@ -244,12 +244,15 @@ as the change it belongs to and published by the engine's `kiosk` consumer from 
 WHEN: Mapping[type[Event], str] = {
     BookingCreated: """\
 When a place is booked (`BookSlot`, from any door: a phone call, a text, the console,
-`/api/v1`). The booking is `held` when the hospital's rules ask for payment first (it is
-cancelled with reason `hold_expired` if not paid in time), else `confirmed`. A
-[SlotChanged](#slotchanged) follows. The SMS notifier texts the patient a confirmation.""",
+`/api/v1`, FHIR). The booking is `held` when the hospital's rules ask for payment first (it
+is cancelled with reason `hold_expired` if not paid in time), or when a hospital system
+holds it through FHIR's `$hold` (confirmed by `$book`, else cancelled the same way), else
+`confirmed`. A [SlotChanged](#slotchanged) follows. The SMS notifier texts the patient a
+confirmation (a FHIR hold: once booked).""",
     BookingConfirmed: """\
-When a `held` booking is paid (`PayBooking`): it is `confirmed` now. The SMS notifier
-texts a confirmation that says it was paid.""",
+When a `held` booking is paid (`PayBooking`), or a FHIR hold is booked with nothing due
+first (`ConfirmBooking`, `method` `none`): it is `confirmed` now. The SMS notifier texts a
+confirmation that says it was paid (a FHIR hold: that it is booked, and what is due).""",
     BookingPaid: """\
 When a booking that was already `confirmed` (booked without paying first) is paid
 (`PayBooking`). Nobody is texted.""",

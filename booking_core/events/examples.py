@@ -85,7 +85,7 @@ def booking(**changes: Any) -> dict[str, Any]:
 EXAMPLES: Mapping[type[Event], Event] = {
     e.__class__: e
     for e in (
-        BookingCreated(**booking(status="held", paid=0)),
+        BookingCreated(**booking(status="held", paid=0), held_for="payment"),
         BookingConfirmed(**booking(), method="balance"),
         BookingPaid(**booking(), method="cash"),
         BookingCancelled(

@@ -119,14 +119,24 @@ class BookingCreated(BookingEvent):
 
     topic: ClassVar[str] = "booking.created"
 
+    held_for: str = doc(
+        "What a held booking waits for: payment (预付), or confirmation (a FHIR $hold, "
+        "confirmed by $book); empty when it was confirmed at once",
+        "",
+    )
+
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class BookingConfirmed(BookingEvent):
-    """A held booking was paid, so it is confirmed (支付确认)."""
+    """A held booking was paid, so it is confirmed (支付确认); or a FHIR $hold was
+    confirmed by $book with nothing due first (``method`` none)."""
 
     topic: ClassVar[str] = "booking.confirmed"
 
-    method: str = doc("How it was paid: balance (预交金), card or cash")
+    method: str = doc(
+        "How it was paid: balance (预交金), card or cash; none when a hold was confirmed "
+        "with nothing due (FHIR $book)"
+    )
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -22,10 +22,16 @@ from .model import (
     SlotView,
 )
 from .queries import (
+    FEED_PAGE_MAX,
     SESSION_ROW_SQL,
+    FeedQuery,
+    FeedSession,
+    FeedSlot,
     SessionDetail,
     SessionRow,
     SlotSearch,
+    feed_sessions,
+    feed_slots,
     list_sessions,
     search_slots,
     session_detail,
@@ -33,6 +39,7 @@ from .queries import (
 )
 
 __all__ = [
+    "FEED_PAGE_MAX",
     "MAX_DEPARTMENTS",
     "MAX_DOCTORS",
     "MAX_SESSIONS",
@@ -42,6 +49,9 @@ __all__ = [
     "CreateSessions",
     "DepartmentLine",
     "DoctorLine",
+    "FeedQuery",
+    "FeedSession",
+    "FeedSlot",
     "ImportCounts",
     "ImportSchedule",
     "Period",
@@ -54,6 +64,8 @@ __all__ = [
     "Slot",
     "SlotSearch",
     "SlotView",
+    "feed_sessions",
+    "feed_slots",
     "list_sessions",
     "search_slots",
     "session_detail",

@@ -75,8 +75,8 @@ def insert_session(
     """Write the planned session and its slots, with its event and audit record; its id."""
     session_id = yield val(
         "INSERT INTO sessions (hospital_id, department_id, doctor_id, day, period, start_time, "
-        "end_time, starts_at, ends_at, room, fee, status, created_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?) RETURNING id",
+        "end_time, starts_at, ends_at, room, fee, status, created_at, updated_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?) RETURNING id",
         hospital.id,
         doctor.department_id,
         doctor.id,
@@ -89,6 +89,7 @@ def insert_session(
         cmd.room,
         plan.fee,
         tx.epoch,
+        tx.epoch,
     )
     slot_rows = [
         (
@@ -97,12 +98,13 @@ def insert_session(
             (s + plan.step).strftime("%H:%M"),
             to_epoch(s),
             cmd.places_per_slot,
+            tx.epoch,
         )
         for s in plan.slot_starts()
     ]
     yield execute(
-        "INSERT INTO slots (session_id, start_time, end_time, starts_at, capacity) VALUES "
-        + ", ".join(["(?, ?, ?, ?, ?)"] * len(slot_rows)),
+        "INSERT INTO slots (session_id, start_time, end_time, starts_at, capacity, updated_at) "
+        "VALUES " + ", ".join(["(?, ?, ?, ?, ?, ?)"] * len(slot_rows)),
         *(v for r in slot_rows for v in r),
     )
     tx.emit(

@@ -12,6 +12,7 @@ from ..catalogue.model import Hospital
 from ..catalogue.repo import hospital_by_id, hospital_for
 from ..kernel import tenancy
 from ..kernel.actor import Actor
+from ..kernel.errors import InvalidInput
 from ..kernel.unit import MAX_ROWS, Row, Tx, Unit, from_epoch, one, rows, to_epoch
 from ..rules.checks import SlotWindow, booking_cutoff, booking_window, release_instant, slot_window
 from ..rules.model import RuleKey, RuleSet
@@ -201,3 +202,206 @@ def session_detail(tx: Tx, session_id: int, actor: Actor) -> Unit[SessionDetail]
     )
     slots = yield from slots_of_session(session_id)
     return SessionDetail(session, hospital, names["work_no"], names["department_code"], slots)
+
+
+# --- feeds: sessions and slots by id, in pages, changed since (FHIR, SMART links) --------
+
+FEED_PAGE_MAX = MAX_ROWS
+
+
+@dataclass(frozen=True, slots=True)
+class FeedSession:
+    """A clinic session with the ids and names a feed refers to."""
+
+    id: int
+    hospital_id: int
+    hospital_code: str
+    timezone: str
+    department_id: int
+    department_code: str
+    department_name: str
+    doctor_id: int
+    doctor_work_no: str
+    doctor_name: str
+    day: date
+    period: str
+    start: time
+    end: time
+    room: str
+    fee: int
+    open: bool  # not stopped (停诊)
+
+
+@dataclass(frozen=True, slots=True)
+class FeedSlot:
+    """A slot and its session, as a feed publishes it."""
+
+    id: int
+    session: FeedSession
+    start: time
+    end: time
+    capacity: int
+    booked: int
+
+    @property
+    def free(self) -> int:
+        return max(self.capacity - self.booked, 0) if self.session.open else 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class FeedQuery:
+    """Which sessions or slots: all filters optional, ``after_id`` and ``limit`` page by id.
+    ``day_from``/``day_to`` bound the clinic day; ``starts_from``/``starts_to`` (UTC)
+    bound a slot's start; ``free`` True keeps slots with a place left in an open session,
+    False the others; ``changed_since`` keeps what changed at or after it (a place taken
+    or given back, a session created or stopped)."""
+
+    hospital_id: int | None = None
+    ids: tuple[int, ...] = ()
+    session_id: int | None = None
+    department_code: str | None = None
+    doctor_id: int | None = None
+    day_from: date | None = None
+    day_to: date | None = None
+    starts_from: datetime | None = None
+    starts_to: datetime | None = None
+    free: bool | None = None
+    open: bool | None = None
+    changed_since: datetime | None = None
+    # only what can be booked now by the rules a booking is checked by (放号, the cut-off);
+    # needs ``hospital_id``
+    bookable: bool = False
+    after_id: int = 0
+    limit: int = 100
+
+
+_FEED_SESSION_SQL = """
+SELECT se.id AS session_id, se.hospital_id, h.code AS hospital_code, h.timezone,
+       se.department_id, dep.code AS department_code, dep.name AS department_name,
+       se.doctor_id, doc.work_no, doc.name AS doctor_name, se.day, se.period,
+       se.start_time AS session_start, se.end_time AS session_end, se.room, se.fee,
+       se.status AS session_status
+"""
+
+_FEED_JOINS = """
+JOIN hospitals h ON h.id = se.hospital_id
+JOIN departments dep ON dep.id = se.department_id
+JOIN doctors doc ON doc.id = se.doctor_id
+"""
+
+
+def _feed_session(r: Row) -> FeedSession:
+    return FeedSession(
+        id=r["session_id"],
+        hospital_id=r["hospital_id"],
+        hospital_code=r["hospital_code"],
+        timezone=r["timezone"],
+        department_id=r["department_id"],
+        department_code=r["department_code"],
+        department_name=r["department_name"],
+        doctor_id=r["doctor_id"],
+        doctor_work_no=r["work_no"],
+        doctor_name=r["doctor_name"],
+        day=date.fromisoformat(r["day"]),
+        period=r["period"],
+        start=time.fromisoformat(r["session_start"]),
+        end=time.fromisoformat(r["session_end"]),
+        room=r["room"],
+        fee=r["fee"],
+        open=r["session_status"] == "open",
+    )
+
+
+def _feed_where(q: FeedQuery, actor: Actor, id_column: str) -> tuple[list[str], list[Any]]:
+    where, args = tenancy.scope(actor, "se.hospital_id", q.hospital_id)
+    if q.ids:
+        where.append(f"{id_column} IN ({', '.join('?' * len(q.ids))})")
+        args += list(q.ids)
+    if q.session_id is not None:
+        where.append("se.id = ?")
+        args.append(q.session_id)
+    if q.department_code is not None:
+        where.append("dep.code = ?")
+        args.append(q.department_code)
+    if q.doctor_id is not None:
+        where.append("se.doctor_id = ?")
+        args.append(q.doctor_id)
+    if q.day_from is not None:
+        where.append("se.day >= ?")
+        args.append(q.day_from.isoformat())
+    if q.day_to is not None:
+        where.append("se.day <= ?")
+        args.append(q.day_to.isoformat())
+    if q.open is not None:
+        where.append("se.status = 'open'" if q.open else "se.status <> 'open'")
+    where.append(f"{id_column} > ?")
+    args.append(q.after_id)
+    return where, args
+
+
+def feed_sessions(tx: Tx, q: FeedQuery, actor: Actor) -> Unit[list[FeedSession]]:
+    """Sessions by id, at most ``q.limit`` (at most :data:`FEED_PAGE_MAX`) after ``q.after_id``."""
+    where, args = _feed_where(q, actor, "se.id")
+    if q.changed_since is not None:
+        where.append("(se.created_at >= ? OR se.updated_at >= ?)")
+        args += [to_epoch(q.changed_since)] * 2
+    found = yield rows(
+        _FEED_SESSION_SQL
+        + "FROM sessions se"
+        + _FEED_JOINS
+        + "WHERE "
+        + " AND ".join(where)
+        + " ORDER BY se.id LIMIT ?",
+        *args,
+        min(q.limit, FEED_PAGE_MAX),
+    )
+    return [_feed_session(r) for r in found]
+
+
+def feed_slots(tx: Tx, q: FeedQuery, actor: Actor) -> Unit[list[FeedSlot]]:
+    """Slots by id, at most ``q.limit`` (at most :data:`FEED_PAGE_MAX`) after ``q.after_id``."""
+    where, args = _feed_where(q, actor, "sl.id")
+    if q.starts_from is not None:
+        where.append("sl.starts_at >= ?")
+        args.append(to_epoch(q.starts_from))
+    if q.starts_to is not None:
+        where.append("sl.starts_at <= ?")
+        args.append(to_epoch(q.starts_to))
+    if q.free is True:
+        where.append("se.status = 'open' AND sl.booked < sl.capacity")
+    elif q.free is False:
+        where.append("(se.status <> 'open' OR sl.booked >= sl.capacity)")
+    if q.changed_since is not None:
+        where.append("(sl.updated_at >= ? OR se.created_at >= ? OR se.updated_at >= ?)")
+        args += [to_epoch(q.changed_since)] * 3
+    if q.bookable:
+        if q.hospital_id is None:
+            raise InvalidInput("hospital", "bookable slots are searched in one hospital")
+        hospital = yield from hospital_by_id(q.hospital_id)
+        ruleset = RuleSet((yield from stored_rules(hospital.id)), hospital.id)
+        window = booking_window(tx.now, ruleset, ZoneInfo(hospital.timezone))
+        cutoff = timedelta(minutes=ruleset.limit(RuleKey.BOOKING_CUTOFF_MINUTES) or 0)
+        where.append("se.day <= ? AND se.starts_at > ?")  # the rule of search_slots
+        args += [window.last_open_day.isoformat(), to_epoch(tx.now + cutoff)]
+    found = yield rows(
+        _FEED_SESSION_SQL
+        + ", sl.id AS slot_id, sl.start_time, sl.end_time, sl.capacity, sl.booked "
+        + "FROM slots sl JOIN sessions se ON se.id = sl.session_id"
+        + _FEED_JOINS
+        + "WHERE "
+        + " AND ".join(where)
+        + " ORDER BY sl.id LIMIT ?",
+        *args,
+        min(q.limit, FEED_PAGE_MAX),
+    )
+    return [
+        FeedSlot(
+            id=r["slot_id"],
+            session=_feed_session(r),
+            start=time.fromisoformat(r["start_time"]),
+            end=time.fromisoformat(r["end_time"]),
+            capacity=r["capacity"],
+            booked=r["booked"],
+        )
+        for r in found
+    ]

@@ -234,3 +234,32 @@ async def test_a_worker_that_fails_while_stopping_does_not_fail_the_shutdown(cap
     await stop(task)
     assert task.done()
     assert "audit-purge ended with an error while stopping" in caplog.text
+
+
+async def test_fhir_is_mounted_and_publishes_the_configured_numbers(
+    aiohttp_client, tmp_path, clock
+):
+    """/fhir/R4 answers with the engine's tokens, and the SMART files carry the phone line's
+    and the SMS number's settings."""
+    settings = settings_for(
+        str(tmp_path / "g.db"), ivr_phone_number="+86 10 6512 3456", sms_phone_number="10655"
+    )
+    app = build_app(settings, clock=clock)
+    client = await aiohttp_client(app)
+    services = app[SERVICES]
+    await World(services).basic(date(2026, 7, 11))
+    token = new_token()
+    await services.handle(
+        operators.CreateToken(
+            name="t", role="his", hospital_code="H001", token_hash=hash_token(token)
+        )
+    )
+    resp = await client.get("/fhir/R4/Slot?_count=1", headers={"Authorization": f"Bearer {token}"})
+    assert resp.status == 200
+    assert resp.content_type == "application/fhir+json"
+    resp = await client.get("/fhir/R4/bulk/H001/Slot.ndjson")
+    first = (await resp.text()).splitlines()[0]
+    assert '"valueString":"+86 10 6512 3456"' in first
+    assert '"valueUrl":"sms:10655?body=GHDH00868%2C07110800%2C"' in first
+    text = await (await client.get("/metrics")).text()
+    assert 'guahao_request_seconds_count{door="fhir",method="GET",status="2xx"} 2.0' in text

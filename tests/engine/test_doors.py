@@ -63,6 +63,8 @@ async def test_the_front_page_links_every_door_and_every_link_works(
         "/console/login",
         "/api/v1/",
         "/api/v1/openapi.json",
+        "/fhir/R4/metadata",
+        "/fhir/R4/$bulk-publish",
         "/healthz",
         "/metrics",
     } <= paths

@@ -232,3 +232,23 @@ async def test_an_event_the_notifier_cannot_read_is_marked_done_untexted(
     assert await notifier.run_once() == 0  # both marked done
     assert await _queued(services) == confirmed
     assert "does not fit" in caplog.text
+
+
+async def test_a_fhir_hold_is_texted_once_booked_and_not_as_paid(notifier, world, services):
+    """A hospital system's hold ($hold) is no booking yet: no text; its $book (nothing
+    paid) is texted as a booking, never as a payment."""
+    session = await world.basic(TOMORROW, places=2)
+    patient = await world.patient(phone_no=PHONE)
+    slot = await first_slot(services, session.id)
+    held = await services.handle(
+        bookings.BookSlot(slot_id=slot, patient_id=patient.id, channel=Channel.HIS, hold=True)
+    )
+    await _drain(notifier)
+    assert await _queued(services) == []
+    await services.handle(bookings.ConfirmBooking(booking_no=held.booking.booking_no))
+    await _drain(notifier)
+    (message,) = await _queued(services)
+    assert message["kind"] == "confirmation"
+    assert "预约成功" in message["body"]
+    assert "支付成功" not in message["body"]
+    assert "到院缴纳" in message["body"]  # the fee is due at the hospital

@@ -105,6 +105,8 @@ class Two:
     id_number: str  # A's patient's
     subscription: int  # A's webhook subscription
     delivery: int  # an event of A's on its way to it, with a failed attempt
+    department: int  # A's
+    doctor: int  # A's
 
 
 def _feed_latest_event_of(hospital_id: int):
@@ -275,6 +277,8 @@ async def _two_hospitals(services, cipher) -> Two:
         id_number=a_id_number,
         subscription=subscription.subscription.id,
         delivery=delivery.id,
+        department=session.department_id,
+        doctor=session.doctor_id,
     )
 
 
@@ -396,6 +400,7 @@ def _command_cases(t: Two) -> list[tuple[Any, Refused | Answers]]:
         ),
         (bookings.PayBooking(actor=b, booking_no=booking_no, method="cash"), NOT_FOUND),
         (bookings.CancelBooking(actor=b, booking_no=booking_no), NOT_FOUND),
+        (bookings.ConfirmBooking(actor=b, booking_no=booking_no), NOT_FOUND),
         (
             bookings.RescheduleBooking(actor=b, booking_no=booking_no, slot_id=t.other_slot),
             NOT_FOUND,
@@ -577,6 +582,13 @@ def _query_cases(t: Two, who: Actor) -> list[tuple[Callable, tuple[tuple, dict],
         (schedule.list_sessions, q(who, hospital_code="HA01", **days), NOT_FOUND),
         (schedule.search_slots, q(schedule.SlotSearch(hospital_code="HA01"), who), NOT_FOUND),
         (schedule.session_detail, q(t.session, who), NOT_FOUND),
+        (schedule.feed_sessions, q(schedule.FeedQuery(), who), NONE_OF_A),
+        (schedule.feed_sessions, q(schedule.FeedQuery(hospital_id=t.hospital_a), who), NOT_FOUND),
+        (schedule.feed_slots, q(schedule.FeedQuery(ids=(t.slot,)), who), NONE_OF_A),
+        (schedule.feed_slots, q(schedule.FeedQuery(hospital_id=t.hospital_a), who), NOT_FOUND),
+        (catalogue.visible_hospitals, q(who), NONE_OF_A),
+        (catalogue.department_with_id, q(t.department, who), NOT_FOUND),
+        (catalogue.doctor_with_id, q(t.doctor, who), NOT_FOUND),
         (bookings.export_bookings, q(bookings.BookingQuery(), who), NONE_OF_A),
         (bookings.export_bookings, q(bookings.BookingQuery(hospital_code="HA01"), who), NOT_FOUND),
         (bookings.query_bookings, q(bookings.BookingQuery(patient="甲患者"), who), NONE_OF_A),
@@ -657,6 +669,8 @@ EXEMPT: dict[Any, str] = {
     catalogue.hospital_with_id: "no actor: the notifier's hospital of an event it sends",
     catalogue.hospital_timezone: "no actor: the zone a screen shows times in",
     catalogue.hospital_doctors: "no actor: the doctors of the hospital the desk already holds",
+    catalogue.hospital_departments: "no actor: the departments of a hospital the door already "
+    "checked the caller may see (FHIR's searches)",
     calls.call_step: "no actor: the voice door's own call, keyed by the carrier's CallSid",
     calls.step_response: "no actor: the voice door's own call, keyed by the carrier's CallSid",
     calls.call_may_act_for: "no actor: the voice door's own call proves who it may act for",

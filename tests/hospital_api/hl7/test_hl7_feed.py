@@ -20,7 +20,7 @@ from booking_core.kernel.actor import Actor, Channel
 from booking_core.store import make_store
 from hospital_api.dispatch import FeedDispatcher
 from hospital_api.hl7.sender import Hl7Sender
-from tests.hospital_api.hl7.test_sender import TIMEOUT, f, life
+from tests.hospital_api.hl7.test_hl7_sender import TIMEOUT, f, life
 from tests.support.world import World
 
 ADMIN = Actor("operator", "admin01", None, Channel.AGENT)
