@@ -343,6 +343,12 @@ def _command_cases(t: Two) -> list[tuple[Any, Refused | Answers]]:
             Answers(blacklist.BlacklistImport(added=(), skipped=(), refused=(not_found_line,))),
         ),
         (
+            blacklist.ReplaceHisBlacklist(
+                **to_a, entries=(blacklist.HisBan(card_no=t.card_no, until=DAY, reason="x"),)
+            ),
+            NOT_FOUND,
+        ),
+        (
             bookings.BookSlot(
                 actor=b, slot_id=t.other_slot, patient_id=patient, channel=Channel.AGENT
             ),
