@@ -20,6 +20,7 @@ from edge.metrics import count_booking
 from . import openapi
 from .auth import TokenCache, bearer_token, verify
 from .directory import Directory
+from .feed_schemas import HisBlacklistIn, HisBlacklistOut
 from .keys import (
     CALLER,
     DIRECTORY,
@@ -72,7 +73,7 @@ from .schemas import (
     StopOut,
     TopUpIn,
 )
-from .views import admin, bookings, docs, patients, schedule
+from .views import admin, bookings, docs, feeds, patients, schedule
 from .wire import check_length
 
 log = logging.getLogger(__name__)
@@ -138,6 +139,9 @@ ROUTES_TABLE: list[Route] = [
           query=BlacklistQuery, response=BlacklistList),
     Route("POST", "/blacklist", admin.post_blacklist, "Ban a patient until a date",
           "blacklist", HIS, BlacklistIn, response=BlacklistOut, statuses=(201,)),
+    Route("PUT", "/blacklist/his", feeds.put_his_blacklist,
+          "Replace the hospital's HIS bans with this list, all or nothing (HIS 黑名单同步)",
+          "blacklist", HIS, HisBlacklistIn, response=HisBlacklistOut),
     Route("DELETE", "/blacklist/{id}", admin.lift_ban, "Lift a ban", "blacklist", HIS,
           response=BlacklistOut),
     Route("GET", "/rules", admin.get_rules, "Effective and stored rules", "rules", HIS,
