@@ -23,7 +23,7 @@ from booking_core.kernel.unit import val
 from booking_core.store import make_store
 from edge.signature import TWILIO_ACCOUNT
 
-from . import kiosking, texting
+from . import his_pull, kiosking, texting
 from .config import Settings, require_secret
 from .home import home
 from .keys import CLOCK, METRICS, SERVICES, SETTINGS, STORE
@@ -104,6 +104,7 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> web.Applicat
     app.add_subapp("/console/", console_app)
     texting.mount(app, settings)
     kiosking.mount(app, settings)
+    his_pull.mount(app)
     return app
 
 
