@@ -118,6 +118,7 @@ async def pay(request: web.Request) -> web.Response:
             booking_no=booking_no,
             method=data.method,
             reference=data.reference,
+            amount=data.amount,
         )
     )
     return await _answer(request, view)
@@ -136,9 +137,11 @@ async def cancel(request: web.Request) -> web.Response:
 
 async def check_in(request: web.Request) -> web.Response:
     booking_no = _booking_no(request)
-    await parse_body(request, CheckInIn)
+    data = await parse_body(request, CheckInIn)
     view = await services(request).handle(
-        bookings.CheckIn(actor=caller(request).actor, booking_no=booking_no)
+        bookings.CheckIn(
+            actor=caller(request).actor, booking_no=booking_no, reference=data.reference
+        )
     )
     return await _answer(request, view)
 
