@@ -64,8 +64,15 @@ def blacklist_rows(tx: Tx, actor: Actor, *, active_only: bool = True) -> Unit[li
 
 
 def list_blacklist(
-    tx: Tx, actor: Actor, *, patient_id: int | None = None, active_only: bool = True
+    tx: Tx,
+    actor: Actor,
+    *,
+    patient_id: int | None = None,
+    active_only: bool = True,
+    after: int | None = None,
+    limit: int = MAX_ROWS,
 ) -> Unit[list[BlacklistEntry]]:
+    """Bans by id; ``after`` the id of the last one of the page before."""
     where, args = tenancy.scope(actor, "bl.hospital_id")
     if where:  # the hospital's own bans, and the platform-wide bans of its patients
         patients, of_patients = tenancy.scope(actor, "p.hospital_id")
@@ -77,13 +84,16 @@ def list_blacklist(
     if active_only:
         where.append("bl.lifted_at IS NULL AND bl.ends_at > ?")
         args.append(tx.epoch)
+    if after is not None:
+        where.append("bl.id > ?")
+        args.append(after)
     clause = " WHERE " + " AND ".join(where) if where else ""
     found = yield rows(
         "SELECT bl.* FROM blacklist bl JOIN patients p ON p.id = bl.patient_id"
         + clause
         + " ORDER BY bl.id LIMIT ?",
         *args,
-        MAX_ROWS,
+        min(limit, MAX_ROWS),
     )
     entries: list[BlacklistEntry] = [blacklist_from(r) for r in found]
     return entries

@@ -12,7 +12,9 @@ from .queries import (
     list_sessions,
     search_slots,
     session_detail,
+    session_key,
     session_row_from,
+    slot_key,
 )
 
 __all__ = [
@@ -30,5 +32,7 @@ __all__ = [
     "list_sessions",
     "search_slots",
     "session_detail",
+    "session_key",
     "session_row_from",
+    "slot_key",
 ]
