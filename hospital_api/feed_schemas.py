@@ -4,16 +4,42 @@ blacklist, API tokens, and the pages every list answers with. Kept beside
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Literal
 
 from pydantic import Field, model_validator
 
 from booking_core.blacklist import HisBan
+from booking_core.schedule import Period
 
-from .schemas import HOSPITAL_CODE, MAX_ID, Body, Day, Out, Query
+from .schemas import (
+    DEPARTMENT_CODE,
+    HOSPITAL_CODE,
+    MAX_ID,
+    WORK_NO,
+    BlacklistList,
+    BlacklistQuery,
+    Body,
+    BookingList,
+    BookingQuery,
+    Day,
+    DepartmentOut,
+    DoctorOut,
+    Out,
+    PatientList,
+    PatientQuery,
+    PatientSearchIn,
+    Query,
+    SlotList,
+    SlotQuery,
+)
 
-MAX_PAGE = 500  # the most rows one page holds (the store's own bound on a read)
-DEFAULT_PAGE = 100
+MAX_PAGE = 200  # the most rows one page holds (below the store's bound on one read)
+DEFAULT_PAGE = 50
+CURSOR_HELP = (
+    "the `next_cursor` of the page before, with the same filters; opaque (a cursor that was "
+    "not given by this API, or given for other filters, is 400)"
+)
 
 
 class Paged(Query):
@@ -21,18 +47,104 @@ class Paged(Query):
     (and a ``Link: <…>; rel="next"`` header) to get the rest."""
 
     limit: int = Field(DEFAULT_PAGE, ge=1, le=MAX_PAGE, description="rows per page")
-    cursor: str | None = Field(
-        None,
-        max_length=512,
-        description="the `next_cursor` of the page before, with the same filters; opaque "
-        "(a cursor that was not given by this API, or given for other filters, is 400)",
-    )
+    cursor: str | None = Field(None, min_length=1, max_length=512, description=CURSOR_HELP)
 
 
 class PageOut(Out):
     next_cursor: str | None = Field(
         description="null when this page is the last; else pass it as `cursor` for the next"
     )
+
+
+class BookingPageQuery(BookingQuery, Paged):
+    pass
+
+
+class BookingPage(BookingList, PageOut):
+    pass
+
+
+class SlotPageQuery(SlotQuery, Paged):
+    pass
+
+
+class SlotPage(SlotList, PageOut):
+    pass
+
+
+class PatientPageQuery(PatientQuery, Paged):
+    pass
+
+
+class PatientSearchPageIn(PatientSearchIn):
+    """:class:`PatientSearchIn` with the page asked for (in the body, as the look-up)."""
+
+    limit: int = Field(DEFAULT_PAGE, ge=1, le=MAX_PAGE, description="rows per page")
+    cursor: str | None = Field(None, min_length=1, max_length=512, description=CURSOR_HELP)
+
+
+class PatientPage(PatientList, PageOut):
+    pass
+
+
+class BlacklistPageQuery(BlacklistQuery, Paged):
+    pass
+
+
+class BlacklistPage(BlacklistList, PageOut):
+    pass
+
+
+# --- a hospital's departments, doctors and sessions (科室、医生、排班) ----------------------
+
+
+class DepartmentQuery(Paged):
+    pass
+
+
+class DepartmentPage(PageOut):
+    items: list[DepartmentOut]
+
+
+class DoctorQuery(Paged):
+    department: str | None = Field(None, pattern=DEPARTMENT_CODE)
+
+
+class DoctorPage(PageOut):
+    items: list[DoctorOut]
+
+
+class SessionQuery(Paged):
+    from_: Day | None = Field(
+        None, alias="from", description="first day (hospital-local); default today"
+    )
+    to: Day | None = Field(None, description="last day, inclusive; default 30 days after `from`")
+    doctor: str | None = Field(None, pattern=WORK_NO)
+
+
+class SessionSummaryOut(Out):
+    id: int
+    hospital: str
+    department: str
+    department_name: str
+    doctor: str
+    doctor_name: str
+    date: dt.date
+    period: Period
+    start: str
+    end: str
+    starts_at: str = Field(description="hospital time")
+    room: str
+    status: str
+    slot_minutes: int
+    places_per_slot: int
+    capacity: int
+    booked: int
+    free: int
+
+
+class SessionPage(PageOut):
+    items: list[SessionSummaryOut]
 
 
 # --- the HIS's blacklist (HIS 黑名单同步) ------------------------------------------------

@@ -20,7 +20,28 @@ from edge.metrics import count_booking
 from . import openapi
 from .auth import TokenCache, bearer_token, verify
 from .directory import Directory
-from .feed_schemas import HisBlacklistIn, HisBlacklistOut
+from .feed_schemas import (
+    BlacklistPage,
+    BlacklistPageQuery,
+    BookingPage,
+    BookingPageQuery,
+    DepartmentPage,
+    DepartmentQuery,
+    DoctorPage,
+    DoctorQuery,
+    HisBlacklistIn,
+    HisBlacklistOut,
+    PatientPage,
+    PatientPageQuery,
+    PatientSearchPageIn,
+    SessionPage,
+    SessionQuery,
+    SlotPage,
+    SlotPageQuery,
+    TokenList,
+    TokenOut,
+    TokenQuery,
+)
 from .keys import (
     CALLER,
     DIRECTORY,
@@ -39,13 +60,9 @@ from .problems import Problem, from_domain, from_http, from_problem, internal
 from .routing import ADMIN, ANY_ROLE, HIS, Route
 from .schemas import (
     BlacklistIn,
-    BlacklistList,
     BlacklistOut,
-    BlacklistQuery,
     BookingIn,
-    BookingList,
     BookingOut,
-    BookingQuery,
     CancelIn,
     CheckInIn,
     DepartmentIn,
@@ -55,10 +72,7 @@ from .schemas import (
     HospitalIn,
     HospitalOut,
     PatientIn,
-    PatientList,
     PatientOut,
-    PatientQuery,
-    PatientSearchIn,
     PayIn,
     RescheduleIn,
     RuleIn,
@@ -67,13 +81,11 @@ from .schemas import (
     RulesOut,
     SessionIn,
     SessionOut,
-    SlotList,
-    SlotQuery,
     StopIn,
     StopOut,
     TopUpIn,
 )
-from .views import admin, bookings, docs, feeds, patients, schedule
+from .views import admin, bookings, docs, feeds, lists, patients, schedule, tokens
 from .wire import check_length
 
 log = logging.getLogger(__name__)
@@ -93,6 +105,15 @@ ROUTES_TABLE: list[Route] = [
     Route("PUT", "/hospitals/{code}/doctors/{work_no}", schedule.put_doctor,
           "Create or update a doctor (5-digit work number)", "schedules", HIS, DoctorIn,
           response=DoctorOut, statuses=(201, 200)),
+    Route("GET", "/hospitals/{code}/departments", lists.get_departments,
+          "A hospital's departments, inactive ones too (科室)", "schedules", ANY_ROLE,
+          query=DepartmentQuery, response=DepartmentPage),
+    Route("GET", "/hospitals/{code}/doctors", lists.get_doctors,
+          "A hospital's doctors, inactive ones too (医生)", "schedules", ANY_ROLE,
+          query=DoctorQuery, response=DoctorPage),
+    Route("GET", "/hospitals/{code}/sessions", lists.get_sessions,
+          "A hospital's clinic sessions by day (排班), from today for 30 days unless asked",
+          "schedules", ANY_ROLE, query=SessionQuery, response=SessionPage),
     Route("POST", "/hospitals/{code}/sessions", schedule.post_session,
           "Create a clinic session and its slots (出诊)", "schedules", HIS, SessionIn,
           response=SessionOut, statuses=(201,)),
@@ -102,16 +123,16 @@ ROUTES_TABLE: list[Route] = [
           "Stop a session (停诊): move or cancel its bookings", "schedules", HIS, StopIn,
           response=StopOut),
     Route("GET", "/slots", schedule.get_slots, "Search slots (号源), bookable now by default",
-          "slots", ANY_ROLE, query=SlotQuery, response=SlotList),
+          "slots", ANY_ROLE, query=SlotPageQuery, response=SlotPage),
     # --- patients
     Route("POST", "/patients", patients.post_patient, "Register a patient (实名)", "patients",
           HIS, PatientIn, response=PatientOut, statuses=(201,)),
     Route("GET", "/patients", patients.get_patients,
           "Find patients by card (phone and ID: POST /patients/search)", "patients", ANY_ROLE,
-          query=PatientQuery, response=PatientList),
+          query=PatientPageQuery, response=PatientPage),
     Route("POST", "/patients/search", patients.search_patients,
           "Find patients by phone, card or ID, given in the body (kept out of URLs and logs)",
-          "patients", ANY_ROLE, PatientSearchIn, response=PatientList),
+          "patients", ANY_ROLE, PatientSearchPageIn, response=PatientPage),
     Route("GET", "/patients/{id}", patients.get_patient, "A patient", "patients", ANY_ROLE,
           response=PatientOut),
     Route("POST", "/patients/{id}/top-up", patients.top_up, "Top up a prepaid card balance",
@@ -121,7 +142,7 @@ ROUTES_TABLE: list[Route] = [
           ANY_ROLE, BookingIn, response=BookingOut, statuses=(201,),
           headers=(("Idempotency-Key", IDEMPOTENCY_HELP),), counted=True),
     Route("GET", "/bookings", bookings.list_bookings, "List bookings", "bookings", ANY_ROLE,
-          query=BookingQuery, response=BookingList),
+          query=BookingPageQuery, response=BookingPage),
     Route("GET", "/bookings/{no}", bookings.get_booking, "A booking by its number", "bookings",
           ANY_ROLE, response=BookingOut),
     Route("POST", "/bookings/{no}/pay", bookings.pay, "Pay a booking", "bookings", ANY_ROLE,
@@ -136,7 +157,7 @@ ROUTES_TABLE: list[Route] = [
           response=BookingOut),
     # --- blacklist (黑名单) and rules (规则)
     Route("GET", "/blacklist", admin.get_blacklist, "Bans in force (or all)", "blacklist", HIS,
-          query=BlacklistQuery, response=BlacklistList),
+          query=BlacklistPageQuery, response=BlacklistPage),
     Route("POST", "/blacklist", admin.post_blacklist, "Ban a patient until a date",
           "blacklist", HIS, BlacklistIn, response=BlacklistOut, statuses=(201,)),
     Route("PUT", "/blacklist/his", feeds.put_his_blacklist,
@@ -148,6 +169,12 @@ ROUTES_TABLE: list[Route] = [
           query=RuleQuery, response=RulesOut),
     Route("PUT", "/rules/{key}", admin.put_rule, "Set a rule record", "rules", HIS, RuleIn,
           response=RuleOut),
+    # --- API tokens
+    Route("GET", "/tokens", tokens.get_tokens,
+          "API tokens (never the token or its hash); a hospital's admin sees its own",
+          "tokens", ADMIN, query=TokenQuery, response=TokenList),
+    Route("DELETE", "/tokens/{id}", tokens.revoke_token, "Revoke an API token", "tokens", ADMIN,
+          response=TokenOut),
     # --- this document, and an index of it
     Route("GET", "/", docs.get_index, "An index: the OpenAPI document's address and every "
           "endpoint", "meta", None),
