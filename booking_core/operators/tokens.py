@@ -58,9 +58,8 @@ def revoke_token(tx: Tx, cmd: RevokeToken, deps: Deps) -> Unit[ApiToken]:
     row = yield one(TOKEN_SQL + " WHERE t.id = ?", cmd.token_id)
     if row is None:
         raise NotFound("api_token", cmd.token_id)
+    # a hospital's actor does not see a platform token (nor another hospital's): not found
     tenancy.check(cmd.actor, row["hospital_id"], "api_token", cmd.token_id)
-    if row["hospital_id"] is None:  # a platform token is the platform's
-        tenancy.check(cmd.actor, None, "api_token", cmd.token_id, forbidden="revoke_platform_token")
     if row["revoked_at"] is None:
         yield execute(
             "UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
