@@ -5,9 +5,10 @@ every entry (:func:`check_his_list`), then in the same unit lifts the bans the H
 longer sends (:func:`lift_stale`) and adds the new ones (:func:`add_fresh`). A booking
 reads the list in one statement after taking its patient's lock, so it sees the list
 before the replace or after it, never a mix: on SQLite the unit is one of the writer's
-serial units; on PostgreSQL the replace first locks the row of every patient it touches
-(in id order, so two replaces cannot deadlock), and a booking of one of them waits for
-the commit and then reads the new list.
+serial units; on PostgreSQL the replace locks the row of every patient it touches (in id
+order), and a booking of one of them waits for the commit and then reads the new list.
+Two replaces of one hospital run one after the other (an advisory lock), so two lists
+sent at once never both end up on it.
 
 The HIS's bans are the hospital's rows with source ``his`` (also those it added one by
 one with ``POST /api/v1/blacklist``); an administrator's and the no-show rule's are never
@@ -26,12 +27,13 @@ from ..kernel.actor import Actor
 from ..kernel.deps import Deps
 from ..kernel.errors import BookingError, InvalidInput, NotFound
 from ..kernel.identity import mask_id_number, normalize_id_number
-from ..kernel.unit import Row, Tx, Unit, execute, rows
+from ..kernel.unit import Row, Tx, Unit, execute, rows, val
 from ..rules.checks import at_local
 from .bans import PlannedBan, insert_ban
 from .commands import HisBan, ReplaceHisBlacklist
 from .model import BanSource, EntryRefused, HisBlacklistReplaced
 
+LOCK_NAMESPACE = 7_340_013  # pg_advisory_xact_lock(namespace, key): one HIS replace at a time
 MAX_HIS_ENTRIES = 20_000  # a city hospital's list is hundreds; one unit stays well under a second
 
 
@@ -190,15 +192,23 @@ def add_fresh(tx: Tx, plan: HisPlan, actor: Actor) -> Unit[tuple[int, ...]]:
     return tuple(added)
 
 
+def one_replace_at_a_time(tx: Tx, hospital_code: str) -> Unit[None]:
+    """Two replaces of one hospital's list, one after the other (PostgreSQL; SQLite's writes
+    are serial): two lists of different patients sent at once must not both be added."""
+    if tx.dialect == "postgres":
+        yield val("SELECT pg_advisory_xact_lock(?, hashtext(?))", LOCK_NAMESPACE, hospital_code)
+
+
 def replace_his_blacklist(
     tx: Tx, cmd: ReplaceHisBlacklist, deps: Deps
 ) -> Unit[HisBlacklistReplaced]:
+    yield from one_replace_at_a_time(tx, cmd.hospital_code)
     plan = yield from check_his_list(tx, cmd, deps)
     if plan.refused:
         return HisBlacklistReplaced(added=(), lifted=(), unchanged=(), refused=plan.refused)
     yield from lock_patients(tx, plan.patients)
     if tx.dialect == "postgres" and plan.patients:
-        # another replace may have committed while we waited for the locks: plan again
+        # a ban added or lifted one by one may have committed while we waited: plan again
         plan = yield from check_his_list(tx, cmd, deps)
     lifted = yield from lift_stale(tx, plan, cmd.actor)
     added = yield from add_fresh(tx, plan, cmd.actor)

@@ -14,13 +14,14 @@ from typing import Any
 import pytest
 
 from booking_core import blacklist, bookings
-from booking_core.blacklist import BanSource, HisBan, ReplaceHisBlacklist
+from booking_core.blacklist import BanSource, HisBan, ReplaceHisBlacklist, his_sync
 from booking_core.blacklist.his_sync import add_fresh, check_his_list, lift_stale
 from booking_core.bus import BookingServices
 from booking_core.kernel.actor import SYSTEM, Actor, Channel
 from booking_core.kernel.errors import AlreadyBooked, Blacklisted, NotFound
 from booking_core.kernel.unit import rows
 from tests.booking_core.helpers import audit_rows, events, last_event_id
+from tests.support.fixtures import open_race_services
 from tests.support.world import World, first_slot, local, resident_id
 
 TOMORROW = date(2026, 7, 11)
@@ -272,3 +273,49 @@ async def test_a_replace_is_atomic_for_concurrent_bookings(race_services):
 async def test_control_a_replace_in_two_units_shows_the_mix(race_services):
     seen = await _race(race_services, atomic=False, seed=13)
     assert seen["mix"] > 0, f"the race cannot fail: it proves nothing ({seen})"
+
+
+# --- two replaces at once --------------------------------------------------------------
+
+TWIN_ROUNDS = 10
+
+
+async def _twin_replaces(services: BookingServices) -> list[set[int]]:
+    """Rounds of: the list is empty; two lists of different patients are sent at once.
+    What was on the list after each round (its patients)."""
+    world = World(services)
+    await world.basic(DAY)
+    b, c = await world.patient("乙"), await world.patient("丙")
+    finals = []
+    for _round in range(TWIN_ROUNDS):
+        await services.handle(replace())
+        await asyncio.gather(
+            services.handle(replace(ban(b.card_no))), services.handle(replace(ban(c.card_no)))
+        )
+        finals.append({e.patient_id for e in await services.read(blacklist.list_blacklist, SYSTEM)})
+    assert all(final <= {b.id, c.id} for final in finals)
+    return finals
+
+
+async def test_two_replaces_at_once_leave_one_list_or_the_other(race_services):
+    finals = await _twin_replaces(race_services)
+    assert all(len(final) == 1 for final in finals), finals
+
+
+@pytest.mark.postgres
+async def test_control_two_replaces_at_once_without_the_lock_add_both(
+    fresh_pg_dsn, clock, cipher, monkeypatch
+):
+    """PostgreSQL only: SQLite's one writer runs them one after the other anyway."""
+
+    def no_lock(tx, hospital_code):
+        return
+        yield
+
+    monkeypatch.setattr(his_sync, "one_replace_at_a_time", no_lock)
+    services = await open_race_services(fresh_pg_dsn, clock, cipher)
+    try:
+        finals = await _twin_replaces(services)
+    finally:
+        await services.store.close()
+    assert any(len(final) == 2 for final in finals), f"the race proves nothing: {finals}"
