@@ -34,7 +34,9 @@ from .commands import HisBan, ReplaceHisBlacklist
 from .model import BanSource, EntryRefused, HisBlacklistReplaced
 
 LOCK_NAMESPACE = 7_340_013  # pg_advisory_xact_lock(namespace, key): one HIS replace at a time
-MAX_HIS_ENTRIES = 20_000  # a city hospital's list is hundreds; one unit stays well under a second
+# a city hospital's list is hundreds of bans. Measured with 5,000 new ones: 0.2 s of SQLite's
+# writer, 1.3 s on PostgreSQL; the same list again (nothing changes) 0.07 s and 0.3 s
+MAX_HIS_ENTRIES = 20_000
 
 
 @dataclass(frozen=True)
