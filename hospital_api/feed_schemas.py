@@ -88,7 +88,9 @@ class PatientPage(PatientList, PageOut):
 
 
 class BlacklistPageQuery(BlacklistQuery, Paged):
-    pass
+    source: Literal["admin", "his", "no_show"] | None = Field(
+        None, description="only the bans of this source (his: what the HIS sent)"
+    )
 
 
 class BlacklistPage(BlacklistList, PageOut):

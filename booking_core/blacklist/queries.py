@@ -12,7 +12,7 @@ from ..kernel.pii import Cipher
 from ..kernel.unit import MAX_ROWS, Tx, Unit, from_epoch, rows
 from ..patients.model import Patient
 from ..patients.queries import find_patients
-from .model import BlacklistEntry
+from .model import BanSource, BlacklistEntry
 from .repo import blacklist_from
 
 
@@ -71,8 +71,10 @@ def list_blacklist(
     active_only: bool = True,
     after: int | None = None,
     limit: int = MAX_ROWS,
+    source: BanSource | None = None,
 ) -> Unit[list[BlacklistEntry]]:
-    """Bans by id; ``after`` the id of the last one of the page before."""
+    """Bans by id (of one ``source`` if given); ``after`` the id of the last one of the page
+    before."""
     where, args = tenancy.scope(actor, "bl.hospital_id")
     if where:  # the hospital's own bans, and the platform-wide bans of its patients
         patients, of_patients = tenancy.scope(actor, "p.hospital_id")
@@ -87,6 +89,9 @@ def list_blacklist(
     if after is not None:
         where.append("bl.id > ?")
         args.append(after)
+    if source is not None:
+        where.append("bl.source = ?")
+        args.append(str(source))
     clause = " WHERE " + " AND ".join(where) if where else ""
     found = yield rows(
         "SELECT bl.* FROM blacklist bl JOIN patients p ON p.id = bl.patient_id"

@@ -43,6 +43,7 @@ async def get_blacklist(request: web.Request) -> web.Response:
         active_only=not q.all,
         after=None if after is None else after[0],
         limit=q.limit + 1,
+        source=None if q.source is None else BanSource(q.source),
     )
     page, next_cursor = paging.cut(request, q, entries, q.limit, lambda e: (e.id,))
     return paging.answer(request, [await _ban(request, e) for e in page], next_cursor)

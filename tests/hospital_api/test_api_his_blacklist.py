@@ -46,6 +46,9 @@ async def test_the_his_replaces_its_list_and_only_its_list(api):
     assert status == 200, body2
     assert body2["lifted"] == body["added"]
     assert await bans(api) == [(b.id, "admin"), (b.id, "his")]
+    status, listed = await api.call("GET", "/blacklist?source=his", his)
+    assert status == 200, listed
+    assert [(e["id"], e["source"]) for e in listed["items"]] == [(body2["added"][0], "his")]
 
 
 async def test_bad_entries_are_a_422_naming_each_and_nothing_changes(api):
