@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 PULL_TIMEOUT_SECONDS = 30.0  # a list of thousands is a few hundred KB: seconds, not minutes
 MAX_ANSWER_BYTES = 8 * 1024 * 1024  # 20,000 entries (the most a list may have) fit in 4 MB
+READ_CHUNK_BYTES = 65536
 SHOWN_REFUSALS = 5  # the first few refused entries in the log line; the HIS fixes the rest too
 
 PULL_ACTOR = Actor("system", "his-blacklist-pull", None, Channel.HIS)
@@ -96,12 +97,16 @@ class HisBlacklistPull:
             async with self.http.get(self.url, headers=headers, timeout=timeout) as resp:
                 if resp.status != 200:
                     raise PullFailed(f"the HIS answered {resp.status} {resp.reason or ''}".strip())
-                raw = await resp.content.read(MAX_ANSWER_BYTES + 1)
+                chunks: list[bytes] = []
+                size = 0
+                async for chunk in resp.content.iter_chunked(READ_CHUNK_BYTES):
+                    size += len(chunk)
+                    if size > MAX_ANSWER_BYTES:
+                        raise PullFailed(f"the answer is larger than {MAX_ANSWER_BYTES} bytes")
+                    chunks.append(chunk)
         except (aiohttp.ClientError, TimeoutError, OSError) as err:
             raise PullFailed(f"cannot reach the HIS ({type(err).__name__}: {err})") from err
-        if len(raw) > MAX_ANSWER_BYTES:
-            raise PullFailed(f"the answer is larger than {MAX_ANSWER_BYTES} bytes")
-        return raw
+        return b"".join(chunks)
 
     async def _pull(self) -> HisBlacklistReplaced:
         raw = await self._fetch()

@@ -18,6 +18,8 @@ from aiohttp.test_utils import TestServer
 
 from booking_core import blacklist
 from booking_core.kernel.actor import SYSTEM
+from booking_core.kernel.unit import rows
+from engine import his_pull
 from engine.config import ConfigError, load_settings
 from engine.his_pull import HisBlacklistPull, his_blacklist_ctx, mount
 from engine.keys import SERVICES, SETTINGS
@@ -36,9 +38,20 @@ class FakeHis:
     body: bytes = b'{"entries": []}'
     seen: list[dict[str, str]] = field(default_factory=list)
 
-    async def handle(self, request: web.Request) -> web.Response:
+    trickle: bool = False  # send the body in small pieces, a moment apart (a slow HIS)
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
         self.seen.append(dict(request.headers))
-        return web.Response(status=self.status, body=self.body, content_type="application/json")
+        if not self.trickle:
+            return web.Response(status=self.status, body=self.body, content_type="application/json")
+        response = web.StreamResponse(status=self.status)
+        response.content_type = "application/json"
+        await response.prepare(request)
+        for start in range(0, len(self.body), 16384):
+            await response.write(self.body[start : start + 16384])
+            await asyncio.sleep(0.002)
+        await response.write_eof()
+        return response
 
 
 @pytest.fixture
@@ -110,6 +123,34 @@ async def test_a_good_answer_replaces_and_a_bad_one_changes_nothing_said_once(
         caplog.clear()
         assert await pull.step() is not None  # the same list: nothing changes, nothing said
         assert [r for r in caplog.records if r.levelno >= logging.INFO] == []
+
+
+async def test_a_long_list_is_read_whole_and_a_too_long_one_changes_nothing(
+    his, services, caplog, monkeypatch
+):
+    fake, url = his
+    world = World(services)
+    await world.basic(TOMORROW)
+    await world.patients(1500)
+
+    def all_cards(tx):
+        found = yield rows("SELECT card_no FROM patients ORDER BY id")
+        return [r["card_no"] for r in found]
+
+    cards = await services.store.read(all_cards)
+    fake.body, fake.trickle = entries(*cards), True
+    assert len(fake.body) > 100_000  # many pieces on the wire
+    async with aiohttp.ClientSession() as http:
+        pull = HisBlacklistPull(services, http, url, "H001")
+        result = await pull.step()
+        assert result is not None
+        assert len(result.added) == 1500
+        monkeypatch.setattr(his_pull, "MAX_ANSWER_BYTES", 50_000)
+        fake.body = entries(*cards[:10])[:-2] + b" " * 60_000 + b"]}"
+        before = await count_rows(services, "blacklist", "outbox")
+        assert await pull.step() is None
+    assert await count_rows(services, "blacklist", "outbox") == before
+    assert "larger than 50000 bytes" in caplog.text
 
 
 async def test_an_unreachable_his_is_said_once(services, caplog, unused_tcp_port):
