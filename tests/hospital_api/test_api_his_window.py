@@ -5,6 +5,8 @@ reference), with its event and audit record."""
 
 from __future__ import annotations
 
+import asyncio
+
 from booking_core.rules import RuleKey
 from hospital_api import schemas as s
 from tests.booking_core.helpers import audit_rows, events, last_event_id, set_rule
@@ -117,3 +119,18 @@ async def test_a_check_in_reference_is_one_hospitals(api, world, clock):
             "POST", f"/bookings/{booking['booking_no']}/check-in", auth, json={"reference": "1"}
         )
         assert (status, body["queue_no"]) == (200, 1)
+
+
+async def test_a_check_in_sent_many_times_at_once_gives_one_queue_number(api, world, clock):
+    await world.basic(TOMORROW)
+    his = await api.token("his", "H001")
+    [one] = await booked(api, world, his, 1)
+    clock.set(local(2026, 7, 11, 7, 45))
+    mark = await last_event_id(api.services)
+    path = f"/bookings/{one['booking_no']}/check-in"
+    answers = await asyncio.gather(
+        *(api.call("POST", path, his, json={"reference": "REG-1"}) for _ in range(8))
+    )
+    assert {status for status, _ in answers} == {200}
+    assert {body["queue_no"] for _, body in answers} == {1}
+    assert [e.topic for e in await events(api.services, mark)] == ["booking.checked_in"]
