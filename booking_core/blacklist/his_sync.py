@@ -126,9 +126,9 @@ def check_his_list(tx: Tx, cmd: ReplaceHisBlacklist, deps: Deps) -> Unit[HisPlan
         except BookingError as err:  # checks only: nothing was written
             params = {k: str(v) for k, v in err.params.items()}
             refused.append(EntryRefused(index, err.code, params))
-    current = yield from current_his_bans(tx, hospital.id)
     if refused:
         return HisPlan(hospital, (), (), (), tuple(refused), ())
+    current = yield from current_his_bans(tx, hospital.id)
     wanted = {_key(b.patient_id, b.ends_at.timestamp(), b.reason): b for b in planned}
     keep: list[int] = []
     lift: list[Row] = []
@@ -212,6 +212,8 @@ def replace_his_blacklist(
     if tx.dialect == "postgres" and plan.patients:
         # a ban added or lifted one by one may have committed while we waited: plan again
         plan = yield from check_his_list(tx, cmd, deps)
+        if plan.refused:  # a card changed meanwhile: still nothing written
+            return HisBlacklistReplaced(added=(), lifted=(), unchanged=(), refused=plan.refused)
     lifted = yield from lift_stale(tx, plan, cmd.actor)
     added = yield from add_fresh(tx, plan, cmd.actor)
     return HisBlacklistReplaced(added=added, lifted=lifted, unchanged=plan.keep, refused=())
