@@ -222,3 +222,24 @@ async def test_the_pages_of_a_list_name_no_other_hospitals_rows(api):
     pages = await walk(api, "/hospitals/H002/sessions", his2)
     assert [s["hospital"] for s in pages[0]] == ["H002"]
     assert (await api.services.read(blacklist.list_blacklist, SYSTEM)) == []
+
+
+async def test_bad_list_queries_are_4xx_that_say_why(api):
+    await busy_hospital(api)
+    his = await api.token("his", "H001")
+    cases = [
+        ("/hospitals/H001/sessions?from=2026-07-12&to=2026-07-11", 422, "to"),
+        ("/hospitals/H001/sessions?from=tomorrow", 422, "from"),
+        ("/hospitals/H001/doctors?department=1", 422, "department"),
+        ("/hospitals/H001/departments?limit=0", 422, "limit"),
+        ("/hospitals/H!/departments", 422, "code"),
+        ("/hospitals/H001/departments?cursor=abc", 400, "cursor"),
+        ("/tokens?limit=1000", 403, None),  # a HIS token may not list tokens at all
+    ]
+    for path, status, field in cases:
+        got, body, _ = await get(api, "/api/v1" + path, his)
+        assert got == status, (path, body)
+        if field is not None:
+            assert body["errors"][0]["field"] == field, (path, body)
+    status, body, _ = await get(api, "/api/v1/hospitals/H404/departments", his)
+    assert (status, body["code"]) == (404, "not_found")
