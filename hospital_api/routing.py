@@ -27,7 +27,8 @@ class Route:
 
     ``roles`` None means public (no token needed). ``statuses`` are the success
     statuses it answers with (a PUT answers 201 when it created, 200 when it updated).
-    ``counted`` routes report each outcome to ``on_booking``.
+    ``counted`` routes report each outcome to ``on_booking``. ``max_body_bytes`` lets a bulk
+    feed (a whole list in one request) take more than the API's ``max_body_bytes``.
     """
 
     method: str
@@ -42,6 +43,7 @@ class Route:
     statuses: tuple[int, ...] = (200,)
     headers: tuple[tuple[str, str], ...] = ()  # (name, description) of request headers it reads
     counted: bool = False
+    max_body_bytes: int | None = None  # a bulk feed's larger limit; None: the API's own
 
     @property
     def path_params(self) -> list[str]:

@@ -3,9 +3,14 @@ nothing, every bad entry named by its index; other sources' bans stay."""
 
 from __future__ import annotations
 
+import io
+import json
+
 from booking_core import blacklist
 from booking_core.kernel.actor import SYSTEM
+from booking_core.kernel.unit import rows
 from hospital_api import feed_schemas as fs
+from hospital_api.web import BULK_BODY_BYTES
 from tests.hospital_api.helpers import hospital_with_session
 from tests.support.world import World, resident_id
 
@@ -106,3 +111,38 @@ async def test_who_may_replace(api):
         "PUT", "/blacklist/his", platform, json={"hospital": "H001", "entries": [entry]}
     )
     assert status == 200
+
+
+async def test_a_long_list_fits_though_other_bodies_stay_small(api):
+    await hospital_with_session(api.services, "H001")
+    world = World(api.services, "H001")
+    await world.patients(1200)
+
+    def all_cards(tx):
+        found = yield rows("SELECT card_no FROM patients ORDER BY id")
+        return [r["card_no"] for r in found]
+
+    cards = await api.services.store.read(all_cards)
+    body = {
+        "entries": [{"card_no": c, "until": "2026-08-31", "reason": "欠费未结清"} for c in cards]
+    }
+    raw = json.dumps(body, ensure_ascii=False).encode()
+    assert len(raw) > 65536  # more than the API takes elsewhere
+    his = await api.token("his", "H001")
+    status, answer = await api.call(
+        "PUT", "/blacklist/his", his, data=raw, headers={"Content-Type": "application/json"}
+    )
+    assert status == 200, answer
+    assert len(answer["added"]) == 1200
+
+    padded = json.dumps({"patient_id": 1, "until": "2026-08-31", "reason": "x" * 70000})
+    status, problem = await api.call(
+        "POST", "/blacklist", his, data=padded, headers={"Content-Type": "application/json"}
+    )
+    assert (status, problem["code"]) == (413, "body_too_large")
+    huge = b'{"entries": [' + b" " * (BULK_BODY_BYTES + 1) + b"]}"
+    status, problem = await api.call(
+        "PUT", "/blacklist/his", his, data=io.BytesIO(huge),
+        headers={"Content-Type": "application/json"},
+    )  # fmt: skip
+    assert (status, problem["code"]) == (413, "body_too_large")
