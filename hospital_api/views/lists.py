@@ -15,11 +15,15 @@ from .. import paging
 from ..feed_schemas import DepartmentQuery, DoctorQuery, SessionQuery
 from ..present import at, department_out, doctor_out, hhmm
 from ..problems import Problem
-from ..wire import parse_query
+from ..wire import parse_query, path_str
 from . import caller, directory, services
-from .schedule import _code
+from .schedule import HOSPITAL
 
 DEFAULT_SESSION_DAYS = 30  # a booking window is at most a few weeks: a month shows all of it
+
+
+def _code(request: web.Request) -> str:
+    return path_str(request, "code", HOSPITAL, "1-32 letters, digits, - or _")
 
 
 async def get_departments(request: web.Request) -> web.Response:
