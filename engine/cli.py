@@ -27,7 +27,7 @@ from booking_core.store import make_store
 from edge.mosquitto import new_password, password_hash
 from hospital_api.auth import hash_token, new_token
 
-from . import demo_kiosk, demo_modem, phone, serving
+from . import demo_kiosk, demo_modem, phone, serving, token_cli
 from .app import build_app
 from .config import ConfigError, Settings, load_settings, require_secret
 from .demo import DEMO_ACTOR, WAITING_PATIENT, create_demo
@@ -66,6 +66,13 @@ def parser() -> argparse.ArgumentParser:
     create.add_argument("--name", required=True)
     create.add_argument("--role", required=True, choices=[str(r) for r in TokenRole])
     create.add_argument("--hospital", metavar="CODE", help="limit the token to one hospital")
+    listing = token_sub.add_parser("list", help="list API tokens (never the tokens themselves)")
+    _common(listing)
+    listing.add_argument("--hospital", metavar="CODE", help="only this hospital's tokens")
+    listing.add_argument("--all", action="store_true", help="revoked tokens too")
+    revoke = token_sub.add_parser("revoke", help="revoke an API token (by its id in the list)")
+    _common(revoke)
+    revoke.add_argument("id", type=int)
 
     operator = sub.add_parser("operator", help="agent-console operators")
     operator_sub = operator.add_subparsers(dest="operator_command", required=True)
@@ -143,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "demo":
             return demo(args)
         if args.command == "token":
-            return asyncio.run(token_create(_settings(args), args))
+            return asyncio.run(token_command(_settings(args), args))
         if args.command == "operator":
             return operator_create(_settings(args), args)
         if args.command == "phone":
@@ -220,6 +227,21 @@ async def _open_services(settings: Settings):
     store = make_store(settings.db, SystemClock())
     await store.open()
     return store, bootstrap(store, cipher)
+
+
+async def token_command(settings: Settings, args: argparse.Namespace) -> int:
+    """``guahao token create|list|revoke``."""
+    if args.token_command == "create":
+        return await token_create(settings, args)
+    store, services = await _open_services(settings)
+    try:
+        if args.token_command == "list":
+            print("\n".join(await token_cli.token_list(settings, args, services)))
+        else:
+            print(await token_cli.token_revoke(settings, args, services))
+    finally:
+        await store.close()
+    return 0
 
 
 async def token_create(settings: Settings, args: argparse.Namespace) -> int:

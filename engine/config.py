@@ -319,6 +319,32 @@ SETTINGS: tuple[Setting, ...] = (
         "(SSRF)",
         bool,
     ),
+    Setting(
+        "his_blacklist_url",
+        "",
+        "URL of the hospital system's blacklist (JSON, as the body of PUT "
+        "/api/v1/blacklist/his), pulled periodically to replace the HIS bans; empty: no pull",
+        str,
+    ),
+    Setting(
+        "his_blacklist_hospital",
+        "",
+        "Code of the hospital whose HIS bans the pulled list replaces",
+        str,
+    ),
+    Setting(
+        "his_blacklist_interval_seconds",
+        900,
+        "Seconds between two pulls of his_blacklist_url",
+        int,
+    ),
+    Setting(
+        "his_blacklist_token",
+        None,
+        "Bearer token sent to his_blacklist_url (Authorization: Bearer <token>); unset: none",
+        str,
+        secret=True,
+    ),
 )
 
 SETTINGS_BY_NAME: Mapping[str, Setting] = MappingProxyType({s.name: s for s in SETTINGS})
@@ -385,6 +411,10 @@ class Settings:
     feeds_timeout_seconds: float
     feeds_first_retry_seconds: int
     feeds_allow_private_addresses: bool
+    his_blacklist_url: str
+    his_blacklist_hospital: str
+    his_blacklist_interval_seconds: int
+    his_blacklist_token: str | None
 
     def __repr__(self) -> str:
         parts = []
@@ -759,6 +789,8 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
     "console_trusted_proxies": _check_networks,
     "kiosk_broker_url": _check_broker_url,
     "kiosk_broker_user": _check_broker_user,
+    "his_blacklist_url": _check_public_url,
+    "his_blacklist_interval_seconds": _at_least(10),
 }
 
 
@@ -777,6 +809,11 @@ def _validate(values: dict[str, Any], sources: dict[str, str]) -> None:
                 f"(which adds {consumer} for you) or leave {consumer} out"
             )
     _validate_kiosk_broker(values, sources)
+    if values["his_blacklist_url"] and not values["his_blacklist_hospital"]:
+        raise ConfigError(
+            f"his_blacklist_url is set (from {sources['his_blacklist_url']}) but "
+            "his_blacklist_hospital is not: name the hospital whose HIS bans it replaces"
+        )
     if values["pg_pool_min"] > values["pg_pool_max"]:
         raise ConfigError(
             f"pg_pool_min ({values['pg_pool_min']}, from {sources['pg_pool_min']}) is larger "

@@ -99,6 +99,12 @@ class TokenCache:
     def clear(self) -> None:
         self._entries.clear()
 
+    def forget(self, token_id: int) -> None:
+        """Drop a token's verification (it was revoked): its next request is looked up."""
+        for token_hash, (_expires, caller) in list(self._entries.items()):
+            if caller.token_id == token_id:
+                del self._entries[token_hash]
+
     def __len__(self) -> int:
         return len(self._entries)
 

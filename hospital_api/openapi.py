@@ -93,6 +93,9 @@ def _operation(route: Route) -> dict[str, Any]:
         op["x-roles"] = sorted(route.roles)
     else:
         op["security"] = []
+    paged = [m for m in (route.query, route.body) if m is not None and "cursor" in m.model_fields]
+    if paged:
+        responses["400"] = _problem("The cursor was not given by this API, or for other filters")
     if route.body is not None or route.query is not None or route.path_params:
         responses["422"] = _problem("The request does not match the schema, or a value is invalid")
     responses["default"] = _problem("A problem (RFC 9457), named by its code")

@@ -95,6 +95,7 @@ DOMAIN_PROBLEMS: dict[str, tuple[int, str, str]] = {
 # the door's own problems: code → (status, title)
 DOOR_PROBLEMS: dict[str, tuple[int, str]] = {
     "malformed_json": (400, "Malformed JSON"),
+    "invalid_cursor": (400, "Invalid cursor"),
     "unauthorized": (401, "Unauthorized"),
     "forbidden": (403, "Forbidden"),
     "not_found": (404, "Not found"),

@@ -381,6 +381,12 @@ class BookingList(Out):
 
 class PayIn(Body):
     method: Literal["balance", "card", "cash"]
+    amount: int | None = Field(
+        None,
+        ge=0,
+        le=MAX_FEN,
+        description="fen taken (a window's till): refused (422) unless it is what is due",
+    )
     reference: str | None = Field(
         None,
         max_length=100,
@@ -394,7 +400,14 @@ class CancelIn(Body):
 
 
 class CheckInIn(Body):
-    pass
+    reference: str | None = Field(
+        None,
+        min_length=1,
+        max_length=100,
+        description="the caller's own number for this check-in (a HIS registration number): "
+        "sent again with it, the check-in answers as the first did (same queue number); "
+        "under another booking: 422",
+    )
 
 
 class RescheduleIn(Body):

@@ -38,13 +38,9 @@ from .problems import Problem, from_domain, from_http, from_problem, internal
 from .routing import ADMIN, ANY_ROLE, HIS, Route
 from .schemas import (
     BlacklistIn,
-    BlacklistList,
     BlacklistOut,
-    BlacklistQuery,
     BookingIn,
-    BookingList,
     BookingOut,
-    BookingQuery,
     CancelIn,
     CheckInIn,
     DepartmentIn,
@@ -54,10 +50,7 @@ from .schemas import (
     HospitalIn,
     HospitalOut,
     PatientIn,
-    PatientList,
     PatientOut,
-    PatientQuery,
-    PatientSearchIn,
     PayIn,
     RescheduleIn,
     RuleIn,
@@ -66,8 +59,6 @@ from .schemas import (
     RulesOut,
     SessionIn,
     SessionOut,
-    SlotList,
-    SlotQuery,
     StopIn,
     StopOut,
     TopUpIn,
@@ -87,8 +78,41 @@ from .schemas_feeds import (
     SubscriptionQuery,
     SubscriptionWithSecret,
 )
-from .views import admin, bookings, bulk, docs, feeds, patients, schedule
-from .wire import check_length
+from .schemas_his import (
+    BlacklistPage,
+    BlacklistPageQuery,
+    BookingPage,
+    BookingPageQuery,
+    DepartmentPage,
+    DepartmentQuery,
+    DoctorPage,
+    DoctorQuery,
+    HisBlacklistIn,
+    HisBlacklistOut,
+    PatientPage,
+    PatientPageQuery,
+    PatientSearchPageIn,
+    SessionPage,
+    SessionQuery,
+    SlotPage,
+    SlotPageQuery,
+    TokenList,
+    TokenOut,
+    TokenQuery,
+)
+from .views import (
+    admin,
+    bookings,
+    bulk,
+    docs,
+    feeds,
+    his_blacklist,
+    lists,
+    patients,
+    schedule,
+    tokens,
+)
+from .wire import body_limit, check_length
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +120,8 @@ IDEMPOTENCY_HELP = (
     "Retrying with the same key and body returns the first booking (201, same body); "
     "the same key with another body is 422 idempotency_key_reused."
 )
+
+BULK_BODY_BYTES = 8 * 1024 * 1024  # a whole list in one request: 20,000 bans fit in 4 MiB
 
 ROUTES_TABLE: list[Route] = [
     # --- schedules (排班)
@@ -107,6 +133,15 @@ ROUTES_TABLE: list[Route] = [
     Route("PUT", "/hospitals/{code}/doctors/{work_no}", schedule.put_doctor,
           "Create or update a doctor (5-digit work number)", "schedules", HIS, DoctorIn,
           response=DoctorOut, statuses=(201, 200)),
+    Route("GET", "/hospitals/{code}/departments", lists.get_departments,
+          "A hospital's departments, inactive ones too (科室)", "schedules", ANY_ROLE,
+          query=DepartmentQuery, response=DepartmentPage),
+    Route("GET", "/hospitals/{code}/doctors", lists.get_doctors,
+          "A hospital's doctors, inactive ones too (医生)", "schedules", ANY_ROLE,
+          query=DoctorQuery, response=DoctorPage),
+    Route("GET", "/hospitals/{code}/sessions", lists.get_sessions,
+          "A hospital's clinic sessions by day (排班), from today for 30 days unless asked",
+          "schedules", ANY_ROLE, query=SessionQuery, response=SessionPage),
     Route("POST", "/hospitals/{code}/sessions", schedule.post_session,
           "Create a clinic session and its slots (出诊)", "schedules", HIS, SessionIn,
           response=SessionOut, statuses=(201,)),
@@ -120,16 +155,16 @@ ROUTES_TABLE: list[Route] = [
           "Stop a session (停诊): move or cancel its bookings", "schedules", HIS, StopIn,
           response=StopOut),
     Route("GET", "/slots", schedule.get_slots, "Search slots (号源), bookable now by default",
-          "slots", ANY_ROLE, query=SlotQuery, response=SlotList),
+          "slots", ANY_ROLE, query=SlotPageQuery, response=SlotPage),
     # --- patients
     Route("POST", "/patients", patients.post_patient, "Register a patient (实名)", "patients",
           HIS, PatientIn, response=PatientOut, statuses=(201,)),
     Route("GET", "/patients", patients.get_patients,
           "Find patients by card (phone and ID: POST /patients/search)", "patients", ANY_ROLE,
-          query=PatientQuery, response=PatientList),
+          query=PatientPageQuery, response=PatientPage),
     Route("POST", "/patients/search", patients.search_patients,
           "Find patients by phone, card or ID, given in the body (kept out of URLs and logs)",
-          "patients", ANY_ROLE, PatientSearchIn, response=PatientList),
+          "patients", ANY_ROLE, PatientSearchPageIn, response=PatientPage),
     Route("GET", "/patients/{id}", patients.get_patient, "A patient", "patients", ANY_ROLE,
           response=PatientOut),
     Route("POST", "/patients/{id}/top-up", patients.top_up, "Top up a prepaid card balance",
@@ -139,7 +174,7 @@ ROUTES_TABLE: list[Route] = [
           ANY_ROLE, BookingIn, response=BookingOut, statuses=(201,),
           headers=(("Idempotency-Key", IDEMPOTENCY_HELP),), counted=True),
     Route("GET", "/bookings", bookings.list_bookings, "List bookings", "bookings", ANY_ROLE,
-          query=BookingQuery, response=BookingList),
+          query=BookingPageQuery, response=BookingPage),
     Route("GET", "/bookings/{no}", bookings.get_booking, "A booking by its number", "bookings",
           ANY_ROLE, response=BookingOut),
     Route("POST", "/bookings/{no}/pay", bookings.pay, "Pay a booking", "bookings", ANY_ROLE,
@@ -154,9 +189,13 @@ ROUTES_TABLE: list[Route] = [
           response=BookingOut),
     # --- blacklist (黑名单) and rules (规则)
     Route("GET", "/blacklist", admin.get_blacklist, "Bans in force (or all)", "blacklist", HIS,
-          query=BlacklistQuery, response=BlacklistList),
+          query=BlacklistPageQuery, response=BlacklistPage),
     Route("POST", "/blacklist", admin.post_blacklist, "Ban a patient until a date",
           "blacklist", HIS, BlacklistIn, response=BlacklistOut, statuses=(201,)),
+    Route("PUT", "/blacklist/his", his_blacklist.put_his_blacklist,
+          "Replace the hospital's HIS bans with this list, all or nothing (HIS 黑名单同步); "
+          "a body of up to 8 MiB", "blacklist", HIS, HisBlacklistIn, response=HisBlacklistOut,
+          max_body_bytes=BULK_BODY_BYTES),
     Route("DELETE", "/blacklist/{id}", admin.lift_ban, "Lift a ban", "blacklist", HIS,
           response=BlacklistOut),
     Route("GET", "/rules", admin.get_rules, "Effective and stored rules", "rules", HIS,
@@ -188,6 +227,12 @@ ROUTES_TABLE: list[Route] = [
     Route("GET", "/deliveries/{id}/attempts", feeds.delivery_attempts,
           "A delivery and its attempts (the delivery log: status, duration, error)", "feeds",
           HIS, response=AttemptList),
+    # --- API tokens
+    Route("GET", "/tokens", tokens.get_tokens,
+          "API tokens (never the token or its hash); a hospital's admin sees its own",
+          "tokens", ADMIN, query=TokenQuery, response=TokenList),
+    Route("DELETE", "/tokens/{id}", tokens.revoke_token, "Revoke an API token", "tokens", ADMIN,
+          response=TokenOut),
     # --- this document, and an index of it
     Route("GET", "/", docs.get_index, "An index: the OpenAPI document's address and every "
           "endpoint", "meta", None),
@@ -255,7 +300,7 @@ async def guard_middleware(request: web.Request, handler) -> web.StreamResponse:
     if route is None:  # no such route or method: the router's own 404/405
         return await handler(request)
     app = request.app
-    check_length(request, max(route.max_body_bytes or 0, app[SETTINGS].max_body_bytes))
+    check_length(request, body_limit(request))
     if route.roles is None:
         return await handler(request)
     token = bearer_token(request.headers.get(hdrs.AUTHORIZATION))

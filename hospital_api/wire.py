@@ -10,7 +10,7 @@ import orjson
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
-from .keys import SETTINGS
+from .keys import ROUTE_OF, SETTINGS
 from .problems import Problem
 from .schemas import MAX_ID
 
@@ -42,16 +42,23 @@ def check_length(request: web.Request, limit: int) -> None:
         raise too_large(limit)
 
 
+def body_limit(request: web.Request) -> int:
+    """The most bytes this request's body may have: its route's own limit (a bulk feed, a
+    schedule in bulk) or the API's ``max_body_bytes``, whichever is more."""
+    route = request.app[ROUTE_OF].get(request.match_info.handler)
+    own = None if route is None else route.max_body_bytes
+    return max(own or 0, request.app[SETTINGS].max_body_bytes)
+
+
 def _is_json(content_type: str) -> bool:
     return content_type == "application/json" or (
         content_type.startswith("application/") and content_type.endswith("+json")
     )
 
 
-async def read_body(request: web.Request, limit: int | None = None) -> bytes:
-    """The raw body, at most ``limit`` (default ``max_body_bytes``) even when sent chunked;
-    JSON only."""
-    limit = limit or request.app[SETTINGS].max_body_bytes
+async def read_body(request: web.Request) -> bytes:
+    """The raw body, at most :func:`body_limit` even when sent chunked; JSON only."""
+    limit = body_limit(request)
     check_length(request, limit)
     if not request.body_exists:
         return b""

@@ -1,9 +1,16 @@
-"""Bans: entered, imported, from the no-show rule; lifted (黑名单).
+"""Bans: entered, imported, from the no-show rule, replaced by the HIS's list; lifted (黑名单).
 
 Doors import this package, never its modules: ``from booking_core import blacklist``."""
 
-from .commands import AddToBlacklist, BanLine, ImportBlacklist, LiftBan
-from .model import BanSource, BlacklistEntry, BlacklistImport, LineRefused
+from .commands import AddToBlacklist, BanLine, HisBan, ImportBlacklist, LiftBan, ReplaceHisBlacklist
+from .model import (
+    BanSource,
+    BlacklistEntry,
+    BlacklistImport,
+    EntryRefused,
+    HisBlacklistReplaced,
+    LineRefused,
+)
 from .queries import blacklist_rows, list_blacklist, patients_with_bans
 
 __all__ = [
@@ -12,9 +19,13 @@ __all__ = [
     "BanSource",
     "BlacklistEntry",
     "BlacklistImport",
+    "EntryRefused",
+    "HisBan",
+    "HisBlacklistReplaced",
     "ImportBlacklist",
     "LiftBan",
     "LineRefused",
+    "ReplaceHisBlacklist",
     "blacklist_rows",
     "list_blacklist",
     "patients_with_bans",

@@ -1,4 +1,4 @@
-"""Commands about bans (黑名单): add, lift, import a file of them."""
+"""Commands about bans (黑名单): add, lift, import a file of them, replace the HIS's."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from ..kernel.unit import Command
-from .model import BanSource, BlacklistEntry, BlacklistImport
+from .model import BanSource, BlacklistEntry, BlacklistImport, HisBlacklistReplaced
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -45,3 +45,28 @@ class ImportBlacklist(Command[BlacklistImport]):
     hospital_code: str | None  # the operator's own, or the one a platform admin named
     lines: tuple[BanLine, ...]
     check_only: bool = False  # report what would happen, add nothing (the door found a bad line)
+
+
+@dataclass(frozen=True, kw_only=True)
+class HisBan:
+    """One ban as the hospital's system (HIS) sends it: the patient by card number or by
+    resident ID number (one of the two), the last banned day (hospital-local, inclusive)
+    and why."""
+
+    card_no: str | None = None
+    id_number: str | None = None
+    until: date
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReplaceHisBlacklist(Command[HisBlacklistReplaced]):
+    """The hospital's HIS-sourced bans (source ``his``) become exactly ``entries``, in one
+    unit: every entry is checked first and one bad entry changes nothing (the answer lists
+    every bad one by its index); then the bans the HIS sent before and no longer sends are
+    lifted and the new ones added. A ban sent again unchanged (same patient, last day and
+    reason) is kept as it is, with no event: a feed that repeats itself does not churn.
+    Bans of other sources (an administrator's, the no-show rule's) are never touched."""
+
+    hospital_code: str
+    entries: tuple[HisBan, ...]

@@ -1,13 +1,11 @@
 """Bans (黑名单): entered by an admin or the HIS, imported from a file in one unit, put on
-by the no-show rule (爽约), lifted."""
+by the no-show rule (爽约), lifted; the HIS's whole list replaced (:mod:`.his_sync`)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from ..catalogue.repo import hospital_by_id, zone
 from ..events.audit import AuditAction
 from ..events.model import BanLifted, PatientBlacklisted
 from ..kernel import tenancy
@@ -18,97 +16,14 @@ from ..kernel.registry import handler_table, on
 from ..kernel.unit import Tx, Unit, execute, one, rows, to_epoch, val
 from ..patients.queries import patient_by_card
 from ..patients.repo import patient_by_id
-from ..rules.checks import at_local, ban_end
+from ..rules.checks import ban_end
 from ..rules.model import RuleKey
 from ..rules.repo import cached_rules
-from .commands import AddToBlacklist, ImportBlacklist, LiftBan
+from .bans import check_ban, insert_ban, same_ban_exists
+from .commands import AddToBlacklist, ImportBlacklist, LiftBan, ReplaceHisBlacklist
+from .his_sync import replace_his_blacklist
 from .model import BanSource, BlacklistEntry, BlacklistImport, LineRefused
 from .repo import active_ban, blacklist_from
-
-
-@dataclass(frozen=True)
-class PlannedBan:
-    """A ban checked and ready to insert (:func:`check_ban`, then :func:`insert_ban`)."""
-
-    patient_id: int
-    patient_hospital_id: int
-    hospital_id: int | None  # None: platform-wide
-    reason: str
-    source: BanSource
-    ends_at: datetime
-
-
-def check_ban(tx: Tx, cmd: AddToBlacklist) -> Unit[PlannedBan]:
-    """Every check of :class:`AddToBlacklist`, writing nothing: a :class:`PlannedBan`."""
-    patient = yield one("SELECT id, hospital_id FROM patients WHERE id = ?", cmd.patient_id)
-    if patient is None:
-        raise NotFound("patient", cmd.patient_id)
-    tenancy.check(cmd.actor, patient["hospital_id"], "patient", cmd.patient_id)
-    if cmd.platform_wide:  # a platform-wide ban is the platform's row
-        tenancy.check(cmd.actor, None, "patient", cmd.patient_id, forbidden="platform_wide_ban")
-    if cmd.source not in (BanSource.ADMIN, BanSource.HIS):
-        raise InvalidInput("source", "admin or his")
-    reason = cmd.reason.strip()
-    if not reason:
-        raise InvalidInput("reason", "say why")
-    hospital = yield from hospital_by_id(patient["hospital_id"])
-    ends_at = at_local(cmd.until + timedelta(days=1), time(0, 0), zone(hospital))
-    if ends_at <= tx.now:
-        raise InvalidInput("until", "the ban would already be over")
-    return PlannedBan(
-        patient_id=cmd.patient_id,
-        patient_hospital_id=patient["hospital_id"],
-        hospital_id=None if cmd.platform_wide else patient["hospital_id"],
-        reason=reason,
-        source=BanSource(cmd.source),
-        ends_at=ends_at,
-    )
-
-
-def same_ban_exists(tx: Tx, ban: PlannedBan) -> Unit[bool]:
-    """Whether this very ban (patient, scope, last day) is on the list and not lifted."""
-    found = yield val(
-        "SELECT count(*) FROM blacklist WHERE patient_id = ? AND ends_at = ? "
-        "AND lifted_at IS NULL AND " + ("hospital_id IS NULL" if ban.hospital_id is None
-        else "hospital_id = ?"),
-        ban.patient_id,
-        int(ban.ends_at.timestamp()),
-        *(() if ban.hospital_id is None else (ban.hospital_id,)),
-    )  # fmt: skip
-    return bool(found)
-
-
-def insert_ban(tx: Tx, ban: PlannedBan, actor: Actor) -> Unit[int]:
-    """The checked ban on the list, with its event and audit row. Returns its id."""
-    entry_id = yield val(
-        "INSERT INTO blacklist (hospital_id, patient_id, reason, source, starts_at, ends_at, "
-        "created_by) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
-        ban.hospital_id,
-        ban.patient_id,
-        ban.reason,
-        str(ban.source),
-        tx.epoch,
-        int(ban.ends_at.timestamp()),
-        actor.label,
-    )
-    blacklisted = PatientBlacklisted(
-        hospital_id=ban.patient_hospital_id,
-        entry_id=entry_id,
-        patient_id=ban.patient_id,
-        until=ban.ends_at,
-        reason=ban.reason,
-        source=ban.source,
-    )
-    tx.emit(blacklisted)
-    tx.audit(
-        actor,
-        AuditAction.PATIENT_BLACKLISTED,
-        "patient",
-        ban.patient_id,
-        hospital_id=ban.patient_hospital_id,
-        after=blacklisted.payload(),
-    )
-    return entry_id
 
 
 def add_to_blacklist(tx: Tx, cmd: AddToBlacklist, deps: Deps) -> Unit[BlacklistEntry]:
@@ -273,4 +188,5 @@ HANDLERS = handler_table(
     on(AddToBlacklist, add_to_blacklist),
     on(LiftBan, lift_ban),
     on(ImportBlacklist, import_blacklist),
+    on(ReplaceHisBlacklist, replace_his_blacklist),
 )

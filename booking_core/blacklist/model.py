@@ -39,3 +39,26 @@ class BlacklistImport:
     added: tuple[int, ...]  # the new entries' ids; empty when any line was refused
     skipped: tuple[int, ...]  # line numbers whose ban was already there
     refused: tuple[LineRefused, ...]
+
+
+@dataclass(frozen=True)
+class EntryRefused:
+    """An entry of a HIS blacklist that was refused, by its index in the list (from 0)."""
+
+    index: int
+    code: str  # a BookingError code, worded by the door
+    params: dict[str, str]
+
+
+@dataclass(frozen=True)
+class HisBlacklistReplaced:
+    """What :class:`~.commands.ReplaceHisBlacklist` did: nothing at all when ``refused``."""
+
+    added: tuple[int, ...]  # entries put on the list
+    lifted: tuple[int, ...]  # entries the HIS no longer sends, lifted
+    unchanged: tuple[int, ...]  # entries sent again as they were, left alone
+    refused: tuple[EntryRefused, ...]
+
+    @property
+    def done(self) -> bool:
+        return not self.refused

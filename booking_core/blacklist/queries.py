@@ -12,7 +12,7 @@ from ..kernel.pii import Cipher
 from ..kernel.unit import MAX_ROWS, Tx, Unit, from_epoch, rows
 from ..patients.model import Patient
 from ..patients.queries import find_patients
-from .model import BlacklistEntry
+from .model import BanSource, BlacklistEntry
 from .repo import blacklist_from
 
 
@@ -64,8 +64,17 @@ def blacklist_rows(tx: Tx, actor: Actor, *, active_only: bool = True) -> Unit[li
 
 
 def list_blacklist(
-    tx: Tx, actor: Actor, *, patient_id: int | None = None, active_only: bool = True
+    tx: Tx,
+    actor: Actor,
+    *,
+    patient_id: int | None = None,
+    active_only: bool = True,
+    after: int | None = None,
+    limit: int = MAX_ROWS,
+    source: BanSource | None = None,
 ) -> Unit[list[BlacklistEntry]]:
+    """Bans by id (of one ``source`` if given); ``after`` the id of the last one of the page
+    before."""
     where, args = tenancy.scope(actor, "bl.hospital_id")
     if where:  # the hospital's own bans, and the platform-wide bans of its patients
         patients, of_patients = tenancy.scope(actor, "p.hospital_id")
@@ -77,13 +86,19 @@ def list_blacklist(
     if active_only:
         where.append("bl.lifted_at IS NULL AND bl.ends_at > ?")
         args.append(tx.epoch)
+    if after is not None:
+        where.append("bl.id > ?")
+        args.append(after)
+    if source is not None:
+        where.append("bl.source = ?")
+        args.append(str(source))
     clause = " WHERE " + " AND ".join(where) if where else ""
     found = yield rows(
         "SELECT bl.* FROM blacklist bl JOIN patients p ON p.id = bl.patient_id"
         + clause
         + " ORDER BY bl.id LIMIT ?",
         *args,
-        MAX_ROWS,
+        min(limit, MAX_ROWS),
     )
     entries: list[BlacklistEntry] = [blacklist_from(r) for r in found]
     return entries

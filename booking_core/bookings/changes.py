@@ -30,7 +30,7 @@ from ..kernel.errors import (
     InvalidState,
     NotFound,
 )
-from ..kernel.unit import Row, Tx, Unit, execute, from_epoch, val
+from ..kernel.unit import Row, Tx, UniqueViolation, Unit, execute, from_epoch, val
 from ..patients.repo import patient_by_id
 from ..payments.repo import movement_by_reference, record_movement
 from ..rules.checks import at_local, check_cancel_deadline, check_reschedule_deadline
@@ -159,6 +159,8 @@ def pay_booking(tx: Tx, cmd: PayBooking, deps: Deps) -> Unit[BookingView]:
     if cmd.method not in ("balance", "card", "cash"):
         raise InvalidInput("method", "balance, card or cash")
     due = booking.fee - booking.paid
+    if cmd.amount is not None and cmd.amount != due:
+        raise InvalidInput("amount", f"{due} fen are due")
     recorded = yield from record_movement(
         tx,
         hospital_id=booking.hospital_id,
@@ -340,11 +342,39 @@ def check_in_refusal(tx: Tx, booking: Booking, actor: Actor) -> Unit[BookingErro
     return None
 
 
+def _check_in_scope(hospital_id: int) -> str:
+    """The idempotency scope of check-in references: one hospital's (its HIS numbers them)."""
+    return f"check_in:{hospital_id}"
+
+
 def check_in(tx: Tx, cmd: CheckIn, deps: Deps) -> Unit[BookingView]:
     booking = yield from _owned(tx, cmd.booking_no, cmd.actor)
+    scope = _check_in_scope(booking.hospital_id)
+    if cmd.reference is not None:  # after the booking's lock: a waiting retry sees the first
+        prior = yield val(
+            "SELECT booking_id FROM idempotency_keys WHERE scope = ? AND key = ?",
+            scope,
+            cmd.reference,
+        )
+        if prior is not None:
+            if prior != booking.id:
+                raise IdempotencyKeyReused(key=cmd.reference)
+            return (yield from view_by_id(booking.id))
     refusal = yield from check_in_refusal(tx, booking, cmd.actor)
     if refusal is not None:
         raise refusal
+    if cmd.reference is not None:
+        try:
+            yield execute(
+                "INSERT INTO idempotency_keys (scope, key, request_hash, booking_id, created_at) "
+                "VALUES (?, ?, 'check_in', ?, ?)",
+                scope,
+                cmd.reference,
+                booking.id,
+                tx.epoch,
+            )
+        except UniqueViolation as err:  # PostgreSQL: another booking's check-in took it
+            raise IdempotencyKeyReused(key=cmd.reference) from err
     queue_no = yield val(
         "UPDATE sessions SET last_queue_no = last_queue_no + 1 WHERE id = ? "
         "RETURNING last_queue_no",

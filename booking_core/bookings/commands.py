@@ -44,6 +44,8 @@ class PayBooking(Command[BookingView]):
     booking_no: str
     method: str  # "balance" | "card" | "cash"
     reference: str | None = None
+    # fen the payer says it paid (a hospital window's till): refused unless it is what is due
+    amount: int | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -68,9 +70,12 @@ class RescheduleBooking(Command[BookingView]):
 
 @dataclass(frozen=True, kw_only=True)
 class CheckIn(Command[BookingView]):
-    """取号: gives the next queue number of the session."""
+    """取号: gives the next queue number of the session. ``reference``: the caller's own
+    number for this check-in (a HIS's registration number, 挂号流水号); sent again under
+    it, the check-in is answered with the booking as it stands (the same queue number)."""
 
     booking_no: str
+    reference: str | None = None
 
 
 # --- sweeps ---------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from typing import Any
 from ..catalogue.repo import hospital_for
 from ..kernel import tenancy
 from ..kernel.actor import Actor
+from ..kernel.paging import PageKey, after_clause
 from ..kernel.unit import MAX_ROWS, Tx, Unit, one, rows, val
 from ..schedule.model import ClinicSession
 from ..schedule.queries import SESSION_ROW_SQL, SessionRow, session_row_from
@@ -139,6 +140,14 @@ def get_booking(tx: Tx, booking_no: str, actor: Actor) -> Unit[BookingView]:
     return view
 
 
+BOOKING_ORDER = ("b.day", "sl.start_time", "b.id")
+
+
+def booking_key(view: BookingView) -> PageKey:
+    """Where a booking stands in :func:`list_bookings`' order."""
+    return (view.booking.day.isoformat(), view.start.strftime("%H:%M"), view.booking.id)
+
+
 def list_bookings(
     tx: Tx,
     actor: Actor,
@@ -148,7 +157,9 @@ def list_bookings(
     session_id: int | None = None,
     hospital_code: str | None = None,
     limit: int = MAX_ROWS,
+    after: PageKey | None = None,
 ) -> Unit[list[BookingView]]:
+    """Bookings by day, start time and id; ``after`` a :func:`booking_key`: the next page."""
     where, args = tenancy.scope(actor, "b.hospital_id")
     if hospital_code:  # a hospital the actor may not see has none of its bookings listed
         where.append("h.code = ?")
@@ -162,9 +173,12 @@ def list_bookings(
     if session_id is not None:
         where.append("b.session_id = ?")
         args.append(session_id)
+    later, later_args = after_clause(BOOKING_ORDER, after)
+    where += later
+    args += later_args
     clause = " WHERE " + " AND ".join(where) if where else ""
     found = yield rows(
-        VIEW_SQL + clause + " ORDER BY b.day, sl.start_time, b.id LIMIT ?",
+        VIEW_SQL + clause + f" ORDER BY {', '.join(BOOKING_ORDER)} LIMIT ?",
         *args,
         min(limit, MAX_ROWS),
     )

@@ -11,17 +11,36 @@ from typing import Any
 from ..kernel import tenancy
 from ..kernel.actor import Actor
 from ..kernel.errors import NotFound
-from ..kernel.unit import Row, Tx, Unit, one, rows
+from ..kernel.unit import MAX_ROWS, Row, Tx, Unit, one, rows
 from .model import Department, Doctor, Hospital
 from .repo import department_from, doctor_from, hospital_by_code, hospital_by_id, hospital_for
 
 
-def departments(tx: Tx, hospital_code: str, actor: Actor) -> Unit[list[Department]]:
-    """A hospital's active departments by code (科室列表)."""
+def departments(
+    tx: Tx,
+    hospital_code: str,
+    actor: Actor,
+    *,
+    active_only: bool = True,
+    after: str | None = None,
+    limit: int | None = None,
+) -> Unit[list[Department]]:
+    """A hospital's active (or all) departments by code (科室列表); ``after`` the code of
+    the last one of the page before, ``limit`` a page's size (None: all of them)."""
     hospital = yield from hospital_for(actor, hospital_code)
+    where: list[str] = ["hospital_id = ?"]
+    args: list[Any] = [hospital.id]
+    if active_only:
+        where.append("active = 1")
+    if after is not None:
+        where.append("code > ?")
+        args.append(after)
+    page = [] if limit is None else [min(limit, MAX_ROWS)]
     found = yield rows(
-        "SELECT * FROM departments WHERE hospital_id = ? AND active = 1 ORDER BY code",
-        hospital.id,
+        f"SELECT * FROM departments WHERE {' AND '.join(where)} ORDER BY code"
+        + (" LIMIT ?" if page else ""),
+        *args,
+        *page,
     )
     result: list[Department] = [department_from(r) for r in found]
     return result
@@ -73,6 +92,36 @@ def doctor(tx: Tx, hospital_code: str, work_no: str, actor: Actor) -> Unit[Docto
     if row is None:
         raise NotFound("doctor", work_no)
     return _card(row)
+
+
+def doctor_cards(
+    tx: Tx,
+    hospital_code: str,
+    actor: Actor,
+    *,
+    department_code: str | None = None,
+    after: str | None = None,
+    limit: int = MAX_ROWS,
+) -> Unit[list[DoctorCard]]:
+    """A hospital's doctors by work number, inactive ones too, each with its department
+    (the hospital system's list); ``after`` the work number of the last of the page before."""
+    hospital = yield from hospital_for(actor, hospital_code)
+    where: list[str] = ["doc.hospital_id = ?"]
+    args: list[Any] = [hospital.id]
+    if department_code is not None:
+        where.append("dep.code = ?")
+        args.append(department_code)
+    if after is not None:
+        where.append("doc.work_no > ?")
+        args.append(after)
+    found = yield rows(
+        "SELECT doc.*, dep.code AS department_code, dep.name AS department_name "
+        "FROM doctors doc JOIN departments dep ON dep.id = doc.department_id "
+        f"WHERE {' AND '.join(where)} ORDER BY doc.work_no LIMIT ?",
+        *args,
+        min(limit, MAX_ROWS),
+    )
+    return [_card(r) for r in found]
 
 
 def _fold(text: str) -> str:

@@ -63,6 +63,7 @@ class AuditAction(StrEnum):
     DEPARTMENT_UPSERT = "department.upsert"
     DOCTOR_UPSERT = "doctor.upsert"
     TOKEN_CREATE = "token.create"  # an API token for a hospital system or a script
+    TOKEN_REVOKE = "token.revoke"  # it stops working (within the API's token cache time)
     OPERATOR_ADD = "operator.add"
     OPERATOR_EDIT = "operator.edit"
     OPERATOR_ROLES = "operator.roles"

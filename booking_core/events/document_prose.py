@@ -162,6 +162,7 @@ Acts that only the audit log records keep their own names:
 | `patient.top_up` | Money was paid into a patient's prepaid balance (预交金) |
 | `hospital.upsert`, `department.upsert`, `doctor.upsert` | The catalogue was added to or changed |
 | `token.create` | An API token was made for a hospital system or a script |
+| `token.revoke` | An API token was revoked (by the API or `guahao token revoke`) |
 | `operator.add` | An operator account was made (records older than #11 may say `operator.create`: the command that skipped the checks, now gone) |
 | `operator.edit`, `operator.roles` | An operator's name or roles were changed |
 | `operator.disable`, `operator.enable` | An operator was disabled (停用) or enabled again |

@@ -14,6 +14,7 @@ from .commands import (
     RecordLoginAttempt,
     ReserveLoginAttempt,
     ResetPassword,
+    RevokeToken,
     SetOperatorDisabled,
     SetSessionStage,
     SettleLoginAttempt,
@@ -36,6 +37,7 @@ from .model import (
     PENDING,
     REFUSALS,
     SUCCESSES,
+    ApiToken,
     ConsoleSession,
     Credentials,
     LoginOutcome,
@@ -58,6 +60,7 @@ from .queries import (
     token_by_hash,
     token_with_hospital,
 )
+from .tokens import list_tokens
 
 __all__ = [
     "CODE_FAILURES",
@@ -70,6 +73,7 @@ __all__ = [
     "STREAK_ROWS",
     "SUCCESSES",
     "AddOperator",
+    "ApiToken",
     "AssignRoles",
     "ChangePassword",
     "CloseConsoleSession",
@@ -87,6 +91,7 @@ __all__ = [
     "RecordLoginAttempt",
     "ReserveLoginAttempt",
     "ResetPassword",
+    "RevokeToken",
     "Role",
     "SessionStage",
     "SetOperatorDisabled",
@@ -104,6 +109,7 @@ __all__ = [
     "get_operator",
     "judge",
     "list_operators",
+    "list_tokens",
     "login_history",
     "operator_from",
     "token_by_hash",

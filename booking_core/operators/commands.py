@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from ..kernel.unit import Command
 from .lockout import LoginPolicy, Verdict
-from .model import LoginStage
+from .model import ApiToken, LoginStage
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -20,6 +20,13 @@ class CreateToken(Command[int]):
     role: str
     hospital_code: str | None
     token_hash: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class RevokeToken(Command[ApiToken]):
+    """An API token stops working (a revoked token stays listed, with when)."""
+
+    token_id: int
 
 
 @dataclass(frozen=True, kw_only=True)

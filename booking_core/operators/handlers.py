@@ -25,6 +25,7 @@ from .commands import (
     RecordLoginAttempt,
     ReserveLoginAttempt,
     ResetPassword,
+    RevokeToken,
     SetOperatorDisabled,
     SetSessionStage,
     SettleLoginAttempt,
@@ -34,6 +35,7 @@ from .commands import (
 from .lockout import Verdict, judge
 from .model import PENDING, REFUSALS, LoginOutcome, LoginStage, Role, SessionStage, TokenRole
 from .queries import login_history
+from .tokens import revoke_token
 
 
 def create_token(tx: Tx, cmd: CreateToken, deps: Deps) -> Unit[int]:
@@ -496,4 +498,5 @@ HANDLERS = handler_table(
     on(TouchConsoleSession, touch_console_session),
     on(CloseConsoleSession, close_console_session),
     on(CreateToken, create_token),
+    on(RevokeToken, revoke_token),
 )

@@ -103,3 +103,16 @@ class ConsoleSession:
     created_at: int
     seen_at: int
     expires_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class ApiToken:
+    """An API token as it is listed: never the token, nor its hash."""
+
+    id: int
+    name: str
+    role: str
+    hospital_id: int | None  # None: a platform token
+    hospital_code: str | None
+    created_at: datetime
+    revoked_at: datetime | None

@@ -122,6 +122,32 @@ def find_patients(
     id_number: str | None = None,
 ) -> Unit[list[Patient]]:
     """Exact look-up by phone, card or ID number (phones and IDs through the blind index)."""
+    found: list[Patient] = yield from find_patients_page(
+        tx,
+        actor,
+        cipher,
+        hospital_code=hospital_code,
+        phone=phone,
+        card_no=card_no,
+        id_number=id_number,
+    )
+    return found
+
+
+def find_patients_page(
+    tx: Tx,
+    actor: Actor,
+    cipher: Cipher,
+    *,
+    hospital_code: str | None = None,
+    phone: str | None = None,
+    card_no: str | None = None,
+    id_number: str | None = None,
+    after: int | None = None,
+    limit: int = MAX_ROWS,
+) -> Unit[list[Patient]]:
+    """:func:`find_patients` by id, a page at a time: ``after`` the id of the last patient
+    of the page before."""
     named = (yield from hospital_for(actor, hospital_code)).id if hospital_code else None
     where, args = tenancy.scope(actor, "hospital_id", named)
     if phone:
@@ -135,10 +161,13 @@ def find_patients(
         args.append(cipher.blind_index(normalize_id_number(id_number), context="id_number"))
     if not (phone or card_no or id_number):
         return []
+    if after is not None:
+        where.append("id > ?")
+        args.append(after)
     found = yield rows(
         f"SELECT {PATIENT_COLUMNS} FROM patients WHERE {' AND '.join(where)} ORDER BY id LIMIT ?",
         *args,
-        MAX_ROWS,
+        min(limit, MAX_ROWS),
     )
     return [patient_from(r) for r in found]
 

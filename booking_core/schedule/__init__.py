@@ -35,7 +35,9 @@ from .queries import (
     list_sessions,
     search_slots,
     session_detail,
+    session_key,
     session_row_from,
+    slot_key,
 )
 
 __all__ = [
@@ -69,5 +71,7 @@ __all__ = [
     "list_sessions",
     "search_slots",
     "session_detail",
+    "session_key",
     "session_row_from",
+    "slot_key",
 ]

@@ -13,6 +13,7 @@ from ..catalogue.repo import hospital_by_id, hospital_for
 from ..kernel import tenancy
 from ..kernel.actor import Actor
 from ..kernel.errors import InvalidInput
+from ..kernel.paging import PageKey, after_clause
 from ..kernel.unit import MAX_ROWS, Row, Tx, Unit, from_epoch, one, rows, to_epoch
 from ..rules.checks import SlotWindow, booking_cutoff, booking_window, release_instant, slot_window
 from ..rules.model import RuleKey, RuleSet
@@ -86,19 +87,45 @@ def session_row_from(r: Row) -> SessionRow:
     )
 
 
+SESSION_ORDER = ("se.day", "se.start_time", "doc.work_no", "se.id")
+
+
+def session_key(row: SessionRow) -> PageKey:
+    """Where a session stands in :func:`list_sessions`' order."""
+    return (row.day.isoformat(), row.start.strftime("%H:%M"), row.doctor_work_no, row.id)
+
+
 def list_sessions(
-    tx: Tx, actor: Actor, *, hospital_code: str | None, day_from: date, day_to: date
+    tx: Tx,
+    actor: Actor,
+    *,
+    hospital_code: str | None,
+    day_from: date,
+    day_to: date,
+    doctor_work_no: str | None = None,
+    after: PageKey | None = None,
+    limit: int | None = None,
 ) -> Unit[list[SessionRow]]:
+    """Sessions by day, start, doctor and id; ``after`` a :func:`session_key` and
+    ``limit`` for a page (without ``limit``: every session of the days)."""
     named = (yield from hospital_for(actor, hospital_code)).id if hospital_code else None
     where, args = tenancy.scope(actor, "se.hospital_id", named)
     where.append("se.day BETWEEN ? AND ?")
     args += [day_from.isoformat(), day_to.isoformat()]
+    if doctor_work_no is not None:
+        where.append("doc.work_no = ?")
+        args.append(doctor_work_no)
+    later, later_args = after_clause(SESSION_ORDER, after)
+    page = [] if limit is None else [min(limit, MAX_ROWS)]
     found = yield rows(
         SESSION_ROW_SQL
         + " WHERE "
-        + " AND ".join(where)
-        + " ORDER BY se.day, se.period, doc.work_no",
+        + " AND ".join(where + later)
+        + f" ORDER BY {', '.join(SESSION_ORDER)}"
+        + (" LIMIT ?" if page else ""),
         *args,
+        *later_args,
+        *page,
     )
     return [session_row_from(r) for r in found]
 
@@ -117,6 +144,15 @@ class SlotSearch:
     # only what can be booked now: released (放号) and not past the cut-off
     bookable_only: bool = False
     limit: int = MAX_ROWS
+    after: PageKey | None = None  # a :func:`slot_key`: the slots after it
+
+
+SLOT_ORDER = ("se.day", "sl.start_time", "doc.work_no", "sl.id")
+
+
+def slot_key(view: SlotView) -> PageKey:
+    """Where a slot stands in :func:`search_slots`' order."""
+    return (view.day.isoformat(), view.start.strftime("%H:%M"), view.doctor_work_no, view.slot_id)
 
 
 def search_slots(tx: Tx, q: SlotSearch, actor: Actor) -> Unit[list[SlotView]]:
@@ -154,17 +190,27 @@ def search_slots(tx: Tx, q: SlotSearch, actor: Actor) -> Unit[list[SlotView]]:
         args += [hhmm, hhmm]
     if q.only_free:
         where.append("sl.booked < sl.capacity")
-    sql = (
-        SLOT_VIEW_SQL
-        + " WHERE "
-        + " AND ".join(where)
-        + " ORDER BY se.day, sl.start_time, doc.work_no LIMIT ?"
-    )
-    found = yield rows(sql, *args, min(q.limit, MAX_ROWS))
-    views = [_marked(slot_view_from(r), r, tx.now, ruleset, tz) for r in found]
-    if q.bookable_only:  # the SQL above is the same rule; this drops a sub-second edge
-        views = [v for v in views if v.window == SlotWindow.OPEN]
-    return views
+    limit = min(q.limit, MAX_ROWS)
+    views: list[SlotView] = []
+    after = q.after
+    while True:  # a slot dropped below is made up for from further on: the page stays full
+        later, later_args = after_clause(SLOT_ORDER, after)
+        sql = (
+            SLOT_VIEW_SQL
+            + " WHERE "
+            + " AND ".join(where + later)
+            + f" ORDER BY {', '.join(SLOT_ORDER)} LIMIT ?"
+        )
+        wanted = limit - len(views)
+        found = yield rows(sql, *args, *later_args, wanted)
+        batch = [_marked(slot_view_from(r), r, tx.now, ruleset, tz) for r in found]
+        if q.bookable_only:  # the SQL above is the same rule; this drops a sub-second edge
+            batch = [v for v in batch if v.window == SlotWindow.OPEN]
+        views += batch
+        if len(found) < wanted or len(views) >= limit:
+            return views
+        last = found[-1]
+        after = (last["day"], last["start_time"], last["work_no"], last["slot_id"])
 
 
 def _marked(view: SlotView, row: Row, now: datetime, ruleset: RuleSet, tz: ZoneInfo) -> SlotView:

@@ -12,9 +12,11 @@ from booking_core.kernel.errors import NotFound
 from booking_core.operators import TokenRole
 from booking_core.rules import PeriodType, Rule, RuleKey
 
+from .. import paging
 from ..directory import zone_of
 from ..present import ban_out, rule_out
-from ..schemas import BlacklistIn, BlacklistQuery, RuleIn, RuleQuery
+from ..schemas import BlacklistIn, RuleIn, RuleQuery
+from ..schemas_his import BlacklistPageQuery
 from ..wire import json_response, parse_body, parse_query, path_int
 from . import caller, directory, hospital_code, services, visible_hospital_id
 
@@ -32,11 +34,19 @@ async def _ban(request: web.Request, entry: BlacklistEntry) -> dict:
 
 
 async def get_blacklist(request: web.Request) -> web.Response:
-    q = parse_query(request, BlacklistQuery)
+    q = parse_query(request, BlacklistPageQuery)
+    after = paging.decode(request, q, q.cursor, (int,))
     entries = await services(request).read(
-        blacklist.list_blacklist, caller(request).actor, patient_id=q.patient, active_only=not q.all
+        blacklist.list_blacklist,
+        caller(request).actor,
+        patient_id=q.patient,
+        active_only=not q.all,
+        after=None if after is None else after[0],
+        limit=q.limit + 1,
+        source=None if q.source is None else BanSource(q.source),
     )
-    return json_response({"items": [await _ban(request, e) for e in entries]})
+    page, next_cursor = paging.cut(request, q, entries, q.limit, lambda e: (e.id,))
+    return paging.answer(request, [await _ban(request, e) for e in page], next_cursor)
 
 
 async def post_blacklist(request: web.Request) -> web.Response:

@@ -16,11 +16,13 @@ from booking_core import bookings
 from booking_core.bookings import BookingView
 from booking_core.kernel.errors import NotFound
 
+from .. import paging
 from ..keys import OUTCOME
 from ..present import booking_out
 from ..problems import Problem
 from ..schemas import BOOKING_NO as BOOKING_NO_PATTERN
-from ..schemas import BookingIn, BookingQuery, CancelIn, CheckInIn, PayIn, RescheduleIn
+from ..schemas import BookingIn, CancelIn, CheckInIn, PayIn, RescheduleIn
+from ..schemas_his import BookingPageQuery
 from ..wire import json_response, parse_body, parse_query
 from . import caller, directory, services
 
@@ -94,7 +96,8 @@ async def get_booking(request: web.Request) -> web.Response:
 
 
 async def list_bookings(request: web.Request) -> web.Response:
-    q = parse_query(request, BookingQuery)
+    q = parse_query(request, BookingPageQuery)
+    after = paging.decode(request, q, q.cursor, (str, str, int))
     found = await services(request).read(
         bookings.list_bookings,
         caller(request).actor,
@@ -102,11 +105,13 @@ async def list_bookings(request: web.Request) -> web.Response:
         day=q.date,
         session_id=q.session,
         hospital_code=q.hospital,
+        after=after,
+        limit=q.limit + 1,
     )
+    page, next_cursor = paging.cut(request, q, found, q.limit, bookings.booking_key)
     dirs = directory(request)
-    return json_response(
-        {"items": [booking_out(v, await dirs.zone(v.hospital_code)) for v in found]}
-    )
+    items = [booking_out(v, await dirs.zone(v.hospital_code)) for v in page]
+    return paging.answer(request, items, next_cursor)
 
 
 async def pay(request: web.Request) -> web.Response:
@@ -118,6 +123,7 @@ async def pay(request: web.Request) -> web.Response:
             booking_no=booking_no,
             method=data.method,
             reference=data.reference,
+            amount=data.amount,
         )
     )
     return await _answer(request, view)
@@ -136,9 +142,11 @@ async def cancel(request: web.Request) -> web.Response:
 
 async def check_in(request: web.Request) -> web.Response:
     booking_no = _booking_no(request)
-    await parse_body(request, CheckInIn)
+    data = await parse_body(request, CheckInIn)
     view = await services(request).handle(
-        bookings.CheckIn(actor=caller(request).actor, booking_no=booking_no)
+        bookings.CheckIn(
+            actor=caller(request).actor, booking_no=booking_no, reference=data.reference
+        )
     )
     return await _answer(request, view)
 

@@ -13,11 +13,9 @@ from booking_core import schedule
 from booking_core.kernel.errors import ImportRejected
 from booking_core.schedule import DepartmentLine, DoctorLine, RowProblem, SessionLine
 
-from ..keys import SETTINGS
 from ..problems import DOMAIN_PROBLEMS, body, response
 from ..schemas import SessionIn
 from ..schemas_bulk import (
-    MAX_SCHEDULE_BODY_BYTES,
     DepartmentRowIn,
     DoctorRowIn,
     ScheduleOutline,
@@ -97,8 +95,7 @@ def rejected(err: ImportRejected) -> web.Response:
 
 async def post_schedule(request: web.Request) -> web.Response:
     code = path_str(request, "code", HOSPITAL, "1-32 letters, digits, - or _")
-    limit = max(MAX_SCHEDULE_BODY_BYTES, request.app[SETTINGS].max_body_bytes)
-    outline = parse_json(ScheduleOutline, await read_body(request, limit))
+    outline = parse_json(ScheduleOutline, await read_body(request))  # the route's own limit
     bad: list[RowProblem] = []
     departments = [
         _department(i, row)

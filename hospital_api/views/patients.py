@@ -6,9 +6,11 @@ from aiohttp import web
 
 from booking_core import patients, payments
 
+from .. import paging
 from ..present import patient_out
 from ..problems import Problem
-from ..schemas import PatientIn, PatientQuery, PatientSearchIn, TopUpIn
+from ..schemas import PatientIn, TopUpIn
+from ..schemas_his import PatientPageQuery, PatientSearchPageIn
 from ..wire import json_response, parse_body, parse_query, path_int
 from . import caller, directory, hospital_code, services
 
@@ -33,7 +35,7 @@ async def post_patient(request: web.Request) -> web.Response:
 async def get_patients(request: web.Request) -> web.Response:
     """By card number in the query string; a phone or ID number there is refused (it would
     sit in every proxy's and server's access log): POST /patients/search takes them."""
-    q = parse_query(request, PatientQuery)
+    q = parse_query(request, PatientPageQuery)
     in_url = [name for name in ("phone", "id_number") if getattr(q, name)]
     if in_url:
         raise Problem(
@@ -45,15 +47,18 @@ async def get_patients(request: web.Request) -> web.Response:
                 for name in in_url
             ],
         )
-    return await _find(request, PatientSearchIn(hospital=q.hospital, card_no=q.card_no))
+    search = PatientSearchPageIn(
+        hospital=q.hospital, card_no=q.card_no, limit=q.limit, cursor=q.cursor
+    )
+    return await _find(request, search)
 
 
 async def search_patients(request: web.Request) -> web.Response:
     """POST /patients/search: by phone, card number or ID number, given in the body."""
-    return await _find(request, await parse_body(request, PatientSearchIn))
+    return await _find(request, await parse_body(request, PatientSearchPageIn))
 
 
-async def _find(request: web.Request, q: PatientSearchIn) -> web.Response:
+async def _find(request: web.Request, q: PatientSearchPageIn) -> web.Response:
     if not (q.phone or q.card_no or q.id_number):
         raise Problem(
             "invalid_request",
@@ -63,19 +68,22 @@ async def _find(request: web.Request, q: PatientSearchIn) -> web.Response:
             ],
         )
     svc = services(request)
+    after = paging.decode(request, q, q.cursor, (int,))
     found = await svc.read(
-        patients.find_patients,
+        patients.find_patients_page,
         caller(request).actor,
         svc.cipher,
         hospital_code=q.hospital,
         phone=q.phone,
         card_no=q.card_no,
         id_number=q.id_number,
+        after=None if after is None else after[0],
+        limit=q.limit + 1,
     )
+    page, next_cursor = paging.cut(request, q, found, q.limit, lambda p: (p.id,))
     dirs = directory(request)
-    return json_response(
-        {"items": [patient_out(await dirs.code_of(p.hospital_id) or "", p) for p in found]}
-    )
+    items = [patient_out(await dirs.code_of(p.hospital_id) or "", p) for p in page]
+    return paging.answer(request, items, next_cursor)
 
 
 async def get_patient(request: web.Request) -> web.Response:

@@ -10,6 +10,7 @@ from booking_core import bookings, catalogue, rules, schedule
 from booking_core.kernel.errors import NotFound
 from booking_core.schedule import SlotSearch
 
+from .. import paging
 from ..keys import SETTINGS
 from ..present import (
     booking_window_out,
@@ -26,10 +27,10 @@ from ..schemas import (
     DoctorIn,
     HospitalIn,
     SessionIn,
-    SlotQuery,
     StopIn,
 )
 from ..schemas import WORK_NO as WORK_NO_PATTERN
+from ..schemas_his import SlotPageQuery
 from ..wire import json_response, parse_body, parse_query, path_int, path_str
 from . import caller, directory, hospital_code, services
 
@@ -152,7 +153,8 @@ async def stop_session(request: web.Request) -> web.Response:
 
 
 async def get_slots(request: web.Request) -> web.Response:
-    q = parse_query(request, SlotQuery)
+    q = parse_query(request, SlotPageQuery)
+    after = paging.decode(request, q, q.cursor, (str, str, str, int))
     code = hospital_code(request, q.hospital)
     assert code is not None
     search = SlotSearch(
@@ -164,11 +166,13 @@ async def get_slots(request: web.Request) -> web.Response:
         at=q.time,
         only_free=not q.all,
         bookable_only=not q.all,
+        after=after,
+        limit=q.limit + 1,
     )
     svc, actor = services(request), caller(request).actor
     found = await svc.read(schedule.search_slots, search, actor)
+    page, next_cursor = paging.cut(request, q, found, q.limit, schedule.slot_key)
     window = await svc.read(rules.booking_window_of, code, actor)
     tz = await directory(request).zone(code)
-    return json_response(
-        {"items": [slot_out(v, tz) for v in found], "window": booking_window_out(window, tz)}
-    )
+    items = [slot_out(v, tz) for v in page]
+    return paging.answer(request, items, next_cursor, window=booking_window_out(window, tz))

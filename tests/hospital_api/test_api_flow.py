@@ -8,6 +8,7 @@ import json
 from pydantic import BaseModel
 
 from hospital_api import schemas as s
+from hospital_api import schemas_his as fs
 from tests.hospital_api.helpers import TODAY, TOMORROW
 from tests.support.world import phone, resident_id
 
@@ -85,7 +86,7 @@ async def test_full_booking_flow(api):
 
     status, slots = await api.call("GET", f"/slots?date={TOMORROW}&doctor=00868", his)
     assert status == 200
-    check(s.SlotList, slots)
+    check(fs.SlotPage, slots)
     assert len(slots["items"]) == 8
     slot = slots["items"][0]
     assert slot["free"] == 2
@@ -110,7 +111,7 @@ async def test_full_booking_flow(api):
     assert status == 200
     assert got == booking
     status, listed = await api.call("GET", f"/bookings?patient={patient['id']}", his)
-    check(s.BookingList, listed)
+    check(fs.BookingPage, listed)
     assert [b["booking_no"] for b in listed["items"]] == [no]
     status, listed = await api.call("GET", f"/bookings?date={TOMORROW}", his)
     assert [b["booking_no"] for b in listed["items"]] == [no]
@@ -181,7 +182,7 @@ async def test_cancel_blacklist_and_rules(api):
     assert ban["source"] == "his"
     assert ban["ends_at"] == "2026-08-02T00:00:00+08:00"
     status, bans = await api.call("GET", "/blacklist", his)
-    check(s.BlacklistList, bans)
+    check(fs.BlacklistPage, bans)
     assert [b["id"] for b in bans["items"]] == [ban["id"]]
 
     status, refused = await api.call("POST", "/bookings", his, json=booking_body)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from hospital_api import schemas as s
+from hospital_api import schemas_his as fs
 from tests.support.world import local
 
 D6, D7 = date(2026, 7, 16), date(2026, 7, 17)
@@ -28,7 +28,7 @@ async def test_before_0730_day_d_plus_7_is_not_listed_as_free(api, world, clock)
 
     status, body = await api.call("GET", f"/slots?date={D6}&date_to={D7}&doctor=00868", his)
     assert status == 200, body
-    s.SlotList.model_validate(body)
+    fs.SlotPage.model_validate(body)
     assert _days(body) == {D6.isoformat()}
     assert all(item["bookable"] and item["window"] == "open" for item in body["items"])
     assert body["window"] == {
@@ -41,7 +41,7 @@ async def test_before_0730_day_d_plus_7_is_not_listed_as_free(api, world, clock)
 
     status, body = await api.call("GET", f"/slots?date={D7}&doctor=00868&all=true", his)
     assert status == 200, body
-    s.SlotList.model_validate(body)
+    fs.SlotPage.model_validate(body)
     assert len(body["items"]) == 8
     for item in body["items"]:
         assert item["window"] == "not_yet_open"
@@ -67,7 +67,7 @@ async def test_from_0730_day_d_plus_7_is_listed(api, world, clock):
     clock.set(local(2026, 7, 10, 7, 30))
     status, body = await api.call("GET", f"/slots?date={D6}&date_to={D7}&doctor=00868", his)
     assert status == 200, body
-    s.SlotList.model_validate(body)
+    fs.SlotPage.model_validate(body)
     assert _days(body) == {D6.isoformat(), D7.isoformat()}
     assert body["window"]["last_open_day"] == "2026-07-17"
     assert body["window"]["next_opens_at"] == "2026-07-11T07:30:00+08:00"

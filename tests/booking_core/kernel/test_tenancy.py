@@ -107,6 +107,7 @@ class Two:
     delivery: int  # an event of A's on its way to it, with a failed attempt
     department: int  # A's
     doctor: int  # A's
+    token: int  # A's HIS token
 
 
 def _feed_latest_event_of(hospital_id: int):
@@ -171,7 +172,7 @@ async def _two_hospitals(services, cipher) -> Two:
             expires_at=int(services.clock.now().timestamp()) + 3600,
         )
     )
-    await handle(
+    token = await handle(
         operators.CreateToken(name="甲 HIS", role="his", hospital_code="HA01", token_hash="甲-t")
     )
     call_sid = "CA-A-1"
@@ -279,6 +280,7 @@ async def _two_hospitals(services, cipher) -> Two:
         delivery=delivery.id,
         department=session.department_id,
         doctor=session.doctor_id,
+        token=token,
     )
 
 
@@ -393,6 +395,12 @@ def _command_cases(t: Two) -> list[tuple[Any, Refused | Answers]]:
             Answers(blacklist.BlacklistImport(added=(), skipped=(), refused=(not_found_line,))),
         ),
         (
+            blacklist.ReplaceHisBlacklist(
+                **to_a, entries=(blacklist.HisBan(card_no=t.card_no, until=DAY, reason="x"),)
+            ),
+            NOT_FOUND,
+        ),
+        (
             bookings.BookSlot(
                 actor=b, slot_id=t.other_slot, patient_id=patient, channel=Channel.AGENT
             ),
@@ -496,6 +504,7 @@ def _command_cases(t: Two) -> list[tuple[Any, Refused | Answers]]:
             operators.CreateToken(**to_a, name="x", role="his", token_hash="b-in-a"),
             NOT_FOUND,
         ),
+        (operators.RevokeToken(actor=b, token_id=t.token), NOT_FOUND),
         (
             operators.CreateToken(
                 actor=b, name="x", role="admin", hospital_code=None, token_hash="b-platform"
@@ -564,12 +573,15 @@ def _query_cases(t: Two, who: Actor) -> list[tuple[Callable, tuple[tuple, dict],
         (catalogue.departments, q("HA01", who), NOT_FOUND),
         (catalogue.doctors, q("HA01", "101", who), NOT_FOUND),
         (catalogue.doctor, q("HA01", "A0001", who), NOT_FOUND),
+        (catalogue.doctor_cards, q("HA01", who), NOT_FOUND),
         (catalogue.find_doctors, q("HA01", "医生", who), NOT_FOUND),
         (rules.booking_window_of, q("HA01", who), NOT_FOUND),
         (rules.effective_rules, q("HA01", who), NOT_FOUND),
         (patients.find_patients, q(who, t.cipher, phone=A_PHONE), NONE_OF_A),
         (patients.find_patients, q(who, t.cipher, card_no=t.card_no), NONE_OF_A),
         (patients.find_patients, q(who, t.cipher, hospital_code="HA01", phone=A_PHONE), NOT_FOUND),
+        (patients.find_patients_page, q(who, t.cipher, phone=A_PHONE), NONE_OF_A),
+        (patients.find_patients_page, q(who, t.cipher, card_no=t.card_no), NONE_OF_A),
         (patients.get_patient, q(t.patient, who), NOT_FOUND),
         (patients.patient_by_card, q(who, None, t.card_no), NOT_FOUND),
         (patients.patient_by_card, q(who, "HA01", t.card_no), NOT_FOUND),
@@ -614,6 +626,9 @@ def _query_cases(t: Two, who: Actor) -> list[tuple[Callable, tuple[tuple, dict],
         (messages.messages, q(who), NONE_OF_A),
         (operators.get_operator, q(t.operator, who), NOT_FOUND),
         (operators.list_operators, q(who), NONE_OF_A),
+        (operators.list_tokens, q(who), NONE_OF_A),
+        (operators.list_tokens, q(who, include_revoked=True), NONE_OF_A),
+        (operators.list_tokens, q(who, hospital_code="HA01"), NOT_FOUND),
         (reports.audit_log, q(who), NONE_OF_A),
         (reports.report, q(who, hospital_code=None, **days), NONE_OF_A),
         (reports.report, q(who, hospital_code="HA01", **days), NOT_FOUND),
