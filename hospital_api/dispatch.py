@@ -8,9 +8,10 @@ Two kinds of loop, each as long as the engine runs:
   once), every :data:`POLL_SECONDS`;
 * a lane per active subscription: claims its due deliveries (for each booking only its
   oldest pending one, so one booking's events arrive in order), sends them with the
-  subscription's sender (webhook or HL7) side by side, and records each attempt (the core
-  decides the back-off, the dead letter). The lanes follow the subscriptions as they are
-  made, changed, deactivated (re-read every :data:`REFRESH_SECONDS`).
+  subscription's sender (webhook or HL7) side by side, and records the batch's attempts in
+  one unit (the core decides the back-off, the dead letter). The lanes follow the
+  subscriptions as they are made, changed, deactivated (re-read every
+  :data:`REFRESH_SECONDS`).
 
 A delivery claimed by an engine killed mid-send comes back when its lease runs out
 (:data:`LEASE_SECONDS`) and is sent again with the same message id: at least once.
@@ -92,7 +93,13 @@ class FeedDispatcher:
             )
         )
         if claimed:
-            await asyncio.gather(*(self._attempt(subscription, d) for d in claimed))
+            results = await asyncio.gather(*(self._attempt(subscription, d) for d in claimed))
+            await self.services.handle(
+                feeds.RecordAttempts(
+                    results=tuple(zip((d.id for d in claimed), results, strict=True)),
+                    first_retry_seconds=self.first_retry_seconds,
+                )
+            )
         return len(claimed)
 
     async def refresh(self) -> list[feeds.Subscription]:
@@ -148,23 +155,18 @@ class FeedDispatcher:
         await self.services.handle(feeds.PurgeFeedLog(days=feeds.LOG_DAYS))
         self._purged_at = time.monotonic()
 
-    async def _attempt(self, subscription: feeds.Subscription, delivery: feeds.Delivery) -> None:
+    async def _attempt(
+        self, subscription: feeds.Subscription, delivery: feeds.Delivery
+    ) -> feeds.AttemptResult:
         try:
-            result = await self.senders[subscription.kind].send(subscription, delivery)
+            return await self.senders[subscription.kind].send(subscription, delivery)
         except asyncio.CancelledError:
             raise
         except Exception as err:  # a sender's bug: logged, and the delivery tried again
             log.exception("sending delivery %s to subscription %s", delivery.id, subscription.id)
-            result = feeds.AttemptResult(
+            return feeds.AttemptResult(
                 outcome=feeds.Outcome.RETRY, duration_ms=0, error=f"internal: {type(err).__name__}"
             )
-        await self.services.handle(
-            feeds.RecordAttempt(
-                delivery_id=delivery.id,
-                result=result,
-                first_retry_seconds=self.first_retry_seconds,
-            )
-        )
 
     async def _guarded(self, what: str, step) -> int:
         """Run ``step``; a store or network failure is logged once (and once when it works

@@ -91,6 +91,16 @@ class RecordAttempt(Command[Delivery]):
 
 
 @dataclass(frozen=True, kw_only=True)
+class RecordAttempts(Command[list[Delivery]]):
+    """:class:`RecordAttempt` for each (delivery id, result) of a lane's batch, in one unit:
+    one commit for the batch instead of one per delivery (an engine dying before it commits
+    leaves the batch leased, and it is sent again, with the same ids, when the lease ends)."""
+
+    results: tuple[tuple[int, AttemptResult], ...]
+    first_retry_seconds: int = FIRST_RETRY_SECONDS
+
+
+@dataclass(frozen=True, kw_only=True)
 class Redeliver(Command[int]):
     """Send again: one delivery (``delivery_id``) whatever its state, or every dead one of
     the subscription. Each is due now, with the same message id, and its 3 days start

@@ -10,6 +10,7 @@ from .commands import (
     FanOutEvents,
     PurgeFeedLog,
     RecordAttempt,
+    RecordAttempts,
     Redeliver,
     RotateSecret,
     UpdateSubscription,
@@ -20,6 +21,7 @@ from .sending import (
     fan_out_events,
     purge_feed_log,
     record_attempt,
+    record_attempts,
     redeliver,
 )
 
@@ -30,6 +32,7 @@ HANDLERS = handler_table(
     on(FanOutEvents, fan_out_events),
     on(ClaimDeliveries, claim_deliveries),
     on(RecordAttempt, record_attempt),
+    on(RecordAttempts, record_attempts),
     on(Redeliver, redeliver),
     on(PurgeFeedLog, purge_feed_log),
 )

@@ -14,13 +14,21 @@ from ..events.outbox import claim, mark_done
 from ..kernel.deps import Deps
 from ..kernel.errors import NotFound
 from ..kernel.unit import Tx, Unit, dumps, execute, rows
-from .commands import ClaimDeliveries, FanOutEvents, PurgeFeedLog, RecordAttempt, Redeliver
+from .commands import (
+    ClaimDeliveries,
+    FanOutEvents,
+    PurgeFeedLog,
+    RecordAttempt,
+    RecordAttempts,
+    Redeliver,
+)
 from .model import (
     FIRST_RETRY_SECONDS,
     GIVE_UP_AFTER_SECONDS,
     JITTER,
     MAX_RETRY_SECONDS,
     OUTBOX_CONSUMER,
+    AttemptResult,
     Delivery,
     DeliveryStatus,
     Outcome,
@@ -86,11 +94,14 @@ def fan_out_events(tx: Tx, cmd: FanOutEvents, deps: Deps) -> Unit[int]:
 
 
 def claim_deliveries(tx: Tx, cmd: ClaimDeliveries, deps: Deps) -> Unit[list[Delivery]]:
+    # only the oldest pending delivery of each aggregate: a scalar subquery (a lookup in the
+    # index feed_deliveries_order per candidate), which PostgreSQL cannot turn into the
+    # anti-join its planner chose for NOT EXISTS on a table not yet analysed (0.4 s a claim)
     found = yield rows(
         DELIVERY_SQL + " d WHERE d.subscription_id = ? AND d.status = 'pending' "
-        "AND d.due_at <= ? AND d.lease_until <= ? AND NOT EXISTS (SELECT 1 FROM "
+        "AND d.due_at <= ? AND d.lease_until <= ? AND d.id = (SELECT min(p.id) FROM "
         "feed_deliveries p WHERE p.subscription_id = d.subscription_id "
-        "AND p.aggregate = d.aggregate AND p.status = 'pending' AND p.id < d.id) "
+        "AND p.aggregate = d.aggregate AND p.status = 'pending') "
         "ORDER BY d.id LIMIT ?",
         cmd.subscription_id,
         tx.epoch,
@@ -112,8 +123,20 @@ def claim_deliveries(tx: Tx, cmd: ClaimDeliveries, deps: Deps) -> Unit[list[Deli
 
 
 def record_attempt(tx: Tx, cmd: RecordAttempt, deps: Deps) -> Unit[Delivery]:
-    delivery = yield from delivery_by_id(cmd.delivery_id, lock=True)
-    result = cmd.result
+    return (yield from _record(tx, cmd.delivery_id, cmd.result, cmd.first_retry_seconds))
+
+
+def record_attempts(tx: Tx, cmd: RecordAttempts, deps: Deps) -> Unit[list[Delivery]]:
+    done = []
+    for delivery_id, result in sorted(cmd.results, key=lambda pair: pair[0]):  # lock order
+        done.append((yield from _record(tx, delivery_id, result, cmd.first_retry_seconds)))
+    return done
+
+
+def _record(
+    tx: Tx, delivery_id: int, result: AttemptResult, first_retry_seconds: int
+) -> Unit[Delivery]:
+    delivery = yield from delivery_by_id(delivery_id, lock=True)
     error = result.error[:MAX_ERROR]
     yield execute(
         "INSERT INTO feed_attempts (delivery_id, subscription_id, attempt, at, outcome, "
@@ -134,7 +157,7 @@ def record_attempt(tx: Tx, cmd: RecordAttempt, deps: Deps) -> Unit[Delivery]:
     elif result.outcome is Outcome.REJECTED or _past_window(tx, delivery):
         status, due = DeliveryStatus.DEAD, tx.epoch
     else:
-        delay = retry_delay(delivery.attempts, first=max(1, cmd.first_retry_seconds))
+        delay = retry_delay(delivery.attempts, first=max(1, first_retry_seconds))
         status, due = DeliveryStatus.PENDING, tx.epoch + delay
     yield execute(
         "UPDATE feed_deliveries SET status = ?, due_at = ?, lease_until = 0, last_status = ?, "

@@ -327,3 +327,23 @@ def test_the_back_off_doubles_to_an_hour_with_jitter():
     assert feeds.retry_delay(50, lambda: 0.5) == 3600
     assert feeds.retry_delay(1, lambda: 0.0) == 4
     assert feeds.retry_delay(1, lambda: 1.0) == 6
+
+
+async def test_a_lanes_batch_of_attempts_is_recorded_in_one_unit(services, world, clock):
+    await world.hospital()
+    sub = (await services.handle(subscribe(topics=("booking.created",)))).subscription
+    await two_bookings(world)
+    await fan_out(services)
+    d1, d2 = await claim(services, sub)
+    recorded = await services.handle(
+        feeds.RecordAttempts(
+            results=((d2.id, result(Outcome.RETRY, status=502)), (d1.id, result())),
+            first_retry_seconds=60,
+        )
+    )
+    assert [(d.id, d.status) for d in recorded] == [
+        (d1.id, DeliveryStatus.DONE),
+        (d2.id, DeliveryStatus.PENDING),
+    ]
+    assert 48 <= (recorded[1].due_at - clock.now()).total_seconds() <= 72  # 60 s ± 20 %
+    assert [a.status_code for a in await services.read(feeds.attempts, ADMIN, d2.id)] == [502]

@@ -660,6 +660,7 @@ EXEMPT: dict[Any, str] = {
     feeds.FanOutEvents: "the feeds' fan-out of every hospital's events to their subscriptions",
     feeds.ClaimDeliveries: "a feed lane leasing its subscription's due deliveries",
     feeds.RecordAttempt: "a feed lane recording what its sender's attempt came to",
+    feeds.RecordAttempts: "a feed lane recording what its batch of attempts came to",
     feeds.PurgeFeedLog: "the engine's retention sweep of the delivery log",
     feeds.active_subscriptions: "no actor: the dispatcher's lanes, one per subscription",
     feeds.signing_secrets: "no actor: the webhook sender's secrets of the lane it runs",
