@@ -27,7 +27,7 @@ from booking_core.store import make_store
 from edge.mosquitto import new_password, password_hash
 from hospital_api.auth import hash_token, new_token
 
-from . import demo_kiosk, demo_modem, phone, serving, token_cli
+from . import demo_feeds, demo_kiosk, demo_modem, phone, serving, token_cli
 from .app import build_app
 from .config import ConfigError, Settings, load_settings, require_secret
 from .demo import DEMO_ACTOR, WAITING_PATIENT, create_demo
@@ -433,8 +433,9 @@ def demo(args: argparse.Namespace) -> int:
         "modem_port": str(demo_modem.port_path(folder).resolve()),
         "modem_send_interval_seconds": 1.0,
         "sms_notices": "modem",
+        "feeds_allow_private_addresses": True,  # the demo HIS is on 127.0.0.1
     }
-    login, token, kiosk = asyncio.run(_fill_demo(_settings(args, **demo_settings), folder))
+    login, token, kiosk, feed = asyncio.run(_fill_demo(_settings(args, **demo_settings), folder))
     if kiosk is not None:  # the engine's broker password is in the environment now
         demo_settings |= kiosk.settings()
     settings = _settings(args, **demo_settings)
@@ -465,6 +466,8 @@ guahao demo database: {db}
       echo '{number} CX' > {inbox}
       echo '{number} GHDH00868,{_tomorrow(settings)}0830,{name}' > {inbox}
 {_kiosk_help(kiosk, login)}
+{demo_feeds.describe(feed)}
+  FHIR R4: curl -H 'Authorization: Bearer {token}' '{url}/fhir/R4/Slot?status=free&_count=5'
   Patients (name, card number, phone):"""
     )
     for row in login.patients:
@@ -479,7 +482,7 @@ guahao demo database: {db}
         flush=True,
     )
     if args.serve:
-        before = [demo_modem.simulated_modem_ctx(folder)]
+        before = [demo_modem.simulated_modem_ctx(folder), demo_feeds.receiver_ctx(feed)]
         if kiosk is not None:
             before.append(demo_kiosk.kiosk_ctx(kiosk))
         return serve(settings, before=before, sock=sock)
@@ -511,9 +514,10 @@ async def _fill_demo(settings: Settings, folder: Path):
             )
         )
         kiosk = await demo_kiosk.prepare(services, folder, DEMO_ACTOR)
+        feed = await demo_feeds.prepare(services, folder, DEMO_ACTOR)
     finally:
         await store.close()
-    return login, token, kiosk
+    return login, token, kiosk, feed
 
 
 def _kiosk_help(kiosk: demo_kiosk.DemoKiosk | None, login) -> str:

@@ -87,7 +87,7 @@ class DemoKiosk:
         }
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -118,7 +118,7 @@ async def prepare(services: BookingServices, folder: Path, actor: Actor) -> Demo
             actor=actor,
         )
     )
-    demo = DemoKiosk(base, kiosk.kiosk_id, _free_port(), mosquitto)
+    demo = DemoKiosk(base, kiosk.kiosk_id, free_port(), mosquitto)
     for part in (demo.state, demo.broker):
         part.mkdir(parents=True, mode=0o700)
     engine_password = new_password()

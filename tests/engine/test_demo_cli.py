@@ -136,9 +136,15 @@ def test_the_demo_kiosk_checks_the_first_patient_in_and_prints_the_ticket(tmp_pa
         while not (ticket.exists() and ticket.read_bytes().endswith(b"IEND\xaeB`\x82")):
             assert time.monotonic() < deadline, "no ticket drawn"
             time.sleep(0.1)
+        # and the demo HIS heard of it: a signed webhook, checked and printed (#13)
+        webhooks = folder / "webhooks.ndjson"
+        while not (webhooks.exists() and '"type":"booking.checked_in"' in webhooks.read_text()):
+            assert time.monotonic() < deadline, "no webhook for the check-in"
+            time.sleep(0.1)
     finally:
         proc.send_signal(signal.SIGINT)
-        proc.communicate(timeout=30)  # reads what is left and closes the pipe
+        rest, _ = proc.communicate(timeout=30)  # reads what is left and closes the pipe
+    assert re.search(r"\[demo HIS\] webhook msg_\d+ booking\.checked_in .*signature verified", rest)
 
 
 def _health(url: str) -> dict:
