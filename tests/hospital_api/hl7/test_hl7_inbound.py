@@ -1,0 +1,276 @@
+"""The HIS's window over HL7 (#13): a real MLLP client (``hl7.mllp.open_hl7_connection``)
+sends SIU S14 and S15 to the engine's listener, which acts through the real core on a
+SQLite file (and PostgreSQL when there is one). Check-ins, payments and cancellations
+follow the booking's life, once each however often they are sent; every bad message gets
+an AR or AE naming why, and the connection goes on."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import date
+
+import hl7
+import pytest
+from hl7.mllp import open_hl7_connection
+
+from booking_core import bookings
+from booking_core.kernel.actor import SYSTEM
+from booking_core.kernel.identity import new_booking_no
+from hospital_api.hl7.inbound import MAX_BLOCK_BYTES, Hl7Inbound
+from hospital_api.hl7.mllp import field_text
+from tests.booking_core.helpers import audit_rows, events, last_event_id
+from tests.support.world import first_slot, local
+
+DAY = date(2026, 7, 11)  # the clock stands at 2026-07-10 09:00 in Beijing
+CLINIC_MORNING = local(2026, 7, 11, 7, 45)  # the clinic day, before the session: check-in open
+
+
+def siu(cid: str, no: str, reason: str = "checked_in", trigger: str = "S14", note: str = "") -> str:
+    segments = [
+        f"MSH|^~\\&|HIS|H001|GUAHAO|H001|20260711074500+0800||SIU^{trigger}^SIU_S12|{cid}|P|2.5.1",
+        f"SCH|{no}^HIS|{no}^GUAHAO||||{reason}^^GUAHAO",
+    ]
+    if note:
+        segments.append(f"NTE|1||{note}")
+    return "\r".join(segments) + "\r"
+
+
+class Window:
+    """The HIS's end of one MLLP connection."""
+
+    def __init__(self, reader, writer) -> None:
+        self.reader, self.writer = reader, writer
+
+    async def send(self, message: str | bytes) -> hl7.Message:
+        data = message.encode("utf-8") if isinstance(message, str) else message
+        self.writer.writeblock(data)
+        await self.writer.drain()
+        async with asyncio.timeout(5):
+            return await self.reader.readmessage()
+
+
+@pytest.fixture
+async def listener(services):
+    inbound = Hl7Inbound(services, "H001")
+    await inbound.start("127.0.0.1", 0)
+    try:
+        yield inbound
+    finally:
+        await inbound.close()
+
+
+@pytest.fixture
+async def window(listener):
+    reader, writer = await open_hl7_connection("127.0.0.1", listener.port, encoding="utf-8")
+    try:
+        yield Window(reader, writer)
+    finally:
+        writer.close()
+
+
+async def two_bookings(world, code: str = "H001") -> list[str]:
+    at = world.at(code)
+    session = await at.basic(DAY)
+    slot = await first_slot(world.services, session.id)
+    out = []
+    for seq in (1, 2):
+        patient = await at.patient(f"患者{seq}")
+        view = await at.book(slot, patient.id)
+        out.append(view.booking.booking_no)
+    return out
+
+
+def ack(message: hl7.Message) -> tuple[str, str, str, str]:
+    """MSA-1, MSA-2, ERR-3's code, ERR-5's code."""
+    return (
+        field_text(message, "MSA", 1),
+        field_text(message, "MSA", 2),
+        field_text(message, "ERR", 3),
+        field_text(message, "ERR", 5),
+    )
+
+
+async def booking(services, no: str):
+    return (await services.read(bookings.get_booking, no, SYSTEM)).booking
+
+
+async def test_a_check_in_from_the_window_gives_one_queue_number(services, world, clock, window):
+    first, second = await two_bookings(world)
+    clock.set(CLINIC_MORNING)
+    mark = await last_event_id(services)
+    answer = await window.send(siu("REG-88", first))
+    assert ack(answer) == ("AA", "REG-88", "", "")
+    assert field_text(answer, "MSA", 3) == "checked in, queue number 1"
+    assert field_text(answer, "MSH", 9) == "ACK"
+    assert field_text(answer, "MSH", 9, 2) == "S14"
+    for _ in range(3):  # the HIS's resends
+        again = await window.send(siu("REG-88", first))
+        assert (ack(again), field_text(again, "MSA", 3)) == (
+            ack(answer), "checked in, queue number 1"
+        )  # fmt: skip
+    done = await booking(services, first)
+    assert (done.status, done.queue_no) == ("checked_in", 1)
+    assert [e.topic for e in await events(services, mark)] == ["booking.checked_in"]
+    audited = await audit_rows(services, first)
+    assert ("system:hl7-in", "booking.checked_in") in [(r["actor"], r["action"]) for r in audited]
+
+    second_answer = await window.send(siu("REG-89", second))
+    assert (ack(second_answer), field_text(second_answer, "MSA", 3)) == (
+        ("AA", "REG-89", "", ""), "checked in, queue number 2"
+    )  # fmt: skip
+
+
+async def test_a_resend_after_a_restart_is_taken_by_the_core_once(services, world, clock):
+    """The listener's memory is gone; the control id is the check-in's reference, so the
+    core answers with the same queue number and no second event."""
+    [first, _] = await two_bookings(world)
+    clock.set(CLINIC_MORNING)
+    mark = await last_event_id(services)
+    answers = []
+    for _ in range(2):
+        fresh = Hl7Inbound(services, "H001")
+        answers.append(await fresh.answer(b"\x0b" + siu("REG-1", first).encode() + b"\x1c\r"))
+    parsed = [hl7.parse(a) for a in answers]
+    assert [field_text(p, "MSA", 3) for p in parsed] == ["checked in, queue number 1"] * 2
+    assert [e.topic for e in await events(services, mark)] == ["booking.checked_in"]
+
+
+async def test_a_check_in_before_the_day_is_refused_then_taken_when_it_opens(
+    services, world, clock, window
+):
+    [first, _] = await two_bookings(world)
+    early = await window.send(siu("REG-5", first))
+    assert ack(early) == ("AE", "REG-5", "207", "check_in_not_open")
+    assert field_text(early, "MSA", 3).startswith("check_in_not_open: ")
+    clock.set(CLINIC_MORNING)  # a refusal is not remembered: the same message is taken now
+    taken = await window.send(siu("REG-5", first))
+    assert ack(taken) == ("AA", "REG-5", "", "")
+
+
+async def test_a_payment_at_the_window_is_paid_once(services, world, window):
+    first, second = await two_bookings(world)
+    mark = await last_event_id(services)
+    note = "amount=5000;method=cash;reference=WIN-0001"
+    answer = await window.send(siu("PAY-1", first, "paid", note=note))
+    assert ack(answer) == ("AA", "PAY-1", "", "")
+    assert field_text(answer, "MSA", 3) == "paid 5000 fen by cash"
+    again = await window.send(siu("PAY-1", first, "paid", note=note))
+    assert ack(again) == ack(answer)
+    # another message (control id) with the same receipt: the core's reference, once
+    other = await window.send(siu("PAY-2", first, "paid", note=note))
+    assert ack(other) == ("AA", "PAY-2", "", "")
+    paid = await booking(services, first)
+    assert (paid.status, paid.paid) == ("confirmed", 5000)
+    assert [e.topic for e in await events(services, mark)] == ["booking.paid"]
+
+    wrong = await window.send(siu("PAY-3", second, "paid", note="method=card;amount=4999"))
+    assert ack(wrong) == ("AE", "PAY-3", "207", "invalid_input")
+    assert "5000 fen are due" in field_text(wrong, "MSA", 3)
+    reused = await window.send(siu("PAY-4", second, "paid", note=note))  # WIN-0001 again
+    assert ack(reused) == ("AE", "PAY-4", "205", "idempotency_key_reused")
+    by_card = await window.send(siu("PAY-5", second, "paid", note="method=card;amount=5000"))
+    assert ack(by_card) == ("AA", "PAY-5", "", "")  # its reference: the control id
+    assert (await booking(services, second)).paid == 5000
+
+
+async def test_a_cancellation_at_the_window_cancels_as_the_hospital(services, world, window):
+    [first, _] = await two_bookings(world)
+    mark = await last_event_id(services)
+    answer = await window.send(siu("CX-1", first, "", trigger="S15"))
+    assert (ack(answer), field_text(answer, "MSA", 3)) == (("AA", "CX-1", "", ""), "cancelled")
+    assert ack(await window.send(siu("CX-1", first, "", trigger="S15"))) == ack(answer)
+    later = await window.send(siu("CX-2", first, "", trigger="S15"))
+    assert (ack(later), field_text(later, "MSA", 3)) == (
+        ("AA", "CX-2", "", ""), "cancelled already"
+    )  # fmt: skip
+    cancelled = [e for e in await events(services, mark) if e.topic == "booking.cancelled"]
+    assert len(cancelled) == 1
+    assert cancelled[0].payload["reason"] == "hospital"
+    assert (await booking(services, first)).status == "cancelled"
+
+
+async def test_an_unknown_or_another_hospitals_booking_is_not_found(services, world, window):
+    await two_bookings(world)
+    [theirs, _] = await two_bookings(world, "H002")
+    unknown = new_booking_no()
+    for cid, no in (("X-1", unknown), ("X-2", theirs)):
+        answer = await window.send(siu(cid, no, trigger="S15"))
+        assert ack(answer) == ("AE", cid, "204", "not_found")
+        assert field_text(answer, "MSA", 3) == f"not_found: No booking {no}."
+    assert (await booking(services, theirs)).status == "confirmed"
+
+
+BAD = [
+    (b"hello, world", "AR", "100"),
+    (b"\xff\xfe MSH|^~\\&", "AR", "102"),  # not UTF-8
+    (b"PID|1||123", "AR", "100"),
+    (b"MSH|^~\\&|HIS|H001|GUAHAO|H001|20260711||ADT^A01|A-1|P|2.5.1\r", "AR", "200"),
+    (siu("S12-1", "123456786", trigger="S12").encode(), "AR", "201"),
+    (siu("", "123456786").encode(), "AR", "101"),
+    (siu("N-1", "").encode(), "AR", "101"),
+    (siu("N-2", "123456789").encode(), "AR", "102"),  # a wrong check digit
+    (siu("N-3", "１２３４５６７８６").encode(), "AR", "102"),  # not ASCII digits
+    (siu("N-4", "123456786", "").encode(), "AR", "101"),
+    (siu("N-5", "123456786", "arrived").encode(), "AR", "102"),
+    (siu("N-6", "123456786", "paid").encode(), "AR", "101"),  # no NTE
+    (siu("N-7", "123456786", "paid", note="method=cash").encode(), "AR", "101"),
+    (siu("N-8", "123456786", "paid", note="amount=5000;method=cheque").encode(), "AR", "102"),
+    (siu("N-9", "123456786", "paid", note="amount=50.00;method=cash").encode(), "AR", "102"),
+    (siu("N-10", "123456786" + "9" * 70_000).encode(), "AR", "102"),  # over the block limit
+    (siu("N-11", "1" * 20_000).encode(), "AR", "102"),  # a huge field under it
+    (siu("N" * 101, "123456786").encode(), "AR", "102"),
+]
+
+
+async def test_a_bad_message_is_refused_and_the_connection_goes_on(services, world, clock, window):
+    [first, _] = await two_bookings(world)
+    clock.set(CLINIC_MORNING)
+    assert len(BAD[-3][0]) > MAX_BLOCK_BYTES
+    for raw, code, error in BAD:
+        answer = await window.send(raw)
+        got = (field_text(answer, "MSA", 1), field_text(answer, "ERR", 3))
+        assert got == (code, error), raw[:80]
+        assert field_text(answer, "ERR", 8)  # the words why
+    taken = await window.send(siu("REG-1", first))
+    assert ack(taken) == ("AA", "REG-1", "", "")
+
+
+async def test_noise_between_blocks_is_dropped(services, world, clock, window):
+    [first, _] = await two_bookings(world)
+    clock.set(CLINIC_MORNING)
+    window.writer.write(b"\r\n\x00noise")  # not framed: read with the next block
+    assert ack(await window.send(siu("REG-1", first))) == ("AA", "REG-1", "", "")
+
+
+async def test_a_control_id_reused_for_another_message_is_refused(services, world, clock, window):
+    first, second = await two_bookings(world)
+    clock.set(CLINIC_MORNING)
+    assert ack(await window.send(siu("REG-1", first))) == ("AA", "REG-1", "", "")
+    reused = await window.send(siu("REG-1", second, trigger="S15"))
+    assert (field_text(reused, "MSA", 1), field_text(reused, "ERR", 3)) == ("AR", "205")
+    assert (await booking(services, second)).status == "confirmed"
+
+
+async def test_a_peer_outside_the_allowed_networks_is_refused(services, world, caplog):
+    await two_bookings(world)
+    inbound = Hl7Inbound(services, "H001", ("10.20.0.0/16", "::1/128"))
+    await inbound.start("127.0.0.1", 0)
+    try:
+        with caplog.at_level(logging.WARNING, "hospital_api.hl7.inbound"):
+            for _ in range(2):
+                reader, writer = await open_hl7_connection("127.0.0.1", inbound.port)
+                writer.writeblock(siu("REG-1", "123456786").encode())
+                with pytest.raises((asyncio.IncompleteReadError, ConnectionError)):
+                    async with asyncio.timeout(5):
+                        await reader.readmessage()
+                writer.close()
+        refused = [r for r in caplog.records if "refused, outside hl7_listen_peers" in r.message]
+        assert len(refused) == 1
+        assert "127.0.0.1" in refused[0].message
+    finally:
+        await inbound.close()
+    assert inbound.allowed("10.20.3.4")
+    assert inbound.allowed("::ffff:10.20.3.4")
+    assert not inbound.allowed("10.21.0.1")
+    assert not inbound.allowed("not an address")
