@@ -10,7 +10,8 @@ What is taken (``docs/hl7.md``, "From the HIS: S14 and S15")::
     SIU^S15  SCH-1 (or SCH-2) the booking number → cancelled by the hospital
 
 The words are the ones the engine's own S14 uses (:mod:`.messages`: SCH-6 ``checked_in``,
-``paid``; the NTE ``method=…;amount=…``), so the two directions read alike.
+``paid``; the NTE :func:`~.messages.payment_note`, ``method=…;amount=…``), so the two
+directions read alike.
 
 :func:`read_header` and :func:`read_request` raise :class:`Unacceptable` for a message
 that cannot be taken as it is (an AR: HL7 table 0357's code, where, and why);
@@ -192,12 +193,6 @@ def read_note(message: hl7.Message) -> dict[str, str]:
         if pairs:
             return pairs
     return {}
-
-
-def payment_note(method: str, amount: int) -> str:
-    """The NTE words of a payment, as the engine's own S14 sends them and an S14 from the
-    HIS gives them: ``method=cash;amount=5000`` (fen)."""
-    return f"method={method};amount={amount}"
 
 
 def build_ack(
