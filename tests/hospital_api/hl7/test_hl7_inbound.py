@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import date
+from pathlib import Path
 
 import hl7
 import pytest
@@ -274,3 +275,31 @@ async def test_a_peer_outside_the_allowed_networks_is_refused(services, world, c
     assert inbound.allowed("::ffff:10.20.3.4")
     assert not inbound.allowed("10.21.0.1")
     assert not inbound.allowed("not an address")
+
+
+def doc_examples() -> dict[str, str]:
+    """docs/hl7.md's examples of the HIS's messages, by their comment's name."""
+    doc = (Path(__file__).parents[3] / "docs" / "hl7.md").read_text(encoding="utf-8")
+    found = {}
+    for part in doc.split("<!-- example: ")[1:]:
+        name, rest = part.split(" -->", 1)
+        if name.endswith("from the HIS, kept true by tests/hospital_api/hl7/test_hl7_inbound.py"):
+            block = rest.split("```hl7\n", 1)[1].split("```", 1)[0]
+            found[name.split(" from the HIS")[0]] = block.replace("\n", "\r")
+    return found
+
+
+async def test_the_examples_in_the_docs_are_taken(services, world, clock, window):
+    examples = doc_examples()
+    assert set(examples) == {"S14 checked_in", "S14 paid", "S15"}
+    first, second = await two_bookings(world)
+    clock.set(CLINIC_MORNING)
+    paid = await window.send(examples["S14 paid"].replace("123456786", first))
+    assert ack(paid) == ("AA", "PAY-20260711-0007", "", "")
+    checked = await window.send(examples["S14 checked_in"].replace("123456786", first))
+    assert ack(checked) == ("AA", "REG-20260711-0088", "", "")
+    cancelled = await window.send(examples["S15"].replace("123456786", second))
+    assert ack(cancelled) == ("AA", "CX-20260710-0003", "", "")
+    done = await booking(services, first)
+    assert (done.status, done.paid, done.queue_no) == ("checked_in", 5000, 1)
+    assert (await booking(services, second)).status == "cancelled"
