@@ -64,6 +64,7 @@ log = logging.getLogger(__name__)
 MAX_BLOCK_BYTES = 64 * 1024  # an S14 is about 1 KB; a vendor's extra segments fit many times
 REMEMBERED = 10_000  # answers kept by control id: a HIS's resends come within minutes
 REFUSED_PEERS_LOGGED = 1_000  # addresses remembered for "logged once"; then logged again
+CLOSE_WAIT_SECONDS = 10.0  # a commit under load takes well under a second; then give up
 END = b"\x1c\r"
 START = b"\x0b"
 
@@ -91,6 +92,7 @@ class Hl7Inbound:
         self._refused: set[str] = set()
         self._server: asyncio.Server | None = None
         self._clients: set[asyncio.Task[None]] = set()
+        self._working: set[asyncio.Future[str]] = set()  # answers being made (the core's work)
 
     async def start(self, host: str, port: int) -> int:
         """Listen on ``host:port`` (0: a free port); the port."""
@@ -109,7 +111,9 @@ class Hl7Inbound:
         for task in list(self._clients):
             task.cancel()
         if self._clients:
-            await asyncio.wait(self._clients, timeout=5)
+            await asyncio.wait(self._clients, timeout=CLOSE_WAIT_SECONDS)
+        if self._working:  # a cancelled connection's message still reaches the core's answer
+            await asyncio.wait(self._working, timeout=CLOSE_WAIT_SECONDS)
         if self._server is not None:
             await self._server.wait_closed()
 
@@ -137,7 +141,10 @@ class Hl7Inbound:
                     block = await read_block(reader)
                 except (asyncio.IncompleteReadError, ConnectionError):
                     return  # the HIS closed the connection (or it broke): nothing to answer
-                ack = await asyncio.shield(self.answer(block))  # a commit is never cut short
+                work = asyncio.ensure_future(self.answer(block))
+                self._working.add(work)
+                work.add_done_callback(self._working.discard)
+                ack = await asyncio.shield(work)  # a commit is never cut short
                 writer.writeblock(ack.encode(ENCODING))
                 await writer.drain()
         except (asyncio.CancelledError, ConnectionError):

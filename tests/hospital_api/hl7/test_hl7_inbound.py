@@ -303,3 +303,61 @@ async def test_the_examples_in_the_docs_are_taken(services, world, clock, window
     done = await booking(services, first)
     assert (done.status, done.paid, done.queue_no) == ("checked_in", 5000, 1)
     assert (await booking(services, second)).status == "cancelled"
+
+
+async def test_one_check_in_sent_on_eight_connections_at_once_is_done_once(
+    services, world, clock, listener
+):
+    [first, _] = await two_bookings(world)
+    clock.set(CLINIC_MORNING)
+    mark = await last_event_id(services)
+    windows = []
+    for _ in range(8):
+        reader, writer = await open_hl7_connection("127.0.0.1", listener.port, encoding="utf-8")
+        windows.append(Window(reader, writer))
+    try:
+        answers = await asyncio.gather(*(w.send(siu("REG-7", first)) for w in windows))
+    finally:
+        for w in windows:
+            w.writer.close()
+    assert {(ack(a), field_text(a, "MSA", 3)) for a in answers} == {
+        (("AA", "REG-7", "", ""), "checked in, queue number 1")
+    }
+    assert [e.topic for e in await events(services, mark)] == ["booking.checked_in"]
+
+
+class SlowCore:
+    """The services, whose commands wait until released."""
+
+    def __init__(self, services) -> None:
+        self.services = services
+        self.entered = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def handle(self, command):
+        self.entered.set()
+        await self.release.wait()
+        return await self.services.handle(command)
+
+    async def read(self, *args):
+        return await self.services.read(*args)
+
+
+async def test_closing_lets_a_message_being_acted_on_finish(services, world, clock):
+    [first, _] = await two_bookings(world)
+    clock.set(CLINIC_MORNING)
+    slow = SlowCore(services)
+    inbound = Hl7Inbound(slow, "H001")  # type: ignore[arg-type]
+    await inbound.start("127.0.0.1", 0)
+    _, writer = await open_hl7_connection("127.0.0.1", inbound.port, encoding="utf-8")
+    writer.writeblock(siu("REG-9", first).encode())
+    await writer.drain()
+    async with asyncio.timeout(5):
+        await slow.entered.wait()  # the message is with the core
+    closing = asyncio.create_task(inbound.close())
+    await asyncio.sleep(0.05)
+    assert not closing.done()  # it waits for the core's answer
+    slow.release.set()
+    await closing
+    writer.close()
+    assert (await booking(services, first)).status == "checked_in"
