@@ -17,6 +17,7 @@ from hl7.mllp import open_hl7_connection
 
 from booking_core import bookings
 from booking_core.kernel.actor import SYSTEM
+from booking_core.kernel.errors import StoreUnavailable
 from booking_core.kernel.identity import new_booking_no
 from hospital_api.hl7.inbound import MAX_BLOCK_BYTES, Hl7Inbound
 from hospital_api.hl7.mllp import field_text
@@ -361,3 +362,39 @@ async def test_closing_lets_a_message_being_acted_on_finish(services, world, clo
     await closing
     writer.close()
     assert (await booking(services, first)).status == "checked_in"
+
+
+class FailingCore(SlowCore):
+    """The services, whose next commands raise what ``failures`` holds, then work."""
+
+    def __init__(self, services, *failures: Exception) -> None:
+        super().__init__(services)
+        self.failures = list(failures)
+        self.release.set()
+
+    async def handle(self, command):
+        if self.failures:
+            raise self.failures.pop(0)
+        return await super().handle(command)
+
+
+async def test_the_engines_trouble_is_an_ae_and_the_resend_is_done(services, world, clock):
+    [first, _] = await two_bookings(world)
+    clock.set(CLINIC_MORNING)
+    core = FailingCore(services, StoreUnavailable(reason="disk full"), RuntimeError("a bug"))
+    inbound = Hl7Inbound(core, "H001")  # type: ignore[arg-type]
+    await inbound.start("127.0.0.1", 0)
+    reader, writer = await open_hl7_connection("127.0.0.1", inbound.port, encoding="utf-8")
+    window = Window(reader, writer)
+    try:
+        down = await window.send(siu("REG-3", first))
+        assert ack(down) == ("AE", "REG-3", "207", "store_unavailable")
+        assert "send it again" in field_text(down, "MSA", 3)
+        bug = await window.send(siu("REG-3", first))  # not remembered: tried again
+        assert ack(bug) == ("AE", "REG-3", "207", "")
+        done = await window.send(siu("REG-3", first))  # the same connection goes on
+        assert ack(done) == ("AA", "REG-3", "", "")
+    finally:
+        writer.close()
+        await inbound.close()
+    assert (await booking(services, first)).queue_no == 1
