@@ -398,3 +398,18 @@ async def test_the_engines_trouble_is_an_ae_and_the_resend_is_done(services, wor
         writer.close()
         await inbound.close()
     assert (await booking(services, first)).queue_no == 1
+
+
+async def test_nothing_personal_is_logged(services, world, clock, window, caplog):
+    [first, _] = await two_bookings(world)
+    clock.set(CLINIC_MORNING)
+    pid = "PID|1||110105198001010016^^^CHN^NNCHN||张三||||||||13812345678"
+    with caplog.at_level(logging.DEBUG):
+        for no in ("110105198", first):  # refused (no check digit), then taken
+            message = siu(f"P-{no}", no).replace("\rSCH", f"\r{pid}\rSCH")
+            await window.send(message)
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "HL7 in" in logged
+    assert "110105198001010016" not in logged
+    assert "13812345678" not in logged
+    assert "张三" not in logged
