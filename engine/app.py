@@ -25,7 +25,7 @@ from booking_core.store import make_store
 from edge.signature import TWILIO_ACCOUNT
 from hospital_api.fhir.keys import FhirSettings
 
-from . import feeding, his_pull, kiosking, texting
+from . import feeding, his_pull, hl7_listening, kiosking, texting
 from .config import Settings, require_secret
 from .home import home
 from .keys import CLOCK, METRICS, SERVICES, SETTINGS, STORE
@@ -113,6 +113,7 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> web.Applicat
     kiosking.mount(app, settings)
     feeding.mount(app, settings)
     his_pull.mount(app)
+    hl7_listening.mount(app, settings)
     return app
 
 

@@ -345,6 +345,27 @@ SETTINGS: tuple[Setting, ...] = (
         str,
         secret=True,
     ),
+    Setting(
+        "hl7_listen_port",
+        0,
+        "Port of the MLLP listener that takes the HIS window's SIU S14 (checked in, paid) "
+        "and S15 (cancelled); 0: no listener",
+        int,
+    ),
+    Setting("hl7_listen_host", "127.0.0.1", "Address the HL7 MLLP listener listens on", str),
+    Setting(
+        "hl7_listen_hospital",
+        "",
+        "Code of the hospital whose bookings the HL7 listener may check in, pay and cancel",
+        str,
+    ),
+    Setting(
+        "hl7_listen_peers",
+        ("127.0.0.1", "::1"),
+        "Addresses or networks the HL7 listener takes connections from (the HIS's interface "
+        "engine); any other is closed at once",
+        list,
+    ),
 )
 
 SETTINGS_BY_NAME: Mapping[str, Setting] = MappingProxyType({s.name: s for s in SETTINGS})
@@ -415,6 +436,10 @@ class Settings:
     his_blacklist_hospital: str
     his_blacklist_interval_seconds: int
     his_blacklist_token: str | None
+    hl7_listen_port: int
+    hl7_listen_host: str
+    hl7_listen_hospital: str
+    hl7_listen_peers: tuple[str, ...]
 
     def __repr__(self) -> str:
         parts = []
@@ -791,6 +816,8 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
     "kiosk_broker_user": _check_broker_user,
     "his_blacklist_url": _check_public_url,
     "his_blacklist_interval_seconds": _at_least(10),
+    "hl7_listen_port": _check_port,
+    "hl7_listen_peers": _check_networks,
 }
 
 
@@ -813,6 +840,12 @@ def _validate(values: dict[str, Any], sources: dict[str, str]) -> None:
         raise ConfigError(
             f"his_blacklist_url is set (from {sources['his_blacklist_url']}) but "
             "his_blacklist_hospital is not: name the hospital whose HIS bans it replaces"
+        )
+    if values["hl7_listen_port"] and not values["hl7_listen_hospital"]:
+        raise ConfigError(
+            f"hl7_listen_port is set (from {sources['hl7_listen_port']}) but "
+            "hl7_listen_hospital is not: name the hospital whose bookings the HIS's "
+            "messages may change"
         )
     if values["pg_pool_min"] > values["pg_pool_max"]:
         raise ConfigError(

@@ -10,7 +10,8 @@ the field map; in short::
     SCH  booking number (placer and filler: the engine is both), session, event reason
          (what changed), timing (start, duration), reason and type, filler status
     TQ1  the same timing, as 2.5.1 wants it
-    NTE  what changed, in words (fee, paid, refunded in fen; queue number; moved from)
+    NTE  what changed, in words (fee, paid, refunded in fen; queue number; moved from);
+         a payment's 2nd NTE: method=cash;amount=5000 (as the HIS's own S14 says it)
     PID  card number (就诊卡号, type PI) and the resident ID (NNCHN, masked unless the
          subscription says full), name, sex and birth date, phone (masked unless full)
     RGS  one resource group
@@ -239,6 +240,12 @@ def _note(event: events.BookingEvent) -> str:
     return money
 
 
+def payment_note(method: str, amount: int) -> str:
+    """A payment in the words both directions use (a 2nd NTE of the engine's S14, the NTE of
+    the HIS's S14 ``paid``, :mod:`.inbound_messages`): ``method=cash;amount=5000`` (fen)."""
+    return f"method={method};amount={amount}"
+
+
 def build_siu(
     trigger: str,
     event: events.BookingEvent,
@@ -321,7 +328,9 @@ def build_siu(
         begins,  # TQ1-7 start
         ends,  # TQ1-8 end
     )
-    nte = _segment("NTE", "1", "L", escape(_note(event)))
+    notes = [_segment("NTE", "1", "L", escape(_note(event)))]
+    if isinstance(event, events.BookingConfirmed | events.BookingPaid) and event.paid:
+        notes.append(_segment("NTE", "2", "L", escape(payment_note(event.method, event.paid))))
     id_number = context.id_number
     identifiers = [_components(context.card_no, "", "", event.hospital, "PI")]
     if id_number:
@@ -397,4 +406,4 @@ def build_siu(
         "",
         _components(status, "", "HL70278"),  # AIP-12
     )
-    return "\r".join([msh, sch, tq1, nte, pid, rgs, ais, ail, aip]) + "\r"
+    return "\r".join([msh, sch, tq1, *notes, pid, rgs, ais, ail, aip]) + "\r"

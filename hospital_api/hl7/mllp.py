@@ -154,7 +154,7 @@ class MllpLinks:
                 phase = "waiting for the ACK"
                 while True:
                     ack = await reader.readmessage()
-                    answered = _field(ack, "MSA", 2)
+                    answered = field_text(ack, "MSA", 2)
                     if answered == control_id:
                         return (*outcome_of(ack), True)
                     log.warning(
@@ -211,11 +211,20 @@ def _answering(link: _Link) -> None:
         log.info("HL7 %s answering again after %.0f s", link.where, gone)
 
 
-def _field(message: hl7.Message, segment: str, index: int, component: int = 1, sub: int = 1) -> str:
-    """The first ``segment``'s field component (or subcomponent) as text, unescaped (by
-    ``extract_field``), "" when absent."""
+def field_text(
+    message: hl7.Message,
+    segment: str,
+    index: int,
+    component: int = 1,
+    sub: int = 1,
+    *,
+    nth: int = 1,
+) -> str:
+    """The ``nth`` ``segment``'s field component (or subcomponent) as text, unescaped (by
+    ``extract_field``), "" when absent. Used for ACKs here and for the HIS's own messages
+    by :mod:`.inbound`."""
     try:
-        return str(message.extract_field(segment, 1, index, 1, component, sub))
+        return str(message.extract_field(segment, nth, index, 1, component, sub))
     except (KeyError, IndexError):
         return ""
 
@@ -223,7 +232,7 @@ def _field(message: hl7.Message, segment: str, index: int, component: int = 1, s
 def outcome_of(ack: hl7.Message) -> tuple[feeds.Outcome, str]:
     """What an ACK (already matched to its message) says: the outcome and the HIS's words
     (``AE 207: Application internal error; database locked``)."""
-    code = _field(ack, "MSA", 1).upper()
+    code = field_text(ack, "MSA", 1).upper()
     error_code, words = _error(ack)
     text = " ".join(p for p in (code, error_code) if p)
     if words:
@@ -241,12 +250,12 @@ def outcome_of(ack: hl7.Message) -> tuple[feeds.Outcome, str]:
 def _error(ack: hl7.Message) -> tuple[str, str]:
     """The first ERR's code (ERR-3, or ERR-1's fourth component as v2.4 and before put it)
     and the words: MSA-3, ERR-3's text (or ERR-1's), ERR-8 (the user message)."""
-    code = _field(ack, "ERR", 3)
-    words = [_field(ack, "MSA", 3), _field(ack, "ERR", 3, 2)]
+    code = field_text(ack, "ERR", 3)
+    words = [field_text(ack, "MSA", 3), field_text(ack, "ERR", 3, 2)]
     if not code:  # v2.3/2.4: ERR-1 = segment^sequence^field^code&text&table
-        code = _field(ack, "ERR", 1, 4, 1)
-        words.append(_field(ack, "ERR", 1, 4, 2))
-    words.append(_field(ack, "ERR", 8))
+        code = field_text(ack, "ERR", 1, 4, 1)
+        words.append(field_text(ack, "ERR", 1, 4, 2))
+    words.append(field_text(ack, "ERR", 8))
     seen: list[str] = []
     for w in words:
         w = w.strip()

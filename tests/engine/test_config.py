@@ -247,6 +247,9 @@ def test_outbox_retention_days():
         ({"GUAHAO_PUBLIC_URL": "guahao.example.cn"}, "public_url"),
         ({"GUAHAO_PG_POOL_MIN": "30"}, "pg_pool_min"),
         ({"GUAHAO_OUTBOX_CONSUMERS": "sms,sms", **NOTICES}, "outbox_consumers: names appear"),
+        ({"GUAHAO_HL7_LISTEN_PORT": "65536"}, "hl7_listen_port"),
+        ({"GUAHAO_HL7_LISTEN_PEERS": "10.0.0.0/8,his.local"}, "hl7_listen_peers"),
+        ({"GUAHAO_HL7_LISTEN_PORT": "2575"}, "hl7_listen_port is set .* hl7_listen_hospital"),
     ],
 )
 def test_out_of_range_values_rejected(env, name):
@@ -371,3 +374,16 @@ def test_docs_example_toml_loads(tmp_path):
     assert examples, "docs/configuration.md has no TOML example"
     for example in examples:
         load_settings(write_toml(tmp_path, example), env={})
+
+
+def test_the_hl7_listener_is_off_unless_given_a_port_and_a_hospital():
+    assert load_settings(env={}).hl7_listen_port == 0
+    on = load_settings(
+        env={
+            "GUAHAO_HL7_LISTEN_PORT": "2575",
+            "GUAHAO_HL7_LISTEN_HOSPITAL": "H001",
+            "GUAHAO_HL7_LISTEN_PEERS": "10.20.0.0/16, 10.30.1.5",
+        }
+    )
+    assert (on.hl7_listen_port, on.hl7_listen_hospital) == (2575, "H001")
+    assert on.hl7_listen_peers == ("10.20.0.0/16", "10.30.1.5")

@@ -11,6 +11,7 @@ import pytest
 
 from booking_core import events
 from booking_core.kernel.actor import Channel
+from hospital_api.hl7.inbound_messages import Action, WindowRequest, read_header, read_request
 from hospital_api.hl7.messages import (
     Hl7OptionError,
     Hl7Options,
@@ -286,3 +287,18 @@ def test_the_example_in_the_docs_is_what_is_sent():
         options=Hl7Options(),
     )
     assert example == text.replace("\r", "\n")
+
+
+def test_a_payment_reads_the_same_both_ways():
+    """The engine's own S14 for a payment, read as the HIS's S14 would be: the same act."""
+    event = events.BookingConfirmed(
+        **BASE | {"booking_no": "123456786", "paid": 5000}, method="cash"
+    )
+    sent = build(event)
+    assert str(sent.segments("NTE")[1]) == "NTE|2|L|method=cash;amount=5000"
+    message, header = read_header(str(sent))
+    assert read_request(message, header) == WindowRequest(
+        Action.PAY, "123456786", "cash", 5000, "GH42"
+    )
+    unpaid = build(events.BookingConfirmed(**BASE, method="none"))  # a $book: nothing paid
+    assert len(unpaid.segments("NTE")) == 1
