@@ -43,6 +43,7 @@ WORDS: Mapping[str, str] = {
     "insufficient_balance": "预交金余额不足",
     "substitute_full": "替诊号源不足，请到人工窗口咨询",
     "idempotency_key_reused": "请求重复，请重新操作",
+    "import_rejected": "排班信息有误，请到人工窗口咨询",  # never at a kiosk; every code has words
     "forbidden": "本机无法办理此业务，请到人工窗口办理",
     "store_unavailable": "系统繁忙，请稍后再试",
     # this door's own
