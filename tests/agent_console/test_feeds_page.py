@@ -17,10 +17,8 @@ from agent_console.i18n_feeds import TOPICS_EN, TOPICS_ZH
 from agent_console.office_routes import ROUTES
 from agent_console.permissions import ROLES, Permission
 from booking_core import feeds
-from booking_core.bus import bootstrap
 from booking_core.events import EVENT_TYPES
 from booking_core.feeds import AttemptResult, Outcome
-from booking_core.store import make_store
 from tests.agent_console.helpers import JSON, add_operator, console_settings
 from tests.agent_console.office.office_world import SECRET, sign_in
 from tests.support.world import World, first_slot
@@ -32,14 +30,8 @@ FORM = re.compile(r'<form method="post"')
 
 
 @pytest.fixture
-async def services(db_url, clock, cipher):
-    """The services over a store whose outbox has the feeds' consumer (so events fan out)."""
-    store = make_store(db_url, clock, outbox_consumers=[feeds.OUTBOX_CONSUMER])
-    await store.open()
-    try:
-        yield bootstrap(store, cipher)
-    finally:
-        await store.close()
+def services(feed_services):
+    return feed_services
 
 
 @pytest.fixture

@@ -14,9 +14,7 @@ from pathlib import Path
 import pytest
 
 from booking_core import feeds
-from booking_core.bus import bootstrap
 from booking_core.feeds import AttemptResult, Outcome
-from booking_core.store import make_store
 from hospital_api.schemas_feeds import (
     AttemptList,
     DeliveryList,
@@ -34,14 +32,8 @@ DAY = date(2026, 7, 11)
 
 
 @pytest.fixture
-async def services(db_url, clock, cipher):
-    """The services over a store whose outbox has the feeds' consumer (so events fan out)."""
-    store = make_store(db_url, clock, outbox_consumers=[feeds.OUTBOX_CONSUMER])
-    await store.open()
-    try:
-        yield bootstrap(store, cipher)
-    finally:
-        await store.close()
+def services(feed_services):
+    return feed_services
 
 
 @pytest.fixture

@@ -18,10 +18,8 @@ from aiohttp import web
 from standardwebhooks.webhooks import Webhook
 
 from booking_core import bookings, feeds
-from booking_core.bus import bootstrap
 from booking_core.feeds import DeliveryStatus, FeedKind, Outcome
 from booking_core.kernel.actor import Actor, Channel
-from booking_core.store import make_store
 from hospital_api.dispatch import FeedDispatcher
 from hospital_api.webhooks import WebhookSender
 from tests.support.world import World, first_slot
@@ -31,13 +29,8 @@ DAY = date(2026, 7, 11)
 
 
 @pytest.fixture
-async def services(tmp_path, clock, cipher):
-    store = make_store(str(tmp_path / "g.db"), clock, outbox_consumers=[feeds.OUTBOX_CONSUMER])
-    await store.open()
-    try:
-        yield bootstrap(store, cipher)
-    finally:
-        await store.close()
+def services(sqlite_feed_services):
+    return sqlite_feed_services
 
 
 class Receiver:

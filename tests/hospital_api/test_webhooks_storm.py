@@ -11,11 +11,9 @@ from datetime import date, timedelta
 import pytest
 
 from booking_core import bookings, feeds
-from booking_core.bus import bootstrap
 from booking_core.events import outbox
 from booking_core.feeds import DeliveryStatus, FeedKind
 from booking_core.kernel.actor import Actor, Channel
-from booking_core.store import make_store
 from hospital_api.dispatch import FeedDispatcher
 from hospital_api.webhooks import WebhookSender
 from tests.support.webhook_receiver import WebhookReceiver, in_order_per_key
@@ -27,13 +25,8 @@ STEP = timedelta(seconds=10)
 
 
 @pytest.fixture
-async def services(tmp_path, clock, cipher):
-    store = make_store(str(tmp_path / "g.db"), clock, outbox_consumers=[feeds.OUTBOX_CONSUMER])
-    await store.open()
-    try:
-        yield bootstrap(store, cipher)
-    finally:
-        await store.close()
+def services(sqlite_feed_services):
+    return sqlite_feed_services
 
 
 async def booking_life(world: World) -> None:

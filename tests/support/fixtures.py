@@ -5,9 +5,11 @@ world builder."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import pytest
 
+from booking_core import feeds
 from booking_core.bus import BookingServices, bootstrap
 from booking_core.kernel.clock import FrozenClock
 from booking_core.kernel.pii import Cipher
@@ -51,6 +53,34 @@ def cipher() -> Cipher:
 @pytest.fixture
 def services(store: Store, cipher: Cipher) -> BookingServices:
     return bootstrap(store, cipher)
+
+
+@asynccontextmanager
+async def feeding_services(
+    db: str, clock: FrozenClock, cipher: Cipher
+) -> AsyncIterator[BookingServices]:
+    """The services over a store whose outbox has the feeds' consumer (so each event is fanned
+    out to the hospitals' subscriptions, #13)."""
+    store = make_store(db, clock, outbox_consumers=[feeds.OUTBOX_CONSUMER])
+    await store.open()
+    try:
+        yield bootstrap(store, cipher)
+    finally:
+        await store.close()
+
+
+@pytest.fixture
+async def feed_services(db_url: str, clock: FrozenClock, cipher: Cipher):
+    """:func:`feeding_services` on both stores."""
+    async with feeding_services(db_url, clock, cipher) as services:
+        yield services
+
+
+@pytest.fixture
+async def sqlite_feed_services(tmp_path, clock: FrozenClock, cipher: Cipher):
+    """:func:`feeding_services` on a SQLite file (tests that start servers of their own)."""
+    async with feeding_services(str(tmp_path / "feeds.db"), clock, cipher) as services:
+        yield services
 
 
 @pytest.fixture

@@ -12,12 +12,10 @@ from datetime import date, timedelta
 import pytest
 
 from booking_core import bookings, feeds
-from booking_core.bus import bootstrap
 from booking_core.feeds import AttemptResult, DeliveryStatus, FeedKind, Outcome
 from booking_core.kernel.actor import Actor, Channel
 from booking_core.kernel.errors import InvalidInput, InvalidState, NotFound
 from booking_core.kernel.unit import rows
-from booking_core.store import make_store
 from tests.support.world import World, first_slot
 
 
@@ -30,13 +28,8 @@ DAY = date(2026, 7, 11)
 
 
 @pytest.fixture
-async def services(db_url, clock, cipher):
-    store = make_store(db_url, clock, outbox_consumers=[feeds.OUTBOX_CONSUMER])
-    await store.open()
-    try:
-        yield bootstrap(store, cipher)
-    finally:
-        await store.close()
+def services(feed_services):
+    return feed_services
 
 
 @pytest.fixture

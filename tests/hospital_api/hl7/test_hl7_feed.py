@@ -14,10 +14,8 @@ from datetime import timedelta
 import pytest
 
 from booking_core import feeds
-from booking_core.bus import bootstrap
 from booking_core.feeds import DeliveryStatus, FeedKind
 from booking_core.kernel.actor import Actor, Channel
-from booking_core.store import make_store
 from hospital_api.dispatch import FeedDispatcher
 from hospital_api.hl7.sender import Hl7Sender
 from tests.hospital_api.hl7.test_hl7_sender import TIMEOUT, f, life
@@ -27,13 +25,8 @@ ADMIN = Actor("operator", "admin01", None, Channel.AGENT)
 
 
 @pytest.fixture
-async def services(tmp_path, clock, cipher):
-    store = make_store(str(tmp_path / "g.db"), clock, outbox_consumers=[feeds.OUTBOX_CONSUMER])
-    await store.open()
-    try:
-        yield bootstrap(store, cipher)
-    finally:
-        await store.close()
+def services(sqlite_feed_services):
+    return sqlite_feed_services
 
 
 async def feed(services, his):
