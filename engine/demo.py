@@ -158,7 +158,9 @@ async def tonights_booking(services: BookingServices, now: datetime, patient_id:
     start = max(time(18, 0), soon.time().replace(second=0, microsecond=0))
     if soon.date() != now.date() or start > time(23, 0):
         return ""
-    end = min(time(23, 45), time(min(start.hour + 2, 23), start.minute))
+    # two hours, or to 23:45 (never past midnight: a session is one local day)
+    end_minutes = min(23 * 60 + 45, start.hour * 60 + start.minute + 120)
+    end = time(*divmod(end_minutes, 60))
     session = await services.handle(
         schedule.CreateSession(
             hospital_code=code,

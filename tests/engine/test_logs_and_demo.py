@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from datetime import datetime
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from argon2 import PasswordHasher
@@ -16,7 +16,14 @@ from booking_core.kernel.identity import mask_name, mask_phone
 from booking_core.kernel.unit import one, rows, val
 from booking_core.operators import Role
 from booking_core.patients import find_patients
-from engine.demo import DEPARTMENTS, DOCTORS, WAITING_PATIENT, WINDOW_DAYS, create_demo
+from engine.demo import (
+    DEPARTMENTS,
+    DOCTORS,
+    WAITING_PATIENT,
+    WINDOW_DAYS,
+    create_demo,
+    tonights_booking,
+)
 from engine.logs import PiiMaskingFilter, mask_text
 from engine.metrics import door_of
 
@@ -187,3 +194,23 @@ async def test_demo_has_no_kiosk_booking_near_midnight(services, clock):
     clock.set(night)
     login = await create_demo(services, night)
     assert login.kiosk_booking == ""
+
+
+async def test_tonights_kiosk_booking_is_made_at_any_time_of_day_or_not_at_all(
+    services, world, clock
+):
+    """``make demo`` run at any minute of the day: the evening clinic for the kiosk's first
+    patient is a valid session (it once ended when it began, from 22:15 to 22:29), or there
+    is none after 23:00 — never an error that stops the demo."""
+    await create_demo(services, NOW)
+    patients = await world.patients(24 * 12, phone_prefix="136")
+    made = 0
+    for step in range(0, 24 * 60, 5):  # every five minutes, each on a day of its own
+        at = datetime.combine(
+            NOW.date() + timedelta(days=1 + step // 5), time(*divmod(step, 60)), NOW.tzinfo
+        )
+        clock.set(at)
+        booking_no = await tonights_booking(services, at, patients[step // 5])
+        assert (booking_no == "") == (at.time() >= time(22, 30)), at  # 23:00 is the last start
+        made += bool(booking_no)
+    assert made == 270
