@@ -36,6 +36,7 @@ from .logs import setup_logging
 DEMO_DIR = ".demo"  # where `make demo` puts its database, key, token and settings
 DEMO_CONFIG = "guahao.toml"
 DEMO_TOKEN = "twilio_auth_token"
+NO_CLINIC_TONIGHT = "No evening clinic is left to book today (it is past 23:00 at the hospital)"
 TWILIO_TOKEN_ENV = "GUAHAO_TWILIO_AUTH_TOKEN"
 
 
@@ -528,9 +529,14 @@ def _kiosk_help(kiosk: demo_kiosk.DemoKiosk | None, login) -> str:
         )
     name, card, _phone = login.patients[0]
     devices, state = kiosk.devices, kiosk.state
+    tonight = (
+        f"{name} is booked for tonight's clinic ({login.kiosk_booking}), to pay at the hospital."
+        if login.kiosk_booking
+        else f"{NO_CLINIC_TONIGHT}: a swipe finds {name} with nothing to check in."
+    )
     return f"""  Kiosk (自助机) {kiosk.kiosk_id} in the hall: its broker, devices and agent
-    run beside the engine (agent log: {kiosk.folder / "agent.log"}). {name} is booked for
-    tonight's clinic ({login.kiosk_booking}), to pay at the hospital. As {name} at the kiosk:
+    run beside the engine (agent log: {kiosk.folder / "agent.log"}). {tonight}
+    As {name} at the kiosk:
       echo '{card}' > {devices / "card.in"}       swipe the patient card: check-in
       cat {state / "screen.txt"}       the kiosk's screen
       echo 1 > {state / "touch.in"}        touch choice 1 (0 cancels)

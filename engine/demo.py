@@ -147,16 +147,20 @@ async def create_demo(services: BookingServices, now: datetime) -> DemoLogin:
     )
 
 
+LAST_START = time(23, 30)  # the latest the evening clinic starts: one 15-minute place to 23:45
+
+
 async def tonights_booking(services: BookingServices, now: datetime, patient_id: int) -> str:
     """An evening clinic today (夜间门诊, doctor 00868, from 18:00 or, later in the day,
-    from half an hour on) and a booking of its last place for ``patient_id`` (confirmed,
-    paid at the hospital): the patient who walks up to the demo's kiosk, swipes their card,
-    is checked in and takes a ticket (check-in is open all day until the session ends).
-    "" when the day is too far gone for one (after 23:00)."""
+    from the quarter hour at least half an hour on, so that it can still be booked; for two
+    hours, or to 23:45) and a booking of its last place for ``patient_id`` (confirmed, paid
+    at the hospital): the patient who walks up to the demo's kiosk, swipes their card, is
+    checked in and takes a ticket (check-in is open all day until the session ends).
+    "" when the day is too far gone for one (from 23:00 on)."""
     code, _name = HOSPITAL
     soon = now + timedelta(minutes=45 - now.minute % 15)
     start = max(time(18, 0), soon.time().replace(second=0, microsecond=0))
-    if soon.date() != now.date() or start > time(23, 0):
+    if soon.date() != now.date() or start > LAST_START:
         return ""
     # two hours, or to 23:45 (never past midnight: a session is one local day)
     end_minutes = min(23 * 60 + 45, start.hour * 60 + start.minute + 120)

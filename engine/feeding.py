@@ -9,7 +9,6 @@ One cleanup context (:func:`feeding_ctx`) of the engine's app, after the store's
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 
 from aiohttp import web
@@ -20,6 +19,7 @@ from hospital_api.webhooks import WebhookSender
 
 from .config import Settings
 from .keys import SERVICES, SETTINGS
+from .workers import stop
 
 CONSUMER = feeds.OUTBOX_CONSUMER
 
@@ -55,6 +55,4 @@ async def feeding_ctx(app: web.Application) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await stop(task)  # as every worker: a statement cut short is logged, not raised

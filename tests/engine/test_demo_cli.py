@@ -20,6 +20,7 @@ import pytest
 from twilio.request_validator import RequestValidator
 
 from engine import demo_kiosk
+from engine.cli import NO_CLINIC_TONIGHT
 from tests.support.services import service_missing
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -111,6 +112,8 @@ def test_the_demo_kiosk_checks_the_first_patient_in_and_prints_the_ticket(tmp_pa
             if line.startswith("guahao serving on"):
                 break
         out = "".join(printed)
+        if NO_CLINIC_TONIGHT in out:  # the hospital's last hour of the day: nothing to check in
+            pytest.skip("past 23:00 in Beijing: the demo has no evening clinic left to book")
         swipe = re.search(r"echo '(\d+)' > (\S+card\.in)\s+swipe the patient card", out)
         assert swipe, out
         card_in = Path(swipe.group(2))
