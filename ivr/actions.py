@@ -18,10 +18,11 @@ from booking_core.calls import StepAnswer
 from booking_core.catalogue import departments, doctors
 from booking_core.kernel.actor import Actor, Channel
 from booking_core.kernel.errors import BookingError, InvalidInput
-from booking_core.kernel.identity import mask_name
+from booking_core.kernel.identity import mask_name, sex_of
 from booking_core.rules import SlotWindow
 from booking_core.schedule import SlotSearch
 
+from .names import family_name
 from .state import (
     Action,
     Book,
@@ -133,7 +134,9 @@ class CoreActions:
             out.append(
                 {
                     "id": p.id,
-                    "name": mask_name(p.name),
+                    "name": mask_name(p.name),  # shown to an agent; never spoken
+                    "family": family_name(p.name),  # what the voice says (ivr/names.py)
+                    "sex": sex_of(p.id_last4),
                     "banned_until": None
                     if until is None
                     else until.astimezone(ZoneInfo(call.timezone)).date().isoformat(),

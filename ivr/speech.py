@@ -15,6 +15,8 @@ from typing import Any
 
 from edge.wording import EN_MONTHS, as_date, as_time, period_name, yuan_and_fen
 
+from . import names
+
 ZH_DIGITS = "零一二三四五六七八九"
 ZH_WEEKDAYS = "一二三四五六日"
 EN_WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
@@ -89,6 +91,18 @@ def en_period(value: Any) -> str:
     return period_name(value, "en")
 
 
+def zh_address(value: Any) -> str:
+    """(family name, sex) → 张先生 / 张女士, or "" (then the voice says no name)."""
+    family, sex = value
+    return names.zh_address(str(family), str(sex))
+
+
+def en_address(value: Any) -> str:
+    """(family name, sex) → Mr Zhang / Ms Ouyang (pinyin), or ""."""
+    family, sex = value
+    return names.en_address(str(family), str(sex))
+
+
 FILTERS: dict[str, dict[str, Callable[[Any], str]]] = {
     "zh": {
         "date": zh_date,
@@ -96,6 +110,7 @@ FILTERS: dict[str, dict[str, Callable[[Any], str]]] = {
         "money": zh_money,
         "digits": zh_digits,
         "period": zh_period,
+        "address": zh_address,
     },
     "en": {
         "date": en_date,
@@ -103,5 +118,6 @@ FILTERS: dict[str, dict[str, Callable[[Any], str]]] = {
         "money": en_money,
         "digits": en_digits,
         "period": en_period,
+        "address": en_address,
     },
 }

@@ -71,7 +71,7 @@ class CallState:
     listing: bool = False  # the node is reading its list, page by page
     page: int = 0
     items: list[dict[str, Any]] = field(default_factory=list)  # the list being read
-    patient: dict[str, Any] | None = None  # {"id", "name"} (name masked)
+    patient: dict[str, Any] | None = None  # {"id", "name" (masked), "family", "sex"}
     patient_ids: list[int] = field(default_factory=list)  # whose bookings "mine" reads
     dept: dict[str, Any] | None = None
     doctor: dict[str, Any] | None = None

@@ -64,6 +64,15 @@ def mask_name(name: str) -> str:
     return name[:1] + "*" * max(len(name) - 1, 1) if name else name
 
 
+def sex_of(id_digits: str) -> str:
+    """M or F from a resident ID's 17th digit (odd: male) — the 3rd of its last four, which
+    a masked ID keeps; U when it is not there."""
+    digit = id_digits[-2:-1]
+    if len(id_digits) >= 4 and digit.isdigit():
+        return "M" if int(digit) % 2 else "F"
+    return "U"
+
+
 def _with_check_digit(body: str) -> str:
     return body + damm.calc_check_digit(body)
 

@@ -127,15 +127,6 @@ class SiuContext:
     birth_date: date | None  # only from a clear ID number
 
 
-def sex_of(id_digits: str) -> str:
-    """M or F from a resident ID's 17th digit (odd: male) — the 3rd of its last four, which
-    a masked ID keeps; U when it is not there."""
-    digit = id_digits[-2:-1]
-    if len(id_digits) >= 4 and digit.isdigit():
-        return "M" if int(digit) % 2 else "F"
-    return "U"
-
-
 def birth_date_of(id_number: str) -> date | None:
     """The birth date in a clear 18-digit resident ID; None for a masked one."""
     digits = id_number[6:14]

@@ -24,7 +24,7 @@ from booking_core import catalogue, events, feeds, patients, schedule
 from booking_core.bus import BookingServices
 from booking_core.kernel.actor import Actor, Channel
 from booking_core.kernel.errors import GuahaoError, NotFound
-from booking_core.kernel.identity import mask_id_number
+from booking_core.kernel.identity import mask_id_number, sex_of
 from edge.outbound import UnsafeAddress, resolve_public
 
 from .messages import (
@@ -33,7 +33,6 @@ from .messages import (
     SiuContext,
     birth_date_of,
     build_siu,
-    sex_of,
     siu_trigger,
 )
 from .mllp import MllpLinks

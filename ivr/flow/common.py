@@ -67,7 +67,10 @@ def readback(s: CallState) -> dict:
         "doctor": doctor.get("name", ""),
         "title": doctor.get("title", ""),
         "fee": slot.get("fee", doctor.get("fee", 0)),
-        "patient": (s.patient or {}).get("name", ""),
+        # the caller is addressed by family name and title (ivr/names.py), never by the
+        # masked name the agent's screen shows
+        "family": (s.patient or {}).get("family", ""),
+        "sex": (s.patient or {}).get("sex", ""),
     }
 
 

@@ -61,7 +61,7 @@ def settle_patient(s: CallState, action: FindPatient, outcome: Outcome) -> Step:
     patient = found[0]
     if patient.get("banned_until"):
         return home(s, [Prompt("patient_banned", patient)])
-    s.patient = {"id": patient["id"], "name": patient["name"]}
+    s.patient = {k: patient[k] for k in ("id", "name", "family", "sex")}
     if s.purpose == "mine":  # a card or ID number proves nothing: the patient's phone does
         s.patient_ids = []
         return Step(s, [], SendCode(patient["id"]))

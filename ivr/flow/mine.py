@@ -29,7 +29,7 @@ def settle_caller(s: CallState, action: FindCallerPatients, outcome: Outcome) ->
         return home(s, [Prompt("patient_banned", outcome.value[0])])
     s.patient_ids = [p["id"] for p in found]
     if len(found) == 1:
-        s.patient = {"id": found[0]["id"], "name": found[0]["name"]}
+        s.patient = {k: found[0][k] for k in ("id", "name", "family", "sex")}
     return Step(s, [], ListBookings(tuple(s.patient_ids)))
 
 

@@ -168,14 +168,14 @@ async def test_look_ups_per_caller_id_are_capped_per_hour_then_an_agent(
     await other.dial()
     await other.press("1")
     await other.press(patient.card_no)
-    assert "张*，您好" in other.text()
+    assert "张女士，您好" in other.text()
 
     clock.advance(hours=1)
     again = twilio.call(caller=STRANGER)
     await again.dial()
     await again.press("1")
     await again.press(patient.card_no)
-    assert "张*，您好" in again.text()
+    assert "张女士，您好" in again.text()
 
 
 async def test_the_cap_is_a_rule_a_hospital_may_change(twilio, services, patient, hospital):

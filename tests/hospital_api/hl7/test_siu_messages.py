@@ -11,6 +11,7 @@ import pytest
 
 from booking_core import events
 from booking_core.kernel.actor import Channel
+from booking_core.kernel.identity import sex_of
 from hospital_api.hl7.inbound_messages import Action, WindowRequest, read_header, read_request
 from hospital_api.hl7.messages import (
     Hl7OptionError,
@@ -19,7 +20,6 @@ from hospital_api.hl7.messages import (
     birth_date_of,
     build_siu,
     escape,
-    sex_of,
     siu_trigger,
 )
 
