@@ -94,6 +94,7 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> web.Applicat
             public_url=settings.public_url,
             hospital_code=settings.ivr_hospital,
             queue=settings.ivr_agent_queue,
+            hold_music_url=settings.ivr_hold_music_url,
             on_booking=metrics.record_booking,
         ),
     )

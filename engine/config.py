@@ -150,6 +150,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ivr_hospital", "H001", "Code of the hospital the phone line (IVR) books for", str),
     Setting("ivr_agent_queue", "guahao-agents", "Twilio queue callers wait in for an agent", str),
     Setting(
+        "ivr_hold_music_url",
+        "http://com.twilio.music.classical.s3.amazonaws.com/BusyStrings.mp3",  # Twilio's own
+        "Music (an MP3 or WAV URL Twilio can fetch) played to callers waiting for an agent "
+        "between two announcements of their place; empty: 30 s of quiet instead",
+        str,
+    ),
+    Setting(
         "ivr_phone_number",
         "",
         "The phone number patients call to reach the phone line (IVR), as published to "
@@ -401,6 +408,7 @@ class Settings:
     twilio_auth_token: str | None
     ivr_hospital: str
     ivr_agent_queue: str
+    ivr_hold_music_url: str
     ivr_phone_number: str
     sms_hospital: str
     sms_phone_number: str
@@ -815,6 +823,7 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
     "kiosk_broker_url": _check_broker_url,
     "kiosk_broker_user": _check_broker_user,
     "his_blacklist_url": _check_public_url,
+    "ivr_hold_music_url": _check_public_url,  # a URL Twilio can fetch, or ""
     "his_blacklist_interval_seconds": _at_least(10),
     "hl7_listen_port": _check_port,
     "hl7_listen_peers": _check_networks,

@@ -7,7 +7,11 @@ The engine mounts it with ``app.add_subapp("/twilio/voice/", ivr.web.make_app(..
 * ``POST recorded?s=N`` — a complaint's ``<Record>`` ended.
 * ``POST recording`` — the recording's status callback (its URL is stored).
 * ``POST status`` — the call's status callback: closes the call record.
-* ``POST queue-wait`` — what a caller waiting for an agent hears.
+* ``POST queue-wait?lang=`` — what a caller waiting for an agent hears: their place in
+  the queue and the expected wait (Twilio's ``QueuePosition`` and ``AvgQueueTime``), then
+  hold music; Twilio asks again when that is done. No database: the language is the one
+  the ``<Enqueue>`` wrote into this (signed) URL, so the callers the fallback queued while
+  the store was down are told their place too.
 * ``POST fallback`` — Twilio's fallback URL: no database, Mandarin "busy" and the agent queue.
 
 Each step: the call's state and any stored answer for (call, step, digits) are read;
@@ -45,7 +49,7 @@ from . import flow
 from .actions import Call, CoreActions
 from .prompts import Catalogue
 from .state import Book, CallState, Digits, Event, NoInput, Outcome, Recorded, Step
-from .twiml import Voice
+from .twiml import TWILIO_HOLD_MUSIC, Voice
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +58,7 @@ DEDUPE_POLL_SECONDS = 0.02  # a parallel delivery waits this long between looks 
 TWIML = "text/xml"
 CHANNEL = "ivr"
 CLEAR_KEY_DIGITS = 6  # codes up to 5 digits (menu, department, doctor, MMDD) kept as typed
+COUNT_DIGITS = 9  # a queue position or a wait in seconds Twilio sends; longer is not one
 
 RECENT_CALLS = 20_000  # calls whose latest state this process keeps (a few MB at most)
 
@@ -130,14 +135,16 @@ def make_app(
     prefix: str = "/twilio/voice",
     answer_within_seconds: float = ANSWER_WITHIN_SECONDS,
     on_booking: BookingCounter | None = None,
+    hold_music_url: str = TWILIO_HOLD_MUSIC,
 ) -> web.Application:
     """The voice sub-app. ``public_url`` is the base Twilio reaches the engine at (the
     signatures are checked against it); ``prefix`` is where the engine mounts this app;
     ``on_booking(channel, result)`` hears every confirm attempt ("ivr", "created" or the
-    refusal code)."""
+    refusal code); ``hold_music_url`` is played to callers waiting for an agent between
+    two announcements of their place ("": 30 s of quiet instead)."""
     base = public_url.rstrip("/")
     catalogue = Catalogue({"hospital": ""})
-    voice = Voice(catalogue, base + prefix, queue)
+    voice = Voice(catalogue, base + prefix, queue, hold_music_url)
     app = web.Application(middlewares=[signature_middleware(auth_token, base)])
     app[IVR] = Ivr(
         services=services,
@@ -421,12 +428,28 @@ async def call_status(request: web.Request) -> web.Response:
 
 
 async def queue_wait(request: web.Request) -> web.Response:
-    return _twiml(request.app[IVR].voice.queue_wait(request.query.get("lang", "zh")))
+    form = request[FORM]
+    return _twiml(
+        request.app[IVR].voice.queue_wait(
+            request.query.get("lang", "zh"),
+            position=_count(form.get("QueuePosition")),
+            wait_seconds=_count(form.get("AvgQueueTime")),
+        )
+    )
 
 
 async def fallback(request: web.Request) -> web.Response:
     """Needs no database: Twilio calls it when the primary URL fails."""
     return _twiml(request.app[IVR].busy_twiml)
+
+
+def _count(value: str | None) -> int | None:
+    """A whole number Twilio sent (ASCII digits only, at most ``COUNT_DIGITS``), or None:
+    missing, empty, signed, fractional, other scripts' digits or absurdly long."""
+    value = (value or "").strip()
+    if not value or len(value) > COUNT_DIGITS or not (value.isascii() and value.isdigit()):
+        return None
+    return int(value)
 
 
 def _int(value: str | None) -> int | None:

@@ -97,6 +97,7 @@ class Phone:
     caller: str
     doc: ET.Element | None = None
     heard: list[str] = field(default_factory=list)  # every <Say> of the whole call
+    wait_url: str = ""  # the agent queue's wait URL, once the caller is queued
 
     def params(self, **extra: str) -> dict[str, str]:
         return {
@@ -144,6 +145,19 @@ class Phone:
             RecordingDuration=str(seconds),
             Digits="#",
         )
+
+    async def wait(self, **queue: str) -> ET.Element:
+        """Hold in the agent queue: Twilio posts the <Enqueue>'s ``waitUrl`` with the
+        queue's figures (``QueuePosition``, ``AvgQueueTime`` …); a figure left out is not
+        sent."""
+        enqueue = self.doc.find("./Enqueue")
+        assert enqueue is not None, self.xml()
+        self.wait_url = path_of(enqueue.get("waitUrl"))
+        return await self.waiting(**queue)
+
+    async def waiting(self, **queue: str) -> ET.Element:
+        """Twilio asks the wait URL again, once the last answer's TwiML has played."""
+        return await self._post(self.wait_url, QueueSid="QU" + "0" * 32, **queue)
 
     async def hang_up(self, duration: int = 95) -> int:
         status, _ = await self.twilio.post(

@@ -38,6 +38,8 @@ SAMPLE = {
     "days": 7,
     "opens_at": "2026-07-15T07:30:00+08:00",
     "last4": "5678",
+    "position": 3,
+    "minutes": 2,
 }
 WHEN = datetime(2026, 7, 15, 0, 30, tzinfo=UTC)
 
