@@ -9,6 +9,7 @@ import pytest
 from booking_core import bookings
 from booking_core.schedule import Period
 from tests.ivr.helpers import TOMORROW, Twilio, make_root
+from tests.support.world import resident_id
 
 CALLER = "+8613900000001"
 
@@ -30,8 +31,11 @@ async def hospital(world):
 
 @pytest.fixture
 async def patient(world, hospital):
-    """张三, registered with the caller's phone."""
-    return await world.patient("张三", phone_no="13900000001")
+    """张三, registered with the caller's phone; a woman (her resident ID's 17th digit is
+    even), whatever other tests registered before, so the phone line calls her 张女士."""
+    return await world.patient(
+        "张三", phone_no="13900000001", id_number=resident_id(2, birth="19900315")
+    )
 
 
 @pytest.fixture
