@@ -1,11 +1,11 @@
-"""Routes of the agent's desk: incoming calls (SSE), patient search and record,
-booking for the caller (book, change, cancel)."""
+"""Routes of the agent's desk: incoming calls (SSE), the softphone's access token,
+patient search and record, booking for the caller (book, change, cancel)."""
 
 from __future__ import annotations
 
 from .permissions import Permission
 from .routing import Route
-from .views.desk import bookings, calls, patients
+from .views.desk import bookings, calls, patients, softphone
 
 P = Permission
 SID = r"{sid:[A-Za-z0-9_\-]{1,64}}"
@@ -17,6 +17,7 @@ ROUTES: list[Route] = [
     Route("GET", "/desk/calls/stream", calls.call_stream, P.CALLS_TAKE, "desk/call_rows.html"),
     Route("GET", f"/desk/calls/{SID}", calls.call_page, P.CALLS_TAKE, "desk/call.html"),
     Route("POST", f"/desk/calls/{SID}/take", calls.take, P.CALLS_TAKE, "desk/call.html"),
+    Route("POST", "/voice/token", softphone.voice_token, P.CALLS_TAKE),  # JSON, no-store
     Route("GET", "/desk/patients", patients.search, P.PATIENTS_VIEW, "desk/search.html"),
     Route("POST", "/desk/patients", patients.search_post, P.PATIENTS_VIEW, "desk/search.html"),
     Route("GET", f"/desk/patients/{ID}", patients.record, P.PATIENTS_VIEW, "desk/patient.html"),

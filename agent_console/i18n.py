@@ -162,6 +162,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "internal_error": "系统出错，请稍后重试；如仍不行请联系管理员。",
         "exports_busy": "正在导出的表格太多，请 {retry_after} 秒后重试。",
         "search_expired": "这次查询已过期，请重新查询。",
+        # the agent's softphone (#14)
+        "softphone_not_configured": "软电话尚未配置（缺少设置：{settings}），请联系管理员，"
+        "见 docs/twilio.md。",
     },
     "en": {
         "app_title": "Booking agent console",
@@ -314,6 +317,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "internal_error": "Something went wrong on our side: try again, then tell an admin.",
         "exports_busy": "Too many exports are running: try again in {retry_after} seconds.",
         "search_expired": "This search has expired: search again.",
+        # the agent's softphone (#14)
+        "softphone_not_configured": "The softphone is not set up yet (settings missing: "
+        "{settings}): ask an admin; see docs/twilio.md.",
     },
 }
 

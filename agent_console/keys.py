@@ -13,6 +13,28 @@ from .auth import LoginPolicy, Passwords
 
 
 @dataclass(frozen=True)
+class SoftphoneSettings:
+    """What the agents' softphone access tokens are made of (docs/twilio.md). Each empty
+    field is named, by its engine setting, in the 503 the token endpoint answers."""
+
+    account_sid: str = ""  # twilio_account_sid (AC…): the token's subject
+    api_key_sid: str = ""  # twilio_api_key_sid (SK…): the token's issuer
+    api_key_secret: str = field(default="", repr=False)  # twilio_api_key_secret: signs it
+    twiml_app_sid: str = ""  # twilio_twiml_app_sid (AP…): where the browser's calls go
+    token_ttl_seconds: int = 600  # voice_token_ttl_seconds
+
+    def missing(self) -> tuple[str, ...]:
+        """The engine settings still to set before a token can be made."""
+        needed = {
+            "twilio_account_sid": self.account_sid,
+            "twilio_api_key_sid": self.api_key_sid,
+            "twilio_api_key_secret": self.api_key_secret,
+            "twilio_twiml_app_sid": self.twiml_app_sid,
+        }
+        return tuple(name for name, value in needed.items() if not value)
+
+
+@dataclass(frozen=True)
 class ConsoleSettings:
     session_hours: int = 12  # a session ends this long after log-in, however busy
     idle_minutes: int = 30  # … or after this long without a request
@@ -25,6 +47,7 @@ class ConsoleSettings:
     passwords: Passwords | None = None  # None: argon2id with the library's defaults
     timezone: str = "Asia/Shanghai"  # the engine's default zone: platform screens, log-in
     feeds_allow_private: bool = False  # subscribers at private addresses (a HIS on the LAN)
+    softphone: SoftphoneSettings = field(default_factory=SoftphoneSettings)
 
 
 @dataclass

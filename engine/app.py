@@ -15,7 +15,7 @@ import agent_console.web
 import hospital_api.fhir.web
 import hospital_api.web
 import ivr.web
-from agent_console.keys import PROXY_NOTICE, ConsoleSettings
+from agent_console.keys import PROXY_NOTICE, ConsoleSettings, SoftphoneSettings
 from booking_core.bus import BookingServices, bootstrap
 from booking_core.kernel.clock import Clock, SystemClock
 from booking_core.kernel.errors import StoreUnavailable
@@ -106,6 +106,13 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> web.Applicat
         secure_cookies=settings.public_url.startswith("https://"),
         timezone=settings.timezone,
         feeds_allow_private=settings.feeds_allow_private_addresses,
+        softphone=SoftphoneSettings(
+            account_sid=settings.twilio_account_sid,
+            api_key_sid=settings.twilio_api_key_sid,
+            api_key_secret=settings.twilio_api_key_secret or "",
+            twiml_app_sid=settings.twilio_twiml_app_sid,
+            token_ttl_seconds=settings.voice_token_ttl_seconds,
+        ),
     )
     console_app = agent_console.web.make_app(services, console)
     app[PROXY_NOTICE] = console_app[PROXY_NOTICE]  # for /healthz

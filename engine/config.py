@@ -15,6 +15,7 @@ import binascii
 import difflib
 import ipaddress
 import os
+import re
 import tomllib
 import zoneinfo
 from collections.abc import Callable, Mapping
@@ -195,6 +196,31 @@ SETTINGS: tuple[Setting, ...] = (
         "Where Twilio's REST API is reached (empty: https://api.twilio.com; tests point it "
         "at a local server)",
         str,
+    ),
+    Setting(
+        "twilio_api_key_sid",
+        "",
+        "Twilio API key (SK…) that signs the agents' softphone access tokens; empty: no softphone",
+        str,
+    ),
+    Setting(
+        "twilio_api_key_secret",
+        None,
+        "The secret of twilio_api_key_sid: signs the softphone's access tokens",
+        str,
+        secret=True,
+    ),
+    Setting(
+        "twilio_twiml_app_sid",
+        "",
+        "Twilio TwiML App (AP…) whose Voice URL answers the calls an agent's softphone places",
+        str,
+    ),
+    Setting(
+        "voice_token_ttl_seconds",
+        600,
+        "Lifetime of a softphone access token, in seconds (60 to Twilio's 86400)",
+        int,
     ),
     Setting("modem_port", "", "Serial port of the GSM modem (e.g. /dev/ttyUSB0); empty: none", str),
     Setting("modem_baud", 115200, "Serial speed of the GSM modem", int),
@@ -418,6 +444,10 @@ class Settings:
     twilio_sms_from: str
     twilio_messaging_service_sid: str
     twilio_api_base: str
+    twilio_api_key_sid: str
+    twilio_api_key_secret: str | None
+    twilio_twiml_app_sid: str
+    voice_token_ttl_seconds: int
     modem_port: str
     modem_baud: int
     modem_send_interval_seconds: float
@@ -739,6 +769,24 @@ def _between(low: int, high: int) -> Callable[[int], int]:
     return check
 
 
+_SID = re.compile(r"[0-9a-fA-F]{32}")
+
+
+def _check_sid(prefix: str) -> Callable[[str], str]:
+    """A Twilio SID: ``prefix`` and 32 hex digits (empty: not set)."""
+
+    def check(value: str) -> str:
+        value = value.strip()
+        if value and not (value.startswith(prefix) and _SID.fullmatch(value[2:])):
+            raise _Invalid(
+                f"must be {prefix} followed by 32 hex digits (as the Twilio console shows it), "
+                f"got {value!r}"
+            )
+        return value
+
+    return check
+
+
 def _check_port(value: int) -> int:
     if not 0 <= value <= 65535:
         raise _Invalid(f"must be between 0 and 65535, got {value}")
@@ -810,6 +858,12 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
     "sms_notices": _one_of("", "twilio", "modem"),
     "reminder_hour": _between(0, 23),
     "twilio_api_base": _check_public_url,
+    "twilio_account_sid": _check_sid("AC"),
+    "twilio_api_key_sid": _check_sid("SK"),
+    "twilio_twiml_app_sid": _check_sid("AP"),
+    # Twilio refuses a token living past 24 hours; under a minute the browser would spend
+    # its time fetching new ones (the SDK asks 10 seconds before the old one ends)
+    "voice_token_ttl_seconds": _between(60, 86400),
     "modem_baud": _at_least(1200),
     "sms_send_lease_seconds": _at_least(1),
     "modem_send_interval_seconds": _at_least(0),
@@ -845,6 +899,7 @@ def _validate(values: dict[str, Any], sources: dict[str, str]) -> None:
                 f"(which adds {consumer} for you) or leave {consumer} out"
             )
     _validate_kiosk_broker(values, sources)
+    _validate_softphone(values, sources)
     if values["his_blacklist_url"] and not values["his_blacklist_hospital"]:
         raise ConfigError(
             f"his_blacklist_url is set (from {sources['his_blacklist_url']}) but "
@@ -885,4 +940,31 @@ def _validate_kiosk_broker(values: dict[str, Any], sources: dict[str, str]) -> N
             f"kiosk_broker_pid_path is set (from {sources['kiosk_broker_pid_path']}) but "
             "the engine writes no broker files to reload: set kiosk_broker_passwd_path and "
             "kiosk_broker_acl_path too, or leave it empty"
+        )
+
+
+SOFTPHONE_SETTINGS = (
+    "twilio_account_sid",
+    "twilio_api_key_sid",
+    "twilio_api_key_secret",
+    "twilio_twiml_app_sid",
+)
+"""What an agent's softphone access token is made of; all of them, or no softphone."""
+
+
+def _validate_softphone(values: dict[str, Any], sources: dict[str, str]) -> None:
+    """The softphone's settings go together: one of its own set alone is refused at start,
+    rather than every agent's desk failing later (the account SID alone is the texts')."""
+    own = SOFTPHONE_SETTINGS[1:]
+    given = [name for name in own if values[name]]
+    if not given:
+        return
+    missing = [name for name in SOFTPHONE_SETTINGS if not values[name]]
+    if missing:
+        # a secret's source is named, never its value
+        said = ", ".join(f"{name} (from {sources[name]})" for name in given)
+        raise ConfigError(
+            f"{said} set for the agents' softphone, but {', '.join(missing)} "
+            f"{'is' if len(missing) == 1 else 'are'} not: a softphone access token needs "
+            f"{', '.join(SOFTPHONE_SETTINGS)} (docs/twilio.md)"
         )

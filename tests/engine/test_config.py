@@ -387,3 +387,74 @@ def test_the_hl7_listener_is_off_unless_given_a_port_and_a_hospital():
     )
     assert (on.hl7_listen_port, on.hl7_listen_hospital) == (2575, "H001")
     assert on.hl7_listen_peers == ("10.20.0.0/16", "10.30.1.5")
+
+
+SOFTPHONE_ENV = {
+    "GUAHAO_TWILIO_ACCOUNT_SID": "AC" + "a" * 32,
+    "GUAHAO_TWILIO_API_KEY_SID": "SK" + "b" * 32,
+    "GUAHAO_TWILIO_API_KEY_SECRET": "test-api-key-secret-0123456789abcdef",
+    "GUAHAO_TWILIO_TWIML_APP_SID": "AP" + "c" * 32,
+}
+
+
+def test_the_softphone_settings_together(tmp_path):
+    settings = load_settings(env=SOFTPHONE_ENV)
+    assert settings.twilio_api_key_sid == "SK" + "b" * 32
+    assert settings.twilio_twiml_app_sid == "AP" + "c" * 32
+    assert settings.voice_token_ttl_seconds == 600
+    assert "test-api-key-secret" not in repr(settings)
+    secret_file = tmp_path / "api_key_secret"
+    secret_file.write_text("from-a-file-0123456789abcdef0123\n", encoding="utf-8")
+    env = {k: v for k, v in SOFTPHONE_ENV.items() if k != "GUAHAO_TWILIO_API_KEY_SECRET"}
+    env["GUAHAO_TWILIO_API_KEY_SECRET_FILE"] = str(secret_file)
+    assert load_settings(env=env).twilio_api_key_secret == "from-a-file-0123456789abcdef0123"
+
+
+def test_the_api_key_secret_is_never_read_from_the_file_or_a_flag(tmp_path):
+    path = write_toml(tmp_path, 'twilio_api_key_secret = "leaked-secret"\n')
+    with pytest.raises(ConfigError, match="GUAHAO_TWILIO_API_KEY_SECRET") as info:
+        load_settings(path, env={})
+    assert "leaked-secret" not in str(info.value)
+    with pytest.raises(ConfigError, match="GUAHAO_TWILIO_API_KEY_SECRET"):
+        load_settings(env={}, overrides={"twilio_api_key_secret": "leaked-secret"})
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("GUAHAO_TWILIO_API_KEY_SID", "AC" + "b" * 32),  # an account, not a key
+        ("GUAHAO_TWILIO_API_KEY_SID", "SK" + "b" * 31),
+        ("GUAHAO_TWILIO_TWIML_APP_SID", "AP" + "z" * 32),
+        ("GUAHAO_TWILIO_TWIML_APP_SID", "PN" + "c" * 32),  # a phone number's SID
+        ("GUAHAO_TWILIO_ACCOUNT_SID", "AC-my-account"),
+    ],
+)
+def test_twilio_sids_must_have_their_shape(name, value):
+    setting = name.removeprefix("GUAHAO_").lower()
+    with pytest.raises(ConfigError, match=f"{setting}: must be .. followed by 32 hex digits"):
+        load_settings(env={**SOFTPHONE_ENV, name: value})
+
+
+@pytest.mark.parametrize(("ttl", "ok"), [("59", False), ("60", True), ("86400", True),
+                                         ("86401", False), ("0", False)])  # fmt: skip
+def test_the_token_lifetime_is_bounded_by_twilios(ttl, ok):
+    env = {**SOFTPHONE_ENV, "GUAHAO_VOICE_TOKEN_TTL_SECONDS": ttl}
+    if ok:
+        assert load_settings(env=env).voice_token_ttl_seconds == int(ttl)
+    else:
+        with pytest.raises(ConfigError, match="voice_token_ttl_seconds: must be between 60"):
+            load_settings(env=env)
+
+
+@pytest.mark.parametrize("left_out", sorted(SOFTPHONE_ENV))
+def test_half_a_softphone_is_refused_at_start(left_out):
+    env = {k: v for k, v in SOFTPHONE_ENV.items() if k != left_out}
+    missing = left_out.removeprefix("GUAHAO_").lower()
+    with pytest.raises(ConfigError, match=f"but {missing} is not") as info:
+        load_settings(env=env)
+    assert "test-api-key-secret" not in str(info.value)
+
+
+def test_no_softphone_settings_is_no_softphone():
+    settings = load_settings(env={"GUAHAO_TWILIO_ACCOUNT_SID": "AC" + "a" * 32})
+    assert (settings.twilio_api_key_sid, settings.twilio_api_key_secret) == ("", None)
