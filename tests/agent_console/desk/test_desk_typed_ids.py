@@ -70,7 +70,8 @@ async def test_an_id_number_typed_then_transferred_is_stored_and_shown_masked(
     await phone.dial()
     await phone.press("1")  # book: who is the patient?
     await phone.press(TYPED)
-    assert "王**" in phone.text()  # found
+    assert "王女士，您好" in phone.text()  # found: addressed by family name and title
+    assert "王**" not in phone.text()  # the masked name is the agent's screen's, never said
     await phone.press("0")  # an agent
     assert phone.kind() == "enqueue"
 
