@@ -81,20 +81,12 @@ class ClaimDeliveries(Command[list[Delivery]]):
 
 
 @dataclass(frozen=True, kw_only=True)
-class RecordAttempt(Command[Delivery]):
-    """What one attempt of a claimed delivery came to: logged; delivered → done; retry →
-    due again after the back-off (dead once it has failed for 3 days); rejected → dead."""
-
-    delivery_id: int
-    result: AttemptResult
-    first_retry_seconds: int = FIRST_RETRY_SECONDS  # the back-off's first step (configured)
-
-
-@dataclass(frozen=True, kw_only=True)
 class RecordAttempts(Command[list[Delivery]]):
-    """:class:`RecordAttempt` for each (delivery id, result) of a lane's batch, in one unit:
-    one commit for the batch instead of one per delivery (an engine dying before it commits
-    leaves the batch leased, and it is sent again, with the same ids, when the lease ends)."""
+    """What each attempt of a lane's batch came to, as (delivery id, result), in one unit:
+    logged; delivered → done; retry → due again after the back-off (dead once it has failed
+    for 3 days); rejected → dead. One commit for the batch, not one per delivery (an engine
+    dying before it commits leaves the batch leased, and it is sent again, with the same
+    ids, when the lease ends). Returned in delivery id order."""
 
     results: tuple[tuple[int, AttemptResult], ...]
     first_retry_seconds: int = FIRST_RETRY_SECONDS

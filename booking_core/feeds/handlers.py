@@ -9,7 +9,6 @@ from .commands import (
     CreateSubscription,
     FanOutEvents,
     PurgeFeedLog,
-    RecordAttempt,
     RecordAttempts,
     Redeliver,
     RotateSecret,
@@ -20,7 +19,6 @@ from .sending import (
     claim_deliveries,
     fan_out_events,
     purge_feed_log,
-    record_attempt,
     record_attempts,
     redeliver,
 )
@@ -31,7 +29,6 @@ HANDLERS = handler_table(
     on(RotateSecret, rotate_secret),
     on(FanOutEvents, fan_out_events),
     on(ClaimDeliveries, claim_deliveries),
-    on(RecordAttempt, record_attempt),
     on(RecordAttempts, record_attempts),
     on(Redeliver, redeliver),
     on(PurgeFeedLog, purge_feed_log),

@@ -18,7 +18,6 @@ from .commands import (
     ClaimDeliveries,
     FanOutEvents,
     PurgeFeedLog,
-    RecordAttempt,
     RecordAttempts,
     Redeliver,
 )
@@ -120,10 +119,6 @@ def claim_deliveries(tx: Tx, cmd: ClaimDeliveries, deps: Deps) -> Unit[list[Deli
         *ids,
     )
     return [delivery_from(r, attempts=r["attempts"] + 1) for r in found]
-
-
-def record_attempt(tx: Tx, cmd: RecordAttempt, deps: Deps) -> Unit[Delivery]:
-    return (yield from _record(tx, cmd.delivery_id, cmd.result, cmd.first_retry_seconds))
 
 
 def record_attempts(tx: Tx, cmd: RecordAttempts, deps: Deps) -> Unit[list[Delivery]]:

@@ -69,7 +69,7 @@ async def _deliveries(services, subscription_id: int) -> list:
 
 async def _reject(services, delivery_id: int, error: str = "HTTP 410 Gone") -> None:
     result = AttemptResult(outcome=Outcome.REJECTED, duration_ms=41, status_code=410, error=error)
-    await services.handle(feeds.RecordAttempt(delivery_id=delivery_id, result=result))
+    await services.handle(feeds.RecordAttempts(results=((delivery_id, result),)))
 
 
 # --- the secret ---------------------------------------------------------------------------

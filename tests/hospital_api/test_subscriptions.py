@@ -294,7 +294,7 @@ async def _deliveries_made(api: Api, auth: dict) -> tuple[dict, list]:
 
 async def _attempt(api: Api, delivery_id: int, outcome: Outcome, status: int | None, error=""):
     result = AttemptResult(outcome=outcome, duration_ms=37, status_code=status, error=error)
-    await api.services.handle(feeds.RecordAttempt(delivery_id=delivery_id, result=result))
+    await api.services.handle(feeds.RecordAttempts(results=((delivery_id, result),)))
 
 
 async def test_deliveries_are_listed_newest_first_with_pages_and_their_log(api, tokens):

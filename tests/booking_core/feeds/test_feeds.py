@@ -58,9 +58,10 @@ def result(outcome=Outcome.DELIVERED, status=200, error=""):
 
 
 async def record(services, delivery, outcome=Outcome.DELIVERED, **kw):
-    return await services.handle(
-        feeds.RecordAttempt(delivery_id=delivery.id, result=result(outcome, **kw))
+    [recorded] = await services.handle(
+        feeds.RecordAttempts(results=((delivery.id, result(outcome, **kw)),))
     )
+    return recorded
 
 
 async def two_bookings(world):

@@ -246,9 +246,8 @@ async def _two_hospitals(services, cipher) -> Two:
     await handle(feeds.FanOutEvents())
     [delivery] = await handle(feeds.ClaimDeliveries(subscription_id=subscription.subscription.id))
     await handle(
-        feeds.RecordAttempt(
-            delivery_id=delivery.id,
-            result=feeds.AttemptResult(feeds.Outcome.RETRY, 5, 500, "HTTP 500"),
+        feeds.RecordAttempts(
+            results=((delivery.id, feeds.AttemptResult(feeds.Outcome.RETRY, 5, 500, "HTTP 500")),)
         )
     )
     return Two(
@@ -659,7 +658,6 @@ EXEMPT: dict[Any, str] = {
     events.PurgeAudit: "the engine's retention sweep of the audit log and log-in attempts",
     feeds.FanOutEvents: "the feeds' fan-out of every hospital's events to their subscriptions",
     feeds.ClaimDeliveries: "a feed lane leasing its subscription's due deliveries",
-    feeds.RecordAttempt: "a feed lane recording what its sender's attempt came to",
     feeds.RecordAttempts: "a feed lane recording what its batch of attempts came to",
     feeds.PurgeFeedLog: "the engine's retention sweep of the delivery log",
     feeds.active_subscriptions: "no actor: the dispatcher's lanes, one per subscription",
