@@ -18,8 +18,12 @@ async def run_periodically(
     interval: float,
     step: Callable[[], object],
     on_result: Callable[[object], None] = lambda _r: None,
+    *,
+    busy: Callable[[object], bool] = lambda _r: False,
 ) -> None:
-    """Call ``step`` every ``interval`` seconds; log a failure once, and once on recovery."""
+    """Call ``step`` every ``interval`` seconds; log a failure once, and once on recovery.
+    A result ``busy`` says is busy (the step found work: there may be more) runs the step
+    again at once instead of after the interval."""
     failing = False
     while True:
         try:
@@ -33,4 +37,7 @@ async def run_periodically(
                 log.info("%s works again", name)
             failing = False
             on_result(result)
+            if busy(result):
+                await asyncio.sleep(0)  # others run between two busy steps
+                continue
         await asyncio.sleep(interval)

@@ -27,7 +27,7 @@ from typing import Protocol
 
 from booking_core import feeds
 from booking_core.bus import BookingServices
-from booking_core.kernel.errors import GuahaoError
+from edge.periodic import run_periodically
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,6 @@ class FeedDispatcher:
         self.first_retry_seconds = first_retry_seconds
         self._subscriptions: dict[int, feeds.Subscription] = {}
         self._lanes: dict[int, asyncio.Task[None]] = {}
-        self._failing: set[str] = set()
         self._purged_at = 0.0
 
     # --- one step of each loop (the tests drive these) --------------------------------------
@@ -121,13 +120,12 @@ class FeedDispatcher:
 
     async def run(self) -> None:
         """Fan out and keep the lanes going until cancelled."""
-        fan_out = asyncio.create_task(self._fan_out_loop(), name="feed-fan-out")
+        fan_out = asyncio.create_task(
+            run_periodically("feeds: the fan-out", self.poll_seconds, self.fan_out),
+            name="feed-fan-out",
+        )
         try:
-            while True:
-                await self._guarded("subscriptions", self.refresh())
-                if time.monotonic() - self._purged_at >= PURGE_EVERY_SECONDS:
-                    await self._guarded("the delivery log's purge", self._purge())
-                await asyncio.sleep(self.refresh_seconds)
+            await run_periodically("feeds: subscriptions", self.refresh_seconds, self._look_after)
         finally:
             fan_out.cancel()
             lanes = list(self._lanes.values())
@@ -138,22 +136,25 @@ class FeedDispatcher:
             for sender in self.senders.values():
                 await sender.close()
 
-    async def _fan_out_loop(self) -> None:
-        while True:
-            await self._guarded("the fan-out", self.fan_out())
-            await asyncio.sleep(self.poll_seconds)
+    async def _look_after(self) -> None:
+        """The lanes follow the subscriptions; the delivery log is purged hourly."""
+        await self.refresh()
+        if time.monotonic() - self._purged_at >= PURGE_EVERY_SECONDS:
+            await self.services.handle(feeds.PurgeFeedLog(days=feeds.LOG_DAYS))
+            self._purged_at = time.monotonic()
 
     async def _lane(self, subscription_id: int) -> None:
-        while (subscription := self._subscriptions.get(subscription_id)) is not None:
-            sent = await self._guarded(
-                f"subscription {subscription_id}", self.deliver(subscription)
-            )
-            if not sent:
-                await asyncio.sleep(self.poll_seconds)
+        async def step() -> int:
+            subscription = self._subscriptions.get(subscription_id)
+            # gone or deactivated: refresh() cancels this lane as it drops the subscription
+            return 0 if subscription is None else await self.deliver(subscription)
 
-    async def _purge(self) -> None:
-        await self.services.handle(feeds.PurgeFeedLog(days=feeds.LOG_DAYS))
-        self._purged_at = time.monotonic()
+        await run_periodically(
+            f"feeds: subscription {subscription_id}",
+            self.poll_seconds,
+            step,
+            busy=lambda sent: bool(sent),  # a full or part batch: look again at once
+        )
 
     async def _attempt(
         self, subscription: feeds.Subscription, delivery: feeds.Delivery
@@ -167,18 +168,3 @@ class FeedDispatcher:
             return feeds.AttemptResult(
                 outcome=feeds.Outcome.RETRY, duration_ms=0, error=f"internal: {type(err).__name__}"
             )
-
-    async def _guarded(self, what: str, step) -> int:
-        """Run ``step``; a store or network failure is logged once (and once when it works
-        again), and counts as nothing done."""
-        try:
-            done = await step
-        except (GuahaoError, OSError) as err:
-            if what not in self._failing:
-                log.warning("feeds: %s failed, will keep trying: %s", what, err)
-            self._failing.add(what)
-            return 0
-        if what in self._failing:
-            self._failing.discard(what)
-            log.info("feeds: %s works again", what)
-        return done if isinstance(done, int) else 0
