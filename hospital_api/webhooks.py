@@ -71,14 +71,14 @@ class WebhookSender:
     async def send(
         self, subscription: feeds.Subscription, delivery: feeds.Delivery
     ) -> feeds.AttemptResult:
+        started = time.monotonic()
         secrets = await self._services.read(
             feeds.signing_secrets, subscription.id, self._services.cipher
         )
         if secrets is None:  # not a webhook subscription: nothing can sign it
-            return _result(feeds.Outcome.REJECTED, 0, None, "no signing secret")
+            return _result(feeds.Outcome.REJECTED, started, None, "no signing secret")
         body = webhook_body(delivery.event, subscription.hospital_code)
         sent = headers(secrets, delivery.message_id, self._clock(), body)
-        started = time.monotonic()
         try:
             check_literal(subscription.url, allow_private=self._allow_private)
             async with self._client().post(
@@ -117,7 +117,7 @@ class WebhookSender:
 def _result(
     outcome: feeds.Outcome, started: float, status: int | None, error: str
 ) -> feeds.AttemptResult:
-    elapsed = 0 if not started else round((time.monotonic() - started) * 1000)
+    elapsed = round((time.monotonic() - started) * 1000)
     return feeds.AttemptResult(
         outcome=outcome, duration_ms=elapsed, status_code=status, error=error
     )
