@@ -31,6 +31,12 @@ HOSPITAL = "H001"
 REGISTER_BATCH = 2000  # patients registered concurrently (the SQLite store group-commits them)
 
 
+def pct(values: list[float], q: float) -> float:
+    """The ``q`` quantile of ``values`` (seconds) in milliseconds; nan for none."""
+    values = sorted(values)
+    return 1000 * values[min(len(values) - 1, int(len(values) * q))] if values else float("nan")
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

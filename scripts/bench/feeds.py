@@ -47,6 +47,7 @@ from booking_core.events import outbox, webhook_body  # noqa: E402
 from booking_core.kernel.actor import Actor, Channel  # noqa: E402
 from booking_core.kernel.clock import SystemClock  # noqa: E402
 from booking_core.kernel.pii import Cipher  # noqa: E402
+from booking_core.kernel.unit import execute  # noqa: E402
 from booking_core.store import make_store  # noqa: E402
 from hospital_api.webhooks import headers  # noqa: E402
 from scripts.bench.common import (  # noqa: E402
@@ -54,7 +55,9 @@ from scripts.bench.common import (  # noqa: E402
     engine_command,
     engine_env,
     his_token,
+    pct,
     register_patients,
+    services_on,
     serving,
 )
 from tests.support.world import World, slot_ids  # noqa: E402
@@ -123,8 +126,6 @@ async def prepare(db: str, key: str, url: str, count: int, subscriptions: int):
 
 
 async def _same_secret(services, secret: str) -> None:
-    from booking_core.kernel.unit import execute
-
     sealed = services.cipher.encrypt(secret, context="webhook_secret")
 
     def unit(tx):
@@ -202,8 +203,7 @@ def engine_rate(receiver: str, expected: int, timeout: float = 600) -> float:
 
 
 def ms(values: list[float], q: float) -> str:
-    ordered = sorted(values)
-    return f"{ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000:.1f} ms"
+    return f"{pct(values, q):.1f} ms"
 
 
 async def main() -> None:
@@ -266,18 +266,11 @@ async def main() -> None:
 
 
 async def _point_at(db: str, key: str, url: str) -> None:
-    from booking_core.kernel.unit import execute
+    def unit(tx):  # each its own path: the receiver counts a message once per path
+        yield execute("UPDATE feed_subscriptions SET url = ? || '/' || CAST(id AS TEXT)", url)
 
-    store = make_store(db, SystemClock())
-    await store.open()
-    try:
-
-        def unit(tx):  # each its own path: the receiver counts a message once per path
-            yield execute("UPDATE feed_subscriptions SET url = ? || '/' || CAST(id AS TEXT)", url)
-
-        await store.write(unit)
-    finally:
-        await store.close()
+    async with services_on(db, key) as services:
+        await services.store.write(unit)
 
 
 if __name__ == "__main__":

@@ -50,6 +50,7 @@ from scripts.bench.common import (  # noqa: E402
     engine_env,
     his_token,
     patient_name,
+    pct,
     register_patients,
     services_on,
     serving,
@@ -298,11 +299,6 @@ def race_env(key: str) -> dict:
         hold_sweep_seconds="3600",
         no_show_sweep_seconds="3600",
     )
-
-
-def pct(values: list[float], q: float) -> float:
-    values = sorted(values)
-    return 1000 * values[min(len(values) - 1, int(len(values) * q))] if values else float("nan")
 
 
 def show(name: str, results: dict, cpu: float) -> None:
