@@ -78,6 +78,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "sign_in_required": "请先登录。",
         "login_incomplete": "请先完成登录步骤。",
         "forbidden": "您没有权限执行此操作。",
+        "call_ended": "来电方已挂断，无法接听（回拨的来电仍可接听）。",
         "import_rejected": "有数据有误，未导入任何内容。",
         "body_too_large": "提交的内容超过 {limit} KB，未做任何处理："
         "请把文件拆成几份上传，或请管理员调大 max_body_bytes。",
@@ -117,6 +118,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "take_call": "接听",
         "taken_by": "已接听：",
         "call_taken": "该来电已由 {name} 接听。",
+        "callback_mark": "回拨",
+        "callback_tries": "已试 {n} 次",
         "no": "无",
         "search_patients": "查找患者",
         "search_hint": "卡号 / 姓名 / 手机 / 后4位 / 身份证号",
@@ -233,6 +236,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "sign_in_required": "Please log in.",
         "login_incomplete": "Please finish logging in first.",
         "forbidden": "You are not allowed to do this.",
+        "call_ended": "The caller has hung up: this call cannot be taken (a call-back can).",
         "import_rejected": "Some rows are wrong, so nothing was imported.",
         "body_too_large": "What was sent is larger than {limit} KB, and nothing was done: "
         "upload the file in parts, or ask for a larger max_body_bytes.",
@@ -272,6 +276,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "take_call": "Take",
         "taken_by": "Taken by",
         "call_taken": "{name} has already taken this call.",
+        "callback_mark": "Call back",
+        "callback_tries": "{n} tried",
         "no": "none",
         "search_patients": "Find a patient",
         "search_hint": "card / name / phone / last 4 / ID number",

@@ -18,7 +18,7 @@ import jinja2
 from aiohttp import web
 
 from booking_core.bus import BookingServices
-from booking_core.kernel.errors import BookingError, Forbidden, GuahaoError, NotFound
+from booking_core.kernel.errors import BookingError, CallOver, Forbidden, GuahaoError, NotFound
 from booking_core.operators import SessionStage
 
 from . import desk_routes, office_routes, sessions
@@ -80,7 +80,7 @@ ROUTES: list[Route] = [
 MAX_CONCURRENT_EXPORTS = 3  # each holds its rows and then its sheet in memory until sent
 """Excel exports built at once; one more is answered 429 "try again" (#10 item 8)."""
 
-ERROR_STATUS: dict[type[GuahaoError], int] = {NotFound: 404, Forbidden: 403}
+ERROR_STATUS: dict[type[GuahaoError], int] = {NotFound: 404, Forbidden: 403, CallOver: 409}
 
 
 def _unauthenticated(request: web.Request, key: str, status: int) -> web.StreamResponse:

@@ -165,6 +165,19 @@ SETTINGS: tuple[Setting, ...] = (
         str,
     ),
     Setting(
+        "callback_answer_within_minutes",
+        30,
+        "Minutes a call-back (回拨) may wait in the queue before the try counts as not "
+        "reached and it is tried again (or closed with a text)",
+        int,
+    ),
+    Setting(
+        "callback_attempts",
+        2,
+        "Tries to reach a caller who asked for a call-back before it is closed with a text",
+        int,
+    ),
+    Setting(
         "sms_hospital", "H001", "Code of the hospital the SMS number (and modem) books for", str
     ),
     Setting(
@@ -436,6 +449,8 @@ class Settings:
     ivr_agent_queue: str
     ivr_hold_music_url: str
     ivr_phone_number: str
+    callback_answer_within_minutes: int
+    callback_attempts: int
     sms_hospital: str
     sms_phone_number: str
     sms_notices: str
@@ -857,6 +872,8 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
     "outbox_consumers": _check_consumers,
     "sms_notices": _one_of("", "twilio", "modem"),
     "reminder_hour": _between(0, 23),
+    "callback_answer_within_minutes": _between(1, 24 * 60),
+    "callback_attempts": _between(1, 10),
     "twilio_api_base": _check_public_url,
     "twilio_account_sid": _check_sid("AC"),
     "twilio_api_key_sid": _check_sid("SK"),

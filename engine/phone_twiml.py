@@ -196,6 +196,8 @@ def walk(verbs: list[Verb], out: Out, keys: Keys, *, waiting: bool = False) -> F
                 if finished:
                     params["FinishedOnKey"] = finished
                 return Fetch(verb.action, verb.method, params)
+            case Redirect() if waiting:  # the wait URL asked again: heard once is enough
+                return End("queued")
             case Redirect():
                 return Fetch(verb.url, verb.method)
             case Record():

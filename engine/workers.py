@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from booking_core import bookings, events
+from booking_core import bookings, calls, events
 from booking_core.bus import BookingServices
 from booking_core.events import outbox
 from edge.periodic import run_periodically
@@ -21,6 +21,7 @@ from .keys import METRICS, SERVICES, SETTINGS
 log = logging.getLogger(__name__)
 
 AUDIT_PURGE_INTERVAL_SECONDS = 3600  # the retentions are in days: hourly is plenty
+CALLBACK_SWEEP_SECONDS = 60  # call-back windows are in minutes: a minute late is fine
 
 
 def worker_ctx(name: str, make_step, interval_of, on_result_of=None):
@@ -98,3 +99,17 @@ def _purge(app: web.Application):
 
 
 audit_purge_ctx = worker_ctx("audit-purge", _purge, lambda s: AUDIT_PURGE_INTERVAL_SECONDS)
+
+
+callback_sweep_ctx = worker_ctx(
+    "callback-sweep",
+    _handle(
+        lambda app: calls.SweepCallbacks(
+            answer_within_minutes=app[SETTINGS].callback_answer_within_minutes,
+            attempts=app[SETTINGS].callback_attempts,
+        )
+    ),
+    lambda s: CALLBACK_SWEEP_SECONDS,
+)
+"""Call-backs not reached within ``callback_answer_within_minutes``: tried again, or closed
+with a text after ``callback_attempts`` tries (:class:`booking_core.calls.SweepCallbacks`)."""

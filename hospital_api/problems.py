@@ -41,6 +41,7 @@ DOMAIN_PROBLEMS: dict[str, tuple[int, str, str]] = {
         "Idempotency-Key {key} was already used for a different request.",
     ),
     "forbidden": (403, "Forbidden", "This token may not {action}."),
+    "call_ended": (409, "Call ended", "Call {call_sid} has already ended."),
     "import_rejected": (
         422,
         "Import rejected",

@@ -7,12 +7,13 @@ The engine mounts it with ``app.add_subapp("/twilio/voice/", ivr.web.make_app(..
 * ``POST recorded?s=N`` — a complaint's ``<Record>`` ended.
 * ``POST recording`` — the recording's status callback (its URL is stored).
 * ``POST status`` — the call's status callback: closes the call record.
-* ``POST queue-wait?lang=`` — what a caller waiting for an agent hears: their place in
-  the queue and the expected wait (Twilio's ``QueuePosition`` and ``AvgQueueTime``), then
-  hold music; Twilio asks again when that is done. No database: the language is the one
-  the ``<Enqueue>`` wrote into this (signed) URL, so the callers the fallback queued while
-  the store was down are told their place too.
 * ``POST fallback`` — Twilio's fallback URL: no database, Mandarin "busy" and the agent queue.
+* the waiting caller and the agent's browser leg (``queue-wait``, ``queue-key``,
+  ``queue-left``, ``queue-hold``, ``requeue``, ``agent``, ``agent-dialed``): see
+  :mod:`ivr.queue`.
+
+Each caller transferred to the agents waits in a Twilio queue of their own,
+``q-<CallSid>``, so an agent's ``<Dial><Queue>`` bridges exactly the caller they took.
 
 Each step: the call's state and any stored answer for (call, step, digits) are read;
 a stored answer is returned as it is (a replay acts on nothing); otherwise the pure
@@ -30,23 +31,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import OrderedDict
-from dataclasses import dataclass, field
 
 from aiohttp import web
 
 from booking_core import calls, complaints
 from booking_core.bus import BookingServices
-from booking_core.catalogue import Hospital
-from booking_core.catalogue import hospital as find_hospital
 from booking_core.kernel.actor import SYSTEM
-from booking_core.kernel.errors import GuahaoError, StoreUnavailable
-from booking_core.store.budget import within
-from edge.metrics import BookingCounter, count_booking
+from booking_core.kernel.errors import GuahaoError
+from edge.metrics import BookingCounter
 from edge.signature import FORM, signature_middleware
 
 from . import flow
-from .actions import Call, CoreActions
+from . import queue as waiting
+from .actions import CoreActions
+from .door import IVR, Ivr, bounded, twiml_response
 from .prompts import Catalogue
 from .state import Book, CallState, Digits, Event, NoInput, Outcome, Recorded, Step
 from .twiml import TWILIO_HOLD_MUSIC, Voice
@@ -55,74 +53,7 @@ log = logging.getLogger(__name__)
 
 ANSWER_WITHIN_SECONDS = 2.5  # Twilio waits 15 s, a caller in silence much less: say *something*
 DEDUPE_POLL_SECONDS = 0.02  # a parallel delivery waits this long between looks for the answer
-TWIML = "text/xml"
-CHANNEL = "ivr"
 CLEAR_KEY_DIGITS = 6  # codes up to 5 digits (menu, department, doctor, MMDD) kept as typed
-COUNT_DIGITS = 9  # a queue position or a wait in seconds Twilio sends; longer is not one
-
-RECENT_CALLS = 20_000  # calls whose latest state this process keeps (a few MB at most)
-
-
-class RecentCalls:
-    """The state this process last stored for each call it is serving, so the next
-    webhook of the call skips reading it back. Only a hit on the very step the state was
-    stored for is used; every write still checks the step in the store (``seq``), so a
-    stale entry (another process moved the call on) is caught there and dropped."""
-
-    def __init__(self, size: int = RECENT_CALLS) -> None:
-        self.size = size
-        self._calls: OrderedDict[str, tuple[int, str]] = OrderedDict()
-
-    def get(self, call_sid: str, step: int) -> str | None:
-        hit = self._calls.get(call_sid)
-        return hit[1] if hit is not None and hit[0] == step else None
-
-    def put(self, call_sid: str, step: int, state: str) -> None:
-        self._calls[call_sid] = (step, state)
-        self._calls.move_to_end(call_sid)
-        if len(self._calls) > self.size:
-            self._calls.popitem(last=False)
-
-    def forget(self, call_sid: str) -> None:
-        self._calls.pop(call_sid, None)
-
-
-@dataclass
-class Ivr:
-    services: BookingServices
-    voice: Voice
-    actions: CoreActions
-    hospital_code: str
-    answer_within: float
-    busy_twiml: str
-    on_booking: BookingCounter | None = None
-    recent: RecentCalls = field(default_factory=RecentCalls)
-
-    def count_booking(self, outcome: Outcome) -> None:
-        """One per confirm attempt: "created" or the core's refusal code."""
-        result = "created" if outcome.error is None else outcome.error.code
-        count_booking(self.on_booking, CHANNEL, result)
-
-    async def hospital_record(self) -> Hospital:
-        """The line's hospital, through the core's cache (a renamed hospital is said by
-        its new name from the next call step on)."""
-        hospital = await self.services.cached(find_hospital, self.hospital_code)
-        self.voice.catalogue.set_global("hospital", hospital.name)
-        return hospital
-
-    async def call(self, form, lang: str = "zh") -> Call:
-        hospital = await self.hospital_record()
-        return Call(
-            call_sid=form.get("CallSid", ""),
-            hospital_code=hospital.code,
-            hospital_id=hospital.id,
-            timezone=hospital.timezone,
-            caller=form.get("From", "") or form.get("Caller", ""),
-            lang=lang,
-        )
-
-
-IVR = web.AppKey("ivr", Ivr)
 
 
 def make_app(
@@ -136,12 +67,16 @@ def make_app(
     answer_within_seconds: float = ANSWER_WITHIN_SECONDS,
     on_booking: BookingCounter | None = None,
     hold_music_url: str = TWILIO_HOLD_MUSIC,
+    caller_id: str = "",
+    callback_attempts: int = 2,
 ) -> web.Application:
     """The voice sub-app. ``public_url`` is the base Twilio reaches the engine at (the
     signatures are checked against it); ``prefix`` is where the engine mounts this app;
     ``on_booking(channel, result)`` hears every confirm attempt ("ivr", "created" or the
     refusal code); ``hold_music_url`` is played to callers waiting for an agent between
-    two announcements of their place ("": 30 s of quiet instead)."""
+    two announcements of their place ("": 30 s of quiet instead); ``caller_id`` is the
+    number a call-back is placed from (the hospital's line), ``callback_attempts`` how many
+    unanswered tries close a call-back."""
     base = public_url.rstrip("/")
     catalogue = Catalogue({"hospital": ""})
     voice = Voice(catalogue, base + prefix, queue, hold_music_url)
@@ -152,8 +87,9 @@ def make_app(
         actions=CoreActions(services, queue),
         hospital_code=hospital_code,
         answer_within=answer_within_seconds,
-        busy_twiml=voice.busy(),
         on_booking=on_booking,
+        caller_id=caller_id,
+        callback_attempts=callback_attempts,
     )
     app.router.add_post("", incoming)
     app.router.add_post("/", incoming)
@@ -161,34 +97,16 @@ def make_app(
     app.router.add_post("/recorded", recorded)
     app.router.add_post("/recording", recording_status)
     app.router.add_post("/status", call_status)
-    app.router.add_post("/queue-wait", queue_wait)
     app.router.add_post("/fallback", fallback)
+    waiting.add_routes(app)
     return app
-
-
-def _twiml(text: str) -> web.Response:
-    return web.Response(text=text, content_type=TWIML)
-
-
-async def _bounded(request: web.Request, work) -> web.Response:
-    """Run a step within the answer budget; a stalled or failing store gets the busy answer
-    (true: nothing of the step was done, see :mod:`booking_core.store.budget`)."""
-    ivr = request.app[IVR]
-    try:
-        async with within(ivr.answer_within):
-            return _twiml(await work)
-    except TimeoutError:
-        log.error("voice step over %.1f s: answered busy (%s)", ivr.answer_within, request.path)
-    except StoreUnavailable as err:
-        log.error("store unavailable in a voice step: %s", err)
-    return _twiml(ivr.busy_twiml)
 
 
 # --- webhooks -----------------------------------------------------------------------------------
 
 
 async def incoming(request: web.Request) -> web.Response:
-    return await _bounded(request, _incoming(request))
+    return await bounded(request, _incoming(request))
 
 
 async def _incoming(request: web.Request) -> str:
@@ -197,7 +115,7 @@ async def _incoming(request: web.Request) -> str:
     call = await ivr.call(form)
     first = flow.start()
     first.state.seq = 1
-    twiml = ivr.voice.answer(first.state, first.say)
+    twiml = ivr.voice.answer(first.state, first.say, call.call_sid)
     state = first.state.to_json()
     answer = await ivr.services.handle(
         calls.StartCall(
@@ -224,7 +142,7 @@ async def step(request: web.Request) -> web.Response:
         digits = form.get("Digits", "")
         key = _step_key(request.app[IVR], form.get("CallSid", ""), digits)
         key, event = (key, Digits(digits)) if digits else ("!empty", NoInput())
-    return await _bounded(request, _step(request, key, event))
+    return await bounded(request, _step(request, key, event))
 
 
 def _step_key(ivr: Ivr, call_sid: str, digits: str) -> str:
@@ -242,7 +160,7 @@ async def recorded(request: web.Request) -> web.Response:
         recording_url=form.get("RecordingUrl") or None,
         duration_seconds=_int(form.get("RecordingDuration")),
     )
-    return await _bounded(request, _step(request, "!recorded", event))
+    return await bounded(request, _step(request, "!recorded", event))
 
 
 async def _step(request: web.Request, key: str, event: Event) -> str:
@@ -267,7 +185,7 @@ async def _step(request: web.Request, key: str, event: Event) -> str:
             return await _wait_for_answer(ivr, call_sid, step_no, key)
         state = CallState.from_json(snap.state, snap.seq)
         if snap.seq != step_no:  # an old step answered differently: say where the call is
-            return ivr.voice.answer(state, flow.node_prompts(state))
+            return ivr.voice.answer(state, flow.node_prompts(state), call_sid)
     ivr.recent.forget(call_sid)  # put back below once this step's state is stored
     call = await ivr.call(form, state.lang)
     result: Step = flow.advance(state, event)
@@ -278,7 +196,7 @@ async def _step(request: web.Request, key: str, event: Event) -> str:
         if result.action.writes and not claimed:
             claim = None
             if isinstance(result.action, Book):  # claimed and answered in the booking's own tx
-                finish = _Finisher(ivr, result, said, step_no)
+                finish = _Finisher(ivr, result, said, step_no, call_sid)
                 claim, outcome, finished = await ivr.actions.claim_and_book(
                     result.action, call, step_no, key, finish
                 )
@@ -305,7 +223,7 @@ async def _step(request: web.Request, key: str, event: Event) -> str:
         said += result.say
     new_state = result.state
     new_state.seq = step_no + 1
-    twiml = ivr.voice.answer(new_state, said)
+    twiml = ivr.voice.answer(new_state, said, call_sid)
     patient_id = (new_state.patient or {}).get("id")
     stored = new_state.to_json()
     if claimed:
@@ -346,8 +264,9 @@ class _Finisher:
     transaction (pure: the flow and the TwiML), or None when the flow has more to do.
     ``stored`` is the state it gave (kept by the process once the transaction is in)."""
 
-    def __init__(self, ivr: Ivr, result: Step, said: list, step_no: int) -> None:
+    def __init__(self, ivr: Ivr, result: Step, said: list, step_no: int, call_sid: str) -> None:
         self.ivr, self.result, self.said, self.step_no = ivr, result, said, step_no
+        self.call_sid = call_sid
         self.stored = ""
 
     def __call__(self, outcome: Outcome) -> calls.StepRecord | None:
@@ -359,7 +278,7 @@ class _Finisher:
         self.stored = new_state.to_json()
         return calls.StepRecord(
             state=self.stored,
-            response=self.ivr.voice.answer(new_state, [*self.said, *settled.say]),
+            response=self.ivr.voice.answer(new_state, [*self.said, *settled.say], self.call_sid),
             patient_id=(new_state.patient or {}).get("id"),
         )
 
@@ -377,7 +296,7 @@ async def _wait_for_answer(ivr: Ivr, call_sid: str, step_no: int, key: str) -> s
 async def _current(ivr: Ivr, call_sid: str) -> str:
     snap = await ivr.services.read_small(calls.call_step, call_sid, -1, "")
     state = CallState.from_json(snap.state, snap.seq)
-    return ivr.voice.answer(state, flow.node_prompts(state))
+    return ivr.voice.answer(state, flow.node_prompts(state), call_sid)
 
 
 async def recording_status(request: web.Request) -> web.Response:
@@ -385,7 +304,7 @@ async def recording_status(request: web.Request) -> web.Response:
     ivr = request.app[IVR]
     form = request[FORM]
     if form.get("RecordingStatus", "completed") != "completed":
-        return _twiml(ivr.voice.empty())
+        return twiml_response(ivr.voice.empty())
     try:
         async with asyncio.timeout(ivr.answer_within):
             await ivr.services.handle(
@@ -400,7 +319,7 @@ async def recording_status(request: web.Request) -> web.Response:
     except (TimeoutError, GuahaoError) as err:
         log.error("recording callback not stored: %s", err)
         raise web.HTTPServiceUnavailable() from err  # Twilio retries callbacks on 5xx
-    return _twiml(ivr.voice.empty())
+    return twiml_response(ivr.voice.empty())
 
 
 async def call_status(request: web.Request) -> web.Response:
@@ -409,7 +328,7 @@ async def call_status(request: web.Request) -> web.Response:
     form = request[FORM]
     status = form.get("CallStatus", "")
     if status not in ("completed", "busy", "failed", "no-answer", "canceled"):
-        return _twiml(ivr.voice.empty())
+        return twiml_response(ivr.voice.empty())
     ivr.recent.forget(form.get("CallSid", ""))
     try:
         async with asyncio.timeout(ivr.answer_within):
@@ -424,32 +343,12 @@ async def call_status(request: web.Request) -> web.Response:
     except (TimeoutError, GuahaoError) as err:
         log.error("call status not stored: %s", err)
         raise web.HTTPServiceUnavailable() from err
-    return _twiml(ivr.voice.empty())
-
-
-async def queue_wait(request: web.Request) -> web.Response:
-    form = request[FORM]
-    return _twiml(
-        request.app[IVR].voice.queue_wait(
-            request.query.get("lang", "zh"),
-            position=_count(form.get("QueuePosition")),
-            wait_seconds=_count(form.get("AvgQueueTime")),
-        )
-    )
+    return twiml_response(ivr.voice.empty())
 
 
 async def fallback(request: web.Request) -> web.Response:
     """Needs no database: Twilio calls it when the primary URL fails."""
-    return _twiml(request.app[IVR].busy_twiml)
-
-
-def _count(value: str | None) -> int | None:
-    """A whole number Twilio sent (ASCII digits only, at most ``COUNT_DIGITS``), or None:
-    missing, empty, signed, fractional, other scripts' digits or absurdly long."""
-    value = (value or "").strip()
-    if not value or len(value) > COUNT_DIGITS or not (value.isascii() and value.isdigit()):
-        return None
-    return int(value)
+    return twiml_response(request.app[IVR].busy(request[FORM]))
 
 
 def _int(value: str | None) -> int | None:

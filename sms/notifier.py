@@ -44,6 +44,8 @@ def kind_of(notice: Notice) -> tuple[str, str | None] | None:
             return MessageKind.COMPLAINT, status
         case events.CallCodeIssued():
             return MessageKind.CODE, None
+        case events.CallbackClosed(reason=reason):
+            return MessageKind.CALLBACK, reason
     if notice.booking is None:
         return None
     match notice.happened:
@@ -173,6 +175,10 @@ class Notifier:
                 hospital=name,
                 code=self.services.cipher.decrypt(happened.code_enc, context="call_code"),
                 minutes=happened.minutes,
+            )
+        if isinstance(happened, events.CallbackClosed):
+            return self.replies.render(
+                "notice.callback", lang=happened.lang, hospital=name, attempts=happened.attempts
             )
         view = notice.booking
         assert view is not None  # kind_of gives booking kinds only for booking events

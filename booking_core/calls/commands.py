@@ -11,7 +11,16 @@ from typing import Any
 from ..bookings.model import BookingView
 from ..kernel.actor import Channel
 from ..kernel.unit import Command
-from .model import ClaimedBooking, CodeCheck, CodeSent, StepAnswer, StepRecord, TakenCall
+from .model import (
+    CallbackAsked,
+    CallbackOutcome,
+    ClaimedBooking,
+    CodeCheck,
+    CodeSent,
+    StepAnswer,
+    StepRecord,
+    TakenCall,
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -154,3 +163,37 @@ class CheckCallCode(Command[CodeCheck]):
 @dataclass(frozen=True, kw_only=True)
 class TakeCall(Command[TakenCall]):
     call_sid: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class RequestCallback(Command[CallbackAsked]):
+    """A waiting caller pressed 1 (回拨): the call becomes a call-back, keeping its place
+    (its transfer time), with the calling number to call (encrypted like every phone). A
+    withheld number cannot be called back: :attr:`CallbackStatus.WITHHELD`, nothing changed.
+    Asking again answers as the first time did."""
+
+    call_sid: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class CallbackDialed(Command[CallbackOutcome]):
+    """The agent's ``<Dial>`` to a call-back ended (Twilio's ``DialCallStatus``): answered
+    closes it; no-answer, busy or failed counts an attempt and puts it back in the queue at
+    its place, or, the ``attempts``-th time, closes it and texts the caller. ``canceled``
+    (the agent hung up first) puts it back without counting. Only the operator who took it
+    (``operator_id``) moves it."""
+
+    call_sid: str
+    operator_id: int
+    dial_status: str
+    attempts: int = 2
+
+
+@dataclass(frozen=True, kw_only=True)
+class SweepCallbacks(Command[int]):
+    """Call-backs not reached within ``answer_within_minutes`` of entering the queue count an
+    attempt each: back in the queue, or, out of ``attempts``, closed with a text. Returns
+    how many moved."""
+
+    answer_within_minutes: int = 30
+    attempts: int = 2

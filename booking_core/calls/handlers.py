@@ -4,6 +4,7 @@ taking one (接听转人工来电); the command table of the domain."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from ..bookings.admission import book_slot
@@ -16,12 +17,14 @@ from ..events.model import CallBooked, CallEnded, CallTransferred
 from ..kernel import tenancy
 from ..kernel.actor import Actor, Channel
 from ..kernel.deps import Deps
-from ..kernel.errors import InvalidInput, NotFound
+from ..kernel.errors import CallOver, InvalidInput, NotFound
 from ..kernel.identity import mask_long_digits_in, mask_phone, normalize_phone
 from ..kernel.registry import handler_table, on
 from ..kernel.unit import Row, Tx, Unit, dumps, execute, one, val
+from .callbacks import callback_dialed, request_callback, sweep_callbacks
 from .commands import (
     BookForCall,
+    CallbackDialed,
     CancelForCall,
     CheckCallCode,
     ClaimCallStep,
@@ -30,12 +33,14 @@ from .commands import (
     EndCall,
     FinishCallStep,
     RecordCallStep,
+    RequestCallback,
     SendCallCode,
     StartCall,
+    SweepCallbacks,
     TakeCall,
     TransferCall,
 )
-from .model import CallResult, ClaimedBooking, QueuedCall, StepAnswer, TakenCall
+from .model import CallResult, ClaimedBooking, StepAnswer, TakenCall
 from .proof import check_call_code, count_call_lookup, send_call_code
 from .queries import _COLUMNS, _queued, queued_call, verified_patients
 
@@ -45,6 +50,8 @@ def take_call(tx: Tx, cmd: TakeCall, deps: Deps) -> Unit[TakenCall]:
     if row is None or row["transferred_at"] is None:
         raise NotFound("call", cmd.call_sid)
     tenancy.check(cmd.actor, row["hospital_id"], "call", cmd.call_sid)
+    if not _takeable(row):
+        raise CallOver(cmd.call_sid)
     call = _queued(row)
     if call.taken_by:
         return TakenCall(won=call.taken_by == cmd.actor.name, call=call, taken_by=call.taken_by)
@@ -68,15 +75,16 @@ def take_call(tx: Tx, cmd: TakeCall, deps: Deps) -> Unit[TakenCall]:
         hospital_id=row["hospital_id"],
         after={"taken_by": cmd.actor.name},
     )
-    taken = QueuedCall(
-        call.call_sid,
-        call.hospital_id,
-        call.caller_masked,
-        call.patient_id,
-        context,
-        call.transferred_at,
-    )
+    taken = dataclasses.replace(call, context=context)
     return TakenCall(won=True, call=taken, taken_by=cmd.actor.name)
+
+
+def _takeable(row: Row) -> bool:
+    """A waiting caller still on the line, or an open call-back (the caller hung up on
+    purpose: the agent calls them)."""
+    if row["callback_since"] is not None:
+        return row["callback_closed_at"] is None
+    return row["ended_at"] is None
 
 
 def _caller_fields(deps: Deps, raw: str) -> tuple[str | None, str | None, str]:
@@ -410,4 +418,7 @@ HANDLERS = handler_table(
     on(CountCallLookup, count_call_lookup),
     on(SendCallCode, send_call_code),
     on(CheckCallCode, check_call_code),
+    on(RequestCallback, request_callback),
+    on(CallbackDialed, callback_dialed),
+    on(SweepCallbacks, sweep_callbacks),
 )

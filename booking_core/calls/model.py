@@ -96,6 +96,9 @@ class QueuedCall:
     patient_id: int | None
     context: dict[str, Any] = field(hash=False)
     transferred_at: datetime
+    callback: bool = False  # 回拨: the caller asked to be called back (the call may be over)
+    callback_masked: str = ""  # the number to call back, masked (139****5678)
+    callback_attempts: int = 0  # tries that did not reach the caller
 
     @property
     def taken_by(self) -> str | None:
@@ -109,3 +112,52 @@ class TakenCall:
     won: bool
     call: QueuedCall
     taken_by: str
+
+
+class CallbackStatus(StrEnum):
+    """What :class:`~booking_core.calls.RequestCallback` did."""
+
+    ASKED = "asked"  # the caller will be called back; the call may end
+    WITHHELD = "withheld"  # no number to call: the caller keeps waiting
+    NOT_WAITING = "not_waiting"  # not a waiting caller (unknown, taken, ended)
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackAsked:
+    status: CallbackStatus
+    number_masked: str = ""
+    last4: str = ""  # the number's last four digits, said to the caller
+
+
+class CallbackOutcome(StrEnum):
+    """What became of one try to call a caller back (:class:`CallbackDialed`)."""
+
+    REACHED = "reached"  # the caller answered: closed
+    RETRY = "retry"  # not reached: back in the queue at its place, an attempt counted
+    CLOSED = "closed"  # not reached, out of attempts: closed, the caller texted
+    IGNORED = "ignored"  # not an open call-back of that agent's: nothing changed
+
+
+@dataclass(frozen=True, slots=True)
+class QueuePlace:
+    """A waiting caller's place among the hospital's waiting calls and call-backs (1: next)
+    and the expected wait in seconds; None when not known."""
+
+    position: int | None
+    wait_seconds: int | None = None
+
+
+class LegKind(StrEnum):
+    """What the agent's browser leg is connected to (:func:`agent_leg`)."""
+
+    QUEUE = "queue"  # bridge the waiting caller's own queue, q-<CallSid>
+    CALLBACK = "callback"  # dial the number of a call-back
+    REFUSED = "refused"  # not a call that operator has taken (or over, or unknown)
+
+
+@dataclass(frozen=True, slots=True)
+class AgentLeg:
+    kind: LegKind
+    call_sid: str = ""
+    number: str = ""  # a call-back's number, in the clear (for the <Dial>, never logged)
+    reason: str = ""  # why refused: unknown, not_taken, ended

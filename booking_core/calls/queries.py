@@ -10,8 +10,9 @@ from ..kernel import tenancy
 from ..kernel.actor import Actor
 from ..kernel.errors import NotFound
 from ..kernel.identity import mask_long_digits_in
-from ..kernel.unit import Row, Tx, Unit, from_epoch, one, rows
-from .model import CallSnapshot, QueuedCall
+from ..kernel.pii import Cipher
+from ..kernel.unit import Row, Tx, Unit, from_epoch, one, rows, val
+from .model import AgentLeg, CallSnapshot, LegKind, QueuedCall, QueuePlace
 
 
 def call_step(tx: Tx, call_sid: str, step: int, digits: str) -> Unit[CallSnapshot | None]:
@@ -84,15 +85,30 @@ def _queued(row: Row) -> QueuedCall:
         patient_id=row["patient_id"],
         context=mask_long_digits_in(json.loads(row["transfer_context"] or "{}")),  # old rows
         transferred_at=from_epoch(row["transferred_at"]),
+        callback=row["callback_since"] is not None,
+        callback_masked=row["callback_masked"] or "",
+        callback_attempts=row["callback_attempts"] or 0,
     )
 
 
-_COLUMNS = "id, call_sid, hospital_id, caller_masked, patient_id, transfer_context, transferred_at"
+_COLUMNS = (
+    "id, call_sid, hospital_id, caller_masked, patient_id, transfer_context, transferred_at, "
+    "ended_at, callback_masked, callback_since, callback_attempts, callback_closed_at"
+)
+
+# In the queue: a caller still on the line (transferred less than QUEUE_HOURS ago), or an
+# open call-back (回拨), whose caller hung up on purpose; both by their transfer time.
+_IN_QUEUE = (
+    "transferred_at IS NOT NULL AND ((callback_since IS NULL AND ended_at IS NULL "
+    "AND transferred_at > ?) OR (callback_since IS NOT NULL AND callback_closed_at IS NULL))"
+)
+_NOT_TAKEN = "(transfer_context IS NULL OR transfer_context NOT LIKE '%\"taken_by\":%')"
 
 
 def call_queue(tx: Tx, actor: Actor, *, limit: int = QUEUE_ROWS) -> Unit[list[QueuedCall]]:
-    """Transferred calls not over yet, longest waiting first, in the actor's hospital."""
-    where = ["transferred_at IS NOT NULL", "ended_at IS NULL", "transferred_at > ?"]
+    """Transferred calls not over yet and open call-backs, longest waiting first (a
+    call-back keeps the place it had when the caller asked), in the actor's hospital."""
+    where = [_IN_QUEUE]
     args: list[Any] = [tx.epoch - QUEUE_HOURS * 3600]
     scoped, scoped_args = tenancy.scope(actor, "hospital_id")
     where += scoped
@@ -112,3 +128,82 @@ def queued_call(tx: Tx, call_sid: str, actor: Actor) -> Unit[QueuedCall]:
         raise NotFound("call", call_sid)
     tenancy.check(actor, row["hospital_id"], "call", call_sid)
     return _queued(row)
+
+
+RECENT_TAKES_SECONDS = 3600  # the pace of the last hour's takes estimates the wait
+RECENT_TAKES = 200
+
+
+def queue_place(tx: Tx, call_sid: str) -> Unit[QueuePlace]:
+    """A waiting caller's place (1: next) among the hospital's callers still waiting (not
+    taken, not ended) and open call-backs, by transfer time; and the expected wait: the
+    place times the average time between two takes in the last hour (unknown before the
+    hour has seen two takes). ``QueuePlace(None)`` for a caller not waiting (unknown,
+    taken, over). The voice door's own call, keyed by its CallSid."""
+    call = yield one(f"SELECT {_COLUMNS} FROM calls WHERE call_sid = ?", call_sid)
+    if call is None or call["transferred_at"] is None:
+        return QueuePlace(None)
+    mine = _queued(call)
+    if mine.taken_by or not _waiting(call):
+        return QueuePlace(None)
+    ahead = yield val(
+        f"SELECT count(*) FROM calls WHERE {_IN_QUEUE} AND {_NOT_TAKEN} "
+        "AND hospital_id = ? "
+        "AND (transferred_at < ? OR (transferred_at = ? AND id < ?))",
+        tx.epoch - QUEUE_HOURS * 3600,
+        call["hospital_id"],
+        call["transferred_at"],
+        call["transferred_at"],
+        call["id"],
+    )
+    position = int(ahead or 0) + 1
+    pace = yield from _seconds_per_take(tx, call["hospital_id"])
+    return QueuePlace(position, None if pace is None else position * pace)
+
+
+def _waiting(row: Row) -> bool:
+    if row["callback_since"] is not None:
+        return row["callback_closed_at"] is None
+    return row["ended_at"] is None
+
+
+def _seconds_per_take(tx: Tx, hospital_id: int | None) -> Unit[int | None]:
+    """The average time between two takes of the hospital's last hour, in seconds."""
+    found = yield rows(
+        "SELECT transfer_context FROM calls WHERE hospital_id = ? "
+        "AND transferred_at > ? AND transfer_context LIKE '%\"taken_at\":%' "
+        "ORDER BY transferred_at DESC LIMIT ?",
+        hospital_id,
+        tx.epoch - RECENT_TAKES_SECONDS - QUEUE_HOURS * 3600,
+        RECENT_TAKES,
+    )
+    since = tx.epoch - RECENT_TAKES_SECONDS
+    takes = sorted(
+        t
+        for r in found
+        if isinstance(t := json.loads(r["transfer_context"]).get("taken_at"), int | float)
+        and t > since
+    )
+    if len(takes) < 2:
+        return None
+    return max(round((takes[-1] - takes[0]) / (len(takes) - 1)), 1)
+
+
+def agent_leg(tx: Tx, call_sid: str, operator_id: int, cipher: Cipher) -> Unit[AgentLeg]:
+    """What the browser leg of operator ``operator_id`` connects to for ``call_sid``: the
+    caller's own queue when that operator took a caller still on the line; the number to
+    dial when they took an open call-back; else refused (with why). The voice door's own
+    request; only the operator who took the call (a take checks the hospital) gets it."""
+    call = yield one(f"SELECT {_COLUMNS}, callback_enc FROM calls WHERE call_sid = ?", call_sid)
+    if call is None or call["transferred_at"] is None:
+        return AgentLeg(LegKind.REFUSED, call_sid, reason="unknown")
+    username = yield val("SELECT username FROM operators WHERE id = ?", operator_id)
+    taken_by = _queued(call).taken_by
+    if username is None or taken_by != username:
+        return AgentLeg(LegKind.REFUSED, call_sid, reason="not_taken")
+    if not _waiting(call):
+        return AgentLeg(LegKind.REFUSED, call_sid, reason="ended")
+    if call["callback_since"] is not None:
+        number = cipher.decrypt(call["callback_enc"], context="phone")
+        return AgentLeg(LegKind.CALLBACK, call_sid, number=number)
+    return AgentLeg(LegKind.QUEUE, call_sid)

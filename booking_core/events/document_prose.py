@@ -26,6 +26,7 @@ from .model import (
     BookingNoShow,
     BookingPaid,
     BookingReminderDue,
+    CallbackClosed,
     CallBooked,
     CallCodeIssued,
     CallEnded,
@@ -217,7 +218,7 @@ GROUPS = (
         (PatientRegistered, PatientBlacklisted, BanLifted),
     ),
     Group("Rules (规则)", (RuleChanged,)),
-    Group("Calls (来电)", (CallBooked, CallCodeIssued, CallTransferred, CallEnded)),
+    Group("Calls (来电)", (CallBooked, CallCodeIssued, CallTransferred, CallEnded, CallbackClosed)),
     Group("Complaints (投诉)", (ComplaintReceived, ComplaintReplied)),
     Group(
         "Kiosks (自助机)",
@@ -321,6 +322,10 @@ same context.""",
     CallEnded: """\
 Once per call, when the carrier reports that it ended (`EndCall`). A call answered only
 by the database-free fallback has no record and no event.""",
+    CallbackClosed: """\
+When a call-back (a waiting caller pressed 1 to be called back) was not reached in the
+attempts allowed (`CallbackDialed`, `SweepCallbacks`; settings `callback_attempts`,
+`callback_answer_within_minutes`). The SMS notifier texts the number to call again.""",
     ComplaintReceived: """\
 When the recording of a complaint left on a call arrives (`AttachRecording`): the
 complaint is in the office's inbox.""",

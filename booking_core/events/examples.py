@@ -26,6 +26,7 @@ from .model import (
     BookingNoShow,
     BookingPaid,
     BookingReminderDue,
+    CallbackClosed,
     CallBooked,
     CallCodeIssued,
     CallEnded,
@@ -163,6 +164,15 @@ EXAMPLES: Mapping[type[Event], Event] = {
             context={"queue": "agents", "node": "book_dept", "typed": "**************1234"},
         ),
         CallEnded(hospital_id=1, call_sid=CALL_SID, result="booked", duration_seconds=95),
+        CallbackClosed(
+            hospital_id=1,
+            call_sid=CALL_SID,
+            phone_enc=CALLER_ENC,
+            phone_masked="139****0001",
+            reason="not_reached",
+            attempts=2,
+            lang="zh",
+        ),
         ComplaintReceived(hospital_id=1, tracking_no=TRACKING_NO, call_sid=CALL_SID),
         ComplaintReplied(
             hospital_id=1,

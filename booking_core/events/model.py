@@ -368,6 +368,22 @@ class CallEnded(Event):
     duration_seconds: int = doc("How long it lasted, in seconds")
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CallbackClosed(Event):
+    """A call-back (回拨) was given up: the caller could not be reached in the attempts
+    allowed; they are texted to call again."""
+
+    topic: ClassVar[str] = "call.callback_closed"
+    key_field: ClassVar[str] = "call_sid"
+
+    call_sid: str = doc("The call that asked to be called back; the key")
+    phone_enc: str = doc("The number to call back, encrypted for the engine's notifier")
+    phone_masked: str = doc("That number, masked (139****0001)")
+    reason: str = doc("Why it was closed: not_reached (not answered, busy or not taken)")
+    attempts: int = doc("How many tries were made")
+    lang: str = doc("The language of the call and the text (zh, en)")
+
+
 # --- complaints (投诉) ------------------------------------------------------------------
 
 
@@ -532,6 +548,7 @@ EVENT_TYPES = _by_topic(
     CallCodeIssued,
     CallTransferred,
     CallEnded,
+    CallbackClosed,
     ComplaintReceived,
     ComplaintReplied,
     TicketPrinted,

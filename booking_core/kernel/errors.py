@@ -255,6 +255,15 @@ class Forbidden(BookingError):
         super().__init__(action=action)
 
 
+class CallOver(BookingError):
+    """The caller hung up before an agent took the call (a call-back is still takeable)."""
+
+    code = "call_ended"
+
+    def __init__(self, call_sid: str) -> None:
+        super().__init__(call_sid=call_sid)
+
+
 # --- our side -------------------------------------------------------------------------
 
 

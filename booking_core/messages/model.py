@@ -14,6 +14,7 @@ from ..events.model import (
     BookingCreated,
     BookingMoved,
     BookingReminderDue,
+    CallbackClosed,
     CallBooked,
     CallCodeIssued,
     ComplaintReplied,
@@ -35,6 +36,7 @@ class MessageKind(StrEnum):
     SURVEY = "survey"  # 满意度调查, after the visit
     COMPLAINT = "complaint"  # 投诉处理结果: the outcome of the patient's complaint
     CODE = "code"  # 验证码: a phone caller asked to hear or cancel the patient's bookings
+    CALLBACK = "callback"  # 回拨未接通: a call-back could not reach the caller
 
 
 HOSPITAL_INITIATED = frozenset({MessageKind.STOP, MessageKind.REMINDER, MessageKind.SURVEY})
@@ -81,6 +83,7 @@ NOTICE_EVENTS: tuple[type[Event], ...] = (
     BookingCompleted,
     CallBooked,
     CallCodeIssued,
+    CallbackClosed,
     ComplaintReplied,
 )
 """Events somebody is told of by text; the others are marked done untouched."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 from ..bookings.repo import view_by_no
 from ..events.model import (
     BookingEvent,
+    CallbackClosed,
     CallBooked,
     CallCodeIssued,
     ComplaintReplied,
@@ -37,6 +38,9 @@ def _notice(event: OutboxEvent, cipher: Cipher) -> Unit[Notice]:
         recipients = yield from _recipients(cipher, happened.caller_enc)
         return Notice(event, happened, None, "", recipients)
     if isinstance(happened, CallCodeIssued):  # to the patient's own phone, never the caller's
+        recipients = yield from _recipients(cipher, happened.phone_enc)
+        return Notice(event, happened, None, "", recipients)
+    if isinstance(happened, CallbackClosed):  # to the number that asked to be called back
         recipients = yield from _recipients(cipher, happened.phone_enc)
         return Notice(event, happened, None, "", recipients)
     assert isinstance(happened, BookingEvent | CallBooked)  # the other NOTICE_EVENTS

@@ -12,7 +12,7 @@ from booking_core.events import outbox
 from booking_core.kernel.actor import SYSTEM, Channel
 from booking_core.kernel.unit import one, rows, val
 from booking_core.schedule import SlotSearch
-from tests.ivr.helpers import TOMORROW, texted_code
+from tests.ivr.helpers import PREFIX, PUBLIC_URL, TOMORROW, texted_code
 from tests.support.world import local
 
 
@@ -242,7 +242,8 @@ async def test_transfer_carries_the_context(twilio, patient, services, cipher):
     await call.press("0")
     enqueue = call.doc.find("./Enqueue")
     assert enqueue is not None
-    assert enqueue.text == "guahao-agents"
+    assert enqueue.text == f"q-{call.sid}"  # a queue of the caller's own (#14)
+    assert enqueue.get("action") == f"{PUBLIC_URL}{PREFIX}/queue-left?lang=zh"
     assert "转接人工" in call.text()
     status, wait = await twilio.post(
         "/twilio/voice/queue-wait?lang=zh", {"CallSid": call.sid, "QueueSid": "QU1"}
@@ -261,13 +262,16 @@ async def test_transfer_carries_the_context(twilio, patient, services, cipher):
     assert (await record_of(services, call)).result == "transferred"
 
 
-async def test_unknown_caller_is_told_how_to_register(twilio, services):
+async def test_unknown_caller_is_offered_an_agent_to_register(twilio, services):
+    """No record for the number typed: an agent registers the caller (无卡病人), instead of
+    "text ZC to register"; the desk knows why and the number that called (#14)."""
     call = twilio.call(caller="+8613700000009")
     await call.dial()
     await call.press("1")
     await call.press("55555555")
     assert "没有找到您的就诊信息" in call.text()
-    assert "Z C" in call.text()
+    assert "人工为您登记，请按0" in call.text()
+    assert "Z C" not in call.text()
     await call.press("1")  # try again
     assert "就诊卡号或身份证号" in call.text()
     await call.press("66666666")
@@ -275,7 +279,22 @@ async def test_unknown_caller_is_told_how_to_register(twilio, services):
     assert call.kind() == "enqueue"
     [transfer] = await queue(services)
     assert transfer.context["step"] == "unknown_patient"
+    assert transfer.context["reason"] == "not_registered"
     assert transfer.patient_id is None
+    assert transfer.caller_masked == "137****0009"
+    assert await caller_of(services, call.sid) == "13700000009"
+
+
+async def test_the_english_line_offers_an_agent_to_register_too(twilio, services):
+    call = twilio.call(caller="+8613700000008")
+    await call.dial()
+    await call.press("9")
+    await call.press("1")
+    await call.press("55555555")
+    assert "To be registered by an operator, press 0" in call.text()
+    await call.press("0")
+    [transfer] = await queue(services)
+    assert transfer.context["reason"] == "not_registered"
 
 
 async def test_my_bookings_for_an_unregistered_number_asks_for_the_card(twilio, patient):
@@ -341,7 +360,7 @@ async def test_silence_at_the_main_menu_is_asked_again_then_an_agent(twilio, ser
     await call.silence()
     await call.silence()
     assert call.kind() == "enqueue"
-    assert call.doc.find("./Enqueue").text == "guahao-agents"
+    assert call.doc.find("./Enqueue").text == f"q-{call.sid}"
     assert "一直没有收到您的按键" in call.text()
     assert "正在为您转接人工服务" in call.text()
     [transfer] = await queue(services)

@@ -1,9 +1,10 @@
 """A caller waiting for an agent hears their place and the expected wait, then music.
 
 Twilio requests the ``<Enqueue>``'s wait URL when the caller joins the queue and again each
-time its TwiML has played, with the caller's ``QueuePosition`` and the queue's
-``AvgQueueTime`` (seconds). These walks dial, press 0 and then post that URL, signed, as
-Twilio does.
+time its TwiML has played. Each caller waits in a queue of their own (``q-<CallSid>``), so
+Twilio's ``QueuePosition`` (always 1) and ``AvgQueueTime`` (their own wait) are not said:
+the place and the wait are the engine's (#14). These walks dial, press 0 and then post
+that URL, signed, as Twilio does.
 """
 
 from __future__ import annotations
@@ -13,10 +14,13 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
+from booking_core import calls
+from booking_core.kernel.actor import Actor, Channel
 from booking_core.kernel.pii import Cipher
 from engine.app import build_app
 from engine.config import ConfigError, load_settings
-from ivr.twiml import QUEUE_WAIT_PAUSE_SECONDS, TWILIO_HOLD_MUSIC, queue_prompt
+from ivr.prompts import Catalogue
+from ivr.twiml import QUEUE_WAIT_PAUSE_SECONDS, TWILIO_HOLD_MUSIC, Voice, queue_prompt
 from tests.ivr.helpers import PREFIX, PUBLIC_URL, Twilio, make_root, sign
 
 
@@ -31,80 +35,92 @@ async def queued(twilio: Twilio, lang: str = "zh"):
 
 
 def said(doc) -> tuple[list[str], str, str]:
-    """(the TwiML's verbs in order, the one sentence said, its voice's language)."""
-    say = doc.find("./Say")
+    """(the wait TwiML's verbs in order, inside its <Gather> first, the place said, its
+    voice's language)."""
+    gather = doc.find("./Gather")
+    assert gather is not None
+    say = gather.find("./Say")
     assert say is not None
-    return [el.tag for el in doc], say.text or "", say.get("language", "")
+    verbs = [el.tag for el in gather] + [el.tag for el in doc if el.tag != "Gather"]
+    return verbs, say.text or "", say.get("language", "")
 
 
-ZH = [
-    ({"QueuePosition": "3", "AvgQueueTime": "95"}, "您前面还有2位，预计等待约2分钟，请稍候。"),
-    ({"QueuePosition": "1", "AvgQueueTime": "40"}, "您是下一位，预计等待不到1分钟，请稍候。"),
-    ({"QueuePosition": "2", "AvgQueueTime": "60"}, "您前面还有1位，预计等待约1分钟，请稍候。"),
-    ({"QueuePosition": "3", "AvgQueueTime": "0"}, "您前面还有2位，请稍候。"),
-    ({"QueuePosition": "1"}, "您是下一位，请稍候。"),
-    ({"AvgQueueTime": "61"}, "预计等待约2分钟，请稍候。"),
-    ({}, "人工服务正忙，请稍候，我们会尽快为您接通。"),
-]
-EN = [
-    (
-        {"QueuePosition": "3", "AvgQueueTime": "95"},
-        "You are number 3 in line; the expected wait is about 2 minutes. Please hold.",
-    ),
-    (
-        {"QueuePosition": "1", "AvgQueueTime": "40"},
-        "You are next in line; the expected wait is less than a minute. Please hold.",
-    ),
-    (
-        {"QueuePosition": "2", "AvgQueueTime": "60"},
-        "You are number 2 in line; the expected wait is about 1 minute. Please hold.",
-    ),
-    ({"QueuePosition": "3", "AvgQueueTime": "0"}, "You are number 3 in line. Please hold."),
-    ({"QueuePosition": "1"}, "You are next in line. Please hold."),
-    ({"AvgQueueTime": "61"}, "The expected wait is about 2 minutes. Please hold."),
-    ({}, "All operators are busy. Please hold, we will be with you shortly."),
-]
+async def take(services, call_sid: str, who: str = "agent-1") -> calls.TakenCall:
+    return await services.handle(
+        calls.TakeCall(actor=Actor("operator", who, None, Channel.AGENT), call_sid=call_sid)
+    )
+
+
+OFFER = {
+    "zh": "不想等待的话，请按1，我们会回拨给您。",
+    "en": "If you would rather not wait, press 1 and we will call you back.",
+}
+PLACES = {
+    "zh": ["您是下一位，请稍候。", "您前面还有1位，请稍候。", "您前面还有2位，请稍候。"],
+    "en": [
+        "You are next in line. Please hold.",
+        "You are number 2 in line. Please hold.",
+        "You are number 3 in line. Please hold.",
+    ],
+}
 
 
 @pytest.mark.parametrize(
-    ("lang", "language", "cases"), [("zh", "cmn-CN", ZH), ("en", "en-US", EN)], ids=["zh", "en"]
+    ("lang", "language"), [("zh", "cmn-CN"), ("en", "en-US")], ids=["zh", "en"]
 )
-async def test_the_waiting_caller_hears_their_place_and_the_wait_then_music(
-    twilio, lang, language, cases
-):
-    call = await queued(twilio, lang)
-    first, *again = cases
-    doc = await call.wait(**first[0])
-    assert call.wait_url == f"{PREFIX}/queue-wait?lang={lang}"
-    assert said(doc) == (["Say", "Play"], first[1], language)
-    assert doc.find("./Play").text == TWILIO_HOLD_MUSIC
-    for figures, sentence in again:  # Twilio asks again when the music is over
-        assert said(await call.waiting(**figures)) == (["Say", "Play"], sentence, language)
+async def test_each_waiting_caller_hears_their_own_place_from_the_engine(twilio, lang, language):
+    """Three callers in queues of their own: Twilio would say each is first (QueuePosition
+    1 in a queue of one); the engine says 1, 2 and 3, by transfer time (#14)."""
+    callers = [await queued(twilio, lang) for _ in range(3)]
+    for n, call in enumerate(callers):
+        doc = await call.wait(QueuePosition="1", AvgQueueTime="5")  # Twilio's: not said
+        assert call.wait_url == f"{PREFIX}/queue-wait?lang={lang}"
+        assert said(doc) == (["Say", "Say", "Play", "Redirect"], PLACES[lang][n], language)
+        assert [s.text for s in doc.findall("./Gather/Say")][1] == OFFER[lang]
+        gather = doc.find("./Gather")
+        assert gather.get("numDigits") == "1"
+        assert gather.get("action") == f"{PUBLIC_URL}{PREFIX}/queue-key?lang={lang}"
+        assert doc.find("./Gather/Play").text == TWILIO_HOLD_MUSIC
+        assert doc.find("./Redirect").text == f"{PUBLIC_URL}{call.wait_url}"
+    await callers[0].hang_up()  # the first hangs up: the others move up
+    doc = await callers[2].waiting()
+    assert said(doc)[1] == PLACES[lang][1]
+    await take(twilio.services, callers[1].sid)  # the second is taken: the third is next
+    assert said(await callers[2].waiting())[1] == PLACES[lang][0]
+    # a caller being put through hears "please hold", no place, no call-back offer
+    doc = await callers[1].waiting()
+    assert [s.text for s in doc.findall("./Gather/Say")] == [
+        "人工服务正忙，请稍候，我们会尽快为您接通。"
+        if lang == "zh"
+        else "All operators are busy. Please hold, we will be with you shortly."
+    ]
 
 
-NOT_A_COUNT = ["", " ", "abc", "-1", "+3", "3.5", "1e3", "0x10", "３", "٣", "9" * 10, "9" * 5000]
+async def test_the_expected_wait_is_the_place_times_the_recent_pace_of_takes(twilio, clock):
+    """Two takes two minutes apart in the last hour: one caller taken every 120 s, so the
+    second in line expects about 4 minutes (the first about 2)."""
+    first, second = await queued(twilio), await queued(twilio)
+    assert said(await first.wait())[1] == "您是下一位，请稍候。"  # no takes yet: no wait said
+    a, b = await queued(twilio), await queued(twilio)
+    await take(twilio.services, first.sid)
+    clock.advance(minutes=2)
+    await take(twilio.services, second.sid)
+    assert said(await a.wait())[1] == "您是下一位，预计等待约2分钟，请稍候。"
+    assert said(await b.wait())[1] == "您前面还有1位，预计等待约4分钟，请稍候。"
+    clock.advance(minutes=61)  # those takes are no longer recent
+    assert said(await b.waiting())[1] == "您前面还有1位，请稍候。"
 
 
-@pytest.mark.parametrize("position", [*NOT_A_COUNT, "0", "5001"])
-async def test_a_position_twilio_cannot_have_sent_is_not_said(twilio, position):
-    call = await queued(twilio)
-    doc = await call.wait(QueuePosition=position, AvgQueueTime="95")
-    assert said(doc) == (["Say", "Play"], "预计等待约2分钟，请稍候。", "cmn-CN")
-    doc = await call.waiting(QueuePosition=position)
+async def test_a_caller_the_engine_does_not_know_hears_please_hold_and_no_offer(twilio):
+    """Queued by the database-free fallback (no call record): no place, no call-back."""
+    call = twilio.call()
+    status, text = await twilio.post(f"{PREFIX}/fallback", call.params())
+    assert status == 200
+    call.doc = ET.fromstring(text)
+    assert call.doc.find("./Enqueue").text == f"q-{call.sid}"
+    doc = await call.wait()
     assert said(doc)[1] == "人工服务正忙，请稍候，我们会尽快为您接通。"
-
-
-@pytest.mark.parametrize("wait", [*NOT_A_COUNT, "86401", "999999999"])
-async def test_a_wait_twilio_cannot_have_sent_is_not_said(twilio, wait):
-    call = await queued(twilio, "en")
-    doc = await call.wait(QueuePosition="3", AvgQueueTime=wait)
-    assert said(doc) == (["Say", "Play"], "You are number 3 in line. Please hold.", "en-US")
-
-
-async def test_the_largest_figures_twilio_can_send_are_said(twilio):
-    call = await queued(twilio)
-    doc = await call.wait(QueuePosition="5000", AvgQueueTime="86400")
-    assert said(doc)[1] == "您前面还有4999位，预计等待约1440分钟，请稍候。"
+    assert len(doc.findall("./Gather/Say")) == 1
 
 
 async def test_without_music_the_caller_hears_30_seconds_of_quiet(
@@ -112,26 +128,24 @@ async def test_without_music_the_caller_hears_30_seconds_of_quiet(
 ):
     twilio = Twilio(await aiohttp_client(make_root(services, hold_music_url="")), services)
     call = await queued(twilio)
-    doc = await call.wait(QueuePosition="2", AvgQueueTime="30")
-    assert said(doc) == (["Say", "Pause"], "您前面还有1位，预计等待不到1分钟，请稍候。", "cmn-CN")
-    assert doc.find("./Pause").get("length") == str(QUEUE_WAIT_PAUSE_SECONDS) == "30"
+    doc = await call.wait()
+    assert said(doc) == (["Say", "Say", "Pause", "Redirect"], "您是下一位，请稍候。", "cmn-CN")
+    assert doc.find("./Gather/Pause").get("length") == str(QUEUE_WAIT_PAUSE_SECONDS) == "30"
 
 
 async def test_the_music_is_the_configured_one(aiohttp_client, services, hospital):
     music = "https://assets.example-hospital.test/hold-30s.mp3"
     twilio = Twilio(await aiohttp_client(make_root(services, hold_music_url=music)), services)
     call = await queued(twilio, "en")
-    doc = await call.wait(QueuePosition="1", AvgQueueTime="10")
-    assert doc.find("./Play").text == music
+    doc = await call.wait()
+    assert doc.find("./Gather/Play").text == music
 
 
 async def test_an_unknown_language_is_mandarin(twilio):
-    call = twilio.call()
-    status, text = await twilio.post(
-        f"{PREFIX}/queue-wait?lang=fr", call.params(QueuePosition="3", AvgQueueTime="95")
-    )
+    call = await queued(twilio)
+    status, text = await twilio.post(f"{PREFIX}/queue-wait?lang=fr", call.params())
     assert status == 200
-    assert "您前面还有2位，预计等待约2分钟" in text
+    assert "您是下一位" in text
 
 
 async def test_an_unsigned_wait_request_is_refused(twilio):
@@ -175,14 +189,48 @@ async def test_the_engine_plays_the_configured_music(aiohttp_client, tmp_path, c
         ivr_hold_music_url="",
     )
     client = await aiohttp_client(build_app(settings, clock=clock))
-    params = {"CallSid": "CA" + "1" * 32, "QueuePosition": "1", "AvgQueueTime": "20"}
+    params = {"CallSid": "CA" + "1" * 32, "QueuePosition": "1", "AvgQueueTime": "20"}  # unknown
     path = f"{PREFIX}/queue-wait?lang=en"
     headers = {"X-Twilio-Signature": sign(url + path, params, "t0k")}
     async with client.post(path, data=params, headers=headers) as resp:
         assert resp.status == 200
         doc = ET.fromstring(await resp.read())
     assert said(doc) == (
-        ["Say", "Pause"],
-        "You are next in line; the expected wait is less than a minute. Please hold.",
+        ["Say", "Pause", "Redirect"],
+        "All operators are busy. Please hold, we will be with you shortly.",
         "en-US",
     )
+
+
+SENTENCES = {
+    "zh": [
+        ((3, 95), "您前面还有2位，预计等待约2分钟，请稍候。"),
+        ((1, 40), "您是下一位，预计等待不到1分钟，请稍候。"),
+        ((3, None), "您前面还有2位，请稍候。"),
+        ((None, 61), "预计等待约2分钟，请稍候。"),
+        ((None, None), "人工服务正忙，请稍候，我们会尽快为您接通。"),
+        ((5000, 86400), "您前面还有4999位，预计等待约1440分钟，请稍候。"),
+    ],
+    "en": [
+        ((3, 95), "You are number 3 in line; the expected wait is about 2 minutes. Please hold."),
+        ((1, 40), "You are next in line; the expected wait is less than a minute. Please hold."),
+        ((2, 60), "You are number 2 in line; the expected wait is about 1 minute. Please hold."),
+        ((3, None), "You are number 3 in line. Please hold."),
+        ((None, 61), "The expected wait is about 2 minutes. Please hold."),
+        ((None, None), "All operators are busy. Please hold, we will be with you shortly."),
+    ],
+}
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_place_and_the_wait_are_worded_in_each_language(lang):
+    voice = Voice(Catalogue({"hospital": ""}), PUBLIC_URL + PREFIX, "shared")
+    for (position, wait), sentence in SENTENCES[lang]:
+        doc = ET.fromstring(voice.queue_wait(lang, position, wait))
+        assert said(doc)[1] == sentence
+        assert len(doc.findall("./Gather/Say")) == 1  # no offer unless asked
+
+
+@pytest.mark.parametrize("position", [0, -1, 5001])
+def test_a_place_no_queue_can_have_is_not_said(position):
+    assert queue_prompt(position, None) == ("queue_wait", {})

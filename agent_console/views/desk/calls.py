@@ -50,6 +50,10 @@ def call_row(call: QueuedCall, tz: str) -> dict[str, Any]:
         "day": ctx.get("day", ""),
         "transferred_at": local(call.transferred_at, tz),
         "taken_by": call.taken_by,
+        # 回拨: the caller hung up to be called back; the agent's softphone dials them
+        "callback": call.callback,
+        "callback_number": call.callback_masked,
+        "callback_attempts": call.callback_attempts,
     }
 
 

@@ -1,0 +1,162 @@
+"""Call-backs (回拨): a caller waiting for an agent asks to be called back instead of
+holding, keeps their place in the queue, and is called by the agent who takes them; a
+call-back not reached is tried again, then closed with a text to the caller.
+
+The number to call is the calling number the carrier gave (``calls.caller_enc``), copied
+to ``callback_enc`` (encrypted like every phone) when the caller asks; a withheld number
+(empty, or one of the carriers' stand-ins for "withheld") cannot be called back.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ..events.model import CallbackClosed
+from ..kernel import tenancy
+from ..kernel.deps import Deps
+from ..kernel.unit import Row, Tx, Unit, dumps, execute, one, rows, val
+from .commands import CallbackDialed, RequestCallback, SweepCallbacks
+from .model import CallbackAsked, CallbackOutcome, CallbackStatus
+
+CALLABLE_DIGITS = 7  # fewer digits is no number to dial (a short code, "anonymous")
+
+# What Twilio puts in From for a withheld caller ID: "anonymous", or these numbers (the
+# letters ANONYMOUS, RESTRICTED, UNAVAILABLE and BLOCKED on a phone keypad).
+WITHHELD_STAND_INS = frozenset({"+266696687", "+7378742833", "+86282452253", "+2562533"})
+
+REACHED = frozenset({"completed", "answered"})  # DialCallStatus: the caller picked up
+NOT_COUNTED = frozenset({"canceled"})  # the agent hung up before it rang out: no attempt
+
+SWEEP_BATCH = 200
+
+
+def callable_number(number: str | None) -> bool:
+    """Whether ``number`` (a decrypted caller ID) can be called back."""
+    if not number or number in WITHHELD_STAND_INS:
+        return False
+    return sum(ch.isdigit() for ch in number) >= CALLABLE_DIGITS
+
+
+def request_callback(tx: Tx, cmd: RequestCallback, deps: Deps) -> Unit[CallbackAsked]:
+    where, args = tenancy.scope(cmd.actor, "hospital_id")  # another hospital's: as unknown
+    call = yield one(
+        "SELECT * FROM calls WHERE " + " AND ".join(["call_sid = ?", *where]), cmd.call_sid, *args
+    )
+    if call is None or call["transferred_at"] is None:
+        return CallbackAsked(CallbackStatus.NOT_WAITING)
+    if call["callback_since"] is not None:  # asked before (a replayed key press)
+        number = deps.cipher.decrypt(call["callback_enc"], context="phone")
+        return CallbackAsked(CallbackStatus.ASKED, call["callback_masked"], _last4(number))
+    context = json.loads(call["transfer_context"] or "{}")
+    if call["ended_at"] is not None or context.get("taken_by"):
+        return CallbackAsked(CallbackStatus.NOT_WAITING)
+    number = call["caller_enc"] and deps.cipher.decrypt(call["caller_enc"], context="phone")
+    if not callable_number(number):
+        return CallbackAsked(CallbackStatus.WITHHELD)
+    yield execute(
+        "UPDATE calls SET callback_enc = ?, callback_masked = ?, callback_since = ?, "
+        "callback_attempts = 0, updated_at = ? WHERE id = ?",
+        call["caller_enc"],
+        call["caller_masked"],
+        tx.epoch,
+        tx.epoch,
+        call["id"],
+    )
+    return CallbackAsked(CallbackStatus.ASKED, call["caller_masked"], _last4(number))
+
+
+def _last4(number: str) -> str:
+    return "".join(ch for ch in number if ch.isdigit())[-4:]
+
+
+def callback_dialed(tx: Tx, cmd: CallbackDialed, deps: Deps) -> Unit[CallbackOutcome]:
+    where, args = tenancy.scope(cmd.actor, "hospital_id")
+    call = yield one(
+        "SELECT * FROM calls WHERE "
+        + " AND ".join(["call_sid = ?", "callback_since IS NOT NULL", *where]),
+        cmd.call_sid,
+        *args,
+    )
+    if call is None or call["callback_closed_at"] is not None:
+        return CallbackOutcome.IGNORED
+    username = yield val("SELECT username FROM operators WHERE id = ?", cmd.operator_id)
+    context = json.loads(call["transfer_context"] or "{}")
+    if username is None or context.get("taken_by") != username:
+        return CallbackOutcome.IGNORED
+    status = cmd.dial_status.strip().lower()
+    if status in REACHED:
+        yield execute(
+            "UPDATE calls SET callback_closed_at = ?, callback_result = 'reached', "
+            "updated_at = ? WHERE id = ?",
+            tx.epoch,
+            tx.epoch,
+            call["id"],
+        )
+        return CallbackOutcome.REACHED
+    counted = status not in NOT_COUNTED
+    return (yield from _not_reached(tx, call, context, cmd.attempts, counted=counted))
+
+
+def _not_reached(
+    tx: Tx, call: Row, context: dict[str, Any], attempts: int, *, counted: bool = True
+) -> Unit[CallbackOutcome]:
+    """One try that did not reach the caller: back in the queue at its place (untaken,
+    its time to be taken starting again), or, out of attempts, closed with a text."""
+    tried = call["callback_attempts"] + (1 if counted else 0)
+    context = {k: v for k, v in context.items() if k not in ("taken_by", "taken_at")}
+    if tried < max(attempts, 1):
+        yield execute(
+            "UPDATE calls SET transfer_context = ?, callback_attempts = ?, callback_since = ?, "
+            "updated_at = ? WHERE id = ?",
+            dumps(context),
+            tried,
+            tx.epoch,
+            tx.epoch,
+            call["id"],
+        )
+        return CallbackOutcome.RETRY
+    yield execute(
+        "UPDATE calls SET transfer_context = ?, callback_attempts = ?, callback_closed_at = ?, "
+        "callback_result = 'not_reached', updated_at = ? WHERE id = ?",
+        dumps(context),
+        tried,
+        tx.epoch,
+        tx.epoch,
+        call["id"],
+    )
+    tx.emit(
+        CallbackClosed(
+            hospital_id=call["hospital_id"],
+            call_sid=call["call_sid"],
+            phone_enc=call["callback_enc"],
+            phone_masked=call["callback_masked"],
+            reason="not_reached",
+            attempts=tried,
+            lang="en" if context.get("lang") == "en" else "zh",
+        )
+    )
+    return CallbackOutcome.CLOSED
+
+
+def sweep_callbacks(tx: Tx, cmd: SweepCallbacks, deps: Deps) -> Unit[int]:
+    where, args = tenancy.scope(cmd.actor, "hospital_id")
+    due = yield rows(
+        "SELECT * FROM calls WHERE "
+        + " AND ".join(
+            [
+                "callback_closed_at IS NULL",
+                "callback_since IS NOT NULL",
+                "callback_since <= ?",
+                *where,
+            ]
+        )
+        + " ORDER BY callback_since, id LIMIT ?",
+        tx.epoch - cmd.answer_within_minutes * 60,
+        *args,
+        SWEEP_BATCH,
+    )
+    for call in due:
+        context = json.loads(call["transfer_context"] or "{}")
+        yield from _not_reached(tx, call, context, cmd.attempts)
+    return len(due)
