@@ -19,6 +19,7 @@ from ..kernel.unit import Row, Tx, Unit, dumps, execute, one, rows, val
 from .commands import CallbackDialed, RequestCallback, SweepCallbacks
 from .model import CallbackAsked, CallbackOutcome, CallbackStatus
 
+MOBILE_DIGITS = 11  # a mainland mobile: 1xx xxxx xxxx
 CALLABLE_DIGITS = 7  # fewer digits is no number to dial (a short code, "anonymous")
 
 # What Twilio puts in From for a withheld caller ID: "anonymous", or these numbers (the
@@ -36,6 +37,16 @@ def callable_number(number: str | None) -> bool:
     if not number or number in WITHHELD_STAND_INS:
         return False
     return sum(ch.isdigit() for ch in number) >= CALLABLE_DIGITS
+
+
+def dialable(number: str) -> str:
+    """The number as Twilio dials it (E.164): a mainland mobile, stored as its 11 digits
+    (so it meets the patients' phone index), gets China's +86; the rest was kept as sent."""
+    if number.startswith("+"):
+        return number
+    if len(number) == MOBILE_DIGITS and number.isdigit() and number.startswith("1"):
+        return "+86" + number
+    return number
 
 
 def request_callback(tx: Tx, cmd: RequestCallback, deps: Deps) -> Unit[CallbackAsked]:
@@ -71,14 +82,11 @@ def _last4(number: str) -> str:
 
 
 def callback_dialed(tx: Tx, cmd: CallbackDialed, deps: Deps) -> Unit[CallbackOutcome]:
-    where, args = tenancy.scope(cmd.actor, "hospital_id")
-    call = yield one(
-        "SELECT * FROM calls WHERE "
-        + " AND ".join(["call_sid = ?", "callback_since IS NOT NULL", *where]),
-        cmd.call_sid,
-        *args,
-    )
-    if call is None or call["callback_closed_at"] is not None:
+    call = yield one("SELECT * FROM calls WHERE call_sid = ?", cmd.call_sid)
+    if call is None:
+        return CallbackOutcome.IGNORED
+    tenancy.check(cmd.actor, call["hospital_id"], "call", cmd.call_sid)
+    if call["callback_since"] is None or call["callback_closed_at"] is not None:
         return CallbackOutcome.IGNORED
     username = yield val("SELECT username FROM operators WHERE id = ?", cmd.operator_id)
     context = json.loads(call["transfer_context"] or "{}")

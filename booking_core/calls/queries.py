@@ -12,6 +12,7 @@ from ..kernel.errors import NotFound
 from ..kernel.identity import mask_long_digits_in
 from ..kernel.pii import Cipher
 from ..kernel.unit import Row, Tx, Unit, from_epoch, one, rows, val
+from .callbacks import dialable
 from .model import AgentLeg, CallSnapshot, LegKind, QueuedCall, QueuePlace
 
 
@@ -197,13 +198,13 @@ def agent_leg(tx: Tx, call_sid: str, operator_id: int, cipher: Cipher) -> Unit[A
     call = yield one(f"SELECT {_COLUMNS}, callback_enc FROM calls WHERE call_sid = ?", call_sid)
     if call is None or call["transferred_at"] is None:
         return AgentLeg(LegKind.REFUSED, call_sid, reason="unknown")
+    if not _waiting(call):
+        return AgentLeg(LegKind.REFUSED, call_sid, reason="ended")
     username = yield val("SELECT username FROM operators WHERE id = ?", operator_id)
     taken_by = _queued(call).taken_by
     if username is None or taken_by != username:
         return AgentLeg(LegKind.REFUSED, call_sid, reason="not_taken")
-    if not _waiting(call):
-        return AgentLeg(LegKind.REFUSED, call_sid, reason="ended")
     if call["callback_since"] is not None:
         number = cipher.decrypt(call["callback_enc"], context="phone")
-        return AgentLeg(LegKind.CALLBACK, call_sid, number=number)
+        return AgentLeg(LegKind.CALLBACK, call_sid, number=dialable(number))
     return AgentLeg(LegKind.QUEUE, call_sid)

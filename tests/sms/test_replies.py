@@ -22,6 +22,7 @@ TZ = "Asia/Shanghai"
 WHEN = datetime(2026, 7, 15, 0, 30, tzinfo=UTC)  # 08:30 in Beijing
 
 SAMPLE = {
+    "attempts": 2,
     "this_year": 2026,
     "total": 2,
     "rest": 1,
@@ -146,12 +147,14 @@ def test_every_core_error_parse_error_and_notice_has_wording(lang):
 
 def test_the_notice_kinds_are_the_cores_outbound_kinds():
     kinds = {v for k, v in vars(MessageKind).items() if k.isupper()}
-    # a complaint's outcome and a phone code are worded from their own events, not a booking
+    # a complaint's outcome, a phone code and a call-back given up are worded from their
+    # own events, not a booking
     assert set(NOTICE_KINDS) == kinds - {
         MessageKind.COMMAND,
         MessageKind.REPLY,
         MessageKind.COMPLAINT,
         MessageKind.CODE,
+        MessageKind.CALLBACK,
     }
 
 

@@ -69,6 +69,7 @@ STORED_KEYS = {
     "call.code": "call_sid phone_enc code_enc minutes lang",
     "call.transferred": "call_sid caller_masked patient_id context",
     "call.ended": "call_sid result duration_seconds",
+    "call.callback_closed": "call_sid phone_enc phone_masked reason attempts lang",
     "complaint.received": "tracking_no call_sid",
     "complaint.replied": "tracking_no status reply caller_enc caller_masked patient_id",
     "booking.ticket_printed": BOOKING_KEYS + " kiosk_id job_id",

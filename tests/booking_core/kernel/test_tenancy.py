@@ -448,8 +448,18 @@ def _command_cases(t: Two) -> list[tuple[Any, Refused | Answers]]:
         ),
         (calls.CancelForCall(actor=b, call_sid=t.patients_call, booking_no=booking_no), NOT_FOUND),
         (calls.TransferCall(actor=b, call_sid=call, queue="q"), NOT_FOUND),
+        # A's waiting caller cannot be made a call-back from B (nor taken, nor its call-back
+        # moved: without the rule, B's take and dial report would reach that call-back)
+        (
+            calls.RequestCallback(actor=b, call_sid=call),
+            Answers(calls.CallbackAsked(calls.CallbackStatus.NOT_WAITING)),
+        ),
         (calls.EndCall(actor=b, call_sid=call, status="completed"), Answers(None)),
         (calls.TakeCall(actor=b, call_sid=call), NOT_FOUND),
+        (
+            calls.CallbackDialed(actor=b, call_sid=call, operator_id=1, dial_status="busy"),
+            NOT_FOUND,
+        ),
         (calls.CountCallLookup(actor=b, call_sid=call), NOT_FOUND),
         (calls.SendCallCode(actor=b, call_sid=call, patient_id=t.b_patient), NOT_FOUND),
         (
@@ -654,6 +664,7 @@ EXEMPT: dict[Any, str] = {
     # the engine's own work over every hospital, run by the system actor
     bookings.ExpireHolds: "the engine's hold-expiry sweep over every hospital",
     bookings.SweepNoShows: "the engine's no-show sweep over every hospital",
+    calls.SweepCallbacks: "the engine's call-back sweep over every hospital",
     messages.QueueReminders: "the engine's reminder sweep, each hospital in its own zone",
     events.PurgeAudit: "the engine's retention sweep of the audit log and log-in attempts",
     feeds.FanOutEvents: "the feeds' fan-out of every hospital's events to their subscriptions",
@@ -689,6 +700,9 @@ EXEMPT: dict[Any, str] = {
     calls.step_response: "no actor: the voice door's own call, keyed by the carrier's CallSid",
     calls.call_may_act_for: "no actor: the voice door's own call proves who it may act for",
     calls.verified_patients: "no actor: a step inside the call's units (call_may_act_for)",
+    calls.queue_place: "no actor: the voice door's own waiting caller, keyed by its CallSid",
+    calls.agent_leg: "no actor: the agent's softphone leg; only the operator who took the call "
+    "(TakeCall checks the hospital) is bridged to it",
     complaints.complaint_history: "no actor: read by the console after complaint() let it see",
     messages.inbound_reply: "no actor: the SMS door's own stored reply, by its message id",
     operators.credentials: "the log-in itself: no actor yet",
