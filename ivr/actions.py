@@ -42,6 +42,7 @@ from .state import (
     SendCode,
     Transfer,
 )
+from .twiml import QUEUE_PREFIX
 
 
 @dataclass(frozen=True, slots=True)
@@ -316,8 +317,11 @@ class CoreActions:
 
     async def _transfer(self, action: Transfer, call: Call):
         return await self.services.handle(
-            calls.TransferCall(
-                actor=call.actor, call_sid=call.call_sid, queue=self.queue, context=action.context
+            calls.TransferCall(  # the caller's own queue (ivr.twiml.Voice.queue_name)
+                actor=call.actor,
+                call_sid=call.call_sid,
+                queue=QUEUE_PREFIX + call.call_sid,
+                context=action.context,
             )
         )
 

@@ -8,7 +8,9 @@ has none. Nothing here does I/O, so every path is tested without HTTP or a datab
 
 Every node: no input → say so and repeat (three times, then an agent: from the main menu
 too, a silent caller is never hung up on); wrong input → say what was wrong and repeat;
-``*`` → back one step; ``0`` → an agent, with the context of the call.
+``*`` → back one step; ``0`` → an agent, with the context of the call (reason
+``not_registered`` from "no record found": the agent registers the caller, 无卡病人, with
+the number that called).
 
 The package: this module holds the entry points and the tables that route each node's
 input (``HANDLERS``), each list's choice (``CHOOSERS``) and each action's outcome
