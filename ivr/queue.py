@@ -39,7 +39,7 @@ from booking_core import calls
 from booking_core.kernel.actor import Actor, Channel
 from booking_core.kernel.errors import GuahaoError
 from booking_core.store.budget import within
-from edge.signature import FORM
+from edge.signature import FORM, SID_SHAPES
 from edge.voice_client import operator_of
 
 from .door import IVR, Ivr, twiml_response
@@ -55,6 +55,7 @@ CALLBACK_TEXTS = {
     calls.CallbackOutcome.CLOSED: "callback_closed",
 }
 LEFT_BRIDGED = ("bridged", "hangup", "redirected")  # over, or somewhere else now
+CALL_SID = SID_SHAPES["CallSid"]  # what a ``call`` parameter must look like
 
 
 def add_routes(app: web.Application) -> None:
@@ -144,7 +145,7 @@ async def requeue(request: web.Request) -> web.Response:
     ivr = request.app[IVR]
     call_sid = request.query.get("call", "") or request[FORM].get("CallSid", "")
     hold = request.query.get("hold", "0")
-    if hold not in ("0", "1") or ivr.voice.queue_name(call_sid) == ivr.voice.queue:
+    if hold not in ("0", "1") or not CALL_SID.fullmatch(call_sid):
         raise web.HTTPBadRequest(text="requeue needs call=<CallSid> and hold=1 or hold=0")
     return twiml_response(ivr.voice.requeue(call_sid, _lang(request), hold=hold == "1"))
 
@@ -156,7 +157,7 @@ async def agent(request: web.Request) -> web.Response:
     form = request[FORM]
     operator_id = operator_of(form.get("From", "") or form.get("Caller", ""))
     call_sid = form.get("call", "").strip()
-    if operator_id is None or not call_sid:
+    if operator_id is None or not CALL_SID.fullmatch(call_sid):
         return _refuse(ivr, "unknown")
     try:
         async with within(ivr.answer_within):
@@ -184,7 +185,7 @@ async def agent_dialed(request: web.Request) -> web.Response:
     form = request[FORM]
     operator_id = operator_of(form.get("From", "") or form.get("Caller", ""))
     call_sid = request.query.get("call", "")
-    if operator_id is None or not call_sid:
+    if operator_id is None or not CALL_SID.fullmatch(call_sid):
         return twiml_response(ivr.voice.hangup())
     try:
         async with within(ivr.answer_within):

@@ -7,10 +7,11 @@ an agent) instead of falling off the end of the document.
 
 from __future__ import annotations
 
-import re
 from urllib.parse import urlencode
 
 from twilio.twiml.voice_response import Dial, Enqueue, Gather, Record, VoiceResponse
+
+from edge.signature import SID_SHAPES
 
 from .prompts import Catalogue
 from .state import NODES, CallState, Prompt
@@ -31,7 +32,7 @@ QUEUE_KEY_TIMEOUT_SECONDS = 1  # after the music, a key pressed late still count
 CALLBACK_KEY = "1"  # 回拨: press 1 to be called back instead of holding
 CALLBACK_RING_SECONDS = 30  # a call-back rings this long before it counts as not answered
 QUEUE_PREFIX = "q-"  # each caller waits in a queue of their own: "q-" + their CallSid (C2)
-_SID = re.compile(r"[A-Za-z0-9]{2,62}")
+_SID = SID_SHAPES["CallSid"]
 TWILIO_HOLD_MUSIC = "http://com.twilio.music.classical.s3.amazonaws.com/BusyStrings.mp3"
 MAX_QUEUE_POSITION = 5000  # Twilio's largest queue (MaxQueueSize); more is not a position
 MAX_QUEUE_WAIT_SECONDS = 24 * 3600  # no call lasts a day (Twilio ends calls at 24 h at most)

@@ -27,6 +27,7 @@ CALLABLE_DIGITS = 7  # fewer digits is no number to dial (a short code, "anonymo
 WITHHELD_STAND_INS = frozenset({"+266696687", "+7378742833", "+86282452253", "+2562533"})
 
 REACHED = frozenset({"completed", "answered"})  # DialCallStatus: the caller picked up
+NOT_REACHED = frozenset({"no-answer", "busy", "failed"})  # a try that did not reach them
 NOT_COUNTED = frozenset({"canceled"})  # the agent hung up before it rang out: no attempt
 
 SWEEP_BATCH = 200
@@ -102,6 +103,8 @@ def callback_dialed(tx: Tx, cmd: CallbackDialed, deps: Deps) -> Unit[CallbackOut
             call["id"],
         )
         return CallbackOutcome.REACHED
+    if status not in NOT_REACHED | NOT_COUNTED:  # no status Twilio sends: nothing to go by
+        return CallbackOutcome.IGNORED
     counted = status not in NOT_COUNTED
     return (yield from _not_reached(tx, call, context, cmd.attempts, counted=counted))
 

@@ -180,8 +180,8 @@ class CallbackDialed(Command[CallbackOutcome]):
     """The agent's ``<Dial>`` to a call-back ended (Twilio's ``DialCallStatus``): answered
     closes it; no-answer, busy or failed counts an attempt and puts it back in the queue at
     its place, or, the ``attempts``-th time, closes it and texts the caller. ``canceled``
-    (the agent hung up first) puts it back without counting. Only the operator who took it
-    (``operator_id``) moves it."""
+    (the agent hung up first) puts it back without counting; any other status changes
+    nothing. Only the operator who took it (``operator_id``) moves it."""
 
     call_sid: str
     operator_id: int

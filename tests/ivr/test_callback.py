@@ -361,6 +361,39 @@ async def test_the_agent_hanging_up_before_it_rang_out_counts_no_attempt(twilio,
     assert (row.taken_by, row.callback_attempts) == (None, 0)
 
 
+@pytest.mark.parametrize("status", ["", "ringing", "x" * 5000, "完成", "in-progress"])
+async def test_a_dial_status_twilio_does_not_send_changes_nothing(twilio, services, agents, status):
+    call = await queued(twilio)
+    await press_in_queue(call, "1")
+    await left_queue(call)
+    await services.handle(calls.TakeCall(actor=by("wang"), call_sid=call.sid))
+    doc, leg = await agent_leg(twilio, agents["wang"], call.sid)
+    answer = await dialed(twilio, doc, leg, status)
+    assert [el.tag for el in answer] == ["Hangup"]
+    [row] = await the_queue(services)
+    assert (row.taken_by, row.callback_attempts) == ("wang", 0)
+
+
+async def test_a_dial_report_without_its_call_or_operator_is_answered_plainly(twilio, agents):
+    leg = {"AccountSid": ACCOUNT, "CallSid": "CA" + "6" * 32, "DialCallStatus": "busy"}
+    for path, params in [
+        (f"{PREFIX}/agent-dialed", {**leg, "From": "client:" + client_identity(agents["wang"])}),
+        (f"{PREFIX}/agent-dialed?call=CA{'1' * 32}", {**leg, "From": "+8613900000001"}),
+        (f"{PREFIX}/agent-dialed?call=nonsense", {**leg, "From": "client:op-999"}),
+    ]:
+        status, text = await twilio.post(path, params)
+        assert status == 200, text
+        assert [el.tag for el in ET.fromstring(text)] == ["Hangup"]
+    status, _ = await twilio.post(f"{PREFIX}/agent-dialed?call=CA1", leg, signature="bm9wZQ==")
+    assert status == 403
+
+
+@pytest.mark.parametrize("sid", ["x" * 3000, "CA' OR 1=1 --", "\u0000", "q-CA1"])
+async def test_an_agent_leg_for_a_call_that_is_none_is_refused_in_words(twilio, agents, sid):
+    doc, _ = await agent_leg(twilio, agents["wang"], sid)
+    assert said(doc) == ["没有找到这个来电。"]
+
+
 async def test_a_call_back_nobody_takes_in_time_is_tried_again_then_closed(twilio, services, clock):
     call = await queued(twilio)
     await press_in_queue(call, "1")
