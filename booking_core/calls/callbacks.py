@@ -32,6 +32,11 @@ NOT_COUNTED = frozenset({"canceled"})  # the agent hung up before it rang out: n
 
 SWEEP_BATCH = 200
 
+# A try is counted on the row as it was read: of a dial report and the sweeps of several
+# engines counting the same try at once, one moves it (PostgreSQL re-checks the row after
+# the first commits) and the others change nothing, so the caller is texted once.
+_UNCHANGED = "id = ? AND callback_attempts = ? AND callback_closed_at IS NULL"
+
 
 def callable_number(number: str | None) -> bool:
     """Whether ``number`` (a decrypted caller ID) can be called back."""
@@ -66,15 +71,18 @@ def request_callback(tx: Tx, cmd: RequestCallback, deps: Deps) -> Unit[CallbackA
     number = call["caller_enc"] and deps.cipher.decrypt(call["caller_enc"], context="phone")
     if not callable_number(number):
         return CallbackAsked(CallbackStatus.WITHHELD)
-    yield execute(
+    moved = yield execute(  # unless an agent's take committed first (PostgreSQL re-checks)
         "UPDATE calls SET callback_enc = ?, callback_masked = ?, callback_since = ?, "
-        "callback_attempts = 0, updated_at = ? WHERE id = ?",
+        "callback_attempts = 0, updated_at = ? WHERE id = ? AND transfer_context = ?",
         call["caller_enc"],
         call["caller_masked"],
         tx.epoch,
         tx.epoch,
         call["id"],
+        call["transfer_context"],
     )
+    if not moved:
+        return CallbackAsked(CallbackStatus.NOT_WAITING)
     return CallbackAsked(CallbackStatus.ASKED, call["caller_masked"], _last4(number))
 
 
@@ -116,26 +124,31 @@ def _not_reached(
     its time to be taken starting again), or, out of attempts, closed with a text."""
     tried = call["callback_attempts"] + (1 if counted else 0)
     context = {k: v for k, v in context.items() if k not in ("taken_by", "taken_at")}
+    unchanged = _UNCHANGED
     if tried < max(attempts, 1):
-        yield execute(
+        moved = yield execute(
             "UPDATE calls SET transfer_context = ?, callback_attempts = ?, callback_since = ?, "
-            "updated_at = ? WHERE id = ?",
+            f"updated_at = ? WHERE {unchanged}",
             dumps(context),
             tried,
             tx.epoch,
             tx.epoch,
             call["id"],
+            call["callback_attempts"],
         )
-        return CallbackOutcome.RETRY
-    yield execute(
+        return CallbackOutcome.RETRY if moved else CallbackOutcome.IGNORED
+    moved = yield execute(
         "UPDATE calls SET transfer_context = ?, callback_attempts = ?, callback_closed_at = ?, "
-        "callback_result = 'not_reached', updated_at = ? WHERE id = ?",
+        f"callback_result = 'not_reached', updated_at = ? WHERE {unchanged}",
         dumps(context),
         tried,
         tx.epoch,
         tx.epoch,
         call["id"],
+        call["callback_attempts"],
     )
+    if not moved:
+        return CallbackOutcome.IGNORED
     tx.emit(
         CallbackClosed(
             hospital_id=call["hospital_id"],
@@ -151,23 +164,32 @@ def _not_reached(
 
 
 def sweep_callbacks(tx: Tx, cmd: SweepCallbacks, deps: Deps) -> Unit[int]:
-    where, args = tenancy.scope(cmd.actor, "hospital_id")
-    due = yield rows(
-        "SELECT * FROM calls WHERE "
-        + " AND ".join(
-            [
-                "callback_closed_at IS NULL",
-                "callback_since IS NOT NULL",
-                "callback_since <= ?",
-                *where,
-            ]
-        )
-        + " ORDER BY callback_since, id LIMIT ?",
-        tx.epoch - cmd.answer_within_minutes * 60,
-        *args,
-        SWEEP_BATCH,
-    )
+    due = yield from _due(tx, cmd)
+    moved = 0
     for call in due:
         context = json.loads(call["transfer_context"] or "{}")
-        yield from _not_reached(tx, call, context, cmd.attempts)
-    return len(due)
+        outcome = yield from _not_reached(tx, call, context, cmd.attempts)
+        moved += outcome is not CallbackOutcome.IGNORED
+    return moved
+
+
+def _due(tx: Tx, cmd: SweepCallbacks) -> Unit[list[Row]]:
+    """Open call-backs whose time to be reached is up, oldest first."""
+    where, args = tenancy.scope(cmd.actor, "hospital_id")
+    return (
+        yield rows(
+            "SELECT * FROM calls WHERE "
+            + " AND ".join(
+                [
+                    "callback_closed_at IS NULL",
+                    "callback_since IS NOT NULL",
+                    "callback_since <= ?",
+                    *where,
+                ]
+            )
+            + " ORDER BY callback_since, id LIMIT ?",
+            tx.epoch - cmd.answer_within_minutes * 60,
+            *args,
+            SWEEP_BATCH,
+        )
+    )
