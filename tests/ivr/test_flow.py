@@ -113,6 +113,15 @@ def test_zero_from_anywhere_is_an_agent_with_the_context():
     }
 
 
+def test_zero_after_no_record_found_is_an_agent_to_register_the_caller():
+    step = press(at("unknown_patient", back=["book_patient"]), "0")
+    assert isinstance(step.action, Transfer)
+    assert step.action.context["reason"] == "not_registered"
+    assert step.action.context["step"] == "unknown_patient"
+    again = press(at("unknown_patient", back=["book_patient"]), "1")  # or try again
+    assert again.state.node == "book_patient"
+
+
 def test_star_goes_back_one_step_and_out_of_a_list_first():
     state = press(at("main"), "3").state
     assert state.node == "sched_dept"
