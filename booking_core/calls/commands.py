@@ -166,16 +166,6 @@ class TakeCall(Command[TakenCall]):
 
 
 @dataclass(frozen=True, kw_only=True)
-class ReleaseCall(Command[bool]):
-    """The agent who took a caller gives them back to the queue, at their place, for
-    another agent to take (a transfer: the softphone then puts the caller's leg back in
-    their own queue, ``/twilio/voice/requeue?hold=0``). False when this agent does not
-    have the caller (nobody does, or another agent): nothing changes."""
-
-    call_sid: str
-
-
-@dataclass(frozen=True, kw_only=True)
 class RequestCallback(Command[CallbackAsked]):
     """A waiting caller pressed 1 (回拨): the call becomes a call-back, keeping its place
     (its transfer time), with the calling number to call (encrypted like every phone). A

@@ -33,7 +33,6 @@ from .commands import (
     EndCall,
     FinishCallStep,
     RecordCallStep,
-    ReleaseCall,
     RequestCallback,
     SendCallCode,
     StartCall,
@@ -78,37 +77,6 @@ def take_call(tx: Tx, cmd: TakeCall, deps: Deps) -> Unit[TakenCall]:
     )
     taken = dataclasses.replace(call, context=context)
     return TakenCall(won=True, call=taken, taken_by=cmd.actor.name)
-
-
-def release_call(tx: Tx, cmd: ReleaseCall, deps: Deps) -> Unit[bool]:
-    row = yield one(f"SELECT {_COLUMNS} FROM calls WHERE call_sid = ?", cmd.call_sid)
-    if row is None or row["transferred_at"] is None:
-        raise NotFound("call", cmd.call_sid)
-    tenancy.check(cmd.actor, row["hospital_id"], "call", cmd.call_sid)
-    call = _queued(row)
-    if call.taken_by != cmd.actor.name:
-        return False
-    context = {k: v for k, v in call.context.items() if k not in ("taken_by", "taken_at")}
-    moved = yield execute(
-        "UPDATE calls SET transfer_context = ?, updated_at = ? "
-        "WHERE id = ? AND transfer_context = ?",
-        dumps(context),
-        tx.epoch,
-        row["id"],
-        row["transfer_context"],
-    )
-    if not moved:
-        return False
-    tx.audit(
-        cmd.actor,
-        AuditAction.CALL_RELEASE,
-        "call",
-        cmd.call_sid,
-        hospital_id=row["hospital_id"],
-        before={"taken_by": cmd.actor.name},
-        after={"taken_by": None},
-    )
-    return True
 
 
 def _takeable(row: Row) -> bool:
@@ -450,7 +418,6 @@ HANDLERS = handler_table(
     on(CountCallLookup, count_call_lookup),
     on(SendCallCode, send_call_code),
     on(CheckCallCode, check_call_code),
-    on(ReleaseCall, release_call),
     on(RequestCallback, request_callback),
     on(CallbackDialed, callback_dialed),
     on(SweepCallbacks, sweep_callbacks),

@@ -74,7 +74,6 @@ class AuditAction(StrEnum):
     OPERATOR_TOTP_ENROL = "operator.totp_enrol"
     LOGOUT = "logout"
     CALL_TAKE = "call.take"  # an agent took a transferred call from the queue
-    CALL_RELEASE = "call.release"  # the agent gave a caller back to the queue (transfer)
     COMPLAINT_OPEN = "complaint.open"  # a caller began leaving a complaint (recording)
     COMPLAINT_STATUS = "complaint.status"
     COMPLAINT_ASSIGN = "complaint.assign"

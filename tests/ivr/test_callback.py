@@ -463,37 +463,3 @@ async def test_the_engine_runs_the_call_back_sweep(tmp_path, clock):
         load_settings(env={"GUAHAO_PII_KEY": Cipher.generate_key()}), db=str(tmp_path / "g.db")
     )
     assert callback_sweep_ctx in build_app(settings, clock=clock).cleanup_ctx
-
-
-async def test_a_transfer_to_another_agent_gives_the_caller_back_at_their_place(
-    twilio, services, agents
-):
-    """wang takes the second caller, then transfers them: the take is released (audited),
-    the softphone requeues the caller's leg (hold=0), and li3 takes and bridges them."""
-    first, second = await queued(twilio), await queued(twilio, "+8613900003333")
-    await services.handle(calls.TakeCall(actor=by("wang"), call_sid=second.sid))
-    assert not await services.handle(calls.ReleaseCall(actor=by("li3"), call_sid=second.sid))
-    assert await services.handle(calls.ReleaseCall(actor=by("wang"), call_sid=second.sid))
-    assert not await services.handle(calls.ReleaseCall(actor=by("wang"), call_sid=second.sid))
-    status, text = await twilio.post(
-        f"{PREFIX}/requeue?call={second.sid}&hold=0&lang=zh", second.params()
-    )
-    assert status == 200
-    assert ET.fromstring(text).find("./Enqueue").text == f"q-{second.sid}"
-    assert "您前面还有1位" in said(await second.waiting())[0]  # its place, not the end
-    doc, _ = await agent_leg(twilio, agents["wang"], second.sid)
-    assert doc.find("./Dial") is None  # wang no longer has them
-    await services.handle(calls.TakeCall(actor=by("li3"), call_sid=second.sid))
-    doc, _ = await agent_leg(twilio, agents["li3"], second.sid)
-    assert [(q.tag, q.text) for q in doc.find("./Dial")] == [("Queue", f"q-{second.sid}")]
-
-    def audited(tx):
-        found = yield rows("SELECT action, actor FROM audit WHERE entity_id = ?", second.sid)
-        return [(r["action"], r["actor"]) for r in found]
-
-    assert await services.read(audited) == [
-        ("call.take", "operator:wang"),
-        ("call.release", "operator:wang"),
-        ("call.take", "operator:li3"),
-    ]
-    assert first.sid != second.sid

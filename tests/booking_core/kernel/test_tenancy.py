@@ -456,7 +456,6 @@ def _command_cases(t: Two) -> list[tuple[Any, Refused | Answers]]:
         ),
         (calls.EndCall(actor=b, call_sid=call, status="completed"), Answers(None)),
         (calls.TakeCall(actor=b, call_sid=call), NOT_FOUND),
-        (calls.ReleaseCall(actor=b, call_sid=call), NOT_FOUND),
         (
             calls.CallbackDialed(actor=b, call_sid=call, operator_id=1, dial_status="busy"),
             NOT_FOUND,
