@@ -2,7 +2,7 @@
 """Vendor Twilio's Voice JavaScript SDK into the console's static files (``make vendor-voice-sdk``).
 
     python3 scripts/vendor_voice_sdk.py            # fetch, verify, copy (re-creates the files)
-    python3 scripts/vendor_voice_sdk.py --check    # exit 1 unless the committed files are exactly these
+    python3 scripts/vendor_voice_sdk.py --check    # exit 1 unless the committed copy is exact
 
 The agents' softphone runs ``@twilio/voice-sdk`` in the browser. The console serves its own
 copy (``agent_console/static/vendor/twilio-voice/``): no CDN at run time, so a desk works
@@ -38,7 +38,10 @@ from pathlib import Path
 
 PACKAGE = "@twilio/voice-sdk"
 VERSION = "2.18.5"
-INTEGRITY = "sha512-2/tw1IDAIn7j6yFDOln8p93v3aHIxNIN93JwL98cHIlbkSNeU/Jt9zGM/0TvDpNjo+k88lvAew4jgOjKlc9/KA=="
+INTEGRITY = (
+    "sha512-"
+    "2/tw1IDAIn7j6yFDOln8p93v3aHIxNIN93JwL98cHIlbkSNeU/Jt9zGM/0TvDpNjo+k88lvAew4jgOjKlc9/KA=="
+)
 REGISTRY = "https://registry.npmjs.org"
 TARBALL = f"{REGISTRY}/{PACKAGE}/-/voice-sdk-{VERSION}.tgz"
 FILES = {"package/dist/twilio.min.js": "twilio.min.js", "package/LICENSE.md": "LICENSE.md"}
@@ -73,7 +76,7 @@ def extract(tarball: bytes) -> dict[str, bytes]:
 
 
 def download() -> bytes:
-    with urllib.request.urlopen(TARBALL, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310
+    with urllib.request.urlopen(TARBALL, timeout=TIMEOUT_SECONDS) as response:
         return response.read()
 
 
