@@ -70,6 +70,7 @@ _ZH = {
     "sp_error_media": "语音通道建立失败（网络或防火墙阻挡了语音）。",
     "sp_error_other": "软电话出错，请重试；如仍不行请联系管理员。",
     "sp_error_server": "服务器暂时没有应答，请重试。",
+    "sp_one_call": "请先结束当前通话，再接听下一位来电者。",
 }
 
 _EN = {
@@ -116,6 +117,7 @@ _EN = {
     "sp_error_media": "The voice channel could not be set up (a network or firewall blocks it).",
     "sp_error_other": "The softphone failed; try again, and ask an admin if it persists.",
     "sp_error_server": "The server did not answer; try again.",
+    "sp_one_call": "Finish the call you are on before taking the next caller.",
 }
 
 MESSAGES: dict[str, dict[str, str]] = {"zh": _ZH, "en": _EN}

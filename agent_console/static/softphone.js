@@ -246,7 +246,12 @@
   });
   document.addEventListener("submit", function (e) {
     var form = e.target;
-    if (!ready || sid || !form || !/\/take$/.test(form.getAttribute("action") || "")) { return; }
+    if (!ready || !form || !/\/take$/.test(form.getAttribute("action") || "")) { return; }
+    if (sid) {  /* taking another caller would leave this page, and this call with it */
+      e.preventDefault();
+      notice(words.sp_one_call);
+      return;
+    }
     if (take(form)) { e.preventDefault(); }
   });
   function typing(el) {

@@ -136,6 +136,14 @@ def test_browser_softphone_take_talk_mute_hold_resume_hang_up(page, engine):
     page.clock.run_for("00:10")
     assert timer.inner_text() == "01:15"  # the call's time goes on through the hold
 
+    # another caller while on this call: not taken (leaving the page would end the call)
+    engine.call(transfer(engine.services, "HA", "CA-next", step="main", digits="0"))
+    page.locator('tr[data-call="CA-next"] button').click()
+    message = page.locator("#softphone .sp-message")
+    message.filter(has_text="请先结束当前通话，再接听下一位来电者。").wait_for()
+    assert urlsplit(page.url).path == "/console/desk"
+    assert recorded(page, "devices[0].connects.length") == 2
+
     page.keyboard.press("h")
     assert recorded(page, "calls[1].disconnects") == 1
     state_is(page, "sp_ended")
