@@ -19,7 +19,8 @@ byte for byte:
    ``package/LICENSE.md`` (Apache-2.0) unchanged, and write ``VERSION``.
 
 To move to a new version: change :data:`VERSION` and :data:`INTEGRITY` (``npm view
-@twilio/voice-sdk@X dist.integrity``), run ``make vendor-voice-sdk``, read the SDK's
+@twilio/voice-sdk@X dist.integrity``) and :data:`FILE_SHA256` (``sha256sum`` of the two
+files in the verified tarball), run ``make vendor-voice-sdk``, read the SDK's
 changelog for ``Device``/``Call`` changes, and commit the three files together.
 
 Standard library only: it runs with the system python3, before the virtual environment.
@@ -42,6 +43,12 @@ INTEGRITY = (
     "sha512-"
     "2/tw1IDAIn7j6yFDOln8p93v3aHIxNIN93JwL98cHIlbkSNeU/Jt9zGM/0TvDpNjo+k88lvAew4jgOjKlc9/KA=="
 )
+FILE_SHA256 = {
+    "twilio.min.js": "35d3cb1b22e309f9884724a89250aecd2de4f1556ad7b67a7bc5e06c73dcb74a",
+    "LICENSE.md": "f9fc33ee30f1bcaf4c6147221f085c0ce44d2be6030c7b6a03085dd9c2c874a1",
+}
+"""The copied files' SHA-256, from the verified tarball: lets the test suite check the
+committed copy offline (tests/agent_console/test_vendored_voice_sdk.py)."""
 REGISTRY = "https://registry.npmjs.org"
 TARBALL = f"{REGISTRY}/{PACKAGE}/-/voice-sdk-{VERSION}.tgz"
 FILES = {"package/dist/twilio.min.js": "twilio.min.js", "package/LICENSE.md": "LICENSE.md"}
@@ -71,6 +78,9 @@ def extract(tarball: bytes) -> dict[str, bytes]:
             if handle is None:
                 raise SystemExit(f"{TARBALL} has no file {member}")
             out[name] = handle.read()
+    for name, data in out.items():
+        if hashlib.sha256(data).hexdigest() != FILE_SHA256[name]:
+            raise SystemExit(f"{name} in {TARBALL} is not the file pinned in FILE_SHA256")
     out["VERSION"] = version_text().encode()
     return out
 
