@@ -71,6 +71,7 @@ _ZH = {
     "sp_error_other": "软电话出错，请重试；如仍不行请联系管理员。",
     "sp_error_server": "服务器暂时没有应答，请重试。",
     "sp_one_call": "请先结束当前通话，再接听下一位来电者。",
+    "sp_held_hangup": "来电者正在保持中：请先按 p 恢复通话，或转接。",
 }
 
 _EN = {
@@ -118,6 +119,7 @@ _EN = {
     "sp_error_other": "The softphone failed; try again, and ask an admin if it persists.",
     "sp_error_server": "The server did not answer; try again.",
     "sp_one_call": "Finish the call you are on before taking the next caller.",
+    "sp_held_hangup": "The caller is on hold: resume (p) or transfer them first.",
 }
 
 MESSAGES: dict[str, dict[str, str]] = {"zh": _ZH, "en": _EN}

@@ -214,6 +214,10 @@
   }
 
   function hangUp() {
+    if (held && !call) {  /* the caller waits on hold: hanging up here would forget them */
+      notice(words.sp_held_hangup);
+      return;
+    }
     if (call) {
       var leg = call;
       leg.disconnect();
@@ -270,6 +274,11 @@
     if (act) { e.preventDefault(); act(); }
   });
 
+  function renew() {
+    token().then(function (fresh) { device.updateToken(fresh); },
+                 function () { notice(words.sp_error_token); });
+  }
+
   function start() {
     if (!window.Twilio || !window.Twilio.Device) { say("sp_offline"); return; }
     say("sp_connecting");
@@ -283,11 +292,11 @@
         ready = false;
         if (!sid) { say("sp_offline"); }
       });
-      device.on("error", function (err) { notice(errorWords(err)); });
-      device.on("tokenWillExpire", function () {
-        token().then(function (fresh) { device.updateToken(fresh); },
-                     function () { notice(words.sp_error_token); });
+      device.on("error", function (err) {
+        notice(errorWords(err));
+        if (ERRORS[err && err.code] === "sp_error_token") { renew(); }
       });
+      device.on("tokenWillExpire", renew);
       return device.register();
     }).catch(function (body) {
       if (body && body.error === "softphone_not_configured") {

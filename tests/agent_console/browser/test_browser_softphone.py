@@ -128,6 +128,11 @@ def test_browser_softphone_take_talk_mute_hold_resume_hang_up(page, engine):
     assert recorded(page, "calls[0].disconnects") == 1  # this leg closed
     assert page.locator("#softphone .sp-message").inner_text() == "来电者已保持；按 p 恢复通话。"
 
+    page.keyboard.press("h")  # on hold: not hung up (the caller would be left waiting)
+    message = page.locator("#softphone .sp-message")
+    message.filter(has_text="来电者正在保持中：请先按 p 恢复通话，或转接。").wait_for()
+    state_is(page, "sp_on_hold")
+
     page.keyboard.press("p")  # resume: connect again to the same caller
     page.wait_for_function("() => window.__softphone.devices[0].connects.length === 2")
     assert recorded(page, "devices[0].connects[1]") == {"params": {"call": "CA-softphone"}}
@@ -162,13 +167,16 @@ def test_browser_softphone_transfer_to_another_agent(page, engine):
     page.wait_for_function("() => window.__softphone.devices[0].connects.length === 1")
     page.evaluate("window.__softphone.calls[0].emit('accept')")
     state_is(page, "sp_in_call")
+    # an error of the Device reads as words: the microphone refused (31208)
+    page.evaluate("window.__softphone.devices[0].emit('error', {code: 31208, message: 'x'})")
+    message = page.locator("#softphone .sp-message")
+    assert message.inner_text() == "无法使用麦克风：请在浏览器中允许本页面使用麦克风。"
     page.keyboard.press("x")  # the transfer form: another agent by user name
     page.keyboard.press("Tab")
     page.keyboard.type("agent_a2")
     page.keyboard.press("Enter")
     state_is(page, "sp_transferred")
-    message = page.locator("#softphone .sp-message").inner_text()
-    assert message == "已转接给坐席 agent_a2，来电者回到队列等候。"
+    assert message.inner_text() == "已转接给坐席 agent_a2，来电者回到队列等候。"
     assert engine.twilio.redirects[-1] == (
         "CA-handover",
         f"{engine.url}/twilio/voice/requeue?call=CA-handover&hold=0&lang=zh",
