@@ -1,4 +1,5 @@
-"""The agent's softphone access token (坐席软电话令牌).
+"""The agent's softphone (坐席软电话): its access token, and hold, resume and transfer of
+the call the agent took (below). The browser side is ``static/softphone.js``.
 
 The browser's Twilio Voice SDK registers with Twilio using a short-lived access token
 (a JWT) that this engine signs with a Twilio API key: Twilio's own ``AccessToken`` with a
