@@ -72,6 +72,8 @@ _ZH = {
     "sp_error_server": "服务器暂时没有应答，请重试。",
     "sp_one_call": "请先结束当前通话，再接听下一位来电者。",
     "sp_held_hangup": "来电者正在保持中：请先按 p 恢复通话，或转接。",
+    "sp_agents": "可转接的坐席",
+    "sp_no_agents": "本院没有其他坐席。",
 }
 
 _EN = {
@@ -120,6 +122,8 @@ _EN = {
     "sp_error_server": "The server did not answer; try again.",
     "sp_one_call": "Finish the call you are on before taking the next caller.",
     "sp_held_hangup": "The caller is on hold: resume (p) or transfer them first.",
+    "sp_agents": "Agents to transfer to",
+    "sp_no_agents": "No other agent in this hospital.",
 }
 
 MESSAGES: dict[str, dict[str, str]] = {"zh": _ZH, "en": _EN}

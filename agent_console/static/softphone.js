@@ -274,6 +274,23 @@
     if (act) { e.preventDefault(); act(); }
   });
 
+  /* the other agents of the hospital, suggested in the transfer field */
+  function loadAgents() {
+    var list = panel.querySelector("#sp-agents");
+    if (!list) { return; }
+    fetch(list.getAttribute("data-source"), {
+      credentials: "same-origin", headers: { "Accept": "application/json" }
+    }).then(function (r) { return r.ok ? r.json() : { agents: [] }; }).then(function (body) {
+      list.textContent = "";
+      (body.agents || []).forEach(function (a) {
+        var option = document.createElement("option");
+        option.value = a.username;
+        option.label = a.display_name || a.username;
+        list.appendChild(option);
+      });
+    }, function () { /* suggestions only: the field takes any user name */ });
+  }
+
   function renew() {
     token().then(function (fresh) { device.updateToken(fresh); },
                  function () { notice(words.sp_error_token); });
@@ -285,6 +302,7 @@
     token().then(function (first) {
       device = new window.Twilio.Device(first, { closeProtection: true });
       device.on("registered", function () {
+        if (!ready) { loadAgents(); }
         ready = true;
         if (!sid) { say("sp_ready"); }
       });

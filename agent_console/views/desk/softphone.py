@@ -25,11 +25,13 @@ from twilio.jwt.access_token.grants import VoiceGrant
 from booking_core.calls import HandOverCall, QueuedCall, queued_call
 from booking_core.kernel.errors import InvalidState, NotFound
 from booking_core.kernel.unit import to_epoch
+from booking_core.operators import list_operators
 from edge.twilio_rest import CallRedirectError, VoiceCalls
 from edge.voice_client import client_identity
 
 from ...i18n import language, translate
 from ...pages import Page
+from ...permissions import Permission, permissions_of
 from ..common import actor, form, services, session, settings
 from ..times import zone_of
 
@@ -202,3 +204,23 @@ async def transfer(request: web.Request) -> web.StreamResponse:
     # asked again (the same hand-over is a no-op) while the caller stays on this line
     failed = await _redirect(request, call.call_sid, _requeue_url(request, call, hold=False))
     return failed or _say(request, 200, "sp_transferred_agent", name=name)
+
+
+# --- whom to transfer to (转接对象) ------------------------------------------------------
+
+
+async def agents(request: web.Request) -> Page:
+    """The other operators of the agent's hospital who take calls, by user name: whom the
+    softphone's transfer can name (its list of suggestions). Agent states (available,
+    busy …) are not known here; every enabled agent is listed."""
+    who = actor(request)
+    found = await services(request).read(list_operators, who)
+    names = [
+        {"username": o.username, "display_name": o.display_name}
+        for o in found
+        if not o.disabled
+        and o.username != who.name
+        and o.hospital_id == who.hospital_id
+        and Permission.CALLS_TAKE in permissions_of(o.roles)
+    ]
+    return Page({"agents": names})

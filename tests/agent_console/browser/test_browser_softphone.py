@@ -171,6 +171,10 @@ def test_browser_softphone_transfer_to_another_agent(page, engine):
     page.evaluate("window.__softphone.devices[0].emit('error', {code: 31208, message: 'x'})")
     message = page.locator("#softphone .sp-message")
     assert message.inner_text() == "无法使用麦克风：请在浏览器中允许本页面使用麦克风。"
+    options = page.locator("#sp-agents option")
+    options.first.wait_for(state="attached")  # the hospital's other agents, suggested
+    suggested = page.eval_on_selector_all("#sp-agents option", "os => os.map(o => o.value)")
+    assert suggested == ["agent_a2", "hadmin"]
     page.keyboard.press("x")  # the transfer form: another agent by user name
     page.keyboard.press("Tab")
     page.keyboard.type("agent_a2")

@@ -185,3 +185,14 @@ async def test_hold_needs_the_csrf_token(desk, twilio):
     await agent.post("/desk/calls/CA-known/take")
     assert (await agent.post("/desk/calls/CA-known/hold", csrf=None))[0] == 403
     assert twilio.requests == []
+
+
+async def test_the_agents_to_transfer_to_are_the_hospitals_others(desk, twilio):
+    agent = await desk("agent_a")
+    status, body = await agent.get("/desk/agents")
+    assert status == 200, body
+    # those who may take calls (agents and the hospital's admin), not oneself, not HB's
+    assert [a["username"] for a in body["agents"]] == ["agent_a2", "hadmin"]
+    async with agent.client.get("/console/desk/agents") as resp:
+        assert resp.status == 200
+        assert "agent_a2" in await resp.text()
