@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from . import i18n_softphone
+
 DEFAULT_LANGUAGE = "zh"
 LANG_COOKIE = "guahao_lang"
 
@@ -322,6 +324,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "{settings}): ask an admin; see docs/twilio.md.",
     },
 }
+
+
+for _lang, _words in i18n_softphone.MESSAGES.items():  # the softphone's words (#14)
+    MESSAGES[_lang] |= {k: v for k, v in _words.items() if k not in MESSAGES[_lang]}
 
 
 def language(request: web.Request) -> str:
