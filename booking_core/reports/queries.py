@@ -69,9 +69,12 @@ def report(
     )
     out["slot_use"] = [(r["label"], r["booked"], r["capacity"]) for r in use]
     out["call_outcomes"] = yield from _call_outcomes(actor, hospital_code, day_from, day_to)
-    span = {"hospital_code": hospital_code, "day_from": day_from, "day_to": day_to}
-    out["call_dispositions"] = yield from call_dispositions(tx, actor, **span)
-    out["agent_times"] = yield from agent_workload(tx, actor, **span)
+    out["call_dispositions"] = yield from call_dispositions(
+        tx, actor, hospital_code=hospital_code, day_from=day_from, day_to=day_to
+    )
+    out["agent_times"] = yield from agent_workload(
+        tx, actor, hospital_code=hospital_code, day_from=day_from, day_to=day_to
+    )
     return out
 
 
