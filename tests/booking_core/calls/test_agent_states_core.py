@@ -248,3 +248,63 @@ async def test_reports_count_dispositions_and_times(services, desk, clock):
     ]
     theirs_hb = await services.read(reports.report, await _agent(services, "agent_b", "HB"), **span)
     assert theirs_hb["agent_times"] == []
+
+
+CALLERS = 10  # one agent clicks "take" on ten callers at once (a desk open in many tabs)
+
+
+async def _race_one_agent_for_many_callers(services) -> list:
+    await build(services)
+    for i in range(CALLERS):
+        await transfer(services, "HA", f"CA-r{i}")
+    a = await _agent(services, "agent_a")
+    await _set(services, a, AgentState.AVAILABLE)
+    return await asyncio.gather(
+        *(services.handle(calls.TakeCall(call_sid=f"CA-r{i}", actor=a)) for i in range(CALLERS)),
+        return_exceptions=True,
+    )
+
+
+async def test_one_agent_racing_for_ten_callers_takes_one(race_services):
+    results = await _race_one_agent_for_many_callers(race_services)
+    assert sum(1 for r in results if not isinstance(r, BaseException) and r.won) == 1
+    assert all(isinstance(r, AgentNotAvailable) for r in results if isinstance(r, BaseException))
+    taken = await table(race_services, "SELECT call_sid FROM calls WHERE agent_id IS NOT NULL")
+    assert len(taken) == 1  # the refused takes kept nothing
+
+
+RACE_WINDOW_SECONDS = 0.1  # far longer than a read and an update; 10 units start within it
+
+
+def _unguarded_occupy(tx, actor, operator, call_sid):
+    """``occupy`` without its compare-and-set (busy whatever the state was), the gap after
+    the availability read held open (as tests/booking_core/bookings/test_concurrency.py's
+    controls do), so the race shows on a loaded machine too."""
+    from booking_core.kernel.unit import execute, one
+
+    yield one(f"SELECT pg_sleep({RACE_WINDOW_SECONDS})")
+    yield execute(
+        "UPDATE agent_states SET state = 'busy', since = ?, call_sid = ? WHERE operator_id = ?",
+        tx.epoch,
+        call_sid,
+        operator["id"],
+    )
+
+
+@pytest.mark.postgres
+async def test_control_without_the_agent_guard_one_agent_takes_many(
+    fresh_pg_dsn, clock, cipher, monkeypatch
+):
+    """The race above must be able to fail: with the compare-and-set taken out of
+    ``occupy`` (the availability read before it stays), one agent gets several callers on
+    PostgreSQL, whose transactions run truly side by side (SQLite's one writer is serial)."""
+    from booking_core.calls import handlers
+    from tests.support.fixtures import open_race_services
+
+    monkeypatch.setattr(handlers, "occupy", _unguarded_occupy)
+    services = await open_race_services(fresh_pg_dsn, clock, cipher)
+    try:
+        results = await _race_one_agent_for_many_callers(services)
+    finally:
+        await services.store.close()
+    assert sum(1 for r in results if not isinstance(r, BaseException) and r.won) > 1
