@@ -26,10 +26,13 @@ from ..kernel.deps import Deps
 from ..kernel.errors import AgentNotAvailable, InvalidInput, NotFound
 from ..kernel.unit import Row, Tx, Unit, execute, from_epoch, one, rows
 from .commands import FinishAgentCall, SetAgentState, WrapUpCall
-from .model import SETTABLE_STATES, SUMMARY_MAX_CHARS, AgentState, AgentStatus
+from .model import SETTABLE_STATES, SUMMARY_MAX_CHARS, WRAP_UP_SECONDS, AgentState, AgentStatus
 
 _OPERATOR = "SELECT id, username, display_name, hospital_id FROM operators WHERE username = ?"
-_STATE = "SELECT state, since, call_sid, wrap_up_until FROM agent_states WHERE operator_id = ?"
+_STATE = (
+    "SELECT state, since, call_sid, wrap_up_until, wrap_up_seconds FROM agent_states "
+    "WHERE operator_id = ?"
+)
 
 
 def _operator(actor: Actor) -> Unit[Row]:
@@ -153,15 +156,19 @@ def ready_to_take(tx: Tx, actor: Actor) -> Unit[Row]:
     return operator
 
 
-def occupy(tx: Tx, actor: Actor, operator: Row, call_sid: str) -> Unit[None]:
+def occupy(
+    tx: Tx, actor: Actor, operator: Row, call_sid: str, wrap_up_seconds: int = WRAP_UP_SECONDS
+) -> Unit[None]:
     """available → busy on ``call_sid``, as a compare-and-set: an agent taking two callers
-    at once gets one; the other take raises (and its transaction keeps nothing)."""
+    at once gets one; the other take raises (and its transaction keeps nothing).
+    ``wrap_up_seconds`` is kept for the wrap-up after the call."""
     moved = yield execute(
-        "UPDATE agent_states SET state = ?, since = ?, call_sid = ?, wrap_up_until = NULL "
-        "WHERE operator_id = ? AND state = ?",
+        "UPDATE agent_states SET state = ?, since = ?, call_sid = ?, wrap_up_until = NULL, "
+        "wrap_up_seconds = ? WHERE operator_id = ? AND state = ?",
         str(AgentState.BUSY),
         tx.epoch,
         call_sid,
+        max(wrap_up_seconds, 0),
         operator["id"],
         str(AgentState.AVAILABLE),
     )
@@ -193,23 +200,48 @@ def set_agent_state(tx: Tx, cmd: SetAgentState, deps: Deps) -> Unit[AgentStatus]
     return status_of(operator, (yield one(_STATE, operator["id"])), tx.epoch)
 
 
+def _wrap_up(
+    tx: Tx, actor: Actor, operator: Row, row: Row, seconds: int | None
+) -> Unit[AgentStatus]:
+    """busy → wrap_up after the call of ``row`` (the agent's state row)."""
+    if seconds is None:
+        seconds = row["wrap_up_seconds"]
+    until = tx.epoch + max(WRAP_UP_SECONDS if seconds is None else seconds, 0)
+    yield from _change(
+        tx,
+        actor,
+        operator,
+        AgentState.BUSY,
+        AgentState.WRAP_UP,
+        at=tx.epoch,
+        call_sid=row["call_sid"],
+        until=until,
+    )
+    return status_of(operator, (yield one(_STATE, operator["id"])), tx.epoch)
+
+
 def finish_agent_call(tx: Tx, cmd: FinishAgentCall, deps: Deps) -> Unit[AgentStatus]:
     operator = yield from _operator(cmd.actor)
     status = yield from _settle(tx, operator)
     if status.state is not AgentState.BUSY or status.call_sid != cmd.call_sid:
         return status  # not on that call (finished already, or never took it)
-    until = tx.epoch + max(cmd.wrap_up_seconds, 0)
-    yield from _change(
-        tx,
-        cmd.actor,
-        operator,
-        status.state,
-        AgentState.WRAP_UP,
-        at=tx.epoch,
-        call_sid=cmd.call_sid,
-        until=until,
+    row = yield one(_STATE, operator["id"])
+    return (yield from _wrap_up(tx, cmd.actor, operator, row, cmd.wrap_up_seconds))
+
+
+def call_ended(tx: Tx, call_sid: str, hospital_id: int | None) -> Unit[None]:
+    """The caller hung up (the carrier's status callback): an agent still busy on the call
+    goes to wrap-up as if they had ended it, with the limit their take was given."""
+    row = yield one(
+        "SELECT s.operator_id, s.state, s.call_sid, s.wrap_up_seconds, o.id, o.username, "
+        "o.display_name, o.hospital_id FROM agent_states s JOIN operators o "
+        "ON o.id = s.operator_id WHERE s.call_sid = ? AND s.state = ?",
+        call_sid,
+        str(AgentState.BUSY),
     )
-    return status_of(operator, (yield one(_STATE, operator["id"])), tx.epoch)
+    if row is not None:
+        engine = Actor(SYSTEM.kind, SYSTEM.name, hospital_id, SYSTEM.channel)
+        yield from _wrap_up(tx, engine, row, row, None)
 
 
 def wrap_up_call(tx: Tx, cmd: WrapUpCall, deps: Deps) -> Unit[AgentStatus]:

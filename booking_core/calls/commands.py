@@ -12,6 +12,7 @@ from ..bookings.model import BookingView
 from ..kernel.actor import Channel
 from ..kernel.unit import Command
 from .model import (
+    WRAP_UP_SECONDS,
     AgentState,
     AgentStatus,
     ClaimedBooking,
@@ -163,7 +164,12 @@ class CheckCallCode(Command[CodeCheck]):
 
 @dataclass(frozen=True, kw_only=True)
 class TakeCall(Command[TakenCall]):
+    """An available agent takes a waiting caller and is busy on the call; when it ends
+    (:class:`FinishAgentCall`, or the caller hangs up: :class:`EndCall`) they are in wrap-up
+    for at most ``wrap_up_seconds`` (the console's ``agent_wrap_up_seconds``)."""
+
     call_sid: str
+    wrap_up_seconds: int = WRAP_UP_SECONDS
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -178,12 +184,12 @@ class SetAgentState(Command[AgentStatus]):
 
 @dataclass(frozen=True, kw_only=True)
 class FinishAgentCall(Command[AgentStatus]):
-    """The agent hung up (or the caller did) the call they took: busy → wrap_up for at most
-    ``wrap_up_seconds`` (the setting ``agent_wrap_up_seconds``), then available by itself.
-    Finishing a call the agent is not busy on changes nothing."""
+    """The agent ended the call they took: busy → wrap_up for at most ``wrap_up_seconds``
+    (None: what :class:`TakeCall` was given), then available by itself. Finishing a call
+    the agent is not busy on changes nothing."""
 
     call_sid: str
-    wrap_up_seconds: int = 120
+    wrap_up_seconds: int | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -20,7 +20,14 @@ from ..kernel.errors import InvalidInput, NotFound
 from ..kernel.identity import mask_long_digits_in, mask_phone, normalize_phone
 from ..kernel.registry import handler_table, on
 from ..kernel.unit import Row, Tx, Unit, dumps, execute, one, val
-from .agents import finish_agent_call, occupy, ready_to_take, set_agent_state, wrap_up_call
+from .agents import (
+    call_ended,
+    finish_agent_call,
+    occupy,
+    ready_to_take,
+    set_agent_state,
+    wrap_up_call,
+)
 from .commands import (
     BookForCall,
     CancelForCall,
@@ -67,7 +74,7 @@ def take_call(tx: Tx, cmd: TakeCall, deps: Deps) -> Unit[TakenCall]:
     if not moved:  # another agent's take committed first (PostgreSQL re-checks the row)
         again = yield from queued_call(tx, cmd.call_sid, cmd.actor)
         return TakenCall(won=False, call=again, taken_by=again.taken_by or "")
-    yield from occupy(tx, cmd.actor, agent, cmd.call_sid)  # raises (keeping nothing) if not
+    yield from occupy(tx, cmd.actor, agent, cmd.call_sid, cmd.wrap_up_seconds)  # or raises
     tx.audit(
         cmd.actor,
         AuditAction.CALL_TAKE,
@@ -393,6 +400,7 @@ def end_call(tx: Tx, cmd: EndCall, deps: Deps) -> Unit[str | None]:
         call["id"],
     )
     if call["ended_at"] is None:
+        yield from call_ended(tx, cmd.call_sid, call["hospital_id"])  # its agent: wrap-up
         tx.emit(
             CallEnded(
                 hospital_id=call["hospital_id"],

@@ -136,6 +136,8 @@ class Disposition(StrEnum):
     OTHER = "other"  # 其他
 
 
+WRAP_UP_SECONDS = 120  # the setting agent_wrap_up_seconds's default
+
 SUMMARY_MAX_CHARS = 500  # a wrap-up summary (来电小结) is a few sentences, not a record
 
 

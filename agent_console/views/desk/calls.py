@@ -30,7 +30,7 @@ from ...i18n import language, translate
 from ...i18n_agents import state_words
 from ...pages import Page, common_context, wants_json
 from ...sessions import console_path
-from ..common import actor, services
+from ..common import actor, services, settings
 from .agent_states import agent_of, why_not
 from .common import local
 
@@ -135,7 +135,11 @@ async def take(request: web.Request) -> Page:
     who = actor(request)
     sid = request.match_info["sid"]
     try:
-        taken: TakenCall = await services(request).handle(TakeCall(call_sid=sid, actor=who))
+        taken: TakenCall = await services(request).handle(
+            TakeCall(
+                call_sid=sid, actor=who, wrap_up_seconds=settings(request).agent_wrap_up_seconds
+            )
+        )
     except AgentNotAvailable as err:  # on a break, in wrap-up, offline, on another call
         lang = language(request)
         state = state_words(lang, str(err.params["state"]))

@@ -1,7 +1,9 @@
 -- guahao schema, version 16: agent states (坐席状态) and call wrap-up (话后处理) (#14).
 -- agent_states: each agent's state now (an operator with no row is offline): available,
 -- busy (on call_sid), wrap_up (after call_sid, until wrap_up_until: then available),
--- break (小休), offline. agent_state_changes: every change, timed, for the workload report.
+-- break (小休), offline; wrap_up_seconds: the wrap-up limit of the console the agent took
+-- their call on (a call the caller ends starts the wrap-up without the console).
+-- agent_state_changes: every change, timed, for the workload report.
 -- calls: who answered a transferred call and when, and its wrap-up (disposition, 来电小结).
 
 CREATE TABLE agent_states (
@@ -10,8 +12,10 @@ CREATE TABLE agent_states (
     state TEXT NOT NULL,
     since {BIGINT} NOT NULL,
     call_sid TEXT,
-    wrap_up_until {BIGINT}
+    wrap_up_until {BIGINT},
+    wrap_up_seconds INTEGER
 );
+CREATE INDEX agent_states_call ON agent_states (call_sid);
 CREATE INDEX agent_states_hospital ON agent_states (hospital_id, state);
 
 CREATE TABLE agent_state_changes (

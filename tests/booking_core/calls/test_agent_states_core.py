@@ -160,6 +160,32 @@ async def test_the_wrap_up_limit_passes_on_the_clock(services, desk, clock):
     assert log[4]["state"] == "busy"
 
 
+async def test_the_caller_hanging_up_starts_the_wrap_up_with_the_takes_limit(services, desk, clock):
+    await transfer(services, "HA", "CA-1")
+    a = await _agent(services, "agent_a")
+    await _set(services, a, AgentState.AVAILABLE)
+    await services.handle(calls.TakeCall(actor=a, call_sid="CA-1", wrap_up_seconds=45))
+    clock.advance(minutes=2)
+    await services.handle(calls.EndCall(call_sid="CA-1", status="completed"))
+    status = await services.read(calls.agent_status, a)
+    assert (status.state, status.call_sid) == (AgentState.WRAP_UP, "CA-1")
+    assert (status.wrap_up_until - status.since).total_seconds() == 45
+    again = await services.handle(calls.FinishAgentCall(actor=a, call_sid="CA-1"))
+    assert again == status  # the agent's own "end the call" after it: nothing more
+    await services.handle(calls.EndCall(call_sid="CA-1", status="completed"))  # a repeat
+    clock.advance(seconds=45)
+    assert await _state(services, a) is AgentState.AVAILABLE
+    [change] = await table(
+        services, "SELECT actor FROM audit WHERE action = 'agent.state' AND after_state LIKE ?",
+        '%wrap_up"%',
+    )  # fmt: skip
+    assert change["actor"] == "system:engine"
+    await services.handle(
+        calls.WrapUpCall(actor=a, call_sid="CA-1", disposition=Disposition.INFORMATION)
+    )  # wrapped up late: stored with the call, the agent stays available
+    assert await _state(services, a) is AgentState.AVAILABLE
+
+
 async def test_five_available_agents_race_for_one_caller_and_one_wins(services, desk):
     await transfer(services, "HA", "CA-race")
     agents = []
@@ -276,7 +302,7 @@ async def test_one_agent_racing_for_ten_callers_takes_one(race_services):
 RACE_WINDOW_SECONDS = 0.1  # far longer than a read and an update; 10 units start within it
 
 
-def _unguarded_occupy(tx, actor, operator, call_sid):
+def _unguarded_occupy(tx, actor, operator, call_sid, wrap_up_seconds=120):
     """``occupy`` without its compare-and-set (busy whatever the state was), the gap after
     the availability read held open (as tests/booking_core/bookings/test_concurrency.py's
     controls do), so the race shows on a loaded machine too."""
