@@ -56,7 +56,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "agent_state": "Agent state",
         "agent_state_available": "available",
         "agent_state_busy": "on a call",
-        "agent_state_wrap_up": "wrap-up",
+        "agent_state_wrap_up": "in wrap-up",
         "agent_state_break": "on a break",
         "agent_state_offline": "offline",
         "agent_state_since": "since {since} ({minutes} min)",
