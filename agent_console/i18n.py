@@ -10,6 +10,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from . import i18n_softphone
+from . import i18n_agents
 
 DEFAULT_LANGUAGE = "zh"
 LANG_COOKIE = "guahao_lang"
@@ -324,6 +325,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "{settings}): ask an admin; see docs/twilio.md.",
     },
 }
+
+for _lang, _words in i18n_agents.MESSAGES.items():  # agent states, wrap-up (#14)
+    MESSAGES[_lang].update(_words)
 
 
 for _lang, _words in i18n_softphone.MESSAGES.items():  # the softphone's words (#14)

@@ -61,6 +61,7 @@ class ConsoleSettings:
     timezone: str = "Asia/Shanghai"  # the engine's default zone: platform screens, log-in
     feeds_allow_private: bool = False  # subscribers at private addresses (a HIS on the LAN)
     softphone: SoftphoneSettings = field(default_factory=SoftphoneSettings)
+    agent_wrap_up_seconds: int = 120  # after a call, then the agent is available again
 
 
 @dataclass
@@ -80,5 +81,7 @@ PASSWORDS = web.AppKey("passwords", Passwords)
 
 SESSION = web.RequestKey("session", ConsoleSession | None)
 """The signed-in session behind a request, or None (set by the session middleware)."""
+AGENT_STATE = web.RequestKey("agent_state", dict)
+"""The signed-in agent's state for the desk header's switcher (desk pages in a browser)."""
 NEW_PRE_CSRF = web.RequestKey("new_pre_csrf", str)
 """A CSRF token for an anonymous form, to be set as a cookie on the response."""

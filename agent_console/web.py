@@ -39,6 +39,7 @@ from .pages import Page, present, wants_json
 from .permissions import Permission, permissions_of
 from .routing import PUBLIC, SIGNED_IN, STEP, Route
 from .views import account, login, operators, records
+from .views.desk import agent_states
 from .views.office.schedule_import import PREVIEWS, PreviewShelf
 from .views.office.workbook import EXPORTS, ExportGate
 from .views.times import when
@@ -200,7 +201,13 @@ async def headers_middleware(request: web.Request, handler) -> web.StreamRespons
 def make_app(services: BookingServices, settings: ConsoleSettings | None = None) -> web.Application:
     settings = settings or ConsoleSettings()
     app = web.Application(
-        middlewares=[headers_middleware, error_middleware, session_middleware, csrf_middleware]
+        middlewares=[
+            headers_middleware,
+            error_middleware,
+            session_middleware,
+            csrf_middleware,
+            agent_states.header_state_middleware,  # the desk header's agent state (#14)
+        ]
     )
     app[SERVICES] = services
     app[SETTINGS] = settings

@@ -262,6 +262,12 @@ SETTINGS: tuple[Setting, ...] = (
         int,
     ),
     Setting(
+        "agent_wrap_up_seconds",
+        120,
+        "Seconds an agent stays in wrap-up after a call at most, then is available again",
+        int,
+    ),
+    Setting(
         "console_trust_proxy",
         False,
         "Believe X-Forwarded-Proto and X-Forwarded-For (only behind your own reverse proxy)",
@@ -456,6 +462,7 @@ class Settings:
     sms_send_lease_seconds: int
     console_session_hours: int
     console_idle_minutes: int
+    agent_wrap_up_seconds: int
     console_trust_proxy: bool
     console_trusted_proxies: tuple[str, ...]
     kiosk_broker_url: str
@@ -873,6 +880,7 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
     "feeds_first_retry_seconds": _between(1, 3600),
     "console_session_hours": _between(1, 24 * 7),
     "console_idle_minutes": _at_least(1),
+    "agent_wrap_up_seconds": _between(0, 3600),
     "console_trusted_proxies": _check_networks,
     "kiosk_broker_url": _check_broker_url,
     "kiosk_broker_user": _check_broker_user,

@@ -41,6 +41,11 @@ DOMAIN_PROBLEMS: dict[str, tuple[int, str, str]] = {
         "Idempotency-Key {key} was already used for a different request.",
     ),
     "forbidden": (403, "Forbidden", "This token may not {action}."),
+    "agent_not_available": (
+        409,
+        "Agent not available",
+        "The agent is {state}; only an available agent takes a caller.",
+    ),
     "import_rejected": (
         422,
         "Import rejected",

@@ -4,7 +4,8 @@ headless Chromium from the Debian package (never a downloaded browser).
     .venv/bin/python scripts/screenshots.py [--out docs/screenshots]
 
 Writes login.png, desk.png (callers waiting, live), search.png, patient.png (with the
-call that was taken: screen pop), slots.png, booked.png, reschedule.png, refused.png;
+call that was taken: screen pop), slots.png, booked.png, reschedule.png, refused.png,
+wrap_up.png (the call's outcome and summary after it ended, 话后处理);
 then the back office as a hospital admin: office_home.png, office_bookings.png (the booking
 query), office_sessions.png (the week grid), office_stop.png (停诊 preview: three bookings
 affected), office_reports.png, office_devices.png (the kiosks: devices, open jobs, money
@@ -147,6 +148,9 @@ def main() -> int:
             page.goto(f"{engine.url}/console/login")
             take(page, out, "login")
             log_in(page, engine.url, "agent_a")
+            page.goto(f"{engine.url}/console/desk")
+            page.click('#agent-state button[value="available"]')  # 置闲: offered callers
+            page.wait_for_selector("#agent-state.state-available")
             li = engine.world["li"]
             engine.call(
                 transfer(
@@ -195,6 +199,11 @@ def main() -> int:
             page.keyboard.press("Enter")  # the same patient twice on one day: a kind refusal
             page.wait_for_load_state("load")
             take(page, out, "refused")
+            page.click('#agent-state button:has-text("结束通话")')  # end the call: wrap-up
+            page.wait_for_url(re.compile(r"/wrap-up$"))
+            page.check('input[name="disposition"][value="booked"]')
+            page.fill('textarea[name="summary"]', "来电预约骨科赵医生，已约成功并短信通知。")
+            take(page, out, "wrap_up")
             context.close()
             office(browser, engine, out)
             devices(browser, engine, out)

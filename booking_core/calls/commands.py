@@ -11,7 +11,18 @@ from typing import Any
 from ..bookings.model import BookingView
 from ..kernel.actor import Channel
 from ..kernel.unit import Command
-from .model import ClaimedBooking, CodeCheck, CodeSent, StepAnswer, StepRecord, TakenCall
+from .model import (
+    WRAP_UP_SECONDS,
+    AgentState,
+    AgentStatus,
+    ClaimedBooking,
+    CodeCheck,
+    CodeSent,
+    Disposition,
+    StepAnswer,
+    StepRecord,
+    TakenCall,
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -153,7 +164,43 @@ class CheckCallCode(Command[CodeCheck]):
 
 @dataclass(frozen=True, kw_only=True)
 class TakeCall(Command[TakenCall]):
+    """An available agent takes a waiting caller and is busy on the call; when it ends
+    (:class:`FinishAgentCall`, or the caller hangs up: :class:`EndCall`) they are in wrap-up
+    for at most ``wrap_up_seconds`` (the console's ``agent_wrap_up_seconds``)."""
+
     call_sid: str
+    wrap_up_seconds: int = WRAP_UP_SECONDS
+
+
+@dataclass(frozen=True, kw_only=True)
+class SetAgentState(Command[AgentStatus]):
+    """The acting agent chooses available, break (小休) or offline; busy and wrap-up come
+    from the calls (:class:`TakeCall`, :class:`FinishAgentCall`). An agent on a call
+    cannot leave it by choosing a state (:class:`~booking_core.kernel.errors.AgentNotAvailable`);
+    one in wrap-up may (the call then has no wrap-up record)."""
+
+    state: AgentState
+
+
+@dataclass(frozen=True, kw_only=True)
+class FinishAgentCall(Command[AgentStatus]):
+    """The agent ended the call they took: busy → wrap_up for at most ``wrap_up_seconds``
+    (None: what :class:`TakeCall` was given), then available by itself. Finishing a call
+    the agent is not busy on changes nothing."""
+
+    call_sid: str
+    wrap_up_seconds: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class WrapUpCall(Command[AgentStatus]):
+    """The wrap-up form (话后处理): the call's disposition and short summary (来电小结,
+    at most ``SUMMARY_MAX_CHARS``; it may name the patient, so it is never logged nor put
+    in an event or audit row) stored with the call; the agent is available again."""
+
+    call_sid: str
+    disposition: Disposition
+    summary: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)

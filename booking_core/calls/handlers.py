@@ -21,6 +21,14 @@ from ..kernel.errors import InvalidInput, InvalidState, NotFound
 from ..kernel.identity import mask_long_digits_in, mask_phone, normalize_phone
 from ..kernel.registry import handler_table, on
 from ..kernel.unit import Row, Tx, Unit, dumps, execute, one, val
+from .agents import (
+    call_ended,
+    finish_agent_call,
+    occupy,
+    ready_to_take,
+    set_agent_state,
+    wrap_up_call,
+)
 from .commands import (
     BookForCall,
     CancelForCall,
@@ -29,13 +37,16 @@ from .commands import (
     ClaimStepAndBook,
     CountCallLookup,
     EndCall,
+    FinishAgentCall,
     FinishCallStep,
     HandOverCall,
     RecordCallStep,
     SendCallCode,
+    SetAgentState,
     StartCall,
     TakeCall,
     TransferCall,
+    WrapUpCall,
 )
 from .model import CallResult, ClaimedBooking, QueuedCall, StepAnswer, TakenCall
 from .proof import check_call_code, count_call_lookup, send_call_code
@@ -50,11 +61,14 @@ def take_call(tx: Tx, cmd: TakeCall, deps: Deps) -> Unit[TakenCall]:
     call = _queued(row)
     if call.taken_by:
         return TakenCall(won=call.taken_by == cmd.actor.name, call=call, taken_by=call.taken_by)
+    agent = yield from ready_to_take(tx, cmd.actor)  # only an available agent takes one
     context = {**call.context, "taken_by": cmd.actor.name, "taken_at": tx.epoch}
     moved = yield execute(
-        "UPDATE calls SET transfer_context = ?, updated_at = ? "
+        "UPDATE calls SET transfer_context = ?, agent_id = ?, answered_at = ?, updated_at = ? "
         "WHERE id = ? AND transfer_context = ?",
         dumps(context),
+        agent["id"],
+        tx.epoch,
         tx.epoch,
         row["id"],
         row["transfer_context"],
@@ -62,6 +76,7 @@ def take_call(tx: Tx, cmd: TakeCall, deps: Deps) -> Unit[TakenCall]:
     if not moved:  # another agent's take committed first (PostgreSQL re-checks the row)
         again = yield from queued_call(tx, cmd.call_sid, cmd.actor)
         return TakenCall(won=False, call=again, taken_by=again.taken_by or "")
+    yield from occupy(tx, cmd.actor, agent, cmd.call_sid, cmd.wrap_up_seconds)  # or raises
     tx.audit(
         cmd.actor,
         AuditAction.CALL_TAKE,
@@ -387,6 +402,7 @@ def end_call(tx: Tx, cmd: EndCall, deps: Deps) -> Unit[str | None]:
         call["id"],
     )
     if call["ended_at"] is None:
+        yield from call_ended(tx, cmd.call_sid, call["hospital_id"])  # its agent: wrap-up
         tx.emit(
             CallEnded(
                 hospital_id=call["hospital_id"],
@@ -463,4 +479,7 @@ HANDLERS = handler_table(
     on(CountCallLookup, count_call_lookup),
     on(SendCallCode, send_call_code),
     on(CheckCallCode, check_call_code),
+    on(SetAgentState, set_agent_state),
+    on(FinishAgentCall, finish_agent_call),
+    on(WrapUpCall, wrap_up_call),
 )

@@ -1,6 +1,7 @@
 """Reports (报表) and the audit log (审计日志) of the back office: counts for the charts
 (bookings by channel, department, doctor, day; no-show rate; slot use; agent workload;
-call outcomes) and the audit rows, scoped to the actor's hospital."""
+call outcomes; calls by the agents' dispositions), each agent's times (``agent_times``, see
+:mod:`.agents`) and the audit rows, scoped to the actor's hospital."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from ..catalogue.repo import hospital_for
 from ..kernel import tenancy
 from ..kernel.actor import Actor
 from ..kernel.unit import Tx, Unit, from_epoch, rows, to_epoch
+from .agents import agent_workload, call_dispositions
 
 
 def report(
@@ -67,6 +69,12 @@ def report(
     )
     out["slot_use"] = [(r["label"], r["booked"], r["capacity"]) for r in use]
     out["call_outcomes"] = yield from _call_outcomes(actor, hospital_code, day_from, day_to)
+    out["call_dispositions"] = yield from call_dispositions(
+        tx, actor, hospital_code=hospital_code, day_from=day_from, day_to=day_to
+    )
+    out["agent_times"] = yield from agent_workload(
+        tx, actor, hospital_code=hospital_code, day_from=day_from, day_to=day_to
+    )
     return out
 
 

@@ -1,6 +1,10 @@
 """Incoming calls (来电): the queue of callers the IVR passed to an agent, live over
 Server-Sent Events, and taking one (screen pop: the caller's record opens).
 
+Only an available agent is offered callers (坐席置闲): to an agent on a call, in wrap-up,
+on a break or offline the list says why it is empty instead, beside the state switcher
+(:mod:`.agent_states`); taking a caller when not available is refused in words.
+
 The stream is a plain ``web.StreamResponse`` with ``text/event-stream``: the format is a
 few lines, so no extra dependency. Each connection reads the queue from the store every
 ``POLL_SECONDS`` and sends the rendered rows when they changed, so a transfer taken by
@@ -19,12 +23,15 @@ from aiohttp import web
 
 from booking_core.calls import QueuedCall, TakeCall, TakenCall, call_queue, queued_call
 from booking_core.catalogue import hospital_timezone
+from booking_core.kernel.errors import AgentNotAvailable
 from booking_core.kernel.identity import mask_name
 
 from ...i18n import language, translate
+from ...i18n_agents import state_words
 from ...pages import Page, common_context, wants_json
 from ...sessions import console_path
-from ..common import actor, services
+from ..common import actor, services, settings
+from .agent_states import agent_of, why_not
 from .common import local
 
 POLL_SECONDS = 1.0  # how soon a new transfer shows on every desk
@@ -53,16 +60,20 @@ def call_row(call: QueuedCall, tz: str) -> dict[str, Any]:
     }
 
 
-async def _queue(request: web.Request) -> list[dict[str, Any]]:
+async def _queue(request: web.Request) -> dict[str, Any]:
+    """The waiting callers if the agent is available, else none and why not."""
+    agent = await agent_of(request)
+    if not agent["available"]:
+        return {"calls": [], "agent": agent, "why_not": why_not(request, agent)}
     who = actor(request)
     tz = await services(request).read(hospital_timezone, who.hospital_id)
     found = await services(request).read(call_queue, who)
-    return [call_row(c, tz) for c in found]
+    return {"calls": [call_row(c, tz) for c in found], "agent": agent, "why_not": ""}
 
 
 async def desk(request: web.Request) -> Page:
     """The desk: waiting callers (live) and the patient search box."""
-    return Page({"calls": await _queue(request), "q": "", "by": "auto"})
+    return Page({**(await _queue(request)), "q": "", "by": "auto"})
 
 
 def _event(name: str, data: str) -> bytes:
@@ -78,9 +89,9 @@ def _gone(request: web.Request) -> bool:
 async def call_stream(request: web.Request) -> web.StreamResponse | Page:
     """``event: calls`` with the queue's rendered rows whenever it changes (its JSON twin:
     the queue now)."""
-    calls = await _queue(request)
+    queue = await _queue(request)
     if wants_json(request):
-        return Page({"calls": calls})
+        return Page(queue)
     response = web.StreamResponse(
         headers={
             "Content-Type": "text/event-stream; charset=utf-8",
@@ -96,14 +107,14 @@ async def call_stream(request: web.Request) -> web.StreamResponse | Page:
     try:
         await response.write(f"retry: {RETRY_MILLISECONDS}\n\n".encode())
         while not _gone(request):
-            html = aiohttp_jinja2.render_string(ROWS_TEMPLATE, request, {**base, "calls": calls})
+            html = aiohttp_jinja2.render_string(ROWS_TEMPLATE, request, {**base, **queue})
             if html != last:
                 await response.write(_event("calls", html))
                 last = html
             if loop.time() >= deadline:
                 break
             await asyncio.sleep(POLL_SECONDS)
-            calls = await _queue(request)
+            queue = await _queue(request)
     except (ConnectionResetError, ConnectionError):
         pass  # the agent closed the tab
     return response
@@ -123,7 +134,27 @@ async def take(request: web.Request) -> Page:
     """Take a waiting caller; the winner goes to the caller's record (screen pop)."""
     who = actor(request)
     sid = request.match_info["sid"]
-    taken: TakenCall = await services(request).handle(TakeCall(call_sid=sid, actor=who))
+    try:
+        taken: TakenCall = await services(request).handle(
+            TakeCall(
+                call_sid=sid, actor=who, wrap_up_seconds=settings(request).agent_wrap_up_seconds
+            )
+        )
+    except AgentNotAvailable as err:  # on a break, in wrap-up, offline, on another call
+        lang = language(request)
+        state = state_words(lang, str(err.params["state"]))
+        message = translate(lang, "agent_not_available", state=state)
+        call = await services(request).read(queued_call, sid, who)
+        tz = await services(request).read(hospital_timezone, who.hospital_id)
+        context = {
+            "call": call_row(call, tz),
+            "q": "",
+            "by": "auto",
+            "error": "agent_not_available",
+            "state": str(err.params["state"]),
+            "message": message,
+        }
+        return Page(context, status=409, template="desk/call.html")
     tz = await services(request).read(hospital_timezone, who.hospital_id)
     row = call_row(taken.call, tz)
     if not taken.won:

@@ -71,6 +71,9 @@ def test_browser_book_change_and_cancel_by_keyboard(page, engine):
 def test_browser_take_an_incoming_transfer_and_see_its_context(page, engine):
     log_in(page, engine.url, "agent_a")
     page.goto(f"{engine.url}/console/desk")
+    assert "离线" in page.locator("#agent-state").inner_text()  # offered no caller yet
+    page.click('#agent-state button[value="available"]')  # 置闲 (#14)
+    page.wait_for_selector("#agent-state.state-available")
     loads = _count_loads(page)
     li = engine.world["li"]
     engine.call(
