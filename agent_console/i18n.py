@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from . import i18n_softphone
-from . import i18n_agents
+from . import i18n_agents, i18n_softphone
 
 DEFAULT_LANGUAGE = "zh"
 LANG_COOKIE = "guahao_lang"
