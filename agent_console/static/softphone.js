@@ -114,6 +114,7 @@
     holdButton.textContent = words[held ? "sp_resume" : "sp_hold"];
   }
   function over(key) {
+    var ended = sid;
     stopTimer();
     call = null;
     sid = null;
@@ -122,6 +123,17 @@
     labels();
     showCall(false);
     say(key || "sp_ended");
+    if (ended && (key === "sp_ended" || key === "sp_transferred")) { finish(ended, key === "sp_ended"); }
+  }
+
+  /* The call is over for this agent: busy → wrap-up on the server (话后处理); after a
+     hang-up the wrap-up form opens, after a transfer the message stays and the header's
+     wrap-up link waits. */
+  function finish(callSid, open) {
+    var path = "desk/calls/" + encodeURIComponent(callSid);
+    post(path + "/finish").then(function () {
+      if (open) { window.location.assign(base + path + "/wrap-up"); }
+    }, function () { notice(words.sp_error_server); });
   }
 
   /* -- the call ---------------------------------------------------------------------- */

@@ -13,13 +13,15 @@ skipped on a workstation and FAIL in CI (``CI=true``).
 
 from __future__ import annotations
 
+import re
+
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import jwt
 import pytest
 
-from tests.agent_console.browser.live_desk import log_in
+from tests.agent_console.browser.live_desk import go_available, log_in
 from tests.agent_console.browser.softphone_desk import STAND_IN, SoftphoneEngine
 from tests.agent_console.desk.desk_world import transfer
 from tests.agent_console.helpers import table
@@ -58,6 +60,7 @@ def test_browser_softphone_take_talk_mute_hold_resume_hang_up(page, engine):
     page.clock.install(time="2026-07-10T08:00:00+08:00")  # paused before the call is accepted
     log_in(page, engine.url, "agent_a")
     page.goto(f"{engine.url}/console/desk")
+    go_available(page)
     state_is(page, "sp_ready")
     assert page.locator("#softphone .sp-state").inner_text() == "就绪，可接听"
     [operator] = engine.call(
@@ -141,24 +144,30 @@ def test_browser_softphone_take_talk_mute_hold_resume_hang_up(page, engine):
     page.clock.run_for("00:10")
     assert timer.inner_text() == "01:15"  # the call's time goes on through the hold
 
-    # another caller while on this call: not taken (leaving the page would end the call)
+    # another caller while on this call: not offered to a busy agent (#14 agent states)
     engine.call(transfer(engine.services, "HA", "CA-next", step="main", digits="0"))
-    page.locator('tr[data-call="CA-next"] button').click()
-    message = page.locator("#softphone .sp-message")
-    message.filter(has_text="请先结束当前通话，再接听下一位来电者。").wait_for()
+    page.locator("tr.why-not.state-busy").wait_for()
+    assert page.locator('tr[data-call="CA-next"]').count() == 0
     assert urlsplit(page.url).path == "/console/desk"
     assert recorded(page, "devices[0].connects.length") == 2
 
     page.keyboard.press("h")
     assert recorded(page, "calls[1].disconnects") == 1
-    state_is(page, "sp_ended")
     assert len(engine.twilio.redirects) == 1
+    # hung up: the agent is in wrap-up and the wrap-up form opens (话后处理)
+    page.wait_for_url(re.compile(r"/desk/calls/CA-softphone/wrap-up$"))
+    assert page.locator("#agent-state").get_attribute("class").endswith("state-wrap_up")
+    page.check("input[name=disposition][value=information]")
+    page.fill("textarea[name=summary]", "询问门诊时间")
+    page.locator("form.wrap-up button[type=submit]").click()
+    page.wait_for_selector("#agent-state.state-available")
 
 
 def test_browser_softphone_transfer_to_another_agent(page, engine):
     page.add_init_script(STAND_IN)
     log_in(page, engine.url, "agent_a")
     page.goto(f"{engine.url}/console/desk")
+    go_available(page)
     state_is(page, "sp_ready")
     engine.twilio.add_call("CA-handover")
     engine.call(transfer(engine.services, "HA", "CA-handover", step="main", digits="0"))
