@@ -34,6 +34,7 @@ from ..kernel.errors import NotStarted, StoreUnavailable
 from ..kernel.unit import CheckViolation, Query, Tx, UniqueViolation, UnitOfWork, dumps, execute
 from .base import SQL_LOG, Store, audit_rows
 from .budget import Budget, absorbs, current
+from .changes import CHANNEL, decode, notify_args
 from .gate import DeadlineGate
 from .migrations import BOOKKEEPING, all_migrations
 
@@ -46,12 +47,20 @@ RETRY_BASE_SECONDS = 0.005
 
 MIGRATION_LOCK_KEY = 7_340_001  # pg_advisory_lock key: one engine migrates, the others wait
 
+# The LISTEN connection of the change notifications (:mod:`.changes`): an idle one is asked
+# whether it is alive this often (a connection cut without a word, by a NAT or a fail-over,
+# is found within it; a lost one the driver sees is found at once), and a lost one is
+# tried again after a pause; meanwhile the live screens' slow safety refresh still runs.
+LISTEN_CHECK_SECONDS = 15.0
+LISTEN_RETRY_SECONDS = 2.0
+
 STATEMENT_CACHE_SIZE = 1024  # every statement the doors use stays prepared (asyncpg's default: 100)
 
 # What a unit recorded, in one statement (one round trip instead of four: drawing the
 # event ids, the audit rows, the events, their deliveries). The events are numbered in
-# the order they were recorded (ORDER BY their ordinality).
-PERSIST_SQL = """
+# the order they were recorded (ORDER BY their ordinality). The same statement sends the
+# unit's change notifications (:mod:`.changes`): PostgreSQL delivers them on COMMIT only.
+PERSIST_SQL = f"""
 WITH audited AS (
     INSERT INTO audit (at, actor, action, entity, entity_id, hospital_id, before_state,
                        after_state)
@@ -64,9 +73,12 @@ WITH audited AS (
          WITH ORDINALITY AS e (topic, hospital_id, aggregate, payload, n)
     ORDER BY e.n
     RETURNING id
+), delivered AS (
+    INSERT INTO outbox_deliveries (consumer, event_id, available_at)
+    SELECT c.consumer, events.id, $1::bigint
+    FROM events CROSS JOIN unnest($13::text[]) AS c (consumer)
 )
-INSERT INTO outbox_deliveries (consumer, event_id, available_at)
-SELECT c.consumer, events.id, $1::bigint FROM events CROSS JOIN unnest($13::text[]) AS c (consumer)
+SELECT count(pg_notify('{CHANNEL}', n.payload)) FROM unnest($14::text[]) AS n (payload)
 """
 
 # A write that fails with these failed for the server's reason, not the unit's: no
@@ -128,6 +140,7 @@ def persist_recorded(tx: Tx, consumers: Sequence[str]) -> Generator[Query, Any, 
         [ev.key for ev in tx.events],
         [dumps(ev.payload()) for ev in tx.events],
         list(consumers) if tx.events else [],
+        notify_args(tx),
     )
 
 
@@ -203,6 +216,11 @@ class PostgresStore(Store):
         self._min, self._max = min_size, max_size
         self._gate = DeadlineGate(max_size)  # the pool's connections, earliest deadline first
         self._pool: asyncpg.Pool | None = None
+        self._listener: asyncio.Task[None] | None = None
+        self.listen_connection: asyncpg.Connection | None = None  # the current one (tests)
+        self.listen_check_seconds = LISTEN_CHECK_SECONDS
+        self.listen_retry_seconds = LISTEN_RETRY_SECONDS
+        self._listen_down = False
 
     async def open(self) -> None:
         try:
@@ -246,6 +264,11 @@ class PostgresStore(Store):
             )
 
     async def close(self) -> None:
+        if self._listener is not None:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listener
+            self._listener = None
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
@@ -353,6 +376,59 @@ class PostgresStore(Store):
         if stopped:  # not the door's budget: the caller itself was stopped (at shutdown)
             raise asyncio.CancelledError
         return result
+
+    # --- change notifications (see .changes) ------------------------------------------
+
+    def _watched(self) -> None:
+        """The first wait on :attr:`changes`: LISTEN from now on (a store that nobody
+        watches, a command-line tool's, opens no extra connection)."""
+        if self._pool is not None and self._listener is None:
+            self._listener = asyncio.create_task(self._listen(), name="postgres-listen")
+
+    def _notified(self, conn: object, pid: int, channel: str, payload: str) -> None:
+        change = decode(payload)
+        if change is None:
+            log.warning("an unreadable change notification: %r", payload)
+            self.changes.signal_everything()
+        else:
+            self.changes.signal((change,))
+
+    async def _listen(self) -> None:
+        """Keep one connection LISTENing; each (re)connection is signalled as "everything
+        changed" (what was committed while nobody listened is not known)."""
+        while True:
+            try:
+                await self._listen_once()
+                reason = "the connection closed"
+            except asyncio.CancelledError:
+                raise
+            except Exception as err:  # the server gone, a reset, a timeout: try again
+                reason = str(err) or type(err).__name__
+            if not self._listen_down:  # logged once down, and once up again
+                log.error("change notifications lost, reconnecting: %s", reason)
+                self._listen_down = True
+            self.changes.signal_everything()
+            await asyncio.sleep(self.listen_retry_seconds)
+
+    async def _listen_once(self) -> None:
+        conn = await asyncpg.connect(self.dsn, timeout=self.listen_check_seconds)
+        lost = asyncio.Event()
+        conn.add_termination_listener(lambda _conn: lost.set())
+        try:
+            await conn.add_listener(CHANNEL, self._notified)
+            self.listen_connection = conn
+            if self._listen_down:
+                log.warning("change notifications are back")
+                self._listen_down = False
+            self.changes.signal_everything()  # anything committed before LISTEN began
+            while not lost.is_set():
+                try:
+                    await asyncio.wait_for(lost.wait(), self.listen_check_seconds)
+                except TimeoutError:  # quiet for a while: is the connection still there?
+                    await asyncio.wait_for(conn.fetchval("SELECT 1"), self.listen_check_seconds)
+        finally:
+            self.listen_connection = None
+            conn.terminate()
 
     def _require_pool(self) -> asyncpg.Pool:
         if self._pool is None:
