@@ -2,11 +2,13 @@
 Server-Sent Events, and taking one (screen pop: the caller's record opens).
 
 The stream is a plain ``web.StreamResponse`` with ``text/event-stream``: the format is a
-few lines, so no extra dependency. Each connection reads the queue from the store every
-``POLL_SECONDS`` and sends the rendered rows when they changed, so a transfer taken by
-any engine process (several behind a load balancer) shows everywhere. A stream lasts at
-most ``STREAM_SECONDS``; the browser's EventSource reconnects by itself, and the session
-is checked again then (a logged-out agent stops receiving calls; a shutdown is not held).
+few lines, so no extra dependency. Every open desk of a hospital shares one reader
+(:mod:`agent_console.live`): it reads the queue when the store signals that the hospital's
+calls changed (a transfer, a take, a hang-up, by any engine process: PostgreSQL
+LISTEN/NOTIFY) and every ``REFRESH_SECONDS`` in case a signal was lost, and each
+connection sends the rows it renders when they changed. A stream lasts at most
+``STREAM_SECONDS``; the browser's EventSource reconnects by itself, and the session is
+checked again then (a logged-out agent stops receiving calls; a shutdown is not held).
 """
 
 from __future__ import annotations
@@ -19,15 +21,18 @@ from aiohttp import web
 
 from booking_core.calls import QueuedCall, TakeCall, TakenCall, call_queue, queued_call
 from booking_core.catalogue import hospital_timezone
+from booking_core.kernel.actor import Actor
 from booking_core.kernel.identity import mask_name
+from booking_core.kernel.unit import Tx, Unit
 
 from ...i18n import language, translate
+from ...live import live
 from ...pages import Page, common_context, wants_json
 from ...sessions import console_path
 from ..common import actor, services
 from .common import local
 
-POLL_SECONDS = 1.0  # how soon a new transfer shows on every desk
+CALL_TOPICS = frozenset({"call"})  # the store's change topics the queue shows
 STREAM_SECONDS = 30.0  # then the browser reconnects (and the session is checked again)
 RETRY_MILLISECONDS = 1000
 ROWS_TEMPLATE = "desk/call_rows.html"
@@ -75,12 +80,24 @@ def _gone(request: web.Request) -> bool:
     return transport is None or transport.is_closing()
 
 
+def _queue_now(tx: Tx, who: Actor) -> Unit[tuple[str, list[QueuedCall]]]:
+    """The hospital's zone and its queue, in one read (the shared reader's)."""
+    tz = yield from hospital_timezone(tx, who.hospital_id)
+    return tz, (yield from call_queue(tx, who))
+
+
 async def call_stream(request: web.Request) -> web.StreamResponse | Page:
     """``event: calls`` with the queue's rendered rows whenever it changes (its JSON twin:
     the queue now)."""
-    calls = await _queue(request)
     if wants_json(request):
-        return Page({"calls": calls})
+        return Page({"calls": await _queue(request)})
+    who = actor(request)
+    reader = services(request)
+
+    async def read() -> list[dict[str, Any]]:  # once per change for every desk of the hospital
+        tz, found = await reader.read(_queue_now, who)
+        return [call_row(c, tz) for c in found]
+
     response = web.StreamResponse(
         headers={
             "Content-Type": "text/event-stream; charset=utf-8",
@@ -95,15 +112,20 @@ async def call_stream(request: web.Request) -> web.StreamResponse | Page:
     last = None
     try:
         await response.write(f"retry: {RETRY_MILLISECONDS}\n\n".encode())
-        while not _gone(request):
-            html = aiohttp_jinja2.render_string(ROWS_TEMPLATE, request, {**base, "calls": calls})
-            if html != last:
-                await response.write(_event("calls", html))
-                last = html
-            if loop.time() >= deadline:
-                break
-            await asyncio.sleep(POLL_SECONDS)
-            calls = await _queue(request)
+        async with live(request).subscribe("calls", CALL_TOPICS, who.hospital_id, read) as feed:
+            seen = 0
+            while not _gone(request):
+                try:
+                    async with asyncio.timeout_at(deadline):
+                        seen, calls = await feed.next(seen)
+                except TimeoutError:
+                    break  # the stream's lifetime is over: the browser reconnects
+                html = aiohttp_jinja2.render_string(
+                    ROWS_TEMPLATE, request, {**base, "calls": calls}
+                )
+                if html != last:
+                    await response.write(_event("calls", html))
+                    last = html
     except (ConnectionResetError, ConnectionError):
         pass  # the agent closed the tab
     return response
