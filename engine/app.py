@@ -83,6 +83,7 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> web.Applicat
             on_booking=metrics.record_booking,
             default_timezone=settings.timezone,
             feeds_allow_private=settings.feeds_allow_private_addresses,
+            wallboard_service_level_seconds=settings.wallboard_service_level_seconds,
         ),
     )
     app.add_subapp("/fhir/R4/", fhir_app(services, settings))

@@ -274,6 +274,13 @@ SETTINGS: tuple[Setting, ...] = (
         list,
     ),
     Setting(
+        "wallboard_service_level_seconds",
+        20,
+        "The wallboard's service level: the share of callers an agent took within this many "
+        "seconds of their transfer",
+        int,
+    ),
+    Setting(
         "kiosk_broker_url",
         "",
         "The kiosks' MQTT broker, mqtts://host:port (mqtt:// only on a closed test network); "
@@ -458,6 +465,7 @@ class Settings:
     console_idle_minutes: int
     console_trust_proxy: bool
     console_trusted_proxies: tuple[str, ...]
+    wallboard_service_level_seconds: int
     kiosk_broker_url: str
     kiosk_broker_user: str
     kiosk_broker_password: str | None
@@ -874,6 +882,7 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
     "console_session_hours": _between(1, 24 * 7),
     "console_idle_minutes": _at_least(1),
     "console_trusted_proxies": _check_networks,
+    "wallboard_service_level_seconds": _between(1, 3600),
     "kiosk_broker_url": _check_broker_url,
     "kiosk_broker_user": _check_broker_user,
     "his_blacklist_url": _check_public_url,

@@ -129,9 +129,7 @@ class Changes:
             await self._wakeup.wait()
         return now
 
-    async def watch(
-        self, topics: Collection[str], hospital_id: int | None
-    ) -> AsyncIterator[int]:
+    async def watch(self, topics: Collection[str], hospital_id: int | None) -> AsyncIterator[int]:
         """``async for version in changes.watch({"call"}, 3)``: once now, then once per
         wake-up (several changes in between are one)."""
         self._started()

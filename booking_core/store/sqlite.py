@@ -371,7 +371,9 @@ class SqliteStore(Store):
                         job.future.set_exception(value)
                 # committed: tell the live screens (a unit that failed recorded nothing)
                 self.changes.signal(
-                    c for (ok, _v), tx in zip(outcomes, txs, strict=True) if ok
+                    c
+                    for (ok, _v), tx in zip(outcomes, txs, strict=True)
+                    if ok
                     for c in changes_of(tx)
                 )
             self._idle.set()

@@ -20,6 +20,7 @@ from booking_core.kernel.actor import SYSTEM
 from booking_core.kernel.unit import Tx
 from booking_core.store import make_store
 from booking_core.store.changes import Changes, changes_of, decode, encode
+from tests.support.waiting import eventually
 
 WAIT = 10  # seconds a test waits for a notification before it fails (never reached when well)
 
@@ -47,7 +48,8 @@ def test_topics_are_the_first_word_of_live_events_and_audits():
     assert changes_of(tx) == {("call", 3), ("booking", None)}
     assert decode(encode(("call", 3))) == ("call", 3)
     assert decode(encode(("agent", None))) == ("agent", None)
-    assert decode("nonsense") is None and decode("call:x") is None
+    assert decode("nonsense") is None
+    assert decode("call:x") is None
 
 
 async def test_versions_per_topic_and_hospital_and_platform_watchers():
@@ -103,14 +105,11 @@ async def test_a_committed_unit_wakes_its_watchers_and_a_failed_one_nobody(store
 async def _listening(store) -> None:
     """Wait until the PostgreSQL store's LISTEN connection is up (it starts on first wait)."""
     store.changes._started()
-    while store.listen_connection is None:
-        await asyncio.sleep(0.01)
+    await eventually(lambda: store.listen_connection is not None, "listening")
 
 
 @pytest.mark.postgres
-async def test_two_engine_processes_on_one_database_see_each_others_changes(
-    fresh_pg_dsn, clock
-):
+async def test_two_engine_processes_on_one_database_see_each_others_changes(fresh_pg_dsn, clock):
     first = make_store(fresh_pg_dsn, clock)
     second = make_store(fresh_pg_dsn, clock)
     await first.open()
@@ -183,11 +182,7 @@ async def test_a_lost_listen_connection_is_everything_changed_then_listens_again
             assert await killer._pool.fetchval("SELECT pg_terminate_backend($1)", pid)
             assert await waiter > seen  # nothing was committed: "something changed" anyway
 
-            async def relistened():
-                while store.listen_connection in (None, lost):
-                    await asyncio.sleep(0.01)
-
-            await asyncio.wait_for(relistened(), WAIT)
+            await eventually(lambda: store.listen_connection not in (None, lost), "listening again")
             seen = store.changes.version({"agent"}, 4)
             calls = store.changes.version({"call"}, 4)
             await killer.write(audited, AuditAction.CALL_TAKE, 4)  # a call, not an agent
