@@ -31,6 +31,12 @@ log = logging.getLogger(__name__)
 REFRESH_SECONDS = 30.0  # a lost notification (or the day turning) shows within this
 RETRY_SECONDS = 5.0  # a read that failed (the store busy or down) is tried again after this
 
+
+class FeedClosed(Exception):
+    """The console is shutting down: a stream waiting on its feed ends (its browser
+    reconnects to the next engine), so a shutdown is not held by open screens."""
+
+
 Reader = Callable[[], Awaitable[Any]]
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -48,18 +54,28 @@ class Feed:
     reads: int = 0
     subscribers: int = 0
     task: asyncio.Task[None] | None = None
+    closed: bool = False
     _published: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def next(self, after: int) -> tuple[int, Any]:
         """The answer newer than version ``after``, waiting for it (under the caller's
         ``asyncio.timeout``)."""
         while self.version <= after:
+            if self.closed:
+                raise FeedClosed(self.name)
             await self._published.wait()
         return self.version, self.value
 
     def publish(self, value: Any) -> None:
         self.value = value
         self.version += 1
+        self._wake()
+
+    def close(self) -> None:
+        self.closed = True
+        self._wake()
+
+    def _wake(self) -> None:
         published, self._published = self._published, asyncio.Event()
         published.set()
 
@@ -78,6 +94,7 @@ class Live:
         self.refresh_seconds = refresh_seconds
         self.sleep = sleep  # tests move time by hand
         self.feeds: dict[tuple[str, int | None], Feed] = {}
+        self.closing = False  # shutting down: new streams end at once
 
     @contextlib.asynccontextmanager
     async def subscribe(
@@ -85,6 +102,8 @@ class Live:
     ) -> AsyncIterator[Feed]:
         """The feed of screen ``name`` for ``hospital_id``: ``read`` is how to read it, used
         by the feed's task if this subscriber is the first."""
+        if self.closing:
+            raise FeedClosed(name)
         key = (name, hospital_id)
         feed = self.feeds.get(key)
         if feed is None:
@@ -131,7 +150,14 @@ class Live:
             changed.cancel()
             due.cancel()
 
+    def shutdown(self) -> None:
+        """End every stream waiting on a feed (the app is shutting down)."""
+        self.closing = True
+        for feed in self.feeds.values():
+            feed.close()
+
     async def close(self) -> None:
+        self.shutdown()
         feeds, self.feeds = list(self.feeds.values()), {}
         for feed in feeds:
             await _stop(feed)
@@ -156,3 +182,8 @@ async def live_context(app: web.Application) -> AsyncIterator[None]:
     """The console's cleanup context: every feed's task stops with the app."""
     yield
     await app[LIVE].close()
+
+
+async def end_streams(app: web.Application) -> None:
+    """``on_shutdown``: the open streams end before the server waits for its handlers."""
+    app[LIVE].shutdown()

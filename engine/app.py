@@ -83,7 +83,6 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> web.Applicat
             on_booking=metrics.record_booking,
             default_timezone=settings.timezone,
             feeds_allow_private=settings.feeds_allow_private_addresses,
-            wallboard_service_level_seconds=settings.wallboard_service_level_seconds,
         ),
     )
     app.add_subapp("/fhir/R4/", fhir_app(services, settings))
@@ -107,6 +106,7 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> web.Applicat
         secure_cookies=settings.public_url.startswith("https://"),
         timezone=settings.timezone,
         feeds_allow_private=settings.feeds_allow_private_addresses,
+        wallboard_service_level_seconds=settings.wallboard_service_level_seconds,
         softphone=SoftphoneSettings(
             account_sid=settings.twilio_account_sid,
             api_key_sid=settings.twilio_api_key_sid,

@@ -8,7 +8,7 @@ call that was taken: screen pop), slots.png, booked.png, reschedule.png, refused
 then the back office as a hospital admin: office_home.png, office_bookings.png (the booking
 query), office_sessions.png (the week grid), office_stop.png (停诊 preview: three bookings
 affected), office_reports.png, office_devices.png (the kiosks: devices, open jobs, money
-waiting, reprint).
+waiting, reprint), office_wallboard.png (the supervisor's wallboard, live).
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from tests.agent_console.browser.live_desk import (  # noqa: E402
 )
 from tests.agent_console.desk.desk_world import transfer  # noqa: E402
 from tests.agent_console.office.devices_world import hall  # noqa: E402
+from tests.agent_console.office.live_world import busy_morning  # noqa: E402
 
 
 def take(page, out: Path, name: str) -> None:
@@ -68,6 +69,20 @@ def devices(browser, engine: LiveEngine, out: Path) -> None:
     log_in(page, engine.url, "hadmin_hall", code=office_admin(engine, "hadmin_hall", "HK"))
     page.goto(f"{engine.url}/console/office/devices")
     take(page, out, "office_devices")
+    context.close()
+
+
+def wallboard(browser, engine: LiveEngine, out: Path) -> None:
+    """The supervisor's wallboard (坐席监控大屏) of a busy morning, once its stream has
+    sent the tiles (the page then counts the longest wait on by itself)."""
+    office_hospital(engine, "HW")  # four bookings made today, one per channel
+    engine.call(busy_morning(engine.services, engine.clock, "HW"))
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1200, "height": 760})
+    page = context.new_page()
+    log_in(page, engine.url, "hadmin_wall", code=office_admin(engine, "hadmin_wall", "HW"))
+    page.goto(f"{engine.url}/console/office/wallboard")
+    page.locator("#wallboard[data-updated]").wait_for()
+    take(page, out, "office_wallboard")
     context.close()
 
 
@@ -141,6 +156,7 @@ def main() -> int:
             context.close()
             office(browser, engine, out)
             devices(browser, engine, out)
+            wallboard(browser, engine, out)
         finally:
             browser.close()
             engine.stop()

@@ -26,7 +26,7 @@ from booking_core.kernel.identity import mask_name
 from booking_core.kernel.unit import Tx, Unit
 
 from ...i18n import language, translate
-from ...live import live
+from ...live import FeedClosed, live
 from ...pages import Page, common_context, wants_json
 from ...sessions import console_path
 from ..common import actor, services
@@ -126,6 +126,8 @@ async def call_stream(request: web.Request) -> web.StreamResponse | Page:
                 if html != last:
                     await response.write(_event("calls", html))
                     last = html
+    except FeedClosed:
+        pass  # the engine is shutting down: the browser reconnects to another
     except (ConnectionResetError, ConnectionError):
         pass  # the agent closed the tab
     return response

@@ -27,7 +27,7 @@ from booking_core.kernel.errors import InvalidInput
 from booking_core.reports import Wallboard
 
 from ...keys import SETTINGS
-from ...live import live
+from ...live import FeedClosed, live
 from ...pages import Page, common_context, wants_json
 from ..common import actor, services, session
 from .util import hospital_of, page
@@ -125,6 +125,8 @@ async def wallboard_stream(request: web.Request) -> web.StreamResponse | Page:
                     TILES_TEMPLATE, request, {**base, **board_context(board, clock.now())}
                 )
                 await response.write(_event("wallboard", html))
+    except FeedClosed:
+        pass  # the engine is shutting down: the browser reconnects to another
     except (ConnectionResetError, ConnectionError):
         pass  # the supervisor closed the page
     return response

@@ -118,3 +118,31 @@ def wait_seconds(html: str) -> int:
     found = re.search(r'data-wait-seconds="(\d+)"', html)
     assert found, html
     return int(found.group(1))
+
+
+async def busy_morning(services: Any, clock: Any, code: str) -> None:
+    """Hospital ``code``'s callers of a morning for the wallboard: two taken (one within
+    20 s), one hung up before anyone took it, three waiting (the first for 2½ minutes)."""
+    from datetime import timedelta
+
+    from booking_core import calls, catalogue
+    from booking_core.kernel.actor import Actor, Channel
+    from tests.agent_console.desk.desk_world import transfer
+
+    hospital_id = (await services.read(catalogue.hospital, code)).id
+    agent = Actor("operator", "agent_demo", hospital_id, Channel.AGENT)
+    steps = (
+        ("take", "CW-1", 8),
+        ("take", "CW-2", 35),
+        ("end", "CW-3", 50),
+        ("wait", "CW-4", 60),
+        ("wait", "CW-5", 40),
+        ("wait", "CW-6", 50),
+    )
+    for what, sid, seconds in steps:
+        await transfer(services, code, sid, caller="13700000000")
+        clock.advance(timedelta(seconds=seconds))
+        if what == "take":
+            await services.handle(calls.TakeCall(call_sid=sid, actor=agent))
+        elif what == "end":
+            await services.handle(calls.EndCall(call_sid=sid, status="completed"))

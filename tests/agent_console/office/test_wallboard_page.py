@@ -9,12 +9,14 @@ import asyncio
 
 import pytest
 
+from agent_console.keys import ConsoleSettings
 from agent_console.live import Live
 from agent_console.views.office import wallboard as wallboard_views
 from booking_core import calls
 from booking_core.kernel.actor import Actor, Channel
 from booking_core.store.changes import Changes
 from tests.agent_console.desk.desk_world import transfer
+from tests.agent_console.helpers import add_operator
 from tests.agent_console.office.live_world import live_of, open_stream, tiles, wait_seconds
 from tests.agent_console.office.office_world import hospital, sign_in
 from tests.support.waiting import eventually
@@ -203,3 +205,30 @@ async def test_a_stream_ends_after_its_lifetime(browser, services, world, monkey
     assert body.startswith(b"retry: 2000\n\n")
     assert body.count(b"event: wallboard") == 1
     assert live_of(viewer).feeds == {}
+
+
+async def test_open_streams_end_when_the_console_shuts_down(browser, services, world):
+    """A shutdown is not held by open screens: on_shutdown ends every stream (desks' and
+    wallboards'), and their browsers reconnect to another engine."""
+    console = await sign_in(browser, services, "admin", ("hospital_admin",), "HA")
+    desk = await open_stream(console, "/console/desk/calls/stream")
+    board = await open_stream(console, "/console/office/wallboard/stream")
+    await eventually(lambda: desk.events and board.events, "the first events")
+    live_of(console).shutdown()
+    await asyncio.wait_for(asyncio.gather(desk.task, board.task), 10)  # both ended
+    assert live_of(console).feeds == {}
+
+
+async def test_the_service_level_threshold_is_a_setting(browser, services, clock, world):
+    await add_operator(services, "viewer", ("report_viewer",), "HA")
+    viewer = await browser(ConsoleSettings(wallboard_service_level_seconds=45))
+    await viewer.sign_in("viewer")
+    await transfer(services, "HA", "CA-1")
+    clock.advance(seconds=30)
+    ha_id = (await viewer.get("/office/wallboard"))[1]["hospital_id"]
+    agent = Actor("operator", "agent_a", ha_id, Channel.AGENT)
+    await services.handle(calls.TakeCall(call_sid="CA-1", actor=agent))
+    _status, body = await viewer.get("/office/wallboard")
+    assert (body["service_level_seconds"], body["service_level"]) == (45, 1.0)
+    async with viewer.client.get("/console/office/wallboard") as resp:
+        assert "45 秒内接听" in await resp.text()
