@@ -34,9 +34,10 @@ from ..kernel.errors import NotStarted, StoreUnavailable
 from ..kernel.unit import CheckViolation, Query, Tx, UniqueViolation, UnitOfWork, dumps, execute
 from .base import SQL_LOG, Store, audit_rows
 from .budget import Budget, absorbs, current
-from .changes import CHANNEL, decode, notify_args
+from .changes import CHANNEL, notify_args
 from .gate import DeadlineGate
 from .migrations import BOOKKEEPING, all_migrations
+from .pg_listen import ChangeListener
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -46,13 +47,6 @@ MAX_ATTEMPTS = 8  # serialization failures/deadlocks under a booking storm resol
 RETRY_BASE_SECONDS = 0.005
 
 MIGRATION_LOCK_KEY = 7_340_001  # pg_advisory_lock key: one engine migrates, the others wait
-
-# The LISTEN connection of the change notifications (:mod:`.changes`): an idle one is asked
-# whether it is alive this often (a connection cut without a word, by a NAT or a fail-over,
-# is found within it; a lost one the driver sees is found at once), and a lost one is
-# tried again after a pause; meanwhile the live screens' slow safety refresh still runs.
-LISTEN_CHECK_SECONDS = 15.0
-LISTEN_RETRY_SECONDS = 2.0
 
 STATEMENT_CACHE_SIZE = 1024  # every statement the doors use stays prepared (asyncpg's default: 100)
 
@@ -216,11 +210,7 @@ class PostgresStore(Store):
         self._min, self._max = min_size, max_size
         self._gate = DeadlineGate(max_size)  # the pool's connections, earliest deadline first
         self._pool: asyncpg.Pool | None = None
-        self._listener: asyncio.Task[None] | None = None
-        self.listen_connection: asyncpg.Connection | None = None  # the current one (tests)
-        self.listen_check_seconds = LISTEN_CHECK_SECONDS
-        self.listen_retry_seconds = LISTEN_RETRY_SECONDS
-        self._listen_down = False
+        self.listener = ChangeListener(dsn, self.changes)  # started by the first watcher
 
     async def open(self) -> None:
         try:
@@ -264,11 +254,7 @@ class PostgresStore(Store):
             )
 
     async def close(self) -> None:
-        if self._listener is not None:
-            self._listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._listener
-            self._listener = None
+        await self.listener.stop()
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
@@ -377,58 +363,11 @@ class PostgresStore(Store):
             raise asyncio.CancelledError
         return result
 
-    # --- change notifications (see .changes) ------------------------------------------
-
     def _watched(self) -> None:
         """The first wait on :attr:`changes`: LISTEN from now on (a store that nobody
         watches, a command-line tool's, opens no extra connection)."""
-        if self._pool is not None and self._listener is None:
-            self._listener = asyncio.create_task(self._listen(), name="postgres-listen")
-
-    def _notified(self, conn: object, pid: int, channel: str, payload: str) -> None:
-        change = decode(payload)
-        if change is None:
-            log.warning("an unreadable change notification: %r", payload)
-            self.changes.signal_everything()
-        else:
-            self.changes.signal((change,))
-
-    async def _listen(self) -> None:
-        """Keep one connection LISTENing; each (re)connection is signalled as "everything
-        changed" (what was committed while nobody listened is not known)."""
-        while True:
-            try:
-                await self._listen_once()
-                reason = "the connection closed"
-            except asyncio.CancelledError:
-                raise
-            except Exception as err:  # the server gone, a reset, a timeout: try again
-                reason = str(err) or type(err).__name__
-            if not self._listen_down:  # logged once down, and once up again
-                log.error("change notifications lost, reconnecting: %s", reason)
-                self._listen_down = True
-            self.changes.signal_everything()
-            await asyncio.sleep(self.listen_retry_seconds)
-
-    async def _listen_once(self) -> None:
-        conn = await asyncpg.connect(self.dsn, timeout=self.listen_check_seconds)
-        lost = asyncio.Event()
-        conn.add_termination_listener(lambda _conn: lost.set())
-        try:
-            await conn.add_listener(CHANNEL, self._notified)
-            self.listen_connection = conn
-            if self._listen_down:
-                log.warning("change notifications are back")
-                self._listen_down = False
-            self.changes.signal_everything()  # anything committed before LISTEN began
-            while not lost.is_set():
-                try:
-                    await asyncio.wait_for(lost.wait(), self.listen_check_seconds)
-                except TimeoutError:  # quiet for a while: is the connection still there?
-                    await asyncio.wait_for(conn.fetchval("SELECT 1"), self.listen_check_seconds)
-        finally:
-            self.listen_connection = None
-            conn.terminate()
+        if self._pool is not None:
+            self.listener.start()
 
     def _require_pool(self) -> asyncpg.Pool:
         if self._pool is None:

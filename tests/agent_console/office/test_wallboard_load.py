@@ -84,7 +84,7 @@ async def _never(_seconds: float) -> None:
 async def _open(browser, services, desks: int, boards: int):
     if services.store.dialect == "postgres":  # LISTEN first: its "everything changed" too
         services.store.changes._started()
-        await eventually(lambda: services.store.listen_connection is not None, "LISTEN")
+        await eventually(lambda: services.store.listener.connection is not None, "LISTEN")
     # one supervisor who is an agent too (a hospital admin): desks and wallboards alike
     await add_operator(services, "super", ("hospital_admin",), "HA", totp_secret=SECRET)
     console = await browser(connector=aiohttp.TCPConnector(limit=0))  # over aiohttp's 100

@@ -105,7 +105,7 @@ async def test_a_committed_unit_wakes_its_watchers_and_a_failed_one_nobody(store
 async def _listening(store) -> None:
     """Wait until the PostgreSQL store's LISTEN connection is up (it starts on first wait)."""
     store.changes._started()
-    await eventually(lambda: store.listen_connection is not None, "listening")
+    await eventually(lambda: store.listener.connection is not None, "listening")
 
 
 @pytest.mark.postgres
@@ -169,10 +169,10 @@ async def test_a_lost_listen_connection_is_everything_changed_then_listens_again
 ):
     store = make_store(fresh_pg_dsn, clock)
     await store.open()
-    store.listen_retry_seconds = 0.01
+    store.listener.retry_seconds = 0.01
     try:
         await asyncio.wait_for(_listening(store), WAIT)
-        lost = store.listen_connection
+        lost = store.listener.connection
         seen = store.changes.version({"agent"}, 4)
         waiter = asyncio.create_task(moved(store.changes, {"agent"}, 4, seen))
         pid = lost.get_server_pid()
@@ -182,7 +182,8 @@ async def test_a_lost_listen_connection_is_everything_changed_then_listens_again
             assert await killer._pool.fetchval("SELECT pg_terminate_backend($1)", pid)
             assert await waiter > seen  # nothing was committed: "something changed" anyway
 
-            await eventually(lambda: store.listen_connection not in (None, lost), "listening again")
+            again = store.listener
+            await eventually(lambda: again.connection not in (None, lost), "listening again")
             seen = store.changes.version({"agent"}, 4)
             calls = store.changes.version({"call"}, 4)
             await killer.write(audited, AuditAction.CALL_TAKE, 4)  # a call, not an agent
