@@ -107,7 +107,7 @@ class Store(abc.ABC):
         self.sql_trace = False  # debug aid: log every statement (set before open())
         self._write_fault: tuple[float, str] | None = None  # (monotonic time, reason)
         # what committed units changed, for live screens (:mod:`.changes`)
-        self.changes = Changes(on_first_wait=self._watched)
+        self.changes = Changes(on_wait=self._watched)
 
     @abc.abstractmethod
     async def open(self) -> None:
@@ -138,7 +138,7 @@ class Store(abc.ABC):
     async def schema_version(self) -> int: ...
 
     def _watched(self) -> None:
-        """Someone waits on :attr:`changes` for the first time (PostgreSQL: LISTEN now);
+        """Someone waits on :attr:`changes` (PostgreSQL: LISTEN from now on, if not yet);
         SQLite signals in-process and has nothing to start."""
         return None
 

@@ -85,12 +85,12 @@ def decode(payload: str) -> Change | None:
 class Changes:
     """Version counters per topic and hospital, and the waiters on them (one event loop)."""
 
-    def __init__(self, on_first_wait: Callable[[], None] | None = None) -> None:
+    def __init__(self, on_wait: Callable[[], None] | None = None) -> None:
         self._counts: dict[Change, int] = {}
         self._per_topic: dict[str, int] = {}  # every hospital's changes, for platform watchers
         self._everything = 0  # a reconnection: whatever happened meanwhile is unknown
         self._wakeup: asyncio.Event | None = None
-        self._on_first_wait = on_first_wait  # the PostgreSQL store starts listening then
+        self._on_wait = on_wait  # the PostgreSQL store starts listening (if it does not yet)
         self.signals = 0  # how many changes were signalled (tests, metrics)
 
     def signal(self, changes: Iterable[Change]) -> None:
@@ -140,9 +140,8 @@ class Changes:
             yield seen
 
     def _started(self) -> None:
-        start, self._on_first_wait = self._on_first_wait, None
-        if start is not None:
-            start()
+        if self._on_wait is not None:
+            self._on_wait()
 
     def _wake(self) -> None:
         wakeup, self._wakeup = self._wakeup, None

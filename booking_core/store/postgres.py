@@ -364,8 +364,8 @@ class PostgresStore(Store):
         return result
 
     def _watched(self) -> None:
-        """The first wait on :attr:`changes`: LISTEN from now on (a store that nobody
-        watches, a command-line tool's, opens no extra connection)."""
+        """A wait on :attr:`changes`: LISTEN from now on, if not yet (a store that nobody
+        watches, a command-line tool's, opens no extra connection; a closed one none)."""
         if self._pool is not None:
             self.listener.start()
 

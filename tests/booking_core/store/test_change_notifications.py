@@ -193,3 +193,22 @@ async def test_a_lost_listen_connection_is_everything_changed_then_listens_again
             await killer.close()
     finally:
         await store.close()
+
+
+@pytest.mark.postgres
+async def test_a_store_opened_again_listens_again(fresh_pg_dsn, clock):
+    store = make_store(fresh_pg_dsn, clock)
+    await store.open()
+    try:
+        await asyncio.wait_for(_listening(store), WAIT)
+        await store.close()
+        assert store.listener.connection is None
+        store.changes._started()  # a closed store opens no LISTEN connection
+        assert store.listener._task is None
+        await store.open()
+        await asyncio.wait_for(_listening(store), WAIT)
+        seen = store.changes.version({"call"}, 2)
+        await store.write(audited, AuditAction.CALL_TAKE, 2)
+        assert await moved(store.changes, {"call"}, 2, seen) > seen
+    finally:
+        await store.close()
