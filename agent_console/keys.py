@@ -60,6 +60,7 @@ class ConsoleSettings:
     passwords: Passwords | None = None  # None: argon2id with the library's defaults
     timezone: str = "Asia/Shanghai"  # the engine's default zone: platform screens, log-in
     feeds_allow_private: bool = False  # subscribers at private addresses (a HIS on the LAN)
+    wallboard_service_level_seconds: int = 20  # answered within this counts (service level)
     softphone: SoftphoneSettings = field(default_factory=SoftphoneSettings)
     agent_wrap_up_seconds: int = 120  # after a call, then the agent is available again
 

@@ -35,6 +35,7 @@ from .keys import (
     ConsoleSettings,
     ProxyNotice,
 )
+from .live import LIVE, Live, end_streams, live_context
 from .pages import Page, present, wants_json
 from .permissions import Permission, permissions_of
 from .routing import PUBLIC, SIGNED_IN, STEP, Route
@@ -215,6 +216,9 @@ def make_app(services: BookingServices, settings: ConsoleSettings | None = None)
     app[EXPORTS] = ExportGate(MAX_CONCURRENT_EXPORTS)
     app[PREVIEWS] = PreviewShelf()
     app[PROXY_NOTICE] = ProxyNotice()
+    app[LIVE] = Live(services.store.changes)  # the live screens' shared readers
+    app.cleanup_ctx.append(live_context)
+    app.on_shutdown.append(end_streams)
     sessions.proxy_networks(settings.trusted_proxies)  # a malformed address fails here
     env = aiohttp_jinja2.setup(
         app,

@@ -107,6 +107,7 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> web.Applicat
         timezone=settings.timezone,
         feeds_allow_private=settings.feeds_allow_private_addresses,
         agent_wrap_up_seconds=settings.agent_wrap_up_seconds,
+        wallboard_service_level_seconds=settings.wallboard_service_level_seconds,
         softphone=SoftphoneSettings(
             account_sid=settings.twilio_account_sid,
             api_key_sid=settings.twilio_api_key_sid,

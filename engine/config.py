@@ -280,6 +280,13 @@ SETTINGS: tuple[Setting, ...] = (
         list,
     ),
     Setting(
+        "wallboard_service_level_seconds",
+        20,
+        "The wallboard's service level: the share of callers an agent took within this many "
+        "seconds of their transfer",
+        int,
+    ),
+    Setting(
         "kiosk_broker_url",
         "",
         "The kiosks' MQTT broker, mqtts://host:port (mqtt:// only on a closed test network); "
@@ -465,6 +472,7 @@ class Settings:
     agent_wrap_up_seconds: int
     console_trust_proxy: bool
     console_trusted_proxies: tuple[str, ...]
+    wallboard_service_level_seconds: int
     kiosk_broker_url: str
     kiosk_broker_user: str
     kiosk_broker_password: str | None
@@ -882,6 +890,7 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
     "console_idle_minutes": _at_least(1),
     "agent_wrap_up_seconds": _between(0, 3600),
     "console_trusted_proxies": _check_networks,
+    "wallboard_service_level_seconds": _between(1, 3600),
     "kiosk_broker_url": _check_broker_url,
     "kiosk_broker_user": _check_broker_user,
     "his_blacklist_url": _check_public_url,

@@ -14,6 +14,7 @@ softphone (#14), Twilio's Voice SDK replaced by the browser tests' recording sta
 (tests/agent_console/browser/softphone_desk.py), since Twilio's cloud is not reached.
 
     .venv/bin/python scripts/screenshots.py --only softphone   # just that one
+waiting, reprint), office_wallboard.png (the supervisor's wallboard, live).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from tests.agent_console.browser.live_desk import (  # noqa: E402
 from tests.agent_console.browser.softphone_desk import STAND_IN, SoftphoneEngine  # noqa: E402
 from tests.agent_console.desk.desk_world import transfer  # noqa: E402
 from tests.agent_console.office.devices_world import hall  # noqa: E402
+from tests.agent_console.office.live_world import busy_morning  # noqa: E402
 
 
 def take(page, out: Path, name: str) -> None:
@@ -118,6 +120,20 @@ def softphone(browser, folder: Path, out: Path) -> None:
         context.close()
     finally:
         engine.stop()
+
+
+def wallboard(browser, engine: LiveEngine, out: Path) -> None:
+    """The supervisor's wallboard (坐席监控大屏) of a busy morning, once its stream has
+    sent the tiles (the page then counts the longest wait on by itself)."""
+    office_hospital(engine, "HW")  # four bookings made today, one per channel
+    engine.call(busy_morning(engine.services, engine.clock, "HW"))
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1200, "height": 760})
+    page = context.new_page()
+    log_in(page, engine.url, "hadmin_wall", code=office_admin(engine, "hadmin_wall", "HW"))
+    page.goto(f"{engine.url}/console/office/wallboard")
+    page.locator("#wallboard[data-updated]").wait_for()
+    take(page, out, "office_wallboard")
+    context.close()
 
 
 def main() -> int:
@@ -208,6 +224,7 @@ def main() -> int:
             office(browser, engine, out)
             devices(browser, engine, out)
             softphone(browser, Path(tmp), out)
+            wallboard(browser, engine, out)
         finally:
             browser.close()
             engine.stop()

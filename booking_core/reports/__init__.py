@@ -3,6 +3,25 @@
 Doors import this package, never its modules: ``from booking_core import reports``."""
 
 from .agents import NOT_WRAPPED, agent_workload, call_dispositions
-from .queries import audit_log, report
+from .queries import (
+    AGENT_STATES,
+    SERVICE_LEVEL_SECONDS,
+    Wallboard,
+    agents_by_state,
+    audit_log,
+    report,
+    wallboard,
+)
 
-__all__ = ["NOT_WRAPPED", "agent_workload", "audit_log", "call_dispositions", "report"]
+__all__ = [
+    "AGENT_STATES",
+    "NOT_WRAPPED",
+    "SERVICE_LEVEL_SECONDS",
+    "Wallboard",
+    "agent_workload",
+    "agents_by_state",
+    "audit_log",
+    "call_dispositions",
+    "report",
+    "wallboard",
+]

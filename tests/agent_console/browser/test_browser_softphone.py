@@ -14,7 +14,6 @@ skipped on a workstation and FAIL in CI (``CI=true``).
 from __future__ import annotations
 
 import re
-
 from pathlib import Path
 from urllib.parse import urlsplit
 

@@ -120,7 +120,6 @@ async def _next_event(resp) -> tuple[str, str]:
 async def test_the_stream_sends_the_rows_and_each_new_transfer(
     agent, services, queued, monkeypatch
 ):
-    monkeypatch.setattr(call_views, "POLL_SECONDS", 0.05)
     async with agent.client.get("/console/desk/calls/stream") as resp:
         assert resp.status == 200
         assert resp.headers["Content-Type"].startswith("text/event-stream")
@@ -143,7 +142,6 @@ async def test_the_stream_sends_the_rows_and_each_new_transfer(
 async def test_a_stream_ends_after_its_lifetime_and_needs_a_session(
     agent, browser, queued, monkeypatch
 ):
-    monkeypatch.setattr(call_views, "POLL_SECONDS", 0.05)
     monkeypatch.setattr(call_views, "STREAM_SECONDS", 0.2)
     async with agent.client.get("/console/desk/calls/stream") as resp:
         body = await asyncio.wait_for(resp.read(), 5)

@@ -640,6 +640,7 @@ def _query_cases(t: Two, who: Actor) -> list[tuple[Callable, tuple[tuple, dict],
         (reports.report, q(who, hospital_code="HA01", **days), NOT_FOUND),
         (reports.call_dispositions, q(who, hospital_code="HA01", **days), NOT_FOUND),
         (reports.agent_workload, q(who, hospital_code="HA01", **days), NOT_FOUND),
+        (reports.wallboard, q(who, t.hospital_a), NOT_FOUND),
         (kiosks.kiosk, q(t.kiosk, who), NOT_FOUND),
         (feeds.subscriptions, q(who), NONE_OF_A),
         (feeds.subscriptions, q(who, "HA01"), NOT_FOUND),
@@ -712,6 +713,8 @@ EXEMPT: dict[Any, str] = {
     operators.login_history: "the lockout's counts, before an actor exists",
     operators.token_by_hash: "the API's authentication: the token behind a secret's hash",
     operators.token_with_hospital: "the API's authentication: the token behind a secret's hash",
+    reports.agents_by_state: "no actor: a step inside the wallboard's read, which checks the "
+    "hospital (reports.wallboard)",
 }
 
 
