@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from .permissions import Permission
 from .routing import Route
-from .views.desk import bookings, calls, patients, softphone
+from .views.desk import agent_states, bookings, calls, patients, softphone
 
 P = Permission
 SID = r"{sid:[A-Za-z0-9_\-]{1,64}}"
@@ -18,6 +18,18 @@ ROUTES: list[Route] = [
     Route("GET", f"/desk/calls/{SID}", calls.call_page, P.CALLS_TAKE, "desk/call.html"),
     Route("POST", f"/desk/calls/{SID}/take", calls.take, P.CALLS_TAKE, "desk/call.html"),
     Route("POST", "/voice/token", softphone.voice_token, P.CALLS_TAKE),  # JSON, no-store
+    Route("POST", f"/desk/calls/{SID}/hold", softphone.hold, P.CALLS_TAKE),  # JSON
+    Route("POST", f"/desk/calls/{SID}/resume", softphone.resume, P.CALLS_TAKE),  # JSON
+    Route("POST", f"/desk/calls/{SID}/transfer", softphone.transfer, P.CALLS_TAKE),  # JSON
+    Route("GET", "/desk/agents", softphone.agents, P.CALLS_TAKE, "desk/agents.html"),
+    Route("GET", "/desk/state", agent_states.state_page, P.CALLS_TAKE, "desk/state.html"),
+    Route("POST", "/desk/state", agent_states.set_state, P.CALLS_TAKE, "desk/state.html"),
+    Route("POST", f"/desk/calls/{SID}/finish", agent_states.finish, P.CALLS_TAKE,
+          "desk/state.html"),
+    Route("GET", f"/desk/calls/{SID}/wrap-up", agent_states.wrap_up_form, P.CALLS_TAKE,
+          "desk/wrap_up.html"),
+    Route("POST", f"/desk/calls/{SID}/wrap-up", agent_states.wrap_up, P.CALLS_TAKE,
+          "desk/wrap_up.html"),
     Route("GET", "/desk/patients", patients.search, P.PATIENTS_VIEW, "desk/search.html"),
     Route("POST", "/desk/patients", patients.search_post, P.PATIENTS_VIEW, "desk/search.html"),
     Route("GET", f"/desk/patients/{ID}", patients.record, P.PATIENTS_VIEW, "desk/patient.html"),

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from . import i18n_agents, i18n_softphone
+
 DEFAULT_LANGUAGE = "zh"
 LANG_COOKIE = "guahao_lang"
 
@@ -328,6 +330,13 @@ MESSAGES: dict[str, dict[str, str]] = {
         "{settings}): ask an admin; see docs/twilio.md.",
     },
 }
+
+for _lang, _words in i18n_agents.MESSAGES.items():  # agent states, wrap-up (#14)
+    MESSAGES[_lang].update(_words)
+
+
+for _lang, _words in i18n_softphone.MESSAGES.items():  # the softphone's words (#14)
+    MESSAGES[_lang] |= {k: v for k, v in _words.items() if k not in MESSAGES[_lang]}
 
 
 def language(request: web.Request) -> str:

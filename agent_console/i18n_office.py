@@ -8,7 +8,7 @@ period, rule and report has wording.
 
 from __future__ import annotations
 
-from . import i18n_devices, i18n_feeds, i18n_schedule_import
+from . import i18n_devices, i18n_feeds, i18n_schedule_import, i18n_wallboard
 from .i18n import DEFAULT_LANGUAGE, translate
 
 _ZH: dict[str, str] = {
@@ -301,6 +301,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         **i18n_devices.MESSAGES[lang],
         **i18n_feeds.MESSAGES[lang],
         **i18n_schedule_import.MESSAGES[lang],
+        **i18n_wallboard.MESSAGES[lang],
     }
     for lang, words in (("zh", _ZH), ("en", _EN))
 }

@@ -21,6 +21,7 @@ from .views.office import (
     schedule_import,
     schedules,
     stops,
+    wallboard,
 )
 
 P = Permission
@@ -93,4 +94,8 @@ ROUTES: list[Route] = [
     # 报表、审计
     Route("GET", "/office/reports", reports.reports, P.REPORTS_VIEW, T + "reports.html"),
     Route("GET", "/office/audit", reports.audit, P.AUDIT_VIEW, T + "audit.html"),
+    # 坐席监控大屏: the supervisor's wallboard, live over SSE
+    Route("GET", "/office/wallboard", wallboard.wallboard, P.REPORTS_VIEW, T + "wallboard.html"),
+    Route("GET", "/office/wallboard/stream", wallboard.wallboard_stream, P.REPORTS_VIEW,
+          T + "wallboard_tiles.html"),
 ]  # fmt: skip

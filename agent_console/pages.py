@@ -20,7 +20,7 @@ from aiohttp import web
 
 from .csrf import token_for_form
 from .i18n import language, translate
-from .keys import SESSION
+from .keys import AGENT_STATE, SESSION
 from .permissions import permissions_of
 from .sessions import console_path
 
@@ -67,6 +67,7 @@ def common_context(request: web.Request) -> dict[str, Any]:
         "stage": session.stage if session is not None else None,
         "permissions": permissions_of(operator.roles) if operator else frozenset(),
         "csrf_token": token_for_form(request),
+        "agent": request.get(AGENT_STATE),  # the desk header's state switcher (#14)
     }
 
 

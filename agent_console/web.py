@@ -35,10 +35,12 @@ from .keys import (
     ConsoleSettings,
     ProxyNotice,
 )
+from .live import LIVE, Live, end_streams, live_context
 from .pages import Page, present, wants_json
 from .permissions import Permission, permissions_of
 from .routing import PUBLIC, SIGNED_IN, STEP, Route
 from .views import account, login, operators, records
+from .views.desk import agent_states
 from .views.office.schedule_import import PREVIEWS, PreviewShelf
 from .views.office.workbook import EXPORTS, ExportGate
 from .views.times import when
@@ -163,7 +165,12 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
-    "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; form-action 'self'",
+    "Content-Security-Policy": (
+        "default-src 'self'; frame-ancestors 'none'; form-action 'self'; "
+        # the softphone's Voice SDK: signalling over wss, its sounds and reports over https
+        "connect-src 'self' wss://*.twilio.com https://*.twilio.com; "
+        "media-src 'self' blob: https://*.twilio.com"
+    ),
 }
 
 
@@ -195,7 +202,13 @@ async def headers_middleware(request: web.Request, handler) -> web.StreamRespons
 def make_app(services: BookingServices, settings: ConsoleSettings | None = None) -> web.Application:
     settings = settings or ConsoleSettings()
     app = web.Application(
-        middlewares=[headers_middleware, error_middleware, session_middleware, csrf_middleware]
+        middlewares=[
+            headers_middleware,
+            error_middleware,
+            session_middleware,
+            csrf_middleware,
+            agent_states.header_state_middleware,  # the desk header's agent state (#14)
+        ]
     )
     app[SERVICES] = services
     app[SETTINGS] = settings
@@ -203,6 +216,9 @@ def make_app(services: BookingServices, settings: ConsoleSettings | None = None)
     app[EXPORTS] = ExportGate(MAX_CONCURRENT_EXPORTS)
     app[PREVIEWS] = PreviewShelf()
     app[PROXY_NOTICE] = ProxyNotice()
+    app[LIVE] = Live(services.store.changes)  # the live screens' shared readers
+    app.cleanup_ctx.append(live_context)
+    app.on_shutdown.append(end_streams)
     sessions.proxy_networks(settings.trusted_proxies)  # a malformed address fails here
     env = aiohttp_jinja2.setup(
         app,

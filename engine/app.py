@@ -109,12 +109,16 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> web.Applicat
         secure_cookies=settings.public_url.startswith("https://"),
         timezone=settings.timezone,
         feeds_allow_private=settings.feeds_allow_private_addresses,
+        agent_wrap_up_seconds=settings.agent_wrap_up_seconds,
+        wallboard_service_level_seconds=settings.wallboard_service_level_seconds,
         softphone=SoftphoneSettings(
             account_sid=settings.twilio_account_sid,
             api_key_sid=settings.twilio_api_key_sid,
             api_key_secret=settings.twilio_api_key_secret or "",
             twiml_app_sid=settings.twilio_twiml_app_sid,
             token_ttl_seconds=settings.voice_token_ttl_seconds,
+            api_base=settings.twilio_api_base,
+            public_url=settings.public_url,
         ),
     )
     console_app = agent_console.web.make_app(services, console)

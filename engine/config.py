@@ -275,6 +275,12 @@ SETTINGS: tuple[Setting, ...] = (
         int,
     ),
     Setting(
+        "agent_wrap_up_seconds",
+        120,
+        "Seconds an agent stays in wrap-up after a call at most, then is available again",
+        int,
+    ),
+    Setting(
         "console_trust_proxy",
         False,
         "Believe X-Forwarded-Proto and X-Forwarded-For (only behind your own reverse proxy)",
@@ -285,6 +291,13 @@ SETTINGS: tuple[Setting, ...] = (
         ("127.0.0.1", "::1"),
         "Addresses or networks of your reverse proxies: forwarded headers only from these",
         list,
+    ),
+    Setting(
+        "wallboard_service_level_seconds",
+        20,
+        "The wallboard's service level: the share of callers an agent took within this many "
+        "seconds of their transfer",
+        int,
     ),
     Setting(
         "kiosk_broker_url",
@@ -471,8 +484,10 @@ class Settings:
     sms_send_lease_seconds: int
     console_session_hours: int
     console_idle_minutes: int
+    agent_wrap_up_seconds: int
     console_trust_proxy: bool
     console_trusted_proxies: tuple[str, ...]
+    wallboard_service_level_seconds: int
     kiosk_broker_url: str
     kiosk_broker_user: str
     kiosk_broker_password: str | None
@@ -890,7 +905,9 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
     "feeds_first_retry_seconds": _between(1, 3600),
     "console_session_hours": _between(1, 24 * 7),
     "console_idle_minutes": _at_least(1),
+    "agent_wrap_up_seconds": _between(0, 3600),
     "console_trusted_proxies": _check_networks,
+    "wallboard_service_level_seconds": _between(1, 3600),
     "kiosk_broker_url": _check_broker_url,
     "kiosk_broker_user": _check_broker_user,
     "his_blacklist_url": _check_public_url,

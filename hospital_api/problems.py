@@ -42,6 +42,11 @@ DOMAIN_PROBLEMS: dict[str, tuple[int, str, str]] = {
     ),
     "forbidden": (403, "Forbidden", "This token may not {action}."),
     "call_ended": (409, "Call ended", "Call {call_sid} has already ended."),
+    "agent_not_available": (
+        409,
+        "Agent not available",
+        "The agent is {state}; only an available agent takes a caller.",
+    ),
     "import_rejected": (
         422,
         "Import rejected",

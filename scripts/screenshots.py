@@ -4,11 +4,17 @@ headless Chromium from the Debian package (never a downloaded browser).
     .venv/bin/python scripts/screenshots.py [--out docs/screenshots]
 
 Writes login.png, desk.png (callers waiting, live), search.png, patient.png (with the
-call that was taken: screen pop), slots.png, booked.png, reschedule.png, refused.png;
+call that was taken: screen pop), slots.png, booked.png, reschedule.png, refused.png,
+wrap_up.png (the call's outcome and summary after it ended, 话后处理);
 then the back office as a hospital admin: office_home.png, office_bookings.png (the booking
 query), office_sessions.png (the week grid), office_stop.png (停诊 preview: three bookings
 affected), office_reports.png, office_devices.png (the kiosks: devices, open jobs, money
-waiting, reprint).
+waiting, reprint); then softphone.png: the desk with a call in progress on the agent's
+softphone (#14), Twilio's Voice SDK replaced by the browser tests' recording stand-in
+(tests/agent_console/browser/softphone_desk.py), since Twilio's cloud is not reached.
+
+    .venv/bin/python scripts/screenshots.py --only softphone   # just that one
+waiting, reprint), office_wallboard.png (the supervisor's wallboard, live).
 """
 
 from __future__ import annotations
@@ -32,8 +38,10 @@ from tests.agent_console.browser.live_desk import (  # noqa: E402
     office_admin,
     office_hospital,
 )
+from tests.agent_console.browser.softphone_desk import STAND_IN, SoftphoneEngine  # noqa: E402
 from tests.agent_console.desk.desk_world import transfer  # noqa: E402
 from tests.agent_console.office.devices_world import hall  # noqa: E402
+from tests.agent_console.office.live_world import busy_morning  # noqa: E402
 
 
 def take(page, out: Path, name: str) -> None:
@@ -71,9 +79,67 @@ def devices(browser, engine: LiveEngine, out: Path) -> None:
     context.close()
 
 
+def softphone(browser, folder: Path, out: Path) -> None:
+    """The desk with a call taken and accepted, 1:07 into it, muted."""
+    engine = SoftphoneEngine(str(folder / "softphone.db")).start()
+    try:
+        engine.twilio.add_call("CA-demo-3")
+        context = browser.new_context(locale="zh-CN", viewport={"width": 1200, "height": 760})
+        page = context.new_page()
+        page.add_init_script(STAND_IN)
+        page.clock.install(time="2026-07-10T08:00:00+08:00")
+        log_in(page, engine.url, "agent_a")
+        page.goto(f"{engine.url}/console/desk")
+        page.locator('#softphone[data-state="sp_ready"]').wait_for()
+        li = engine.world["li"]
+        engine.call(
+            transfer(
+                engine.services,
+                "HA",
+                "CA-demo-3",
+                caller="13812345678",
+                reason="asked",
+                step="book.doctor",
+                digits="00901",
+                patient_id=li,
+                patient_name="李小明",
+            )
+        )
+        engine.call(transfer(engine.services, "HA", "CA-demo-4", caller="13611112222"))
+        page.locator('tr[data-call="CA-demo-4"]').wait_for()
+        page.keyboard.press("t")
+        page.keyboard.press("Enter")
+        page.wait_for_function("() => window.__softphone.devices[0].connects.length === 1")
+        page.locator('tr.taken[data-call="CA-demo-3"]').wait_for()  # every desk sees it taken
+        page.clock.pause_at("2026-07-10T09:00:00+08:00")
+        page.evaluate("window.__softphone.calls[0].emit('accept')")
+        page.clock.run_for("01:07")
+        page.keyboard.press("m")
+        page.locator('#softphone[data-state="sp_muted"]').wait_for()
+        take(page, out, "softphone")
+        context.close()
+    finally:
+        engine.stop()
+
+
+def wallboard(browser, engine: LiveEngine, out: Path) -> None:
+    """The supervisor's wallboard (坐席监控大屏) of a busy morning, once its stream has
+    sent the tiles (the page then counts the longest wait on by itself)."""
+    office_hospital(engine, "HW")  # four bookings made today, one per channel
+    engine.call(busy_morning(engine.services, engine.clock, "HW"))
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1200, "height": 760})
+    page = context.new_page()
+    log_in(page, engine.url, "hadmin_wall", code=office_admin(engine, "hadmin_wall", "HW"))
+    page.goto(f"{engine.url}/console/office/wallboard")
+    page.locator("#wallboard[data-updated]").wait_for()
+    take(page, out, "office_wallboard")
+    context.close()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", default=str(ROOT / "docs" / "screenshots"))
+    parser.add_argument("--only", choices=["softphone"], help="take only these screens")
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -81,6 +147,14 @@ def main() -> int:
     if missing:
         print(missing, file=sys.stderr)
         return 2
+    if args.only == "softphone":
+        with tempfile.TemporaryDirectory() as tmp, sync_playwright() as playwright:
+            browser = launch(playwright)
+            try:
+                softphone(browser, Path(tmp), out)
+            finally:
+                browser.close()
+        return 0
     with tempfile.TemporaryDirectory() as tmp, sync_playwright() as playwright:
         engine = LiveEngine(str(Path(tmp) / "guahao.db")).start()
         browser = launch(playwright)
@@ -90,6 +164,9 @@ def main() -> int:
             page.goto(f"{engine.url}/console/login")
             take(page, out, "login")
             log_in(page, engine.url, "agent_a")
+            page.goto(f"{engine.url}/console/desk")
+            page.click('#agent-state button[value="available"]')  # 置闲: offered callers
+            page.wait_for_selector("#agent-state.state-available")
             li = engine.world["li"]
             engine.call(
                 transfer(
@@ -138,9 +215,16 @@ def main() -> int:
             page.keyboard.press("Enter")  # the same patient twice on one day: a kind refusal
             page.wait_for_load_state("load")
             take(page, out, "refused")
+            page.click('#agent-state button:has-text("结束通话")')  # end the call: wrap-up
+            page.wait_for_url(re.compile(r"/wrap-up$"))
+            page.check('input[name="disposition"][value="booked"]')
+            page.fill('textarea[name="summary"]', "来电预约骨科赵医生，已约成功并短信通知。")
+            take(page, out, "wrap_up")
             context.close()
             office(browser, engine, out)
             devices(browser, engine, out)
+            softphone(browser, Path(tmp), out)
+            wallboard(browser, engine, out)
         finally:
             browser.close()
             engine.stop()

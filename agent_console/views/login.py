@@ -13,7 +13,7 @@ from datetime import datetime
 
 from aiohttp import web
 
-from booking_core import operators
+from booking_core import calls, operators
 from booking_core.kernel.actor import Actor, Channel
 from booking_core.operators import Credentials, Operator, SessionStage, Verdict
 
@@ -22,7 +22,7 @@ from ..auth import judge, new_totp_secret, totp_step, totp_uri
 from ..csrf import token_for_form
 from ..keys import SESSION
 from ..pages import Page
-from ..permissions import needs_totp
+from ..permissions import Permission, needs_totp, permissions_of
 from .common import form, passwords, services, session, settings, stage_url
 from .times import default_zone
 
@@ -253,6 +253,12 @@ async def totp(request: web.Request) -> Page:
 
 async def logout(request: web.Request) -> Page:
     current = session(request)
+    if Permission.CALLS_TAKE in permissions_of(current.operator.roles):  # an agent: offline
+        await services(request).handle(
+            calls.SetAgentState(
+                actor=sessions.actor_of(current.operator), state=calls.AgentState.OFFLINE
+            )
+        )
     await services(request).handle(
         operators.CloseConsoleSession(
             token_hash=current.token_hash, actor=sessions.actor_of(current.operator)

@@ -12,11 +12,15 @@ from ..bookings.model import BookingView
 from ..kernel.actor import Channel
 from ..kernel.unit import Command
 from .model import (
+    WRAP_UP_SECONDS,
+    AgentState,
+    AgentStatus,
     CallbackAsked,
     CallbackOutcome,
     ClaimedBooking,
     CodeCheck,
     CodeSent,
+    Disposition,
     StepAnswer,
     StepRecord,
     TakenCall,
@@ -162,7 +166,55 @@ class CheckCallCode(Command[CodeCheck]):
 
 @dataclass(frozen=True, kw_only=True)
 class TakeCall(Command[TakenCall]):
+    """An available agent takes a waiting caller and is busy on the call; when it ends
+    (:class:`FinishAgentCall`, or the caller hangs up: :class:`EndCall`) they are in wrap-up
+    for at most ``wrap_up_seconds`` (the console's ``agent_wrap_up_seconds``)."""
+
     call_sid: str
+    wrap_up_seconds: int = WRAP_UP_SECONDS
+
+
+@dataclass(frozen=True, kw_only=True)
+class SetAgentState(Command[AgentStatus]):
+    """The acting agent chooses available, break (小休) or offline; busy and wrap-up come
+    from the calls (:class:`TakeCall`, :class:`FinishAgentCall`). An agent on a call
+    cannot leave it by choosing a state (:class:`~booking_core.kernel.errors.AgentNotAvailable`);
+    one in wrap-up may (the call then has no wrap-up record)."""
+
+    state: AgentState
+
+
+@dataclass(frozen=True, kw_only=True)
+class FinishAgentCall(Command[AgentStatus]):
+    """The agent ended the call they took: busy → wrap_up for at most ``wrap_up_seconds``
+    (None: what :class:`TakeCall` was given), then available by itself. Finishing a call
+    the agent is not busy on changes nothing."""
+
+    call_sid: str
+    wrap_up_seconds: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class WrapUpCall(Command[AgentStatus]):
+    """The wrap-up form (话后处理): the call's disposition and short summary (来电小结,
+    at most ``SUMMARY_MAX_CHARS``; it may name the patient, so it is never logged nor put
+    in an event or audit row) stored with the call; the agent is available again."""
+
+    call_sid: str
+    disposition: Disposition
+    summary: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class HandOverCall(Command[dict[str, Any]]):
+    """The agent who took a caller hands them over (转接): to the agent ``to`` (an operator's
+    user name: the call is no longer taken, and is offered to that agent), or with ``to``
+    None back to the IVR menu (the call leaves the agents' queue). Only the agent who has
+    the call may; doing it again with the same ``to`` is a no-op (a retried click).
+    Answers the call's transfer context after it."""
+
+    call_sid: str
+    to: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

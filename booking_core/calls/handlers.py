@@ -5,6 +5,7 @@ taking one (接听转人工来电); the command table of the domain."""
 from __future__ import annotations
 
 import dataclasses
+import json
 from typing import Any
 
 from ..bookings.admission import book_slot
@@ -17,10 +18,18 @@ from ..events.model import CallBooked, CallEnded, CallTransferred
 from ..kernel import tenancy
 from ..kernel.actor import Actor, Channel
 from ..kernel.deps import Deps
-from ..kernel.errors import CallOver, InvalidInput, NotFound
+from ..kernel.errors import CallOver, InvalidInput, InvalidState, NotFound
 from ..kernel.identity import mask_long_digits_in, mask_phone, normalize_phone
 from ..kernel.registry import handler_table, on
 from ..kernel.unit import Row, Tx, Unit, dumps, execute, one, val
+from .agents import (
+    call_ended,
+    finish_agent_call,
+    occupy,
+    ready_to_take,
+    set_agent_state,
+    wrap_up_call,
+)
 from .callbacks import callback_dialed, request_callback, sweep_callbacks
 from .commands import (
     BookForCall,
@@ -31,14 +40,18 @@ from .commands import (
     ClaimStepAndBook,
     CountCallLookup,
     EndCall,
+    FinishAgentCall,
     FinishCallStep,
+    HandOverCall,
     RecordCallStep,
     RequestCallback,
     SendCallCode,
+    SetAgentState,
     StartCall,
     SweepCallbacks,
     TakeCall,
     TransferCall,
+    WrapUpCall,
 )
 from .model import CallResult, ClaimedBooking, StepAnswer, TakenCall
 from .proof import check_call_code, count_call_lookup, send_call_code
@@ -55,11 +68,14 @@ def take_call(tx: Tx, cmd: TakeCall, deps: Deps) -> Unit[TakenCall]:
     call = _queued(row)
     if call.taken_by:
         return TakenCall(won=call.taken_by == cmd.actor.name, call=call, taken_by=call.taken_by)
+    agent = yield from ready_to_take(tx, cmd.actor)  # only an available agent takes one
     context = {**call.context, "taken_by": cmd.actor.name, "taken_at": tx.epoch}
     moved = yield execute(
-        "UPDATE calls SET transfer_context = ?, updated_at = ? "
+        "UPDATE calls SET transfer_context = ?, agent_id = ?, answered_at = ?, updated_at = ? "
         "WHERE id = ? AND transfer_context = ?",
         dumps(context),
+        agent["id"],
+        tx.epoch,
         tx.epoch,
         row["id"],
         row["transfer_context"],
@@ -67,6 +83,7 @@ def take_call(tx: Tx, cmd: TakeCall, deps: Deps) -> Unit[TakenCall]:
     if not moved:  # another agent's take committed first (PostgreSQL re-checks the row)
         again = yield from queued_call(tx, cmd.call_sid, cmd.actor)
         return TakenCall(won=False, call=again, taken_by=again.taken_by or "")
+    yield from occupy(tx, cmd.actor, agent, cmd.call_sid, cmd.wrap_up_seconds)  # or raises
     tx.audit(
         cmd.actor,
         AuditAction.CALL_TAKE,
@@ -393,6 +410,7 @@ def end_call(tx: Tx, cmd: EndCall, deps: Deps) -> Unit[str | None]:
         call["id"],
     )
     if call["ended_at"] is None:
+        yield from call_ended(tx, cmd.call_sid, call["hospital_id"])  # its agent: wrap-up
         tx.emit(
             CallEnded(
                 hospital_id=call["hospital_id"],
@@ -402,6 +420,56 @@ def end_call(tx: Tx, cmd: EndCall, deps: Deps) -> Unit[str | None]:
             )
         )
     return result
+
+
+def hand_over_call(tx: Tx, cmd: HandOverCall, deps: Deps) -> Unit[dict[str, Any]]:
+    call = yield from _call(cmd.call_sid)
+    tenancy.check(cmd.actor, call["hospital_id"], "call", cmd.call_sid)
+    context: dict[str, Any] = json.loads(call["transfer_context"] or "{}")
+    me = cmd.actor.name
+    again = context.get("handed_by") == me and context.get("handed_to") == (cmd.to or "ivr")
+    if again and not context.get("taken_by"):
+        return context  # the same hand-over again (a retried click): done already
+    if call["transferred_at"] is None:
+        raise NotFound("call", cmd.call_sid)
+    if call["ended_at"] is not None:
+        raise InvalidState("ended", "hand_over")
+    if context.get("taken_by") != me:
+        raise InvalidState("not_taken", "hand_over")
+    if cmd.to is not None:
+        operator = yield one(
+            "SELECT hospital_id, disabled FROM operators WHERE username = ?", cmd.to
+        )
+        # the operators table read as complaints' assignee is: a name, its hospital, enabled
+        if operator is None or operator["disabled"] or cmd.to == me:
+            raise NotFound("operator", cmd.to)
+        if operator["hospital_id"] not in (None, call["hospital_id"]):
+            raise NotFound("operator", cmd.to)
+    after = {k: v for k, v in context.items() if k not in ("taken_by", "taken_at", "offered_to")}
+    after |= {"handed_by": me, "handed_to": cmd.to or "ivr", "handed_at": tx.epoch}
+    if cmd.to is not None:
+        after["offered_to"] = cmd.to
+    moved = yield execute(
+        "UPDATE calls SET transfer_context = ?, transferred_at = ?, updated_at = ? "
+        "WHERE id = ? AND transfer_context = ?",
+        dumps(after),
+        call["transferred_at"] if cmd.to is not None else None,  # the menu: off the queue
+        tx.epoch,
+        call["id"],
+        call["transfer_context"],
+    )
+    if not moved:  # changed under us (another tab of the same agent): not ours to decide
+        raise InvalidState("not_taken", "hand_over")
+    tx.audit(
+        cmd.actor,
+        AuditAction.CALL_HAND_OVER,
+        "call",
+        cmd.call_sid,
+        hospital_id=call["hospital_id"],
+        before={"taken_by": me},
+        after={"handed_to": cmd.to or "ivr"},
+    )
+    return after
 
 
 HANDLERS = handler_table(
@@ -415,10 +483,14 @@ HANDLERS = handler_table(
     on(TransferCall, transfer_call),
     on(EndCall, end_call),
     on(TakeCall, take_call),
+    on(HandOverCall, hand_over_call),
     on(CountCallLookup, count_call_lookup),
     on(SendCallCode, send_call_code),
     on(CheckCallCode, check_call_code),
     on(RequestCallback, request_callback),
     on(CallbackDialed, callback_dialed),
     on(SweepCallbacks, sweep_callbacks),
+    on(SetAgentState, set_agent_state),
+    on(FinishAgentCall, finish_agent_call),
+    on(WrapUpCall, wrap_up_call),
 )

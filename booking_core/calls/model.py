@@ -161,3 +161,52 @@ class AgentLeg:
     call_sid: str = ""
     number: str = ""  # a call-back's number, in the clear (for the <Dial>, never logged)
     reason: str = ""  # why refused: unknown, not_taken, ended
+
+
+class AgentState(StrEnum):
+    """An agent's state (坐席状态). An operator with no row in ``agent_states`` is offline."""
+
+    AVAILABLE = "available"  # 空闲: offered callers
+    BUSY = "busy"  # 通话中: on the call they took
+    WRAP_UP = "wrap_up"  # 话后处理: after a call, until the wrap-up form or the limit
+    BREAK = "break"  # 小休
+    OFFLINE = "offline"  # 离线 (logged out, or never in)
+
+
+SETTABLE_STATES = frozenset({AgentState.AVAILABLE, AgentState.BREAK, AgentState.OFFLINE})
+"""What an agent may choose; busy and wrap_up come from the calls they take and end."""
+
+
+class Disposition(StrEnum):
+    """How a call ended, as the agent recorded it in the wrap-up (来电结果)."""
+
+    BOOKED = "booked"  # 预约挂号
+    CHANGED = "changed"  # 改约
+    CANCELLED = "cancelled"  # 取消预约
+    INFORMATION = "information"  # 仅咨询
+    COMPLAINT = "complaint"  # 投诉
+    OTHER = "other"  # 其他
+
+
+WRAP_UP_SECONDS = 120  # the setting agent_wrap_up_seconds's default
+
+SUMMARY_MAX_CHARS = 500  # a wrap-up summary (来电小结) is a few sentences, not a record
+
+
+@dataclass(frozen=True, slots=True)
+class AgentStatus:
+    """An agent's state as it is now: a wrap-up past its limit (``wrap_up_until``) reads as
+    available since that instant, whether or not anything was written since."""
+
+    operator_id: int
+    username: str
+    display_name: str
+    hospital_id: int | None
+    state: AgentState
+    since: datetime
+    call_sid: str | None = None
+    wrap_up_until: datetime | None = None
+
+    @property
+    def available(self) -> bool:
+        return self.state is AgentState.AVAILABLE

@@ -74,6 +74,9 @@ class AuditAction(StrEnum):
     OPERATOR_TOTP_ENROL = "operator.totp_enrol"
     LOGOUT = "logout"
     CALL_TAKE = "call.take"  # an agent took a transferred call from the queue
+    CALL_HAND_OVER = "call.hand_over"  # … and handed it to another agent or the IVR menu
+    AGENT_STATE = "agent.state"  # an agent's state changed (available, busy, wrap-up, break …)
+    CALL_WRAP_UP = "call.wrap_up"  # an agent recorded a call's disposition and summary
     COMPLAINT_OPEN = "complaint.open"  # a caller began leaving a complaint (recording)
     COMPLAINT_STATUS = "complaint.status"
     COMPLAINT_ASSIGN = "complaint.assign"

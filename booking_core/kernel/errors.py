@@ -264,6 +264,16 @@ class CallOver(BookingError):
         super().__init__(call_sid=call_sid)
 
 
+class AgentNotAvailable(BookingError):
+    """An agent who is not available (坐席非空闲) cannot take a caller: ``state`` is theirs
+    (busy on another call, wrap_up of the last one, break, offline)."""
+
+    code = "agent_not_available"
+
+    def __init__(self, state: str) -> None:
+        super().__init__(state=state)
+
+
 # --- our side -------------------------------------------------------------------------
 
 

@@ -1,19 +1,24 @@
 """Reports (报表) and the audit log (审计日志) of the back office: counts for the charts
 (bookings by channel, department, doctor, day; no-show rate; slot use; agent workload;
-call outcomes) and the audit rows, scoped to the actor's hospital."""
+call outcomes; calls by the agents' dispositions), each agent's times (``agent_times``, see
+:mod:`.agents`) and the audit rows, scoped to the actor's hospital."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from ..bookings.model import BookingStatus
 from ..bookings.queries import MAX_PAGE
+from ..calls.queries import QUEUE_HOURS
+from ..catalogue.queries import hospital_timezone
 from ..catalogue.repo import hospital_for
 from ..kernel import tenancy
 from ..kernel.actor import Actor
-from ..kernel.unit import Tx, Unit, from_epoch, rows, to_epoch
+from ..kernel.unit import Tx, Unit, from_epoch, one, rows, to_epoch
+from .agents import agent_workload, call_dispositions
 
 
 def report(
@@ -67,6 +72,12 @@ def report(
     )
     out["slot_use"] = [(r["label"], r["booked"], r["capacity"]) for r in use]
     out["call_outcomes"] = yield from _call_outcomes(actor, hospital_code, day_from, day_to)
+    out["call_dispositions"] = yield from call_dispositions(
+        tx, actor, hospital_code=hospital_code, day_from=day_from, day_to=day_to
+    )
+    out["agent_times"] = yield from agent_workload(
+        tx, actor, hospital_code=hospital_code, day_from=day_from, day_to=day_to
+    )
     return out
 
 
@@ -125,3 +136,149 @@ def audit_log(
         }
         for r in found
     ]
+
+
+# --- the supervisor's wallboard (坐席监控大屏) ----------------------------------------------
+
+SERVICE_LEVEL_SECONDS = 20
+"""A caller answered within this many seconds of the transfer counts for the service level
+(the engine setting ``wallboard_service_level_seconds``)."""
+
+
+@dataclass(frozen=True)
+class Wallboard:
+    """The wallboard's numbers for one hospital, "today" being its own local date.
+
+    * ``waiting``: callers transferred to an agent, not taken, not ended (the desk's queue
+      window); ``oldest_waiting_at`` when the longest of them was transferred (a screen
+      counts the wait on from it).
+    * ``handled``: callers transferred today that an agent took; ``abandoned``: callers
+      transferred today whose call ended before anyone took it.
+    * ``answered_in_time``: the handled ones taken within ``service_level_seconds`` of their
+      transfer; ``service_level`` is that share of every caller that stopped waiting today
+      (handled + abandoned), None before the first one.
+    * ``bookings_by_channel``: bookings made today (whatever became of them since), by
+      channel word (``ivr``, ``agent`` …), most first.
+    * ``agents``: operators by state (``available``, ``busy`` …), from :func:`agents_by_state`.
+    """
+
+    hospital_id: int
+    day: date
+    at: datetime
+    waiting: int
+    oldest_waiting_at: datetime | None
+    handled: int
+    abandoned: int
+    answered_in_time: int
+    service_level: float | None
+    service_level_seconds: int
+    bookings_by_channel: tuple[tuple[str, int], ...]
+    agents: tuple[tuple[str, int], ...] = ()
+
+    def longest_wait_seconds(self, now: datetime) -> int:
+        """How long the longest-waiting caller has waited at ``now`` (0: nobody waits)."""
+        if self.oldest_waiting_at is None:
+            return 0
+        return max(int((now - self.oldest_waiting_at).total_seconds()), 0)
+
+
+def _context_field(tx: Tx, key: str) -> str:
+    """SQL for a field of a call's transfer context (JSON text), per dialect."""
+    if tx.dialect == "postgres":
+        return f"(transfer_context::json ->> '{key}')"
+    return f"json_extract(transfer_context, '$.{key}')"
+
+
+def wallboard(
+    tx: Tx,
+    actor: Actor,
+    hospital_id: int,
+    *,
+    service_level_seconds: int = SERVICE_LEVEL_SECONDS,
+) -> Unit[Wallboard]:
+    """Every number of the wallboard of ``hospital_id`` in one read (one snapshot)."""
+    tenancy.check(actor, hospital_id, "hospital", hospital_id)
+    tz = ZoneInfo((yield from hospital_timezone(tx, hospital_id)))
+    day = tx.now.astimezone(tz).date()
+    start = to_epoch(datetime.combine(day, time(0, 0), tzinfo=tz))
+    end = to_epoch(datetime.combine(day + timedelta(days=1), time(0, 0), tzinfo=tz))
+    window = tx.epoch - QUEUE_HOURS * 3600  # the desk's queue: older transfers lost their end
+    taken = _context_field(tx, "taken_by")
+    taken_at = _context_field(tx, "taken_at")
+    if tx.dialect == "postgres":
+        taken_at = f"({taken_at})::bigint"
+    today = "transferred_at >= ? AND transferred_at < ?"
+    waits = f"ended_at IS NULL AND {taken} IS NULL AND transferred_at > ?"
+    row = yield one(
+        "SELECT "
+        f"sum(CASE WHEN {today} AND {taken} IS NOT NULL THEN 1 ELSE 0 END) AS handled, "
+        f"sum(CASE WHEN {today} AND {taken} IS NULL AND ended_at IS NOT NULL "
+        "THEN 1 ELSE 0 END) AS abandoned, "
+        f"sum(CASE WHEN {today} AND {taken} IS NOT NULL "
+        f"AND {taken_at} - transferred_at <= ? THEN 1 ELSE 0 END) AS in_time, "
+        f"sum(CASE WHEN {waits} THEN 1 ELSE 0 END) AS waiting, "
+        f"min(CASE WHEN {waits} THEN transferred_at END) AS oldest "
+        "FROM calls WHERE hospital_id = ? AND transferred_at >= ?",
+        start,
+        end,
+        start,
+        end,
+        start,
+        end,
+        service_level_seconds,
+        window,
+        window,
+        hospital_id,
+        min(start, window),
+    )
+    handled = int(row["handled"] or 0) if row else 0
+    abandoned = int(row["abandoned"] or 0) if row else 0
+    in_time = int(row["in_time"] or 0) if row else 0
+    stopped_waiting = handled + abandoned
+    channels = yield rows(
+        "SELECT channel, count(*) AS n FROM bookings "
+        "WHERE hospital_id = ? AND created_at >= ? AND created_at < ? "
+        "GROUP BY channel ORDER BY count(*) DESC, channel",
+        hospital_id,
+        start,
+        end,
+    )
+    return Wallboard(
+        hospital_id=hospital_id,
+        day=day,
+        at=tx.now,
+        waiting=int(row["waiting"] or 0) if row else 0,
+        oldest_waiting_at=from_epoch(row["oldest"]) if row and row["oldest"] else None,
+        handled=handled,
+        abandoned=abandoned,
+        answered_in_time=in_time,
+        service_level=round(in_time / stopped_waiting, 4) if stopped_waiting else None,
+        service_level_seconds=service_level_seconds,
+        bookings_by_channel=tuple((str(r["channel"]), int(r["n"])) for r in channels),
+        agents=(yield from agents_by_state(tx, hospital_id)),
+    )
+
+
+AGENT_STATES = ("available", "busy", "wrap_up", "break", "offline")
+"""The agent states of contract C1, in the wallboard's order."""
+
+
+def agents_by_state(tx: Tx, hospital_id: int) -> Unit[tuple[tuple[str, int], ...]]:
+    """The hospital's enabled agents (operators with the ``agent`` role) counted by state
+    (``agent_states``, contract C1 of issue #14), every state listed even at 0; an agent
+    with no row is offline. Meant to fill :attr:`Wallboard.agents` in the same read."""
+    # a wrap-up past its limit reads as available, as booking_core.calls.agent_status has it
+    state = (
+        "CASE WHEN s.state = 'wrap_up' AND s.wrap_up_until <= ? THEN 'available' "
+        "ELSE coalesce(s.state, 'offline') END"
+    )
+    found = yield rows(
+        f"SELECT a.state, count(*) AS n FROM (SELECT {state} AS state "
+        "FROM operators o LEFT JOIN agent_states s ON s.operator_id = o.id "
+        "WHERE o.hospital_id = ? AND o.disabled = 0 "
+        "AND (',' || o.roles || ',') LIKE '%,agent,%') a GROUP BY a.state",
+        tx.epoch,
+        hospital_id,
+    )
+    counts = {str(r["state"]): int(r["n"]) for r in found}
+    return tuple((state, counts.get(state, 0)) for state in AGENT_STATES)

@@ -32,6 +32,7 @@ from typing import Any, TypeVar
 
 from ..kernel.clock import Clock
 from ..kernel.unit import Tx, UnitOfWork, dumps
+from .changes import Changes
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -105,6 +106,8 @@ class Store(abc.ABC):
         self.unsafe_abandon_started = False
         self.sql_trace = False  # debug aid: log every statement (set before open())
         self._write_fault: tuple[float, str] | None = None  # (monotonic time, reason)
+        # what committed units changed, for live screens (:mod:`.changes`)
+        self.changes = Changes(on_wait=self._watched)
 
     @abc.abstractmethod
     async def open(self) -> None:
@@ -133,6 +136,11 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     async def schema_version(self) -> int: ...
+
+    def _watched(self) -> None:
+        """Someone waits on :attr:`changes` (PostgreSQL: LISTEN from now on, if not yet);
+        SQLite signals in-process and has nothing to start."""
+        return None
 
     def write_fault(self, within_seconds: float = WRITE_FAULT_SECONDS) -> str | None:
         """Why writes are failing, or None: the last write the store made failed for the

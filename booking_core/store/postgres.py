@@ -34,8 +34,10 @@ from ..kernel.errors import NotStarted, StoreUnavailable
 from ..kernel.unit import CheckViolation, Query, Tx, UniqueViolation, UnitOfWork, dumps, execute
 from .base import SQL_LOG, Store, audit_rows
 from .budget import Budget, absorbs, current
+from .changes import CHANNEL, notify_args
 from .gate import DeadlineGate
 from .migrations import BOOKKEEPING, all_migrations
+from .pg_listen import ChangeListener
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -50,8 +52,9 @@ STATEMENT_CACHE_SIZE = 1024  # every statement the doors use stays prepared (asy
 
 # What a unit recorded, in one statement (one round trip instead of four: drawing the
 # event ids, the audit rows, the events, their deliveries). The events are numbered in
-# the order they were recorded (ORDER BY their ordinality).
-PERSIST_SQL = """
+# the order they were recorded (ORDER BY their ordinality). The same statement sends the
+# unit's change notifications (:mod:`.changes`): PostgreSQL delivers them on COMMIT only.
+PERSIST_SQL = f"""
 WITH audited AS (
     INSERT INTO audit (at, actor, action, entity, entity_id, hospital_id, before_state,
                        after_state)
@@ -64,9 +67,12 @@ WITH audited AS (
          WITH ORDINALITY AS e (topic, hospital_id, aggregate, payload, n)
     ORDER BY e.n
     RETURNING id
+), delivered AS (
+    INSERT INTO outbox_deliveries (consumer, event_id, available_at)
+    SELECT c.consumer, events.id, $1::bigint
+    FROM events CROSS JOIN unnest($13::text[]) AS c (consumer)
 )
-INSERT INTO outbox_deliveries (consumer, event_id, available_at)
-SELECT c.consumer, events.id, $1::bigint FROM events CROSS JOIN unnest($13::text[]) AS c (consumer)
+SELECT count(pg_notify('{CHANNEL}', n.payload)) FROM unnest($14::text[]) AS n (payload)
 """
 
 # A write that fails with these failed for the server's reason, not the unit's: no
@@ -128,6 +134,7 @@ def persist_recorded(tx: Tx, consumers: Sequence[str]) -> Generator[Query, Any, 
         [ev.key for ev in tx.events],
         [dumps(ev.payload()) for ev in tx.events],
         list(consumers) if tx.events else [],
+        notify_args(tx),
     )
 
 
@@ -203,6 +210,7 @@ class PostgresStore(Store):
         self._min, self._max = min_size, max_size
         self._gate = DeadlineGate(max_size)  # the pool's connections, earliest deadline first
         self._pool: asyncpg.Pool | None = None
+        self.listener = ChangeListener(dsn, self.changes)  # started by the first watcher
 
     async def open(self) -> None:
         try:
@@ -246,6 +254,7 @@ class PostgresStore(Store):
             )
 
     async def close(self) -> None:
+        await self.listener.stop()
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
@@ -353,6 +362,12 @@ class PostgresStore(Store):
         if stopped:  # not the door's budget: the caller itself was stopped (at shutdown)
             raise asyncio.CancelledError
         return result
+
+    def _watched(self) -> None:
+        """A wait on :attr:`changes`: LISTEN from now on, if not yet (a store that nobody
+        watches, a command-line tool's, opens no extra connection; a closed one none)."""
+        if self._pool is not None:
+            self.listener.start()
 
     def _require_pool(self) -> asyncpg.Pool:
         if self._pool is None:

@@ -46,6 +46,7 @@ from .base import (
     event_rows,
 )
 from .budget import Budget, absorbs, current
+from .changes import changes_of
 from .migrations import BOOKKEEPING, all_migrations, unique_index_by_columns
 
 T = TypeVar("T")
@@ -368,6 +369,13 @@ class SqliteStore(Store):
                         job.future.set_exception(StoreUnavailable(reason=str(value)))
                     else:
                         job.future.set_exception(value)
+                # committed: tell the live screens (a unit that failed recorded nothing)
+                self.changes.signal(
+                    c
+                    for (ok, _v), tx in zip(outcomes, txs, strict=True)
+                    if ok
+                    for c in changes_of(tx)
+                )
             self._idle.set()
 
     def _run_batch(

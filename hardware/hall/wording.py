@@ -46,6 +46,7 @@ WORDS: Mapping[str, str] = {
     "import_rejected": "排班信息有误，请到人工窗口咨询",  # never at a kiosk; every code has words
     "forbidden": "本机无法办理此业务，请到人工窗口办理",
     "call_ended": "通话已结束，请到人工窗口咨询",  # never at a kiosk; every code has words
+    "agent_not_available": "暂无空闲坐席，请到人工窗口办理",  # never at a kiosk
     "store_unavailable": "系统繁忙，请稍后再试",
     # this door's own
     UNKNOWN_KIND: "本机暂不支持该业务，请到人工窗口办理",

@@ -134,6 +134,7 @@ async def test_demo_puts_a_caller_with_ivr_context_on_the_desk(services):
     assert waiting.context["step"] == "book_dept"
     assert waiting.context["digits"] == card
     assert waiting.context["patient_name"] == mask_name(name)
+    await services.handle(calls.SetAgentState(actor=agent, state=calls.AgentState.AVAILABLE))
     taken = await services.handle(calls.TakeCall(call_sid=waiting.call_sid, actor=agent))  # `t`
     assert taken.won
 

@@ -180,3 +180,25 @@ class Phone:
             if self.doc.find(f"./{tag}") is not None:
                 return tag.lower()
         return "none"
+
+
+async def take_as(services: BookingServices, name: str, call_sid: str):
+    """Agent ``name`` (made an agent of H001 the first time) takes ``call_sid`` as the desk
+    would: available first (finishing the call they were busy on), then the take."""
+    from booking_core import calls
+    from booking_core.calls import AgentState
+    from booking_core.kernel.actor import Actor, Channel
+    from booking_core.kernel.errors import NotFound
+    from tests.agent_console.helpers import add_operator
+
+    who = Actor("operator", name, None, Channel.AGENT)
+    try:
+        status = await services.read(calls.agent_status, who)
+    except NotFound:
+        await add_operator(services, name, ("agent",), "H001")
+        status = await services.read(calls.agent_status, who)
+    if status.state is AgentState.BUSY and status.call_sid:
+        await services.handle(calls.FinishAgentCall(actor=who, call_sid=status.call_sid))
+    if not (await services.read(calls.agent_status, who)).available:
+        await services.handle(calls.SetAgentState(actor=who, state=AgentState.AVAILABLE))
+    return await services.handle(calls.TakeCall(actor=who, call_sid=call_sid))

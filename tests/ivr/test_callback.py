@@ -27,7 +27,16 @@ from ivr.twiml import CALLBACK_RING_SECONDS
 from sms.notifier import Notifier
 from sms.replies import Replies
 from tests.agent_console.helpers import add_operator
-from tests.ivr.helpers import ACCOUNT, PREFIX, PUBLIC_URL, Phone, Twilio, make_root, path_of
+from tests.ivr.helpers import (
+    ACCOUNT,
+    PREFIX,
+    PUBLIC_URL,
+    Phone,
+    Twilio,
+    make_root,
+    path_of,
+    take_as,
+)
 
 LINE = "+861065123456"  # the hospital's number: a call-back's caller ID
 CALLER = "+8613900005678"
@@ -207,7 +216,7 @@ async def test_a_forged_key_press_is_refused(twilio, services):
 
 async def test_a_caller_already_taken_cannot_turn_into_a_call_back(twilio, services, agents):
     call = await queued(twilio)
-    await services.handle(calls.TakeCall(actor=by("wang"), call_sid=call.sid))
+    await take_as(services, "wang", call.sid)
     doc = await press_in_queue(call, "1")
     assert said(doc) == ["对不起，现在无法为您登记回拨，请继续等待。"]
 
@@ -217,7 +226,7 @@ async def test_a_caller_already_taken_cannot_turn_into_a_call_back(twilio, servi
 
 async def test_the_agent_bridges_exactly_the_caller_they_took(twilio, services, agents):
     first, second = await queued(twilio), await queued(twilio, "+8613900001111")
-    await services.handle(calls.TakeCall(actor=by("wang"), call_sid=second.sid))
+    await take_as(services, "wang", second.sid)
     doc, _ = await agent_leg(twilio, agents["wang"], second.sid)
     assert [el.tag for el in doc] == ["Dial"]
     assert [(q.tag, q.text) for q in doc.find("./Dial")] == [("Queue", f"q-{second.sid}")]
@@ -235,7 +244,7 @@ async def test_an_agent_who_did_not_take_the_call_is_refused(twilio, services, a
     doc, _ = await agent_leg(twilio, agents["li3"], call.sid)  # nobody took it
     assert said(doc) == ["这个来电不是由您接听的，无法接通。"]
     assert [el.tag for el in doc] == ["Say", "Hangup"]
-    await services.handle(calls.TakeCall(actor=by("wang"), call_sid=call.sid))
+    await take_as(services, "wang", call.sid)
     doc, _ = await agent_leg(twilio, agents["li3"], call.sid)  # wang took it, not li
     assert doc.find("./Dial") is None
     assert doc.find("./Hangup") is not None
@@ -249,7 +258,7 @@ async def test_an_agent_who_did_not_take_the_call_is_refused(twilio, services, a
 
 async def test_a_forged_agent_request_is_refused(twilio, services, agents):
     call = await queued(twilio)
-    await services.handle(calls.TakeCall(actor=by("wang"), call_sid=call.sid))
+    await take_as(services, "wang", call.sid)
     params = {
         "AccountSid": ACCOUNT,
         "CallSid": "CA" + "5" * 32,
@@ -263,11 +272,11 @@ async def test_a_forged_agent_request_is_refused(twilio, services, agents):
 
 async def test_a_caller_who_hung_up_cannot_be_taken_and_the_agent_is_told(twilio, services, agents):
     call = await queued(twilio)
-    await services.handle(calls.TakeCall(actor=by("wang"), call_sid=call.sid))
+    await take_as(services, "wang", call.sid)
     other = await queued(twilio, "+8613900002222")
     await other.hang_up()
     with pytest.raises(CallOver):
-        await services.handle(calls.TakeCall(actor=by("li3"), call_sid=other.sid))
+        await take_as(services, "li3", other.sid)
     await call.hang_up()  # taken, then the caller hung up before the browser connected
     doc, _ = await agent_leg(twilio, agents["wang"], call.sid)
     assert said(doc) == ["来电方已经挂机。"]
@@ -278,7 +287,7 @@ async def test_a_call_back_is_dialled_from_the_hospitals_line(twilio, services, 
     await press_in_queue(call, "1")
     await left_queue(call)
     await call.hang_up()
-    taken = await services.handle(calls.TakeCall(actor=by("wang"), call_sid=call.sid))
+    taken = await take_as(services, "wang", call.sid)
     assert taken.won  # takeable although the call ended: the caller asked to be called
     doc, _ = await agent_leg(twilio, agents["wang"], call.sid)
     dial = doc.find("./Dial")
@@ -300,7 +309,7 @@ async def test_a_call_back_not_answered_is_tried_again_then_closed_with_a_text(
     await press_in_queue(call, "1")
     await left_queue(call)
     await call.hang_up()
-    await services.handle(calls.TakeCall(actor=by("wang"), call_sid=call.sid))
+    await take_as(services, "wang", call.sid)
     doc, leg = await agent_leg(twilio, agents["wang"], call.sid)
     answer = await dialed(twilio, doc, leg, "no-answer")
     assert said(answer) == ["回拨未接通，已放回队列，稍后再试。"]
@@ -308,7 +317,7 @@ async def test_a_call_back_not_answered_is_tried_again_then_closed_with_a_text(
     assert (row.callback, row.taken_by, row.callback_attempts) == (True, None, 1)
     assert await texts(services) == []
     # li tries next; busy: out of tries (callback_attempts = 2)
-    await services.handle(calls.TakeCall(actor=by("li3"), call_sid=call.sid))
+    await take_as(services, "li3", call.sid)
     doc, leg = await agent_leg(twilio, agents["li3"], call.sid)
     answer = await dialed(twilio, doc, leg, "busy")
     assert said(answer) == ["回拨未接通，已达到回拨次数，已短信通知来电人。"]
@@ -329,7 +338,7 @@ async def test_a_call_back_answered_is_closed_without_a_text(twilio, services, a
     call = await queued(twilio)
     await press_in_queue(call, "1")
     await left_queue(call)
-    await services.handle(calls.TakeCall(actor=by("wang"), call_sid=call.sid))
+    await take_as(services, "wang", call.sid)
     doc, leg = await agent_leg(twilio, agents["wang"], call.sid)
     answer = await dialed(twilio, doc, leg, "completed")
     assert [el.tag for el in answer] == ["Hangup"]
@@ -341,7 +350,7 @@ async def test_only_the_agent_who_took_it_reports_how_it_went(twilio, services, 
     call = await queued(twilio)
     await press_in_queue(call, "1")
     await left_queue(call)
-    await services.handle(calls.TakeCall(actor=by("wang"), call_sid=call.sid))
+    await take_as(services, "wang", call.sid)
     doc, leg = await agent_leg(twilio, agents["wang"], call.sid)
     forged = {**leg, "From": "client:" + client_identity(agents["li3"])}
     answer = await dialed(twilio, doc, forged, "failed")
@@ -354,7 +363,7 @@ async def test_the_agent_hanging_up_before_it_rang_out_counts_no_attempt(twilio,
     call = await queued(twilio)
     await press_in_queue(call, "1")
     await left_queue(call)
-    await services.handle(calls.TakeCall(actor=by("wang"), call_sid=call.sid))
+    await take_as(services, "wang", call.sid)
     doc, leg = await agent_leg(twilio, agents["wang"], call.sid)
     await dialed(twilio, doc, leg, "canceled")
     [row] = await the_queue(services)
@@ -366,7 +375,7 @@ async def test_a_dial_status_twilio_does_not_send_changes_nothing(twilio, servic
     call = await queued(twilio)
     await press_in_queue(call, "1")
     await left_queue(call)
-    await services.handle(calls.TakeCall(actor=by("wang"), call_sid=call.sid))
+    await take_as(services, "wang", call.sid)
     doc, leg = await agent_leg(twilio, agents["wang"], call.sid)
     answer = await dialed(twilio, doc, leg, status)
     assert [el.tag for el in answer] == ["Hangup"]

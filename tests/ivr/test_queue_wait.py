@@ -15,13 +15,12 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from booking_core import calls
-from booking_core.kernel.actor import Actor, Channel
 from booking_core.kernel.pii import Cipher
 from engine.app import build_app
 from engine.config import ConfigError, load_settings
 from ivr.prompts import Catalogue
 from ivr.twiml import QUEUE_WAIT_PAUSE_SECONDS, TWILIO_HOLD_MUSIC, Voice, queue_prompt
-from tests.ivr.helpers import PREFIX, PUBLIC_URL, Twilio, make_root, sign
+from tests.ivr.helpers import PREFIX, PUBLIC_URL, Twilio, make_root, sign, take_as
 
 
 async def queued(twilio: Twilio, lang: str = "zh"):
@@ -46,9 +45,7 @@ def said(doc) -> tuple[list[str], str, str]:
 
 
 async def take(services, call_sid: str, who: str = "agent-1") -> calls.TakenCall:
-    return await services.handle(
-        calls.TakeCall(actor=Actor("operator", who, None, Channel.AGENT), call_sid=call_sid)
-    )
+    return await take_as(services, who, call_sid)
 
 
 OFFER = {

@@ -20,6 +20,7 @@ SCREENS = (
     ("devices", "devices", P.DEVICES_VIEW),
     ("feeds", "feeds", P.FEEDS_MANAGE),
     ("reports", "reports", P.REPORTS_VIEW),
+    ("wallboard", "wallboard", P.REPORTS_VIEW),
     ("audit", "audit_log", P.AUDIT_VIEW),
 )
 

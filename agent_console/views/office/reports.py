@@ -11,6 +11,7 @@ from booking_core.kernel.identity import mask_name
 from booking_core.reports import audit_log, report
 
 from ...i18n import language
+from ...i18n_agents import duration_words
 from ...i18n_office import office_text
 from ...pages import Page
 from ..common import actor, services
@@ -25,8 +26,11 @@ CHARTS = (
     "by_day",
     "agent_workload",
     "call_outcomes",
+    "call_dispositions",
 )
 DEFAULT_DAYS = 30
+TIMES = ("talk_seconds", "average_talk_seconds", "wrap_up_seconds", "break_seconds",
+         "available_seconds")  # fmt: skip
 
 
 async def reports(request: web.Request) -> Page:
@@ -47,9 +51,14 @@ async def reports(request: web.Request) -> Page:
         (day, round(100 * booked / capacity, 1) if capacity else 0.0)
         for day, booked, capacity in data["slot_use"]
     ]
+    worded = {"call_dispositions": [
+        (office_text(lang, f"disposition_{label}"), n) for label, n in data["call_dispositions"]
+    ]}  # fmt: skip
     charts = {
-        name: str(bar_chart(office_text(lang, "report_" + name), data[name])) for name in CHARTS
+        name: str(bar_chart(office_text(lang, "report_" + name), worded.get(name, data[name])))
+        for name in CHARTS
     }
+    agent_times = data.pop("agent_times")
     charts["slot_use"] = str(bar_chart(office_text(lang, "report_slot_use"), slot_use, unit="%"))
     return page(
         request,
@@ -61,6 +70,10 @@ async def reports(request: web.Request) -> Page:
                      for k, rows in data.items()},
             "no_show_rate": data["no_show_rate"],
             "charts": charts,
+            "agent_times": agent_times,  # seconds; the page shows h:mm:ss
+            "agent_times_shown": [
+                {**row, **{k: duration_words(row[k]) for k in TIMES}} for row in agent_times
+            ],
         },
     )  # fmt: skip
 

@@ -137,3 +137,10 @@ def office_admin(engine: LiveEngine, username: str, hospital: str) -> str:
         )
     )
     return code_at(office_world.SECRET, engine.clock)
+
+
+def go_available(page) -> None:
+    """置闲: an agent is offered callers only when available (#14)."""
+    if not page.locator("#agent-state.state-available").count():
+        page.click('#agent-state button[value="available"]')
+    page.wait_for_selector("#agent-state.state-available")

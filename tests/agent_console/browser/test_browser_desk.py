@@ -56,6 +56,7 @@ def test_browser_book_change_and_cancel_by_keyboard(page, engine):
     page.keyboard.press("b")  # change: the same doctor's other places
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(rf"/desk/bookings/{number}/slots"))
+    assert page.evaluate("document.activeElement.textContent") == "改到此时段"
     page.keyboard.press("Enter")  # the first other place has the focus
     page.wait_for_url(re.compile(r"\?done=rescheduled"))
     assert page.locator("p.done").inner_text() == f"改约成功，预约号 {number}。"
@@ -70,6 +71,9 @@ def test_browser_book_change_and_cancel_by_keyboard(page, engine):
 def test_browser_take_an_incoming_transfer_and_see_its_context(page, engine):
     log_in(page, engine.url, "agent_a")
     page.goto(f"{engine.url}/console/desk")
+    assert "离线" in page.locator("#agent-state").inner_text()  # offered no caller yet
+    page.click('#agent-state button[value="available"]')  # 置闲 (#14)
+    page.wait_for_selector("#agent-state.state-available")
     loads = _count_loads(page)
     li = engine.world["li"]
     engine.call(

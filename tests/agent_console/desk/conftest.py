@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.agent_console.desk.desk_world import build
+from tests.agent_console.desk.desk_world import build, go_available
 
 
 @pytest.fixture
@@ -14,7 +14,8 @@ async def desk_world(services):
 
 @pytest.fixture
 async def agent(browser, desk_world):
-    """agent_a of hospital HA, signed in."""
+    """agent_a of hospital HA, signed in and available."""
     console = await browser()
     await console.sign_in("agent_a")
+    await go_available(console)
     return console

@@ -55,3 +55,10 @@ async def build(services: BookingServices) -> dict[str, Any]:
         "li_card": li.card_no,
         "li_id": resident_id(501),
     }
+
+
+async def go_available(console) -> None:
+    """The signed-in agent goes available (置闲): only then are callers offered (#14)."""
+    status, body = await console.post("/desk/state", {"state": "available"})
+    assert status == 200, body
+    assert body["agent"]["state"] == "available", body

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from booking_core import calls
 from booking_core.kernel.actor import SYSTEM
-from tests.agent_console.desk.desk_world import transfer
+from tests.agent_console.desk.desk_world import go_available, transfer
 
 
 async def test_a_call_back_keeps_its_place_marked_with_the_masked_number(agent, desk_world):
@@ -29,6 +29,7 @@ async def test_a_call_back_keeps_its_place_marked_with_the_masked_number(agent, 
     assert page.count('data-callback="1"') == 1
     assert '<span class="badge callback">回拨</span> 139****5678' in page
     # takeable although the caller's own call is over: the agent calls them
+    await go_available(agent)
     status, body = await agent.post("/desk/calls/CA-back/take")
     assert status == 200, body
 

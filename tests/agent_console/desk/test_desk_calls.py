@@ -9,7 +9,7 @@ import pytest
 
 from agent_console.views.desk import calls as call_views
 from booking_core import calls
-from tests.agent_console.desk.desk_world import transfer
+from tests.agent_console.desk.desk_world import go_available, transfer
 from tests.agent_console.helpers import table
 
 
@@ -61,13 +61,14 @@ async def test_taking_a_known_caller_opens_their_record_with_the_call(agent, bro
     assert record["call"]["digits"] == "102"
     assert record["call"]["taken_by"] == "agent_a"
     assert record["patient"]["name"] == "李小明"
-    queue = (await agent.get("/desk"))[1]["calls"]
+    other = await browser()
+    await other.sign_in("agent_a2")
+    await go_available(other)  # agent_a is busy now: offered no caller, agent_a2 sees them
+    queue = (await other.get("/desk"))[1]["calls"]
     assert [c["taken_by"] for c in queue] == ["agent_a", None]
 
     again = await agent.post("/desk/calls/CA-known/take")  # the same agent: still theirs
     assert again[0] == 200
-    other = await browser()
-    await other.sign_in("agent_a2")
     status, body = await other.post("/desk/calls/CA-known/take")
     assert (status, body["error"]) == (409, "call_taken")
     assert body["message"] == "该来电已由 agent_a 接听。"
@@ -97,6 +98,7 @@ async def test_two_agents_racing_for_one_caller_one_wins(browser, services, queu
     for name in ("agent_a", "agent_a2"):
         console = await browser()
         await console.sign_in(name)
+        await go_available(console)
         agents.append(console)
     results = await asyncio.gather(*(a.post("/desk/calls/CA-known/take") for a in agents))
     assert sorted(status for status, _ in results) == [200, 409]
@@ -118,7 +120,6 @@ async def _next_event(resp) -> tuple[str, str]:
 async def test_the_stream_sends_the_rows_and_each_new_transfer(
     agent, services, queued, monkeypatch
 ):
-    monkeypatch.setattr(call_views, "POLL_SECONDS", 0.05)
     async with agent.client.get("/console/desk/calls/stream") as resp:
         assert resp.status == 200
         assert resp.headers["Content-Type"].startswith("text/event-stream")
@@ -141,7 +142,6 @@ async def test_the_stream_sends_the_rows_and_each_new_transfer(
 async def test_a_stream_ends_after_its_lifetime_and_needs_a_session(
     agent, browser, queued, monkeypatch
 ):
-    monkeypatch.setattr(call_views, "POLL_SECONDS", 0.05)
     monkeypatch.setattr(call_views, "STREAM_SECONDS", 0.2)
     async with agent.client.get("/console/desk/calls/stream") as resp:
         body = await asyncio.wait_for(resp.read(), 5)

@@ -7,12 +7,12 @@ import asyncio
 
 import pytest
 
-from booking_core.calls import TakeCall, call_queue
+from booking_core.calls import AgentState, SetAgentState, TakeCall, call_queue
 from booking_core.kernel.actor import Actor, Channel
 from booking_core.kernel.errors import NotFound
 from booking_core.patients import RevealPatient, search_patients
 from tests.agent_console.desk.desk_world import LI_PHONE, transfer
-from tests.agent_console.helpers import table
+from tests.agent_console.helpers import add_operator, table
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -30,6 +30,9 @@ async def _agent(services, name: str, hospital: str) -> Actor:
 async def test_five_agents_race_for_one_caller_and_one_wins(services, desk_world):
     await transfer(services, "HA", "CA-race", step="main", digits="0")
     agents = [await _agent(services, f"agent{i}", "HA") for i in range(5)]
+    for a in agents:  # only an available agent takes a caller (#14)
+        await add_operator(services, a.name, ("agent",), "HA")
+        await services.handle(SetAgentState(actor=a, state=AgentState.AVAILABLE))
     results = await asyncio.gather(
         *(services.handle(TakeCall(call_sid="CA-race", actor=a)) for a in agents)
     )

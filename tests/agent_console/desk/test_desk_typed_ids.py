@@ -8,7 +8,6 @@ import asyncio
 
 import pytest
 
-from agent_console.views.desk import calls as call_views
 from booking_core.kernel.identity import mask_long_digits, mask_long_digits_in
 from booking_core.kernel.unit import rows
 from tests.ivr.helpers import Twilio, make_root
@@ -87,7 +86,6 @@ async def test_an_id_number_typed_then_transferred_is_stored_and_shown_masked(
     assert ID_NUMBER[:15] not in str(stream)
     async with agent.client.get("/console/desk") as resp:
         assert ID_NUMBER[:15] not in await resp.text()
-    monkeypatch.setattr(call_views, "POLL_SECONDS", 0.05)
     async with agent.client.get("/console/desk/calls/stream") as resp:
         chunk = b""
         while b"event: calls" not in chunk or not chunk.endswith(b"\n\n"):

@@ -63,7 +63,7 @@ async def test_every_page_renders_in_both_languages(browser, services, world):
 async def test_the_front_page_links_what_one_may_use(browser, services, world):
     viewer = await sign_in(browser, services, "viewer", ("report_viewer",), "HA")
     _status, body = await viewer.get("/office")
-    assert [s["path"] for s in body["screens"]] == ["reports"]
+    assert [s["path"] for s in body["screens"]] == ["reports", "wallboard"]
     agent = await sign_in(browser, services, "agent_a", ("agent",), "HA")
     _status, body = await agent.get("/office")
     assert [s["path"] for s in body["screens"]] == [

@@ -48,7 +48,7 @@ async def test_report_counts_and_charts(browser, services, clock, world):
     async with viewer.client.get("/console/office/reports") as resp:
         page = await resp.text()
     assert resp.status == 200
-    assert page.count("<svg") == 7
+    assert page.count("<svg") == 8  # with calls by the agents' dispositions (#14)
     assert "<script" not in page
     assert "http://" not in page.replace(SVG[1:-1], "")
     assert (await agent.get("/office/reports"))[0] == 403

@@ -309,6 +309,7 @@ SAMPLE_PARAMS = {
     "needed": 5000,
     "available": 2,
     "rows": ({"list": "sessions", "index": 3, "field": "start", "reason": "must be after start"},),
+    "state": "break",
 }
 
 

@@ -61,6 +61,7 @@ A_HAS_ROWS_IN = (
     *("hospitals", "departments", "doctors", "sessions", "slots", "patients", "bookings"),
     *("blacklist", "rules", "ledger", "outbox", "audit", "api_tokens", "operators"),
     *("console_sessions", "calls", "call_steps", "call_codes", "call_lookups", "complaints"),
+    *("agent_states", "agent_state_changes"),
     *("messages", "surveys", "sms_registrations"),
     *("kiosks", "kiosk_devices", "kiosk_jobs"),
     *("feed_subscriptions", "feed_deliveries", "feed_attempts"),
@@ -162,6 +163,8 @@ async def _two_hospitals(services, cipher) -> Two:
     )
     operator = await handle(_add_operator("a-agent", "HA01"))
     b_operator = await handle(_add_operator("b-agent", "HB02"))
+    a_agent = Actor("operator", "a-agent", a_id, Channel.AGENT)
+    await handle(calls.SetAgentState(actor=a_agent, state=calls.AgentState.AVAILABLE))
     await handle(
         operators.OpenConsoleSession(
             token_hash="甲-session",
@@ -323,6 +326,7 @@ ZONE = "Asia/Shanghai"
 def _command_cases(t: Two) -> list[tuple[Any, Refused | Answers]]:
     """Each command aimed at A's rows by B's actor, with what it must say."""
     b, a_line = t.b, blacklist.BanLine(1, t.card_no, "2026-09-01", "x")
+    b_agent = Actor("operator", "b-agent", b.hospital_id, Channel.AGENT)
     not_found_line = blacklist.LineRefused(1, "not_found", {"entity": "patient", "key": t.card_no})
     session = schedule.CreateSession(
         actor=b,
@@ -460,6 +464,8 @@ def _command_cases(t: Two) -> list[tuple[Any, Refused | Answers]]:
             calls.CallbackDialed(actor=b, call_sid=call, operator_id=1, dial_status="busy"),
             NOT_FOUND,
         ),
+        (calls.HandOverCall(actor=b, call_sid=call, to=None), NOT_FOUND),
+        (calls.TakeCall(actor=b_agent, call_sid=call), NOT_FOUND),  # an agent of B's
         (calls.CountCallLookup(actor=b, call_sid=call), NOT_FOUND),
         (calls.SendCallCode(actor=b, call_sid=call, patient_id=t.b_patient), NOT_FOUND),
         (
@@ -630,6 +636,7 @@ def _query_cases(t: Two, who: Actor) -> list[tuple[Callable, tuple[tuple, dict],
         ),
         (calls.call_queue, q(who), NONE_OF_A),
         (calls.queued_call, q(t.call_sid, who), NOT_FOUND),
+        (calls.agent_states, q(who), NONE_OF_A),
         (complaints.complaint, q(t.tracking_no, who), NOT_FOUND),
         (complaints.complaints, q(who), NONE_OF_A),
         (messages.messages, q(who), NONE_OF_A),
@@ -641,6 +648,9 @@ def _query_cases(t: Two, who: Actor) -> list[tuple[Callable, tuple[tuple, dict],
         (reports.audit_log, q(who), NONE_OF_A),
         (reports.report, q(who, hospital_code=None, **days), NONE_OF_A),
         (reports.report, q(who, hospital_code="HA01", **days), NOT_FOUND),
+        (reports.call_dispositions, q(who, hospital_code="HA01", **days), NOT_FOUND),
+        (reports.agent_workload, q(who, hospital_code="HA01", **days), NOT_FOUND),
+        (reports.wallboard, q(who, t.hospital_a), NOT_FOUND),
         (kiosks.kiosk, q(t.kiosk, who), NOT_FOUND),
         (feeds.subscriptions, q(who), NONE_OF_A),
         (feeds.subscriptions, q(who, "HA01"), NOT_FOUND),
@@ -703,6 +713,12 @@ EXEMPT: dict[Any, str] = {
     calls.queue_place: "no actor: the voice door's own waiting caller, keyed by its CallSid",
     calls.agent_leg: "no actor: the agent's softphone leg; only the operator who took the call "
     "(TakeCall checks the hospital) is bridged to it",
+    calls.agent_status: "the acting operator's own state: their own row, no other's",
+    calls.SetAgentState: "the acting operator's own state: their own row, no other's",
+    calls.FinishAgentCall: "the acting operator's own state, and only the call they are busy "
+    "on (which TakeCall let them take in their own hospital)",
+    calls.WrapUpCall: "only the agent who answered the call (calls.agent_id, set by TakeCall "
+    "in their own hospital) may wrap it up: another hospital's never answered it",
     complaints.complaint_history: "no actor: read by the console after complaint() let it see",
     messages.inbound_reply: "no actor: the SMS door's own stored reply, by its message id",
     operators.credentials: "the log-in itself: no actor yet",
@@ -711,6 +727,8 @@ EXEMPT: dict[Any, str] = {
     operators.login_history: "the lockout's counts, before an actor exists",
     operators.token_by_hash: "the API's authentication: the token behind a secret's hash",
     operators.token_with_hospital: "the API's authentication: the token behind a secret's hash",
+    reports.agents_by_state: "no actor: a step inside the wallboard's read, which checks the "
+    "hospital (reports.wallboard)",
 }
 
 
