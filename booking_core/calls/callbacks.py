@@ -12,8 +12,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ..events.audit import AuditAction
 from ..events.model import CallbackClosed
 from ..kernel import tenancy
+from ..kernel.actor import SYSTEM, Actor
 from ..kernel.deps import Deps
 from ..kernel.unit import Row, Tx, Unit, dumps, execute, one, rows, val
 from .commands import CallbackDialed, RequestCallback, SweepCallbacks
@@ -83,6 +85,15 @@ def request_callback(tx: Tx, cmd: RequestCallback, deps: Deps) -> Unit[CallbackA
     )
     if not moved:
         return CallbackAsked(CallbackStatus.NOT_WAITING)
+    # audited (and so signalled to the desks' live queue: the row is now marked 回拨)
+    tx.audit(
+        cmd.actor,
+        AuditAction.CALL_CALLBACK_ASK,
+        "call",
+        cmd.call_sid,
+        hospital_id=call["hospital_id"],
+        after={"callback": call["caller_masked"]},
+    )
     return CallbackAsked(CallbackStatus.ASKED, call["caller_masked"], _last4(number))
 
 
@@ -110,15 +121,33 @@ def callback_dialed(tx: Tx, cmd: CallbackDialed, deps: Deps) -> Unit[CallbackOut
             tx.epoch,
             call["id"],
         )
+        _audit_result(tx, cmd.actor, call, CallbackOutcome.REACHED, call["callback_attempts"])
         return CallbackOutcome.REACHED
     if status not in NOT_REACHED | NOT_COUNTED:  # no status Twilio sends: nothing to go by
         return CallbackOutcome.IGNORED
     counted = status not in NOT_COUNTED
-    return (yield from _not_reached(tx, call, context, cmd.attempts, counted=counted))
+    return (yield from _not_reached(tx, call, context, cmd.attempts, counted=counted, by=cmd.actor))
+
+
+def _audit_result(tx: Tx, actor: Actor, call: Row, outcome: CallbackOutcome, attempts: int) -> None:
+    tx.audit(
+        actor,
+        AuditAction.CALL_CALLBACK_RESULT,
+        "call",
+        call["call_sid"],
+        hospital_id=call["hospital_id"],
+        after={"result": str(outcome), "attempts": attempts},
+    )
 
 
 def _not_reached(
-    tx: Tx, call: Row, context: dict[str, Any], attempts: int, *, counted: bool = True
+    tx: Tx,
+    call: Row,
+    context: dict[str, Any],
+    attempts: int,
+    *,
+    counted: bool = True,
+    by: Actor = SYSTEM,
 ) -> Unit[CallbackOutcome]:
     """One try that did not reach the caller: back in the queue at its place (untaken,
     its time to be taken starting again), or, out of attempts, closed with a text."""
@@ -136,7 +165,10 @@ def _not_reached(
             call["id"],
             call["callback_attempts"],
         )
-        return CallbackOutcome.RETRY if moved else CallbackOutcome.IGNORED
+        if not moved:
+            return CallbackOutcome.IGNORED
+        _audit_result(tx, by, call, CallbackOutcome.RETRY, tried)
+        return CallbackOutcome.RETRY
     moved = yield execute(
         "UPDATE calls SET transfer_context = ?, callback_attempts = ?, callback_closed_at = ?, "
         f"callback_result = 'not_reached', updated_at = ? WHERE {unchanged}",
@@ -149,6 +181,7 @@ def _not_reached(
     )
     if not moved:
         return CallbackOutcome.IGNORED
+    _audit_result(tx, by, call, CallbackOutcome.CLOSED, tried)
     tx.emit(
         CallbackClosed(
             hospital_id=call["hospital_id"],
@@ -168,7 +201,7 @@ def sweep_callbacks(tx: Tx, cmd: SweepCallbacks, deps: Deps) -> Unit[int]:
     moved = 0
     for call in due:
         context = json.loads(call["transfer_context"] or "{}")
-        outcome = yield from _not_reached(tx, call, context, cmd.attempts)
+        outcome = yield from _not_reached(tx, call, context, cmd.attempts, by=cmd.actor)
         moved += outcome is not CallbackOutcome.IGNORED
     return moved
 

@@ -74,6 +74,8 @@ class AuditAction(StrEnum):
     OPERATOR_TOTP_ENROL = "operator.totp_enrol"
     LOGOUT = "logout"
     CALL_TAKE = "call.take"  # an agent took a transferred call from the queue
+    CALL_CALLBACK_ASK = "call.callback_ask"  # a waiting caller asked to be called back (回拨)
+    CALL_CALLBACK_RESULT = "call.callback_result"  # a try to call them back: how it went
     CALL_HAND_OVER = "call.hand_over"  # … and handed it to another agent or the IVR menu
     AGENT_STATE = "agent.state"  # an agent's state changed (available, busy, wrap-up, break …)
     CALL_WRAP_UP = "call.wrap_up"  # an agent recorded a call's disposition and summary

@@ -171,6 +171,8 @@ Acts that only the audit log records keep their own names:
 | `login.` + outcome | A console log-in attempt: `login.ok`, `login.totp_ok`, `login.bad_password`, `login.bad_totp`, `login.disabled`, `login.locked`, `login.throttled`, `login.reset`, `login.current_password_ok`, `login.pending`, `login.pending_totp` |
 | `logout` | An operator logged out |
 | `call.take` | An agent took a transferred call from the queue |
+| `call.callback_ask` | A caller waiting for an agent pressed 1 to be called back (回拨), keeping their place |
+| `call.callback_result` | A try to call a caller back ended: `reached`, `retry` (back in the queue, a try counted) or `closed` (out of tries, the caller texted) |
 | `call.hand_over` | An agent handed a call they had taken to another agent (it is offered to them) or back to the IVR menu |
 | `agent.state` | An agent's state changed: available, busy (on a call), wrap-up (话后处理), break (小休), offline |
 | `call.wrap_up` | An agent recorded how a call ended (its disposition) and its summary (来电小结; the summary itself is not in the audit row) |

@@ -326,6 +326,21 @@ async def test_a_call_back_not_answered_is_tried_again_then_closed_with_a_text(
     assert text["phone"] == "13900005678"
     assert text["kind"] == "callback"
     assert "回拨了您的电话2次未能接通" in text["body"]
+
+    def audited(tx):
+        found = yield rows(
+            "SELECT action, actor, after_state FROM audit WHERE entity_id = ? "
+            "AND action LIKE 'call.callback%' ORDER BY id",
+            call.sid,
+        )
+        return [(r["action"], r["actor"]) for r in found]
+
+    # each step audited, and so signalled to the desks' live queue (topic "call")
+    assert await services.read(audited) == [
+        ("call.callback_ask", "system:ivr:H001"),
+        ("call.callback_result", "system:ivr:H001"),
+        ("call.callback_result", "system:ivr:H001"),
+    ]
     # a late or replayed action changes nothing more
     again = await dialed(twilio, doc, leg, "busy")
     assert [el.tag for el in again] == ["Hangup"]
