@@ -28,13 +28,14 @@ from .queries import (
     query_bookings,
     stop_preview,
 )
-from .resend import RESENDS_PER_HOUR
+from .resend import RESENDABLE, RESENDS_PER_HOUR
 
 __all__ = [
     "ACTIVE_SQL",
     "ACTIVE_STATUSES",
     "MAX_EXPORT",
     "MAX_PAGE",
+    "RESENDABLE",
     "RESENDS_PER_HOUR",
     "BookSlot",
     "Booking",

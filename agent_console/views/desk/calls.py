@@ -21,7 +21,8 @@ from booking_core.calls import QueuedCall, TakeCall, TakenCall, call_queue, queu
 from booking_core.catalogue import hospital_timezone
 from booking_core.kernel.identity import mask_name
 
-from ...i18n import language, translate
+from ...i18n import DEFAULT_LANGUAGE, language, translate
+from ...i18n_calls import reason_text, step_text
 from ...pages import Page, common_context, wants_json
 from ...sessions import console_path
 from ..common import actor, services
@@ -33,8 +34,10 @@ RETRY_MILLISECONDS = 1000
 ROWS_TEMPLATE = "desk/call_rows.html"
 
 
-def call_row(call: QueuedCall, tz: str) -> dict[str, Any]:
-    """A call with its IVR context; the patient's name masked, the number masked."""
+def call_row(call: QueuedCall, tz: str, lang: str = DEFAULT_LANGUAGE) -> dict[str, Any]:
+    """A call with its IVR context; the patient's name masked, the number masked; the
+    step and the reason as the flow names them (``step``, ``reason``) and in words
+    (``step_text``, ``reason_text``: what a screen shows)."""
     ctx = call.context
     return {
         "call_sid": call.call_sid,
@@ -44,6 +47,8 @@ def call_row(call: QueuedCall, tz: str) -> dict[str, Any]:
         "step": ctx.get("step", ""),
         "digits": ctx.get("digits", ""),
         "reason": ctx.get("reason", ""),
+        "step_text": step_text(lang, ctx.get("step")),
+        "reason_text": reason_text(lang, ctx.get("reason")),
         "lang": ctx.get("lang", ""),
         "department": ctx.get("department", ""),
         "doctor": ctx.get("doctor", ""),
@@ -57,7 +62,7 @@ async def _queue(request: web.Request) -> list[dict[str, Any]]:
     who = actor(request)
     tz = await services(request).read(hospital_timezone, who.hospital_id)
     found = await services(request).read(call_queue, who)
-    return [call_row(c, tz) for c in found]
+    return [call_row(c, tz, language(request)) for c in found]
 
 
 async def desk(request: web.Request) -> Page:
@@ -114,7 +119,7 @@ async def call_page(request: web.Request) -> Page:
     who = actor(request)
     call: QueuedCall = await services(request).read(queued_call, request.match_info["sid"], who)
     tz = await services(request).read(hospital_timezone, who.hospital_id)
-    row = call_row(call, tz)
+    row = call_row(call, tz, language(request))
     digits = str(row["digits"])
     return Page({"call": row, "q": digits if len(digits) >= 4 else "", "by": "auto"})
 
@@ -125,7 +130,7 @@ async def take(request: web.Request) -> Page:
     sid = request.match_info["sid"]
     taken: TakenCall = await services(request).handle(TakeCall(call_sid=sid, actor=who))
     tz = await services(request).read(hospital_timezone, who.hospital_id)
-    row = call_row(taken.call, tz)
+    row = call_row(taken.call, tz, language(request))
     if not taken.won:
         message = translate(language(request), "call_taken", name=taken.taken_by)
         context = {"call": row, "q": "", "by": "auto", "error": "call_taken", "message": message}
