@@ -24,20 +24,19 @@ def prefilled(chosen: dict[str, str], call: dict[str, Any] | None) -> dict[str, 
     (then ``from_call`` is ``"1"``: the form says where its values came from)."""
     if call is None or any(chosen.values()):
         return chosen
-    if not (call.get("department") or call.get("doctor") or call.get("day")):
-        return chosen
     day = str(call.get("day") or "")
     try:
         date.fromisoformat(day)
     except ValueError:
         day = ""  # not a day the form can hold: left for the agent to choose
-    return {
-        **chosen,
+    heard = {
         "department": str(call.get("department") or ""),
         "doctor": str(call.get("doctor") or ""),
         "day": day,
-        "from_call": "1",
     }
+    if not any(heard.values()):
+        return chosen
+    return {**chosen, **heard, "from_call": "1"}
 
 
 def cancellable(view: BookingView, now: datetime) -> bool:
