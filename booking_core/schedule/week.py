@@ -101,8 +101,7 @@ def week_grid(tx: Tx, q: WeekQuery, actor: Actor) -> Unit[WeekGrid]:
     cells = []
     for d in days:
         for p in Period:
-            t = tally.get((d.isoformat(), str(p)))
-            cells.append(_cell(d, p, t))
+            cells.append(_cell(d, p, tally.get((d.isoformat(), str(p)))))
     return WeekGrid(today=today, days=days, cells=tuple(cells))
 
 
