@@ -143,6 +143,9 @@ async def test_taking_the_call_prefills_the_booking_form_with_the_callers_choice
     assert 'name="day" value="2026-07-12"' in html
     assert '<input type="hidden" name="call" value="CA-pop">' in html  # the search keeps it
     assert "已按来电人在语音导航中的选择预填科室、医生和日期。" in html
+    panel = read_by_a_person(html.split('class="call-panel"')[1].split("</section>")[0])
+    for seen in ("102 骨科", f"{DR} 赵医生", "2026-07-12", "预约挂号：选择时段", "多次按键有误"):
+        assert seen in panel, seen
     # what the agent typed wins over the caller's choices
     status, typed = await agent.get(
         f"/desk/patients/{li}", params={"call": "CA-pop", "department": "101"}
