@@ -141,6 +141,7 @@ class SlotSearch:
     day_to: date | None = None
     at: time | None = None  # the slot that contains this clock time
     period: str | None = None  # one half day (上午/下午/晚上): a Period's value
+    other_than: int | None = None  # a slot left out (the one a booking being moved is in)
     only_free: bool = True
     # only what can be booked now: released (放号) and not past the cut-off
     bookable_only: bool = False
@@ -189,6 +190,9 @@ def _slot_where(
     if q.period:
         where.append("se.period = ?")
         args.append(q.period)
+    if q.other_than is not None:
+        where.append("sl.id <> ?")
+        args.append(q.other_than)
     if q.only_free:
         where.append("sl.booked < sl.capacity")
     return where, args

@@ -77,7 +77,7 @@ async def _free_slots(
     read = services(request).read
     period = _period(request)
     after = parse_page_key(request.query.get("after", ""))
-    search = _search(hospital, chosen, period)
+    search = replace(_search(hospital, chosen, period), other_than=skip)
     found = await read(schedule.search_slots, replace(search, after=after), who)
     total = await read(schedule.count_slots, search, who)
     from_here = (
@@ -92,7 +92,7 @@ async def _free_slots(
         key = page_key_text(schedule.slot_key(found[-1]))
         next_query = query_string(_kept(request, {**chosen, "period": period, "after": key}))
     return {
-        "slots": [slot_row(s) for s in found if s.slot_id != skip],
+        "slots": [slot_row(s) for s in found],
         "period": period,
         "paging": {
             "total": total,
