@@ -254,6 +254,9 @@ def _booking_context(view: BookingView) -> dict[str, Any]:
     return {"booking": row}
 
 
+DONE = ("booked", "rescheduled", "cancelled", "resent")  # what a booking page says was done
+
+
 def _actions(view: BookingView, now: datetime) -> dict[str, Any]:
     """What the booking page offers besides change: cancel (with a reason), resend."""
     return {
@@ -272,9 +275,6 @@ async def booking(request: web.Request) -> Page:
     return Page(
         {**_booking_context(view), **_actions(view, now), "done": done if done in DONE else None}
     )
-
-
-DONE = ("booked", "rescheduled", "cancelled", "resent")
 
 
 async def _reschedule_context(request: web.Request, view: BookingView, hospital: Hospital):
