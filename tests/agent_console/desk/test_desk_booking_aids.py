@@ -30,7 +30,7 @@ from booking_core.schedule import Period
 from ivr.flow import HANDLERS
 from sms.notifier import Notifier
 from sms.replies import Replies
-from tests.agent_console.desk.desk_world import transfer
+from tests.agent_console.desk.desk_world import go_available, transfer
 from tests.agent_console.helpers import table
 from tests.support.world import World, local
 
@@ -309,6 +309,7 @@ async def test_times_are_the_hospitals_after_midnight_in_beijing(browser, servic
     await transfer(services, "HA", "CA-night", reason="asked", step="main")
     agent = await browser()
     await agent.sign_in("agent_a")
+    await go_available(agent)  # callers are listed to an available agent
     text = read_by_a_person(await _html(agent, "/desk"))
     assert "2026-07-11 00:30" in text
     assert "2026-07-10 16:30" not in text

@@ -458,7 +458,6 @@ def _command_cases(t: Two) -> list[tuple[Any, Refused | Answers]]:
         (calls.CancelForCall(actor=b, call_sid=t.patients_call, booking_no=booking_no), NOT_FOUND),
         (calls.TransferCall(actor=b, call_sid=call, queue="q"), NOT_FOUND),
         (calls.EndCall(actor=b, call_sid=call, status="completed"), Answers(None)),
-        (calls.TakeCall(actor=b, call_sid=call), NOT_FOUND),
         (calls.HandOverCall(actor=b, call_sid=call, to=None), NOT_FOUND),
         (calls.TakeCall(actor=b_agent, call_sid=call), NOT_FOUND),  # an agent of B's
         (calls.CountCallLookup(actor=b, call_sid=call), NOT_FOUND),
