@@ -46,4 +46,8 @@ ROUTES: list[Route] = [
           "desk/reschedule.html"),
     Route("POST", f"/desk/bookings/{NO}/cancel", bookings.cancel, P.BOOKINGS_MANAGE,
           "desk/booking.html"),
+    # the desk's booking aids (#14): resend the confirmation text, print the slip
+    Route("POST", f"/desk/bookings/{NO}/resend", bookings.resend, P.BOOKINGS_MANAGE,
+          "desk/booking.html"),
+    Route("GET", f"/desk/bookings/{NO}/slip", bookings.slip, P.BOOKINGS_VIEW, "desk/slip.html"),
 ]  # fmt: skip

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from . import i18n_agents, i18n_softphone
+from . import i18n_agents, i18n_desk, i18n_softphone
 
 DEFAULT_LANGUAGE = "zh"
 LANG_COOKIE = "guahao_lang"
@@ -337,6 +337,9 @@ for _lang, _words in i18n_agents.MESSAGES.items():  # agent states, wrap-up (#14
 
 for _lang, _words in i18n_softphone.MESSAGES.items():  # the softphone's words (#14)
     MESSAGES[_lang] |= {k: v for k, v in _words.items() if k not in MESSAGES[_lang]}
+
+for _lang, _words in i18n_desk.MESSAGES.items():  # the desk's booking words (#14)
+    MESSAGES[_lang].update(_words)
 
 
 def language(request: web.Request) -> str:

@@ -4,7 +4,9 @@ headless Chromium from the Debian package (never a downloaded browser).
     .venv/bin/python scripts/screenshots.py [--out docs/screenshots]
 
 Writes login.png, desk.png (callers waiting, live), search.png, patient.png (with the
-call that was taken: screen pop), slots.png, booked.png, reschedule.png, refused.png,
+call that was taken: screen pop, its choices pre-filling the booking form), slots.png
+(the doctor's week above the free places), booked.png, slip.png (the booking slip to
+print), quick_cancel.png (cancel from the record, with a reason), reschedule.png, refused.png,
 wrap_up.png (the call's outcome and summary after it ended, 话后处理);
 then the back office as a hospital admin: office_home.png, office_bookings.png (the booking
 query), office_sessions.png (the week grid), office_stop.png (停诊 preview: three bookings
@@ -175,10 +177,12 @@ def main() -> int:
                     "CA-demo-1",
                     caller="13812345678",
                     reason="asked",
-                    step="book.doctor",
-                    digits="00901",
+                    step="book_date",
+                    digits="0",
                     patient_id=li,
                     patient_name="李小明",
+                    department="102",
+                    doctor="00901",
                 )
             )
             engine.call(
@@ -188,7 +192,7 @@ def main() -> int:
                     "CA-demo-2",
                     caller="13611112222",
                     reason="wrong_input",
-                    step="identify",
+                    step="book_patient",
                     digits="4711",
                 )
             )
@@ -202,11 +206,18 @@ def main() -> int:
             page.keyboard.press("Enter")
             page.wait_for_url(re.compile(r"\?call=CA-demo-1"))
             take(page, out, "patient")
-            page.goto(f"{engine.url}/console/desk/patients/{li}/slots?department=102")
-            take(page, out, "slots")
+            page.goto(f"{engine.url}/console/desk/patients/{li}/slots?department=102&doctor=00901")
+            take(page, out, "slots")  # the doctor's week above the free places
             page.keyboard.press("Enter")
             page.wait_for_url(re.compile(r"done=booked"))
             take(page, out, "booked")
+            number = page.locator(".booking-no").inner_text()
+            page.goto(f"{engine.url}/console/desk/bookings/{number}/slip")
+            take(page, out, "slip")
+            page.goto(f"{engine.url}/console/desk/patients/{li}")
+            page.locator(f'tr[data-booking="{number}"] summary').click()
+            take(page, out, "quick_cancel")
+            page.goto(f"{engine.url}/console/desk/bookings/{number}")
             page.keyboard.press("b")
             page.keyboard.press("Enter")
             page.wait_for_url(re.compile(r"/slots"))

@@ -7,7 +7,8 @@ leaves the events leased, to be worked out again; a message's key makes a second
 queueing of it a no-op. Sending is the gateways' senders' job (:mod:`sms.sender`).
 
 Keys: a confirmation is keyed by booking and phone (the booking's own event and an IVR
-call's ``call.booked`` reach the same phone once); every other notice by event and phone.
+call's ``call.booked`` reach the same phone once); every other notice by event and phone
+(an agent's resend of a confirmation too: each resend is a text of its own).
 """
 
 from __future__ import annotations
@@ -57,6 +58,8 @@ def kind_of(notice: Notice) -> tuple[str, str | None] | None:
             return MessageKind.CONFIRMATION, None
         case events.BookingConfirmed():
             return MessageKind.CONFIRMATION, "paid"
+        case events.BookingConfirmationResent():  # an agent's resend: the same text again
+            return MessageKind.CONFIRMATION, None
         case events.BookingMoved(reason="session_stopped"):
             return MessageKind.STOP, "moved"
         case events.BookingMoved():
@@ -75,7 +78,11 @@ def kind_of(notice: Notice) -> tuple[str, str | None] | None:
 def _asked_on(happened: events.Event | None) -> Channel | None:
     """Where the change was asked for; for a new booking, where it was made."""
     match happened:
-        case events.BookingCancelled(by_channel=by) | events.BookingMoved(by_channel=by):
+        case (
+            events.BookingCancelled(by_channel=by)
+            | events.BookingMoved(by_channel=by)
+            | events.BookingConfirmationResent(by_channel=by)
+        ):
             return by
         case events.BookingEvent(channel=by) | events.CallBooked(channel=by):
             return by
@@ -102,7 +109,8 @@ def _overtaken(notice: Notice, kind: str) -> str | None:
 
 def _key(notice: Notice, kind: str, reason: str | None, phone_index: str) -> str:
     booking_no = notice.booking.booking.booking_no if notice.booking else notice.event.key
-    if kind == MessageKind.CONFIRMATION:
+    resent = isinstance(notice.happened, events.BookingConfirmationResent)
+    if kind == MessageKind.CONFIRMATION and not resent:  # a resend is its own message
         return f"{kind}{'-' + reason if reason else ''}:{booking_no}:{phone_index}"
     return f"ev{notice.event.id}:{phone_index}"
 

@@ -10,6 +10,7 @@ from .commands import (
     ExpireHolds,
     PayBooking,
     RescheduleBooking,
+    ResendConfirmation,
     StopSession,
     SweepNoShows,
 )
@@ -27,12 +28,15 @@ from .queries import (
     query_bookings,
     stop_preview,
 )
+from .resend import RESENDABLE, RESENDS_PER_HOUR
 
 __all__ = [
     "ACTIVE_SQL",
     "ACTIVE_STATUSES",
     "MAX_EXPORT",
     "MAX_PAGE",
+    "RESENDABLE",
+    "RESENDS_PER_HOUR",
     "BookSlot",
     "Booking",
     "BookingPage",
@@ -46,6 +50,7 @@ __all__ = [
     "ExpireHolds",
     "PayBooking",
     "RescheduleBooking",
+    "ResendConfirmation",
     "StopPreview",
     "StopSession",
     "SweepNoShows",

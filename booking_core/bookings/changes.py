@@ -86,8 +86,15 @@ def refund(tx: Tx, booking: Booking, actor: Actor, method: str | None) -> Unit[N
         )
 
 
-def cancel_one(tx: Tx, booking: Booking, actor: Actor, reason: CancelReason) -> Unit[BookingView]:
-    """Cancel, free the place, refund, and record it (used by cancel, expiry and 停诊)."""
+def cancel_one(
+    tx: Tx,
+    booking: Booking,
+    actor: Actor,
+    reason: CancelReason,
+    why: dict[str, str] | None = None,
+) -> Unit[BookingView]:
+    """Cancel, free the place, refund, and record it (used by cancel, expiry and 停诊);
+    ``why``: the door's reason and note, for the audit log only."""
     method = yield val("SELECT pay_method FROM bookings WHERE id = ?", booking.id)
     booked = yield from release_place(booking.slot_id, tx.epoch)
     yield from _set_status(
@@ -112,12 +119,28 @@ def cancel_one(tx: Tx, booking: Booking, actor: Actor, reason: CancelReason) -> 
         booking.booking_no,
         hospital_id=booking.hospital_id,
         before={"status": str(booking.status)},
-        after={"status": str(BookingStatus.CANCELLED), "reason": str(reason)},
+        after={"status": str(BookingStatus.CANCELLED), "reason": str(reason), **(why or {})},
     )
     return view
 
 
+MAX_WHY = 32  # a code from a door's list of reasons
+MAX_NOTE = 200  # a sentence or two the agent typed; the audit row stays small
+
+
+def _why(cmd: CancelBooking) -> dict[str, str] | None:
+    """The door's reason and note as the audit row keeps them (None: none given)."""
+    why, note = cmd.why.strip(), " ".join(cmd.note.split())
+    if len(why) > MAX_WHY or not all(c.isascii() and (c.isalnum() or c == "_") for c in why):
+        raise InvalidInput("why", f"a reason code of at most {MAX_WHY} letters, digits or _")
+    if len(note) > MAX_NOTE:
+        raise InvalidInput("note", f"at most {MAX_NOTE} characters")
+    kept = {k: v for k, v in (("why", why), ("note", note)) if v}
+    return kept or None
+
+
 def cancel_booking(tx: Tx, cmd: CancelBooking, deps: Deps) -> Unit[BookingView]:
+    why = _why(cmd)
     booking = yield from _owned(tx, cmd.booking_no, cmd.actor)
     if booking.status not in (BookingStatus.HELD, BookingStatus.CONFIRMED):
         raise InvalidState(status=str(booking.status), action="cancel")
@@ -128,7 +151,7 @@ def cancel_booking(tx: Tx, cmd: CancelBooking, deps: Deps) -> Unit[BookingView]:
             tx.now, from_epoch(ctx["session_starts_at"]), rules, ZoneInfo(ctx["timezone"])
         )
     reason = CancelReason.HOSPITAL if cmd.by_hospital else CancelReason.PATIENT
-    return (yield from cancel_one(tx, booking, cmd.actor, reason))
+    return (yield from cancel_one(tx, booking, cmd.actor, reason, why))
 
 
 def payment_refusal(booking: Booking, now: datetime) -> InvalidState | None:

@@ -60,6 +60,11 @@ class ConfirmBooking(Command[BookingView]):
 class CancelBooking(Command[BookingView]):
     booking_no: str
     by_hospital: bool = False
+    # why, as the desk recorded it (kept in the audit log only, never in an event or text):
+    # ``why`` a short code from the door's list (``patient_asked``, ``other`` …), ``note``
+    # the agent's words; both bounded (:data:`MAX_WHY`, :data:`MAX_NOTE` characters)
+    why: str = ""
+    note: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -92,3 +97,12 @@ class SweepNoShows(Command[tuple[int, int, int]]):
     no-show rule; checked in → completed."""
 
     limit: int = 500
+
+
+@dataclass(frozen=True, kw_only=True)
+class ResendConfirmation(Command[BookingView]):
+    """Text the booking's confirmation again (an agent at the caller's request): the same
+    notice the SMS notifier sends for a new booking, at most :data:`RESENDS_PER_HOUR`
+    times per booking in any hour, each audited."""
+
+    booking_no: str

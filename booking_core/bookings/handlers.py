@@ -15,9 +15,11 @@ from .commands import (
     ExpireHolds,
     PayBooking,
     RescheduleBooking,
+    ResendConfirmation,
     StopSession,
     SweepNoShows,
 )
+from .resend import resend_confirmation
 from .stops import stop_session
 from .sweeps import expire_holds, sweep_no_shows
 
@@ -28,6 +30,7 @@ HANDLERS = handler_table(
     on(CancelBooking, cancel_booking),
     on(RescheduleBooking, reschedule_booking),
     on(CheckIn, check_in),
+    on(ResendConfirmation, resend_confirmation),
     on(StopSession, stop_session),
     on(ExpireHolds, expire_holds),
     on(SweepNoShows, sweep_no_shows),

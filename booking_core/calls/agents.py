@@ -288,10 +288,14 @@ def agent_status(tx: Tx, actor: Actor) -> Unit[AgentStatus]:
 
 
 def agent_states(tx: Tx, actor: Actor) -> Unit[list[AgentStatus]]:
-    """Every enabled agent (role ``agent``) of the actor's hospital with their state now,
-    by name; for the wallboard and the supervisor."""
+    """Every enabled operator of the actor's hospital who is an agent (role ``agent``) or
+    has gone available once (an admin taking calls), with their state now, by name; what
+    the desks' shared read gives each desk to decide whether it offers callers."""
     where, args = tenancy.scope(actor, "o.hospital_id")
-    where += ["o.disabled = 0", "(',' || o.roles || ',') LIKE '%,agent,%'"]
+    where += [
+        "o.disabled = 0",
+        "((',' || o.roles || ',') LIKE '%,agent,%' OR s.operator_id IS NOT NULL)",
+    ]
     found = yield rows(
         "SELECT o.id, o.username, o.display_name, o.hospital_id, s.state, s.since, "
         "s.call_sid, s.wrap_up_until FROM operators o "

@@ -16,6 +16,7 @@ from .model import (
     BookingCancelled,
     BookingCheckedIn,
     BookingCompleted,
+    BookingConfirmationResent,
     BookingConfirmed,
     BookingCreated,
     BookingMoved,
@@ -45,6 +46,7 @@ class AuditAction(StrEnum):
     BOOKING_CHECKED_IN = BookingCheckedIn.topic
     BOOKING_NO_SHOW = BookingNoShow.topic
     BOOKING_COMPLETED = BookingCompleted.topic
+    BOOKING_CONFIRMATION_RESENT = BookingConfirmationResent.topic
     SESSION_CREATED = SessionCreated.topic
     SESSION_STOPPED = SessionStopped.topic
     PATIENT_REGISTERED = PatientRegistered.topic

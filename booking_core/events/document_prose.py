@@ -20,6 +20,7 @@ from .model import (
     BookingCancelled,
     BookingCheckedIn,
     BookingCompleted,
+    BookingConfirmationResent,
     BookingConfirmed,
     BookingCreated,
     BookingMoved,
@@ -212,6 +213,7 @@ GROUPS = (
             BookingNoShow,
             BookingCompleted,
             BookingReminderDue,
+            BookingConfirmationResent,
         ),
         "Every booking event carries the booking as it stands after the change, so a "
         "receiver\nneeds no lookup:",
@@ -290,6 +292,10 @@ notifier texts the satisfaction survey.""",
 Once per booking, when the reminder sweep (`QueueReminders`, from `reminder_hour`
 hospital-local) finds it `held` or `confirmed` for tomorrow. The SMS notifier texts the
 reminder (not to a phone that opted out).""",
+    BookingConfirmationResent: """\
+When an agent asks for a booking's confirmation to be texted again (`ResendConfirmation`,
+at most a few times per booking in an hour, each audited). The SMS notifier texts the
+confirmation again, as it did for [BookingCreated](#bookingcreated).""",
     SlotChanged: """\
 With every change of the number of places taken in a slot: after each
 [BookingCreated](#bookingcreated) and [BookingCancelled](#bookingcancelled), and twice

@@ -20,6 +20,7 @@ from .model import (
     BookingCancelled,
     BookingCheckedIn,
     BookingCompleted,
+    BookingConfirmationResent,
     BookingConfirmed,
     BookingCreated,
     BookingMoved,
@@ -107,6 +108,7 @@ EXAMPLES: Mapping[type[Event], Event] = {
         BookingNoShow(**booking(status="no_show")),
         BookingCompleted(**booking(status="completed", queue_no=3)),
         BookingReminderDue(**booking()),
+        BookingConfirmationResent(**booking(), by_channel=Channel.AGENT),
         SlotChanged(hospital_id=1, slot_id=31, capacity=2, booked=1, free=1),
         SessionCreated(
             hospital_id=1,

@@ -203,6 +203,16 @@ class BookingReminderDue(BookingEvent):
     topic: ClassVar[str] = "booking.reminder"
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class BookingConfirmationResent(BookingEvent):
+    """The booking's confirmation is to be texted again (补发预约短信), asked for by an
+    agent at the caller's request."""
+
+    topic: ClassVar[str] = "booking.confirmation_resent"
+
+    by_channel: Channel = doc("Where the resend was asked for (channel: where it was booked)")
+
+
 # --- slots and sessions (号源、排班) ---------------------------------------------------
 
 
@@ -537,6 +547,7 @@ EVENT_TYPES = _by_topic(
     BookingNoShow,
     BookingCompleted,
     BookingReminderDue,
+    BookingConfirmationResent,
     SlotChanged,
     SessionCreated,
     SessionStopped,

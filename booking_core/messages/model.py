@@ -10,6 +10,7 @@ from ..bookings.model import BookingView
 from ..events.model import (
     BookingCancelled,
     BookingCompleted,
+    BookingConfirmationResent,
     BookingConfirmed,
     BookingCreated,
     BookingMoved,
@@ -81,6 +82,7 @@ NOTICE_EVENTS: tuple[type[Event], ...] = (
     BookingMoved,
     BookingReminderDue,
     BookingCompleted,
+    BookingConfirmationResent,
     CallBooked,
     CallCodeIssued,
     CallbackClosed,

@@ -30,6 +30,7 @@ from .queries import (
     SessionDetail,
     SessionRow,
     SlotSearch,
+    count_slots,
     feed_sessions,
     feed_slots,
     list_sessions,
@@ -39,6 +40,7 @@ from .queries import (
     session_row_from,
     slot_key,
 )
+from .week import WEEK_DAYS, WeekCell, WeekGrid, WeekQuery, week_grid
 
 __all__ = [
     "FEED_PAGE_MAX",
@@ -46,6 +48,7 @@ __all__ = [
     "MAX_DOCTORS",
     "MAX_SESSIONS",
     "SESSION_ROW_SQL",
+    "WEEK_DAYS",
     "ClinicSession",
     "CreateSession",
     "CreateSessions",
@@ -66,6 +69,10 @@ __all__ = [
     "Slot",
     "SlotSearch",
     "SlotView",
+    "WeekCell",
+    "WeekGrid",
+    "WeekQuery",
+    "count_slots",
     "feed_sessions",
     "feed_slots",
     "list_sessions",
@@ -74,4 +81,5 @@ __all__ = [
     "session_key",
     "session_row_from",
     "slot_key",
+    "week_grid",
 ]

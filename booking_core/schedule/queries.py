@@ -14,7 +14,7 @@ from ..kernel import tenancy
 from ..kernel.actor import Actor
 from ..kernel.errors import InvalidInput
 from ..kernel.paging import PageKey, after_clause
-from ..kernel.unit import MAX_ROWS, Row, Tx, Unit, from_epoch, one, rows, to_epoch
+from ..kernel.unit import MAX_ROWS, Row, Tx, Unit, from_epoch, one, rows, to_epoch, val
 from ..rules.checks import SlotWindow, booking_cutoff, booking_window, release_instant, slot_window
 from ..rules.model import RuleKey, RuleSet
 from ..rules.repo import stored_rules
@@ -140,6 +140,8 @@ class SlotSearch:
     day: date | None = None
     day_to: date | None = None
     at: time | None = None  # the slot that contains this clock time
+    period: str | None = None  # one half day (上午/下午/晚上): a Period's value
+    other_than: int | None = None  # a slot left out (the one a booking being moved is in)
     only_free: bool = True
     # only what can be booked now: released (放号) and not past the cut-off
     bookable_only: bool = False
@@ -155,13 +157,10 @@ def slot_key(view: SlotView) -> PageKey:
     return (view.day.isoformat(), view.start.strftime("%H:%M"), view.doctor_work_no, view.slot_id)
 
 
-def search_slots(tx: Tx, q: SlotSearch, actor: Actor) -> Unit[list[SlotView]]:
-    """The slots asked for, each marked with its ``window`` at this instant (not yet
-    released, open, closed) by the rules the booking itself is checked by; with
-    ``bookable_only`` the others are left out. Every door lists slots through this."""
-    hospital = yield from hospital_for(actor, q.hospital_code)
-    tz = ZoneInfo(hospital.timezone)
-    ruleset = RuleSet((yield from stored_rules(hospital.id)), hospital.id)
+def _slot_where(
+    tx: Tx, q: SlotSearch, hospital: Hospital, ruleset: RuleSet, tz: ZoneInfo
+) -> tuple[list[str], list[Any]]:
+    """The where clauses (and their args) of the slots ``q`` asks for."""
     where = ["se.hospital_id = ?", "se.status = 'open'"]
     args: list[Any] = [hospital.id]
     if q.bookable_only:
@@ -188,8 +187,42 @@ def search_slots(tx: Tx, q: SlotSearch, actor: Actor) -> Unit[list[SlotView]]:
         hhmm = q.at.strftime("%H:%M")
         where.append("sl.start_time <= ? AND sl.end_time > ?")
         args += [hhmm, hhmm]
+    if q.period:
+        where.append("se.period = ?")
+        args.append(q.period)
+    if q.other_than is not None:
+        where.append("sl.id <> ?")
+        args.append(q.other_than)
     if q.only_free:
         where.append("sl.booked < sl.capacity")
+    return where, args
+
+
+def count_slots(tx: Tx, q: SlotSearch, actor: Actor) -> Unit[int]:
+    """How many slots :func:`search_slots` would list for ``q`` without a limit (after
+    ``q.after`` when given): what a page that shows some says of the rest."""
+    hospital = yield from hospital_for(actor, q.hospital_code)
+    tz = ZoneInfo(hospital.timezone)
+    ruleset = RuleSet((yield from stored_rules(hospital.id)), hospital.id)
+    where, args = _slot_where(tx, q, hospital, ruleset, tz)
+    later, later_args = after_clause(SLOT_ORDER, q.after)
+    sql = (
+        "SELECT count(*) FROM slots sl JOIN sessions se ON se.id = sl.session_id "
+        "JOIN doctors doc ON doc.id = se.doctor_id "
+        "JOIN departments dep ON dep.id = se.department_id WHERE " + " AND ".join(where + later)
+    )
+    found = yield val(sql, *args, *later_args)
+    return int(found or 0)
+
+
+def search_slots(tx: Tx, q: SlotSearch, actor: Actor) -> Unit[list[SlotView]]:
+    """The slots asked for, each marked with its ``window`` at this instant (not yet
+    released, open, closed) by the rules the booking itself is checked by; with
+    ``bookable_only`` the others are left out. Every door lists slots through this."""
+    hospital = yield from hospital_for(actor, q.hospital_code)
+    tz = ZoneInfo(hospital.timezone)
+    ruleset = RuleSet((yield from stored_rules(hospital.id)), hospital.id)
+    where, args = _slot_where(tx, q, hospital, ruleset, tz)
     limit = min(q.limit, MAX_ROWS)
     views: list[SlotView] = []
     after = q.after

@@ -15,10 +15,11 @@ from argon2 import PasswordHasher
 from agent_console.auth import Passwords
 from agent_console.keys import ConsoleSettings
 from agent_console.web import make_app
-from booking_core import operators
+from booking_core import calls, catalogue, operators
 from booking_core.bus import BookingServices
-from booking_core.kernel.actor import Channel
+from booking_core.kernel.actor import Actor, Channel
 from booking_core.kernel.clock import FrozenClock
+from booking_core.kernel.errors import NotFound
 from booking_core.kernel.unit import rows, to_epoch
 from tests.support.world import World, first_slot, phone
 
@@ -162,3 +163,16 @@ async def table(services: BookingServices, sql: str, *args: Any) -> list[dict]:
         return [dict(r) for r in found]
 
     return await services.read(read)
+
+
+async def available_agent(services: BookingServices, username: str, hospital: str) -> Actor:
+    """An agent of ``hospital`` (added when new) who has gone available (置闲, #14): the
+    actor that may take a caller."""
+    hospital_id = (await services.read(catalogue.hospital, hospital)).id
+    agent = Actor("operator", username, hospital_id, Channel.AGENT)
+    try:
+        await services.handle(calls.SetAgentState(actor=agent, state=calls.AgentState.AVAILABLE))
+    except NotFound:
+        await add_operator(services, username, ("agent",), hospital)
+        await services.handle(calls.SetAgentState(actor=agent, state=calls.AgentState.AVAILABLE))
+    return agent

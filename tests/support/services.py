@@ -142,12 +142,18 @@ def _with_database(dsn: str, dbname: str) -> str:
     return urlunsplit(parts._replace(path="/" + dbname))
 
 
-def create_database(server_dsn: str, name: str | None = None) -> str:
-    """Create an empty database on the server of ``server_dsn``; return its DSN."""
+def create_database(
+    server_dsn: str, name: str | None = None, *, template: str = "template0"
+) -> str:
+    """Create a database on the server of ``server_dsn``, a copy of ``template`` (by default
+    an empty one); return its DSN."""
     name = name or f"t_{secrets.token_hex(6)}"
-    if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
-        raise ValueError(f"database name {name!r} must be lower-case letters, digits and _")
-    run_psql(_with_database(server_dsn, "postgres"), f'CREATE DATABASE "{name}" TEMPLATE template0')
+    for given in (name, template):
+        if not re.fullmatch(r"[a-z_][a-z0-9_]*", given):
+            raise ValueError(f"database name {given!r} must be lower-case letters, digits and _")
+    run_psql(
+        _with_database(server_dsn, "postgres"), f'CREATE DATABASE "{name}" TEMPLATE "{template}"'
+    )
     return _with_database(server_dsn, name)
 
 

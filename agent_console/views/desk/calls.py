@@ -38,8 +38,9 @@ from booking_core.kernel.errors import AgentNotAvailable
 from booking_core.kernel.identity import mask_name
 from booking_core.kernel.unit import Tx, Unit
 
-from ...i18n import language, translate
+from ...i18n import DEFAULT_LANGUAGE, language, translate
 from ...i18n_agents import state_words
+from ...i18n_calls import reason_text, step_text
 from ...live import FeedClosed, live
 from ...pages import Page, common_context, wants_json
 from ...sessions import console_path
@@ -54,8 +55,10 @@ RETRY_MILLISECONDS = 1000
 ROWS_TEMPLATE = "desk/call_rows.html"
 
 
-def call_row(call: QueuedCall, tz: str) -> dict[str, Any]:
-    """A call with its IVR context; the patient's name masked, the number masked."""
+def call_row(call: QueuedCall, tz: str, lang: str = DEFAULT_LANGUAGE) -> dict[str, Any]:
+    """A call with its IVR context; the patient's name masked, the number masked; the
+    step and the reason as the flow names them (``step``, ``reason``) and in words
+    (``step_text``, ``reason_text``: what a screen shows)."""
     ctx = call.context
     return {
         "call_sid": call.call_sid,
@@ -65,6 +68,8 @@ def call_row(call: QueuedCall, tz: str) -> dict[str, Any]:
         "step": ctx.get("step", ""),
         "digits": ctx.get("digits", ""),
         "reason": ctx.get("reason", ""),
+        "step_text": step_text(lang, ctx.get("step")),
+        "reason_text": reason_text(lang, ctx.get("reason")),
         "lang": ctx.get("lang", ""),
         "department": ctx.get("department", ""),
         "doctor": ctx.get("doctor", ""),
@@ -86,7 +91,8 @@ async def _queue(request: web.Request) -> dict[str, Any]:
     who = actor(request)
     tz = await services(request).read(hospital_timezone, who.hospital_id)
     found = await services(request).read(call_queue, who)
-    return {"calls": [call_row(c, tz) for c in found], "agent": agent, "why_not": ""}
+    rows = [call_row(c, tz, language(request)) for c in found]
+    return {"calls": rows, "agent": agent, "why_not": ""}
 
 
 async def desk(request: web.Request) -> Page:
@@ -124,10 +130,7 @@ async def call_stream(request: web.Request) -> web.StreamResponse | Page:
 
     async def read() -> dict[str, Any]:  # once per change for every desk of the hospital
         tz, found, agents = await reader.read(_queue_now, who)
-        return {
-            "calls": [call_row(c, tz) for c in found],
-            "agents": {a.username: a for a in agents},
-        }
+        return {"tz": tz, "calls": found, "agents": {a.username: a for a in agents}}
 
     async def offered(shared: dict[str, Any]) -> dict[str, Any]:
         """This agent's view of the shared read: the callers only when available."""
@@ -138,7 +141,8 @@ async def call_stream(request: web.Request) -> web.StreamResponse | Page:
             agent = agent_row(status, reader.clock.now().timestamp(), zone, lang)
         if not agent["available"]:
             return {"calls": [], "agent": agent, "why_not": why_not(request, agent)}
-        return {"calls": shared["calls"], "agent": agent, "why_not": ""}
+        rows = [call_row(c, shared["tz"], lang) for c in shared["calls"]]  # in their words
+        return {"calls": rows, "agent": agent, "why_not": ""}
 
     response = web.StreamResponse(
         headers={
@@ -179,7 +183,7 @@ async def call_page(request: web.Request) -> Page:
     who = actor(request)
     call: QueuedCall = await services(request).read(queued_call, request.match_info["sid"], who)
     tz = await services(request).read(hospital_timezone, who.hospital_id)
-    row = call_row(call, tz)
+    row = call_row(call, tz, language(request))
     digits = str(row["digits"])
     return Page({"call": row, "q": digits if len(digits) >= 4 else "", "by": "auto"})
 
@@ -201,7 +205,7 @@ async def take(request: web.Request) -> Page:
         call = await services(request).read(queued_call, sid, who)
         tz = await services(request).read(hospital_timezone, who.hospital_id)
         context = {
-            "call": call_row(call, tz),
+            "call": call_row(call, tz, lang),
             "q": "",
             "by": "auto",
             "error": "agent_not_available",
@@ -210,7 +214,7 @@ async def take(request: web.Request) -> Page:
         }
         return Page(context, status=409, template="desk/call.html")
     tz = await services(request).read(hospital_timezone, who.hospital_id)
-    row = call_row(taken.call, tz)
+    row = call_row(taken.call, tz, language(request))
     if not taken.won:
         message = translate(language(request), "call_taken", name=taken.taken_by)
         context = {"call": row, "q": "", "by": "auto", "error": "call_taken", "message": message}

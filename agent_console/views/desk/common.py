@@ -14,7 +14,7 @@ from booking_core.kernel.identity import mask_name
 from booking_core.patients import Patient
 from booking_core.schedule import SlotView
 
-from ...i18n import language, translate
+from ...i18n import DEFAULT_LANGUAGE, MESSAGES, language, translate
 
 FILTERS = ("department", "doctor", "day", "time")
 
@@ -59,11 +59,22 @@ def slot_row(s: SlotView) -> dict[str, Any]:
 
 
 def flash(request: web.Request, err: BookingError, tz: str) -> dict[str, Any]:
-    """The core's refusal in the console's words (instants in the hospital's time)."""
+    """The core's refusal in the console's words (instants in the hospital's time; a
+    booking's status in words, never its code; a limit worded by its rule where the
+    catalogue has ``limit_reached.<rule>``)."""
     params = {k: local(v, tz) if isinstance(v, datetime) else str(v) for k, v in err.params.items()}
+    lang = language(request)
+    words = MESSAGES.get(lang, MESSAGES[DEFAULT_LANGUAGE])
+    shown = dict(params)
+    key = err.code
+    if "status" in shown:
+        status_key = f"status_{shown['status']}"
+        shown["status"] = words[status_key] if status_key in words else words["status_other"]
+    if err.code == "limit_reached" and f"limit_reached.{params.get('rule')}" in words:
+        key = f"limit_reached.{params['rule']}"
     return {
         "error": err.code,
-        "message": translate(language(request), err.code, **params),
+        "message": translate(lang, key, **shown),
         "params": params,
     }
 

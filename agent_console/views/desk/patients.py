@@ -21,6 +21,7 @@ from ...permissions import Permission, permissions_of
 from ...sessions import console_path, set_cookie
 from ..common import actor, form, services, session
 from ..records import booking_row
+from .booking_aids import prefilled, record_extras
 from .calls import call_row
 from .common import filters, local, masked_id, patient_row
 
@@ -130,7 +131,7 @@ async def record_context(
     call = None
     if request.query.get("call"):
         found = await read(calls.queued_call, request.query["call"], who)
-        call = call_row(found, hospital.timezone)
+        call = call_row(found, hospital.timezone, language(request))
     revealed = revealed or {}
     granted = permissions_of(session(request).operator.roles)
     return {
@@ -155,7 +156,8 @@ async def record_context(
         "call": call,
         "departments": await _departments(request, hospital),
         "doctors": await _doctors(request, hospital),
-        "filters": filters(request),
+        "filters": prefilled(filters(request), call),
+        **record_extras(request, bookings, services(request).clock.now()),
     }
 
 

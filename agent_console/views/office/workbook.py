@@ -69,6 +69,9 @@ COLUMNS = (
 )
 
 
+WORDED = ("channel", "status")  # columns whose codes the sheet shows in words
+
+
 def text_cell(sheet: Any, value: object) -> str | WriteOnlyCell:
     """``value`` as a cell that holds it as text, whatever it begins with (a plain string
     when openpyxl would store it as text anyway: much quicker for 10,000 rows)."""
@@ -83,7 +86,8 @@ def text_cell(sheet: Any, value: object) -> str | WriteOnlyCell:
 
 def workbook(bookings: Sequence[BookingView], lang: str) -> bytes:
     """The bookings as an .xlsx sheet: a header row, then one row per booking (the
-    patient's name masked as on every console page, the fee in yuan)."""
+    patient's name masked as on every console page, the fee in yuan, the channel and the
+    status in words; the day and time are the hospital's local ones, as booked)."""
     book = Workbook(write_only=True)
     sheet = book.create_sheet(office_text(lang, "booking_query")[:31])
     sheet.append([text_cell(sheet, office_text(lang, label)) for _, label in COLUMNS])
@@ -98,6 +102,8 @@ def workbook(bookings: Sequence[BookingView], lang: str) -> bytes:
                 cells.append(value / 100)
             elif key == "day":
                 cells.append(text_cell(sheet, value.isoformat()))
+            elif key in WORDED:  # a channel or a status in words, as on the screens
+                cells.append(text_cell(sheet, office_text(lang, f"{key}_{value}")))
             else:
                 cells.append(text_cell(sheet, value))
         sheet.append(cells)

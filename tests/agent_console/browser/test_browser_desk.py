@@ -62,8 +62,12 @@ def test_browser_book_change_and_cancel_by_keyboard(page, engine):
     assert page.locator("p.done").inner_text() == f"改约成功，预约号 {number}。"
     assert "2026-07-12 14:30" in page.locator("dd.when").inner_text()
 
-    page.locator("button.danger").focus()
+    page.locator("details.quick-cancel summary").focus()  # cancel asks for a reason first
     page.keyboard.press("Enter")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.name") == "why"
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")  # Enter on the list submits the form (desk.js)
     page.wait_for_url(re.compile(r"\?done=cancelled"))
     assert page.locator(".status").inner_text() == "已取消"
 
@@ -83,7 +87,7 @@ def test_browser_take_an_incoming_transfer_and_see_its_context(page, engine):
             "CA-browser",
             caller="13812345678",
             reason="asked",
-            step="book.doctor",
+            step="book_doctor",
             digits="00901",
             patient_id=li,
             patient_name="李小明",
@@ -100,7 +104,7 @@ def test_browser_take_an_incoming_transfer_and_see_its_context(page, engine):
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(rf"/desk/patients/{li}\?call=CA-browser"))
     panel = page.locator(".call-panel").inner_text()
-    for seen in ("138****5678", "book.doctor", "00901", "agent_a"):
+    for seen in ("138****5678", "预约挂号：选择医生", "来电人要求转人工", "00901", "agent_a"):
         assert seen in panel
     assert "李小明" in page.locator("h1").inner_text()
 

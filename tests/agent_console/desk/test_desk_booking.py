@@ -68,7 +68,7 @@ async def test_book_change_and_cancel_are_the_agents(agent, services, desk_world
     assert body["booking"]["start"] == "15:30"
     assert body["done"] == "rescheduled"
 
-    status, body = await agent.post(f"/desk/bookings/{number}/cancel")
+    status, body = await agent.post(f"/desk/bookings/{number}/cancel", {"why": "patient_asked"})
     assert status == 200, body
     assert body["booking"]["status"] == "cancelled"
     [row] = await table(
@@ -85,7 +85,7 @@ async def test_book_change_and_cancel_are_the_agents(agent, services, desk_world
         ("booking.moved", "operator:agent_a"),
         ("booking.cancelled", "operator:agent_a"),
     }
-    status, body = await agent.post(f"/desk/bookings/{number}/cancel")
+    status, body = await agent.post(f"/desk/bookings/{number}/cancel", {"why": "patient_asked"})
     assert (status, body["error"]) == (409, "invalid_state")
 
 
@@ -134,7 +134,7 @@ async def test_another_hospitals_booking_and_slot_are_not_found(agent, services,
     theirs = desk_world["HB"]["booking"]
     for path in (f"/desk/bookings/{theirs}", f"/desk/bookings/{theirs}/slots"):
         assert (await agent.get(path))[0] == 404, path
-    assert (await agent.post(f"/desk/bookings/{theirs}/cancel"))[0] == 404
+    assert (await agent.post(f"/desk/bookings/{theirs}/cancel", {"why": "other"}))[0] == 404
     assert (await agent.post(f"/desk/bookings/{theirs}/reschedule", {"slot_id": "1"}))[0] == 404
     hb_slot = desk_world["HB"]["slot"]
     status, _body = await agent.post(

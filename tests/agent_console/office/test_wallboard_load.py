@@ -22,11 +22,11 @@ import pytest
 from agent_console.live import Live
 from agent_console.views.desk import calls as call_views
 from agent_console.views.office import wallboard as wallboard_views
-from booking_core import calls
+from booking_core import calls, catalogue
 from booking_core.bus import bootstrap
 from booking_core.kernel.actor import Actor, Channel
 from booking_core.store import make_store
-from tests.agent_console.desk.desk_world import transfer
+from tests.agent_console.desk.desk_world import go_available, transfer
 from tests.agent_console.helpers import add_operator
 from tests.agent_console.office.live_world import (
     LIVE_UNITS,
@@ -89,6 +89,12 @@ async def _open(browser, services, desks: int, boards: int):
     await add_operator(services, "super", ("hospital_admin",), "HA", totp_secret=SECRET)
     console = await browser(connector=aiohttp.TCPConnector(limit=0))  # over aiohttp's 100
     await console.sign_in("super", secret=SECRET)
+    await go_available(console)  # 置闲: the desks offer the callers (#14 agent states)
+    for n in range(TRANSFERS // 5):  # the agents who take the minute's callers, one each
+        await add_operator(services, f"taker{n}", ("agent",), "HA")
+        ha_id = (await services.read(catalogue.hospital, "HA")).id
+        taker = Actor("operator", f"taker{n}", ha_id, Channel.AGENT)
+        await services.handle(calls.SetAgentState(actor=taker, state=calls.AgentState.AVAILABLE))
     live_of(console).sleep = _never
     desk = [await open_stream(console, "/console/desk/calls/stream") for _ in range(desks)]
     board = [await open_stream(console, "/console/office/wallboard/stream") for _ in range(boards)]
@@ -100,13 +106,13 @@ async def _open(browser, services, desks: int, boards: int):
 async def _a_busy_minute(writer, clock, hospital_id: int) -> dict[str, int]:
     """50 transfers 1.2 s apart; the one before every fifth is taken, the one before every
     fifth-but-one hangs up; then three bookings. What the wallboard must then say."""
-    agent = Actor("operator", "super", hospital_id, Channel.AGENT)
     taken = ended = changes = 0
     for i in range(TRANSFERS):
         clock.advance(STEP)
         await transfer(writer, "HA", f"CA-load-{i:02d}")
         changes += 1
         if i % 5 == 1:
+            agent = Actor("operator", f"taker{i // 5}", hospital_id, Channel.AGENT)
             await writer.handle(calls.TakeCall(call_sid=f"CA-load-{i - 1:02d}", actor=agent))
             taken += 1
             changes += 1

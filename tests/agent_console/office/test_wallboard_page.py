@@ -13,10 +13,9 @@ from agent_console.keys import ConsoleSettings
 from agent_console.live import Live
 from agent_console.views.office import wallboard as wallboard_views
 from booking_core import calls
-from booking_core.kernel.actor import Actor, Channel
 from booking_core.store.changes import Changes
 from tests.agent_console.desk.desk_world import transfer
-from tests.agent_console.helpers import add_operator
+from tests.agent_console.helpers import add_operator, available_agent
 from tests.agent_console.office.live_world import live_of, open_stream, tiles, wait_seconds
 from tests.agent_console.office.office_world import hospital, sign_in
 from tests.support.waiting import eventually
@@ -84,8 +83,7 @@ async def test_the_stream_shows_each_change_and_counts_the_wait_when_sent(
         await eventually(lambda: tiles(board.last).get("waiting") == "1", "the transfer")
         assert wait_seconds(board.last) == 0
         clock.advance(seconds=15)
-        ha_id = (await viewer.get("/office/wallboard"))[1]["hospital_id"]
-        agent = Actor("operator", "agent_a", ha_id, Channel.AGENT)
+        agent = await available_agent(services, "agent_a", "HA")
         await services.handle(calls.TakeCall(call_sid="CA-1", actor=agent))
         await eventually(lambda: tiles(board.last).get("handled") == "1", "the take")
         assert tiles(board.last)["service_level"] == "100.0%"
@@ -225,8 +223,7 @@ async def test_the_service_level_threshold_is_a_setting(browser, services, clock
     await viewer.sign_in("viewer")
     await transfer(services, "HA", "CA-1")
     clock.advance(seconds=30)
-    ha_id = (await viewer.get("/office/wallboard"))[1]["hospital_id"]
-    agent = Actor("operator", "agent_a", ha_id, Channel.AGENT)
+    agent = await available_agent(services, "agent_a", "HA")
     await services.handle(calls.TakeCall(call_sid="CA-1", actor=agent))
     _status, body = await viewer.get("/office/wallboard")
     assert (body["service_level_seconds"], body["service_level"]) == (45, 1.0)

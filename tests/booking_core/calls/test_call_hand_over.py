@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from booking_core.calls import HandOverCall, TakeCall, call_queue
+from booking_core.calls import AgentState, HandOverCall, SetAgentState, TakeCall, call_queue
 from booking_core.kernel.actor import Actor, Channel
 from booking_core.kernel.errors import InvalidState, NotFound
 from booking_core.kernel.unit import execute
@@ -32,11 +32,14 @@ async def world(services):
     await transfer(services, "HA", "CA-1", step="main", digits="0")
     [ha] = await table(services, "SELECT id FROM hospitals WHERE code = 'HA'")
     [hb] = await table(services, "SELECT id FROM hospitals WHERE code = 'HB'")
-    return {
+    world = {
         "a": Actor("operator", "agent_a", ha["id"], Channel.AGENT),
         "a2": Actor("operator", "agent_a2", ha["id"], Channel.AGENT),
         "b": Actor("operator", "agent_b", hb["id"], Channel.AGENT),
     }
+    for agent in world.values():  # 置闲: only an available agent takes a caller
+        await services.handle(SetAgentState(actor=agent, state=AgentState.AVAILABLE))
+    return world
 
 
 async def context_of(services, sid: str) -> dict:

@@ -58,6 +58,7 @@ STORED_KEYS = {
     "booking.no_show": BOOKING_KEYS,
     "booking.completed": BOOKING_KEYS,
     "booking.reminder": BOOKING_KEYS,
+    "booking.confirmation_resent": BOOKING_KEYS + " by_channel",
     "slot.changed": "slot_id capacity booked free",
     "session.created": "session_id doctor day period slots places_per_slot",
     "session.stopped": "session_id mode target_session_id moved cancelled reason",
@@ -259,6 +260,7 @@ async def test_an_act_audited_and_emitted_is_named_by_its_topic_in_both(world, s
     first = await _book(services, slots[0], zhang)
     await services.handle(bookings.PayBooking(booking_no=first, method="cash"))
     await services.handle(bookings.RescheduleBooking(booking_no=first, slot_id=slots[1]))
+    await services.handle(bookings.ResendConfirmation(booking_no=first))
     await services.handle(bookings.CancelBooking(booking_no=await _book(services, slots[2], li)))
     await _book(services, slots[3], wang)
     await services.handle(

@@ -417,6 +417,11 @@ def _command_cases(t: Two) -> list[tuple[Any, Refused | Answers]]:
             NOT_FOUND,
         ),
         (bookings.CheckIn(actor=b, booking_no=booking_no), NOT_FOUND),
+        (bookings.ResendConfirmation(actor=b, booking_no=booking_no), NOT_FOUND),
+        (
+            bookings.CancelBooking(actor=b, booking_no=booking_no, why="other", note="x"),
+            NOT_FOUND,
+        ),
         (bookings.StopSession(actor=b, session_id=t.session, mode="cancel"), NOT_FOUND),
         (calls.StartCall(**to_a, call_sid="CA-A-9", **start), NOT_FOUND),
         # A's call started again through B's number: its stored answer is not B's to hear
@@ -459,13 +464,12 @@ def _command_cases(t: Two) -> list[tuple[Any, Refused | Answers]]:
             Answers(calls.CallbackAsked(calls.CallbackStatus.NOT_WAITING)),
         ),
         (calls.EndCall(actor=b, call_sid=call, status="completed"), Answers(None)),
-        (calls.TakeCall(actor=b, call_sid=call), NOT_FOUND),
+        (calls.HandOverCall(actor=b, call_sid=call, to=None), NOT_FOUND),
+        (calls.TakeCall(actor=b_agent, call_sid=call), NOT_FOUND),  # an agent of B's
         (
             calls.CallbackDialed(actor=b, call_sid=call, operator_id=1, dial_status="busy"),
             NOT_FOUND,
         ),
-        (calls.HandOverCall(actor=b, call_sid=call, to=None), NOT_FOUND),
-        (calls.TakeCall(actor=b_agent, call_sid=call), NOT_FOUND),  # an agent of B's
         (calls.CountCallLookup(actor=b, call_sid=call), NOT_FOUND),
         (calls.SendCallCode(actor=b, call_sid=call, patient_id=t.b_patient), NOT_FOUND),
         (
@@ -608,6 +612,12 @@ def _query_cases(t: Two, who: Actor) -> list[tuple[Callable, tuple[tuple, dict],
         (schedule.list_sessions, q(who, hospital_code=None, **days), NONE_OF_A),
         (schedule.list_sessions, q(who, hospital_code="HA01", **days), NOT_FOUND),
         (schedule.search_slots, q(schedule.SlotSearch(hospital_code="HA01"), who), NOT_FOUND),
+        (schedule.count_slots, q(schedule.SlotSearch(hospital_code="HA01"), who), NOT_FOUND),
+        (
+            schedule.week_grid,
+            q(schedule.WeekQuery(hospital_code="HA01", doctor_work_no="A0001"), who),
+            NOT_FOUND,
+        ),
         (schedule.session_detail, q(t.session, who), NOT_FOUND),
         (schedule.feed_sessions, q(schedule.FeedQuery(), who), NONE_OF_A),
         (schedule.feed_sessions, q(schedule.FeedQuery(hospital_id=t.hospital_a), who), NOT_FOUND),
