@@ -130,8 +130,10 @@ def advance(state: CallState, event: Event) -> Step:
         return no_input(s)
     digits = event.value.strip()
     s.last_digits = mask_long_digits(digits)  # an ID number is kept to its last 4
-    if digits == AGENT:  # from "no record found": an agent registers the caller (无卡病人)
-        return to_agent(s, "not_registered" if s.node == "unknown_patient" else "asked")
+    if digits == AGENT and s.node == "unknown_patient":  # an agent registers them (无卡病人)
+        return to_agent(s, "not_registered")
+    if digits == AGENT:
+        return to_agent(s, "asked")
     if digits == BACK:
         return back(s)
     if s.listing:
