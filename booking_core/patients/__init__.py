@@ -2,8 +2,16 @@
 
 Doors import this package, never its modules: ``from booking_core import patients``."""
 
-from .commands import REVEALABLE, RegisterPatient, RevealPatient
+from .commands import (
+    REVEALABLE,
+    ChangePatientPhone,
+    FillPatientKeys,
+    RegisterPatient,
+    RevealCaller,
+    RevealPatient,
+)
 from .model import Patient
+from .names import fold_name, name_keys, tell_apart
 from .queries import (
     SEARCH_KINDS,
     SEARCH_ROWS,
@@ -21,15 +29,21 @@ __all__ = [
     "REVEALABLE",
     "SEARCH_KINDS",
     "SEARCH_ROWS",
+    "ChangePatientPhone",
+    "FillPatientKeys",
     "Patient",
     "RegisterPatient",
+    "RevealCaller",
     "RevealPatient",
     "find_patients",
     "find_patients_page",
+    "fold_name",
     "get_patient",
+    "name_keys",
     "patient_by_card",
     "patient_hospital",
     "reveal_patient",
     "search_kind",
     "search_patients",
+    "tell_apart",
 ]
