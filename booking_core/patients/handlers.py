@@ -5,8 +5,8 @@ from __future__ import annotations
 from ..catalogue.repo import hospital_for
 from ..events.audit import AuditAction
 from ..events.model import PatientRegistered
-from ..kernel.deps import Deps
 from ..kernel import tenancy
+from ..kernel.deps import Deps
 from ..kernel.errors import InvalidIdNumber, InvalidInput, NotFound, PatientExists
 from ..kernel.identity import (
     mask_id_number,

@@ -27,9 +27,40 @@ from pypinyin import Style, lazy_pinyin, pinyin
 from ..kernel.identity import mask_name, sex_of
 
 COMPOUND_SURNAMES = frozenset(
-    "欧阳 司马 上官 诸葛 东方 皇甫 尉迟 公孙 慕容 长孙 宇文 司徒 夏侯 轩辕 令狐 钟离 "
-    "澹台 公冶 太史 申屠 端木 独孤 南宫 西门 百里 呼延 万俟 闻人 赫连 淳于 单于".split()
-)
+    [
+        "欧阳",
+        "司马",
+        "上官",
+        "诸葛",
+        "东方",
+        "皇甫",
+        "尉迟",
+        "公孙",
+        "慕容",
+        "长孙",
+        "宇文",
+        "司徒",
+        "夏侯",
+        "轩辕",
+        "令狐",
+        "钟离",
+        "澹台",
+        "公冶",
+        "太史",
+        "申屠",
+        "端木",
+        "独孤",
+        "南宫",
+        "西门",
+        "百里",
+        "呼延",
+        "万俟",
+        "闻人",
+        "赫连",
+        "淳于",
+        "单于",
+    ]
+)  # as ivr/names.py's (a door's module the core may not import)
 MAX_SURNAME_READINGS = 3  # 单: shan, dan, chan
 
 
@@ -116,7 +147,8 @@ def given_char(name: str) -> str:
 def tell_apart(people: list[tuple[int, str, str, int | None]]) -> dict[int, str]:
     """Labels for people listed together (id, name, sex M/F/U, birth year): the masked name
     (``张*``), and when two would read the same the given name's last character in
-    brackets (``张*(明)`` for 张小明; not for a two-character name, which it would complete). The lists show sex and birth year beside it."""
+    brackets (``张*(明)`` for 张小明; not for a two-character name, which it would
+    complete). The lists show sex and birth year beside it."""
     masked = {pid: mask_name(name) for pid, name, _sex, _year in people}
     counts = Counter(masked.values())
     labels: dict[int, str] = {}

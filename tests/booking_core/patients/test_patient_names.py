@@ -44,7 +44,7 @@ def test_names_fold_to_simplified_but_a_simplified_character_stays():
 def test_pinyin_keys_give_every_reading_of_a_polyphonic_surname():
     assert name_keys("张三") == " zs zhangs"
     assert name_keys("張三") == " zs zhangs"
-    assert " oyf" in name_keys("欧阳锋") and " ouyangf" in name_keys("欧阳锋")
+    assert name_keys("欧阳锋") == " oyf ouyangf"
     assert {" sxx", " dxx"} <= set(" " + k for k in name_keys("单雄信").split())
     assert name_keys("John") == ""
 
