@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from . import i18n_patients
+
 DEFAULT_LANGUAGE = "zh"
 LANG_COOKIE = "guahao_lang"
 
@@ -322,6 +324,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "{settings}): ask an admin; see docs/twilio.md.",
     },
 }
+
+for _lang, _words in i18n_patients.MESSAGES.items():  # the desk's patient words (#14)
+    MESSAGES[_lang].update(_words)
 
 
 def language(request: web.Request) -> str:

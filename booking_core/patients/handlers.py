@@ -29,7 +29,7 @@ from .commands import (
     RevealPatient,
 )
 from .model import Patient
-from .names import birth_year_of, fold_name, name_keys
+from .names import birth_year_of, clean_name, name_keys
 from .queries import reveal_patient as read_revealed
 from .repo import PATIENT_COLUMNS, patient_from
 
@@ -39,7 +39,7 @@ MAX_NAME_LENGTH = 30
 def register_patient(tx: Tx, cmd: RegisterPatient, deps: Deps) -> Unit[Patient]:
     hospital = yield from hospital_for(cmd.actor, cmd.hospital_code)
     rules = yield from cached_rules(deps.cache, hospital.id)
-    name = fold_name(" ".join((cmd.name or "").split()))  # 張三 is registered as 张三
+    name = clean_name(cmd.name or "")  # 張三 is registered as 张三
     if not name or len(name) > MAX_NAME_LENGTH:
         raise InvalidInput("name", f"1 to {MAX_NAME_LENGTH} characters")
     real_name = rules.on(RuleKey.REAL_NAME)

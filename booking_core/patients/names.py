@@ -17,6 +17,7 @@ them); the keys say no more than the name.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterable
 from functools import cache
@@ -83,6 +84,15 @@ def fold_name(text: str) -> str:
     return "".join(
         c if c.isascii() or _simplified_already(c) else _t2s().convert(c) or c for c in text
     )
+
+
+_SPACE_IN_CHINESE = re.compile(r"(?<=[^\x00-\x7f]) (?=[^\x00-\x7f])")
+
+
+def clean_name(text: str) -> str:
+    """A name as registered: folded (:func:`fold_name`), runs of white space one space, none
+    between two Chinese characters (王 小红 → 王小红; John  Smith → John Smith)."""
+    return _SPACE_IN_CHINESE.sub("", fold_name(" ".join(text.split())))
 
 
 def family_name(name: str) -> str:
