@@ -238,7 +238,8 @@ class _Door:
             raise _Refused("reply.unregistered", example=FORMATS["ZC"])
         patient = next((p for p in patients if p.name == cmd.name), None)
         if patient is None:
-            names = "、".join(mask_name(p.name) for p in patients)
+            labels = family_labels(patients)  # told apart, as the bookings list does
+            names = "、".join(labels[p.id] for p in patients)
             raise _Refused(
                 "reply.name_mismatch", name=cmd.name, registered=names, example=FORMATS["GHDH"]
             )
@@ -448,12 +449,13 @@ def family_labels(patients: list[Patient]) -> dict[int, str]:
     Then, for names of three or more characters, the given name's last character is shown
     too (``冯*国``, ``冯*明``): in a family people call each other by their given names, so
     that is the character they recognise at a glance, and it says no more than the phone's
-    holder already knows (they registered each of them by full name). Birth years would
-    tell generations apart as well, but they sit only inside the encrypted ID number (an
-    audited reveal, not something a text door decrypts) and twins share one. For two-character
+    holder already knows (they registered each of them by full name). For two-character
     names that character would complete the name on a lock screen, so those (and anyone
-    still alike) get the last 4 of the ID number instead (``冯*(002X)``), as the console and
-    the log show it and as it is printed on the patient's ID card.
+    still alike) get their birth year (``冯*(1962)``, kept beside the record since #14, as
+    the desk shows it) where that tells them apart — parents and children, brothers and
+    sisters of different years — and else (twins, or a record without a birth year) the last
+    4 of the ID number (``冯*(002X)``), as the console and the log show it and as it is
+    printed on the patient's ID card.
     """
     masked = {p.id: mask_name(p.name) for p in patients}
     counts = Counter(masked.values())
@@ -463,10 +465,15 @@ def family_labels(patients: list[Patient]) -> dict[int, str]:
         if counts[label] > 1 and len(p.name) >= 3:
             label = p.name[0] + "*" * (len(p.name) - 2) + p.name[-1]
         labels[p.id] = label
-    counts = Counter(labels.values())
+    alike = Counter(labels.values())
+    years: dict[str, Counter[int | None]] = {}
     for p in patients:
-        if counts[labels[p.id]] > 1:
-            labels[p.id] = f"{masked[p.id]}({p.id_last4})"
+        years.setdefault(labels[p.id], Counter())[p.birth_year] += 1
+    for p in patients:
+        label = labels[p.id]
+        if alike[label] > 1:
+            year_tells = p.birth_year is not None and years[label][p.birth_year] == 1
+            labels[p.id] = f"{masked[p.id]}({p.birth_year if year_tells else p.id_last4})"
     return labels
 
 
