@@ -3,6 +3,8 @@
 Doors import this package, never its modules: ``from booking_core import patients``."""
 
 from .commands import (
+    MAX_NAME_LENGTH,
+    MAX_REASON_LENGTH,
     REVEALABLE,
     ChangePatientPhone,
     FillPatientKeys,
@@ -26,6 +28,8 @@ from .queries import (
 )
 
 __all__ = [
+    "MAX_NAME_LENGTH",
+    "MAX_REASON_LENGTH",
     "REVEALABLE",
     "SEARCH_KINDS",
     "SEARCH_ROWS",

@@ -9,6 +9,8 @@ from .model import Patient
 
 # --- patients ------------------------------------------------------------------------
 
+MAX_NAME_LENGTH = 30
+
 
 @dataclass(frozen=True, kw_only=True)
 class RegisterPatient(Command[Patient]):

@@ -20,6 +20,7 @@ from ..kernel.unit import Tx, Unit, execute, one, rows, val
 from ..rules.model import RuleKey
 from ..rules.repo import cached_rules
 from .commands import (
+    MAX_NAME_LENGTH,
     MAX_REASON_LENGTH,
     REVEALABLE,
     ChangePatientPhone,
@@ -32,8 +33,6 @@ from .model import Patient
 from .names import birth_year_of, clean_name, name_keys
 from .queries import reveal_patient as read_revealed
 from .repo import PATIENT_COLUMNS, patient_from
-
-MAX_NAME_LENGTH = 30
 
 
 def register_patient(tx: Tx, cmd: RegisterPatient, deps: Deps) -> Unit[Patient]:

@@ -22,9 +22,14 @@ from booking_core import calls
 from booking_core.catalogue import hospital_timezone, hospital_with_id
 from booking_core.kernel.errors import InvalidIdNumber, InvalidInput, PatientExists
 from booking_core.kernel.identity import normalize_id_number, normalize_phone
-from booking_core.patients import ChangePatientPhone, Patient, RegisterPatient, RevealCaller
-from booking_core.patients.commands import MAX_REASON_LENGTH
-from booking_core.patients.handlers import MAX_NAME_LENGTH
+from booking_core.patients import (
+    MAX_NAME_LENGTH,
+    MAX_REASON_LENGTH,
+    ChangePatientPhone,
+    Patient,
+    RegisterPatient,
+    RevealCaller,
+)
 
 from ...i18n import language, translate
 from ...pages import Page
