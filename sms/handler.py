@@ -27,7 +27,7 @@ from booking_core.catalogue import Department, Doctor
 from booking_core.kernel.actor import Actor, Channel
 from booking_core.kernel.errors import BookingError, InvalidInput, NotFound, PatientExists, SlotFull
 from booking_core.kernel.identity import mask_name, mask_phone, normalize_phone
-from booking_core.patients import Patient, RegisterPatient, find_patients
+from booking_core.patients import Patient, RegisterPatient, clean_name, find_patients
 from booking_core.schedule import SlotSearch
 
 from . import commands as cmds
@@ -236,7 +236,8 @@ class _Door:
         patients = await self.patients()
         if not patients:
             raise _Refused("reply.unregistered", example=FORMATS["ZC"])
-        patient = next((p for p in patients if p.name == cmd.name), None)
+        name = clean_name(cmd.name)  # as registered: 張三 is 张三
+        patient = next((p for p in patients if clean_name(p.name) == name), None)
         if patient is None:
             labels = family_labels(patients)  # told apart, as the bookings list does
             names = "、".join(labels[p.id] for p in patients)
@@ -300,7 +301,7 @@ class _Door:
         except PatientExists as err:
             mine = {p.id: p for p in await self.patients()}
             existing = mine.get(err.params["patient_id"])
-            if existing is None or existing.name != cmd.name:
+            if existing is None or clean_name(existing.name) != clean_name(cmd.name):
                 raise _Refused("reply.register_refused") from None
             return self.say(
                 "reply.registered_already", name=existing.name, card_no=existing.card_no

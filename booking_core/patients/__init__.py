@@ -13,7 +13,7 @@ from .commands import (
     RevealPatient,
 )
 from .model import Patient
-from .names import fold_name, name_keys, tell_apart
+from .names import clean_name, fold_name, name_keys, tell_apart
 from .queries import (
     SEARCH_KINDS,
     SEARCH_ROWS,
@@ -39,6 +39,7 @@ __all__ = [
     "RegisterPatient",
     "RevealCaller",
     "RevealPatient",
+    "clean_name",
     "find_patients",
     "find_patients_page",
     "fold_name",

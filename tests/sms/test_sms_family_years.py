@@ -80,3 +80,9 @@ def test_a_birth_year_tells_apart_only_when_it_differs():
         4: "冯**(1960)",  # 冯*国 twice: the masked name and what tells them apart
         5: "冯**(0055)",
     }
+
+
+async def test_a_name_texted_in_traditional_characters_is_the_registered_one(send, services):
+    await World(services).patient("张三", PHONE, id_number=resident_id(31))
+    reply = await send("GHDH00868,07110830,張三")
+    assert reply.startswith("预约成功"), reply

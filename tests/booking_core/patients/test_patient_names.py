@@ -179,3 +179,14 @@ async def test_a_transferred_callers_number_is_read_in_clear_audited(world, serv
     [row] = await services.store.read(audit)
     assert row["entity_id"] == "CA-1"
     assert "13912345678" not in row["after_state"]
+
+
+async def test_a_real_name_check_folds_traditional_characters(world, services):
+    from tests.booking_core.helpers import book
+    from tests.support.world import first_slot
+
+    session = await world.basic(date_tomorrow())
+    patient = await world.patient("张三", "13812345678", id_number=resident_id(1))
+    slot = await first_slot(services, session.id)
+    booked = await book(services, slot, patient, patient_name="張三")
+    assert booked.booking.patient_id == patient.id
