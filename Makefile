@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DIR := .demo
 
-.PHONY: demo test lint system-deps format bench bench-ivr bench-sms clean
+.PHONY: demo test lint system-deps format bench bench-ivr bench-sms clean vendor-voice-sdk
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,12 @@ bench-ivr: $(STAMP)
 
 bench-sms: $(STAMP)
 	$(BIN)/python scripts/bench/sms.py
+
+# Twilio's Voice JavaScript SDK for the agents' softphone, at the version and integrity
+# pinned in scripts/vendor_voice_sdk.py, copied into the console's static files. The copy is
+# committed (no CDN, works offline); this re-creates it byte for byte from the npm registry.
+vendor-voice-sdk:
+	$(PYTHON) scripts/vendor_voice_sdk.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache .ruff_cache

@@ -18,6 +18,10 @@ ROUTES: list[Route] = [
     Route("GET", f"/desk/calls/{SID}", calls.call_page, P.CALLS_TAKE, "desk/call.html"),
     Route("POST", f"/desk/calls/{SID}/take", calls.take, P.CALLS_TAKE, "desk/call.html"),
     Route("POST", "/voice/token", softphone.voice_token, P.CALLS_TAKE),  # JSON, no-store
+    Route("POST", f"/desk/calls/{SID}/hold", softphone.hold, P.CALLS_TAKE),  # JSON
+    Route("POST", f"/desk/calls/{SID}/resume", softphone.resume, P.CALLS_TAKE),  # JSON
+    Route("POST", f"/desk/calls/{SID}/transfer", softphone.transfer, P.CALLS_TAKE),  # JSON
+    Route("GET", "/desk/agents", softphone.agents, P.CALLS_TAKE, "desk/agents.html"),
     Route("GET", "/desk/patients", patients.search, P.PATIENTS_VIEW, "desk/search.html"),
     Route("POST", "/desk/patients", patients.search_post, P.PATIENTS_VIEW, "desk/search.html"),
     Route("GET", "/desk/patients/new", registration.new_form, P.PATIENTS_MANAGE,

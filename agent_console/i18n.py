@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from . import i18n_patients
+from . import i18n_patients, i18n_softphone
 
 DEFAULT_LANGUAGE = "zh"
 LANG_COOKIE = "guahao_lang"
@@ -327,6 +327,10 @@ MESSAGES: dict[str, dict[str, str]] = {
 
 for _lang, _words in i18n_patients.MESSAGES.items():  # the desk's patient words (#14)
     MESSAGES[_lang].update(_words)
+
+
+for _lang, _words in i18n_softphone.MESSAGES.items():  # the softphone's words (#14)
+    MESSAGES[_lang] |= {k: v for k, v in _words.items() if k not in MESSAGES[_lang]}
 
 
 def language(request: web.Request) -> str:

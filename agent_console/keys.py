@@ -22,6 +22,8 @@ class SoftphoneSettings:
     api_key_secret: str = field(default="", repr=False)  # twilio_api_key_secret: signs it
     twiml_app_sid: str = ""  # twilio_twiml_app_sid (AP…): where the browser's calls go
     token_ttl_seconds: int = 600  # voice_token_ttl_seconds
+    api_base: str = ""  # twilio_api_base: where hold/transfer reach Twilio's REST API
+    public_url: str = ""  # public_url: Twilio fetches the TwiML a held call is sent to here
 
     def missing(self) -> tuple[str, ...]:
         """The engine settings still to set before a token can be made."""
@@ -30,6 +32,17 @@ class SoftphoneSettings:
             "twilio_api_key_sid": self.api_key_sid,
             "twilio_api_key_secret": self.api_key_secret,
             "twilio_twiml_app_sid": self.twiml_app_sid,
+        }
+        return tuple(name for name, value in needed.items() if not value)
+
+    def missing_for_calls(self) -> tuple[str, ...]:
+        """The engine settings still to set before a live call can be held or transferred
+        (Twilio's REST API, signed with the same API key, and the engine's public URL)."""
+        needed = {
+            "twilio_account_sid": self.account_sid,
+            "twilio_api_key_sid": self.api_key_sid,
+            "twilio_api_key_secret": self.api_key_secret,
+            "public_url": self.public_url,
         }
         return tuple(name for name, value in needed.items() if not value)
 

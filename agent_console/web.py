@@ -163,7 +163,12 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
-    "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; form-action 'self'",
+    "Content-Security-Policy": (
+        "default-src 'self'; frame-ancestors 'none'; form-action 'self'; "
+        # the softphone's Voice SDK: signalling over wss, its sounds and reports over https
+        "connect-src 'self' wss://*.twilio.com https://*.twilio.com; "
+        "media-src 'self' blob: https://*.twilio.com"
+    ),
 }
 
 

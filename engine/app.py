@@ -113,6 +113,8 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> web.Applicat
             api_key_secret=settings.twilio_api_key_secret or "",
             twiml_app_sid=settings.twilio_twiml_app_sid,
             token_ttl_seconds=settings.voice_token_ttl_seconds,
+            api_base=settings.twilio_api_base,
+            public_url=settings.public_url,
         ),
     )
     console_app = agent_console.web.make_app(services, console)

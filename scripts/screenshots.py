@@ -8,8 +8,14 @@ call that was taken: screen pop), slots.png, booked.png, reschedule.png, refused
 then the back office as a hospital admin: office_home.png, office_bookings.png (the booking
 query), office_sessions.png (the week grid), office_stop.png (停诊 preview: three bookings
 affected), office_reports.png, office_devices.png (the kiosks: devices, open jobs, money
-waiting, reprint); then the registration of an unknown caller (#14): call_unknown.png,
-register.png, register_refused.png, registered.png, search_family.png.
+waiting, reprint); then softphone.png: the desk with a call in progress on the agent's
+softphone (#14), Twilio's Voice SDK replaced by the browser tests' recording stand-in
+(tests/agent_console/browser/softphone_desk.py), since Twilio's cloud is not reached.
+
+    .venv/bin/python scripts/screenshots.py --only softphone   # just that one
+
+and the registration of an unknown caller (#14): call_unknown.png, register.png,
+register_refused.png, registered.png, search_family.png (``--only registration``).
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ from tests.agent_console.browser.live_desk import (  # noqa: E402
     office_admin,
     office_hospital,
 )
+from tests.agent_console.browser.softphone_desk import STAND_IN, SoftphoneEngine  # noqa: E402
 from tests.agent_console.desk.desk_world import transfer  # noqa: E402
 from tests.agent_console.office.devices_world import hall  # noqa: E402
 from tests.support.world import resident_id  # noqa: E402
@@ -72,6 +79,49 @@ def devices(browser, engine: LiveEngine, out: Path) -> None:
     page.goto(f"{engine.url}/console/office/devices")
     take(page, out, "office_devices")
     context.close()
+
+
+def softphone(browser, folder: Path, out: Path) -> None:
+    """The desk with a call taken and accepted, 1:07 into it, muted."""
+    engine = SoftphoneEngine(str(folder / "softphone.db")).start()
+    try:
+        engine.twilio.add_call("CA-demo-3")
+        context = browser.new_context(locale="zh-CN", viewport={"width": 1200, "height": 760})
+        page = context.new_page()
+        page.add_init_script(STAND_IN)
+        page.clock.install(time="2026-07-10T08:00:00+08:00")
+        log_in(page, engine.url, "agent_a")
+        page.goto(f"{engine.url}/console/desk")
+        page.locator('#softphone[data-state="sp_ready"]').wait_for()
+        li = engine.world["li"]
+        engine.call(
+            transfer(
+                engine.services,
+                "HA",
+                "CA-demo-3",
+                caller="13812345678",
+                reason="asked",
+                step="book.doctor",
+                digits="00901",
+                patient_id=li,
+                patient_name="李小明",
+            )
+        )
+        engine.call(transfer(engine.services, "HA", "CA-demo-4", caller="13611112222"))
+        page.locator('tr[data-call="CA-demo-4"]').wait_for()
+        page.keyboard.press("t")
+        page.keyboard.press("Enter")
+        page.wait_for_function("() => window.__softphone.devices[0].connects.length === 1")
+        page.locator('tr.taken[data-call="CA-demo-3"]').wait_for()  # every desk sees it taken
+        page.clock.pause_at("2026-07-10T09:00:00+08:00")
+        page.evaluate("window.__softphone.calls[0].emit('accept')")
+        page.clock.run_for("01:07")
+        page.keyboard.press("m")
+        page.locator('#softphone[data-state="sp_muted"]').wait_for()
+        take(page, out, "softphone")
+        context.close()
+    finally:
+        engine.stop()
 
 
 def _wrong_check_digit(id_number: str) -> str:
@@ -133,6 +183,9 @@ def registration(browser, engine: LiveEngine, out: Path) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", default=str(ROOT / "docs" / "screenshots"))
+    parser.add_argument(
+        "--only", choices=["softphone", "registration"], help="take only these screens"
+    )
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -140,6 +193,24 @@ def main() -> int:
     if missing:
         print(missing, file=sys.stderr)
         return 2
+    if args.only == "softphone":
+        with tempfile.TemporaryDirectory() as tmp, sync_playwright() as playwright:
+            browser = launch(playwright)
+            try:
+                softphone(browser, Path(tmp), out)
+            finally:
+                browser.close()
+        return 0
+    if args.only == "registration":
+        with tempfile.TemporaryDirectory() as tmp, sync_playwright() as playwright:
+            engine = LiveEngine(str(Path(tmp) / "guahao.db")).start()
+            browser = launch(playwright)
+            try:
+                registration(browser, engine, out)
+            finally:
+                browser.close()
+                engine.stop()
+        return 0
     with tempfile.TemporaryDirectory() as tmp, sync_playwright() as playwright:
         engine = LiveEngine(str(Path(tmp) / "guahao.db")).start()
         browser = launch(playwright)
@@ -201,6 +272,7 @@ def main() -> int:
             office(browser, engine, out)
             devices(browser, engine, out)
             registration(browser, engine, out)
+            softphone(browser, Path(tmp), out)
         finally:
             browser.close()
             engine.stop()

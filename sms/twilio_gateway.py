@@ -22,20 +22,17 @@ being dropped. Phone numbers are masked in every log line and error text.
 from __future__ import annotations
 
 import asyncio
-import base64
 import logging
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 import aiohttp
 from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioServiceException
-from twilio.http.async_http_client import AsyncTwilioHttpClient
-from twilio.http.response import Response
 from twilio.rest import Client
 
 from booking_core.kernel.identity import mask_phone
+from edge.twilio_rest import TwilioHttpClient
 
 from .gateway import GatewayError, Outgoing, Sent
 
@@ -111,67 +108,6 @@ def estimate_parts(body: str) -> int:
     return 1 if units <= single else -(-units // part)
 
 
-class _HttpClient(AsyncTwilioHttpClient):
-    """Twilio's aiohttp client (its session, ``close()`` and ``is_async``) with its one
-    request method replaced:
-
-    - ``api_base`` replaces the scheme and host of every Twilio URL (``api.twilio.com``,
-      or an edge/region host), so tests reach a local fake; paging URLs go through here
-      too, since the REST client builds them from the same domain;
-    - credentials go in an ``Authorization`` header: the stock method builds an
-      ``aiohttp.BasicAuth``, deprecated since aiohttp 3.14, a warning on every call
-      (https://github.com/twilio/twilio-python/issues/931);
-    - the response is read inside ``async with``, so its connection always goes back;
-    - the log names method, path and status only: the stock one logs the query (``To``,
-      a phone number) at INFO;
-    - no retries (``max_retries`` stays None): a retried create could send twice.
-    """
-
-    def __init__(self, api_base: str | None) -> None:
-        # Builds the aiohttp ClientSession: call it from a coroutine.
-        super().__init__(pool_connections=True, logger=log)
-        self.api_base = api_base.rstrip("/") if api_base else None
-
-    def rebase(self, url: str) -> str:
-        if not self.api_base:
-            return url
-        parts = urlsplit(url)
-        if not (parts.hostname or "").endswith("twilio.com"):
-            return url
-        return self.api_base + parts.path + (f"?{parts.query}" if parts.query else "")
-
-    async def request(
-        self,
-        method: str,
-        url: str,
-        params: dict[str, object] | None = None,
-        data: dict[str, object] | None = None,
-        headers: dict[str, str] | None = None,
-        auth: tuple[str, str] | None = None,
-        timeout: float | None = None,  # noqa: ASYNC109 (the REST client passes it by name)
-        allow_redirects: bool = False,
-    ) -> Response:
-        assert self.session is not None  # pool_connections=True
-        method, url = method.upper(), self.rebase(url)
-        headers = dict(headers or {})
-        if auth is not None:
-            login = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode("ascii")
-            headers["Authorization"] = f"Basic {login}"
-        self.logger.debug("Twilio API %s %s", method, urlsplit(url).path)
-        async with self.session.request(
-            method,
-            url,
-            params=params,
-            data=data,
-            headers=headers,
-            allow_redirects=allow_redirects,
-            timeout=aiohttp.ClientTimeout(total=timeout) if timeout else None,
-        ) as response:
-            text = await response.text()
-        self.logger.debug("Twilio API answered %s", response.status)
-        return Response(response.status, text, response.headers)
-
-
 class TwilioGateway:
     """Twilio's REST API as a :class:`sms.gateway.Gateway`.
 
@@ -208,7 +144,7 @@ class TwilioGateway:
         self.country_code = country_code
         self.timeout = timeout
         self._auth_token = auth_token
-        self._http: _HttpClient | None = None
+        self._http: TwilioHttpClient | None = None
         self._client: Client | None = None
 
     def __repr__(self) -> str:
@@ -218,7 +154,7 @@ class TwilioGateway:
 
     def _rest(self) -> Client:
         if self._client is None:
-            self._http = _HttpClient(self.api_base)
+            self._http = TwilioHttpClient(self.api_base, log)
             self._client = Client(self.account_sid, self._auth_token, http_client=self._http)
         return self._client
 

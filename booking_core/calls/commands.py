@@ -154,3 +154,15 @@ class CheckCallCode(Command[CodeCheck]):
 @dataclass(frozen=True, kw_only=True)
 class TakeCall(Command[TakenCall]):
     call_sid: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class HandOverCall(Command[dict[str, Any]]):
+    """The agent who took a caller hands them over (转接): to the agent ``to`` (an operator's
+    user name: the call is no longer taken, and is offered to that agent), or with ``to``
+    None back to the IVR menu (the call leaves the agents' queue). Only the agent who has
+    the call may; doing it again with the same ``to`` is a no-op (a retried click).
+    Answers the call's transfer context after it."""
+
+    call_sid: str
+    to: str | None = None

@@ -4,6 +4,7 @@ taking one (接听转人工来电); the command table of the domain."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from ..bookings.admission import book_slot
@@ -16,7 +17,7 @@ from ..events.model import CallBooked, CallEnded, CallTransferred
 from ..kernel import tenancy
 from ..kernel.actor import Actor, Channel
 from ..kernel.deps import Deps
-from ..kernel.errors import InvalidInput, NotFound
+from ..kernel.errors import InvalidInput, InvalidState, NotFound
 from ..kernel.identity import mask_long_digits_in, mask_phone, normalize_phone
 from ..kernel.registry import handler_table, on
 from ..kernel.unit import Row, Tx, Unit, dumps, execute, one, val
@@ -29,6 +30,7 @@ from .commands import (
     CountCallLookup,
     EndCall,
     FinishCallStep,
+    HandOverCall,
     RecordCallStep,
     SendCallCode,
     StartCall,
@@ -396,6 +398,56 @@ def end_call(tx: Tx, cmd: EndCall, deps: Deps) -> Unit[str | None]:
     return result
 
 
+def hand_over_call(tx: Tx, cmd: HandOverCall, deps: Deps) -> Unit[dict[str, Any]]:
+    call = yield from _call(cmd.call_sid)
+    tenancy.check(cmd.actor, call["hospital_id"], "call", cmd.call_sid)
+    context: dict[str, Any] = json.loads(call["transfer_context"] or "{}")
+    me = cmd.actor.name
+    again = context.get("handed_by") == me and context.get("handed_to") == (cmd.to or "ivr")
+    if again and not context.get("taken_by"):
+        return context  # the same hand-over again (a retried click): done already
+    if call["transferred_at"] is None:
+        raise NotFound("call", cmd.call_sid)
+    if call["ended_at"] is not None:
+        raise InvalidState("ended", "hand_over")
+    if context.get("taken_by") != me:
+        raise InvalidState("not_taken", "hand_over")
+    if cmd.to is not None:
+        operator = yield one(
+            "SELECT hospital_id, disabled FROM operators WHERE username = ?", cmd.to
+        )
+        # the operators table read as complaints' assignee is: a name, its hospital, enabled
+        if operator is None or operator["disabled"] or cmd.to == me:
+            raise NotFound("operator", cmd.to)
+        if operator["hospital_id"] not in (None, call["hospital_id"]):
+            raise NotFound("operator", cmd.to)
+    after = {k: v for k, v in context.items() if k not in ("taken_by", "taken_at", "offered_to")}
+    after |= {"handed_by": me, "handed_to": cmd.to or "ivr", "handed_at": tx.epoch}
+    if cmd.to is not None:
+        after["offered_to"] = cmd.to
+    moved = yield execute(
+        "UPDATE calls SET transfer_context = ?, transferred_at = ?, updated_at = ? "
+        "WHERE id = ? AND transfer_context = ?",
+        dumps(after),
+        call["transferred_at"] if cmd.to is not None else None,  # the menu: off the queue
+        tx.epoch,
+        call["id"],
+        call["transfer_context"],
+    )
+    if not moved:  # changed under us (another tab of the same agent): not ours to decide
+        raise InvalidState("not_taken", "hand_over")
+    tx.audit(
+        cmd.actor,
+        AuditAction.CALL_HAND_OVER,
+        "call",
+        cmd.call_sid,
+        hospital_id=call["hospital_id"],
+        before={"taken_by": me},
+        after={"handed_to": cmd.to or "ivr"},
+    )
+    return after
+
+
 HANDLERS = handler_table(
     on(StartCall, start_call),
     on(RecordCallStep, record_call_step),
@@ -407,6 +459,7 @@ HANDLERS = handler_table(
     on(TransferCall, transfer_call),
     on(EndCall, end_call),
     on(TakeCall, take_call),
+    on(HandOverCall, hand_over_call),
     on(CountCallLookup, count_call_lookup),
     on(SendCallCode, send_call_code),
     on(CheckCallCode, check_call_code),

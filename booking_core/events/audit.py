@@ -76,6 +76,7 @@ class AuditAction(StrEnum):
     OPERATOR_TOTP_ENROL = "operator.totp_enrol"
     LOGOUT = "logout"
     CALL_TAKE = "call.take"  # an agent took a transferred call from the queue
+    CALL_HAND_OVER = "call.hand_over"  # … and handed it to another agent or the IVR menu
     COMPLAINT_OPEN = "complaint.open"  # a caller began leaving a complaint (recording)
     COMPLAINT_STATUS = "complaint.status"
     COMPLAINT_ASSIGN = "complaint.assign"

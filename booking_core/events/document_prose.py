@@ -172,6 +172,7 @@ Acts that only the audit log records keep their own names:
 | `login.` + outcome | A console log-in attempt: `login.ok`, `login.totp_ok`, `login.bad_password`, `login.bad_totp`, `login.disabled`, `login.locked`, `login.throttled`, `login.reset`, `login.current_password_ok`, `login.pending`, `login.pending_totp` |
 | `logout` | An operator logged out |
 | `call.take` | An agent took a transferred call from the queue |
+| `call.hand_over` | An agent handed a call they had taken to another agent (it is offered to them) or back to the IVR menu |
 | `complaint.open` | A caller began leaving a complaint (see [ComplaintReceived](#complaintreceived) for when it arrives) |
 | `complaint.status`, `complaint.assign` | A complaint's status or assignee was set |
 | `sms.opt_out`, `sms.opt_in` | A phone opted out of the hospital's notices, or back in |

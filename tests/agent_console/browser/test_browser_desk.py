@@ -56,6 +56,7 @@ def test_browser_book_change_and_cancel_by_keyboard(page, engine):
     page.keyboard.press("b")  # change: the same doctor's other places
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(rf"/desk/bookings/{number}/slots"))
+    assert page.evaluate("document.activeElement.textContent") == "改到此时段"
     page.keyboard.press("Enter")  # the first other place has the focus
     page.wait_for_url(re.compile(r"\?done=rescheduled"))
     assert page.locator("p.done").inner_text() == f"改约成功，预约号 {number}。"

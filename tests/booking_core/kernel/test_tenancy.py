@@ -450,6 +450,7 @@ def _command_cases(t: Two) -> list[tuple[Any, Refused | Answers]]:
         (calls.TransferCall(actor=b, call_sid=call, queue="q"), NOT_FOUND),
         (calls.EndCall(actor=b, call_sid=call, status="completed"), Answers(None)),
         (calls.TakeCall(actor=b, call_sid=call), NOT_FOUND),
+        (calls.HandOverCall(actor=b, call_sid=call, to=None), NOT_FOUND),
         (calls.CountCallLookup(actor=b, call_sid=call), NOT_FOUND),
         (calls.SendCallCode(actor=b, call_sid=call, patient_id=t.b_patient), NOT_FOUND),
         (
