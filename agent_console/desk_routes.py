@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from .permissions import Permission
 from .routing import Route
-from .views.desk import agent_states, bookings, calls, patients, softphone
+from .views.desk import agent_states, bookings, calls, patients, registration, softphone
 
 P = Permission
 SID = r"{sid:[A-Za-z0-9_\-]{1,64}}"
@@ -32,6 +32,14 @@ ROUTES: list[Route] = [
           "desk/wrap_up.html"),
     Route("GET", "/desk/patients", patients.search, P.PATIENTS_VIEW, "desk/search.html"),
     Route("POST", "/desk/patients", patients.search_post, P.PATIENTS_VIEW, "desk/search.html"),
+    Route("GET", "/desk/patients/new", registration.new_form, P.PATIENTS_MANAGE,
+          "desk/patient_new.html"),
+    Route("POST", "/desk/patients/new", registration.register, P.PATIENTS_MANAGE,
+          "desk/patient_new.html"),
+    Route("GET", f"/desk/patients/{ID}/phone", registration.phone_form, P.PATIENTS_MANAGE,
+          "desk/phone.html"),
+    Route("POST", f"/desk/patients/{ID}/phone", registration.change_phone, P.PATIENTS_MANAGE,
+          "desk/phone.html"),
     Route("GET", f"/desk/patients/{ID}", patients.record, P.PATIENTS_VIEW, "desk/patient.html"),
     Route("POST", f"/desk/patients/{ID}/reveal", patients.reveal, P.PATIENTS_REVEAL,
           "desk/patient.html"),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from . import i18n_agents, i18n_desk, i18n_softphone
+from . import i18n_agents, i18n_desk, i18n_patients, i18n_softphone
 
 DEFAULT_LANGUAGE = "zh"
 LANG_COOKIE = "guahao_lang"
@@ -332,6 +332,9 @@ MESSAGES: dict[str, dict[str, str]] = {
 }
 
 for _lang, _words in i18n_agents.MESSAGES.items():  # agent states, wrap-up (#14)
+    MESSAGES[_lang].update(_words)
+
+for _lang, _words in i18n_patients.MESSAGES.items():  # the desk's patient words (#14)
     MESSAGES[_lang].update(_words)
 
 

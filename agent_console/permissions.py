@@ -19,6 +19,7 @@ class Permission(StrEnum):
     PLATFORM_MANAGE = "platform.manage"  # hospitals, platform rules, platform admins
     PATIENTS_VIEW = "patients.view"
     PATIENTS_REVEAL = "patients.reveal"  # see a clear ID number or phone (audited)
+    PATIENTS_MANAGE = "patients.manage"  # register a caller (无卡病人), change a phone (#14)
     BOOKINGS_VIEW = "bookings.view"
     BOOKINGS_MANAGE = "bookings.manage"  # book, change, cancel for a caller
     CALLS_TAKE = "calls.take"  # incoming transfers (来电)
@@ -40,6 +41,7 @@ P = Permission
 _AGENT = frozenset(
     {
         P.PATIENTS_VIEW,
+        P.PATIENTS_MANAGE,
         P.BOOKINGS_VIEW,
         P.BOOKINGS_MANAGE,
         P.CALLS_TAKE,

@@ -31,7 +31,13 @@ from .home import home
 from .keys import CLOCK, METRICS, SERVICES, SETTINGS, STORE
 from .metrics import CONTENT_TYPE, Metrics, latency_middleware
 from .serving import body_deadline
-from .workers import audit_purge_ctx, callback_sweep_ctx, hold_expiry_ctx, no_show_ctx
+from .workers import (
+    audit_purge_ctx,
+    callback_sweep_ctx,
+    hold_expiry_ctx,
+    no_show_ctx,
+    patient_keys_ctx,
+)
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +77,7 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> web.Applicat
     app.cleanup_ctx.append(no_show_ctx)
     app.cleanup_ctx.append(audit_purge_ctx)
     app.cleanup_ctx.append(callback_sweep_ctx)
+    app.cleanup_ctx.append(patient_keys_ctx)
 
     app.router.add_get("/", home)
     app.router.add_get("/healthz", healthz)

@@ -1,7 +1,7 @@
 """Background workers: hold expiry, no-show sweep, the hourly purge (audit log, delivered
-outbox events). Each is one ``cleanup_ctx`` that starts a task and, on shutdown, cancels and
-awaits it; the task is :func:`edge.periodic.run_periodically` (the SMS door's work runs on
-it too)."""
+outbox events), the backfill of patients' pinyin keys (#14). Each is one ``cleanup_ctx``
+that starts a task and, on shutdown, cancels and awaits it; the task is
+:func:`edge.periodic.run_periodically` (the SMS door's work runs on it too)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from booking_core import bookings, calls, events
+from booking_core import bookings, calls, events, patients
 from booking_core.bus import BookingServices
 from booking_core.events import outbox
 from edge.periodic import run_periodically
@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 
 AUDIT_PURGE_INTERVAL_SECONDS = 3600  # the retentions are in days: hourly is plenty
 CALLBACK_SWEEP_SECONDS = 60  # call-back windows are in minutes: a minute late is fine
+PATIENT_KEYS_INTERVAL_SECONDS = 3600  # after the first run there is nothing left to fill
 
 
 def worker_ctx(name: str, make_step, interval_of, on_result_of=None):
@@ -113,3 +114,22 @@ callback_sweep_ctx = worker_ctx(
 )
 """Call-backs not reached within ``callback_answer_within_minutes``: tried again, or closed
 with a text after ``callback_attempts`` tries (:class:`booking_core.calls.SweepCallbacks`)."""
+
+
+async def patient_keys_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Patients registered before schema 18 get their pinyin keys and birth year (which SQL
+    alone cannot compute), a batch at a time until none is left: a busy step runs again at
+    once, then hourly (one indexed look-up that finds nothing)."""
+    services: BookingServices = app[SERVICES]
+
+    async def step() -> int:
+        return await services.handle(patients.FillPatientKeys())
+
+    task = asyncio.create_task(
+        run_periodically(
+            "patient-keys", PATIENT_KEYS_INTERVAL_SECONDS, step, busy=lambda n: bool(n)
+        ),
+        name="patient-keys",
+    )
+    yield
+    await stop(task)

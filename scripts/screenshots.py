@@ -17,6 +17,9 @@ softphone (#14), Twilio's Voice SDK replaced by the browser tests' recording sta
 
     .venv/bin/python scripts/screenshots.py --only softphone   # just that one
 waiting, reprint), office_wallboard.png (the supervisor's wallboard, live).
+
+and the registration of an unknown caller (#14): call_unknown.png, register.png,
+register_refused.png, registered.png, search_family.png (``--only registration``).
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 from playwright.sync_api import sync_playwright  # noqa: E402
 
+from booking_core.patients import RegisterPatient  # noqa: E402
 from tests.agent_console.browser.live_desk import (  # noqa: E402
     LiveEngine,
     chromium_missing,
@@ -44,6 +48,7 @@ from tests.agent_console.browser.softphone_desk import STAND_IN, SoftphoneEngine
 from tests.agent_console.desk.desk_world import transfer  # noqa: E402
 from tests.agent_console.office.devices_world import hall  # noqa: E402
 from tests.agent_console.office.live_world import busy_morning  # noqa: E402
+from tests.support.world import resident_id  # noqa: E402
 
 
 def take(page, out: Path, name: str) -> None:
@@ -135,13 +140,70 @@ def wallboard(browser, engine: LiveEngine, out: Path) -> None:
     page.goto(f"{engine.url}/console/office/wallboard")
     page.locator("#wallboard[data-updated]").wait_for()
     take(page, out, "office_wallboard")
+
+
+def _wrong_check_digit(id_number: str) -> str:
+    return id_number[:-1] + ("1" if id_number[-1] != "1" else "2")
+
+
+def registration(browser, engine: LiveEngine, out: Path) -> None:
+    """An unknown caller registered at the desk (#14): the call page's Register button, the
+    form pre-filled from the call, a mistake shown in words, the new record; a family's
+    search results told apart; the phone change form."""
+    engine.call(
+        transfer(
+            engine.services,
+            "HA",
+            "CA-demo-new",
+            caller="13733334444",
+            reason="not_registered",
+            step="identify",
+        )
+    )
+    for name, birth in (("冯建国", "19880101"), ("冯卫国", "19620101")):
+        engine.call(
+            engine.services.handle(
+                RegisterPatient(
+                    hospital_code="HA",
+                    name=name,
+                    id_number=resident_id(800 + int(birth[2]), birth=birth),
+                    phone="13655556666",
+                )
+            )
+        )
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1200, "height": 760})
+    page = context.new_page()
+    log_in(page, engine.url, "agent_a")
+    page.goto(f"{engine.url}/console/desk/calls/CA-demo-new")
+    page.locator("button[data-shortcut=take]").click()
+    page.wait_for_url(re.compile(r"/desk/calls/CA-demo-new$"))
+    take(page, out, "call_unknown")
+    page.locator("a.register").click()
+    page.wait_for_url(re.compile(r"/desk/patients/new\?call="))
+    page.fill("input[name=name]", "王小紅")
+    page.fill("input[name=id_number]", _wrong_check_digit(resident_id(900)))
+    take(page, out, "register")
+    page.locator("form.registration button").click()
+    page.wait_for_load_state("load")
+    if page.locator(".field-error").count():
+        take(page, out, "register_refused")
+    page.fill("input[name=id_number]", resident_id(900))
+    page.locator("form.registration button").click()
+    page.wait_for_url(re.compile(r"/desk/patients/\d+\?call=CA-demo-new"))
+    take(page, out, "registered")
+    page.fill("input[name=q]", "13655556666")  # a family's phone: posted, listed at ?s=
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/desk/patients\?s="))
+    take(page, out, "search_family")
     context.close()
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", default=str(ROOT / "docs" / "screenshots"))
-    parser.add_argument("--only", choices=["softphone"], help="take only these screens")
+    parser.add_argument(
+        "--only", choices=["softphone", "registration"], help="take only these screens"
+    )
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -156,6 +218,16 @@ def main() -> int:
                 softphone(browser, Path(tmp), out)
             finally:
                 browser.close()
+        return 0
+    if args.only == "registration":
+        with tempfile.TemporaryDirectory() as tmp, sync_playwright() as playwright:
+            engine = LiveEngine(str(Path(tmp) / "guahao.db")).start()
+            browser = launch(playwright)
+            try:
+                registration(browser, engine, out)
+            finally:
+                browser.close()
+                engine.stop()
         return 0
     with tempfile.TemporaryDirectory() as tmp, sync_playwright() as playwright:
         engine = LiveEngine(str(Path(tmp) / "guahao.db")).start()
@@ -234,6 +306,7 @@ def main() -> int:
             context.close()
             office(browser, engine, out)
             devices(browser, engine, out)
+            registration(browser, engine, out)
             softphone(browser, Path(tmp), out)
             wallboard(browser, engine, out)
         finally:

@@ -27,7 +27,7 @@ from booking_core.catalogue import Department, Doctor
 from booking_core.kernel.actor import Actor, Channel
 from booking_core.kernel.errors import BookingError, InvalidInput, NotFound, PatientExists, SlotFull
 from booking_core.kernel.identity import mask_name, mask_phone, normalize_phone
-from booking_core.patients import Patient, RegisterPatient, find_patients
+from booking_core.patients import Patient, RegisterPatient, clean_name, find_patients
 from booking_core.schedule import SlotSearch
 
 from . import commands as cmds
@@ -236,9 +236,11 @@ class _Door:
         patients = await self.patients()
         if not patients:
             raise _Refused("reply.unregistered", example=FORMATS["ZC"])
-        patient = next((p for p in patients if p.name == cmd.name), None)
+        name = clean_name(cmd.name)  # as registered: 張三 is 张三
+        patient = next((p for p in patients if clean_name(p.name) == name), None)
         if patient is None:
-            names = "、".join(mask_name(p.name) for p in patients)
+            labels = family_labels(patients)  # told apart, as the bookings list does
+            names = "、".join(labels[p.id] for p in patients)
             raise _Refused(
                 "reply.name_mismatch", name=cmd.name, registered=names, example=FORMATS["GHDH"]
             )
@@ -299,7 +301,7 @@ class _Door:
         except PatientExists as err:
             mine = {p.id: p for p in await self.patients()}
             existing = mine.get(err.params["patient_id"])
-            if existing is None or existing.name != cmd.name:
+            if existing is None or clean_name(existing.name) != clean_name(cmd.name):
                 raise _Refused("reply.register_refused") from None
             return self.say(
                 "reply.registered_already", name=existing.name, card_no=existing.card_no
@@ -448,12 +450,13 @@ def family_labels(patients: list[Patient]) -> dict[int, str]:
     Then, for names of three or more characters, the given name's last character is shown
     too (``冯*国``, ``冯*明``): in a family people call each other by their given names, so
     that is the character they recognise at a glance, and it says no more than the phone's
-    holder already knows (they registered each of them by full name). Birth years would
-    tell generations apart as well, but they sit only inside the encrypted ID number (an
-    audited reveal, not something a text door decrypts) and twins share one. For two-character
+    holder already knows (they registered each of them by full name). For two-character
     names that character would complete the name on a lock screen, so those (and anyone
-    still alike) get the last 4 of the ID number instead (``冯*(002X)``), as the console and
-    the log show it and as it is printed on the patient's ID card.
+    still alike) get their birth year (``冯*(1962)``, kept beside the record since #14, as
+    the desk shows it) where that tells them apart — parents and children, brothers and
+    sisters of different years — and else (twins, or a record without a birth year) the last
+    4 of the ID number (``冯*(002X)``), as the console and the log show it and as it is
+    printed on the patient's ID card.
     """
     masked = {p.id: mask_name(p.name) for p in patients}
     counts = Counter(masked.values())
@@ -463,10 +466,15 @@ def family_labels(patients: list[Patient]) -> dict[int, str]:
         if counts[label] > 1 and len(p.name) >= 3:
             label = p.name[0] + "*" * (len(p.name) - 2) + p.name[-1]
         labels[p.id] = label
-    counts = Counter(labels.values())
+    alike = Counter(labels.values())
+    years: dict[str, Counter[int | None]] = {}
     for p in patients:
-        if counts[labels[p.id]] > 1:
-            labels[p.id] = f"{masked[p.id]}({p.id_last4})"
+        years.setdefault(labels[p.id], Counter())[p.birth_year] += 1
+    for p in patients:
+        label = labels[p.id]
+        if alike[label] > 1:
+            year_tells = p.birth_year is not None and years[label][p.birth_year] == 1
+            labels[p.id] = f"{masked[p.id]}({p.birth_year if year_tells else p.id_last4})"
     return labels
 
 

@@ -25,6 +25,7 @@ from ..kernel.errors import (
 )
 from ..kernel.identity import normalize_phone
 from ..kernel.unit import Row, Tx, UniqueViolation, Unit, execute, from_epoch, one, to_epoch, val
+from ..patients.names import clean_name  # names are registered folded (張三 → 张三)
 from ..patients.repo import patient_by_id
 from ..rules.checks import check_booking_window, check_limit
 from ..rules.model import RuleKey, RuleSet
@@ -200,7 +201,7 @@ def book_slot(tx: Tx, cmd: BookSlot, deps: Deps) -> Unit[BookingView]:
             return replay
     if patient["hospital_id"] != ctx["hospital_id"]:
         raise NotFound("patient", cmd.patient_id)
-    if cmd.patient_name is not None and cmd.patient_name.strip() != patient["name"]:
+    if cmd.patient_name is not None and clean_name(cmd.patient_name) != clean_name(patient["name"]):
         raise RealNameMismatch()
     rules = yield from cached_rules(deps.cache, ctx["hospital_id"])
     phone_index = _booker_phone_index(deps, cmd.booker_phone) or patient["phone_index"]

@@ -61,6 +61,8 @@ class AuditAction(StrEnum):
     # acts only the audit log records
     PATIENT_REVEAL = "patient.reveal"  # clear ID number or phone shown to an operator
     PATIENT_TOP_UP = "patient.top_up"  # 预交金 paid in (the ledger has the movement)
+    PATIENT_PHONE_CHANGE = "patient.phone_change"  # at the desk, with the reason (#14)
+    CALL_CALLER_REVEAL = "call.caller_reveal"  # a caller's number read to pre-fill a form
     HOSPITAL_UPSERT = "hospital.upsert"
     DEPARTMENT_UPSERT = "department.upsert"
     DOCTOR_UPSERT = "doctor.upsert"

@@ -162,6 +162,8 @@ Acts that only the audit log records keep their own names:
 |---|---|
 | `patient.reveal` | An operator was shown a patient's clear ID number or phone |
 | `patient.top_up` | Money was paid into a patient's prepaid balance (预交金) |
+| `patient.phone_change` | A patient's phone was changed at the desk, with the reason (before and after masked) |
+| `call.caller_reveal` | A transferred caller's number was read in clear to pre-fill the desk's registration form |
 | `hospital.upsert`, `department.upsert`, `doctor.upsert` | The catalogue was added to or changed |
 | `token.create` | An API token was made for a hospital system or a script |
 | `token.revoke` | An API token was revoked (by the API or `guahao token revoke`) |

@@ -2,8 +2,18 @@
 
 Doors import this package, never its modules: ``from booking_core import patients``."""
 
-from .commands import REVEALABLE, RegisterPatient, RevealPatient
+from .commands import (
+    MAX_NAME_LENGTH,
+    MAX_REASON_LENGTH,
+    REVEALABLE,
+    ChangePatientPhone,
+    FillPatientKeys,
+    RegisterPatient,
+    RevealCaller,
+    RevealPatient,
+)
 from .model import Patient
+from .names import clean_name, fold_name, name_keys, tell_apart
 from .queries import (
     SEARCH_KINDS,
     SEARCH_ROWS,
@@ -18,18 +28,27 @@ from .queries import (
 )
 
 __all__ = [
+    "MAX_NAME_LENGTH",
+    "MAX_REASON_LENGTH",
     "REVEALABLE",
     "SEARCH_KINDS",
     "SEARCH_ROWS",
+    "ChangePatientPhone",
+    "FillPatientKeys",
     "Patient",
     "RegisterPatient",
+    "RevealCaller",
     "RevealPatient",
+    "clean_name",
     "find_patients",
     "find_patients_page",
+    "fold_name",
     "get_patient",
+    "name_keys",
     "patient_by_card",
     "patient_hospital",
     "reveal_patient",
     "search_kind",
     "search_patients",
+    "tell_apart",
 ]

@@ -5,8 +5,9 @@ from __future__ import annotations
 from ..catalogue.repo import hospital_for
 from ..events.audit import AuditAction
 from ..events.model import PatientRegistered
+from ..kernel import tenancy
 from ..kernel.deps import Deps
-from ..kernel.errors import InvalidInput, PatientExists
+from ..kernel.errors import InvalidIdNumber, InvalidInput, NotFound, PatientExists
 from ..kernel.identity import (
     mask_id_number,
     mask_phone,
@@ -15,21 +16,29 @@ from ..kernel.identity import (
     normalize_phone,
 )
 from ..kernel.registry import handler_table, on
-from ..kernel.unit import Tx, Unit, one, val
+from ..kernel.unit import Tx, Unit, execute, one, rows, val
 from ..rules.model import RuleKey
 from ..rules.repo import cached_rules
-from .commands import REVEALABLE, RegisterPatient, RevealPatient
+from .commands import (
+    MAX_NAME_LENGTH,
+    MAX_REASON_LENGTH,
+    REVEALABLE,
+    ChangePatientPhone,
+    FillPatientKeys,
+    RegisterPatient,
+    RevealCaller,
+    RevealPatient,
+)
 from .model import Patient
+from .names import birth_year_of, clean_name, name_keys
 from .queries import reveal_patient as read_revealed
 from .repo import PATIENT_COLUMNS, patient_from
-
-MAX_NAME_LENGTH = 30
 
 
 def register_patient(tx: Tx, cmd: RegisterPatient, deps: Deps) -> Unit[Patient]:
     hospital = yield from hospital_for(cmd.actor, cmd.hospital_code)
     rules = yield from cached_rules(deps.cache, hospital.id)
-    name = (cmd.name or "").strip()
+    name = clean_name(cmd.name or "")  # 張三 is registered as 张三
     if not name or len(name) > MAX_NAME_LENGTH:
         raise InvalidInput("name", f"1 to {MAX_NAME_LENGTH} characters")
     real_name = rules.on(RuleKey.REAL_NAME)
@@ -68,8 +77,8 @@ def register_patient(tx: Tx, cmd: RegisterPatient, deps: Deps) -> Unit[Patient]:
             card_no = new_card_no()
     patient_id = yield val(
         "INSERT INTO patients (hospital_id, name, card_no, id_number_enc, id_index, id_last4, "
-        "phone_enc, phone_index, phone_masked, created_at, updated_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        "phone_enc, phone_index, phone_masked, name_keys, birth_year, created_at, updated_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         hospital.id,
         name,
         card_no,
@@ -79,6 +88,8 @@ def register_patient(tx: Tx, cmd: RegisterPatient, deps: Deps) -> Unit[Patient]:
         c.encrypt(phone, context="phone") if phone else None,
         c.blind_index(phone, context="phone") if phone else None,
         mask_phone(phone) if phone else "",
+        name_keys(name),
+        birth_year_of(id_number) if id_number else None,
         tx.epoch,
         tx.epoch,
     )
@@ -119,7 +130,96 @@ def reveal_patient(tx: Tx, cmd: RevealPatient, deps: Deps) -> Unit[dict[str, str
     return {f: clear[f] or "" for f in fields}
 
 
+def change_patient_phone(tx: Tx, cmd: ChangePatientPhone, deps: Deps) -> Unit[Patient]:
+    """The patient's phone replaced (its blind index and mask with it); the reason and the
+    numbers before and after, masked, in the audit log."""
+    reason = " ".join((cmd.reason or "").split())
+    if not reason or len(reason) > MAX_REASON_LENGTH:
+        raise InvalidInput("reason", f"1 to {MAX_REASON_LENGTH} characters")
+    row = yield one(
+        "SELECT id, hospital_id, phone_masked, phone_index FROM patients WHERE id = ?",
+        cmd.patient_id,
+        lock=True,
+    )
+    if row is None:
+        raise NotFound("patient", cmd.patient_id)
+    tenancy.check(cmd.actor, row["hospital_id"], "patient", cmd.patient_id)
+    phone = normalize_phone(cmd.phone or "")
+    c = deps.cipher
+    index = c.blind_index(phone, context="phone")
+    if index == row["phone_index"]:
+        raise InvalidInput("phone", "the same number as now")
+    yield execute(
+        "UPDATE patients SET phone_enc = ?, phone_index = ?, phone_masked = ?, updated_at = ? "
+        "WHERE id = ?",
+        c.encrypt(phone, context="phone"),
+        index,
+        mask_phone(phone),
+        tx.epoch,
+        cmd.patient_id,
+    )
+    tx.audit(
+        cmd.actor,
+        AuditAction.PATIENT_PHONE_CHANGE,
+        "patient",
+        cmd.patient_id,
+        hospital_id=row["hospital_id"],
+        before={"phone": row["phone_masked"] or None},
+        after={"phone": mask_phone(phone), "reason": reason},
+    )
+    changed = yield one(f"SELECT {PATIENT_COLUMNS} FROM patients WHERE id = ?", cmd.patient_id)
+    return patient_from(changed)
+
+
+def reveal_caller(tx: Tx, cmd: RevealCaller, deps: Deps) -> Unit[str]:
+    """The clear calling number of a transferred call of the actor's hospital ("" when the
+    carrier gave none); NotFound for another hospital's call or one never transferred."""
+    row = yield one(
+        "SELECT hospital_id, caller_enc, transferred_at FROM calls WHERE call_sid = ?",
+        cmd.call_sid,
+    )
+    if row is None or row["transferred_at"] is None:
+        raise NotFound("call", cmd.call_sid)
+    tenancy.check(cmd.actor, row["hospital_id"], "call", cmd.call_sid)
+    caller = deps.cipher.decrypt(row["caller_enc"], context="phone") if row["caller_enc"] else ""
+    tx.audit(
+        cmd.actor,
+        AuditAction.CALL_CALLER_REVEAL,
+        "call",
+        cmd.call_sid,
+        hospital_id=row["hospital_id"],
+        after={"caller": mask_phone(caller) if caller else None, "channel": str(cmd.actor.channel)},
+    )
+    return caller
+
+
+def fill_patient_keys(tx: Tx, cmd: FillPatientKeys, deps: Deps) -> Unit[int]:
+    """Pinyin keys and birth year for patients registered before schema version 18."""
+    found = yield rows(
+        "SELECT id, name, id_number_enc FROM patients WHERE name_keys IS NULL ORDER BY id LIMIT ?",
+        max(1, min(cmd.limit, 1000)),
+    )
+    for r in found:
+        year = None
+        if r["id_number_enc"]:
+            try:
+                id_number = deps.cipher.decrypt(r["id_number_enc"], context="id_number")
+                year = birth_year_of(normalize_id_number(id_number))
+            except InvalidIdNumber:
+                year = None
+        yield execute(
+            "UPDATE patients SET name_keys = ?, birth_year = ? WHERE id = ?",
+            name_keys(r["name"]),
+            year,
+            r["id"],
+        )
+    return len(found)
+
+
 HANDLERS = handler_table(
     on(RegisterPatient, register_patient),
     on(RevealPatient, reveal_patient),
+    on(ChangePatientPhone, change_patient_phone),
+    on(RevealCaller, reveal_caller),
+    on(FillPatientKeys, fill_patient_keys),
 )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..kernel.identity import sex_of
+
 
 @dataclass(frozen=True, slots=True)
 class Patient:
@@ -17,3 +19,9 @@ class Patient:
     phone_masked: str
     balance: int  # prepaid, fen
     sms_opt_out: bool = False
+    birth_year: int | None = None  # from the ID number (None: no ID number, or not yet filled)
+
+    @property
+    def sex(self) -> str:
+        """M, F or U, from the ID number's last 4 (its 17th digit: odd is male)."""
+        return sex_of(self.id_last4) if len(self.id_last4) == 4 else "U"

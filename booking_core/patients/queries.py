@@ -1,5 +1,7 @@
 """Reads of patients: exact look-ups (phone, card and ID through the blind index), the
-agent's one search box (fuzzy where it helps) and a patient's hospital."""
+agent's one search box (fuzzy where it helps: a part of the name, traditional characters
+folded to simplified, or the name's pinyin initials, 拼音码 ``zs`` for 张三) and a patient's
+hospital."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from ..kernel.identity import normalize_id_number, normalize_phone
 from ..kernel.pii import Cipher
 from ..kernel.unit import MAX_ROWS, Tx, Unit, one, rows
 from .model import Patient
+from .names import fold_name, is_pinyin_query
 from .repo import PATIENT_COLUMNS, patient_from
 
 
@@ -85,9 +88,12 @@ def search_patients(
             margs.append(f"%****{text}")
         where.append("(" + " OR ".join(match) + ")")
         args += margs
-    else:  # a part of a name
+    elif is_pinyin_query(text):  # letters: a part of a name, or its pinyin initials (拼音码)
+        where.append("(name LIKE ? ESCAPE '\\' OR name_keys LIKE ?)")
+        args += [_like(text), f"% {text.lower()}%"]
+    else:  # a part of a name, traditional characters folded (張三 finds 张三)
         where.append("name LIKE ? ESCAPE '\\'")
-        args.append(_like(text))
+        args.append(_like(fold_name(text)))
     found_rows = yield rows(
         f"SELECT {PATIENT_COLUMNS} FROM patients WHERE {' AND '.join(where)} "
         "ORDER BY name, id LIMIT ?",

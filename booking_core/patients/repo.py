@@ -8,7 +8,9 @@ from ..kernel.errors import NotFound
 from ..kernel.unit import Row, Unit, one
 from .model import Patient
 
-PATIENT_COLUMNS = "id, hospital_id, name, card_no, id_last4, phone_masked, balance, sms_opt_out"
+PATIENT_COLUMNS = (
+    "id, hospital_id, name, card_no, id_last4, phone_masked, balance, sms_opt_out, birth_year"
+)
 
 
 def patient_from(row: Row) -> Patient:
@@ -21,6 +23,7 @@ def patient_from(row: Row) -> Patient:
         phone_masked=row["phone_masked"],
         balance=row["balance"],
         sms_opt_out=bool(row["sms_opt_out"]),
+        birth_year=row["birth_year"],
     )
 
 

@@ -31,6 +31,24 @@ MAX_SEARCH_LENGTH = 64  # longer than any name, card, phone or ID number; keeps 
 IN_THE_CLEAR = ("phone", "id")  # search kinds whose text must not travel in a URL
 
 
+def told_apart(request: web.Request, found: list[Patient]) -> list[dict[str, Any]]:
+    """Masked rows with what tells patients apart: sex and birth year (from the ID number)
+    and, where two masked names read the same (a family on one phone), the given name's
+    last character (``张**(明)``)."""
+    lang = language(request)
+    labels = patients.tell_apart([(p.id, p.name, p.sex, p.birth_year) for p in found])
+    return [
+        {
+            **patient_row(p),
+            "label": labels[p.id],
+            "sex": p.sex,
+            "sex_text": translate(lang, f"sex_{p.sex}"),
+            "birth_year": p.birth_year,
+        }
+        for p in found
+    ]
+
+
 def _kind(q: str, by: str) -> str:
     return patients.search_kind("".join(q.split())) if by == "auto" else by
 
@@ -48,7 +66,7 @@ async def _search_page(request: web.Request, q: str, by: str, one: str) -> Page:
         found = await services(request).read(
             patients.search_patients, who, services(request).cipher, q, by
         )
-    context = {"q": q, "by": by, "patients": [patient_row(p) for p in found]}
+    context = {"q": q, "by": by, "patients": told_apart(request, found)}
     if len(found) == 1 and one != "list":
         # one match: straight to the record (an agent on a headset saves a page)
         return Page(context, redirect=f"{console_path(request)}desk/patients/{found[0].id}")
@@ -139,6 +157,9 @@ async def record_context(
             "id": patient.id,
             "name": patient.name,
             "card_no": patient.card_no,
+            "sex": patient.sex,
+            "sex_text": translate(language(request), f"sex_{patient.sex}"),
+            "birth_year": patient.birth_year,
             "id_number": revealed.get("id_number") or masked_id(patient),
             "phone": revealed.get("phone") or patient.phone_masked,
             "revealed": bool(revealed),

@@ -576,6 +576,14 @@ def _command_cases(t: Two) -> list[tuple[Any, Refused | Answers]]:
         ),
         (feeds.RotateSecret(actor=b, subscription_id=t.subscription), NOT_FOUND),
         (feeds.Redeliver(actor=b, subscription_id=t.subscription), NOT_FOUND),
+        # last: with the rule off (the control) it changes A's patient's phone
+        (patients.RevealCaller(actor=b, call_sid=call), NOT_FOUND),
+        (
+            patients.ChangePatientPhone(
+                actor=b, patient_id=patient, phone="13933330009", reason="x"
+            ),
+            NOT_FOUND,
+        ),
     ]
 
 
@@ -687,6 +695,8 @@ EXEMPT: dict[Any, str] = {
     calls.SweepCallbacks: "the engine's call-back sweep over every hospital",
     messages.QueueReminders: "the engine's reminder sweep, each hospital in its own zone",
     events.PurgeAudit: "the engine's retention sweep of the audit log and log-in attempts",
+    patients.FillPatientKeys: "the engine's backfill of pinyin keys over every hospital's "
+    "patients from before schema 18",
     feeds.FanOutEvents: "the feeds' fan-out of every hospital's events to their subscriptions",
     feeds.ClaimDeliveries: "a feed lane leasing its subscription's due deliveries",
     feeds.RecordAttempts: "a feed lane recording what its batch of attempts came to",
