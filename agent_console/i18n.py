@@ -7,6 +7,8 @@ keys and that every error code is worded.
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
 
 from . import i18n_agents, i18n_desk, i18n_patients, i18n_softphone
@@ -331,18 +333,19 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
 }
 
-for _lang, _words in i18n_agents.MESSAGES.items():  # agent states, wrap-up (#14)
-    MESSAGES[_lang].update(_words)
 
-for _lang, _words in i18n_patients.MESSAGES.items():  # the desk's patient words (#14)
-    MESSAGES[_lang].update(_words)
+def _merge(*modules: Any) -> None:
+    """The desk's topic catalogues (#14) join this one. A key defined twice is a mistake
+    (one of the two sentences would silently lose), so it stops the import."""
+    for module in modules:
+        for lang, words in module.MESSAGES.items():
+            clash = MESSAGES[lang].keys() & words.keys()
+            if clash:
+                raise RuntimeError(f"{module.__name__} defines again: {sorted(clash)}")
+            MESSAGES[lang].update(words)
 
 
-for _lang, _words in i18n_softphone.MESSAGES.items():  # the softphone's words (#14)
-    MESSAGES[_lang] |= {k: v for k, v in _words.items() if k not in MESSAGES[_lang]}
-
-for _lang, _words in i18n_desk.MESSAGES.items():  # the desk's booking words (#14)
-    MESSAGES[_lang].update(_words)
+_merge(i18n_agents, i18n_softphone, i18n_desk, i18n_patients)
 
 
 def language(request: web.Request) -> str:

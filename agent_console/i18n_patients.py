@@ -15,7 +15,7 @@ _ZH: dict[str, str] = {
     "sex_F": "女",
     "sex_U": "",
     "registration_help": "姓名、18 位身份证号、手机号均为必填；登记后发给就诊卡号。",
-    "prefilled_from_call": "手机号已按来电号码填好（已记入审计），请与来电人核对。",
+    "phone_prefilled_from_call": "手机号已按来电号码填好（已记入审计），请与来电人核对。",
     "caller_not_mobile": "来电号码不是手机号，请询问来电人的手机号。",
     "field_required": "必填。",
     "field_too_long": "太长了（最多 {limit} 个字）。",
@@ -51,7 +51,7 @@ _EN: dict[str, str] = {
     "sex_U": "",
     "registration_help": "Name, 18-digit ID number and mobile number are required; a "
     "patient card number is issued.",
-    "prefilled_from_call": "The mobile number is the calling number (the read is audited): "
+    "phone_prefilled_from_call": "The mobile number is the calling number (the read is audited): "
     "check it with the caller.",
     "caller_not_mobile": "The calling number is not a mobile: ask the caller for one.",
     "field_required": "Required.",

@@ -93,7 +93,7 @@ async def new_form(request: web.Request) -> Page:
     if sid and not phone:
         caller = await services(request).handle(RevealCaller(call_sid=sid, actor=actor(request)))
         try:
-            phone, note = normalize_phone(caller), translate(lang, "prefilled_from_call")
+            phone, note = normalize_phone(caller), translate(lang, "phone_prefilled_from_call")
         except InvalidInput:
             phone, note = "", translate(lang, "caller_not_mobile")
     values = {"name": request.query.get("name", "").strip()[:MAX_NAME_LENGTH], "id_number": ""}

@@ -142,5 +142,6 @@ def office_admin(engine: LiveEngine, username: str, hospital: str) -> str:
 def go_available(page) -> None:
     """置闲: an agent is offered callers only when available (#14)."""
     if not page.locator("#agent-state.state-available").count():
-        page.click('#agent-state button[value="available"]')
+        with page.expect_navigation(wait_until="load"):  # the form posts, the page comes back
+            page.click('#agent-state button[value="available"]')
     page.wait_for_selector("#agent-state.state-available")

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import re
 
-from tests.agent_console.browser.live_desk import (
-    log_in,
-)
+from tests.agent_console.browser.live_desk import go_available, log_in
 from tests.agent_console.desk.desk_world import transfer
 
 MAX_PAGE_LOADS = 4  # issue #5: from the search to the confirmation
@@ -76,8 +74,7 @@ def test_browser_take_an_incoming_transfer_and_see_its_context(page, engine):
     log_in(page, engine.url, "agent_a")
     page.goto(f"{engine.url}/console/desk")
     assert "离线" in page.locator("#agent-state").inner_text()  # offered no caller yet
-    page.click('#agent-state button[value="available"]')  # 置闲 (#14)
-    page.wait_for_selector("#agent-state.state-available")
+    go_available(page)  # 置闲 (#14)
     loads = _count_loads(page)
     li = engine.world["li"]
     engine.call(

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from tests.agent_console.browser.live_desk import log_in
+from tests.agent_console.browser.live_desk import go_available, log_in
 from tests.agent_console.desk.desk_world import transfer
 from tests.support.world import resident_id
 
@@ -26,6 +26,8 @@ def test_browser_register_an_unknown_caller_and_book_by_keyboard(page, engine):
         )
     )
     log_in(page, engine.url, "agent_a")
+    page.goto(f"{engine.url}/console/desk")
+    go_available(page)  # 置闲: only an available agent takes a caller
     page.goto(f"{engine.url}/console/desk/calls/CA-unknown-b")
     page.keyboard.press("t")  # take it: the call page again, now the agent's
     page.keyboard.press("Enter")
