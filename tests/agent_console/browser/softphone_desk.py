@@ -68,6 +68,9 @@ STAND_IN = """
 """
 
 
+AUTH_TOKEN = "test-auth-token-of-the-account"  # signs what the tests post as Twilio
+
+
 class SoftphoneEngine(LiveEngine):
     """:class:`LiveEngine` with the softphone's settings, its REST calls going to a
     :class:`FakeTwilioCalls` (``self.twilio``) on the engine's loop."""
@@ -80,8 +83,9 @@ class SoftphoneEngine(LiveEngine):
             env={
                 "GUAHAO_PII_KEY": Cipher.generate_key(),
                 "GUAHAO_TWILIO_API_KEY_SECRET": API_SECRET,
-                # the account's texts need these once its SID is set (engine/texting.py)
-                "GUAHAO_TWILIO_AUTH_TOKEN": "test-auth-token-not-used-here",
+                # the account's texts need these once its SID is set (engine/texting.py);
+                # the voice door checks Twilio's signatures with it (the agent leg's TwiML)
+                "GUAHAO_TWILIO_AUTH_TOKEN": AUTH_TOKEN,
             },
             overrides={
                 "db": self.db,

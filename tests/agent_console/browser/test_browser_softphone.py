@@ -14,18 +14,26 @@ skipped on a workstation and FAIL in CI (``CI=true``).
 from __future__ import annotations
 
 import re
+import urllib.request
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
+from xml.etree import ElementTree
 
 import jwt
 import pytest
+from twilio.request_validator import RequestValidator
 
+from booking_core import catalogue, reports
+from booking_core.kernel.actor import SYSTEM
 from tests.agent_console.browser.live_desk import go_available, log_in
-from tests.agent_console.browser.softphone_desk import STAND_IN, SoftphoneEngine
+from tests.agent_console.browser.softphone_desk import AUTH_TOKEN, STAND_IN, SoftphoneEngine
 from tests.agent_console.desk.desk_world import transfer
 from tests.agent_console.helpers import table
 from tests.fakes.twilio_calls import ACCOUNT, API_KEY, API_SECRET
 
+CALLER = (
+    "CA50f750f750f750f750f750f750f750f7"  # a CallSid as Twilio shapes them (the voice door checks)
+)
 VENDORED = Path(__file__).resolve().parents[3] / "agent_console/static/vendor/twilio-voice"
 
 
@@ -36,6 +44,24 @@ def engine(request, tmp_path_factory, chromium):
     live = SoftphoneEngine(str(folder / "guahao.db")).start()
     yield live
     live.stop()
+
+
+def agent_leg_twiml(engine, params: dict[str, str]) -> tuple[str, str]:
+    """POST the agent leg to /twilio/voice/agent as Twilio would (signed with the account's
+    token); the first verb of the Dial it answers (``Queue`` and the queue's name), or
+    ``Hangup``."""
+    url = f"{engine.url}/twilio/voice/agent"
+    signature = RequestValidator(AUTH_TOKEN).compute_signature(url, params)
+    request = urllib.request.Request(
+        url, data=urlencode(params).encode(), headers={"X-Twilio-Signature": signature}
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 200
+        root = ElementTree.fromstring(response.read())
+    dial = root.find("Dial")
+    if dial is not None and len(dial):
+        return dial[0].tag, (dial[0].text or "").strip()
+    return ("Hangup" if root.find("Hangup") is not None else root[-1].tag), ""
 
 
 def claims(token: str) -> dict:
@@ -79,12 +105,12 @@ def test_browser_softphone_take_talk_mute_hold_resume_hang_up(page, engine):
     assert claims(fresh)["grants"]["identity"] == f"op-{operator['id']}"
 
     li = engine.world["li"]
-    engine.twilio.add_call("CA-softphone")  # the caller's live leg, at Twilio
+    engine.twilio.add_call(CALLER)  # the caller's live leg, at Twilio
     engine.call(
         transfer(
             engine.services,
             "HA",
-            "CA-softphone",
+            CALLER,
             caller="13812345678",
             step="book.doctor",
             digits="00901",
@@ -92,15 +118,28 @@ def test_browser_softphone_take_talk_mute_hold_resume_hang_up(page, engine):
             patient_name="李小明",
         )
     )
-    page.locator('tr[data-call="CA-softphone"] button').wait_for()  # live, over SSE
+    page.locator(f'tr[data-call="{CALLER}"] button').wait_for()  # live, over SSE
     page.keyboard.press("t")  # the first waiting caller's "take"
     page.keyboard.press("Enter")
     page.wait_for_function("() => window.__softphone.devices[0].connects.length === 1")
-    assert recorded(page, "devices[0].connects") == [{"params": {"call": "CA-softphone"}}]
+    assert recorded(page, "devices[0].connects") == [{"params": {"call": CALLER}}]
     assert urlsplit(page.url).path == "/console/desk"  # no page load: it would end the call
+    # what Twilio then asks the engine (the TwiML App's Voice URL, signed as Twilio signs):
+    # the agent's leg from client:op-<id> with the parameters the Device was given
+    leg = {
+        "CallSid": "CA" + "a9e1" * 8,
+        "From": f"client:op-{operator['id']}",
+        "call": CALLER,
+    }
+    assert agent_leg_twiml(engine, leg) == (
+        "Queue",
+        "q-CA50f750f750f750f750f750f750f750f7",
+    )  # exactly that caller
+    other = {**leg, "From": f"client:op-{operator['id'] + 1000}"}
+    assert agent_leg_twiml(engine, other)[0] == "Hangup"  # not the agent who took it
     state_is(page, "sp_calling")
     record = page.locator("#softphone .sp-record")
-    assert record.get_attribute("href") == f"/console/desk/patients/{li}?call=CA-softphone"
+    assert record.get_attribute("href") == f"/console/desk/patients/{li}?call={CALLER}"
     assert page.locator("#softphone .sp-caller").inner_text() == "138****5678 · 李**"
 
     page.clock.pause_at("2026-07-10T09:00:00+08:00")  # the timer, by the page's own clock
@@ -122,8 +161,8 @@ def test_browser_softphone_take_talk_mute_hold_resume_hang_up(page, engine):
     state_is(page, "sp_on_hold")
     assert engine.twilio.redirects == [
         (
-            "CA-softphone",
-            f"{engine.url}/twilio/voice/requeue?call=CA-softphone&hold=1&lang=zh",
+            CALLER,
+            f"{engine.url}/twilio/voice/requeue?call={CALLER}&hold=1&lang=zh",
             "POST",
         )
     ]
@@ -137,7 +176,7 @@ def test_browser_softphone_take_talk_mute_hold_resume_hang_up(page, engine):
 
     page.keyboard.press("p")  # resume: connect again to the same caller
     page.wait_for_function("() => window.__softphone.devices[0].connects.length === 2")
-    assert recorded(page, "devices[0].connects[1]") == {"params": {"call": "CA-softphone"}}
+    assert recorded(page, "devices[0].connects[1]") == {"params": {"call": CALLER}}
     page.evaluate("window.__softphone.calls[1].emit('accept')")
     state_is(page, "sp_in_call")
     page.clock.run_for("00:10")
@@ -154,12 +193,24 @@ def test_browser_softphone_take_talk_mute_hold_resume_hang_up(page, engine):
     assert recorded(page, "calls[1].disconnects") == 1
     assert len(engine.twilio.redirects) == 1
     # hung up: the agent is in wrap-up and the wrap-up form opens (话后处理)
-    page.wait_for_url(re.compile(r"/desk/calls/CA-softphone/wrap-up$"))
+    page.wait_for_url(re.compile(rf"/desk/calls/{CALLER}/wrap-up$"))
     assert page.locator("#agent-state").get_attribute("class").endswith("state-wrap_up")
     page.check("input[name=disposition][value=information]")
     page.fill("textarea[name=summary]", "询问门诊时间")
     page.locator("form.wrap-up button[type=submit]").click()
     page.wait_for_selector("#agent-state.state-available")
+    # the wallboard counts it: handled, and the call's disposition in the call outcomes
+    hospital_id = engine.call(engine.services.read(catalogue.hospital, "HA")).id
+    board = engine.call(engine.services.read(reports.wallboard, SYSTEM, hospital_id))
+    assert board.handled == 1  # CA-next still waits: it came during the call
+    [wrapped] = engine.call(
+        table(
+            engine.services,
+            "SELECT disposition, summary FROM calls WHERE call_sid = ?",
+            CALLER,
+        )
+    )
+    assert (wrapped["disposition"], wrapped["summary"]) == ("information", "询问门诊时间")
 
 
 def test_browser_softphone_transfer_to_another_agent(page, engine):
