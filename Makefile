@@ -28,8 +28,12 @@ lint: $(STAMP)
 system-deps:
 	$(PYTHON) scripts/system_deps.py
 
+# Four workers on two cores: most tests wait on a store, a process or a browser rather than
+# compute; a module stays in one worker (--dist loadscope), so its engine starts once.
+TEST_WORKERS ?= 4
+
 test: system-deps lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadscope
 
 format: $(STAMP)
 	$(BIN)/ruff format .
