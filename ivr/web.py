@@ -94,6 +94,7 @@ def make_app(
     app.router.add_post("", incoming)
     app.router.add_post("/", incoming)
     app.router.add_post("/step", step)
+    app.router.add_post("/menu", menu)
     app.router.add_post("/recorded", recorded)
     app.router.add_post("/recording", recording_status)
     app.router.add_post("/status", call_status)
@@ -131,6 +132,49 @@ async def _incoming(request: web.Request) -> str:
     )
     if answer.won:
         ivr.recent.put(call.call_sid, 1, state)
+    return answer.response or twiml
+
+
+async def menu(request: web.Request) -> web.Response:
+    return await bounded(request, _menu(request))
+
+
+MENU_KEY = "!menu"  # the dedupe key of an agent's "back to the menu" (a redelivery: same answer)
+
+
+async def _menu(request: web.Request) -> str:
+    """An agent sent the caller back to the menu (转回语音菜单; the softphone redirects the
+    caller's leg here): the call goes on at its next step, from the main menu, in the
+    caller's language. Not its first answer again (``incoming``): that would number the
+    steps from 1 once more, and a key pressed as before would replay what the call was
+    told then ("booked …") without doing it."""
+    ivr = request.app[IVR]
+    form = request[FORM]
+    call_sid = form.get("CallSid", "")
+    snap = await ivr.services.read_small(calls.call_step, call_sid, 0, MENU_KEY)
+    if snap is None:  # a call this engine never saw: it starts here
+        return await _incoming(request)
+    before = await ivr.services.read_small(calls.step_response, call_sid, snap.seq - 1, MENU_KEY)
+    if before is not None:  # Twilio asked again, nothing pressed since: the same menu
+        return before
+    lang = CallState.from_json(snap.state, snap.seq).lang
+    state = CallState(lang=lang)
+    state.seq = snap.seq + 1
+    twiml = ivr.voice.answer(state, flow.node_prompts(state), call_sid)
+    call = await ivr.call(form, lang)
+    ivr.recent.forget(call_sid)
+    answer = await ivr.services.handle(
+        calls.RecordCallStep(
+            actor=call.actor,
+            call_sid=call_sid,
+            step=snap.seq,
+            digits=MENU_KEY,
+            state=state.to_json(),
+            response=twiml,
+        )
+    )
+    if answer.won:
+        ivr.recent.put(call_sid, state.seq, state.to_json())
     return answer.response or twiml
 
 

@@ -84,7 +84,7 @@ async def voice_token(request: web.Request) -> web.StreamResponse | Page:
 # do any of it. Every answer is JSON for the softphone script, with a sentence to show.
 
 REQUEUE_PATH = "/twilio/voice/requeue"  # the callback part's TwiML (contract C2)
-IVR_ENTRY_PATH = "/twilio/voice/"  # ivr.web's `incoming`: the menu from its greeting
+IVR_ENTRY_PATH = "/twilio/voice/menu"  # ivr.web's `menu`: the call goes on from the main menu
 _USERNAME = re.compile(r"[A-Za-z0-9_.\-@]{1,64}")
 
 

@@ -153,7 +153,7 @@ async def test_transfer_back_to_the_menu_takes_the_call_off_the_queue(desk, twil
     await agent.post("/desk/calls/CA-known/take")
     status, body = await agent.post("/desk/calls/CA-known/transfer", {"to": "ivr"})
     assert (status, body["message"]) == (200, "来电者已返回语音菜单。")
-    assert twilio.redirects == [("CA-known", f"{PUBLIC}/twilio/voice/", "POST")]
+    assert twilio.redirects == [("CA-known", f"{PUBLIC}/twilio/voice/menu", "POST")]
     assert [c.call_sid for c in await services.read(call_queue, SYSTEM)] == ["CA-en"]
     rows = await table(services, "SELECT id FROM audit WHERE action = 'call.hand_over'")
     assert len(rows) == 1
