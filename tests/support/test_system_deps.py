@@ -167,7 +167,7 @@ def make_dry_run(target: str) -> list[str]:
 def test_make_test_installs_system_packages_before_pytest_and_demo_does_not():
     lines = make_dry_run("test")
     steps = [i for i, line in enumerate(lines) if "scripts/system_deps.py" in line]
-    pytest_steps = [i for i, line in enumerate(lines) if line.endswith("/pytest")]
+    pytest_steps = [i for i, line in enumerate(lines) if line.split(" ")[0].endswith("/pytest")]
     assert steps, lines
     assert pytest_steps, lines
     assert steps[0] < pytest_steps[0], lines
