@@ -39,6 +39,7 @@ from booking_core.patients import RegisterPatient  # noqa: E402
 from tests.agent_console.browser.live_desk import (  # noqa: E402
     LiveEngine,
     chromium_missing,
+    go_available,
     launch,
     log_in,
     office_admin,
@@ -97,6 +98,7 @@ def softphone(browser, folder: Path, out: Path) -> None:
         page.clock.install(time="2026-07-10T08:00:00+08:00")
         log_in(page, engine.url, "agent_a")
         page.goto(f"{engine.url}/console/desk")
+        go_available(page)  # 置闲: offered callers
         page.locator('#softphone[data-state="sp_ready"]').wait_for()
         li = engine.world["li"]
         engine.call(
@@ -117,7 +119,7 @@ def softphone(browser, folder: Path, out: Path) -> None:
         page.keyboard.press("t")
         page.keyboard.press("Enter")
         page.wait_for_function("() => window.__softphone.devices[0].connects.length === 1")
-        page.locator('tr.taken[data-call="CA-demo-3"]').wait_for()  # every desk sees it taken
+        page.locator("tr.why-not.state-busy").wait_for()  # on a call: no caller offered
         page.clock.pause_at("2026-07-10T09:00:00+08:00")
         page.evaluate("window.__softphone.calls[0].emit('accept')")
         page.clock.run_for("01:07")

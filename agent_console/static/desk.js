@@ -37,6 +37,12 @@
   var list = document.querySelector("[data-stream]");
   if (list && window.EventSource) {
     var source = new EventSource(list.getAttribute("data-stream"));
+    source.addEventListener("agent", function (ev) {  /* the header's state, live */
+      var shown = document.getElementById("agent-state");
+      if (shown && ev.data && shown.contains(document.activeElement) === false) {
+        shown.outerHTML = ev.data;
+      }
+    });
     source.addEventListener("calls", function (ev) {
       var focused = document.activeElement && document.activeElement.closest("[data-call]");
       var keep = focused && focused.getAttribute("data-call");

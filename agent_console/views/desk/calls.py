@@ -53,6 +53,7 @@ LIVE_TOPICS = frozenset({"call", "agent"})  # the store's change topics a desk s
 STREAM_SECONDS = 30.0  # then the browser reconnects (and the session is checked again)
 RETRY_MILLISECONDS = 1000
 ROWS_TEMPLATE = "desk/call_rows.html"
+STATE_TEMPLATE = "desk/_state.html"  # the header's agent state, sent when it changes
 
 
 def call_row(call: QueuedCall, tz: str, lang: str = DEFAULT_LANGUAGE) -> dict[str, Any]:
@@ -156,6 +157,7 @@ async def call_stream(request: web.Request) -> web.StreamResponse | Page:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + STREAM_SECONDS
     last = None
+    last_state = None
     try:
         await response.write(f"retry: {RETRY_MILLISECONDS}\n\n".encode())
         async with live(request).subscribe("calls", LIVE_TOPICS, who.hospital_id, read) as feed:
@@ -171,6 +173,10 @@ async def call_stream(request: web.Request) -> web.StreamResponse | Page:
                 if html != last:
                     await response.write(_event("calls", html))
                     last = html
+                state = aiohttp_jinja2.render_string(STATE_TEMPLATE, request, {**base, **queue})
+                if state != last_state:  # the header's state, live (a take on the softphone)
+                    await response.write(_event("agent", state))
+                    last_state = state
     except FeedClosed:
         pass  # the engine is shutting down: the browser reconnects to another
     except (ConnectionResetError, ConnectionError):

@@ -124,6 +124,7 @@ def test_browser_softphone_take_talk_mute_hold_resume_hang_up(page, engine):
     page.wait_for_function("() => window.__softphone.devices[0].connects.length === 1")
     assert recorded(page, "devices[0].connects") == [{"params": {"call": CALLER}}]
     assert urlsplit(page.url).path == "/console/desk"  # no page load: it would end the call
+    page.locator("#agent-state.state-busy").wait_for()  # the header follows, live (SSE)
     # what Twilio then asks the engine (the TwiML App's Voice URL, signed as Twilio signs):
     # the agent's leg from client:op-<id> with the parameters the Device was given
     leg = {

@@ -91,7 +91,10 @@ class Stream:
 
     @property
     def last(self) -> str:
-        return self.events[-1][1] if self.events else ""
+        """The data of the newest event of the stream's own kind (the desk's stream sends
+        ``agent`` events too: the header's state)."""
+        own = [data for name, data in self.events if name in ("calls", "wallboard")]
+        return own[-1] if own else ""
 
     async def close(self) -> None:
         if self.task is not None:
@@ -125,12 +128,10 @@ async def busy_morning(services: Any, clock: Any, code: str) -> None:
     20 s), one hung up before anyone took it, three waiting (the first for 2½ minutes)."""
     from datetime import timedelta
 
-    from booking_core import calls, catalogue
-    from booking_core.kernel.actor import Actor, Channel
+    from booking_core import calls
     from tests.agent_console.desk.desk_world import transfer
+    from tests.agent_console.helpers import available_agent
 
-    hospital_id = (await services.read(catalogue.hospital, code)).id
-    agent = Actor("operator", "agent_demo", hospital_id, Channel.AGENT)
     steps = (
         ("take", "CW-1", 8),
         ("take", "CW-2", 35),
@@ -142,7 +143,8 @@ async def busy_morning(services: Any, clock: Any, code: str) -> None:
     for what, sid, seconds in steps:
         await transfer(services, code, sid, caller="13700000000")
         clock.advance(timedelta(seconds=seconds))
-        if what == "take":
+        if what == "take":  # each by an agent of their own, available (置闲) then busy
+            agent = await available_agent(services, f"agent_demo_{sid.lower()}", code)
             await services.handle(calls.TakeCall(call_sid=sid, actor=agent))
         elif what == "end":
             await services.handle(calls.EndCall(call_sid=sid, status="completed"))
