@@ -13,7 +13,7 @@ from .commands import (
     RevealPatient,
 )
 from .model import Patient
-from .names import clean_name, fold_name, name_keys, tell_apart
+from .names import COMPOUND_SURNAMES, clean_name, fold_name, name_keys, tell_apart
 from .queries import (
     SEARCH_KINDS,
     SEARCH_ROWS,
@@ -28,6 +28,7 @@ from .queries import (
 )
 
 __all__ = [
+    "COMPOUND_SURNAMES",
     "MAX_NAME_LENGTH",
     "MAX_REASON_LENGTH",
     "REVEALABLE",
