@@ -32,6 +32,7 @@ from .keys import CLOCK, METRICS, SERVICES, SETTINGS, STORE
 from .metrics import CONTENT_TYPE, Metrics, latency_middleware
 from .serving import body_deadline
 from .workers import (
+    agent_sign_off_ctx,
     audit_purge_ctx,
     callback_sweep_ctx,
     hold_expiry_ctx,
@@ -77,6 +78,7 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> web.Applicat
     app.cleanup_ctx.append(no_show_ctx)
     app.cleanup_ctx.append(audit_purge_ctx)
     app.cleanup_ctx.append(callback_sweep_ctx)
+    app.cleanup_ctx.append(agent_sign_off_ctx)
     app.cleanup_ctx.append(patient_keys_ctx)
 
     app.router.add_get("/", home)

@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 
 AUDIT_PURGE_INTERVAL_SECONDS = 3600  # the retentions are in days: hourly is plenty
 CALLBACK_SWEEP_SECONDS = 60  # call-back windows are in minutes: a minute late is fine
+AGENT_SIGN_OFF_SECONDS = 60  # an absent agent is offline a minute after their session ends
 PATIENT_KEYS_INTERVAL_SECONDS = 3600  # after the first run there is nothing left to fill
 
 
@@ -114,6 +115,16 @@ callback_sweep_ctx = worker_ctx(
 )
 """Call-backs not reached within ``callback_answer_within_minutes``: tried again, or closed
 with a text after ``callback_attempts`` tries (:class:`booking_core.calls.SweepCallbacks`)."""
+
+
+agent_sign_off_ctx = worker_ctx(
+    "agent-sign-off",
+    _handle(lambda app: calls.SignOffAbsentAgents(idle_minutes=app[SETTINGS].console_idle_minutes)),
+    lambda s: AGENT_SIGN_OFF_SECONDS,
+)
+"""Agents whose console session ran out without a log-out: offline, so the wallboard and
+the workload report do not count them available
+(:class:`booking_core.calls.SignOffAbsentAgents`)."""
 
 
 async def patient_keys_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -25,7 +25,7 @@ from ..kernel.actor import SYSTEM, Actor
 from ..kernel.deps import Deps
 from ..kernel.errors import AgentNotAvailable, InvalidInput, NotFound
 from ..kernel.unit import Row, Tx, Unit, execute, from_epoch, one, rows
-from .commands import FinishAgentCall, SetAgentState, WrapUpCall
+from .commands import FinishAgentCall, SetAgentState, SignOffAbsentAgents, WrapUpCall
 from .model import SETTABLE_STATES, SUMMARY_MAX_CHARS, WRAP_UP_SECONDS, AgentState, AgentStatus
 
 _OPERATOR = "SELECT id, username, display_name, hospital_id FROM operators WHERE username = ?"
@@ -305,3 +305,22 @@ def agent_states(tx: Tx, actor: Actor) -> Unit[list[AgentStatus]]:
         *args,
     )
     return [status_of(r, None if r["state"] is None else r, tx.epoch) for r in found]
+
+
+_ABSENT = (
+    "SELECT o.id, o.username, o.display_name, o.hospital_id, s.state FROM agent_states s "
+    "JOIN operators o ON o.id = s.operator_id "
+    "WHERE s.state IN ('available', 'break', 'wrap_up') AND NOT EXISTS ("
+    "SELECT 1 FROM console_sessions c WHERE c.operator_id = s.operator_id "
+    "AND c.expires_at > ? AND c.seen_at > ?)"
+)
+
+
+def sign_off_absent_agents(tx: Tx, cmd: SignOffAbsentAgents, deps: Deps) -> Unit[int]:
+    absent = yield rows(_ABSENT, tx.epoch, tx.epoch - cmd.idle_minutes * 60)
+    for operator in absent:
+        status = yield from _settle(tx, operator)  # a lapsed wrap-up: its change first
+        yield from _change(
+            tx, _engine_for(operator), operator, status.state, AgentState.OFFLINE, at=tx.epoch
+        )
+    return len(absent)

@@ -249,3 +249,16 @@ class SweepCallbacks(Command[int]):
 
     answer_within_minutes: int = 30
     attempts: int = 2
+
+
+@dataclass(frozen=True, kw_only=True)
+class SignOffAbsentAgents(Command[int]):
+    """Agents who are available, on a break or in wrap-up but have no live console session
+    (they closed the browser without logging out, and the session ran out) are offline
+    from then on, by the engine: the wallboard and the workload report then count them as
+    they are. A session is live until it expires and while it was used within
+    ``idle_minutes`` (the console's ``console_idle_minutes``; an open desk's live list
+    uses it every 30 s). An agent busy on a call is left to the call's end. Returns how
+    many."""
+
+    idle_minutes: int = 30

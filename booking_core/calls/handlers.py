@@ -28,6 +28,7 @@ from .agents import (
     occupy,
     ready_to_take,
     set_agent_state,
+    sign_off_absent_agents,
     wrap_up_call,
 )
 from .callbacks import callback_dialed, request_callback, sweep_callbacks
@@ -47,6 +48,7 @@ from .commands import (
     RequestCallback,
     SendCallCode,
     SetAgentState,
+    SignOffAbsentAgents,
     StartCall,
     SweepCallbacks,
     TakeCall,
@@ -493,4 +495,5 @@ HANDLERS = handler_table(
     on(SetAgentState, set_agent_state),
     on(FinishAgentCall, finish_agent_call),
     on(WrapUpCall, wrap_up_call),
+    on(SignOffAbsentAgents, sign_off_absent_agents),
 )

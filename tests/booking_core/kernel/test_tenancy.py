@@ -693,6 +693,7 @@ EXEMPT: dict[Any, str] = {
     bookings.ExpireHolds: "the engine's hold-expiry sweep over every hospital",
     bookings.SweepNoShows: "the engine's no-show sweep over every hospital",
     calls.SweepCallbacks: "the engine's call-back sweep over every hospital",
+    calls.SignOffAbsentAgents: "the engine's sweep of agents whose session ran out, every hospital",
     messages.QueueReminders: "the engine's reminder sweep, each hospital in its own zone",
     events.PurgeAudit: "the engine's retention sweep of the audit log and log-in attempts",
     patients.FillPatientKeys: "the engine's backfill of pinyin keys over every hospital's "
