@@ -31,6 +31,9 @@ async def test_add_view_and_lift(browser, services, world):
         (entry_id, card, "张**")
     ]
     assert listing["entries"][0]["reason"] == "倒号"
+    async with admin.client.get("/console/office/blacklist") as resp:
+        page = await resp.text()
+    assert "<td>管理员</td>" in page  # who banned, in words (not "admin")
     status, body = await admin.post(f"/office/blacklist/{entry_id}/lift")
     assert status == 200, body
     assert body["lifted_at"]

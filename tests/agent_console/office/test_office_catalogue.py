@@ -13,8 +13,10 @@ from agent_console.i18n_office import MESSAGES, office_text
 from agent_console.views.office.devices import DONE_WORDS
 from agent_console.views.office.index import SCREENS
 from agent_console.views.office.reports import CHARTS
+from booking_core.blacklist import BanSource
 from booking_core.bookings import BookingStatus
 from booking_core.complaints import ComplaintStatus
+from booking_core.events.audit import AuditAction
 from booking_core.kernel.actor import Channel
 from booking_core.kiosks import JobKind, JobStatus
 from booking_core.rules import RuleKey
@@ -54,6 +56,8 @@ def test_every_composed_key_is_worded():
         + [f"complaint_{s}" for s in ComplaintStatus]
         + [f"report_{name}" for name in (*CHARTS, "slot_use", "no_show_rate")]
         + [f"source_{s}" for s in ("default", "platform", "hospital")]
+        + [f"source_{s}" for s in BanSource]  # who banned (the blacklist screen)
+        + [f"history_{a}" for a in AuditAction if a.startswith("complaint.")]
         + [label for _, label, _ in SCREENS]
         + ["session_stopped", "saved"]
         + [f"device_{d}" for d in DEVICES]

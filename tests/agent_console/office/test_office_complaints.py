@@ -91,6 +91,11 @@ async def test_list_detail_assign_and_reply(browser, services, world):
         "complaint.assign",
         "complaint.replied",
     ]
+    async with agent.client.get(f"/console/office/complaints/{tracking_no}") as resp:
+        page = await resp.text()
+    assert "指派处理人" in page  # its history in words
+    assert "答复并短信告知" in page
+    assert "complaint.assign" not in page
 
 
 async def test_the_assignee_is_the_complaints_own_and_outlives_the_audit_purge(
