@@ -153,25 +153,14 @@ def _not_reached(
     its time to be taken starting again), or, out of attempts, closed with a text."""
     tried = call["callback_attempts"] + (1 if counted else 0)
     context = {k: v for k, v in context.items() if k not in ("taken_by", "taken_at")}
-    unchanged = _UNCHANGED
-    if tried < max(attempts, 1):
-        moved = yield execute(
-            "UPDATE calls SET transfer_context = ?, callback_attempts = ?, callback_since = ?, "
-            f"updated_at = ? WHERE {unchanged}",
-            dumps(context),
-            tried,
-            tx.epoch,
-            tx.epoch,
-            call["id"],
-            call["callback_attempts"],
-        )
-        if not moved:
-            return CallbackOutcome.IGNORED
-        _audit_result(tx, by, call, CallbackOutcome.RETRY, tried)
-        return CallbackOutcome.RETRY
+    retry = tried < max(attempts, 1)
+    # a retry starts its time to be taken again; the last try closes the call-back
+    ends = (
+        "callback_since = ?" if retry else "callback_closed_at = ?, callback_result = 'not_reached'"
+    )
     moved = yield execute(
-        "UPDATE calls SET transfer_context = ?, callback_attempts = ?, callback_closed_at = ?, "
-        f"callback_result = 'not_reached', updated_at = ? WHERE {unchanged}",
+        f"UPDATE calls SET transfer_context = ?, callback_attempts = ?, {ends}, "
+        f"updated_at = ? WHERE {_UNCHANGED}",
         dumps(context),
         tried,
         tx.epoch,
@@ -181,7 +170,10 @@ def _not_reached(
     )
     if not moved:
         return CallbackOutcome.IGNORED
-    _audit_result(tx, by, call, CallbackOutcome.CLOSED, tried)
+    outcome = CallbackOutcome.RETRY if retry else CallbackOutcome.CLOSED
+    _audit_result(tx, by, call, outcome, tried)
+    if retry:
+        return outcome
     tx.emit(
         CallbackClosed(
             hospital_id=call["hospital_id"],
