@@ -84,16 +84,25 @@ def call_row(call: QueuedCall, tz: str, lang: str = DEFAULT_LANGUAGE) -> dict[st
     }
 
 
+def _offered(
+    request: web.Request, agent: dict[str, Any], found: list[QueuedCall], tz: str
+) -> dict[str, Any]:
+    """What a desk shows its agent: the waiting callers (in the agent's words) when they
+    are available, else none and why not."""
+    if not agent["available"]:
+        return {"calls": [], "agent": agent, "why_not": why_not(request, agent)}
+    rows = [call_row(c, tz, language(request)) for c in found]
+    return {"calls": rows, "agent": agent, "why_not": ""}
+
+
 async def _queue(request: web.Request) -> dict[str, Any]:
     """The waiting callers if the agent is available, else none and why not."""
     agent = await agent_of(request)
-    if not agent["available"]:
-        return {"calls": [], "agent": agent, "why_not": why_not(request, agent)}
+    if not agent["available"]:  # nothing to read
+        return _offered(request, agent, [], "")
     who = actor(request)
     tz = await services(request).read(hospital_timezone, who.hospital_id)
-    found = await services(request).read(call_queue, who)
-    rows = [call_row(c, tz, language(request)) for c in found]
-    return {"calls": rows, "agent": agent, "why_not": ""}
+    return _offered(request, agent, await services(request).read(call_queue, who), tz)
 
 
 async def desk(request: web.Request) -> Page:
@@ -140,10 +149,7 @@ async def call_stream(request: web.Request) -> web.StreamResponse | Page:
             agent = await agent_of(request)
         else:
             agent = agent_row(status, reader.clock.now().timestamp(), zone, lang)
-        if not agent["available"]:
-            return {"calls": [], "agent": agent, "why_not": why_not(request, agent)}
-        rows = [call_row(c, shared["tz"], lang) for c in shared["calls"]]  # in their words
-        return {"calls": rows, "agent": agent, "why_not": ""}
+        return _offered(request, agent, shared["calls"], shared["tz"])
 
     response = web.StreamResponse(
         headers={
