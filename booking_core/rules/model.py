@@ -96,6 +96,27 @@ PLATFORM_DEFAULTS: tuple[Rule, ...] = (
 )
 """Priority 0 platform records; any stored record of priority >= 0 can override them."""
 
+REFUSALS: dict[RuleKey, tuple[str, ...]] = {
+    RuleKey.REAL_NAME: ("real_name_mismatch", "invalid_id_number"),
+    RuleKey.BOOKING_WINDOW_DAYS: ("outside_window",),
+    RuleKey.RELEASE_TIME: ("outside_window",),
+    RuleKey.BOOKING_CUTOFF_MINUTES: ("booking_closed",),
+    RuleKey.PER_DEPARTMENT_PER_DAY: ("limit_reached",),
+    RuleKey.MAX_ACTIVE_PER_PATIENT: ("limit_reached",),
+    RuleKey.PATIENTS_PER_PHONE: ("limit_reached",),
+    RuleKey.CANCEL_DEADLINE_MINUTES: ("cancel_deadline_passed",),
+    RuleKey.RESCHEDULE_DEADLINE_DAYS: ("reschedule_deadline_passed",),
+    RuleKey.NO_SHOW_BLACKLIST: ("blacklisted",),
+    RuleKey.BLACKLIST_BAN_DAYS: ("blacklisted",),
+    RuleKey.BLACKLIST_CHECK: ("blacklisted",),
+    RuleKey.SMS_CODES_PER_MINUTE: ("limit_reached",),
+    RuleKey.SMS_REGISTRATIONS_PER_DAY: ("limit_reached",),
+    RuleKey.IVR_LOOKUPS_PER_HOUR: ("limit_reached",),
+}
+"""The error codes (:mod:`booking_core.kernel.errors`) a rule refuses with, for the rules
+page and ``docs/rules.md``: every door words each code for its audience. A rule that never
+refuses anyone (the hold time, prepayment) has no entry."""
+
 _VALUE_TYPES: dict[RuleKey, type] = {
     RuleKey.REAL_NAME: bool,
     RuleKey.RELEASE_TIME: str,

@@ -1,0 +1,2 @@
+-- reserved for issue 15 (release_draws): filled by its branch
+SELECT 1;
