@@ -5,7 +5,8 @@ the terminal answers a repeated id with its first answer, so:
 
 - a charge resumed after a crash repeats its request id: the terminal answers what it
   answered the first time (or, if the request never reached it, takes it now) — never a
-  second charge;
+  second charge; a terminal still reconnecting is waited for ``REVERSAL_WAIT_SECONDS``
+  first, as a reversal would wait;
 - a charge whose answer never came (``DeviceTimeout``, or the terminal gone mid-request:
   ``outcome_unknown``) is reversed **by its request id** before the job is acked failed;
   the reversal's own id is journaled first. If the terminal is gone it is waited for
@@ -59,6 +60,10 @@ async def charge(run: Run) -> Outcome:
     amount = f"￥{fen_to_yuan(request.amount)}"
     run.screen.show(View("请在刷卡机上刷卡或插卡付款", (f"金额：{amount}",)))
     try:
+        if run.resumed and not terminal.available:
+            # the agent restarted and its terminal is still reconnecting: asked now, the
+            # charge would find nobody and be reversed, where the terminal holds its answer
+            await _ready_within(terminal, REVERSAL_WAIT_SECONDS, run.devices.sleep)
         async with run.devices.terminal_lock:
             approval = await terminal.charge(request_id, request.amount)
     except PaymentDeclined as err:

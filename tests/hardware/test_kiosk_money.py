@@ -246,3 +246,26 @@ async def test_a_charge_resumed_after_its_expiry_is_reversed_not_asked_again(sta
     assert station.terminal.taken() == 0
     assert [frame[0] for frame in station.terminal.requests].count("SALE") == 1
     assert (await station.ack("J2"))["outcome"] == "done"  # and then the next job
+
+
+async def test_a_charge_resumed_while_the_terminal_reconnects_is_answered_by_the_terminal(
+    station: Station,
+):
+    """The agent restarted after the terminal took the charge; the terminal is still coming
+    back when the job resumes. The charge waits for it (as a reversal would) and gets the
+    terminal's first answer: done, taken once, nothing reversed."""
+    terminal = station.devices.terminal_or_fail()
+    approval = await terminal.charge("c0ffee", 5000)  # taken just before the agent died
+    station.terminal.power_off()
+    await eventually(lambda: not terminal.available)
+    body = {"v": 1, "job_id": "J1", "kind": "charge", "payload": CHARGE}
+    await station.journal.add("J1", json.dumps(body).encode())
+    await station.journal.start("J1", "c0ffee")  # as the dead agent left it: running
+    await station.job("show_message", {"text": "请稍候"}, job_id="J2")  # wakes the runner
+    await eventually(lambda: REVERSAL_WAIT_SECONDS in station.clock.sleeping)
+    await station.back()
+    ack = await station.ack()
+    assert ack["outcome"] == "done", ack
+    assert ack["detail"]["terminal_ref"] == approval.reference
+    assert station.terminal.taken() == 5000
+    assert [frame[0] for frame in station.terminal.requests].count("REVERSAL") == 0
