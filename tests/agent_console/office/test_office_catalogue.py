@@ -53,6 +53,7 @@ def test_every_composed_key_is_worded():
         + [f"status_{s}" for s in (*BookingStatus, "open", "stopped")]
         + [f"period_{p}" for p in Period]
         + [f"rule_{k}" for k in RuleKey]
+        + [f"rule_{k}_help" for k in RuleKey]  # each rule explained on the rules screen
         + [f"complaint_{s}" for s in ComplaintStatus]
         + [f"report_{name}" for name in (*CHARTS, "slot_use", "no_show_rate")]
         + [f"source_{s}" for s in ("default", "platform", "hospital")]

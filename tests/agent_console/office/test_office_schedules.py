@@ -4,7 +4,10 @@ session, a week from a template week; rules with platform defaults and hospital 
 from __future__ import annotations
 
 import pytest
+from markupsafe import escape
 
+from agent_console.i18n_office import MESSAGES
+from booking_core.rules import RuleKey
 from tests.agent_console.office.office_world import hospital, sign_in
 
 
@@ -127,3 +130,17 @@ async def test_rules_defaults_overrides_and_priority(browser, services, world):
     hb_window = next(r for r in (await root.get("/office/rules?hospital=HB"))[1]["effective"]
                      if r["key"] == "booking_window_days")  # fmt: skip
     assert hb_window["value"] == 7
+
+
+async def test_the_rules_screen_names_and_explains_every_rule_in_both_languages(
+    browser, services, world
+):
+    admin = await sign_in(browser, services, "hadmin", ("hospital_admin",), "HA")
+    for lang in ("zh", "en"):
+        words = MESSAGES[lang]
+        async with admin.client.get(f"/console/office/rules?lang={lang}") as resp:
+            assert resp.status == 200
+            page = await resp.text()
+        for key in RuleKey:
+            assert escape(words[f"rule_{key}"]) in page, key
+            assert escape(words[f"rule_{key}_help"]) in page, key
