@@ -135,7 +135,10 @@ _ZH: dict[str, str] = {
     "rule_sms_registrations_per_day": "每部手机每天短信注册次数",
     "rule_sms_registrations_per_day_help": "同一手机号每天最多可用短信注册（ZC）几次。",
     "rule_ivr_lookups_per_hour": "每个来电号码每小时查询卡号或身份证号次数",
-    "rule_ivr_lookups_per_hour_help": "同一来电号码每小时最多可输入几次卡号或身份证号查询，防止试号。",
+    "rule_ivr_lookups_per_hour_help": (
+        "同一来电号码每小时最多可输入几次卡号或身份证号查询，"
+        "防止试号。"
+    ),
     "active_only": "只看生效中",
     "show_all": "显示全部（含已解除）",
     "reason": "原因",
@@ -269,41 +272,80 @@ _EN: dict[str, str] = {
     "period_type": "Check period unit",
     "period_value": "Check period",
     "rule_real_name": "Real-name booking",
-    "rule_real_name_help": "A booking needs the patient's real name, a valid 18-digit resident ID and a phone; the name must match the registration.",
+    "rule_real_name_help": (
+        "A booking needs the patient's real name, a valid 18-digit resident ID and a phone; "
+        "the name must match the registration."
+    ),
     "rule_booking_window_days": "Booking window (days)",
-    "rule_booking_window_days_help": "Patients may book from today up to N days ahead; day N's places are released at the release time.",
+    "rule_booking_window_days_help": (
+        "Patients may book from today up to N days ahead; day N's places are released at the "
+        "release time."
+    ),
     "rule_release_time": "Release time",
-    "rule_release_time_help": "When each new day's places are released (hospital-local time, HH:MM).",
+    "rule_release_time_help": (
+        "When each new day's places are released (hospital-local time, HH:MM)."
+    ),
     "rule_booking_cutoff_minutes": "Booking cut-off (minutes before)",
-    "rule_booking_cutoff_minutes_help": "Booking closes this many minutes before the session starts; 0: at the start.",
+    "rule_booking_cutoff_minutes_help": (
+        "Booking closes this many minutes before the session starts; 0: at the start."
+    ),
     "rule_prepay_required": "Prepayment required",
-    "rule_prepay_required_help": "When on, a booking with a fee must be paid within the hold time or it is released.",
+    "rule_prepay_required_help": (
+        "When on, a booking with a fee must be paid within the hold time or it is released."
+    ),
     "rule_hold_minutes": "Unpaid hold (minutes)",
-    "rule_hold_minutes_help": "How long an unpaid booking keeps its place before it is released to others.",
+    "rule_hold_minutes_help": (
+        "How long an unpaid booking keeps its place before it is released to others."
+    ),
     "rule_per_department_per_day": "Per department per day",
-    "rule_per_department_per_day_help": "How many active bookings one patient may have in one department on one day.",
+    "rule_per_department_per_day_help": (
+        "How many active bookings one patient may have in one department on one day."
+    ),
     "rule_max_active_per_patient": "Active bookings per patient",
-    "rule_max_active_per_patient_help": "How many active (not yet visited) bookings one patient may have at once.",
+    "rule_max_active_per_patient_help": (
+        "How many active (not yet visited) bookings one patient may have at once."
+    ),
     "rule_patients_per_phone": "Patients per phone",
-    "rule_patients_per_phone_help": "How many different patients one phone number may book for within the check period (against ticket touts).",
+    "rule_patients_per_phone_help": (
+        "How many different patients one phone number may book for within the check period "
+        "(against ticket touts)."
+    ),
     "rule_cancel_deadline_minutes": "Cancel deadline (minutes before)",
-    "rule_cancel_deadline_minutes_help": "Cancelling is refused from this many minutes before the session; 0: until it starts.",
+    "rule_cancel_deadline_minutes_help": (
+        "Cancelling is refused from this many minutes before the session; 0: until it starts."
+    ),
     "rule_reschedule_deadline_days": "Reschedule deadline (days)",
-    "rule_reschedule_deadline_days_help": "Rescheduling must be done before the end of the Nth day before the clinic day; 0: until the session starts.",
+    "rule_reschedule_deadline_days_help": (
+        "Rescheduling must be done before the end of the Nth day before the clinic day; 0: "
+        "until the session starts."
+    ),
     "rule_no_show_blacklist": "No-shows before a ban",
-    "rule_no_show_blacklist_help": "This many no-shows within the check period put the patient on the blacklist.",
+    "rule_no_show_blacklist_help": (
+        "This many no-shows within the check period put the patient on the blacklist."
+    ),
     "rule_blacklist_ban_days": "Ban length (days)",
     "rule_blacklist_ban_days_help": "How many days (today included) a no-show ban lasts.",
     "rule_blacklist_check": "Check the blacklist",
-    "rule_blacklist_check_help": "When on, a blacklisted patient is refused at every door and told when the ban ends.",
+    "rule_blacklist_check_help": (
+        "When on, a blacklisted patient is refused at every door and told when the ban ends."
+    ),
     "rule_agent_direct_debit": "Agents may debit the balance",
-    "rule_agent_direct_debit_help": "When on, agents may take the fee straight from the patient card's prepaid balance.",
+    "rule_agent_direct_debit_help": (
+        "When on, agents may take the fee straight from the patient card's prepaid balance."
+    ),
     "rule_sms_codes_per_minute": "Text codes per minute",
-    "rule_sms_codes_per_minute_help": "How many verification codes one phone may receive per minute.",
+    "rule_sms_codes_per_minute_help": (
+        "How many verification codes one phone may receive per minute."
+    ),
     "rule_sms_registrations_per_day": "Text registrations (ZC) per phone per day",
-    "rule_sms_registrations_per_day_help": "How many text registrations (ZC) one phone may send per local day.",
+    "rule_sms_registrations_per_day_help": (
+        "How many text registrations (ZC) one phone may send per local day."
+    ),
     "rule_ivr_lookups_per_hour": "Card or ID numbers looked up per caller ID per hour (phone)",
-    "rule_ivr_lookups_per_hour_help": "How many card or ID numbers one caller ID may try per hour on the phone line, against guessing.",
+    "rule_ivr_lookups_per_hour_help": (
+        "How many card or ID numbers one caller ID may try per hour on the phone line, "
+        "against guessing."
+    ),
     "active_only": "Active only",
     "show_all": "Show all (lifted too)",
     "reason": "Reason",

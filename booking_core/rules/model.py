@@ -109,13 +109,13 @@ REFUSALS: dict[RuleKey, tuple[str, ...]] = {
     RuleKey.NO_SHOW_BLACKLIST: ("blacklisted",),
     RuleKey.BLACKLIST_BAN_DAYS: ("blacklisted",),
     RuleKey.BLACKLIST_CHECK: ("blacklisted",),
-    RuleKey.SMS_CODES_PER_MINUTE: ("limit_reached",),
     RuleKey.SMS_REGISTRATIONS_PER_DAY: ("limit_reached",),
     RuleKey.IVR_LOOKUPS_PER_HOUR: ("limit_reached",),
 }
 """The error codes (:mod:`booking_core.kernel.errors`) a rule refuses with, for the rules
 page and ``docs/rules.md``: every door words each code for its audience. A rule that never
-refuses anyone (the hold time, prepayment) has no entry."""
+refuses anyone (the hold time, prepayment; a code already texted this minute is
+answered "sent a moment ago", not refused) has no entry."""
 
 _VALUE_TYPES: dict[RuleKey, type] = {
     RuleKey.REAL_NAME: bool,
