@@ -136,8 +136,7 @@ _ZH: dict[str, str] = {
     "rule_sms_registrations_per_day_help": "同一手机号每天最多可用短信注册（ZC）几次。",
     "rule_ivr_lookups_per_hour": "每个来电号码每小时查询卡号或身份证号次数",
     "rule_ivr_lookups_per_hour_help": (
-        "同一来电号码每小时最多可输入几次卡号或身份证号查询，"
-        "防止试号。"
+        "同一来电号码每小时最多可输入几次卡号或身份证号查询，防止试号。"
     ),
     "active_only": "只看生效中",
     "show_all": "显示全部（含已解除）",
