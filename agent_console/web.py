@@ -38,6 +38,7 @@ from .keys import (
 from .live import LIVE, Live, end_streams, live_context
 from .pages import Page, present, wants_json
 from .permissions import Permission, permissions_of
+from .refusals import refusal
 from .routing import PUBLIC, SIGNED_IN, STEP, Route
 from .views import account, login, operators, records
 from .views.desk import agent_states
@@ -115,11 +116,16 @@ def guard(route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]
 
 
 def _error_page(
-    request: web.Request, key: str, status: int, params: dict[str, str] | None = None
+    request: web.Request,
+    key: str,
+    status: int,
+    params: dict[str, str] | None = None,
+    message: str | None = None,
 ) -> web.StreamResponse:
     params = params or {}
     lang = language(request)
-    message = translate(lang, key, **params)
+    if message is None:
+        message = translate(lang, key, **params)
     if wants_json(request):
         body = {"error": key, "message": message, "params": params}
         return present(request, Page(body, status=status), "error.html")
@@ -136,8 +142,8 @@ async def error_middleware(request: web.Request, handler) -> web.StreamResponse:
         return _error_page(request, "body_too_large", 413, limit)
     except GuahaoError as err:
         status = ERROR_STATUS.get(type(err), 400 if isinstance(err, BookingError) else 503)
-        params = {k: str(v) for k, v in err.params.items()}
-        return _error_page(request, err.code, status, params)
+        message, params = refusal(err, language(request))
+        return _error_page(request, err.code, status, params, message)
 
 
 @web.middleware

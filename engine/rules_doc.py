@@ -22,11 +22,11 @@ from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from agent_console.i18n import translate
 from agent_console.i18n_office import MESSAGES as OFFICE
+from agent_console.refusals import refusal
 from booking_core.kernel import errors
 from booking_core.rules import PLATFORM_DEFAULTS, REFUSALS, Rule, RuleKey
-from hardware.hall.wording import error_message
+from hardware.hall.wording import error_message as kiosk_words
 from hospital_api.problems import from_domain
 from ivr.prompts import Catalogue as Prompts
 from sms.replies import Replies
@@ -95,7 +95,6 @@ def _catalogues() -> tuple[Prompts, Replies]:
 def door_words(key: RuleKey, err: errors.GuahaoError) -> list[tuple[str, str]]:
     """(door, words) for one refusal of rule ``key``, as each door that gives it says it."""
     prompts, replies = _catalogues()
-    params = {k: str(v) for k, v in err.params.items()}  # as the console's error page has them
     problem = json.loads(from_domain(err).body)  # type: ignore[arg-type]
     prompt = SPECIAL_PROMPTS.get(key, f"error.{err.code}")
     out = []
@@ -104,9 +103,9 @@ def door_words(key: RuleKey, err: errors.GuahaoError) -> list[tuple[str, str]]:
     for lang in ("zh", "en"):
         out.append((f"SMS ({lang})", replies.error(err, lang=lang, timezone=str(TZ))))
     for lang in ("zh", "en"):
-        out.append((f"console ({lang})", translate(lang, err.code, **params)))
+        out.append((f"console ({lang})", refusal(err, lang)[0]))
     out.append(("API", f"{problem['status']} {problem['title']}: {problem['detail']}"))
-    out.append(("kiosk", error_message(err, str(TZ))))
+    out.append(("kiosk", kiosk_words(err, str(TZ))))
     doors = ONLY_AT.get(key)
     return [(door, words) for door, words in out if doors is None or door.split()[0] in doors]
 

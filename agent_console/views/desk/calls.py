@@ -43,11 +43,11 @@ from ...i18n_agents import state_words
 from ...i18n_calls import reason_text, step_text
 from ...live import FeedClosed, live
 from ...pages import Page, common_context, wants_json
+from ...refusals import local
 from ...sessions import console_path
 from ..common import actor, services, settings
 from ..times import zone_of
 from .agent_states import agent_of, agent_row, why_not
-from .common import local
 
 LIVE_TOPICS = frozenset({"call", "agent"})  # the store's change topics a desk shows
 STREAM_SECONDS = 30.0  # then the browser reconnects (and the session is checked again)

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, time
 from typing import Any
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
@@ -14,15 +13,10 @@ from booking_core.kernel.identity import mask_name
 from booking_core.patients import Patient
 from booking_core.schedule import SlotView
 
-from ...i18n import DEFAULT_LANGUAGE, MESSAGES, language, translate
+from ...i18n import language
+from ...refusals import refusal
 
 FILTERS = ("department", "doctor", "day", "time")
-
-
-def local(instant: datetime | None, tz: str) -> str:
-    if instant is None:
-        return ""
-    return instant.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M")
 
 
 def masked_id(p: Patient) -> str:
@@ -59,24 +53,9 @@ def slot_row(s: SlotView) -> dict[str, Any]:
 
 
 def flash(request: web.Request, err: BookingError, tz: str) -> dict[str, Any]:
-    """The core's refusal in the console's words (instants in the hospital's time; a
-    booking's status in words, never its code; a limit worded by its rule where the
-    catalogue has ``limit_reached.<rule>``)."""
-    params = {k: local(v, tz) if isinstance(v, datetime) else str(v) for k, v in err.params.items()}
-    lang = language(request)
-    words = MESSAGES.get(lang, MESSAGES[DEFAULT_LANGUAGE])
-    shown = dict(params)
-    key = err.code
-    if "status" in shown:
-        status_key = f"status_{shown['status']}"
-        shown["status"] = words[status_key] if status_key in words else words["status_other"]
-    if err.code == "limit_reached" and f"limit_reached.{params.get('rule')}" in words:
-        key = f"limit_reached.{params['rule']}"
-    return {
-        "error": err.code,
-        "message": translate(lang, key, **shown),
-        "params": params,
-    }
+    """The core's refusal in the console's words (:func:`agent_console.refusals.refusal`)."""
+    message, params = refusal(err, language(request), tz)
+    return {"error": err.code, "message": message, "params": params}
 
 
 def filters(request: web.Request) -> dict[str, str]:

@@ -18,12 +18,13 @@ from booking_core.patients import Patient, RevealPatient
 from ...i18n import language, translate
 from ...pages import Page
 from ...permissions import Permission, permissions_of
+from ...refusals import local
 from ...sessions import console_path, set_cookie
 from ..common import actor, form, services, session
 from ..records import booking_row
 from .booking_aids import prefilled, record_extras
 from .calls import call_row
-from .common import filters, local, masked_id, patient_row
+from .common import filters, masked_id, patient_row
 
 SEARCH_COOKIE = "guahao_search"
 SEARCH_SECONDS = 600  # a search result can be reloaded (or come back to) for ten minutes
