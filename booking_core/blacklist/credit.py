@@ -8,9 +8,9 @@ What earns a strike (each counted by its own rule record):
 * every Nth cancellation by the patient within ``book_cancel_strike``'s period (频繁预约取消:
   booking and cancelling again and again).
 
-A cancellation counts towards a strike once: after a cancellation strike, only later
-cancellations count towards the next one, and one cancellation gives at most one strike
-(the same-day rule is asked first).
+A cancellation counts towards one strike only: a cancellation strike consumes every
+cancellation counted so far, and one cancellation gives at most one strike (the same-day
+rule is asked first). Cancellations are counted while the ladder is on.
 
 The strikes share one ladder (``credit_ladder``: the ban days of the 1st, 2nd, 3rd …
 strike within its period, 0 a warning text; past its end the last step repeats). A strike
@@ -37,7 +37,7 @@ from ..events.audit import AuditAction
 from ..events.model import CreditWarned, PatientBlacklisted
 from ..kernel.actor import Actor
 from ..kernel.deps import Deps
-from ..kernel.unit import Tx, Unit, from_epoch, one, rows, to_epoch, val
+from ..kernel.unit import Tx, Unit, execute, from_epoch, rows, to_epoch, val
 from ..patients.repo import patient_by_id
 from ..rules.checks import at_local
 from ..rules.model import RuleKey, RuleSet, ladder_step
@@ -56,15 +56,13 @@ class StrikeKind(StrEnum):
     BOOK_CANCEL = "book_cancel"  # 频繁预约取消
 
 
-CANCEL_KINDS = (StrikeKind.SAME_DAY_CANCEL, StrikeKind.BOOK_CANCEL)
-
-
 @dataclass(frozen=True, slots=True)
 class Strike:
     """What the ladder did with one strike: its number in the period and the days of its
     step (0: a warning); ``ban_id`` the ban it put on (None: a warning, or a longer ban
     already in force)."""
 
+    id: int
     number: int
     days: int
     ban_id: int | None
@@ -146,7 +144,7 @@ def add_strike(
                 tx, patient_id, hospital_id, None if platform_wide else hospital_id,
                 ends_at, number, kind, period, actor,
             )  # fmt: skip
-    yield val(
+    strike_id: int = yield val(
         "INSERT INTO credit_strikes (hospital_id, patient_id, kind, booking_id, at, step, "
         "action, ban_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         hospital_id,
@@ -177,7 +175,7 @@ def add_strike(
             hospital_id=hospital_id,
             after=warned.payload(),
         )
-    return Strike(number, days, ban_id)
+    return Strike(strike_id, number, days, ban_id)
 
 
 def _ban(
@@ -234,54 +232,54 @@ def after_cancellation(
     actor: Actor,
     deps: Deps,
 ) -> Unit[Strike | None]:
-    """The patient has just cancelled ``booking_id`` (of clinic day ``day``): a strike when
-    it is the Nth same-day cancellation, else when it is the Nth cancellation, counted since
-    the patient's last cancellation strike within each rule's period."""
+    """The patient has just cancelled ``booking_id`` (of clinic day ``day``): counted, then a
+    strike when it makes N same-day cancellations, else N cancellations, not yet consumed by
+    a strike within each rule's period."""
     rules = yield from cached_rules(deps.cache, hospital_id)
     if not ladder_on(rules):
         return None
     tz_name = yield val("SELECT timezone FROM hospitals WHERE id = ?", hospital_id)
-    tz = ZoneInfo(tz_name)
-    last = yield one(
-        "SELECT max(at) AS at FROM credit_strikes WHERE patient_id = ? AND kind IN (?, ?)",
+    same_day = tx.now.astimezone(ZoneInfo(tz_name)).date() == day
+    yield execute(
+        "INSERT INTO credit_cancels (hospital_id, patient_id, booking_id, at, same_day) "
+        "VALUES (?, ?, ?, ?, ?)",
+        hospital_id,
         patient_id,
-        *(str(k) for k in CANCEL_KINDS),
+        booking_id,
+        tx.epoch,
+        int(same_day),
     )
-    after = -1 if last is None or last["at"] is None else last["at"]
-    same_day = tx.now.astimezone(tz).date() == day
     checks = ((StrikeKind.SAME_DAY_CANCEL, RuleKey.SAME_DAY_CANCEL_STRIKE),) if same_day else ()
     checks += ((StrikeKind.BOOK_CANCEL, RuleKey.BOOK_CANCEL_STRIKE),)
     for kind, key in checks:
         every = rules.limit(key)
         if not every:
             continue
-        since = max(tx.epoch - int(_period(rules, key).total_seconds()), after + 1)
-        found = yield rows(
-            "SELECT cancelled_at, day FROM bookings WHERE patient_id = ? AND status = "
-            "'cancelled' AND cancel_reason = 'patient' AND cancelled_at >= ?",
+        since = tx.epoch - int(_period(rules, key).total_seconds())
+        count = yield val(
+            "SELECT count(*) FROM credit_cancels WHERE patient_id = ? AND consumed_by IS NULL "
+            "AND at >= ?" + (" AND same_day = 1" if kind is StrikeKind.SAME_DAY_CANCEL else ""),
             patient_id,
             since,
         )
-        if kind is StrikeKind.SAME_DAY_CANCEL:
-            count = sum(1 for r in found if _cancelled_on_its_day(r, tz))
-        else:
-            count = len(found)
-        if count >= every:
-            return (
-                yield from add_strike(
-                    tx,
-                    patient_id=patient_id,
-                    hospital_id=hospital_id,
-                    kind=kind,
-                    booking_id=booking_id,
-                    at=tx.now,
-                    actor=actor,
-                    deps=deps,
-                )
+        if count < every:
+            continue
+        strike = yield from add_strike(
+            tx,
+            patient_id=patient_id,
+            hospital_id=hospital_id,
+            kind=kind,
+            booking_id=booking_id,
+            at=tx.now,
+            actor=actor,
+            deps=deps,
+        )
+        if strike is not None:
+            yield execute(
+                "UPDATE credit_cancels SET consumed_by = ? WHERE patient_id = ? "
+                "AND consumed_by IS NULL",
+                strike.id,
+                patient_id,
             )
+        return strike
     return None
-
-
-def _cancelled_on_its_day(row: dict, tz: ZoneInfo) -> bool:
-    cancelled = from_epoch(row["cancelled_at"])
-    return cancelled is not None and cancelled.astimezone(tz).date().isoformat() == row["day"]

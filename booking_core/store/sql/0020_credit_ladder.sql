@@ -21,6 +21,20 @@ CREATE TABLE credit_strikes (
 CREATE INDEX credit_strikes_patient ON credit_strikes (patient_id, at);
 CREATE UNIQUE INDEX credit_strikes_booking ON credit_strikes (booking_id, kind);
 
+-- credit_cancels: each cancellation by the patient while the ladder is on, counted towards
+-- the next cancellation strike (same_day: on the clinic day itself, 当日退号) until a strike
+-- consumes it (consumed_by: that strike). A cancellation counts towards one strike only.
+CREATE TABLE credit_cancels (
+    id {ID},
+    hospital_id {BIGINT} NOT NULL REFERENCES hospitals (id),
+    patient_id {BIGINT} NOT NULL REFERENCES patients (id),
+    booking_id {BIGINT} NOT NULL REFERENCES bookings (id),
+    at {BIGINT} NOT NULL,
+    same_day INTEGER NOT NULL,
+    consumed_by {BIGINT} REFERENCES credit_strikes (id)
+);
+CREATE INDEX credit_cancels_patient ON credit_cancels (patient_id, consumed_by, at);
+
 -- appeals: a patient's appeal against a ban (申诉), filed by text or at the desk, decided
 -- by an administrator (granted: the ban is lifted; rejected: with the answer). At most
 -- one open appeal per ban.
