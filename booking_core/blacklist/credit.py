@@ -13,10 +13,11 @@ cancellation counted so far, and one cancellation gives at most one strike (the 
 rule is asked first). Cancellations are counted while the ladder is on.
 
 The strikes share one ladder (``credit_ladder``: the ban days of the 1st, 2nd, 3rd …
-strike within its period, 0 a warning text; past its end the last step repeats). A strike
-is counted in the period before *its own* instant, so a sweep that runs late (an outage)
-gives exactly the step an on-time one would have; a strike older than the period (365
-days + 1 second, by default) no longer counts.
+strike within its period, 0 a warning text; past its end the last step repeats). A strike's
+number counts the strikes given so far whose instant lies within the period before *its
+own* instant (a no-show's is its session's end), so a sweep that runs late (an outage)
+counts back as an on-time one would have; a strike older than the period (365 days + 1
+second, by default) no longer counts.
 
 With ``credit_platform_wide`` (the platform's rule) on, a ladder ban applies at every
 hospital and the strikes of the same person (the ID number's blind index) at every
@@ -70,8 +71,10 @@ class Strike:
 
 def within_period(at: datetime, ref: datetime, period: timedelta) -> bool:
     """Whether a strike at ``at`` still counts for one at ``ref``: at most ``period`` before
-    it (exactly a year before counts; a year and a second does not)."""
-    return ref - period <= at <= ref
+    it (exactly a year before counts; a year and a second does not). A strike recorded
+    earlier with a later instant (a cancellation before a late sweep found a no-show) counts
+    too: the number is of the strikes given so far."""
+    return ref - period <= at
 
 
 def ladder_ban_end(now: datetime, days: int, tz: ZoneInfo) -> datetime:
