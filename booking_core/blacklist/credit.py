@@ -252,8 +252,10 @@ def after_cancellation(
         tx.epoch,
         int(same_day),
     )
-    checks = ((StrikeKind.SAME_DAY_CANCEL, RuleKey.SAME_DAY_CANCEL_STRIKE),) if same_day else ()
-    checks += ((StrikeKind.BOOK_CANCEL, RuleKey.BOOK_CANCEL_STRIKE),)
+    checks: list[tuple[StrikeKind, RuleKey]] = []
+    if same_day:
+        checks.append((StrikeKind.SAME_DAY_CANCEL, RuleKey.SAME_DAY_CANCEL_STRIKE))
+    checks.append((StrikeKind.BOOK_CANCEL, RuleKey.BOOK_CANCEL_STRIKE))
     for kind, key in checks:
         every = rules.limit(key)
         if not every:

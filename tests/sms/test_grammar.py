@@ -15,6 +15,7 @@ from booking_core.kernel.identity import new_booking_no
 from sms.grammar import (
     ERROR_CODES,
     FORMATS,
+    AppealBan,
     Book,
     BookingStatus,
     Cancel,
@@ -25,7 +26,6 @@ from sms.grammar import (
     Help,
     MonthDayTime,
     MyBookings,
-    AppealBan,
     OptIn,
     OptOut,
     ParseError,
