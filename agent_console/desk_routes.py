@@ -43,6 +43,8 @@ ROUTES: list[Route] = [
     Route("GET", f"/desk/patients/{ID}", patients.record, P.PATIENTS_VIEW, "desk/patient.html"),
     Route("POST", f"/desk/patients/{ID}/reveal", patients.reveal, P.PATIENTS_REVEAL,
           "desk/patient.html"),
+    Route("POST", f"/desk/patients/{ID}/appeal", patients.appeal, P.PATIENTS_MANAGE,
+          "desk/patient.html"),
     Route("GET", f"/desk/patients/{ID}/slots", bookings.slots, P.BOOKINGS_MANAGE,
           "desk/slots.html"),
     Route("POST", f"/desk/patients/{ID}/book", bookings.book, P.BOOKINGS_MANAGE,

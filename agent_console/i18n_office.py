@@ -90,6 +90,21 @@ _ZH: dict[str, str] = {
     "source_no_show": "爽约规则",
     "source_admin": "管理员",
     "source_his": "医院系统",
+    "source_credit": "信用规则",
+    "appeals": "黑名单申诉",
+    "open_appeals_only": "只看待处理",
+    "ban_reason": "列入原因",
+    "appeal_reason": "申诉理由",
+    "filed_at": "提交时间",
+    "appeal_status": "处理结果",
+    "appeal_open": "待处理",
+    "appeal_granted": "已通过（已解除）",
+    "appeal_rejected": "未通过",
+    "appeal_answer": "答复患者",
+    "appeal_grant": "通过并解除",
+    "appeal_reject": "驳回",
+    "no_appeals": "没有待处理的申诉。",
+    "platform_wide": "全平台",
     "history_complaint.open": "来电留言投诉",
     "history_complaint.status": "更改状态",
     "history_complaint.assign": "指派处理人",
@@ -138,6 +153,18 @@ _ZH: dict[str, str] = {
     "rule_ivr_lookups_per_hour_help": (
         "同一来电号码每小时最多可输入几次卡号或身份证号查询，防止试号。"
     ),
+    "rule_credit_ladder": "信用阶梯（每次失信暂停天数）",
+    "rule_credit_ladder_help": "一年（检查周期）内第1、2、3…次失信各暂停预约几天，0为短信警告，"
+    "超出部分按最后一级；开启后取代“爽约次数入黑名单”和“黑名单期限”。",
+    "rule_same_day_cancel_strike": "当日退号记失信（每几次）",
+    "rule_same_day_cancel_strike_help": "检查周期内患者在就诊当天自行退号每满这么多次，"
+    "记一次失信。",
+    "rule_book_cancel_strike": "频繁退号记失信（每几次）",
+    "rule_book_cancel_strike_help": "检查周期内患者自行退号每满这么多次（医院停诊、超时未付不算），"
+    "记一次失信。",
+    "rule_credit_platform_wide": "信用黑名单全平台生效",
+    "rule_credit_platform_wide_help": "平台规则：开启后，信用阶梯的暂停在所有医院生效，"
+    "同一身份证号在各医院的失信合并计算。",
     "active_only": "只看生效中",
     "show_all": "显示全部（含已解除）",
     "reason": "原因",
@@ -260,6 +287,21 @@ _EN: dict[str, str] = {
     "source_no_show": "no-show rule",
     "source_admin": "administrator",
     "source_his": "hospital system",
+    "source_credit": "credit rule",
+    "appeals": "Appeals against bans",
+    "open_appeals_only": "Open ones only",
+    "ban_reason": "Banned for",
+    "appeal_reason": "Appeal",
+    "filed_at": "Filed",
+    "appeal_status": "Decision",
+    "appeal_open": "open",
+    "appeal_granted": "granted (lifted)",
+    "appeal_rejected": "rejected",
+    "appeal_answer": "Answer to the patient",
+    "appeal_grant": "Grant and lift",
+    "appeal_reject": "Reject",
+    "no_appeals": "No open appeals.",
+    "platform_wide": "every hospital",
     "history_complaint.open": "left by phone",
     "history_complaint.status": "status changed",
     "history_complaint.assign": "assigned",
@@ -345,6 +387,19 @@ _EN: dict[str, str] = {
         "How many card or ID numbers one caller ID may try per hour on the phone line, "
         "against guessing."
     ),
+    "rule_credit_ladder": "Credit ladder (days suspended per strike)",
+    "rule_credit_ladder_help": "How many days the 1st, 2nd, 3rd … strike within the check "
+    "period suspends booking (0: a warning text; past the end, the last step); when on, it "
+    "replaces the no-show ban and its length.",
+    "rule_same_day_cancel_strike": "Same-day cancellations per strike",
+    "rule_same_day_cancel_strike_help": "Every this many cancellations a patient makes on the "
+    "clinic day itself, within the check period, count as one strike.",
+    "rule_book_cancel_strike": "Cancellations per strike",
+    "rule_book_cancel_strike_help": "Every this many cancellations by the patient within the "
+    "check period (not the hospital's, not unpaid holds) count as one strike.",
+    "rule_credit_platform_wide": "Credit bans at every hospital",
+    "rule_credit_platform_wide_help": "The platform's rule: when on, a ladder ban applies at "
+    "every hospital and a person's strikes at all hospitals (by ID number) count together.",
     "active_only": "Active only",
     "show_all": "Show all (lifted too)",
     "reason": "Reason",

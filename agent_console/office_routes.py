@@ -10,6 +10,7 @@ from .desk_routes import ID, NO
 from .permissions import Permission
 from .routing import SIGNED_IN, Route
 from .views.office import (
+    appeals,
     blacklist,
     bookings,
     complaints,
@@ -64,6 +65,9 @@ ROUTES: list[Route] = [
     Route("POST", "/office/blacklist", blacklist.add, P.BLACKLIST_MANAGE),
     Route("POST", f"/office/blacklist/{ID}/lift", blacklist.lift, P.BLACKLIST_MANAGE),
     Route("POST", "/office/blacklist/import", blacklist.import_csv, P.BLACKLIST_MANAGE),
+    # 申诉: appeals against bans, decided here
+    Route("GET", "/office/appeals", appeals.appeals, P.BLACKLIST_VIEW, T + "appeals.html"),
+    Route("POST", f"/office/appeals/{ID}/decide", appeals.decide, P.BLACKLIST_MANAGE),
     # 投诉
     Route("GET", "/office/complaints", complaints.complaints, P.COMPLAINTS_MANAGE,
           T + "complaints.html"),

@@ -47,6 +47,8 @@ SAMPLES: dict[str, errors.GuahaoError] = {
     "cancel_deadline_passed": errors.CancelDeadlinePassed(deadline=WHEN),
     "reschedule_deadline_passed": errors.RescheduleDeadlinePassed(deadline=WHEN),
     "blacklisted": errors.Blacklisted(until=datetime(2026, 10, 18, tzinfo=TZ), reason="no_show"),
+    "no_ban_to_appeal": errors.NoBanToAppeal(patient_id=1),
+    "appeal_pending": errors.AppealPending(appeal_id=7, filed_at=WHEN),
 }
 """An example of each refusal code, worded by every door for the table. A rule's refusal
 with a code missing here fails the document test: add its example."""

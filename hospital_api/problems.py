@@ -64,6 +64,16 @@ DOMAIN_PROBLEMS: dict[str, tuple[int, str, str]] = {
         "The patient already holds booking {booking_no} in this slot.",
     ),
     "blacklisted": (409, "Blacklisted", "The patient may not book until {until}: {reason}."),
+    "no_ban_to_appeal": (
+        409,
+        "No ban to appeal",
+        "Patient {patient_id} has no ban in force: there is nothing to appeal.",
+    ),
+    "appeal_pending": (
+        409,
+        "Appeal pending",
+        "This ban already has appeal {appeal_id}, filed at {filed_at}, waiting for a decision.",
+    ),
     "outside_window": (409, "Not open yet", "Booking for this day opens at {opens_at}."),
     "booking_closed": (409, "Booking closed", "Booking for this session closed at {closed_at}."),
     "limit_reached": (409, "Limit reached", "The {rule} limit of {limit} is reached."),

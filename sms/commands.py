@@ -31,6 +31,7 @@ FORMATS: dict[str, str] = {
     "TD": "TD",
     "DY": "DY",
     "SURVEY": "5",
+    "SS": "SS 那天住院了",
 }
 
 #: Every ``ParseError.code`` :func:`parse` can return (for the reply catalogue's test).
@@ -55,6 +56,8 @@ ERROR_CODES: frozenset[str] = frozenset(
         "bad_query",
         "bad_score",
         "incomplete",
+        "missing_reason",
+        "bad_reason",
     }
 )
 
@@ -221,6 +224,15 @@ class SurveyScore:
     score: int
 
 
+@dataclass(frozen=True, slots=True)
+class AppealBan:
+    """Appeal against the suspension of this phone's patient(s) (申诉, SS 理由): the reason
+    as words separated by single spaces (an administrator decides; the answer is texted)."""
+
+    KEYWORD: ClassVar[str] = "SS"
+    reason: str
+
+
 Command: TypeAlias = (
     Book
     | Register
@@ -235,6 +247,7 @@ Command: TypeAlias = (
     | OptOut
     | OptIn
     | SurveyScore
+    | AppealBan
 )
 
 
@@ -283,4 +296,6 @@ def format(command: Command) -> str:
             return "DY"
         case SurveyScore(score):
             return str(score)
+        case AppealBan(reason):
+            return f"SS {reason}"
     raise TypeError(f"not an SMS command: {command!r}")

@@ -19,6 +19,7 @@ Commands (keywords are case-insensitive; aliases in brackets)::
     TD  [退订 STOP UNSUBSCRIBE]  OptOut         退订提醒与回访
     DY  [订阅 START]             OptIn          重新订阅
     1 … 5                        SurveyScore    满意度评分
+    SS 理由  [申诉]               AppealBan      申诉 (against a suspension, 黑名单)
 
 What is tolerated
 -----------------
@@ -70,6 +71,7 @@ from .commands import (
     ERROR_CODES,
     FORMATS,
     INCOMPLETE_PREFIX,
+    AppealBan,
     Book,
     BookingStatus,
     Cancel,
@@ -93,6 +95,7 @@ from .commands import (
 __all__ = [
     "ERROR_CODES",
     "FORMATS",
+    "AppealBan",
     "Book",
     "BookingStatus",
     "Cancel",
@@ -116,6 +119,7 @@ __all__ = [
 MAX_INPUT_CHARS = 500
 MAX_NAME_CHARS = 20
 MAX_QUERY_CHARS = 20
+MAX_REASON_CHARS = 200  # an appeal's reason: what the core keeps (blacklist.appeals)
 _MAX_ECHO_CHARS = 20  # how much of what was received an error carries back
 
 # --- normalising what phones send -------------------------------------------------------
@@ -180,6 +184,8 @@ _ALIASES = {
     "DY": "DY",
     "START": "DY",
     "订阅": "DY",
+    "SS": "SS",
+    "申诉": "SS",
 }
 _GLUABLE = sorted((a for a in _ALIASES if a != "?"), key=len, reverse=True)
 _DIGITS = re.compile(r"[0-9]+")
@@ -404,6 +410,15 @@ def _doctors(args: list[str]) -> Command | ParseError:
     return query if isinstance(query, ParseError) else FindDoctors(query)
 
 
+def _appeal(args: list[str]) -> Command | ParseError:
+    if not args:
+        return ParseError("missing_reason", "SS")
+    reason = " ".join(args)
+    if len(reason) > MAX_REASON_CHARS:
+        return ParseError("bad_reason", "SS", {"length": len(reason)})
+    return AppealBan(reason)
+
+
 def _bare(command: Command, keyword: str):
     def read(args: list[str]) -> Command | ParseError:
         return _extra(keyword, args) if args else command
@@ -422,6 +437,7 @@ _READERS = {
     "BZ": lambda args: Help(),  # a person asking for help is not told off for extra words
     "TD": _bare(OptOut(), "TD"),
     "DY": _bare(OptIn(), "DY"),
+    "SS": _appeal,
 }
 
 

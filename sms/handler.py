@@ -20,12 +20,20 @@ from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from booking_core import bookings, catalogue, messages, schedule
+from booking_core import blacklist, bookings, catalogue, messages, schedule
 from booking_core.bookings import BookingView
 from booking_core.bus import BookingServices
 from booking_core.catalogue import Department, Doctor
 from booking_core.kernel.actor import Actor, Channel
-from booking_core.kernel.errors import BookingError, InvalidInput, NotFound, PatientExists, SlotFull
+from booking_core.kernel.errors import (
+    AppealPending,
+    BookingError,
+    InvalidInput,
+    NoBanToAppeal,
+    NotFound,
+    PatientExists,
+    SlotFull,
+)
 from booking_core.kernel.identity import mask_name, mask_phone, normalize_phone
 from booking_core.patients import Patient, RegisterPatient, clean_name, find_patients
 from booking_core.schedule import SlotSearch
@@ -164,6 +172,8 @@ class _Door:
                 return self.say("reply.opted_out" if out else "reply.opted_in")
             case cmds.SurveyScore(score):
                 return await self.survey(score)
+            case cmds.AppealBan(reason):
+                return await self.appeal(reason)
         raise TypeError(f"not an SMS command: {command!r}")  # pragma: no cover
 
     # --- who is texting ----------------------------------------------------------------
@@ -379,6 +389,29 @@ class _Door:
             raise _Refused("reply.survey_none") from None
         self.about = booking_no
         return self.say("reply.survey_thanks", score=score)
+
+    async def appeal(self, reason: str) -> str:
+        """申诉: an appeal for each of this phone's patients with a ban in force; the refusal
+        of the first when none could be filed (no ban, or one already waiting)."""
+        found = await self.patients()
+        if not found:
+            raise _Refused("reply.unregistered", example=FORMATS["ZC"])
+        filed: list[Patient] = []
+        refusals: list[BookingError] = []
+        for patient in found:
+            try:
+                await self.services.handle(
+                    blacklist.FileAppeal(actor=self.actor, patient_id=patient.id, reason=reason)
+                )
+            except (NoBanToAppeal, AppealPending) as err:
+                refusals.append(err)
+                continue
+            filed.append(patient)
+        if not filed:
+            pending = [r for r in refusals if isinstance(r, AppealPending)]
+            raise (pending or refusals)[0]
+        names = "、".join(mask_name(p.name) for p in filed)
+        return self.say("reply.appealed", patients=names)
 
     # --- departments and doctors --------------------------------------------------------
 

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from booking_core import catalogue, events
 from booking_core.bookings import BookingStatus
@@ -47,6 +49,12 @@ def kind_of(notice: Notice) -> tuple[str, str | None] | None:
             return MessageKind.CODE, None
         case events.CallbackClosed(reason=reason):
             return MessageKind.CALLBACK, reason
+        case events.CreditWarned():
+            return MessageKind.CREDIT, "warning"
+        case events.PatientBlacklisted(source="credit"):  # the ladder's; not an admin's or HIS's
+            return MessageKind.CREDIT, "ban"
+        case events.AppealDecided(granted=granted):
+            return MessageKind.APPEAL, "granted" if granted else "rejected"
     if notice.booking is None:
         return None
     match notice.happened:
@@ -113,6 +121,13 @@ def _key(notice: Notice, kind: str, reason: str | None, phone_index: str) -> str
     if kind == MessageKind.CONFIRMATION and not resent:  # a resend is its own message
         return f"{kind}{'-' + reason if reason else ''}:{booking_no}:{phone_index}"
     return f"ev{notice.event.id}:{phone_index}"
+
+
+def _in_zone(instant: datetime | None, hospital: Hospital | None) -> datetime | None:
+    """An instant in the hospital's time, for a text."""
+    if instant is None or hospital is None:
+        return instant
+    return instant.astimezone(ZoneInfo(hospital.timezone))
 
 
 @dataclass
@@ -187,6 +202,26 @@ class Notifier:
         if isinstance(happened, events.CallbackClosed):
             return self.replies.render(
                 "notice.callback", lang=happened.lang, hospital=name, attempts=happened.attempts
+            )
+        if isinstance(happened, events.CreditWarned | events.PatientBlacklisted):
+            return self.replies.render(
+                "notice.credit",
+                hospital=name,
+                reason=reason,
+                patient=notice.patient_name,
+                strike=getattr(happened, "strike", None),
+                kind=getattr(happened, "kind", ""),
+                next_days=getattr(happened, "next_ban_days", 0),
+                until=_in_zone(getattr(happened, "until", None), hospital),
+            )
+        if isinstance(happened, events.AppealDecided):
+            return self.replies.render(
+                "notice.appeal",
+                hospital=name,
+                reason=reason,
+                patient=notice.patient_name,
+                answer=happened.answer,
+                until=_in_zone(happened.until, hospital),
             )
         view = notice.booking
         assert view is not None  # kind_of gives booking kinds only for booking events

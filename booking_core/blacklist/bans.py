@@ -8,11 +8,11 @@ from datetime import datetime, time, timedelta
 
 from ..catalogue.repo import hospital_by_id, zone
 from ..events.audit import AuditAction
-from ..events.model import PatientBlacklisted
+from ..events.model import BanLifted, PatientBlacklisted
 from ..kernel import tenancy
 from ..kernel.actor import Actor
 from ..kernel.errors import InvalidInput, NotFound
-from ..kernel.unit import Tx, Unit, one, val
+from ..kernel.unit import Row, Tx, Unit, execute, one, val
 from ..rules.checks import at_local
 from .commands import AddToBlacklist
 from .model import BanSource
@@ -101,3 +101,28 @@ def insert_ban(tx: Tx, ban: PlannedBan, actor: Actor) -> Unit[int]:
         after=blacklisted.payload(),
     )
     return entry_id
+
+
+def lift_entry(tx: Tx, row: Row, patient_hospital_id: int, actor: Actor) -> Unit[bool]:
+    """Lift the blacklist entry ``row`` (its event and audit row); False: lifted already."""
+    if row["lifted_at"] is not None:
+        return False
+    yield execute(
+        "UPDATE blacklist SET lifted_at = ?, lifted_by = ? WHERE id = ?",
+        tx.epoch,
+        actor.label,
+        row["id"],
+    )
+    lifted = BanLifted(
+        hospital_id=patient_hospital_id, entry_id=row["id"], patient_id=row["patient_id"]
+    )
+    tx.emit(lifted)
+    tx.audit(
+        actor,
+        AuditAction.BAN_LIFTED,
+        "patient",
+        row["patient_id"],
+        hospital_id=patient_hospital_id,
+        after=lifted.payload(),
+    )
+    return True

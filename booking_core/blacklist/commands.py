@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from ..kernel.unit import Command
-from .model import BanSource, BlacklistEntry, BlacklistImport, HisBlacklistReplaced
+from .model import Appeal, BanSource, BlacklistEntry, BlacklistImport, HisBlacklistReplaced
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -70,3 +70,23 @@ class ReplaceHisBlacklist(Command[HisBlacklistReplaced]):
 
     hospital_code: str
     entries: tuple[HisBan, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class FileAppeal(Command[Appeal]):
+    """A patient appeals against their ban in force (申诉): by text (``SS 理由``) or an agent
+    at the desk. The ban is the one that ends last (at their hospital, or platform-wide);
+    none is ``no_ban_to_appeal``, an appeal of that ban still open is ``appeal_pending``."""
+
+    patient_id: int
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class DecideAppeal(Command[Appeal]):
+    """An administrator decides an open appeal: ``grant`` lifts the ban; a rejection needs
+    the ``answer`` the patient is texted (a grant may carry one too)."""
+
+    appeal_id: int
+    grant: bool
+    answer: str = ""

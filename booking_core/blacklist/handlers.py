@@ -7,20 +7,28 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from ..events.audit import AuditAction
-from ..events.model import BanLifted, PatientBlacklisted
+from ..events.model import PatientBlacklisted
 from ..kernel import tenancy
 from ..kernel.actor import Actor
 from ..kernel.deps import Deps
 from ..kernel.errors import BookingError, InvalidInput, NotFound
 from ..kernel.registry import handler_table, on
-from ..kernel.unit import Tx, Unit, execute, one, rows, to_epoch, val
+from ..kernel.unit import Tx, Unit, one, rows, to_epoch, val
 from ..patients.queries import patient_by_card
 from ..patients.repo import patient_by_id
 from ..rules.checks import ban_end
 from ..rules.model import RuleKey
 from ..rules.repo import cached_rules
-from .bans import check_ban, insert_ban, same_ban_exists
-from .commands import AddToBlacklist, ImportBlacklist, LiftBan, ReplaceHisBlacklist
+from .appeals import decide_appeal, file_appeal
+from .bans import check_ban, insert_ban, lift_entry, same_ban_exists
+from .commands import (
+    AddToBlacklist,
+    DecideAppeal,
+    FileAppeal,
+    ImportBlacklist,
+    LiftBan,
+    ReplaceHisBlacklist,
+)
 from .his_sync import replace_his_blacklist
 from .model import BanSource, BlacklistEntry, BlacklistImport, LineRefused
 from .repo import active_ban, blacklist_from
@@ -44,25 +52,7 @@ def lift_ban(tx: Tx, cmd: LiftBan, deps: Deps) -> Unit[BlacklistEntry]:
     tenancy.check(cmd.actor, row["patient_hospital"], "blacklist_entry", cmd.entry_id)
     if row["hospital_id"] is None:  # a platform-wide ban is the platform's row
         tenancy.check(cmd.actor, None, "ban", cmd.entry_id, forbidden="lift_platform_ban")
-    if row["lifted_at"] is None:
-        yield execute(
-            "UPDATE blacklist SET lifted_at = ?, lifted_by = ? WHERE id = ?",
-            tx.epoch,
-            cmd.actor.label,
-            cmd.entry_id,
-        )
-        lifted = BanLifted(
-            hospital_id=row["patient_hospital"], entry_id=cmd.entry_id, patient_id=row["patient_id"]
-        )
-        tx.emit(lifted)
-        tx.audit(
-            cmd.actor,
-            AuditAction.BAN_LIFTED,
-            "patient",
-            row["patient_id"],
-            hospital_id=row["patient_hospital"],
-            after=lifted.payload(),
-        )
+    yield from lift_entry(tx, row, row["patient_hospital"], cmd.actor)
     row = yield one("SELECT * FROM blacklist WHERE id = ?", cmd.entry_id)
     return blacklist_from(row)
 
@@ -189,4 +179,6 @@ HANDLERS = handler_table(
     on(LiftBan, lift_ban),
     on(ImportBlacklist, import_blacklist),
     on(ReplaceHisBlacklist, replace_his_blacklist),
+    on(FileAppeal, file_appeal),
+    on(DecideAppeal, decide_appeal),
 )

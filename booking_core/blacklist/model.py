@@ -13,6 +13,7 @@ class BanSource(StrEnum):
     NO_SHOW = "no_show"  # the no-show sweep, by the hospital's rule (爽约)
     ADMIN = "admin"  # an administrator, on the console or through the API
     HIS = "his"  # the hospital's own system, through the API
+    CREDIT = "credit"  # the credit ladder (信用): a strike whose step is a ban
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,3 +63,29 @@ class HisBlacklistReplaced:
     @property
     def done(self) -> bool:
         return not self.refused
+
+
+class AppealStatus(StrEnum):
+    """An appeal's state (申诉): open until an administrator decides it."""
+
+    OPEN = "open"
+    GRANTED = "granted"  # the ban was lifted
+    REJECTED = "rejected"  # the ban stands
+
+
+@dataclass(frozen=True, slots=True)
+class Appeal:
+    """A patient's appeal against a ban (申诉). Instants are aware UTC datetimes."""
+
+    id: int
+    hospital_id: int  # the patient's hospital
+    ban_id: int
+    patient_id: int
+    reason: str
+    channel: str  # sms, agent, api
+    filed_by: str
+    filed_at: datetime
+    status: AppealStatus
+    decided_at: datetime | None = None
+    decided_by: str | None = None
+    answer: str | None = None

@@ -3,15 +3,18 @@ the end of their longest ban (the phone line's look-up)."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
 from ..kernel import tenancy
 from ..kernel.actor import Actor
+from ..kernel.errors import NotFound
 from ..kernel.pii import Cipher
-from ..kernel.unit import MAX_ROWS, Tx, Unit, from_epoch, rows
+from ..kernel.unit import MAX_ROWS, Tx, Unit, from_epoch, one, rows
 from ..patients.model import Patient
 from ..patients.queries import find_patients
+from .appeals import appeal_from
 from .model import BanSource, BlacklistEntry
 from .repo import blacklist_from
 
@@ -102,3 +105,61 @@ def list_blacklist(
     )
     entries: list[BlacklistEntry] = [blacklist_from(r) for r in found]
     return entries
+
+
+# --- appeals (申诉) ---------------------------------------------------------------------
+
+
+def list_appeals(
+    tx: Tx, actor: Actor, *, status: str | None = "open", patient_id: int | None = None
+) -> Unit[list[dict[str, Any]]]:
+    """Appeals (open ones by default, oldest first) with the patient's name and card and the
+    ban appealed against (the console masks the name)."""
+    where, args = tenancy.scope(actor, "ap.hospital_id")
+    if status is not None:
+        where.append("ap.status = ?")
+        args.append(status)
+    if patient_id is not None:
+        where.append("ap.patient_id = ?")
+        args.append(patient_id)
+    clause = " WHERE " + " AND ".join(where) if where else ""
+    found = yield rows(
+        "SELECT ap.*, p.name AS patient_name, p.card_no, h.code AS hospital_code, "
+        "bl.reason AS ban_reason, bl.source AS ban_source, bl.ends_at AS ban_ends_at, "
+        "bl.lifted_at AS ban_lifted_at, bl.hospital_id AS ban_hospital_id "
+        "FROM appeals ap JOIN patients p ON p.id = ap.patient_id "
+        "JOIN hospitals h ON h.id = ap.hospital_id JOIN blacklist bl ON bl.id = ap.ban_id"
+        + clause
+        + " ORDER BY ap.filed_at, ap.id LIMIT ?",
+        *args,
+        MAX_ROWS,
+    )
+    return [
+        {
+            **asdict(appeal_from(r)),
+            "patient_name": r["patient_name"],
+            "card_no": r["card_no"],
+            "hospital": r["hospital_code"],
+            "ban_reason": r["ban_reason"],
+            "ban_source": r["ban_source"],
+            "ban_ends_at": from_epoch(r["ban_ends_at"]),
+            "ban_lifted_at": from_epoch(r["ban_lifted_at"]),
+            "platform_wide": r["ban_hospital_id"] is None,
+        }
+        for r in found
+    ]
+
+
+def credit_strikes(tx: Tx, actor: Actor, patient_id: int) -> Unit[list[dict[str, Any]]]:
+    """A patient's strikes on the credit ladder (信用), newest first: kind, instant, step."""
+    patient = yield one("SELECT hospital_id FROM patients WHERE id = ?", patient_id)
+    if patient is None:
+        raise NotFound("patient", patient_id)
+    tenancy.check(actor, patient["hospital_id"], "patient", patient_id)
+    found = yield rows(
+        "SELECT kind, at, step, action, ban_id FROM credit_strikes WHERE patient_id = ? "
+        "ORDER BY at DESC, id DESC LIMIT ?",
+        patient_id,
+        MAX_ROWS,
+    )
+    return [{**dict(r), "at": from_epoch(r["at"])} for r in found]

@@ -6,6 +6,7 @@ from datetime import datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from ..blacklist.credit import after_cancellation
 from ..blacklist.repo import active_ban
 from ..events.audit import AuditAction
 from ..events.model import (
@@ -16,7 +17,7 @@ from ..events.model import (
     BookingPaid,
 )
 from ..kernel import tenancy
-from ..kernel.actor import Actor, Channel
+from ..kernel.actor import SYSTEM, Actor, Channel
 from ..kernel.deps import Deps
 from ..kernel.errors import (
     Blacklisted,
@@ -151,7 +152,18 @@ def cancel_booking(tx: Tx, cmd: CancelBooking, deps: Deps) -> Unit[BookingView]:
             tx.now, from_epoch(ctx["session_starts_at"]), rules, ZoneInfo(ctx["timezone"])
         )
     reason = CancelReason.HOSPITAL if cmd.by_hospital else CancelReason.PATIENT
-    return (yield from cancel_one(tx, booking, cmd.actor, reason, why))
+    view = yield from cancel_one(tx, booking, cmd.actor, reason, why)
+    if reason is CancelReason.PATIENT:  # 当日退号 / 频繁退号 count on the credit ladder
+        yield from after_cancellation(
+            tx,
+            patient_id=booking.patient_id,
+            hospital_id=booking.hospital_id,
+            booking_id=booking.id,
+            day=booking.day,
+            actor=SYSTEM,  # the rule's doing, not the patient's: the engine's in the audit
+            deps=deps,
+        )
+    return view
 
 
 def payment_refusal(booking: Booking, now: datetime) -> InvalidState | None:

@@ -1,15 +1,18 @@
 """Background sweeps of bookings: expired holds released, no-shows (爽约) and completed
-visits marked after the session ends (then the no-show rule, :mod:`..blacklist`)."""
+visits marked after the session ends (then the credit ladder, :mod:`..blacklist.credit`,
+or the fixed no-show rule when the ladder is off)."""
 
 from __future__ import annotations
 
 from collections import Counter
 
+from ..blacklist.credit import StrikeKind, add_strike, ladder_on
 from ..blacklist.handlers import apply_no_show_rule
 from ..events.audit import AuditAction
 from ..events.model import BookingCompleted, BookingNoShow
 from ..kernel.deps import Deps
-from ..kernel.unit import Tx, Unit, execute, rows
+from ..kernel.unit import Tx, Unit, execute, from_epoch, rows
+from ..rules.repo import cached_rules
 from .admission import booking_fields
 from .changes import cancel_one
 from .commands import ExpireHolds, SweepNoShows
@@ -36,13 +39,15 @@ def expire_holds(tx: Tx, cmd: ExpireHolds, deps: Deps) -> Unit[int]:
 def sweep_no_shows(tx: Tx, cmd: SweepNoShows, deps: Deps) -> Unit[tuple[int, int, int]]:
     """Returns (no_shows, completed, newly_blacklisted)."""
     found = yield rows(
-        "SELECT b.* FROM bookings b JOIN sessions se ON se.id = b.session_id "
+        "SELECT b.*, se.ends_at AS session_ends_at FROM bookings b "
+        "JOIN sessions se ON se.id = b.session_id "
         "WHERE b.status IN ('confirmed', 'checked_in') AND se.ends_at <= ? "
         "ORDER BY se.ends_at, b.id LIMIT ?",
         tx.epoch,
         cmd.limit,
     )
     no_shows: Counter[tuple[int, int]] = Counter()
+    missed: list[tuple[int, int, int, int]] = []  # patient, hospital, booking, session end
     completed = 0
     for row in found:
         booking = yield from still(row["id"], "('confirmed', 'checked_in')")
@@ -74,10 +79,27 @@ def sweep_no_shows(tx: Tx, cmd: SweepNoShows, deps: Deps) -> Unit[tuple[int, int
         )
         if new_status is BookingStatus.NO_SHOW:
             no_shows[(booking.patient_id, booking.hospital_id)] += 1
+            ends_at = row["session_ends_at"]
+            missed.append((booking.patient_id, booking.hospital_id, booking.id, ends_at))
         else:
             completed += 1
-    banned = 0
-    for patient_id, hospital_id in no_shows:
+    banned: set[int] = set()
+    for patient_id, hospital_id, booking_id, ends_at in sorted(missed, key=lambda m: m[3]):
+        strike = yield from add_strike(  # the credit ladder (信用), when it is on
+            tx,
+            patient_id=patient_id,
+            hospital_id=hospital_id,
+            kind=StrikeKind.NO_SHOW,
+            booking_id=booking_id,
+            at=from_epoch(ends_at),
+            actor=cmd.actor,
+            deps=deps,
+        )
+        if strike is not None and strike.ban_id is not None:
+            banned.add(patient_id)
+    for patient_id, hospital_id in no_shows:  # the fixed no-show ban, when the ladder is off
+        if ladder_on((yield from cached_rules(deps.cache, hospital_id))):
+            continue
         if (yield from apply_no_show_rule(tx, patient_id, hospital_id, cmd.actor, deps)):
-            banned += 1
-    return sum(no_shows.values()), completed, banned
+            banned.add(patient_id)
+    return sum(no_shows.values()), completed, len(banned)

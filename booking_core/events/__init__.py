@@ -7,6 +7,8 @@ from .commands import PurgeAudit
 from .envelope import message_id, webhook_body, webhook_headers
 from .model import (
     EVENT_TYPES,
+    AppealDecided,
+    AppealFiled,
     BanLifted,
     BookingCancelled,
     BookingCheckedIn,
@@ -26,6 +28,7 @@ from .model import (
     CallTransferred,
     ComplaintReceived,
     ComplaintReplied,
+    CreditWarned,
     Event,
     KioskDisabled,
     KioskJobAcked,
@@ -46,6 +49,8 @@ from .model import (
 
 __all__ = [
     "EVENT_TYPES",
+    "AppealDecided",
+    "AppealFiled",
     "AuditAction",
     "BanLifted",
     "BookingCancelled",
@@ -66,6 +71,7 @@ __all__ = [
     "CallbackClosed",
     "ComplaintReceived",
     "ComplaintReplied",
+    "CreditWarned",
     "Event",
     "KioskDisabled",
     "KioskJobAcked",

@@ -12,6 +12,8 @@ from __future__ import annotations
 from enum import StrEnum
 
 from .model import (
+    AppealDecided,
+    AppealFiled,
     BanLifted,
     BookingCancelled,
     BookingCheckedIn,
@@ -23,6 +25,7 @@ from .model import (
     BookingNoShow,
     BookingPaid,
     ComplaintReplied,
+    CreditWarned,
     KioskDisabled,
     KioskPasswordReset,
     KioskRegistered,
@@ -52,6 +55,9 @@ class AuditAction(StrEnum):
     PATIENT_REGISTERED = PatientRegistered.topic
     PATIENT_BLACKLISTED = PatientBlacklisted.topic
     BAN_LIFTED = BanLifted.topic
+    CREDIT_WARNED = CreditWarned.topic
+    APPEAL_FILED = AppealFiled.topic
+    APPEAL_DECIDED = AppealDecided.topic
     RULE_CHANGED = RuleChanged.topic
     COMPLAINT_REPLIED = ComplaintReplied.topic
     KIOSK_REGISTERED = KioskRegistered.topic

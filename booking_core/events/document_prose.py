@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .model import (
+    AppealDecided,
+    AppealFiled,
     BanLifted,
     BookingCancelled,
     BookingCheckedIn,
@@ -34,6 +36,7 @@ from .model import (
     CallTransferred,
     ComplaintReceived,
     ComplaintReplied,
+    CreditWarned,
     Event,
     KioskDisabled,
     KioskJobAcked,
@@ -224,7 +227,14 @@ GROUPS = (
     Group("Slots and sessions (号源、排班)", (SlotChanged, SessionCreated, SessionStopped)),
     Group(
         "Patients and the blacklist (患者、黑名单)",
-        (PatientRegistered, PatientBlacklisted, BanLifted),
+        (
+            PatientRegistered,
+            PatientBlacklisted,
+            BanLifted,
+            CreditWarned,
+            AppealFiled,
+            AppealDecided,
+        ),
     ),
     Group("Rules (规则)", (RuleChanged,)),
     Group("Calls (来电)", (CallBooked, CallCodeIssued, CallTransferred, CallEnded, CallbackClosed)),
@@ -313,7 +323,21 @@ When a patient is registered (`RegisterPatient`: at the desk, by text with `ZC`,
 `/api/v1`). The payload carries no name, ID number or phone.""",
     PatientBlacklisted: """\
 When a ban is added: by an operator (`AddToBlacklist`), for each line of an imported file
-(`ImportBlacklist`), or by the no-show sweep (source `no_show`).""",
+(`ImportBlacklist`), by the fixed no-show rule (source `no_show`), or by the credit
+ladder (信用, source `credit`: a no-show found by the sweep, or a patient's cancellation
+that made a strike; `strike` says which). The SMS notifier texts the patient of a
+`credit` ban when it starts.""",
+    CreditWarned: """\
+When a strike on the credit ladder (信用) is a warning step (by default the first of the
+rolling year), in the unit that found the strike (the no-show sweep, or the patient's
+cancellation). The SMS notifier texts the patient the warning.""",
+    AppealFiled: """\
+When a patient appeals against a ban in force (`FileAppeal`: a text `SS 理由`, or an agent
+at the desk). One open appeal per ban.""",
+    AppealDecided: """\
+When an administrator decides an appeal (`DecideAppeal` on the console's appeals page):
+granted, after the [BanLifted](#banlifted) of its ban, or rejected. The SMS notifier texts
+the patient the decision and the answer.""",
     BanLifted: """\
 When an operator lifts a ban before its end (`LiftBan`). Lifting an entry already lifted
 records nothing.""",

@@ -16,6 +16,8 @@ from typing import Any
 
 from ..kernel.actor import Channel
 from .model import (
+    AppealDecided,
+    AppealFiled,
     BanLifted,
     BookingCancelled,
     BookingCheckedIn,
@@ -34,6 +36,7 @@ from .model import (
     CallTransferred,
     ComplaintReceived,
     ComplaintReplied,
+    CreditWarned,
     Event,
     KioskDisabled,
     KioskJobAcked,
@@ -138,6 +141,19 @@ EXAMPLES: Mapping[type[Event], Event] = {
             source="no_show",
         ),
         BanLifted(hospital_id=1, entry_id=2, patient_id=7),
+        CreditWarned(
+            hospital_id=1, patient_id=7, strike=1, kind="no_show", next_ban_days=30, period_days=365
+        ),
+        AppealFiled(hospital_id=1, appeal_id=4, entry_id=2, patient_id=7, channel="sms"),
+        AppealDecided(
+            hospital_id=1,
+            appeal_id=4,
+            entry_id=2,
+            patient_id=7,
+            granted=False,
+            answer="您未提供就医证明",
+            until=datetime(2026, 9, 1, tzinfo=SHANGHAI),
+        ),
         RuleChanged(
             hospital_id=None, key="max_active_per_patient", value=3, enabled=True, priority=0
         ),

@@ -287,7 +287,12 @@ class PatientBlacklisted(Event):
     reason: str = doc("Why, in words")
     source: str = doc(
         "Who decided: admin (an operator, or a file one imported), his (the hospital's "
-        "system) or no_show (the sweep)"
+        "system), no_show (the fixed no-show rule) or credit (the credit ladder, 信用)"
+    )
+    strike: int | None = doc(
+        "The credit ladder's strike that gave the ban (its number in the period); null: "
+        "not the ladder's",
+        None,
     )
 
 
@@ -300,6 +305,50 @@ class BanLifted(Event):
 
     entry_id: int = doc("The blacklist entry lifted")
     patient_id: int = doc("The patient; the key")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CreditWarned(Event):
+    """The credit ladder (信用) warned a patient: a strike whose step is a warning, not a
+    ban (by default the first no-show of the year)."""
+
+    topic: ClassVar[str] = "patient.credit_warned"
+    key_field: ClassVar[str] = "patient_id"
+
+    patient_id: int = doc("The patient; the key")
+    strike: int = doc("The strike's number within the period (1: the first)")
+    kind: str = doc("What earned it: no_show, same_day_cancel or book_cancel")
+    next_ban_days: int = doc("How many days the next strike would ban for (0: another warning)")
+    period_days: int = doc("The rolling period strikes are counted in, in days")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class AppealFiled(Event):
+    """A patient appealed against a ban (申诉): by text or at the desk."""
+
+    topic: ClassVar[str] = "patient.appeal_filed"
+    key_field: ClassVar[str] = "patient_id"
+
+    appeal_id: int = doc("The appeal")
+    entry_id: int = doc("The blacklist entry appealed against")
+    patient_id: int = doc("The patient; the key")
+    channel: str = doc("Where it was filed: sms, agent or api")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class AppealDecided(Event):
+    """An administrator decided an appeal (申诉): granted (the ban is lifted, see
+    BanLifted) or rejected, with the answer the patient is texted."""
+
+    topic: ClassVar[str] = "patient.appeal_decided"
+    key_field: ClassVar[str] = "patient_id"
+
+    appeal_id: int = doc("The appeal")
+    entry_id: int = doc("The blacklist entry appealed against")
+    patient_id: int = doc("The patient; the key")
+    granted: bool = doc("True: the ban was lifted; false: it stands")
+    answer: str = doc("The administrator's words to the patient")
+    until: datetime = doc("When the ban ends (if it stands), with the hospital's UTC offset")
 
 
 # --- rules (规则) -----------------------------------------------------------------------
@@ -554,6 +603,9 @@ EVENT_TYPES = _by_topic(
     PatientRegistered,
     PatientBlacklisted,
     BanLifted,
+    CreditWarned,
+    AppealFiled,
+    AppealDecided,
     RuleChanged,
     CallBooked,
     CallCodeIssued,

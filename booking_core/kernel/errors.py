@@ -135,6 +135,26 @@ class Blacklisted(BookingError):
         super().__init__(until=until, reason=reason)
 
 
+class NoBanToAppeal(BookingError):
+    """An appeal (申诉) needs a ban in force: the patient has none (or this one is over or
+    lifted already)."""
+
+    code = "no_ban_to_appeal"
+
+    def __init__(self, patient_id: int) -> None:
+        super().__init__(patient_id=patient_id)
+
+
+class AppealPending(BookingError):
+    """The ban has an appeal (申诉) waiting for a decision, filed at ``filed_at`` (the
+    hospital-local instant): one open appeal per ban."""
+
+    code = "appeal_pending"
+
+    def __init__(self, appeal_id: int, filed_at: datetime) -> None:
+        super().__init__(appeal_id=appeal_id, filed_at=filed_at)
+
+
 class OutsideBookingWindow(BookingError):
     """Too early: this day's places are released (放号) at ``opens_at``."""
 

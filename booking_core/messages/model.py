@@ -8,6 +8,7 @@ from enum import StrEnum
 
 from ..bookings.model import BookingView
 from ..events.model import (
+    AppealDecided,
     BookingCancelled,
     BookingCompleted,
     BookingConfirmationResent,
@@ -19,8 +20,10 @@ from ..events.model import (
     CallBooked,
     CallCodeIssued,
     ComplaintReplied,
+    CreditWarned,
     Event,
     OutboxEvent,
+    PatientBlacklisted,
 )
 
 
@@ -38,6 +41,8 @@ class MessageKind(StrEnum):
     COMPLAINT = "complaint"  # 投诉处理结果: the outcome of the patient's complaint
     CODE = "code"  # 验证码: a phone caller asked to hear or cancel the patient's bookings
     CALLBACK = "callback"  # 回拨未接通: a call-back could not reach the caller
+    CREDIT = "credit"  # 信用: a strike's warning, or a ladder ban that starts
+    APPEAL = "appeal"  # 申诉结果: the decision on the patient's appeal against a ban
 
 
 HOSPITAL_INITIATED = frozenset({MessageKind.STOP, MessageKind.REMINDER, MessageKind.SURVEY})
@@ -87,6 +92,9 @@ NOTICE_EVENTS: tuple[type[Event], ...] = (
     CallCodeIssued,
     CallbackClosed,
     ComplaintReplied,
+    CreditWarned,
+    PatientBlacklisted,  # the credit ladder's bans only (the notifier's kind_of)
+    AppealDecided,
 )
 """Events somebody is told of by text; the others are marked done untouched."""
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from ..bookings.repo import view_by_no
 from ..events.model import (
+    AppealDecided,
     BookingEvent,
     CallbackClosed,
     CallBooked,
     CallCodeIssued,
     ComplaintReplied,
+    CreditWarned,
     OutboxEvent,
+    PatientBlacklisted,
     decode,
 )
 from ..events.outbox import claim
@@ -43,6 +46,12 @@ def _notice(event: OutboxEvent, cipher: Cipher) -> Unit[Notice]:
     if isinstance(happened, CallbackClosed):  # to the number that asked to be called back
         recipients = yield from _recipients(cipher, happened.phone_enc)
         return Notice(event, happened, None, "", recipients)
+    if isinstance(happened, CreditWarned | PatientBlacklisted | AppealDecided):  # the patient's
+        patient = yield one(
+            "SELECT name, phone_enc FROM patients WHERE id = ?", happened.patient_id
+        )
+        recipients = yield from _recipients(cipher, patient["phone_enc"] if patient else None)
+        return Notice(event, happened, None, patient["name"] if patient else "", recipients)
     assert isinstance(happened, BookingEvent | CallBooked)  # the other NOTICE_EVENTS
     try:
         view = yield from view_by_no(happened.booking_no)

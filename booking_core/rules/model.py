@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import time, timedelta
 from enum import StrEnum
+from itertools import pairwise
 from typing import Any
 
 from ..kernel.errors import InvalidInput
@@ -36,6 +37,12 @@ class RuleKey(StrEnum):
     RESCHEDULE_DEADLINE_DAYS = "reschedule_deadline_days"  # 改约: until N-1 days' end before
     NO_SHOW_BLACKLIST = "no_show_blacklist"  # 爽约: N no-shows within the period → ban
     BLACKLIST_BAN_DAYS = "blacklist_ban_days"  # 黑名单期限
+    # 信用阶梯: strikes in a rolling period → steps (a list of ban days, 0 a warning text);
+    # when on it supersedes the fixed no-show ban of the two keys above
+    CREDIT_LADDER = "credit_ladder"
+    SAME_DAY_CANCEL_STRIKE = "same_day_cancel_strike"  # 当日退号: every N in the period, a strike
+    BOOK_CANCEL_STRIKE = "book_cancel_strike"  # 频繁预约取消: every N cancels in the period
+    CREDIT_PLATFORM_WIDE = "credit_platform_wide"  # 全平台信用: ladder bans at every hospital
     BLACKLIST_CHECK = "blacklist_check"  # refuse blacklisted patients
     AGENT_DIRECT_DEBIT = "agent_direct_debit"  # agent desks may debit the prepaid balance
     SMS_CODES_PER_MINUTE = "sms_codes_per_minute"  # phone verification codes
@@ -87,6 +94,11 @@ PLATFORM_DEFAULTS: tuple[Rule, ...] = (
     Rule(RuleKey.NO_SHOW_BLACKLIST, 3, period_type=_DAYS, period_value=90),
     Rule(RuleKey.BLACKLIST_BAN_DAYS, 90),
     Rule(RuleKey.BLACKLIST_CHECK, True),
+    # 1st strike a warning text, 2nd 30 days, 3rd and more 90 days, within a rolling year
+    Rule(RuleKey.CREDIT_LADDER, [0, 30, 90], period_type=_DAYS, period_value=365),
+    Rule(RuleKey.SAME_DAY_CANCEL_STRIKE, 3, period_type=_DAYS, period_value=365),
+    Rule(RuleKey.BOOK_CANCEL_STRIKE, 5, period_type=_DAYS, period_value=30),
+    Rule(RuleKey.CREDIT_PLATFORM_WIDE, False),
     Rule(RuleKey.AGENT_DIRECT_DEBIT, False),
     Rule(RuleKey.SMS_CODES_PER_MINUTE, 1),
     # a family registers a few people at once; a stranger trying ID numbers gets 3 a day
@@ -109,6 +121,10 @@ REFUSALS: dict[RuleKey, tuple[str, ...]] = {
     RuleKey.NO_SHOW_BLACKLIST: ("blacklisted",),
     RuleKey.BLACKLIST_BAN_DAYS: ("blacklisted",),
     RuleKey.BLACKLIST_CHECK: ("blacklisted",),
+    RuleKey.CREDIT_LADDER: ("blacklisted", "no_ban_to_appeal", "appeal_pending"),
+    RuleKey.SAME_DAY_CANCEL_STRIKE: ("blacklisted",),
+    RuleKey.BOOK_CANCEL_STRIKE: ("blacklisted",),
+    RuleKey.CREDIT_PLATFORM_WIDE: ("blacklisted",),
     RuleKey.SMS_REGISTRATIONS_PER_DAY: ("limit_reached",),
     RuleKey.IVR_LOOKUPS_PER_HOUR: ("limit_reached",),
 }
@@ -123,7 +139,20 @@ _VALUE_TYPES: dict[RuleKey, type] = {
     RuleKey.PREPAY_REQUIRED: bool,
     RuleKey.BLACKLIST_CHECK: bool,
     RuleKey.AGENT_DIRECT_DEBIT: bool,
+    RuleKey.CREDIT_LADDER: list,
+    RuleKey.CREDIT_PLATFORM_WIDE: bool,
 }
+
+MAX_LADDER_STEPS = 10  # a ladder a person reads at a glance
+
+PERIOD_KEYS = (
+    RuleKey.PATIENTS_PER_PHONE,
+    RuleKey.NO_SHOW_BLACKLIST,
+    RuleKey.CREDIT_LADDER,
+    RuleKey.SAME_DAY_CANCEL_STRIKE,
+    RuleKey.BOOK_CANCEL_STRIKE,
+)
+"""The rules that count over a check period (they need one)."""
 
 MAX_DAYS = 3650  # ten years: date arithmetic with more would leave the calendar
 
@@ -151,17 +180,44 @@ def validate_rule(rule: Rule) -> Rule:
         raise InvalidInput("value", f"{rule.key} takes a whole number >= 0")
     if want is int and value > max_value(rule.key):
         raise InvalidInput("value", f"{rule.key} takes at most {max_value(rule.key)}")
+    if want is list:
+        _validate_ladder(rule)
+    if rule.key is RuleKey.CREDIT_PLATFORM_WIDE and rule.hospital_id is not None:
+        raise InvalidInput("hospital", f"{rule.key} is the platform's rule, not a hospital's")
     if rule.key is RuleKey.RELEASE_TIME:
         try:
             time.fromisoformat(value)
         except (TypeError, ValueError) as err:
             raise InvalidInput("value", "release_time takes HH:MM") from err
-    needs_period = rule.key in (RuleKey.PATIENTS_PER_PHONE, RuleKey.NO_SHOW_BLACKLIST)
-    if needs_period and (
+    if rule.key in PERIOD_KEYS and (
         rule.period_type is None or not rule.period_value or rule.period_value < 0
     ):
         raise InvalidInput("period", f"{rule.key} needs a check period")
     return rule
+
+
+def _validate_ladder(rule: Rule) -> None:
+    """A credit ladder: 1 to 10 steps, each the ban days of that strike (0: a warning text);
+    a step never shorter than the one before (the ladder escalates)."""
+    steps = rule.value
+    if (
+        not isinstance(steps, list)
+        or not 1 <= len(steps) <= MAX_LADDER_STEPS
+        or any(isinstance(d, bool) or not isinstance(d, int) for d in steps)
+    ):
+        raise InvalidInput(
+            "value", f"{rule.key} takes a list of 1 to {MAX_LADDER_STEPS} whole numbers of days"
+        )
+    if any(not 0 <= d <= MAX_DAYS for d in steps):
+        raise InvalidInput("value", f"{rule.key}: each step 0 (a warning) to {MAX_DAYS} days")
+    if any(later < earlier for earlier, later in pairwise(steps)):
+        raise InvalidInput("value", f"{rule.key}: each step at least as long as the one before")
+
+
+def ladder_step(steps: list[int], strike: int) -> int:
+    """The ban days of the ``strike``-th strike (from 1) on a ladder: its own step, or the
+    last step for every strike past the ladder's end. 0: a warning."""
+    return steps[min(strike, len(steps)) - 1]
 
 
 class RuleSet:

@@ -31,6 +31,8 @@ WORDS: Mapping[str, str] = {
     "slot_full": "该时段已约满，请选择其他时段",
     "already_booked": "您已预约该时段，无需重复预约",
     "blacklisted": "您的预约权限暂被限制，请到人工窗口咨询",
+    "no_ban_to_appeal": "您的预约权限正常，无需申诉",  # never at a kiosk; every code has words
+    "appeal_pending": "您的申诉正在处理，结果将短信告知",  # never at a kiosk
     "outside_window": "该号源尚未开放预约",
     "booking_closed": "该时段已停止预约",
     "limit_reached": "已达到预约次数上限",

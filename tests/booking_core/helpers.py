@@ -7,7 +7,14 @@ from booking_core import bookings, catalogue, rules
 from booking_core.events import outbox
 from booking_core.kernel.actor import Channel
 from booking_core.kernel.unit import rows, val
-from booking_core.rules import PeriodType, Rule, RuleKey
+from booking_core.rules import PERIOD_KEYS, PeriodType, Rule, RuleKey
+
+PERIOD_DAYS = {
+    RuleKey.PATIENTS_PER_PHONE: 30,
+    RuleKey.NO_SHOW_BLACKLIST: 90,
+    RuleKey.BOOK_CANCEL_STRIKE: 30,
+}
+"""The check period set_rule gives a counting rule unless told (365 days for the others)."""
 
 
 async def hospital_id(services, code: str = "H001") -> int:
@@ -16,11 +23,11 @@ async def hospital_id(services, code: str = "H001") -> int:
 
 async def set_rule(services, key: RuleKey, value, *, hospital: str | None = "H001", **kw):
     """Hospital ``hospital``'s record of ``key`` (the platform's when None); the limits that
-    count over a period count over 30 days (patients per phone) or 90 (no-shows)."""
+    count over a period count over :data:`PERIOD_DAYS` (else a rolling year)."""
     hid = None if hospital is None else await hospital_id(services, hospital)
-    if key in (RuleKey.PATIENTS_PER_PHONE, RuleKey.NO_SHOW_BLACKLIST):
+    if key in PERIOD_KEYS:
         kw.setdefault("period_type", PeriodType.DAYS)
-        kw.setdefault("period_value", 30 if key is RuleKey.PATIENTS_PER_PHONE else 90)
+        kw.setdefault("period_value", PERIOD_DAYS.get(key, 365))
     await services.handle(rules.SetRule(rule=Rule(key, value, hospital_id=hid, **kw)))
 
 

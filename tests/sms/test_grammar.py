@@ -15,6 +15,7 @@ from booking_core.kernel.identity import new_booking_no
 from sms.grammar import (
     ERROR_CODES,
     FORMATS,
+    AppealBan,
     Book,
     BookingStatus,
     Cancel,
@@ -135,6 +136,9 @@ RIGHT = [
     ("DY", OptIn()),
     ("START", OptIn()),
     ("订阅", OptIn()),
+    ("SS 那天住院了", AppealBan("那天住院了")),
+    ("申诉 那天，住院了", AppealBan("那天 住院了")),
+    ("ss忘记取消了", AppealBan("忘记取消了")),
     # survey scores
     ("1", SurveyScore(1)),
     ("5", SurveyScore(5)),
@@ -200,6 +204,9 @@ WRONG = [
     ("KS 心内(门诊)", "bad_query", "KS", {"reason": "characters"}),
     ("KS " + "心" * 21, "bad_query", "KS", {"reason": "too_long"}),
     ("YS", "missing_query", "YS", {}),
+    ("SS", "missing_reason", "SS", {}),
+    ("申诉", "missing_reason", "SS", {}),
+    ("SS " + "长" * 201, "bad_reason", "SS", {"length": 201}),
     ("YS ·", "bad_query", "YS", {"reason": "characters"}),
     ("TD 谢谢", "too_many_parts", "TD", {"extra": "谢谢"}),
     ("退订了", "too_many_parts", "TD", {"extra": "了"}),
@@ -286,6 +293,7 @@ def test_megabytes_of_text_are_refused_quickly():
         (Help(), "BZ"),
         (OptOut(), "TD"),
         (OptIn(), "DY"),
+        (AppealBan("那天 住院了"), "SS 那天 住院了"),
         (SurveyScore(4), "4"),
     ],
 )
@@ -410,6 +418,14 @@ queries = (
     .filter(lambda query: len(query) <= 20)
 )
 
+reasons = (
+    st.lists(
+        st.text(alphabet=LETTER | st.sampled_from(DIGITS), min_size=1, max_size=12), min_size=1
+    )
+    .map(" ".join)
+    .filter(lambda reason: len(reason) <= 200)
+)
+
 commands = st.one_of(
     st.builds(Book, _n_digits(5), month_day_times(), names),
     st.builds(Register, id_numbers(), names),
@@ -424,6 +440,7 @@ commands = st.one_of(
     st.just(OptOut()),
     st.just(OptIn()),
     st.builds(SurveyScore, st.integers(1, 5)),
+    st.builds(AppealBan, reasons),
 )
 
 

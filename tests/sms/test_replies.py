@@ -65,6 +65,12 @@ SAMPLE = {
     "extra": "x",
     "tracking_no": "20260715001",
     "reply": "已与科室沟通，向您致歉。",
+    "patients": "张*",
+    "strike": 2,
+    "kind": "no_show",
+    "next_days": 30,
+    "answer": "已核实",
+    "until": datetime(2026, 8, 11, tzinfo=UTC),
 }
 
 
@@ -73,9 +79,17 @@ def _error_params(cls) -> dict:
     for name in inspect.signature(cls.__init__).parameters:
         if name == "self":
             continue
-        if name in ("until", "opens_at", "closed_at", "deadline"):
+        if name in ("until", "opens_at", "closed_at", "deadline", "filed_at"):
             params[name] = WHEN
-        elif name in ("limit", "balance", "needed", "available", "slot_id", "session_id"):
+        elif name in (
+            "limit",
+            "balance",
+            "needed",
+            "available",
+            "slot_id",
+            "session_id",
+            "appeal_id",
+        ):
             params[name] = 1
         elif name == "patient_id":
             params[name] = 7
@@ -155,6 +169,8 @@ def test_the_notice_kinds_are_the_cores_outbound_kinds():
         MessageKind.COMPLAINT,
         MessageKind.CODE,
         MessageKind.CALLBACK,
+        MessageKind.CREDIT,
+        MessageKind.APPEAL,
     }
 
 

@@ -12,7 +12,7 @@ from aiohttp import web
 from booking_core import blacklist, calls, catalogue, patients
 from booking_core.bookings import BookingStatus, list_bookings
 from booking_core.catalogue import Hospital, departments
-from booking_core.kernel.errors import InvalidInput, NotFound
+from booking_core.kernel.errors import BookingError, InvalidInput, NotFound
 from booking_core.patients import Patient, RevealPatient
 
 from ...i18n import language, translate
@@ -24,7 +24,7 @@ from ..common import actor, form, services, session
 from ..records import booking_row
 from .booking_aids import prefilled, record_extras
 from .calls import call_row
-from .common import filters, masked_id, patient_row
+from .common import filters, flash, masked_id, patient_row
 
 SEARCH_COOKIE = "guahao_search"
 SEARCH_SECONDS = 600  # a search result can be reloaded (or come back to) for ten minutes
@@ -204,3 +204,31 @@ async def reveal(request: web.Request) -> Page:
         RevealPatient(patient_id=patient_id, actor=actor(request))
     )
     return Page(await record_context(request, patient_id, clear), template="desk/patient.html")
+
+
+async def appeal(request: web.Request) -> Page:
+    """申诉 at the desk: the agent files the patient's appeal against their ban, with the
+    reason they give; an administrator decides it in the back office (the patient is texted
+    the decision). A refusal (no ban, one already waiting) is shown on the record."""
+    patient_id = _patient_id(request)
+    fields = await form(request)
+    try:
+        await services(request).handle(
+            blacklist.FileAppeal(
+                patient_id=patient_id, reason=fields.get("reason", ""), actor=actor(request)
+            )
+        )
+    except BookingError as err:
+        if isinstance(err, NotFound):
+            raise
+        context = await record_context(request, patient_id)
+        hospital: Hospital = await services(request).read(
+            patients.patient_hospital, patient_id, actor(request)
+        )
+        return Page(
+            {**context, **flash(request, err, hospital.timezone)},
+            status=409 if err.code != "invalid_input" else 400,
+            template="desk/patient.html",
+        )
+    target = f"{console_path(request)}desk/patients/{patient_id}?done=appealed"
+    return Page({"patient_id": patient_id, "done": "appealed"}, redirect=target)

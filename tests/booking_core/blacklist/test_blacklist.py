@@ -1,5 +1,6 @@
 """The blacklist (黑名单) through the services, on both stores: bans added, lifted and
-listed with their events and audit; three no-shows within 90 days ban for 90 (爽约);
+listed with their events and audit; with the credit ladder switched off, the fixed rule:
+three no-shows within 90 days ban for 90 (爽约; the ladder: test_credit_ladder.py);
 platform-wide and hospital bans, and who may ban, see and lift whom."""
 
 from __future__ import annotations
@@ -94,7 +95,12 @@ async def test_blacklist_entry_needs_a_reason_and_a_known_source(world, services
     assert err.value.field == field
 
 
-# --- no-show → blacklist (爽约) -----------------------------------------------------------
+# --- no-show → blacklist (爽约), the fixed rule: the credit ladder switched off -------------
+
+
+async def _fixed_rule(services) -> None:
+    """The hospital switched the credit ladder off: the fixed no-show ban is in force."""
+    await set_rule(services, RuleKey.CREDIT_LADDER, [0, 30, 90], enabled=False)
 
 
 async def _no_show(world, services, clock, patient, day: date, *, sweep_at=(12, 0, 0)):
@@ -109,6 +115,7 @@ async def _no_show(world, services, clock, patient, day: date, *, sweep_at=(12, 
 
 async def test_three_no_shows_put_the_patient_on_the_blacklist(world, services, clock):
     await world.basic(date(2026, 7, 1))  # an old session: the world needs one
+    await _fixed_rule(services)
     patient = await world.patient()
     assert await _no_show(world, services, clock, patient, date(2026, 7, 11)) == (1, 0, 0)
     assert await _no_show(world, services, clock, patient, date(2026, 7, 12)) == (1, 0, 0)
@@ -141,6 +148,7 @@ async def test_three_no_shows_put_the_patient_on_the_blacklist(world, services, 
 
 async def test_no_shows_spread_over_more_than_90_days_give_no_ban(world, services, clock):
     await world.basic(date(2026, 7, 1))
+    await _fixed_rule(services)
     patient = await world.patient()
     for day in (date(2026, 7, 11), date(2026, 8, 30), date(2026, 10, 10)):  # 91 days apart
         assert await _no_show(world, services, clock, patient, day) == (1, 0, 0)
@@ -149,6 +157,7 @@ async def test_no_shows_spread_over_more_than_90_days_give_no_ban(world, service
 
 async def test_no_shows_exactly_90_days_apart_are_within_the_period(world, services, clock):
     await world.basic(date(2026, 7, 1))
+    await _fixed_rule(services)
     patient = await world.patient()
     results = [
         await _no_show(world, services, clock, patient, day)
@@ -161,6 +170,7 @@ async def test_a_late_sweep_bans_as_an_on_time_one_would(world, services, clock)
     """The 90 days run back from the latest missed session, not from the sweep: a sweep
     that runs ten days late (an outage) still sees three no-shows within 90 days."""
     await world.basic(date(2026, 7, 1))
+    await _fixed_rule(services)
     patient = await world.patient()
     for day in (date(2026, 7, 11), date(2026, 8, 25)):
         assert await _no_show(world, services, clock, patient, day) == (1, 0, 0)
@@ -173,6 +183,7 @@ async def test_a_late_sweep_bans_as_an_on_time_one_would(world, services, clock)
 
 async def test_checked_in_bookings_complete_and_do_not_count(world, services, clock):
     await world.basic(date(2026, 7, 1))
+    await _fixed_rule(services)
     patient = await world.patient()
     for day in (date(2026, 7, 11), date(2026, 7, 12)):
         await _no_show(world, services, clock, patient, day)
@@ -190,6 +201,7 @@ async def test_checked_in_bookings_complete_and_do_not_count(world, services, cl
 
 async def test_no_show_rule_override_and_switch_off(world, services, clock):
     await world.basic(date(2026, 7, 1))
+    await _fixed_rule(services)
     await set_rule(services, RuleKey.NO_SHOW_BLACKLIST, 1, period_value=30)
     await set_rule(services, RuleKey.BLACKLIST_BAN_DAYS, 7)
     patient = await world.patient()

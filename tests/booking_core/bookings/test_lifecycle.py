@@ -511,6 +511,7 @@ async def test_no_show_sweep_after_the_session_ends(world, services, clock):
         [
             ("booking.completed", came.booking.booking_no),
             ("booking.no_show", absent.booking.booking_no),
+            ("patient.credit_warned", str(absent.booking.patient_id)),  # the ladder's 1st step
         ]
     )
     assert (await audit_rows(services, absent.booking.booking_no))[-1]["action"] == (

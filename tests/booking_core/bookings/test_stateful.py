@@ -18,6 +18,10 @@ After every step the stored world must agree with the model and with itself:
 * a refused command (a ``BookingError``) changed nothing and recorded no event;
 * patient balances are the model's, and never negative; the last ``slot.changed`` of a slot
   tells its current count; each stop and each ban has its one event.
+* bans follow the credit ladder (信用): each no-show, and each Nth same-day or Nth
+  cancellation by the patient, is a strike; the ladder's step of the strike's number is a
+  warning (its event) or a ban of so many days from today (its event, unless a longer ban
+  is in force); a banned patient is refused until the ban's end.
 
 Each rule runs its coroutine with ``loop.run_until_complete`` on an event loop the machine owns.
 """
@@ -165,14 +169,23 @@ class MBooking:
 class MPatient:
     id: int
     balance: int
-    banned: bool = False
+    strikes: int = 0  # on the credit ladder (all within its rolling year: the run is days)
+    ban_until: datetime | None = None  # the end of the longest ban given
+    bans: int = 0  # ban events
+    warnings: int = 0  # credit_warned events
+    cancels: list[bool] = field(default_factory=list)  # not yet consumed: same-day or not
+
+    def banned(self, now: datetime) -> bool:
+        return self.ban_until is not None and now < self.ban_until
 
 
 @dataclass
 class Model:
     prepay: bool
     max_active: int
-    no_show_limit: int  # this many no-shows (within 90 days) put a patient on the blacklist
+    ladder: list[int]  # the credit ladder: ban days of the 1st, 2nd … strike (0: a warning)
+    same_day_every: int  # every this many same-day cancellations: a strike
+    cancel_every: int  # every this many cancellations (within 30 days): a strike
     sessions: list[MSession] = field(default_factory=list)
     slots: list[MSlot] = field(default_factory=list)
     patients: list[MPatient] = field(default_factory=list)
@@ -196,7 +209,7 @@ class Model:
             return e.SessionUnavailable
         if now >= session.starts_at:  # cut-off 0: booking closes when the session starts
             return e.BookingClosed
-        if self.patients[patient].banned:
+        if self.patients[patient].banned(now):
             return e.Blacklisted
         mine = [b for b in self.bookings if b.active and b.patient == patient and b is not moving]
         if any(b.slot == slot for b in mine):
@@ -218,6 +231,35 @@ class Model:
         if b.paid > 0 and (b.method or "balance") == "balance":
             self.patients[b.patient].balance += b.paid
         b.topics.append("booking.cancelled")
+
+    def strike(self, patient: int, now: datetime) -> bool:
+        """A strike on the ladder: its step, a warning or a ban; True: a new ban."""
+        p = self.patients[patient]
+        p.strikes += 1
+        days = self.ladder[min(p.strikes, len(self.ladder)) - 1]
+        if not days:
+            p.warnings += 1
+            event("ladder: a warning")
+            return False
+        today = now.astimezone(TZ).date()
+        ends = datetime.combine(today + timedelta(days=days), time(0, 0), tzinfo=TZ)
+        current = p.ban_until if p.banned(now) else None
+        if current is not None and current >= ends:
+            return False
+        p.ban_until = ends
+        p.bans += 1
+        event(f"ladder: a ban of {days} days")
+        return True
+
+    def cancelled_by_patient(self, b: MBooking, now: datetime) -> None:
+        """当日退号 / 频繁退号: counted until a strike consumes every cancellation so far."""
+        p = self.patients[b.patient]
+        p.cancels.append(now.astimezone(TZ).date() == self.session_of(b).day)
+        same_day = p.cancels[-1] and sum(p.cancels) >= self.same_day_every
+        if same_day or len(p.cancels) >= self.cancel_every:
+            p.cancels.clear()
+            event(f"ladder: a {'same-day ' if same_day else ''}cancellation strike")
+            self.strike(b.patient, now)
 
     def move(self, b: MBooking, slot: int) -> None:
         b.place = None
@@ -321,7 +363,9 @@ class BookingMachine(RuleBasedStateMachine):
         start=st.sampled_from(STARTS),
         prepay=st.booleans(),
         max_active=st.sampled_from([2, 5]),
-        no_show_limit=st.sampled_from([1, 3]),
+        ladder=st.sampled_from([[0, 30, 90], [30], [0, 0, 30]]),
+        same_day_every=st.sampled_from([1, 2]),
+        cancel_every=st.sampled_from([2, 3]),
         balances=st.lists(
             st.sampled_from([0, 3000, 5000, 8000, 20000]), min_size=N_PATIENTS, max_size=N_PATIENTS
         ),
@@ -332,7 +376,9 @@ class BookingMachine(RuleBasedStateMachine):
         start: datetime,
         prepay: bool,
         max_active: int,
-        no_show_limit: int,
+        ladder: list[int],
+        same_day_every: int,
+        cancel_every: int,
         balances: list[int],
         opening: list[tuple[int, int]],
     ) -> None:
@@ -341,7 +387,11 @@ class BookingMachine(RuleBasedStateMachine):
         self._await(self.store.open())
         self.opened = True
         self.model = model = Model(
-            prepay=prepay, max_active=max_active, no_show_limit=no_show_limit
+            prepay=prepay,
+            max_active=max_active,
+            ladder=ladder,
+            same_day_every=same_day_every,
+            cancel_every=cancel_every,
         )
         world = World(self.services, HOSPITAL)
         hospital = self._await(world.hospital(name="协和医院"))
@@ -351,12 +401,15 @@ class BookingMachine(RuleBasedStateMachine):
             self._await(world.doctor(work_no, dept, fee, title="", specialty=""))
         rules = [
             Rule(RuleKey.MAX_ACTIVE_PER_PATIENT, max_active, hospital_id=hospital.id),
-            Rule(
-                RuleKey.NO_SHOW_BLACKLIST,
-                no_show_limit,
-                hospital_id=hospital.id,
-                period_type=PeriodType.DAYS,
-                period_value=90,
+            *(
+                Rule(
+                    key, value, hospital_id=hospital.id, period_type=PeriodType.DAYS, period_value=d
+                )
+                for key, value, d in (
+                    (RuleKey.CREDIT_LADDER, ladder, 365),
+                    (RuleKey.SAME_DAY_CANCEL_STRIKE, same_day_every, 365),
+                    (RuleKey.BOOK_CANCEL_STRIKE, cancel_every, 30),
+                )
             ),
         ]
         if prepay:
@@ -454,6 +507,8 @@ class BookingMachine(RuleBasedStateMachine):
         out = self.run(CancelBooking(booking_no=b.no, by_hospital=by_hospital))
         if self.expect(out, expected, f"cancel {b}"):
             self.model.cancel(b)
+            if not by_hospital:
+                self.model.cancelled_by_patient(b, self.now)
 
     @precondition(lambda self: self.model is not None and self.model.bookings)
     @rule(pick=ANY, method=st.sampled_from(["balance", "card", "cash"]))
@@ -641,23 +696,20 @@ class BookingMachine(RuleBasedStateMachine):
         ]
         out = self.run(SweepNoShows())
         assert not isinstance(out, e.BookingError), out
-        newly: set[int] = set()
+        missed: list[MBooking] = []
         for b in ended:
             if b.status is S.CONFIRMED:
                 b.status = S.NO_SHOW
-                newly.add(b.patient)
+                missed.append(b)
             else:
                 b.status = S.COMPLETED
             b.topics.append(f"booking.{b.status}")
-        banned = 0
-        for patient in newly:
-            no_shows = sum(
-                1 for b in model.bookings if b.patient == patient and b.status is S.NO_SHOW
-            )
-            if no_shows >= model.no_show_limit and not model.patients[patient].banned:
-                model.patients[patient].banned = True
-                banned += 1
-        no_show_count = sum(1 for b in ended if b.status is S.NO_SHOW)
+        newly_banned: set[int] = set()
+        for b in sorted(missed, key=lambda b: model.session_of(b).ends_at):  # as the sweep does
+            if model.strike(b.patient, self.now):
+                newly_banned.add(b.patient)
+        banned = len(newly_banned)
+        no_show_count = len(missed)
         assert out == (no_show_count, len(ended) - no_show_count, banned)
         event(f"sweep no-shows: {no_show_count > 0}, completed: {len(ended) > no_show_count}")
         if banned:
@@ -723,6 +775,7 @@ class BookingMachine(RuleBasedStateMachine):
         last_slot_change: dict[str, dict] = {}
         stops: Counter[str] = Counter()
         bans: Counter[str] = Counter()
+        warnings: Counter[str] = Counter()
         for ev in snap["events"]:
             if ev.topic.startswith("booking."):
                 topics.setdefault(ev.key, []).append(ev.topic)
@@ -732,6 +785,8 @@ class BookingMachine(RuleBasedStateMachine):
                 stops[ev.key] += 1
             elif ev.topic == "patient.blacklisted":
                 bans[ev.key] += 1
+            elif ev.topic == "patient.credit_warned":
+                warnings[ev.key] += 1
         for b in model.bookings:
             assert topics.pop(b.no, []) == b.topics, (b, "events")
         assert not topics, f"events of bookings the model never made: {topics}"
@@ -739,7 +794,8 @@ class BookingMachine(RuleBasedStateMachine):
         for key, payload in last_slot_change.items():
             assert payload["booked"] == booked[key], (key, payload)
         assert stops == Counter(str(s.id) for s in model.sessions if not s.open)
-        assert bans == Counter(str(p.id) for p in model.patients if p.banned)
+        assert bans == Counter({str(p.id): p.bans for p in model.patients if p.bans})
+        assert warnings == Counter({str(p.id): p.warnings for p in model.patients if p.warnings})
 
         # money: balances are the model's and never negative
         balances = {r["id"]: r["balance"] for r in snap["patients"]}

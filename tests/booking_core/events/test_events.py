@@ -63,8 +63,11 @@ STORED_KEYS = {
     "session.created": "session_id doctor day period slots places_per_slot",
     "session.stopped": "session_id mode target_session_id moved cancelled reason",
     "patient.registered": "patient_id card_no",
-    "patient.blacklisted": "entry_id patient_id until reason source",
+    "patient.blacklisted": "entry_id patient_id until reason source strike",
     "patient.ban_lifted": "entry_id patient_id",
+    "patient.credit_warned": "patient_id strike kind next_ban_days period_days",
+    "patient.appeal_filed": "appeal_id entry_id patient_id channel",
+    "patient.appeal_decided": "appeal_id entry_id patient_id granted answer until",
     "rule.changed": "key value enabled priority",
     "call.booked": "call_sid booking_no channel caller_enc caller_masked lang",
     "call.code": "call_sid phone_enc code_enc minutes lang",
@@ -273,6 +276,17 @@ async def test_an_act_audited_and_emitted_is_named_by_its_topic_in_both(world, s
         blacklist.AddToBlacklist(patient_id=li.id, until=date(2026, 8, 31), reason="倒号")
     )
     await services.handle(blacklist.LiftBan(entry_id=ban.id, actor=admin))
+    again = await services.handle(
+        blacklist.AddToBlacklist(patient_id=li.id, until=date(2026, 8, 31), reason="倒号")
+    )
+    appeal = await services.handle(blacklist.FileAppeal(patient_id=li.id, reason="误会"))
+    await services.handle(blacklist.DecideAppeal(appeal_id=appeal.id, grant=False, answer="不符"))
+    await services.handle(blacklist.LiftBan(entry_id=again.id, actor=admin))
+    rule = Rule(RuleKey.BOOK_CANCEL_STRIKE, 1, hospital_id=hospital_id, period_type="days",
+                period_value=30)  # fmt: skip
+    await services.handle(rules.SetRule(rule=rule, actor=admin))  # a cancellation: a warning
+    later = (await slot_ids(services, afternoon.id))[-1]
+    await services.handle(bookings.CancelBooking(booking_no=await _book(services, later, li)))
     await services.handle(
         calls.StartCall(
             call_sid="CA9",

@@ -310,6 +310,8 @@ SAMPLE_PARAMS = {
     "available": 2,
     "rows": ({"list": "sessions", "index": 3, "field": "start", "reason": "must be after start"},),
     "state": "break",
+    "appeal_id": 4,
+    "filed_at": datetime(2026, 7, 10, 9, 0, tzinfo=TZ),
 }
 
 

@@ -59,7 +59,7 @@ CALLER = "13800000009"  # a caller ID that is not the patient's phone: codes are
 
 A_HAS_ROWS_IN = (
     *("hospitals", "departments", "doctors", "sessions", "slots", "patients", "bookings"),
-    *("blacklist", "rules", "ledger", "outbox", "audit", "api_tokens", "operators"),
+    *("blacklist", "appeals", "rules", "ledger", "outbox", "audit", "api_tokens", "operators"),
     *("console_sessions", "calls", "call_steps", "call_codes", "call_lookups", "complaints"),
     *("agent_states", "agent_state_changes"),
     *("messages", "surveys", "sms_registrations"),
@@ -91,6 +91,7 @@ class Two:
     card_no: str
     booking_no: str
     ban: int
+    appeal: int  # A's patient's, against A's ban
     operator: int
     call_sid: str
     patients_call: str  # from the patient's own phone: it may act for the patient
@@ -151,6 +152,7 @@ async def _two_hospitals(services, cipher) -> Two:
     ban = await handle(
         blacklist.AddToBlacklist(patient_id=patient.id, until=date(2026, 8, 1), reason="甲 爽约")
     )
+    appeal = await handle(blacklist.FileAppeal(patient_id=patient.id, reason="甲 申诉"))
     platform_ban = await handle(
         blacklist.AddToBlacklist(
             patient_id=b_patient.id, until=date(2026, 8, 1), reason="乙", platform_wide=True
@@ -265,6 +267,7 @@ async def _two_hospitals(services, cipher) -> Two:
         card_no=patient.card_no,
         booking_no=booked.booking.booking_no,
         ban=ban.id,
+        appeal=appeal.id,
         operator=operator,
         call_sid=call_sid,
         patients_call="CA-A-2",
@@ -393,6 +396,8 @@ def _command_cases(t: Two) -> list[tuple[Any, Refused | Answers]]:
         ),
         (blacklist.LiftBan(actor=b, entry_id=t.ban), NOT_FOUND),
         (blacklist.LiftBan(actor=b, entry_id=t.platform_ban), FORBIDDEN),
+        (blacklist.FileAppeal(actor=b, patient_id=t.patient, reason="x"), NOT_FOUND),
+        (blacklist.DecideAppeal(actor=b, appeal_id=t.appeal, grant=True), NOT_FOUND),
         (
             blacklist.ImportBlacklist(actor=b, hospital_code=None, lines=(a_line,)),
             Answers(blacklist.BlacklistImport(added=(), skipped=(), refused=(not_found_line,))),
@@ -647,6 +652,9 @@ def _query_cases(t: Two, who: Actor) -> list[tuple[Callable, tuple[tuple, dict],
         (blacklist.blacklist_rows, q(who), NONE_OF_A),
         (blacklist.list_blacklist, q(who), NONE_OF_A),
         (blacklist.list_blacklist, q(who, patient_id=t.patient), NONE_OF_A),
+        (blacklist.list_appeals, q(who), NONE_OF_A),
+        (blacklist.list_appeals, q(who, patient_id=t.patient), NONE_OF_A),
+        (blacklist.credit_strikes, q(who, t.patient), NOT_FOUND),
         (
             blacklist.patients_with_bans,
             q(who, t.cipher, hospital_code="HA01", phone=A_PHONE),
