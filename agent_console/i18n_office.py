@@ -118,6 +118,19 @@ _ZH: dict[str, str] = {
     "rule_sms_codes_per_minute": "每分钟短信验证码",
     "rule_sms_registrations_per_day": "每部手机每天短信注册次数",
     "rule_ivr_lookups_per_hour": "每个来电号码每小时查询卡号或身份证号次数",
+    "rule_eligibility": "就诊资格（年龄、性别、初诊须身份证）",
+    "rule_eligibility_help": "JSON，按科室代码填写条件：age_under 14（儿科，14岁以下）、"
+    "age_from 60（老年科，60岁及以上）、sex F（产科，女性）、first_visit_id hospital 或 "
+    "department（初诊须登记身份证号）；代码 * 用于其余科室。年龄按就诊日计算。",
+    "rule_closed_days": "节假日停约",
+    "rule_closed_days_help": "none：只按本院节假日表；holidays：法定节假日不接受预约；"
+    "holidays_and_weekends：另加周末（调休上班日照常）。放号日遇休息日提前到前一个工作日放号。",
+    "rule_closed_hours": "停止预约时段",
+    "rule_closed_hours_help": "每天不接受预约的时段（医院当地时间），如 00:00-06:30；"
+    "留空则全天可约。",
+    "rule_late_payment": "超时支付处理",
+    "rule_late_payment_help": "锁号过期后才到账的付款：refund 原路退回；confirm_if_free "
+    "若号源仍空闲则恢复预约并确认，否则退回。",
     "active_only": "只看生效中",
     "show_all": "显示全部（含已解除）",
     "reason": "原因",
@@ -268,6 +281,22 @@ _EN: dict[str, str] = {
     "rule_sms_codes_per_minute": "Text codes per minute",
     "rule_sms_registrations_per_day": "Text registrations (ZC) per phone per day",
     "rule_ivr_lookups_per_hour": "Card or ID numbers looked up per caller ID per hour (phone)",
+    "rule_eligibility": "Eligibility (age, sex, ID for a first visit)",
+    "rule_eligibility_help": "JSON, conditions by department code: age_under 14 "
+    "(paediatrics, under 14), age_from 60 (geriatrics, 60 and over), sex F (obstetrics, "
+    "women), first_visit_id hospital or department (a first visit needs an ID number on "
+    "record); code * for every other department. Age is counted on the clinic day.",
+    "rule_closed_days": "Closed days",
+    "rule_closed_days_help": "none: only the hospital's own calendar; holidays: public holidays "
+    "cannot be booked; holidays_and_weekends: weekends too (调休 working days stay open). "
+    "A release falling on a closed day moves to the working day before it.",
+    "rule_closed_hours": "Hours closed to booking",
+    "rule_closed_hours_help": "The hours of each day when no booking is taken (hospital time), "
+    "e.g. 00:00-06:30; empty: open round the clock.",
+    "rule_late_payment": "Late payment",
+    "rule_late_payment_help": "A payment arriving after its hold expired: refund sends it back "
+    "the way it came; confirm_if_free restores and confirms the booking if its place is "
+    "still free, else refunds.",
     "active_only": "Active only",
     "show_all": "Show all (lifted too)",
     "reason": "Reason",

@@ -24,7 +24,7 @@ from booking_core.operators import SessionStage
 from . import desk_routes, office_routes, sessions
 from .auth import Passwords, qr_svg
 from .csrf import request_is_forged
-from .i18n import language, translate
+from .i18n import MESSAGES, language, translate
 from .keys import (
     NEW_PRE_CSRF,
     PASSWORDS,
@@ -119,7 +119,10 @@ def _error_page(
 ) -> web.StreamResponse:
     params = params or {}
     lang = language(request)
-    message = translate(lang, key, **params)
+    # an error whose reason has its own sentence (not_eligible_age_under …) says that one
+    reasoned = f"{key}_{params.get('reason', '')}"
+    said = reasoned if "reason" in params and reasoned in MESSAGES.get(lang, {}) else key
+    message = translate(lang, said, **params)
     if wants_json(request):
         body = {"error": key, "message": message, "params": params}
         return present(request, Page(body, status=status), "error.html")

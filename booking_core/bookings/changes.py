@@ -344,7 +344,9 @@ def reschedule_booking(tx: Tx, cmd: RescheduleBooking, deps: Deps) -> Unit[Booki
     if target["hospital_id"] != booking.hospital_id:
         raise NotFound("slot", cmd.slot_id)
     patient = yield from patient_by_id(booking.patient_id, lock=True)
-    yield from admit(tx, target, patient, rules, phone_index=None, moving=booking.id)
+    yield from admit(
+        tx, target, patient, rules, phone_index=None, moving=booking.id, cipher=deps.cipher
+    )
     place, booked = yield from claim_place(tx, target["slot_id"], target["capacity"])
     return (yield from move_booking(tx, booking, target, place, booked, cmd.actor, "rescheduled"))
 

@@ -92,6 +92,9 @@ class AuditAction(StrEnum):
     FEED_EDIT = "feed.edit"  # its URL, topics, options or active switch changed
     FEED_ROTATE_SECRET = "feed.rotate_secret"  # a new signing secret (the old one overlaps)
     FEED_REDELIVER = "feed.redeliver"  # deliveries sent again on request
+    CALENDAR_DAY_SET = "calendar.set"  # a day closed or opened in a hospital's own calendar
+    CALENDAR_DAY_REMOVE = "calendar.remove"  # … its entry removed: the national calendar again
+    LATE_PAYMENT_REFUNDED = "payment.late_refunded"  # money for an expired hold sent back
 
     # a console log-in attempt: "login." and its outcome (booking_core.operators.model)
     LOGIN_OK = "login.ok"

@@ -185,6 +185,8 @@ Acts that only the audit log records keep their own names:
 | `feed.subscribe`, `feed.edit` | A webhook or HL7 subscription of a hospital was made, or its address, topics, options or active switch changed |
 | `feed.rotate_secret` | A webhook subscription got a new signing secret (the old one still signs during the overlap) |
 | `feed.redeliver` | Deliveries to a subscription were sent again on request (one, or every dead one) |
+| `calendar.set`, `calendar.remove` | A day was closed or opened in a hospital's own calendar (节假日表), or its entry removed so the national calendar decides it again |
+| `payment.late_refunded` | Money that arrived after its booking's hold had expired (超时支付) was sent back the way it came, the place being gone or the hospital refunding late payments |
 
 The vocabulary is `AuditAction` in `booking_core/events/audit.py`. Records written before
 version 11 of the schema were renamed to these words when it was applied (`booking.create`

@@ -7,7 +7,7 @@ import base64
 import inspect
 import pickle
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -310,6 +310,9 @@ SAMPLE_PARAMS = {
     "available": 2,
     "rows": ({"list": "sessions", "index": 3, "field": "start", "reason": "must be after start"},),
     "state": "break",
+    "department": "儿科",
+    "day": date(2026, 10, 1),
+    "name": "国庆节",
 }
 
 
