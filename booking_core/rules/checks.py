@@ -131,7 +131,10 @@ class SlotWindow(StrEnum):
 def slot_window(
     now: datetime, day: date, session_starts_at: datetime, rules: RuleSet, tz: ZoneInfo
 ) -> SlotWindow:
-    """What ``check_booking_window`` would say of a booking at ``now``, without raising."""
+    """What ``check_booking_window`` would say of a booking at ``now``, without raising;
+    a day the calendar closes (节假日) is closed, as ``check_open_day`` would refuse it."""
+    if not rules.calendar.is_open(day):
+        return SlotWindow.CLOSED
     if now < release_instant(day, rules, tz):
         return SlotWindow.NOT_YET_OPEN
     if now >= booking_cutoff(session_starts_at, rules):

@@ -332,3 +332,11 @@ async def test_a_first_visit_without_an_id_number_is_refused_until_a_visit(world
 
     await services.store.write(completed)
     await book(services, slot, nameless)
+
+
+def test_a_closed_day_is_listed_closed_like_a_booking_would_be_told():
+    holidays = ruleset(Rule(RuleKey.CLOSED_DAYS, "holidays"))
+    now = local(2026, 9, 30, 9, 0)
+    starts = local(2026, 10, 1, 8, 0)
+    assert rules.slot_window(now, NATIONAL_DAY, starts, holidays, TZ) == "closed"
+    assert rules.slot_window(now, NATIONAL_DAY, starts, ruleset(), TZ) == "open"
