@@ -100,15 +100,15 @@ MESSAGES: dict[str, dict[str, str]] = {
         "booking_closed": "预约已截止（{closed_at}）。",
         "limit_reached": "已达限号规则上限（{rule}: {limit}）。",
         "not_eligible": "不符合{department}的就诊资格（{reason}: {limit}）。",
-        "not_eligible_age_under": "{department}只接待 {limit} 岁以下的患者（就诊日的年龄）。",
-        "not_eligible_age_from": "{department}只接待 {limit} 岁及以上的患者（就诊日的年龄）。",
-        "not_eligible_sex": "{department}只接待{limit}性患者（F 女，M 男）。",
-        "not_eligible_id_required": "预约{department}须先登记该患者的身份证号"
+        "not_eligible.age_under": "{department}只接待 {limit} 岁以下的患者（就诊日的年龄）。",
+        "not_eligible.age_from": "{department}只接待 {limit} 岁及以上的患者（就诊日的年龄）。",
+        "not_eligible.sex": "{department}只接待性别为 {limit} 的患者（F 女，M 男）。",
+        "not_eligible.id_required": "预约{department}须先登记该患者的身份证号"
         "（初诊，或须核对年龄、性别）。",
         "day_closed": "{day} 不接受预约（{reason} {name}）。",
-        "day_closed_holiday": "{day} 是法定节假日（{name}），不接受预约。",
-        "day_closed_weekend": "{day} 是休息日，不接受预约。",
-        "day_closed_hospital": "{day} 本院停诊（{name}），不接受预约。",
+        "day_closed.holiday": "{day} 是法定节假日（{name}），不接受预约。",
+        "day_closed.weekend": "{day} 是休息日，不接受预约。",
+        "day_closed.hospital": "{day} 本院停诊（{name}），不接受预约。",
         "closed_hours": "现在是停止预约时段，{opens_at} 起可预约。",
         "cancel_deadline_passed": "已过取消截止时间（{deadline}）。",
         "reschedule_deadline_passed": "已过改约截止时间（{deadline}）。",
@@ -269,17 +269,17 @@ MESSAGES: dict[str, dict[str, str]] = {
         "booking_closed": "Booking closed at {closed_at}.",
         "limit_reached": "A booking limit is reached ({rule}: {limit}).",
         "not_eligible": "The patient may not book {department} ({reason}: {limit}).",
-        "not_eligible_age_under": "{department} sees patients under {limit} only "
+        "not_eligible.age_under": "{department} sees patients under {limit} only "
         "(age on the clinic day).",
-        "not_eligible_age_from": "{department} sees patients aged {limit} and over only "
+        "not_eligible.age_from": "{department} sees patients aged {limit} and over only "
         "(age on the clinic day).",
-        "not_eligible_sex": "{department} sees patients of sex {limit} only (F women, M men).",
-        "not_eligible_id_required": "To book {department} the patient's ID number must be "
+        "not_eligible.sex": "{department} sees patients of sex {limit} only (F women, M men).",
+        "not_eligible.id_required": "To book {department} the patient's ID number must be "
         "on record first (a first visit, or age or sex to check).",
         "day_closed": "{day} cannot be booked ({reason} {name}).",
-        "day_closed_holiday": "{day} is a public holiday ({name}) and cannot be booked.",
-        "day_closed_weekend": "{day} is a rest day and cannot be booked.",
-        "day_closed_hospital": "{day} is closed at this hospital ({name}) and cannot be booked.",
+        "day_closed.holiday": "{day} is a public holiday ({name}) and cannot be booked.",
+        "day_closed.weekend": "{day} is a rest day and cannot be booked.",
+        "day_closed.hospital": "{day} is closed at this hospital ({name}) and cannot be booked.",
         "closed_hours": "Booking is closed at this hour; it opens at {opens_at}.",
         "cancel_deadline_passed": "Too late to cancel (deadline {deadline}).",
         "reschedule_deadline_passed": "Too late to reschedule (deadline {deadline}).",

@@ -119,8 +119,8 @@ def _error_page(
 ) -> web.StreamResponse:
     params = params or {}
     lang = language(request)
-    # an error whose reason has its own sentence (not_eligible_age_under …) says that one
-    reasoned = f"{key}_{params.get('reason', '')}"
+    # an error whose reason has its own sentence (not_eligible.age_under …) says that one
+    reasoned = f"{key}.{params.get('reason', '')}"
     said = reasoned if "reason" in params and reasoned in MESSAGES.get(lang, {}) else key
     message = translate(lang, said, **params)
     if wants_json(request):

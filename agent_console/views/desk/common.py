@@ -61,7 +61,8 @@ def slot_row(s: SlotView) -> dict[str, Any]:
 def flash(request: web.Request, err: BookingError, tz: str) -> dict[str, Any]:
     """The core's refusal in the console's words (instants in the hospital's time; a
     booking's status in words, never its code; a limit worded by its rule where the
-    catalogue has ``limit_reached.<rule>``)."""
+    catalogue has ``limit_reached.<rule>``, a refusal by its reason where it has
+    ``<code>.<reason>``)."""
     params = {k: local(v, tz) if isinstance(v, datetime) else str(v) for k, v in err.params.items()}
     lang = language(request)
     words = MESSAGES.get(lang, MESSAGES[DEFAULT_LANGUAGE])
@@ -72,6 +73,8 @@ def flash(request: web.Request, err: BookingError, tz: str) -> dict[str, Any]:
         shown["status"] = words[status_key] if status_key in words else words["status_other"]
     if err.code == "limit_reached" and f"limit_reached.{params.get('rule')}" in words:
         key = f"limit_reached.{params['rule']}"
+    elif f"{err.code}.{params.get('reason')}" in words:  # not_eligible.age_under, day_closed.…
+        key = f"{err.code}.{params['reason']}"
     return {
         "error": err.code,
         "message": translate(lang, key, **shown),
