@@ -12,7 +12,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from booking_core import patients, rules
+from booking_core import patients, rules, schedule
 from booking_core.kernel.actor import SYSTEM
 from booking_core.kernel.errors import (
     BookingHoursClosed,
@@ -255,6 +255,9 @@ async def test_the_hospitals_calendar_closes_and_reopens_a_day(world, services, 
     with pytest.raises(DayClosed) as err:
         await book(services, slot, patient)
     assert (err.value.reason, err.value.name) == ("hospital", "院庆")
+    search = schedule.SlotSearch(hospital_code="H001", day=day, day_to=day)
+    listed = await services.read(schedule.search_slots, search, SYSTEM)
+    assert {v.window for v in listed} == {"closed"}  # what the doors list says the same
     year = await services.read(rules.calendar_of, "H001", 2026, SYSTEM)
     assert year.covered
     assert [e.day for e in year.entries] == [day]
