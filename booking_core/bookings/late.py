@@ -26,6 +26,7 @@ from ..kernel.actor import Actor
 from ..kernel.deps import Deps
 from ..kernel.errors import BookingError
 from ..kernel.unit import Tx, Unit, execute, from_epoch, val
+from ..patients.repo import patient_by_id
 from ..rules.checks import check_booking_window
 from ..rules.model import RuleKey
 from ..rules.repo import cached_rules
@@ -69,6 +70,8 @@ def retake_if_free(tx: Tx, booking: Booking, actor: Actor, deps: Deps) -> Unit[B
             )
         except BookingError:
             return None
+        # the patient's lock, as a booking takes it: a new booking of theirs waits for this
+        yield from patient_by_id(booking.patient_id, lock=True)
         again = yield val(
             f"SELECT count(*) FROM bookings WHERE slot_id = ? AND patient_id = ? "
             f"AND status IN {ACTIVE_SQL}",
