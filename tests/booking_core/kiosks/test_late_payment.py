@@ -6,10 +6,13 @@ Money moves once per reference, never without a booking; every step audited."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from booking_core import bookings, kiosks, payments
-from booking_core.kernel.errors import InvalidState
+from booking_core.kernel.actor import Channel
+from booking_core.kernel.errors import BookingError, InvalidState
 from booking_core.rules import RuleKey
 from tests.booking_core.helpers import audit_rows, booked, events, last_event_id, set_rule
 from tests.booking_core.kiosks.hall import FEE, balance, booking_row, hall, ledger
@@ -143,3 +146,33 @@ async def test_a_late_card_charge_confirms_when_the_place_is_free(services, cloc
     assert "booking.late_payment_refunded" not in topics
     assert await ledger(services) == [("payment", "card", -FEE, f"{h.kiosk.kiosk_id}:{REF}")]
     assert await booked(services, h.tomorrow[0]) == 1
+
+
+async def test_a_late_payment_racing_bookings_for_its_freed_place_never_overbooks(
+    race_services, clock
+):
+    """The freed place wanted at once by a late payment (confirm_if_free) and by twenty new
+    bookings: exactly one gets it, the slot stays within its capacity; a refused late
+    payment moves no money."""
+    h, no = await _late_hold(race_services, clock, mode="confirm_if_free", places=1)
+    await race_services.handle(_top_up(h))
+    others = await h.world.patients(20)
+    results = await asyncio.gather(
+        race_services.handle(_pay(no)),
+        *(
+            race_services.handle(
+                bookings.BookSlot(slot_id=h.tomorrow[0], patient_id=p, channel=Channel.API)
+            )
+            for p in others
+        ),
+        return_exceptions=True,
+    )
+    unexpected = [
+        r for r in results if isinstance(r, Exception) and not isinstance(r, BookingError)
+    ]
+    assert unexpected == []
+    wins = [r for r in results if not isinstance(r, BaseException)]
+    assert len(wins) == 1
+    assert await booked(race_services, h.tomorrow[0]) == 1
+    paid = not isinstance(results[0], BaseException)
+    assert await balance(race_services, h.patient.id) == (0 if paid else FEE)
