@@ -44,7 +44,7 @@ class RuleKey(StrEnum):
     SMS_REGISTRATIONS_PER_DAY = "sms_registrations_per_day"  # ZC texts per phone per local day
     IVR_LOOKUPS_PER_HOUR = "ivr_lookups_per_hour"  # card/ID numbers typed per caller ID per hour
     ELIGIBILITY = "eligibility"  # 就诊资格: age, sex, first visit with an ID, per department code
-    CLOSED_DAYS = "closed_days"  # 节假日停诊: public holidays (and weekends) closed, 调休 open
+    CLOSED_DAYS = "closed_days"  # 节假日停约: public holidays (and weekends) closed, 调休 open
     CLOSED_HOURS = "closed_hours"  # 停止预约时段: "HH:MM-HH:MM" hospital-local, e.g. 00:00-06:30
     LATE_PAYMENT = "late_payment"  # 超时支付: "refund" or "confirm_if_free" (place still free)
 
