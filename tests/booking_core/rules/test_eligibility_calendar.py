@@ -11,6 +11,8 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from booking_core import patients, rules, schedule
 from booking_core.kernel.actor import SYSTEM
@@ -343,3 +345,27 @@ def test_a_closed_day_is_listed_closed_like_a_booking_would_be_told():
     starts = local(2026, 10, 1, 8, 0)
     assert rules.slot_window(now, NATIONAL_DAY, starts, holidays, TZ) == "closed"
     assert rules.slot_window(now, NATIONAL_DAY, starts, ruleset(), TZ) == "open"
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    closed=st.sets(st.integers(min_value=0, max_value=40), max_size=15),
+    minutes=st.integers(min_value=0, max_value=20 * 24 * 60),
+    window=st.integers(min_value=0, max_value=14),
+)
+def test_the_window_lists_exactly_the_days_released_whatever_days_are_closed(
+    closed, minutes, window
+):
+    """Releases moved before closed days stay in day order, so the window's last open day
+    is what a booking of each day would be told (released or not yet)."""
+    start = date(2026, 7, 1)
+    entries = tuple(CalendarEntry(start + timedelta(days=d), False) for d in closed)
+    ruleset_ = ruleset(Rule(RuleKey.BOOKING_WINDOW_DAYS, window), entries=entries)
+    now = local(2026, 7, 1) + timedelta(minutes=minutes)
+    shown = rules.booking_window(now, ruleset_, TZ)
+    today = now.date()
+    for n in range(window + 45):
+        day = today + timedelta(days=n)
+        assert (day <= shown.last_open_day) == (now >= release_instant(day, ruleset_, TZ)), day
+    assert shown.next_opens_at == release_instant(shown.next_day, ruleset_, TZ)
+    assert shown.next_opens_at > now
