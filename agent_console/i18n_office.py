@@ -17,6 +17,24 @@ _ZH: dict[str, str] = {
     "sessions_week": "排班（周视图）",
     "schedules": "科室与医生",
     "rules": "规则设置",
+    "calendar": "节假日表",
+    "calendar_help": "法定节假日和调休按 chinese-calendar 软件包（每年十一月国务院公布后升级）；"
+    "本院另行停诊或开诊的日子在此登记，优先于国家日历。",
+    "calendar_entries": "本院登记的日子",
+    "calendar_set": "登记一天",
+    "calendar_day": "日期",
+    "calendar_state": "状态",
+    "calendar_open": "开诊（可预约）",
+    "calendar_closed": "停诊（不接受预约）",
+    "calendar_note": "说明",
+    "calendar_kind": "类别",
+    "calendar_remove": "删除",
+    "calendar_no_entries": "本年尚无登记。",
+    "calendar_national": "国家节假日与调休",
+    "calendar_not_covered": "已安装的软件包只含 {first}–{last} 年的安排：本年的节假日请在上面登记，"
+    "或升级软件包。",
+    "day_kind_holiday": "法定节假日",
+    "day_kind_adjusted_workday": "调休上班",
     "blacklist": "黑名单",
     "complaints": "投诉处理",
     "complaint": "投诉",
@@ -165,6 +183,19 @@ _ZH: dict[str, str] = {
     "rule_credit_platform_wide": "信用黑名单全平台生效",
     "rule_credit_platform_wide_help": "平台规则：开启后，信用阶梯的暂停在所有医院生效，"
     "同一身份证号在各医院的失信合并计算。",
+    "rule_eligibility": "就诊资格（年龄、性别、初诊须身份证）",
+    "rule_eligibility_help": "JSON，按科室代码填写条件：age_under 14（儿科，14岁以下）、"
+    "age_from 60（老年科，60岁及以上）、sex F（产科，女性）、first_visit_id hospital 或 "
+    "department（初诊须登记身份证号）；代码 * 用于其余科室。年龄按就诊日计算。",
+    "rule_closed_days": "节假日停约",
+    "rule_closed_days_help": "none：只按本院节假日表；holidays：法定节假日不接受预约；"
+    "holidays_and_weekends：另加周末（调休上班日照常）。放号日遇休息日提前到前一个工作日放号。",
+    "rule_closed_hours": "停止预约时段",
+    "rule_closed_hours_help": "每天不接受预约的时段（医院当地时间），如 00:00-06:30；"
+    "留空则全天可约。",
+    "rule_late_payment": "超时支付处理",
+    "rule_late_payment_help": "锁号过期后才到账的付款：refund 原路退回；confirm_if_free "
+    "若号源仍空闲则恢复预约并确认，否则退回。",
     "active_only": "只看生效中",
     "show_all": "显示全部（含已解除）",
     "reason": "原因",
@@ -214,6 +245,25 @@ _EN: dict[str, str] = {
     "sessions_week": "Sessions (week)",
     "schedules": "Departments and doctors",
     "rules": "Rules",
+    "calendar": "Holiday calendar",
+    "calendar_help": "Public holidays and 调休 working days come from the chinese-calendar "
+    "package (upgraded each November, when the State Council publishes the next year); days "
+    "this hospital closes or opens otherwise are entered here and override it.",
+    "calendar_entries": "This hospital's days",
+    "calendar_set": "Enter a day",
+    "calendar_day": "Day",
+    "calendar_state": "State",
+    "calendar_open": "open (bookable)",
+    "calendar_closed": "closed (no booking)",
+    "calendar_note": "Note",
+    "calendar_kind": "Kind",
+    "calendar_remove": "Remove",
+    "calendar_no_entries": "No day entered this year.",
+    "calendar_national": "National holidays and 调休 days",
+    "calendar_not_covered": "The installed package covers {first}–{last} only: enter this "
+    "year's holidays above, or upgrade the package.",
+    "day_kind_holiday": "public holiday",
+    "day_kind_adjusted_workday": "adjusted working day (调休)",
     "blacklist": "Blacklist",
     "complaints": "Complaints",
     "complaint": "Complaint",
@@ -400,6 +450,22 @@ _EN: dict[str, str] = {
     "rule_credit_platform_wide": "Credit bans at every hospital",
     "rule_credit_platform_wide_help": "The platform's rule: when on, a ladder ban applies at "
     "every hospital and a person's strikes at all hospitals (by ID number) count together.",
+    "rule_eligibility": "Eligibility (age, sex, ID for a first visit)",
+    "rule_eligibility_help": "JSON, conditions by department code: age_under 14 "
+    "(paediatrics, under 14), age_from 60 (geriatrics, 60 and over), sex F (obstetrics, "
+    "women), first_visit_id hospital or department (a first visit needs an ID number on "
+    "record); code * for every other department. Age is counted on the clinic day.",
+    "rule_closed_days": "Closed days",
+    "rule_closed_days_help": "none: only the hospital's own calendar; holidays: public holidays "
+    "cannot be booked; holidays_and_weekends: weekends too (调休 working days stay open). "
+    "A release falling on a closed day moves to the working day before it.",
+    "rule_closed_hours": "Hours closed to booking",
+    "rule_closed_hours_help": "The hours of each day when no booking is taken (hospital time), "
+    "e.g. 00:00-06:30; empty: open round the clock.",
+    "rule_late_payment": "Late payment",
+    "rule_late_payment_help": "A payment arriving after its hold expired: refund sends it back "
+    "the way it came; confirm_if_free restores and confirms the booking if its place is "
+    "still free, else refunds.",
     "active_only": "Active only",
     "show_all": "Show all (lifted too)",
     "reason": "Reason",

@@ -13,6 +13,7 @@ from .views.office import (
     appeals,
     blacklist,
     bookings,
+    calendar,
     complaints,
     devices,
     feeds,
@@ -60,6 +61,10 @@ ROUTES: list[Route] = [
     Route("POST", "/office/doctors", schedules.save_doctor, P.SCHEDULES_MANAGE),
     Route("GET", "/office/rules", rules.rules, P.RULES_MANAGE, T + "rules.html"),
     Route("POST", "/office/rules", rules.set_rule, P.RULES_MANAGE),
+    # 节假日表: the hospital's own closed and open days over the national calendar
+    Route("GET", "/office/calendar", calendar.calendar, P.RULES_MANAGE, T + "calendar.html"),
+    Route("POST", "/office/calendar", calendar.set_day, P.RULES_MANAGE),
+    Route("POST", "/office/calendar/remove", calendar.remove_day, P.RULES_MANAGE),
     # 黑名单
     Route("GET", "/office/blacklist", blacklist.blacklist, P.BLACKLIST_VIEW, T + "blacklist.html"),
     Route("POST", "/office/blacklist", blacklist.add, P.BLACKLIST_MANAGE),

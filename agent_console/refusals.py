@@ -3,7 +3,8 @@ the error page of any other view, and ``docs/rules.md``'s table.
 
 Instants read in the hospital's time (``2026-07-20 07:30``); a booking's status in words,
 never its code; a limit by its own sentence where the catalogue has ``limit_reached.<rule>``,
-else by the rule's name on the rules screen.
+else by the rule's name on the rules screen; a refusal by its reason where the catalogue has
+``<code>.<reason>`` (``not_eligible.age_under``).
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ def refusal(err: GuahaoError, lang: str, tz: str | None = None) -> tuple[str, di
     rule = params.get("rule")
     if err.code == "limit_reached" and f"limit_reached.{rule}" in words:
         key = f"limit_reached.{rule}"
-    elif rule is not None and f"rule_{rule}" in OFFICE.get(lang, {}):
+    elif f"{err.code}.{params.get('reason')}" in words:  # not_eligible.age_under, day_closed.…
+        key = f"{err.code}.{params['reason']}"
+    if rule is not None and f"rule_{rule}" in OFFICE.get(lang, {}):
         shown["rule"] = OFFICE[lang][f"rule_{rule}"]
     return translate(lang, key, **shown), params

@@ -17,7 +17,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -39,16 +39,29 @@ END = "<!-- end of the rules table -->"
 TZ = ZoneInfo("Asia/Shanghai")
 WHEN = datetime(2026, 7, 20, 7, 30, tzinfo=TZ)  # an example instant, hospital-local
 
-SAMPLES: dict[str, errors.GuahaoError] = {
-    "real_name_mismatch": errors.RealNameMismatch(),
-    "invalid_id_number": errors.InvalidIdNumber(reason="checksum"),
-    "outside_window": errors.OutsideBookingWindow(opens_at=WHEN),
-    "booking_closed": errors.BookingClosed(closed_at=WHEN),
-    "cancel_deadline_passed": errors.CancelDeadlinePassed(deadline=WHEN),
-    "reschedule_deadline_passed": errors.RescheduleDeadlinePassed(deadline=WHEN),
-    "blacklisted": errors.Blacklisted(until=datetime(2026, 10, 18, tzinfo=TZ), reason="no_show"),
-    "no_ban_to_appeal": errors.NoBanToAppeal(patient_id=1),
-    "appeal_pending": errors.AppealPending(appeal_id=7, filed_at=WHEN),
+SAMPLES: dict[str, tuple[errors.GuahaoError, ...]] = {
+    "real_name_mismatch": (errors.RealNameMismatch(),),
+    "invalid_id_number": (errors.InvalidIdNumber(reason="checksum"),),
+    "outside_window": (errors.OutsideBookingWindow(opens_at=WHEN),),
+    "booking_closed": (errors.BookingClosed(closed_at=WHEN),),
+    "cancel_deadline_passed": (errors.CancelDeadlinePassed(deadline=WHEN),),
+    "reschedule_deadline_passed": (errors.RescheduleDeadlinePassed(deadline=WHEN),),
+    "blacklisted": (errors.Blacklisted(until=datetime(2026, 10, 18, tzinfo=TZ), reason="no_show"),),
+    "no_ban_to_appeal": (errors.NoBanToAppeal(patient_id=1),),
+    "appeal_pending": (errors.AppealPending(appeal_id=7, filed_at=WHEN),),
+    "not_eligible": (
+        errors.NotEligible(reason="age_under", department="儿科", limit=14),
+        errors.NotEligible(reason="age_from", department="老年科", limit=60),
+        errors.NotEligible(reason="sex", department="产科", limit="F"),
+        errors.NotEligible(reason="id_required", department="心内科", limit=""),
+    ),
+    "day_closed": (
+        errors.DayClosed(day=date(2026, 10, 1), reason="holiday", name="国庆节"),
+        errors.DayClosed(day=date(2026, 10, 11), reason="weekend", name=""),
+        errors.DayClosed(day=date(2026, 7, 24), reason="hospital", name="院庆"),
+    ),
+    "closed_hours": (errors.BookingHoursClosed(opens_at=WHEN.replace(hour=6, minute=30)),),
+    "invalid_state": (errors.InvalidState(status="hold_expired", action="pay"),),
 }
 """An example of each refusal code, worded by every door for the table. A rule's refusal
 with a code missing here fails the document test: add its example."""
@@ -66,10 +79,11 @@ SPECIAL_PROMPTS = {RuleKey.IVR_LOOKUPS_PER_HOUR: "lookup_limit"}
 is passed to a person)."""
 
 
-def sample(key: RuleKey, code: str) -> errors.GuahaoError:
-    """The example refusal of ``code`` for rule ``key`` (a limit names its rule)."""
+def samples(key: RuleKey, code: str) -> tuple[errors.GuahaoError, ...]:
+    """The example refusals of ``code`` for rule ``key`` (a limit names its rule; one per
+    reason where the doors word each reason apart)."""
     if code == "limit_reached":
-        return errors.LimitReached(rule=str(key), limit=_limit_of(key))
+        return (errors.LimitReached(rule=str(key), limit=_limit_of(key)),)
     return SAMPLES[code]
 
 
@@ -134,17 +148,18 @@ def table() -> str:
     seen: set[tuple[str, str]] = set()
     for key in RuleKey:
         for code in REFUSALS.get(key, ()):
-            err = sample(key, code)
-            shown = (code, json.dumps(err.params, default=str, sort_keys=True))
-            if shown in seen:
-                continue
-            seen.add(shown)
-            rules = ", ".join(f"`{k}`" for k, codes in REFUSALS.items() if code in codes)
-            if code == "limit_reached":
-                rules = f"`{key}`"
-            lines += [f"#### `{code}` ({rules})", "", "| door | words |", "|---|---|"]
-            lines += [f"| {door} | {_cell(words)} |" for door, words in door_words(key, err)]
-            lines.append("")
+            for err in samples(key, code):
+                shown = (code, json.dumps(err.params, default=str, sort_keys=True))
+                if shown in seen:
+                    continue
+                seen.add(shown)
+                rules = ", ".join(f"`{k}`" for k, codes in REFUSALS.items() if code in codes)
+                if code == "limit_reached":
+                    rules = f"`{key}`"
+                reason = f", {err.params['reason']}" if "reason" in err.params else ""
+                lines += [f"#### `{code}`{reason} ({rules})", "", "| door | words |", "|---|---|"]
+                lines += [f"| {door} | {_cell(words)} |" for door, words in door_words(key, err)]
+                lines.append("")
     lines.append(END)
     return "\n".join(lines)
 

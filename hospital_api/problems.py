@@ -77,6 +77,17 @@ DOMAIN_PROBLEMS: dict[str, tuple[int, str, str]] = {
     "outside_window": (409, "Not open yet", "Booking for this day opens at {opens_at}."),
     "booking_closed": (409, "Booking closed", "Booking for this session closed at {closed_at}."),
     "limit_reached": (409, "Limit reached", "The {rule} limit of {limit} is reached."),
+    "not_eligible": (
+        409,
+        "Not eligible",
+        "The patient may not book {department}: {reason} (limit {limit}).",
+    ),
+    "day_closed": (409, "Day closed", "{day} is closed to booking: {reason} {name}."),
+    "closed_hours": (
+        409,
+        "Booking hours closed",
+        "Booking is closed at this hour; it opens at {opens_at}.",
+    ),
     "cancel_deadline_passed": (
         409,
         "Too late to cancel",

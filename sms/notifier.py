@@ -14,7 +14,7 @@ call's ``call.booked`` reach the same phone once); every other notice by event a
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -76,6 +76,8 @@ def kind_of(notice: Notice) -> tuple[str, str | None] | None:
             return MessageKind.STOP, "cancelled"
         case events.BookingCancelled(reason=reason):
             return MessageKind.CANCELLATION, reason or "patient"
+        case events.BookingLatePaymentRefunded():  # 超时支付: the money goes back
+            return MessageKind.CANCELLATION, "late_payment"
         case events.BookingReminderDue():
             return MessageKind.REMINDER, None
         case events.BookingCompleted():
@@ -225,6 +227,8 @@ class Notifier:
             )
         view = notice.booking
         assert view is not None  # kind_of gives booking kinds only for booking events
+        if isinstance(happened, events.BookingLatePaymentRefunded):  # what goes back
+            view = replace(view, booking=replace(view.booking, paid=happened.amount))
         asked_by_text = _asked_on(happened) == Channel.SMS and not isinstance(
             happened, events.BookingConfirmed
         )

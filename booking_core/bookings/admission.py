@@ -24,10 +24,12 @@ from ..kernel.errors import (
     SlotFull,
 )
 from ..kernel.identity import normalize_phone
+from ..kernel.pii import Cipher
 from ..kernel.unit import Row, Tx, UniqueViolation, Unit, execute, from_epoch, one, to_epoch, val
+from ..patients.eligibility import check_patient_eligible
 from ..patients.names import clean_name  # names are registered folded (張三 → 张三)
 from ..patients.repo import patient_by_id
-from ..rules.checks import check_booking_window, check_limit
+from ..rules.checks import check_booking_hours, check_booking_window, check_limit, check_open_day
 from ..rules.model import RuleKey, RuleSet
 from ..rules.repo import cached_rules
 from .commands import BookSlot
@@ -92,14 +94,25 @@ def emit_slot_changed(tx: Tx, hospital_id: int, slot_id: int, capacity: int, boo
 
 
 def admit(
-    tx: Tx, ctx: Row, patient: Row, rules: RuleSet, *, phone_index: str | None, moving: int | None
+    tx: Tx,
+    ctx: Row,
+    patient: Row,
+    rules: RuleSet,
+    *,
+    phone_index: str | None,
+    moving: int | None,
+    cipher: Cipher,
 ) -> Unit[None]:
-    """Every rule a new place must pass; ``moving`` is the booking being rescheduled."""
+    """Every rule a new place must pass; ``moving`` is the booking being rescheduled;
+    ``cipher`` reads the birth date in the ID number where a department limits age."""
     tz = ZoneInfo(ctx["timezone"])
     if ctx["session_status"] != "open":
         raise SessionUnavailable(session_id=ctx["session_id"], status=ctx["session_status"])
     day = date.fromisoformat(ctx["day"])
+    check_open_day(day, rules)  # 节假日: before the window, which would name a release
     check_booking_window(tx.now, day, from_epoch(ctx["session_starts_at"]), rules, tz)
+    check_booking_hours(tx.now, rules, tz)  # 停止预约时段
+    yield from check_patient_eligible(patient, rules, ctx, cipher)  # 就诊资格
     if rules.on(RuleKey.BLACKLIST_CHECK):
         ban = yield from active_ban(patient["id"], ctx["hospital_id"], tx.epoch)
         if ban is not None:
@@ -205,7 +218,9 @@ def book_slot(tx: Tx, cmd: BookSlot, deps: Deps) -> Unit[BookingView]:
         raise RealNameMismatch()
     rules = yield from cached_rules(deps.cache, ctx["hospital_id"])
     phone_index = _booker_phone_index(deps, cmd.booker_phone) or patient["phone_index"]
-    yield from admit(tx, ctx, patient, rules, phone_index=phone_index, moving=None)
+    yield from admit(
+        tx, ctx, patient, rules, phone_index=phone_index, moving=None, cipher=deps.cipher
+    )
     place, booked = yield from claim_place(tx, ctx["slot_id"], ctx["capacity"], probe=False)
     prepay = rules.on(RuleKey.PREPAY_REQUIRED) and ctx["fee"] > 0
     held = cmd.hold or prepay

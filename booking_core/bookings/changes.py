@@ -39,6 +39,7 @@ from ..rules.model import RuleKey
 from ..rules.repo import cached_rules
 from .admission import admit, booking_fields, claim_place, emit_slot_changed, slot_context
 from .commands import CancelBooking, CheckIn, ConfirmBooking, PayBooking, RescheduleBooking
+from .late import hold_lapsed, retake_if_free
 from .model import Booking, BookingStatus, BookingView, CancelReason
 from .repo import booking_by_no, release_place, view_by_id
 
@@ -189,6 +190,10 @@ def pay_booking(tx: Tx, cmd: PayBooking, deps: Deps) -> Unit[BookingView]:
         if prior is not None:
             return (yield from _payment_replayed(cmd, booking, prior))
     refusal = payment_refusal(booking, tx.now)
+    if refusal is not None and hold_lapsed(booking, tx.now):  # 超时支付: the hospital's rule
+        retaken = yield from retake_if_free(tx, booking, cmd.actor, deps)
+        if retaken is not None:  # confirm_if_free, and the place could be had again
+            booking, refusal = retaken, None
     if refusal is not None:
         raise refusal
     if cmd.method not in ("balance", "card", "cash"):
@@ -356,7 +361,9 @@ def reschedule_booking(tx: Tx, cmd: RescheduleBooking, deps: Deps) -> Unit[Booki
     if target["hospital_id"] != booking.hospital_id:
         raise NotFound("slot", cmd.slot_id)
     patient = yield from patient_by_id(booking.patient_id, lock=True)
-    yield from admit(tx, target, patient, rules, phone_index=None, moving=booking.id)
+    yield from admit(
+        tx, target, patient, rules, phone_index=None, moving=booking.id, cipher=deps.cipher
+    )
     place, booked = yield from claim_place(tx, target["slot_id"], target["capacity"])
     return (yield from move_booking(tx, booking, target, place, booked, cmd.actor, "rescheduled"))
 

@@ -21,6 +21,7 @@ from .model import (
     BookingConfirmationResent,
     BookingConfirmed,
     BookingCreated,
+    BookingLatePaymentRefunded,
     BookingMoved,
     BookingNoShow,
     BookingPaid,
@@ -50,6 +51,7 @@ class AuditAction(StrEnum):
     BOOKING_NO_SHOW = BookingNoShow.topic
     BOOKING_COMPLETED = BookingCompleted.topic
     BOOKING_CONFIRMATION_RESENT = BookingConfirmationResent.topic
+    BOOKING_LATE_PAYMENT_REFUNDED = BookingLatePaymentRefunded.topic
     SESSION_CREATED = SessionCreated.topic
     SESSION_STOPPED = SessionStopped.topic
     PATIENT_REGISTERED = PatientRegistered.topic
@@ -98,6 +100,9 @@ class AuditAction(StrEnum):
     FEED_EDIT = "feed.edit"  # its URL, topics, options or active switch changed
     FEED_ROTATE_SECRET = "feed.rotate_secret"  # a new signing secret (the old one overlaps)
     FEED_REDELIVER = "feed.redeliver"  # deliveries sent again on request
+    CALENDAR_DAY_SET = "calendar.set"  # a day closed or opened in a hospital's own calendar
+    CALENDAR_DAY_REMOVE = "calendar.remove"  # … its entry removed: the national calendar again
+    LATE_PAYMENT_CONFIRMED = "payment.late_confirmed"  # a late payment re-took a free place
 
     # a console log-in attempt: "login." and its outcome (booking_core.operators.model)
     LOGIN_OK = "login.ok"

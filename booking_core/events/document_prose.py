@@ -25,6 +25,7 @@ from .model import (
     BookingConfirmationResent,
     BookingConfirmed,
     BookingCreated,
+    BookingLatePaymentRefunded,
     BookingMoved,
     BookingNoShow,
     BookingPaid,
@@ -188,6 +189,8 @@ Acts that only the audit log records keep their own names:
 | `feed.subscribe`, `feed.edit` | A webhook or HL7 subscription of a hospital was made, or its address, topics, options or active switch changed |
 | `feed.rotate_secret` | A webhook subscription got a new signing secret (the old one still signs during the overlap) |
 | `feed.redeliver` | Deliveries to a subscription were sent again on request (one, or every dead one) |
+| `calendar.set`, `calendar.remove` | A day was closed or opened in a hospital's own calendar (节假日表), or its entry removed so the national calendar decides it again |
+| `payment.late_confirmed` | A payment arrived after its booking's hold had expired (超时支付) and the hospital confirms late payments while the place is free: the place was taken again for the booking, which the payment then confirmed |
 
 The vocabulary is `AuditAction` in `booking_core/events/audit.py`. Records written before
 version 11 of the schema were renamed to these words when it was applied (`booking.create`
@@ -219,6 +222,7 @@ GROUPS = (
             BookingCompleted,
             BookingReminderDue,
             BookingConfirmationResent,
+            BookingLatePaymentRefunded,
         ),
         "Every booking event carries the booking as it stands after the change, so a "
         "receiver\nneeds no lookup:",
@@ -308,6 +312,12 @@ reminder (not to a phone that opted out).""",
 When an agent asks for a booking's confirmation to be texted again (`ResendConfirmation`,
 at most a few times per booking in an hour, each audited). The SMS notifier texts the
 confirmation again, as it did for [BookingCreated](#bookingcreated).""",
+    BookingLatePaymentRefunded: """\
+When a payment arrives after the booking's hold expired (超时支付: a kiosk's card charge
+acked late) and cannot confirm it: the hospital refunds late payments (rule `late_payment`
+`refund`), or its place was taken meanwhile. The money goes back the way it came (the
+kiosk's terminal reverses the charge) and the ledger keeps nothing of it; the booking stays
+`cancelled`. The SMS notifier texts the patient that the money is on its way back.""",
     SlotChanged: """\
 With every change of the number of places taken in a slot: after each
 [BookingCreated](#bookingcreated) and [BookingCancelled](#bookingcancelled), and twice

@@ -25,6 +25,7 @@ from .model import (
     BookingConfirmationResent,
     BookingConfirmed,
     BookingCreated,
+    BookingLatePaymentRefunded,
     BookingMoved,
     BookingNoShow,
     BookingPaid,
@@ -112,6 +113,7 @@ EXAMPLES: Mapping[type[Event], Event] = {
         BookingCompleted(**booking(status="completed", queue_no=3)),
         BookingReminderDue(**booking()),
         BookingConfirmationResent(**booking(), by_channel=Channel.AGENT),
+        BookingLatePaymentRefunded(**booking(status="cancelled"), amount=5000, method="card"),
         SlotChanged(hospital_id=1, slot_id=31, capacity=2, booked=1, free=1),
         SessionCreated(
             hospital_id=1,

@@ -204,6 +204,18 @@ class BookingReminderDue(BookingEvent):
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class BookingLatePaymentRefunded(BookingEvent):
+    """Money for the booking arrived after its hold had expired (超时支付) and went back the
+    way it came: the place was gone, or the hospital refunds late payments (rule
+    ``late_payment``). The booking stays cancelled; it was never paid."""
+
+    topic: ClassVar[str] = "booking.late_payment_refunded"
+
+    amount: int = doc("Fen sent back")
+    method: str = doc("How it came and goes back: card (a kiosk's terminal reverses it)")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class BookingConfirmationResent(BookingEvent):
     """The booking's confirmation is to be texted again (补发预约短信), asked for by an
     agent at the caller's request."""
@@ -597,6 +609,7 @@ EVENT_TYPES = _by_topic(
     BookingCompleted,
     BookingReminderDue,
     BookingConfirmationResent,
+    BookingLatePaymentRefunded,
     SlotChanged,
     SessionCreated,
     SessionStopped,

@@ -173,6 +173,39 @@ class BookingClosed(BookingError):
         super().__init__(closed_at=closed_at)
 
 
+class NotEligible(BookingError):
+    """The department does not take this patient (就诊资格): ``reason`` is ``age_under``
+    (under ``limit`` years only: 儿科), ``age_from`` (``limit`` years and over: 老年科),
+    ``sex`` (``limit`` F or M only: 产科) or ``id_required`` (a first visit, or an age or
+    sex to check: a resident ID number must be on record first). ``department``: its name."""
+
+    code = "not_eligible"
+
+    def __init__(self, reason: str, department: str, limit: int | str) -> None:
+        super().__init__(reason=reason, department=department, limit=limit)
+
+
+class DayClosed(BookingError):
+    """The clinic ``day`` is closed to booking (节假日停诊): ``reason`` ``holiday`` (a public
+    holiday, ``name`` its Chinese name: 国庆节), ``weekend``, or ``hospital`` (the
+    hospital's own calendar, ``name`` its note)."""
+
+    code = "day_closed"
+
+    def __init__(self, day: date, reason: str, name: str) -> None:
+        super().__init__(day=day, reason=reason, name=name)
+
+
+class BookingHoursClosed(BookingError):
+    """Booking is closed at this hour (停止预约时段, e.g. 00:00-06:30): it opens again at
+    ``opens_at`` (hospital-local)."""
+
+    code = "closed_hours"
+
+    def __init__(self, opens_at: datetime) -> None:
+        super().__init__(opens_at=opens_at)
+
+
 class LimitReached(BookingError):
     """An anti-scalping limit (限号) is reached: ``rule`` names it, ``limit`` its value."""
 

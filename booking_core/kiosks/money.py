@@ -2,7 +2,10 @@
 transaction as the ack is recorded — the booking paid (bookings' own payment, method card)
 or the prepaid balance credited (payments' own top-up) — or, when it can no longer be
 applied, reversed at once: a ``reversal`` job for its terminal reference and a message
-telling the patient why. Money is never kept without what it paid for.
+telling the patient why. Money is never kept without what it paid for. A charge acked after
+its booking's hold ran out (超时支付) follows the hospital's ``late_payment`` rule
+(``booking_core.bookings.late``): the place taken again and paid, or the charge reversed and
+the patient texted.
 
 The ledger keys a kiosk's card movement as ``<kiosk id>:<terminal reference>``: a
 terminal's reference is unique on that terminal only (two kiosks' terminals may count the
@@ -16,6 +19,7 @@ from typing import Any
 
 from ..bookings.changes import check_in, check_in_refusal, pay_booking, payment_refusal
 from ..bookings.commands import CheckIn, PayBooking
+from ..bookings.late import hold_lapsed, record_late_refund, retake_if_free
 from ..bookings.model import Booking
 from ..bookings.repo import booking_by_no
 from ..kernel import tenancy
@@ -67,6 +71,17 @@ def settle_charge(
     if prior is not None and prior["booking_id"] == booking.id:
         yield from _result(job_row, ChargeResult.PAID)  # this very money paid it already
         return ()
+    if prior is None and amount == booking.fee - booking.paid and hold_lapsed(booking, tx.now):
+        # 超时支付: the hospital's late_payment rule confirms it if the place is free …
+        retaken = yield from retake_if_free(tx, booking, kiosk.actor, deps)
+        if retaken is None:  # … or the money goes back the way it came, the patient told
+            yield from record_late_refund(tx, booking, kiosk.actor, amount, "card")
+            return (
+                yield from _reverse(
+                    tx, kiosk, job_row, terminal_ref, amount, booking, "hold_expired"
+                )
+            )
+        booking = retaken
     why = _why_not(tx, booking, amount, prior)
     if why is not None:
         return (yield from _reverse(tx, kiosk, job_row, terminal_ref, amount, booking, why))

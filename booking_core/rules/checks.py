@@ -11,12 +11,19 @@ from zoneinfo import ZoneInfo
 
 from ..kernel.errors import (
     BookingClosed,
+    BookingHoursClosed,
     CancelDeadlinePassed,
+    DayClosed,
     LimitReached,
     OutsideBookingWindow,
     RescheduleDeadlinePassed,
 )
+from .calendar import parse_closed_hours
 from .model import RuleKey, RuleSet
+
+MAX_CLOSED_RUN_DAYS = 60
+"""The longest run of closed days a release date steps back over (春节 is 8 or 9 days; an
+entry error closing a whole year must not make the release search endless)."""
 
 # --- pure checks -------------------------------------------------------------------
 
@@ -30,10 +37,49 @@ def at_local(day: date, clock_time: time, tz: ZoneInfo) -> datetime:
 
 
 def release_instant(day: date, rules: RuleSet, tz: ZoneInfo) -> datetime:
-    """When the places of ``day`` are released (放号): N days before, at the release time."""
+    """When the places of ``day`` are released (放号): N days before, at the release time.
+
+    Releases skip closed days (节假日): when the date N days before ``day`` is closed in
+    the hospital's calendar, ``day`` is released at the release time of the last open day
+    before it (so the days a holiday would release all open on the working day before it,
+    节前集中放号). The window is counted in calendar days, not open days."""
     window = int(rules.value(RuleKey.BOOKING_WINDOW_DAYS))
     release = time.fromisoformat(rules.value(RuleKey.RELEASE_TIME))
-    return at_local(day - timedelta(days=window), release, tz)
+    on = day - timedelta(days=window)
+    for _ in range(MAX_CLOSED_RUN_DAYS):
+        if rules.calendar.is_open(on):
+            break
+        on -= timedelta(days=1)
+    return at_local(on, release, tz)
+
+
+def check_open_day(day: date, rules: RuleSet) -> None:
+    """Refuse a booking for a clinic day the calendar closes (a holiday, a weekend, the
+    hospital's own entry), with the day and why."""
+    closure = rules.calendar.closure(day)
+    if closure is not None:
+        raise DayClosed(day=day, reason=str(closure.reason), name=closure.name)
+
+
+def booking_hours_open_at(now: datetime, rules: RuleSet, tz: ZoneInfo) -> datetime | None:
+    """When booking opens again if ``now`` falls in the closed hours (停止预约时段), else
+    None (the rule switched off or "", or outside them). The end is exclusive: closed
+    00:00-06:30 refuses 06:29:59 and takes 06:30:00."""
+    if not rules.on(RuleKey.CLOSED_HOURS) or not rules.value(RuleKey.CLOSED_HOURS):
+        return None
+    hours = parse_closed_hours(rules.value(RuleKey.CLOSED_HOURS))
+    here = local(now, tz)
+    if not hours.covers(here.time().replace(tzinfo=None)):
+        return None
+    opens = at_local(here.date(), hours.end, tz)
+    return opens if opens > here else opens + timedelta(days=1)
+
+
+def check_booking_hours(now: datetime, rules: RuleSet, tz: ZoneInfo) -> None:
+    """Refuse a booking made during the closed hours, saying when booking opens."""
+    opens_at = booking_hours_open_at(now, rules, tz)
+    if opens_at is not None:
+        raise BookingHoursClosed(opens_at=opens_at)
 
 
 def booking_cutoff(session_starts_at: datetime, rules: RuleSet) -> datetime:
@@ -66,6 +112,11 @@ def booking_window(now: datetime, rules: RuleSet, tz: ZoneInfo) -> BookingWindow
     last = today + timedelta(days=days)
     if now < release_instant(last, rules, tz):
         last -= timedelta(days=1)
+    # releases that skip closed days open later days early (before a holiday): count them
+    for _ in range(MAX_CLOSED_RUN_DAYS):
+        if now < release_instant(last + timedelta(days=1), rules, tz):
+            break
+        last += timedelta(days=1)
     return BookingWindow(today, days, last, release_instant(last + timedelta(days=1), rules, tz))
 
 
@@ -80,7 +131,10 @@ class SlotWindow(StrEnum):
 def slot_window(
     now: datetime, day: date, session_starts_at: datetime, rules: RuleSet, tz: ZoneInfo
 ) -> SlotWindow:
-    """What ``check_booking_window`` would say of a booking at ``now``, without raising."""
+    """What ``check_booking_window`` would say of a booking at ``now``, without raising;
+    a day the calendar closes (节假日) is closed, as ``check_open_day`` would refuse it."""
+    if not rules.calendar.is_open(day):
+        return SlotWindow.CLOSED
     if now < release_instant(day, rules, tz):
         return SlotWindow.NOT_YET_OPEN
     if now >= booking_cutoff(session_starts_at, rules):

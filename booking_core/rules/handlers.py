@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from ..catalogue.repo import hospital_by_id
+from ..catalogue.repo import hospital_by_id, hospital_for
 from ..events.audit import AuditAction
 from ..events.model import RuleChanged
 from ..kernel import tenancy
 from ..kernel.deps import Deps
+from ..kernel.errors import InvalidInput
 from ..kernel.registry import handler_table, on
 from ..kernel.unit import Tx, Unit, execute, one
-from .commands import SetRule
+from .calendar import CalendarEntry
+from .commands import RemoveCalendarDay, SetCalendarDay, SetRule
 from .model import Rule, validate_rule
+from .repo import entry_from
+
+MAX_CALENDAR_NOTE = 40  # a holiday's or a closure's name, shown on the page and in refusals
 
 
 def set_rule(tx: Tx, cmd: SetRule, deps: Deps) -> Unit[Rule]:
@@ -75,6 +80,83 @@ def set_rule(tx: Tx, cmd: SetRule, deps: Deps) -> Unit[Rule]:
     return rule
 
 
+def set_calendar_day(tx: Tx, cmd: SetCalendarDay, deps: Deps) -> Unit[CalendarEntry]:
+    """Close or open a day in the hospital's own calendar (it overrides the national one)."""
+    hospital = yield from hospital_for(cmd.actor, cmd.hospital_code)
+    note = " ".join(cmd.note.split())
+    if len(note) > MAX_CALENDAR_NOTE:
+        raise InvalidInput("note", f"at most {MAX_CALENDAR_NOTE} characters")
+    day = cmd.day.isoformat()
+    before = yield one(
+        "SELECT day, is_open, note FROM calendar_days WHERE hospital_id = ? AND day = ?",
+        hospital.id,
+        day,
+    )
+    if before is None:
+        yield execute(
+            "INSERT INTO calendar_days (hospital_id, day, is_open, note, updated_at, updated_by) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            hospital.id,
+            day,
+            int(cmd.is_open),
+            note,
+            tx.epoch,
+            cmd.actor.label,
+        )
+    else:
+        yield execute(
+            "UPDATE calendar_days SET is_open = ?, note = ?, updated_at = ?, updated_by = ? "
+            "WHERE hospital_id = ? AND day = ?",
+            int(cmd.is_open),
+            note,
+            tx.epoch,
+            cmd.actor.label,
+            hospital.id,
+            day,
+        )
+    entry = CalendarEntry(cmd.day, cmd.is_open, note)
+    tx.audit(
+        cmd.actor,
+        AuditAction.CALENDAR_DAY_SET,
+        "calendar_day",
+        day,
+        hospital_id=hospital.id,
+        before=None if before is None else _entry_state(entry_from(before)),
+        after=_entry_state(entry),
+    )
+    deps.cache.clear()  # the hospital's rule set carries its calendar
+    return entry
+
+
+def remove_calendar_day(tx: Tx, cmd: RemoveCalendarDay, deps: Deps) -> Unit[bool]:
+    hospital = yield from hospital_for(cmd.actor, cmd.hospital_code)
+    day = cmd.day.isoformat()
+    before = yield one(
+        "SELECT day, is_open, note FROM calendar_days WHERE hospital_id = ? AND day = ?",
+        hospital.id,
+        day,
+    )
+    if before is None:
+        return False
+    yield execute("DELETE FROM calendar_days WHERE hospital_id = ? AND day = ?", hospital.id, day)
+    tx.audit(
+        cmd.actor,
+        AuditAction.CALENDAR_DAY_REMOVE,
+        "calendar_day",
+        day,
+        hospital_id=hospital.id,
+        before=_entry_state(entry_from(before)),
+    )
+    deps.cache.clear()
+    return True
+
+
+def _entry_state(entry: CalendarEntry) -> dict[str, object]:
+    return {"day": entry.day.isoformat(), "open": entry.is_open, "note": entry.note}
+
+
 HANDLERS = handler_table(
     on(SetRule, set_rule),
+    on(SetCalendarDay, set_calendar_day),
+    on(RemoveCalendarDay, remove_calendar_day),
 )

@@ -21,6 +21,8 @@ from itertools import pairwise
 from typing import Any
 
 from ..kernel.errors import InvalidInput
+from .calendar import Calendar, CalendarEntry, parse_closed_hours
+from .eligibility import parse_eligibility
 
 
 class RuleKey(StrEnum):
@@ -48,6 +50,10 @@ class RuleKey(StrEnum):
     SMS_CODES_PER_MINUTE = "sms_codes_per_minute"  # phone verification codes
     SMS_REGISTRATIONS_PER_DAY = "sms_registrations_per_day"  # ZC texts per phone per local day
     IVR_LOOKUPS_PER_HOUR = "ivr_lookups_per_hour"  # card/ID numbers typed per caller ID per hour
+    ELIGIBILITY = "eligibility"  # 就诊资格: age, sex, first visit with an ID, per department code
+    CLOSED_DAYS = "closed_days"  # 节假日停约: public holidays (and weekends) closed, 调休 open
+    CLOSED_HOURS = "closed_hours"  # 停止预约时段: "HH:MM-HH:MM" hospital-local, e.g. 00:00-06:30
+    LATE_PAYMENT = "late_payment"  # 超时支付: "refund" or "confirm_if_free" (place still free)
 
 
 class PeriodType(StrEnum):
@@ -105,6 +111,13 @@ PLATFORM_DEFAULTS: tuple[Rule, ...] = (
     Rule(RuleKey.SMS_REGISTRATIONS_PER_DAY, 3),
     # a family calls for a few relatives; a stranger trying card numbers is stopped early
     Rule(RuleKey.IVR_LOOKUPS_PER_HOUR, 10),
+    # no department restricted until the hospital says which (a JSON object by department code)
+    Rule(RuleKey.ELIGIBILITY, {}),
+    # "none": no day is closed but the hospital's own calendar entries (节假日表)
+    Rule(RuleKey.CLOSED_DAYS, "none"),
+    # "": booking open round the clock until a hospital sets its hours (e.g. "00:00-06:30")
+    Rule(RuleKey.CLOSED_HOURS, ""),
+    Rule(RuleKey.LATE_PAYMENT, "refund"),
 )
 """Priority 0 platform records; any stored record of priority >= 0 can override them."""
 
@@ -127,6 +140,10 @@ REFUSALS: dict[RuleKey, tuple[str, ...]] = {
     RuleKey.CREDIT_PLATFORM_WIDE: ("blacklisted",),
     RuleKey.SMS_REGISTRATIONS_PER_DAY: ("limit_reached",),
     RuleKey.IVR_LOOKUPS_PER_HOUR: ("limit_reached",),
+    RuleKey.ELIGIBILITY: ("not_eligible",),
+    RuleKey.CLOSED_DAYS: ("day_closed",),
+    RuleKey.CLOSED_HOURS: ("closed_hours",),
+    RuleKey.LATE_PAYMENT: ("invalid_state",),  # refund: the payment refused as hold_expired
 }
 """The error codes (:mod:`booking_core.kernel.errors`) a rule refuses with, for the rules
 page and ``docs/rules.md``: every door words each code for its audience. A rule that never
@@ -141,6 +158,10 @@ _VALUE_TYPES: dict[RuleKey, type] = {
     RuleKey.AGENT_DIRECT_DEBIT: bool,
     RuleKey.CREDIT_LADDER: list,
     RuleKey.CREDIT_PLATFORM_WIDE: bool,
+    RuleKey.ELIGIBILITY: dict,
+    RuleKey.CLOSED_DAYS: str,
+    RuleKey.CLOSED_HOURS: str,
+    RuleKey.LATE_PAYMENT: str,
 }
 
 MAX_LADDER_STEPS = 10  # a ladder a person reads at a glance
@@ -153,6 +174,13 @@ PERIOD_KEYS = (
     RuleKey.BOOK_CANCEL_STRIKE,
 )
 """The rules that count over a check period (they need one)."""
+
+CLOSED_DAYS_MODES = ("none", "holidays", "holidays_and_weekends")
+"""``closed_days``: no day closed by the national calendar; its public holidays (法定节假日,
+the days off around them included); those and every weekend that is no 调休 working day.
+The hospital's own calendar entries override each of them."""
+
+LATE_PAYMENT_MODES = ("refund", "confirm_if_free")
 
 MAX_DAYS = 3650  # ten years: date arithmetic with more would leave the calendar
 
@@ -189,6 +217,7 @@ def validate_rule(rule: Rule) -> Rule:
             time.fromisoformat(value)
         except (TypeError, ValueError) as err:
             raise InvalidInput("value", "release_time takes HH:MM") from err
+    _validate_text(rule)
     if rule.key in PERIOD_KEYS and (
         rule.period_type is None or not rule.period_value or rule.period_value < 0
     ):
@@ -220,10 +249,30 @@ def ladder_step(steps: list[int], strike: int) -> int:
     return steps[min(strike, len(steps)) - 1]
 
 
+def _validate_text(rule: Rule) -> None:
+    """The rules whose value is text or JSON: their form (a JSON rule in full)."""
+    value = rule.value
+    if _VALUE_TYPES.get(rule.key) is str and not isinstance(value, str):
+        raise InvalidInput("value", f"{rule.key} takes text")
+    if rule.key is RuleKey.ELIGIBILITY:
+        parse_eligibility(value)
+    elif rule.key is RuleKey.CLOSED_DAYS and value not in CLOSED_DAYS_MODES:
+        raise InvalidInput("value", "closed_days takes " + " | ".join(CLOSED_DAYS_MODES))
+    elif rule.key is RuleKey.LATE_PAYMENT and value not in LATE_PAYMENT_MODES:
+        raise InvalidInput("value", "late_payment takes " + " | ".join(LATE_PAYMENT_MODES))
+    elif rule.key is RuleKey.CLOSED_HOURS and value != "":
+        parse_closed_hours(value)
+
+
 class RuleSet:
     """The winning record for each key, for one hospital."""
 
-    def __init__(self, records: Iterable[Rule], hospital_id: int | None) -> None:
+    def __init__(
+        self,
+        records: Iterable[Rule],
+        hospital_id: int | None,
+        calendar: Iterable[CalendarEntry] = (),
+    ) -> None:
         best: dict[RuleKey, Rule] = {}
         for rec in (*PLATFORM_DEFAULTS, *records):
             if rec.hospital_id is not None and rec.hospital_id != hospital_id:
@@ -233,6 +282,10 @@ class RuleSet:
                 best[rec.key] = rec
         self._rules = best
         self.hospital_id = hospital_id
+        mode = str(self.value(RuleKey.CLOSED_DAYS)) if self.on(RuleKey.CLOSED_DAYS) else "none"
+        self.calendar = Calendar(mode, calendar)
+        """Which days are closed (节假日): the national calendar as ``closed_days`` says,
+        overridden by the hospital's own entries (``calendar_days``, read with the rules)."""
 
     def rule(self, key: RuleKey) -> Rule:
         return self._rules[key]

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 
 from ..kernel.cache import Cache
 from ..kernel.unit import Row, Unit, rows
+from .calendar import CalendarEntry
 from .model import PeriodType, Rule, RuleKey, RuleSet
 
 
@@ -32,9 +34,25 @@ def stored_rules(hospital_id: int | None) -> Unit[list[Rule]]:
     return [rule_from(r) for r in found if r["key"] in RuleKey._value2member_map_]
 
 
+def entry_from(row: Row) -> CalendarEntry:
+    return CalendarEntry(date.fromisoformat(row["day"]), bool(row["is_open"]), row["note"])
+
+
+def calendar_entries(hospital_id: int) -> Unit[list[CalendarEntry]]:
+    """The hospital's own calendar (节假日表): every day it closed or opened."""
+    found = yield rows(
+        "SELECT day, is_open, note FROM calendar_days WHERE hospital_id = ? ORDER BY day",
+        hospital_id,
+    )
+    return [entry_from(r) for r in found]
+
+
 def rules_for(hospital_id: int) -> Unit[RuleSet]:
+    """A hospital's rule set, its calendar entries with it (the release time and every
+    booking's day are checked against them)."""
     records = yield from stored_rules(hospital_id)
-    return RuleSet(records, hospital_id)
+    entries = yield from calendar_entries(hospital_id)
+    return RuleSet(records, hospital_id, entries)
 
 
 def cached_rules(cache: Cache, hospital_id: int) -> Unit[RuleSet]:

@@ -17,7 +17,7 @@ from ..kernel.paging import PageKey, after_clause
 from ..kernel.unit import MAX_ROWS, Row, Tx, Unit, from_epoch, one, rows, to_epoch, val
 from ..rules.checks import SlotWindow, booking_cutoff, booking_window, release_instant, slot_window
 from ..rules.model import RuleKey, RuleSet
-from ..rules.repo import stored_rules
+from ..rules.repo import rules_for
 from .model import ClinicSession, Slot, SlotView
 from .repo import SLOT_VIEW_SQL, session_by_id, slot_view_from, slots_of_session
 
@@ -203,7 +203,7 @@ def count_slots(tx: Tx, q: SlotSearch, actor: Actor) -> Unit[int]:
     ``q.after`` when given): what a page that shows some says of the rest."""
     hospital = yield from hospital_for(actor, q.hospital_code)
     tz = ZoneInfo(hospital.timezone)
-    ruleset = RuleSet((yield from stored_rules(hospital.id)), hospital.id)
+    ruleset = yield from rules_for(hospital.id)
     where, args = _slot_where(tx, q, hospital, ruleset, tz)
     later, later_args = after_clause(SLOT_ORDER, q.after)
     sql = (
@@ -221,7 +221,7 @@ def search_slots(tx: Tx, q: SlotSearch, actor: Actor) -> Unit[list[SlotView]]:
     ``bookable_only`` the others are left out. Every door lists slots through this."""
     hospital = yield from hospital_for(actor, q.hospital_code)
     tz = ZoneInfo(hospital.timezone)
-    ruleset = RuleSet((yield from stored_rules(hospital.id)), hospital.id)
+    ruleset = yield from rules_for(hospital.id)
     where, args = _slot_where(tx, q, hospital, ruleset, tz)
     limit = min(q.limit, MAX_ROWS)
     views: list[SlotView] = []
@@ -457,7 +457,7 @@ def feed_slots(tx: Tx, q: FeedQuery, actor: Actor) -> Unit[list[FeedSlot]]:
         if q.hospital_id is None:
             raise InvalidInput("hospital", "bookable slots are searched in one hospital")
         hospital = yield from hospital_by_id(q.hospital_id)
-        ruleset = RuleSet((yield from stored_rules(hospital.id)), hospital.id)
+        ruleset = yield from rules_for(hospital.id)
         window = booking_window(tx.now, ruleset, ZoneInfo(hospital.timezone))
         cutoff = timedelta(minutes=ruleset.limit(RuleKey.BOOKING_CUTOFF_MINUTES) or 0)
         where.append("se.day <= ? AND se.starts_at > ?")  # the rule of search_slots

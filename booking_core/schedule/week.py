@@ -19,8 +19,7 @@ from ..kernel.actor import Actor
 from ..kernel.errors import InvalidInput
 from ..kernel.unit import Tx, Unit, from_epoch, rows
 from ..rules.checks import booking_cutoff, booking_window, local
-from ..rules.model import RuleSet
-from ..rules.repo import stored_rules
+from ..rules.repo import rules_for
 from .model import Period
 
 WEEK_DAYS = 7
@@ -72,7 +71,7 @@ def week_grid(tx: Tx, q: WeekQuery, actor: Actor) -> Unit[WeekGrid]:
         raise InvalidInput("doctor", "a doctor or a department")
     hospital = yield from hospital_for(actor, q.hospital_code)
     tz = ZoneInfo(hospital.timezone)
-    ruleset = RuleSet((yield from stored_rules(hospital.id)), hospital.id)
+    ruleset = yield from rules_for(hospital.id)
     today = local(tx.now, tz).date()
     first = q.day or today
     days = tuple(first + timedelta(days=n) for n in range(WEEK_DAYS))

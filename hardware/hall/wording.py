@@ -11,7 +11,7 @@ has words here, so a new error cannot reach a screen unworded.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -36,6 +36,9 @@ WORDS: Mapping[str, str] = {
     "outside_window": "该号源尚未开放预约",
     "booking_closed": "该时段已停止预约",
     "limit_reached": "已达到预约次数上限",
+    "not_eligible": "您不符合该科室的就诊条件，请到人工窗口咨询",
+    "day_closed": "该日为节假日或停诊日，不接受预约，请选择其他日期",
+    "closed_hours": "当前为停止预约时段，请稍后再来",
     "cancel_deadline_passed": "已过取消期限",
     "reschedule_deadline_passed": "已过改约期限",
     "invalid_state": "该预约当前状态无法办理此业务",
@@ -89,9 +92,28 @@ def message(code: str, params: Mapping[str, Any], timezone: str = "Asia/Shanghai
         return f"该号源将于{at}开放预约"
     if code == "blacklisted" and (at := _local(params.get("until"), timezone)):
         return f"您的预约权限暂被限制至{at}，请到人工窗口咨询"
+    if code == "not_eligible" and (words := _not_eligible(params)):
+        return words
+    if code == "day_closed" and isinstance(day := params.get("day"), date):
+        name = str(params.get("name") or "")
+        why = {"holiday": f"为{name or '法定节假日'}假期", "weekend": "为休息日"}
+        return f"{day.month}月{day.day}日{why.get(str(params.get('reason')), '停诊')}，不接受预约"
+    if code == "closed_hours" and (at := _local(params.get("opens_at"), timezone)):
+        return f"当前为停止预约时段，请于{at}后预约"
     if code == "insufficient_balance" and isinstance(params.get("balance"), int):
         return f"预交金余额不足（余额{params['balance'] / 100:.2f}元）"
     return WORDS.get(code, "")
+
+
+def _not_eligible(params: Mapping[str, Any]) -> str | None:
+    """``not_eligible`` by its reason (就诊资格)."""
+    dept, limit = str(params.get("department") or "该科室"), params.get("limit")
+    return {
+        "age_under": f"{dept}仅接待{limit}岁以下患者",
+        "age_from": f"{dept}仅接待{limit}岁及以上患者",
+        "sex": f"{dept}仅接待{'女性' if limit == 'F' else '男性'}患者",
+        "id_required": f"预约{dept}须先登记身份证号，请到人工窗口办理",
+    }.get(str(params.get("reason")))
 
 
 def error_message(err: GuahaoError, timezone: str = "Asia/Shanghai") -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import inspect
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -55,6 +55,8 @@ def _error_sample(cls) -> dict:
             params[name] = 1
         elif name == "rule":
             params[name] = "per_department_per_day"
+        elif name == "day":  # a clinic day (DayClosed)
+            params[name] = date(2026, 10, 1)
         else:
             params[name] = "x"
     return params

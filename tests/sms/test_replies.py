@@ -95,6 +95,8 @@ def _error_params(cls) -> dict:
             params[name] = 7
         elif name == "rule":
             params[name] = "per_department_per_day"
+        elif name == "day":  # a clinic day (DayClosed)
+            params[name] = date(2026, 10, 1)
         else:
             params[name] = "x"
     return params

@@ -15,6 +15,7 @@ SCREENS = (
     ("sessions", "sessions_week", P.SESSIONS_STOP),
     ("schedules", "schedules", P.SCHEDULES_MANAGE),
     ("rules", "rules", P.RULES_MANAGE),
+    ("calendar", "calendar", P.RULES_MANAGE),
     ("blacklist", "blacklist", P.BLACKLIST_VIEW),
     ("complaints", "complaints", P.COMPLAINTS_MANAGE),
     ("devices", "devices", P.DEVICES_VIEW),

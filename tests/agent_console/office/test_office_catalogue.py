@@ -19,7 +19,7 @@ from booking_core.complaints import ComplaintStatus
 from booking_core.events.audit import AuditAction
 from booking_core.kernel.actor import Channel
 from booking_core.kiosks import JobKind, JobStatus
-from booking_core.rules import RuleKey
+from booking_core.rules import DayKind, RuleKey
 from booking_core.schedule import Period
 
 OFFICE = Path(i18n.__file__).parent / "templates" / "office"
@@ -54,6 +54,7 @@ def test_every_composed_key_is_worded():
         + [f"period_{p}" for p in Period]
         + [f"rule_{k}" for k in RuleKey]
         + [f"rule_{k}_help" for k in RuleKey]  # each rule explained on the rules screen
+        + [f"day_kind_{k}" for k in (DayKind.HOLIDAY, DayKind.ADJUSTED_WORKDAY)]  # 节假日表
         + [f"complaint_{s}" for s in ComplaintStatus]
         + [f"report_{name}" for name in (*CHARTS, "slot_use", "no_show_rate")]
         + [f"source_{s}" for s in ("default", "platform", "hospital")]

@@ -59,6 +59,7 @@ STORED_KEYS = {
     "booking.completed": BOOKING_KEYS,
     "booking.reminder": BOOKING_KEYS,
     "booking.confirmation_resent": BOOKING_KEYS + " by_channel",
+    "booking.late_payment_refunded": BOOKING_KEYS + " amount method",
     "slot.changed": "slot_id capacity booked free",
     "session.created": "session_id doctor day period slots places_per_slot",
     "session.stopped": "session_id mode target_session_id moved cancelled reason",
@@ -318,6 +319,8 @@ async def test_an_act_audited_and_emitted_is_named_by_its_topic_in_both(world, s
         "kiosk.registered",
         "kiosk.disabled",
         "kiosk.password_reset",
+        # tests/booking_core/kiosks/test_late_payment.py: a late card charge sent back (#15)
+        "booking.late_payment_refunded",
     }
     assert topics >= both - elsewhere, "the scenario misses an act"
     assert topics & {"booking.confirmed", "booking.paid"}, "nothing was paid"

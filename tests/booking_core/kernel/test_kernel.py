@@ -7,7 +7,7 @@ import base64
 import inspect
 import pickle
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -312,6 +312,9 @@ SAMPLE_PARAMS = {
     "state": "break",
     "appeal_id": 4,
     "filed_at": datetime(2026, 7, 10, 9, 0, tzinfo=TZ),
+    "department": "儿科",
+    "day": date(2026, 10, 1),
+    "name": "国庆节",
 }
 
 

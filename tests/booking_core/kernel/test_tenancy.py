@@ -364,6 +364,8 @@ def _command_cases(t: Two) -> list[tuple[Any, Refused | Answers]]:
             NOT_FOUND,
         ),
         (rules.SetRule(actor=b, rule=rule), FORBIDDEN),
+        (rules.SetCalendarDay(**to_a, day=DAY, is_open=False, note="x"), NOT_FOUND),
+        (rules.RemoveCalendarDay(**to_a, day=DAY), NOT_FOUND),
         (
             patients.RegisterPatient(
                 **to_a, name="丙", id_number=resident_id(), phone="13933330003"
@@ -609,6 +611,7 @@ def _query_cases(t: Two, who: Actor) -> list[tuple[Callable, tuple[tuple, dict],
         (catalogue.find_doctors, q("HA01", "医生", who), NOT_FOUND),
         (rules.booking_window_of, q("HA01", who), NOT_FOUND),
         (rules.effective_rules, q("HA01", who), NOT_FOUND),
+        (rules.calendar_of, q("HA01", 2026, who), NOT_FOUND),
         (patients.find_patients, q(who, t.cipher, phone=A_PHONE), NONE_OF_A),
         (patients.find_patients, q(who, t.cipher, card_no=t.card_no), NONE_OF_A),
         (patients.find_patients, q(who, t.cipher, hospital_code="HA01", phone=A_PHONE), NOT_FOUND),
