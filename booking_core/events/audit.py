@@ -92,6 +92,7 @@ class AuditAction(StrEnum):
     FEED_EDIT = "feed.edit"  # its URL, topics, options or active switch changed
     FEED_ROTATE_SECRET = "feed.rotate_secret"  # a new signing secret (the old one overlaps)
     FEED_REDELIVER = "feed.redeliver"  # deliveries sent again on request
+    DRAW_RUN = "draw.run"  # a release draw (公平放号) served its queued requests by lot
 
     # a console log-in attempt: "login." and its outcome (booking_core.operators.model)
     LOGIN_OK = "login.ok"

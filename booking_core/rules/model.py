@@ -41,6 +41,13 @@ class RuleKey(StrEnum):
     SMS_CODES_PER_MINUTE = "sms_codes_per_minute"  # phone verification codes
     SMS_REGISTRATIONS_PER_DAY = "sms_registrations_per_day"  # ZC texts per phone per local day
     IVR_LOOKUPS_PER_HOUR = "ivr_lookups_per_hour"  # card/ID numbers typed per caller ID per hour
+    # 公平放号: requests within N seconds of a release (or of a wave of expired holds) are
+    # queued and drawn by lot when the window closes; 0 or disabled: first come, first served
+    FAIR_ADMISSION_SECONDS = "fair_admission_seconds"
+    # 放号排队上限（每人）: draws one patient may be queued in at once (one per session)
+    DRAW_REQUESTS_PER_PATIENT = "draw_requests_per_patient"
+    # 放号限频（每手机号）: queued requests one phone may make per minute
+    DRAW_REQUESTS_PER_PHONE_PER_MINUTE = "draw_requests_per_phone_per_minute"
 
 
 class PeriodType(StrEnum):
@@ -93,6 +100,13 @@ PLATFORM_DEFAULTS: tuple[Rule, ...] = (
     Rule(RuleKey.SMS_REGISTRATIONS_PER_DAY, 3),
     # a family calls for a few relatives; a stranger trying card numbers is stopped early
     Rule(RuleKey.IVR_LOOKUPS_PER_HOUR, 10),
+    # off until a hospital turns it on: 10 s covers the burst at 07:30 (grab scripts fire
+    # within the first second) and is short enough that nobody waits long for the text
+    Rule(RuleKey.FAIR_ADMISSION_SECONDS, 0),
+    # a patient may try a few doctors at one release, never a whole department
+    Rule(RuleKey.DRAW_REQUESTS_PER_PATIENT, 3),
+    # a family asks for a few relatives; a grab script on one phone is stopped at once
+    Rule(RuleKey.DRAW_REQUESTS_PER_PHONE_PER_MINUTE, 5),
 )
 """Priority 0 platform records; any stored record of priority >= 0 can override them."""
 
@@ -112,6 +126,9 @@ REFUSALS: dict[RuleKey, tuple[str, ...]] = {
     RuleKey.SMS_CODES_PER_MINUTE: ("limit_reached",),
     RuleKey.SMS_REGISTRATIONS_PER_DAY: ("limit_reached",),
     RuleKey.IVR_LOOKUPS_PER_HOUR: ("limit_reached",),
+    RuleKey.FAIR_ADMISSION_SECONDS: ("queued", "already_queued"),
+    RuleKey.DRAW_REQUESTS_PER_PATIENT: ("limit_reached",),
+    RuleKey.DRAW_REQUESTS_PER_PHONE_PER_MINUTE: ("limit_reached",),
 }
 """The error codes (:mod:`booking_core.kernel.errors`) a rule refuses with, for the rules
 page and ``docs/rules.md``: every door words each code for its audience. A rule that never
@@ -129,6 +146,10 @@ MAX_DAYS = 3650  # ten years: date arithmetic with more would leave the calendar
 
 MAX_MINUTES = 525_600  # a year
 
+# a fair-admission window: past ten minutes the people queued wait too long for their text,
+# and the holds of the release (15 minutes) would expire before the draw had booked them
+MAX_SECONDS = 600
+
 MAX_COUNT = 1_000_000  # limits and counts: far above any real one
 
 
@@ -138,6 +159,8 @@ def max_value(key: RuleKey) -> int:
         return MAX_DAYS
     if key.value.endswith("_minutes"):
         return MAX_MINUTES
+    if key.value.endswith("_seconds"):
+        return MAX_SECONDS
     return MAX_COUNT
 
 
