@@ -180,7 +180,8 @@ def _refuse(tx: Tx, request: Row, rank: int, err: BookingError) -> Unit[None]:
         request["id"],
     )
     ctx = yield one(
-        "SELECT sl.start_time, se.day, dep.code AS department, doc.work_no AS doctor "
+        "SELECT sl.start_time, se.day, dep.code AS department, doc.work_no AS doctor, "
+        "dep.name AS department_name, doc.name AS doctor_name "
         "FROM slots sl JOIN sessions se ON se.id = sl.session_id "
         "JOIN departments dep ON dep.id = se.department_id "
         "JOIN doctors doc ON doc.id = se.doctor_id WHERE sl.id = ?",
@@ -195,6 +196,8 @@ def _refuse(tx: Tx, request: Row, rank: int, err: BookingError) -> Unit[None]:
             slot_id=request["slot_id"],
             department=ctx["department"],
             doctor=ctx["doctor"],
+            department_name=ctx["department_name"],
+            doctor_name=ctx["doctor_name"],
             day=date.fromisoformat(ctx["day"]),
             start=time.fromisoformat(ctx["start_time"]).strftime("%H:%M"),
             refusal=err.code,

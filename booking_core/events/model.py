@@ -282,6 +282,8 @@ class DrawRequestRefused(Event):
     slot_id: int = doc("The slot (号源) asked for")
     department: str = doc("The department's code (科室)")
     doctor: str = doc("The doctor's work number (工号)")
+    department_name: str = doc("The department's name, for the text")
+    doctor_name: str = doc("The doctor's name, for the text")
     day: date = doc("The day of the visit asked for, hospital-local")
     start: str = doc("When the slot asked for starts, hospital-local HH:MM")
     refusal: str = doc(

@@ -19,6 +19,7 @@ from ..events.model import (
     CallBooked,
     CallCodeIssued,
     ComplaintReplied,
+    DrawRequestRefused,
     Event,
     OutboxEvent,
 )
@@ -38,6 +39,7 @@ class MessageKind(StrEnum):
     COMPLAINT = "complaint"  # 投诉处理结果: the outcome of the patient's complaint
     CODE = "code"  # 验证码: a phone caller asked to hear or cancel the patient's bookings
     CALLBACK = "callback"  # 回拨未接通: a call-back could not reach the caller
+    DRAW = "draw"  # 放号抽签结果: a request queued at release was not booked by its draw
 
 
 HOSPITAL_INITIATED = frozenset({MessageKind.STOP, MessageKind.REMINDER, MessageKind.SURVEY})
@@ -87,6 +89,7 @@ NOTICE_EVENTS: tuple[type[Event], ...] = (
     CallCodeIssued,
     CallbackClosed,
     ComplaintReplied,
+    DrawRequestRefused,
 )
 """Events somebody is told of by text; the others are marked done untouched."""
 

@@ -10,6 +10,7 @@ from ..events.model import (
     CallBooked,
     CallCodeIssued,
     ComplaintReplied,
+    DrawRequestRefused,
     OutboxEvent,
     decode,
 )
@@ -42,6 +43,13 @@ def _notice(event: OutboxEvent, cipher: Cipher) -> Unit[Notice]:
         return Notice(event, happened, None, "", recipients)
     if isinstance(happened, CallbackClosed):  # to the number that asked to be called back
         recipients = yield from _recipients(cipher, happened.phone_enc)
+        return Notice(event, happened, None, "", recipients)
+    if isinstance(happened, DrawRequestRefused):  # to the phone that asked, else the patient's
+        phone_enc = happened.phone_enc
+        patient = yield one("SELECT phone_enc FROM patients WHERE id = ?", happened.patient_id)
+        if not phone_enc and patient is not None:
+            phone_enc = patient["phone_enc"]
+        recipients = yield from _recipients(cipher, phone_enc)
         return Notice(event, happened, None, "", recipients)
     assert isinstance(happened, BookingEvent | CallBooked)  # the other NOTICE_EVENTS
     try:

@@ -59,6 +59,7 @@ SAMPLE = {
     "score": 5,
     "hospital": "协和医院",
     "reason": None,
+    "refusal": "slot_full",
     "command": "GHDH",
     "received": "x",
     "length": 7,
@@ -73,7 +74,7 @@ def _error_params(cls) -> dict:
     for name in inspect.signature(cls.__init__).parameters:
         if name == "self":
             continue
-        if name in ("until", "opens_at", "closed_at", "deadline"):
+        if name in ("until", "opens_at", "closed_at", "deadline", "draw_at"):
             params[name] = WHEN
         elif name in ("limit", "balance", "needed", "available", "slot_id", "session_id"):
             params[name] = 1
@@ -155,6 +156,7 @@ def test_the_notice_kinds_are_the_cores_outbound_kinds():
         MessageKind.COMPLAINT,
         MessageKind.CODE,
         MessageKind.CALLBACK,
+        MessageKind.DRAW,  # a release draw's refusal: worded from its event (no booking)
     }
 
 
