@@ -5,6 +5,7 @@ the second wave (places freed by expired holds released by a draw too)."""
 
 from __future__ import annotations
 
+import asyncio
 import random
 from datetime import date, time
 
@@ -24,7 +25,7 @@ from booking_core.kernel.errors import (
 from booking_core.kernel.unit import rows, val
 from booking_core.rules import RuleKey
 from tests.booking_core.helpers import events, last_event_id, set_rule
-from tests.support.world import TZ, local, slot_ids
+from tests.support.world import TZ, World, local, slot_ids
 
 DAY = date(2026, 7, 17)  # released (7 days ahead, 07:30) at 2026-07-10 07:30 Beijing
 RELEASE = local(2026, 7, 10, 7, 30)
@@ -292,3 +293,24 @@ async def test_holds_expiring_another_day_open_no_draw(fair, world, services, cl
     )
     assert again.booking.status == "held"  # booked at once, no draw
     assert view.booking.booking_no != again.booking.booking_no
+
+
+async def test_two_draw_workers_at_once_draw_a_window_once(race_services, clock):
+    """Two engines' draw workers wake together: one draws, the other finds it drawn (the
+    draw's row re-read under its lock on PostgreSQL; SQLite's one writer is serial)."""
+    services = race_services
+    world = World(services)
+    session = await world.basic(DAY, places=1)
+    await set_rule(services, RuleKey.FAIR_ADMISSION_SECONDS, N)
+    clock.set(RELEASE)
+    slot = (await slot_ids(services, session.id))[0]
+    for i in range(12):
+        with pytest.raises(Queued):
+            await services.handle(book(slot, (await world.patient(f"患者{i}", seq=500 + i)).id))
+    clock.set(local(2026, 7, 10, 7, 30, N))
+    outcomes = await asyncio.gather(*(services.handle(bookings.RunDraws()) for _ in range(4)))
+    assert sum(o.draws for o in outcomes) == 1
+    assert sum(o.booked for o in outcomes) == 8
+    assert sum(o.refused for o in outcomes) == 4
+    decided = await requests_of(services, session.id)
+    assert all(r["status"] != "queued" for r in decided)
