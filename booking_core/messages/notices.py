@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ..bookings.repo import view_by_no
 from ..events.model import (
+    BookingCreated,
     BookingEvent,
     CallbackClosed,
     CallBooked,
@@ -64,7 +65,23 @@ def _notice(event: OutboxEvent, cipher: Cipher) -> Unit[Notice]:
     else:
         phone_enc = patient["phone_enc"] if patient is not None else None
     recipients = yield from _recipients(cipher, phone_enc)
+    if isinstance(happened, BookingCreated) and happened.drawn:
+        recipients += yield from _drawn_booker(cipher, happened.booking_no, recipients)
     return Notice(event, happened, view, patient["name"] if patient else "", recipients)
+
+
+def _drawn_booker(
+    cipher: Cipher, booking_no: str, told: tuple[Recipient, ...]
+) -> Unit[tuple[Recipient, ...]]:
+    """A release draw's booking (公平放号) is told to the phone that asked too (a relative,
+    a caller), as its refusal would have been: "we will text you the result" was said there."""
+    asked = yield one(
+        "SELECT booker_phone_enc FROM release_requests WHERE booking_no = ?", booking_no
+    )
+    if asked is None:
+        return ()
+    extra = yield from _recipients(cipher, asked["booker_phone_enc"])
+    return tuple(r for r in extra if r.phone_index not in {t.phone_index for t in told})
 
 
 def _recipients(cipher: Cipher, phone_enc: str | None) -> Unit[tuple[Recipient, ...]]:

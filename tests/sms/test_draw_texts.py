@@ -11,7 +11,9 @@ from datetime import date, time
 import pytest
 
 from booking_core import bookings, catalogue
+from booking_core.kernel.actor import Channel
 from booking_core.kernel.deps import Deps
+from booking_core.kernel.errors import Queued
 from booking_core.kernel.unit import rows
 from booking_core.rules import RuleKey
 from sms.handler import Texter, respond
@@ -83,3 +85,30 @@ async def test_a_text_in_the_window_is_queued_then_its_outcome_is_texted(fair, s
         assert message["body"].startswith("【协和医院】放号抽签未约上7月17日08:00 心内科")
         assert "号已被抽完" in message["body"]
         assert len(message["body"]) <= SEGMENT_CHARS
+
+
+async def test_a_relative_who_asked_is_texted_the_outcome_too(fair, services, clock):
+    """A desk or a HIS asked for a patient from a relative's phone: the relative was told
+    "queued", so the relative is texted the outcome as well as the patient."""
+    relative = "13700000007"
+    patient_ids = await services.read(
+        lambda tx: (yield rows("SELECT id FROM patients ORDER BY id"))
+    )
+    slot = (await services.read(lambda tx: (yield rows("SELECT id FROM slots"))))[0]["id"]
+    with pytest.raises(Queued):
+        await services.handle(
+            bookings.BookSlot(
+                slot_id=slot,
+                patient_id=patient_ids[0]["id"],
+                channel=Channel.AGENT,
+                booker_phone=relative,
+            )
+        )
+    clock.set(local(2026, 7, 10, 7, 30, 10))
+    assert (await services.handle(bookings.RunDraws())).booked == 1
+    notifier = Notifier(services, Replies(), "twilio", consumer="test")
+    while await notifier.run_once():
+        pass
+    out = await sent(services)
+    assert sorted(m["phone"] for m in out) == sorted([PHONES[0], relative])
+    assert all(m["kind"] == "confirmation" for m in out)
