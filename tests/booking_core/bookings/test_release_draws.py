@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time as time_module
+from collections import Counter
 from datetime import date, time
 
 import pytest
@@ -22,9 +24,10 @@ from booking_core.kernel.errors import (
     Queued,
     SessionUnavailable,
 )
-from booking_core.kernel.unit import rows, val
+from booking_core.kernel.unit import execute, one, rows, val
 from booking_core.rules import RuleKey
 from tests.booking_core.helpers import events, last_event_id, set_rule
+from tests.support.fixtures import open_race_services
 from tests.support.world import TZ, World, local, slot_ids
 
 DAY = date(2026, 7, 17)  # released (7 days ahead, 07:30) at 2026-07-10 07:30 Beijing
@@ -314,3 +317,82 @@ async def test_two_draw_workers_at_once_draw_a_window_once(race_services, clock)
     assert sum(o.refused for o in outcomes) == 4
     decided = await requests_of(services, session.id)
     assert all(r["status"] != "queued" for r in decided)
+
+
+# --- one ticket per patient, under a real race -----------------------------------------------
+
+RACE_WINDOW_SECONDS = 0.1
+
+
+async def _one_patient_asks_twenty_times(services, clock):
+    world = World(services)
+    session = await world.basic(DAY, places=1)  # 8 slots
+    await set_rule(services, RuleKey.FAIR_ADMISSION_SECONDS, N)
+    patient, first = await world.patient(), await world.patient("先到")
+    clock.set(RELEASE)
+    slots = await slot_ids(services, session.id)
+    with pytest.raises(Queued):  # someone opened the draw already: the race is the patient's
+        await services.handle(book(slots[0], first.id))
+    asks = [book(slots[i % len(slots)], patient.id) for i in range(20)]
+    results = await asyncio.gather(*(services.handle(a) for a in asks), return_exceptions=True)
+    tickets = [t for t in await requests_of(services, session.id) if t["patient_id"] == patient.id]
+    return results, tickets
+
+
+async def test_a_patient_asking_twenty_times_at_once_holds_one_ticket(race_services, clock):
+    """The patient's row lock (PostgreSQL) counts one patient's requests in turn, and the
+    index of one ticket per patient and draw is the backstop."""
+    results, tickets = await _one_patient_asks_twenty_times(race_services, clock)
+    assert Counter(type(r).__name__ for r in results) == {"Queued": 1, "AlreadyQueued": 19}
+    assert len(tickets) == 1
+
+
+@pytest.fixture
+async def pg_race(fresh_pg_dsn, clock, cipher):
+    services = await open_race_services(fresh_pg_dsn, clock, cipher)
+    try:
+        yield services
+    finally:
+        await services.store.close()
+
+
+@pytest.mark.postgres
+async def test_control_without_the_lock_and_the_index_a_patient_gets_many_tickets(
+    pg_race, clock, monkeypatch
+):
+    """The control: the patient lock taken out of the handler, the one-ticket index dropped,
+    the per-phone rules (whose locks serialise one phone) off, and the gap after the rules
+    held open: the same race gives the patient several tickets, so the test above could
+    catch a broken guard."""
+    from booking_core.bookings import admission as handler
+    from booking_core.patients.repo import patient_by_id
+
+    def unlocked(patient_id: int, *, lock: bool = False):
+        return patient_by_id(patient_id, lock=False)
+
+    admit = handler.admit
+
+    meet: list[float] = []
+
+    def admit_then_linger(*args, **kwargs):
+        """The rules checked, then every request waits for one common instant (the first
+        to get here sets it), so all look for a ticket before any has one."""
+        yield from admit(*args, **kwargs)
+        if not meet or meet[-1] < time_module.time():  # a new burst of requests
+            meet.append(time_module.time() + RACE_WINDOW_SECONDS * 5)
+        yield one(
+            "SELECT pg_sleep(greatest(0, ? - extract(epoch from clock_timestamp())))", meet[-1]
+        )
+
+    def drop(tx):
+        yield execute("DROP INDEX release_requests_once")
+
+    await pg_race.store.write(drop)
+    await World(pg_race).hospital()
+    for per_phone in (RuleKey.PATIENTS_PER_PHONE, RuleKey.DRAW_REQUESTS_PER_PHONE_PER_MINUTE):
+        # their advisory locks count one phone's requests in turn: a third guard, off too
+        await set_rule(pg_race, per_phone, 5, enabled=False)
+    monkeypatch.setattr(handler, "patient_by_id", unlocked)
+    monkeypatch.setattr(handler, "admit", admit_then_linger)
+    _results, tickets = await _one_patient_asks_twenty_times(pg_race, clock)
+    assert len(tickets) > 1, "the race cannot fail: it proves nothing"
