@@ -121,6 +121,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "insufficient_balance": "余额不足。",
         "substitute_full": "替诊号源不足：需要 {needed}，只有 {available}。",
         "idempotency_key_reused": "重复的请求编号。",
+        "queued": "刚刚放号（公平放号）：请求已排队，{draw_at} 抽签，结果短信通知患者。",
+        "already_queued": "该患者已在本次放号抽签中排队（{draw_at} 抽签），无需重复提交。",
         "store_unavailable": "系统暂时不可用，请稍后再试。",
         # the agent's desk (挂号值班)
         "desk": "值班台",
@@ -297,6 +299,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "insufficient_balance": "The balance is too low.",
         "substitute_full": "The substitute session has {available} places, {needed} needed.",
         "idempotency_key_reused": "That request key was used for another request.",
+        "queued": "Just released (fair admission): the request is queued for the draw at "
+        "{draw_at}; the patient is texted the result.",
+        "already_queued": "This patient is already queued in this draw (at {draw_at}): "
+        "no need to ask again.",
         "store_unavailable": "The system is briefly unavailable: try again shortly.",
         # the agent's desk
         "desk": "Desk",

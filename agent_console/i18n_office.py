@@ -196,6 +196,16 @@ _ZH: dict[str, str] = {
     "rule_late_payment": "超时支付处理",
     "rule_late_payment_help": "锁号过期后才到账的付款：refund 原路退回；confirm_if_free "
     "若号源仍空闲则恢复预约并确认，否则退回。",
+    "rule_fair_admission_seconds": "公平放号窗口（秒）",
+    "rule_fair_admission_seconds_help": "放号后这么多秒内到达的预约请求先排队，"
+    "窗口结束后随机抽签分配号源，结果短信通知；过期未付的号在放号当天释放时同样抽签。"
+    "0 或停用即先到先得。",
+    "rule_draw_requests_per_patient": "每人同时排队的放号抽签数",
+    "rule_draw_requests_per_patient_help": "公平放号时一位患者最多同时在几个出诊的抽签中排队"
+    "（每个出诊只能排一次，重复提交不会多得签）。",
+    "rule_draw_requests_per_phone_per_minute": "放号排队每手机号每分钟请求数",
+    "rule_draw_requests_per_phone_per_minute_help": "公平放号时同一手机号一分钟内"
+    "最多提交几个排队请求，用来挡住抢号脚本。",
     "active_only": "只看生效中",
     "show_all": "显示全部（含已解除）",
     "reason": "原因",
@@ -466,6 +476,17 @@ _EN: dict[str, str] = {
     "rule_late_payment_help": "A payment arriving after its hold expired: refund sends it back "
     "the way it came; confirm_if_free restores and confirms the booking if its place is "
     "still free, else refunds.",
+    "rule_fair_admission_seconds": "Fair admission window at release (seconds)",
+    "rule_fair_admission_seconds_help": "Requests arriving within this many seconds of a release "
+    "are queued and given places by lot when the window closes, each person texted the result; "
+    "places freed by unpaid holds on the release day are drawn the same way. 0 or off: first "
+    "come, first served.",
+    "rule_draw_requests_per_patient": "Release draws one patient may wait in",
+    "rule_draw_requests_per_patient_help": "In fair admission, how many sessions' draws one "
+    "patient may be queued in at once (one ticket per session: asking again adds no lot).",
+    "rule_draw_requests_per_phone_per_minute": "Queued requests per phone per minute at release",
+    "rule_draw_requests_per_phone_per_minute_help": "In fair admission, how many queued requests "
+    "one phone may make in a minute: stops grab scripts.",
     "active_only": "Active only",
     "show_all": "Show all (lifted too)",
     "reason": "Reason",

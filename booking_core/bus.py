@@ -7,6 +7,7 @@ typed errors it may raise; reads go through :meth:`BookingServices.read`.
 from __future__ import annotations
 
 import asyncio
+import random
 from typing import Any
 
 from .blacklist import handlers as blacklist
@@ -25,8 +26,9 @@ from .feeds import handlers as feeds
 from .kernel.cache import Cache
 from .kernel.clock import Clock
 from .kernel.deps import Deps
+from .kernel.errors import Accepted
 from .kernel.pii import Cipher
-from .kernel.registry import HandlerTable, merge_handlers
+from .kernel.registry import Handler, HandlerTable, merge_handlers
 from .kernel.unit import Command, R, T, Tx, Unit, UnitOfWork
 from .kiosks import handlers as kiosks
 from .messages import handlers as messages
@@ -72,13 +74,22 @@ COMMAND_HANDLERS: HandlerTable = merge_handlers(
 class BookingServices:
     """The core as the front doors see it."""
 
-    def __init__(self, store: Store, cipher: Cipher, *, cache: Cache | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        cipher: Cipher,
+        *,
+        cache: Cache | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
         self.store = store
         self.cipher = cipher
         self.cache = Cache() if cache is None else cache
         """Hospitals, their lists and rule sets, for the doors (:meth:`cached`) and the units
         (``deps.cache``); emptied after each of the :data:`CACHED_COMMANDS` handled here."""
         self.deps = Deps(cipher=cipher, cache=self.cache)
+        if rng is not None:  # tests: a seeded draw (公平放号); else the system's entropy
+            self.deps = Deps(cipher=cipher, cache=self.cache, rng=rng)
 
     @property
     def clock(self) -> Clock:
@@ -93,16 +104,18 @@ class BookingServices:
             # the gap between them held open so the race shows on a busy machine too
             await self.store.read(unsafe_precheck, command.slot_id)
             await asyncio.sleep(UNSAFE_RACE_WINDOW_SECONDS)
-        result: R
+        result: R | Accepted
         if isinstance(command, BOOKKEEPING_COMMANDS):
-            result = await self.store.write(handler, command, self.deps, holds=False)
+            result = await self.store.write(_keeping, handler, command, self.deps, holds=False)
         elif not isinstance(command, CACHED_COMMANDS):
-            result = await self.store.write(handler, command, self.deps)
+            result = await self.store.write(_keeping, handler, command, self.deps)
         else:
             try:
-                result = await self.store.write(handler, command, self.deps)
+                result = await self.store.write(_keeping, handler, command, self.deps)
             finally:  # also when the outcome is unknown (cancelled after the commit)
                 self.cache.clear()
+        if isinstance(result, Accepted):  # committed, and the door says "queued"
+            raise result
         return result
 
     async def read_small(self, fn: UnitOfWork[T], *args: Any) -> T:
@@ -143,11 +156,20 @@ class BookingServices:
         return await self.store.write(claim_notices, consumer, self.cipher, limit, lease_seconds)
 
 
+def _keeping(tx: Tx, handler: Handler, command: Command[R], deps: Deps) -> Unit[R | Accepted]:
+    """Run ``handler``; an :class:`Accepted` it raises (a request queued for a release
+    draw, 公平放号) is its answer, so what it wrote is committed before the door hears it."""
+    try:
+        return (yield from handler(tx, command, deps))
+    except Accepted as accepted:
+        return accepted
+
+
 def _with_kwargs(
     tx: Tx, fn: UnitOfWork[T], args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> Unit[T]:
     return (yield from fn(tx, *args, **kwargs))
 
 
-def bootstrap(store: Store, cipher: Cipher) -> BookingServices:
-    return BookingServices(store, cipher)
+def bootstrap(store: Store, cipher: Cipher, *, rng: random.Random | None = None) -> BookingServices:
+    return BookingServices(store, cipher, rng=rng)

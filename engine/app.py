@@ -35,6 +35,7 @@ from .workers import (
     agent_sign_off_ctx,
     audit_purge_ctx,
     callback_sweep_ctx,
+    draw_ctx,
     hold_expiry_ctx,
     no_show_ctx,
     patient_keys_ctx,
@@ -75,6 +76,7 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> web.Applicat
 
     app.cleanup_ctx.append(store_ctx)
     app.cleanup_ctx.append(hold_expiry_ctx)
+    app.cleanup_ctx.append(draw_ctx)
     app.cleanup_ctx.append(no_show_ctx)
     app.cleanup_ctx.append(audit_purge_ctx)
     app.cleanup_ctx.append(callback_sweep_ctx)

@@ -90,6 +90,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("pg_pool_min", 2, "Connections a PostgreSQL pool keeps open when idle", int),
     Setting("pg_pool_max", 20, "Most connections a PostgreSQL pool opens", int),
     Setting("hold_sweep_seconds", 30, "Seconds between sweeps that release expired holds", int),
+    Setting(
+        "draw_sweep_seconds",
+        1,
+        "Seconds between looks for release draws (公平放号) whose window has closed",
+        int,
+    ),
     Setting("no_show_sweep_seconds", 300, "Seconds between sweeps that mark missed bookings", int),
     Setting("audit_retention_days", 365, "Days audit log entries are kept", int),
     Setting(
@@ -445,6 +451,7 @@ class Settings:
     pg_pool_min: int
     pg_pool_max: int
     hold_sweep_seconds: int
+    draw_sweep_seconds: int
     no_show_sweep_seconds: int
     audit_retention_days: int
     outbox_retention_days: int
@@ -875,6 +882,7 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
     "pg_pool_min": _at_least(0),
     "pg_pool_max": _at_least(1),
     "hold_sweep_seconds": _at_least(1),
+    "draw_sweep_seconds": _at_least(1),
     "no_show_sweep_seconds": _at_least(1),
     "audit_retention_days": _at_least(1),
     "outbox_retention_days": _at_least(1),

@@ -62,6 +62,8 @@ SAMPLES: dict[str, tuple[errors.GuahaoError, ...]] = {
     ),
     "closed_hours": (errors.BookingHoursClosed(opens_at=WHEN.replace(hour=6, minute=30)),),
     "invalid_state": (errors.InvalidState(status="hold_expired", action="pay"),),
+    "queued": (errors.Queued(draw_at=WHEN.replace(second=10)),),
+    "already_queued": (errors.AlreadyQueued(draw_at=WHEN.replace(second=10)),),
 }
 """An example of each refusal code, worded by every door for the table. A rule's refusal
 with a code missing here fails the document test: add its example."""

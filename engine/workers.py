@@ -77,6 +77,28 @@ hold_expiry_ctx = worker_ctx(
     lambda s: s.hold_sweep_seconds,
     _count("hold_expiry"),
 )
+
+
+async def draw_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Release draws (公平放号) whose window has closed: one draw a step, the next at once
+    while there are more (sessions are released together at the release minute), then one
+    look every ``draw_sweep_seconds`` (:class:`booking_core.bookings.RunDraws`)."""
+    services: BookingServices = app[SERVICES]
+    counter = app[METRICS].sweeps.labels("release_draw")
+    task = asyncio.create_task(
+        run_periodically(
+            "release-draw",
+            app[SETTINGS].draw_sweep_seconds,
+            lambda: services.handle(bookings.RunDraws()),
+            lambda r: counter.inc(r.booked + r.refused),
+            busy=lambda r: r.draws > 0,
+        ),
+        name="release-draw",
+    )
+    yield
+    await stop(task)
+
+
 no_show_ctx = worker_ctx(
     "no-show-sweep",
     _handle(lambda app: bookings.SweepNoShows()),

@@ -112,6 +112,18 @@ DOMAIN_PROBLEMS: dict[str, tuple[int, str, str]] = {
         "Target session too small",
         "The target session has {available} free places; {needed} are needed.",
     ),
+    "queued": (
+        202,
+        "Queued for the release draw",
+        "The places were just released (fair admission, 公平放号): the request is queued and "
+        "drawn by lot at {draw_at}; the outcome is texted to the booker and sent as "
+        "booking.created (drawn) or draw.refused.",
+    ),
+    "already_queued": (
+        409,
+        "Already queued",
+        "The patient is already queued in this session's draw at {draw_at}: one request each.",
+    ),
     "store_unavailable": (
         503,
         "Service unavailable",

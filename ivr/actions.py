@@ -113,6 +113,8 @@ class CoreActions:
             )
         except BookingError as err:
             return None, _refused(err, call), False
+        if done.queued is not None:  # queued for the release draw, with the claim: say so
+            return done.claim, _refused(done.queued, call), False
         if done.booked is None:
             return done.claim, None, False
         return done.claim, Outcome(value=_booking(done.booked)), done.finished

@@ -23,7 +23,7 @@ from booking_core.bookings import BookingStatus
 from booking_core.bus import BookingServices
 from booking_core.catalogue import Hospital
 from booking_core.kernel.actor import Channel
-from booking_core.kernel.errors import NotFound
+from booking_core.kernel.errors import ALL_ERRORS, GuahaoError, NotFound
 from booking_core.messages import (
     HOSPITAL_INITIATED,
     MessageKind,
@@ -55,6 +55,8 @@ def kind_of(notice: Notice) -> tuple[str, str | None] | None:
             return MessageKind.CREDIT, "ban"
         case events.AppealDecided(granted=granted):
             return MessageKind.APPEAL, "granted" if granted else "rejected"
+        case events.DrawRequestRefused(refusal=refusal):
+            return MessageKind.DRAW, refusal
     if notice.booking is None:
         return None
     match notice.happened:
@@ -201,6 +203,8 @@ class Notifier:
                 code=self.services.cipher.decrypt(happened.code_enc, context="call_code"),
                 minutes=happened.minutes,
             )
+        if isinstance(happened, events.DrawRequestRefused):
+            return self._draw_refused(happened, name, hospital.timezone if hospital else None)
         if isinstance(happened, events.CallbackClosed):
             return self.replies.render(
                 "notice.callback", lang=happened.lang, hospital=name, attempts=happened.attempts
@@ -229,8 +233,11 @@ class Notifier:
         assert view is not None  # kind_of gives booking kinds only for booking events
         if isinstance(happened, events.BookingLatePaymentRefunded):  # what goes back
             view = replace(view, booking=replace(view.booking, paid=happened.amount))
-        asked_by_text = _asked_on(happened) == Channel.SMS and not isinstance(
-            happened, events.BookingConfirmed
+        asked_by_text = (
+            _asked_on(happened) == Channel.SMS
+            and not isinstance(happened, events.BookingConfirmed)
+            # a release draw's booking: the reply to the text said "queued", not "booked"
+            and not (isinstance(happened, events.BookingCreated) and happened.drawn)
         )
         if asked_by_text and _own_action(kind, reason):
             return None  # asked for by text: the reply to that text said it already
@@ -241,6 +248,23 @@ class Notifier:
             from_day=happened.from_day if isinstance(happened, events.BookingMoved) else None,
             hospital=name,
             timezone=hospital.timezone if hospital else None,
+        )
+
+    def _draw_refused(
+        self, happened: events.DrawRequestRefused, hospital: str, timezone: str | None
+    ) -> str:
+        """A request queued at release that its draw did not book: why, in the door's words
+        for the refusal (its instants read in the hospital's time)."""
+        reason = self.replies.error(_refusal(happened.refusal, happened.params), timezone=timezone)
+        return self.replies.render(
+            "notice.draw_refused",
+            hospital=hospital,
+            day=happened.day,
+            start=happened.start,
+            dept=happened.department_name,
+            doctor=happened.doctor_name,
+            refusal=happened.refusal,
+            reason=reason,
         )
 
     async def run_once(self) -> int:
@@ -260,3 +284,20 @@ class Notifier:
             )
         )
         return len(notices)
+
+
+def _refusal(code: str, params: dict) -> GuahaoError:
+    """The refusal a draw recorded, as the error the replies word (instants parsed back)."""
+    cls = next((c for c in ALL_ERRORS if c.code == code), None)
+    err = GuahaoError.__new__(cls or GuahaoError)
+    err.params = {k: _instant(v) for k, v in params.items()}
+    return err
+
+
+def _instant(value: object) -> object:
+    if isinstance(value, str) and len(value) >= 19 and value[4] == "-" and "T" in value:
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    return value

@@ -11,10 +11,19 @@ from .commands import (
     PayBooking,
     RescheduleBooking,
     ResendConfirmation,
+    RunDraws,
     StopSession,
     SweepNoShows,
 )
-from .model import ACTIVE_SQL, ACTIVE_STATUSES, Booking, BookingStatus, BookingView, CancelReason
+from .model import (
+    ACTIVE_SQL,
+    ACTIVE_STATUSES,
+    Booking,
+    BookingStatus,
+    BookingView,
+    CancelReason,
+    DrawOutcome,
+)
 from .queries import (
     MAX_EXPORT,
     MAX_PAGE,
@@ -47,10 +56,12 @@ __all__ = [
     "CancelReason",
     "CheckIn",
     "ConfirmBooking",
+    "DrawOutcome",
     "ExpireHolds",
     "PayBooking",
     "RescheduleBooking",
     "ResendConfirmation",
+    "RunDraws",
     "StopPreview",
     "StopSession",
     "SweepNoShows",

@@ -33,6 +33,7 @@ from ..rules.checks import check_booking_hours, check_booking_window, check_limi
 from ..rules.model import RuleKey, RuleSet
 from ..rules.repo import cached_rules
 from .commands import BookSlot
+from .draws import queue_if_fair
 from .model import ACTIVE_SQL, BookingStatus, BookingView
 from .repo import free_place, insert_booking, take_place, view_by_id, view_from
 
@@ -201,6 +202,14 @@ def _idempotent_replay(cmd: BookSlot) -> Unit[BookingView | None]:
 
 
 def book_slot(tx: Tx, cmd: BookSlot, deps: Deps) -> Unit[BookingView]:
+    """Book a place; in fair mode at a release (公平放号) the request is queued for its
+    draw instead (:func:`.draws.queue_if_fair` raises ``Queued``)."""
+    return (yield from book_now(tx, cmd, deps, drawn=False))
+
+
+def book_now(tx: Tx, cmd: BookSlot, deps: Deps, *, drawn: bool) -> Unit[BookingView]:
+    """:func:`book_slot`; ``drawn``: a release draw serves a queued request (never queued
+    again, and its booking event says so, so the booker is texted)."""
     if cmd.idempotency_key:
         replay = yield from _idempotent_replay(cmd)
         if replay is not None:
@@ -221,6 +230,8 @@ def book_slot(tx: Tx, cmd: BookSlot, deps: Deps) -> Unit[BookingView]:
     yield from admit(
         tx, ctx, patient, rules, phone_index=phone_index, moving=None, cipher=deps.cipher
     )
+    if not drawn:
+        yield from queue_if_fair(tx, cmd, ctx, patient, rules, phone_index, deps)
     place, booked = yield from claim_place(tx, ctx["slot_id"], ctx["capacity"], probe=False)
     prepay = rules.on(RuleKey.PREPAY_REQUIRED) and ctx["fee"] > 0
     held = cmd.hold or prepay
@@ -269,7 +280,7 @@ def book_slot(tx: Tx, cmd: BookSlot, deps: Deps) -> Unit[BookingView]:
             raise IdempotencyKeyReused(key=cmd.idempotency_key or "") from err
     view = _view_of_new(ctx, patient, booking_id, booking_no, fields)
     held_for = "payment" if prepay else "confirmation" if held else ""
-    created = BookingCreated(**booking_fields(view), held_for=held_for)
+    created = BookingCreated(**booking_fields(view), held_for=held_for, drawn=drawn)
     tx.emit(created)
     emit_slot_changed(tx, ctx["hospital_id"], ctx["slot_id"], ctx["capacity"], booked)
     tx.audit(

@@ -8,7 +8,7 @@ from typing import Any
 
 from ..kernel.actor import Channel
 from ..kernel.unit import Command
-from .model import BookingView
+from .model import BookingView, DrawOutcome
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -97,6 +97,14 @@ class SweepNoShows(Command[tuple[int, int, int]]):
     no-show rule; checked in → completed."""
 
     limit: int = 500
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunDraws(Command[DrawOutcome]):
+    """Run the release draws (公平放号) whose window has closed: at most ``limit`` draws,
+    each serving its queued requests by lot (:mod:`.lottery`)."""
+
+    limit: int = 1
 
 
 @dataclass(frozen=True, kw_only=True)

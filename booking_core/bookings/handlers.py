@@ -16,9 +16,11 @@ from .commands import (
     PayBooking,
     RescheduleBooking,
     ResendConfirmation,
+    RunDraws,
     StopSession,
     SweepNoShows,
 )
+from .lottery import run_draws
 from .resend import resend_confirmation
 from .stops import stop_session
 from .sweeps import expire_holds, sweep_no_shows
@@ -33,5 +35,6 @@ HANDLERS = handler_table(
     on(ResendConfirmation, resend_confirmation),
     on(StopSession, stop_session),
     on(ExpireHolds, expire_holds),
+    on(RunDraws, run_draws),
     on(SweepNoShows, sweep_no_shows),
 )

@@ -81,3 +81,12 @@ class BookingView:
     patient_name: str
     patient_card_no: str
     replayed: bool = False  # the first answer to a retried idempotent request
+
+
+@dataclass(frozen=True, slots=True)
+class DrawOutcome:
+    """What a round of release draws (公平放号) did: draws run, requests booked, refused."""
+
+    draws: int = 0
+    booked: int = 0
+    refused: int = 0

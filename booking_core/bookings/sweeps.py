@@ -5,17 +5,20 @@ or the fixed no-show rule when the ladder is off)."""
 from __future__ import annotations
 
 from collections import Counter
+from datetime import date
+from zoneinfo import ZoneInfo
 
 from ..blacklist.credit import StrikeKind, add_strike, ladder_on
 from ..blacklist.handlers import apply_no_show_rule
 from ..events.audit import AuditAction
 from ..events.model import BookingCompleted, BookingNoShow
 from ..kernel.deps import Deps
-from ..kernel.unit import Tx, Unit, execute, from_epoch, rows
+from ..kernel.unit import Tx, Unit, execute, from_epoch, rows, val
 from ..rules.repo import cached_rules
 from .admission import booking_fields
 from .changes import cancel_one
 from .commands import ExpireHolds, SweepNoShows
+from .draws import open_freed_wave
 from .model import BookingStatus, CancelReason
 from .repo import still, view_by_id
 
@@ -28,11 +31,20 @@ def expire_holds(tx: Tx, cmd: ExpireHolds, deps: Deps) -> Unit[int]:
         cmd.limit,
     )
     expired = 0
+    freed: dict[int, tuple[int, date]] = {}  # session → (hospital, day)
     for row in found:  # another engine's sweep or the patient may have got there first
         booking = yield from still(row["id"], "('held')")
         if booking is not None:
             yield from cancel_one(tx, booking, cmd.actor, CancelReason.HOLD_EXPIRED)
+            freed[booking.session_id] = (booking.hospital_id, booking.day)
             expired += 1
+    # the second wave (公平放号): places freed on a release day are released by a draw too.
+    # Last in the sweep: whatever a waiting list takes of the freed places first is not free
+    # when the draw runs; the draw serves what is left.
+    for session_id, (hospital_id, day) in freed.items():
+        rules = yield from cached_rules(deps.cache, hospital_id)
+        zone = yield val("SELECT timezone FROM hospitals WHERE id = ?", hospital_id)
+        yield from open_freed_wave(tx, hospital_id, session_id, day, rules, ZoneInfo(zone))
     return expired
 
 

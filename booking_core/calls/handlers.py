@@ -18,7 +18,7 @@ from ..events.model import CallBooked, CallEnded, CallTransferred
 from ..kernel import tenancy
 from ..kernel.actor import Actor, Channel
 from ..kernel.deps import Deps
-from ..kernel.errors import CallOver, InvalidInput, InvalidState, NotFound
+from ..kernel.errors import CallOver, InvalidInput, InvalidState, NotFound, Queued
 from ..kernel.identity import mask_long_digits_in, mask_phone, normalize_phone
 from ..kernel.registry import handler_table, on
 from ..kernel.unit import Row, Tx, Unit, dumps, execute, one, val
@@ -301,17 +301,20 @@ def claim_step_and_book(tx: Tx, cmd: ClaimStepAndBook, deps: Deps) -> Unit[Claim
     )
     if not claim.won:
         return ClaimedBooking(claim=claim)
-    view = yield from book_for_call(  # a refusal raises: the claim goes with the booking
-        tx,
-        BookForCall(
-            actor=cmd.actor,
-            call_sid=cmd.call_sid,
-            slot_id=cmd.slot_id,
-            patient_id=cmd.patient_id,
-            lang=cmd.lang,
-        ),
-        deps,
-    )
+    try:
+        view = yield from book_for_call(  # a refusal raises: the claim goes with the booking
+            tx,
+            BookForCall(
+                actor=cmd.actor,
+                call_sid=cmd.call_sid,
+                slot_id=cmd.slot_id,
+                patient_id=cmd.patient_id,
+                lang=cmd.lang,
+            ),
+            deps,
+        )
+    except Queued as queued:  # kept, with the claim: the door answers the step itself
+        return ClaimedBooking(claim=claim, queued=queued)
     record = cmd.finish(view) if cmd.finish is not None else None
     if record is None:
         return ClaimedBooking(claim=claim, booked=view)

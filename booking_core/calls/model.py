@@ -8,6 +8,7 @@ from enum import StrEnum
 from typing import Any
 
 from ..bookings.model import BookingView
+from ..kernel.errors import Queued
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +71,9 @@ class ClaimedBooking:
     claim: StepAnswer
     booked: BookingView | None = None
     finished: bool = False
+    # fair admission at release (公平放号): the request was queued for its draw, the claim
+    # kept with it; the door says so and finishes the step itself
+    queued: Queued | None = None
 
 
 @dataclass(frozen=True, slots=True)

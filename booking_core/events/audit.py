@@ -103,6 +103,7 @@ class AuditAction(StrEnum):
     CALENDAR_DAY_SET = "calendar.set"  # a day closed or opened in a hospital's own calendar
     CALENDAR_DAY_REMOVE = "calendar.remove"  # … its entry removed: the national calendar again
     LATE_PAYMENT_CONFIRMED = "payment.late_confirmed"  # a late payment re-took a free place
+    DRAW_RUN = "draw.run"  # a release draw (公平放号) served its queued requests by lot
 
     # a console log-in attempt: "login." and its outcome (booking_core.operators.model)
     LOGIN_OK = "login.ok"

@@ -38,6 +38,7 @@ from .model import (
     ComplaintReceived,
     ComplaintReplied,
     CreditWarned,
+    DrawRequestRefused,
     Event,
     KioskDisabled,
     KioskJobAcked,
@@ -191,6 +192,7 @@ Acts that only the audit log records keep their own names:
 | `feed.redeliver` | Deliveries to a subscription were sent again on request (one, or every dead one) |
 | `calendar.set`, `calendar.remove` | A day was closed or opened in a hospital's own calendar (节假日表), or its entry removed so the national calendar decides it again |
 | `payment.late_confirmed` | A payment arrived after its booking's hold had expired (超时支付) and the hospital confirms late payments while the place is free: the place was taken again for the booking, which the payment then confirmed |
+| `draw.run` | A release draw (公平放号) was run: its session, how many requests it served, how many were booked |
 
 The vocabulary is `AuditAction` in `booking_core/events/audit.py`. Records written before
 version 11 of the schema were renamed to these words when it was applied (`booking.create`
@@ -229,6 +231,7 @@ GROUPS = (
         booking_fields=True,
     ),
     Group("Slots and sessions (号源、排班)", (SlotChanged, SessionCreated, SessionStopped)),
+    Group("Release draws (公平放号)", (DrawRequestRefused,)),
     Group(
         "Patients and the blacklist (患者、黑名单)",
         (
@@ -328,6 +331,12 @@ When a session and its slots are published (`CreateSession`, `CreateSessions`: �
     SessionStopped: """\
 When a session is stopped (`StopSession`: 停诊), after the [BookingMoved](#bookingmoved)
 or [BookingCancelled](#bookingcancelled) event of each of its active bookings.""",
+    DrawRequestRefused: """\
+When a release draw (`RunDraws`, the engine's draw worker; 公平放号) decides a request
+queued in the first seconds after a release and it is not booked: no place was left when
+its lot came up (`slot_full`), or a rule refused it then. A request that won is a
+[BookingCreated](#bookingcreated) with `drawn` true. The SMS notifier texts the booker the
+outcome either way.""",
     PatientRegistered: """\
 When a patient is registered (`RegisterPatient`: at the desk, by text with `ZC`, through
 `/api/v1`). The payload carries no name, ID number or phone.""",

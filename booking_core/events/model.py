@@ -124,6 +124,11 @@ class BookingCreated(BookingEvent):
         "confirmed by $book); empty when it was confirmed at once",
         "",
     )
+    drawn: bool = doc(
+        "Booked by a release draw (公平放号): the request was queued at release and won its "
+        "lot, so the booker is texted even when they asked by text",
+        False,
+    )
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -269,6 +274,39 @@ class SessionStopped(Event):
     moved: int = doc("Bookings moved")
     cancelled: int = doc("Bookings cancelled")
     reason: str = doc("Why, as the hospital gave it (may be empty)")
+
+
+# --- release draws (公平放号) ----------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class DrawRequestRefused(Event):
+    """A request queued at release (公平放号) was decided by its draw and not booked: no
+    place left for it, or a rule refused it when its turn came. (A request that won is a
+    :class:`BookingCreated` with ``drawn`` true.)"""
+
+    topic: ClassVar[str] = "draw.refused"
+    key_field: ClassVar[str] = "request_id"
+
+    request_id: int = doc("The queued request; the key")
+    patient_id: int = doc("The patient's id in the engine")
+    session_id: int = doc("The session (排班) the request was for")
+    slot_id: int = doc("The slot (号源) asked for")
+    department: str = doc("The department's code (科室)")
+    doctor: str = doc("The doctor's work number (工号)")
+    department_name: str = doc("The department's name, for the text")
+    doctor_name: str = doc("The doctor's name, for the text")
+    day: date = doc("The day of the visit asked for, hospital-local")
+    start: str = doc("When the slot asked for starts, hospital-local HH:MM")
+    refusal: str = doc(
+        "Why, as an error code (slot_full: every place went to earlier lots; blacklisted, "
+        "limit_reached … : a rule refused it)"
+    )
+    params: dict[str, Any] = doc("The refusal's details (dates ISO 8601 with their offset)")
+    phone_enc: str | None = doc(
+        "The phone the request came from, encrypted for the engine's notifier (null: the "
+        "patient's own phone is texted)"
+    )
 
 
 # --- patients and the blacklist (患者、黑名单) -----------------------------------------
@@ -613,6 +651,7 @@ EVENT_TYPES = _by_topic(
     SlotChanged,
     SessionCreated,
     SessionStopped,
+    DrawRequestRefused,
     PatientRegistered,
     PatientBlacklisted,
     BanLifted,

@@ -327,6 +327,34 @@ class AgentNotAvailable(BookingError):
         super().__init__(state=state)
 
 
+class Accepted(BookingError):
+    """Not a refusal: the request was taken and will be decided later, and the person is
+    told so. What the unit wrote before raising it is kept (the bus commits the unit and
+    then raises it to the door). Only :class:`Queued` is one."""
+
+
+class Queued(Accepted):
+    """Fair admission at release (公平放号): the request came within the first seconds after
+    the places were released, so it is kept and served by lot at ``draw_at`` (the
+    hospital-local instant the window closes); the booker is texted the outcome. Nothing
+    is wrong: the door says "queued, we will text you the result" (the API: 202)."""
+
+    code = "queued"
+
+    def __init__(self, draw_at: datetime) -> None:
+        super().__init__(draw_at=draw_at)
+
+
+class AlreadyQueued(BookingError):
+    """The patient is already queued in this session's draw (one request each): no second
+    ticket; the outcome of the first is texted after ``draw_at`` (hospital-local)."""
+
+    code = "already_queued"
+
+    def __init__(self, draw_at: datetime) -> None:
+        super().__init__(draw_at=draw_at)
+
+
 # --- our side -------------------------------------------------------------------------
 
 
@@ -345,7 +373,9 @@ class NotStarted(StoreUnavailable):
         super().__init__(reason=reason)
 
 
-ALL_ERRORS: tuple[type[GuahaoError], ...] = tuple(
-    cls for cls in list(BookingError.__subclasses__()) + list(SystemFault.__subclasses__())
+ALL_ERRORS: tuple[type[GuahaoError], ...] = (
+    *(c for c in BookingError.__subclasses__() if c is not Accepted),
+    *Accepted.__subclasses__(),
+    *SystemFault.__subclasses__(),
 )
 """Every concrete error; the doors' wording tables are tested against their codes."""

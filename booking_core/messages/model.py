@@ -22,6 +22,7 @@ from ..events.model import (
     CallCodeIssued,
     ComplaintReplied,
     CreditWarned,
+    DrawRequestRefused,
     Event,
     OutboxEvent,
     PatientBlacklisted,
@@ -44,6 +45,7 @@ class MessageKind(StrEnum):
     CALLBACK = "callback"  # 回拨未接通: a call-back could not reach the caller
     CREDIT = "credit"  # 信用: a strike's warning, or a ladder ban that starts
     APPEAL = "appeal"  # 申诉结果: the decision on the patient's appeal against a ban
+    DRAW = "draw"  # 放号抽签结果: a request queued at release was not booked by its draw
 
 
 HOSPITAL_INITIATED = frozenset({MessageKind.STOP, MessageKind.REMINDER, MessageKind.SURVEY})
@@ -97,6 +99,7 @@ NOTICE_EVENTS: tuple[type[Event], ...] = (
     CreditWarned,
     PatientBlacklisted,  # the credit ladder's bans only (the notifier's kind_of)
     AppealDecided,
+    DrawRequestRefused,
 )
 """Events somebody is told of by text; the others are marked done untouched."""
 

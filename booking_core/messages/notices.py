@@ -6,12 +6,14 @@ from __future__ import annotations
 from ..bookings.repo import view_by_no
 from ..events.model import (
     AppealDecided,
+    BookingCreated,
     BookingEvent,
     CallbackClosed,
     CallBooked,
     CallCodeIssued,
     ComplaintReplied,
     CreditWarned,
+    DrawRequestRefused,
     OutboxEvent,
     PatientBlacklisted,
     decode,
@@ -52,6 +54,13 @@ def _notice(event: OutboxEvent, cipher: Cipher) -> Unit[Notice]:
         )
         recipients = yield from _recipients(cipher, patient["phone_enc"] if patient else None)
         return Notice(event, happened, None, patient["name"] if patient else "", recipients)
+    if isinstance(happened, DrawRequestRefused):  # to the phone that asked, else the patient's
+        phone_enc = happened.phone_enc
+        patient = yield one("SELECT phone_enc FROM patients WHERE id = ?", happened.patient_id)
+        if not phone_enc and patient is not None:
+            phone_enc = patient["phone_enc"]
+        recipients = yield from _recipients(cipher, phone_enc)
+        return Notice(event, happened, None, "", recipients)
     assert isinstance(happened, BookingEvent | CallBooked)  # the other NOTICE_EVENTS
     try:
         view = yield from view_by_no(happened.booking_no)
@@ -65,7 +74,23 @@ def _notice(event: OutboxEvent, cipher: Cipher) -> Unit[Notice]:
     else:
         phone_enc = patient["phone_enc"] if patient is not None else None
     recipients = yield from _recipients(cipher, phone_enc)
+    if isinstance(happened, BookingCreated) and happened.drawn:
+        recipients += yield from _drawn_booker(cipher, happened.booking_no, recipients)
     return Notice(event, happened, view, patient["name"] if patient else "", recipients)
+
+
+def _drawn_booker(
+    cipher: Cipher, booking_no: str, told: tuple[Recipient, ...]
+) -> Unit[tuple[Recipient, ...]]:
+    """A release draw's booking (公平放号) is told to the phone that asked too (a relative,
+    a caller), as its refusal would have been: "we will text you the result" was said there."""
+    asked = yield one(
+        "SELECT booker_phone_enc FROM release_requests WHERE booking_no = ?", booking_no
+    )
+    if asked is None:
+        return ()
+    extra = yield from _recipients(cipher, asked["booker_phone_enc"])
+    return tuple(r for r in extra if r.phone_index not in {t.phone_index for t in told})
 
 
 def _recipients(cipher: Cipher, phone_enc: str | None) -> Unit[tuple[Recipient, ...]]:

@@ -54,6 +54,13 @@ class RuleKey(StrEnum):
     CLOSED_DAYS = "closed_days"  # 节假日停约: public holidays (and weekends) closed, 调休 open
     CLOSED_HOURS = "closed_hours"  # 停止预约时段: "HH:MM-HH:MM" hospital-local, e.g. 00:00-06:30
     LATE_PAYMENT = "late_payment"  # 超时支付: "refund" or "confirm_if_free" (place still free)
+    # 公平放号: requests within N seconds of a release (or of a wave of expired holds) are
+    # queued and drawn by lot when the window closes; 0 or disabled: first come, first served
+    FAIR_ADMISSION_SECONDS = "fair_admission_seconds"
+    # 放号排队上限（每人）: draws one patient may be queued in at once (one per session)
+    DRAW_REQUESTS_PER_PATIENT = "draw_requests_per_patient"
+    # 放号限频（每手机号）: queued requests one phone may make per minute
+    DRAW_REQUESTS_PER_PHONE_PER_MINUTE = "draw_requests_per_phone_per_minute"
 
 
 class PeriodType(StrEnum):
@@ -118,6 +125,13 @@ PLATFORM_DEFAULTS: tuple[Rule, ...] = (
     # "": booking open round the clock until a hospital sets its hours (e.g. "00:00-06:30")
     Rule(RuleKey.CLOSED_HOURS, ""),
     Rule(RuleKey.LATE_PAYMENT, "refund"),
+    # off until a hospital turns it on: 10 s covers the burst at 07:30 (grab scripts fire
+    # within the first second) and is short enough that nobody waits long for the text
+    Rule(RuleKey.FAIR_ADMISSION_SECONDS, 0),
+    # a patient may try a few doctors at one release, never a whole department
+    Rule(RuleKey.DRAW_REQUESTS_PER_PATIENT, 3),
+    # a family asks for a few relatives; a grab script on one phone is stopped at once
+    Rule(RuleKey.DRAW_REQUESTS_PER_PHONE_PER_MINUTE, 5),
 )
 """Priority 0 platform records; any stored record of priority >= 0 can override them."""
 
@@ -144,6 +158,9 @@ REFUSALS: dict[RuleKey, tuple[str, ...]] = {
     RuleKey.CLOSED_DAYS: ("day_closed",),
     RuleKey.CLOSED_HOURS: ("closed_hours",),
     RuleKey.LATE_PAYMENT: ("invalid_state",),  # refund: the payment refused as hold_expired
+    RuleKey.FAIR_ADMISSION_SECONDS: ("queued", "already_queued"),
+    RuleKey.DRAW_REQUESTS_PER_PATIENT: ("limit_reached",),
+    RuleKey.DRAW_REQUESTS_PER_PHONE_PER_MINUTE: ("limit_reached",),
 }
 """The error codes (:mod:`booking_core.kernel.errors`) a rule refuses with, for the rules
 page and ``docs/rules.md``: every door words each code for its audience. A rule that never
@@ -186,6 +203,10 @@ MAX_DAYS = 3650  # ten years: date arithmetic with more would leave the calendar
 
 MAX_MINUTES = 525_600  # a year
 
+# a fair-admission window: past ten minutes the people queued wait too long for their text,
+# and the holds of the release (15 minutes) would expire before the draw had booked them
+MAX_SECONDS = 600
+
 MAX_COUNT = 1_000_000  # limits and counts: far above any real one
 
 
@@ -195,6 +216,8 @@ def max_value(key: RuleKey) -> int:
         return MAX_DAYS
     if key.value.endswith("_minutes"):
         return MAX_MINUTES
+    if key.value.endswith("_seconds"):
+        return MAX_SECONDS
     return MAX_COUNT
 
 

@@ -52,6 +52,8 @@ WORDS: Mapping[str, str] = {
     "forbidden": "本机无法办理此业务，请到人工窗口办理",
     "call_ended": "通话已结束，请到人工窗口咨询",  # never at a kiosk; every code has words
     "agent_not_available": "暂无空闲坐席，请到人工窗口办理",  # never at a kiosk
+    "queued": "刚刚放号，您的请求已排队抽签，结果将短信通知您",
+    "already_queued": "您已在排队抽签，无需重复提交，结果将短信通知您",
     "store_unavailable": "系统繁忙，请稍后再试",
     # this door's own
     UNKNOWN_KIND: "本机暂不支持该业务，请到人工窗口办理",
@@ -100,6 +102,8 @@ def message(code: str, params: Mapping[str, Any], timezone: str = "Asia/Shanghai
         return f"{day.month}月{day.day}日{why.get(str(params.get('reason')), '停诊')}，不接受预约"
     if code == "closed_hours" and (at := _local(params.get("opens_at"), timezone)):
         return f"当前为停止预约时段，请于{at}后预约"
+    if code in ("queued", "already_queued") and (at := _local(params.get("draw_at"), timezone)):
+        return f"刚刚放号，您的请求已排队，{at}抽签后短信通知结果"
     if code == "insufficient_balance" and isinstance(params.get("balance"), int):
         return f"预交金余额不足（余额{params['balance'] / 100:.2f}元）"
     return WORDS.get(code, "")

@@ -29,6 +29,8 @@ ISSUE_TYPES: dict[str, str] = {
     "already_booked": "duplicate",
     "idempotency_key_reused": "conflict",
     "store_unavailable": "transient",
+    "queued": "informational",  # 202: taken, decided by the release draw
+    "already_queued": "duplicate",
 }
 
 
@@ -71,7 +73,7 @@ def outcome(
     headers: dict[str, str] | None = None,
 ) -> web.Response:
     entry: dict[str, Any] = {
-        "severity": "fatal" if status >= 500 else "error",
+        "severity": "fatal" if status >= 500 else "error" if status >= 300 else "information",
         "code": issue,
         "details": {"coding": [{"system": ERROR_SYSTEM, "code": code}], "text": text},
         "diagnostics": text,

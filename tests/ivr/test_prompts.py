@@ -49,7 +49,7 @@ def _error_sample(cls) -> dict:
     for name in inspect.signature(cls.__init__).parameters:
         if name == "self":
             continue
-        if name in ("until", "opens_at", "closed_at", "deadline"):
+        if name in ("until", "opens_at", "closed_at", "deadline", "draw_at"):
             params[name] = WHEN
         elif name in ("limit", "balance", "needed", "available", "slot_id", "session_id"):
             params[name] = 1

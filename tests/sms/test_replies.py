@@ -59,6 +59,7 @@ SAMPLE = {
     "score": 5,
     "hospital": "协和医院",
     "reason": None,
+    "refusal": "slot_full",
     "command": "GHDH",
     "received": "x",
     "length": 7,
@@ -79,7 +80,7 @@ def _error_params(cls) -> dict:
     for name in inspect.signature(cls.__init__).parameters:
         if name == "self":
             continue
-        if name in ("until", "opens_at", "closed_at", "deadline", "filed_at"):
+        if name in ("until", "opens_at", "closed_at", "deadline", "filed_at", "draw_at"):
             params[name] = WHEN
         elif name in (
             "limit",
@@ -173,6 +174,7 @@ def test_the_notice_kinds_are_the_cores_outbound_kinds():
         MessageKind.CALLBACK,
         MessageKind.CREDIT,
         MessageKind.APPEAL,
+        MessageKind.DRAW,  # a release draw's refusal: worded from its event (no booking)
     }
 
 

@@ -23,7 +23,7 @@ from booking_core.bookings import (
 )
 from booking_core.catalogue import Hospital
 from booking_core.kernel.actor import Channel
-from booking_core.kernel.errors import BookingError, InvalidInput, NotFound
+from booking_core.kernel.errors import BookingError, InvalidInput, NotFound, Queued
 from booking_core.schedule import Period, SlotSearch, WeekGrid, WeekQuery
 
 from ...i18n import language, translate
@@ -38,6 +38,7 @@ from .patients import _patient_id, record_context
 
 SLOT_ROWS = 60  # a few days of one department: enough to choose from on one screen
 REFUSED = 409
+ACCEPTED = 202
 PERIODS = tuple(str(p) for p in Period)
 
 
@@ -227,7 +228,8 @@ async def book(request: web.Request) -> Page:
         context = await _slots_context(request, patient_id)
         return Page(
             {**context, **flash(request, err, hospital.timezone)},
-            status=REFUSED,
+            # queued for the release draw (公平放号): taken, the patient is texted the result
+            status=ACCEPTED if isinstance(err, Queued) else REFUSED,
             template="desk/slots.html",
         )
     number = view.booking.booking_no

@@ -49,7 +49,7 @@ BOOKING_KEYS = (
     "channel fee paid queue_no"
 )
 STORED_KEYS = {
-    "booking.created": BOOKING_KEYS + " held_for",
+    "booking.created": BOOKING_KEYS + " held_for drawn",
     "booking.confirmed": BOOKING_KEYS + " method",
     "booking.paid": BOOKING_KEYS + " method",
     "booking.cancelled": BOOKING_KEYS + " reason refunded by_channel",
@@ -63,6 +63,8 @@ STORED_KEYS = {
     "slot.changed": "slot_id capacity booked free",
     "session.created": "session_id doctor day period slots places_per_slot",
     "session.stopped": "session_id mode target_session_id moved cancelled reason",
+    "draw.refused": "request_id patient_id session_id slot_id department doctor department_name "
+    "doctor_name day start refusal params phone_enc",
     "patient.registered": "patient_id card_no",
     "patient.blacklisted": "entry_id patient_id until reason source strike",
     "patient.ban_lifted": "entry_id patient_id",

@@ -298,6 +298,7 @@ SAMPLE_PARAMS = {
     "booking_no": "123456789",
     "until": datetime(2026, 10, 8, tzinfo=TZ),
     "opens_at": datetime(2026, 7, 10, 7, 30, tzinfo=TZ),
+    "draw_at": datetime(2026, 7, 10, 7, 30, 10, tzinfo=TZ),
     "closed_at": datetime(2026, 7, 17, 8, 0, tzinfo=TZ),
     "rule": "per_department_per_day",
     "limit": 1,

@@ -702,6 +702,8 @@ def _query_cases(t: Two, who: Actor) -> list[tuple[Callable, tuple[tuple, dict],
 EXEMPT: dict[Any, str] = {
     # the engine's own work over every hospital, run by the system actor
     bookings.ExpireHolds: "the engine's hold-expiry sweep over every hospital",
+    bookings.RunDraws: "the engine's release-draw worker over every hospital (no door sends "
+    "it); each request is booked as the actor that queued it, who passed the tenancy check then",
     bookings.SweepNoShows: "the engine's no-show sweep over every hospital",
     calls.SweepCallbacks: "the engine's call-back sweep over every hospital",
     calls.SignOffAbsentAgents: "the engine's sweep of agents whose session ran out, every hospital",
