@@ -36,6 +36,12 @@ async def test_filed_at_the_desk_rejected_then_granted(browser, services, world)
     assert (status, body["done"]) == (200, "appealed"), body
     status, body = await agent.post(f"/desk/patients/{patient.id}/appeal", {"reason": "再申诉"})
     assert (status, body["error"]) == (409, "appeal_pending")
+    _status, record = await agent.get(f"/desk/patients/{patient.id}")
+    assert record["credit"]["appeal_open"] is True
+    async with agent.client.get(f"/console/desk/patients/{patient.id}") as resp:
+        text = await resp.text()
+    assert "申诉待处理" in text
+    assert f"desk/patients/{patient.id}/appeal" not in text  # one open appeal: no second form
 
     status, listing = await agent.get("/office/appeals")  # agents see them …
     [appeal] = listing["appeals"]
