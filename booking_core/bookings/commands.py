@@ -93,8 +93,9 @@ class ExpireHolds(Command[int]):
 
 @dataclass(frozen=True, kw_only=True)
 class SweepNoShows(Command[tuple[int, int, int]]):
-    """Confirmed and never checked in when the session ended → no_show (爽约), then the
-    no-show rule; checked in → completed."""
+    """Confirmed and never checked in when the session ended → no_show (爽约), then a strike
+    on the credit ladder (信用; the fixed no-show rule where the ladder is off); checked in →
+    completed. Returns (no-shows, completed, patients newly banned)."""
 
     limit: int = 500
 

@@ -147,6 +147,8 @@ async def record_context(
     bookings = await read(list_bookings, who, patient_id=patient_id)
     bans = await read(blacklist.list_blacklist, who, patient_id=patient_id)
     until = max((b.ends_at for b in bans), default=None)
+    strikes = await read(blacklist.credit_strikes, who, patient_id)
+    open_appeals = await read(blacklist.list_appeals, who, patient_id=patient_id)
     call = None
     if request.query.get("call"):
         found = await read(calls.queued_call, request.query["call"], who)
@@ -173,6 +175,10 @@ async def record_context(
             "banned": until is not None,
             "until": local(until, hospital.timezone),
             "reasons": [b.reason for b in bans],
+        },
+        "credit": {  # the credit ladder (信用): strikes kept, an appeal (申诉) waiting
+            "strikes": len(strikes),
+            "appeal_open": bool(open_appeals),
         },
         "may_reveal": Permission.PATIENTS_REVEAL in granted,
         "call": call,

@@ -36,6 +36,12 @@ async def test_filed_at_the_desk_rejected_then_granted(browser, services, world)
     assert (status, body["done"]) == (200, "appealed"), body
     status, body = await agent.post(f"/desk/patients/{patient.id}/appeal", {"reason": "再申诉"})
     assert (status, body["error"]) == (409, "appeal_pending")
+    _status, record = await agent.get(f"/desk/patients/{patient.id}")
+    assert record["credit"]["appeal_open"] is True
+    async with agent.client.get(f"/console/desk/patients/{patient.id}") as resp:
+        text = await resp.text()
+    assert "申诉待处理" in text
+    assert f"desk/patients/{patient.id}/appeal" not in text  # one open appeal: no second form
 
     status, listing = await agent.get("/office/appeals")  # agents see them …
     [appeal] = listing["appeals"]
@@ -89,3 +95,21 @@ async def test_another_hospitals_appeal_is_not_found(browser, services, world):
     assert status == 404
     status, _ = await admin.post(f"/desk/patients/{patient.id}/appeal", {"reason": "x"})
     assert status == 404
+
+
+async def test_the_ladder_is_set_on_the_rules_screen(browser, services, world):
+    admin = await sign_in(browser, services, "hadmin", ("hospital_admin",), "HA")
+    ladder = {"key": "credit_ladder", "period_type": "days", "period_value": "365"}
+    status, body = await admin.post("/office/rules", {**ladder, "value": "[0, 7, 30]"})
+    assert (status, body["rule"]["value"]) == (200, [0, 7, 30]), body
+    status, body = await admin.post("/office/rules", {**ladder, "value": "[30, 0]"})
+    assert (status, body["error"]) == (400, "invalid_input")  # a ladder never steps down
+    status, body = await admin.post(
+        "/office/rules", {"key": "credit_platform_wide", "value": "true"}
+    )
+    assert (status, body["error"]) == (400, "invalid_input")  # the platform's rule
+    _status, page = await admin.get("/office/rules")
+    [effective] = [r for r in page["effective"] if r["key"] == "credit_ladder"]
+    assert (effective["value"], effective["source"]) == ([0, 7, 30], "hospital")
+    async with admin.client.get("/console/office/rules?lang=zh") as resp:
+        assert "信用阶梯" in await resp.text()
