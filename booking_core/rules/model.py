@@ -20,6 +20,7 @@ from enum import StrEnum
 from typing import Any
 
 from ..kernel.errors import InvalidInput
+from .pools import PoolPlan, parse_plan
 
 
 class RuleKey(StrEnum):
@@ -41,6 +42,7 @@ class RuleKey(StrEnum):
     SMS_CODES_PER_MINUTE = "sms_codes_per_minute"  # phone verification codes
     SMS_REGISTRATIONS_PER_DAY = "sms_registrations_per_day"  # ZC texts per phone per local day
     IVR_LOOKUPS_PER_HOUR = "ivr_lookups_per_hour"  # card/ID numbers typed per caller ID per hour
+    CHANNEL_POOLS = "channel_pools"  # 号源池、分时放号: places per channel, released in stages
 
 
 class PeriodType(StrEnum):
@@ -93,6 +95,8 @@ PLATFORM_DEFAULTS: tuple[Rule, ...] = (
     Rule(RuleKey.SMS_REGISTRATIONS_PER_DAY, 3),
     # a family calls for a few relatives; a stranger trying card numbers is stopped early
     Rule(RuleKey.IVR_LOOKUPS_PER_HOUR, 10),
+    # no pool: every place is public, booked as before pools existed
+    Rule(RuleKey.CHANNEL_POOLS, {"pools": []}),
 )
 """Priority 0 platform records; any stored record of priority >= 0 can override them."""
 
@@ -112,6 +116,7 @@ REFUSALS: dict[RuleKey, tuple[str, ...]] = {
     RuleKey.SMS_CODES_PER_MINUTE: ("limit_reached",),
     RuleKey.SMS_REGISTRATIONS_PER_DAY: ("limit_reached",),
     RuleKey.IVR_LOOKUPS_PER_HOUR: ("limit_reached",),
+    RuleKey.CHANNEL_POOLS: ("channel_full", "outside_window"),
 }
 """The error codes (:mod:`booking_core.kernel.errors`) a rule refuses with, for the rules
 page and ``docs/rules.md``: every door words each code for its audience. A rule that never
@@ -123,6 +128,7 @@ _VALUE_TYPES: dict[RuleKey, type] = {
     RuleKey.PREPAY_REQUIRED: bool,
     RuleKey.BLACKLIST_CHECK: bool,
     RuleKey.AGENT_DIRECT_DEBIT: bool,
+    RuleKey.CHANNEL_POOLS: dict,  # JSON: see rules/pools.py
 }
 
 MAX_DAYS = 3650  # ten years: date arithmetic with more would leave the calendar
@@ -149,6 +155,9 @@ def validate_rule(rule: Rule) -> Rule:
         raise InvalidInput("value", f"{rule.key} takes true or false")
     if want is int and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
         raise InvalidInput("value", f"{rule.key} takes a whole number >= 0")
+    if want is dict:
+        parse_plan(value)  # raises InvalidInput naming what is wrong
+        return rule
     if want is int and value > max_value(rule.key):
         raise InvalidInput("value", f"{rule.key} takes at most {max_value(rule.key)}")
     if rule.key is RuleKey.RELEASE_TIME:
@@ -192,6 +201,14 @@ class RuleSet:
         """The number a limit rule allows, or None when the rule is switched off."""
         rec = self._rules[key]
         return int(rec.value) if rec.enabled else None
+
+
+def pool_plan(rules: RuleSet) -> PoolPlan | None:
+    """The hospital's channel pools (号源池), or None: none configured or the rule off."""
+    if not rules.on(RuleKey.CHANNEL_POOLS):
+        return None
+    plan = parse_plan(rules.value(RuleKey.CHANNEL_POOLS))
+    return plan if plan.pools else None
 
 
 def _beats(new: Rule, cur: Rule) -> bool:
