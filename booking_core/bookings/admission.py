@@ -27,9 +27,11 @@ from ..kernel.identity import normalize_phone
 from ..kernel.unit import Row, Tx, UniqueViolation, Unit, execute, from_epoch, one, to_epoch, val
 from ..patients.names import clean_name  # names are registered folded (張三 → 张三)
 from ..patients.repo import patient_by_id
-from ..rules.checks import check_booking_window, check_limit
-from ..rules.model import RuleKey, RuleSet
+from ..rules.checks import check_booking_cutoff, check_booking_window, check_limit
+from ..rules.model import RuleKey, RuleSet, pool_plan
+from ..rules.pools import pool_of
 from ..rules.repo import cached_rules
+from ..schedule.pools import place_anywhere, session_times, take_for
 from .commands import BookSlot
 from .model import ACTIVE_SQL, BookingStatus, BookingView
 from .repo import free_place, insert_booking, take_place, view_by_id, view_from
@@ -99,7 +101,10 @@ def admit(
     if ctx["session_status"] != "open":
         raise SessionUnavailable(session_id=ctx["session_id"], status=ctx["session_status"])
     day = date.fromisoformat(ctx["day"])
-    check_booking_window(tx.now, day, from_epoch(ctx["session_starts_at"]), rules, tz)
+    if pool_plan(rules) is None:
+        check_booking_window(tx.now, day, from_epoch(ctx["session_starts_at"]), rules, tz)
+    else:  # each pool has its own release (分时放号): :func:`take_from_pool` checks it
+        check_booking_cutoff(tx.now, from_epoch(ctx["session_starts_at"]), rules, tz)
     if rules.on(RuleKey.BLACKLIST_CHECK):
         ban = yield from active_ban(patient["id"], ctx["hospital_id"], tx.epoch)
         if ban is not None:
@@ -173,6 +178,37 @@ def claim_place(
     return place, booked
 
 
+def take_from_pool(tx: Tx, ctx: Row, rules: RuleSet, channel: str, pool: str) -> Unit[str | None]:
+    """The channel-pool guard (号源池), after the slot's: the pool the place came from, or
+    None where the hospital has no pools (every place public, as before pools)."""
+    plan = pool_plan(rules)
+    if plan is None:
+        return None
+    tz = ZoneInfo(ctx["timezone"])
+    times = session_times(date.fromisoformat(ctx["day"]), ctx["session_starts_at"], rules, tz)
+    return (
+        yield from take_for(
+            tx,
+            slot_id=ctx["slot_id"],
+            session_id=ctx["session_id"],
+            times=times,
+            plan=plan,
+            rules=rules,
+            pool=pool,
+            channel=channel,
+        )
+    )
+
+
+def pool_for_move(tx: Tx, ctx: Row, rules: RuleSet, preferred: str | None) -> Unit[str | None]:
+    """The pool a booking the hospital moves into ``ctx``'s session counts against (停诊):
+    any with a place, its own first; None where the hospital has no pools."""
+    plan = pool_plan(rules)
+    if plan is None:
+        return None
+    return (yield from place_anywhere(tx, ctx["session_id"], plan, preferred))
+
+
 def _idempotent_replay(cmd: BookSlot) -> Unit[BookingView | None]:
     prior = yield one(
         "SELECT request_hash, booking_id FROM idempotency_keys WHERE scope = ? AND key = ?",
@@ -204,9 +240,11 @@ def book_slot(tx: Tx, cmd: BookSlot, deps: Deps) -> Unit[BookingView]:
     if cmd.patient_name is not None and clean_name(cmd.patient_name) != clean_name(patient["name"]):
         raise RealNameMismatch()
     rules = yield from cached_rules(deps.cache, ctx["hospital_id"])
+    own_pool = pool_of(str(cmd.channel), cmd.referral)
     phone_index = _booker_phone_index(deps, cmd.booker_phone) or patient["phone_index"]
     yield from admit(tx, ctx, patient, rules, phone_index=phone_index, moving=None)
     place, booked = yield from claim_place(tx, ctx["slot_id"], ctx["capacity"], probe=False)
+    pool = yield from take_from_pool(tx, ctx, rules, str(cmd.channel), own_pool)
     prepay = rules.on(RuleKey.PREPAY_REQUIRED) and ctx["fee"] > 0
     held = cmd.hold or prepay
     hold_until = tx.now + timedelta(minutes=int(rules.value(RuleKey.HOLD_MINUTES)))
@@ -228,6 +266,7 @@ def book_slot(tx: Tx, cmd: BookSlot, deps: Deps) -> Unit[BookingView]:
         "created_at": tx.epoch,
         "updated_at": tx.epoch,
         "hold_expires_at": to_epoch(hold_until) if held else None,
+        "pool": pool,
     }
     inserted = yield from insert_booking(fields)
     if inserted is None:  # that place was freed and retaken since: the lowest free one
