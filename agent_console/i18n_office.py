@@ -118,6 +118,13 @@ _ZH: dict[str, str] = {
     "rule_sms_codes_per_minute": "每分钟短信验证码",
     "rule_sms_registrations_per_day": "每部手机每天短信注册次数",
     "rule_ivr_lookups_per_hour": "每个来电号码每小时查询卡号或身份证号次数",
+    "rule_channel_pools": "号源池与分时放号",
+    "rule_channel_pools_help": (
+        "把每个出诊的号按渠道分池（如医联体转诊30%、电话、短信、坐席、自助机、HIS），"
+        "各池可提前放号，未约满的号到设定时间（默认开诊前24小时）转入公共号池；"
+        '值为 JSON，如 {"pools": [{"pool": "referral", "percent": 30, "release_days": 28}]}，'
+        "空列表表示不分池。"
+    ),
     "active_only": "只看生效中",
     "show_all": "显示全部（含已解除）",
     "reason": "原因",
@@ -268,6 +275,14 @@ _EN: dict[str, str] = {
     "rule_sms_codes_per_minute": "Text codes per minute",
     "rule_sms_registrations_per_day": "Text registrations (ZC) per phone per day",
     "rule_ivr_lookups_per_hour": "Card or ID numbers looked up per caller ID per hour (phone)",
+    "rule_channel_pools": "Channel pools and staged release",
+    "rule_channel_pools_help": (
+        "Splits each session's places into pools per channel (e.g. referrals 30 %, phone, SMS,"
+        " agents, kiosks, HIS), each released on its own day and time; what a pool has not"
+        " booked rolls into the public pool at a set time (default 24 hours before the"
+        ' session). JSON, e.g. {"pools": [{"pool": "referral", "percent": 30,'
+        ' "release_days": 28}]}; an empty list means no pools.'
+    ),
     "active_only": "Active only",
     "show_all": "Show all (lifted too)",
     "reason": "Reason",
