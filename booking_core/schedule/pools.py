@@ -155,32 +155,16 @@ def roll_due(tx: Tx, session_id: int, plan: PoolPlan, times: SessionTimes) -> Un
 
 
 def take_pool(tx: Tx, session_id: int, pool: str) -> Unit[bool]:
-    """The pool's guard: one more place if it has one (test-only unguarded: checked, then
-    taken, two statements apart)."""
-    if not tx.unsafe_capacity_check:
-        taken = yield val(
-            "UPDATE session_pools SET booked = booked + 1, updated_at = ? "
-            "WHERE session_id = ? AND pool = ? AND booked < capacity RETURNING booked",
-            tx.epoch,
-            session_id,
-            pool,
-        )
-        return taken is not None
-    row = yield one(
-        "SELECT capacity, booked FROM session_pools WHERE session_id = ? AND pool = ?",
-        session_id,
-        pool,
-    )
-    if row is None or row["booked"] >= row["capacity"]:
-        return False
-    yield execute(
+    """The pool's guard: one more place if it has one, in one statement (a concurrent
+    booking waits for the row and counts again)."""
+    taken = yield val(
         "UPDATE session_pools SET booked = booked + 1, updated_at = ? "
-        "WHERE session_id = ? AND pool = ?",
+        "WHERE session_id = ? AND pool = ? AND booked < capacity RETURNING booked",
         tx.epoch,
         session_id,
         pool,
     )
-    return True
+    return taken is not None
 
 
 def take_for(
