@@ -253,7 +253,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "real_name_mismatch": "The name does not match the registration.",
         "patient_exists": "This patient is already registered (card {card_no}).",
         "slot_full": "This time slot is full.",
-        "channel_full": "No place left for this channel at this time (other channels' pools still have some).",
+        "channel_full": "Full for this channel at this time (other channels' pools have places).",
         "already_booked": "This patient already booked this slot ({booking_no}).",
         "blacklisted": "This patient is blacklisted until {until}.",
         "outside_window": "Not released yet: opens at {opens_at}.",
