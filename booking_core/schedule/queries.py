@@ -218,6 +218,10 @@ def count_slots(tx: Tx, q: SlotSearch, actor: Actor) -> Unit[int]:
     hospital = yield from hospital_for(actor, q.hospital_code)
     tz = ZoneInfo(hospital.timezone)
     ruleset = RuleSet((yield from stored_rules(hospital.id)), hospital.id)
+    if pool_plan(ruleset) is not None and (q.only_free or q.bookable_only):
+        # 号源池: which slots this channel may book is known slot by slot (at most a page's
+        # worth of :data:`MAX_ROWS` counted)
+        return len((yield from search_slots(tx, replace(q, limit=MAX_ROWS), actor)))
     where, args = _slot_where(tx, q, hospital, ruleset, tz, reader_pool(actor, q.referral))
     later, later_args = after_clause(SLOT_ORDER, q.after)
     sql = (

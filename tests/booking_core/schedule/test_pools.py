@@ -376,3 +376,47 @@ async def test_rescheduling_to_another_session_takes_a_place_in_its_pools(world,
     assert moved.booking.pool == "ivr"
     assert (await pools(services, session.id))["ivr"] == (2, 0, False)
     assert (await pools(services, other.id))["ivr"] == (2, 1, False)
+
+
+async def test_a_doctor_stop_moves_bookings_into_the_substitute_sessions_pools(
+    world, services, clock
+):
+    session, slot = await pooled_world(world, services)
+    await world.doctor("00869")
+    other = await world.session(DAY, "00869", slot_minutes=240, places=10)
+    clock.set(local(2026, 8, 1, 9, 0))
+    views = [
+        await book(services, slot, await world.patient(), channel=channel)
+        for channel in (Channel.IVR, Channel.SMS, Channel.IVR)
+    ]
+    assert [v.booking.pool for v in views] == ["ivr", "public", "ivr"]
+    await services.handle(
+        bookings.StopSession(session_id=session.id, mode="move", target_session_id=other.id)
+    )
+    assert await active_by_pool(services, session.id) == {}
+    assert {p: b for p, (_c, b, _r) in (await pools(services, session.id)).items()} == {
+        "ivr": 0,
+        "public": 0,
+        "referral": 0,
+    }
+    moved = await active_by_pool(services, other.id)
+    assert moved == {"ivr": 2, "public": 1}
+    counts = await pools(services, other.id)
+    assert {p: b for p, (_c, b, _r) in counts.items()} == {"ivr": 2, "public": 1, "referral": 0}
+
+
+async def test_the_desk_count_of_free_slots_is_what_the_desk_may_book(world, services, clock):
+    session = await world.basic(DAY, places=1)  # 8 half-hour slots of one place
+    await set_rule(services, RuleKey.CHANNEL_POOLS, {"pools": [{"pool": "ivr", "percent": 50}]})
+    hid = await hospital_id(services)
+    clock.set(local(2026, 8, 1, 9, 0))
+    search = SlotSearch(hospital_code="H001", day=DAY, bookable_only=True)
+    desk = reader(hid, Channel.AGENT)
+    for _ in range(4):  # the public pool's 4 places, by the desk
+        found = await services.read(schedule.search_slots, search, desk)
+        await book(services, found[0].slot_id, await world.patient(), channel=Channel.AGENT)
+    assert await services.read(schedule.search_slots, search, desk) == []
+    assert await services.read(schedule.count_slots, search, desk) == 0
+    phone = reader(hid, Channel.IVR)
+    assert await services.read(schedule.count_slots, search, phone) == 4
+    assert session.id
