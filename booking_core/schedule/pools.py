@@ -87,15 +87,24 @@ def ensure_pools(tx: Tx, session_id: int, plan: PoolPlan) -> Unit[None]:
             f"SELECT count(*) FROM bookings WHERE session_id = ? AND status IN {ACTIVE}",
             session_id,
         )
+        made = False
         for pool, places in sorted(plan.split(int(total)).items()):
-            yield execute(
+            new_id = yield val(
                 "INSERT INTO session_pools (session_id, pool, capacity, booked, updated_at) "
-                "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id",
                 session_id,
                 pool,
                 places,
                 int(before) if pool == PUBLIC else 0,
                 tx.epoch,
+            )
+            made = made or new_id is not None
+        if made:  # they now hold public places: a cancellation gives them back there
+            yield execute(
+                f"UPDATE bookings SET pool = ? WHERE session_id = ? AND status IN {ACTIVE} "
+                "AND pool IS NULL",
+                PUBLIC,
+                session_id,
             )
         return
     if int(have) != int(total):
@@ -227,16 +236,19 @@ def place_anywhere(tx: Tx, session_id: int, plan: PoolPlan, preferred: str | Non
 
 def give_back(tx: Tx, session_id: int, pool: str | None) -> Unit[None]:
     """A cancelled or moved booking's place back to the pool it took it from; a pool that
-    rolled since gives it on to the public pool. Nothing when the session has no pools."""
+    rolled since gives it on to the public pool. Nothing for a booking no pool counts (the
+    hospital had no pools when it was made)."""
+    if pool is None:
+        return
     row = yield one(
         "SELECT id, rolled_at FROM session_pools WHERE session_id = ? AND pool = ?",
         session_id,
-        pool or PUBLIC,  # a booking older than the pools was counted as the public's
+        pool,
         lock=True,
     )
     if row is None:
         return
-    if row["rolled_at"] is None or pool in (None, PUBLIC):
+    if row["rolled_at"] is None or pool == PUBLIC:
         yield execute(
             "UPDATE session_pools SET booked = booked - 1, updated_at = ? "
             "WHERE id = ? AND booked > 0",

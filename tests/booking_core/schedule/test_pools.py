@@ -420,3 +420,17 @@ async def test_the_desk_count_of_free_slots_is_what_the_desk_may_book(world, ser
     phone = reader(hid, Channel.IVR)
     assert await services.read(schedule.count_slots, search, phone) == 4
     assert session.id
+
+
+async def test_pools_switched_off_book_as_before_and_leave_the_counters_alone(
+    world, services, clock
+):
+    session, slot = await pooled_world(world, services)
+    clock.set(local(2026, 8, 1, 9, 0))
+    await book(services, slot, await world.patient(), channel=Channel.IVR)
+    before = await pools(services, session.id)
+    await set_rule(services, RuleKey.CHANNEL_POOLS, PLAN, enabled=False)
+    view = await book(services, slot, await world.patient(), channel=Channel.SMS)
+    assert view.booking.pool is None
+    await services.handle(bookings.CancelBooking(booking_no=view.booking.booking_no))
+    assert await pools(services, session.id) == before
