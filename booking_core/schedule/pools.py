@@ -14,6 +14,7 @@ before the public pool; a cancellation frees the slot place, then the pool's.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, time
 from zoneinfo import ZoneInfo
 
@@ -283,8 +284,9 @@ def reach_of_sessions(
     pool: str,
 ) -> Unit[dict[int, Reach]]:
     """For each session (id → its day and start epoch), what the channel whose own pool is
-    ``pool`` may book at the read's instant; a session not booked since the pools were set
-    is counted as its first booking would split it."""
+    ``pool`` may book at the read's instant (nothing open to it yet: what opens to it next,
+    with no pool to take from now); a session not booked since the pools were set is
+    counted as its first booking would split it."""
     counts = yield from counts_of_sessions(list(sessions))
     missing = [sid for sid in sessions if sid not in counts]
     if missing:
@@ -300,5 +302,11 @@ def reach_of_sessions(
     out: dict[int, Reach] = {}
     for sid, (day, starts_at) in sessions.items():
         times = session_times(day, starts_at, rules, tz)
-        out[sid] = reach(plan, counts.get(sid, {}), pool, tx.now, times, window_days, release_at)
+        have = counts.get(sid, {})
+        can = reach(plan, have, pool, tx.now, times, window_days, release_at)
+        if not can.order and can.opens_at is not None:
+            # nothing open to it yet: what it will find open then (as bookings stand now)
+            then = reach(plan, have, pool, can.opens_at, times, window_days, release_at)
+            can = replace(then, order=(), opens_at=can.opens_at)
+        out[sid] = can
     return out

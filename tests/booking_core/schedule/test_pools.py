@@ -314,6 +314,11 @@ async def test_each_channel_lists_what_it_may_book(world, services, clock):
     assert await free_seen(services, hid, Channel.HIS, referral=True) == 3
     assert await free_seen(services, hid, Channel.IVR) == 0  # not yet released for it
     assert await free_seen(services, hid, Channel.SMS) == 0
+    # listed with its window: not yet open to the phone line, and what opens to it then
+    [later] = await services.read(
+        schedule.search_slots, SlotSearch(hospital_code="H001", day=DAY), reader(hid, Channel.IVR)
+    )
+    assert (later.window, later.opens_at, later.free) == ("not_yet_open", PUBLIC_OPENS, 2 + 8)
     clock.set(local(2026, 8, 1, 9, 0))
     await book(services, slot, await world.patient(), channel=Channel.SMS)
     assert await free_seen(services, hid, Channel.IVR) == 2 + 7
