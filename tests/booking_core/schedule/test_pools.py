@@ -24,7 +24,7 @@ from booking_core.kernel.errors import (
     OutsideBookingWindow,
     SlotFull,
 )
-from booking_core.kernel.unit import rows
+from booking_core.kernel.unit import execute, rows
 from booking_core.rules import RuleKey
 from booking_core.rules.pools import parse_plan
 from booking_core.schedule import FeedQuery, SlotSearch
@@ -439,3 +439,21 @@ async def test_pools_switched_off_book_as_before_and_leave_the_counters_alone(
     assert view.booking.pool is None
     await services.handle(bookings.CancelBooking(booking_no=view.booking.booking_no))
     assert await pools(services, session.id) == before
+
+
+async def test_places_added_to_a_session_later_go_to_the_public_pool(world, services, clock):
+    """A session whose places grow after its split (a schedule import, 加号): the difference
+    is the public pool's at the next booking."""
+    session, slot = await pooled_world(world, services)
+    clock.set(local(2026, 8, 1, 9, 0))
+    await book(services, slot, await world.patient(), channel=Channel.SMS)
+    assert (await pools(services, session.id))["public"] == (8, 1, False)
+
+    def grow(tx):
+        yield execute("UPDATE slots SET capacity = capacity + 2 WHERE id = ?", slot)
+
+    await services.store.write(grow)
+    await book(services, slot, await world.patient(), channel=Channel.SMS)
+    counts = await pools(services, session.id)
+    assert counts["public"] == (10, 2, False)
+    assert sum(c for c, _b, _r in counts.values()) == 12
