@@ -118,3 +118,47 @@ async def test_control_the_pool_overfills_without_its_guard(pg_race_services, cl
     assert len(wins) > 10, "the race cannot fail: it proves nothing"
     assert active > capacity
     assert booked == active  # the overfilling is real, not a counter glitch
+
+
+async def _storm_at_the_roll(services: BookingServices, clock):
+    """The IVR pool's 10 places roll into the public pool 24 h before the session; 40 texts
+    arrive at that instant for the last 10 places (five slots, so five run at once)."""
+    world = World(services)
+    session = await world.basic(DAY, places=2, slot_minutes=12)
+    await set_rule(services, RuleKey.CHANNEL_POOLS, {"pools": [{"pool": "ivr", "percent": 25}]})
+    slots = await slot_ids(services, session.id)
+    patients = await world.patients(70)
+    clock.set(local(2026, 8, 1, 9, 0))
+    for i, p in enumerate(patients[:30]):  # the public pool's 30 places, slots 1-15
+        await services.handle(
+            bookings.BookSlot(slot_id=slots[i // 2], patient_id=p, channel=Channel.AGENT)
+        )
+    clock.set(local(2026, 8, 6, 8, 0))  # the roll instant
+    results = await asyncio.gather(
+        *(
+            services.handle(
+                bookings.BookSlot(slot_id=slots[15 + i % 5], patient_id=p, channel=Channel.SMS)
+            )
+            for i, p in enumerate(patients[30:])
+        ),
+        return_exceptions=True,
+    )
+    wins = [r for r in results if not isinstance(r, BaseException)]
+
+    def counters(tx):
+        found = yield rows(
+            "SELECT pool, capacity, booked, rolled_at FROM session_pools WHERE session_id = ?",
+            session.id,
+        )
+        return {r["pool"]: (r["capacity"], r["booked"], r["rolled_at"] is not None) for r in found}
+
+    return results, wins, await services.store.read(counters)
+
+
+async def test_a_storm_at_the_roll_instant_rolls_the_pool_once(race_services, clock):
+    """Each roll is done once (the public pool grows by 10, not by 10 per racer), exactly 10
+    are booked, the counters are the bookings."""
+    results, wins, counters = await _storm_at_the_roll(race_services, clock)
+    assert len(wins) == 10, [r for r in results if isinstance(r, BaseException)][:3]
+    assert {w.booking.pool for w in wins} == {"public"}
+    assert counters == {"ivr": (0, 0, True), "public": (40, 40, False)}
