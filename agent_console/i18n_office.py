@@ -206,6 +206,13 @@ _ZH: dict[str, str] = {
     "rule_draw_requests_per_phone_per_minute": "放号排队每手机号每分钟请求数",
     "rule_draw_requests_per_phone_per_minute_help": "公平放号时同一手机号一分钟内"
     "最多提交几个排队请求，用来挡住抢号脚本。",
+    "rule_channel_pools": "号源池与分时放号",
+    "rule_channel_pools_help": (
+        "把每个出诊的号按渠道分池（如医联体转诊30%、电话、短信、坐席、自助机、HIS），"
+        "各池可提前放号，未约满的号到设定时间（默认开诊前24小时）转入公共号池；"
+        '值为 JSON，如 {"pools": [{"pool": "referral", "percent": 30, "release_days": 28}]}，'
+        "空列表表示不分池。"
+    ),
     "active_only": "只看生效中",
     "show_all": "显示全部（含已解除）",
     "reason": "原因",
@@ -487,6 +494,14 @@ _EN: dict[str, str] = {
     "rule_draw_requests_per_phone_per_minute": "Queued requests per phone per minute at release",
     "rule_draw_requests_per_phone_per_minute_help": "In fair admission, how many queued requests "
     "one phone may make in a minute: stops grab scripts.",
+    "rule_channel_pools": "Channel pools and staged release",
+    "rule_channel_pools_help": (
+        "Splits each session's places into pools per channel (e.g. referrals 30 %, phone, SMS,"
+        " agents, kiosks, HIS), each released on its own day and time; what a pool has not"
+        " booked rolls into the public pool at a set time (default 24 hours before the"
+        ' session). JSON, e.g. {"pools": [{"pool": "referral", "percent": 30,'
+        ' "release_days": 28}]}; an empty list means no pools.'
+    ),
     "active_only": "Active only",
     "show_all": "Show all (lifted too)",
     "reason": "Reason",

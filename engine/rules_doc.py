@@ -62,6 +62,7 @@ SAMPLES: dict[str, tuple[errors.GuahaoError, ...]] = {
     ),
     "closed_hours": (errors.BookingHoursClosed(opens_at=WHEN.replace(hour=6, minute=30)),),
     "invalid_state": (errors.InvalidState(status="hold_expired", action="pay"),),
+    "channel_full": (errors.ChannelFull(slot_id=31, channel="sms"),),
     "queued": (errors.Queued(draw_at=WHEN.replace(second=10)),),
     "already_queued": (errors.AlreadyQueued(draw_at=WHEN.replace(second=10)),),
 }

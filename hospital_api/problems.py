@@ -58,6 +58,12 @@ DOMAIN_PROBLEMS: dict[str, tuple[int, str, str]] = {
         "This patient is already registered as patient {patient_id} (card {card_no}).",
     ),
     "slot_full": (409, "Slot full", "Slot {slot_id} has no free place left."),
+    "channel_full": (
+        409,
+        "Channel pool full",
+        "Slot {slot_id} has no place left for channel {channel}; other channels' pools still"
+        " have some until they roll into the public pool.",
+    ),
     "already_booked": (
         409,
         "Already booked",

@@ -222,6 +222,11 @@ class SlotQuery(Query):
         description="also full slots, and those not released yet (放号) or past the booking "
         "cut-off; without it, only what can be booked now",
     )
+    referral: bool = Field(
+        False,
+        description="what a referral (医联体/转诊) may book: the hospital's referral pool "
+        "(号源池) and the public one; without it, what this token's channel may book",
+    )
 
 
 class SlotOut(Out):
@@ -336,6 +341,11 @@ class BookingIn(Body):
     slot_id: int = Id()
     patient_id: int = Id()
     patient_name: str | None = Field(None, max_length=100, description="checked (实名)")
+    referral: bool = Field(
+        False,
+        description="a referral (医联体/转诊; his and admin tokens): drawn first from the "
+        "hospital's referral pool (号源池) where it keeps one",
+    )
 
 
 class BookingOut(Out):

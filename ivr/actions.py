@@ -193,6 +193,9 @@ class CoreActions:
         tz = ZoneInfo(call.timezone)
         days: dict[str, dict[str, Any]] = {}
         later: dict[str, dict[str, Any]] = {}
+        # channel pools (号源池): a session's slots together hold no more for this line than
+        # its pools allow (each slot's own count is at most that)
+        room: dict[int, int] = {}
         for s in found:
             if s.bookable:
                 into = days
@@ -205,7 +208,10 @@ class CoreActions:
             )
             if str(s.period) not in day["periods"]:
                 day["periods"].append(str(s.period))
-            day["free"] += s.free
+            left = room.setdefault(s.session_id, s.free if s.pool_free is None else s.pool_free)
+            counted = min(s.free, left) if s.pool_free is not None else s.free
+            room[s.session_id] = left - counted
+            day["free"] += counted
             if into is later:
                 day["opens_at"] = s.opens_at.astimezone(tz).isoformat()
         return {"days": list(days.values()), "later": list(later.values()), "window": window.days}

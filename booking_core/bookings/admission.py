@@ -29,9 +29,17 @@ from ..kernel.unit import Row, Tx, UniqueViolation, Unit, execute, from_epoch, o
 from ..patients.eligibility import check_patient_eligible
 from ..patients.names import clean_name  # names are registered folded (張三 → 张三)
 from ..patients.repo import patient_by_id
-from ..rules.checks import check_booking_hours, check_booking_window, check_limit, check_open_day
-from ..rules.model import RuleKey, RuleSet
+from ..rules.checks import (
+    check_booking_cutoff,
+    check_booking_hours,
+    check_booking_window,
+    check_limit,
+    check_open_day,
+)
+from ..rules.model import RuleKey, RuleSet, pool_plan
+from ..rules.pools import pool_of
 from ..rules.repo import cached_rules
+from ..schedule.pools import place_anywhere, session_times, take_for
 from .commands import BookSlot
 from .draws import queue_if_fair
 from .model import ACTIVE_SQL, BookingStatus, BookingView
@@ -111,7 +119,10 @@ def admit(
         raise SessionUnavailable(session_id=ctx["session_id"], status=ctx["session_status"])
     day = date.fromisoformat(ctx["day"])
     check_open_day(day, rules)  # 节假日: before the window, which would name a release
-    check_booking_window(tx.now, day, from_epoch(ctx["session_starts_at"]), rules, tz)
+    if pool_plan(rules) is None:
+        check_booking_window(tx.now, day, from_epoch(ctx["session_starts_at"]), rules, tz)
+    else:  # each pool has its own release (分时放号): :func:`take_from_pool` checks it
+        check_booking_cutoff(tx.now, from_epoch(ctx["session_starts_at"]), rules, tz)
     check_booking_hours(tx.now, rules, tz)  # 停止预约时段
     yield from check_patient_eligible(patient, rules, ctx, cipher)  # 就诊资格
     if rules.on(RuleKey.BLACKLIST_CHECK):
@@ -187,6 +198,37 @@ def claim_place(
     return place, booked
 
 
+def take_from_pool(tx: Tx, ctx: Row, rules: RuleSet, channel: str, pool: str) -> Unit[str | None]:
+    """The channel-pool guard (号源池), after the slot's: the pool the place came from, or
+    None where the hospital has no pools (every place public, as before pools)."""
+    plan = pool_plan(rules)
+    if plan is None:
+        return None
+    tz = ZoneInfo(ctx["timezone"])
+    times = session_times(date.fromisoformat(ctx["day"]), ctx["session_starts_at"], rules, tz)
+    return (
+        yield from take_for(
+            tx,
+            slot_id=ctx["slot_id"],
+            session_id=ctx["session_id"],
+            times=times,
+            plan=plan,
+            rules=rules,
+            pool=pool,
+            channel=channel,
+        )
+    )
+
+
+def pool_for_move(tx: Tx, ctx: Row, rules: RuleSet, preferred: str | None) -> Unit[str | None]:
+    """The pool a booking the hospital moves into ``ctx``'s session counts against (停诊):
+    any with a place, its own first; None where the hospital has no pools."""
+    plan = pool_plan(rules)
+    if plan is None:
+        return None
+    return (yield from place_anywhere(tx, ctx["session_id"], plan, preferred))
+
+
 def _idempotent_replay(cmd: BookSlot) -> Unit[BookingView | None]:
     prior = yield one(
         "SELECT request_hash, booking_id FROM idempotency_keys WHERE scope = ? AND key = ?",
@@ -226,6 +268,7 @@ def book_now(tx: Tx, cmd: BookSlot, deps: Deps, *, drawn: bool) -> Unit[BookingV
     if cmd.patient_name is not None and clean_name(cmd.patient_name) != clean_name(patient["name"]):
         raise RealNameMismatch()
     rules = yield from cached_rules(deps.cache, ctx["hospital_id"])
+    own_pool = pool_of(str(cmd.channel), cmd.referral)
     phone_index = _booker_phone_index(deps, cmd.booker_phone) or patient["phone_index"]
     yield from admit(
         tx, ctx, patient, rules, phone_index=phone_index, moving=None, cipher=deps.cipher
@@ -233,6 +276,7 @@ def book_now(tx: Tx, cmd: BookSlot, deps: Deps, *, drawn: bool) -> Unit[BookingV
     if not drawn:
         yield from queue_if_fair(tx, cmd, ctx, patient, rules, phone_index, deps)
     place, booked = yield from claim_place(tx, ctx["slot_id"], ctx["capacity"], probe=False)
+    pool = yield from take_from_pool(tx, ctx, rules, str(cmd.channel), own_pool)
     prepay = rules.on(RuleKey.PREPAY_REQUIRED) and ctx["fee"] > 0
     held = cmd.hold or prepay
     hold_until = tx.now + timedelta(minutes=int(rules.value(RuleKey.HOLD_MINUTES)))
@@ -254,6 +298,7 @@ def book_now(tx: Tx, cmd: BookSlot, deps: Deps, *, drawn: bool) -> Unit[BookingV
         "created_at": tx.epoch,
         "updated_at": tx.epoch,
         "hold_expires_at": to_epoch(hold_until) if held else None,
+        "pool": pool,
     }
     inserted = yield from insert_booking(fields)
     if inserted is None:  # that place was freed and retaken since: the lowest free one

@@ -36,8 +36,17 @@ from ..patients.repo import patient_by_id
 from ..payments.repo import movement_by_reference, record_movement
 from ..rules.checks import at_local, check_cancel_deadline, check_reschedule_deadline
 from ..rules.model import RuleKey
+from ..rules.pools import REFERRAL, pool_of
 from ..rules.repo import cached_rules
-from .admission import admit, booking_fields, claim_place, emit_slot_changed, slot_context
+from ..schedule.pools import give_back
+from .admission import (
+    admit,
+    booking_fields,
+    claim_place,
+    emit_slot_changed,
+    slot_context,
+    take_from_pool,
+)
 from .commands import CancelBooking, CheckIn, ConfirmBooking, PayBooking, RescheduleBooking
 from .late import hold_lapsed, retake_if_free
 from .model import Booking, BookingStatus, BookingView, CancelReason
@@ -99,6 +108,7 @@ def cancel_one(
     ``why``: the door's reason and note, for the audit log only."""
     method = yield val("SELECT pay_method FROM bookings WHERE id = ?", booking.id)
     booked = yield from release_place(booking.slot_id, tx.epoch)
+    yield from give_back(tx, booking.session_id, booking.pool)  # 号源池: to the pool it came from
     yield from _set_status(
         tx, booking, BookingStatus.CANCELLED, cancelled_at=tx.epoch, cancel_reason=str(reason)
     )
@@ -297,10 +307,22 @@ def _payment_replayed(cmd: PayBooking, booking: Booking, prior: Row) -> Unit[Boo
 
 
 def move_booking(
-    tx: Tx, booking: Booking, target_ctx: Row, place: int, booked: int, actor: Actor, reason: str
+    tx: Tx,
+    booking: Booking,
+    target_ctx: Row,
+    place: int,
+    booked: int,
+    actor: Actor,
+    reason: str,
+    *,
+    pool: str | None,
 ) -> Unit[BookingView]:
-    """Put ``booking`` into the place already claimed in ``target_ctx``'s slot; free the old one."""
+    """Put ``booking`` into the place already claimed in ``target_ctx``'s slot; free the old
+    one. ``pool``: the target session's pool the place counts against (号源池; claimed by the
+    caller when the session changes, the booking's own when it stays)."""
     old_booked = yield from release_place(booking.slot_id, tx.epoch)
+    if target_ctx["session_id"] != booking.session_id:
+        yield from give_back(tx, booking.session_id, booking.pool)
     old_capacity = yield val("SELECT capacity FROM slots WHERE id = ?", booking.slot_id)
     status = (
         BookingStatus.CONFIRMED if booking.status is BookingStatus.CHECKED_IN else booking.status
@@ -308,7 +330,7 @@ def move_booking(
     yield execute(
         "UPDATE bookings SET slot_id = ?, session_id = ?, doctor_id = ?, department_id = ?, "
         "day = ?, "
-        "place_no = ?, status = ?, queue_no = NULL, updated_at = ? WHERE id = ?",
+        "place_no = ?, status = ?, queue_no = NULL, pool = ?, updated_at = ? WHERE id = ?",
         target_ctx["slot_id"],
         target_ctx["session_id"],
         target_ctx["doctor_id"],
@@ -316,6 +338,7 @@ def move_booking(
         target_ctx["day"],
         place,
         str(status),
+        pool,
         tx.epoch,
         booking.id,
     )
@@ -365,7 +388,15 @@ def reschedule_booking(tx: Tx, cmd: RescheduleBooking, deps: Deps) -> Unit[Booki
         tx, target, patient, rules, phone_index=None, moving=booking.id, cipher=deps.cipher
     )
     place, booked = yield from claim_place(tx, target["slot_id"], target["capacity"])
-    return (yield from move_booking(tx, booking, target, place, booked, cmd.actor, "rescheduled"))
+    pool = booking.pool
+    if target["session_id"] != booking.session_id:  # a new session: its pools as a new booking
+        own = pool_of(str(booking.channel), booking.pool == REFERRAL)
+        pool = yield from take_from_pool(tx, target, rules, str(cmd.actor.channel), own)
+    return (
+        yield from move_booking(
+            tx, booking, target, place, booked, cmd.actor, "rescheduled", pool=pool
+        )
+    )
 
 
 def check_in_refusal(tx: Tx, booking: Booking, actor: Actor) -> Unit[BookingError | None]:

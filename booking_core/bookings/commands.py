@@ -37,6 +37,9 @@ class BookSlot(Command[BookingView]):
     # held for the hold time (未支付锁号) even where no prepayment is due: FHIR's $hold,
     # confirmed by ConfirmBooking or released by the hold sweep
     hold: bool = False
+    # a referral (医联体/转诊) from a hospital system (his/api channels only): drawn first
+    # from the referral pool where the hospital keeps one (号源池)
+    referral: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -60,6 +60,7 @@ class Booking:
     created_at: datetime
     hold_expires_at: datetime | None
     cancel_reason: str | None = None
+    pool: str | None = None  # 号源池 it took its place from; None: the session has no pools
 
 
 @dataclass(frozen=True, slots=True)

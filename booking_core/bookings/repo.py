@@ -35,6 +35,7 @@ def booking_from(row: Row) -> Booking:
         created_at=from_epoch(row["created_at"]),
         hold_expires_at=from_epoch(row["hold_expires_at"]),
         cancel_reason=row["cancel_reason"],
+        pool=row["pool"],
     )
 
 

@@ -11,8 +11,9 @@ from ..kernel import tenancy
 from ..kernel.deps import Deps
 from ..kernel.errors import InvalidInput, NotFound, SessionUnavailable, SubstituteFull
 from ..kernel.unit import Tx, Unit, execute, rows, val
+from ..rules.repo import cached_rules
 from ..schedule.repo import session_by_id
-from .admission import claim_place, slot_context
+from .admission import claim_place, pool_for_move, slot_context
 from .changes import cancel_one, move_booking
 from .commands import StopSession
 from .model import ACTIVE_SQL, CancelReason
@@ -53,11 +54,15 @@ def stop_session(tx: Tx, cmd: StopSession, deps: Deps) -> Unit[dict[str, Any]]:
         )
         if free < len(bookings):
             raise SubstituteFull(needed=len(bookings), available=free)
+        rules = yield from cached_rules(deps.cache, session.hospital_id)
         for booking in bookings:
             slot_id = yield from _nearest_free_slot(target.id, booking.slot_id, booking.patient_id)
             ctx = yield from slot_context(slot_id, cmd.actor)
             place, booked = yield from claim_place(tx, slot_id, ctx["capacity"])
-            yield from move_booking(tx, booking, ctx, place, booked, cmd.actor, "session_stopped")
+            pool = yield from pool_for_move(tx, ctx, rules, booking.pool)
+            yield from move_booking(
+                tx, booking, ctx, place, booked, cmd.actor, "session_stopped", pool=pool
+            )
             moved += 1
     else:
         for booking in bookings:

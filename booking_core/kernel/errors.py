@@ -116,6 +116,17 @@ class SlotFull(BookingError):
         super().__init__(slot_id=slot_id)
 
 
+class ChannelFull(BookingError):
+    """No place left that this channel may book (本渠道号源已满), though other channels'
+    pools (号源池) still have some: the hospital keeps them for those channels until they
+    roll into the public pool."""
+
+    code = "channel_full"
+
+    def __init__(self, slot_id: int, channel: str) -> None:
+        super().__init__(slot_id=slot_id, channel=channel)
+
+
 class AlreadyBooked(BookingError):
     """This patient already holds a place in this slot."""
 

@@ -149,6 +149,13 @@ def check_booking_window(
     opens_at = release_instant(day, rules, tz)
     if now < opens_at:
         raise OutsideBookingWindow(opens_at=opens_at)
+    check_booking_cutoff(now, session_starts_at, rules, tz)
+
+
+def check_booking_cutoff(
+    now: datetime, session_starts_at: datetime, rules: RuleSet, tz: ZoneInfo
+) -> None:
+    """Refuse at and after the cut-off (with channel pools the release is the pools')."""
     closes_at = booking_cutoff(session_starts_at, rules).astimezone(tz)
     if now >= closes_at:
         raise BookingClosed(closed_at=closes_at)

@@ -23,6 +23,7 @@ from typing import Any
 from ..kernel.errors import InvalidInput
 from .calendar import Calendar, CalendarEntry, parse_closed_hours
 from .eligibility import parse_eligibility
+from .pools import PoolPlan, parse_plan
 
 
 class RuleKey(StrEnum):
@@ -61,6 +62,7 @@ class RuleKey(StrEnum):
     DRAW_REQUESTS_PER_PATIENT = "draw_requests_per_patient"
     # 放号限频（每手机号）: queued requests one phone may make per minute
     DRAW_REQUESTS_PER_PHONE_PER_MINUTE = "draw_requests_per_phone_per_minute"
+    CHANNEL_POOLS = "channel_pools"  # 号源池、分时放号: places per channel, released in stages
 
 
 class PeriodType(StrEnum):
@@ -132,6 +134,8 @@ PLATFORM_DEFAULTS: tuple[Rule, ...] = (
     Rule(RuleKey.DRAW_REQUESTS_PER_PATIENT, 3),
     # a family asks for a few relatives; a grab script on one phone is stopped at once
     Rule(RuleKey.DRAW_REQUESTS_PER_PHONE_PER_MINUTE, 5),
+    # no pool: every place is public, booked as before pools existed
+    Rule(RuleKey.CHANNEL_POOLS, {"pools": []}),
 )
 """Priority 0 platform records; any stored record of priority >= 0 can override them."""
 
@@ -161,6 +165,7 @@ REFUSALS: dict[RuleKey, tuple[str, ...]] = {
     RuleKey.FAIR_ADMISSION_SECONDS: ("queued", "already_queued"),
     RuleKey.DRAW_REQUESTS_PER_PATIENT: ("limit_reached",),
     RuleKey.DRAW_REQUESTS_PER_PHONE_PER_MINUTE: ("limit_reached",),
+    RuleKey.CHANNEL_POOLS: ("channel_full", "outside_window"),
 }
 """The error codes (:mod:`booking_core.kernel.errors`) a rule refuses with, for the rules
 page and ``docs/rules.md``: every door words each code for its audience. A rule that never
@@ -179,6 +184,7 @@ _VALUE_TYPES: dict[RuleKey, type] = {
     RuleKey.CLOSED_DAYS: str,
     RuleKey.CLOSED_HOURS: str,
     RuleKey.LATE_PAYMENT: str,
+    RuleKey.CHANNEL_POOLS: dict,  # JSON: see rules/pools.py
 }
 
 MAX_LADDER_STEPS = 10  # a ladder a person reads at a glance
@@ -229,6 +235,9 @@ def validate_rule(rule: Rule) -> Rule:
         raise InvalidInput("value", f"{rule.key} takes true or false")
     if want is int and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
         raise InvalidInput("value", f"{rule.key} takes a whole number >= 0")
+    if rule.key is RuleKey.CHANNEL_POOLS:
+        parse_plan(value)  # raises InvalidInput naming what is wrong
+        return rule
     if want is int and value > max_value(rule.key):
         raise InvalidInput("value", f"{rule.key} takes at most {max_value(rule.key)}")
     if want is list:
@@ -324,6 +333,14 @@ class RuleSet:
         """The number a limit rule allows, or None when the rule is switched off."""
         rec = self._rules[key]
         return int(rec.value) if rec.enabled else None
+
+
+def pool_plan(rules: RuleSet) -> PoolPlan | None:
+    """The hospital's channel pools (号源池), or None: none configured or the rule off."""
+    if not rules.on(RuleKey.CHANNEL_POOLS):
+        return None
+    plan = parse_plan(rules.value(RuleKey.CHANNEL_POOLS))
+    return plan if plan.pools else None
 
 
 def _beats(new: Rule, cur: Rule) -> bool:

@@ -80,10 +80,15 @@ class SlotView:
     window: str = "open"  # rules.SlotWindow: "not_yet_open" (before 放号), "open", "closed"
     opens_at: datetime | None = None  # 放号: the first instant it can be booked (UTC)
     closes_at: datetime | None = None  # the booking cut-off (UTC)
+    # channel pools (号源池): what the reading channel may book in the whole session (its
+    # own pool and the public one); None where the hospital has no pools
+    pool_free: int | None = None
 
     @property
     def free(self) -> int:
-        return max(self.capacity - self.booked, 0)
+        """Free places this reader's channel may book (all free places without pools)."""
+        free = max(self.capacity - self.booked, 0)
+        return free if self.pool_free is None else min(free, self.pool_free)
 
     @property
     def bookable(self) -> bool:

@@ -16,9 +16,11 @@ from ..kernel.errors import InvalidInput
 from ..kernel.paging import PageKey, after_clause
 from ..kernel.unit import MAX_ROWS, Row, Tx, Unit, from_epoch, one, rows, to_epoch, val
 from ..rules.checks import SlotWindow, booking_cutoff, booking_window, release_instant, slot_window
-from ..rules.model import RuleKey, RuleSet
+from ..rules.model import RuleKey, RuleSet, pool_plan
+from ..rules.pools import REFERRAL, PoolPlan, Reach, last_open_day
 from ..rules.repo import rules_for
 from .model import ClinicSession, Slot, SlotView
+from .pools import reach_of_sessions, window_of
 from .repo import SLOT_VIEW_SQL, session_by_id, slot_view_from, slots_of_session
 
 # --- sessions and doctor stops (排班、停诊) -------------------------------------------
@@ -147,6 +149,8 @@ class SlotSearch:
     bookable_only: bool = False
     limit: int = MAX_ROWS
     after: PageKey | None = None  # a :func:`slot_key`: the slots after it
+    # what a referral (医联体/转诊) may book, where the hospital keeps a referral pool
+    referral: bool = False
 
 
 SLOT_ORDER = ("se.day", "sl.start_time", "doc.work_no", "sl.id")
@@ -157,17 +161,27 @@ def slot_key(view: SlotView) -> PageKey:
     return (view.day.isoformat(), view.start.strftime("%H:%M"), view.doctor_work_no, view.slot_id)
 
 
+def reader_pool(actor: Actor, referral: bool = False) -> str:
+    """The pool (号源池) a reader's channel books first: its own, or the referral pool."""
+    return REFERRAL if referral else str(actor.channel)
+
+
 def _slot_where(
-    tx: Tx, q: SlotSearch, hospital: Hospital, ruleset: RuleSet, tz: ZoneInfo
+    tx: Tx, q: SlotSearch, hospital: Hospital, ruleset: RuleSet, tz: ZoneInfo, pool: str
 ) -> tuple[list[str], list[Any]]:
     """The where clauses (and their args) of the slots ``q`` asks for."""
     where = ["se.hospital_id = ?", "se.status = 'open'"]
     args: list[Any] = [hospital.id]
     if q.bookable_only:
-        window = booking_window(tx.now, ruleset, tz)
+        last_open = booking_window(tx.now, ruleset, tz).last_open_day
+        plan = pool_plan(ruleset)
+        if plan is not None:  # a pool released early (分时放号) opens later days to its channel
+            days, at = window_of(ruleset)
+            own = last_open_day(plan, pool, tx.now, tz, days, at)
+            last_open = max(last_open, own) if own is not None else last_open
         cutoff = timedelta(minutes=ruleset.limit(RuleKey.BOOKING_CUTOFF_MINUTES) or 0)
         where.append("se.day <= ? AND se.starts_at > ?")
-        args += [window.last_open_day.isoformat(), to_epoch(tx.now + cutoff)]
+        args += [last_open.isoformat(), to_epoch(tx.now + cutoff)]
     if q.department_code:
         where.append("dep.code = ?")
         args.append(q.department_code)
@@ -204,7 +218,11 @@ def count_slots(tx: Tx, q: SlotSearch, actor: Actor) -> Unit[int]:
     hospital = yield from hospital_for(actor, q.hospital_code)
     tz = ZoneInfo(hospital.timezone)
     ruleset = yield from rules_for(hospital.id)
-    where, args = _slot_where(tx, q, hospital, ruleset, tz)
+    if pool_plan(ruleset) is not None and (q.only_free or q.bookable_only):
+        # 号源池: which slots this channel may book is known slot by slot (at most a page's
+        # worth of :data:`MAX_ROWS` counted)
+        return len((yield from search_slots(tx, replace(q, limit=MAX_ROWS), actor)))
+    where, args = _slot_where(tx, q, hospital, ruleset, tz, reader_pool(actor, q.referral))
     later, later_args = after_clause(SLOT_ORDER, q.after)
     sql = (
         "SELECT count(*) FROM slots sl JOIN sessions se ON se.id = sl.session_id "
@@ -222,7 +240,9 @@ def search_slots(tx: Tx, q: SlotSearch, actor: Actor) -> Unit[list[SlotView]]:
     hospital = yield from hospital_for(actor, q.hospital_code)
     tz = ZoneInfo(hospital.timezone)
     ruleset = yield from rules_for(hospital.id)
-    where, args = _slot_where(tx, q, hospital, ruleset, tz)
+    pool = reader_pool(actor, q.referral)
+    where, args = _slot_where(tx, q, hospital, ruleset, tz, pool)
+    plan = pool_plan(ruleset)
     limit = min(q.limit, MAX_ROWS)
     views: list[SlotView] = []
     after = q.after
@@ -237,6 +257,10 @@ def search_slots(tx: Tx, q: SlotSearch, actor: Actor) -> Unit[list[SlotView]]:
         wanted = limit - len(views)
         found = yield rows(sql, *args, *later_args, wanted)
         batch = [_marked(slot_view_from(r), r, tx.now, ruleset, tz) for r in found]
+        if plan is not None:  # 号源池: only what this channel may book
+            batch = yield from _pooled(tx, batch, found, plan, ruleset, tz, pool)
+            if q.only_free:
+                batch = [v for v in batch if v.free > 0]
         if q.bookable_only:  # the SQL above is the same rule; this drops a sub-second edge
             batch = [v for v in batch if v.window == SlotWindow.OPEN]
         views += batch
@@ -255,6 +279,33 @@ def _marked(view: SlotView, row: Row, now: datetime, ruleset: RuleSet, tz: ZoneI
         opens_at=release_instant(view.day, ruleset, tz).astimezone(UTC),
         closes_at=booking_cutoff(starts_at, ruleset),
     )
+
+
+def _pooled(
+    tx: Tx,
+    views: list[SlotView],
+    found: list[Row],
+    plan: PoolPlan,
+    ruleset: RuleSet,
+    tz: ZoneInfo,
+    pool: str,
+) -> Unit[list[SlotView]]:
+    """Each slot as the channel whose own pool is ``pool`` sees it: the places it may book,
+    and its window by its pools' releases (分时放号) instead of the hospital's one."""
+    sessions = {
+        r["session_id"]: (date.fromisoformat(r["day"]), r["session_starts_at"]) for r in found
+    }
+    reach = yield from reach_of_sessions(tx, plan, ruleset, tz, sessions, pool)
+    out = []
+    for view in views:
+        can = reach[view.session_id]
+        window = view.window
+        opens_at = view.opens_at
+        if window != str(SlotWindow.CLOSED):
+            window = str(SlotWindow.OPEN if can.order else SlotWindow.NOT_YET_OPEN)
+            opens_at = can.opens_at.astimezone(UTC) if can.opens_at is not None else opens_at
+        out.append(replace(view, pool_free=can.free, window=window, opens_at=opens_at))
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -321,10 +372,15 @@ class FeedSlot:
     end: time
     capacity: int
     booked: int
+    # channel pools (号源池): what the reader's channel may book in the session; None: no pools
+    pool_free: int | None = None
 
     @property
     def free(self) -> int:
-        return max(self.capacity - self.booked, 0) if self.session.open else 0
+        if not self.session.open:
+            return 0
+        free = max(self.capacity - self.booked, 0)
+        return free if self.pool_free is None else min(free, self.pool_free)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -438,7 +494,58 @@ def feed_sessions(tx: Tx, q: FeedQuery, actor: Actor) -> Unit[list[FeedSession]]
 
 
 def feed_slots(tx: Tx, q: FeedQuery, actor: Actor) -> Unit[list[FeedSlot]]:
-    """Slots by id, at most ``q.limit`` (at most :data:`FEED_PAGE_MAX`) after ``q.after_id``."""
+    """Slots by id, at most ``q.limit`` (at most :data:`FEED_PAGE_MAX`) after ``q.after_id``.
+
+    Where a hospital keeps channel pools (号源池) each slot's free places are what the
+    reader's channel may book (the HIS its own pool and the public one); ``free`` and
+    ``bookable`` then keep the slots by that count, and the page is made up from further on."""
+    limit = min(q.limit, FEED_PAGE_MAX)
+    out: list[FeedSlot] = []
+    plans: dict[int, tuple[RuleSet, PoolPlan | None, ZoneInfo]] = {}
+    pool = reader_pool(actor)
+    while True:
+        wanted = limit - len(out)
+        found = yield from _feed_slot_rows(tx, q, actor, wanted, plans, pool)
+        batch = [_feed_slot(r) for r in found]
+        if any(plans[r["hospital_id"]][1] is not None for r in found):
+            batch = yield from _feed_pooled(tx, batch, found, plans, pool, q)
+        if q.free is not None:
+            batch = [s for s in batch if (s.free > 0) is q.free]
+        out += batch
+        if len(found) < wanted or len(out) >= limit:
+            return out
+        q = replace(q, after_id=found[-1]["slot_id"])
+
+
+def _feed_slot(r: Row) -> FeedSlot:
+    return FeedSlot(
+        id=r["slot_id"],
+        session=_feed_session(r),
+        start=time.fromisoformat(r["start_time"]),
+        end=time.fromisoformat(r["end_time"]),
+        capacity=r["capacity"],
+        booked=r["booked"],
+    )
+
+
+def _hospital_rules(
+    hospital_id: int, plans: dict[int, tuple[RuleSet, PoolPlan | None, ZoneInfo]]
+) -> Unit[tuple[RuleSet, PoolPlan | None, ZoneInfo]]:
+    if hospital_id not in plans:
+        hospital = yield from hospital_by_id(hospital_id)
+        ruleset = yield from rules_for(hospital.id)
+        plans[hospital_id] = (ruleset, pool_plan(ruleset), ZoneInfo(hospital.timezone))
+    return plans[hospital_id]
+
+
+def _feed_slot_rows(
+    tx: Tx,
+    q: FeedQuery,
+    actor: Actor,
+    limit: int,
+    plans: dict[int, tuple[RuleSet, PoolPlan | None, ZoneInfo]],
+    pool: str,
+) -> Unit[list[Row]]:
     where, args = _feed_where(q, actor, "sl.id")
     if q.starts_from is not None:
         where.append("sl.starts_at >= ?")
@@ -448,22 +555,29 @@ def feed_slots(tx: Tx, q: FeedQuery, actor: Actor) -> Unit[list[FeedSlot]]:
         args.append(to_epoch(q.starts_to))
     if q.free is True:
         where.append("se.status = 'open' AND sl.booked < sl.capacity")
-    elif q.free is False:
-        where.append("(se.status <> 'open' OR sl.booked >= sl.capacity)")
+    elif q.free is False and q.hospital_id is not None:
+        # with pools a slot with places may still be full for this reader: kept below
+        ruleset, plan, _tz = yield from _hospital_rules(q.hospital_id, plans)
+        if plan is None:
+            where.append("(se.status <> 'open' OR sl.booked >= sl.capacity)")
     if q.changed_since is not None:
         where.append("(sl.updated_at >= ? OR se.created_at >= ? OR se.updated_at >= ?)")
         args += [to_epoch(q.changed_since)] * 3
     if q.bookable:
         if q.hospital_id is None:
             raise InvalidInput("hospital", "bookable slots are searched in one hospital")
-        hospital = yield from hospital_by_id(q.hospital_id)
-        ruleset = yield from rules_for(hospital.id)
-        window = booking_window(tx.now, ruleset, ZoneInfo(hospital.timezone))
+        ruleset, plan, tz = yield from _hospital_rules(q.hospital_id, plans)
+        last_open = booking_window(tx.now, ruleset, tz).last_open_day
+        if plan is not None:  # the reader's pool may open days early (分时放号)
+            days, at = window_of(ruleset)
+            own = last_open_day(plan, pool, tx.now, tz, days, at)
+            last_open = max(last_open, own) if own is not None else last_open
         cutoff = timedelta(minutes=ruleset.limit(RuleKey.BOOKING_CUTOFF_MINUTES) or 0)
         where.append("se.day <= ? AND se.starts_at > ?")  # the rule of search_slots
-        args += [window.last_open_day.isoformat(), to_epoch(tx.now + cutoff)]
+        args += [last_open.isoformat(), to_epoch(tx.now + cutoff)]
     found = yield rows(
         _FEED_SESSION_SQL
+        + ", se.starts_at AS session_starts_at"
         + ", sl.id AS slot_id, sl.start_time, sl.end_time, sl.capacity, sl.booked "
         + "FROM slots sl JOIN sessions se ON se.id = sl.session_id"
         + _FEED_JOINS
@@ -471,16 +585,39 @@ def feed_slots(tx: Tx, q: FeedQuery, actor: Actor) -> Unit[list[FeedSlot]]:
         + " AND ".join(where)
         + " ORDER BY sl.id LIMIT ?",
         *args,
-        min(q.limit, FEED_PAGE_MAX),
+        limit,
     )
-    return [
-        FeedSlot(
-            id=r["slot_id"],
-            session=_feed_session(r),
-            start=time.fromisoformat(r["start_time"]),
-            end=time.fromisoformat(r["end_time"]),
-            capacity=r["capacity"],
-            booked=r["booked"],
-        )
-        for r in found
-    ]
+    for r in found:
+        yield from _hospital_rules(r["hospital_id"], plans)
+    return list(found)
+
+
+def _feed_pooled(
+    tx: Tx,
+    batch: list[FeedSlot],
+    found: list[Row],
+    plans: dict[int, tuple[RuleSet, PoolPlan | None, ZoneInfo]],
+    pool: str,
+    q: FeedQuery,
+) -> Unit[list[FeedSlot]]:
+    """The slots as the reader's channel sees them under its hospital's pools."""
+    reach: dict[int, Reach] = {}
+    for hospital_id in {r["hospital_id"] for r in found}:
+        ruleset, plan, tz = plans[hospital_id]
+        if plan is None:
+            continue
+        sessions = {
+            r["session_id"]: (date.fromisoformat(r["day"]), r["session_starts_at"])
+            for r in found
+            if r["hospital_id"] == hospital_id
+        }
+        reach.update((yield from reach_of_sessions(tx, plan, ruleset, tz, sessions, pool)))
+    out = []
+    for slot in batch:
+        can = reach.get(slot.session.id)
+        if can is not None:
+            slot = replace(slot, pool_free=can.free)
+            if q.bookable and not can.order:
+                continue
+        out.append(slot)
+    return out

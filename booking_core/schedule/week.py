@@ -19,8 +19,12 @@ from ..kernel.actor import Actor
 from ..kernel.errors import InvalidInput
 from ..kernel.unit import Tx, Unit, from_epoch, rows
 from ..rules.checks import booking_cutoff, booking_window, local
+from ..rules.model import pool_plan
+from ..rules.pools import Reach
 from ..rules.repo import rules_for
 from .model import Period
+from .pools import reach_of_sessions
+from .queries import reader_pool
 
 WEEK_DAYS = 7
 
@@ -34,6 +38,7 @@ class WeekQuery:
     department_code: str | None = None
     doctor_work_no: str | None = None
     day: date | None = None
+    referral: bool = False  # what a referral (转诊) may book, where there is a referral pool
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +61,7 @@ class WeekGrid:
 
 
 _SESSIONS_SQL = """
-SELECT se.day, se.period, se.status, se.starts_at,
+SELECT se.id, se.day, se.period, se.status, se.starts_at,
        (SELECT coalesce(sum(CASE WHEN sl.booked < sl.capacity
                                  THEN sl.capacity - sl.booked ELSE 0 END), 0)
         FROM slots sl WHERE sl.session_id = se.id) AS free
@@ -85,6 +90,16 @@ def week_grid(tx: Tx, q: WeekQuery, actor: Actor) -> Unit[WeekGrid]:
         args.append(q.doctor_work_no)
     found = yield rows(_SESSIONS_SQL + " WHERE " + " AND ".join(where), *args)
     last_open = booking_window(tx.now, ruleset, tz).last_open_day
+    plan = pool_plan(ruleset)
+    reach: dict[int, Reach] = {}
+    if plan is not None:  # 号源池: what the reader's channel may book, by its pools' releases
+        open_sessions = {
+            r["id"]: (date.fromisoformat(r["day"]), r["starts_at"])
+            for r in found
+            if r["status"] == "open"
+        }
+        pool = reader_pool(actor, q.referral)
+        reach = yield from reach_of_sessions(tx, plan, ruleset, tz, open_sessions, pool)
     tally: dict[tuple[str, str], dict[str, int]] = {}
     for r in found:
         t = tally.setdefault((r["day"], r["period"]), {"n": 0, "stopped": 0, "live": 0, "left": 0})
@@ -94,7 +109,13 @@ def week_grid(tx: Tx, q: WeekQuery, actor: Actor) -> Unit[WeekGrid]:
             continue
         starts_at = from_epoch(r["starts_at"])
         day = date.fromisoformat(r["day"])
-        if day <= last_open and tx.now < booking_cutoff(starts_at, ruleset):
+        before_cutoff = tx.now < booking_cutoff(starts_at, ruleset)
+        if plan is not None:
+            can = reach[r["id"]]
+            if can.order and before_cutoff:
+                t["live"] += 1
+                t["left"] += min(int(r["free"]), can.free)
+        elif day <= last_open and before_cutoff:
             t["live"] += 1
             t["left"] += int(r["free"])
     cells = []

@@ -29,6 +29,7 @@ WORDS: Mapping[str, str] = {
     "real_name_mismatch": "姓名与登记信息不符，请到人工窗口办理",
     "patient_exists": "该患者已建档，请刷就诊卡办理",
     "slot_full": "该时段已约满，请选择其他时段",
+    "channel_full": "自助机可约的号已满，请选择其他时段或到窗口咨询",
     "already_booked": "您已预约该时段，无需重复预约",
     "blacklisted": "您的预约权限暂被限制，请到人工窗口咨询",
     "no_ban_to_appeal": "您的预约权限正常，无需申诉",  # never at a kiosk; every code has words

@@ -26,6 +26,7 @@ ISSUE_TYPES: dict[str, str] = {
     "real_name_mismatch": "business-rule",
     "forbidden": "forbidden",
     "slot_full": "conflict",
+    "channel_full": "conflict",
     "already_booked": "duplicate",
     "idempotency_key_reused": "conflict",
     "store_unavailable": "transient",

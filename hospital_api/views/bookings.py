@@ -31,10 +31,10 @@ IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,200}")  # visible ASCII, like a UUI
 
 
 def request_hash(data: BookingIn) -> str:
-    """SHA-256 of the canonical JSON of the request (sorted keys, no spaces)."""
-    canonical = json.dumps(
-        data.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), ensure_ascii=False
-    )
+    """SHA-256 of the canonical JSON of the request (sorted keys, no spaces); ``referral``
+    only when set, so a request from before it existed hashes as it did."""
+    body = data.model_dump(mode="json", exclude=None if data.referral else {"referral"})
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
@@ -77,6 +77,7 @@ async def post_booking(request: web.Request) -> web.Response:
             patient_id=data.patient_id,
             channel=who.actor.channel,
             patient_name=data.patient_name,
+            referral=data.referral,
             idempotency_key=key,
             idempotency_scope=who.idempotency_scope if key else "",
             request_hash=request_hash(data) if key else "",

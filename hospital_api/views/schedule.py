@@ -168,6 +168,7 @@ async def get_slots(request: web.Request) -> web.Response:
         bookable_only=not q.all,
         after=after,
         limit=q.limit + 1,
+        referral=q.referral,
     )
     svc, actor = services(request), caller(request).actor
     found = await svc.read(schedule.search_slots, search, actor)

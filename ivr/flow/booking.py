@@ -166,6 +166,7 @@ def confirm(s: CallState, d: str) -> Step:
 
 _AFTER_BOOK_ERROR = {
     "slot_full": "book_time",
+    "channel_full": "book_time",
     "booking_closed": "book_time",
     "outside_window": "book_date",
     "session_unavailable": "book_date",
