@@ -287,6 +287,7 @@ def test_bad_keys_are_refused():
 # --- typed errors ---------------------------------------------------------------------
 
 SAMPLE_PARAMS = {
+    "channel": "sms",
     "call_sid": "CA" + "0" * 32,
     "entity": "booking",
     "key": "123456789",
