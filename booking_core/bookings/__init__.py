@@ -3,18 +3,32 @@
 Doors import this package, never its modules: ``from booking_core import bookings``."""
 
 from .commands import (
+    AddExtraPlaces,
     BookSlot,
     CancelBooking,
     CheckIn,
     ConfirmBooking,
     ExpireHolds,
+    JoinWaitlist,
+    LeaveWaitlist,
     PayBooking,
     RescheduleBooking,
     ResendConfirmation,
     StopSession,
     SweepNoShows,
+    SweepWaitlists,
 )
-from .model import ACTIVE_SQL, ACTIVE_STATUSES, Booking, BookingStatus, BookingView, CancelReason
+from .model import (
+    ACTIVE_SQL,
+    ACTIVE_STATUSES,
+    Booking,
+    BookingStatus,
+    BookingView,
+    CancelReason,
+    ExtraPlaces,
+    WaitlistEntry,
+    WaitlistStatus,
+)
 from .queries import (
     MAX_EXPORT,
     MAX_PAGE,
@@ -27,6 +41,8 @@ from .queries import (
     list_bookings,
     query_bookings,
     stop_preview,
+    waitlist_line,
+    waitlist_of_patient,
 )
 from .resend import RESENDABLE, RESENDS_PER_HOUR
 
@@ -37,6 +53,7 @@ __all__ = [
     "MAX_PAGE",
     "RESENDABLE",
     "RESENDS_PER_HOUR",
+    "AddExtraPlaces",
     "BookSlot",
     "Booking",
     "BookingPage",
@@ -48,16 +65,24 @@ __all__ = [
     "CheckIn",
     "ConfirmBooking",
     "ExpireHolds",
+    "ExtraPlaces",
+    "JoinWaitlist",
+    "LeaveWaitlist",
     "PayBooking",
     "RescheduleBooking",
     "ResendConfirmation",
     "StopPreview",
     "StopSession",
     "SweepNoShows",
+    "SweepWaitlists",
+    "WaitlistEntry",
+    "WaitlistStatus",
     "booking_key",
     "export_bookings",
     "get_booking",
     "list_bookings",
     "query_bookings",
     "stop_preview",
+    "waitlist_line",
+    "waitlist_of_patient",
 ]

@@ -36,10 +36,18 @@ from ..payments.repo import movement_by_reference, record_movement
 from ..rules.checks import at_local, check_cancel_deadline, check_reschedule_deadline
 from ..rules.model import RuleKey
 from ..rules.repo import cached_rules
-from .admission import admit, booking_fields, claim_place, emit_slot_changed, slot_context
+from .admission import (
+    admit,
+    booking_fields,
+    claim_place,
+    emit_slot_changed,
+    leave_line,
+    slot_context,
+)
 from .commands import CancelBooking, CheckIn, ConfirmBooking, PayBooking, RescheduleBooking
 from .model import Booking, BookingStatus, BookingView, CancelReason
 from .repo import booking_by_no, release_place, view_by_id
+from .waitlist import accept_offer, end_offer, offer_places
 
 
 def _owned(tx: Tx, booking_no: str, actor: Actor) -> Unit[Booking]:
@@ -121,6 +129,9 @@ def cancel_one(
         before={"status": str(booking.status)},
         after={"status": str(BookingStatus.CANCELLED), "reason": str(reason), **(why or {})},
     )
+    yield from end_offer(tx, booking, reason, actor)  # 候补: an offer declined or lapsed
+    if reason is not CancelReason.SESSION_STOPPED:  # a 停诊 closes the line instead
+        yield from offer_places(tx, booking.session_id, actor, None)
     return view
 
 
@@ -221,6 +232,8 @@ def pay_booking(tx: Tx, cmd: PayBooking, deps: Deps) -> Unit[BookingView]:
         pay_method=cmd.method,
         hold_expires_at=None,
     )
+    if booking.status is BookingStatus.HELD:
+        yield from accept_offer(tx, booking, cmd.actor)  # 候补: a place offered, paid for
     view = yield from view_by_id(booking.id)
     paid = BookingConfirmed if booking.status is BookingStatus.HELD else BookingPaid
     event = paid(**booking_fields(view), method=cmd.method)
@@ -257,6 +270,7 @@ def confirm_booking(tx: Tx, cmd: ConfirmBooking, deps: Deps) -> Unit[BookingView
                 until=ban.ends_at.astimezone(ZoneInfo(ctx["timezone"])), reason=ban.reason
             )
     yield from _set_status(tx, booking, BookingStatus.CONFIRMED, hold_expires_at=None)
+    yield from accept_offer(tx, booking, cmd.actor)  # 候补: a place offered, confirmed
     view = yield from view_by_id(booking.id)
     event = BookingConfirmed(**booking_fields(view), method="none")
     tx.emit(event)
@@ -302,6 +316,7 @@ def move_booking(
         tx.epoch,
         booking.id,
     )
+    yield from leave_line(tx, target_ctx, booking.patient_id, actor)
     view = yield from view_by_id(booking.id)
     tx.emit(
         BookingMoved(
@@ -326,6 +341,8 @@ def move_booking(
         before={"slot_id": booking.slot_id, "day": booking.day.isoformat()},
         after={"slot_id": target_ctx["slot_id"], "day": target_ctx["day"], "reason": reason},
     )
+    if reason != "session_stopped":  # 候补: the place left behind goes to the line
+        yield from offer_places(tx, booking.session_id, actor, None)
     return view
 
 

@@ -23,6 +23,7 @@ from .model import (
     BookingNoShow,
     BookingPaid,
     ComplaintReplied,
+    ExtraPlacesAdded,
     KioskDisabled,
     KioskPasswordReset,
     KioskRegistered,
@@ -31,6 +32,10 @@ from .model import (
     RuleChanged,
     SessionCreated,
     SessionStopped,
+    WaitlistClosed,
+    WaitlistJoined,
+    WaitlistLeft,
+    WaitlistOffered,
 )
 
 
@@ -57,6 +62,11 @@ class AuditAction(StrEnum):
     KIOSK_REGISTERED = KioskRegistered.topic
     KIOSK_DISABLED = KioskDisabled.topic
     KIOSK_PASSWORD_RESET = KioskPasswordReset.topic
+    WAITLIST_JOINED = WaitlistJoined.topic
+    WAITLIST_LEFT = WaitlistLeft.topic
+    WAITLIST_CLOSED = WaitlistClosed.topic
+    WAITLIST_OFFERED = WaitlistOffered.topic
+    EXTRA_PLACES_ADDED = ExtraPlacesAdded.topic
 
     # acts only the audit log records
     PATIENT_REVEAL = "patient.reveal"  # clear ID number or phone shown to an operator
@@ -92,6 +102,8 @@ class AuditAction(StrEnum):
     FEED_EDIT = "feed.edit"  # its URL, topics, options or active switch changed
     FEED_ROTATE_SECRET = "feed.rotate_secret"  # a new signing secret (the old one overlaps)
     FEED_REDELIVER = "feed.redeliver"  # deliveries sent again on request
+    WAITLIST_ACCEPTED = "waitlist.accepted"  # a place offered from the waitlist was taken
+    WAITLIST_LAPSED = "waitlist.lapsed"  # … not taken in time (or declined): passed on
 
     # a console log-in attempt: "login." and its outcome (booking_core.operators.model)
     LOGIN_OK = "login.ok"

@@ -41,6 +41,9 @@ class RuleKey(StrEnum):
     SMS_CODES_PER_MINUTE = "sms_codes_per_minute"  # phone verification codes
     SMS_REGISTRATIONS_PER_DAY = "sms_registrations_per_day"  # ZC texts per phone per local day
     IVR_LOOKUPS_PER_HOUR = "ivr_lookups_per_hour"  # card/ID numbers typed per caller ID per hour
+    WAITLIST = "waitlist"  # 候补: patients may join the line of a full session
+    WAITLIST_OFFER_MINUTES = "waitlist_offer_minutes"  # 候补确认时限: an offer is held this long
+    EXTRA_PLACES_PER_SESSION = "extra_places_per_session"  # 加号上限: places added per session
 
 
 class PeriodType(StrEnum):
@@ -93,6 +96,11 @@ PLATFORM_DEFAULTS: tuple[Rule, ...] = (
     Rule(RuleKey.SMS_REGISTRATIONS_PER_DAY, 3),
     # a family calls for a few relatives; a stranger trying card numbers is stopped early
     Rule(RuleKey.IVR_LOOKUPS_PER_HOUR, 10),
+    Rule(RuleKey.WAITLIST, True),
+    # two hours to confirm or pay a place offered from the waitlist (never past the cut-off)
+    Rule(RuleKey.WAITLIST_OFFER_MINUTES, 120),
+    # a doctor sees a few more patients than scheduled, not a second clinic
+    Rule(RuleKey.EXTRA_PLACES_PER_SESSION, 5),
 )
 """Priority 0 platform records; any stored record of priority >= 0 can override them."""
 
@@ -112,6 +120,8 @@ REFUSALS: dict[RuleKey, tuple[str, ...]] = {
     RuleKey.SMS_CODES_PER_MINUTE: ("limit_reached",),
     RuleKey.SMS_REGISTRATIONS_PER_DAY: ("limit_reached",),
     RuleKey.IVR_LOOKUPS_PER_HOUR: ("limit_reached",),
+    RuleKey.WAITLIST: ("waitlist_closed", "waitlist_not_needed", "already_waiting"),
+    RuleKey.EXTRA_PLACES_PER_SESSION: ("extra_places_exhausted",),
 }
 """The error codes (:mod:`booking_core.kernel.errors`) a rule refuses with, for the rules
 page and ``docs/rules.md``: every door words each code for its audience. A rule that never
@@ -123,6 +133,7 @@ _VALUE_TYPES: dict[RuleKey, type] = {
     RuleKey.PREPAY_REQUIRED: bool,
     RuleKey.BLACKLIST_CHECK: bool,
     RuleKey.AGENT_DIRECT_DEBIT: bool,
+    RuleKey.WAITLIST: bool,
 }
 
 MAX_DAYS = 3650  # ten years: date arithmetic with more would leave the calendar
