@@ -108,6 +108,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "insufficient_balance": "余额不足。",
         "substitute_full": "替诊号源不足：需要 {needed}，只有 {available}。",
         "idempotency_key_reused": "重复的请求编号。",
+        "waitlist_not_needed": "该出诊还有 {free} 个空号，无需候补，请直接预约。",
+        "already_waiting": "该患者已在候补中（第 {position} 位）。",
+        "waitlist_closed": "该出诊不能候补（{reason}）。",
+        "extra_places_exhausted": "该出诊加号已达上限（已加 {added}，上限 {limit}）。",
         "store_unavailable": "系统暂时不可用，请稍后再试。",
         # the agent's desk (挂号值班)
         "desk": "值班台",
@@ -266,6 +270,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "insufficient_balance": "The balance is too low.",
         "substitute_full": "The substitute session has {available} places, {needed} needed.",
         "idempotency_key_reused": "That request key was used for another request.",
+        "waitlist_not_needed": "This session still has {free} free places: book one instead.",
+        "already_waiting": "The patient is already waiting (number {position} in line).",
+        "waitlist_closed": "This session's waiting list is closed ({reason}).",
+        "extra_places_exhausted": "No more extra places: {added} of {limit} added already.",
         "store_unavailable": "The system is briefly unavailable: try again shortly.",
         # the agent's desk
         "desk": "Desk",

@@ -21,6 +21,8 @@ from ..events.model import (
     ComplaintReplied,
     Event,
     OutboxEvent,
+    WaitlistClosed,
+    WaitlistOffered,
 )
 
 
@@ -38,6 +40,7 @@ class MessageKind(StrEnum):
     COMPLAINT = "complaint"  # 投诉处理结果: the outcome of the patient's complaint
     CODE = "code"  # 验证码: a phone caller asked to hear or cancel the patient's bookings
     CALLBACK = "callback"  # 回拨未接通: a call-back could not reach the caller
+    WAITLIST = "waitlist"  # 候补: a place offered (confirm by the deadline), or the line closed
 
 
 HOSPITAL_INITIATED = frozenset({MessageKind.STOP, MessageKind.REMINDER, MessageKind.SURVEY})
@@ -87,6 +90,8 @@ NOTICE_EVENTS: tuple[type[Event], ...] = (
     CallCodeIssued,
     CallbackClosed,
     ComplaintReplied,
+    WaitlistOffered,
+    WaitlistClosed,
 )
 """Events somebody is told of by text; the others are marked done untouched."""
 

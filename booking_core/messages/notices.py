@@ -11,6 +11,7 @@ from ..events.model import (
     CallCodeIssued,
     ComplaintReplied,
     OutboxEvent,
+    WaitlistClosed,
     decode,
 )
 from ..events.outbox import claim
@@ -41,6 +42,9 @@ def _notice(event: OutboxEvent, cipher: Cipher) -> Unit[Notice]:
         recipients = yield from _recipients(cipher, happened.phone_enc)
         return Notice(event, happened, None, "", recipients)
     if isinstance(happened, CallbackClosed):  # to the number that asked to be called back
+        recipients = yield from _recipients(cipher, happened.phone_enc)
+        return Notice(event, happened, None, "", recipients)
+    if isinstance(happened, WaitlistClosed):  # 候补: to the patient's phone when it closed
         recipients = yield from _recipients(cipher, happened.phone_enc)
         return Notice(event, happened, None, "", recipients)
     assert isinstance(happened, BookingEvent | CallBooked)  # the other NOTICE_EVENTS

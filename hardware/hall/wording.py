@@ -47,6 +47,10 @@ WORDS: Mapping[str, str] = {
     "forbidden": "本机无法办理此业务，请到人工窗口办理",
     "call_ended": "通话已结束，请到人工窗口咨询",  # never at a kiosk; every code has words
     "agent_not_available": "暂无空闲坐席，请到人工窗口办理",  # never at a kiosk
+    "waitlist_not_needed": "该门诊还有号，请直接预约",
+    "already_waiting": "您已在候补名单中",
+    "waitlist_closed": "该门诊不能候补，请到人工窗口咨询",
+    "extra_places_exhausted": "该门诊加号已满，请到人工窗口咨询",
     "store_unavailable": "系统繁忙，请稍后再试",
     # this door's own
     UNKNOWN_KIND: "本机暂不支持该业务，请到人工窗口办理",

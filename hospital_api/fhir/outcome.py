@@ -27,6 +27,7 @@ ISSUE_TYPES: dict[str, str] = {
     "forbidden": "forbidden",
     "slot_full": "conflict",
     "already_booked": "duplicate",
+    "already_waiting": "duplicate",
     "idempotency_key_reused": "conflict",
     "store_unavailable": "transient",
 }
