@@ -118,6 +118,18 @@ _ZH: dict[str, str] = {
     "rule_sms_codes_per_minute": "每分钟短信验证码",
     "rule_sms_registrations_per_day": "每部手机每天短信注册次数",
     "rule_ivr_lookups_per_hour": "每个来电号码每小时查询卡号或身份证号次数",
+    "rule_waitlist": "候补",
+    "rule_waitlist_help": (
+        "开启后，患者可在号源约满时排队候补；有人退号时按先后顺序为第一位保留号源并短信通知。"
+    ),
+    "rule_waitlist_offer_minutes": "候补确认时限（分钟）",
+    "rule_waitlist_offer_minutes_help": (
+        "为候补患者保留号源的时长，到期未确认或支付即转给下一位；不会超过该出诊的预约截止时间。"
+    ),
+    "rule_extra_places_per_session": "每个出诊加号上限",
+    "rule_extra_places_per_session_help": (
+        "医生或管理员在一个出诊上最多可加的号数（给指定患者或给候补队列）；关闭本规则即不允许加号。"
+    ),
     "active_only": "只看生效中",
     "show_all": "显示全部（含已解除）",
     "reason": "原因",
@@ -268,6 +280,21 @@ _EN: dict[str, str] = {
     "rule_sms_codes_per_minute": "Text codes per minute",
     "rule_sms_registrations_per_day": "Text registrations (ZC) per phone per day",
     "rule_ivr_lookups_per_hour": "Card or ID numbers looked up per caller ID per hour (phone)",
+    "rule_waitlist": "Waitlist",
+    "rule_waitlist_help": (
+        "When on, patients may wait for a full session;"
+        " a freed place is held for the first in line, who is texted."
+    ),
+    "rule_waitlist_offer_minutes": "Waitlist offer time (minutes)",
+    "rule_waitlist_offer_minutes_help": (
+        "How long a freed place is held for the patient it is offered to before it "
+        "passes to the next; never past the session's booking cut-off."
+    ),
+    "rule_extra_places_per_session": "Extra places per session",
+    "rule_extra_places_per_session_help": (
+        "The most places a doctor or admin may add to one session (for a named patient "
+        "or for its waitlist); switched off, none may be added."
+    ),
     "active_only": "Active only",
     "show_all": "Show all (lifted too)",
     "reason": "Reason",

@@ -273,14 +273,14 @@ def _make_offer(
         )
     )
     emit_slot_changed(tx, ctx["hospital_id"], slot_id, ctx["capacity"], booked)
-    audit_entry(
-        tx,
+    tx.audit(  # under the offer's key (its booking), as the event names it
         actor,
         AuditAction.WAITLIST_OFFERED,
-        entry,
-        status="offered",
-        booking_no=booking_no,
-        deadline=deadline.isoformat(),
+        "booking",
+        booking_no,
+        hospital_id=entry["hospital_id"],
+        before={"entry_id": entry["id"], "status": entry["status"]},
+        after={"entry_id": entry["id"], "status": "offered", "deadline": deadline.isoformat()},
     )
 
 

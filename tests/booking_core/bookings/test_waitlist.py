@@ -160,7 +160,8 @@ async def test_a_freed_place_is_offered_to_the_first_in_line_held_until_the_dead
     assert held["hold_expires_at"] == int(deadline.timestamp())
     new = await events(services, mark)
     offered = [e for e in new if e.topic == "waitlist.offered"]
-    assert len(offered) == 1 and offered[0].payload["entry_id"] == ea.id
+    assert len(offered) == 1
+    assert offered[0].payload["entry_id"] == ea.id
     assert offered[0].payload["deadline"] == deadline.isoformat()
     created = [e for e in new if e.topic == "booking.created"]
     assert created[0].payload["held_for"] == "waitlist"
@@ -177,8 +178,9 @@ async def test_a_freed_place_is_offered_to_the_first_in_line_held_until_the_dead
     assert (await entry(services, ec.id))["status"] == "waiting"
     with pytest.raises(InvalidState):  # too late for the first
         await services.handle(bookings.ConfirmBooking(booking_no=held["booking_no"]))
-    actions = [r["action"] for r in await audit_rows(services) if r["entity"] == "waitlist"]
-    assert actions.count("waitlist.offered") == 2 and "waitlist.lapsed" in actions
+    actions = [r["action"] for r in await audit_rows(services)]
+    assert actions.count("waitlist.offered") == 2
+    assert "waitlist.lapsed" in actions
 
 
 async def test_confirmed_one_second_before_the_deadline_the_offer_is_accepted(
@@ -233,7 +235,7 @@ async def test_two_places_freed_go_to_the_first_two_in_order(world, services):
 async def test_a_declined_offer_passes_on_and_leaving_is_one_command(world, services):
     session, _slots, nos = await full_session(world, services)
     a, b, c = [await world.patient(n) for n in ("甲", "乙", "丙")]
-    ea, eb, ec = [await join(services, session.id, p.id) for p in (a, b, c)]
+    ea, eb, _ec = [await join(services, session.id, p.id) for p in (a, b, c)]
     left = await services.handle(bookings.LeaveWaitlist(session_id=session.id, patient_id=c.id))
     assert left.status is WaitlistStatus.LEFT
     await cancel(services, nos[0])
@@ -246,7 +248,7 @@ async def test_a_declined_offer_passes_on_and_leaving_is_one_command(world, serv
 
 
 async def test_booking_a_place_of_the_session_ends_the_patients_entry(world, services):
-    session, slots, _nos = await full_session(world, services)
+    session, _slots, _nos = await full_session(world, services)
     a = await world.patient("甲")
     ea = await join(services, session.id, a.id)
     await services.handle(bookings.AddExtraPlaces(session_id=session.id, patient_id=a.id))
@@ -308,3 +310,45 @@ async def test_extra_places_are_tenancy_checked(world, services):
         await services.handle(bookings.AddExtraPlaces(session_id=session.id, actor=stranger))
     with pytest.raises(NotFound):
         await services.read(bookings.waitlist_line, session.id, stranger)
+
+
+async def test_every_waitlist_act_is_audited_under_its_events_topic_and_key(world, services):
+    """Join, leave (asked, or by booking), offer, lapse, close, 加号: each event's audit row
+    is under its topic and key; the acts only the audit log records (accepted, lapsed)
+    are there too."""
+    session, _slots, nos = await full_session(world, services)
+    await set_rule(services, RuleKey.EXTRA_PLACES_PER_SESSION, 3)
+    a, b, c, d = [await world.patient(n) for n in ("甲", "乙", "丙", "丁")]
+    for p in (a, b, c, d):
+        await join(services, session.id, p.id)
+    await services.handle(bookings.LeaveWaitlist(session_id=session.id, patient_id=d.id))
+    await cancel(services, nos[0])  # offered to 甲
+    held = await held_of(
+        services, (await services.read(bookings.waitlist_of_patient, a.id, SYSTEM))[0].id
+    )
+    await services.handle(bookings.ConfirmBooking(booking_no=held["booking_no"]))
+    await services.handle(bookings.AddExtraPlaces(session_id=session.id))  # offered to 乙
+    await services.handle(bookings.AddExtraPlaces(session_id=session.id, patient_id=c.id))
+    await services.handle(bookings.ExpireHolds())  # nothing due yet
+    await services.handle(bookings.StopSession(session_id=session.id, mode="cancel"))
+
+    def audit(tx):
+        return [dict(r) for r in (yield rows("SELECT action, entity_id FROM audit"))]
+
+    audited = {(r["action"], r["entity_id"]) for r in await services.store.read(audit)}
+    mine = ("waitlist.", "session.extra_places")
+    emitted = {(e.topic, e.key) for e in await events(services) if e.topic.startswith(mine)}
+    assert {t for t, _ in emitted} == {
+        "waitlist.joined",
+        "waitlist.left",
+        "waitlist.offered",
+        "session.extra_places",
+    }
+    assert emitted <= audited
+    assert {
+        (a, k)
+        for a, k in audited
+        if a.startswith(mine) and a != "waitlist.accepted" and a != "waitlist.lapsed"
+    } <= emitted
+    actions = {a for a, _ in audited}
+    assert {"waitlist.accepted", "waitlist.lapsed"} <= actions
