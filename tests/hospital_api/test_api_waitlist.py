@@ -47,13 +47,9 @@ async def test_join_see_the_line_confirm_the_offer_and_leave(api):
     status, body = await api.call("POST", f"/bookings/{offer['offer_booking_no']}/confirm", his)
     assert (status, body["status"]) == (200, "confirmed")
 
-    status, body = await api.call(
-        "POST", base + "/waitlist/leave", his, json={"patient_id": b.id}
-    )
+    status, body = await api.call("POST", base + "/waitlist/leave", his, json={"patient_id": b.id})
     assert (status, body["status"]) == (200, "left")
-    status, body = await api.call(
-        "POST", base + "/waitlist/leave", his, json={"patient_id": b.id}
-    )
+    status, body = await api.call("POST", base + "/waitlist/leave", his, json={"patient_id": b.id})
     assert (status, body["code"]) == (404, "not_found")
 
 
