@@ -37,6 +37,7 @@ from ..state import (
     Event,
     FindCallerPatients,
     FindPatient,
+    JoinWaitlist,
     ListBookings,
     ListDays,
     ListDepartments,
@@ -64,6 +65,7 @@ from .booking import (
     settle_depts,
     settle_doctors,
     settle_times,
+    settle_wait,
     time_entry,
 )
 from .common import (
@@ -193,6 +195,7 @@ SETTLERS: dict[type, Callable[[CallState, Action, Outcome], Step]] = {
     ListDays: settle_days,
     ListTimes: settle_times,
     Book: settle_book,
+    JoinWaitlist: settle_wait,
     ListBookings: settle_bookings,
     Cancel: settle_cancel,
     SendCode: settle_send_code,
