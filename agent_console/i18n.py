@@ -11,7 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
-from . import i18n_agents, i18n_desk, i18n_patients, i18n_softphone
+from . import i18n_agents, i18n_desk, i18n_patients, i18n_softphone, i18n_waitlist
 
 DEFAULT_LANGUAGE = "zh"
 LANG_COOKIE = "guahao_lang"
@@ -353,7 +353,7 @@ def _merge(*modules: Any) -> None:
             MESSAGES[lang].update(words)
 
 
-_merge(i18n_agents, i18n_softphone, i18n_desk, i18n_patients)
+_merge(i18n_agents, i18n_softphone, i18n_desk, i18n_patients, i18n_waitlist)
 
 
 def language(request: web.Request) -> str:
