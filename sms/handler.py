@@ -436,14 +436,14 @@ class _Door:
                 actor=self.actor, session_id=session_id, patient_id=patient.id, channel=Channel.SMS
             )
         )
-        doctor = await self.services.read(
+        card = await self.services.read(
             catalogue.doctor, self.texter.hospital_code, cmd.doctor_code, self.actor
         )
         return self.say(
             "reply.waitlist_joined",
             day=day,
             period=str(period),
-            doctor=doctor.name,
+            doctor=card.doctor.name,
             patient=mask_name(patient.name),
             position=entry.position,
         )
