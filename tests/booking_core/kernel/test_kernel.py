@@ -310,6 +310,9 @@ SAMPLE_PARAMS = {
     "available": 2,
     "rows": ({"list": "sessions", "index": 3, "field": "start", "reason": "must be after start"},),
     "state": "break",
+    "free": 2,  # 候补 (waitlist_not_needed)
+    "position": 3,  # 候补 (already_waiting)
+    "added": 5,  # 加号 (extra_places_exhausted)
 }
 
 
