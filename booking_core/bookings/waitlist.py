@@ -176,6 +176,11 @@ def offer_places(tx: Tx, session_id: int, actor: Actor, deps: Deps | None) -> Un
     """Offer the session's free places to its waiting patients, first come first offered,
     one place each; the number of offers made. Nothing is offered once the session is not
     open or its cut-off has come (the place stays free; the line is closed by the sweep)."""
+    waiting = yield val(
+        "SELECT 1 FROM waitlist WHERE session_id = ? AND status = 'waiting' LIMIT 1", session_id
+    )
+    if not waiting:  # most places freed have nobody waiting for them: one index probe
+        return 0
     session = yield one(SESSION_SQL, session_id)
     if session is None or session["status"] != "open":
         return 0
