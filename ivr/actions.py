@@ -31,6 +31,7 @@ from .state import (
     FindCallerPatients,
     FindPatient,
     JoinWaitlist,
+    LeaveWaitlists,
     ListBookings,
     ListDays,
     ListDepartments,
@@ -300,6 +301,20 @@ class CoreActions:
         )
         return {"position": entry.position, "day": day.isoformat()}
 
+    async def _leave_waitlists(self, action: LeaveWaitlists, call: Call):
+        """退出候补: every line of the caller's own patients; how many were left."""
+        left = 0
+        for patient_id in action.patient_ids:
+            entries = await self.services.read(bookings.waitlist_of_patient, patient_id, call.actor)
+            for entry in entries:
+                await self.services.handle(
+                    bookings.LeaveWaitlist(
+                        actor=call.actor, session_id=entry.session_id, patient_id=patient_id
+                    )
+                )
+                left += 1
+        return left
+
     async def _cancel(self, action: Cancel, call: Call):
         view = await self.services.handle(
             calls.CancelForCall(
@@ -367,6 +382,7 @@ PERFORMERS: dict[type[Action], Callable[[CoreActions, Any, Call], Awaitable[Any]
     LookupComplaint: CoreActions._lookup_complaint,
     Book: CoreActions._book,
     JoinWaitlist: CoreActions._join_waitlist,
+    LeaveWaitlists: CoreActions._leave_waitlists,
     Cancel: CoreActions._cancel,
     SendCode: CoreActions._send_code,
     CheckCode: CoreActions._check_code,

@@ -222,6 +222,15 @@ class JoinWaitlist(Action):
 
 
 @dataclass(frozen=True, slots=True)
+class LeaveWaitlists(Action):
+    """退出候补: every line the caller's own patients (by caller ID) wait in; outcome the
+    number of lines left."""
+
+    writes: ClassVar[bool] = True
+    patient_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Cancel(Action):
     writes: ClassVar[bool] = True
     booking_no: str

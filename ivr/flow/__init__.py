@@ -38,6 +38,7 @@ from ..state import (
     FindCallerPatients,
     FindPatient,
     JoinWaitlist,
+    LeaveWaitlists,
     ListBookings,
     ListDays,
     ListDepartments,
@@ -100,6 +101,7 @@ from .mine import (
     settle_caller,
     settle_cancel,
     settle_check_code,
+    settle_leave,
     settle_send_code,
 )
 from .schedule import sched_read
@@ -196,6 +198,7 @@ SETTLERS: dict[type, Callable[[CallState, Action, Outcome], Step]] = {
     ListTimes: settle_times,
     Book: settle_book,
     JoinWaitlist: settle_wait,
+    LeaveWaitlists: settle_leave,
     ListBookings: settle_bookings,
     Cancel: settle_cancel,
     SendCode: settle_send_code,
