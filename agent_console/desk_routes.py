@@ -5,7 +5,15 @@ from __future__ import annotations
 
 from .permissions import Permission
 from .routing import Route
-from .views.desk import agent_states, bookings, calls, patients, registration, softphone
+from .views.desk import (
+    agent_states,
+    bookings,
+    calls,
+    patients,
+    registration,
+    softphone,
+    waitlist,
+)
 
 P = Permission
 SID = r"{sid:[A-Za-z0-9_\-]{1,64}}"
@@ -49,6 +57,11 @@ ROUTES: list[Route] = [
           "desk/slots.html"),
     Route("POST", f"/desk/patients/{ID}/book", bookings.book, P.BOOKINGS_MANAGE,
           "desk/slots.html"),
+    # 候补: join a full session for the caller, leave it (#15)
+    Route("POST", f"/desk/patients/{ID}/waitlist", waitlist.join, P.BOOKINGS_MANAGE,
+          "desk/patient.html"),
+    Route("POST", f"/desk/patients/{ID}/waitlist/leave", waitlist.leave, P.BOOKINGS_MANAGE,
+          "desk/patient.html"),
     Route("GET", f"/desk/bookings/{NO}", bookings.booking, P.BOOKINGS_VIEW, "desk/booking.html"),
     Route("GET", f"/desk/bookings/{NO}/slots", bookings.reschedule_slots, P.BOOKINGS_MANAGE,
           "desk/reschedule.html"),

@@ -11,7 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
-from . import i18n_agents, i18n_desk, i18n_patients, i18n_softphone
+from . import i18n_agents, i18n_desk, i18n_patients, i18n_softphone, i18n_waitlist
 
 DEFAULT_LANGUAGE = "zh"
 LANG_COOKIE = "guahao_lang"
@@ -124,6 +124,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "idempotency_key_reused": "重复的请求编号。",
         "queued": "刚刚放号（公平放号）：请求已排队，{draw_at} 抽签，结果短信通知患者。",
         "already_queued": "该患者已在本次放号抽签中排队（{draw_at} 抽签），无需重复提交。",
+        "waitlist_not_needed": "该出诊还有 {free} 个空号，无需候补，请直接预约。",
+        "already_waiting": "该患者已在候补中（第 {position} 位）。",
+        "waitlist_closed": "该出诊不能候补（{reason}）。",
+        "extra_places_exhausted": "该出诊加号已达上限（已加 {added}，上限 {limit}）。",
         "store_unavailable": "系统暂时不可用，请稍后再试。",
         # the agent's desk (挂号值班)
         "desk": "值班台",
@@ -307,6 +311,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "{draw_at}; the patient is texted the result.",
         "already_queued": "This patient is already queued in this draw (at {draw_at}): "
         "no need to ask again.",
+        "waitlist_not_needed": "This session still has {free} free places: book one instead.",
+        "already_waiting": "The patient is already waiting (number {position} in line).",
+        "waitlist_closed": "This session's waiting list is closed ({reason}).",
+        "extra_places_exhausted": "No more extra places: {added} of {limit} added already.",
         "store_unavailable": "The system is briefly unavailable: try again shortly.",
         # the agent's desk
         "desk": "Desk",
@@ -391,7 +399,7 @@ def _merge(*modules: Any) -> None:
             MESSAGES[lang].update(words)
 
 
-_merge(i18n_agents, i18n_softphone, i18n_desk, i18n_patients)
+_merge(i18n_agents, i18n_softphone, i18n_desk, i18n_patients, i18n_waitlist)
 
 
 def language(request: web.Request) -> str:

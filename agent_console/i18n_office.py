@@ -213,6 +213,18 @@ _ZH: dict[str, str] = {
         '值为 JSON，如 {"pools": [{"pool": "referral", "percent": 30, "release_days": 28}]}，'
         "空列表表示不分池。"
     ),
+    "rule_waitlist": "候补",
+    "rule_waitlist_help": (
+        "开启后，患者可在号源约满时排队候补；有人退号时按先后顺序为第一位保留号源并短信通知。"
+    ),
+    "rule_waitlist_offer_minutes": "候补确认时限（分钟）",
+    "rule_waitlist_offer_minutes_help": (
+        "为候补患者保留号源的时长，到期未确认或支付即转给下一位；不会超过该出诊的预约截止时间。"
+    ),
+    "rule_extra_places_per_session": "每个出诊加号上限",
+    "rule_extra_places_per_session_help": (
+        "医生或管理员在一个出诊上最多可加的号数（给指定患者或给候补队列）；关闭本规则即不允许加号。"
+    ),
     "active_only": "只看生效中",
     "show_all": "显示全部（含已解除）",
     "reason": "原因",
@@ -501,6 +513,21 @@ _EN: dict[str, str] = {
         " booked rolls into the public pool at a set time (default 24 hours before the"
         ' session). JSON, e.g. {"pools": [{"pool": "referral", "percent": 30,'
         ' "release_days": 28}]}; an empty list means no pools.'
+    ),
+    "rule_waitlist": "Waitlist",
+    "rule_waitlist_help": (
+        "When on, patients may wait for a full session;"
+        " a freed place is held for the first in line, who is texted."
+    ),
+    "rule_waitlist_offer_minutes": "Waitlist offer time (minutes)",
+    "rule_waitlist_offer_minutes_help": (
+        "How long a freed place is held for the patient it is offered to before it "
+        "passes to the next; never past the session's booking cut-off."
+    ),
+    "rule_extra_places_per_session": "Extra places per session",
+    "rule_extra_places_per_session_help": (
+        "The most places a doctor or admin may add to one session (for a named patient "
+        "or for its waitlist); switched off, none may be added."
     ),
     "active_only": "Active only",
     "show_all": "Show all (lifted too)",

@@ -23,6 +23,7 @@ from .views.office import (
     schedule_import,
     schedules,
     stops,
+    waitlist,
     wallboard,
 )
 
@@ -46,6 +47,11 @@ ROUTES: list[Route] = [
     Route("GET", f"/office/sessions/{ID}/stop", stops.stop_form, P.SESSIONS_STOP,
           T + "stop.html"),
     Route("POST", f"/office/sessions/{ID}/stop", stops.stop, P.SESSIONS_STOP),
+    # 候补 and 加号 (#15): a session's line; places added by a hospital admin
+    Route("GET", f"/office/sessions/{ID}/waitlist", waitlist.line, P.BOOKINGS_VIEW,
+          T + "waitlist.html"),
+    Route("POST", f"/office/sessions/{ID}/extra-places", waitlist.add_extra_places,
+          P.SCHEDULES_MANAGE),
     Route("GET", "/office/schedules", schedules.schedules, P.SCHEDULES_MANAGE,
           T + "schedules.html"),
     # 排班导入: the Excel template down, filled in, up, previewed, imported

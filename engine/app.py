@@ -39,6 +39,7 @@ from .workers import (
     hold_expiry_ctx,
     no_show_ctx,
     patient_keys_ctx,
+    waitlist_sweep_ctx,
 )
 
 log = logging.getLogger(__name__)
@@ -81,6 +82,7 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> web.Applicat
     app.cleanup_ctx.append(audit_purge_ctx)
     app.cleanup_ctx.append(callback_sweep_ctx)
     app.cleanup_ctx.append(agent_sign_off_ctx)
+    app.cleanup_ctx.append(waitlist_sweep_ctx)
     app.cleanup_ctx.append(patient_keys_ctx)
 
     app.router.add_get("/", home)

@@ -63,6 +63,13 @@ SAMPLES: dict[str, tuple[errors.GuahaoError, ...]] = {
     "closed_hours": (errors.BookingHoursClosed(opens_at=WHEN.replace(hour=6, minute=30)),),
     "invalid_state": (errors.InvalidState(status="hold_expired", action="pay"),),
     "channel_full": (errors.ChannelFull(slot_id=31, channel="sms"),),
+    "waitlist_not_needed": (errors.WaitlistNotNeeded(session_id=4, free=2),),
+    "already_waiting": (errors.AlreadyWaiting(session_id=4, position=3),),
+    "waitlist_closed": (
+        errors.WaitlistClosed(session_id=4, reason="closed", closed_at=WHEN),
+        errors.WaitlistClosed(session_id=4, reason="off"),
+    ),
+    "extra_places_exhausted": (errors.ExtraPlacesExhausted(session_id=4, added=5, limit=5),),
     "queued": (errors.Queued(draw_at=WHEN.replace(second=10)),),
     "already_queued": (errors.AlreadyQueued(draw_at=WHEN.replace(second=10)),),
 }

@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 AUDIT_PURGE_INTERVAL_SECONDS = 3600  # the retentions are in days: hourly is plenty
 CALLBACK_SWEEP_SECONDS = 60  # call-back windows are in minutes: a minute late is fine
 AGENT_SIGN_OFF_SECONDS = 60  # an absent agent is offline a minute after their session ends
+WAITLIST_SWEEP_SECONDS = 60  # a line closes within a minute of its cut-off; offers are immediate
 PATIENT_KEYS_INTERVAL_SECONDS = 3600  # after the first run there is nothing left to fill
 
 
@@ -137,6 +138,16 @@ callback_sweep_ctx = worker_ctx(
 )
 """Call-backs not reached within ``callback_answer_within_minutes``: tried again, or closed
 with a text after ``callback_attempts`` tries (:class:`booking_core.calls.SweepCallbacks`)."""
+
+
+waitlist_sweep_ctx = worker_ctx(
+    "waitlist-sweep",
+    _handle(lambda app: bookings.SweepWaitlists()),
+    lambda s: WAITLIST_SWEEP_SECONDS,
+)
+"""候补: lines of sessions stopped or past their cut-off closed (each patient texted), free
+places of sessions with a line offered (:class:`booking_core.bookings.SweepWaitlists`).
+Offers that lapse are the hold sweep's: an offer is a held booking."""
 
 
 agent_sign_off_ctx = worker_ctx(

@@ -130,6 +130,26 @@ DOMAIN_PROBLEMS: dict[str, tuple[int, str, str]] = {
         "Already queued",
         "The patient is already queued in this session's draw at {draw_at}: one request each.",
     ),
+    "waitlist_not_needed": (
+        409,
+        "Places are free",
+        "Session {session_id} has {free} free places: book one instead of waiting.",
+    ),
+    "already_waiting": (
+        409,
+        "Already waiting",
+        "The patient is already on the waitlist of session {session_id} (position {position}).",
+    ),
+    "waitlist_closed": (
+        409,
+        "Waitlist closed",
+        "The waitlist of session {session_id} takes nobody ({reason}).",
+    ),
+    "extra_places_exhausted": (
+        409,
+        "Extra places exhausted",
+        "Session {session_id} has had {added} of its {limit} extra places.",
+    ),
     "store_unavailable": (
         503,
         "Service unavailable",

@@ -495,3 +495,50 @@ class RulesOut(Out):
     hospital: str | None
     effective: list[RuleOut] = Field(description="the winning record for every rule key")
     stored: list[RuleOut] = Field(description="the records stored for the platform and hospital")
+
+
+# --- the waitlist (候补) and extra places (加号) ----------------------------------------
+
+
+class WaitlistIn(Body):
+    """The patient who joins (or leaves) the session's waitlist."""
+
+    patient_id: int = Id()
+
+
+class WaitlistEntryOut(Out):
+    entry_id: int
+    session_id: int
+    patient_id: int
+    day: dt.date
+    channel: str
+    status: str = Field(
+        description="waiting, offered (a held booking is theirs until offer_expires_at), "
+        "accepted, lapsed, declined, left or closed"
+    )
+    joined_at: dt.datetime
+    position: int = Field(description="place among those waiting (1: next); 0 when not waiting")
+    offer_booking_no: str | None = None
+    offer_expires_at: dt.datetime | None = None
+
+
+class WaitlistOut(Out):
+    session_id: int
+    entries: list[WaitlistEntryOut]
+
+
+class ExtraPlacesIn(Body):
+    """加号: places added for a named patient (booked at once, one place) or the waitlist."""
+
+    places: int = Field(1, ge=1, le=50)
+    patient_id: int | None = Id(default=None)
+    slot_id: int | None = Id(default=None, description="default: the session's last slot")
+
+
+class ExtraPlacesOut(Out):
+    session_id: int
+    slot_id: int
+    places: int
+    added_total: int = Field(description="the session's extra places so far, these included")
+    booking_no: str | None = None
+    offered: int = Field(description="how many places were offered to the waitlist at once")

@@ -47,6 +47,8 @@ from .schemas import (
     DepartmentOut,
     DoctorIn,
     DoctorOut,
+    ExtraPlacesIn,
+    ExtraPlacesOut,
     HospitalIn,
     HospitalOut,
     PatientIn,
@@ -62,6 +64,9 @@ from .schemas import (
     StopIn,
     StopOut,
     TopUpIn,
+    WaitlistEntryOut,
+    WaitlistIn,
+    WaitlistOut,
 )
 from .schemas_bulk import MAX_SCHEDULE_BODY_BYTES, ScheduleIn, ScheduleOut
 from .schemas_feeds import (
@@ -111,6 +116,7 @@ from .views import (
     patients,
     schedule,
     tokens,
+    waitlist,
 )
 from .wire import body_limit, check_length
 
@@ -154,6 +160,18 @@ ROUTES_TABLE: list[Route] = [
     Route("POST", "/hospitals/{code}/sessions/{id}/stop", schedule.stop_session,
           "Stop a session (停诊): move or cancel its bookings", "schedules", HIS, StopIn,
           response=StopOut),
+    Route("POST", "/hospitals/{code}/sessions/{id}/waitlist", waitlist.join,
+          "Join the waitlist (候补) of a full session: arrival order, position told",
+          "waitlist", ANY_ROLE, WaitlistIn, response=WaitlistEntryOut, statuses=(201,)),
+    Route("GET", "/hospitals/{code}/sessions/{id}/waitlist", waitlist.get_line,
+          "A session's waitlist: those waiting in order, and those holding an offer",
+          "waitlist", ANY_ROLE, response=WaitlistOut),
+    Route("POST", "/hospitals/{code}/sessions/{id}/waitlist/leave", waitlist.leave,
+          "Leave a session's waitlist (an offer held is declined and passes on)", "waitlist",
+          ANY_ROLE, WaitlistIn, response=WaitlistEntryOut),
+    Route("POST", "/hospitals/{code}/sessions/{id}/extra-places", waitlist.extra_places,
+          "Add places (加号) for a named patient or for the waitlist, within the maximum",
+          "waitlist", HIS, ExtraPlacesIn, response=ExtraPlacesOut, statuses=(201,)),
     Route("GET", "/slots", schedule.get_slots, "Search slots (号源), bookable now by default",
           "slots", ANY_ROLE, query=SlotPageQuery, response=SlotPage),
     # --- patients
@@ -179,6 +197,9 @@ ROUTES_TABLE: list[Route] = [
           ANY_ROLE, response=BookingOut),
     Route("POST", "/bookings/{no}/pay", bookings.pay, "Pay a booking", "bookings", ANY_ROLE,
           PayIn, response=BookingOut),
+    Route("POST", "/bookings/{no}/confirm", bookings.confirm,
+          "Confirm a held booking (a place offered from the waitlist) before its deadline",
+          "bookings", ANY_ROLE, response=BookingOut),
     Route("POST", "/bookings/{no}/cancel", bookings.cancel, "Cancel a booking (退号)",
           "bookings", HIS, CancelIn, response=BookingOut),
     Route("POST", "/bookings/{no}/check-in", bookings.check_in,

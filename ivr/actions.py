@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -17,7 +17,7 @@ from booking_core.bus import BookingServices
 from booking_core.calls import StepAnswer
 from booking_core.catalogue import departments, doctors
 from booking_core.kernel.actor import Actor, Channel
-from booking_core.kernel.errors import BookingError, InvalidInput
+from booking_core.kernel.errors import BookingError, InvalidInput, NotFound
 from booking_core.kernel.identity import mask_name, sex_of
 from booking_core.rules import SlotWindow
 from booking_core.schedule import SlotSearch
@@ -30,6 +30,8 @@ from .state import (
     CheckCode,
     FindCallerPatients,
     FindPatient,
+    JoinWaitlist,
+    LeaveWaitlists,
     ListBookings,
     ListDays,
     ListDepartments,
@@ -278,6 +280,49 @@ class CoreActions:
         )
         return _booking(view)
 
+    async def _join_waitlist(self, action: JoinWaitlist, call: Call):
+        """候补: the doctor's earliest full session on that day (MMDD, the next such date)."""
+        today = self._today(call).date()
+        month, day_of_month = int(action.day[:2]), int(action.day[2:])
+        day = next(
+            d
+            for year in range(today.year, today.year + 9)
+            if (d := _date_or_none(year, month, day_of_month)) is not None and d >= today
+        )
+        search = SlotSearch(
+            hospital_code=call.hospital_code, doctor_work_no=action.doctor, day=day, only_free=False
+        )
+        found = await self.services.read(schedule.search_slots, search, call.actor)
+        free: dict[int, int] = {}
+        for slot in found:
+            free[slot.session_id] = free.get(slot.session_id, 0) + slot.free
+        if not free:
+            raise NotFound("session", f"{action.doctor}:{day.isoformat()}")
+        session_id = next((sid for sid, n in free.items() if n == 0), next(iter(free)))
+        entry = await self.services.handle(
+            bookings.JoinWaitlist(
+                actor=call.actor,
+                session_id=session_id,
+                patient_id=action.patient_id,
+                channel=Channel.IVR,
+            )
+        )
+        return {"position": entry.position, "day": day.isoformat()}
+
+    async def _leave_waitlists(self, action: LeaveWaitlists, call: Call):
+        """退出候补: every line of the caller's own patients; how many were left."""
+        left = 0
+        for patient_id in action.patient_ids:
+            entries = await self.services.read(bookings.waitlist_of_patient, patient_id, call.actor)
+            for entry in entries:
+                await self.services.handle(
+                    bookings.LeaveWaitlist(
+                        actor=call.actor, session_id=entry.session_id, patient_id=patient_id
+                    )
+                )
+                left += 1
+        return left
+
     async def _cancel(self, action: Cancel, call: Call):
         view = await self.services.handle(
             calls.CancelForCall(
@@ -344,6 +389,8 @@ PERFORMERS: dict[type[Action], Callable[[CoreActions, Any, Call], Awaitable[Any]
     ListBookings: CoreActions._list_bookings,
     LookupComplaint: CoreActions._lookup_complaint,
     Book: CoreActions._book,
+    JoinWaitlist: CoreActions._join_waitlist,
+    LeaveWaitlists: CoreActions._leave_waitlists,
     Cancel: CoreActions._cancel,
     SendCode: CoreActions._send_code,
     CheckCode: CoreActions._check_code,
@@ -354,6 +401,13 @@ PERFORMERS: dict[type[Action], Callable[[CoreActions, Any, Call], Awaitable[Any]
 """Each action the flow can ask for → the method that performs it against the core (an
 explicit table, as the flow's ``SETTLERS``: a renamed action or method fails at import and in
 the tests, not in a call)."""
+
+
+def _date_or_none(year: int, month: int, day: int) -> date | None:
+    try:
+        return date(year, month, day)
+    except ValueError:  # 29 February of a common year
+        return None
 
 
 def _refused(err: BookingError, call: Call) -> Outcome:

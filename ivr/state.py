@@ -79,6 +79,7 @@ class CallState:
     later: list[dict[str, Any]] = field(default_factory=list)  # days not released yet (放号)
     window_days: int | None = None  # the booking window's N: "today and the next N days"
     slot: dict[str, Any] | None = None
+    wait_day: str | None = None  # 候补: the full day (MMDD) the caller may wait for
     bookings: list[dict[str, Any]] = field(default_factory=list)
     index: int = 0
     tracking_no: str | None = None
@@ -207,6 +208,26 @@ class Book(Action):
     writes: ClassVar[bool] = True
     slot_id: int
     patient_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class JoinWaitlist(Action):
+    """候补: wait for the doctor's earliest full session that day (MMDD); outcome
+    ``{"position": n, "day": ISO date}``."""
+
+    writes: ClassVar[bool] = True
+    doctor: str
+    day: str  # MMDD
+    patient_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class LeaveWaitlists(Action):
+    """退出候补: every line the caller's own patients (by caller ID) wait in; outcome the
+    number of lines left."""
+
+    writes: ClassVar[bool] = True
+    patient_ids: tuple[int, ...]
 
 
 @dataclass(frozen=True, slots=True)

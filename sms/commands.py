@@ -32,6 +32,9 @@ FORMATS: dict[str, str] = {
     "DY": "DY",
     "SURVEY": "5",
     "SS": "SS 那天住院了",
+    "HB": "HB 00868 0715",
+    "QH": "QH",
+    "QR": "QR 123456786",
 }
 
 #: Every ``ParseError.code`` :func:`parse` can return (for the reply catalogue's test).
@@ -58,6 +61,8 @@ ERROR_CODES: frozenset[str] = frozenset(
         "incomplete",
         "missing_reason",
         "bad_reason",
+        "missing_day",
+        "bad_day",
     }
 )
 
@@ -217,6 +222,54 @@ class OptIn:
 
 
 @dataclass(frozen=True, slots=True)
+class MonthDay:
+    """A local date without a year, typed as MMDD (月日); the handler resolves the year."""
+
+    month: int
+    day: int
+
+    def __post_init__(self) -> None:
+        problem = when_problem(self.month, self.day, 0, 0)
+        if problem is not None:
+            raise ValueError(f"{problem} out of range in {self!r}")
+
+    @property
+    def digits(self) -> str:
+        return f"{self.month:02d}{self.day:02d}"
+
+
+@dataclass(frozen=True, slots=True)
+class JoinWaitlist:
+    """Wait for a full day of a doctor (候补, HB 工号 MMDD [姓名]): the doctor's earliest
+    full session that day; ``name`` picks one of this phone's patients (needed only when
+    the phone has several)."""
+
+    KEYWORD: ClassVar[str] = "HB"
+    doctor_code: str
+    day: MonthDay
+    name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LeaveWaitlist:
+    """Leave the waitlist (退出候补, QH): every line this phone's patients wait in, or with
+    ``QH 工号 MMDD`` only that doctor's that day."""
+
+    KEYWORD: ClassVar[str] = "QH"
+    doctor_code: str | None = None
+    day: MonthDay | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ConfirmOffer:
+    """Take a place offered from the waitlist (确认候补, QR 预约号): confirmed, or paid from
+    the card's prepaid balance where the hospital requires prepayment."""
+
+    KEYWORD: ClassVar[str] = "QR"
+    booking_no: str
+
+
+@dataclass(frozen=True, slots=True)
 class SurveyScore:
     """A reply to the satisfaction survey after a visit (满意度评分), 1 (worst) to 5 (best)."""
 
@@ -248,6 +301,9 @@ Command: TypeAlias = (
     | OptIn
     | SurveyScore
     | AppealBan
+    | JoinWaitlist
+    | LeaveWaitlist
+    | ConfirmOffer
 )
 
 
@@ -298,4 +354,10 @@ def format(command: Command) -> str:
             return str(score)
         case AppealBan(reason):
             return f"SS {reason}"
+        case JoinWaitlist(doctor_code, day, name):
+            return f"HB {doctor_code} {day.digits}" + (f" {name}" if name else "")
+        case LeaveWaitlist(doctor_code, day):
+            return "QH" if doctor_code is None or day is None else f"QH {doctor_code} {day.digits}"
+        case ConfirmOffer(booking_no):
+            return f"QR {booking_no}"
     raise TypeError(f"not an SMS command: {command!r}")

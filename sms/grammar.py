@@ -20,6 +20,9 @@ Commands (keywords are case-insensitive; aliases in brackets)::
     DY  [订阅 START]             OptIn          重新订阅
     1 … 5                        SurveyScore    满意度评分
     SS 理由  [申诉]               AppealBan      申诉 (against a suspension, 黑名单)
+    HB 工号 MMDD [姓名]          JoinWaitlist   候补: the doctor's earliest full session that day
+    QH  /  QH 工号 MMDD          LeaveWaitlist  退出候补 (every line, or that doctor's that day)
+    QR 预约号                    ConfirmOffer   确认候补: take the place offered
 
 What is tolerated
 -----------------
@@ -49,6 +52,8 @@ What is strict
 - ``CX`` with 1 or 2 digits (1–99) asks for that page of the bookings list.
 - Doctor work number: exactly 5 digits. Booking number: 9 digits whose last is a Damm
   check digit. ID number: 18 characters, valid checksum, birth date and region.
+- ``HB`` / ``QH``: a 5-digit work number, then MMDD (exactly 4 digits, the month and day
+  must exist: ``missing_day``, ``bad_day``); glued ``HB008680715`` is read too.
 - MMDDhhmm: exactly 8 digits. 6 or 7 digits is ``ambiguous_date`` (``7150830`` could be
   07-15 08:30 or nothing at all); the month, day (29 February allowed: there is no year
   yet), hour and minute must exist.
@@ -76,10 +81,14 @@ from .commands import (
     BookingStatus,
     Cancel,
     Command,
+    ConfirmOffer,
     DepartmentDoctors,
     Departments,
     FindDoctors,
     Help,
+    JoinWaitlist,
+    LeaveWaitlist,
+    MonthDay,
     MonthDayTime,
     MyBookings,
     OptIn,
@@ -100,10 +109,14 @@ __all__ = [
     "BookingStatus",
     "Cancel",
     "Command",
+    "ConfirmOffer",
     "DepartmentDoctors",
     "Departments",
     "FindDoctors",
     "Help",
+    "JoinWaitlist",
+    "LeaveWaitlist",
+    "MonthDay",
     "MonthDayTime",
     "MyBookings",
     "OptIn",
@@ -186,6 +199,10 @@ _ALIASES = {
     "订阅": "DY",
     "SS": "SS",
     "申诉": "SS",
+    "HB": "HB",
+    "候补": "HB",
+    "QH": "QH",
+    "QR": "QR",
 }
 _GLUABLE = sorted((a for a in _ALIASES if a != "?"), key=len, reverse=True)
 _DIGITS = re.compile(r"[0-9]+")
@@ -419,6 +436,56 @@ def _appeal(args: list[str]) -> Command | ParseError:
     return AppealBan(reason)
 
 
+def _doctor_day(args: list[str], command: str) -> tuple[str, MonthDay, list[str]] | ParseError:
+    """``工号 MMDD`` (or glued ``工号MMDD``) and what follows."""
+    if args and _is_digits(args[0], 9):  # HB008680715
+        args = [args[0][:5], args[0][5:], *args[1:]]
+    if not args:
+        return ParseError("missing_doctor_code", command)
+    code = args[0]
+    if not _is_digits(code, 5):
+        reason = "length" if _is_digits(code) else "format"
+        return ParseError("bad_doctor_code", command, {"received": _echo(code), "reason": reason})
+    if len(args) < 2:
+        return ParseError("missing_day", command)
+    token = args[1]
+    if not _is_digits(token, 4):
+        return ParseError("bad_day", command, {"received": _echo(token), "reason": "format"})
+    month, day = int(token[:2]), int(token[2:])
+    problem = when_problem(month, day, 0, 0)
+    if problem is not None:
+        return ParseError("bad_day", command, {"received": token, "reason": problem})
+    return code, MonthDay(month, day), args[2:]
+
+
+def _join_waitlist(args: list[str]) -> Command | ParseError:
+    found = _doctor_day(args, "HB")
+    if isinstance(found, ParseError):
+        return found
+    code, day, rest = found
+    if not rest:
+        return JoinWaitlist(code, day)
+    name = _read_name(rest[0], "HB")
+    if isinstance(name, ParseError):
+        return name
+    return _extra("HB", rest[1:]) if len(rest) > 1 else JoinWaitlist(code, day, name)
+
+
+def _leave_waitlist(args: list[str]) -> Command | ParseError:
+    if not args:
+        return LeaveWaitlist()
+    found = _doctor_day(args, "QH")
+    if isinstance(found, ParseError):
+        return found
+    code, day, rest = found
+    return _extra("QH", rest) if rest else LeaveWaitlist(code, day)
+
+
+def _confirm_offer(args: list[str]) -> Command | ParseError:
+    booking_no = _booking_no_only(args, "QR")
+    return booking_no if isinstance(booking_no, ParseError) else ConfirmOffer(booking_no)
+
+
 def _bare(command: Command, keyword: str):
     def read(args: list[str]) -> Command | ParseError:
         return _extra(keyword, args) if args else command
@@ -438,6 +505,9 @@ _READERS = {
     "TD": _bare(OptOut(), "TD"),
     "DY": _bare(OptIn(), "DY"),
     "SS": _appeal,
+    "HB": _join_waitlist,
+    "QH": _leave_waitlist,
+    "QR": _confirm_offer,
 }
 
 

@@ -29,6 +29,7 @@ from booking_core.kernel.errors import (
     AppealPending,
     BookingError,
     InvalidInput,
+    InvalidState,
     NoBanToAppeal,
     NotFound,
     PatientExists,
@@ -174,6 +175,12 @@ class _Door:
                 return await self.survey(score)
             case cmds.AppealBan(reason):
                 return await self.appeal(reason)
+            case cmds.JoinWaitlist():
+                return await self.join_waitlist(command)
+            case cmds.LeaveWaitlist():
+                return await self.leave_waitlist(command)
+            case cmds.ConfirmOffer(booking_no):
+                return await self.confirm_offer(booking_no)
         raise TypeError(f"not an SMS command: {command!r}")  # pragma: no cover
 
     # --- who is texting ----------------------------------------------------------------
@@ -379,6 +386,115 @@ class _Door:
             from_start=old.start,
             **self.booking(view),
         )
+
+    # --- the waitlist (候补) ---------------------------------------------------------------
+
+    def on_day(self, day: cmds.MonthDay) -> date:
+        return resolve_day(MonthDayTime(day.month, day.day, 0, 0), self.now.date())
+
+    async def sessions_of(self, work_no: str, day: date) -> list[tuple[int, Any, int]]:
+        """The doctor's sessions that day: (session id, period, free places), in time order."""
+        search = SlotSearch(
+            hospital_code=self.texter.hospital_code,
+            doctor_work_no=work_no,
+            day=day,
+            only_free=False,
+        )
+        found = await self.services.read(schedule.search_slots, search, self.actor)
+        free: dict[int, int] = {}
+        periods: dict[int, Any] = {}
+        for slot in found:
+            free[slot.session_id] = free.get(slot.session_id, 0) + slot.free
+            periods[slot.session_id] = slot.period
+        return [(sid, periods[sid], free[sid]) for sid in free]
+
+    async def join_waitlist(self, cmd: cmds.JoinWaitlist) -> str:
+        """HB: this phone's patient (the only one, or the one named) waits for the doctor's
+        earliest full session that day; a day with places is "book one instead"."""
+        patients = await self.patients()
+        if not patients:
+            raise _Refused("reply.unregistered", example=FORMATS["ZC"])
+        if cmd.name is None and len(patients) > 1:
+            names = "、".join(family_labels(patients).values())
+            raise _Refused(
+                "reply.name_mismatch", name="", registered=names, example="HB 00868 0715 张三"
+            )
+        patient = patients[0]
+        if cmd.name is not None:
+            name = clean_name(cmd.name)
+            found = next((p for p in patients if clean_name(p.name) == name), None)
+            if found is None:
+                names = "、".join(family_labels(patients).values())
+                raise _Refused(
+                    "reply.name_mismatch", name=cmd.name, registered=names, example=FORMATS["HB"]
+                )
+            patient = found
+        day = self.on_day(cmd.day)
+        sessions = await self.sessions_of(cmd.doctor_code, day)
+        if not sessions:
+            raise _Refused("reply.waitlist_no_session", day=day, work_no=cmd.doctor_code)
+        full = [s for s in sessions if s[2] == 0]
+        session_id, period, _free = full[0] if full else sessions[0]
+        entry = await self.services.handle(
+            bookings.JoinWaitlist(
+                actor=self.actor, session_id=session_id, patient_id=patient.id, channel=Channel.SMS
+            )
+        )
+        card = await self.services.read(
+            catalogue.doctor, self.texter.hospital_code, cmd.doctor_code, self.actor
+        )
+        return self.say(
+            "reply.waitlist_joined",
+            day=day,
+            period=str(period),
+            doctor=card.doctor.name,
+            patient=mask_name(patient.name),
+            position=entry.position,
+        )
+
+    async def leave_waitlist(self, cmd: cmds.LeaveWaitlist) -> str:
+        """QH: every line this phone's patients wait in (or that doctor's that day)."""
+        patients = await self.patients()
+        sessions: set[int] | None = None
+        if cmd.doctor_code is not None and cmd.day is not None:
+            day = self.on_day(cmd.day)
+            sessions = {s[0] for s in await self.sessions_of(cmd.doctor_code, day)}
+        left = 0
+        for patient in patients:
+            entries = await self.services.read(bookings.waitlist_of_patient, patient.id, self.actor)
+            for e in entries:
+                if sessions is None or e.session_id in sessions:
+                    await self.services.handle(
+                        bookings.LeaveWaitlist(
+                            actor=self.actor, session_id=e.session_id, patient_id=patient.id
+                        )
+                    )
+                    left += 1
+        if not left:
+            return self.say("reply.waitlist_none")
+        return self.say("reply.waitlist_left", count=left)
+
+    async def confirm_offer(self, booking_no: str) -> str:
+        """QR: the place offered is taken: confirmed, or paid from the card's balance where
+        the fee is due first (预付)."""
+        view = await self.own(booking_no)
+        b = view.booking
+        if b.status is bookings.BookingStatus.HELD and b.paid < b.fee:
+            try:
+                view = await self.services.handle(
+                    bookings.ConfirmBooking(actor=self.actor, booking_no=booking_no)
+                )
+            except InvalidState as err:
+                if err.params.get("status") != "unpaid":
+                    raise
+                view = await self.services.handle(
+                    bookings.PayBooking(actor=self.actor, booking_no=booking_no, method="balance")
+                )
+        else:
+            view = await self.services.handle(
+                bookings.ConfirmBooking(actor=self.actor, booking_no=booking_no)
+            )
+        return self.say("reply.offer_confirmed", **self.booking(view))
 
     async def survey(self, score: int) -> str:
         try:

@@ -57,11 +57,17 @@ def kind_of(notice: Notice) -> tuple[str, str | None] | None:
             return MessageKind.APPEAL, "granted" if granted else "rejected"
         case events.DrawRequestRefused(refusal=refusal):
             return MessageKind.DRAW, refusal
+        case events.WaitlistClosed(reason=reason):
+            return MessageKind.WAITLIST, reason
     if notice.booking is None:
         return None
     match notice.happened:
         case events.BookingCreated(held_for="confirmation"):
             return None  # a hospital system's hold (FHIR $hold): texted once it is booked
+        case events.BookingCreated(held_for="waitlist"):
+            return None  # 候补: the offer's own text (waitlist.offered) says it
+        case events.WaitlistOffered():
+            return MessageKind.WAITLIST, "offered"
         case events.BookingCreated() | events.CallBooked():
             return MessageKind.CONFIRMATION, None
         case events.BookingConfirmed(method="none"):  # that hold booked, nothing paid
@@ -229,8 +235,23 @@ class Notifier:
                 answer=happened.answer,
                 until=_in_zone(happened.until, hospital),
             )
+        if isinstance(happened, events.WaitlistClosed):
+            return self.replies.render(
+                "notice.waitlist_closed",
+                hospital=name,
+                day=happened.day,
+                doctor=happened.doctor,
+                reason=happened.reason,
+            )
         view = notice.booking
         assert view is not None  # kind_of gives booking kinds only for booking events
+        if isinstance(happened, events.WaitlistOffered):  # however they joined: texted
+            params = self.replies.booking_params(
+                view, timezone=hospital.timezone if hospital else None
+            )
+            return self.replies.render(
+                "notice.waitlist", hospital=name, prepay=happened.prepay, **params
+            )
         if isinstance(happened, events.BookingLatePaymentRefunded):  # what goes back
             view = replace(view, booking=replace(view.booking, paid=happened.amount))
         asked_by_text = (

@@ -3,17 +3,21 @@
 Doors import this package, never its modules: ``from booking_core import bookings``."""
 
 from .commands import (
+    AddExtraPlaces,
     BookSlot,
     CancelBooking,
     CheckIn,
     ConfirmBooking,
     ExpireHolds,
+    JoinWaitlist,
+    LeaveWaitlist,
     PayBooking,
     RescheduleBooking,
     ResendConfirmation,
     RunDraws,
     StopSession,
     SweepNoShows,
+    SweepWaitlists,
 )
 from .model import (
     ACTIVE_SQL,
@@ -22,7 +26,9 @@ from .model import (
     BookingStatus,
     BookingView,
     CancelReason,
-    DrawOutcome,
+    ExtraPlaces,
+    WaitlistEntry,
+    WaitlistStatus,
 )
 from .queries import (
     MAX_EXPORT,
@@ -36,6 +42,8 @@ from .queries import (
     list_bookings,
     query_bookings,
     stop_preview,
+    waitlist_line,
+    waitlist_of_patient,
 )
 from .resend import RESENDABLE, RESENDS_PER_HOUR
 
@@ -46,6 +54,7 @@ __all__ = [
     "MAX_PAGE",
     "RESENDABLE",
     "RESENDS_PER_HOUR",
+    "AddExtraPlaces",
     "BookSlot",
     "Booking",
     "BookingPage",
@@ -58,6 +67,9 @@ __all__ = [
     "ConfirmBooking",
     "DrawOutcome",
     "ExpireHolds",
+    "ExtraPlaces",
+    "JoinWaitlist",
+    "LeaveWaitlist",
     "PayBooking",
     "RescheduleBooking",
     "ResendConfirmation",
@@ -65,10 +77,15 @@ __all__ = [
     "StopPreview",
     "StopSession",
     "SweepNoShows",
+    "SweepWaitlists",
+    "WaitlistEntry",
+    "WaitlistStatus",
     "booking_key",
     "export_bookings",
     "get_booking",
     "list_bookings",
     "query_bookings",
     "stop_preview",
+    "waitlist_line",
+    "waitlist_of_patient",
 ]

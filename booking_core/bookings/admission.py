@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from ..blacklist.repo import active_ban
 from ..events.audit import AuditAction
-from ..events.model import BookingCreated, SlotChanged
+from ..events.model import BookingCreated, SlotChanged, WaitlistLeft
 from ..kernel import tenancy
 from ..kernel.actor import Actor
 from ..kernel.deps import Deps
@@ -43,7 +43,7 @@ from ..schedule.pools import place_anywhere, session_times, take_for
 from .commands import BookSlot
 from .draws import queue_if_fair
 from .model import ACTIVE_SQL, BookingStatus, BookingView
-from .repo import free_place, insert_booking, take_place, view_by_id, view_from
+from .repo import free_place, insert_booking, take_place, view_by_id, view_from, waiting_counts
 
 SLOT_CONTEXT_SQL = """
 SELECT sl.id AS slot_id, sl.capacity, sl.booked, sl.start_time, sl.end_time,
@@ -143,8 +143,12 @@ def admit(
     )
     if mine["in_slot"] is not None:
         raise AlreadyBooked(booking_no=mine["in_slot"])
-    check_limit(RuleKey.PER_DEPARTMENT_PER_DAY, mine["same_day"], rules)
-    check_limit(RuleKey.MAX_ACTIVE_PER_PATIENT, mine["active"], rules)
+    # 候补: waiting entries count as bookings (but not the one this booking would end)
+    waits = yield from waiting_counts(
+        patient["id"], ctx["department_id"], ctx["day"], ctx["session_id"]
+    )
+    check_limit(RuleKey.PER_DEPARTMENT_PER_DAY, mine["same_day"] + waits[0], rules)
+    check_limit(RuleKey.MAX_ACTIVE_PER_PATIENT, mine["active"] + waits[1], rules)
     if phone_index and moving is None and rules.limit(RuleKey.PATIENTS_PER_PHONE) is not None:
         yield from _phone_limit(tx, phone_index, patient["id"], rules)
 
@@ -323,6 +327,7 @@ def book_now(tx: Tx, cmd: BookSlot, deps: Deps, *, drawn: bool) -> Unit[BookingV
             )
         except UniqueViolation as err:  # PostgreSQL: another request (another patient) won the key
             raise IdempotencyKeyReused(key=cmd.idempotency_key or "") from err
+    yield from leave_line(tx, ctx, patient["id"], cmd.actor)
     view = _view_of_new(ctx, patient, booking_id, booking_no, fields)
     held_for = "payment" if prepay else "confirmation" if held else ""
     created = BookingCreated(**booking_fields(view), held_for=held_for, drawn=drawn)
@@ -365,6 +370,42 @@ def _view_of_new(
             "patient_name": patient["name"],
             "patient_card_no": patient["card_no"],
         }
+    )
+
+
+def leave_line(tx: Tx, ctx: Row, patient_id: int, actor: Actor) -> Unit[None]:
+    """候补: a patient who books a place of a session they were waiting for leaves its line
+    (never both waiting and booked for one session)."""
+    entry_id = yield val(
+        "UPDATE waitlist SET status = 'left', end_reason = 'booked', ended_at = ?, "
+        "updated_at = ? WHERE session_id = ? AND patient_id = ? AND status = 'waiting' "
+        "RETURNING id",
+        tx.epoch,
+        tx.epoch,
+        ctx["session_id"],
+        patient_id,
+    )
+    if entry_id is None:
+        return
+    tx.emit(
+        WaitlistLeft(
+            hospital_id=ctx["hospital_id"],
+            entry_id=entry_id,
+            session_id=ctx["session_id"],
+            patient_id=patient_id,
+            day=date.fromisoformat(ctx["day"]),
+            doctor=ctx["doctor_work_no"],
+            reason="booked",
+        )
+    )
+    tx.audit(
+        actor,
+        AuditAction.WAITLIST_LEFT,
+        "waitlist",
+        entry_id,
+        hospital_id=ctx["hospital_id"],
+        before={"status": "waiting"},
+        after={"status": "left", "reason": "booked"},
     )
 
 

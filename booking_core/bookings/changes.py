@@ -44,6 +44,7 @@ from .admission import (
     booking_fields,
     claim_place,
     emit_slot_changed,
+    leave_line,
     slot_context,
     take_from_pool,
 )
@@ -51,6 +52,7 @@ from .commands import CancelBooking, CheckIn, ConfirmBooking, PayBooking, Resche
 from .late import hold_lapsed, retake_if_free
 from .model import Booking, BookingStatus, BookingView, CancelReason
 from .repo import booking_by_no, release_place, view_by_id
+from .waitlist import accept_offer, end_offer, offer_places
 
 
 def _owned(tx: Tx, booking_no: str, actor: Actor) -> Unit[Booking]:
@@ -133,6 +135,9 @@ def cancel_one(
         before={"status": str(booking.status)},
         after={"status": str(BookingStatus.CANCELLED), "reason": str(reason), **(why or {})},
     )
+    yield from end_offer(tx, booking, reason, actor)  # 候补: an offer declined or lapsed
+    if reason is not CancelReason.SESSION_STOPPED:  # a 停诊 closes the line instead
+        yield from offer_places(tx, booking.session_id, actor, None)
     return view
 
 
@@ -248,6 +253,8 @@ def pay_booking(tx: Tx, cmd: PayBooking, deps: Deps) -> Unit[BookingView]:
         pay_method=cmd.method,
         hold_expires_at=None,
     )
+    if booking.status is BookingStatus.HELD:
+        yield from accept_offer(tx, booking, cmd.actor)  # 候补: a place offered, paid for
     view = yield from view_by_id(booking.id)
     paid = BookingConfirmed if booking.status is BookingStatus.HELD else BookingPaid
     event = paid(**booking_fields(view), method=cmd.method)
@@ -284,6 +291,7 @@ def confirm_booking(tx: Tx, cmd: ConfirmBooking, deps: Deps) -> Unit[BookingView
                 until=ban.ends_at.astimezone(ZoneInfo(ctx["timezone"])), reason=ban.reason
             )
     yield from _set_status(tx, booking, BookingStatus.CONFIRMED, hold_expires_at=None)
+    yield from accept_offer(tx, booking, cmd.actor)  # 候补: a place offered, confirmed
     view = yield from view_by_id(booking.id)
     event = BookingConfirmed(**booking_fields(view), method="none")
     tx.emit(event)
@@ -342,6 +350,7 @@ def move_booking(
         tx.epoch,
         booking.id,
     )
+    yield from leave_line(tx, target_ctx, booking.patient_id, actor)
     view = yield from view_by_id(booking.id)
     tx.emit(
         BookingMoved(
@@ -366,6 +375,8 @@ def move_booking(
         before={"slot_id": booking.slot_id, "day": booking.day.isoformat()},
         after={"slot_id": target_ctx["slot_id"], "day": target_ctx["day"], "reason": reason},
     )
+    if reason != "session_stopped":  # 候补: the place left behind goes to the line
+        yield from offer_places(tx, booking.session_id, actor, None)
     return view
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from ..kernel.actor import Channel
 from ..kernel.unit import Command
-from .model import BookingView, DrawOutcome
+from .model import BookingView, DrawOutcome, ExtraPlaces, WaitlistEntry
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -118,3 +118,46 @@ class ResendConfirmation(Command[BookingView]):
     times per booking in any hour, each audited."""
 
     booking_no: str
+
+
+# --- the waitlist (候补) and extra places (加号) ------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class JoinWaitlist(Command[WaitlistEntry]):
+    """候补: ``patient_id`` joins the line of full session ``session_id`` (arrival order)."""
+
+    session_id: int
+    patient_id: int
+    channel: Channel
+
+
+@dataclass(frozen=True, kw_only=True)
+class LeaveWaitlist(Command[WaitlistEntry]):
+    """退出候补: the patient leaves the session's line (an offer held for them is declined:
+    its held booking is cancelled and the place passes to the next)."""
+
+    session_id: int
+    patient_id: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class SweepWaitlists(Command[tuple[int, int]]):
+    """Close the lines of sessions that can no longer be booked (stopped, started, past the
+    cut-off: every patient still waiting is texted), and offer any free place of a session
+    with a line; returns (closed entries, offers made). Lapsed offers are the hold sweep's
+    (:class:`ExpireHolds`): an offer is a held booking."""
+
+    limit: int = 500
+
+
+@dataclass(frozen=True, kw_only=True)
+class AddExtraPlaces(Command[ExtraPlaces]):
+    """加号: ``places`` more places in session ``session_id`` (in ``slot_id``, default the
+    session's last slot): for ``patient_id`` (one place, booked at once) or, with no
+    patient, for the waitlist (offered in order; any left over are free for anyone)."""
+
+    session_id: int
+    places: int = 1
+    patient_id: int | None = None
+    slot_id: int | None = None

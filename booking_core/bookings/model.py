@@ -91,3 +91,51 @@ class DrawOutcome:
     draws: int = 0
     booked: int = 0
     refused: int = 0
+
+
+class WaitlistStatus(StrEnum):
+    """A waitlist entry's life (候补): waiting → offered → accepted | lapsed | declined; or
+    left (asked to, or booked a place themselves) | closed (the session closed first)."""
+
+    WAITING = "waiting"  # 候补中
+    OFFERED = "offered"  # 候补成功，待确认: a held booking is theirs until the deadline
+    ACCEPTED = "accepted"  # 已确认
+    LAPSED = "lapsed"  # 逾期未确认: passed to the next
+    DECLINED = "declined"  # the offered booking was cancelled: passed to the next
+    LEFT = "left"  # 已退出
+    CLOSED = "closed"  # 候补未成功: the session was stopped or closed for booking
+
+
+LIVE_WAITLIST_SQL = "('waiting', 'offered')"
+"""The entries that hold a place in a line, for SQL (the schema's unique index uses it)."""
+
+
+@dataclass(frozen=True, slots=True)
+class WaitlistEntry:
+    """A patient's place in a full session's line (候补). ``position``: their place among
+    those still waiting (1: next to be offered; 0 once they are no longer waiting)."""
+
+    id: int
+    hospital_id: int
+    session_id: int
+    patient_id: int
+    day: date
+    channel: Channel
+    status: WaitlistStatus
+    joined_at: datetime
+    position: int
+    offer_booking_no: str | None = None
+    offer_expires_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ExtraPlaces:
+    """What 加号 did: the slot the places went to, the session's extra places so far, the
+    named patient's booking (or None) and how many were offered to the waitlist."""
+
+    session_id: int
+    slot_id: int
+    places: int
+    added_total: int
+    booking: BookingView | None
+    offered: int

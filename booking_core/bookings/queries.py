@@ -1,5 +1,5 @@
 """Reads of bookings (预约查询): one booking, a patient's or a session's, the back office's
-filtered pages and export, and what a doctor stop (停诊) would touch."""
+filtered pages and export, what a doctor stop (停诊) would touch, and waitlists (候补)."""
 
 from __future__ import annotations
 
@@ -15,8 +15,16 @@ from ..kernel.unit import MAX_ROWS, Tx, Unit, one, rows, val
 from ..schedule.model import ClinicSession
 from ..schedule.queries import SESSION_ROW_SQL, SessionRow, session_row_from
 from ..schedule.repo import session_by_id
-from .model import ACTIVE_SQL, BookingStatus, BookingView
+from .model import (
+    ACTIVE_SQL,
+    LIVE_WAITLIST_SQL,
+    BookingStatus,
+    BookingView,
+    WaitlistEntry,
+    WaitlistStatus,
+)
 from .repo import VIEW_SQL, view_by_no, view_from
+from .waitlist import entry_from, position_of, session_row
 
 MAX_PAGE = 200
 
@@ -183,3 +191,42 @@ def list_bookings(
         min(limit, MAX_ROWS),
     )
     return [view_from(r) for r in found]
+
+
+# --- the waitlist (候补) ----------------------------------------------------------------
+
+
+def waitlist_line(tx: Tx, session_id: int, actor: Actor) -> Unit[list[WaitlistEntry]]:
+    """The session's live line in arrival order: those waiting (position 1 …) and those
+    holding an offer (position 0)."""
+    yield from session_row(session_id, actor)
+    found = yield rows(
+        "SELECT w.*, b.booking_no FROM waitlist w LEFT JOIN bookings b "
+        f"ON b.id = w.offer_booking_id WHERE w.session_id = ? AND w.status IN {LIVE_WAITLIST_SQL} "
+        "ORDER BY w.id",
+        session_id,
+    )
+    out, position = [], 0
+    for r in found:
+        waiting = r["status"] == WaitlistStatus.WAITING
+        position += 1 if waiting else 0
+        out.append(entry_from(r, position if waiting else 0, r["booking_no"]))
+    return out
+
+
+def waitlist_of_patient(tx: Tx, patient_id: int, actor: Actor) -> Unit[list[WaitlistEntry]]:
+    """A patient's live entries, soonest session first, each with its position."""
+    found = yield rows(
+        "SELECT w.*, b.booking_no FROM waitlist w LEFT JOIN bookings b "
+        "ON b.id = w.offer_booking_id JOIN sessions se ON se.id = w.session_id "
+        f"WHERE w.patient_id = ? AND w.status IN {LIVE_WAITLIST_SQL} ORDER BY se.starts_at, w.id",
+        patient_id,
+    )
+    out = []
+    for r in found:
+        tenancy.check(actor, r["hospital_id"], "patient", patient_id)
+        position = 0
+        if r["status"] == WaitlistStatus.WAITING:
+            position = yield from position_of(r["id"], r["session_id"])
+        out.append(entry_from(r, position, r["booking_no"]))
+    return out

@@ -184,3 +184,21 @@ def take_place(slot_id: int, at: int, *, guarded: bool = True) -> Unit[int | Non
             slot_id,
         )
     )
+
+
+def waiting_counts(
+    patient_id: int, department_id: int, day: str, exclude_session: int
+) -> Unit[tuple[int, int]]:
+    """The patient's waitlist entries still waiting (候补), as the limits count them:
+    (those for ``department_id`` on ``day``, all); ``exclude_session``'s not counted (a
+    booking in a session the patient waits for ends that entry)."""
+    row = yield one(
+        "SELECT coalesce(sum(CASE WHEN department_id = ? AND day = ? THEN 1 ELSE 0 END), 0) "
+        "AS same_day, count(*) AS live FROM waitlist WHERE patient_id = ? "
+        "AND status = 'waiting' AND session_id <> ?",
+        department_id,
+        day,
+        patient_id,
+        exclude_session,
+    )
+    return (row["same_day"], row["live"]) if row is not None else (0, 0)

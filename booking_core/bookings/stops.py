@@ -18,6 +18,7 @@ from .changes import cancel_one, move_booking
 from .commands import StopSession
 from .model import ACTIVE_SQL, CancelReason
 from .repo import still
+from .waitlist import close_line
 
 
 def stop_session(tx: Tx, cmd: StopSession, deps: Deps) -> Unit[dict[str, Any]]:
@@ -74,6 +75,7 @@ def stop_session(tx: Tx, cmd: StopSession, deps: Deps) -> Unit[dict[str, Any]]:
         tx.epoch,
         session.id,
     )
+    yield from close_line(tx, session.id, "stopped", cmd.actor)  # 候补: told by text
     stopped = SessionStopped(
         hospital_id=session.hospital_id,
         session_id=session.id,

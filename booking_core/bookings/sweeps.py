@@ -26,7 +26,7 @@ from .repo import still, view_by_id
 def expire_holds(tx: Tx, cmd: ExpireHolds, deps: Deps) -> Unit[int]:
     found = yield rows(
         "SELECT * FROM bookings WHERE status = 'held' AND hold_expires_at <= ? "
-        "ORDER BY hold_expires_at LIMIT ?",
+        "ORDER BY hold_expires_at, id LIMIT ?",  # in order: 候补 offers follow it
         tx.epoch,
         cmd.limit,
     )

@@ -27,6 +27,7 @@ from .model import (
     BookingPaid,
     ComplaintReplied,
     CreditWarned,
+    ExtraPlacesAdded,
     KioskDisabled,
     KioskPasswordReset,
     KioskRegistered,
@@ -35,6 +36,10 @@ from .model import (
     RuleChanged,
     SessionCreated,
     SessionStopped,
+    WaitlistClosed,
+    WaitlistJoined,
+    WaitlistLeft,
+    WaitlistOffered,
 )
 
 
@@ -65,6 +70,11 @@ class AuditAction(StrEnum):
     KIOSK_REGISTERED = KioskRegistered.topic
     KIOSK_DISABLED = KioskDisabled.topic
     KIOSK_PASSWORD_RESET = KioskPasswordReset.topic
+    WAITLIST_JOINED = WaitlistJoined.topic
+    WAITLIST_LEFT = WaitlistLeft.topic
+    WAITLIST_CLOSED = WaitlistClosed.topic
+    WAITLIST_OFFERED = WaitlistOffered.topic
+    EXTRA_PLACES_ADDED = ExtraPlacesAdded.topic
 
     # acts only the audit log records
     PATIENT_REVEAL = "patient.reveal"  # clear ID number or phone shown to an operator
@@ -104,6 +114,8 @@ class AuditAction(StrEnum):
     CALENDAR_DAY_REMOVE = "calendar.remove"  # … its entry removed: the national calendar again
     LATE_PAYMENT_CONFIRMED = "payment.late_confirmed"  # a late payment re-took a free place
     DRAW_RUN = "draw.run"  # a release draw (公平放号) served its queued requests by lot
+    WAITLIST_ACCEPTED = "waitlist.accepted"  # a place offered from the waitlist was taken
+    WAITLIST_LAPSED = "waitlist.lapsed"  # … not taken in time (or declined): passed on
 
     # a console log-in attempt: "login." and its outcome (booking_core.operators.model)
     LOGIN_OK = "login.ok"

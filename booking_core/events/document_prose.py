@@ -40,6 +40,7 @@ from .model import (
     CreditWarned,
     DrawRequestRefused,
     Event,
+    ExtraPlacesAdded,
     KioskDisabled,
     KioskJobAcked,
     KioskJobQueued,
@@ -53,6 +54,10 @@ from .model import (
     SessionStopped,
     SlotChanged,
     TicketPrinted,
+    WaitlistClosed,
+    WaitlistJoined,
+    WaitlistLeft,
+    WaitlistOffered,
 )
 
 TITLE = "Events: what the booking engine tells other systems"
@@ -193,6 +198,8 @@ Acts that only the audit log records keep their own names:
 | `calendar.set`, `calendar.remove` | A day was closed or opened in a hospital's own calendar (节假日表), or its entry removed so the national calendar decides it again |
 | `payment.late_confirmed` | A payment arrived after its booking's hold had expired (超时支付) and the hospital confirms late payments while the place is free: the place was taken again for the booking, which the payment then confirmed |
 | `draw.run` | A release draw (公平放号) was run: its session, how many requests it served, how many were booked |
+| `waitlist.accepted` | A place offered from the waitlist (候补) was confirmed or paid in time |
+| `waitlist.lapsed` | A place offered from the waitlist was not taken: its hold ran out (`lapsed`), it was cancelled or left (`declined`), or its session was stopped (`closed`); it passed to the next in line |
 
 The vocabulary is `AuditAction` in `booking_core/events/audit.py`. Records written before
 version 11 of the schema were renamed to these words when it was applied (`booking.create`
@@ -245,6 +252,17 @@ GROUPS = (
     ),
     Group("Rules (规则)", (RuleChanged,)),
     Group("Calls (来电)", (CallBooked, CallCodeIssued, CallTransferred, CallEnded, CallbackClosed)),
+    Group(
+        "The waitlist and extra places (候补、加号)",
+        (WaitlistJoined, WaitlistLeft, WaitlistOffered, WaitlistClosed, ExtraPlacesAdded),
+        """\
+A patient may wait for a full session (候补, [docs/rules.md](rules.md)). A place that frees
+is offered to the first in line as a `held` booking: its own
+[BookingCreated](#bookingcreated) (`held_for` `waitlist`) and a
+[WaitlistOffered](#waitlistoffered); confirmed or paid, it is a
+[BookingConfirmed](#bookingconfirmed); not in time, a
+[BookingCancelled](#bookingcancelled) (`hold_expired`) and the next offer.""",
+    ),
     Group("Complaints (投诉)", (ComplaintReceived, ComplaintReplied)),
     Group(
         "Kiosks (自助机)",
@@ -382,6 +400,25 @@ by the database-free fallback has no record and no event.""",
 When a call-back (a waiting caller pressed 1 to be called back) was not reached in the
 attempts allowed (`CallbackDialed`, `SweepCallbacks`; settings `callback_attempts`,
 `callback_answer_within_minutes`). The SMS notifier texts the number to call again.""",
+    WaitlistJoined: """\
+When a patient joins the waitlist of a full session (`JoinWaitlist`: IVR, SMS `HB`, the
+console, `/api/v1`). `position` is their place in the line then (arrival order).""",
+    WaitlistLeft: """\
+When a patient leaves a line: they asked (`LeaveWaitlist`, reason `patient`; SMS `QH`), or
+they booked a place of the session themselves (`booked`).""",
+    WaitlistOffered: """\
+When a freed place (a cancellation, an expired hold, a reschedule away, 加号) is offered to
+the first patient waiting: a `held` booking is theirs until `deadline` (the offer time, or
+the session's booking cut-off if sooner). The SMS notifier texts them the deadline in local
+time and how to confirm (`QR` and the booking number).""",
+    WaitlistClosed: """\
+When a session's line is closed with the patient still waiting: the session was stopped
+(`stopped`, 停诊) or its booking closed (`closed`, by the waitlist sweep). The SMS notifier
+texts them.""",
+    ExtraPlacesAdded: """\
+When a doctor or admin adds places to a session (加号, `AddExtraPlaces`): for a named
+patient (`booking_no`, booked at once) or for the waitlist (`offered` of them at once). A
+[SlotChanged](#slotchanged) follows.""",
     ComplaintReceived: """\
 When the recording of a complaint left on a call arrives (`AttachRecording`): the
 complaint is in the office's inbox.""",

@@ -493,6 +493,85 @@ class CallbackClosed(Event):
     lang: str = doc("The language of the call and the text (zh, en)")
 
 
+# --- the waitlist (候补) and extra places (加号) ------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class WaitlistEvent(Event):
+    """What every waitlist event carries: the entry (a patient's place in a full session's
+    line) and the session it waits for."""
+
+    key_field: ClassVar[str] = "entry_id"
+
+    entry_id: int = doc("The waitlist entry's id; the key (arrival order: lower came first)")
+    session_id: int = doc("The session (排班) waited for")
+    patient_id: int = doc("The patient's id in the engine")
+    day: date = doc("The session's day, hospital-local")
+    doctor: str = doc("The doctor's work number (工号)")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class WaitlistJoined(WaitlistEvent):
+    """A patient joined the waitlist of a full session (加入候补)."""
+
+    topic: ClassVar[str] = "waitlist.joined"
+
+    position: int = doc("Their place in the line when they joined (1: first)")
+    channel: Channel = doc("Where they joined")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class WaitlistLeft(WaitlistEvent):
+    """A patient left a waitlist (退出候补): they asked (``patient``), or booked a place of
+    the session themselves (``booked``)."""
+
+    topic: ClassVar[str] = "waitlist.left"
+
+    reason: str = doc("patient (they asked to leave) or booked (they booked a place)")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class WaitlistClosed(WaitlistEvent):
+    """A session's line was closed with the patient still waiting (候补未成功): the session
+    was stopped (停诊), or its booking closed; the patient is texted."""
+
+    topic: ClassVar[str] = "waitlist.closed"
+
+    reason: str = doc("stopped (停诊) or closed (booking for the session closed)")
+    phone_enc: str = doc("The patient's phone, encrypted for the engine's notifier", "")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class WaitlistOffered(BookingEvent):
+    """A freed place was offered to the first patient waiting (候补成功，待确认): it is held
+    for them as a booking until ``deadline``; they confirm (or pay) it, or it passes on."""
+
+    topic: ClassVar[str] = "waitlist.offered"
+
+    entry_id: int = doc("The waitlist entry the place was offered to")
+    deadline: datetime = doc(
+        "When the offer lapses unless confirmed or paid (UTC): the offer time or the "
+        "session's booking cut-off, whichever is first"
+    )
+    prepay: bool = doc("Whether the fee must be paid to confirm (预付)", False)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ExtraPlacesAdded(Event):
+    """加号: a doctor or admin added places to a session, for a named patient (booked at
+    once) or for its waitlist (offered in order)."""
+
+    topic: ClassVar[str] = "session.extra_places"
+    key_field: ClassVar[str] = "session_id"
+
+    session_id: int = doc("The session; the key")
+    slot_id: int = doc("The slot the places were added to")
+    places: int = doc("How many places were added")
+    added_total: int = doc("The session's extra places so far, these included")
+    booking_no: str | None = doc("The named patient's booking, or null (for the waitlist)")
+    offered: int = doc("How many of the places were offered to the waitlist at once")
+
+
 # --- complaints (投诉) ------------------------------------------------------------------
 
 
@@ -664,6 +743,11 @@ EVENT_TYPES = _by_topic(
     CallTransferred,
     CallEnded,
     CallbackClosed,
+    WaitlistJoined,
+    WaitlistLeft,
+    WaitlistClosed,
+    WaitlistOffered,
+    ExtraPlacesAdded,
     ComplaintReceived,
     ComplaintReplied,
     TicketPrinted,

@@ -366,6 +366,44 @@ class AlreadyQueued(BookingError):
         super().__init__(draw_at=draw_at)
 
 
+class WaitlistNotNeeded(BookingError):
+    """候补: the session still has ``free`` places, so it cannot be waited for: book one."""
+
+    code = "waitlist_not_needed"
+
+    def __init__(self, session_id: int, free: int) -> None:
+        super().__init__(session_id=session_id, free=free)
+
+
+class AlreadyWaiting(BookingError):
+    """候补: the patient is in this session's line already, at ``position`` (1: first)."""
+
+    code = "already_waiting"
+
+    def __init__(self, session_id: int, position: int) -> None:
+        super().__init__(session_id=session_id, position=position)
+
+
+class WaitlistClosed(BookingError):
+    """候补: this session's line takes nobody: ``reason`` is ``off`` (the hospital has no
+    waitlist), ``closed`` (booking for the session has closed, at ``closed_at``, hospital-
+    local) or the session's status (``stopped``: 停诊)."""
+
+    code = "waitlist_closed"
+
+    def __init__(self, session_id: int, reason: str, closed_at: datetime | None = None) -> None:
+        super().__init__(session_id=session_id, reason=reason, closed_at=closed_at)
+
+
+class ExtraPlacesExhausted(BookingError):
+    """加号: the session has had ``added`` extra places of the ``limit`` it may have."""
+
+    code = "extra_places_exhausted"
+
+    def __init__(self, session_id: int, added: int, limit: int) -> None:
+        super().__init__(session_id=session_id, added=added, limit=limit)
+
+
 # --- our side -------------------------------------------------------------------------
 
 

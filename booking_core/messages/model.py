@@ -26,6 +26,8 @@ from ..events.model import (
     Event,
     OutboxEvent,
     PatientBlacklisted,
+    WaitlistClosed,
+    WaitlistOffered,
 )
 
 
@@ -46,6 +48,7 @@ class MessageKind(StrEnum):
     CREDIT = "credit"  # 信用: a strike's warning, or a ladder ban that starts
     APPEAL = "appeal"  # 申诉结果: the decision on the patient's appeal against a ban
     DRAW = "draw"  # 放号抽签结果: a request queued at release was not booked by its draw
+    WAITLIST = "waitlist"  # 候补: a place offered (confirm by the deadline), or the line closed
 
 
 HOSPITAL_INITIATED = frozenset({MessageKind.STOP, MessageKind.REMINDER, MessageKind.SURVEY})
@@ -100,6 +103,8 @@ NOTICE_EVENTS: tuple[type[Event], ...] = (
     PatientBlacklisted,  # the credit ladder's bans only (the notifier's kind_of)
     AppealDecided,
     DrawRequestRefused,
+    WaitlistOffered,
+    WaitlistClosed,
 )
 """Events somebody is told of by text; the others are marked done untouched."""
 

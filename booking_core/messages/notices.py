@@ -16,6 +16,7 @@ from ..events.model import (
     DrawRequestRefused,
     OutboxEvent,
     PatientBlacklisted,
+    WaitlistClosed,
     decode,
 )
 from ..events.outbox import claim
@@ -60,6 +61,9 @@ def _notice(event: OutboxEvent, cipher: Cipher) -> Unit[Notice]:
         if not phone_enc and patient is not None:
             phone_enc = patient["phone_enc"]
         recipients = yield from _recipients(cipher, phone_enc)
+        return Notice(event, happened, None, "", recipients)
+    if isinstance(happened, WaitlistClosed):  # 候补: to the patient's phone when it closed
+        recipients = yield from _recipients(cipher, happened.phone_enc)
         return Notice(event, happened, None, "", recipients)
     assert isinstance(happened, BookingEvent | CallBooked)  # the other NOTICE_EVENTS
     try:

@@ -63,6 +63,9 @@ class RuleKey(StrEnum):
     # 放号限频（每手机号）: queued requests one phone may make per minute
     DRAW_REQUESTS_PER_PHONE_PER_MINUTE = "draw_requests_per_phone_per_minute"
     CHANNEL_POOLS = "channel_pools"  # 号源池、分时放号: places per channel, released in stages
+    WAITLIST = "waitlist"  # 候补: patients may join the line of a full session
+    WAITLIST_OFFER_MINUTES = "waitlist_offer_minutes"  # 候补确认时限: an offer is held this long
+    EXTRA_PLACES_PER_SESSION = "extra_places_per_session"  # 加号上限: places added per session
 
 
 class PeriodType(StrEnum):
@@ -136,6 +139,11 @@ PLATFORM_DEFAULTS: tuple[Rule, ...] = (
     Rule(RuleKey.DRAW_REQUESTS_PER_PHONE_PER_MINUTE, 5),
     # no pool: every place is public, booked as before pools existed
     Rule(RuleKey.CHANNEL_POOLS, {"pools": []}),
+    Rule(RuleKey.WAITLIST, True),
+    # two hours to confirm or pay a place offered from the waitlist (never past the cut-off)
+    Rule(RuleKey.WAITLIST_OFFER_MINUTES, 120),
+    # a doctor sees a few more patients than scheduled, not a second clinic
+    Rule(RuleKey.EXTRA_PLACES_PER_SESSION, 5),
 )
 """Priority 0 platform records; any stored record of priority >= 0 can override them."""
 
@@ -166,6 +174,8 @@ REFUSALS: dict[RuleKey, tuple[str, ...]] = {
     RuleKey.DRAW_REQUESTS_PER_PATIENT: ("limit_reached",),
     RuleKey.DRAW_REQUESTS_PER_PHONE_PER_MINUTE: ("limit_reached",),
     RuleKey.CHANNEL_POOLS: ("channel_full", "outside_window"),
+    RuleKey.WAITLIST: ("waitlist_closed", "waitlist_not_needed", "already_waiting"),
+    RuleKey.EXTRA_PLACES_PER_SESSION: ("extra_places_exhausted",),
 }
 """The error codes (:mod:`booking_core.kernel.errors`) a rule refuses with, for the rules
 page and ``docs/rules.md``: every door words each code for its audience. A rule that never
@@ -185,6 +195,7 @@ _VALUE_TYPES: dict[RuleKey, type] = {
     RuleKey.CLOSED_HOURS: str,
     RuleKey.LATE_PAYMENT: str,
     RuleKey.CHANNEL_POOLS: dict,  # JSON: see rules/pools.py
+    RuleKey.WAITLIST: bool,
 }
 
 MAX_LADDER_STEPS = 10  # a ladder a person reads at a glance

@@ -55,6 +55,10 @@ WORDS: Mapping[str, str] = {
     "agent_not_available": "暂无空闲坐席，请到人工窗口办理",  # never at a kiosk
     "queued": "刚刚放号，您的请求已排队抽签，结果将短信通知您",
     "already_queued": "您已在排队抽签，无需重复提交，结果将短信通知您",
+    "waitlist_not_needed": "该门诊还有号，请直接预约",
+    "already_waiting": "您已在候补名单中",
+    "waitlist_closed": "该门诊不能候补，请到人工窗口咨询",
+    "extra_places_exhausted": "该门诊加号已满，请到人工窗口咨询",
     "store_unavailable": "系统繁忙，请稍后再试",
     # this door's own
     UNKNOWN_KIND: "本机暂不支持该业务，请到人工窗口办理",

@@ -28,6 +28,7 @@ ISSUE_TYPES: dict[str, str] = {
     "slot_full": "conflict",
     "channel_full": "conflict",
     "already_booked": "duplicate",
+    "already_waiting": "duplicate",
     "idempotency_key_reused": "conflict",
     "store_unavailable": "transient",
     "queued": "informational",  # 202: taken, decided by the release draw

@@ -130,6 +130,15 @@ async def pay(request: web.Request) -> web.Response:
     return await _answer(request, view)
 
 
+async def confirm(request: web.Request) -> web.Response:
+    """A held booking confirmed (a place offered from the waitlist, 候补): nothing to pay."""
+    booking_no = _booking_no(request)
+    view = await services(request).handle(
+        bookings.ConfirmBooking(actor=caller(request).actor, booking_no=booking_no)
+    )
+    return await _answer(request, view)
+
+
 async def cancel(request: web.Request) -> web.Response:
     booking_no = _booking_no(request)
     data = await parse_body(request, CancelIn)

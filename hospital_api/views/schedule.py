@@ -121,7 +121,7 @@ async def post_session(request: web.Request) -> web.Response:
     return json_response(session_out(detail), 201)
 
 
-async def _session_of(request: web.Request) -> schedule.SessionDetail:
+async def session_of(request: web.Request) -> schedule.SessionDetail:
     """The session in the path, which must belong to the hospital in the path."""
     code = _code(request)
     session_id = path_int(request, "id")
@@ -134,12 +134,12 @@ async def _session_of(request: web.Request) -> schedule.SessionDetail:
 
 
 async def get_session(request: web.Request) -> web.Response:
-    return json_response(session_out(await _session_of(request)))
+    return json_response(session_out(await session_of(request)))
 
 
 async def stop_session(request: web.Request) -> web.Response:
     data = await parse_body(request, StopIn)
-    detail = await _session_of(request)
+    detail = await session_of(request)
     summary = await services(request).handle(
         bookings.StopSession(
             actor=caller(request).actor,

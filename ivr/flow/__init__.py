@@ -37,6 +37,8 @@ from ..state import (
     Event,
     FindCallerPatients,
     FindPatient,
+    JoinWaitlist,
+    LeaveWaitlists,
     ListBookings,
     ListDays,
     ListDepartments,
@@ -64,6 +66,7 @@ from .booking import (
     settle_depts,
     settle_doctors,
     settle_times,
+    settle_wait,
     time_entry,
 )
 from .common import (
@@ -98,6 +101,7 @@ from .mine import (
     settle_caller,
     settle_cancel,
     settle_check_code,
+    settle_leave,
     settle_send_code,
 )
 from .schedule import sched_read
@@ -193,6 +197,8 @@ SETTLERS: dict[type, Callable[[CallState, Action, Outcome], Step]] = {
     ListDays: settle_days,
     ListTimes: settle_times,
     Book: settle_book,
+    JoinWaitlist: settle_wait,
+    LeaveWaitlists: settle_leave,
     ListBookings: settle_bookings,
     Cancel: settle_cancel,
     SendCode: settle_send_code,

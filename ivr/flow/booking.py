@@ -9,6 +9,7 @@ from datetime import date
 from ..state import (
     Book,
     CallState,
+    JoinWaitlist,
     ListDays,
     ListDepartments,
     ListDoctors,
@@ -85,11 +86,17 @@ def _valid_mmdd(d: str) -> bool:
 
 def day_entry(s: CallState, d: str) -> Step:
     doctor = (s.doctor or {}).get("work_no", "")
+    wait_day, s.wait_day = s.wait_day, None
+    if d == WAIT and wait_day and s.patient:  # 候补: the full day just named
+        return Step(s, [], JoinWaitlist(doctor, wait_day, s.patient["id"]))
     if d == MORE:
         return Step(s, [], ListDays(doctor))
     if _valid_mmdd(d):
         return Step(s, [], ListDays(doctor, pick=d))
     return wrong(s, "day_invalid")
+
+
+WAIT = "1"  # after "that day is full": join its waitlist (候补)
 
 
 def _mmdd(item: dict) -> str:
@@ -114,7 +121,18 @@ def settle_days(s: CallState, action: ListDays, outcome: Outcome) -> Step:
     for item in s.later:
         if _mmdd(item) == action.pick:
             return wrong(s, "error.outside_window", opens_at=item["opens_at"])
+    if s.patient:  # 候补: a full day may be waited for ("press 1 to join the waitlist")
+        s.wait_day = action.pick
+        step = wrong(s, "day_full", mmdd=action.pick)
+        return Step(step.state, [*step.say[:1], Prompt("wait_offer"), *step.say[1:]], step.action)
     return wrong(s, "day_full", mmdd=action.pick)
+
+
+def settle_wait(s: CallState, action: JoinWaitlist, outcome: Outcome) -> Step:
+    s.wait_day = None
+    if outcome.error is not None:
+        return home(s, [error_prompt(outcome.error)])
+    return home(s, [Prompt("waitlist_joined", outcome.value)])
 
 
 def choose_day(s: CallState, item: dict) -> Step:

@@ -31,6 +31,9 @@ def main_menu(s: CallState, d: str) -> Step:
         return enter(s, "sched_dept")
     if d == "4":
         return enter(s, "complaint_menu")
+    if d == "5":  # 退出候补: the caller ID's own patients, as "my bookings" finds them
+        s.purpose = "leave_waitlist"
+        return Step(s, [], FindCallerPatients())
     if d == "9":
         s.lang = "en" if s.lang == "zh" else "zh"
         s.fails = 0

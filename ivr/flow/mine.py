@@ -10,6 +10,7 @@ from ..state import (
     Cancel,
     CheckCode,
     FindCallerPatients,
+    LeaveWaitlists,
     ListBookings,
     Outcome,
     Prompt,
@@ -22,6 +23,11 @@ CODE = re.compile(r"\d{6}")
 
 
 def settle_caller(s: CallState, action: FindCallerPatients, outcome: Outcome) -> Step:
+    if s.purpose == "leave_waitlist":  # 候补: only the caller's own patients leave by phone
+        mine = tuple(p["id"] for p in (outcome.value or []))
+        if not mine:
+            return home(s, [Prompt("waitlist_leave_unknown")])
+        return Step(s, [], LeaveWaitlists(mine))
     found = [p for p in (outcome.value or []) if not p.get("banned_until")] or []
     if not outcome.value:
         return enter(s, "mine_patient")
@@ -31,6 +37,13 @@ def settle_caller(s: CallState, action: FindCallerPatients, outcome: Outcome) ->
     if len(found) == 1:
         s.patient = {k: found[0][k] for k in ("id", "name", "family", "sex")}
     return Step(s, [], ListBookings(tuple(s.patient_ids)))
+
+
+def settle_leave(s: CallState, action: LeaveWaitlists, outcome: Outcome) -> Step:
+    s.purpose = "book"
+    if outcome.error is not None:
+        return home(s, [error_prompt(outcome.error)])
+    return home(s, [Prompt("waitlist_left", {"count": outcome.value or 0})])
 
 
 def settle_bookings(s: CallState, action: ListBookings, outcome: Outcome) -> Step:

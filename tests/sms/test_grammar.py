@@ -20,10 +20,14 @@ from sms.grammar import (
     BookingStatus,
     Cancel,
     Command,
+    ConfirmOffer,
     DepartmentDoctors,
     Departments,
     FindDoctors,
     Help,
+    JoinWaitlist,
+    LeaveWaitlist,
+    MonthDay,
     MonthDayTime,
     MyBookings,
     OptIn,
@@ -42,6 +46,13 @@ JULY_15_0830 = MonthDayTime(7, 15, 8, 30)
 BOOK = Book("00868", JULY_15_0830, "张三")
 
 RIGHT = [
+    # HB / QH / QR: the waitlist (候补)
+    ("HB 00868 0715", JoinWaitlist("00868", MonthDay(7, 15))),
+    ("hb008680715", JoinWaitlist("00868", MonthDay(7, 15))),
+    ("候补 00868，0715 张三", JoinWaitlist("00868", MonthDay(7, 15), "张三")),
+    ("QH", LeaveWaitlist()),
+    ("QH 00868 0715", LeaveWaitlist("00868", MonthDay(7, 15))),
+    ("QR 123456786", ConfirmOffer("123456786")),
     # GHDH: the established booking code
     ("GHDH00868,07150830,张三", BOOK),
     ("ＧＨＤＨ００８６８，０７１５０８３０，张三", BOOK),
@@ -163,6 +174,11 @@ WRONG = [
     ("KSenia", "unknown_command", None, {"received": "KSenia"}),
     ("挂号 张三", "unknown_command", None, {"received": "挂号"}),
     ("GHDH", "missing_doctor_code", "GHDH", {}),
+    ("HB 00868", "missing_day", "HB", {}),
+    ("HB 00868 1332", "bad_day", "HB", {"received": "1332", "reason": "month"}),
+    ("QH 00868 07a5", "bad_day", "QH", {"reason": "format"}),
+    ("HB 868 0715", "bad_doctor_code", "HB", {"reason": "length"}),
+    ("QR 12345678", "bad_booking_no", "QR", {"reason": "length"}),
     ("GHDH868,07150830,张三", "bad_doctor_code", "GHDH", {"received": "868", "reason": "length"}),
     ("GHDH 0O868,07150830,张三", "bad_doctor_code", "GHDH", {"reason": "format"}),
     ("GHDH00868", "missing_date", "GHDH", {}),
@@ -396,6 +412,13 @@ def month_day_times(draw):
     return MonthDayTime(month, day, draw(st.integers(0, 23)), draw(st.integers(0, 59)))
 
 
+@st.composite
+def month_days(draw):
+    month = draw(st.integers(1, 12))
+    last_day = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)[month - 1]
+    return MonthDay(month, draw(st.integers(1, last_day)))
+
+
 names = (
     st.lists(st.text(alphabet=LETTER, min_size=1, max_size=6), min_size=1, max_size=3)
     .map("·".join)
@@ -441,6 +464,10 @@ commands = st.one_of(
     st.just(OptIn()),
     st.builds(SurveyScore, st.integers(1, 5)),
     st.builds(AppealBan, reasons),
+    st.builds(JoinWaitlist, _n_digits(5), month_days(), st.none() | names),
+    st.just(LeaveWaitlist()),
+    st.builds(LeaveWaitlist, _n_digits(5), month_days()),
+    st.builds(ConfirmOffer, booking_nos),
 )
 
 

@@ -23,6 +23,9 @@ WHEN = datetime(2026, 7, 15, 0, 30, tzinfo=UTC)  # 08:30 in Beijing
 
 SAMPLE = {
     "attempts": 2,
+    "position": 2,
+    "count": 2,
+    "prepay": True,
     "this_year": 2026,
     "total": 2,
     "rest": 1,
@@ -175,6 +178,7 @@ def test_the_notice_kinds_are_the_cores_outbound_kinds():
         MessageKind.CREDIT,
         MessageKind.APPEAL,
         MessageKind.DRAW,  # a release draw's refusal: worded from its event (no booking)
+        MessageKind.WAITLIST,  # 候补: notice.waitlist (an offer) and notice.waitlist_closed
     }
 
 

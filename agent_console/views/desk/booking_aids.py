@@ -71,7 +71,7 @@ def parse_page_key(text: str) -> PageKey | None:
     return (day, start, work_no, int(slot_id))
 
 
-DONE_ON_RECORD = ("cancelled", "appealed")  # what the record says was just done (``?done=``)
+DONE_ON_RECORD = ("cancelled", "appealed", "waiting", "left_waitlist")  # just done (``?done=``)
 
 
 def record_extras(

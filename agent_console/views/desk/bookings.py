@@ -35,6 +35,7 @@ from ..records import booking_row
 from .booking_aids import cancellable, page_key_text, parse_page_key
 from .common import filters, flash, parse_day, parse_time, query_string, slot_row
 from .patients import _patient_id, record_context
+from .waitlist import full_sessions
 
 SLOT_ROWS = 60  # a few days of one department: enough to choose from on one screen
 REFUSED = 409
@@ -194,6 +195,7 @@ async def _slots_context(request: web.Request, patient_id: int) -> dict[str, Any
     page = await _free_slots(request, hospital, chosen)
     context.update(page)
     context["week"] = await _week(request, hospital, chosen, action)
+    context["full_sessions"] = await full_sessions(request, hospital, chosen)  # 候补
     context["cell_note"] = _cell_note(request, chosen, page["period"])
     context["all_times"] = query_string(_kept(request, dict(chosen, day="", time="")))
     return context

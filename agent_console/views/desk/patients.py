@@ -25,6 +25,7 @@ from ..records import booking_row
 from .booking_aids import prefilled, record_extras
 from .calls import call_row
 from .common import filters, flash, masked_id, patient_row
+from .waitlist_rows import waiting_of
 
 SEARCH_COOKIE = "guahao_search"
 SEARCH_SECONDS = 600  # a search result can be reloaded (or come back to) for ten minutes
@@ -184,6 +185,7 @@ async def record_context(
         "call": call,
         "departments": await _departments(request, hospital),
         "doctors": await _doctors(request, hospital),
+        "waiting": await waiting_of(request, patient_id, hospital.timezone),  # 候补
         "filters": prefilled(filters(request), call),
         **record_extras(request, bookings, services(request).clock.now()),
     }

@@ -22,6 +22,11 @@ After every step the stored world must agree with the model and with itself:
   cancellation by the patient, is a strike; the ladder's step of the strike's number is a
   warning (its event) or a ban of so many days from today (its event, unless a longer ban
   is in force); a banned patient is refused until the ban's end.
+* the waitlist (候补, issue 15: join, leave, offers on every freed place, confirm, lapse at
+  the deadline, 加号): every entry's status and offered booking are the model's; an entry
+  offered holds exactly one held booking; in each session every entry ever offered came
+  before every entry still waiting (a freed place goes to exactly one patient, in order);
+  no patient is both waiting and booked for one session.
 
 Each rule runs its coroutine with ``loop.run_until_complete`` on an event loop the machine owns.
 """
@@ -52,15 +57,20 @@ from hypothesis.stateful import (
 from booking_core import payments
 from booking_core.bookings import (
     ACTIVE_STATUSES,
+    AddExtraPlaces,
     BookingStatus,
     BookSlot,
     CancelBooking,
     CheckIn,
+    ConfirmBooking,
     ExpireHolds,
+    JoinWaitlist,
+    LeaveWaitlist,
     PayBooking,
     RescheduleBooking,
     StopSession,
     SweepNoShows,
+    SweepWaitlists,
 )
 from booking_core.bus import BookingServices, bootstrap
 from booking_core.events import outbox
@@ -87,6 +97,8 @@ STARTS = (  # where an example's clock starts: before, around and between the se
     local(2026, 7, 11, 23, 55),
 )
 HOLD = timedelta(minutes=15)  # the platform default hold_minutes
+OFFER = timedelta(minutes=120)  # the platform default waitlist_offer_minutes (候补)
+EXTRA_MAX = 5  # the platform default extra_places_per_session (加号)
 HOSPITAL = "H001"
 DOCTORS = {"00868": ("101", 5000), "00869": ("101", 3000), "00870": ("102", 0)}  # dept, fee
 
@@ -113,7 +125,7 @@ PLANS = (
 N_PATIENTS = 5
 N_SLOTS = 2 * len(PLANS)
 ANY = st.integers(min_value=0, max_value=10_000)  # picks a booking or session, see pick()
-SWEEPS = st.sampled_from(["none", "holds", "no_shows", "both"])
+SWEEPS = st.sampled_from(["none", "holds", "no_shows", "both", "waitlists"])
 REQUEST = st.tuples(st.integers(0, N_PATIENTS - 1), st.integers(0, N_SLOTS - 1))  # patient, slot
 
 
@@ -131,6 +143,7 @@ class MSession:
     slots: list[int]
     open: bool = True
     last_queue_no: int = 0
+    extra: int = 0  # places added (加号)
 
 
 @dataclass
@@ -166,6 +179,20 @@ class MBooking:
 
 
 @dataclass
+class MEntry:
+    """A place in a session's line (候补); its index in ``Model.entries`` is arrival order."""
+
+    patient: int  # index into Model.patients
+    session: int  # index into Model.sessions
+    status: str = "waiting"
+    booking: MBooking | None = None  # the held booking it was offered
+
+    @property
+    def live(self) -> bool:
+        return self.status in ("waiting", "offered")
+
+
+@dataclass
 class MPatient:
     id: int
     balance: int
@@ -190,6 +217,7 @@ class Model:
     slots: list[MSlot] = field(default_factory=list)
     patients: list[MPatient] = field(default_factory=list)
     bookings: list[MBooking] = field(default_factory=list)
+    entries: list[MEntry] = field(default_factory=list)
 
     def session_of(self, b: MBooking) -> MSession:
         return self.sessions[self.slots[b.slot].session]
@@ -220,17 +248,41 @@ class Model:
             if (self.session_of(b).department, self.session_of(b).day)
             == (session.department, session.day)
         ]
-        if same_day or len(mine) >= self.max_active:
+        # 候补: waiting counts as booked, except for the session this place is in
+        waits = [
+            w
+            for w in self.entries
+            if w.status == "waiting"
+            and w.patient == patient
+            and w.session != self.slots[slot].session
+        ]
+        waits_same_day = [
+            w
+            for w in waits
+            if (self.sessions[w.session].department, self.sessions[w.session].day)
+            == (session.department, session.day)
+        ]
+        if same_day or waits_same_day or len(mine) + len(waits) >= self.max_active:
             return e.LimitReached
         if self.booked(slot) >= self.slots[slot].capacity:
             return e.SlotFull
         return None
 
-    def cancel(self, b: MBooking) -> None:
+    def cancel(self, b: MBooking, now: datetime, reason: str = "patient") -> None:
+        """Cancelled (reason ``patient``, ``hospital``, ``hold_expired`` or
+        ``session_stopped``); a place freed other than by a stop goes to the line (候补)."""
+        was_held = b.status is S.HELD
         b.status = S.CANCELLED
         if b.paid > 0 and (b.method or "balance") == "balance":
             self.patients[b.patient].balance += b.paid
         b.topics.append("booking.cancelled")
+        offer = self.offer_of(b)
+        if offer is not None and was_held:
+            offer.status = {"hold_expired": "lapsed", "session_stopped": "closed"}.get(
+                reason, "declined"
+            )
+        if reason != "session_stopped":
+            self.offer_places(self.slots[b.slot].session, now)
 
     def strike(self, patient: int, now: datetime) -> bool:
         """A strike on the ladder: its step, a warning or a ban; True: a new ban."""
@@ -261,13 +313,80 @@ class Model:
             event(f"ladder: a {'same-day ' if same_day else ''}cancellation strike")
             self.strike(b.patient, now)
 
-    def move(self, b: MBooking, slot: int) -> None:
+    def move(self, b: MBooking, slot: int, now: datetime, *, stopping: bool = False) -> None:
+        old = self.slots[b.slot].session
         b.place = None
         b.slot = slot
         if b.status is S.CHECKED_IN:
             b.status = S.CONFIRMED
         b.queue_no = None
         b.topics.append("booking.moved")
+        self.leave_line(b.patient, self.slots[slot].session)
+        if not stopping:
+            self.offer_places(old, now)
+
+    # --- the waitlist (候补) ------------------------------------------------------------
+
+    def offer_of(self, b: MBooking) -> MEntry | None:
+        return next((w for w in self.entries if w.booking is b and w.status == "offered"), None)
+
+    def free(self, session: int) -> int:
+        slots = self.sessions[session].slots
+        return sum(max(self.slots[s].capacity - self.booked(s), 0) for s in slots)
+
+    def leave_line(self, patient: int, session: int) -> None:
+        """Booked into a session they wait for: they leave its line."""
+        for w in self.entries:
+            if w.patient == patient and w.session == session and w.status == "waiting":
+                w.status = "left"
+
+    def offer_places(self, session: int, now: datetime) -> int:
+        """The session's free places to its first waiting patients, each a held booking
+        until the offer time or the session's start (the cut-off), whichever is first."""
+        s = self.sessions[session]
+        deadline = min(now + OFFER, s.starts_at)
+        if not s.open or deadline <= now:
+            return 0
+        offered = 0
+        while True:
+            first = next(
+                (w for w in self.entries if w.session == session and w.status == "waiting"), None
+            )
+            if first is None:
+                return offered
+            mine = {x.slot for x in self.bookings if x.active and x.patient == first.patient}
+            free = [
+                sl for sl in s.slots if self.booked(sl) < self.slots[sl].capacity and sl not in mine
+            ]
+            if not free:
+                return offered
+            b = MBooking(
+                no="",  # the store's number, read back after the step
+                patient=first.patient,
+                slot=free[0],
+                place=None,
+                status=S.HELD,
+                fee=s.fee,
+                hold_until=deadline,
+                topics=["booking.created"],
+            )
+            self.bookings.append(b)
+            first.status, first.booking = "offered", b
+            offered += 1
+            event("waitlist: a freed place offered")
+
+    def accept(self, b: MBooking) -> None:
+        offer = self.offer_of(b)
+        if offer is not None:
+            offer.status = "accepted"
+
+    def close_line(self, session: int) -> int:
+        closed = 0
+        for w in self.entries:
+            if w.session == session and w.status == "waiting":
+                w.status = "closed"
+                closed += 1
+        return closed
 
 
 def nearest_free_slot(model: Model, target: MSession, b: MBooking) -> int | None:
@@ -479,6 +598,11 @@ class BookingMachine(RuleBasedStateMachine):
         )
         if not self.expect(out, expected, f"book patient {patient} into slot {slot}"):
             return
+        self._booked(patient, slot, out)
+
+    def _booked(self, patient: int, slot: int, out: Any) -> None:
+        """The model's new booking for ``out`` (a BookSlot's answer)."""
+        model = self.model
         session = model.sessions[model.slots[slot].session]
         held = model.prepay and session.fee > 0
         b = MBooking(
@@ -493,11 +617,12 @@ class BookingMachine(RuleBasedStateMachine):
         )
         assert out.booking.status is b.status
         model.bookings.append(b)
+        model.leave_line(patient, model.slots[slot].session)  # 候补: booked, no longer waiting
 
     @precondition(lambda self: self.model is not None and self.model.bookings)
     @rule(pick=ANY, by_hospital=st.booleans())
-    def cancel(self, pick: int, by_hospital: bool) -> None:
-        b = self.pick(pick, S.HELD, S.CONFIRMED)
+    def cancel(self, pick: int, by_hospital: bool, pool: list[MBooking] | None = None) -> None:
+        b = pool[pick % len(pool)] if pool else self.pick(pick, S.HELD, S.CONFIRMED)
         if b.status not in (S.HELD, S.CONFIRMED):
             expected = e.InvalidState
         elif not by_hospital and self.now >= self.model.session_of(b).starts_at:
@@ -506,7 +631,7 @@ class BookingMachine(RuleBasedStateMachine):
             expected = None
         out = self.run(CancelBooking(booking_no=b.no, by_hospital=by_hospital))
         if self.expect(out, expected, f"cancel {b}"):
-            self.model.cancel(b)
+            self.model.cancel(b, self.now, "hospital" if by_hospital else "patient")
             if not by_hospital:
                 self.model.cancelled_by_patient(b, self.now)
 
@@ -527,6 +652,8 @@ class BookingMachine(RuleBasedStateMachine):
         if not self.expect(out, expected, f"pay {b} by {method}"):
             return
         b.topics.append("booking.confirmed" if b.status is S.HELD else "booking.paid")
+        if b.status is S.HELD:
+            self.model.accept(b)  # 候补: an offer paid for in time
         b.status, b.paid, b.method, b.hold_until = S.CONFIRMED, b.fee, method, None
         if method == "balance":
             patient.balance -= due
@@ -546,7 +673,7 @@ class BookingMachine(RuleBasedStateMachine):
             expected = self.model.admit(self.now, b.patient, slot, moving=b)
         out = self.run(RescheduleBooking(booking_no=b.no, slot_id=self.model.slots[slot].id))
         if self.expect(out, expected, f"reschedule {b} to slot {slot}"):
-            self.model.move(b, slot)
+            self.model.move(b, slot, self.now)
 
     @precondition(lambda self: self.model is not None and self.model.bookings)
     @rule(pick=ANY)
@@ -616,11 +743,12 @@ class BookingMachine(RuleBasedStateMachine):
             return
         if mode == "cancel":
             for b in order:
-                model.cancel(b)
+                model.cancel(b, self.now, "session_stopped")
         else:
             for b, slot in plan:
-                model.move(b, slot)
+                model.move(b, slot, self.now, stopping=True)
         session.open = False
+        model.close_line(which)  # 候补: those still waiting are told
         assert out["moved" if mode == "move" else "cancelled"] == len(order)
 
     def _plan_moves(self, order: list[MBooking], to: MSession) -> list[tuple[MBooking, int | None]]:
@@ -633,10 +761,202 @@ class BookingMachine(RuleBasedStateMachine):
             plan.append((b, slot))
             if slot is None:
                 break
-            model.move(b, slot)
+            b.slot = slot  # where it goes (a dry run: nothing else changes)
         for b, slot, status, place, queue_no, topics in saved:
             b.slot, b.status, b.place, b.queue_no, b.topics = slot, status, place, queue_no, topics
         return plan
+
+    # --- the waitlist (候补) and extra places (加号) ----------------------------------------
+
+    def _session(self, session: int, fullest: bool) -> int:
+        """``session``, or the open one not started yet with the fewest free places (a line
+        needs a full one)."""
+        model = self.model
+        if not fullest:
+            return session
+        return min(
+            range(len(model.sessions)),
+            key=lambda i: (
+                not model.sessions[i].open or self.now >= model.sessions[i].starts_at,
+                model.free(i),
+                i,
+            ),
+        )
+
+    @precondition(lambda self: self.model is not None)
+    @rule(session=st.integers(0, len(PLANS) - 1), fullest=st.booleans())
+    def fill_session(self, session: int, fullest: bool) -> None:
+        """Every free place of a session booked by whoever may take one: lines need full
+        sessions, and random bookings seldom fill one."""
+        self._fill(self._session(session, fullest))
+
+    def _fill(self, session: int) -> None:
+        model = self.model
+        for slot in model.sessions[session].slots:
+            for patient in range(N_PATIENTS):
+                if model.booked(slot) >= model.slots[slot].capacity:
+                    break
+                if model.admit(self.now, patient, slot, moving=None) is None:
+                    self._book(patient, slot)
+
+    def _join_refusal(self, patient: int, session: int) -> type[e.BookingError] | None:
+        """What JoinWaitlist must answer, in the order the core checks."""
+        model = self.model
+        s = model.sessions[session]
+        mine = [b for b in model.bookings if b.active and b.patient == patient]
+        waits = [w for w in model.entries if w.status == "waiting" and w.patient == patient]
+        here = (s.department, s.day)
+        if not s.open or self.now >= s.starts_at:
+            return e.WaitlistClosed
+        if model.patients[patient].banned:
+            return e.Blacklisted
+        if any(w.live and w.session == session for w in model.entries if w.patient == patient):
+            return e.AlreadyWaiting
+        if any(model.slots[b.slot].session == session for b in mine):
+            return e.AlreadyBooked
+        if model.free(session) > 0:
+            return e.WaitlistNotNeeded
+        if (
+            any((model.session_of(b).department, model.session_of(b).day) == here for b in mine)
+            or any(
+                (model.sessions[w.session].department, model.sessions[w.session].day) == here
+                for w in waits
+            )
+            or len(mine) + len(waits) >= model.max_active
+        ):
+            return e.LimitReached
+        return None
+
+    @precondition(lambda self: self.model is not None)
+    @rule(
+        patient=st.integers(0, N_PATIENTS - 1),
+        session=st.integers(0, len(PLANS) - 1),
+        fullest=st.booleans(),
+    )
+    def join_waitlist(self, patient: int, session: int, fullest: bool) -> None:
+        """A patient joins a line: with ``fullest``, the fullest open session and (from
+        ``patient`` on) the first patient who may join it, if anyone may."""
+        model = self.model
+        session = self._session(session, fullest)
+        if fullest:
+            self._fill(session)  # whoever may book its places does, then the line forms
+            turn = [(patient + k) % N_PATIENTS for k in range(N_PATIENTS)]
+            patient = next((p for p in turn if self._join_refusal(p, session) is None), patient)
+        expected = self._join_refusal(patient, session)
+        s = model.sessions[session]
+        out = self.run(
+            JoinWaitlist(
+                session_id=s.id, patient_id=model.patients[patient].id, channel=Channel.SMS
+            )
+        )
+        if not self.expect(out, expected, f"join patient {patient} to session {session}"):
+            return
+        model.entries.append(MEntry(patient, session))
+        line = [w for w in model.entries if w.session == session and w.status == "waiting"]
+        assert out.position == len(line), (out, line)
+
+    @precondition(lambda self: self.model is not None)
+    @rule(pick=ANY, patient=st.integers(0, N_PATIENTS - 1), session=st.integers(0, len(PLANS) - 1))
+    def leave_waitlist(self, pick: int, patient: int, session: int) -> None:
+        """A live entry leaves (three times in four when there is one), or one who is not
+        waiting asks to: not found."""
+        model = self.model
+        live = [w for w in model.entries if w.live]
+        if live and pick % 4:
+            w = live[(pick // 4) % len(live)]
+            patient, session = w.patient, w.session
+        entry = next(
+            (w for w in model.entries if w.patient == patient and w.session == session and w.live),
+            None,
+        )
+        out = self.run(
+            LeaveWaitlist(
+                session_id=model.sessions[session].id, patient_id=model.patients[patient].id
+            )
+        )
+        if not self.expect(out, e.NotFound if entry is None else None, f"leave {entry}"):
+            return
+        assert entry is not None
+        if entry.status == "offered" and entry.booking and entry.booking.status is S.HELD:
+            model.cancel(entry.booking, self.now, "patient")  # declined: passed on
+        else:
+            entry.status = "left"
+
+    @precondition(
+        lambda self: (
+            self.model is not None and any(w.status == "waiting" for w in self.model.entries)
+        )
+    )
+    @rule(pick=ANY, by_hospital=st.booleans())
+    def cancel_in_a_line(self, pick: int, by_hospital: bool) -> None:
+        """A booking of a session someone waits for is cancelled: its place is offered."""
+        model = self.model
+        lines = {w.session for w in model.entries if w.status == "waiting"}
+        there = [
+            b
+            for b in model.bookings
+            if b.status in (S.HELD, S.CONFIRMED) and model.slots[b.slot].session in lines
+        ]
+        if not there:
+            return
+        self.cancel(pick * 4 + 1, by_hospital, pool=there)
+
+    @precondition(lambda self: self.model is not None and self.model.bookings)
+    @rule(pick=ANY)
+    def confirm(self, pick: int) -> None:
+        """A held booking confirmed before its hold ends (a place offered from the line)."""
+        model = self.model
+        b = self.pick(pick, S.HELD)
+        if b.status is not S.HELD or b.hold_until <= self.now:
+            expected: type[e.BookingError] | None = e.InvalidState
+        elif model.prepay and b.paid < b.fee:
+            expected = e.InvalidState
+        elif model.patients[b.patient].banned:
+            expected = e.Blacklisted
+        else:
+            expected = None
+        out = self.run(ConfirmBooking(booking_no=b.no))
+        if not self.expect(out, expected, f"confirm {b}"):
+            return
+        model.accept(b)
+        b.status, b.hold_until = S.CONFIRMED, None
+        b.topics.append("booking.confirmed")
+
+    @precondition(lambda self: self.model is not None)
+    @rule(
+        session=st.integers(0, len(PLANS) - 1),
+        fullest=st.booleans(),
+        places=st.integers(1, 2),
+        named=st.none() | st.integers(0, N_PATIENTS - 1),
+    )
+    def add_extra_places(self, session: int, fullest: bool, places: int, named: int | None) -> None:
+        """加号: for a named patient (one place, booked at once) or for the line."""
+        model = self.model
+        session = self._session(session, fullest)
+        s = model.sessions[session]
+        last = s.slots[-1]  # the places go to the session's last slot
+        places = 1 if named is not None else places
+        if not s.open:
+            expected: type[e.BookingError] | None = e.SessionUnavailable
+        elif s.extra + places > EXTRA_MAX:
+            expected = e.ExtraPlacesExhausted
+        elif named is not None:
+            model.slots[last].capacity += 1  # as the unit sees it, before it books
+            expected = model.admit(self.now, named, last, moving=None)
+            model.slots[last].capacity -= 1
+        else:
+            expected = None
+        patient_id = model.patients[named].id if named is not None else None
+        out = self.run(AddExtraPlaces(session_id=s.id, places=places, patient_id=patient_id))
+        if not self.expect(out, expected, f"add {places} to session {session} for {named}"):
+            return
+        s.extra += places
+        model.slots[last].capacity += places
+        assert (out.slot_id, out.added_total) == (model.slots[last].id, s.extra)
+        if named is not None:
+            self._booked(named, last, out.booking)
+        else:
+            assert out.offered == model.offer_places(session, self.now)
 
     @precondition(lambda self: self.model is not None)
     @rule(patient=st.integers(0, N_PATIENTS - 1), amount=st.sampled_from([1000, 5000]))
@@ -678,14 +998,32 @@ class BookingMachine(RuleBasedStateMachine):
             self._expire_holds()
         if which in ("no_shows", "both"):
             self._sweep_no_shows()
+        if which == "waitlists":
+            self._sweep_waitlists()
 
     def _expire_holds(self) -> None:
         due = [b for b in self.model.bookings if b.status is S.HELD and b.hold_until <= self.now]
+        due.sort(key=lambda b: b.hold_until)  # the sweep's order (then the bookings' own)
         out = self.run(ExpireHolds())
         assert out == len(due), (out, due)
         event(f"sweep holds: {'some' if due else 'none'}")
         for b in due:
-            self.model.cancel(b)
+            self.model.cancel(b, self.now, "hold_expired")
+
+    def _sweep_waitlists(self) -> None:
+        """候补: lines of sessions past their cut-off closed, free places offered."""
+        model = self.model
+        waited = {w.session for w in model.entries if w.status == "waiting"}
+        closed = offered = 0
+        for i in sorted(waited, key=lambda i: (model.sessions[i].starts_at, model.sessions[i].id)):
+            s = model.sessions[i]
+            if not s.open or self.now >= s.starts_at:
+                closed += model.close_line(i)
+            else:
+                offered += model.offer_places(i, self.now)
+        out = self.run(SweepWaitlists())
+        assert out == (closed, offered), (out, closed, offered)
+        event(f"sweep waitlists: closed {closed > 0}, offered {offered > 0}")
 
     def _sweep_no_shows(self) -> None:
         model = self.model
@@ -744,6 +1082,14 @@ class BookingMachine(RuleBasedStateMachine):
         capacity = {s["id"]: s["capacity"] for s in snap["slots"]}
         assert all(1 <= r["place_no"] <= capacity[r["slot_id"]] for r in active_rows)
 
+        # 候补: the offers the model made get the numbers the store drew for them
+        offers = [w for w in model.entries if w.booking is not None]
+        drawn = [r["booking_no"] for r in snap["waitlist"] if r["booking_no"] is not None]
+        assert len(offers) == len(drawn), (offers, drawn)
+        for w, no in zip(offers, drawn, strict=True):
+            if not w.booking.no:
+                w.booking.no = no
+
         # every booking is the model's
         stored = {r["booking_no"]: r for r in snap["bookings"]}
         assert set(stored) == {b.no for b in model.bookings}
@@ -797,6 +1143,29 @@ class BookingMachine(RuleBasedStateMachine):
         assert bans == Counter({str(p.id): p.bans for p in model.patients if p.bans})
         assert warnings == Counter({str(p.id): p.warnings for p in model.patients if p.warnings})
 
+        # 候补: every entry is the model's, in arrival order; an offer is one held booking
+        lines = snap["waitlist"]
+        assert len(lines) == len(model.entries), (lines, model.entries)
+        for w, r in zip(model.entries, lines, strict=True):
+            got = (r["patient_id"], r["session_id"], r["status"], r["booking_no"])
+            want = (
+                model.patients[w.patient].id,
+                model.sessions[w.session].id,
+                w.status,
+                w.booking.no if w.booking else None,
+            )
+            assert got == want, (w, dict(r))
+            if r["status"] == "offered":
+                assert stored[r["booking_no"]]["status"] == "held", (w, dict(r))
+        for sid in {r["session_id"] for r in lines}:
+            mine = [r for r in lines if r["session_id"] == sid]
+            ever_offered = [r["id"] for r in mine if r["booking_no"] is not None]
+            waiting = [r["id"] for r in mine if r["status"] == "waiting"]
+            assert not ever_offered or not waiting or max(ever_offered) < min(waiting), mine
+        booked_in = {(r["session_id"], r["patient_id"]) for r in active_rows}
+        waiting_in = {(r["session_id"], r["patient_id"]) for r in lines if r["status"] == "waiting"}
+        assert not booked_in & waiting_in, booked_in & waiting_in
+
         # money: balances are the model's and never negative
         balances = {r["id"]: r["balance"] for r in snap["patients"]}
         for p in model.patients:
@@ -814,8 +1183,13 @@ def _snapshot(tx):
         "FROM bookings ORDER BY id"
     )
     patients = yield rows("SELECT id, balance FROM patients ORDER BY id")
+    waitlist = yield rows(
+        "SELECT w.id, w.patient_id, w.session_id, w.status, b.booking_no FROM waitlist w "
+        "LEFT JOIN bookings b ON b.id = w.offer_booking_id ORDER BY w.id"
+    )
     events = yield from outbox.events(tx)
     return {
+        "waitlist": [dict(r) for r in waitlist],
         "slots": [dict(r) for r in slots],
         "bookings": [dict(r) for r in bookings],
         "patients": [dict(r) for r in patients],

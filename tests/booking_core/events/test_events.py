@@ -86,6 +86,11 @@ STORED_KEYS = {
     "kiosk.status_changed": "kiosk_id online reason since devices",
     "kiosk.job_queued": "kiosk_id job_id kind job_payload created_at expires_at",
     "kiosk.job_acked": "kiosk_id job_id kind outcome reason booking_no requeued",
+    "waitlist.joined": "entry_id session_id patient_id day doctor position channel",
+    "waitlist.left": "entry_id session_id patient_id day doctor reason",
+    "waitlist.closed": "entry_id session_id patient_id day doctor reason phone_enc",
+    "waitlist.offered": BOOKING_KEYS + " entry_id deadline prepay",
+    "session.extra_places": "session_id slot_id places added_total booking_no offered",
 }
 
 EVENT_TYPE_IDS = [t.__name__ for t in EVENT_TYPES.values()]
@@ -323,6 +328,12 @@ async def test_an_act_audited_and_emitted_is_named_by_its_topic_in_both(world, s
         "kiosk.password_reset",
         # tests/booking_core/kiosks/test_late_payment.py: a late card charge sent back (#15)
         "booking.late_payment_refunded",
+        # tests/booking_core/bookings/test_waitlist checks the waitlist's (候补、加号)
+        "waitlist.joined",
+        "waitlist.left",
+        "waitlist.offered",
+        "waitlist.closed",
+        "session.extra_places",
     }
     assert topics >= both - elsewhere, "the scenario misses an act"
     assert topics & {"booking.confirmed", "booking.paid"}, "nothing was paid"

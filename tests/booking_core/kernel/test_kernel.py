@@ -317,6 +317,9 @@ SAMPLE_PARAMS = {
     "department": "儿科",
     "day": date(2026, 10, 1),
     "name": "国庆节",
+    "free": 2,  # 候补 (waitlist_not_needed)
+    "position": 3,  # 候补 (already_waiting)
+    "added": 5,  # 加号 (extra_places_exhausted)
 }
 
 

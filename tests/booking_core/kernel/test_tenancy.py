@@ -20,7 +20,7 @@ import inspect
 import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass, fields
-from datetime import date, time
+from datetime import date, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +65,7 @@ A_HAS_ROWS_IN = (
     *("messages", "surveys", "sms_registrations"),
     *("kiosks", "kiosk_devices", "kiosk_jobs"),
     *("feed_subscriptions", "feed_deliveries", "feed_attempts"),
+    *("waitlist",),
 )
 """Tables the world puts A's rows in (the snapshots compare every table, these included)."""
 
@@ -110,6 +111,7 @@ class Two:
     department: int  # A's
     doctor: int  # A's
     token: int  # A's HIS token
+    full_session: int  # A's, full, with A's patient waiting for a place (候补)
 
 
 def _feed_latest_event_of(hospital_id: int):
@@ -148,6 +150,14 @@ async def _two_hospitals(services, cipher) -> Two:
 
     await handle(payments.TopUp(patient_id=patient.id, amount=20_000))
     booked = await a.book(slots[0], patient.id, Channel.AGENT)
+    full = await a.session(  # 候补: one place, taken; A's patient waits for it
+        DAY + timedelta(days=1), "A0001", start=time(8, 0), end=time(8, 30), places=1
+    )
+    other = await a.patient("甲患者二", "13911110003")
+    await a.book((await slot_ids(services, full.id))[0], other.id, Channel.AGENT)
+    await handle(
+        bookings.JoinWaitlist(session_id=full.id, patient_id=patient.id, channel=Channel.AGENT)
+    )
     await b.book(b_slots[0], b_patient.id, Channel.AGENT)
     ban = await handle(
         blacklist.AddToBlacklist(patient_id=patient.id, until=date(2026, 8, 1), reason="甲 爽约")
@@ -286,6 +296,7 @@ async def _two_hospitals(services, cipher) -> Two:
         department=session.department_id,
         doctor=session.doctor_id,
         token=token,
+        full_session=full.id,
     )
 
 
@@ -430,6 +441,17 @@ def _command_cases(t: Two) -> list[tuple[Any, Refused | Answers]]:
             NOT_FOUND,
         ),
         (bookings.StopSession(actor=b, session_id=t.session, mode="cancel"), NOT_FOUND),
+        (
+            bookings.JoinWaitlist(
+                actor=b, session_id=t.full_session, patient_id=t.patient, channel=Channel.AGENT
+            ),
+            NOT_FOUND,
+        ),
+        (
+            bookings.LeaveWaitlist(actor=b, session_id=t.full_session, patient_id=t.patient),
+            NOT_FOUND,
+        ),
+        (bookings.AddExtraPlaces(actor=b, session_id=t.full_session), NOT_FOUND),
         (calls.StartCall(**to_a, call_sid="CA-A-9", **start), NOT_FOUND),
         # A's call started again through B's number: its stored answer is not B's to hear
         (calls.StartCall(actor=b, hospital_code="HB02", call_sid=call, **start), NOT_FOUND),
@@ -652,6 +674,8 @@ def _query_cases(t: Two, who: Actor) -> list[tuple[Callable, tuple[tuple, dict],
         (bookings.list_bookings, q(who, session_id=t.session), NONE_OF_A),
         (bookings.list_bookings, q(who, hospital_code="HA01"), NONE_OF_A),
         (bookings.stop_preview, q(t.session, who), NOT_FOUND),
+        (bookings.waitlist_line, q(t.full_session, who), NOT_FOUND),
+        (bookings.waitlist_of_patient, q(t.patient, who), NOT_FOUND),
         (blacklist.blacklist_rows, q(who), NONE_OF_A),
         (blacklist.list_blacklist, q(who), NONE_OF_A),
         (blacklist.list_blacklist, q(who, patient_id=t.patient), NONE_OF_A),
@@ -705,6 +729,7 @@ EXEMPT: dict[Any, str] = {
     bookings.RunDraws: "the engine's release-draw worker over every hospital (no door sends "
     "it); each request is booked as the actor that queued it, who passed the tenancy check then",
     bookings.SweepNoShows: "the engine's no-show sweep over every hospital",
+    bookings.SweepWaitlists: "the engine's waitlist sweep (lines closed, places offered)",
     calls.SweepCallbacks: "the engine's call-back sweep over every hospital",
     calls.SignOffAbsentAgents: "the engine's sweep of agents whose session ran out, every hospital",
     messages.QueueReminders: "the engine's reminder sweep, each hospital in its own zone",

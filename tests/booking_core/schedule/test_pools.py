@@ -457,3 +457,26 @@ async def test_places_added_to_a_session_later_go_to_the_public_pool(world, serv
     counts = await pools(services, session.id)
     assert counts["public"] == (10, 2, False)
     assert sum(c for c, _b, _r in counts.values()) == 12
+
+
+# --- a waitlist offer takes the freed place from its pool -------------------------------------
+
+
+async def test_a_waitlist_offer_takes_the_freed_place_from_its_pool(world, services, clock):
+    """候补 × 号源池: a place freed in the IVR pool of a full session is offered to the first
+    in line, and the offer counts in that pool: every pool's counter still equals its
+    active bookings, so no channel books past its share once the offer is answered."""
+    session, slot = await pooled_world(world, services)
+    clock.set(local(2026, 8, 1, 9, 0))  # public released; referral rolled into it
+    nos = []
+    for channel in (Channel.IVR, Channel.IVR, *[Channel.SMS] * 8):
+        nos.append((await book(services, slot, await world.patient(), channel=channel)).booking)
+    waiting = await world.patient()
+    await services.handle(
+        bookings.JoinWaitlist(session_id=session.id, patient_id=waiting.id, channel=Channel.SMS)
+    )
+    await services.handle(bookings.CancelBooking(booking_no=nos[0].booking_no))
+    counts = await pools(services, session.id)
+    actives = await active_by_pool(services, session.id)
+    assert {p: c[1] for p, c in counts.items() if c[1]} == actives
+    assert actives == {"ivr": 2, "public": 8}  # the offer (held) in the IVR pool
