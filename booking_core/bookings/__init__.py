@@ -26,6 +26,7 @@ from .model import (
     BookingStatus,
     BookingView,
     CancelReason,
+    DrawOutcome,
     ExtraPlaces,
     WaitlistEntry,
     WaitlistStatus,

@@ -10,8 +10,8 @@ from aiohttp import web
 from booking_core import bookings
 from booking_core.bookings import WaitlistEntry
 
+from ...refusals import local
 from ..common import actor, services
-from .common import local
 
 
 def entry_row(entry: WaitlistEntry, tz: str) -> dict[str, Any]:

@@ -385,7 +385,7 @@ def test_channel_pools_state_machine_on_sqlite(tmp_path) -> None:
         return Database(f"{folder}/guahao.db", lambda: shutil.rmtree(folder))
 
     run_state_machine_as_test(
-        lambda: PoolMachine(new_database), settings=settings(max_examples=40, **MACHINE_SETTINGS)
+        lambda: PoolMachine(new_database), settings=settings(max_examples=20, **MACHINE_SETTINGS)
     )
 
 
@@ -396,5 +396,5 @@ def test_channel_pools_state_machine_on_postgres(postgres_dsn) -> None:
         return Database(dsn, lambda: drop_database(dsn))
 
     run_state_machine_as_test(
-        lambda: PoolMachine(new_database), settings=settings(max_examples=10, **MACHINE_SETTINGS)
+        lambda: PoolMachine(new_database), settings=settings(max_examples=6, **MACHINE_SETTINGS)
     )
