@@ -1,5 +1,6 @@
 """A checked ban and its insertion, shared by every way a ban is added (one by one, a
-file, the HIS's list): :func:`check_ban`, then :func:`insert_ban`."""
+file, the HIS's list, the no-show rule, the credit ladder): :func:`check_ban`, then
+:func:`insert_ban`."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ class PlannedBan:
     reason: str
     source: BanSource
     ends_at: datetime
+    strike: int | None = None  # the credit ladder's strike that gave it (信用)
 
 
 def check_ban(tx: Tx, cmd: AddToBlacklist) -> Unit[PlannedBan]:
@@ -90,6 +92,7 @@ def insert_ban(tx: Tx, ban: PlannedBan, actor: Actor) -> Unit[int]:
         until=ban.ends_at,
         reason=ban.reason,
         source=ban.source,
+        strike=ban.strike,
     )
     tx.emit(blacklisted)
     tx.audit(

@@ -35,7 +35,7 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from ..events.audit import AuditAction
-from ..events.model import CreditWarned, PatientBlacklisted
+from ..events.model import CreditWarned
 from ..kernel.actor import Actor
 from ..kernel.deps import Deps
 from ..kernel.unit import Tx, Unit, execute, from_epoch, rows, to_epoch, val
@@ -43,6 +43,7 @@ from ..patients.repo import patient_by_id
 from ..rules.checks import at_local
 from ..rules.model import RuleKey, RuleSet, ladder_step
 from ..rules.repo import cached_rules
+from .bans import PlannedBan, insert_ban
 from .model import BanSource
 from .repo import active_ban
 
@@ -193,36 +194,10 @@ def _ban(
     actor: Actor,
 ) -> Unit[int]:
     reason = f"credit: strike {number} within {period.days} days ({kind})"
-    entry_id: int = yield val(
-        "INSERT INTO blacklist (hospital_id, patient_id, reason, source, starts_at, ends_at, "
-        "created_by) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
-        scope,
-        patient_id,
-        reason,
-        str(BanSource.CREDIT),
-        tx.epoch,
-        to_epoch(ends_at),
-        actor.label,
+    ban = PlannedBan(
+        patient_id, hospital_id, scope, reason, BanSource.CREDIT, ends_at, strike=number
     )
-    blacklisted = PatientBlacklisted(
-        hospital_id=hospital_id,
-        entry_id=entry_id,
-        patient_id=patient_id,
-        until=ends_at,
-        reason=reason,
-        source=str(BanSource.CREDIT),
-        strike=number,
-    )
-    tx.emit(blacklisted)
-    tx.audit(
-        actor,
-        AuditAction.PATIENT_BLACKLISTED,
-        "patient",
-        patient_id,
-        hospital_id=hospital_id,
-        after=blacklisted.payload(),
-    )
-    return entry_id
+    return (yield from insert_ban(tx, ban, actor))
 
 
 def after_cancellation(

@@ -6,21 +6,19 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from ..events.audit import AuditAction
-from ..events.model import PatientBlacklisted
 from ..kernel import tenancy
 from ..kernel.actor import Actor
 from ..kernel.deps import Deps
 from ..kernel.errors import BookingError, InvalidInput, NotFound
 from ..kernel.registry import handler_table, on
-from ..kernel.unit import Tx, Unit, one, rows, to_epoch, val
+from ..kernel.unit import Tx, Unit, one, rows, val
 from ..patients.queries import patient_by_card
 from ..patients.repo import patient_by_id
 from ..rules.checks import ban_end
 from ..rules.model import RuleKey
 from ..rules.repo import cached_rules
 from .appeals import decide_appeal, file_appeal
-from .bans import check_ban, insert_ban, lift_entry, same_ban_exists
+from .bans import PlannedBan, check_ban, insert_ban, lift_entry, same_ban_exists
 from .commands import (
     AddToBlacklist,
     DecideAppeal,
@@ -143,34 +141,8 @@ def apply_no_show_rule(
     tz_name = yield val("SELECT timezone FROM hospitals WHERE id = ?", hospital_id)
     ends_at = ban_end(tx.now, rules, ZoneInfo(tz_name))
     reason = f"{count} no-shows within {period.days} days"
-    entry_id = yield val(
-        "INSERT INTO blacklist (hospital_id, patient_id, reason, source, starts_at, ends_at, "
-        "created_by) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
-        hospital_id,
-        patient_id,
-        reason,
-        str(BanSource.NO_SHOW),
-        tx.epoch,
-        to_epoch(ends_at),
-        actor.label,
-    )
-    blacklisted = PatientBlacklisted(
-        hospital_id=hospital_id,
-        entry_id=entry_id,
-        patient_id=patient_id,
-        until=ends_at,
-        reason=reason,
-        source="no_show",
-    )
-    tx.emit(blacklisted)
-    tx.audit(
-        actor,
-        AuditAction.PATIENT_BLACKLISTED,
-        "patient",
-        patient_id,
-        hospital_id=hospital_id,
-        after=blacklisted.payload(),
-    )
+    ban = PlannedBan(patient_id, hospital_id, hospital_id, reason, BanSource.NO_SHOW, ends_at)
+    yield from insert_ban(tx, ban, actor)
     return True
 
 

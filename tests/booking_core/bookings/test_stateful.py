@@ -1213,7 +1213,7 @@ def test_booking_services_state_machine_on_sqlite(tmp_path) -> None:
 
     run_state_machine_as_test(
         lambda: BookingMachine(new_database),
-        settings=settings(max_examples=30, **MACHINE_SETTINGS),
+        settings=settings(max_examples=12, **MACHINE_SETTINGS),
     )
 
 
@@ -1225,5 +1225,5 @@ def test_booking_services_state_machine_on_postgres(postgres_dsn) -> None:
 
     run_state_machine_as_test(
         lambda: BookingMachine(new_database),
-        settings=settings(max_examples=10, **MACHINE_SETTINGS),
+        settings=settings(max_examples=5, **MACHINE_SETTINGS),
     )
