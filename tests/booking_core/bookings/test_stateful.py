@@ -808,7 +808,7 @@ class BookingMachine(RuleBasedStateMachine):
         here = (s.department, s.day)
         if not s.open or self.now >= s.starts_at:
             return e.WaitlistClosed
-        if model.patients[patient].banned:
+        if model.patients[patient].banned(self.now):
             return e.Blacklisted
         if any(w.live and w.session == session for w in model.entries if w.patient == patient):
             return e.AlreadyWaiting
@@ -911,7 +911,7 @@ class BookingMachine(RuleBasedStateMachine):
             expected: type[e.BookingError] | None = e.InvalidState
         elif model.prepay and b.paid < b.fee:
             expected = e.InvalidState
-        elif model.patients[b.patient].banned:
+        elif model.patients[b.patient].banned(self.now):
             expected = e.Blacklisted
         else:
             expected = None
@@ -1213,7 +1213,7 @@ def test_booking_services_state_machine_on_sqlite(tmp_path) -> None:
 
     run_state_machine_as_test(
         lambda: BookingMachine(new_database),
-        settings=settings(max_examples=12, **MACHINE_SETTINGS),
+        settings=settings(max_examples=60, **MACHINE_SETTINGS),
     )
 
 
@@ -1225,5 +1225,5 @@ def test_booking_services_state_machine_on_postgres(postgres_dsn) -> None:
 
     run_state_machine_as_test(
         lambda: BookingMachine(new_database),
-        settings=settings(max_examples=5, **MACHINE_SETTINGS),
+        settings=settings(max_examples=20, **MACHINE_SETTINGS),
     )
