@@ -46,7 +46,15 @@ STAND_IN = """
   Call.prototype = Object.create(Emitter.prototype);
   Call.prototype.mute = function (flag) { this.muted.push(flag === undefined ? true : flag); };
   Call.prototype.isMuted = function () { return !!this.muted[this.muted.length - 1]; };
-  Call.prototype.disconnect = function () { this.disconnects += 1; this.emit("disconnect", this); };
+  Call.prototype.disconnect = function () {
+    this.disconnects += 1;
+    // kept in the tab's sessionStorage too: a hang-up opens the wrap-up form, a page load
+    // that ends this record (the test reads it there: hung_up below)
+    var kept = JSON.parse(sessionStorage.getItem("__softphone.hangups") || "[]");
+    kept.push(record.calls.indexOf(this));
+    sessionStorage.setItem("__softphone.hangups", JSON.stringify(kept));
+    this.emit("disconnect", this);
+  };
   function Device(token, options) {
     this.token = token; this.options = options || {}; this.registered = 0;
     this.connects = []; this.updatedTokens = []; this.handlers = {};
