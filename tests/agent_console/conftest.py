@@ -12,8 +12,8 @@ from tests.support.world import World
 
 
 @pytest.fixture
-def db_url(tmp_path) -> str:
-    return str(tmp_path / "guahao.db")
+def db_url(sqlite_url) -> str:
+    return sqlite_url
 
 
 @pytest.fixture

@@ -8,16 +8,10 @@ from aiohttp import web
 
 from agent_console import web as console_web
 from tests.agent_console.office.office_world import hospital, sign_in
+from tests.support.fixtures import on_both_stores  # noqa: F401  (db_url)
 
 HUGE = str(2**64 + 1)
 HEADERS = ("Content-Security-Policy", "X-Frame-Options", "Cache-Control")
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db_url(request, tmp_path) -> str:
-    if request.param == "sqlite":
-        return str(tmp_path / "guahao.db")
-    return request.getfixturevalue("fresh_pg_dsn")
 
 
 @pytest.fixture

@@ -32,16 +32,10 @@ from tests.agent_console.helpers import (
     console_settings,
     table,
 )
+from tests.support.fixtures import on_both_stores  # noqa: F401  (db_url)
 
 SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 WRONG = "not the password at all"
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db_url(request, tmp_path) -> str:
-    if request.param == "sqlite":
-        return str(tmp_path / "guahao.db")
-    return request.getfixturevalue("fresh_pg_dsn")
 
 
 @pytest.fixture

@@ -28,17 +28,11 @@ from booking_core.schedule.making import plan_session
 from booking_core.schedule.model import ROW_REASONS
 from tests.agent_console.helpers import Console, console_settings, table
 from tests.agent_console.office.office_world import SECRET, hospital, sign_in
+from tests.support.fixtures import on_both_stores  # noqa: F401  (db_url)
 
 JSON = {"Accept": "application/json"}
 MONDAY = date(2026, 7, 13)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db_url(request, tmp_path) -> str:
-    if request.param == "sqlite":
-        return str(tmp_path / "guahao.db")
-    return request.getfixturevalue("fresh_pg_dsn")
 
 
 @pytest.fixture

@@ -18,17 +18,11 @@ import pytest
 from booking_core.patients import FillPatientKeys
 from tests.agent_console.desk.desk_world import LI_PHONE, transfer
 from tests.agent_console.helpers import table
+from tests.support.fixtures import on_both_stores  # noqa: F401  (db_url)
 from tests.support.world import World, resident_id
 
 MAX_PAGE_LOADS = 6  # issue #14: an unknown caller registered and booked
 NEW_ID = resident_id(601, birth="19900215")
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db_url(request, tmp_path) -> str:
-    if request.param == "sqlite":
-        return str(tmp_path / "guahao.db")
-    return request.getfixturevalue("fresh_pg_dsn")
 
 
 @pytest.fixture

@@ -13,13 +13,7 @@ from booking_core.kernel.errors import NotFound
 from booking_core.patients import RevealPatient, search_patients
 from tests.agent_console.desk.desk_world import LI_PHONE, transfer
 from tests.agent_console.helpers import add_operator, table
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db_url(request, tmp_path) -> str:
-    if request.param == "sqlite":
-        return str(tmp_path / "guahao.db")
-    return request.getfixturevalue("fresh_pg_dsn")
+from tests.support.fixtures import on_both_stores  # noqa: F401  (db_url)
 
 
 async def _agent(services, name: str, hospital: str) -> Actor:

@@ -11,19 +11,13 @@ import pytest
 from booking_core.kernel.identity import mask_long_digits, mask_long_digits_in
 from booking_core.kernel.unit import rows
 from tests.ivr.helpers import Twilio, make_root
+from tests.support.fixtures import on_both_stores  # noqa: F401  (db_url)
 from tests.support.world import World, resident_id
 
 ID_NUMBER = resident_id(608)  # ends in X: typed with * on a keypad
 TYPED = ID_NUMBER[:-1] + "*"
 STRANGER = "+8613700009999"  # a number registered to nobody
 TYPED_SID, REPLAY_SID, BAD_SID = (f"CA{n:032x}" for n in (0xA1, 0xA2, 0xA3))
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db_url(request, tmp_path) -> str:
-    if request.param == "sqlite":
-        return str(tmp_path / "guahao.db")
-    return request.getfixturevalue("fresh_pg_dsn")
 
 
 @pytest.fixture

@@ -13,16 +13,10 @@ import pytest
 
 from booking_core import bookings
 from booking_core.schedule import Period
+from tests.support.fixtures import on_both_stores  # noqa: F401  (db_url)
 from tests.support.world import World, first_slot, local, slot_ids
 
 DR = "00901"  # 赵医生 of department 102 (desk_world): 2026-07-12 afternoon, 4 slots × 3 places
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db_url(request, tmp_path) -> str:
-    if request.param == "sqlite":
-        return str(tmp_path / "guahao.db")
-    return request.getfixturevalue("fresh_pg_dsn")
 
 
 @pytest.fixture

@@ -15,16 +15,10 @@ from booking_core.blacklist.handlers import insert_ban
 from booking_core.kernel.actor import Actor, Channel
 from tests.agent_console.helpers import table
 from tests.agent_console.office.office_world import sign_in
+from tests.support.fixtures import on_both_stores  # noqa: F401  (db_url)
 from tests.support.world import World
 
 PATIENTS = 60
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db_url(request, tmp_path) -> str:
-    if request.param == "sqlite":
-        return str(tmp_path / "guahao.db")
-    return request.getfixturevalue("fresh_pg_dsn")
 
 
 @pytest.fixture

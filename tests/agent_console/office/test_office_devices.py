@@ -17,16 +17,10 @@ from edge.mosquitto import password_matches
 from tests.agent_console.helpers import add_operator, console_settings, table
 from tests.agent_console.office.devices_world import Hall, hall
 from tests.agent_console.office.office_world import SECRET, sign_in
+from tests.support.fixtures import on_both_stores  # noqa: F401  (db_url)
 
 FORM = re.compile(r'<form method="post"')
 PASSWORD = re.compile(r'<code class="secret" id="kiosk-password">([^<]+)</code>')
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db_url(request, tmp_path) -> str:
-    if request.param == "sqlite":
-        return str(tmp_path / "guahao.db")
-    return request.getfixturevalue("fresh_pg_dsn")
 
 
 @pytest.fixture

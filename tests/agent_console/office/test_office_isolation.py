@@ -11,14 +11,8 @@ from openpyxl import load_workbook
 
 from tests.agent_console.office.office_world import events, hospital, sign_in
 from tests.agent_console.office.test_office_complaints import complaint
+from tests.support.fixtures import on_both_stores  # noqa: F401  (db_url)
 from tests.support.world import phone
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db_url(request, tmp_path) -> str:
-    if request.param == "sqlite":
-        return str(tmp_path / "guahao.db")
-    return request.getfixturevalue("fresh_pg_dsn")
 
 
 @pytest.fixture

@@ -37,6 +37,7 @@ from tests.agent_console.office.live_world import (
     wait_seconds,
 )
 from tests.agent_console.office.office_world import SECRET, book, hospital
+from tests.support.fixtures import on_both_stores  # noqa: F401  (db_url)
 from tests.support.waiting import eventually
 from tests.support.world import World
 
@@ -44,13 +45,6 @@ DESKS = 100
 BOARDS = 100
 TRANSFERS = 50  # in one minute of the clock
 STEP = timedelta(seconds=60 / TRANSFERS)
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db_url(request, tmp_path) -> str:
-    if request.param == "sqlite":
-        return str(tmp_path / "guahao.db")
-    return request.getfixturevalue("fresh_pg_dsn")
 
 
 @pytest.fixture

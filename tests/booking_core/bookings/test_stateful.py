@@ -33,9 +33,6 @@ Each rule runs its coroutine with ``loop.run_until_complete`` on an event loop t
 
 from __future__ import annotations
 
-import asyncio
-import shutil
-import tempfile
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -43,10 +40,9 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, event, settings
+from hypothesis import event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
-    RuleBasedStateMachine,
     initialize,
     invariant,
     precondition,
@@ -72,18 +68,19 @@ from booking_core.bookings import (
     SweepNoShows,
     SweepWaitlists,
 )
-from booking_core.bus import BookingServices, bootstrap
 from booking_core.events import outbox
 from booking_core.kernel import errors as e
 from booking_core.kernel.actor import Channel
-from booking_core.kernel.clock import FrozenClock
-from booking_core.kernel.pii import Cipher
-from booking_core.kernel.unit import Command, rows, val
+from booking_core.kernel.unit import rows
 from booking_core.rules import PeriodType, Rule, RuleKey, SetRule
 from booking_core.schedule import Period
-from booking_core.store import make_store
-from tests.support.fixtures import TEST_PII_KEY
-from tests.support.services import create_database, drop_database
+from tests.support.machine import (
+    SETTINGS,
+    Database,
+    StoreMachine,
+    postgres_databases,
+    sqlite_databases,
+)
 from tests.support.world import TZ, World, local, resident_id, slots_of
 
 S = BookingStatus
@@ -408,51 +405,10 @@ def nearest_free_slot(model: Model, target: MSession, b: MBooking) -> int | None
 # --- the machine -------------------------------------------------------------------------------
 
 
-@dataclass
-class Database:
-    """Where one example's store lives; ``drop`` removes it."""
-
-    url: str
-    drop: Callable[[], None]
-
-
-class BookingMachine(RuleBasedStateMachine):
+class BookingMachine(StoreMachine):
     def __init__(self, new_database: Callable[[], Database]) -> None:
-        super().__init__()
-        self.loop = asyncio.new_event_loop()
-        self.database = new_database()
-        self.clock = FrozenClock(STARTS[0])
-        self.store = make_store(self.database.url, self.clock, outbox_consumers=["test"])
-        self.opened = False
-        self.services: BookingServices = bootstrap(self.store, Cipher.from_base64(TEST_PII_KEY))
+        super().__init__(new_database, STARTS[0])
         self.model: Model | None = None
-
-    def teardown(self) -> None:
-        try:
-            if self.opened:
-                self.loop.run_until_complete(self.store.close())
-        finally:
-            self.loop.close()
-            self.database.drop()
-
-    # --- plumbing ------------------------------------------------------------------------
-
-    def _await(self, coro) -> Any:
-        return self.loop.run_until_complete(coro)
-
-    def read(self, fn, *args) -> Any:
-        return self._await(self.store.read(fn, *args))
-
-    def run(self, cmd: Command) -> Any:
-        """The command's answer, or the domain error it was refused with (which must have
-        changed nothing and recorded no event: the invariants check the rest)."""
-        before = self.read(_last_event_id)
-        try:
-            return self._await(self.services.handle(cmd))
-        except e.BookingError as err:
-            refusal = err
-        assert self.read(_last_event_id) == before, f"{cmd} refused ({refusal!r}) but emitted"
-        return refusal
 
     @staticmethod
     def expect(outcome: Any, expected: type[e.BookingError] | None, what: str) -> bool:
@@ -503,8 +459,7 @@ class BookingMachine(RuleBasedStateMachine):
     ) -> None:
         """The hospital, its sessions and patients, then a few bookings to work on."""
         self.clock.set(start)
-        self._await(self.store.open())
-        self.opened = True
+        self.open()
         self.model = model = Model(
             prepay=prepay,
             max_active=max_active,
@@ -1172,10 +1127,6 @@ class BookingMachine(RuleBasedStateMachine):
             assert balances[p.id] == p.balance >= 0, (p, balances[p.id])
 
 
-def _last_event_id(tx):
-    return (yield val("SELECT coalesce(max(id), 0) FROM outbox"))
-
-
 def _snapshot(tx):
     slots = yield rows("SELECT id, capacity, booked FROM slots ORDER BY id")
     bookings = yield rows(
@@ -1199,31 +1150,19 @@ def _snapshot(tx):
 
 # --- the tests ---------------------------------------------------------------------------------
 
-MACHINE_SETTINGS = {
-    "deadline": None,
-    "stateful_step_count": 30,
-    "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large],
-}
+MACHINE_SETTINGS = {**SETTINGS, "stateful_step_count": 30}
 
 
-def test_booking_services_state_machine_on_sqlite(tmp_path) -> None:
-    def new_database() -> Database:
-        folder = tempfile.mkdtemp(dir=tmp_path)
-        return Database(f"{folder}/guahao.db", lambda: shutil.rmtree(folder))
-
+def test_booking_services_state_machine_on_sqlite(tmp_path, migrated_sqlite) -> None:
     run_state_machine_as_test(
-        lambda: BookingMachine(new_database),
+        lambda: BookingMachine(sqlite_databases(tmp_path, migrated_sqlite)),
         settings=settings(max_examples=60, **MACHINE_SETTINGS),
     )
 
 
 @pytest.mark.postgres
-def test_booking_services_state_machine_on_postgres(postgres_dsn) -> None:
-    def new_database() -> Database:
-        dsn = create_database(postgres_dsn)
-        return Database(dsn, lambda: drop_database(dsn))
-
+def test_booking_services_state_machine_on_postgres(postgres_dsn, migrated_template) -> None:
     run_state_machine_as_test(
-        lambda: BookingMachine(new_database),
+        lambda: BookingMachine(postgres_databases(postgres_dsn, migrated_template)),
         settings=settings(max_examples=20, **MACHINE_SETTINGS),
     )

@@ -17,13 +17,7 @@ from booking_core.kernel.errors import InvalidState, NotFound
 from booking_core.kernel.unit import execute
 from tests.agent_console.desk.desk_world import build, transfer
 from tests.agent_console.helpers import table
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db_url(request, tmp_path) -> str:
-    if request.param == "sqlite":
-        return str(tmp_path / "guahao.db")
-    return request.getfixturevalue("fresh_pg_dsn")
+from tests.support.fixtures import on_both_stores  # noqa: F401  (db_url)
 
 
 @pytest.fixture

@@ -19,19 +19,14 @@ After every step:
 
 from __future__ import annotations
 
-import asyncio
-import shutil
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, event, settings
+from hypothesis import event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
-    RuleBasedStateMachine,
     initialize,
     invariant,
     precondition,
@@ -40,18 +35,18 @@ from hypothesis.stateful import (
 )
 
 from booking_core.bookings import BookSlot, CancelBooking
-from booking_core.bus import BookingServices, bootstrap
 from booking_core.kernel import errors as e
 from booking_core.kernel.actor import Channel
-from booking_core.kernel.clock import FrozenClock
-from booking_core.kernel.pii import Cipher
-from booking_core.kernel.unit import Command, rows
+from booking_core.kernel.unit import rows
 from booking_core.rules import Rule, RuleKey, SetRule
 from booking_core.schedule import Period
-from booking_core.store import make_store
-from tests.booking_core.bookings.test_stateful import Database, _last_event_id
-from tests.support.fixtures import TEST_PII_KEY
-from tests.support.services import create_database, drop_database
+from tests.support.machine import (
+    SETTINGS,
+    Database,
+    StoreMachine,
+    postgres_databases,
+    sqlite_databases,
+)
 from tests.support.world import World, local, slots_of
 
 DAY = date(2026, 8, 7)
@@ -192,45 +187,15 @@ class Model:
 # --- the machine ----------------------------------------------------------------------------
 
 
-class PoolMachine(RuleBasedStateMachine):
+class PoolMachine(StoreMachine):
     def __init__(self, new_database: Callable[[], Database]) -> None:
-        super().__init__()
-        self.loop = asyncio.new_event_loop()
-        self.database = new_database()
-        self.clock = FrozenClock(STARTS[0])
-        self.store = make_store(self.database.url, self.clock, outbox_consumers=["test"])
-        self.opened = False
-        self.services: BookingServices = bootstrap(self.store, Cipher.from_base64(TEST_PII_KEY))
+        super().__init__(new_database, STARTS[0])
         self.model: Model | None = None
         self.patients: list[int] = []
 
-    def teardown(self) -> None:
-        try:
-            if self.opened:
-                self.loop.run_until_complete(self.store.close())
-        finally:
-            self.loop.close()
-            self.database.drop()
-
-    def _await(self, coro) -> Any:
-        return self.loop.run_until_complete(coro)
-
-    def read(self, fn, *args) -> Any:
-        return self._await(self.store.read(fn, *args))
-
-    def run(self, cmd: Command) -> Any:
-        before = self.read(_last_event_id)
-        try:
-            return self._await(self.services.handle(cmd))
-        except e.BookingError as err:
-            refusal = err
-        assert self.read(_last_event_id) == before, f"{cmd} refused ({refusal!r}) but emitted"
-        return refusal
-
     @initialize(start=st.sampled_from(STARTS))
     def build_world(self, start: datetime) -> None:
-        self._await(self.store.open())
-        self.opened = True
+        self.open()
         world = World(self.services)
         sessions = []
         slot_capacity = {}
@@ -372,29 +337,19 @@ def _snapshot(tx):
     }
 
 
-MACHINE_SETTINGS = {
-    "deadline": None,
-    "stateful_step_count": 50,
-    "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large],
-}
+MACHINE_SETTINGS = {**SETTINGS, "stateful_step_count": 50}
 
 
-def test_channel_pools_state_machine_on_sqlite(tmp_path) -> None:
-    def new_database() -> Database:
-        folder = tempfile.mkdtemp(dir=tmp_path)
-        return Database(f"{folder}/guahao.db", lambda: shutil.rmtree(folder))
-
+def test_channel_pools_state_machine_on_sqlite(tmp_path, migrated_sqlite) -> None:
     run_state_machine_as_test(
-        lambda: PoolMachine(new_database), settings=settings(max_examples=20, **MACHINE_SETTINGS)
+        lambda: PoolMachine(sqlite_databases(tmp_path, migrated_sqlite)),
+        settings=settings(max_examples=20, **MACHINE_SETTINGS),
     )
 
 
 @pytest.mark.postgres
-def test_channel_pools_state_machine_on_postgres(postgres_dsn) -> None:
-    def new_database() -> Database:
-        dsn = create_database(postgres_dsn)
-        return Database(dsn, lambda: drop_database(dsn))
-
+def test_channel_pools_state_machine_on_postgres(postgres_dsn, migrated_template) -> None:
     run_state_machine_as_test(
-        lambda: PoolMachine(new_database), settings=settings(max_examples=6, **MACHINE_SETTINGS)
+        lambda: PoolMachine(postgres_databases(postgres_dsn, migrated_template)),
+        settings=settings(max_examples=6, **MACHINE_SETTINGS),
     )
