@@ -46,7 +46,10 @@ SAMPLES: dict[str, tuple[errors.GuahaoError, ...]] = {
     "booking_closed": (errors.BookingClosed(closed_at=WHEN),),
     "cancel_deadline_passed": (errors.CancelDeadlinePassed(deadline=WHEN),),
     "reschedule_deadline_passed": (errors.RescheduleDeadlinePassed(deadline=WHEN),),
-    "blacklisted": (errors.Blacklisted(until=datetime(2026, 10, 18, tzinfo=TZ), reason="no_show"),),
+    "blacklisted": tuple(
+        errors.Blacklisted(until=datetime(2026, 10, 18, tzinfo=TZ), reason="", source=source)
+        for source in ("no_show", "credit", "admin")
+    ),
     "no_ban_to_appeal": (errors.NoBanToAppeal(patient_id=1),),
     "appeal_pending": (errors.AppealPending(appeal_id=7, filed_at=WHEN),),
     "not_eligible": (

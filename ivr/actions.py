@@ -135,7 +135,7 @@ class CoreActions:
             **by,
         )
         out = []
-        for p, until in found:
+        for p, ban in found:
             out.append(
                 {
                     "id": p.id,
@@ -143,8 +143,9 @@ class CoreActions:
                     "family": family_name(p.name),  # what the voice says (ivr/names.py)
                     "sex": sex_of(p.id_last4),
                     "banned_until": None
-                    if until is None
-                    else until.astimezone(ZoneInfo(call.timezone)).date().isoformat(),
+                    if ban is None
+                    else ban.ends_at.astimezone(ZoneInfo(call.timezone)).date().isoformat(),
+                    "banned_by": None if ban is None else str(ban.source),
                 }
             )
         return out

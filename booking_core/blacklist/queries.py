@@ -4,7 +4,6 @@ the end of their longest ban (the phone line's look-up)."""
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import datetime
 from typing import Any
 
 from ..kernel import tenancy
@@ -16,19 +15,21 @@ from ..patients.model import Patient
 from ..patients.queries import find_patients
 from .appeals import appeal_from
 from .model import BanSource, BlacklistEntry
-from .repo import blacklist_from
+from .repo import active_ban, blacklist_from
 
 
 def patients_with_bans(
     tx: Tx, actor: Actor, cipher: Cipher, *, hospital_code: str, **by: str
-) -> Unit[list[tuple[Patient, datetime | None]]]:
+) -> Unit[list[tuple[Patient, BlacklistEntry | None]]]:
     """Patients found by phone, card or ID number (as :func:`queries.find_patients`), each
-    with the end of its longest active ban or None: one read for the phone line's look-up."""
+    with the ban in force that ends last, the booking rule's (:func:`.repo.active_ban`:
+    platform-wide bans of the same person too), or None: one read for the phone line's
+    look-up."""
     found = yield from find_patients(tx, actor, cipher, hospital_code=hospital_code, **by)
-    out: list[tuple[Patient, datetime | None]] = []
+    out: list[tuple[Patient, BlacklistEntry | None]] = []
     for patient in found:
-        bans = yield from list_blacklist(tx, actor, patient_id=patient.id)
-        out.append((patient, max((b.ends_at for b in bans), default=None)))
+        ban = yield from active_ban(patient.id, patient.hospital_id, tx.epoch)
+        out.append((patient, ban))
     return out
 
 

@@ -128,7 +128,9 @@ def admit(
     if rules.on(RuleKey.BLACKLIST_CHECK):
         ban = yield from active_ban(patient["id"], ctx["hospital_id"], tx.epoch)
         if ban is not None:
-            raise Blacklisted(until=ban.ends_at.astimezone(tz), reason=ban.reason)
+            raise Blacklisted(
+                until=ban.ends_at.astimezone(tz), reason=ban.reason, source=ban.source
+            )
     other = moving if moving is not None else 0
     mine = yield one(
         "SELECT max(CASE WHEN slot_id = ? THEN booking_no END) AS in_slot, "

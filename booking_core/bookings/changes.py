@@ -288,7 +288,9 @@ def confirm_booking(tx: Tx, cmd: ConfirmBooking, deps: Deps) -> Unit[BookingView
         if ban is not None:
             ctx = yield from slot_context(booking.slot_id, cmd.actor)
             raise Blacklisted(
-                until=ban.ends_at.astimezone(ZoneInfo(ctx["timezone"])), reason=ban.reason
+                until=ban.ends_at.astimezone(ZoneInfo(ctx["timezone"])),
+                reason=ban.reason,
+                source=ban.source,
             )
     yield from _set_status(tx, booking, BookingStatus.CONFIRMED, hold_expires_at=None)
     yield from accept_offer(tx, booking, cmd.actor)  # 候补: a place offered, confirmed

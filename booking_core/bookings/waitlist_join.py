@@ -61,7 +61,9 @@ def join_waitlist(tx: Tx, cmd: JoinWaitlist, deps: Deps) -> Unit[WaitlistEntry]:
     if rules.on(RuleKey.BLACKLIST_CHECK):
         ban = yield from active_ban(patient["id"], session["hospital_id"], tx.epoch)
         if ban is not None:
-            raise Blacklisted(until=ban.ends_at.astimezone(tz), reason=ban.reason)
+            raise Blacklisted(
+                until=ban.ends_at.astimezone(tz), reason=ban.reason, source=ban.source
+            )
     live = yield one(
         f"SELECT id FROM waitlist WHERE session_id = ? AND patient_id = ? "
         f"AND status IN {LIVE_WAITLIST_SQL}",

@@ -138,12 +138,14 @@ class AlreadyBooked(BookingError):
 
 class Blacklisted(BookingError):
     """The patient is banned until ``until`` (黑名单): the hospital-local instant the ban
-    ends (exclusive; local midnight after its last day), so booking is open from then."""
+    ends (exclusive; local midnight after its last day), so booking is open from then.
+    ``source`` is who banned them (a ``BanSource``: no_show, credit, admin, his), so a door
+    says "after missed visits" only when that is why."""
 
     code = "blacklisted"
 
-    def __init__(self, until: datetime, reason: str) -> None:
-        super().__init__(until=until, reason=reason)
+    def __init__(self, until: datetime, reason: str, source: str) -> None:
+        super().__init__(until=until, reason=reason, source=source)
 
 
 class NoBanToAppeal(BookingError):

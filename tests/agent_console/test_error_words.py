@@ -13,7 +13,7 @@ TZ = ZoneInfo("Asia/Shanghai")
 
 
 def test_an_instant_reads_as_local_date_and_time():
-    err = Blacklisted(until=datetime(2026, 10, 18, tzinfo=TZ), reason="no_show")
+    err = Blacklisted(until=datetime(2026, 10, 18, tzinfo=TZ), reason="爽约3次", source="no_show")
     assert refusal(err, "zh")[0] == "该患者在黑名单中，至 2026-10-18 00:00 解除。"
     assert refusal(err, "en")[0] == "This patient is blacklisted until 2026-10-18 00:00."
 

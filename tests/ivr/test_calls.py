@@ -7,6 +7,8 @@ from datetime import date, time
 from types import SimpleNamespace
 
 from booking_core import blacklist, bookings, calls, complaints, schedule
+from booking_core.blacklist.bans import PlannedBan, insert_ban
+from booking_core.blacklist.model import BanSource
 from booking_core.bookings import BookingStatus
 from booking_core.events import outbox
 from booking_core.kernel.actor import SYSTEM, Channel
@@ -310,15 +312,33 @@ async def test_my_bookings_for_an_unregistered_number_asks_for_the_card(twilio, 
 
 async def test_blacklisted_caller_hears_until_when(twilio, patient, services):
     await services.handle(
-        blacklist.AddToBlacklist(patient_id=patient.id, until=date(2026, 9, 30), reason="爽约3次")
+        blacklist.AddToBlacklist(patient_id=patient.id, until=date(2026, 9, 30), reason="欠费")
     )
     call = twilio.call()
     await call.dial()
     await call.press("1")
     await call.press(patient.card_no)
-    assert "暂时不能预约，10月1日 星期四起恢复" in call.text()
+    assert "医院已暂停您的预约，10月1日 星期四起恢复" in call.text()  # an admin's: no 爽约
+    assert "爽约" not in call.text()
     assert "预约挂号请按1" in call.text()
     assert await bookings_of(services, patient.id) == []
+
+
+async def test_a_caller_banned_for_no_shows_hears_why(twilio, patient, services):
+    ban = PlannedBan(
+        patient.id,
+        patient.hospital_id,
+        patient.hospital_id,
+        "爽约3次",
+        BanSource.NO_SHOW,
+        local(2026, 10, 1, 0, 0),
+    )
+    await services.store.write(lambda tx: (yield from insert_ban(tx, ban, SYSTEM)))
+    call = twilio.call()
+    await call.dial()
+    await call.press("1")
+    await call.press(patient.card_no)
+    assert "您因多次爽约，暂时不能预约，10月1日 星期四起恢复" in call.text()
 
 
 async def test_full_slot_is_said_and_the_times_offered(twilio, patient, world, services):

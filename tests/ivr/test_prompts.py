@@ -17,6 +17,7 @@ SAMPLE = {
     "hospital": "协和医院",
     "name": "张*",
     "banned_until": "2026-10-01",
+    "banned_by": "credit",
     "code": "101",
     "work_no": "00868",
     "mmdd": "0715",

@@ -161,10 +161,10 @@ async def test_a_full_slot_suggests_the_free_times_that_day(
 
 async def test_a_blacklisted_patient_hears_when_the_ban_ends(send, services, patient):
     await services.handle(
-        blacklist.AddToBlacklist(patient_id=patient.id, until=date(2026, 8, 1), reason="no_show")
+        blacklist.AddToBlacklist(patient_id=patient.id, until=date(2026, 8, 1), reason="欠费")
     )
     answer = await send("GHDH00868,07110830,张三")
-    assert answer.reply == "您因多次爽约暂停预约，8月2日起可再预约。"
+    assert answer.reply == "医院已暂停您的预约，8月2日起可再预约。"  # an admin's ban: no 爽约
 
 
 async def test_outside_the_window_says_when_the_day_opens(send, world, patient):

@@ -215,13 +215,36 @@ def test_every_parse_error_is_worded_with_the_right_format(replies, lang, code):
 
 
 def test_errors_carry_what_a_person_needs_in_hospital_time(replies):
-    ban = Blacklisted(until=datetime(2026, 8, 1, 16, 0, tzinfo=UTC), reason="no_show")
+    ban = Blacklisted(
+        until=datetime(2026, 8, 1, 16, 0, tzinfo=UTC), reason="爽约", source="no_show"
+    )
     assert "8月2日起可再预约" in replies.error(ban, timezone=TZ, this_year=2026)
     late = CancelDeadlinePassed(deadline=WHEN)
     assert "7月15日08:30前取消" in replies.error(late, timezone=TZ, this_year=2026)
     assert "Jul 15 08:30" in replies.error(late, lang="en", timezone=TZ, this_year=2026)
     limit = LimitReached(rule="patients_per_phone", limit=5)
     assert "最多为5人" in replies.error(limit)
+
+
+@pytest.mark.parametrize(
+    ("source", "zh", "en"),
+    [
+        ("no_show", "您因多次爽约暂停预约", "after repeated missed visits"),
+        ("credit", "您因爽约或频繁退号暂停预约", "after missed visits or repeated cancellations"),
+        ("admin", "医院已暂停您的预约", "by the hospital"),
+        ("his", "医院已暂停您的预约", "by the hospital"),
+    ],
+)
+def test_a_ban_is_explained_by_who_made_it(replies, source, zh, en):
+    """Only a no-show ban says "missed visits": a ban for cancellations or one the hospital
+    made says so (the text must be true)."""
+    ban = Blacklisted(until=datetime(2026, 8, 1, 16, 0, tzinfo=UTC), reason="x", source=source)
+    said = replies.error(ban, timezone=TZ, this_year=2026)
+    assert said == f"{zh}，8月2日起可再预约。"
+    assert len(said) <= 70
+    assert en in replies.error(ban, lang="en", timezone=TZ, this_year=2026)
+    if source != "no_show":
+        assert "多次爽约" not in said
 
 
 def test_a_date_of_another_year_shows_its_year(replies):

@@ -293,6 +293,7 @@ SAMPLE_PARAMS = {
     "key": "123456789",
     "field": "phone",
     "reason": "checksum",
+    "source": "no_show",  # blacklisted: who banned
     "patient_id": 7,
     "card_no": "1234567890",
     "slot_id": 3,
@@ -362,8 +363,12 @@ def test_error_message_shows_instants_in_iso_form():
     err = OutsideBookingWindow(opens_at=datetime(2026, 7, 10, 7, 30, tzinfo=TZ))
     assert str(err) == "outside_window(opens_at=2026-07-10T07:30:00+08:00)"
     assert err.opens_at == datetime(2026, 7, 10, 7, 30, tzinfo=TZ)
-    ban = Blacklisted(until=datetime(2026, 10, 8, tzinfo=TZ), reason="3 no-shows")
-    assert ban.params == {"until": datetime(2026, 10, 8, tzinfo=TZ), "reason": "3 no-shows"}
+    ban = Blacklisted(until=datetime(2026, 10, 8, tzinfo=TZ), reason="3 no-shows", source="no_show")
+    assert ban.params == {
+        "until": datetime(2026, 10, 8, tzinfo=TZ),
+        "reason": "3 no-shows",
+        "source": "no_show",
+    }
     assert "until=2026-10-08T00:00:00+08:00" in str(ban)
 
 
