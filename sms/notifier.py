@@ -82,6 +82,8 @@ def kind_of(notice: Notice) -> tuple[str, str | None] | None:
             return MessageKind.CHANGE, None
         case events.BookingCancelled(reason="session_stopped"):
             return MessageKind.STOP, "cancelled"
+        case events.BookingCancelled(reason="hold_expired", waitlist_offer=True):
+            return MessageKind.CANCELLATION, "offer_lapsed"  # 候补: not "not paid in time"
         case events.BookingCancelled(reason=reason):
             return MessageKind.CANCELLATION, reason or "patient"
         case events.BookingLatePaymentRefunded():  # 超时支付: the money goes back

@@ -116,12 +116,14 @@ def cancel_one(
     )
     yield from refund(tx, booking, actor, method)
     view = yield from view_by_id(booking.id)
+    offer = yield from end_offer(tx, booking, reason, actor)  # 候补: an offer declined or lapsed
     tx.emit(
         BookingCancelled(
             **booking_fields(view),
             reason=str(reason),
             refunded=booking.paid,
             by_channel=actor.channel,  # where the change was asked for (vs. "channel")
+            waitlist_offer=offer,
         )
     )
     capacity = yield val("SELECT capacity FROM slots WHERE id = ?", booking.slot_id)
@@ -135,7 +137,6 @@ def cancel_one(
         before={"status": str(booking.status)},
         after={"status": str(BookingStatus.CANCELLED), "reason": str(reason), **(why or {})},
     )
-    yield from end_offer(tx, booking, reason, actor)  # 候补: an offer declined or lapsed
     if reason is not CancelReason.SESSION_STOPPED:  # a 停诊 closes the line instead
         yield from offer_places(tx, booking.session_id, actor, None)
     return view

@@ -317,16 +317,16 @@ def accept_offer(tx: Tx, booking: Booking, actor: Actor) -> Unit[None]:
         )
 
 
-def end_offer(tx: Tx, booking: Booking, reason: CancelReason, actor: Actor) -> Unit[None]:
+def end_offer(tx: Tx, booking: Booking, reason: CancelReason, actor: Actor) -> Unit[bool]:
     """A held booking was cancelled: if it was a waitlist offer, the entry ends (lapsed when
-    its hold ran out, declined when cancelled, closed by a 停诊)."""
+    its hold ran out, declined when cancelled, closed by a 停诊). True if it was an offer."""
     if booking.status is not BookingStatus.HELD:
-        return
+        return False
     row = yield one(
         "SELECT * FROM waitlist WHERE offer_booking_id = ? AND status = 'offered'", booking.id
     )
     if row is None:
-        return
+        return False
     status = {
         CancelReason.HOLD_EXPIRED: WaitlistStatus.LAPSED,
         CancelReason.SESSION_STOPPED: WaitlistStatus.CLOSED,
@@ -340,6 +340,7 @@ def end_offer(tx: Tx, booking: Booking, reason: CancelReason, actor: Actor) -> U
             status=str(status),
             booking_no=booking.booking_no,
         )
+    return True
 
 
 # --- closing lines ---------------------------------------------------------------------

@@ -165,6 +165,11 @@ class BookingCancelled(BookingEvent):
     )
     refunded: int = doc("What was refunded, in fen")
     by_channel: Channel = doc("Where the cancellation was asked for (channel: where it was booked)")
+    waitlist_offer: bool = doc(
+        "Whether the booking was a place offered from the waitlist (候补) and held for the "
+        "patient: with hold_expired, the offer lapsed and passed to the next in line",
+        False,
+    )
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -176,5 +176,9 @@ async def test_three_doors_wait_the_first_confirms_by_text_the_second_lapses_to_
         (li.id, "lapsed"),
         (wang.id, "offered"),
     ]
-    # the lapsed offer's patient is told it was released (the held booking's cancellation)
-    assert any(n["phone"] == SMS_PHONE and n["kind"] == "cancellation" for n in after)
+    # the lapsed offer's patient is told it was released (the held booking's cancellation),
+    # as a waitlist place not confirmed in time: never "not paid", nothing was asked to pay
+    [told] = [n for n in after if n["phone"] == SMS_PHONE and n["kind"] == "cancellation"]
+    assert "候补名额未在时限内确认，已取消" in told["body"]
+    assert "名额已转给下一位候补者" in told["body"]
+    assert "支付" not in told["body"]

@@ -52,7 +52,7 @@ STORED_KEYS = {
     "booking.created": BOOKING_KEYS + " held_for drawn",
     "booking.confirmed": BOOKING_KEYS + " method",
     "booking.paid": BOOKING_KEYS + " method",
-    "booking.cancelled": BOOKING_KEYS + " reason refunded by_channel",
+    "booking.cancelled": BOOKING_KEYS + " reason refunded by_channel waitlist_offer",
     "booking.moved": BOOKING_KEYS + " from_slot_id from_session_id from_day reason by_channel",
     "booking.checked_in": BOOKING_KEYS,
     "booking.no_show": BOOKING_KEYS,
