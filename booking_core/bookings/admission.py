@@ -129,7 +129,7 @@ def admit(
         ban = yield from active_ban(patient["id"], ctx["hospital_id"], tx.epoch)
         if ban is not None:
             raise Blacklisted(
-                until=ban.ends_at.astimezone(tz), reason=ban.reason, source=ban.source
+                until=ban.ends_at.astimezone(tz), reason=ban.reason, source=str(ban.source)
             )
     other = moving if moving is not None else 0
     mine = yield one(

@@ -291,7 +291,7 @@ def confirm_booking(tx: Tx, cmd: ConfirmBooking, deps: Deps) -> Unit[BookingView
             raise Blacklisted(
                 until=ban.ends_at.astimezone(ZoneInfo(ctx["timezone"])),
                 reason=ban.reason,
-                source=ban.source,
+                source=str(ban.source),
             )
     yield from _set_status(tx, booking, BookingStatus.CONFIRMED, hold_expires_at=None)
     yield from accept_offer(tx, booking, cmd.actor)  # 候补: a place offered, confirmed

@@ -62,7 +62,7 @@ def join_waitlist(tx: Tx, cmd: JoinWaitlist, deps: Deps) -> Unit[WaitlistEntry]:
         ban = yield from active_ban(patient["id"], session["hospital_id"], tx.epoch)
         if ban is not None:
             raise Blacklisted(
-                until=ban.ends_at.astimezone(tz), reason=ban.reason, source=ban.source
+                until=ban.ends_at.astimezone(tz), reason=ban.reason, source=str(ban.source)
             )
     live = yield one(
         f"SELECT id FROM waitlist WHERE session_id = ? AND patient_id = ? "

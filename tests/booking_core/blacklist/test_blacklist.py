@@ -228,7 +228,7 @@ async def test_admin_ban_refuses_until_the_end_of_its_last_day_and_lift_allows(
     tomorrow = await first_slot(services, session.id)
     with pytest.raises(Blacklisted) as err:
         await book(services, tomorrow, patient)
-    assert err.value.params == {"until": local(2026, 7, 21), "reason": "倒号"}
+    assert err.value.params == {"until": local(2026, 7, 21), "reason": "倒号", "source": "admin"}
     # the ban's last second, then its end
     ban_day = await first_slot(services, (await world.session(date(2026, 7, 21))).id)
     clock.set(local(2026, 7, 20, 23, 59, 59))
@@ -290,7 +290,7 @@ async def test_platform_wide_ban_blocks_the_person_at_every_hospital(world, serv
         await book(services, slot_here, here)
     with pytest.raises(Blacklisted) as err:
         await book(services, slot_there, there)
-    assert err.value.params == {"until": local(2027, 1, 1), "reason": "炒号"}
+    assert err.value.params == {"until": local(2027, 1, 1), "reason": "炒号", "source": "admin"}
     await book(services, slot_there, stranger)
 
 

@@ -27,6 +27,13 @@ After every step the stored world must agree with the model and with itself:
   offered holds exactly one held booking; in each session every entry ever offered came
   before every entry still waiting (a freed place goes to exactly one patient, in order);
   no patient is both waiting and booked for one session.
+* channel pools (号源池, issue 15), on in some examples: half of every session's places are
+  the booking channel's own pool, the rest public (each pool opens with the public release
+  and rolls 24 h before), so every place stays reachable and the model is unchanged; every
+  pool has 0 <= booked <= capacity and booked == the bookings counted against it (as the
+  slots count them), the pools hold no more than their session's places, and every booking
+  of a pooled session names its pool — whatever took or gave back the place (a booking, a
+  cancellation, an expiry, a reschedule, a stop's moves, a waitlist offer, 加号).
 
 Each rule runs its coroutine with ``loop.run_until_complete`` on an event loop the machine owns.
 """
@@ -85,6 +92,7 @@ from tests.support.world import TZ, World, local, resident_id, slots_of
 
 S = BookingStatus
 FINISHED = frozenset({S.COMPLETED, S.NO_SHOW})
+POOLS = {"pools": [{"pool": "api", "percent": 50}]}  # 号源池: the rest is public
 STARTS = (  # where an example's clock starts: before, around and between the sessions
     local(2026, 7, 10, 20, 0),
     local(2026, 7, 10, 23, 50),
@@ -409,6 +417,7 @@ class BookingMachine(StoreMachine):
     def __init__(self, new_database: Callable[[], Database]) -> None:
         super().__init__(new_database, STARTS[0])
         self.model: Model | None = None
+        self.pools = False
 
     @staticmethod
     def expect(outcome: Any, expected: type[e.BookingError] | None, what: str) -> bool:
@@ -445,6 +454,7 @@ class BookingMachine(StoreMachine):
             st.sampled_from([0, 3000, 5000, 8000, 20000]), min_size=N_PATIENTS, max_size=N_PATIENTS
         ),
         opening=st.lists(REQUEST, min_size=2, max_size=4),
+        pools=st.booleans(),
     )
     def build_world(
         self,
@@ -456,6 +466,7 @@ class BookingMachine(StoreMachine):
         cancel_every: int,
         balances: list[int],
         opening: list[tuple[int, int]],
+        pools: bool,
     ) -> None:
         """The hospital, its sessions and patients, then a few bookings to work on."""
         self.clock.set(start)
@@ -488,6 +499,9 @@ class BookingMachine(StoreMachine):
         ]
         if prepay:
             rules.append(Rule(RuleKey.PREPAY_REQUIRED, True, hospital_id=hospital.id))
+        if pools:  # the machine books through the API: its own pool, then the public one
+            rules.append(Rule(RuleKey.CHANNEL_POOLS, POOLS, hospital_id=hospital.id))
+        self.pools = pools
         for r in rules:
             self._await(self.services.handle(SetRule(rule=r)))
         for plan in PLANS:
@@ -1010,6 +1024,35 @@ class BookingMachine(StoreMachine):
 
     # --- invariants -----------------------------------------------------------------------
 
+    def _pools_agree(self, snap: dict, counted: list[dict]) -> None:
+        """号源池: each pool's counter is the bookings counted against it, within its
+        capacity; a session's pools hold no more than its places; under pools every booking
+        names its pool, and without them none has one."""
+        if not self.pools:
+            assert snap["pools"] == [], snap["pools"]
+            assert all(r["pool"] is None for r in snap["bookings"])
+            return
+        against = Counter((r["session_id"], r["pool"]) for r in counted)
+        places = Counter()
+        for s in snap["slots"]:
+            places[self._session_of_slot(s["id"])] += s["capacity"]
+        pooled: Counter = Counter()
+        for p in snap["pools"]:
+            assert 0 <= p["booked"] <= p["capacity"], p
+            assert p["booked"] == against[(p["session_id"], p["pool"])], (p, against)
+            pooled[p["session_id"]] += p["capacity"]
+        for session_id, held in pooled.items():
+            assert held <= places[session_id], (session_id, held, places)
+            assert all(r["pool"] is not None for r in counted if r["session_id"] == session_id)
+        event(f"pools: {len(pooled)} sessions pooled")
+
+    def _session_of_slot(self, slot_id: int) -> int:
+        model = self.model
+        for s in model.slots:
+            if s.id == slot_id:
+                return model.sessions[s.session].id
+        raise AssertionError(f"slot {slot_id} is not the model's")
+
     @invariant()
     def the_store_agrees_with_itself_and_the_model(self) -> None:
         model = self.model
@@ -1036,6 +1079,7 @@ class BookingMachine(StoreMachine):
         assert max(places.values(), default=0) <= 1, places
         capacity = {s["id"]: s["capacity"] for s in snap["slots"]}
         assert all(1 <= r["place_no"] <= capacity[r["slot_id"]] for r in active_rows)
+        self._pools_agree(snap, active_rows + finished_rows)
 
         # 候补: the offers the model made get the numbers the store drew for them
         offers = [w for w in model.entries if w.booking is not None]
@@ -1130,9 +1174,10 @@ class BookingMachine(StoreMachine):
 def _snapshot(tx):
     slots = yield rows("SELECT id, capacity, booked FROM slots ORDER BY id")
     bookings = yield rows(
-        "SELECT booking_no, patient_id, slot_id, session_id, status, paid, place_no, queue_no "
-        "FROM bookings ORDER BY id"
+        "SELECT booking_no, patient_id, slot_id, session_id, status, paid, place_no, queue_no, "
+        "pool FROM bookings ORDER BY id"
     )
+    pools = yield rows("SELECT session_id, pool, capacity, booked FROM session_pools")
     patients = yield rows("SELECT id, balance FROM patients ORDER BY id")
     waitlist = yield rows(
         "SELECT w.id, w.patient_id, w.session_id, w.status, b.booking_no FROM waitlist w "
@@ -1140,6 +1185,7 @@ def _snapshot(tx):
     )
     events = yield from outbox.events(tx)
     return {
+        "pools": [dict(r) for r in pools],
         "waitlist": [dict(r) for r in waitlist],
         "slots": [dict(r) for r in slots],
         "bookings": [dict(r) for r in bookings],
