@@ -49,6 +49,25 @@ from .views.times import when
 log = logging.getLogger(__name__)
 
 HERE = Path(__file__).parent
+
+
+class _CompiledPages(jinja2.BytecodeCache):
+    """The pages' compiled code, shared by every console app of the process (a test run
+    builds thousands, each with its own environment; an engine builds one): jinja2 checks
+    each entry against its template's source, so an edited page is compiled again."""
+
+    def __init__(self) -> None:
+        self._code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        if (code := self._code.get(bucket.key)) is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        self._code[bucket.key] = bucket.bytecode_to_string()
+
+
+COMPILED_PAGES = _CompiledPages()
 P = Permission
 ID = desk_routes.ID  # a row id: at most 18 digits, so it fits a 64-bit integer
 NO = desk_routes.NO
@@ -231,6 +250,7 @@ def make_app(services: BookingServices, settings: ConsoleSettings | None = None)
         loader=jinja2.FileSystemLoader(HERE / "templates"),
         autoescape=jinja2.select_autoescape(["html"]),
         undefined=jinja2.StrictUndefined,
+        bytecode_cache=COMPILED_PAGES,
     )
     env.filters["qr_svg"] = qr_svg
     env.filters["when"] = when

@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from datetime import date, datetime, time
 from functools import cache
 from importlib import resources
+from types import CodeType
 from typing import Any
 
 import jinja2
@@ -63,6 +64,36 @@ def load_sources(package: str, lang: str) -> dict[str, str]:
     return flatten(tomllib.loads(text))
 
 
+def _environment(filters: Filters) -> jinja2.Environment:
+    env = jinja2.Environment(
+        autoescape=False,
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=False,
+    )
+    env.filters.update(filters)
+    return env
+
+
+_CODE: dict[tuple[Any, ...], dict[str, CodeType]] = {}
+
+
+def _compiled(package: str, lang: str, filters: Filters) -> dict[str, CodeType]:
+    """Key → the compiled code of one language's templates, once per process: each
+    :class:`Catalogue` (a door's, built with every app) makes its templates from these with
+    its own environment (its filters and globals, looked up when a template renders), where
+    parsing and compiling a few hundred templates again took a quarter of a second. Code
+    depends on the filters' names and on what each asks to be passed (a context, an
+    environment), so those are the key with the package and language."""
+    kinds = tuple(sorted((name, getattr(f, "jinja_pass_arg", None)) for name, f in filters.items()))
+    key = (package, lang, kinds)
+    codes = _CODE.get(key)
+    if codes is None:
+        env = _environment(filters)
+        sources = load_sources(package, lang)
+        codes = _CODE[key] = {name: env.compile(source) for name, source in sources.items()}
+    return codes
+
+
 class Catalogue:
     """Every language's templates of one package, compiled once.
 
@@ -80,16 +111,13 @@ class Catalogue:
         self._templates: dict[str, dict[str, jinja2.Template]] = {}
         self._envs: list[jinja2.Environment] = []
         for lang, lang_filters in filters.items():
-            env = jinja2.Environment(
-                autoescape=False,
-                undefined=jinja2.StrictUndefined,
-                keep_trailing_newline=False,
-            )
-            env.filters.update(lang_filters)
+            env = _environment(lang_filters)
             env.globals.update(globals_ or {})
             self._envs.append(env)
+            codes = _compiled(package, lang, lang_filters)
             self._templates[lang] = {
-                key: env.from_string(source) for key, source in load_sources(package, lang).items()
+                key: env.template_class.from_code(env, code, env.make_globals(None))
+                for key, code in codes.items()
             }
 
     def set_global(self, name: str, value: Any) -> None:
