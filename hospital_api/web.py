@@ -8,6 +8,7 @@ Every answer that is not a success is ``application/problem+json`` (see
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 
@@ -348,6 +349,14 @@ async def guard_middleware(request: web.Request, handler) -> web.StreamResponse:
     return await handler(request)
 
 
+@functools.cache
+def _openapi_document() -> bytes:
+    """The OpenAPI document of the route table, built once per process (pydantic's schemas
+    of every model take ~90 ms; every app built, a test's or a worker's, serves the same)."""
+    document = openapi.build(ROUTES_TABLE)
+    return json.dumps(document, ensure_ascii=False, indent=1).encode("utf-8")
+
+
 def make_app(
     services: BookingServices,
     *,
@@ -375,8 +384,7 @@ def make_app(
     app[ON_BOOKING] = on_booking
     app[ROUTES] = tuple(ROUTES_TABLE)
     app[ROUTE_OF] = {r.handler: r for r in ROUTES_TABLE}
-    document = openapi.build(ROUTES_TABLE)
-    app[OPENAPI] = json.dumps(document, ensure_ascii=False, indent=1).encode("utf-8")
+    app[OPENAPI] = _openapi_document()
     for r in ROUTES_TABLE:
         app.router.add_route(r.method, r.path, r.handler)
     return app
