@@ -511,6 +511,10 @@ def feed_slots(tx: Tx, q: FeedQuery, actor: Actor) -> Unit[list[FeedSlot]]:
             batch = yield from _feed_pooled(tx, batch, found, plans, pool, q)
         if q.free is not None:
             batch = [s for s in batch if (s.free > 0) is q.free]
+        if q.bookable:  # 节假日: a day the calendar closes is refused (DayClosed), as listed
+            batch = [
+                s for s in batch if plans[s.session.hospital_id][0].calendar.is_open(s.session.day)
+            ]
         out += batch
         if len(found) < wanted or len(out) >= limit:
             return out

@@ -36,7 +36,7 @@ from booking_core.rules import (
     release_instant,
     validate_rule,
 )
-from tests.booking_core.helpers import book, booked, set_rule
+from tests.booking_core.helpers import book, booked, hospital_id, set_rule
 from tests.support.world import TZ, first_slot, local, resident_id
 
 NATIONAL_DAY = date(2026, 10, 1)
@@ -260,12 +260,17 @@ async def test_the_hospitals_calendar_closes_and_reopens_a_day(world, services, 
     search = schedule.SlotSearch(hospital_code="H001", day=day, day_to=day)
     listed = await services.read(schedule.search_slots, search, SYSTEM)
     assert {v.window for v in listed} == {"closed"}  # what the doors list says the same
+    bookable = schedule.FeedQuery(
+        hospital_id=await hospital_id(services), session_id=session.id, bookable=True
+    )
+    assert await services.read(schedule.feed_slots, bookable, SYSTEM) == []  # FHIR $find too
     year = await services.read(rules.calendar_of, "H001", 2026, SYSTEM)
     assert year.covered
     assert [e.day for e in year.entries] == [day]
     assert any(n.day == WORKING_SATURDAY and n.kind == "adjusted_workday" for n in year.national)
     assert await services.handle(rules.RemoveCalendarDay(hospital_code="H001", day=day))
     assert not await services.handle(rules.RemoveCalendarDay(hospital_code="H001", day=day))
+    assert slot in [s.id for s in await services.read(schedule.feed_slots, bookable, SYSTEM)]
     await book(services, slot, patient)
 
 
