@@ -145,3 +145,16 @@ async def race_services(
         yield services
     finally:
         await services.store.close()
+
+
+@pytest.fixture
+async def pg_race_services(
+    fresh_pg_dsn: str, clock: FrozenClock, cipher: Cipher
+) -> AsyncIterator[BookingServices]:
+    """:func:`open_race_services` on PostgreSQL only: a race's negative control, which
+    needs transactions truly in parallel (SQLite's one writer serialises them)."""
+    services = await open_race_services(fresh_pg_dsn, clock, cipher)
+    try:
+        yield services
+    finally:
+        await services.store.close()

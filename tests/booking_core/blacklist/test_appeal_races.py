@@ -7,7 +7,6 @@ race files several (so the race could have caught a broken guard)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import date, timedelta
 
 import pytest
@@ -17,20 +16,10 @@ from booking_core.bus import BookingServices
 from booking_core.kernel.actor import SYSTEM, Channel
 from booking_core.kernel.errors import AppealPending
 from booking_core.kernel.unit import execute, one, val
-from tests.support.fixtures import open_race_services
 from tests.support.world import World, first_slot, local
 
 RACE_WINDOW_SECONDS = 0.1  # far longer than a check and an insert; 20 units start within it
 RACERS = 20
-
-
-@pytest.fixture
-async def race_services(db_url, clock, cipher) -> AsyncIterator[BookingServices]:
-    services = await open_race_services(db_url, clock, cipher)
-    try:
-        yield services
-    finally:
-        await services.store.close()
 
 
 async def _banned_patient(services: BookingServices) -> int:
@@ -111,15 +100,6 @@ def _without_the_lock_and_lingering(monkeypatch) -> None:
 
     monkeypatch.setattr(handler, "patient_by_id", unlocked)
     monkeypatch.setattr(handler, "_no_open_appeal", check_then_linger)
-
-
-@pytest.fixture
-async def pg_race_services(fresh_pg_dsn, clock, cipher) -> AsyncIterator[BookingServices]:
-    services = await open_race_services(fresh_pg_dsn, clock, cipher)
-    try:
-        yield services
-    finally:
-        await services.store.close()
 
 
 @pytest.mark.postgres

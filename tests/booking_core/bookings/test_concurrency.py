@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import random
 from collections import Counter
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date, time
 
@@ -31,7 +30,6 @@ from booking_core.kernel.actor import Channel
 from booking_core.kernel.errors import AlreadyBooked, BookingError, LimitReached, SlotFull
 from booking_core.kernel.unit import one, rows, val
 from booking_core.schedule import Period
-from tests.support.fixtures import open_race_services
 from tests.support.world import World, slot_ids
 
 RACE_WINDOW_SECONDS = 0.1  # far longer than a count and an insert; 20 units start well within it
@@ -285,15 +283,6 @@ async def test_one_patient_racing_twenty_slots_of_one_department_day_gets_one(ra
     for state in states:
         assert_consistent(state)
     assert sum(s.booked for s in states) == 1
-
-
-@pytest.fixture
-async def pg_race_services(fresh_pg_dsn, clock, cipher) -> AsyncIterator[BookingServices]:
-    services = await open_race_services(fresh_pg_dsn, clock, cipher)
-    try:
-        yield services
-    finally:
-        await services.store.close()
 
 
 @pytest.mark.postgres

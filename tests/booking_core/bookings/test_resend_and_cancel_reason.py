@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from datetime import date
 
 import pytest
@@ -19,7 +18,6 @@ from booking_core.events import BookingConfirmationResent
 from booking_core.kernel.actor import Actor, Channel
 from booking_core.kernel.errors import InvalidInput, InvalidState, LimitReached
 from booking_core.kernel.unit import one, rows
-from tests.support.fixtures import open_race_services
 from tests.support.world import World, first_slot
 
 DAY = date(2026, 7, 11)  # tomorrow (the clock: 2026-07-10 09:00 in Beijing)
@@ -63,15 +61,6 @@ async def _resend_race(services: BookingServices) -> tuple[str, list]:
     return number, results
 
 
-@pytest.fixture
-async def race_services(db_url, clock, cipher) -> AsyncIterator[BookingServices]:
-    services = await open_race_services(db_url, clock, cipher)
-    try:
-        yield services
-    finally:
-        await services.store.close()
-
-
 async def test_agents_resending_at_once_send_at_most_the_limit(race_services):
     number, results = await _resend_race(race_services)
     sent = [r for r in results if not isinstance(r, BaseException)]
@@ -94,15 +83,6 @@ async def test_agents_resending_at_once_send_at_most_the_limit(race_services):
     emitted = await race_services.read(events)
     assert len(emitted) == RESENDS_PER_HOUR
     assert {(e["by_channel"], e["channel"]) for e in emitted} == {("agent", "ivr")}
-
-
-@pytest.fixture
-async def pg_race_services(fresh_pg_dsn, clock, cipher) -> AsyncIterator[BookingServices]:
-    services = await open_race_services(fresh_pg_dsn, clock, cipher)
-    try:
-        yield services
-    finally:
-        await services.store.close()
 
 
 @pytest.mark.postgres

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator
 from datetime import date
 
 import pytest
@@ -24,7 +23,6 @@ from booking_core.bookings import waitlist as waitlist_module
 from booking_core.bus import BookingServices
 from booking_core.kernel.actor import Channel
 from booking_core.kernel.unit import rows
-from tests.support.fixtures import open_race_services
 from tests.support.world import World, slot_ids
 
 DAY = date(2026, 7, 15)
@@ -88,15 +86,6 @@ async def test_eight_freed_places_go_to_eight_waiting_patients_once_each(
     assert set(held_per_patient.values()) == {1}  # … and only one
     assert [r["status"] for r in after] == ["offered"] * PLACES
     await _slots_true(race_services)
-
-
-@pytest.fixture
-async def pg_race_services(fresh_pg_dsn, clock, cipher) -> AsyncIterator[BookingServices]:
-    services = await open_race_services(fresh_pg_dsn, clock, cipher)
-    try:
-        yield services
-    finally:
-        await services.store.close()
 
 
 @pytest.mark.postgres

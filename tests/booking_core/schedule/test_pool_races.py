@@ -11,7 +11,6 @@ takes the pool's guard out — a read of the counter, a pause, then an unconditi
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import date
 
 import pytest
@@ -24,7 +23,6 @@ from booking_core.kernel.unit import execute, one, rows
 from booking_core.rules import RuleKey
 from booking_core.schedule import pools as pool_module
 from tests.booking_core.helpers import set_rule
-from tests.support.fixtures import open_race_services
 from tests.support.world import World, local, slot_ids
 
 DAY = date(2026, 8, 7)
@@ -82,15 +80,6 @@ async def test_forty_callers_race_for_an_ivr_pool_of_ten(race_services, clock):
     assert len(wins) == 10
     assert {w.booking.pool for w in wins} == {"ivr"}
     assert await pool_state(race_services, session_id) == (10, 10, 10)
-
-
-@pytest.fixture
-async def pg_race_services(fresh_pg_dsn, clock, cipher) -> AsyncIterator[BookingServices]:
-    services = await open_race_services(fresh_pg_dsn, clock, cipher)
-    try:
-        yield services
-    finally:
-        await services.store.close()
 
 
 @pytest.mark.postgres
