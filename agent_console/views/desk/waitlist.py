@@ -4,6 +4,7 @@ Every action is the agent's (channel ``agent``); a refusal is a flash in the con
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
@@ -11,7 +12,7 @@ from aiohttp import web
 from booking_core import patients, schedule
 from booking_core.bookings import JoinWaitlist, LeaveWaitlist
 from booking_core.catalogue import Hospital
-from booking_core.kernel.actor import Channel
+from booking_core.kernel.actor import Actor, Channel
 from booking_core.kernel.errors import BookingError, InvalidInput, NotFound
 from booking_core.schedule import SlotSearch
 
@@ -75,41 +76,44 @@ async def _refused(request: web.Request, patient_id: int, err: BookingError, tz:
 
 
 async def join(request: web.Request) -> Page:
-    patient_id = _patient_id(request)
-    fields = await form(request)
-    who = actor(request)
-    hospital = await services(request).read(patients.patient_hospital, patient_id, who)
-    command = JoinWaitlist(
-        session_id=_session_id(fields), patient_id=patient_id, channel=Channel.AGENT, actor=who
-    )
-    try:
-        entry = await services(request).handle(command)
-    except NotFound:
-        raise
-    except BookingError as err:
-        return await _refused(request, patient_id, err, hospital.timezone)
-    target = f"{console_path(request)}desk/patients/{patient_id}?done=waiting"
-    return Page(
-        {"entry": entry_row(entry, hospital.timezone), "done": "waiting"},
-        status=201,
-        redirect=target,
-    )
+    def command(session_id: int, patient_id: int, who: Actor) -> JoinWaitlist:
+        return JoinWaitlist(
+            session_id=session_id, patient_id=patient_id, channel=Channel.AGENT, actor=who
+        )
+
+    return await _act(request, command, "waiting", status=201)
 
 
 async def leave(request: web.Request) -> Page:
+    def command(session_id: int, patient_id: int, who: Actor) -> LeaveWaitlist:
+        return LeaveWaitlist(session_id=session_id, patient_id=patient_id, actor=who)
+
+    return await _act(request, command, "left_waitlist", status=200)
+
+
+async def _act(
+    request: web.Request,
+    command: Callable[[int, int, Actor], JoinWaitlist | LeaveWaitlist],
+    done: str,
+    *,
+    status: int,
+) -> Page:
+    """Join or leave for the record's patient the session the form names: back to the
+    record with ``done`` said, or the record again with the refusal in the console's words."""
     patient_id = _patient_id(request)
     fields = await form(request)
     who = actor(request)
     hospital = await services(request).read(patients.patient_hospital, patient_id, who)
-    command = LeaveWaitlist(session_id=_session_id(fields), patient_id=patient_id, actor=who)
+    asked = command(_session_id(fields), patient_id, who)
     try:
-        entry = await services(request).handle(command)
+        entry = await services(request).handle(asked)
     except NotFound:
         raise
     except BookingError as err:
         return await _refused(request, patient_id, err, hospital.timezone)
-    target = f"{console_path(request)}desk/patients/{patient_id}?done=left_waitlist"
+    target = f"{console_path(request)}desk/patients/{patient_id}?done={done}"
     return Page(
-        {"entry": entry_row(entry, hospital.timezone), "done": "left_waitlist"},
+        {"entry": entry_row(entry, hospital.timezone), "done": done},
+        status=status,
         redirect=target,
     )
