@@ -9,7 +9,7 @@ from ..kernel import tenancy
 from ..kernel.deps import Deps
 from ..kernel.errors import InvalidInput
 from ..kernel.registry import handler_table, on
-from ..kernel.unit import Tx, Unit, execute, one
+from ..kernel.unit import Row, Tx, Unit, execute, one
 from .calendar import CalendarEntry
 from .commands import RemoveCalendarDay, SetCalendarDay, SetRule
 from .model import Rule, validate_rule
@@ -80,6 +80,17 @@ def set_rule(tx: Tx, cmd: SetRule, deps: Deps) -> Unit[Rule]:
     return rule
 
 
+def _calendar_day(hospital_id: int, day: str) -> Unit[Row | None]:
+    """The hospital's own entry for ``day`` (ISO), or None."""
+    return (
+        yield one(
+            "SELECT day, is_open, note FROM calendar_days WHERE hospital_id = ? AND day = ?",
+            hospital_id,
+            day,
+        )
+    )
+
+
 def set_calendar_day(tx: Tx, cmd: SetCalendarDay, deps: Deps) -> Unit[CalendarEntry]:
     """Close or open a day in the hospital's own calendar (it overrides the national one)."""
     hospital = yield from hospital_for(cmd.actor, cmd.hospital_code)
@@ -87,33 +98,19 @@ def set_calendar_day(tx: Tx, cmd: SetCalendarDay, deps: Deps) -> Unit[CalendarEn
     if len(note) > MAX_CALENDAR_NOTE:
         raise InvalidInput("note", f"at most {MAX_CALENDAR_NOTE} characters")
     day = cmd.day.isoformat()
-    before = yield one(
-        "SELECT day, is_open, note FROM calendar_days WHERE hospital_id = ? AND day = ?",
+    before = yield from _calendar_day(hospital.id, day)
+    yield execute(
+        "INSERT INTO calendar_days (hospital_id, day, is_open, note, updated_at, updated_by) "
+        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (hospital_id, day) DO UPDATE SET "
+        "is_open = excluded.is_open, note = excluded.note, updated_at = excluded.updated_at, "
+        "updated_by = excluded.updated_by",
         hospital.id,
         day,
+        int(cmd.is_open),
+        note,
+        tx.epoch,
+        cmd.actor.label,
     )
-    if before is None:
-        yield execute(
-            "INSERT INTO calendar_days (hospital_id, day, is_open, note, updated_at, updated_by) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            hospital.id,
-            day,
-            int(cmd.is_open),
-            note,
-            tx.epoch,
-            cmd.actor.label,
-        )
-    else:
-        yield execute(
-            "UPDATE calendar_days SET is_open = ?, note = ?, updated_at = ?, updated_by = ? "
-            "WHERE hospital_id = ? AND day = ?",
-            int(cmd.is_open),
-            note,
-            tx.epoch,
-            cmd.actor.label,
-            hospital.id,
-            day,
-        )
     entry = CalendarEntry(cmd.day, cmd.is_open, note)
     tx.audit(
         cmd.actor,
@@ -131,11 +128,7 @@ def set_calendar_day(tx: Tx, cmd: SetCalendarDay, deps: Deps) -> Unit[CalendarEn
 def remove_calendar_day(tx: Tx, cmd: RemoveCalendarDay, deps: Deps) -> Unit[bool]:
     hospital = yield from hospital_for(cmd.actor, cmd.hospital_code)
     day = cmd.day.isoformat()
-    before = yield one(
-        "SELECT day, is_open, note FROM calendar_days WHERE hospital_id = ? AND day = ?",
-        hospital.id,
-        day,
-    )
+    before = yield from _calendar_day(hospital.id, day)
     if before is None:
         return False
     yield execute("DELETE FROM calendar_days WHERE hospital_id = ? AND day = ?", hospital.id, day)

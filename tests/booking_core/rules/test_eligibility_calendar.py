@@ -274,6 +274,19 @@ async def test_the_hospitals_calendar_closes_and_reopens_a_day(world, services, 
     await book(services, slot, patient)
 
 
+async def test_a_day_set_again_keeps_one_entry_with_the_last_choice(world, services, clock):
+    day = date(2026, 7, 15)
+    session = await world.basic(day)
+    patient = await world.patient()
+    for is_open, note in ((False, "院庆"), (True, "义诊")):
+        await services.handle(
+            rules.SetCalendarDay(hospital_code="H001", day=day, is_open=is_open, note=note)
+        )
+    year = await services.read(rules.calendar_of, "H001", 2026, SYSTEM)
+    assert [(e.day, e.is_open, e.note) for e in year.entries] == [(day, True, "义诊")]
+    await book(services, await first_slot(services, session.id), patient)
+
+
 async def test_release_skips_the_holiday_through_the_services(world, services, clock):
     session = await world.basic(date(2026, 10, 8))
     patient = await world.patient()
