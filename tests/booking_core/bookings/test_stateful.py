@@ -1033,9 +1033,10 @@ class BookingMachine(StoreMachine):
             assert all(r["pool"] is None for r in snap["bookings"])
             return
         against = Counter((r["session_id"], r["pool"]) for r in counted)
-        places = Counter()
+        session_of = {s.id: self.model.sessions[s.session].id for s in self.model.slots}
+        places: Counter = Counter()
         for s in snap["slots"]:
-            places[self._session_of_slot(s["id"])] += s["capacity"]
+            places[session_of[s["id"]]] += s["capacity"]
         pooled: Counter = Counter()
         for p in snap["pools"]:
             assert 0 <= p["booked"] <= p["capacity"], p
@@ -1045,13 +1046,6 @@ class BookingMachine(StoreMachine):
             assert held <= places[session_id], (session_id, held, places)
             assert all(r["pool"] is not None for r in counted if r["session_id"] == session_id)
         event(f"pools: {len(pooled)} sessions pooled")
-
-    def _session_of_slot(self, slot_id: int) -> int:
-        model = self.model
-        for s in model.slots:
-            if s.id == slot_id:
-                return model.sessions[s.session].id
-        raise AssertionError(f"slot {slot_id} is not the model's")
 
     @invariant()
     def the_store_agrees_with_itself_and_the_model(self) -> None:
